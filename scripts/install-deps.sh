@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages dnsmesh-c builds, tests and benchmarks with.
+# Idempotent: packages already present are left alone and apt is not touched.
+#   scripts/install-deps.sh          build + test packages
+#   scripts/install-deps.sh --bench  also the peers the benchmarks compare with
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
+  liburing-dev libsodium-dev libargon2-dev libldns-dev librocksdb-dev libisal-dev
+  libjemalloc-dev libcmocka-dev libmicrohttpd-dev libjansson-dev
+  dnsutils python3
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  pkgs+=(nsd knot python3-zfec)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo; missing: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's nsd and knot packages try to start system services; this project only
+# ever starts its own instances on loopback, so stop any the package started.
+for svc in nsd knot; do
+  if printf '%s\n' "${missing[@]}" | grep -qx "$svc" && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done

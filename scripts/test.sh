@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds dnsmesh-c and runs every test: the suite with -Werror, the suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, the clang-format check, and each libFuzzer
+# target briefly from its committed seed corpus.
+#   scripts/test.sh            everything
+#   scripts/test.sh --quick    the -Werror suite only
+# Env: DMP_FUZZ_SECONDS (per target, default 10), JOBS (default nproc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+bash scripts/install-deps.sh
+
+jobs=${JOBS:-$(nproc)}
+quick=0
+[[ "${1:-}" == "--quick" ]] && quick=1
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "format check"
+mapfile -t cfiles < <(git ls-files '*.c' '*.h' 2>/dev/null || find src tests bench tools -name '*.[ch]')
+if ((${#cfiles[@]})); then
+  clang-format --dry-run -Werror "${cfiles[@]}"
+fi
+
+step "build (-Werror) and test"
+cmake -S . -B build -DDMP_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j"$jobs")
+((quick)) && exit 0
+
+step "build under ASan+UBSan and test"
+cmake -S . -B build-asan -DDMP_WERROR=ON -DDMP_SANITIZE=ON -DDMP_BENCH=OFF \
+  -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
+
+step "fuzz targets (${DMP_FUZZ_SECONDS:-10}s each)"
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DDMP_FUZZ=ON \
+  -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-fuzz -j"$jobs"
+nfuzz=0
+for bin in build-fuzz/fuzz_*; do
+  [[ -x "$bin" ]] || continue
+  name=$(basename "$bin")
+  corpus="$root/tests/fuzz/corpus/${name#fuzz_}"
+  work=$(mktemp -d)
+  [[ -d "$corpus" ]] && cp -r "$corpus"/. "$work"/
+  echo "-- $name"
+  "$bin" -max_total_time="${DMP_FUZZ_SECONDS:-10}" -rss_limit_mb=2048 -print_final_stats=1 "$work" \
+    >"$work.log" 2>&1 || { tail -50 "$work.log"; echo "$name FAILED"; exit 1; }
+  grep -E 'stat::number_of_executed_units' "$work.log" || true
+  rm -rf "$work" "$work.log"
+  nfuzz=$((nfuzz + 1))
+done
+echo "fuzz: $nfuzz targets ran clean"
+echo "all tests passed"

@@ -14,36 +14,66 @@
 const char *dmp_strerror(int err)
 {
     switch (err) {
-    case DMP_OK: return "ok";
-    case DMP_EINVAL: return "invalid argument";
-    case DMP_ENOMEM: return "out of memory";
-    case DMP_ETRUNC: return "truncated input";
-    case DMP_ETOOBIG: return "too large";
-    case DMP_EBASE64: return "invalid base64";
-    case DMP_EHEX: return "invalid hex";
-    case DMP_EFORMAT: return "malformed";
-    case DMP_EMAGIC: return "wrong magic or prefix";
-    case DMP_EVERSION: return "unsupported version";
-    case DMP_ESIG: return "bad signature";
-    case DMP_EWEAKKEY: return "weak public key";
-    case DMP_EEXPIRED: return "expired";
-    case DMP_EFUTURE: return "too far in the future";
-    case DMP_ENAME: return "invalid DNS name";
-    case DMP_ECHECKSUM: return "checksum mismatch";
-    case DMP_EDECODE: return "cannot decode";
-    case DMP_ENOTFOUND: return "not found";
-    case DMP_EEXIST: return "already exists";
-    case DMP_EIO: return "I/O error";
-    case DMP_EFULL: return "full";
-    case DMP_EAGAIN: return "try again";
-    case DMP_EAUTH: return "not authorised";
-    case DMP_ERANGE: return "out of range";
-    case DMP_EUNSUPPORTED: return "unsupported";
-    case DMP_ECRYPTO: return "cryptographic operation failed";
-    case DMP_EMISMATCH: return "embedded field mismatch";
-    case DMP_EDUP: return "duplicate";
-    case DMP_ESYS: return "system error";
-    default: return err <= -100 ? "module error" : "unknown error";
+    case DMP_OK:
+        return "ok";
+    case DMP_EINVAL:
+        return "invalid argument";
+    case DMP_ENOMEM:
+        return "out of memory";
+    case DMP_ETRUNC:
+        return "truncated input";
+    case DMP_ETOOBIG:
+        return "too large";
+    case DMP_EBASE64:
+        return "invalid base64";
+    case DMP_EHEX:
+        return "invalid hex";
+    case DMP_EFORMAT:
+        return "malformed";
+    case DMP_EMAGIC:
+        return "wrong magic or prefix";
+    case DMP_EVERSION:
+        return "unsupported version";
+    case DMP_ESIG:
+        return "bad signature";
+    case DMP_EWEAKKEY:
+        return "weak public key";
+    case DMP_EEXPIRED:
+        return "expired";
+    case DMP_EFUTURE:
+        return "too far in the future";
+    case DMP_ENAME:
+        return "invalid DNS name";
+    case DMP_ECHECKSUM:
+        return "checksum mismatch";
+    case DMP_EDECODE:
+        return "cannot decode";
+    case DMP_ENOTFOUND:
+        return "not found";
+    case DMP_EEXIST:
+        return "already exists";
+    case DMP_EIO:
+        return "I/O error";
+    case DMP_EFULL:
+        return "full";
+    case DMP_EAGAIN:
+        return "try again";
+    case DMP_EAUTH:
+        return "not authorised";
+    case DMP_ERANGE:
+        return "out of range";
+    case DMP_EUNSUPPORTED:
+        return "unsupported";
+    case DMP_ECRYPTO:
+        return "cryptographic operation failed";
+    case DMP_EMISMATCH:
+        return "embedded field mismatch";
+    case DMP_EDUP:
+        return "duplicate";
+    case DMP_ESYS:
+        return "system error";
+    default:
+        return err <= -100 ? "module error" : "unknown error";
     }
 }
 
@@ -307,8 +337,7 @@ int dmp_b64_encode_buf(const uint8_t *in, size_t len, dmp_buf_t *out)
     int rc = dmp_buf_reserve(out, n + 1);
     if (rc)
         return rc;
-    sodium_bin2base64((char *)out->data + out->len, n + 1, in, len,
-                      sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64((char *)out->data + out->len, n + 1, in, len, sodium_base64_VARIANT_ORIGINAL);
     out->len += n;
     return 0;
 }

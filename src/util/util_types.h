@@ -11,34 +11,34 @@
  * dmp_strerror() names every generic code and says "module error" for the rest. */
 enum {
     DMP_OK = 0,
-    DMP_EINVAL = -1,       /* bad argument or parameter */
-    DMP_ENOMEM = -2,       /* allocation failed */
-    DMP_ETRUNC = -3,       /* input ends before a field it declares */
-    DMP_ETOOBIG = -4,      /* input or output larger than its cap */
-    DMP_EBASE64 = -5,      /* not valid base64 for the required mode */
-    DMP_EHEX = -6,         /* not valid hex */
-    DMP_EFORMAT = -7,      /* structurally malformed */
-    DMP_EMAGIC = -8,       /* wrong magic / prefix */
-    DMP_EVERSION = -9,     /* unsupported version */
-    DMP_ESIG = -10,        /* signature does not verify */
-    DMP_EWEAKKEY = -11,    /* public key on the weak-key list */
-    DMP_EEXPIRED = -12,    /* past its expiry */
-    DMP_EFUTURE = -13,     /* timestamp or expiry too far in the future */
-    DMP_ENAME = -14,       /* not a valid DNS name / label */
-    DMP_ECHECKSUM = -15,   /* checksum or hash mismatch */
-    DMP_EDECODE = -16,     /* not enough data to decode (uncorrectable / too few shares) */
-    DMP_ENOTFOUND = -17,   /* no such item */
-    DMP_EEXIST = -18,      /* already exists */
-    DMP_EIO = -19,         /* I/O or storage error */
-    DMP_EFULL = -20,       /* queue/cap full */
-    DMP_EAGAIN = -21,      /* try again later */
-    DMP_EAUTH = -22,       /* not authorised */
-    DMP_ERANGE = -23,      /* number out of range */
+    DMP_EINVAL = -1,        /* bad argument or parameter */
+    DMP_ENOMEM = -2,        /* allocation failed */
+    DMP_ETRUNC = -3,        /* input ends before a field it declares */
+    DMP_ETOOBIG = -4,       /* input or output larger than its cap */
+    DMP_EBASE64 = -5,       /* not valid base64 for the required mode */
+    DMP_EHEX = -6,          /* not valid hex */
+    DMP_EFORMAT = -7,       /* structurally malformed */
+    DMP_EMAGIC = -8,        /* wrong magic / prefix */
+    DMP_EVERSION = -9,      /* unsupported version */
+    DMP_ESIG = -10,         /* signature does not verify */
+    DMP_EWEAKKEY = -11,     /* public key on the weak-key list */
+    DMP_EEXPIRED = -12,     /* past its expiry */
+    DMP_EFUTURE = -13,      /* timestamp or expiry too far in the future */
+    DMP_ENAME = -14,        /* not a valid DNS name / label */
+    DMP_ECHECKSUM = -15,    /* checksum or hash mismatch */
+    DMP_EDECODE = -16,      /* not enough data to decode (uncorrectable / too few shares) */
+    DMP_ENOTFOUND = -17,    /* no such item */
+    DMP_EEXIST = -18,       /* already exists */
+    DMP_EIO = -19,          /* I/O or storage error */
+    DMP_EFULL = -20,        /* queue/cap full */
+    DMP_EAGAIN = -21,       /* try again later */
+    DMP_EAUTH = -22,        /* not authorised */
+    DMP_ERANGE = -23,       /* number out of range */
     DMP_EUNSUPPORTED = -24, /* feature not available here */
-    DMP_ECRYPTO = -25,     /* crypto primitive failed (decrypt, key derivation) */
-    DMP_EMISMATCH = -26,   /* embedded field disagrees with its cross-check */
-    DMP_EDUP = -27,        /* duplicate entry */
-    DMP_ESYS = -28,        /* system call failed; see errno */
+    DMP_ECRYPTO = -25,      /* crypto primitive failed (decrypt, key derivation) */
+    DMP_EMISMATCH = -26,    /* embedded field disagrees with its cross-check */
+    DMP_EDUP = -27,         /* duplicate entry */
+    DMP_ESYS = -28,         /* system call failed; see errno */
 };
 
 /* Growable byte buffer. Owns `data` (malloc'd); len <= cap; data may be NULL when cap == 0. */

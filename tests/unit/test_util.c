@@ -17,15 +17,24 @@ struct b64case {
 
 /* Accept sets measured against CPython 3.11 b64decode(validate=True/False). */
 static const struct b64case b64cases[] = {
-    {"QQ==", 1, "A", 1, "A"},       {"QR==", 1, "A", 1, "A"},
-    {"QQ", 0, NULL, 0, NULL},       {"QQ=", 0, NULL, 0, NULL},
-    {"QUJD====", 1, "ABC", 1, "ABC"}, {"QQ==QQ==", 0, NULL, 1, "A"},
-    {"QUI=QUJD", 0, NULL, 1, "AB"}, {"Q=Q==", 0, NULL, 1, "A"},
-    {"QU=I=", 0, NULL, 1, "AB"},    {"QUJD=", 1, "ABC", 1, "ABC"},
-    {"Q Q==", 0, NULL, 1, "A"},     {"QQ==\n", 0, NULL, 1, "A"},
-    {"=QQ==", 0, NULL, 1, "A"},     {"QQ===", 0, NULL, 1, "A"},
-    {"", 1, "", 1, ""},             {"QUJD", 1, "ABC", 1, "ABC"},
-    {"Q", 0, NULL, 0, NULL},        {"QUJDRA==", 1, "ABCD", 1, "ABCD"},
+    {"QQ==", 1, "A", 1, "A"},
+    {"QR==", 1, "A", 1, "A"},
+    {"QQ", 0, NULL, 0, NULL},
+    {"QQ=", 0, NULL, 0, NULL},
+    {"QUJD====", 1, "ABC", 1, "ABC"},
+    {"QQ==QQ==", 0, NULL, 1, "A"},
+    {"QUI=QUJD", 0, NULL, 1, "AB"},
+    {"Q=Q==", 0, NULL, 1, "A"},
+    {"QU=I=", 0, NULL, 1, "AB"},
+    {"QUJD=", 1, "ABC", 1, "ABC"},
+    {"Q Q==", 0, NULL, 1, "A"},
+    {"QQ==\n", 0, NULL, 1, "A"},
+    {"=QQ==", 0, NULL, 1, "A"},
+    {"QQ===", 0, NULL, 1, "A"},
+    {"", 1, "", 1, ""},
+    {"QUJD", 1, "ABC", 1, "ABC"},
+    {"Q", 0, NULL, 0, NULL},
+    {"QUJDRA==", 1, "ABCD", 1, "ABCD"},
 };
 
 static void check_mode(const char *in, dmp_b64_mode_t mode, int ok, const char *want)
@@ -187,8 +196,8 @@ static void test_clock_and_ct(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_b64_modes),   cmocka_unit_test(test_b64_roundtrip),
-        cmocka_unit_test(test_hex),         cmocka_unit_test(test_reader),
+        cmocka_unit_test(test_b64_modes),     cmocka_unit_test(test_b64_roundtrip),
+        cmocka_unit_test(test_hex),           cmocka_unit_test(test_reader),
         cmocka_unit_test(test_buf_and_arena), cmocka_unit_test(test_parse),
         cmocka_unit_test(test_clock_and_ct),
     };

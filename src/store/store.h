@@ -1,0 +1,97 @@
+/* store: RocksDB record store (records + expiry index + stored-time index + Merkle buckets)
+ * and the per-shard answer cache. See docs/store.md for the key schema and durability. */
+#ifndef DMP_STORE_H
+#define DMP_STORE_H
+
+#include "store/store_types.h"
+#include "util/util.h"
+
+const char *dmp_store_strerror(int err);
+
+/* Open (or create) a store. On failure returns a negative code and writes a human-readable
+ * message to errbuf (always NUL-terminated when errlen > 0): DMP_EVERSION when the store's
+ * schema version is newer than DMP_STORE_SCHEMA_VERSION, DMP_EIO for RocksDB errors. */
+int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, size_t errlen);
+/* Close and free; NULL is a no-op. No call may be in flight. */
+void dmp_store_close(dmp_store_t *s);
+
+/* Insert or refresh n records in ONE WriteBatch written with sync=true (durable in the WAL
+ * when this returns 0). Re-putting an existing (name, value) refreshes ttl, stored_ms and
+ * expires_ms (may shorten). Validates every entry first: nothing is written on error.
+ * The same (name, value) twice in one batch: the later entry wins. */
+int dmp_store_put_batch(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms);
+int dmp_store_put(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                  size_t value_len, uint32_t ttl, int64_t now_ms);
+
+/* Delete one value (value != NULL; value_len may be 0 for the empty value) or every value
+ * (value == NULL) at name; synced. Physically present but expired rows count as removed (as
+ * the reference). Returns 0 when at least one row was removed, DMP_ENOTFOUND when none.
+ * *removed (may be NULL) receives the count in both cases. */
+int dmp_store_delete(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                     size_t value_len, size_t *removed);
+
+/* Visit the live values (expires_ms > now_ms) at name, ordered by stored_ms then insertion
+ * order. Returns DMP_ENOTFOUND when there are none (fn not called), 0 otherwise. */
+int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
+                  dmp_store_visit_fn fn, void *ctx);
+/* Number of live values at name (0 when none; returns 0). Cheap: one prefix seek. */
+int dmp_store_count_values(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
+                           size_t *out);
+/* *out = true when (name, value) is present and live. One point lookup. */
+int dmp_store_has_value(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                        size_t value_len, int64_t now_ms, bool *out);
+
+/* Rows physically in the store (live + expired-not-yet-swept). O(1): a persisted counter
+ * updated in the same WriteBatch as every insert/removal. */
+int dmp_store_record_count(dmp_store_t *s, uint64_t *out);
+
+/* Remove up to max_records (0 = no limit) rows with expires_ms <= now_ms, oldest expiry
+ * first, walking only the expiry index. *removed (may be NULL) receives the count. */
+int dmp_store_sweep(dmp_store_t *s, int64_t now_ms, size_t max_records, size_t *removed);
+
+/* Anti-entropy digest: visit up to `limit` (0 = no limit) live rows strictly after the
+ * cursor in ascending (stored_ms, name, hash) byte order (hash compares as raw bytes, which
+ * equals lowercase-hex order). cursor_name may be NULL (= ""), cursor_hash NULL means the
+ * empty hash (smaller than any hash), as the reference's 2-field cursor. */
+int dmp_store_iter_since(dmp_store_t *s, int64_t cursor_ms, const char *cursor_name,
+                         const uint8_t cursor_hash[32], size_t limit, int64_t now_ms,
+                         dmp_store_visit_fn fn, void *ctx);
+
+/* Visit live rows whose lowercase name starts with prefix (prefix_len 0 = everything), in
+ * (name, hash) byte order. For list_names-like scans (e.g. stored "cluster." manifests). */
+int dmp_store_scan_prefix(dmp_store_t *s, const char *prefix, size_t prefix_len, int64_t now_ms,
+                          dmp_store_visit_fn fn, void *ctx);
+
+/* Merkle support (cluster.md §8.3). item digest = SHA-256(lowercase name || 0x00 || hash);
+ * bucket = first 16 bits (big-endian) of SHA-256(lowercase name); the bucket digest is the
+ * XOR of the item digests of every row physically present (maintained on every write in the
+ * same batch, so it is O(1) per write; a never-touched bucket is all zeros). */
+int dmp_store_item_digest(const char *name, size_t name_len, const uint8_t hash[32],
+                          uint8_t out[32]);
+int dmp_store_bucket_of(const char *name, size_t name_len, uint32_t *bucket);
+int dmp_store_bucket_digest(dmp_store_t *s, uint32_t bucket, uint8_t out[32]);
+
+/* Lowercase ASCII copy of name into out (cap >= name_len); validates like the store. */
+int dmp_store_normalize_name(const char *name, size_t name_len, char *out, size_t cap);
+
+/* ---- Answer cache (per shard thread; not thread-safe) ----
+ * Keys are names compared byte-for-byte: pass the lowercase name. An entry is dead once
+ * expires_ms <= now_ms. get never allocates and is O(1) expected. */
+int dmp_cache_new(size_t max_bytes, dmp_cache_t **out);
+void dmp_cache_free(dmp_cache_t *c);
+/* HIT: *blob/*blob_len/*count set (blob owned by the cache, valid until the next call on this
+ * cache). NEGATIVE: *blob = NULL, *blob_len = 0, *count = 0. Any out pointer may be NULL. */
+dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
+                                 const uint8_t **blob, size_t *blob_len, uint16_t *count);
+/* Insert or replace (copies name and blob). DMP_ETOOBIG when one entry alone exceeds the
+ * byte bound; evicts least recently used entries to make room. */
+int dmp_cache_put(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *blob,
+                  size_t blob_len, uint16_t count, int64_t expires_ms);
+int dmp_cache_put_negative(dmp_cache_t *c, const char *lname, size_t len, int64_t expires_ms);
+void dmp_cache_invalidate(dmp_cache_t *c, const char *lname, size_t len);
+void dmp_cache_clear(dmp_cache_t *c);
+/* Any out pointer may be NULL. bytes = accounted bytes (<= max_bytes). */
+void dmp_cache_stats(const dmp_cache_t *c, uint64_t *hits, uint64_t *misses, size_t *bytes,
+                     size_t *entries);
+
+#endif

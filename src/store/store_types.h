@@ -1,0 +1,75 @@
+/* store: types of the RocksDB record store and the per-shard answer cache. */
+#ifndef DMP_STORE_TYPES_H
+#define DMP_STORE_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Store-specific error codes (range -400..). Generic DMP_E* codes are used where they fit:
+ * DMP_EIO (RocksDB error), DMP_EVERSION (store written by a newer build), DMP_ENOTFOUND,
+ * DMP_ENAME (empty name, longer than DMP_STORE_MAX_NAME, or containing a NUL byte),
+ * DMP_ETOOBIG (value longer than DMP_STORE_MAX_VALUE). */
+enum {
+    DMP_STORE_ECORRUPT = -400, /* a stored record or index entry does not decode */
+};
+
+#define DMP_STORE_SCHEMA_VERSION 1u
+#define DMP_STORE_MAX_NAME 255u        /* bytes of an owner name (no trailing dot) */
+#define DMP_STORE_MAX_VALUE (1u << 20) /* hard store limit; the node's caps are lower */
+#define DMP_STORE_MERKLE_BITS 16u      /* bucket = first 16 bits of SHA-256(lowercase name) */
+#define DMP_STORE_MERKLE_BUCKETS (1u << DMP_STORE_MERKLE_BITS)
+
+/* A store handle. Thread-safe: any number of threads may read and write concurrently.
+ * Ordering of writes to ONE name is the caller's job (a name is owned by one shard thread);
+ * the expiry sweep may run concurrently with writers (internally serialised against them). */
+typedef struct dmp_store dmp_store_t;
+
+/* Open options. `path` is borrowed for the duration of dmp_store_open only.
+ * 0 for a size means the built-in default (64 MiB block cache, 64 MiB write buffer). */
+typedef struct {
+    const char *path;
+    size_t block_cache_bytes;
+    size_t write_buffer_bytes;
+    bool create_if_missing;
+} dmp_store_opts_t;
+
+/* One record to write. All pointers borrowed for the call. The name is lowercased (ASCII)
+ * by the store; value is opaque bytes (the TXT string, UTF-8). ttl in seconds; ttl 0 stores
+ * a record that is already dead (invisible, removed by the next sweep), like the reference. */
+typedef struct {
+    const char *name;
+    size_t name_len;
+    const uint8_t *value;
+    size_t value_len;
+    uint32_t ttl;
+} dmp_store_put_t;
+
+/* A record as handed to a visitor. `value` points into store-owned memory valid only during
+ * the callback. expires_ms = stored_ms + ttl*1000 (of the last write); hash = SHA-256(value). */
+typedef struct {
+    const uint8_t *value;
+    size_t value_len;
+    uint32_t ttl;
+    int64_t stored_ms;
+    int64_t expires_ms;
+    uint8_t hash[32];
+} dmp_store_record_t;
+
+/* Visitor: `name` is the stored (lowercase) owner name, valid only during the call, not
+ * NUL-terminated. Return 0 to continue, nonzero to stop (the iterating call then returns 0). */
+typedef int (*dmp_store_visit_fn)(void *ctx, const char *name, size_t name_len,
+                                  const dmp_store_record_t *r);
+
+/* Answer cache: one per shard thread, NOT thread-safe. Bounded in bytes (entries + names +
+ * blobs); LRU eviction. Holds opaque blobs (the node stores precompiled DNS RRsets) and
+ * negative entries. */
+typedef struct dmp_cache dmp_cache_t;
+
+typedef enum {
+    DMP_CACHE_MISS = 0,
+    DMP_CACHE_HIT = 1,
+    DMP_CACHE_NEGATIVE = 2,
+} dmp_cache_result_t;
+
+#endif

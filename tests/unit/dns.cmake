@@ -1,0 +1,1 @@
+dmp_unit_test(test_dns SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_dns.c LIBS dmp_dns PkgConfig::LDNS)

@@ -79,7 +79,7 @@ int dmp_store_normalize_name(const char *name, size_t name_len, char *out, size_
  * expires_ms <= now_ms. get never allocates and is O(1) expected. */
 int dmp_cache_new(size_t max_bytes, dmp_cache_t **out);
 void dmp_cache_free(dmp_cache_t *c);
-/* HIT: *blob/*blob_len/*count set (blob owned by the cache, valid until the next call on this
+/* HIT: *blob, *blob_len and *count set (blob owned by the cache, valid until the next call on this
  * cache). NEGATIVE: *blob = NULL, *blob_len = 0, *count = 0. Any out pointer may be NULL. */
 dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
                                  const uint8_t **blob, size_t *blob_len, uint16_t *count);

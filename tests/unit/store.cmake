@@ -1,0 +1,1 @@
+dmp_unit_test(test_store SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_store.c LIBS dmp_store)

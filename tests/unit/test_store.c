@@ -1,0 +1,976 @@
+/* Unit tests for src/store: RocksDB record store and the answer cache. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <rocksdb/c.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "store/store_codec.h"
+
+#define T0 INT64_C(1800000000000)
+
+/* ---- temp dir helpers ---- */
+
+static void rm_rf(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d != NULL) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", path, de->d_name);
+            struct stat st;
+            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                rm_rf(p);
+            else
+                unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}
+
+typedef struct {
+    char dir[64];
+    char path[96];
+    dmp_store_t *s;
+} fx_t;
+
+static dmp_store_t *open_at(const char *path, int *rc_out, char *err, size_t errlen)
+{
+    dmp_store_opts_t o = {.path = path,
+                          .block_cache_bytes = 8u << 20,
+                          .write_buffer_bytes = 4u << 20,
+                          .create_if_missing = true};
+    dmp_store_t *s = NULL;
+    int rc = dmp_store_open(&o, &s, err, errlen);
+    if (rc_out)
+        *rc_out = rc;
+    return s;
+}
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    strcpy(f->dir, "/tmp/dmp_store_XXXXXX");
+    if (mkdtemp(f->dir) == NULL) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof f->path, "%s/db", f->dir);
+    char err[256];
+    int rc;
+    f->s = open_at(f->path, &rc, err, sizeof err);
+    if (f->s == NULL) {
+        fprintf(stderr, "open: %d %s\n", rc, err);
+        rm_rf(f->dir);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    dmp_store_close(f->s);
+    rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+static void reopen(fx_t *f)
+{
+    dmp_store_close(f->s);
+    char err[256];
+    int rc;
+    f->s = open_at(f->path, &rc, err, sizeof err);
+    assert_non_null(f->s);
+    assert_int_equal(rc, 0);
+}
+
+/* ---- collecting visitor ---- */
+
+typedef struct {
+    size_t n;
+    char names[64][64];
+    char vals[64][64];
+    dmp_store_record_t recs[64];
+    size_t stop_after; /* 0 = never */
+} coll_t;
+
+static int collect(void *ctx, const char *name, size_t nl, const dmp_store_record_t *r)
+{
+    coll_t *c = ctx;
+    if (c->n < 64) {
+        snprintf(c->names[c->n], 64, "%.*s", (int)nl, name);
+        snprintf(c->vals[c->n], 64, "%.*s", (int)r->value_len, (const char *)r->value);
+        c->recs[c->n] = *r;
+        c->recs[c->n].value = NULL;
+    }
+    c->n++;
+    return c->stop_after != 0 && c->n >= c->stop_after;
+}
+
+static int put_s(dmp_store_t *s, const char *name, const char *val, uint32_t ttl, int64_t now)
+{
+    return dmp_store_put(s, name, strlen(name), (const uint8_t *)val, strlen(val), ttl, now);
+}
+
+static int get_s(dmp_store_t *s, const char *name, int64_t now, coll_t *c)
+{
+    memset(c, 0, sizeof *c);
+    return dmp_store_get(s, name, strlen(name), now, collect, c);
+}
+
+static uint64_t count_of(dmp_store_t *s)
+{
+    uint64_t n = 99999;
+    assert_int_equal(dmp_store_record_count(s, &n), 0);
+    return n;
+}
+
+/* ---- store tests ---- */
+
+static void test_put_get_order(void **state)
+{
+    fx_t *f = *state;
+    coll_t c;
+    assert_int_equal(get_s(f->s, "a.mesh.test", T0, &c), DMP_ENOTFOUND);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(put_s(f->s, "a.mesh.test", "v=one", 300, T0), 0);
+    assert_int_equal(put_s(f->s, "a.mesh.test", "v=two", 300, T0 + 5), 0);
+    /* Same stored_ms: insertion order decides. Hash order of these differs from insertion. */
+    assert_int_equal(put_s(f->s, "a.mesh.test", "zzz", 300, T0 + 10), 0);
+    assert_int_equal(put_s(f->s, "a.mesh.test", "aaa", 300, T0 + 10), 0);
+    assert_int_equal(put_s(f->s, "a.mesh.test", "mmm", 300, T0 + 10), 0);
+    assert_int_equal(get_s(f->s, "a.mesh.test", T0 + 20, &c), 0);
+    assert_int_equal(c.n, 5);
+    assert_string_equal(c.vals[0], "v=one");
+    assert_string_equal(c.vals[1], "v=two");
+    assert_string_equal(c.vals[2], "zzz");
+    assert_string_equal(c.vals[3], "aaa");
+    assert_string_equal(c.vals[4], "mmm");
+    assert_string_equal(c.names[0], "a.mesh.test");
+    assert_int_equal(c.recs[0].ttl, 300);
+    assert_true(c.recs[0].stored_ms == T0);
+    assert_true(c.recs[0].expires_ms == T0 + 300000);
+    uint8_t h[32];
+    crypto_hash_sha256(h, (const uint8_t *)"v=one", 5);
+    assert_memory_equal(c.recs[0].hash, h, 32);
+
+    /* Visitor may stop early; still returns 0. */
+    memset(&c, 0, sizeof c);
+    c.stop_after = 2;
+    assert_int_equal(dmp_store_get(f->s, "a.mesh.test", 11, T0, collect, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(count_of(f->s), 5);
+}
+
+static void test_refresh_and_set(void **state)
+{
+    fx_t *f = *state;
+    coll_t c;
+    assert_int_equal(put_s(f->s, "n.test", "x", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "n.test", "y", 100, T0 + 1), 0);
+    assert_int_equal(put_s(f->s, "n.test", "x", 50, T0 + 2), 0); /* refresh, shorter TTL */
+    assert_int_equal(get_s(f->s, "n.test", T0 + 3, &c), 0);
+    assert_int_equal(c.n, 2); /* set semantics: no duplicate */
+    assert_string_equal(c.vals[0], "y");
+    assert_string_equal(c.vals[1], "x"); /* moved to the end */
+    assert_int_equal(c.recs[1].ttl, 50);
+    assert_true(c.recs[1].stored_ms == T0 + 2);
+    assert_true(c.recs[1].expires_ms == T0 + 2 + 50000);
+    assert_int_equal(count_of(f->s), 2);
+    /* The refreshed row's old expiry no longer applies: alive at T0+60s, not at T0+2+50s. */
+    assert_int_equal(get_s(f->s, "n.test", T0 + 52001, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.vals[0], "y");
+    /* Sweeping at T0+100s+1 removes exactly both (x by its new expiry, y by its own). */
+    size_t rem = 0;
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 52001, 0, &rem), 0);
+    assert_int_equal(rem, 1);
+    assert_int_equal(count_of(f->s), 1);
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 200000, 0, &rem), 0);
+    assert_int_equal(rem, 1);
+    assert_int_equal(count_of(f->s), 0);
+}
+
+static void test_batch(void **state)
+{
+    fx_t *f = *state;
+    dmp_store_put_t p[4] = {
+        {"b.test", 6, (const uint8_t *)"one", 3, 100},
+        {"B.TEST", 6, (const uint8_t *)"two", 3, 100},
+        {"b.test", 6, (const uint8_t *)"one", 3, 200}, /* same row twice: later wins */
+        {"c.test", 6, (const uint8_t *)"", 0, 100},    /* empty value is a value */
+    };
+    assert_int_equal(dmp_store_put_batch(f->s, p, 4, T0), 0);
+    assert_int_equal(count_of(f->s), 3);
+    coll_t c;
+    assert_int_equal(get_s(f->s, "b.test", T0, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.vals[0], "two");
+    assert_string_equal(c.vals[1], "one");
+    assert_int_equal(c.recs[1].ttl, 200);
+    assert_int_equal(get_s(f->s, "c.test", T0, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.recs[0].value_len, 0);
+    /* One stale expiry entry must not exist for the overwritten duplicate: sweeping at the
+     * first TTL removes only "two". */
+    size_t rem = 0;
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 100000, 0, &rem), 0);
+    assert_int_equal(rem, 2); /* "two" and the empty value */
+    assert_int_equal(count_of(f->s), 1);
+    assert_int_equal(get_s(f->s, "b.test", T0 + 100000, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.vals[0], "one");
+
+    /* Validation failure writes nothing. */
+    dmp_store_put_t bad[2] = {
+        {"d.test", 6, (const uint8_t *)"ok", 2, 100},
+        {"", 0, (const uint8_t *)"x", 1, 100},
+    };
+    assert_int_equal(dmp_store_put_batch(f->s, bad, 2, T0), DMP_ENAME);
+    assert_int_equal(get_s(f->s, "d.test", T0, &c), DMP_ENOTFOUND);
+    assert_int_equal(dmp_store_put(f->s, "a\0b", 3, (const uint8_t *)"x", 1, 10, T0), DMP_ENAME);
+    char big[300];
+    memset(big, 'a', sizeof big);
+    assert_int_equal(dmp_store_put(f->s, big, 256, (const uint8_t *)"x", 1, 10, T0), DMP_ENAME);
+    assert_int_equal(dmp_store_put(f->s, big, 255, (const uint8_t *)"x", 1, 10, T0), 0);
+    assert_int_equal(dmp_store_put_batch(f->s, NULL, 0, T0), 0);
+}
+
+static void test_delete(void **state)
+{
+    fx_t *f = *state;
+    coll_t c;
+    size_t rem = 99;
+    assert_int_equal(put_s(f->s, "d.test", "a", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "d.test", "b", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "d.test", "c", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "d.testx", "a", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "d.tes", "a", 100, T0), 0);
+    assert_int_equal(count_of(f->s), 5);
+    /* absent value */
+    assert_int_equal(dmp_store_delete(f->s, "d.test", 6, (const uint8_t *)"zz", 2, &rem),
+                     DMP_ENOTFOUND);
+    assert_int_equal(rem, 0);
+    /* absent name */
+    assert_int_equal(dmp_store_delete(f->s, "nope.test", 9, NULL, 0, &rem), DMP_ENOTFOUND);
+    assert_int_equal(rem, 0);
+    /* one value, name given in upper case */
+    assert_int_equal(dmp_store_delete(f->s, "D.Test", 6, (const uint8_t *)"b", 1, &rem), 0);
+    assert_int_equal(rem, 1);
+    assert_int_equal(get_s(f->s, "d.test", T0, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.vals[0], "a");
+    assert_string_equal(c.vals[1], "c");
+    /* all values: neighbours sharing a prefix are untouched */
+    assert_int_equal(dmp_store_delete(f->s, "d.test", 6, NULL, 0, &rem), 0);
+    assert_int_equal(rem, 2);
+    assert_int_equal(get_s(f->s, "d.test", T0, &c), DMP_ENOTFOUND);
+    assert_int_equal(get_s(f->s, "d.testx", T0, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(get_s(f->s, "d.tes", T0, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(count_of(f->s), 2);
+    /* deleted rows leave no expiry entries behind */
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 1000000, 0, &rem), 0);
+    assert_int_equal(rem, 2);
+    assert_int_equal(count_of(f->s), 0);
+    /* expired-but-unswept rows count as removed (as the reference) */
+    assert_int_equal(put_s(f->s, "e.test", "a", 1, T0), 0);
+    assert_int_equal(dmp_store_delete(f->s, "e.test", 6, NULL, 0, &rem), 0);
+    assert_int_equal(rem, 1);
+}
+
+static void test_expiry_and_sweep(void **state)
+{
+    fx_t *f = *state;
+    coll_t c;
+    assert_int_equal(put_s(f->s, "x.test", "short", 10, T0), 0);
+    assert_int_equal(put_s(f->s, "x.test", "long", 1000, T0), 0);
+    assert_int_equal(put_s(f->s, "y.test", "zero", 0, T0), 0); /* dead at once */
+    assert_int_equal(get_s(f->s, "y.test", T0, &c), DMP_ENOTFOUND);
+    assert_int_equal(get_s(f->s, "x.test", T0 + 9999, &c), 0);
+    assert_int_equal(c.n, 2);
+    /* expires_ms <= now is dead: exactly at the boundary */
+    assert_int_equal(get_s(f->s, "x.test", T0 + 10000, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.vals[0], "long");
+    size_t n = 9;
+    assert_int_equal(dmp_store_count_values(f->s, "x.test", 6, T0 + 10000, &n), 0);
+    assert_int_equal(n, 1);
+    bool has = true;
+    assert_int_equal(
+        dmp_store_has_value(f->s, "x.test", 6, (const uint8_t *)"short", 5, T0 + 10000, &has), 0);
+    assert_false(has);
+    assert_int_equal(
+        dmp_store_has_value(f->s, "X.TEST", 6, (const uint8_t *)"short", 5, T0 + 9999, &has), 0);
+    assert_true(has);
+    /* Invisible, but physically present until swept. */
+    assert_int_equal(count_of(f->s), 3);
+    size_t rem = 0;
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 9999, 0, &rem), 0);
+    assert_int_equal(rem, 1); /* only the ttl=0 row */
+    assert_int_equal(count_of(f->s), 2);
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 10000, 0, &rem), 0);
+    assert_int_equal(rem, 1);
+    assert_int_equal(count_of(f->s), 1);
+    assert_int_equal(get_s(f->s, "x.test", T0 + 10000, &c), 0);
+    assert_int_equal(c.n, 1);
+    /* max_records bounds one sweep */
+    for (int i = 0; i < 30; i++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "m%02d.test", i);
+        assert_int_equal(put_s(f->s, nm, "v", 5, T0), 0);
+    }
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 5000, 7, &rem), 0);
+    assert_int_equal(rem, 7);
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 5000, 0, &rem), 0);
+    assert_int_equal(rem, 23);
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 5000, 0, &rem), 0);
+    assert_int_equal(rem, 0);
+    assert_int_equal(count_of(f->s), 1);
+}
+
+static void test_sweep_many(void **state)
+{
+    /* More than one internal sweep chunk (1024). */
+    fx_t *f = *state;
+    enum { N = 2500 };
+    dmp_store_put_t *p = calloc(N, sizeof *p);
+    char(*names)[32] = calloc(N, 32);
+    assert_non_null(p);
+    assert_non_null(names);
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], 32, "s%05d.test", i);
+        p[i] = (dmp_store_put_t){names[i], strlen(names[i]), (const uint8_t *)"v", 1,
+                                 (uint32_t)(i % 2 ? 10 : 1000)};
+    }
+    assert_int_equal(dmp_store_put_batch(f->s, p, N, T0), 0);
+    assert_int_equal(count_of(f->s), N);
+    size_t rem = 0;
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 10000, 0, &rem), 0);
+    assert_int_equal(rem, N / 2);
+    assert_int_equal(count_of(f->s), N / 2);
+    coll_t c;
+    assert_int_equal(get_s(f->s, "s00001.test", T0, &c), DMP_ENOTFOUND);
+    assert_int_equal(get_s(f->s, "s00002.test", T0, &c), 0);
+    free(p);
+    free(names);
+}
+
+static void test_count_values(void **state)
+{
+    fx_t *f = *state;
+    size_t n = 7;
+    assert_int_equal(dmp_store_count_values(f->s, "cap.test", 8, T0, &n), 0);
+    assert_int_equal(n, 0);
+    for (int i = 0; i < 10; i++) {
+        char v[8];
+        snprintf(v, sizeof v, "v%d", i);
+        assert_int_equal(put_s(f->s, "cap.test", v, (uint32_t)(10 + i), T0), 0);
+    }
+    assert_int_equal(put_s(f->s, "cap.testing", "other", 100, T0), 0);
+    assert_int_equal(dmp_store_count_values(f->s, "CAP.test", 8, T0, &n), 0);
+    assert_int_equal(n, 10);
+    assert_int_equal(dmp_store_count_values(f->s, "cap.test", 8, T0 + 15000, &n), 0);
+    assert_int_equal(n, 4); /* ttls 16..19 still alive */
+    bool has = false;
+    assert_int_equal(
+        dmp_store_has_value(f->s, "cap.test", 8, (const uint8_t *)"v9", 2, T0 + 15000, &has), 0);
+    assert_true(has);
+    assert_int_equal(dmp_store_has_value(f->s, "cap.test", 8, (const uint8_t *)"v99", 3, T0, &has),
+                     0);
+    assert_false(has);
+}
+
+static void test_lowercase(void **state)
+{
+    fx_t *f = *state;
+    coll_t c;
+    assert_int_equal(put_s(f->s, "MiXeD.Mesh.TEST", "hello", 100, T0), 0);
+    assert_int_equal(get_s(f->s, "mixed.mesh.test", T0, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.names[0], "mixed.mesh.test");
+    assert_int_equal(get_s(f->s, "MIXED.MESH.TEST", T0, &c), 0);
+    assert_int_equal(c.n, 1);
+    /* the same name in another case is the same row */
+    assert_int_equal(put_s(f->s, "mixed.MESH.test", "hello", 100, T0 + 1), 0);
+    assert_int_equal(count_of(f->s), 1);
+    char out[16];
+    assert_int_equal(dmp_store_normalize_name("AbC-_9", 6, out, sizeof out), 0);
+    assert_memory_equal(out, "abc-_9", 6);
+    /* non-ASCII bytes are kept as they are */
+    assert_int_equal(dmp_store_normalize_name("\xc3\x89", 2, out, sizeof out), 0);
+    assert_memory_equal(out, "\xc3\x89", 2);
+}
+
+static void test_persistence(void **state)
+{
+    fx_t *f = *state;
+    coll_t c;
+    assert_int_equal(put_s(f->s, "p.test", "one", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "p.test", "two", 100, T0 + 1), 0);
+    assert_int_equal(put_s(f->s, "q.test", "three", 5, T0), 0);
+    uint32_t b;
+    uint8_t d1[32], d2[32];
+    assert_int_equal(dmp_store_bucket_of("p.test", 6, &b), 0);
+    assert_int_equal(dmp_store_bucket_digest(f->s, b, d1), 0);
+    reopen(f);
+    assert_int_equal(count_of(f->s), 3);
+    assert_int_equal(get_s(f->s, "p.test", T0 + 2, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.vals[0], "one");
+    assert_string_equal(c.vals[1], "two");
+    assert_int_equal(dmp_store_bucket_digest(f->s, b, d2), 0);
+    assert_memory_equal(d1, d2, 32);
+    /* ordering stays by insertion across restarts for equal stored_ms */
+    assert_int_equal(put_s(f->s, "p.test", "three", 100, T0 + 1), 0);
+    assert_int_equal(get_s(f->s, "p.test", T0 + 2, &c), 0);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.vals[2], "three");
+    /* expiry index survives too */
+    size_t rem = 0;
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 5000, 0, &rem), 0);
+    assert_int_equal(rem, 1);
+    reopen(f);
+    assert_int_equal(count_of(f->s), 3);
+}
+
+static void test_schema_version(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(put_s(f->s, "v.test", "x", 100, T0), 0);
+    dmp_store_close(f->s);
+    f->s = NULL;
+
+    /* Stamp a newer version directly with RocksDB, opening every column family. */
+    char *err = NULL;
+    rocksdb_options_t *o = rocksdb_options_create();
+    size_t ncf = 0;
+    char **cfs = rocksdb_list_column_families(o, f->path, &ncf, &err);
+    assert_null(err);
+    assert_true(ncf >= 9);
+    const rocksdb_options_t **opts = calloc(ncf + 1, sizeof *opts);
+    rocksdb_column_family_handle_t **h = calloc(ncf + 1, sizeof *h);
+    const char **names = calloc(ncf + 1, sizeof *names);
+    size_t meta = SIZE_MAX;
+    for (size_t i = 0; i < ncf; i++) {
+        opts[i] = o;
+        names[i] = cfs[i];
+        if (strcmp(cfs[i], "meta") == 0)
+            meta = i;
+    }
+    names[ncf] = "from_the_future"; /* a newer schema may add column families */
+    opts[ncf] = o;
+    rocksdb_options_set_create_missing_column_families(o, 1);
+    assert_true(meta != SIZE_MAX);
+    rocksdb_t *db = rocksdb_open_column_families(o, f->path, (int)ncf + 1, names, opts, h, &err);
+    assert_null(err);
+    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+    const char ver[4] = {0, 0, 0, 2};
+    rocksdb_put_cf(db, wo, h[meta], "schema_version", 14, ver, 4, &err);
+    assert_null(err);
+    for (size_t i = 0; i <= ncf; i++)
+        rocksdb_column_family_handle_destroy(h[i]);
+    rocksdb_close(db);
+    rocksdb_writeoptions_destroy(wo);
+    rocksdb_options_destroy(o);
+    rocksdb_list_column_families_destroy(cfs, ncf);
+    free(opts);
+    free(h);
+    free(names);
+
+    char msg[512];
+    int rc = 0;
+    dmp_store_t *s = open_at(f->path, &rc, msg, sizeof msg);
+    assert_null(s);
+    assert_int_equal(rc, DMP_EVERSION);
+    assert_non_null(strstr(msg, "schema version 2"));
+    assert_non_null(strstr(msg, "newer"));
+    /* teardown closes f->s; reopen would fail, so leave a fresh store in another dir */
+    char p2[128];
+    snprintf(p2, sizeof p2, "%s/db2", f->dir);
+    f->s = open_at(p2, &rc, msg, sizeof msg);
+    assert_non_null(f->s);
+}
+
+static void test_open_errors(void **state)
+{
+    fx_t *f = *state;
+    char msg[256];
+    dmp_store_t *s = NULL;
+    char p[128];
+    snprintf(p, sizeof p, "%s/absent", f->dir);
+    dmp_store_opts_t o = {.path = p, .create_if_missing = false};
+    assert_int_equal(dmp_store_open(&o, &s, msg, sizeof msg), DMP_EIO);
+    assert_null(s);
+    assert_true(strlen(msg) > 0);
+    assert_int_equal(dmp_store_open(NULL, &s, msg, sizeof msg), DMP_EINVAL);
+    /* A second open of a store in use fails (RocksDB lock) with a message. */
+    o.path = f->path;
+    assert_int_equal(dmp_store_open(&o, &s, msg, sizeof msg), DMP_EIO);
+    assert_non_null(strstr(msg, f->path));
+}
+
+static void test_iter_since(void **state)
+{
+    fx_t *f = *state;
+    /* stored times: a@T0 (two values), b@T0, ab@T0+1, c@T0+2 (expired at query time) */
+    assert_int_equal(put_s(f->s, "b.test", "1", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "a.test", "1", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "a.test", "2", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "ab.test", "1", 100, T0 + 1), 0);
+    assert_int_equal(put_s(f->s, "c.test", "1", 1, T0 + 2), 0);
+    int64_t now = T0 + 5000;
+    coll_t c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(dmp_store_iter_since(f->s, 0, "", NULL, 0, now, collect, &c), 0);
+    assert_int_equal(c.n, 4);
+    /* order: (T0,a.test,h(1|2) sorted), (T0,b.test), (T0+1,ab.test) */
+    uint8_t h1[32], h2[32];
+    crypto_hash_sha256(h1, (const uint8_t *)"1", 1);
+    crypto_hash_sha256(h2, (const uint8_t *)"2", 1);
+    bool h1first = memcmp(h1, h2, 32) < 0;
+    assert_string_equal(c.names[0], "a.test");
+    assert_string_equal(c.names[1], "a.test");
+    assert_string_equal(c.vals[0], h1first ? "1" : "2");
+    assert_string_equal(c.vals[1], h1first ? "2" : "1");
+    assert_string_equal(c.names[2], "b.test");
+    assert_string_equal(c.names[3], "ab.test");
+    assert_true(c.recs[3].stored_ms == T0 + 1);
+
+    /* Strictly after a full cursor: resume after the first a.test row. */
+    coll_t d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(dmp_store_iter_since(f->s, T0, "a.test", c.recs[0].hash, 0, now, collect, &d),
+                     0);
+    assert_int_equal(d.n, 3);
+    assert_string_equal(d.vals[0], c.vals[1]);
+    assert_string_equal(d.names[1], "b.test");
+    /* 2-field cursor (hash NULL = ""): every row of that name at that ts is after it */
+    memset(&d, 0, sizeof d);
+    assert_int_equal(dmp_store_iter_since(f->s, T0, "a.test", NULL, 0, now, collect, &d), 0);
+    assert_int_equal(d.n, 4);
+    /* name cursor between names; "a.test" < "a.testz" < "b.test" */
+    memset(&d, 0, sizeof d);
+    assert_int_equal(dmp_store_iter_since(f->s, T0, "a.testz", NULL, 0, now, collect, &d), 0);
+    assert_int_equal(d.n, 2);
+    assert_string_equal(d.names[0], "b.test");
+    /* legacy since mapping ("\xff", hash "g" ~ after everything at that ts) */
+    memset(&d, 0, sizeof d);
+    assert_int_equal(dmp_store_iter_since(f->s, T0, "\xff", NULL, 0, now, collect, &d), 0);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.names[0], "ab.test");
+    /* paging with limit reproduces the full order */
+    coll_t all;
+    memset(&all, 0, sizeof all);
+    int64_t cts = 0;
+    char cname[64] = "";
+    uint8_t chash[32];
+    bool have_hash = false;
+    for (int page = 0; page < 10; page++) {
+        memset(&d, 0, sizeof d);
+        assert_int_equal(
+            dmp_store_iter_since(f->s, cts, cname, have_hash ? chash : NULL, 1, now, collect, &d),
+            0);
+        if (d.n == 0)
+            break;
+        assert_int_equal(d.n, 1);
+        strcpy(all.names[all.n], d.names[0]);
+        strcpy(all.vals[all.n], d.vals[0]);
+        all.n++;
+        cts = d.recs[0].stored_ms;
+        strcpy(cname, d.names[0]);
+        memcpy(chash, d.recs[0].hash, 32);
+        have_hash = true;
+    }
+    assert_int_equal(all.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(all.names[i], c.names[i]);
+        assert_string_equal(all.vals[i], c.vals[i]);
+    }
+    /* a refresh moves a row to its new stored time */
+    assert_int_equal(put_s(f->s, "b.test", "1", 100, T0 + 3), 0);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(dmp_store_iter_since(f->s, 0, NULL, NULL, 0, now, collect, &d), 0);
+    assert_int_equal(d.n, 4);
+    assert_string_equal(d.names[3], "b.test");
+    assert_true(d.recs[3].stored_ms == T0 + 3);
+}
+
+static void test_scan_prefix(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(put_s(f->s, "cluster.mesh.test", "m1", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "cluster.other.test", "m2", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "clusterx.test", "m3", 1, T0), 0);
+    assert_int_equal(put_s(f->s, "a.test", "m4", 100, T0), 0);
+    coll_t c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(dmp_store_scan_prefix(f->s, "CLUSTER.", 8, T0, collect, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.names[0], "cluster.mesh.test");
+    assert_string_equal(c.names[1], "cluster.other.test");
+    memset(&c, 0, sizeof c);
+    assert_int_equal(dmp_store_scan_prefix(f->s, NULL, 0, T0 + 2000, collect, &c), 0);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.names[0], "a.test");
+}
+
+static void xor32(uint8_t *a, const uint8_t *b)
+{
+    for (int i = 0; i < 32; i++)
+        a[i] ^= b[i];
+}
+
+static void test_merkle(void **state)
+{
+    fx_t *f = *state;
+    uint8_t zero[32] = {0}, d[32], exp[32] = {0}, it[32], h[32];
+    uint32_t b, b2;
+    assert_int_equal(dmp_store_bucket_of("m.test", 6, &b), 0);
+    assert_int_equal(dmp_store_bucket_of("M.TEST", 6, &b2), 0);
+    assert_int_equal(b, b2);
+    assert_true(b < DMP_STORE_MERKLE_BUCKETS);
+    uint8_t nh[32];
+    crypto_hash_sha256(nh, (const uint8_t *)"m.test", 6);
+    assert_int_equal(b, (uint32_t)nh[0] << 8 | nh[1]);
+    assert_int_equal(dmp_store_bucket_digest(f->s, b, d), 0);
+    assert_memory_equal(d, zero, 32);
+    assert_int_equal(dmp_store_bucket_digest(f->s, DMP_STORE_MERKLE_BUCKETS, d), DMP_EINVAL);
+
+    const char *vals[3] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(put_s(f->s, "m.test", vals[i], 100, T0), 0);
+        crypto_hash_sha256(h, (const uint8_t *)vals[i], 1);
+        assert_int_equal(dmp_store_item_digest("m.test", 6, h, it), 0);
+        xor32(exp, it);
+    }
+    /* item digest = SHA-256(name || 0 || hash) */
+    uint8_t buf[6 + 1 + 32], manual[32];
+    memcpy(buf, "m.test", 6);
+    buf[6] = 0;
+    memcpy(buf + 7, h, 32);
+    crypto_hash_sha256(manual, buf, sizeof buf);
+    assert_memory_equal(manual, it, 32);
+
+    assert_int_equal(dmp_store_bucket_digest(f->s, b, d), 0);
+    assert_memory_equal(d, exp, 32);
+    /* refresh does not change the set */
+    assert_int_equal(put_s(f->s, "m.test", "a", 50, T0 + 1), 0);
+    assert_int_equal(dmp_store_bucket_digest(f->s, b, d), 0);
+    assert_memory_equal(d, exp, 32);
+    /* delete removes the item's contribution */
+    assert_int_equal(dmp_store_delete(f->s, "m.test", 6, (const uint8_t *)"c", 1, NULL), 0);
+    xor32(exp, it);
+    assert_int_equal(dmp_store_bucket_digest(f->s, b, d), 0);
+    assert_memory_equal(d, exp, 32);
+    /* expiry via sweep removes "a" (ttl 50 from T0+1) */
+    size_t rem;
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 51001, 0, &rem), 0);
+    assert_int_equal(rem, 1);
+    crypto_hash_sha256(h, (const uint8_t *)"a", 1);
+    assert_int_equal(dmp_store_item_digest("m.test", 6, h, it), 0);
+    xor32(exp, it);
+    assert_int_equal(dmp_store_bucket_digest(f->s, b, d), 0);
+    assert_memory_equal(d, exp, 32);
+    assert_int_equal(dmp_store_delete(f->s, "m.test", 6, NULL, 0, NULL), 0);
+    assert_int_equal(dmp_store_bucket_digest(f->s, b, d), 0);
+    assert_memory_equal(d, zero, 32);
+}
+
+/* Crash safety: a child writes records and reports each acknowledged index through a pipe;
+ * the parent SIGKILLs it mid-way and checks every acknowledged record after reopening. */
+static void test_crash_safety(void **state)
+{
+    fx_t *f = *state;
+    dmp_store_close(f->s);
+    f->s = NULL;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        char err[256];
+        int rc;
+        dmp_store_t *s = open_at(f->path, &rc, err, sizeof err);
+        if (s == NULL)
+            _exit(2);
+        for (uint32_t i = 0; i < 1000000; i++) {
+            char nm[32], v[32];
+            snprintf(nm, sizeof nm, "k%07u.crash.test", i);
+            snprintf(v, sizeof v, "value-%u", i);
+            if (dmp_store_put(s, nm, strlen(nm), (const uint8_t *)v, strlen(v), 3600, T0) != 0)
+                _exit(3);
+            if (write(pfd[1], &i, sizeof i) != (ssize_t)sizeof i)
+                _exit(4);
+        }
+        _exit(0);
+    }
+    close(pfd[1]);
+    /* Let it acknowledge at least 200 writes, then kill it without warning. */
+    uint32_t last = 0, got = 0, idx;
+    bool have = false;
+    while (got < 200 && read(pfd[0], &idx, sizeof idx) == (ssize_t)sizeof idx) {
+        last = idx;
+        have = true;
+        got++;
+    }
+    kill(pid, SIGKILL);
+    /* Drain: acknowledgements already written before the kill count too. */
+    while (read(pfd[0], &idx, sizeof idx) == (ssize_t)sizeof idx) {
+        last = idx;
+        have = true;
+    }
+    close(pfd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    assert_true(WIFSIGNALED(st));
+    assert_true(have);
+
+    char err[256];
+    int rc;
+    f->s = open_at(f->path, &rc, err, sizeof err);
+    assert_non_null(f->s);
+    for (uint32_t i = 0; i <= last; i++) {
+        char nm[32], v[32];
+        snprintf(nm, sizeof nm, "k%07u.crash.test", i);
+        snprintf(v, sizeof v, "value-%u", i);
+        bool has = false;
+        assert_int_equal(
+            dmp_store_has_value(f->s, nm, strlen(nm), (const uint8_t *)v, strlen(v), T0, &has), 0);
+        if (!has)
+            fail_msg("acknowledged record %u lost", i);
+    }
+    uint64_t n = count_of(f->s);
+    assert_true(n >= (uint64_t)last + 1);
+    assert_true(n <= (uint64_t)last + 2); /* at most one unacknowledged write landed */
+}
+
+/* ---- codec ---- */
+
+static void test_codec(void **state)
+{
+    (void)state;
+    uint8_t b[8];
+    int64_t xs[] = {INT64_MIN, -1, 0, 1, T0, INT64_MAX};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        dmp_store_ob64_put(b, xs[i]);
+        assert_true(dmp_store_ob64_get(b) == xs[i]);
+        if (i > 0) {
+            uint8_t p[8];
+            dmp_store_ob64_put(p, xs[i - 1]);
+            assert_true(memcmp(p, b, 8) < 0);
+        }
+    }
+    uint8_t hdr[DMP_STORE_REC_HDR + 3];
+    dmp_store_rec_hdr(hdr, 7, -5, T0, 42);
+    memcpy(hdr + DMP_STORE_REC_HDR, "abc", 3);
+    dmp_store_rec_t r;
+    assert_int_equal(dmp_store_rec_parse(hdr, sizeof hdr, &r), 0);
+    assert_int_equal(r.ttl, 7);
+    assert_true(r.stored_ms == -5 && r.expires_ms == T0 && r.seq == 42);
+    assert_int_equal(r.value_len, 3);
+    assert_int_equal(dmp_store_rec_parse(hdr, DMP_STORE_REC_HDR - 1, &r), DMP_STORE_ECORRUPT);
+    hdr[0] = 9;
+    assert_int_equal(dmp_store_rec_parse(hdr, sizeof hdr, &r), DMP_STORE_ECORRUPT);
+    uint8_t k[DMP_STORE_RKEY_MAX], h[32];
+    memset(h, 0, 32); /* a hash with zero bytes must still split correctly */
+    size_t kl = dmp_store_rkey_make(k, "ab", 2, h);
+    const char *nm;
+    size_t nl;
+    const uint8_t *hh;
+    assert_int_equal(dmp_store_rkey_parse(k, kl, &nm, &nl, &hh), 0);
+    assert_int_equal(nl, 2);
+    k[1] = 0;
+    assert_int_equal(dmp_store_rkey_parse(k, kl, &nm, &nl, &hh), DMP_STORE_ECORRUPT);
+    assert_string_equal(dmp_store_strerror(DMP_STORE_ECORRUPT),
+                        "store: stored record does not decode");
+    assert_string_equal(dmp_store_strerror(DMP_EIO), dmp_strerror(DMP_EIO));
+}
+
+/* ---- cache ---- */
+
+static void test_cache_basic(void **state)
+{
+    (void)state;
+    dmp_cache_t *c;
+    assert_int_equal(dmp_cache_new(1 << 20, &c), 0);
+    const uint8_t *blob = (const uint8_t *)"x";
+    size_t bl = 9;
+    uint16_t cnt = 9;
+    assert_int_equal(dmp_cache_get(c, "a.test", 6, T0, &blob, &bl, &cnt), DMP_CACHE_MISS);
+    assert_null(blob);
+    assert_int_equal(dmp_cache_put(c, "a.test", 6, (const uint8_t *)"RRSET", 5, 3, T0 + 1000), 0);
+    assert_int_equal(dmp_cache_get(c, "a.test", 6, T0, &blob, &bl, &cnt), DMP_CACHE_HIT);
+    assert_int_equal(bl, 5);
+    assert_memory_equal(blob, "RRSET", 5);
+    assert_int_equal(cnt, 3);
+    /* different name, a prefix of it, a longer one */
+    assert_int_equal(dmp_cache_get(c, "a.tes", 5, T0, NULL, NULL, NULL), DMP_CACHE_MISS);
+    assert_int_equal(dmp_cache_get(c, "a.testx", 7, T0, NULL, NULL, NULL), DMP_CACHE_MISS);
+    /* replace */
+    assert_int_equal(dmp_cache_put(c, "a.test", 6, (const uint8_t *)"NEW", 3, 1, T0 + 1000), 0);
+    assert_int_equal(dmp_cache_get(c, "a.test", 6, T0, &blob, &bl, &cnt), DMP_CACHE_HIT);
+    assert_int_equal(bl, 3);
+    assert_memory_equal(blob, "NEW", 3);
+    /* negative */
+    assert_int_equal(dmp_cache_put_negative(c, "nx.test", 7, T0 + 500), 0);
+    blob = (const uint8_t *)"x";
+    assert_int_equal(dmp_cache_get(c, "nx.test", 7, T0, &blob, &bl, &cnt), DMP_CACHE_NEGATIVE);
+    assert_null(blob);
+    assert_int_equal(bl, 0);
+    /* expiry: dead at expires_ms */
+    assert_int_equal(dmp_cache_get(c, "nx.test", 7, T0 + 499, NULL, NULL, NULL),
+                     DMP_CACHE_NEGATIVE);
+    assert_int_equal(dmp_cache_get(c, "nx.test", 7, T0 + 500, NULL, NULL, NULL), DMP_CACHE_MISS);
+    size_t entries, bytes;
+    uint64_t hits, misses;
+    dmp_cache_stats(c, &hits, &misses, &bytes, &entries);
+    assert_int_equal(entries, 1); /* the expired entry was dropped */
+    assert_int_equal(hits, 4);
+    assert_int_equal(misses, 4);
+    assert_true(bytes > 0);
+    /* invalidate */
+    dmp_cache_invalidate(c, "a.test", 6);
+    dmp_cache_invalidate(c, "never.test", 10);
+    assert_int_equal(dmp_cache_get(c, "a.test", 6, T0, NULL, NULL, NULL), DMP_CACHE_MISS);
+    dmp_cache_stats(c, NULL, NULL, &bytes, &entries);
+    assert_int_equal(entries, 0);
+    assert_int_equal(bytes, 0);
+    dmp_cache_free(c);
+    dmp_cache_free(NULL);
+}
+
+static void test_cache_eviction(void **state)
+{
+    (void)state;
+    dmp_cache_t *c;
+    const size_t max = 64 * 1024;
+    assert_int_equal(dmp_cache_new(max, &c), 0);
+    uint8_t blob[1000];
+    memset(blob, 0xAB, sizeof blob);
+    /* too big alone */
+    uint8_t *huge = calloc(1, max + 1);
+    assert_int_equal(dmp_cache_put(c, "h", 1, huge, max + 1, 1, T0 + 1000), DMP_ETOOBIG);
+    free(huge);
+    char nm[32];
+    for (int i = 0; i < 500; i++) {
+        snprintf(nm, sizeof nm, "n%03d.test", i);
+        assert_int_equal(dmp_cache_put(c, nm, strlen(nm), blob, sizeof blob, 1, T0 + 1000), 0);
+        size_t bytes;
+        dmp_cache_stats(c, NULL, NULL, &bytes, NULL);
+        assert_true(bytes <= max);
+        /* keep n000 hot: LRU must never evict it */
+        assert_int_equal(dmp_cache_get(c, "n000.test", 9, T0, NULL, NULL, NULL), DMP_CACHE_HIT);
+    }
+    size_t entries;
+    dmp_cache_stats(c, NULL, NULL, NULL, &entries);
+    assert_true(entries > 10 && entries < 70);
+    assert_int_equal(dmp_cache_get(c, "n001.test", 9, T0, NULL, NULL, NULL), DMP_CACHE_MISS);
+    assert_int_equal(dmp_cache_get(c, "n499.test", 9, T0, NULL, NULL, NULL), DMP_CACHE_HIT);
+    /* every resident entry still found (table consistent after many removals) */
+    size_t found = 0;
+    for (int i = 0; i < 500; i++) {
+        snprintf(nm, sizeof nm, "n%03d.test", i);
+        const uint8_t *b;
+        size_t bl;
+        if (dmp_cache_get(c, nm, strlen(nm), T0, &b, &bl, NULL) == DMP_CACHE_HIT) {
+            assert_int_equal(bl, sizeof blob);
+            assert_memory_equal(b, blob, sizeof blob);
+            found++;
+        }
+    }
+    assert_int_equal(found, entries);
+    dmp_cache_clear(c);
+    dmp_cache_stats(c, NULL, NULL, NULL, &entries);
+    assert_int_equal(entries, 0);
+    dmp_cache_free(c);
+}
+
+static void test_cache_churn(void **state)
+{
+    /* Many small entries with random invalidations: cross-check against a shadow table. */
+    (void)state;
+    dmp_cache_t *c;
+    assert_int_equal(dmp_cache_new(1 << 22, &c), 0);
+    enum { N = 3000 };
+    static int64_t shadow[N]; /* 0 = absent, else expiry */
+    memset(shadow, 0, sizeof shadow);
+    uint32_t x = 12345;
+    for (int step = 0; step < 40000; step++) {
+        x = x * 1103515245u + 12345u;
+        int k = (int)((x >> 8) % N);
+        char nm[16];
+        snprintf(nm, sizeof nm, "%d", k);
+        int op = (int)((x >> 24) % 4);
+        if (op == 0) {
+            dmp_cache_invalidate(c, nm, strlen(nm));
+            shadow[k] = 0;
+        } else if (op == 1) {
+            uint8_t v = (uint8_t)k;
+            assert_int_equal(dmp_cache_put(c, nm, strlen(nm), &v, 1, 1, T0 + 1 + k % 7), 0);
+            shadow[k] = T0 + 1 + k % 7;
+        } else {
+            int64_t now = T0 + (int)((x >> 4) % 4);
+            dmp_cache_result_t r = dmp_cache_get(c, nm, strlen(nm), now, NULL, NULL, NULL);
+            dmp_cache_result_t want = shadow[k] > now ? DMP_CACHE_HIT : DMP_CACHE_MISS;
+            assert_int_equal(r, want);
+            if (shadow[k] <= now)
+                shadow[k] = 0;
+        }
+    }
+    dmp_cache_free(c);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_put_get_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_and_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expiry_and_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_count_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lowercase, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iter_since, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merkle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
+        cmocka_unit_test(test_codec),
+        cmocka_unit_test(test_cache_basic),
+        cmocka_unit_test(test_cache_eviction),
+        cmocka_unit_test(test_cache_churn),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,513 @@
+/* node: configuration from environment variables and command-line flags (flags win). */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "node/node.h"
+#include "util/util.h"
+
+/* The served-zone chain (first non-empty wins) uses these knobs in this order. */
+#define ZONE_CHAIN_FIRST K_SERVED_ZONE
+enum {
+    K_DB_PATH,
+    K_DNS_HOST,
+    K_DNS_PORT,
+    K_HTTP_HOST,
+    K_HTTP_PORT,
+    K_DNS_TTL,
+    K_DNS_RATE,
+    K_DNS_BURST,
+    K_DNS_MAX_CONC,
+    K_HTTP_RATE,
+    K_HTTP_BURST,
+    K_HTTP_MAX_CONC,
+    K_MAX_TTL,
+    K_MAX_VALUE_BYTES,
+    K_MAX_VALUES,
+    K_OPERATOR_TOKEN,
+    K_AUTH_MODE,
+    K_ALLOW_OPEN,
+    K_SERVED_ZONE,
+    K_CLAIM_PROVIDER_ZONE,
+    K_CLUSTER_BASE_DOMAIN,
+    K_DOMAIN,
+    K_NODE_HOSTNAME,
+    K_APEX_A,
+    K_APEX_AAAA,
+    K_APEX_NS,
+    K_APEX_RNAME,
+    K_CLEANUP,
+    K_LOG_LEVEL,
+    K_LOG_FORMAT,
+    K_FRONTENDS,
+    K_SHARDS,
+    K_CACHE_MB,
+    K_RING_SIZE,
+    K_PORTS_FILE,
+    K_COUNT
+};
+
+static const dmp_node_knob_t knobs[K_COUNT] = {
+    [K_DB_PATH] = {"DMP_DB_PATH", NULL, "db-path", "/var/lib/dmp/dmp.db",
+                   "RocksDB store directory (created, with its parent, if missing)", false},
+    [K_DNS_HOST] = {"DMP_DNS_HOST", NULL, "dns-host", "0.0.0.0",
+                    "DNS bind address, IPv4 or IPv6 literal (:: = all, dual-stack)", false},
+    [K_DNS_PORT] = {"DMP_DNS_PORT", NULL, "dns-port", "5353",
+                    "DNS UDP and TCP port; 0 = ephemeral (printed at start)", false},
+    [K_HTTP_HOST] = {"DMP_HTTP_HOST", NULL, "http-host", "0.0.0.0",
+                     "HTTP API bind address, IPv4 or IPv6 literal", false},
+    [K_HTTP_PORT] = {"DMP_HTTP_PORT", NULL, "http-port", "8053",
+                     "HTTP API port; 0 = ephemeral (printed at start)", false},
+    [K_DNS_TTL] = {"DMP_DNS_TTL", NULL, "dns-ttl", "60",
+                   "TTL on every DNS answer RR and the SOA MINIMUM (s)", false},
+    [K_DNS_RATE] = {"DMP_DNS_RATE", NULL, "dns-rate", "50",
+                    "per-source DNS token-bucket refill (queries/s); 0 disables", false},
+    [K_DNS_BURST] = {"DMP_DNS_BURST", NULL, "dns-burst", "200",
+                     "per-source DNS bucket size; 0 disables", false},
+    [K_DNS_MAX_CONC] = {"DMP_DNS_MAX_CONCURRENCY", NULL, "dns-max-concurrency", "128",
+                        "DNS TCP connections open at once = max(8 x this, 256)", false},
+    [K_HTTP_RATE] = {"DMP_HTTP_RATE", NULL, "http-rate", "10",
+                     "per-IP request rate on /v1/records/* (req/s); 0 disables", false},
+    [K_HTTP_BURST] = {"DMP_HTTP_BURST", NULL, "http-burst", "100",
+                      "per-IP bucket size for /v1/records/*; 0 disables", false},
+    [K_HTTP_MAX_CONC] = {"DMP_HTTP_MAX_CONCURRENCY", NULL, "http-max-concurrency", "64",
+                         "HTTP connections open at once; more are refused", false},
+    [K_MAX_TTL] = {"DMP_MAX_TTL", NULL, "max-ttl", "86400", "largest TTL a publish may ask (s)",
+                   false},
+    [K_MAX_VALUE_BYTES] = {"DMP_MAX_VALUE_BYTES", NULL, "max-value-bytes", "2048",
+                           "largest TXT value in UTF-8 bytes", false},
+    [K_MAX_VALUES] = {"DMP_MAX_VALUES_PER_NAME", NULL, "max-values-per-name", "64",
+                      "most live values one name may hold; 0 = no cap", false},
+    [K_OPERATOR_TOKEN] = {"DMP_OPERATOR_TOKEN", "DMP_HTTP_TOKEN", "operator-token", NULL,
+                          "operator bearer token (alias DMP_HTTP_TOKEN); guards writes, "
+                          "/metrics and record reads",
+                          false},
+    [K_AUTH_MODE] = {"DMP_AUTH_MODE", NULL, "auth-mode", NULL,
+                     "open | legacy; unset = open without a token, legacy with one", false},
+    [K_ALLOW_OPEN] = {"DMP_ALLOW_OPEN_PUBLIC_BIND", NULL, "allow-open-public-bind", "0",
+                      "allow auth mode open on a non-loopback HTTP bind", true},
+    [K_SERVED_ZONE] = {"DMP_SERVED_ZONE", NULL, "served-zone", NULL,
+                       "served zone (apex); else the first of the next four variables", false},
+    [K_CLAIM_PROVIDER_ZONE] = {"DMP_CLAIM_PROVIDER_ZONE", NULL, NULL, NULL,
+                               "served zone, 2nd in the chain", false},
+    [K_CLUSTER_BASE_DOMAIN] = {"DMP_CLUSTER_BASE_DOMAIN", NULL, NULL, NULL,
+                               "served zone, 3rd in the chain", false},
+    [K_DOMAIN] = {"DMP_DOMAIN", NULL, NULL, NULL, "served zone, 4th in the chain", false},
+    [K_NODE_HOSTNAME] = {"DMP_NODE_HOSTNAME", NULL, NULL, NULL, "served zone, 5th in the chain",
+                         false},
+    [K_APEX_A] = {"DMP_DNS_APEX_A", NULL, "apex-a", NULL, "IPv4 answered for <zone> A", false},
+    [K_APEX_AAAA] = {"DMP_DNS_APEX_AAAA", NULL, "apex-aaaa", NULL, "IPv6 answered for <zone> AAAA",
+                     false},
+    [K_APEX_NS] = {"DMP_DNS_APEX_NS", NULL, "apex-ns", NULL,
+                   "NS target at the apex; also the SOA MNAME", false},
+    [K_APEX_RNAME] = {"DMP_DNS_APEX_SOA_RNAME", NULL, "apex-soa-rname", NULL,
+                      "SOA RNAME; the SOA exists when NS and RNAME are both set", false},
+    [K_CLEANUP] = {"DMP_CLEANUP_INTERVAL", NULL, "cleanup-interval", "60",
+                   "seconds between sweeps of expired records (> 0)", false},
+    [K_LOG_LEVEL] = {"DMP_LOG_LEVEL", NULL, "log-level", "info", "debug | info | warning | error",
+                     false},
+    [K_LOG_FORMAT] = {"DMP_LOG_FORMAT", NULL, "log-format", "text", "text | json", false},
+    [K_FRONTENDS] = {"DMP_FRONTENDS", NULL, "frontends", "0",
+                     "io_uring frontend threads; 0 = half the CPUs (at least 1)", false},
+    [K_SHARDS] = {"DMP_SHARDS", NULL, "shards", "0",
+                  "shard worker threads; 0 = half the CPUs (at least 1)", false},
+    [K_CACHE_MB] = {"DMP_CACHE_MB", NULL, "cache-mb", "64",
+                    "answer cache size over all shards (MiB); 0 = off", false},
+    [K_RING_SIZE] = {"DMP_RING_SIZE", NULL, "ring-size", "4096",
+                     "entries per frontend<->shard ring (power of two)", false},
+    [K_PORTS_FILE] = {"DMP_PORTS_FILE", NULL, "ports-file", NULL,
+                      "write the bound ports here once listening (dns=H:P http=H:P)", false},
+};
+
+const dmp_node_knob_t *dmp_node_knobs(size_t *n)
+{
+    *n = K_COUNT;
+    return knobs;
+}
+
+static int fail(char *err, size_t errcap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errcap, const char *fmt, ...)
+{
+    if (err && errcap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errcap, fmt, ap);
+        va_end(ap);
+    }
+    return DMP_NODE_ECONFIG;
+}
+
+/* "DMP_X" or "--x (DMP_X)" depending on where the value came from. */
+static void origin(char *o, size_t cap, int k, bool from_flag)
+{
+    if (from_flag)
+        snprintf(o, cap, "--%s (DMP variable %s)", knobs[k].flag, knobs[k].env);
+    else
+        snprintf(o, cap, "%s", knobs[k].env);
+}
+
+static char *xstrdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+bool dmp_node_host_is_loopback(const char *host)
+{
+    if (!host)
+        return false;
+    if (strcasecmp(host, "localhost") == 0)
+        return true;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return false;
+}
+
+static bool valid_host(const char *h)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcasecmp(h, "localhost") == 0)
+        return true;
+    return inet_pton(AF_INET, h, &a4) == 1 || inet_pton(AF_INET6, h, &a6) == 1;
+}
+
+/* Lowercases, strips surrounding whitespace and trailing dots, checks it is a DNS name
+ * (labels 1..63 of printable non-space ASCII without dots, total <= 253). Returns a new string. */
+static int norm_zone(const char *in, char **out)
+{
+    while (isspace((unsigned char)*in))
+        in++;
+    size_t n = strlen(in);
+    while (n && isspace((unsigned char)in[n - 1]))
+        n--;
+    while (n && in[n - 1] == '.')
+        n--;
+    if (n == 0 || n > 253)
+        return DMP_ENAME;
+    char *s = malloc(n + 1);
+    if (!s)
+        return DMP_ENOMEM;
+    size_t lab = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '.') {
+            if (lab == 0) {
+                free(s);
+                return DMP_ENAME;
+            }
+            lab = 0;
+        } else {
+            if (c <= 0x20 || c >= 0x7f || ++lab > 63) {
+                free(s);
+                return DMP_ENAME;
+            }
+        }
+        s[i] = (char)tolower(c);
+    }
+    s[n] = 0;
+    *out = s;
+    return 0;
+}
+
+static int parse_u32(const char *v, int64_t min, int64_t max, uint32_t *out)
+{
+    int64_t x;
+    int rc = dmp_parse_i64(v, min, max, &x);
+    if (rc == 0)
+        *out = (uint32_t)x;
+    return rc;
+}
+
+static unsigned ncpu_half(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 2)
+        return 1;
+    return (unsigned)(n / 2);
+}
+
+void dmp_node_config_free(dmp_node_config_t *c)
+{
+    if (!c)
+        return;
+    free(c->db_path);
+    free(c->dns_host);
+    free(c->http_host);
+    if (c->operator_token) {
+        dmp_wipe(c->operator_token, strlen(c->operator_token));
+        free(c->operator_token);
+    }
+    free(c->served_zone);
+    free(c->apex_a);
+    free(c->apex_aaaa);
+    free(c->apex_ns);
+    free(c->apex_soa_rname);
+    free(c->ports_file);
+    memset(c, 0, sizeof(*c));
+}
+
+static const char *trimmed_nonempty(const char *v)
+{
+    if (!v)
+        return NULL;
+    const char *p = v;
+    while (isspace((unsigned char)*p))
+        p++;
+    return *p ? v : NULL;
+}
+
+int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, void *env_ctx,
+                         int argc, char **argv, bool *want_help, char *err, size_t errcap)
+{
+    const char *val[K_COUNT];
+    bool from_flag[K_COUNT];
+    char o[128];
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    *want_help = false;
+    if (err && errcap)
+        err[0] = 0;
+
+    /* 1. environment (empty = unset), alias second */
+    for (int k = 0; k < K_COUNT; k++) {
+        from_flag[k] = false;
+        val[k] = trimmed_nonempty(getenv_fn(knobs[k].env, env_ctx));
+        if (!val[k] && knobs[k].alias)
+            val[k] = trimmed_nonempty(getenv_fn(knobs[k].alias, env_ctx));
+    }
+
+    /* 2. flags: --name=value, --name value, bare --name for booleans */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            *want_help = true;
+            return 0;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            return fail(err, errcap, "unexpected argument '%s' (see --help)", a);
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        int k;
+        for (k = 0; k < K_COUNT; k++) {
+            if (knobs[k].flag && strlen(knobs[k].flag) == nlen &&
+                strncmp(knobs[k].flag, name, nlen) == 0)
+                break;
+        }
+        if (k == K_COUNT)
+            return fail(err, errcap, "unknown option '%.*s' (see --help)", (int)(nlen + 2), a);
+        if (eq) {
+            val[k] = eq + 1;
+        } else if (knobs[k].is_bool && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
+            val[k] = "1";
+        } else {
+            if (i + 1 >= argc)
+                return fail(err, errcap, "option --%s needs a value", knobs[k].flag);
+            val[k] = argv[++i];
+        }
+        from_flag[k] = true;
+    }
+
+    /* 3. defaults */
+    for (int k = 0; k < K_COUNT; k++) {
+        if (!val[k] && knobs[k].defval)
+            val[k] = knobs[k].defval;
+    }
+
+#define BAD(k, what)                                                                               \
+    do {                                                                                           \
+        origin(o, sizeof(o), (k), from_flag[(k)]);                                                 \
+        rc = fail(err, errcap, "%s: invalid value '%s': %s", o, val[(k)], (what));                 \
+        goto out;                                                                                  \
+    } while (0)
+
+    int64_t x;
+    rc = 0;
+
+    if (!val[K_DB_PATH] || !*val[K_DB_PATH])
+        BAD(K_DB_PATH, "expected a directory path");
+    c->db_path = xstrdup(val[K_DB_PATH]);
+
+    if (!valid_host(val[K_DNS_HOST]))
+        BAD(K_DNS_HOST, "expected an IPv4 or IPv6 address");
+    c->dns_host = xstrdup(val[K_DNS_HOST]);
+    if (dmp_parse_i64(val[K_DNS_PORT], 0, 65535, &x))
+        BAD(K_DNS_PORT, "expected a port number 0..65535");
+    c->dns_port = (uint16_t)x;
+    if (!valid_host(val[K_HTTP_HOST]))
+        BAD(K_HTTP_HOST, "expected an IPv4 or IPv6 address");
+    c->http_host = xstrdup(val[K_HTTP_HOST]);
+    if (dmp_parse_i64(val[K_HTTP_PORT], 0, 65535, &x))
+        BAD(K_HTTP_PORT, "expected a port number 0..65535");
+    c->http_port = (uint16_t)x;
+
+    if (parse_u32(val[K_DNS_TTL], 0, 2147483647, &c->dns_ttl))
+        BAD(K_DNS_TTL, "expected an integer 0..2147483647");
+    if (dmp_parse_double(val[K_DNS_RATE], 0, 1e9, &c->dns_rate))
+        BAD(K_DNS_RATE, "expected a number >= 0");
+    if (dmp_parse_double(val[K_DNS_BURST], 0, 1e9, &c->dns_burst))
+        BAD(K_DNS_BURST, "expected a number >= 0");
+    if (parse_u32(val[K_DNS_MAX_CONC], 1, 1000000, &c->dns_max_concurrency))
+        BAD(K_DNS_MAX_CONC, "expected an integer 1..1000000");
+    if (dmp_parse_double(val[K_HTTP_RATE], 0, 1e9, &c->http_rate))
+        BAD(K_HTTP_RATE, "expected a number >= 0");
+    if (dmp_parse_double(val[K_HTTP_BURST], 0, 1e9, &c->http_burst))
+        BAD(K_HTTP_BURST, "expected a number >= 0");
+    if (parse_u32(val[K_HTTP_MAX_CONC], 1, 100000, &c->http_max_concurrency))
+        BAD(K_HTTP_MAX_CONC, "expected an integer 1..100000");
+    if (parse_u32(val[K_MAX_TTL], 1, 2147483647, &c->max_ttl))
+        BAD(K_MAX_TTL, "expected an integer 1..2147483647");
+    if (parse_u32(val[K_MAX_VALUE_BYTES], 1, 65535, &c->max_value_bytes))
+        BAD(K_MAX_VALUE_BYTES, "expected an integer 1..65535");
+    if (parse_u32(val[K_MAX_VALUES], 0, 100000, &c->max_values_per_name))
+        BAD(K_MAX_VALUES, "expected an integer 0..100000");
+
+    if (val[K_OPERATOR_TOKEN]) {
+        const char *t = val[K_OPERATOR_TOKEN];
+        for (const char *p = t; *p; p++) {
+            if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+                origin(o, sizeof(o), K_OPERATOR_TOKEN, from_flag[K_OPERATOR_TOKEN]);
+                rc = fail(err, errcap,
+                          "%s: invalid value: the token must be printable ASCII "
+                          "without spaces",
+                          o);
+                goto out;
+            }
+        }
+        c->operator_token = xstrdup(t);
+    }
+    if (val[K_AUTH_MODE]) {
+        char m[32];
+        snprintf(m, sizeof(m), "%s", val[K_AUTH_MODE]);
+        for (char *p = m; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (strcmp(m, "open") == 0)
+            c->auth_mode = DMP_NODE_AUTH_OPEN;
+        else if (strcmp(m, "legacy") == 0)
+            c->auth_mode = DMP_NODE_AUTH_LEGACY;
+        else if (strcmp(m, "multi-tenant") == 0)
+            BAD(K_AUTH_MODE, "multi-tenant is not supported by this build (use open or legacy)");
+        else
+            BAD(K_AUTH_MODE, "expected open or legacy");
+        c->auth_mode_set = true;
+    } else {
+        c->auth_mode = c->operator_token ? DMP_NODE_AUTH_LEGACY : DMP_NODE_AUTH_OPEN;
+    }
+    if (c->auth_mode == DMP_NODE_AUTH_LEGACY && !c->operator_token) {
+        origin(o, sizeof(o), K_AUTH_MODE, from_flag[K_AUTH_MODE]);
+        rc = fail(err, errcap,
+                  "%s: invalid value 'legacy': legacy mode needs DMP_OPERATOR_TOKEN "
+                  "(or DMP_HTTP_TOKEN)",
+                  o);
+        goto out;
+    }
+    if (dmp_parse_bool(val[K_ALLOW_OPEN], &c->allow_open_public_bind))
+        BAD(K_ALLOW_OPEN, "expected 1/true/yes/on or 0/false/no/off");
+
+    /* served zone chain */
+    for (int k = ZONE_CHAIN_FIRST; k <= K_NODE_HOSTNAME; k++) {
+        if (!val[k])
+            continue;
+        if (norm_zone(val[k], &c->served_zone))
+            BAD(k, "expected a DNS name");
+        break;
+    }
+    if (val[K_APEX_A]) {
+        struct in_addr a4;
+        if (inet_pton(AF_INET, val[K_APEX_A], &a4) != 1)
+            BAD(K_APEX_A, "expected an IPv4 address");
+        c->apex_a = xstrdup(val[K_APEX_A]);
+    }
+    if (val[K_APEX_AAAA]) {
+        struct in6_addr a6;
+        if (inet_pton(AF_INET6, val[K_APEX_AAAA], &a6) != 1)
+            BAD(K_APEX_AAAA, "expected an IPv6 address");
+        c->apex_aaaa = xstrdup(val[K_APEX_AAAA]);
+    }
+    if (val[K_APEX_NS] && norm_zone(val[K_APEX_NS], &c->apex_ns))
+        BAD(K_APEX_NS, "expected a DNS name");
+    if (val[K_APEX_RNAME] && norm_zone(val[K_APEX_RNAME], &c->apex_soa_rname))
+        BAD(K_APEX_RNAME, "expected a DNS name");
+
+    if (dmp_parse_double(val[K_CLEANUP], 1e-3, 1e7, &c->cleanup_interval))
+        BAD(K_CLEANUP, "expected a number of seconds > 0");
+    if (dmp_log_level_parse(val[K_LOG_LEVEL], &c->log_level))
+        BAD(K_LOG_LEVEL, "expected debug, info, warning or error");
+    if (dmp_log_format_parse(val[K_LOG_FORMAT], &c->log_format))
+        BAD(K_LOG_FORMAT, "expected text or json");
+
+    if (parse_u32(val[K_FRONTENDS], 0, 64, &c->frontends))
+        BAD(K_FRONTENDS, "expected an integer 0..64");
+    if (c->frontends == 0)
+        c->frontends = ncpu_half();
+    if (parse_u32(val[K_SHARDS], 0, 64, &c->shards))
+        BAD(K_SHARDS, "expected an integer 0..64");
+    if (c->shards == 0)
+        c->shards = ncpu_half();
+    if (dmp_parse_i64(val[K_CACHE_MB], 0, 1 << 20, &x))
+        BAD(K_CACHE_MB, "expected an integer 0..1048576");
+    c->cache_mb = (uint64_t)x;
+    if (parse_u32(val[K_RING_SIZE], 64, 1 << 20, &c->ring_size) ||
+        (c->ring_size & (c->ring_size - 1)) != 0)
+        BAD(K_RING_SIZE, "expected a power of two 64..1048576");
+    if (val[K_PORTS_FILE])
+        c->ports_file = xstrdup(val[K_PORTS_FILE]);
+    c->http_max_body = 16384;
+
+    if (!c->db_path || !c->dns_host || !c->http_host) {
+        rc = DMP_ENOMEM;
+        goto out;
+    }
+
+    /* the reference's guard: open writes on a public bind need an explicit opt-in */
+    if (c->auth_mode == DMP_NODE_AUTH_OPEN && !c->allow_open_public_bind &&
+        !dmp_node_host_is_loopback(c->http_host)) {
+        rc = fail(err, errcap,
+                  "DMP_HTTP_HOST: refusing to serve auth mode 'open' on non-loopback address "
+                  "'%s': set DMP_OPERATOR_TOKEN, bind 127.0.0.1, or set "
+                  "DMP_ALLOW_OPEN_PUBLIC_BIND=1",
+                  c->http_host);
+        goto out;
+    }
+#undef BAD
+out:
+    if (rc)
+        dmp_node_config_free(c);
+    return rc;
+}
+
+static void print_wrapped(FILE *f, const char *help)
+{
+    fprintf(f, "      %s\n", help);
+}
+
+void dmp_node_config_usage(FILE *f)
+{
+    fprintf(f, "usage: dnsmeshd [--option=value ...]\n"
+               "Authoritative DNS server and HTTP API for DMP records.\n"
+               "Every option can also be set by its environment variable; a flag wins.\n\n");
+    for (int k = 0; k < K_COUNT; k++) {
+        const dmp_node_knob_t *kb = &knobs[k];
+        if (kb->flag)
+            fprintf(f, "  --%s%s", kb->flag, kb->is_bool ? "[=BOOL]" : "=VALUE");
+        else
+            fprintf(f, "  (no flag)");
+        fprintf(f, "   env %s%s%s   default %s\n", kb->env, kb->alias ? ", alias " : "",
+                kb->alias ? kb->alias : "", kb->defval ? kb->defval : "(unset)");
+        print_wrapped(f, kb->help);
+    }
+    fprintf(f, "  --help\n      this text\n\nA bad value prints one line naming the variable "
+               "and exits with status 2.\n");
+}

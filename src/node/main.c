@@ -1,0 +1,574 @@
+/* dnsmeshd: wires config, store, net (frontends + shards), dns, the HTTP API and the sweep.
+ * Threads: F frontends and S shards (net), one HTTP thread (libmicrohttpd), one sweep thread,
+ * and main, which only waits for SIGTERM/SIGINT and then shuts everything down in order. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns/dns.h"
+#include "net/net.h"
+#include "node/node.h"
+#include "store/store.h"
+
+/* One shard's state, touched only by that shard's thread (and by main after net stopped). */
+typedef struct {
+    struct node *node;
+    unsigned idx;
+    dmp_dns_zone_t zone;
+    dmp_cache_t *cache;
+    dmp_node_tstats_t *st;
+    dmp_node_wq_t wq;
+    int64_t now_ms;
+    dmp_buf_t rrs;  /* answer RRs built on a cache miss (valid until the next lookup) */
+    dmp_buf_t vals; /* value bytes collected from the store */
+    dmp_dns_value_t *vv;
+    size_t vv_cap, vv_n;
+    size_t *voff;
+    int64_t min_exp;
+} shard_t;
+
+/* The whole node. Owns everything; lives in main's frame. */
+typedef struct node {
+    dmp_node_config_t cfg;
+    dmp_store_t *store;
+    dmp_net_t *net;
+    dmp_node_http_t *http;
+    dmp_node_metrics_t metrics;
+    shard_t *shards;
+    unsigned nshards;
+    dmp_node_rl_t **rl; /* per frontend */
+    unsigned nfront;
+    /* sweep thread */
+    pthread_t sweep_th;
+    bool sweep_started;
+    pthread_mutex_t sweep_mu;
+    pthread_cond_t sweep_cv;
+    bool sweep_stop;
+} node_t;
+
+static int64_t now_ms_real(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms_coarse(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- shard: DNS lookups through the answer cache ---- */
+static int collect(void *ctx, const char *name, size_t name_len, const dmp_store_record_t *r)
+{
+    (void)name;
+    (void)name_len;
+    shard_t *sh = ctx;
+    if (sh->vv_n == sh->vv_cap) {
+        size_t nc = sh->vv_cap ? sh->vv_cap * 2 : 64;
+        dmp_dns_value_t *nv = realloc(sh->vv, nc * sizeof(*nv));
+        if (!nv)
+            return 1;
+        sh->vv = nv;
+        size_t *no = realloc(sh->voff, nc * sizeof(*no));
+        if (!no)
+            return 1;
+        sh->voff = no;
+        sh->vv_cap = nc;
+    }
+    sh->voff[sh->vv_n] = sh->vals.len;
+    sh->vv[sh->vv_n].len = r->value_len;
+    if (dmp_buf_append(&sh->vals, r->value, r->value_len) != 0)
+        return 1;
+    sh->vv_n++;
+    if (r->expires_ms < sh->min_exp)
+        sh->min_exp = r->expires_ms;
+    return 0;
+}
+
+#define NEG_CACHE_MS 300000 /* writes to a name go through its shard and invalidate */
+
+static int lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out)
+{
+    shard_t *sh = ctx;
+    node_t *n = sh->node;
+    int64_t now = sh->now_ms;
+    if (sh->cache) {
+        const uint8_t *blob;
+        size_t blen;
+        uint16_t count;
+        dmp_cache_result_t cr = dmp_cache_get(sh->cache, lname, len, now, &blob, &blen, &count);
+        if (cr == DMP_CACHE_HIT) {
+            DMP_STAT_INC(sh->st, cache_hits);
+            out->rrs = blob;
+            out->len = blen;
+            out->count = count;
+            return 0;
+        }
+        if (cr == DMP_CACHE_NEGATIVE) {
+            DMP_STAT_INC(sh->st, cache_neg_hits);
+            return DMP_ENOTFOUND;
+        }
+        DMP_STAT_INC(sh->st, cache_misses);
+    }
+    sh->vals.len = 0;
+    sh->vv_n = 0;
+    sh->min_exp = INT64_MAX;
+    int rc = dmp_store_get(n->store, lname, len, now, collect, sh);
+    if (rc == DMP_ENOTFOUND || rc == DMP_ENAME || rc == DMP_ETOOBIG) {
+        if (sh->cache)
+            dmp_cache_put_negative(sh->cache, lname, len, now + NEG_CACHE_MS);
+        return DMP_ENOTFOUND;
+    }
+    if (rc != 0) {
+        DMP_STAT_INC(sh->st, store_errors);
+        return rc;
+    }
+    if (sh->vv_n == 0)
+        return DMP_ENOTFOUND;
+    for (size_t i = 0; i < sh->vv_n; i++)
+        sh->vv[i].data = sh->vals.data + sh->voff[i];
+    sh->rrs.len = 0;
+    size_t nv = sh->vv_n > 65535 ? 65535 : sh->vv_n;
+    rc = dmp_dns_txt_rrs_build(sh->vv, nv, sh->zone.ttl, &sh->rrs);
+    if (rc != 0)
+        return rc;
+    if (sh->cache)
+        dmp_cache_put(sh->cache, lname, len, sh->rrs.data, sh->rrs.len, (uint16_t)nv, sh->min_exp);
+    out->rrs = sh->rrs.data;
+    out->len = sh->rrs.len;
+    out->count = (uint16_t)nv;
+    return 0;
+}
+
+static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8_t *out, size_t cap,
+                      size_t *out_len)
+{
+    node_t *n = ctx;
+    shard_t *sh = &n->shards[shard < n->nshards ? shard : 0];
+    int64_t t0 = dmp_monotonic_ns();
+    sh->now_ms = now_ms_coarse();
+    sh->zone.soa_serial = (uint32_t)(sh->now_ms / 1000);
+    dmp_dns_result_t res = {0};
+    *out_len = 0;
+    dmp_dns_respond(&sh->zone, q->pkt, q->len,
+                    q->transport == DMP_NET_TCP ? DMP_DNS_TCP : DMP_DNS_UDP, lookup, sh, out, cap,
+                    out_len, &res);
+    if (*out_len == 0) {
+        DMP_STAT_INC(sh->st, dns_malformed);
+    } else {
+        unsigned rs = res.rcode < DMP_NODE_RCODE_SLOTS - 1 ? res.rcode : DMP_NODE_RCODE_SLOTS - 1;
+        DMP_STAT_INC(sh->st, dns_rcode[rs]);
+        if (res.outcome >= 0 && res.outcome < DMP_NODE_OUT_SLOTS)
+            DMP_STAT_INC(sh->st, dns_outcome[res.outcome]);
+    }
+    DMP_STAT_INC(sh->st, dns_qtype[res.qtype ? dmp_node_qtype_slot(res.qtype) : 14]);
+    dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+}
+
+static void on_tick(void *ctx, unsigned shard)
+{
+    node_t *n = ctx;
+    shard_t *sh = &n->shards[shard < n->nshards ? shard : 0];
+    dmp_node_wq_flush(&sh->wq);
+    if (sh->cache) {
+        size_t bytes = 0;
+        dmp_cache_stats(sh->cache, NULL, NULL, &bytes, NULL);
+        DMP_STAT_SET(sh->st, cache_bytes, bytes);
+    }
+}
+
+static int on_route(void *ctx, const uint8_t *pkt, size_t len, unsigned nshards)
+{
+    (void)ctx;
+    uint64_t h;
+    if (nshards <= 1 || dmp_dns_query_route(pkt, len, &h) != 0)
+        return 0;
+    return (int)(h % nshards);
+}
+
+static dmp_net_admit_t on_admit(void *ctx, unsigned frontend, const struct sockaddr *peer,
+                                socklen_t peer_len, dmp_net_transport_t t)
+{
+    node_t *n = ctx;
+    if (frontend >= n->nfront || !n->rl[frontend] || !peer)
+        return DMP_NET_ADMIT;
+    const void *key = NULL;
+    size_t klen = 0;
+    if (peer->sa_family == AF_INET && peer_len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        key = &((const struct sockaddr_in *)peer)->sin_addr;
+        klen = 4;
+    } else if (peer->sa_family == AF_INET6 && peer_len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        key = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+        klen = 16;
+    }
+    dmp_node_tstats_t *st = &n->metrics.t[n->nshards + frontend];
+    switch (dmp_node_rl_check(n->rl[frontend], key, klen, dmp_monotonic_ns())) {
+    case DMP_NODE_RL_ALLOW:
+        return DMP_NET_ADMIT;
+    case DMP_NODE_RL_SLIP:
+        if (t == DMP_NET_UDP) {
+            DMP_STAT_INC(st, dns_slipped);
+            return DMP_NET_SLIP;
+        }
+        DMP_STAT_INC(st, dns_rate_limited);
+        return DMP_NET_DROP; /* TCP is simply closed */
+    default:
+        DMP_STAT_INC(st, dns_rate_limited);
+        return DMP_NET_DROP;
+    }
+}
+
+/* ---- HTTP writes -> shard ---- */
+static void write_task(void *arg)
+{
+    dmp_node_write_t *w = arg;
+    shard_t *sh = w->next ? (shard_t *)(void *)w->next : NULL;
+    w->next = NULL;
+    if (sh)
+        dmp_node_wq_take(&sh->wq, w);
+}
+
+static int submit_write(void *ctx, dmp_node_write_t *w)
+{
+    node_t *n = ctx;
+    unsigned s = (unsigned)(dmp_dns_name_hash(w->lname, w->lname_len) % n->nshards);
+    /* the shard pointer rides in `next` until the task takes the write */
+    w->next = (dmp_node_write_t *)(void *)&n->shards[s];
+    return dmp_net_submit(n->net, s, write_task, w);
+}
+
+static void net_gauges(void *ctx, dmp_node_gauges_t *g)
+{
+    node_t *n = ctx;
+    if (!n->net)
+        return;
+    dmp_net_stats_t ns;
+    dmp_net_stats(n->net, &ns);
+    g->have_net = 1;
+    g->ring_depth_now = ns.ring_depth_now;
+    g->ring_depth_max = ns.ring_depth_max;
+    g->ring_full_drops = ns.ring_full_drops;
+    g->udp_rx = ns.udp_rx;
+    g->udp_tx = ns.udp_tx;
+    g->udp_rx_dropped = ns.udp_dropped;
+    g->tcp_accepted = ns.tcp_accepted;
+    g->tcp_rejected = ns.tcp_rejected;
+    g->tcp_timeouts = ns.tcp_timeouts;
+    g->tcp_bad_length = ns.tcp_bad_length;
+    g->tasks_run = ns.tasks_run;
+}
+
+/* ---- sweep thread ---- */
+static void *sweep_main(void *arg)
+{
+    node_t *n = arg;
+    dmp_node_tstats_t *st = &n->metrics.t[n->metrics.n - 1];
+    int64_t interval_ns = (int64_t)(n->cfg.cleanup_interval * 1e9);
+    pthread_mutex_lock(&n->sweep_mu);
+    while (!n->sweep_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + interval_ns;
+        ts.tv_sec = t / 1000000000;
+        ts.tv_nsec = t % 1000000000;
+        while (!n->sweep_stop) {
+            int rc = pthread_cond_timedwait(&n->sweep_cv, &n->sweep_mu, &ts);
+            if (rc == ETIMEDOUT)
+                break;
+        }
+        if (n->sweep_stop)
+            break;
+        pthread_mutex_unlock(&n->sweep_mu);
+        size_t removed = 0;
+        int rc = dmp_store_sweep(n->store, now_ms_real(), 0, &removed);
+        DMP_STAT_INC(st, sweep_runs);
+        if (rc != 0) {
+            DMP_STAT_INC(st, store_errors);
+            dmp_warn("sweep failed: %s", dmp_store_strerror(rc));
+        } else if (removed) {
+            DMP_STAT_ADD(st, sweep_removed, removed);
+            dmp_info("cleanup removed %zu expired records", removed);
+        }
+        pthread_mutex_lock(&n->sweep_mu);
+    }
+    pthread_mutex_unlock(&n->sweep_mu);
+    return NULL;
+}
+
+/* ---- start-up helpers ---- */
+static const char *env_get(const char *name, void *ctx)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+static int mkdir_parents(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return 0;
+}
+
+static int zone_from_cfg(const dmp_node_config_t *c, dmp_dns_zone_t *z)
+{
+    memset(z, 0, sizeof(*z));
+    z->ttl = c->dns_ttl;
+    if (c->served_zone)
+        snprintf(z->apex, sizeof(z->apex), "%s", c->served_zone);
+    if (c->apex_a && inet_pton(AF_INET, c->apex_a, z->a) == 1)
+        z->has_a = true;
+    if (c->apex_aaaa && inet_pton(AF_INET6, c->apex_aaaa, z->aaaa) == 1)
+        z->has_aaaa = true;
+    if (c->apex_ns)
+        snprintf(z->ns, sizeof(z->ns), "%s", c->apex_ns);
+    if (c->apex_soa_rname)
+        snprintf(z->soa_rname, sizeof(z->soa_rname), "%s", c->apex_soa_rname);
+    return 0;
+}
+
+static void fmt_hostport(char *out, size_t cap, const char *host, unsigned port)
+{
+    if (strchr(host, ':'))
+        snprintf(out, cap, "[%s]:%u", host, port);
+    else
+        snprintf(out, cap, "%s:%u", host, port);
+}
+
+static int write_ports_file(const char *path, const char *line)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%s\n", line);
+    if (fclose(f) != 0)
+        return -1;
+    return rename(tmp, path);
+}
+
+static void shutdown_node(node_t *n)
+{
+    if (n->http) {
+        dmp_node_http_stop(n->http, 5000);
+        n->http = NULL;
+    }
+    if (n->sweep_started) {
+        pthread_mutex_lock(&n->sweep_mu);
+        n->sweep_stop = true;
+        pthread_cond_signal(&n->sweep_cv);
+        pthread_mutex_unlock(&n->sweep_mu);
+        pthread_join(n->sweep_th, NULL);
+        n->sweep_started = false;
+    }
+    if (n->net) {
+        dmp_net_stop(n->net);
+        dmp_net_free(n->net);
+        n->net = NULL;
+    }
+    for (unsigned i = 0; i < n->nshards; i++) {
+        shard_t *sh = &n->shards[i];
+        if (sh->wq.store)
+            dmp_node_wq_flush(&sh->wq); /* shard threads are gone: main may touch it */
+        dmp_cache_free(sh->cache);
+        dmp_buf_free(&sh->rrs);
+        dmp_buf_free(&sh->vals);
+        free(sh->vv);
+        free(sh->voff);
+    }
+    free(n->shards);
+    n->shards = NULL;
+    for (unsigned i = 0; i < n->nfront; i++)
+        dmp_node_rl_free(n->rl[i]);
+    free(n->rl);
+    n->rl = NULL;
+    if (n->store) {
+        dmp_store_close(n->store);
+        n->store = NULL;
+    }
+    dmp_node_metrics_free(&n->metrics);
+}
+
+int main(int argc, char **argv)
+{
+    static node_t node;
+    node_t *n = &node;
+    char err[512];
+    bool help = false;
+
+    if (dmp_node_config_load(&n->cfg, env_get, NULL, argc, argv, &help, err, sizeof(err)) != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err);
+        return 2;
+    }
+    if (help) {
+        dmp_node_config_usage(stdout);
+        return 0;
+    }
+    dmp_log_set_level(n->cfg.log_level);
+    dmp_log_set_format(n->cfg.log_format);
+
+    /* every thread started below inherits this mask; main takes the signals with sigwait */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = 1;
+    n->nshards = n->cfg.shards;
+    n->nfront = n->cfg.frontends;
+    pthread_mutex_init(&n->sweep_mu, NULL);
+    pthread_cond_init(&n->sweep_cv, NULL);
+
+    /* metric slots: shards [0,S), frontends [S,S+F), HTTP, sweep */
+    if (dmp_node_metrics_init(&n->metrics, n->nshards + n->nfront + 2) != 0) {
+        fprintf(stderr, "dnsmeshd: out of memory\n");
+        goto out;
+    }
+
+    if (mkdir_parents(n->cfg.db_path) != 0) {
+        fprintf(stderr, "dnsmeshd: DMP_DB_PATH: cannot create the parent of '%s': %s\n",
+                n->cfg.db_path, strerror(errno));
+        goto out;
+    }
+    dmp_store_opts_t so = {.path = n->cfg.db_path, .create_if_missing = true};
+    int rc = dmp_store_open(&so, &n->store, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: DMP_DB_PATH: cannot open store '%s': %s\n", n->cfg.db_path,
+                err[0] ? err : dmp_store_strerror(rc));
+        goto out;
+    }
+
+    n->shards = calloc(n->nshards, sizeof(shard_t));
+    n->rl = calloc(n->nfront, sizeof(*n->rl));
+    if (!n->shards || !n->rl) {
+        fprintf(stderr, "dnsmeshd: out of memory\n");
+        goto out;
+    }
+    size_t cache_bytes = (size_t)(n->cfg.cache_mb << 20) / n->nshards;
+    for (unsigned i = 0; i < n->nshards; i++) {
+        shard_t *sh = &n->shards[i];
+        sh->node = n;
+        sh->idx = i;
+        sh->st = &n->metrics.t[i];
+        zone_from_cfg(&n->cfg, &sh->zone);
+        dmp_buf_init(&sh->rrs);
+        dmp_buf_init(&sh->vals);
+        if (cache_bytes && dmp_cache_new(cache_bytes, &sh->cache) != 0) {
+            fprintf(stderr, "dnsmeshd: DMP_CACHE_MB: cannot allocate the answer cache\n");
+            goto out;
+        }
+        sh->wq = (dmp_node_wq_t){.store = n->store,
+                                 .cache = sh->cache,
+                                 .st = sh->st,
+                                 .max_batch = 64,
+                                 .now_ms = now_ms_real};
+    }
+    for (unsigned i = 0; i < n->nfront; i++) {
+        if (dmp_node_rl_new(n->cfg.dns_rate, n->cfg.dns_burst, 10000, 2, &n->rl[i]) != 0) {
+            fprintf(stderr, "dnsmeshd: out of memory\n");
+            goto out;
+        }
+    }
+
+    /* DNS: net frontends + shards */
+    dmp_net_config_t nc;
+    dmp_net_config_default(&nc);
+    const char *dns_host =
+        strcmp(n->cfg.dns_host, "localhost") == 0 ? "127.0.0.1" : n->cfg.dns_host;
+    if (dmp_net_config_add_listen(&nc, dns_host, n->cfg.dns_port) != 0) {
+        fprintf(stderr, "dnsmeshd: DMP_DNS_HOST: invalid value '%s'\n", n->cfg.dns_host);
+        status = 2;
+        goto out;
+    }
+    nc.frontends = n->nfront;
+    nc.shards = n->nshards;
+    nc.ring_capacity = n->cfg.ring_size;
+    nc.task_ring_capacity = n->cfg.ring_size;
+    unsigned tcp_cap = n->cfg.dns_max_concurrency * 8;
+    if (tcp_cap < 256)
+        tcp_cap = 256;
+    nc.tcp_max_conns = (tcp_cap + n->nfront - 1) / n->nfront;
+    dmp_net_handler_t hd = {
+        .route = on_route, .admit = on_admit, .handle = on_handle, .tick = on_tick, .ctx = n};
+    rc = dmp_net_start(&nc, &hd, &n->net, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: DNS listener on %s port %u: %s\n", n->cfg.dns_host,
+                n->cfg.dns_port, err[0] ? err : dmp_net_strerror(rc));
+        n->net = NULL;
+        goto out;
+    }
+
+    dmp_node_http_env_t he = {.cfg = &n->cfg,
+                              .store = n->store,
+                              .metrics = &n->metrics,
+                              .st = &n->metrics.t[n->nshards + n->nfront],
+                              .submit = submit_write,
+                              .gauges = net_gauges,
+                              .ctx = n,
+                              .now_ms = now_ms_real};
+    err[0] = 0;
+    rc = dmp_node_http_start(&he, n->cfg.http_host, n->cfg.http_port, &n->http, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err[0] ? err : "HTTP API failed to start");
+        goto out;
+    }
+
+    if (pthread_create(&n->sweep_th, NULL, sweep_main, n) != 0) {
+        fprintf(stderr, "dnsmeshd: cannot start the sweep thread\n");
+        goto out;
+    }
+    n->sweep_started = true;
+
+    int dport = dmp_net_udp_port(n->net, 0);
+    if (dport < 0)
+        dport = dmp_net_tcp_port(n->net, 0);
+    char dhp[96], hhp[96], line[256];
+    fmt_hostport(dhp, sizeof(dhp), n->cfg.dns_host, (unsigned)(dport < 0 ? 0 : dport));
+    fmt_hostport(hhp, sizeof(hhp), n->cfg.http_host, dmp_node_http_port(n->http));
+    snprintf(line, sizeof(line), "dns=%s http=%s", dhp, hhp);
+    printf("dnsmeshd: listening %s\n", line);
+    fflush(stdout);
+    dmp_info("DMP node up: dns=%s/udp+tcp http=%s db=%s frontends=%u shards=%u backend=%s "
+             "auth=%s",
+             dhp, hhp, n->cfg.db_path, n->nfront, n->nshards,
+             dmp_net_backend(n->net) == DMP_NET_BACKEND_URING ? "io_uring" : "mmsg",
+             n->cfg.auth_mode == DMP_NODE_AUTH_OPEN ? "open" : "legacy");
+    if (!n->cfg.operator_token)
+        dmp_warn("metrics endpoint unauthenticated; do not expose this node to the public "
+                 "internet without setting DMP_OPERATOR_TOKEN.");
+    if (n->cfg.ports_file && write_ports_file(n->cfg.ports_file, line) != 0)
+        dmp_warn("cannot write ports file %s: %s", n->cfg.ports_file, strerror(errno));
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) != 0) {
+    }
+    dmp_info("signal %d: draining and shutting down", sig);
+    status = 0;
+out:
+    shutdown_node(n);
+    dmp_node_config_free(&n->cfg);
+    if (status == 0)
+        dmp_info("stopped cleanly");
+    return status;
+}

@@ -1,0 +1,254 @@
+/* node: metrics registry and Prometheus rendering. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "dns/dns.h"
+#include "node/metrics.h"
+
+/* Upper bounds of the latency buckets, in nanoseconds. */
+static const int64_t lat_le_ns[DMP_NODE_LAT_BUCKETS] = {
+    5000,    10000,   25000,   50000,    100000,   250000,    500000,
+    1000000, 2500000, 5000000, 10000000, 25000000, 100000000, 1000000000};
+
+static const uint16_t qt_of_slot[DMP_NODE_QT_SLOTS] = {
+    DMP_DNS_T_TXT, DMP_DNS_T_A,      DMP_DNS_T_AAAA, DMP_DNS_T_NS,
+    DMP_DNS_T_SOA, DMP_DNS_T_ANY,    DMP_DNS_T_MX,   DMP_DNS_T_SRV,
+    257 /* CAA */, DMP_DNS_T_AXFR,   DMP_DNS_T_IXFR, DMP_DNS_T_CNAME,
+    DMP_DNS_T_PTR, DMP_DNS_T_DNSKEY, 0 /* none */,   0xffff /* other */};
+static const char *qt_name[DMP_NODE_QT_SLOTS] = {"TXT", "A",      "AAAA", "NS",   "SOA",  "ANY",
+                                                 "MX",  "SRV",    "CAA",  "AXFR", "IXFR", "CNAME",
+                                                 "PTR", "DNSKEY", "none", "other"};
+
+static const unsigned http_status_of_slot[DMP_NODE_HTTP_STATUSES] = {
+    200, 201, 204, 400, 401, 403, 404, 405, 413, 429, 500, 501, 502, 503, 0, 0};
+static const char *http_method_name[DMP_NODE_HTTP_METHODS] = {"GET", "HEAD", "POST", "DELETE",
+                                                              "other"};
+
+int dmp_node_metrics_init(dmp_node_metrics_t *m, unsigned nslots)
+{
+    m->n = 0;
+    m->t = aligned_alloc(64, sizeof(dmp_node_tstats_t) * (nslots ? nslots : 1));
+    if (!m->t)
+        return DMP_ENOMEM;
+    memset(m->t, 0, sizeof(dmp_node_tstats_t) * (nslots ? nslots : 1));
+    m->n = nslots;
+    return 0;
+}
+
+void dmp_node_metrics_free(dmp_node_metrics_t *m)
+{
+    free(m->t);
+    m->t = NULL;
+    m->n = 0;
+}
+
+void dmp_node_metrics_sum(const dmp_node_metrics_t *m, dmp_node_tstats_t *sum)
+{
+    memset(sum, 0, sizeof(*sum));
+    uint64_t *dst = (uint64_t *)sum;
+    size_t words = sizeof(*sum) / sizeof(uint64_t);
+    for (unsigned i = 0; i < m->n; i++) {
+        const uint64_t *src = (const uint64_t *)&m->t[i];
+        for (size_t w = 0; w < words; w++)
+            dst[w] += __atomic_load_n(&src[w], __ATOMIC_RELAXED);
+    }
+}
+
+unsigned dmp_node_qtype_slot(uint16_t qtype)
+{
+    for (unsigned i = 0; i < DMP_NODE_QT_SLOTS - 1; i++) {
+        if (qt_of_slot[i] == qtype)
+            return i;
+    }
+    return DMP_NODE_QT_SLOTS - 1;
+}
+
+const char *dmp_node_qtype_slot_name(unsigned slot)
+{
+    return slot < DMP_NODE_QT_SLOTS ? qt_name[slot] : "other";
+}
+
+void dmp_node_lat_observe(dmp_node_tstats_t *st, int64_t ns)
+{
+    unsigned b = 0;
+    while (b < DMP_NODE_LAT_BUCKETS && ns > lat_le_ns[b])
+        b++;
+    DMP_STAT_INC(st, lat_bucket[b]);
+    DMP_STAT_ADD(st, lat_sum_ns, ns > 0 ? ns : 0);
+}
+
+unsigned dmp_node_http_method_slot(const char *method)
+{
+    for (unsigned i = 0; i < DMP_NODE_HTTP_METHODS - 1; i++) {
+        if (strcmp(method, http_method_name[i]) == 0)
+            return i;
+    }
+    return DMP_NODE_HTTP_METHODS - 1;
+}
+
+unsigned dmp_node_http_status_slot(unsigned status)
+{
+    for (unsigned i = 0; i < DMP_NODE_HTTP_STATUSES; i++) {
+        if (http_status_of_slot[i] == status)
+            return i;
+    }
+    return DMP_NODE_HTTP_STATUSES - 1;
+}
+
+void dmp_node_http_count(dmp_node_tstats_t *st, const char *method, unsigned status)
+{
+    DMP_STAT_INC(st, http[dmp_node_http_method_slot(method)][dmp_node_http_status_slot(status)]);
+}
+
+static int pf(dmp_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int pf(dmp_buf_t *b, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return DMP_EINVAL;
+    if ((size_t)n >= sizeof(line))
+        n = (int)sizeof(line) - 1;
+    return dmp_buf_append(b, line, (size_t)n);
+}
+
+static void head(dmp_buf_t *b, const char *name, const char *type, const char *help)
+{
+    pf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t *g, dmp_buf_t *out)
+{
+    dmp_node_tstats_t s;
+    dmp_node_metrics_sum(m, &s);
+    size_t start = out->len;
+
+    head(out, "dmp_cache_bytes", "gauge", "Bytes held by the shard answer caches");
+    pf(out, "dmp_cache_bytes %llu\n", (unsigned long long)s.cache_bytes);
+    head(out, "dmp_cache_lookups_total", "counter", "Answer cache lookups by result");
+    pf(out, "dmp_cache_lookups_total{result=\"hit\"} %llu\n", (unsigned long long)s.cache_hits);
+    pf(out, "dmp_cache_lookups_total{result=\"miss\"} %llu\n", (unsigned long long)s.cache_misses);
+    pf(out, "dmp_cache_lookups_total{result=\"negative_hit\"} %llu\n",
+       (unsigned long long)s.cache_neg_hits);
+
+    head(out, "dmp_dns_drops_total", "counter", "DNS queries not answered, by reason");
+    pf(out, "dmp_dns_drops_total{reason=\"malformed\"} %llu\n",
+       (unsigned long long)s.dns_malformed);
+    pf(out, "dmp_dns_drops_total{reason=\"rate_limited\"} %llu\n",
+       (unsigned long long)s.dns_rate_limited);
+    if (g->have_net) {
+        pf(out, "dmp_dns_drops_total{reason=\"ring_full\"} %llu\n",
+           (unsigned long long)g->ring_full_drops);
+        pf(out, "dmp_dns_drops_total{reason=\"udp_rx\"} %llu\n",
+           (unsigned long long)g->udp_rx_dropped);
+        pf(out, "dmp_dns_drops_total{reason=\"tcp_conn_limit\"} %llu\n",
+           (unsigned long long)g->tcp_rejected);
+        pf(out, "dmp_dns_drops_total{reason=\"tcp_timeout\"} %llu\n",
+           (unsigned long long)g->tcp_timeouts);
+        pf(out, "dmp_dns_drops_total{reason=\"tcp_bad_length\"} %llu\n",
+           (unsigned long long)g->tcp_bad_length);
+    }
+
+    head(out, "dmp_dns_handle_seconds", "histogram", "Time a shard spends answering one DNS query");
+    uint64_t cum = 0;
+    for (unsigned b = 0; b < DMP_NODE_LAT_BUCKETS; b++) {
+        cum += s.lat_bucket[b];
+        pf(out, "dmp_dns_handle_seconds_bucket{le=\"%g\"} %llu\n", (double)lat_le_ns[b] / 1e9,
+           (unsigned long long)cum);
+    }
+    cum += s.lat_bucket[DMP_NODE_LAT_BUCKETS];
+    pf(out, "dmp_dns_handle_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    pf(out, "dmp_dns_handle_seconds_sum %.9f\n", (double)s.lat_sum_ns / 1e9);
+    pf(out, "dmp_dns_handle_seconds_count %llu\n", (unsigned long long)cum);
+
+    head(out, "dmp_dns_queries_by_type_total", "counter", "DMP DNS queries by query type");
+    for (unsigned i = 0; i < DMP_NODE_QT_SLOTS; i++) {
+        if (s.dns_qtype[i])
+            pf(out, "dmp_dns_queries_by_type_total{qtype=\"%s\"} %llu\n", qt_name[i],
+               (unsigned long long)s.dns_qtype[i]);
+    }
+
+    /* the reference's metric: outcome = rate_limited | malformed | lowercase rcode name */
+    head(out, "dmp_dns_queries_total", "counter", "DMP DNS queries by outcome");
+    pf(out, "dmp_dns_queries_total{outcome=\"malformed\"} %llu\n",
+       (unsigned long long)s.dns_malformed);
+    pf(out, "dmp_dns_queries_total{outcome=\"rate_limited\"} %llu\n",
+       (unsigned long long)(s.dns_rate_limited + s.dns_slipped));
+    for (unsigned i = 0; i < DMP_NODE_RCODE_SLOTS; i++) {
+        if (!s.dns_rcode[i])
+            continue;
+        char lname[32];
+        const char *rn = i < DMP_NODE_RCODE_SLOTS - 1 ? dmp_dns_rcode_name((int)i) : "other";
+        size_t k = 0;
+        for (; rn[k] && k < sizeof(lname) - 1; k++)
+            lname[k] = (char)((rn[k] >= 'A' && rn[k] <= 'Z') ? rn[k] + 32 : rn[k]);
+        lname[k] = 0;
+        pf(out, "dmp_dns_queries_total{outcome=\"%s\"} %llu\n", lname,
+           (unsigned long long)s.dns_rcode[i]);
+    }
+
+    head(out, "dmp_dns_responses_total", "counter", "DNS responses by result");
+    for (unsigned i = 0; i < DMP_NODE_OUT_SLOTS && i < DMP_DNS_OUT_COUNT_; i++) {
+        if (s.dns_outcome[i])
+            pf(out, "dmp_dns_responses_total{result=\"%s\"} %llu\n", dmp_dns_outcome_name((int)i),
+               (unsigned long long)s.dns_outcome[i]);
+    }
+    pf(out, "dmp_dns_responses_total{result=\"slip\"} %llu\n", (unsigned long long)s.dns_slipped);
+
+    if (g->have_net) {
+        head(out, "dmp_dns_tcp_connections_total", "counter", "DNS TCP connections accepted");
+        pf(out, "dmp_dns_tcp_connections_total %llu\n", (unsigned long long)g->tcp_accepted);
+        head(out, "dmp_dns_udp_packets_total", "counter", "DNS UDP datagrams by direction");
+        pf(out, "dmp_dns_udp_packets_total{dir=\"rx\"} %llu\n", (unsigned long long)g->udp_rx);
+        pf(out, "dmp_dns_udp_packets_total{dir=\"tx\"} %llu\n", (unsigned long long)g->udp_tx);
+    }
+
+    head(out, "dmp_http_requests_total", "counter",
+         "Total DMP HTTP API requests, by method and status");
+    for (unsigned mi = 0; mi < DMP_NODE_HTTP_METHODS; mi++) {
+        for (unsigned si = 0; si < DMP_NODE_HTTP_STATUSES; si++) {
+            if (!s.http[mi][si])
+                continue;
+            char st[16];
+            if (http_status_of_slot[si])
+                snprintf(st, sizeof(st), "%u", http_status_of_slot[si]);
+            else
+                snprintf(st, sizeof(st), "other");
+            pf(out, "dmp_http_requests_total{method=\"%s\",status=\"%s\"} %llu\n",
+               http_method_name[mi], st, (unsigned long long)s.http[mi][si]);
+        }
+    }
+
+    if (g->records_ok) {
+        head(out, "dmp_records", "gauge",
+             "Records in the DMP store (live and expired-not-yet-swept)");
+        pf(out, "dmp_records %llu\n", (unsigned long long)g->records);
+    }
+
+    if (g->have_net) {
+        head(out, "dmp_ring_depth", "gauge", "Queries waiting in frontend->shard rings");
+        pf(out, "dmp_ring_depth %llu\n", (unsigned long long)g->ring_depth_now);
+        head(out, "dmp_ring_depth_max", "gauge", "Most queries seen waiting in one ring");
+        pf(out, "dmp_ring_depth_max %llu\n", (unsigned long long)g->ring_depth_max);
+    }
+
+    head(out, "dmp_store_errors_total", "counter", "Store operations that failed");
+    pf(out, "dmp_store_errors_total %llu\n", (unsigned long long)s.store_errors);
+    head(out, "dmp_sweep_removed_total", "counter", "Expired records removed by the sweep");
+    pf(out, "dmp_sweep_removed_total %llu\n", (unsigned long long)s.sweep_removed);
+    head(out, "dmp_sweep_runs_total", "counter", "Expiry sweeps run");
+    pf(out, "dmp_sweep_runs_total %llu\n", (unsigned long long)s.sweep_runs);
+
+    head(out, "dmp_write_batches_total", "counter", "Synced store write batches");
+    pf(out, "dmp_write_batches_total %llu\n", (unsigned long long)s.write_batches);
+    head(out, "dmp_writes_total", "counter", "Record writes by kind");
+    pf(out, "dmp_writes_total{op=\"put\"} %llu\n", (unsigned long long)s.writes);
+    pf(out, "dmp_writes_total{op=\"delete\"} %llu\n", (unsigned long long)s.deletes);
+    pf(out, "dmp_writes_total{op=\"failed\"} %llu\n", (unsigned long long)s.write_errors);
+
+    return out->len > start ? 0 : DMP_ENOMEM;
+}

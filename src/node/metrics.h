@@ -1,0 +1,81 @@
+/* node: per-thread counters, summed on read, rendered as Prometheus text. */
+#ifndef DMP_NODE_METRICS_H
+#define DMP_NODE_METRICS_H
+
+#include <stdint.h>
+
+#include "util/util.h"
+
+#define DMP_NODE_LAT_BUCKETS 14 /* + the implicit +Inf */
+#define DMP_NODE_QT_SLOTS 16
+#define DMP_NODE_RCODE_SLOTS 18 /* rcodes 0..16, slot 17 = other */
+#define DMP_NODE_OUT_SLOTS 16   /* dns outcome enum values */
+#define DMP_NODE_HTTP_METHODS 5 /* GET HEAD POST DELETE other */
+#define DMP_NODE_HTTP_STATUSES 16
+
+/* One thread's counters. Written only by its owning thread (plain load + relaxed atomic
+ * store, so no locked instruction on the hot path); any thread may read them (relaxed loads).
+ * Cache-line aligned so two threads never share a line. */
+typedef struct {
+    _Alignas(64) uint64_t dns_rcode[DMP_NODE_RCODE_SLOTS];
+    uint64_t dns_outcome[DMP_NODE_OUT_SLOTS];
+    uint64_t dns_qtype[DMP_NODE_QT_SLOTS];
+    uint64_t dns_rate_limited; /* admit() said drop */
+    uint64_t dns_slipped;      /* admit() said slip (TC=1 stub) */
+    uint64_t dns_malformed;    /* nothing sent back */
+    uint64_t lat_bucket[DMP_NODE_LAT_BUCKETS + 1];
+    uint64_t lat_sum_ns;
+    uint64_t http[DMP_NODE_HTTP_METHODS][DMP_NODE_HTTP_STATUSES];
+    uint64_t http_rate_limited;
+    uint64_t http_body_too_large;
+    uint64_t writes;        /* values written (acknowledged) */
+    uint64_t write_batches; /* put_batch calls */
+    uint64_t write_errors;
+    uint64_t deletes; /* delete requests applied */
+    uint64_t cache_hits, cache_neg_hits, cache_misses;
+    uint64_t cache_bytes; /* a gauge: the shard's current cache size */
+    uint64_t store_errors;
+    uint64_t sweep_runs, sweep_removed;
+} dmp_node_tstats_t;
+
+#define DMP_STAT_ADD(st, field, n)                                                                 \
+    __atomic_store_n(&(st)->field, (st)->field + (uint64_t)(n), __ATOMIC_RELAXED)
+#define DMP_STAT_INC(st, field) DMP_STAT_ADD(st, field, 1)
+#define DMP_STAT_SET(st, field, v) __atomic_store_n(&(st)->field, (uint64_t)(v), __ATOMIC_RELAXED)
+
+/* Owns `t` (n slots, one per thread that counts). */
+typedef struct {
+    dmp_node_tstats_t *t;
+    unsigned n;
+} dmp_node_metrics_t;
+
+/* Gauges gathered at scrape time by the caller (store, net). */
+typedef struct {
+    uint64_t records;
+    int records_ok; /* 0 when the store could not be read */
+    uint64_t ring_depth_now, ring_depth_max;
+    uint64_t ring_full_drops;
+    uint64_t udp_rx, udp_tx, udp_rx_dropped;
+    uint64_t tcp_accepted, tcp_rejected, tcp_timeouts, tcp_bad_length;
+    uint64_t tasks_run;
+    int have_net;
+} dmp_node_gauges_t;
+
+int dmp_node_metrics_init(dmp_node_metrics_t *m, unsigned nslots);
+void dmp_node_metrics_free(dmp_node_metrics_t *m);
+/* Sums every slot into *sum. */
+void dmp_node_metrics_sum(const dmp_node_metrics_t *m, dmp_node_tstats_t *sum);
+
+/* Slot helpers for the hot path. */
+unsigned dmp_node_qtype_slot(uint16_t qtype);
+const char *dmp_node_qtype_slot_name(unsigned slot);
+void dmp_node_lat_observe(dmp_node_tstats_t *st, int64_t ns);
+unsigned dmp_node_http_method_slot(const char *method);
+unsigned dmp_node_http_status_slot(unsigned status);
+void dmp_node_http_count(dmp_node_tstats_t *st, const char *method, unsigned status);
+
+/* Appends the Prometheus text exposition (format 0.0.4) of every metric to out. */
+int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t *g,
+                            dmp_buf_t *out);
+
+#endif

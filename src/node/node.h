@@ -1,0 +1,126 @@
+/* node: the pieces of dnsmeshd (config, rate limiter, validation, writes, HTTP API). The
+ * program itself (main.c) wires them to net, dns and store. */
+#ifndef DMP_NODE_H
+#define DMP_NODE_H
+
+#include <stdio.h>
+
+#include "node/metrics.h"
+#include "node/node_types.h"
+#include "store/store.h"
+
+const char *dmp_node_strerror(int err);
+
+/* ---- configuration (config.c) ---- */
+typedef const char *(*dmp_node_getenv_fn)(const char *name, void *ctx);
+/* The knob table (env, flag, default, help), in --help order. */
+const dmp_node_knob_t *dmp_node_knobs(size_t *n);
+/* Reads every knob from the environment, then argv flags (argv[0] skipped). On error returns
+ * DMP_NODE_ECONFIG and writes one line naming the variable (no trailing newline) to err; the
+ * caller exits 2. *want_help = true when --help was given (c is then left empty). */
+int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, void *env_ctx,
+                         int argc, char **argv, bool *want_help, char *err, size_t errcap);
+void dmp_node_config_free(dmp_node_config_t *c);
+void dmp_node_config_usage(FILE *f);
+/* "localhost", 127.0.0.0/8, ::1 and ::ffff:127.x are loopback; everything else is public. */
+bool dmp_node_host_is_loopback(const char *host);
+
+/* ---- per-source token buckets (ratelimit.c) ---- */
+typedef struct dmp_node_rl dmp_node_rl_t;
+typedef enum {
+    DMP_NODE_RL_ALLOW = 0,
+    DMP_NODE_RL_DROP = 1,
+    DMP_NODE_RL_SLIP = 2, /* limited, but this one may be answered with a TC=1 stub */
+} dmp_node_rl_verdict_t;
+/* rate tokens/s, bucket size burst, at most ~max_keys sources tracked (least recently seen
+ * evicted); every slip-th limited packet of a source is a SLIP (0 = never). When rate or burst
+ * is <= 0 the limiter is disabled: *out = NULL, and a NULL limiter allows everything. One
+ * limiter per thread: not thread-safe. */
+int dmp_node_rl_new(double rate, double burst, size_t max_keys, unsigned slip, dmp_node_rl_t **out);
+void dmp_node_rl_free(dmp_node_rl_t *rl);
+dmp_node_rl_verdict_t dmp_node_rl_check(dmp_node_rl_t *rl, const void *key, size_t key_len,
+                                        int64_t now_ns);
+
+/* ---- validation (validate.c) ---- */
+/* The reference's record-name rule: <= 253 chars, labels _?[A-Za-z0-9]([A-Za-z0-9-]{0,61}
+ * [A-Za-z0-9])? separated by dots (one trailing dot tolerated). */
+bool dmp_node_name_valid(const char *name, size_t len);
+/* The reference's value rule: no '"', no byte < 0x20, no 0x7f (bytes >= 0x80 allowed). */
+bool dmp_node_value_safe(const uint8_t *v, size_t len);
+/* Extracts {name} from a raw request path "/v1/records/{name}[/]" (no query string):
+ * percent-decodes, strips surrounding whitespace and trailing dots. Writes a NUL-terminated
+ * name to out. DMP_ENOTFOUND when the path is not a record path, DMP_ETOOBIG when the decoded
+ * name does not fit out. */
+int dmp_node_record_path(const char *path, size_t len, char *out, size_t cap, size_t *out_len);
+
+/* ---- writes (write.c): applied on the shard thread that owns the name ---- */
+typedef enum {
+    DMP_NODE_W_PUT = 0,
+    DMP_NODE_W_DELETE = 1,
+} dmp_node_wop_t;
+
+/* One HTTP write travelling to its shard. Owned by the HTTP request that made it; the shard
+ * only fills `status` and calls done(). Invariant: lname is lowercase, NUL-terminated. */
+typedef struct dmp_node_write {
+    dmp_node_wop_t op;
+    char lname[256];
+    size_t lname_len;
+    const uint8_t *value; /* borrowed from the request; NULL = no value (delete all) */
+    size_t value_len;
+    uint32_t ttl;
+    uint32_t cap;      /* DMP_MAX_VALUES_PER_NAME (0 = none) */
+    bool value_unsafe; /* PUT: answer 400 invalid value after the cap check (reference order) */
+    int status;        /* filled by the shard: HTTP status */
+    void (*done)(struct dmp_node_write *w); /* called once, on the shard thread */
+    void *done_ctx;
+    struct dmp_node_write *next; /* shard's pending list */
+} dmp_node_write_t;
+
+/* Shard-local write state: a pending batch of PUTs not yet in the store. Single-threaded. */
+typedef struct {
+    dmp_store_t *store;
+    dmp_cache_t *cache; /* may be NULL */
+    dmp_node_tstats_t *st;
+    dmp_node_write_t *head, *tail;
+    size_t n;
+    size_t max_batch;
+    int64_t (*now_ms)(void);
+} dmp_node_wq_t;
+
+/* Takes one write (PUT: cap check then queue, flushing when max_batch is reached; DELETE:
+ * flush, then delete). done() is called for every write exactly once, possibly later (PUTs:
+ * after their batch is synced). */
+void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_write_t *w);
+/* Writes the pending batch in one synced WriteBatch and completes its writes. */
+void dmp_node_wq_flush(dmp_node_wq_t *q);
+
+/* ---- HTTP API (http.c) ---- */
+typedef struct dmp_node_http dmp_node_http_t;
+
+/* What the HTTP server needs from the rest of the node. All borrowed, valid until stop. */
+typedef struct {
+    const dmp_node_config_t *cfg;
+    dmp_store_t *store;
+    dmp_node_metrics_t *metrics;
+    dmp_node_tstats_t *st; /* the HTTP thread's counter slot */
+    /* Hands w to the shard owning w->lname; 0 = w->done will be called later. Any other code
+     * = not queued (the request answers 503). Required. */
+    int (*submit)(void *ctx, dmp_node_write_t *w);
+    /* Fills the net gauges for /metrics; may be NULL. */
+    void (*gauges)(void *ctx, dmp_node_gauges_t *g);
+    void *ctx;
+    int64_t (*now_ms)(void);
+} dmp_node_http_env_t;
+
+/* Binds host:port (port 0 = ephemeral) and starts serving on one internal thread. */
+int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16_t port,
+                        dmp_node_http_t **out, char *err, size_t errcap);
+uint16_t dmp_node_http_port(const dmp_node_http_t *h);
+/* Stops accepting, waits (bounded by timeout_ms) for writes in flight, stops the thread. */
+void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms);
+
+/* JSON helpers (exposed for tests): the reference's json.dumps style ("k": v, ", "). Returns a
+ * malloc'd string. */
+char *dmp_node_json_error(const char *msg);
+
+#endif

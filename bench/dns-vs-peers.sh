@@ -1,0 +1,404 @@
+#!/usr/bin/env bash
+# dns-vs-peers.sh: dnsmeshd against NSD and Knot on the same records, same load generator, in
+# one run; plus dnsmeshd's query throughput under a 2,000 writes/s HTTP load and its RSS with
+# 1,000,000 records. Loopback only; every server is started here on its own port and temp dir
+# and stopped by the PID this script got when it started it.
+#
+#   bench/dns-vs-peers.sh [--build DIR] [--records N] [--runs R] [--duration S] [--no-writes]
+#                         [--write-rate W] [--only LIST] [--rss] [--rss-records N] [--keep]
+#
+# See bench/README.md for what it prints and the figures measured on the build box.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD="build"
+RECORDS=100000
+RUNS=5
+DURATION=5
+WRITES=1
+WRITE_RATE=2000
+ONLY="dnsmeshd,nsd,knot"
+RSS=0
+RSS_RECORDS=1000000
+KEEP=0
+SERVER_CPU=0
+GEN_CPU=1
+
+usage() {
+    cat <<EOF
+usage: $0 [options]
+
+Runs \`dnsmesh-bench dns\` against dnsmeshd, NSD and Knot serving the same generated DMP
+records (servers pinned to CPU $SERVER_CPU with one worker each, the generator to CPU $GEN_CPU),
+interleaving the servers run by run, and prints median QPS, p50/p99 latency and the ratios
+dnsmeshd/NSD and dnsmeshd/Knot. Then (dnsmeshd only) query QPS while \`dnsmesh-bench writes\`
+posts records at --write-rate per second, and the drop in %.
+
+  --build DIR        build directory holding dnsmesh-bench and dnsmeshd (default build)
+  --records N        records to serve (default 100000, 1000..2000000)
+  --runs R           measured runs per server (default 5, 1..50)
+  --duration S       seconds per run (default 5, 1..60)
+  --only LIST        comma list of dnsmeshd,nsd,knot (default all three)
+  --no-writes        skip the queries-under-writes benchmark
+  --write-rate W     writes/s for that benchmark (default 2000, 1..50000)
+  --rss              instead of the above: load --rss-records records into a fresh dnsmeshd
+                     and compare its VmRSS with the goal 2 x raw bytes + 64 MiB
+  --rss-records N    records for --rss (default 1000000, 1000..5000000)
+  --keep             keep the temp directory (zone files, configs, logs, JSON results)
+EOF
+}
+
+die() {
+    echo "dns-vs-peers: $*" >&2
+    exit 2
+}
+
+int_arg() { # name value min max
+    [[ "$2" =~ ^[0-9]+$ ]] || die "$1 needs an integer, got '$2'"
+    ((10#$2 >= $3 && 10#$2 <= $4)) || die "$1 must be in $3..$4, got '$2'"
+}
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+    --build) [[ $# -ge 2 ]] || die "--build needs a value"; BUILD="$2"; shift 2 ;;
+    --records) [[ $# -ge 2 ]] || die "--records needs a value"; int_arg "$1" "$2" 1000 2000000; RECORDS=$((10#$2)); shift 2 ;;
+    --runs) [[ $# -ge 2 ]] || die "--runs needs a value"; int_arg "$1" "$2" 1 50; RUNS=$((10#$2)); shift 2 ;;
+    --duration) [[ $# -ge 2 ]] || die "--duration needs a value"; int_arg "$1" "$2" 1 60; DURATION=$((10#$2)); shift 2 ;;
+    --write-rate) [[ $# -ge 2 ]] || die "--write-rate needs a value"; int_arg "$1" "$2" 1 50000; WRITE_RATE=$((10#$2)); shift 2 ;;
+    --only) [[ $# -ge 2 ]] || die "--only needs a value"; ONLY="$2"; shift 2 ;;
+    --no-writes) WRITES=0; shift ;;
+    --rss) RSS=1; shift ;;
+    --rss-records) [[ $# -ge 2 ]] || die "--rss-records needs a value"; int_arg "$1" "$2" 1000 5000000; RSS_RECORDS=$((10#$2)); shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+    esac
+done
+IFS=',' read -r -a SERVERS <<<"$ONLY"
+for s in "${SERVERS[@]}"; do
+    case "$s" in dnsmeshd | nsd | knot) ;; *) die "--only: unknown server '$s' (dnsmeshd, nsd, knot)" ;; esac
+done
+[[ "$(nproc)" -ge 2 ]] || die "needs at least 2 CPUs (server on $SERVER_CPU, generator on $GEN_CPU)"
+
+BENCH="$BUILD/dnsmesh-bench"
+[[ -x "$BENCH" ]] || die "$BENCH not found: build it (cmake --build $BUILD --target dnsmesh-bench)"
+DNSMESHD=""
+for c in "$BUILD/dnsmeshd" "$BUILD/src/node/dnsmeshd" "$BUILD/bin/dnsmeshd"; do
+    if [[ -x "$c" ]]; then DNSMESHD="$c"; break; fi
+done
+for t in python3 taskset dig ss; do command -v "$t" >/dev/null || die "$t is missing"; done
+
+WORK="$(mktemp -d /tmp/dnsmesh-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do stop_pid "$p"; done
+    if [[ $KEEP -eq 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+# stop_pid PID: TERM the process we started (and the children it forked), KILL after 10 s.
+stop_pid() {
+    local pid=$1 kids i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kids="$(pgrep -P "$pid" || true)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    for k in $kids; do
+        if kill -0 "$k" 2>/dev/null; then kill -KILL "$k" 2>/dev/null || true; fi
+    done
+    wait "$pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port BASE: first port >= BASE with neither a UDP nor a TCP listener (50 tries).
+free_port() {
+    local p=$1 i
+    for ((i = 0; i < 50; i++, p++)); do
+        if [[ -z "$(ss -Hlnu "sport = :$p")" && -z "$(ss -Hlnt "sport = :$p")" ]]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    die "no free port near $1"
+}
+
+# wait_dns PORT NAME LABEL: until the server answers NAME (at most 120 s).
+wait_dns() {
+    local i
+    for ((i = 0; i < 240; i++)); do
+        if [[ -n "$(dig +short +time=1 +tries=1 -p "$1" @127.0.0.1 TXT "$2" 2>/dev/null | head -c 20)" ]]; then
+            return 0
+        fi
+        sleep 0.5
+    done
+    echo "dns-vs-peers: $3 did not answer $2 on port $1 within 120 s" >&2
+    return 1
+}
+
+# --- servers ------------------------------------------------------------------------------
+declare -A PORT PID
+
+start_nsd() {
+    local d="$WORK/nsd"
+    mkdir -p "$d"
+    cp "$WORK/recs/mesh.test.zone" "$d/"
+    PORT[nsd]=$(free_port 25353)
+    cat >"$d/nsd.conf" <<EOF
+server:
+  ip-address: 127.0.0.1@${PORT[nsd]}
+  server-count: 1
+  reuseport: yes
+  username: ""
+  chroot: ""
+  zonesdir: "$d"
+  database: ""
+  pidfile: "$d/nsd.pid"
+  xfrdfile: "$d/xfrd.state"
+  zonelistfile: "$d/zone.list"
+  logfile: "$d/nsd.log"
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+  minimal-responses: yes
+  hide-version: yes
+  verbosity: 1
+remote-control:
+  control-enable: no
+zone:
+  name: "mesh.test"
+  zonefile: "mesh.test.zone"
+EOF
+    taskset -c "$SERVER_CPU" nsd -d -c "$d/nsd.conf" >"$d/stdout.log" 2>&1 &
+    PID[nsd]=$!
+    PIDS+=("${PID[nsd]}")
+}
+
+start_knot() {
+    local d="$WORK/knot"
+    mkdir -p "$d"
+    cp "$WORK/recs/mesh.test.zone" "$d/"
+    PORT[knot]=$(free_port 35353)
+    # RRL is a module (mod-rrl) that is not loaded: no rate limiting.
+    cat >"$d/knot.conf" <<EOF
+server:
+    rundir: "$d"
+    user: root:root
+    listen: 127.0.0.1@${PORT[knot]}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+    pidfile: "$d/knot.pid"
+log:
+  - target: "$d/knot.log"
+    any: info
+database:
+    storage: "$d"
+template:
+  - id: default
+    storage: "$d"
+    semantic-checks: off
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+zone:
+  - domain: mesh.test
+    file: "$d/mesh.test.zone"
+EOF
+    taskset -c "$SERVER_CPU" knotd -c "$d/knot.conf" >"$d/stdout.log" 2>&1 &
+    PID[knot]=$!
+    PIDS+=("${PID[knot]}")
+}
+
+# start_dnsmeshd DIR: one frontend, one shard, limits off, whole process on SERVER_CPU.
+start_dnsmeshd() {
+    local d=$1
+    mkdir -p "$d"
+    PORT[dnsmeshd]=$(free_port 15353)
+    PORT[dnsmeshd_http]=$(free_port 18053)
+    env DMP_DNS_HOST=127.0.0.1 DMP_DNS_PORT="${PORT[dnsmeshd]}" \
+        DMP_HTTP_HOST=127.0.0.1 DMP_HTTP_PORT="${PORT[dnsmeshd_http]}" \
+        DMP_DB_PATH="$d/db" DMP_PORTS_FILE="$d/ports" \
+        DMP_DNS_RATE=0 DMP_DNS_BURST=0 DMP_HTTP_RATE=0 DMP_HTTP_BURST=0 \
+        DMP_FRONTENDS=1 DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test \
+        DMP_DNS_APEX_NS=ns1.mesh.test DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test \
+        DMP_LOG_LEVEL=warning \
+        taskset -c "$SERVER_CPU" "$DNSMESHD" >"$d/stdout.log" 2>&1 &
+    PID[dnsmeshd]=$!
+    PIDS+=("${PID[dnsmeshd]}")
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -s "$d/ports" ]] && break
+        kill -0 "${PID[dnsmeshd]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    if ! kill -0 "${PID[dnsmeshd]}" 2>/dev/null; then
+        echo "dns-vs-peers: dnsmeshd exited at start; its log:" >&2
+        tail -20 "$d/stdout.log" >&2
+        return 1
+    fi
+}
+
+# load_dnsmeshd JSONL: POST every record; fails unless all got a 2xx.
+load_dnsmeshd() {
+    local out="$WORK/load-$(basename "$1").json"
+    taskset -c "$GEN_CPU" "$BENCH" load --port "${PORT[dnsmeshd_http]}" --file "$1" --conns 8 \
+        --duration 1800 --json --quiet >"$out" || true
+    python3 - "$out" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("  loaded %d records in %.1f s (%.0f/s), 2xx %d, 4xx %d, 5xx %d, errors %d, timeouts %d"
+      % (r["answered"], r["duration_s"], r["rate"], r["ok"], r["4xx"], r["5xx"], r["errors"],
+         r["timeouts"]))
+sys.exit(0 if r["ok"] == r["sent"] and r["sent"] > 0 else 1)
+EOF
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# --- RSS mode -----------------------------------------------------------------------------
+if [[ $RSS -eq 1 ]]; then
+    [[ -n "$DNSMESHD" ]] || die "dnsmeshd not found under $BUILD: cannot measure RSS"
+    echo "== RSS of dnsmeshd with $RSS_RECORDS records"
+    summary="$(python3 "$HERE/gen_records.py" --count "$RSS_RECORDS" --out-dir "$WORK/recs" --formats jsonl)"
+    raw=$(awk '{for (i = 1; i < NF; i++) if ($i == "raw_bytes") print $(i + 1)}' <<<"$summary")
+    echo "  generated: $summary"
+    start_dnsmeshd "$WORK/node"
+    rss0=$(rss_kib "${PID[dnsmeshd]}")
+    load_dnsmeshd "$WORK/recs/records.jsonl" || echo "  WARNING: not every record was accepted"
+    sleep 2
+    rss1=$(rss_kib "${PID[dnsmeshd]}")
+    python3 - "$raw" "$rss0" "$rss1" <<'EOF'
+import sys
+raw, rss0, rss1 = int(sys.argv[1]), int(sys.argv[2]) * 1024, int(sys.argv[3]) * 1024
+goal = 2 * raw + 64 * 2**20
+mib = lambda b: b / 2**20
+print("  raw bytes (names + values) %.1f MiB" % mib(raw))
+print("  VmRSS empty %.1f MiB, loaded %.1f MiB" % (mib(rss0), mib(rss1)))
+print("  goal 2 x raw + 64 MiB = %.1f MiB; RSS / goal = %.2f; RSS / raw = %.2f  -> %s"
+      % (mib(goal), rss1 / goal, rss1 / raw, "MET" if rss1 <= goal else "NOT MET"))
+EOF
+    du -sh "$WORK/node/db" 2>/dev/null | awk '{print "  on-disk store " $1}'
+    exit 0
+fi
+
+# --- main comparison ----------------------------------------------------------------------
+echo "== $(date -u +%FT%TZ) $(nproc) CPUs; servers on CPU $SERVER_CPU, generator on CPU $GEN_CPU"
+summary="$(python3 "$HERE/gen_records.py" --count "$RECORDS" --out-dir "$WORK/recs")"
+echo "  records: $summary"
+NAMES="$WORK/recs/names.txt"
+PROBE="$(head -1 "$NAMES")"
+
+ACTIVE=()
+for s in "${SERVERS[@]}"; do
+    case "$s" in
+    nsd)
+        command -v nsd >/dev/null || { echo "  skipping NSD: nsd not installed"; continue; }
+        start_nsd
+        wait_dns "${PORT[nsd]}" "$PROBE" NSD && ACTIVE+=(nsd) ;;
+    knot)
+        command -v knotd >/dev/null || { echo "  skipping Knot: knotd not installed"; continue; }
+        start_knot
+        wait_dns "${PORT[knot]}" "$PROBE" Knot && ACTIVE+=(knot) ;;
+    dnsmeshd)
+        if [[ -z "$DNSMESHD" ]]; then
+            echo "  skipping dnsmeshd: no dnsmeshd binary under $BUILD (build it: cmake --build $BUILD --target dnsmeshd)"
+            continue
+        fi
+        if start_dnsmeshd "$WORK/node" && load_dnsmeshd "$WORK/recs/records.jsonl" &&
+            wait_dns "${PORT[dnsmeshd]}" "$PROBE" dnsmeshd; then
+            echo "  dnsmeshd VmRSS with $RECORDS records: $(($(rss_kib "${PID[dnsmeshd]}") / 1024)) MiB"
+            ACTIVE+=(dnsmeshd)
+        else
+            echo "  dnsmeshd did not come up with the records; skipping it (log: $WORK/node/stdout.log)"
+        fi ;;
+    esac
+done
+[[ ${#ACTIVE[@]} -gt 0 ]] || die "no server to measure"
+for s in "${ACTIVE[@]}"; do echo "  $s: pid ${PID[$s]}, 127.0.0.1:${PORT[$s]}"; done
+
+# run_dns SERVER OUTFILE SECONDS
+run_dns() {
+    taskset -c "$GEN_CPU" "$BENCH" dns --port "${PORT[$1]}" --names "$NAMES" --duration "$3" \
+        --cpu "$GEN_CPU" --sockets 4 --batch 32 --window 512 --json --quiet >"$2" || true
+}
+
+echo "== queries: $RUNS runs x $DURATION s per server, interleaved (1 s warm-up each first)"
+for s in "${ACTIVE[@]}"; do run_dns "$s" "$WORK/warm-$s.json" 1; done
+for ((r = 1; r <= RUNS; r++)); do
+    for s in "${ACTIVE[@]}"; do
+        run_dns "$s" "$WORK/run-$s-$r.json" "$DURATION"
+        python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  run %s %-9s qps %8.0f  p50 %7.1f us  p99 %7.1f us  lost %.3f%%" % (sys.argv[2], sys.argv[3], r["qps"], r["p50_us"], r["p99_us"], r["lost_pct"]))' \
+            "$WORK/run-$s-$r.json" "$r" "$s" 2>/dev/null || echo "  run $r $s: no result"
+    done
+done
+
+python3 - "$WORK" "$RUNS" "${ACTIVE[@]}" <<'EOF'
+import json, statistics, sys
+work, runs, servers = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+med = {}
+print("== summary (medians over %d runs)" % runs)
+print("  %-9s %10s %10s %10s %10s %8s" % ("server", "qps", "p50_us", "p99_us", "p99.9_us", "lost%"))
+for s in servers:
+    rs = []
+    for r in range(1, runs + 1):
+        try:
+            rs.append(json.load(open("%s/run-%s-%d.json" % (work, s, r))))
+        except Exception:
+            pass
+    if not rs:
+        print("  %-9s no results" % s)
+        continue
+    m = {k: statistics.median(x[k] for x in rs) for k in ("qps", "p50_us", "p99_us", "p999_us", "lost_pct")}
+    med[s] = m
+    print("  %-9s %10.0f %10.1f %10.1f %10.1f %8.3f" % (s, m["qps"], m["p50_us"], m["p99_us"], m["p999_us"], m["lost_pct"]))
+for peer, name in (("nsd", "NSD"), ("knot", "Knot")):
+    if "dnsmeshd" in med and peer in med and med[peer]["qps"] > 0:
+        print("  dnsmeshd/%s QPS ratio %.2f (goal >= 1.2 vs NSD)" % (name, med["dnsmeshd"]["qps"] / med[peer]["qps"]))
+EOF
+
+# --- queries under writes (dnsmeshd) ------------------------------------------------------
+if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
+    echo "== dnsmeshd queries under $WRITE_RATE writes/s: $RUNS pairs (baseline, then with writes)"
+    for ((r = 1; r <= RUNS; r++)); do
+        run_dns dnsmeshd "$WORK/base-$r.json" "$DURATION"
+        taskset -c "$GEN_CPU" "$BENCH" writes --port "${PORT[dnsmeshd_http]}" --rate "$WRITE_RATE" \
+            --duration $((DURATION + 2)) --conns 4 --seed "$r" --json --quiet >"$WORK/writes-$r.json" &
+        wpid=$!
+        sleep 1
+        run_dns dnsmeshd "$WORK/load-$r.json" "$DURATION"
+        wait "$wpid" || true
+    done
+    python3 - "$WORK" "$RUNS" "$WRITE_RATE" <<'EOF'
+import json, statistics, sys
+work, runs, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+def get(p):
+    try:
+        return json.load(open(p))
+    except Exception:
+        return None
+base = [get("%s/base-%d.json" % (work, r)) for r in range(1, runs + 1)]
+load = [get("%s/load-%d.json" % (work, r)) for r in range(1, runs + 1)]
+wr = [get("%s/writes-%d.json" % (work, r)) for r in range(1, runs + 1)]
+base = [b["qps"] for b in base if b]
+load = [l for l in load if l]
+wr = [w for w in wr if w]
+if not base or not load:
+    print("  no results")
+    sys.exit(0)
+b, l = statistics.median(base), statistics.median(x["qps"] for x in load)
+print("  baseline qps %.0f (median), under writes %.0f (median), drop %.1f%% (goal <= 10%%)"
+      % (b, l, 100.0 * (b - l) / b if b else 0))
+print("  under writes: p50 %.1f us, p99 %.1f us" % (statistics.median(x["p50_us"] for x in load),
+                                                     statistics.median(x["p99_us"] for x in load)))
+if wr:
+    print("  writes achieved %.0f/s of %.0f (median), 2xx %d / %d answered, errors %d, timeouts %d, "
+          "p50 %.2f ms, p99 %.2f ms" % (statistics.median(w["rate"] for w in wr), rate,
+          sum(w["ok"] for w in wr), sum(w["answered"] for w in wr), sum(w["errors"] for w in wr),
+          sum(w["timeouts"] for w in wr), statistics.median(w["p50_ms"] for w in wr),
+          statistics.median(w["p99_ms"] for w in wr)))
+EOF
+    echo "  dnsmeshd VmRSS now: $(($(rss_kib "${PID[dnsmeshd]}") / 1024)) MiB"
+fi

@@ -438,6 +438,8 @@ int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, s
     if (err != NULL) { /* no database yet: fine when creating */
         rocksdb_free(err);
         err = NULL;
+        if (disk != NULL) /* the C API returns an empty malloc'd list even on error */
+            rocksdb_list_column_families_destroy(disk, 0);
         disk = NULL;
         n_disk = 0;
     }

@@ -30,6 +30,13 @@ int dmp_crypto_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *
 /* user_id = SHA-256(x25519_pk) (client.md §3.3). */
 void dmp_crypto_user_id(const uint8_t x25519_pk[32], uint8_t out[32]);
 
+/* Writes the first nchars (<= 64) lowercase hex digits of SHA-256(in) plus NUL to out
+ * (hash12 = 12, hash16 = 16 in client.md's glossary). */
+int dmp_crypto_sha256_hex(const uint8_t *in, size_t len, size_t nchars, char *out);
+/* Mailbox hash of a recipient: hex(SHA-256(SHA-256(x25519_pk)))[:12] (the "mb-<h>" label of
+ * client.md §2 and the TSIG scope of node.md §5.4). out gets 12 chars + NUL. */
+void dmp_crypto_mailbox_hash(const uint8_t x25519_pk[32], char out[13]);
+
 /* --- Ed25519 ------------------------------------------------------------------------------- */
 /* sk64 = libsodium secret key (seed||pk). */
 int dmp_crypto_ed25519_from_seed(const uint8_t seed[32], uint8_t pk[32], uint8_t sk64[64]);
@@ -94,8 +101,8 @@ const char *dmp_msg_type_name(dmp_msg_type_t t); /* "DATA", ...; NULL when out o
 /* Appends the canonical compact JSON (fixed key order, no spaces, lowercase hex). */
 int dmp_crypto_header_json(const dmp_msg_header_t *h, dmp_buf_t *out);
 /* Parses header JSON (Python json.loads semantics for the fields the reference reads; extra
- * keys ignored). DMP_EFORMAT for bad JSON/type/missing key, DMP_EHEX for bad hex,
- * DMP_ERANGE for integers outside int64. */
+ * keys ignored). DMP_EFORMAT for bad JSON/type/missing key/non-integer or out-of-int64
+ * number/wrong-length hex field, DMP_EHEX for non-hex digits. */
 int dmp_crypto_header_parse(const uint8_t *buf, size_t len, dmp_msg_header_t *out);
 /* AAD = header JSON with total=0, chunk=0 || u32_be(prekey_id) (client.md §3.6). */
 int dmp_crypto_aad(const dmp_msg_header_t *h, uint32_t prekey_id, dmp_buf_t *out);
@@ -161,5 +168,14 @@ int dmp_crypto_x25519_pop(const uint8_t my_sk[32], const uint8_t peer_pk[32],
 int dmp_crypto_x25519_pop_verify(const uint8_t server_eph_sk[32], const uint8_t claimed_pub[32],
                                  const uint8_t challenge[32], const char *subject,
                                  size_t subject_len, const uint8_t pop[32]);
+
+/* TSIG key name of node.md §5.4: "<local>-<hex(spk)[:8]>-<sha256(subject)hex[:6]>.<zone>."
+ * local, subject and zone are stripped of surrounding whitespace and ASCII-lowercased; zone
+ * also loses all trailing dots; an empty subject drops the "-<6 hex>" part. Writes the name
+ * plus NUL to out. DMP_EINVAL for empty local/zone, DMP_ENAME when the first label exceeds
+ * 63 octets, DMP_ETOOBIG when out is too small. */
+int dmp_crypto_tsig_key_name(const char *local, size_t local_len, const uint8_t spk[32],
+                             const char *subject, size_t subject_len, const char *zone,
+                             size_t zone_len, char *out, size_t out_cap);
 
 #endif

@@ -154,8 +154,12 @@ int dmp_crypto_envelope_decode(const uint8_t *pt, size_t len, const uint8_t **bo
     for (size_t i = 0; i < hlen; i++)
         if (rest[i] >= 0x80)
             return 0;
-    /* JSON_ALLOW_NUL: Python accepts "\u0000" inside strings. */
-    json_t *hdr = json_loadb((const char *)rest, hlen, JSON_ALLOW_NUL, &jerr);
+    /* JSON_ALLOW_NUL: Python accepts "\u0000" inside strings; INT_AS_REAL: Python accepts
+     * integers of any size. Remaining differences from Python's json (header then falls back
+     * to the whole plaintext): NaN/Infinity literals, numbers beyond double range, lone
+     * surrogate escapes. */
+    json_t *hdr =
+        json_loadb((const char *)rest, hlen, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
     if (!hdr)
         return 0;
     if (!json_is_object(hdr)) {

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static const uint8_t HKDF_SALT[] = "DMP-v1";                 /* 6 bytes used */
 static const uint8_t HKDF_INFO[] = "DMP-Message-Encryption"; /* 22 bytes used */
@@ -521,4 +522,99 @@ int dmp_crypto_x25519_pop_verify(const uint8_t server_eph_sk[32], const uint8_t 
     rc = sodium_memcmp(want, pop, 32) == 0 ? 0 : DMP_EAUTH;
     sodium_memzero(want, sizeof want);
     return rc;
+}
+
+/* --- hashed names ----------------------------------------------------------------------- */
+
+int dmp_crypto_sha256_hex(const uint8_t *in, size_t len, size_t nchars, char *out)
+{
+    uint8_t d[32];
+    char hex[65];
+    if (!out || nchars > 64 || (!in && len))
+        return DMP_EINVAL;
+    crypto_hash_sha256(d, in ? in : (const uint8_t *)"", len);
+    dmp_hex_encode(d, 32, hex, sizeof hex);
+    memcpy(out, hex, nchars);
+    out[nchars] = '\0';
+    return 0;
+}
+
+void dmp_crypto_mailbox_hash(const uint8_t x25519_pk[32], char out[13])
+{
+    uint8_t uid[32];
+    dmp_crypto_user_id(x25519_pk, uid);
+    dmp_crypto_sha256_hex(uid, 32, 12, out);
+}
+
+/* Python str.strip() (ASCII whitespace) + lower() on ASCII. */
+static void strip_lower(const char *s, size_t n, const char **b, size_t *len)
+{
+    size_t i = 0, e = n;
+    while (i < e &&
+           ((s[i] >= 0x09 && s[i] <= 0x0d) || s[i] == ' ' || (s[i] >= 0x1c && s[i] <= 0x1f)))
+        i++;
+    while (e > i && ((s[e - 1] >= 0x09 && s[e - 1] <= 0x0d) || s[e - 1] == ' ' ||
+                     (s[e - 1] >= 0x1c && s[e - 1] <= 0x1f)))
+        e--;
+    *b = s + i;
+    *len = e - i;
+}
+
+static void put_lower(char *dst, const char *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+    }
+}
+
+int dmp_crypto_tsig_key_name(const char *local, size_t local_len, const uint8_t spk[32],
+                             const char *subject, size_t subject_len, const char *zone,
+                             size_t zone_len, char *out, size_t out_cap)
+{
+    const char *lp, *z, *sj;
+    size_t lpn, zn, sjn;
+    char spk_hex[65], tag[7];
+
+    if (!spk || !out || (!local && local_len) || (!zone && zone_len) || (!subject && subject_len))
+        return DMP_EINVAL;
+    strip_lower(local ? local : "", local_len, &lp, &lpn);
+    strip_lower(zone ? zone : "", zone_len, &z, &zn);
+    strip_lower(subject ? subject : "", subject_len, &sj, &sjn);
+    while (zn > 0 && z[zn - 1] == '.')
+        zn--;
+    if (lpn == 0 || zn == 0)
+        return DMP_EINVAL;
+    size_t label = lpn + 1 + 8 + (sjn ? 7 : 0);
+    if (label > 63)
+        return DMP_ENAME;
+    if (label + 1 + zn + 2 > out_cap)
+        return DMP_ETOOBIG;
+    dmp_hex_encode(spk, 32, spk_hex, sizeof spk_hex);
+    if (sjn) {
+        /* The subject hash is over the lower-cased subject. */
+        char *low = malloc(sjn);
+        if (!low)
+            return DMP_ENOMEM;
+        put_lower(low, sj, sjn);
+        dmp_crypto_sha256_hex((const uint8_t *)low, sjn, 6, tag);
+        free(low);
+    }
+    char *p = out;
+    put_lower(p, lp, lpn);
+    p += lpn;
+    *p++ = '-';
+    memcpy(p, spk_hex, 8);
+    p += 8;
+    if (sjn) {
+        *p++ = '-';
+        memcpy(p, tag, 6);
+        p += 6;
+    }
+    *p++ = '.';
+    put_lower(p, z, zn);
+    p += zn;
+    *p++ = '.';
+    *p = '\0';
+    return 0;
 }

@@ -950,6 +950,7 @@ static void test_envelope_own(void **state)
         {"DMPV2:{\"from\":\"a@b\",}\nb", "DMPV2:{\"from\":\"a@b\",}\nb", NULL},
         {"DMPV2:{\"from\":\"\xc3\xa9@b\"}\nb", "DMPV2:{\"from\":\"\xc3\xa9@b\"}\nb", NULL},
         {"dmpv2:{}\nb", "dmpv2:{}\nb", NULL},
+        {"DMPV2:{\"n\":123456789012345678901234567890,\"from\":\"a@b\"}\nb", "b", "a@b"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = strlen(cases[i].pt);
@@ -1066,6 +1067,54 @@ static void test_misc(void **state)
     assert_hex(d, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+static void test_hashed_names(void **state)
+{
+    (void)state;
+    uint8_t bob_pk[32], spk[32];
+    char h[65], name[128];
+    unhex(BOB_PK, bob_pk, 32);
+    dmp_crypto_mailbox_hash(bob_pk, h);
+    assert_string_equal(h, "7cce4761260b"); /* Appendix A: mb-7cce4761260b */
+    assert_int_equal(dmp_crypto_sha256_hex((const uint8_t *)"alice", 5, 16, h), 0);
+    assert_string_equal(h, "2bd806c97f0e00af");
+    assert_int_equal(dmp_crypto_sha256_hex((const uint8_t *)"abc", 3, 64, h), 0);
+    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_int_equal(dmp_crypto_sha256_hex((const uint8_t *)"abc", 3, 65, h), DMP_EINVAL);
+    /* Appendix A chunk key: hex(SHA-256(msg_id || recipient_id || sender_spk))[:12]. */
+    uint8_t ck[16 + 32 + 32];
+    unhex("00112233445566778899aabbccddeeff", ck, 16);
+    unhex("a2a399f18a48dc9dead9276dfb1ba69bd85fce3a9b1b018f45566ad179a23fe4", ck + 16, 32);
+    unhex("26b6ebb6cd94835f72d44b54ecb357f4d7fb32242ce4a1ef38fd494868090a0e", ck + 48, 32);
+    assert_int_equal(dmp_crypto_sha256_hex(ck, sizeof ck, 12, h), 0);
+    assert_string_equal(h, "99dcc09a82e6");
+
+    /* TSIG key name (node.md 5.4). */
+    memcpy(spk, ck + 48, 32);
+    assert_int_equal(dmp_crypto_tsig_key_name(" Alice", 6, spk, "Alice@Mesh.Example", 18,
+                                              " Mesh.Example.. ", 16, name, sizeof name),
+                     0);
+    assert_string_equal(name, "alice-26b6ebb6-0fae28.mesh.example.");
+    assert_int_equal(dmp_crypto_tsig_key_name("alice", 5, spk, NULL, 0, "z", 1, name, sizeof name),
+                     0);
+    assert_string_equal(name, "alice-26b6ebb6.z.");
+    assert_int_equal(dmp_crypto_tsig_key_name("", 0, spk, "a@z", 3, "z", 1, name, sizeof name),
+                     DMP_EINVAL);
+    assert_int_equal(dmp_crypto_tsig_key_name("a", 1, spk, "a@z", 3, "...", 3, name, sizeof name),
+                     DMP_EINVAL);
+    char l47[48], l48[49];
+    memset(l47, 'x', 47);
+    l47[47] = 0;
+    memset(l48, 'x', 48);
+    l48[48] = 0;
+    assert_int_equal(dmp_crypto_tsig_key_name(l47, 47, spk, "s@z", 3, "z", 1, name, sizeof name),
+                     0);
+    assert_int_equal(strlen(name), 63 + 3);
+    assert_int_equal(dmp_crypto_tsig_key_name(l48, 48, spk, "s@z", 3, "z", 1, name, sizeof name),
+                     DMP_ENAME);
+    assert_int_equal(dmp_crypto_tsig_key_name("a", 1, spk, "s@z", 3, "zone", 4, name, 20),
+                     DMP_ETOOBIG);
+}
+
 int main(void)
 {
     if (dmp_crypto_init() != 0)
@@ -1088,6 +1137,7 @@ int main(void)
         cmocka_unit_test(test_outer_parse),
         cmocka_unit_test(test_prekey_path),
         cmocka_unit_test(test_registration),
+        cmocka_unit_test(test_hashed_names),
         cmocka_unit_test(test_canonicalize),
         cmocka_unit_test(test_envelope_own),
         cmocka_unit_test(test_envelope_vectors),

@@ -29,10 +29,10 @@ static inline uint8_t lower_ascii(uint8_t c)
     return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
 }
 
-static inline bool ldh_or_underscore(uint8_t c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+/* 1 for the bytes allowed in names that reach the lookup: LDH (either case) and underscore. */
+static const uint8_t k_ldh[256] = {
+    ['0' ... '9'] = 1, ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['-'] = 1, ['_'] = 1,
+};
 
 int dmp_dns_name_to_text(const uint8_t *wire, size_t len, bool lower, char *out, size_t cap,
                          size_t *out_len, size_t *consumed)
@@ -80,9 +80,8 @@ int dmp_dns_name_from_text(const char *name, size_t len, uint8_t *out, size_t ca
     size_t o = 0;
     size_t i = 0;
     while (len > 0) {
-        size_t j = i;
-        while (j < len && name[j] != '.')
-            j++;
+        const char *dot = memchr(name + i, '.', len - i);
+        size_t j = dot ? (size_t)(dot - name) : len;
         size_t l = j - i;
         if (l == 0 || l > 63)
             return DMP_ENAME;
@@ -104,10 +103,26 @@ int dmp_dns_name_from_text(const char *name, size_t len, uint8_t *out, size_t ca
     return 0;
 }
 
-/* FNV-1a over the lowercased dotted text, finished with the murmur3 fmix64 avalanche so the
- * low bits (used as `hash % shards`) are well mixed. */
-#define FNV_OFF 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
+/* Word-at-a-time hash of the lowercased dotted text: wyhash-style 64x64->128 multiply-fold per
+ * 8 bytes (little-endian loads, so the value is the same on every host), finished with the
+ * murmur3 fmix64 avalanche so the low bits (used as `hash % shards`) are well mixed. Seedless
+ * and stable: it may be used for routing and in-memory tables, never as a security boundary. */
+#define HK0 0xa0761d6478bd642fULL
+#define HK1 0xe7037ed1a0b428dbULL
+#define HK2 0x8ebc6af09c88c6e3ULL
+
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
+}
 
 static inline uint64_t fmix64(uint64_t k)
 {
@@ -119,14 +134,23 @@ static inline uint64_t fmix64(uint64_t k)
     return k;
 }
 
+static uint64_t hash_bytes(const uint8_t *p, size_t len)
+{
+    uint64_t h = HK2 ^ (uint64_t)len;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8)
+        h = mum(load_le64(p + i) ^ HK0, h ^ HK1);
+    uint8_t t[8] = {0};
+    memcpy(t, p + i, len - i);
+    h = mum(load_le64(t) ^ HK0, h ^ HK1);
+    return fmix64(h);
+}
+
 uint64_t dmp_dns_name_hash(const char *lname, size_t len)
 {
-    uint64_t h = FNV_OFF;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint8_t)lname[i];
-        h *= FNV_PRIME;
-    }
-    return fmix64(h);
+    if (!lname)
+        len = 0;
+    return hash_bytes((const uint8_t *)lname, len);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -162,11 +186,13 @@ static int parse_qname(const uint8_t *q, size_t qlen, size_t off, dmp_dns_query_
         if (o != 0)
             out->lname[o++] = '.';
         const uint8_t *p = q + off + 1;
+        uint8_t ok = 1;
         for (size_t i = 0; i < l; i++) {
-            uint8_t c = lower_ascii(p[i]);
-            ldh &= ldh_or_underscore(c);
-            out->lname[o++] = (char)c;
+            ok &= k_ldh[p[i]];
+            out->lname[o + i] = (char)lower_ascii(p[i]);
         }
+        o += l;
+        ldh &= ok != 0;
         off += 1 + (size_t)l;
     }
     /* o <= 253 because the wire name is <= 255 bytes */
@@ -284,9 +310,8 @@ int dmp_dns_query_route(const uint8_t *q, size_t qlen, uint64_t *hash)
         return DMP_EINVAL;
     if (qlen < DMP_DNS_HDR_LEN || (q[2] & 0x80) || dmp_load_u16be(q + 4) != 1)
         return DMP_EFORMAT;
-    uint64_t h = FNV_OFF;
-    size_t off = DMP_DNS_HDR_LEN;
-    bool first = true;
+    uint8_t text[256];
+    size_t off = DMP_DNS_HDR_LEN, o = 0;
     for (;;) {
         if (off >= qlen)
             return DMP_EFORMAT;
@@ -295,19 +320,15 @@ int dmp_dns_query_route(const uint8_t *q, size_t qlen, uint64_t *hash)
             break;
         if ((l & 0xC0) || off - DMP_DNS_HDR_LEN + 1 + l + 1 > 255 || off + 1 + l > qlen)
             return DMP_EFORMAT;
-        if (!first) {
-            h ^= '.';
-            h *= FNV_PRIME;
-        }
-        first = false;
+        if (o != 0)
+            text[o++] = '.';
         const uint8_t *p = q + off + 1;
-        for (size_t i = 0; i < l; i++) {
-            h ^= lower_ascii(p[i]);
-            h *= FNV_PRIME;
-        }
+        for (size_t i = 0; i < l; i++)
+            text[o + i] = lower_ascii(p[i]);
+        o += l;
         off += 1 + (size_t)l;
     }
-    *hash = fmix64(h);
+    *hash = hash_bytes(text, o);
     return 0;
 }
 
@@ -355,32 +376,33 @@ static inline void w_rrhdr(wr_t *w, uint16_t ptr, uint16_t type, uint32_t ttl, u
 /* Per-query view of the zone configuration, in wire form. Lives on the stack. */
 typedef struct {
     uint8_t apex[256];
-    size_t apex_len; /* 0: no served zone */
-    bool apex_bad;   /* apex configured but not a valid name: nothing is in zone */
+    size_t apex_len;  /* wire length, only after zone_offset converted it (non-LDH names) */
+    size_t apex_tlen; /* text length of z->apex; 0: no served zone */
     uint8_t ns[256];
     size_t ns_len; /* 0: no NS */
     uint8_t rname[256];
     size_t rname_len; /* 0: no RNAME */
+    bool rr_ready;    /* ns / rname converted (lazily: positive TXT answers never need them) */
     uint16_t payload; /* advertised EDNS payload */
 } zone_wire_t;
 
 static void zone_prepare(const dmp_dns_zone_t *z, zone_wire_t *zw)
 {
     zw->apex_len = zw->ns_len = zw->rname_len = 0;
-    zw->apex_bad = false;
     zw->payload = z->edns_payload ? z->edns_payload : DMP_DNS_DEFAULT_EDNS_PAYLOAD;
     if (zw->payload < DMP_DNS_MIN_UDP)
         zw->payload = DMP_DNS_MIN_UDP;
+    zw->apex_tlen = strnlen(z->apex, sizeof(z->apex));
+    zw->rr_ready = false;
+}
+
+/* Converts NS and RNAME on first use. */
+static void zone_rr(const dmp_dns_zone_t *z, zone_wire_t *zw)
+{
+    if (zw->rr_ready)
+        return;
+    zw->rr_ready = true;
     size_t n;
-    size_t al = strnlen(z->apex, sizeof(z->apex));
-    if (al > 0 && al < sizeof(z->apex)) {
-        if (dmp_dns_name_from_text(z->apex, al, zw->apex, sizeof(zw->apex), &n) == 0 && n > 1)
-            zw->apex_len = n;
-        else
-            zw->apex_bad = true;
-    } else if (al >= sizeof(z->apex)) {
-        zw->apex_bad = true;
-    }
     size_t nl = strnlen(z->ns, sizeof(z->ns));
     if (nl > 0 && nl < sizeof(z->ns) &&
         dmp_dns_name_from_text(z->ns, nl, zw->ns, sizeof(zw->ns), &n) == 0)
@@ -391,9 +413,12 @@ static void zone_prepare(const dmp_dns_zone_t *z, zone_wire_t *zw)
         zw->rname_len = n;
 }
 
-static inline bool zone_has_soa(const zone_wire_t *zw)
+static bool zone_has_soa(const dmp_dns_zone_t *z, zone_wire_t *zw)
 {
-    return zw->apex_len && zw->ns_len && zw->rname_len;
+    if (!zw->apex_tlen)
+        return false;
+    zone_rr(z, zw);
+    return zw->ns_len && zw->rname_len;
 }
 
 static void w_soa(wr_t *w, const zone_wire_t *zw, const dmp_dns_zone_t *z, uint16_t owner_ptr)
@@ -479,18 +504,42 @@ static int finish(wr_t *w, size_t *out_len, dmp_dns_result_t *res, const dmp_dns
     return 0;
 }
 
-/* Offset of the apex inside the question name (as a compression pointer target), or -1 when
- * the name is not at or below the apex. Compares wire forms at label boundaries so a label
- * holding a '.' byte cannot fake a match. */
-static long zone_offset(const dmp_dns_query_t *qi, const label_map_t *lm, const zone_wire_t *zw)
+/* Offset of the apex inside the question name (a compression pointer target), or -1 when the
+ * name is not at or below the apex (or the apex is not a valid name: then nothing is in zone).
+ * LDH names hold no '.' inside a label, so their lowercased text can be compared directly (a
+ * label starts at the same offset in text and wire). Other names are compared in wire form at
+ * label boundaries so a label holding a '.' byte cannot fake a match. */
+static long zone_offset(const dmp_dns_zone_t *z, const dmp_dns_query_t *qi, const label_map_t *lm,
+                        zone_wire_t *zw)
 {
-    if (qi->qname_wire_len < zw->apex_len)
+    size_t al = zw->apex_tlen;
+    if (al >= sizeof(z->apex))
         return -1;
-    size_t rel = qi->qname_wire_len - zw->apex_len;
+    if (qi->name_ldh) {
+        /* An invalid apex (empty or long label, trailing dot, odd bytes) can never equal the
+         * suffix of an LDH name, so it matches nothing, as in the wire path. */
+        if (qi->lname_len < al)
+            return -1;
+        size_t rel = qi->lname_len - al;
+        if (rel != 0 && (rel == 1 || qi->lname[rel - 1] != '.'))
+            return -1;
+        for (size_t i = 0; i < al; i++)
+            if ((uint8_t)qi->lname[rel + i] != lower_ascii((uint8_t)z->apex[i]))
+                return -1;
+        return (long)(DMP_DNS_HDR_LEN + rel);
+    }
+    size_t n;
+    if (dmp_dns_name_from_text(z->apex, al, zw->apex, sizeof(zw->apex), &n) != 0 || n <= 1 ||
+        z->apex[al - 1] == '.')
+        return -1;
+    zw->apex_len = n;
+    if (qi->qname_wire_len < n)
+        return -1;
+    size_t rel = qi->qname_wire_len - n;
     if (!(lm->label_start[rel >> 6] & (1ULL << (rel & 63))))
         return -1;
     const uint8_t *a = zw->apex, *b = qi->qname_wire + rel;
-    for (size_t i = 0; i < zw->apex_len; i++)
+    for (size_t i = 0; i < n; i++)
         if (lower_ascii(a[i]) != lower_ascii(b[i]))
             return -1;
     return (long)(DMP_DNS_HDR_LEN + rel);
@@ -568,23 +617,20 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
 
     long apex_off = -1; /* offset of the apex inside the question name */
     bool at_apex = false;
-    if (zw.apex_len || zw.apex_bad) {
-        if (!zw.apex_bad)
-            apex_off = zone_offset(&qi, &lm, &zw);
+    if (zw.apex_tlen) {
+        apex_off = zone_offset(z, &qi, &lm, &zw);
         if (apex_off < 0) {
             w_bare(&w, q, &qi, true, DMP_DNS_RCODE_REFUSED, false, false, zw.payload);
             return finish(&w, out_len, res, &qi, DMP_DNS_OUT_REFUSED, DMP_DNS_RCODE_REFUSED);
         }
         at_apex = apex_off == DMP_DNS_HDR_LEN;
     }
-    bool has_soa = zone_has_soa(&zw);
-
     if (qt == DMP_DNS_T_AXFR || qt == DMP_DNS_T_IXFR) {
         if (t == DMP_DNS_TCP) {
             w_bare(&w, q, &qi, true, DMP_DNS_RCODE_NOTIMP, false, false, zw.payload);
             return finish(&w, out_len, res, &qi, DMP_DNS_OUT_XFR, DMP_DNS_RCODE_NOTIMP);
         }
-        if (qt == DMP_DNS_T_IXFR && at_apex && has_soa) {
+        if (qt == DMP_DNS_T_IXFR && at_apex && zone_has_soa(z, &zw)) {
             /* RFC 1995 2: over UDP, a single SOA tells the client to retry over TCP */
             w.len = 0;
             w.ovf = false;
@@ -612,13 +658,14 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
 
     if (at_apex) {
         exists = true;
+        zone_rr(z, &zw);
         if (qt == DMP_DNS_T_A && z->has_a)
             ans = ANS_A;
         else if (qt == DMP_DNS_T_AAAA && z->has_aaaa)
             ans = ANS_AAAA;
         else if (qt == DMP_DNS_T_NS && zw.ns_len)
             ans = ANS_NS;
-        else if (qt == DMP_DNS_T_SOA && has_soa)
+        else if (qt == DMP_DNS_T_SOA && zone_has_soa(z, &zw))
             ans = ANS_SOA;
     }
     bool need_lookup = ans == ANS_NONE && qi.name_ldh && qi.lname_len > 0 &&
@@ -634,7 +681,7 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
             return finish(&w, out_len, res, &qi, DMP_DNS_OUT_SERVFAIL, DMP_DNS_RCODE_SERVFAIL);
         }
     }
-    if (ans == ANS_NONE && at_apex && qt == DMP_DNS_T_ANY && has_soa)
+    if (ans == ANS_NONE && at_apex && qt == DMP_DNS_T_ANY && zone_has_soa(z, &zw))
         ans = ANS_SOA; /* RFC 8482: one RRset is enough for ANY */
     /* The root name (no served zone) exists: it is never looked up. */
     if (qi.lname_len == 0)
@@ -674,7 +721,8 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
         an = 1;
         break;
     case ANS_NONE:
-        if (has_soa && apex_off >= 0) { /* RFC 2308 3: SOA in authority of negative answers */
+        if (apex_off >= 0 &&
+            zone_has_soa(z, &zw)) { /* RFC 2308 3: SOA in authority of negative answers */
             w_soa(&w, &zw, z, (uint16_t)apex_off);
             ns = 1;
         }

@@ -1109,15 +1109,19 @@ int dmp_store_iter_since(dmp_store_t *s, int64_t cursor_ms, const char *cursor_n
     if (s == NULL || fn == NULL)
         return DMP_EINVAL;
     size_t cnl = cursor_name ? strlen(cursor_name) : 0;
-    if (cnl > DMP_STORE_MAX_NAME)
-        cnl = DMP_STORE_MAX_NAME; /* names are at most this long; a longer cursor sorts after */
+    /* A cursor name longer than any stored name: every stored name sorting after it sorts
+     * after its first DMP_STORE_MAX_NAME bytes followed by 0x01 (equal-prefix names end in
+     * 0x00, longer ones cannot exist), and the hash no longer matters. */
+    bool too_long = cnl > DMP_STORE_MAX_NAME;
+    if (too_long)
+        cnl = DMP_STORE_MAX_NAME;
     uint8_t seek[8 + DMP_STORE_MAX_NAME + 1 + 32];
     dmp_store_ob64_put(seek, cursor_ms);
     if (cnl)
         memcpy(seek + 8, cursor_name, cnl);
-    seek[8 + cnl] = 0;
+    seek[8 + cnl] = too_long ? 1 : 0;
     size_t sl = 8 + cnl + 1;
-    if (cursor_hash != NULL) {
+    if (cursor_hash != NULL && !too_long) {
         memcpy(seek + sl, cursor_hash, 32);
         sl += 32;
     }

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <rocksdb/c.h>
 #include <signal.h>
 #include <sodium.h>
@@ -205,7 +206,7 @@ static void test_refresh_and_set(void **state)
     assert_int_equal(get_s(f->s, "n.test", T0 + 52001, &c), 0);
     assert_int_equal(c.n, 1);
     assert_string_equal(c.vals[0], "y");
-    /* Sweeping at T0+100s+1 removes exactly both (x by its new expiry, y by its own). */
+    /* Sweeping removes x at its new expiry, y later at its own. */
     size_t rem = 0;
     assert_int_equal(dmp_store_sweep(f->s, T0 + 52001, 0, &rem), 0);
     assert_int_equal(rem, 1);
@@ -619,6 +620,23 @@ static void test_iter_since(void **state)
     assert_int_equal(d.n, 4);
     assert_string_equal(d.names[3], "b.test");
     assert_true(d.recs[3].stored_ms == T0 + 3);
+
+    /* A cursor name longer than any stored name: a 255-byte name equal to its first 255
+     * bytes sorts before it and is skipped; "ab.test" sorts after it. */
+    char longname[300];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    assert_int_equal(dmp_store_put(f->s, longname, 255, (const uint8_t *)"v", 1, 100, T0 + 1), 0);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(dmp_store_iter_since(f->s, T0 + 1, longname, NULL, 0, now, collect, &d), 0);
+    assert_int_equal(d.n, 2);
+    assert_string_equal(d.names[0], "ab.test");
+    assert_string_equal(d.names[1], "b.test");
+    /* ... while the 255-byte cursor itself puts that row strictly after (empty hash) */
+    longname[255] = 0;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(dmp_store_iter_since(f->s, T0 + 1, longname, NULL, 0, now, collect, &d), 0);
+    assert_int_equal(d.n, 3);
 }
 
 static void test_scan_prefix(void **state)
@@ -700,6 +718,102 @@ static void test_merkle(void **state)
     assert_int_equal(dmp_store_delete(f->s, "m.test", 6, NULL, 0, NULL), 0);
     assert_int_equal(dmp_store_bucket_digest(f->s, b, d), 0);
     assert_memory_equal(d, zero, 32);
+}
+
+/* Two writer threads (disjoint names) race a sweeper; afterwards the counter and the Merkle
+ * digests must match the rows actually present. */
+typedef struct {
+    dmp_store_t *s;
+    int id;
+    int rc;
+} wctx_t;
+
+static void *writer_main(void *arg)
+{
+    wctx_t *w = arg;
+    char names[10][32];
+    for (int round = 0; round < 30 && w->rc == 0; round++) {
+        dmp_store_put_t p[10];
+        for (int i = 0; i < 10; i++) {
+            snprintf(names[i], 32, "w%d-%02d.conc.test", w->id, (round * 10 + i) % 150);
+            /* every third record is dead on arrival, so the sweeper has work */
+            p[i] = (dmp_store_put_t){names[i], strlen(names[i]), (const uint8_t *)names[i],
+                                     (size_t)(i % 4), (uint32_t)(i % 3 ? 100 : 0)};
+        }
+        w->rc = dmp_store_put_batch(w->s, p, 10, T0);
+        if (w->rc == 0 && round % 5 == 4)
+            w->rc = dmp_store_delete(w->s, names[1], strlen(names[1]), NULL, 0, NULL);
+        if (w->rc == DMP_ENOTFOUND)
+            w->rc = 0;
+    }
+    return NULL;
+}
+
+static void *sweeper_main(void *arg)
+{
+    wctx_t *w = arg;
+    for (int i = 0; i < 200 && w->rc == 0; i++) {
+        size_t rem;
+        w->rc = dmp_store_sweep(w->s, T0, 5, &rem);
+    }
+    return NULL;
+}
+
+/* Accumulates acc[0..7] = number of rows, acc[8..39] = XOR of their item digests. */
+static int count_all(void *ctx, const char *name, size_t nl, const dmp_store_record_t *r)
+{
+    uint8_t *acc = ctx;
+    uint8_t it[32];
+    if (dmp_store_item_digest(name, nl, r->hash, it) != 0)
+        return 1;
+    uint64_t n;
+    memcpy(&n, acc, 8);
+    n++;
+    memcpy(acc, &n, 8);
+    for (int i = 0; i < 32; i++)
+        acc[8 + i] ^= it[i];
+    return 0;
+}
+
+static void test_concurrent(void **state)
+{
+    fx_t *f = *state;
+    pthread_t th[3];
+    wctx_t w[3] = {{f->s, 0, 0}, {f->s, 1, 0}, {f->s, 2, 0}};
+    assert_int_equal(pthread_create(&th[0], NULL, writer_main, &w[0]), 0);
+    assert_int_equal(pthread_create(&th[1], NULL, writer_main, &w[1]), 0);
+    assert_int_equal(pthread_create(&th[2], NULL, sweeper_main, &w[2]), 0);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].rc, 0);
+    }
+    size_t rem;
+    assert_int_equal(dmp_store_sweep(f->s, T0, 0, &rem), 0);
+    /* Now every present row is live at T0. */
+    uint8_t acc[40] = {0};
+    assert_int_equal(dmp_store_scan_prefix(f->s, NULL, 0, T0, count_all, acc), 0);
+    uint64_t live;
+    memcpy(&live, acc, 8);
+    assert_true(live > 0);
+    assert_int_equal(count_of(f->s), live);
+    /* XOR of all bucket digests = XOR of all item digests. */
+    uint8_t all[32] = {0}, d[32];
+    for (uint32_t b = 0; b < DMP_STORE_MERKLE_BUCKETS; b++) {
+        assert_int_equal(dmp_store_bucket_digest(f->s, b, d), 0);
+        xor32(all, d);
+    }
+    assert_memory_equal(all, acc + 8, 32);
+    /* Removing everything returns every digest to zero. */
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 100000, 0, &rem), 0);
+    assert_int_equal(rem, live);
+    assert_int_equal(count_of(f->s), 0);
+    memset(all, 0, 32);
+    for (uint32_t b = 0; b < DMP_STORE_MERKLE_BUCKETS; b++) {
+        assert_int_equal(dmp_store_bucket_digest(f->s, b, d), 0);
+        xor32(all, d);
+    }
+    uint8_t zero[32] = {0};
+    assert_memory_equal(all, zero, 32);
 }
 
 /* Crash safety: a child writes records and reports each acknowledged index through a pipe;
@@ -966,6 +1080,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_iter_since, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merkle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test(test_codec),
         cmocka_unit_test(test_cache_basic),

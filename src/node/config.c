@@ -148,7 +148,7 @@ static int fail(char *err, size_t errcap, const char *fmt, ...)
 static void origin(char *o, size_t cap, int k, bool from_flag)
 {
     if (from_flag)
-        snprintf(o, cap, "--%s (DMP variable %s)", knobs[k].flag, knobs[k].env);
+        snprintf(o, cap, "--%s (%s)", knobs[k].flag, knobs[k].env);
     else
         snprintf(o, cap, "%s", knobs[k].env);
 }

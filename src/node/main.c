@@ -43,7 +43,8 @@ typedef struct node {
     dmp_node_metrics_t metrics;
     shard_t *shards;
     unsigned nshards;
-    dmp_node_rl_t **rl; /* per frontend */
+    dmp_node_rl_t **rl; /* per frontend: [2f] UDP, [2f+1] TCP (separate buckets, as the
+                         * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
     /* sweep thread */
     pthread_t sweep_th;
@@ -200,7 +201,8 @@ static dmp_net_admit_t on_admit(void *ctx, unsigned frontend, const struct socka
                                 socklen_t peer_len, dmp_net_transport_t t)
 {
     node_t *n = ctx;
-    if (frontend >= n->nfront || !n->rl[frontend] || !peer)
+    dmp_node_rl_t *rl = frontend < n->nfront ? n->rl[2 * frontend + (t == DMP_NET_TCP)] : NULL;
+    if (!rl || !peer)
         return DMP_NET_ADMIT;
     const void *key = NULL;
     size_t klen = 0;
@@ -212,7 +214,7 @@ static dmp_net_admit_t on_admit(void *ctx, unsigned frontend, const struct socka
         klen = 16;
     }
     dmp_node_tstats_t *st = &n->metrics.t[n->nshards + frontend];
-    switch (dmp_node_rl_check(n->rl[frontend], key, klen, dmp_monotonic_ns())) {
+    switch (dmp_node_rl_check(rl, key, klen, dmp_monotonic_ns())) {
     case DMP_NODE_RL_ALLOW:
         return DMP_NET_ADMIT;
     case DMP_NODE_RL_SLIP:
@@ -397,7 +399,7 @@ static void shutdown_node(node_t *n)
     }
     free(n->shards);
     n->shards = NULL;
-    for (unsigned i = 0; i < n->nfront; i++)
+    for (unsigned i = 0; n->rl && i < 2 * n->nfront; i++)
         dmp_node_rl_free(n->rl[i]);
     free(n->rl);
     n->rl = NULL;
@@ -460,7 +462,7 @@ int main(int argc, char **argv)
     }
 
     n->shards = calloc(n->nshards, sizeof(shard_t));
-    n->rl = calloc(n->nfront, sizeof(*n->rl));
+    n->rl = calloc(2 * (size_t)n->nfront, sizeof(*n->rl));
     if (!n->shards || !n->rl) {
         fprintf(stderr, "dnsmeshd: out of memory\n");
         goto out;
@@ -484,7 +486,7 @@ int main(int argc, char **argv)
                                  .max_batch = 64,
                                  .now_ms = now_ms_real};
     }
-    for (unsigned i = 0; i < n->nfront; i++) {
+    for (unsigned i = 0; i < 2 * n->nfront; i++) {
         if (dmp_node_rl_new(n->cfg.dns_rate, n->cfg.dns_burst, 10000, 2, &n->rl[i]) != 0) {
             fprintf(stderr, "dnsmeshd: out of memory\n");
             goto out;

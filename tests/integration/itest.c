@@ -1,0 +1,474 @@
+/* Integration-test helpers (see itest.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+extern char **environ;
+const char *itest_bin;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int itest_node_init(itest_node_t *n)
+{
+    memset(n, 0, sizeof(*n));
+    n->pid = -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(n->dir, sizeof(n->dir), "%s/dmp-itest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(n->dir))
+        return -1;
+    n->own_dir = true;
+    snprintf(n->db, sizeof(n->db), "%s/store", n->dir);
+    snprintf(n->host, sizeof(n->host), "127.0.0.1");
+    return 0;
+}
+
+/* Builds the child's environment: ours minus DMP_*, the test defaults, then env. */
+static char **child_env(const itest_node_t *n, const char *const *env, char *bufs, size_t bcap)
+{
+    size_t cnt = 0;
+    for (char **e = environ; *e; e++)
+        cnt++;
+    for (const char *const *e = env; e && *e; e++)
+        cnt++;
+    char **out = calloc(cnt + 16, sizeof(char *));
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    for (char **e = environ; *e; e++) {
+        if (strncmp(*e, "DMP_", 4) != 0)
+            out[k++] = *e;
+    }
+    size_t off = 0;
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        int w_ = snprintf(bufs + off, bcap - off, __VA_ARGS__);                                    \
+        out[k++] = bufs + off;                                                                     \
+        off += (size_t)w_ + 1;                                                                     \
+    } while (0)
+    ADD("DMP_DB_PATH=%s", n->db);
+    ADD("DMP_DNS_HOST=%s", n->host);
+    ADD("DMP_HTTP_HOST=%s", n->host);
+    ADD("DMP_DNS_PORT=0");
+    ADD("DMP_HTTP_PORT=0");
+    ADD("DMP_PORTS_FILE=%s/ports", n->dir);
+    ADD("DMP_LOG_LEVEL=warning");
+    ADD("DMP_FRONTENDS=1");
+    ADD("DMP_SHARDS=2");
+    ADD("DMP_DNS_RATE=0");
+    ADD("DMP_HTTP_RATE=0");
+    ADD("DMP_CACHE_MB=4");
+#undef ADD
+    /* later entries win: drop earlier duplicates of each env key */
+    for (const char *const *e = env; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        size_t kl = eq ? (size_t)(eq - *e) + 1 : strlen(*e);
+        for (size_t i = 0; i < k; i++) {
+            if (out[i] && strncmp(out[i], *e, kl) == 0) {
+                for (size_t j = i; j + 1 < k; j++)
+                    out[j] = out[j + 1];
+                k--;
+                i--;
+            }
+        }
+        out[k++] = (char *)*e;
+    }
+    out[k] = NULL;
+    return out;
+}
+
+static bool read_ports(itest_node_t *n)
+{
+    char path[320], line[256];
+    snprintf(path, sizeof(path), "%s/ports", n->dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    bool ok = false;
+    if (fgets(line, sizeof(line), f)) {
+        const char *d = strstr(line, "dns="), *h = strstr(line, "http=");
+        if (d && h) {
+            const char *dc = strchr(d, ' ');
+            const char *dp = d;
+            /* last ':' before the space */
+            const char *colon = NULL;
+            for (const char *p = dp; p < dc; p++)
+                if (*p == ':')
+                    colon = p;
+            const char *hcolon = strrchr(h, ':');
+            if (colon && hcolon) {
+                n->dns_port = atoi(colon + 1);
+                n->http_port = atoi(hcolon + 1);
+                ok = n->dns_port > 0 && n->http_port > 0;
+            }
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
+int itest_node_start(itest_node_t *n, const char *const *env)
+{
+    char bufs[4096];
+    char ports[320];
+    snprintf(ports, sizeof(ports), "%s/ports", n->dir);
+    unlink(ports);
+    char **cenv = child_env(n, env, bufs, sizeof(bufs));
+    if (!cenv)
+        return -1;
+    char logp[320];
+    snprintf(logp, sizeof(logp), "%s/log", n->dir);
+    pid_t pid = fork();
+    if (pid < 0) {
+        free(cenv);
+        return -1;
+    }
+    if (pid == 0) {
+        int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        char *argv[] = {(char *)itest_bin, NULL};
+        execve(itest_bin, argv, cenv);
+        _exit(127);
+    }
+    free(cenv);
+    n->pid = pid;
+    int64_t deadline = mono_ms() + 20000;
+    while (mono_ms() < deadline) {
+        if (read_ports(n))
+            return 0;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            n->pid = -1;
+            fprintf(stderr, "itest: dnsmeshd exited early (status %d); log %s\n", st, logp);
+            return -1;
+        }
+        sleep_ms(20);
+    }
+    fprintf(stderr, "itest: dnsmeshd did not report its ports\n");
+    itest_node_stop(n, SIGKILL);
+    return -1;
+}
+
+int itest_node_stop(itest_node_t *n, int sig)
+{
+    if (n->pid <= 0)
+        return -1;
+    kill(n->pid, sig);
+    int64_t deadline = mono_ms() + 15000;
+    int st = 0;
+    while (mono_ms() < deadline) {
+        pid_t r = waitpid(n->pid, &st, WNOHANG);
+        if (r == n->pid) {
+            n->pid = -1;
+            if (WIFEXITED(st))
+                return WEXITSTATUS(st);
+            if (WIFSIGNALED(st))
+                return 128 + WTERMSIG(st);
+            return -1;
+        }
+        sleep_ms(10);
+    }
+    kill(n->pid, SIGKILL);
+    waitpid(n->pid, &st, 0);
+    n->pid = -1;
+    return -1;
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+void itest_node_cleanup(itest_node_t *n)
+{
+    if (n->pid > 0)
+        itest_node_stop(n, SIGKILL);
+    if (n->own_dir && strstr(n->dir, "/dmp-itest-"))
+        nftw(n->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    n->own_dir = false;
+}
+
+int itest_run_once(const char *const *env, const char *const *argv, char *err, size_t errcap)
+{
+    int pfd[2];
+    if (pipe(pfd) != 0)
+        return -1;
+    size_t cnt = 0;
+    for (char **e = environ; *e; e++)
+        cnt++;
+    for (const char *const *e = env; e && *e; e++)
+        cnt++;
+    char **cenv = calloc(cnt + 1, sizeof(char *));
+    size_t k = 0;
+    for (char **e = environ; *e; e++)
+        if (strncmp(*e, "DMP_", 4) != 0)
+            cenv[k++] = *e;
+    for (const char *const *e = env; e && *e; e++)
+        cenv[k++] = (char *)*e;
+    char *av[32];
+    size_t a = 0;
+    av[a++] = (char *)itest_bin;
+    for (const char *const *p = argv; p && *p && a < 31; p++)
+        av[a++] = (char *)*p;
+    av[a] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pfd[1], 2);
+        int dn = open("/dev/null", O_WRONLY);
+        dup2(dn, 1);
+        close(pfd[0]);
+        execve(itest_bin, av, cenv);
+        _exit(127);
+    }
+    free(cenv);
+    close(pfd[1]);
+    size_t got = 0;
+    int64_t deadline = mono_ms() + 10000;
+    while (mono_ms() < deadline && got + 1 < errcap) {
+        struct pollfd p = {pfd[0], POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        ssize_t r = read(pfd[0], err + got, errcap - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    err[got] = 0;
+    close(pfd[0]);
+    int st = 0;
+    while (mono_ms() < deadline) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+/* ---- DNS ---- */
+size_t itest_build_query(uint8_t *b, size_t cap, uint16_t id, const char *name, uint16_t qtype,
+                         int edns_payload, uint8_t edns_version, uint8_t opcode)
+{
+    if (cap < 512)
+        return 0;
+    memset(b, 0, 12);
+    b[0] = (uint8_t)(id >> 8);
+    b[1] = (uint8_t)id;
+    b[2] = (uint8_t)(opcode << 3);
+    b[5] = 1; /* qdcount */
+    if (edns_payload >= 0)
+        b[11] = 1;
+    size_t o = 12;
+    const char *p = name;
+    while (*p) {
+        const char *dot = strchr(p, '.');
+        size_t l = dot ? (size_t)(dot - p) : strlen(p);
+        if (l == 0 || l > 63 || o + l + 1 > 300)
+            return 0;
+        b[o++] = (uint8_t)l;
+        memcpy(b + o, p, l);
+        o += l;
+        p += l;
+        if (*p == '.')
+            p++;
+    }
+    b[o++] = 0;
+    b[o++] = (uint8_t)(qtype >> 8);
+    b[o++] = (uint8_t)qtype;
+    b[o++] = 0;
+    b[o++] = 1; /* IN */
+    if (edns_payload >= 0) {
+        b[o++] = 0; /* root */
+        b[o++] = 0;
+        b[o++] = 41; /* OPT */
+        b[o++] = (uint8_t)(edns_payload >> 8);
+        b[o++] = (uint8_t)edns_payload;
+        b[o++] = 0; /* ext rcode */
+        b[o++] = edns_version;
+        b[o++] = 0;
+        b[o++] = 0; /* flags */
+        b[o++] = 0;
+        b[o++] = 0; /* rdlen */
+    }
+    return o;
+}
+
+static int mk_addr(const itest_node_t *n, int port, struct sockaddr_storage *ss, socklen_t *sl)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (strchr(n->host, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        inet_pton(AF_INET6, n->host, &a->sin6_addr);
+        *sl = sizeof(*a);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        inet_pton(AF_INET, n->host, &a->sin_addr);
+        *sl = sizeof(*a);
+    }
+    return ss->ss_family;
+}
+
+int itest_udp(const itest_node_t *n, const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
+              int timeout_ms)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int fam = mk_addr(n, n->dns_port, &ss, &sl);
+    int fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (sendto(fd, q, qlen, 0, (struct sockaddr *)&ss, sl) != (ssize_t)qlen) {
+        close(fd);
+        return -1;
+    }
+    struct pollfd p = {fd, POLLIN, 0};
+    int rc = 0;
+    if (poll(&p, 1, timeout_ms) > 0) {
+        ssize_t r = recv(fd, resp, cap, 0);
+        rc = r < 0 ? -1 : (int)r;
+    }
+    close(fd);
+    return rc;
+}
+
+int itest_connect_tcp(const itest_node_t *n, int port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int fam = mk_addr(n, port, &ss, &sl);
+    int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+/* Reads exactly n bytes (deadline); returns bytes read (short on EOF), -1 on timeout/error. */
+static ssize_t read_full(int fd, uint8_t *p, size_t n, int64_t deadline)
+{
+    size_t got = 0;
+    while (got < n) {
+        int left = (int)(deadline - mono_ms());
+        if (left <= 0)
+            return -1;
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, left) <= 0)
+            return -1;
+        ssize_t r = read(fd, p + got, n - got);
+        if (r < 0)
+            return errno == ECONNRESET ? (ssize_t)got : -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+int itest_tcp(const itest_node_t *n, const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
+              int timeout_ms)
+{
+    int fd = itest_connect_tcp(n, n->dns_port);
+    if (fd < 0)
+        return -1;
+    uint8_t *buf = malloc(qlen + 2);
+    buf[0] = (uint8_t)(qlen >> 8);
+    buf[1] = (uint8_t)qlen;
+    memcpy(buf + 2, q, qlen);
+    ssize_t w = send(fd, buf, qlen + 2, MSG_NOSIGNAL);
+    free(buf);
+    if (w != (ssize_t)(qlen + 2)) {
+        close(fd);
+        return -1;
+    }
+    int64_t deadline = mono_ms() + timeout_ms;
+    uint8_t lp[2];
+    ssize_t r = read_full(fd, lp, 2, deadline);
+    if (r != 2) {
+        close(fd);
+        return r == 0 ? 0 : -1;
+    }
+    size_t l = (size_t)lp[0] << 8 | lp[1];
+    if (l > cap) {
+        close(fd);
+        return -1;
+    }
+    r = read_full(fd, resp, l, deadline);
+    close(fd);
+    return r == (ssize_t)l ? (int)l : -1;
+}
+
+/* ---- HTTP ---- */
+int itest_http(const itest_node_t *n, const char *method, const char *path,
+               const char *extra_headers, const char *body, size_t body_len, char *resp_body,
+               size_t cap)
+{
+    int fd = itest_connect_tcp(n, n->http_port);
+    if (fd < 0)
+        return -1;
+    char head[2048];
+    int hl = snprintf(head, sizeof(head),
+                      "%s %s HTTP/1.0\r\nHost: localhost\r\n%sContent-Length: %zu\r\n\r\n", method,
+                      path, extra_headers ? extra_headers : "", body ? body_len : 0);
+    if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) != hl) {
+        close(fd);
+        return -1;
+    }
+    if (body && body_len)
+        (void)send(fd, body, body_len, MSG_NOSIGNAL); /* the server may answer early */
+    static char buf[1 << 20];
+    ssize_t r = read_full(fd, (uint8_t *)buf, sizeof(buf) - 1, mono_ms() + 10000);
+    close(fd);
+    if (r <= 0)
+        return -1;
+    buf[r] = 0;
+    int status = -1;
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    const char *b = strstr(buf, "\r\n\r\n");
+    if (resp_body && cap) {
+        snprintf(resp_body, cap, "%s", b ? b + 4 : "");
+    }
+    return status;
+}

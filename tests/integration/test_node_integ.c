@@ -1,0 +1,803 @@
+/* Integration tests: real dnsmeshd processes on ephemeral loopback ports with temporary stores,
+ * queried over real UDP/TCP DNS and HTTP. argv[1] = path of dnsmeshd. Replies are decoded with
+ * ldns (an independent parser). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ldns/ldns.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+static itest_node_t g_node; /* shared node for the read/write tests (zone mesh.test) */
+
+static const char *const g_env[] = {"DMP_SERVED_ZONE=mesh.test",
+                                    "DMP_DNS_APEX_NS=ns1.mesh.test",
+                                    "DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test",
+                                    "DMP_DNS_APEX_A=192.0.2.1",
+                                    "DMP_MAX_VALUES_PER_NAME=3",
+                                    "DMP_CLEANUP_INTERVAL=0.2",
+                                    NULL};
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- DNS helpers ---- */
+typedef struct {
+    uint8_t raw[65536];
+    int len;
+    ldns_pkt *pkt;
+} reply_t;
+
+static void reply_free(reply_t *r)
+{
+    if (r->pkt)
+        ldns_pkt_free(r->pkt);
+    r->pkt = NULL;
+}
+
+static int query(const itest_node_t *n, bool tcp, const char *name, uint16_t qtype, int edns,
+                 reply_t *r)
+{
+    uint8_t q[600];
+    size_t ql =
+        itest_build_query(q, sizeof(q), (uint16_t)(rand() & 0xffff), name, qtype, edns, 0, 0);
+    r->pkt = NULL;
+    r->len = tcp ? itest_tcp(n, q, ql, r->raw, sizeof(r->raw), 5000)
+                 : itest_udp(n, q, ql, r->raw, sizeof(r->raw), 3000);
+    if (r->len <= 0)
+        return -1;
+    if (memcmp(r->raw, q, 2) != 0)
+        return -1; /* id must match */
+    if (ldns_wire2pkt(&r->pkt, r->raw, (size_t)r->len) != LDNS_STATUS_OK)
+        return -1;
+    return 0;
+}
+
+static int rcode_of(const reply_t *r)
+{
+    int rc = r->raw[3] & 0xf;
+    if (r->pkt && ldns_pkt_edns(r->pkt))
+        rc |= ldns_pkt_edns_extended_rcode(r->pkt) << 4;
+    return rc;
+}
+
+static bool tc_of(const reply_t *r)
+{
+    return (r->raw[2] & 0x02) != 0;
+}
+
+/* Concatenation of all character-strings of answer RR i (TXT). */
+static size_t txt_value(const reply_t *r, size_t i, char *out, size_t cap, size_t *nstrings)
+{
+    ldns_rr_list *an = ldns_pkt_answer(r->pkt);
+    size_t o = 0;
+    *nstrings = 0;
+    if (!an || i >= ldns_rr_list_rr_count(an))
+        return 0;
+    ldns_rr *rr = ldns_rr_list_rr(an, i);
+    if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
+        return 0;
+    for (size_t k = 0; k < ldns_rr_rd_count(rr); k++) {
+        ldns_rdf *f = ldns_rr_rdf(rr, k);
+        const uint8_t *d = ldns_rdf_data(f);
+        size_t l = d[0];
+        if (o + l < cap) {
+            memcpy(out + o, d + 1, l);
+            o += l;
+        }
+        (*nstrings)++;
+    }
+    out[o] = 0;
+    return o;
+}
+
+static size_t ancount(const reply_t *r)
+{
+    return (size_t)r->raw[6] << 8 | r->raw[7];
+}
+
+static size_t nscount(const reply_t *r)
+{
+    return (size_t)r->raw[8] << 8 | r->raw[9];
+}
+
+/* ---- HTTP helpers ---- */
+static char g_body[1 << 16];
+
+static int post(const itest_node_t *n, const char *name, const char *json, const char *hdr)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "/v1/records/%s", name);
+    return itest_http(n, "POST", path, hdr, json, strlen(json), g_body, sizeof(g_body));
+}
+
+static int get(const itest_node_t *n, const char *path)
+{
+    return itest_http(n, "GET", path, NULL, NULL, 0, g_body, sizeof(g_body));
+}
+
+static int post_value(const itest_node_t *n, const char *name, const char *value, int ttl)
+{
+    size_t vl = strlen(value);
+    char *json = malloc(vl + 64);
+    snprintf(json, vl + 64, "{\"value\": \"%s\", \"ttl\": %d}", value, ttl);
+    int st = post(n, name, json, NULL);
+    free(json);
+    return st;
+}
+
+/* ---- setup ---- */
+static int group_setup(void **state)
+{
+    (void)state;
+    if (itest_node_init(&g_node) != 0)
+        return -1;
+    return itest_node_start(&g_node, g_env);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    int st = itest_node_stop(&g_node, SIGTERM);
+    itest_node_cleanup(&g_node);
+    return st == 0 ? 0 : -1;
+}
+
+/* ---- tests on the shared node ---- */
+static void t_publish_dig_udp_tcp(void **state)
+{
+    (void)state;
+    assert_int_equal(post_value(&g_node, "hello.mesh.test", "v=dmp1;t=chunk;d=aGVsbG8=", 300), 201);
+    assert_string_equal(g_body, "{\"ok\": true}");
+    assert_int_equal(get(&g_node, "/v1/records/hello.mesh.test"), 200);
+    assert_string_equal(
+        g_body, "{\"name\": \"hello.mesh.test\", \"values\": [\"v=dmp1;t=chunk;d=aGVsbG8=\"]}");
+    for (int tcp = 0; tcp < 2; tcp++) {
+        reply_t r;
+        assert_int_equal(query(&g_node, tcp, "hello.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+        assert_int_equal(rcode_of(&r), 0);
+        assert_true(ldns_pkt_aa(r.pkt));
+        assert_int_equal(ancount(&r), 1);
+        char v[4096];
+        size_t ns;
+        txt_value(&r, 0, v, sizeof(v), &ns);
+        assert_string_equal(v, "v=dmp1;t=chunk;d=aGVsbG8=");
+        assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(r.pkt), 0)), 60);
+        reply_free(&r);
+    }
+    /* a second value appends */
+    assert_int_equal(post_value(&g_node, "hello.mesh.test", "second", 300), 201);
+    reply_t r;
+    assert_int_equal(query(&g_node, false, "hello.mesh.test", LDNS_RR_TYPE_TXT, 1232, &r), 0);
+    assert_int_equal(ancount(&r), 2);
+    reply_free(&r);
+}
+
+static void t_long_value_and_case(void **state)
+{
+    (void)state;
+    char v[601];
+    for (int i = 0; i < 600; i++)
+        v[i] = (char)('A' + i % 26);
+    v[600] = 0;
+    assert_int_equal(post_value(&g_node, "Long.Mesh.Test", v, 300), 201);
+    reply_t r;
+    assert_int_equal(query(&g_node, false, "lOnG.mEsH.tEsT", LDNS_RR_TYPE_TXT, 4096, &r), 0);
+    assert_int_equal(rcode_of(&r), 0);
+    char got[4096];
+    size_t ns;
+    assert_int_equal(txt_value(&r, 0, got, sizeof(got), &ns), 600);
+    assert_int_equal(ns, 3); /* 255 + 255 + 90 */
+    assert_string_equal(got, v);
+    /* the answer owner echoes the question's case */
+    ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r.pkt), 0);
+    char *owner = ldns_rdf2str(ldns_rr_owner(rr));
+    assert_string_equal(owner, "lOnG.mEsH.tEsT.");
+    free(owner);
+    reply_free(&r);
+}
+
+static void t_negative_answers(void **state)
+{
+    (void)state;
+    reply_t r;
+    /* NXDOMAIN with the SOA in authority */
+    assert_int_equal(query(&g_node, false, "missing.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(rcode_of(&r), LDNS_RCODE_NXDOMAIN);
+    assert_int_equal(ancount(&r), 0);
+    assert_int_equal(nscount(&r), 1);
+    assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(r.pkt), 0)),
+                     LDNS_RR_TYPE_SOA);
+    reply_free(&r);
+    /* same over TCP */
+    assert_int_equal(query(&g_node, true, "missing.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(rcode_of(&r), LDNS_RCODE_NXDOMAIN);
+    reply_free(&r);
+    /* NODATA: existing name, other type */
+    assert_int_equal(post_value(&g_node, "nodata.mesh.test", "x", 300), 201);
+    assert_int_equal(query(&g_node, false, "nodata.mesh.test", LDNS_RR_TYPE_AAAA, -1, &r), 0);
+    assert_int_equal(rcode_of(&r), 0);
+    assert_int_equal(ancount(&r), 0);
+    assert_int_equal(nscount(&r), 1);
+    reply_free(&r);
+    /* apex A and SOA */
+    assert_int_equal(query(&g_node, false, "MESH.test", LDNS_RR_TYPE_A, -1, &r), 0);
+    assert_int_equal(rcode_of(&r), 0);
+    assert_int_equal(ancount(&r), 1);
+    char *a = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(r.pkt), 0), 0));
+    assert_string_equal(a, "192.0.2.1");
+    free(a);
+    reply_free(&r);
+    assert_int_equal(query(&g_node, true, "mesh.test", LDNS_RR_TYPE_SOA, -1, &r), 0);
+    assert_int_equal(ancount(&r), 1);
+    ldns_rr *soa = ldns_rr_list_rr(ldns_pkt_answer(r.pkt), 0);
+    char *mname = ldns_rdf2str(ldns_rr_rdf(soa, 0));
+    assert_string_equal(mname, "ns1.mesh.test.");
+    free(mname);
+    assert_true(ldns_rdf2native_int32(ldns_rr_rdf(soa, 2)) > 1700000000u);
+    reply_free(&r);
+    /* TXT at the apex with no records: NODATA, not NXDOMAIN */
+    assert_int_equal(query(&g_node, false, "mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(rcode_of(&r), 0);
+    assert_int_equal(ancount(&r), 0);
+    reply_free(&r);
+    /* outside the served zone: REFUSED */
+    assert_int_equal(query(&g_node, false, "example.org", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(rcode_of(&r), LDNS_RCODE_REFUSED);
+    reply_free(&r);
+}
+
+static void t_rcodes(void **state)
+{
+    (void)state;
+    uint8_t q[600], resp[4096];
+    /* NOTIMP for opcode NOTIFY (4) and UPDATE (5) */
+    for (uint8_t op = 4; op <= 5; op++) {
+        size_t ql = itest_build_query(q, sizeof(q), 0x1234, "hello.mesh.test", 6, -1, 0, op);
+        int l = itest_udp(&g_node, q, ql, resp, sizeof(resp), 3000);
+        assert_true(l >= 12);
+        assert_int_equal(resp[3] & 0xf, LDNS_RCODE_NOTIMPL);
+        assert_int_equal(resp[2] & 0x80, 0x80);
+    }
+    /* FORMERR: no question */
+    size_t ql = itest_build_query(q, sizeof(q), 0x2345, "hello.mesh.test", 16, -1, 0, 0);
+    q[5] = 0;
+    int l = itest_udp(&g_node, q, ql, resp, sizeof(resp), 3000);
+    assert_true(l >= 12);
+    assert_int_equal(resp[3] & 0xf, LDNS_RCODE_FORMERR);
+    /* BADVERS: EDNS version 1 */
+    reply_t r;
+    ql = itest_build_query(q, sizeof(q), 0x3456, "hello.mesh.test", 16, 1232, 1, 0);
+    r.len = itest_udp(&g_node, q, ql, r.raw, sizeof(r.raw), 3000);
+    assert_true(r.len > 12);
+    r.pkt = NULL;
+    assert_int_equal(ldns_wire2pkt(&r.pkt, r.raw, (size_t)r.len), LDNS_STATUS_OK);
+    assert_int_equal(rcode_of(&r), 16);
+    reply_free(&r);
+}
+
+static void t_truncation(void **state)
+{
+    (void)state;
+    char v[241];
+    for (int k = 0; k < 3; k++) {
+        memset(v, 'a' + k, 240);
+        v[240] = 0;
+        assert_int_equal(post_value(&g_node, "big.mesh.test", v, 300), 201);
+    }
+    reply_t r;
+    assert_int_equal(query(&g_node, false, "big.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_true(tc_of(&r));
+    assert_int_equal(ancount(&r), 0);
+    reply_free(&r);
+    assert_int_equal(query(&g_node, false, "big.mesh.test", LDNS_RR_TYPE_TXT, 4096, &r), 0);
+    assert_false(tc_of(&r));
+    assert_int_equal(ancount(&r), 3);
+    reply_free(&r);
+    assert_int_equal(query(&g_node, true, "big.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_false(tc_of(&r));
+    assert_int_equal(ancount(&r), 3);
+    reply_free(&r);
+}
+
+static void assert_still_serving(void)
+{
+    reply_t r;
+    assert_int_equal(query(&g_node, false, "hello.mesh.test", LDNS_RR_TYPE_TXT, 1232, &r), 0);
+    assert_int_equal(rcode_of(&r), 0);
+    assert_true(ancount(&r) >= 1);
+    reply_free(&r);
+    assert_int_equal(query(&g_node, true, "hello.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(rcode_of(&r), 0);
+    reply_free(&r);
+}
+
+static void t_hostile_udp(void **state)
+{
+    (void)state;
+    uint8_t resp[4096], q[600];
+    /* truncated header: no reply */
+    uint8_t tiny[5] = {1, 2, 0, 0, 0};
+    assert_int_equal(itest_udp(&g_node, tiny, sizeof(tiny), resp, sizeof(resp), 300), 0);
+    /* a response (QR=1) is never answered */
+    size_t ql = itest_build_query(q, sizeof(q), 7, "hello.mesh.test", 16, -1, 0, 0);
+    q[2] |= 0x80;
+    assert_int_equal(itest_udp(&g_node, q, ql, resp, sizeof(resp), 300), 0);
+    /* label loop: the question name points at itself */
+    uint8_t loop[] = {0, 9, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 16, 0, 1};
+    int l = itest_udp(&g_node, loop, sizeof(loop), resp, sizeof(resp), 500);
+    assert_true(l == 0 || (l >= 12 && (resp[3] & 0xf) == LDNS_RCODE_FORMERR));
+    /* question cut in the middle of a label */
+    ql = itest_build_query(q, sizeof(q), 8, "hello.mesh.test", 16, -1, 0, 0);
+    l = itest_udp(&g_node, q, 16, resp, sizeof(resp), 500);
+    assert_true(l == 0 || (l >= 12 && (resp[3] & 0xf) == LDNS_RCODE_FORMERR));
+    /* garbage */
+    srand(42);
+    for (int i = 0; i < 200; i++) {
+        uint8_t g[512];
+        size_t gl = (size_t)(rand() % 512);
+        for (size_t k = 0; k < gl; k++)
+            g[k] = (uint8_t)rand();
+        if (gl > 2)
+            g[2] &= 0x7f; /* queries, so some get answered */
+        itest_udp(&g_node, g, gl, resp, sizeof(resp), 5);
+    }
+    assert_still_serving();
+}
+
+static void t_hostile_tcp(void **state)
+{
+    (void)state;
+    uint8_t buf[8];
+    /* length 0 -> closed, no reply */
+    int fd = itest_connect_tcp(&g_node, g_node.dns_port);
+    assert_true(fd >= 0);
+    uint8_t zero[2] = {0, 0};
+    assert_int_equal(send(fd, zero, 2, MSG_NOSIGNAL), 2);
+    struct pollfd p = {fd, POLLIN, 0};
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    ssize_t r = recv(fd, buf, sizeof(buf), 0);
+    assert_true(r <= 0);
+    close(fd);
+    /* huge length, a few bytes, then silence: others are still served */
+    fd = itest_connect_tcp(&g_node, g_node.dns_port);
+    assert_true(fd >= 0);
+    uint8_t huge[6] = {0xff, 0xff, 1, 2, 3, 4};
+    assert_int_equal(send(fd, huge, sizeof(huge), MSG_NOSIGNAL), 6);
+    /* slow client: one byte of a length prefix and a stall */
+    int slow = itest_connect_tcp(&g_node, g_node.dns_port);
+    assert_true(slow >= 0);
+    assert_int_equal(send(slow, zero, 1, MSG_NOSIGNAL), 1);
+    /* many idle connections */
+    int idle[20];
+    for (int i = 0; i < 20; i++)
+        idle[i] = itest_connect_tcp(&g_node, g_node.dns_port);
+    for (int i = 0; i < 3; i++)
+        assert_still_serving();
+    /* a promised body that never arrives does not break later queries */
+    uint8_t promise[2] = {0, 100};
+    int pfd = itest_connect_tcp(&g_node, g_node.dns_port);
+    assert_true(pfd >= 0);
+    assert_int_equal(send(pfd, promise, 2, MSG_NOSIGNAL), 2);
+    close(pfd);
+    assert_still_serving();
+    for (int i = 0; i < 20; i++)
+        if (idle[i] >= 0)
+            close(idle[i]);
+    close(slow);
+    close(fd);
+    /* pipelined queries on one connection are all answered (RFC 7766) */
+    fd = itest_connect_tcp(&g_node, g_node.dns_port);
+    assert_true(fd >= 0);
+    uint8_t q[600], frame[2000];
+    size_t off = 0;
+    for (int i = 0; i < 3; i++) {
+        size_t ql =
+            itest_build_query(q, sizeof(q), (uint16_t)(100 + i), "hello.mesh.test", 16, -1, 0, 0);
+        frame[off++] = (uint8_t)(ql >> 8);
+        frame[off++] = (uint8_t)ql;
+        memcpy(frame + off, q, ql);
+        off += ql;
+    }
+    assert_int_equal(send(fd, frame, off, MSG_NOSIGNAL), (ssize_t)off);
+    int answers = 0;
+    uint8_t in[8192];
+    size_t have = 0;
+    while (answers < 3) {
+        struct pollfd pp = {fd, POLLIN, 0};
+        if (poll(&pp, 1, 3000) <= 0)
+            break;
+        ssize_t n = recv(fd, in + have, sizeof(in) - have, 0);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        while (have >= 2) {
+            size_t l = (size_t)in[0] << 8 | in[1];
+            if (have < l + 2)
+                break;
+            answers++;
+            memmove(in, in + l + 2, have - l - 2);
+            have -= l + 2;
+        }
+    }
+    close(fd);
+    assert_int_equal(answers, 3);
+}
+
+static void t_http_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(post_value(&g_node, "keep.mesh.test", "keep-me", 300), 201);
+    /* oversized body, announced by Content-Length: 413, nothing written */
+    size_t big = 20000;
+    char *body = malloc(big + 1);
+    memset(body, 'x', big);
+    memcpy(body, "{\"value\": \"", 11);
+    memcpy(body + big - 2, "\"}", 2);
+    body[big] = 0;
+    int st = itest_http(&g_node, "POST", "/v1/records/keep.mesh.test", NULL, body, big, g_body,
+                        sizeof(g_body));
+    assert_true(st == 413 || st == -1);
+    /* chunked oversized body: also refused */
+    {
+        int fd = itest_connect_tcp(&g_node, g_node.http_port);
+        assert_true(fd >= 0);
+        const char *h = "POST /v1/records/keep.mesh.test HTTP/1.1\r\nHost: x\r\n"
+                        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+        send(fd, h, strlen(h), MSG_NOSIGNAL);
+        char ch[64];
+        for (int i = 0; i < 5; i++) {
+            int cl = snprintf(ch, sizeof(ch), "%x\r\n", 5000);
+            send(fd, ch, (size_t)cl, MSG_NOSIGNAL);
+            send(fd, body, 5000, MSG_NOSIGNAL);
+            send(fd, "\r\n", 2, MSG_NOSIGNAL);
+        }
+        send(fd, "0\r\n\r\n", 5, MSG_NOSIGNAL);
+        char resp[2048] = {0};
+        size_t got = 0;
+        for (int i = 0; i < 50 && got < sizeof(resp) - 1; i++) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, 200) <= 0)
+                continue;
+            ssize_t n = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        close(fd);
+        assert_non_null(strstr(resp, " 413 "));
+    }
+    free(body);
+    assert_int_equal(get(&g_node, "/v1/records/keep.mesh.test"), 200);
+    assert_string_equal(g_body, "{\"name\": \"keep.mesh.test\", \"values\": [\"keep-me\"]}");
+
+    /* bodies and fields, in the reference's order and words */
+    assert_int_equal(post(&g_node, "keep.mesh.test", "not json", NULL), 400);
+    assert_string_equal(g_body, "{\"error\": \"invalid body\"}");
+    assert_int_equal(post(&g_node, "keep.mesh.test", "[1,2]", NULL), 400);
+    assert_int_equal(post(&g_node, "keep.mesh.test", "{\"value\": \"x\", \"ttl\": 0}", NULL), 400);
+    assert_string_equal(g_body, "{\"error\": \"value (str) and ttl (int > 0) required\"}");
+    assert_int_equal(post(&g_node, "keep.mesh.test", "{\"value\": 5}", NULL), 400);
+    assert_int_equal(post(&g_node, "keep.mesh.test", "{\"value\": \"x\", \"ttl\": 999999}", NULL),
+                     400);
+    assert_string_equal(g_body, "{\"error\": \"ttl exceeds cap of 86400s\"}");
+    char *lv = malloc(3000);
+    memset(lv, 'v', 2049);
+    lv[2049] = 0;
+    assert_int_equal(post_value(&g_node, "keep.mesh.test", lv, 60), 400);
+    assert_string_equal(g_body, "{\"error\": \"value exceeds cap of 2048 bytes\"}");
+    free(lv);
+    assert_int_equal(post_value(&g_node, "bad..name.mesh.test", "x", 60), 400);
+    assert_string_equal(g_body, "{\"error\": \"invalid record name\"}");
+    assert_int_equal(post_value(&g_node, "-bad.mesh.test", "x", 60), 400);
+    assert_int_equal(post_value(&g_node, "a%0Ab.mesh.test", "x", 60), 400);
+    assert_int_equal(post(&g_node, "keep.mesh.test", "{\"value\": \"a\\nb\"}", NULL), 400);
+    assert_string_equal(g_body, "{\"error\": \"invalid record value\"}");
+    assert_int_equal(post(&g_node, "keep.mesh.test", "{\"value\": \"a\\\"b\"}", NULL), 400);
+    /* unknown path, unknown method */
+    assert_int_equal(get(&g_node, "/nope"), 404);
+    assert_string_equal(g_body, "{\"error\": \"not found\"}");
+    assert_int_equal(get(&g_node, "/v1/records/absent.mesh.test"), 404);
+    assert_string_equal(g_body, "{\"name\": \"absent.mesh.test\", \"values\": []}");
+    /* nothing of the above changed the record */
+    assert_int_equal(get(&g_node, "/v1/records/keep.mesh.test"), 200);
+    assert_string_equal(g_body, "{\"name\": \"keep.mesh.test\", \"values\": [\"keep-me\"]}");
+    assert_int_equal(get(&g_node, "/health"), 200);
+    assert_string_equal(g_body, "{\"status\": \"ok\"}");
+}
+
+static void t_rrset_cap(void **state)
+{
+    (void)state;
+    assert_int_equal(post_value(&g_node, "cap.mesh.test", "one", 300), 201);
+    assert_int_equal(post_value(&g_node, "cap.mesh.test", "two", 300), 201);
+    assert_int_equal(post_value(&g_node, "cap.mesh.test", "three", 300), 201);
+    assert_int_equal(post_value(&g_node, "cap.mesh.test", "four", 300), 413);
+    assert_string_equal(g_body, "{\"error\": \"RRset at cap.mesh.test already holds 3 values\"}");
+    assert_int_equal(post_value(&g_node, "cap.mesh.test", "two", 300), 201); /* refresh ok */
+}
+
+static void t_delete(void **state)
+{
+    (void)state;
+    assert_int_equal(post_value(&g_node, "del.mesh.test", "a", 300), 201);
+    assert_int_equal(post_value(&g_node, "del.mesh.test", "b", 300), 201);
+    /* a malformed or non-object body deletes nothing */
+    assert_int_equal(itest_http(&g_node, "DELETE", "/v1/records/del.mesh.test", NULL, "{oops", 5,
+                                g_body, sizeof(g_body)),
+                     400);
+    assert_int_equal(itest_http(&g_node, "DELETE", "/v1/records/del.mesh.test", NULL, "\"a\"", 3,
+                                g_body, sizeof(g_body)),
+                     400);
+    assert_int_equal(itest_http(&g_node, "DELETE", "/v1/records/del.mesh.test", NULL,
+                                "{\"value\": 7}", 12, g_body, sizeof(g_body)),
+                     400);
+    reply_t r;
+    assert_int_equal(query(&g_node, false, "del.mesh.test", LDNS_RR_TYPE_TXT, 1232, &r), 0);
+    assert_int_equal(ancount(&r), 2);
+    reply_free(&r);
+    /* one value */
+    const char *one = "{\"value\": \"a\"}";
+    assert_int_equal(itest_http(&g_node, "DELETE", "/v1/records/del.mesh.test", NULL, one,
+                                strlen(one), g_body, sizeof(g_body)),
+                     204);
+    assert_int_equal(query(&g_node, false, "del.mesh.test", LDNS_RR_TYPE_TXT, 1232, &r), 0);
+    assert_int_equal(ancount(&r), 1);
+    reply_free(&r);
+    /* all, then nothing left */
+    assert_int_equal(itest_http(&g_node, "DELETE", "/v1/records/del.mesh.test", NULL, NULL, 0,
+                                g_body, sizeof(g_body)),
+                     204);
+    assert_int_equal(itest_http(&g_node, "DELETE", "/v1/records/del.mesh.test", NULL, NULL, 0,
+                                g_body, sizeof(g_body)),
+                     404);
+    assert_int_equal(query(&g_node, true, "del.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(rcode_of(&r), LDNS_RCODE_NXDOMAIN);
+    reply_free(&r);
+}
+
+static void t_expiry(void **state)
+{
+    (void)state;
+    assert_int_equal(post_value(&g_node, "short.mesh.test", "gone-soon", 1), 201);
+    reply_t r;
+    assert_int_equal(query(&g_node, false, "short.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(ancount(&r), 1); /* cached now */
+    reply_free(&r);
+    sleep_ms(1300);
+    assert_int_equal(query(&g_node, false, "short.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(rcode_of(&r), LDNS_RCODE_NXDOMAIN);
+    reply_free(&r);
+    assert_int_equal(get(&g_node, "/v1/records/short.mesh.test"), 404);
+    /* the sweep (every 0.2 s here) removes it from the store */
+    bool swept = false;
+    for (int i = 0; i < 50 && !swept; i++) {
+        assert_int_equal(get(&g_node, "/metrics"), 200);
+        const char *m = strstr(g_body, "\ndmp_sweep_removed_total ");
+        swept = m && atoi(m + strlen("\ndmp_sweep_removed_total ")) >= 1;
+        if (!swept)
+            sleep_ms(100);
+    }
+    assert_true(swept);
+}
+
+static void t_metrics(void **state)
+{
+    (void)state;
+    assert_int_equal(get(&g_node, "/metrics"), 200);
+    assert_non_null(strstr(g_body, "# TYPE dmp_dns_queries_total counter"));
+    assert_non_null(strstr(g_body, "dmp_dns_queries_total{outcome=\"noerror\"}"));
+    assert_non_null(strstr(g_body, "dmp_dns_queries_total{outcome=\"nxdomain\"}"));
+    assert_non_null(strstr(g_body, "dmp_dns_queries_by_type_total{qtype=\"TXT\"}"));
+    assert_non_null(strstr(g_body, "dmp_dns_handle_seconds_bucket{le=\"+Inf\"}"));
+    assert_non_null(strstr(g_body, "dmp_http_requests_total{method=\"POST\",status=\"201\"}"));
+    assert_non_null(strstr(g_body, "\ndmp_records "));
+    assert_non_null(strstr(g_body, "dmp_ring_depth "));
+    assert_non_null(strstr(g_body, "dmp_cache_lookups_total{result=\"hit\"}"));
+    assert_non_null(strstr(g_body, "dmp_writes_total{op=\"put\"}"));
+    assert_int_equal(get(&g_node, "/stats"), 200);
+    assert_non_null(strstr(g_body, "{\"records\": "));
+}
+
+/* ---- tests with their own node ---- */
+static void t_auth_legacy(void **state)
+{
+    (void)state;
+    itest_node_t n;
+    assert_int_equal(itest_node_init(&n), 0);
+    const char *env[] = {"DMP_OPERATOR_TOKEN=s3cret-token", NULL};
+    assert_int_equal(itest_node_start(&n, env), 0);
+    assert_int_equal(post_value(&n, "a.mesh.test", "x", 60), 401);
+    assert_string_equal(g_body, "{\"error\": \"unauthorized\"}");
+    assert_int_equal(
+        post(&n, "a.mesh.test", "{\"value\": \"x\"}", "Authorization: Bearer nope\r\n"), 401);
+    assert_int_equal(
+        post(&n, "a.mesh.test", "{\"value\": \"x\"}", "Authorization: Bearer s3cret-token\r\n"),
+        201);
+    assert_int_equal(get(&n, "/metrics"), 401);
+    assert_int_equal(itest_http(&n, "GET", "/metrics", "Authorization: Bearer s3cret-token\r\n",
+                                NULL, 0, g_body, sizeof(g_body)),
+                     200);
+    assert_int_equal(get(&n, "/v1/records/a.mesh.test"), 401);
+    assert_int_equal(get(&n, "/health"), 200);
+    assert_int_equal(
+        itest_http(&n, "DELETE", "/v1/records/a.mesh.test", NULL, NULL, 0, g_body, sizeof(g_body)),
+        401);
+    assert_int_equal(itest_node_stop(&n, SIGINT), 0);
+    itest_node_cleanup(&n);
+}
+
+static void t_bad_config(void **state)
+{
+    (void)state;
+    char err[2048];
+    const char *e1[] = {"DMP_DNS_PORT=abc", "DMP_HTTP_HOST=127.0.0.1", NULL};
+    assert_int_equal(itest_run_once(e1, NULL, err, sizeof(err)), 2);
+    assert_non_null(strstr(err, "DMP_DNS_PORT"));
+    assert_non_null(strchr(err, '\n'));
+    assert_null(strchr(strchr(err, '\n') + 1, '\n')); /* exactly one line */
+    const char *e2[] = {"DMP_HTTP_HOST=0.0.0.0", NULL};
+    assert_int_equal(itest_run_once(e2, NULL, err, sizeof(err)), 2);
+    assert_non_null(strstr(err, "DMP_ALLOW_OPEN_PUBLIC_BIND"));
+    const char *e3[] = {"DMP_HTTP_HOST=127.0.0.1", NULL};
+    const char *a3[] = {"--dns-ttl=-5", NULL};
+    assert_int_equal(itest_run_once(e3, a3, err, sizeof(err)), 2);
+    assert_non_null(strstr(err, "DMP_DNS_TTL"));
+    const char *e4[] = {"DMP_HTTP_HOST=127.0.0.1", "DMP_AUTH_MODE=bogus", NULL};
+    assert_int_equal(itest_run_once(e4, NULL, err, sizeof(err)), 2);
+    assert_non_null(strstr(err, "DMP_AUTH_MODE"));
+    const char *a5[] = {"--help", NULL};
+    assert_int_equal(itest_run_once(NULL, a5, err, sizeof(err)), 0);
+}
+
+static void t_restart_persistence(void **state)
+{
+    (void)state;
+    itest_node_t n;
+    assert_int_equal(itest_node_init(&n), 0);
+    assert_int_equal(itest_node_start(&n, NULL), 0);
+    assert_int_equal(post_value(&n, "persist.mesh.test", "still-here", 3600), 201);
+    assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
+    assert_int_equal(itest_node_start(&n, NULL), 0);
+    reply_t r;
+    assert_int_equal(query(&n, false, "persist.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(ancount(&r), 1);
+    reply_free(&r);
+    assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
+    itest_node_cleanup(&n);
+}
+
+static void t_kill9_keeps_acked(void **state)
+{
+    (void)state;
+    itest_node_t n;
+    assert_int_equal(itest_node_init(&n), 0);
+    assert_int_equal(itest_node_start(&n, NULL), 0);
+    char name[64], val[64];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof(name), "k%d.mesh.test", i);
+        snprintf(val, sizeof(val), "value-%d", i);
+        assert_int_equal(post_value(&n, name, val, 3600), 201);
+    }
+    assert_int_equal(itest_node_stop(&n, SIGKILL), 128 + SIGKILL);
+    assert_int_equal(itest_node_start(&n, NULL), 0);
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof(name), "k%d.mesh.test", i);
+        snprintf(val, sizeof(val), "value-%d", i);
+        reply_t r;
+        assert_int_equal(query(&n, i % 2, name, LDNS_RR_TYPE_TXT, -1, &r), 0);
+        assert_int_equal(ancount(&r), 1);
+        char got[128];
+        size_t ns;
+        txt_value(&r, 0, got, sizeof(got), &ns);
+        assert_string_equal(got, val);
+        reply_free(&r);
+    }
+    assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
+    itest_node_cleanup(&n);
+}
+
+static void t_rate_limit(void **state)
+{
+    (void)state;
+    itest_node_t n;
+    assert_int_equal(itest_node_init(&n), 0);
+    const char *env[] = {"DMP_DNS_RATE=0.5", "DMP_DNS_BURST=5", NULL};
+    assert_int_equal(itest_node_start(&n, env), 0);
+    uint8_t q[600], resp[4096];
+    int answered = 0, tc = 0, silent = 0;
+    for (int i = 0; i < 20; i++) {
+        size_t ql = itest_build_query(q, sizeof(q), (uint16_t)i, "x.mesh.test", 16, -1, 0, 0);
+        int l = itest_udp(&n, q, ql, resp, sizeof(resp), 200);
+        if (l <= 0)
+            silent++;
+        else if (resp[2] & 0x02)
+            tc++;
+        else
+            answered++;
+    }
+    assert_true(answered >= 5 && answered <= 6);
+    assert_true(tc >= 5);     /* every 2nd limited answer slips with TC=1 */
+    assert_true(silent >= 5); /* the others are dropped */
+    /* the TCP retry has its own bucket */
+    reply_t r;
+    assert_int_equal(query(&n, true, "x.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    reply_free(&r);
+    assert_int_equal(get(&n, "/metrics"), 200);
+    assert_non_null(strstr(g_body, "dmp_dns_drops_total{reason=\"rate_limited\"}"));
+    assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
+    itest_node_cleanup(&n);
+}
+
+static void t_ipv6(void **state)
+{
+    (void)state;
+    itest_node_t n;
+    assert_int_equal(itest_node_init(&n), 0);
+    snprintf(n.host, sizeof(n.host), "::1");
+    if (itest_node_start(&n, NULL) != 0) {
+        itest_node_cleanup(&n);
+        skip(); /* no IPv6 loopback here */
+    }
+    assert_int_equal(post_value(&n, "six.mesh.test", "v6", 60), 201);
+    reply_t r;
+    assert_int_equal(query(&n, false, "six.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(ancount(&r), 1);
+    reply_free(&r);
+    assert_int_equal(query(&n, true, "six.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(ancount(&r), 1);
+    reply_free(&r);
+    assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
+    itest_node_cleanup(&n);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s /path/to/dnsmeshd\n", argv[0]);
+        return 77;
+    }
+    itest_bin = argv[1];
+    if (access(itest_bin, X_OK) != 0) {
+        fprintf(stderr, "skip: %s is not executable\n", itest_bin);
+        return 77;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    srand((unsigned)time(NULL));
+    const struct CMUnitTest shared[] = {
+        cmocka_unit_test(t_publish_dig_udp_tcp),
+        cmocka_unit_test(t_long_value_and_case),
+        cmocka_unit_test(t_negative_answers),
+        cmocka_unit_test(t_rcodes),
+        cmocka_unit_test(t_truncation),
+        cmocka_unit_test(t_hostile_udp),
+        cmocka_unit_test(t_hostile_tcp),
+        cmocka_unit_test(t_http_errors),
+        cmocka_unit_test(t_rrset_cap),
+        cmocka_unit_test(t_delete),
+        cmocka_unit_test(t_expiry),
+        cmocka_unit_test(t_metrics),
+    };
+    const struct CMUnitTest own[] = {
+        cmocka_unit_test(t_auth_legacy),         cmocka_unit_test(t_bad_config),
+        cmocka_unit_test(t_restart_persistence), cmocka_unit_test(t_kill9_keeps_acked),
+        cmocka_unit_test(t_rate_limit),          cmocka_unit_test(t_ipv6),
+    };
+    int rc = cmocka_run_group_tests_name("node_shared", shared, group_setup, group_teardown);
+    rc |= cmocka_run_group_tests_name("node_own", own, NULL, NULL);
+    return rc;
+}

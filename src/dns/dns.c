@@ -672,6 +672,8 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
                        (!at_apex || qt == DMP_DNS_T_TXT || qt == DMP_DNS_T_ANY);
     if (need_lookup) {
         int lr = lookup ? lookup(ctx, qi.lname, qi.lname_len, &view) : DMP_EUNSUPPORTED;
+        if (lr == 0 && view.count > 0 && (view.len < 12u * view.count || !view.rrs))
+            lr = DMP_EFORMAT; /* a view that cannot hold its RRs: treat as a store error */
         if (lr == 0) {
             exists = true;
             if (view.count > 0 && (qt == DMP_DNS_T_TXT || qt == DMP_DNS_T_ANY))

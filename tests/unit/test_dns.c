@@ -673,6 +673,12 @@ static void test_negative(void **state)
     assert_int_equal(r.res.outcome, DMP_DNS_OUT_NXDOMAIN);
     assert_int_equal(f.calls, 0);
     reply_free(&r);
+    /* a view claiming RRs it does not hold -> SERVFAIL, never a malformed reply */
+    fake_add(&f, "liar." APEX, 0, NULL, 0);
+    f.e[f.n - 1].count = 3;
+    runq(&r, &z, (qspec_t){.name = "liar." APEX, .qtype = 16}, DMP_DNS_UDP, &f);
+    assert_int_equal(r.res.outcome, DMP_DNS_OUT_SERVFAIL);
+    reply_free(&r);
     /* lookup error -> SERVFAIL, AA=0 */
     fake_add(&f, "broken." APEX, DMP_EIO, NULL, 0);
     runq(&r, &z, (qspec_t){.name = "broken." APEX, .qtype = 16}, DMP_DNS_UDP, &f);

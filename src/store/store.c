@@ -63,6 +63,10 @@ struct dmp_store {
     rocksdb_readoptions_t *rprefix; /* prefix_same_as_start: one RRset per seek */
     pthread_rwlock_t lock;
     _Atomic uint64_t seq;
+    /* Every expiry entry with time < sweep_from has been swept: the sweep seeks here instead
+     * of walking the tombstones its earlier runs left. Puts lower it (CAS-min) under the
+     * shared lock; the sweep raises it under the exclusive lock. In memory only. */
+    _Atomic int64_t sweep_from;
 };
 
 const char *dmp_store_strerror(int err)
@@ -423,6 +427,7 @@ int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, s
     pthread_rwlock_init(&s->lock, &la);
     pthread_rwlockattr_destroy(&la);
     atomic_init(&s->seq, seq_seed());
+    atomic_init(&s->sweep_from, INT64_MIN);
 
     int rc = build_options(s, o);
     if (rc != 0) {
@@ -617,6 +622,14 @@ int dmp_store_put_batch(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, i
     size_t vcap = 0;
     int rc = 0;
     pthread_rwlock_rdlock(&s->lock);
+    int64_t min_exp = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        int64_t e = now_ms + (int64_t)puts[i].ttl * 1000;
+        min_exp = e < min_exp ? e : min_exp;
+    }
+    int64_t cur = atomic_load(&s->sweep_from);
+    while (min_exp < cur && !atomic_compare_exchange_weak(&s->sweep_from, &cur, min_exp)) {
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         const dmp_store_put_t *p = &puts[i];
         char ln[DMP_STORE_MAX_NAME];
@@ -1020,21 +1033,28 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
     pthread_rwlock_wrlock(&s->lock);
     rocksdb_iterator_t *it =
         rc == 0 ? rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_EXPIRY]) : NULL;
-    if (it != NULL)
-        rocksdb_iter_seek_to_first(it);
+    int64_t start = atomic_load(&s->sweep_from), resume = INT64_MIN;
+    if (it != NULL) {
+        uint8_t sk[8];
+        dmp_store_ob64_put(sk, start);
+        rocksdb_iter_seek(it, (const char *)sk, 8);
+    }
     for (; it != NULL && rc == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-        if (n >= max) {
-            *more = true;
-            break;
-        }
         size_t kl;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
         int64_t t;
         const uint8_t *rkey;
         size_t rkl;
-        if (dmp_store_ikey_parse(k, kl, &t, &rkey, &rkl) != 0 || t > now_ms) {
+        if (dmp_store_ikey_parse(k, kl, &t, &rkey, &rkl) != 0) {
             rocksdb_writebatch_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)k, kl);
             continue;
+        }
+        if (t > now_ms)
+            break; /* only without an upper bound (now_ms == INT64_MAX cannot get here) */
+        if (n >= max) {
+            *more = true;
+            resume = t;
+            break;
         }
         size_t vl = 0;
         char *v = rocksdb_get_cf(s->db, s->rdefault, s->cf[CF_RECORDS], (const char *)rkey, rkl,
@@ -1065,6 +1085,11 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
         /* Not synced: a lost sweep is simply redone; the batch is atomic either way. */
         rocksdb_write(s->db, s->wnosync, wb, &err);
         rc = rerr(err);
+    }
+    if (rc == 0) {
+        int64_t next = *more ? resume : (bounded ? now_ms + 1 : start);
+        if (next > start)
+            atomic_store(&s->sweep_from, next);
     }
     pthread_rwlock_unlock(&s->lock);
     if (wb)

@@ -100,7 +100,7 @@ typedef struct {
 /* Counters summed over all threads at read time (each read racily but atomically). */
 typedef struct {
     uint64_t udp_rx, udp_tx;     /* datagrams received / replies sent */
-    uint64_t udp_rx_dropped;     /* truncated (over udp_max_payload) or send failures */
+    uint64_t udp_dropped;        /* over udp_max_payload, no request memory, or send failed */
     uint64_t tcp_accepted;       /* connections accepted and kept */
     uint64_t tcp_rejected;       /* closed at accept because of tcp_max_conns */
     uint64_t tcp_rx, tcp_tx;     /* framed queries received / replies written */

@@ -1,0 +1,1 @@
+dmp_unit_test(test_net SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_net.c LIBS dmp_net)

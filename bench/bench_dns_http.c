@@ -83,13 +83,13 @@ static void usage(FILE *f, bool writes)
             "  --port N           HTTP port (required)\n"
             "  --token T          send 'Authorization: Bearer T'\n"
             "  --conns N          connections (default %s, max %d)\n"
-            "  --rate R           requests/s, 0 = as fast as possible (default %s)\n"
+            "  --rate R           requests/s%s (default %s)\n"
             "  --duration S       stop after S seconds (default %s, max 86400)\n"
             "  --max-requests N   stop after N requests (default %s)\n"
             "  --timeout-ms N     a request unanswered this long fails and its connection is\n"
             "                     reopened (default 10000)\n",
-            writes ? "4" : "8", MAX_CONNS, writes ? "2000" : "0", writes ? "10" : "3600",
-            writes ? "rate x duration" : "10000000");
+            "16", MAX_CONNS, writes ? ", > 0" : ", 0 = as fast as possible", writes ? "2000" : "0",
+            writes ? "10" : "3600", writes ? "rate x duration" : "10000000");
     if (writes)
         fprintf(f, "  --zone Z           zone of the generated names (default mesh.test)\n"
                    "  --ttl N            record TTL (default 300)\n"
@@ -111,7 +111,7 @@ static int parse_args(int argc, char **argv, bool writes, hopts_t *o)
                    .host = "127.0.0.1",
                    .port = -1,
                    .zone = "mesh.test",
-                   .conns = writes ? 4 : 8,
+                   .conns = 16,
                    .max_requests = -1,
                    .timeout_ms = 10000,
                    .ttl = 300,

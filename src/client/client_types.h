@@ -1,0 +1,79 @@
+/* client: types for composing and opening DMP messages (client.md §5.1-§5.3). */
+#ifndef DMP_CLIENT_TYPES_H
+#define DMP_CLIENT_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto_types.h"
+#include "util/util_types.h"
+
+#define DMP_CLIENT_NAME_MAX 256
+
+/* One TXT record to publish. Owns value (malloc'd, NUL-terminated). */
+typedef struct {
+    char name[DMP_CLIENT_NAME_MAX];
+    char *value;
+    size_t value_len;
+    uint32_t ttl;
+} dmp_client_record_t;
+
+/* A list of records; owns every record and the array. */
+typedef struct {
+    dmp_client_record_t *v;
+    size_t n;
+} dmp_client_records_t;
+
+/* What a sender needs for one message. Pointers are borrowed for the call. */
+typedef struct {
+    const dmp_crypto_identity_t *sender;
+    const char *sender_domain;   /* zone the chunks and the manifest are published in */
+    const uint8_t *recipient_pk; /* recipient's long-term X25519 pk (gives recipient_id) */
+    const uint8_t *prekey_pk;    /* chosen one-time prekey pk, or NULL (no forward secrecy) */
+    uint32_t prekey_id;          /* id of prekey_pk; 0 when prekey_pk is NULL */
+    int64_t now;                 /* Unix seconds */
+    uint32_t ttl;                /* seconds; inner ttl, manifest exp = now + ttl, DNS TTL */
+    const uint8_t *msg_id;       /* 16 bytes, or NULL for a random UUIDv4 */
+    const uint8_t *eph_sk;       /* 32 bytes, or NULL for a fresh ephemeral key */
+    const uint8_t *nonce;        /* 12 bytes, or NULL for a random nonce */
+    const char *envelope_from;   /* sender address for a DMPv2 envelope, or NULL (v1) */
+} dmp_client_send_t;
+
+/* A TXT RRset handed to the receiver: values borrowed until the next fetch call. */
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+} dmp_client_txt_t;
+
+/* Resolves name to its TXT values (strings of one RR already joined). Returns 0 with *n >= 0, or
+ * DMP_ENOTFOUND. The arrays stay valid until the next call on the same ctx. */
+typedef int (*dmp_client_fetch_fn)(void *ctx, const char *name, const dmp_client_txt_t **vals,
+                                   size_t *n);
+/* Gives the private key of one of the receiver's prekeys; DMP_ENOTFOUND when unknown. */
+typedef int (*dmp_client_prekey_fn)(void *ctx, uint32_t prekey_id, uint8_t sk[32]);
+
+/* One delivered message. Owns body and from (wiped on free). */
+typedef struct {
+    uint8_t sender_spk[32];
+    uint8_t msg_id[16];
+    int64_t ts;
+    uint32_t prekey_id;
+    dmp_buf_t body;
+    char from[DMP_CRYPTO_ADDR_MAX + 1]; /* envelope sender address, "" when none */
+} dmp_client_message_t;
+
+/* What the receiver walks. Pointers are borrowed for the call. */
+typedef struct {
+    const dmp_crypto_identity_t *self;
+    const char *zone; /* mailbox zone to walk (slot-0..9.mb-<h>.<zone>) */
+    int64_t now;
+    dmp_client_fetch_fn fetch;
+    void *fetch_ctx;
+    dmp_client_prekey_fn prekey; /* may be NULL: prekey messages are then skipped */
+    void *prekey_ctx;
+    const uint8_t (*pinned_spks)[32]; /* accept only manifests signed by these; NULL = any */
+    size_t npinned;
+} dmp_client_recv_t;
+
+#endif

@@ -74,6 +74,18 @@ int dmp_store_bucket_digest(dmp_store_t *s, uint32_t bucket, uint8_t out[32]);
 /* Lowercase ASCII copy of name into out (cap >= name_len); validates like the store. */
 int dmp_store_normalize_name(const char *name, size_t name_len, char *out, size_t cap);
 
+/* ---- Auxiliary key/value maps (tokens, TSIG keys, seen heartbeats) ----
+ * put/delete are synced single writes; get copies the value into out (reset first) and
+ * returns DMP_ENOTFOUND when absent; delete of an absent key returns 0. scan visits keys
+ * starting with prefix (prefix_len 0 = all) in byte order. Keys 1..1024 bytes. */
+int dmp_store_kv_put(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *key, size_t key_len,
+                     const uint8_t *val, size_t val_len);
+int dmp_store_kv_get(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *key, size_t key_len,
+                     dmp_buf_t *out);
+int dmp_store_kv_delete(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *key, size_t key_len);
+int dmp_store_kv_scan(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *prefix, size_t prefix_len,
+                      dmp_store_kv_visit_fn fn, void *ctx);
+
 /* ---- Answer cache (per shard thread; not thread-safe) ----
  * Keys are names compared byte-for-byte: pass the lowercase name. An entry is dead once
  * expires_ms <= now_ms. get never allocates and is O(1) expected. */

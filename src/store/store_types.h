@@ -61,6 +61,18 @@ typedef struct {
 typedef int (*dmp_store_visit_fn)(void *ctx, const char *name, size_t name_len,
                                   const dmp_store_record_t *r);
 
+/* The reserved auxiliary column families, as plain synced key/value maps (keys and values
+ * are opaque bytes; the owning module defines their encoding). */
+typedef enum {
+    DMP_STORE_KV_TOKENS = 0,
+    DMP_STORE_KV_TSIG = 1,
+    DMP_STORE_KV_HEARTBEATS = 2,
+} dmp_store_kv_t;
+
+/* KV visitor: key/value valid only during the call. Nonzero stops. */
+typedef int (*dmp_store_kv_visit_fn)(void *ctx, const uint8_t *key, size_t key_len,
+                                     const uint8_t *val, size_t val_len);
+
 /* Answer cache: one per shard thread, NOT thread-safe. Bounded in bytes (entries + names +
  * blobs); LRU eviction. Holds opaque blobs (the node stores precompiled DNS RRsets) and
  * negative entries. */

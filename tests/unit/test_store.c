@@ -885,6 +885,54 @@ static void test_crash_safety(void **state)
     assert_true(n <= (uint64_t)last + 2); /* at most one unacknowledged write landed */
 }
 
+static int kv_collect(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    coll_t *c = ctx;
+    if (c->n < 64) {
+        snprintf(c->names[c->n], 64, "%.*s", (int)kl, (const char *)k);
+        snprintf(c->vals[c->n], 64, "%.*s", (int)vl, (const char *)v);
+    }
+    c->n++;
+    return 0;
+}
+
+static void test_kv(void **state)
+{
+    fx_t *f = *state;
+    dmp_buf_t b;
+    dmp_buf_init(&b);
+    const uint8_t *k1 = (const uint8_t *)"tok:alice";
+    assert_int_equal(dmp_store_kv_get(f->s, DMP_STORE_KV_TOKENS, k1, 9, &b), DMP_ENOTFOUND);
+    assert_int_equal(dmp_store_kv_put(f->s, DMP_STORE_KV_TOKENS, k1, 9, (const uint8_t *)"A", 1),
+                     0);
+    assert_int_equal(
+        dmp_store_kv_put(f->s, DMP_STORE_KV_TOKENS, (const uint8_t *)"tok:bob", 7, NULL, 0), 0);
+    assert_int_equal(
+        dmp_store_kv_put(f->s, DMP_STORE_KV_TSIG, (const uint8_t *)"tok:zed", 7, NULL, 0), 0);
+    assert_int_equal(dmp_store_kv_get(f->s, DMP_STORE_KV_TOKENS, k1, 9, &b), 0);
+    assert_int_equal(b.len, 1);
+    assert_memory_equal(b.data, "A", 1);
+    /* the maps are separate, and separate from the records */
+    assert_int_equal(dmp_store_kv_get(f->s, DMP_STORE_KV_HEARTBEATS, k1, 9, &b), DMP_ENOTFOUND);
+    assert_int_equal(count_of(f->s), 0);
+    coll_t c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(
+        dmp_store_kv_scan(f->s, DMP_STORE_KV_TOKENS, (const uint8_t *)"tok:", 4, kv_collect, &c),
+        0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.names[0], "tok:alice");
+    assert_string_equal(c.names[1], "tok:bob");
+    reopen(f);
+    assert_int_equal(dmp_store_kv_get(f->s, DMP_STORE_KV_TOKENS, k1, 9, &b), 0);
+    assert_int_equal(dmp_store_kv_delete(f->s, DMP_STORE_KV_TOKENS, k1, 9), 0);
+    assert_int_equal(dmp_store_kv_delete(f->s, DMP_STORE_KV_TOKENS, k1, 9), 0);
+    assert_int_equal(dmp_store_kv_get(f->s, DMP_STORE_KV_TOKENS, k1, 9, &b), DMP_ENOTFOUND);
+    assert_int_equal(dmp_store_kv_put(f->s, (dmp_store_kv_t)7, k1, 9, NULL, 0), DMP_EINVAL);
+    assert_int_equal(dmp_store_kv_put(f->s, DMP_STORE_KV_TSIG, k1, 0, NULL, 0), DMP_EINVAL);
+    dmp_buf_free(&b);
+}
+
 /* ---- codec ---- */
 
 static void test_codec(void **state)
@@ -1081,6 +1129,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merkle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test(test_codec),
         cmocka_unit_test(test_cache_basic),

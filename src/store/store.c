@@ -356,6 +356,8 @@ static int build_options(dmp_store_t *s, const dmp_store_opts_t *o)
         return DMP_ENOMEM;
     /* The options take ownership of these three. */
     rocksdb_options_set_prefix_extractor(s->cfopts[CF_RECORDS], s->prefix);
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->cfopts[CF_RECORDS], 0.05);
+    rocksdb_options_set_memtable_whole_key_filtering(s->cfopts[CF_RECORDS], 1);
     rocksdb_options_set_merge_operator(s->cfopts[CF_META], s->add_op);
     rocksdb_options_set_merge_operator(s->cfopts[CF_MERKLE], s->xor_op);
     rocksdb_options_set_max_successive_merges(s->cfopts[CF_META], 16);
@@ -1343,4 +1345,108 @@ int dmp_store_kv_scan(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *prefix, 
     rocksdb_iter_get_error(it, &err);
     rocksdb_iter_destroy(it);
     return rerr(err);
+}
+
+/* ---- several names (sync pull) ---- */
+
+typedef struct {
+    char name[DMP_STORE_MAX_NAME];
+    size_t name_len;
+    size_t off, len; /* value bytes in the collection buffer */
+    dmp_store_rec_t rec;
+    uint8_t hash[32];
+} manyent_t;
+
+typedef struct {
+    manyent_t *e;
+    size_t n, cap;
+    dmp_buf_t vals;
+    int rc;
+} manycoll_t;
+
+static int many_collect(void *ctx, const char *name, size_t nl, const dmp_store_record_t *r)
+{
+    manycoll_t *m = ctx;
+    if (m->n == m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 32;
+        manyent_t *ne = realloc(m->e, nc * sizeof *ne);
+        if (ne == NULL) {
+            m->rc = DMP_ENOMEM;
+            return 1;
+        }
+        m->e = ne;
+        m->cap = nc;
+    }
+    manyent_t *e = &m->e[m->n];
+    memcpy(e->name, name, nl);
+    e->name_len = nl;
+    e->off = m->vals.len;
+    e->len = r->value_len;
+    e->rec.ttl = r->ttl;
+    e->rec.stored_ms = r->stored_ms;
+    e->rec.expires_ms = r->expires_ms;
+    e->rec.seq = 0;
+    memcpy(e->hash, r->hash, 32);
+    if ((m->rc = dmp_buf_append(&m->vals, r->value, r->value_len)) != 0)
+        return 1;
+    m->n++;
+    return 0;
+}
+
+static int many_cmp(const void *a, const void *b)
+{
+    const manyent_t *x = a, *y = b;
+    if (x->rec.stored_ms != y->rec.stored_ms)
+        return x->rec.stored_ms < y->rec.stored_ms ? -1 : 1;
+    size_t ml = x->name_len < y->name_len ? x->name_len : y->name_len;
+    int c = memcmp(x->name, y->name, ml);
+    if (c != 0)
+        return c;
+    if (x->name_len != y->name_len)
+        return x->name_len < y->name_len ? -1 : 1;
+    return memcmp(x->hash, y->hash, 32);
+}
+
+int dmp_store_get_names(dmp_store_t *s, const char *const *names, const size_t *name_lens, size_t n,
+                        int64_t now_ms, dmp_store_visit_fn fn, void *ctx)
+{
+    if (s == NULL || fn == NULL || (n > 0 && (names == NULL || name_lens == NULL)))
+        return DMP_EINVAL;
+    manycoll_t m = {0};
+    dmp_buf_init(&m.vals);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char ln[DMP_STORE_MAX_NAME];
+        if (dmp_store_name_norm(names[i], name_lens[i], ln) != 0)
+            continue; /* an invalid name holds nothing */
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++) {
+            char lj[DMP_STORE_MAX_NAME];
+            dup = name_lens[j] == name_lens[i] &&
+                  dmp_store_name_norm(names[j], name_lens[j], lj) == 0 &&
+                  memcmp(lj, ln, name_lens[i]) == 0;
+        }
+        if (dup)
+            continue;
+        rc = dmp_store_get(s, ln, name_lens[i], now_ms, many_collect, &m);
+        if (rc == DMP_ENOTFOUND)
+            rc = 0;
+        if (rc == 0)
+            rc = m.rc;
+    }
+    if (rc == 0) {
+        if (m.n > 1)
+            qsort(m.e, m.n, sizeof *m.e, many_cmp);
+        for (size_t i = 0; i < m.n; i++) {
+            dmp_store_record_t r;
+            m.e[i].rec.value = m.vals.data ? m.vals.data + m.e[i].off : (const uint8_t *)"";
+            m.e[i].rec.value_len = m.e[i].len;
+            to_public(&m.e[i].rec, m.e[i].hash, &r);
+            if (fn(ctx, m.e[i].name, m.e[i].name_len, &r) != 0)
+                break;
+        }
+    }
+    free(m.e);
+    dmp_buf_free(&m.vals);
+    return rc;
 }

@@ -57,6 +57,12 @@ int dmp_store_iter_since(dmp_store_t *s, int64_t cursor_ms, const char *cursor_n
                          const uint8_t cursor_hash[32], size_t limit, int64_t now_ms,
                          dmp_store_visit_fn fn, void *ctx);
 
+/* Sync pull: visit the live rows of every listed name (duplicates, in any case, count once;
+ * invalid or unknown names are skipped) in (stored_ms, name, hash) order. Returns 0 even when
+ * nothing matched. Meant for small lists (the reference caps a pull at 256 names). */
+int dmp_store_get_names(dmp_store_t *s, const char *const *names, const size_t *name_lens, size_t n,
+                        int64_t now_ms, dmp_store_visit_fn fn, void *ctx);
+
 /* Visit live rows whose lowercase name starts with prefix (prefix_len 0 = everything), in
  * (name, hash) byte order. For list_names-like scans (e.g. stored "cluster." manifests). */
 int dmp_store_scan_prefix(dmp_store_t *s, const char *prefix, size_t prefix_len, int64_t now_ms,

@@ -639,6 +639,29 @@ static void test_iter_since(void **state)
     assert_int_equal(d.n, 3);
 }
 
+static void test_get_names(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(put_s(f->s, "b.test", "b1", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "a.test", "a1", 100, T0 + 1), 0);
+    assert_int_equal(put_s(f->s, "a.test", "a2", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "c.test", "c1", 1, T0), 0); /* expired at query time */
+    const char *names[] = {"a.test", "B.TEST", "c.test", "nope.test", "A.test", ""};
+    size_t lens[] = {6, 6, 6, 9, 6, 0};
+    coll_t c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(dmp_store_get_names(f->s, names, lens, 6, T0 + 2000, collect, &c), 0);
+    assert_int_equal(c.n, 3);
+    /* (stored_ms, name, hash): a2@T0 < b1@T0 < a1@T0+1 */
+    assert_string_equal(c.vals[0], "a2");
+    assert_string_equal(c.vals[1], "b1");
+    assert_string_equal(c.vals[2], "a1");
+    assert_string_equal(c.names[1], "b.test");
+    memset(&c, 0, sizeof c);
+    assert_int_equal(dmp_store_get_names(f->s, names + 3, lens + 3, 1, T0, collect, &c), 0);
+    assert_int_equal(c.n, 0);
+}
+
 static void test_scan_prefix(void **state)
 {
     fx_t *f = *state;
@@ -1127,6 +1150,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iter_since, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merkle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kv, setup, teardown),

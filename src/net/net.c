@@ -94,8 +94,9 @@ typedef struct {
     int fd;
     unsigned gen;
     bool open, rd_closed, rd_paused, want_out, dirty;
-    unsigned pending;
-    uint8_t *rbuf; /* owned; rlen bytes buffered of rcap */
+    unsigned pending;  /* queries of this connection inside shards */
+    unsigned wq_count; /* replies in wq; pending + wq_count is capped by tcp_max_pipelined */
+    uint8_t *rbuf;     /* owned; rlen bytes buffered of rcap */
     size_t rlen, rcap;
     int64_t last_ms;
     wbuf_t *wq_head, *wq_tail;
@@ -585,6 +586,7 @@ static void conn_close(fe_t *fe, unsigned ci)
         w = nx;
     }
     c->wq_head = c->wq_tail = NULL;
+    c->wq_count = 0;
     fe->conn_free[fe->nconn_free++] = ci;
 }
 
@@ -622,6 +624,7 @@ static void conn_flush(fe_t *fe, unsigned ci)
             wbuf_t *w = c->wq_head;
             left -= w->len - w->off;
             c->wq_head = w->next;
+            c->wq_count--;
             free(w);
         }
         if (!c->wq_head) {
@@ -649,7 +652,7 @@ static bool conn_parse(fe_t *fe, unsigned ci)
     size_t off = 0;
     bool ok = true;
     while (c->rlen - off >= 2) {
-        if (c->pending >= n->cfg.tcp_max_pipelined) {
+        if (c->pending + c->wq_count >= n->cfg.tcp_max_pipelined) {
             break;
         }
         size_t l = dmp_load_u16be(c->rbuf + off);
@@ -708,7 +711,8 @@ static bool conn_parse(fe_t *fe, unsigned ci)
         memmove(c->rbuf, c->rbuf + off, c->rlen - off);
         c->rlen -= off;
     }
-    bool paused = c->pending >= n->cfg.tcp_max_pipelined;
+    /* a client that sends but does not read stops being read: replies cannot pile up */
+    bool paused = c->pending + c->wq_count >= n->cfg.tcp_max_pipelined;
     if (paused != c->rd_paused) {
         c->rd_paused = paused;
         conn_epoll(fe, ci);
@@ -794,6 +798,7 @@ static void tcp_accept(fe_t *fe, unsigned li)
         c->open = true;
         c->rd_closed = c->rd_paused = c->want_out = c->dirty = false;
         c->pending = 0;
+        c->wq_count = 0;
         c->rlen = 0;
         c->last_ms = now_ms();
         memcpy(&c->peer, &peer, pl);
@@ -839,6 +844,7 @@ static void tcp_reply(fe_t *fe, req_t *r)
                 c->wq_head = w;
             }
             c->wq_tail = w;
+            c->wq_count++;
             w = NULL;
             CINC(fe->c.tcp_tx, 1);
         }
@@ -851,21 +857,27 @@ static void tcp_reply(fe_t *fe, req_t *r)
     free(r);
 }
 
+/* A paused connection whose in-flight count dropped below the cap parses what it buffered and
+ * reads on (bytes may wait in the socket with no new wake-up coming). */
+static void conn_maybe_resume(fe_t *fe, unsigned ci)
+{
+    conn_t *c = &fe->conns[ci];
+    if (c->open && c->rd_paused && c->pending + c->wq_count < fe->net->cfg.tcp_max_pipelined &&
+        conn_parse(fe, ci) && !c->rd_paused) {
+        conn_read(fe, ci);
+    }
+}
+
 static void tcp_flush_dirty(fe_t *fe)
 {
     for (unsigned i = 0; i < fe->ndirty; i++) {
         unsigned ci = fe->dirty[i];
         conn_t *c = &fe->conns[ci];
         c->dirty = false;
-        if (!c->open) {
-            continue;
-        }
-        if (c->rd_paused && conn_parse(fe, ci) && !c->rd_paused) {
-            conn_read(fe, ci); /* resumed: bytes may wait in the socket with no new wake-up */
-        }
         if (c->open) {
             conn_flush(fe, ci);
         }
+        conn_maybe_resume(fe, ci);
     }
     fe->ndirty = 0;
 }
@@ -888,6 +900,7 @@ static void tcp_event(fe_t *fe, uint64_t key, uint32_t events)
     }
     if (events & EPOLLOUT) {
         conn_flush(fe, i);
+        conn_maybe_resume(fe, i);
     }
     if (fe->conns[i].open && (events & (EPOLLIN | EPOLLHUP))) {
         conn_read(fe, i);

@@ -633,6 +633,51 @@ static void test_tcp_pipeline_cap(void **state)
     dmp_net_free(n);
 }
 
+static void test_tcp_nonreader_isolated(void **state)
+{
+    (void)state;
+    dmp_net_config_t cfg;
+    dmp_net_config_default(&cfg);
+    cfg.tcp_max_pipelined = 4;
+    dmp_net_t *n = start_server(&cfg, false);
+    SKIP_IF_NULL(n);
+    uint16_t port = (uint16_t)dmp_net_tcp_port(n, 0);
+    /* A writes 1000-byte queries as fast as it can and never reads its replies */
+    int a = tcp_client(AF_INET, port);
+    static uint8_t big[1002];
+    memset(big, 0, sizeof big);
+    big[0] = 1000 >> 8;
+    big[1] = 1000 & 0xff;
+    size_t ql = make_query(big + 2, 0x31, 0);
+    unsigned sent = 0;
+    for (unsigned i = 0; i < 100000; i++) {
+        ssize_t w = send(a, big, sizeof big, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0) {
+            break; /* the buffers are full: the server stopped reading us */
+        }
+        sent++;
+    }
+    assert_true(sent < 100000);
+    uint8_t q[64], framed[66];
+    /* B is served normally meanwhile */
+    int b = tcp_client(AF_INET, port);
+    ql = make_query(q, 0x32, 0);
+    framed[0] = 0;
+    framed[1] = (uint8_t)ql;
+    memcpy(framed + 2, q, ql);
+    assert_int_equal(send(b, framed, ql + 2, 0), (ssize_t)ql + 2);
+    uint8_t r[128];
+    assert_int_equal(tcp_read_msg(b, r, sizeof r), (ssize_t)ql + 1);
+    assert_int_equal(r[0], 0x32);
+    close(b);
+    /* A's replies were held back, not dropped */
+    static uint8_t rb[1100];
+    assert_int_equal(tcp_read_msg(a, rb, sizeof rb), 1001);
+    assert_int_equal(rb[0], 0x31);
+    close(a);
+    dmp_net_free(n);
+}
+
 static void test_admit_drop_and_slip(void **state)
 {
     (void)state;
@@ -949,10 +994,10 @@ static int set_uring(void **state)
 #define SERVER_TESTS                                                                               \
     cmocka_unit_test(test_udp_echo), cmocka_unit_test(test_udp_oversize_dropped),                  \
         cmocka_unit_test(test_tcp_pipelined_and_split), cmocka_unit_test(test_tcp_pipeline_cap),   \
-        cmocka_unit_test(test_admit_drop_and_slip), cmocka_unit_test(test_tcp_idle_timeout),       \
-        cmocka_unit_test(test_tcp_conn_cap), cmocka_unit_test(test_tcp_bad_lengths),               \
-        cmocka_unit_test(test_ring_full_drops), cmocka_unit_test(test_submit_and_tick),            \
-        cmocka_unit_test(test_stop_with_traffic)
+        cmocka_unit_test(test_tcp_nonreader_isolated), cmocka_unit_test(test_admit_drop_and_slip), \
+        cmocka_unit_test(test_tcp_idle_timeout), cmocka_unit_test(test_tcp_conn_cap),              \
+        cmocka_unit_test(test_tcp_bad_lengths), cmocka_unit_test(test_ring_full_drops),            \
+        cmocka_unit_test(test_submit_and_tick), cmocka_unit_test(test_stop_with_traffic)
 
 int main(void)
 {

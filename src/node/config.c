@@ -511,3 +511,15 @@ void dmp_node_config_usage(FILE *f)
     fprintf(f, "  --help\n      this text\n\nA bad value prints one line naming the variable "
                "and exits with status 2.\n");
 }
+
+const char *dmp_node_strerror(int err)
+{
+    switch (err) {
+    case DMP_NODE_ECONFIG:
+        return "invalid configuration";
+    case DMP_NODE_EBIND:
+        return "cannot bind a listener";
+    default:
+        return dmp_strerror(err);
+    }
+}

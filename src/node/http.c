@@ -333,109 +333,40 @@ static void set_lname(rq_t *r)
 
 static enum MHD_Result post_body(rq_t *r, struct MHD_Connection *c, const char *method)
 {
-    dmp_node_http_t *h = r->h;
-    const dmp_node_config_t *cfg = h->env.cfg;
-    json_t *body = NULL;
-    if (r->body.len > 0) {
-        json_error_t je;
-        body = json_loadb((const char *)r->body.data, r->body.len, JSON_DECODE_ANY, &je);
-        if (!body || !json_is_object(body)) {
-            json_decref(body);
-            return send_err(r, c, method, 400, "invalid body");
-        }
-    } else {
-        body = json_object(); /* the reference treats a missing body as {} */
-    }
-    json_t *jv = json_object_get(body, "value");
-    json_t *jt = json_object_get(body, "ttl");
-    json_int_t ttl = 300;
-    bool ok = jv && json_is_string(jv);
-    if (jt) {
-        if (json_is_integer(jt))
-            ttl = json_integer_value(jt);
-        else if (json_is_true(jt))
-            ttl = 1; /* Python: True is an int */
-        else if (json_is_false(jt))
-            ttl = 0;
-        else
-            ok = false;
-    }
-    if (!ok || ttl <= 0) {
-        json_decref(body);
-        return send_err(r, c, method, 400, "value (str) and ttl (int > 0) required");
-    }
-    char msg[128];
-    if (ttl > (json_int_t)cfg->max_ttl) {
-        json_decref(body);
-        snprintf(msg, sizeof(msg), "ttl exceeds cap of %us", cfg->max_ttl);
-        return send_err(r, c, method, 400, msg);
-    }
-    size_t vlen = json_string_length(jv);
-    if (vlen > cfg->max_value_bytes) {
-        json_decref(body);
-        snprintf(msg, sizeof(msg), "value exceeds cap of %u bytes", cfg->max_value_bytes);
-        return send_err(r, c, method, 400, msg);
-    }
+    const dmp_node_config_t *cfg = r->h->env.cfg;
+    dmp_node_post_t p;
+    char msg[160];
+    int st = dmp_node_post_parse(cfg, r->body.data, r->body.len, &p, msg, sizeof(msg));
+    if (st)
+        return send_err(r, c, method, (unsigned)st, msg);
     /* a name that fails the rule holds no values, so the cap check (step 9) cannot fire for it
      * and checking the name here keeps the reference's order */
     if (!r->name_ok) {
-        json_decref(body);
+        free(p.value);
         return send_err(r, c, method, 400, "invalid record name");
     }
-    r->val = malloc(vlen ? vlen : 1);
-    if (!r->val) {
-        json_decref(body);
-        return send_err(r, c, method, 500, "internal error");
-    }
-    memcpy(r->val, json_string_value(jv), vlen);
-    json_decref(body);
+    r->val = p.value;
     r->w.op = DMP_NODE_W_PUT;
     set_lname(r);
     r->w.value = r->val;
-    r->w.value_len = vlen;
-    r->w.ttl = (uint32_t)ttl;
+    r->w.value_len = p.value_len;
+    r->w.ttl = p.ttl;
     r->w.cap = cfg->max_values_per_name;
-    r->w.value_unsafe = !dmp_node_value_safe(r->val, vlen);
+    r->w.value_unsafe = !dmp_node_value_safe(r->val, p.value_len);
     return submit(r, c, method);
 }
 
 static enum MHD_Result delete_body(rq_t *r, struct MHD_Connection *c, const char *method)
 {
-    json_t *body = NULL;
-    json_t *jv = NULL;
-    if (r->body.len > 0) {
-        json_error_t je;
-        body = json_loadb((const char *)r->body.data, r->body.len, JSON_DECODE_ANY, &je);
-        /* unlike the reference, a malformed body deletes nothing */
-        if (!body || !json_is_object(body)) {
-            json_decref(body);
-            return send_err(r, c, method, 400, "invalid body");
-        }
-        jv = json_object_get(body, "value");
-        if (jv && json_is_null(jv))
-            jv = NULL;
-    }
+    char msg[160];
+    size_t vlen = 0;
+    int st = dmp_node_delete_parse(r->body.data, r->body.len, &r->val, &vlen, msg, sizeof(msg));
+    if (st)
+        return send_err(r, c, method, (unsigned)st, msg);
     r->w.op = DMP_NODE_W_DELETE;
     set_lname(r);
-    r->w.value = NULL;
-    r->w.value_len = 0;
-    if (jv) {
-        if (!json_is_string(jv) ||
-            !dmp_node_value_safe((const uint8_t *)json_string_value(jv), json_string_length(jv))) {
-            json_decref(body);
-            return send_err(r, c, method, 400, "invalid record value");
-        }
-        size_t vlen = json_string_length(jv);
-        r->val = malloc(vlen ? vlen : 1);
-        if (!r->val) {
-            json_decref(body);
-            return send_err(r, c, method, 500, "internal error");
-        }
-        memcpy(r->val, json_string_value(jv), vlen);
-        r->w.value = r->val;
-        r->w.value_len = vlen;
-    }
-    json_decref(body);
+    r->w.value = r->val;
+    r->w.value_len = vlen;
     return submit(r, c, method);
 }
 

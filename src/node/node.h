@@ -53,6 +53,24 @@ bool dmp_node_value_safe(const uint8_t *v, size_t len);
  * name does not fit out. */
 int dmp_node_record_path(const char *path, size_t len, char *out, size_t cap, size_t *out_len);
 
+/* ---- request bodies (body.c) ---- */
+/* A parsed POST body. Owns value (malloc'd; free it). */
+typedef struct {
+    uint8_t *value;
+    size_t value_len;
+    uint32_t ttl;
+} dmp_node_post_t;
+/* Checks a POST body in the reference's order (invalid body; value str + ttl int > 0, default
+ * 300; ttl cap; value byte cap). Returns 0, or the HTTP status (400) with the reference's message
+ * in msg. An empty body is {}. */
+int dmp_node_post_parse(const dmp_node_config_t *cfg, const uint8_t *body, size_t len,
+                        dmp_node_post_t *out, char *msg, size_t msgcap);
+/* DELETE body: empty = delete all (*value NULL); {"value": "<safe str>"} = that value
+ * (malloc'd, caller frees); {"value": null} or {} = all. Anything else is 400 ("invalid body" for
+ * malformed / non-object JSON, "invalid record value" for a bad value) and deletes nothing. */
+int dmp_node_delete_parse(const uint8_t *body, size_t len, uint8_t **value, size_t *value_len,
+                          char *msg, size_t msgcap);
+
 /* ---- writes (write.c): applied on the shard thread that owns the name ---- */
 typedef enum {
     DMP_NODE_W_PUT = 0,

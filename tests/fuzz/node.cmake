@@ -1,0 +1,6 @@
+dmp_fuzz_target(fuzz_node_body SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_node_body.c LIBS dmp_node
+                CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/node_body)
+dmp_fuzz_target(fuzz_node_path SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_node_path.c LIBS dmp_node
+                CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/node_path)
+dmp_fuzz_target(fuzz_node_config SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_node_config.c
+                LIBS dmp_node CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/node_config)

@@ -1,0 +1,510 @@
+/* Unit tests for src/node: configuration, validation, record paths, request bodies, the rate
+ * limiter, metrics rendering and the shard write queue (against a real temporary store). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node/node.h"
+
+/* ---- config ---- */
+typedef struct {
+    const char *const *kv; /* "K=V" list, NULL-terminated */
+} fake_env_t;
+
+static const char *fake_getenv(const char *name, void *ctx)
+{
+    fake_env_t *e = ctx;
+    size_t n = strlen(name);
+    for (const char *const *p = e->kv; p && *p; p++) {
+        if (strncmp(*p, name, n) == 0 && (*p)[n] == '=')
+            return *p + n + 1;
+    }
+    return NULL;
+}
+
+static int load(const char *const *kv, int argc, char **argv, dmp_node_config_t *c, char *err,
+                size_t errcap)
+{
+    fake_env_t e = {kv};
+    bool help = false;
+    char *dflt[] = {"dnsmeshd", NULL};
+    return dmp_node_config_load(c, fake_getenv, &e, argc ? argc : 1, argc ? argv : dflt, &help, err,
+                                errcap);
+}
+
+static void t_config_defaults(void **state)
+{
+    (void)state;
+    dmp_node_config_t c;
+    char err[256];
+    const char *kv[] = {"DMP_HTTP_HOST=127.0.0.1", NULL};
+    assert_int_equal(load(kv, 0, NULL, &c, err, sizeof(err)), 0);
+    assert_string_equal(c.db_path, "/var/lib/dmp/dmp.db");
+    assert_string_equal(c.dns_host, "0.0.0.0");
+    assert_int_equal(c.dns_port, 5353);
+    assert_int_equal(c.http_port, 8053);
+    assert_int_equal(c.dns_ttl, 60);
+    assert_true(c.dns_rate == 50.0 && c.dns_burst == 200.0);
+    assert_true(c.http_rate == 10.0 && c.http_burst == 100.0);
+    assert_int_equal(c.max_ttl, 86400);
+    assert_int_equal(c.max_value_bytes, 2048);
+    assert_int_equal(c.max_values_per_name, 64);
+    assert_int_equal(c.auth_mode, DMP_NODE_AUTH_OPEN);
+    assert_null(c.operator_token);
+    assert_null(c.served_zone);
+    assert_true(c.cleanup_interval == 60.0);
+    assert_true(c.frontends >= 1 && c.shards >= 1);
+    dmp_node_config_free(&c);
+}
+
+static void t_config_env_and_flags(void **state)
+{
+    (void)state;
+    dmp_node_config_t c;
+    char err[256];
+    const char *kv[] = {"DMP_HTTP_HOST=::1",
+                        "DMP_DNS_PORT=0",
+                        "DMP_HTTP_TOKEN=tok",
+                        "DMP_DOMAIN=Example.COM.",
+                        "DMP_NODE_HOSTNAME=other.example",
+                        "DMP_DNS_APEX_A=192.0.2.7",
+                        "DMP_CLEANUP_INTERVAL=0.5",
+                        "DMP_LOG_LEVEL=WARNING",
+                        NULL};
+    char *argv[] = {"dnsmeshd", "--dns-port=1053",          "--shards",
+                    "3",        "--allow-open-public-bind", NULL};
+    assert_int_equal(load(kv, 5, argv, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.dns_port, 1053); /* flag wins */
+    assert_int_equal(c.shards, 3);
+    assert_true(c.allow_open_public_bind);
+    assert_string_equal(c.operator_token, "tok"); /* alias */
+    assert_int_equal(c.auth_mode, DMP_NODE_AUTH_LEGACY);
+    assert_string_equal(c.served_zone, "example.com"); /* chain, lowercased, no dot */
+    assert_string_equal(c.apex_a, "192.0.2.7");
+    assert_true(c.cleanup_interval == 0.5);
+    assert_int_equal(c.log_level, DMP_LOG_WARN);
+    dmp_node_config_free(&c);
+
+    /* DMP_OPERATOR_TOKEN wins over the alias; the served-zone chain order */
+    const char *kv2[] = {"DMP_HTTP_HOST=127.0.0.1", "DMP_OPERATOR_TOKEN=op",
+                         "DMP_HTTP_TOKEN=alias",    "DMP_CLUSTER_BASE_DOMAIN=c.example",
+                         "DMP_DOMAIN=d.example",    NULL};
+    assert_int_equal(load(kv2, 0, NULL, &c, err, sizeof(err)), 0);
+    assert_string_equal(c.operator_token, "op");
+    assert_string_equal(c.served_zone, "c.example");
+    dmp_node_config_free(&c);
+}
+
+static void t_config_errors(void **state)
+{
+    (void)state;
+    dmp_node_config_t c;
+    char err[256];
+    struct {
+        const char *kv;
+        const char *want;
+    } cases[] = {
+        {"DMP_DNS_PORT=70000", "DMP_DNS_PORT"},
+        {"DMP_DNS_PORT=12x", "DMP_DNS_PORT"},
+        {"DMP_HTTP_PORT=-1", "DMP_HTTP_PORT"},
+        {"DMP_DNS_TTL=abc", "DMP_DNS_TTL"},
+        {"DMP_DNS_RATE=-1", "DMP_DNS_RATE"},
+        {"DMP_DNS_BURST=nan", "DMP_DNS_BURST"},
+        {"DMP_MAX_TTL=0", "DMP_MAX_TTL"},
+        {"DMP_MAX_VALUE_BYTES=0", "DMP_MAX_VALUE_BYTES"},
+        {"DMP_AUTH_MODE=multi-tenant", "DMP_AUTH_MODE"},
+        {"DMP_AUTH_MODE=legacy", "DMP_AUTH_MODE"}, /* no token */
+        {"DMP_ALLOW_OPEN_PUBLIC_BIND=maybe", "DMP_ALLOW_OPEN_PUBLIC_BIND"},
+        {"DMP_DNS_HOST=example.com", "DMP_DNS_HOST"},
+        {"DMP_DNS_APEX_A=1.2.3", "DMP_DNS_APEX_A"},
+        {"DMP_DNS_APEX_AAAA=zz::", "DMP_DNS_APEX_AAAA"},
+        {"DMP_SERVED_ZONE=a..b", "DMP_SERVED_ZONE"},
+        {"DMP_CLEANUP_INTERVAL=0", "DMP_CLEANUP_INTERVAL"},
+        {"DMP_LOG_LEVEL=loud", "DMP_LOG_LEVEL"},
+        {"DMP_LOG_FORMAT=xml", "DMP_LOG_FORMAT"},
+        {"DMP_RING_SIZE=1000", "DMP_RING_SIZE"},
+        {"DMP_OPERATOR_TOKEN=has space", "DMP_OPERATOR_TOKEN"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *kv[] = {"DMP_HTTP_HOST=127.0.0.1", cases[i].kv, NULL};
+        err[0] = 0;
+        assert_int_equal(load(kv, 0, NULL, &c, err, sizeof(err)), DMP_NODE_ECONFIG);
+        if (!strstr(err, cases[i].want))
+            fail_msg("%s: message '%s' does not name %s", cases[i].kv, err, cases[i].want);
+        assert_null(strchr(err, '\n'));
+    }
+    /* open mode on a public bind needs the opt-in; a token lifts the guard */
+    const char *pub[] = {"DMP_HTTP_HOST=0.0.0.0", NULL};
+    assert_int_equal(load(pub, 0, NULL, &c, err, sizeof(err)), DMP_NODE_ECONFIG);
+    assert_non_null(strstr(err, "DMP_ALLOW_OPEN_PUBLIC_BIND"));
+    const char *pub2[] = {"DMP_HTTP_HOST=0.0.0.0", "DMP_ALLOW_OPEN_PUBLIC_BIND=yes", NULL};
+    assert_int_equal(load(pub2, 0, NULL, &c, err, sizeof(err)), 0);
+    dmp_node_config_free(&c);
+    const char *pub3[] = {"DMP_HTTP_HOST=203.0.113.7", "DMP_OPERATOR_TOKEN=t", NULL};
+    assert_int_equal(load(pub3, 0, NULL, &c, err, sizeof(err)), 0);
+    dmp_node_config_free(&c);
+    /* flags: unknown, missing value, bad value names the flag and the variable */
+    char *a1[] = {"dnsmeshd", "--nope=1", NULL};
+    const char *lo[] = {"DMP_HTTP_HOST=127.0.0.1", NULL};
+    assert_int_equal(load(lo, 2, a1, &c, err, sizeof(err)), DMP_NODE_ECONFIG);
+    char *a2[] = {"dnsmeshd", "--dns-port", NULL};
+    assert_int_equal(load(lo, 2, a2, &c, err, sizeof(err)), DMP_NODE_ECONFIG);
+    char *a3[] = {"dnsmeshd", "--dns-port=x", NULL};
+    assert_int_equal(load(lo, 2, a3, &c, err, sizeof(err)), DMP_NODE_ECONFIG);
+    assert_non_null(strstr(err, "--dns-port"));
+    assert_non_null(strstr(err, "DMP_DNS_PORT"));
+}
+
+static void t_loopback(void **state)
+{
+    (void)state;
+    assert_true(dmp_node_host_is_loopback("127.0.0.1"));
+    assert_true(dmp_node_host_is_loopback("127.1.2.3"));
+    assert_true(dmp_node_host_is_loopback("::1"));
+    assert_true(dmp_node_host_is_loopback("localhost"));
+    assert_false(dmp_node_host_is_loopback("0.0.0.0"));
+    assert_false(dmp_node_host_is_loopback("::"));
+    assert_false(dmp_node_host_is_loopback(""));
+    assert_false(dmp_node_host_is_loopback("0"));
+    assert_false(dmp_node_host_is_loopback("203.0.113.7"));
+}
+
+/* ---- validation ---- */
+static void t_names_values(void **state)
+{
+    (void)state;
+    const char *good[] = {"a",      "a.b", "_dnsmesh-claim-abc.mesh.test", "x-1.y",
+                          "A.B.C.", "0.1", "mb-abc123.example.com"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_true(dmp_node_name_valid(good[i], strlen(good[i])));
+    const char *badn[] = {"",    ".",   "a..b", "-a",     "a-", "a_b",
+                          "__a", "a b", "a\nb", "é.test", ".a", "a.-b"};
+    for (size_t i = 0; i < sizeof(badn) / sizeof(badn[0]); i++)
+        assert_false(dmp_node_name_valid(badn[i], strlen(badn[i])));
+    char lab[80];
+    memset(lab, 'a', 63);
+    lab[63] = 0;
+    assert_true(dmp_node_name_valid(lab, 63));
+    memset(lab, 'a', 64);
+    assert_false(dmp_node_name_valid(lab, 64));
+    char longn[300];
+    for (int i = 0; i < 254; i++)
+        longn[i] = (i % 2) ? '.' : 'a';
+    assert_false(dmp_node_name_valid(longn, 254)); /* > 253 */
+
+    assert_true(dmp_node_value_safe((const uint8_t *)"v=dmp1;t=x", 10));
+    assert_true(dmp_node_value_safe((const uint8_t *)"\xc3\xa9", 2));
+    assert_false(dmp_node_value_safe((const uint8_t *)"a\"b", 3));
+    assert_false(dmp_node_value_safe((const uint8_t *)"a\x1f", 2));
+    assert_false(dmp_node_value_safe((const uint8_t *)"\x7f", 1));
+    assert_true(dmp_node_value_safe((const uint8_t *)"", 0));
+}
+
+static void t_record_path(void **state)
+{
+    (void)state;
+    char out[256];
+    size_t n;
+#define P(s) dmp_node_record_path(s, strlen(s), out, sizeof(out), &n)
+    assert_int_equal(P("/v1/records/a.b"), 0);
+    assert_string_equal(out, "a.b");
+    assert_int_equal(P("/v1/records/a.b/"), 0);
+    assert_string_equal(out, "a.b");
+    assert_int_equal(P("/v1/records/%20A.B..%20"), 0);
+    assert_string_equal(out, "A.B");
+    assert_int_equal(P("/v1/records/a%2"), 0);
+    assert_string_equal(out, "a%2");
+    assert_int_equal(P("/v1/records/a%0Ab"), 0);
+    assert_string_equal(out, "a\nb");
+    assert_int_equal(P("/v1/records/"), DMP_ENOTFOUND);
+    assert_int_equal(P("/v1/records"), DMP_ENOTFOUND);
+    assert_int_equal(P("/v1/records/a/b"), DMP_ENOTFOUND);
+    assert_int_equal(P("/v1/records//"), DMP_ENOTFOUND);
+    assert_int_equal(P("/v2/records/a"), DMP_ENOTFOUND);
+#undef P
+    char longp[600];
+    memcpy(longp, "/v1/records/", 12);
+    memset(longp + 12, 'a', 500);
+    longp[512] = 0;
+    assert_int_equal(dmp_node_record_path(longp, 512, out, sizeof(out), &n), DMP_ETOOBIG);
+}
+
+/* ---- bodies ---- */
+static void t_bodies(void **state)
+{
+    (void)state;
+    dmp_node_config_t c;
+    memset(&c, 0, sizeof(c));
+    c.max_ttl = 300;
+    c.max_value_bytes = 10;
+    dmp_node_post_t p;
+    char msg[160];
+#define PP(s) dmp_node_post_parse(&c, (const uint8_t *)(s), strlen(s), &p, msg, sizeof(msg))
+    assert_int_equal(PP("{\"value\": \"abc\"}"), 0);
+    assert_int_equal(p.ttl, 300);
+    assert_int_equal(p.value_len, 3);
+    free(p.value);
+    assert_int_equal(PP("{\"value\": \"abc\", \"ttl\": true}"), 0);
+    assert_int_equal(p.ttl, 1);
+    free(p.value);
+    assert_int_equal(PP("nope"), 400);
+    assert_string_equal(msg, "invalid body");
+    assert_int_equal(PP("[1]"), 400);
+    assert_string_equal(msg, "invalid body");
+    assert_int_equal(PP("\"str\""), 400);
+    assert_int_equal(PP(""), 400); /* {} has no value */
+    assert_string_equal(msg, "value (str) and ttl (int > 0) required");
+    assert_int_equal(PP("{\"value\": \"a\", \"ttl\": 1.5}"), 400);
+    assert_int_equal(PP("{\"value\": \"a\", \"ttl\": -1}"), 400);
+    assert_int_equal(PP("{\"value\": \"a\", \"ttl\": false}"), 400);
+    assert_int_equal(PP("{\"value\": null}"), 400);
+    assert_int_equal(PP("{\"value\": \"a\", \"ttl\": 301}"), 400);
+    assert_string_equal(msg, "ttl exceeds cap of 300s");
+    assert_int_equal(PP("{\"value\": \"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}"), 400);
+    assert_string_equal(msg, "value exceeds cap of 10 bytes"); /* 12 UTF-8 bytes */
+#undef PP
+    uint8_t *v;
+    size_t vl;
+#define DP(s) dmp_node_delete_parse((const uint8_t *)(s), strlen(s), &v, &vl, msg, sizeof(msg))
+    assert_int_equal(DP(""), 0);
+    assert_null(v);
+    assert_int_equal(DP("{}"), 0);
+    assert_null(v);
+    assert_int_equal(DP("{\"value\": null}"), 0);
+    assert_null(v);
+    assert_int_equal(DP("{\"value\": \"x\"}"), 0);
+    assert_non_null(v);
+    assert_int_equal(vl, 1);
+    free(v);
+    assert_int_equal(DP("{bad"), 400);
+    assert_string_equal(msg, "invalid body");
+    assert_int_equal(DP("[]"), 400);
+    assert_int_equal(DP("{\"value\": 3}"), 400);
+    assert_string_equal(msg, "invalid record value");
+    assert_int_equal(DP("{\"value\": \"a\\nb\"}"), 400);
+#undef DP
+}
+
+/* ---- rate limiter ---- */
+static void t_ratelimit(void **state)
+{
+    (void)state;
+    dmp_node_rl_t *rl;
+    assert_int_equal(dmp_node_rl_new(0, 10, 100, 2, &rl), 0);
+    assert_null(rl); /* disabled */
+    assert_int_equal(dmp_node_rl_check(NULL, "a", 1, 0), DMP_NODE_RL_ALLOW);
+
+    assert_int_equal(dmp_node_rl_new(1.0, 3, 100, 2, &rl), 0);
+    assert_non_null(rl);
+    uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};
+    int64_t t = 1000000000;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(dmp_node_rl_check(rl, a, 4, t), DMP_NODE_RL_ALLOW);
+    assert_int_equal(dmp_node_rl_check(rl, a, 4, t), DMP_NODE_RL_DROP);
+    assert_int_equal(dmp_node_rl_check(rl, a, 4, t), DMP_NODE_RL_SLIP); /* every 2nd */
+    assert_int_equal(dmp_node_rl_check(rl, a, 4, t), DMP_NODE_RL_DROP);
+    assert_int_equal(dmp_node_rl_check(rl, a, 4, t), DMP_NODE_RL_SLIP);
+    /* another source has its own bucket */
+    assert_int_equal(dmp_node_rl_check(rl, b, 4, t), DMP_NODE_RL_ALLOW);
+    /* refill: 1 token per second */
+    assert_int_equal(dmp_node_rl_check(rl, a, 4, t + 1000000000), DMP_NODE_RL_ALLOW);
+    assert_int_equal(dmp_node_rl_check(rl, a, 4, t + 1000000000), DMP_NODE_RL_DROP);
+    /* never more than the burst after a long pause */
+    int64_t later = t + 100LL * 1000000000;
+    int ok = 0;
+    for (int i = 0; i < 10; i++)
+        ok += dmp_node_rl_check(rl, a, 4, later) == DMP_NODE_RL_ALLOW;
+    assert_int_equal(ok, 3);
+    /* bounded table: many sources, still works and each new one starts full */
+    for (uint32_t i = 0; i < 5000; i++) {
+        uint8_t k[4];
+        memcpy(k, &i, 4);
+        assert_int_equal(dmp_node_rl_check(rl, k, 4, later), DMP_NODE_RL_ALLOW);
+    }
+    dmp_node_rl_free(rl);
+}
+
+/* ---- metrics ---- */
+static void t_metrics_render(void **state)
+{
+    (void)state;
+    dmp_node_metrics_t m;
+    assert_int_equal(dmp_node_metrics_init(&m, 3), 0);
+    DMP_STAT_INC(&m.t[0], dns_rcode[0]);
+    DMP_STAT_INC(&m.t[1], dns_rcode[0]);
+    DMP_STAT_INC(&m.t[2], dns_rcode[3]);
+    DMP_STAT_INC(&m.t[1], dns_rate_limited);
+    DMP_STAT_INC(&m.t[0], dns_qtype[dmp_node_qtype_slot(16)]);
+    dmp_node_lat_observe(&m.t[0], 3000);
+    dmp_node_lat_observe(&m.t[1], 2000000000);
+    dmp_node_http_count(&m.t[2], "POST", 201);
+    dmp_node_tstats_t s;
+    dmp_node_metrics_sum(&m, &s);
+    assert_int_equal(s.dns_rcode[0], 2);
+    dmp_node_gauges_t g;
+    memset(&g, 0, sizeof(g));
+    g.records = 7;
+    g.records_ok = 1;
+    dmp_buf_t b;
+    dmp_buf_init(&b);
+    assert_int_equal(dmp_node_metrics_render(&m, &g, &b), 0);
+    dmp_buf_append_u8(&b, 0);
+    const char *txt = (const char *)b.data;
+    assert_non_null(strstr(txt, "# TYPE dmp_dns_queries_total counter\n"));
+    assert_non_null(strstr(txt, "dmp_dns_queries_total{outcome=\"noerror\"} 2\n"));
+    assert_non_null(strstr(txt, "dmp_dns_queries_total{outcome=\"nxdomain\"} 1\n"));
+    assert_non_null(strstr(txt, "dmp_dns_queries_total{outcome=\"rate_limited\"} 1\n"));
+    assert_non_null(strstr(txt, "dmp_dns_queries_by_type_total{qtype=\"TXT\"} 1\n"));
+    assert_non_null(strstr(txt, "dmp_dns_handle_seconds_bucket{le=\"5e-06\"} 1\n"));
+    assert_non_null(strstr(txt, "dmp_dns_handle_seconds_bucket{le=\"1\"} 1\n"));
+    assert_non_null(strstr(txt, "dmp_dns_handle_seconds_bucket{le=\"+Inf\"} 2\n"));
+    assert_non_null(strstr(txt, "dmp_http_requests_total{method=\"POST\",status=\"201\"} 1\n"));
+    assert_non_null(strstr(txt, "dmp_records 7\n"));
+    assert_int_equal(txt[strlen(txt) - 1], '\n');
+    dmp_buf_free(&b);
+    dmp_node_metrics_free(&m);
+}
+
+/* ---- write queue against a real store ---- */
+static char g_dir[64];
+static int64_t g_now = 1700000000000;
+static int64_t fake_now(void)
+{
+    return g_now;
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static int done_count;
+static void on_done(dmp_node_write_t *w)
+{
+    (void)w;
+    done_count++;
+}
+
+static void mkput(dmp_node_write_t *w, const char *name, const char *val, uint32_t cap)
+{
+    memset(w, 0, sizeof(*w));
+    w->op = DMP_NODE_W_PUT;
+    snprintf(w->lname, sizeof(w->lname), "%s", name);
+    w->lname_len = strlen(name);
+    w->value = (const uint8_t *)val;
+    w->value_len = strlen(val);
+    w->ttl = 60;
+    w->cap = cap;
+    w->done = on_done;
+}
+
+static void t_write_queue(void **state)
+{
+    (void)state;
+    strcpy(g_dir, "/tmp/dmp-node-unit-XXXXXX");
+    assert_non_null(mkdtemp(g_dir));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/db", g_dir);
+    dmp_store_opts_t o = {.path = path, .create_if_missing = true};
+    dmp_store_t *s = NULL;
+    char err[256];
+    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
+    dmp_cache_t *cache = NULL;
+    assert_int_equal(dmp_cache_new(1 << 20, &cache), 0);
+    dmp_node_metrics_t m;
+    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
+    dmp_node_wq_t q = {
+        .store = s, .cache = cache, .st = &m.t[0], .max_batch = 8, .now_ms = fake_now};
+
+    /* a cached negative answer is invalidated by the write */
+    assert_int_equal(dmp_cache_put_negative(cache, "n.test", 6, g_now + 100000), 0);
+    dmp_node_write_t w[12];
+    done_count = 0;
+    mkput(&w[0], "n.test", "one", 2);
+    mkput(&w[1], "n.test", "two", 2);
+    mkput(&w[2], "n.test", "three", 2); /* over the cap counting pending values */
+    mkput(&w[3], "n.test", "one", 2);   /* re-publish of a pending value: fine */
+    for (int i = 0; i < 4; i++)
+        dmp_node_wq_take(&q, &w[i]);
+    assert_int_equal(w[2].status, 413);
+    assert_int_equal(done_count, 1); /* the others wait for the batch */
+    assert_int_equal(q.n, 3);
+    dmp_node_wq_flush(&q);
+    assert_int_equal(done_count, 4);
+    assert_int_equal(w[0].status, 201);
+    assert_int_equal(w[1].status, 201);
+    assert_int_equal(w[3].status, 201);
+    assert_int_equal(dmp_cache_get(cache, "n.test", 6, g_now, NULL, NULL, NULL), DMP_CACHE_MISS);
+    size_t cnt = 0;
+    assert_int_equal(dmp_store_count_values(s, "n.test", 6, g_now, &cnt), 0);
+    assert_int_equal(cnt, 2);
+    /* at the cap in the store: new value 413, existing value 201, unsafe value 413 first */
+    mkput(&w[4], "n.test", "new", 2);
+    dmp_node_wq_take(&q, &w[4]);
+    assert_int_equal(w[4].status, 413);
+    mkput(&w[5], "n.test", "two", 2);
+    dmp_node_wq_take(&q, &w[5]);
+    mkput(&w[6], "m.test", "bad\"", 2);
+    w[6].value_unsafe = true;
+    dmp_node_wq_take(&q, &w[6]);
+    assert_int_equal(w[6].status, 400);
+    dmp_node_wq_flush(&q);
+    assert_int_equal(w[5].status, 201);
+    /* delete: flushes pending first, then removes; deleting nothing is 404 */
+    mkput(&w[7], "d.test", "x", 0);
+    dmp_node_wq_take(&q, &w[7]);
+    memset(&w[8], 0, sizeof(w[8]));
+    w[8].op = DMP_NODE_W_DELETE;
+    strcpy(w[8].lname, "d.test");
+    w[8].lname_len = 6;
+    w[8].done = on_done;
+    dmp_node_wq_take(&q, &w[8]);
+    assert_int_equal(w[7].status, 201);
+    assert_int_equal(w[8].status, 204);
+    w[8].status = 0;
+    dmp_node_wq_take(&q, &w[8]);
+    assert_int_equal(w[8].status, 404);
+    /* the batch bound flushes by itself */
+    dmp_node_write_t many[8];
+    char names[8][16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(names[i], sizeof(names[i]), "b%d.test", i);
+        mkput(&many[i], names[i], "v", 0);
+        dmp_node_wq_take(&q, &many[i]);
+    }
+    assert_int_equal(q.n, 0);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(many[i].status, 201);
+    dmp_node_tstats_t sum;
+    dmp_node_metrics_sum(&m, &sum);
+    assert_true(sum.writes >= 12);
+    assert_true(sum.write_batches >= 3);
+
+    dmp_node_metrics_free(&m);
+    dmp_cache_free(cache);
+    dmp_store_close(s);
+    nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_config_defaults), cmocka_unit_test(t_config_env_and_flags),
+        cmocka_unit_test(t_config_errors),   cmocka_unit_test(t_loopback),
+        cmocka_unit_test(t_names_values),    cmocka_unit_test(t_record_path),
+        cmocka_unit_test(t_bodies),          cmocka_unit_test(t_ratelimit),
+        cmocka_unit_test(t_metrics_render),  cmocka_unit_test(t_write_queue),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -319,10 +319,31 @@ done
 [[ ${#ACTIVE[@]} -gt 0 ]] || die "no server to measure"
 for s in "${ACTIVE[@]}"; do echo "  $s: pid ${PID[$s]}, 127.0.0.1:${PORT[$s]}"; done
 
-# run_dns SERVER OUTFILE SECONDS
+# tree_pids PID: PID and all its descendants (NSD forks its server processes).
+tree_pids() {
+    local p
+    echo "$1"
+    for p in $(pgrep -P "$1" || true); do tree_pids "$p"; done
+}
+# cpu_ticks PID: user + system clock ticks used so far by PID's process tree (all threads).
+cpu_ticks() {
+    local t=0 p v
+    for p in $(tree_pids "$1"); do
+        v=$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+# run_dns SERVER OUTFILE SECONDS: one generator run; OUTFILE.cpu gets the server's CPU seconds.
 run_dns() {
+    local c0 c1
+    c0=$(cpu_ticks "${PID[$1]}")
     taskset -c "$GEN_CPU" "$BENCH" dns --port "${PORT[$1]}" --names "$NAMES" --duration "$3" \
         --cpu "$GEN_CPU" --sockets 4 --batch 32 --window 512 --json --quiet >"$2" || true
+    c1=$(cpu_ticks "${PID[$1]}")
+    echo "$(((c1 - c0) * 1000 / CLK_TCK))" >"$2.cpu_ms"
 }
 
 echo "== queries: $RUNS runs x $DURATION s per server, interleaved (1 s warm-up each first)"
@@ -330,7 +351,7 @@ for s in "${ACTIVE[@]}"; do run_dns "$s" "$WORK/warm-$s.json" 1; done
 for ((r = 1; r <= RUNS; r++)); do
     for s in "${ACTIVE[@]}"; do
         run_dns "$s" "$WORK/run-$s-$r.json" "$DURATION"
-        python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  run %s %-9s qps %8.0f  p50 %7.1f us  p99 %7.1f us  lost %.3f%%" % (sys.argv[2], sys.argv[3], r["qps"], r["p50_us"], r["p99_us"], r["lost_pct"]))' \
+        python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); c=int(open(sys.argv[1]+".cpu_ms").read())/1000; print("  run %s %-9s qps %8.0f  p50 %7.1f us  p99 %7.1f us  lost %.3f%%  server CPU %.2f s = %.0f answers/CPU-s" % (sys.argv[2], sys.argv[3], r["qps"], r["p50_us"], r["p99_us"], r["lost_pct"], c, r["answered"] / c if c > 0 else 0))' \
             "$WORK/run-$s-$r.json" "$r" "$s" 2>/dev/null || echo "  run $r $s: no result"
     done
 done
@@ -340,24 +361,29 @@ import json, statistics, sys
 work, runs, servers = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 med = {}
 print("== summary (medians over %d runs)" % runs)
-print("  %-9s %10s %10s %10s %10s %8s" % ("server", "qps", "p50_us", "p99_us", "p99.9_us", "lost%"))
+print("  %-9s %10s %10s %10s %10s %8s %14s" % ("server", "qps", "p50_us", "p99_us", "p99.9_us", "lost%", "answers/CPU-s"))
 for s in servers:
     rs = []
     for r in range(1, runs + 1):
         try:
-            rs.append(json.load(open("%s/run-%s-%d.json" % (work, s, r))))
+            x = json.load(open("%s/run-%s-%d.json" % (work, s, r)))
+            c = int(open("%s/run-%s-%d.json.cpu_ms" % (work, s, r)).read()) / 1000.0
+            x["per_cpu"] = x["answered"] / c if c > 0 else 0.0
+            rs.append(x)
         except Exception:
             pass
     if not rs:
         print("  %-9s no results" % s)
         continue
-    m = {k: statistics.median(x[k] for x in rs) for k in ("qps", "p50_us", "p99_us", "p999_us", "lost_pct")}
+    m = {k: statistics.median(x[k] for x in rs) for k in ("qps", "p50_us", "p99_us", "p999_us", "lost_pct", "per_cpu")}
     med[s] = m
-    print("  %-9s %10.0f %10.1f %10.1f %10.1f %8.3f" % (s, m["qps"], m["p50_us"], m["p99_us"], m["p999_us"], m["lost_pct"]))
+    print("  %-9s %10.0f %10.1f %10.1f %10.1f %8.3f %14.0f" % (s, m["qps"], m["p50_us"], m["p99_us"], m["p999_us"], m["lost_pct"], m["per_cpu"]))
 for peer, name in (("nsd", "NSD"), ("knot", "Knot")):
     if "dnsmeshd" in med and peer in med and med[peer]["qps"] > 0:
-        print("  dnsmeshd/%s QPS ratio %.2f%s" % (name, med["dnsmeshd"]["qps"] / med[peer]["qps"],
-              " (goal >= 1.2)" if peer == "nsd" else ""))
+        print("  dnsmeshd/%s QPS ratio %.2f%s; answers per server CPU-second ratio %.2f"
+              % (name, med["dnsmeshd"]["qps"] / med[peer]["qps"],
+                 " (goal >= 1.2)" if peer == "nsd" else "",
+                 med["dnsmeshd"]["per_cpu"] / med[peer]["per_cpu"] if med[peer]["per_cpu"] else 0))
 EOF
 
 # --- queries under writes (dnsmeshd) ------------------------------------------------------

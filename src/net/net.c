@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "dns/dns.h"
+#include "net/frame.h"
 #include "net/ring.h"
 #include "util/util.h"
 
@@ -655,13 +656,15 @@ static bool conn_parse(fe_t *fe, unsigned ci)
         if (c->pending + c->wq_count >= n->cfg.tcp_max_pipelined) {
             break;
         }
-        size_t l = dmp_load_u16be(c->rbuf + off);
-        if (l == 0 || l > n->cfg.tcp_max_query) {
+        size_t l = 0;
+        dmp_net_frame_t fr =
+            dmp_net_frame_next(c->rbuf + off, c->rlen - off, n->cfg.tcp_max_query, &l);
+        if (fr == DMP_NET_FRAME_BAD) {
             CINC(fe->c.tcp_bad_length, 1);
             ok = false;
             break;
         }
-        if (c->rlen - off < 2 + l) {
+        if (fr == DMP_NET_FRAME_MORE) {
             break;
         }
         const uint8_t *pkt = c->rbuf + off + 2;

@@ -5,6 +5,7 @@
 
 #include "erasure/erasure.h"
 #include "erasure/erasure_internal.h"
+#include "util/b64_public.h"
 
 #define BLK DMP_ERASURE_BLOCK_LEN
 #define TXT_STRIDE (DMP_ERASURE_CHUNK_TXT_LEN + 1)
@@ -158,8 +159,9 @@ int dmp_erasure_chunk_txt_encode(const uint8_t wire[DMP_ERASURE_CHUNK_LEN], char
     if (wire == NULL || out == NULL || cap < DMP_ERASURE_CHUNK_TXT_LEN + 1)
         return DMP_EINVAL;
     memcpy(out, DMP_ERASURE_CHUNK_PREFIX, DMP_ERASURE_CHUNK_PREFIX_LEN);
-    return dmp_b64_encode(wire, DMP_ERASURE_CHUNK_LEN, out + DMP_ERASURE_CHUNK_PREFIX_LEN,
-                          cap - DMP_ERASURE_CHUNK_PREFIX_LEN);
+    /* chunk data is ciphertext, public: the fast variable-time encoder is fine */
+    return dmp_b64_encode_public(wire, DMP_ERASURE_CHUNK_LEN, out + DMP_ERASURE_CHUNK_PREFIX_LEN,
+                                 cap - DMP_ERASURE_CHUNK_PREFIX_LEN);
 }
 
 /* Python str.strip() on ASCII: space, \t \n \v \f \r and \x1c-\x1f. */
@@ -254,9 +256,17 @@ int dmp_erasure_chunk_txt_parse(const uint8_t *txt, size_t len, uint8_t wire[DMP
         if (d[i] >= 0x80)
             return DMP_EFORMAT; /* Python's b64decode refuses non-ASCII str input */
     }
+    /* fast path for canonical base64 (what every encoder emits); on those inputs CPython's lax
+     * decoder gives the same bytes, anything else goes through the exact lax decoder */
+    size_t got = 0;
+    int rc = dmp_b64_decode_canonical((const char *)d, dl, wire, DMP_ERASURE_CHUNK_LEN, &got);
+    if (rc == 0)
+        return got == DMP_ERASURE_CHUNK_LEN ? 0 : DMP_EFORMAT;
+    if (rc == DMP_ETOOBIG)
+        return DMP_EFORMAT;
     dmp_buf_t b;
     dmp_buf_init(&b);
-    int rc = dmp_b64_decode((const char *)d, dl, DMP_B64_LAX, &b);
+    rc = dmp_b64_decode((const char *)d, dl, DMP_B64_LAX, &b);
     if (rc == 0 && b.len != DMP_ERASURE_CHUNK_LEN)
         rc = DMP_EFORMAT;
     if (rc == 0)

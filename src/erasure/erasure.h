@@ -73,7 +73,8 @@ int dmp_erasure_chunk_txt_encode(const uint8_t wire[DMP_ERASURE_CHUNK_LEN], char
 /* Parses a chunk TXT value like the reference client: must start with "v=dmp"; then a generic
  * ';'-separated key=value parse (keys/values stripped, last duplicate wins), v must be
  * "dmp<int>", t (default "chunk") must be "chunk", d is lax base64 and must decode to exactly 168
- * bytes. DMP_EERASURE_NOTCHUNK or DMP_EFORMAT otherwise. Does not RS-decode. */
+ * bytes. DMP_EERASURE_NOTCHUNK or DMP_EFORMAT otherwise (wire is then unspecified). Does not
+ * RS-decode. The metadata part (m=) is ignored, as the reference client does. */
 int dmp_erasure_chunk_txt_parse(const uint8_t *txt, size_t len,
                                 uint8_t wire[DMP_ERASURE_CHUNK_LEN]);
 

@@ -4,8 +4,13 @@
  * 0, 1, a, a^2, ..., a^254 (zfec fec_new). Row r of E does not depend on n, so one code object per
  * k holds the parity rows k..255 and (built on the first encode) ISA-L's expanded tables for
  * them; an (k, n) encode uses the first n-k rows. Code objects are published with an atomic
- * compare-and-swap and never freed: readers take no lock. */
+ * compare-and-swap and never freed: readers take no lock.
+ * Decoding needs no cached state: E's rows are Lagrange basis values (share r is the data
+ * polynomial evaluated at zfec's point for r), so missing data blocks are interpolated from the
+ * k chosen shares with barycentric weights, O(k^2) table lookups instead of an O(k^3) inversion;
+ * any k shares determine the same data, so the result equals zfec's. */
 #include <isa-l/erasure_code.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +29,31 @@ typedef struct {
 } fec_code_t;
 
 static _Atomic(fec_code_t *) fec_codes[MAXS + 1];
+
+/* fec_const_tbl[c] = ISA-L's 32-byte multiply-by-c table (gf_vect_mul_init(c)), so that a
+ * coefficient matrix expands into ec_encode_data tables by copying instead of recomputing. */
+static uint8_t fec_const_tbl[256][32];
+static pthread_once_t fec_once = PTHREAD_ONCE_INIT;
+
+static void fec_const_build(void)
+{
+    dmp_erasure_gf_init();
+    for (unsigned c = 0; c < 256; c++)
+        gf_vect_mul_init((unsigned char)c, fec_const_tbl[c]);
+}
+
+/* Same layout as ec_init_tables(k, rows, a, tbls). */
+static void fec_init_tables(uint32_t k, size_t rows, const uint8_t *a, uint8_t *tbls)
+{
+    for (size_t i = 0; i < rows * k; i++)
+        memcpy(tbls + 32 * i, fec_const_tbl[a[i]], 32);
+}
+
+/* Evaluation point of share r (zfec): 0 for r = 0, a^(r-1) otherwise. */
+static inline uint8_t fec_point(uint32_t r)
+{
+    return r == 0 ? 0 : dmp_gf_pow2(r - 1);
+}
 
 static int fec_params_ok(uint32_t k, uint32_t n)
 {
@@ -73,10 +103,10 @@ fail:
 
 static const fec_code_t *fec_get(uint32_t k)
 {
+    pthread_once(&fec_once, fec_const_build);
     fec_code_t *c = atomic_load_explicit(&fec_codes[k], memory_order_acquire);
     if (c)
         return c;
-    dmp_erasure_gf_init();
     fec_code_t *mine = fec_build(k);
     if (mine == NULL)
         return NULL;
@@ -100,7 +130,7 @@ static uint8_t *fec_enc_tbls(const fec_code_t *cc)
     if (mine == NULL)
         return NULL;
     if (nrows)
-        ec_init_tables((int)c->k, (int)nrows, c->rows, mine);
+        fec_init_tables(c->k, nrows, c->rows, mine);
     uint8_t *expected = NULL;
     if (atomic_compare_exchange_strong_explicit(&c->enc_tbls, &expected, mine, memory_order_acq_rel,
                                                 memory_order_acquire))
@@ -160,19 +190,13 @@ int dmp_erasure_fec_decode(uint32_t k, uint32_t n, size_t len, const uint32_t *i
     if (count < k)
         return DMP_EERASURE_SHARES;
 
-    /* the k lowest share numbers: every present data share plus the lowest parity shares */
-    uint32_t missing[MAXS], par[MAXS];
-    uint32_t e = 0, npar = 0;
+    /* the k lowest share numbers: every present data share plus the lowest e parity shares */
+    uint32_t missing[MAXS];
+    uint32_t e = 0;
     for (uint32_t j = 0; j < k; j++) {
         if (by_id[j] == NULL)
             missing[e++] = j;
     }
-    for (uint32_t r = k; r < n && npar < e; r++) {
-        if (by_id[r] != NULL)
-            par[npar++] = r;
-    }
-    if (npar < e)
-        return DMP_EERASURE_SHARES; /* unreachable: count >= k distinct ids */
     for (uint32_t j = 0; j < k; j++) {
         if (by_id[j] != NULL && by_id[j] != data_out[j])
             memmove(data_out[j], by_id[j], len);
@@ -180,57 +204,52 @@ int dmp_erasure_fec_decode(uint32_t k, uint32_t n, size_t len, const uint32_t *i
     if (e == 0 || len == 0)
         return 0;
 
-    const fec_code_t *c = fec_get(k);
-    if (c == NULL)
+    /* The selected shares are k evaluations of the data polynomial f (degree < k, f(x_j) =
+     * data_j for j < k; share r is f at point x_r = 0 for r = 0, a^(r-1) otherwise). Each
+     * missing data block is f at its own point, i.e. a Lagrange combination of the selected
+     * shares, with barycentric weights computed in the log domain (O(k^2 + e*k) table lookups,
+     * no matrix inversion). All differences x_s + x_t of distinct points are non-zero. */
+    uint32_t sel[MAXS];
+    uint32_t nsel = 0;
+    for (uint32_t r = 0; r < n && nsel < k; r++) {
+        if (by_id[r] != NULL)
+            sel[nsel++] = r;
+    }
+    pthread_once(&fec_once, fec_const_build);
+    uint8_t *tbls = malloc(32 * (size_t)e * k);
+    if (tbls == NULL)
         return DMP_ENOMEM;
-    /* Solve A * d_missing = y with A = E[par][missing] (e x e); see the derivation in
-     * dmp_erasure_fec_decode's header comment: y = share_par + E[par][present] * d_present. */
-    int rc = DMP_ENOMEM;
-    uint8_t *a = malloc((size_t)e * e), *ainv = malloc((size_t)e * e);
-    uint8_t *dec = malloc((size_t)e * k), *tbls = malloc(32 * (size_t)e * k);
-    if (a == NULL || ainv == NULL || dec == NULL || tbls == NULL)
-        goto out;
-    for (uint32_t i = 0; i < e; i++) {
-        const uint8_t *row = c->rows + (size_t)(par[i] - k) * k;
-        for (uint32_t j = 0; j < e; j++)
-            a[i * e + j] = row[missing[j]];
-    }
-    if (gf_invert_matrix(a, ainv, (int)e) != 0) {
-        rc = DMP_EERASURE_PARAM; /* cannot happen for an MDS code */
-        goto out;
-    }
-    /* inputs: present data shares in id order, then the e parity shares */
-    const uint8_t *in[MAXS];
-    uint32_t nin = 0;
-    for (uint32_t j = 0; j < k; j++) {
-        if (by_id[j] != NULL)
-            in[nin++] = data_out[j];
-    }
-    for (uint32_t i = 0; i < e; i++)
-        in[nin++] = by_id[par[i]];
-    uint8_t *outp[MAXS];
-    for (uint32_t b = 0; b < e; b++) {
-        uint8_t *drow = dec + (size_t)b * k;
-        uint32_t col = 0;
-        for (uint32_t j = 0; j < k; j++) {
-            if (by_id[j] == NULL)
-                continue;
-            uint8_t acc = 0;
-            for (uint32_t i = 0; i < e; i++)
-                acc ^= dmp_gf_mul(ainv[b * e + i], c->rows[(size_t)(par[i] - k) * k + j]);
-            drow[col++] = acc;
+    const uint8_t *lg = dmp_erasure_gf_log;
+    uint8_t xs[MAXS];
+    unsigned logw[MAXS]; /* -log prod_{t != s} (x_s + x_t), mod 255 */
+    for (uint32_t i = 0; i < k; i++)
+        xs[i] = fec_point(sel[i]);
+    for (uint32_t i = 0; i < k; i++) {
+        unsigned acc = 0;
+        for (uint32_t t = 0; t < k; t++) {
+            if (t != i)
+                acc += lg[xs[i] ^ xs[t]];
         }
-        for (uint32_t i = 0; i < e; i++)
-            drow[col++] = ainv[b * e + i];
+        logw[i] = (255 - acc % 255) % 255;
+    }
+    const uint8_t *in[MAXS];
+    uint8_t *outp[MAXS];
+    for (uint32_t i = 0; i < k; i++)
+        in[i] = by_id[sel[i]];
+    for (uint32_t b = 0; b < e; b++) {
+        uint8_t xm = fec_point(missing[b]);
+        unsigned logl = 0;
+        for (uint32_t t = 0; t < k; t++)
+            logl += lg[xm ^ xs[t]];
+        logl %= 255;
+        uint8_t *tb = tbls + 32 * (size_t)b * k;
+        for (uint32_t i = 0; i < k; i++) {
+            unsigned lc = (logl + 255 - lg[xm ^ xs[i]] + logw[i]) % 255;
+            memcpy(tb + 32 * (size_t)i, fec_const_tbl[dmp_erasure_gf_exp[lc]], 32);
+        }
         outp[b] = data_out[missing[b]];
     }
-    ec_init_tables((int)k, (int)e, dec, tbls);
     ec_encode_data((int)len, (int)k, (int)e, tbls, (unsigned char **)in, outp);
-    rc = 0;
-out:
-    free(a);
-    free(ainv);
-    free(dec);
     free(tbls);
-    return rc;
+    return 0;
 }

@@ -1,7 +1,7 @@
 /* erasure: reedsolo RSCodec(32)-compatible Reed-Solomon over GF(2^8)/0x11D, generator 2, fcr 0.
  *
  * Encoding is the systematic remainder m(x) * x^32 mod g(x), g(x) = prod_{i<32} (x - a^i),
- * computed eight message bytes at a time with slicing tables (64 KiB, built once).
+ * computed as a table-driven linear map (per-degree nibble tables, built once).
  * Decoding: syndromes (via re-encoding, so an intact codeword costs one encode), Berlekamp-Massey,
  * Chien search over the codeword's own positions, Forney, and a final syndrome check: the
  * decoder only ever returns a codeword, and reports failure exactly where reedsolo raises
@@ -15,25 +15,15 @@
 #define NSYM DMP_ERASURE_RS_NSYM
 
 /* Invariant after rs_init: rs_gen[0..32] = g(x) highest degree first (rs_gen[0] = 1);
- * rs_slice[j][v] = remainder state (4 big-endian u64 words = 32 parity bytes) after feeding the
- * 8-byte message that is v at offset j and zero elsewhere into a zero LFSR. */
+ * rs_tbl[d][h][v] = (v << 4h) * (x^(d+32) mod g(x)) as 32 parity bytes, for every message
+ * coefficient degree d < 223: the remainder is linear in the message, so
+ * parity = XOR over message bytes m_i (degree len-1-i) of rs_tbl[d][0][m_i & 15] ^
+ * rs_tbl[d][1][m_i >> 4]. 223 * 1 KiB; a 128-byte block touches 128 KiB of it. */
+typedef uint8_t rs_vec_t __attribute__((vector_size(32), aligned(32)));
 static uint8_t rs_gen[NSYM + 1];
-static uint64_t rs_slice[8][256][4];
+static rs_vec_t rs_tbl[DMP_ERASURE_RS_MAX_CW_LEN - NSYM][2][16];
 static pthread_once_t rs_once = PTHREAD_ONCE_INIT;
-
-/* Byte-at-a-time LFSR: the definition the slicing tables are derived from. */
-static void rs_lfsr_bytes(uint8_t reg[NSYM], const uint8_t *msg, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        uint8_t f = msg[i] ^ reg[0];
-        memmove(reg, reg + 1, NSYM - 1);
-        reg[NSYM - 1] = 0;
-        if (f != 0) {
-            for (int j = 0; j < NSYM; j++)
-                reg[j] ^= dmp_gf_mul(rs_gen[j + 1], f);
-        }
-    }
-}
+static int rs_use_avx2;
 
 static void rs_build(void)
 {
@@ -52,15 +42,26 @@ static void rs_build(void)
         memcpy(g, ng, sizeof g);
     }
     memcpy(rs_gen, g, sizeof rs_gen);
-    for (int j = 0; j < 8; j++) {
-        for (int v = 0; v < 256; v++) {
-            uint8_t msg[8] = {0}, reg[NSYM] = {0};
-            msg[j] = (uint8_t)v;
-            rs_lfsr_bytes(reg, msg, 8);
-            for (int w = 0; w < 4; w++)
-                rs_slice[j][v][w] = dmp_load_u64be(reg + 8 * w);
+    /* p = x^(d+32) mod g, highest degree first; x^32 mod g = g[1..32] */
+    uint8_t p[NSYM];
+    memcpy(p, g + 1, NSYM);
+    for (size_t d = 0; d < DMP_ERASURE_RS_MAX_CW_LEN - NSYM; d++) {
+        for (unsigned h = 0; h < 2; h++) {
+            for (unsigned v = 0; v < 16; v++) {
+                uint8_t c = (uint8_t)(v << (4 * h));
+                for (int j = 0; j < NSYM; j++)
+                    rs_tbl[d][h][v][j] = dmp_gf_mul(c, p[j]);
+            }
         }
+        uint8_t f = p[0];
+        memmove(p, p + 1, NSYM - 1);
+        p[NSYM - 1] = 0;
+        for (int j = 0; j < NSYM; j++)
+            p[j] ^= dmp_gf_mul(f, g[j + 1]);
     }
+#if defined(__x86_64__) && defined(__GNUC__)
+    rs_use_avx2 = __builtin_cpu_supports("avx2");
+#endif
 }
 
 static void rs_init(void)
@@ -68,41 +69,42 @@ static void rs_init(void)
     pthread_once(&rs_once, rs_build);
 }
 
-/* Remainder of msg (len a multiple of 8) into parity. */
-static void rs_remainder8(const uint8_t *msg, size_t len, uint8_t parity[NSYM])
+#define RS_REMAINDER_BODY                                                                          \
+    rs_vec_t a = {0}, b = {0};                                                                     \
+    size_t i = 0;                                                                                  \
+    for (; i + 2 <= len; i += 2) {                                                                 \
+        const rs_vec_t(*t0)[16] = rs_tbl[len - 1 - i], (*t1)[16] = rs_tbl[len - 2 - i];            \
+        a ^= t0[0][msg[i] & 15] ^ t0[1][msg[i] >> 4];                                              \
+        b ^= t1[0][msg[i + 1] & 15] ^ t1[1][msg[i + 1] >> 4];                                      \
+    }                                                                                              \
+    if (i < len)                                                                                   \
+        a ^= rs_tbl[0][0][msg[i] & 15] ^ rs_tbl[0][1][msg[i] >> 4];                                \
+    a ^= b;                                                                                        \
+    memcpy(parity, &a, NSYM);
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void rs_remainder_avx2(const uint8_t *msg, size_t len,
+                                                              uint8_t parity[NSYM])
 {
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (size_t i = 0; i < len; i += 8) {
-        uint64_t u = s0 ^ dmp_load_u64be(msg + i);
-        s0 = s1;
-        s1 = s2;
-        s2 = s3;
-        s3 = 0;
-        for (int j = 0; j < 8; j++) {
-            const uint64_t *t = rs_slice[j][(u >> (56 - 8 * j)) & 0xff];
-            s0 ^= t[0];
-            s1 ^= t[1];
-            s2 ^= t[2];
-            s3 ^= t[3];
-        }
-    }
-    dmp_store_u64be(parity, s0);
-    dmp_store_u64be(parity + 8, s1);
-    dmp_store_u64be(parity + 16, s2);
-    dmp_store_u64be(parity + 24, s3);
+    RS_REMAINDER_BODY
+}
+#endif
+
+static void rs_remainder_generic(const uint8_t *msg, size_t len, uint8_t parity[NSYM])
+{
+    RS_REMAINDER_BODY
 }
 
+/* parity = msg(x) * x^32 mod g(x); len <= 223. */
 static void rs_remainder(const uint8_t *msg, size_t len, uint8_t parity[NSYM])
 {
-    if (len % 8 == 0) {
-        rs_remainder8(msg, len, parity);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (rs_use_avx2) {
+        rs_remainder_avx2(msg, len, parity);
         return;
     }
-    /* leading zero coefficients do not change the remainder */
-    uint8_t tmp[DMP_ERASURE_RS_MAX_CW_LEN + 8] = {0};
-    size_t pad = 8 - len % 8;
-    memcpy(tmp + pad, msg, len);
-    rs_remainder8(tmp, len + pad, parity);
+#endif
+    rs_remainder_generic(msg, len, parity);
 }
 
 int dmp_erasure_rs_encode(const uint8_t *msg, size_t msg_len, uint8_t parity[NSYM])

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "erasure/erasure.h"
+#include "util/b64_public.h"
 
 /* ---------- helpers ---------- */
 
@@ -854,6 +855,41 @@ static void test_pipeline_roundtrip_sizes(void **state)
     }
 }
 
+/* util/b64_public (added for the chunk path): same output as the util codec */
+static void test_b64_public(void **state)
+{
+    (void)state;
+    uint8_t in[300] = {0}, dec[300];
+    char a[410], b[410];
+    for (size_t len = 0; len <= 300; len++) {
+        rnd_fill(in, len);
+        assert_int_equal(dmp_b64_encode(in, len, a, sizeof a), 0);
+        assert_int_equal(dmp_b64_encode_public(in, len, b, sizeof b), 0);
+        assert_string_equal(a, b);
+        size_t got = 0;
+        assert_int_equal(dmp_b64_decode_canonical(b, strlen(b), dec, sizeof dec, &got), 0);
+        assert_int_equal(got, len);
+        if (len)
+            assert_memory_equal(dec, in, len);
+        if (len)
+            assert_int_equal(dmp_b64_decode_canonical(b, strlen(b), dec, len - 1, &got),
+                             DMP_ETOOBIG);
+    }
+    assert_int_equal(dmp_b64_encode_public(in, 3, b, 4), DMP_ETOOBIG);
+    static const char *reject[] = {
+        "QQ=", "Q===", "====", "QQ==QQ==", "Q Q=", "QUJ\n", "QU=D", "QUJ=QUJD", "\xff\xff\xff\xff"};
+    for (size_t i = 0; i < sizeof reject / sizeof reject[0]; i++) {
+        size_t got;
+        assert_int_equal(
+            dmp_b64_decode_canonical(reject[i], strlen(reject[i]), dec, sizeof dec, &got),
+            DMP_EBASE64);
+    }
+    size_t got;
+    assert_int_equal(dmp_b64_decode_canonical("QR==", 4, dec, sizeof dec, &got), 0);
+    assert_int_equal(got, 1);
+    assert_int_equal(dec[0], 'A');
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -871,6 +907,7 @@ int main(void)
         cmocka_unit_test(test_txt_parse),
         cmocka_unit_test(test_decode_message_faults),
         cmocka_unit_test(test_pipeline_roundtrip_sizes),
+        cmocka_unit_test(test_b64_public),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

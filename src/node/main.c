@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "dns/dns.h"
 #include "net/net.h"
@@ -347,6 +349,57 @@ static int zone_from_cfg(const dmp_node_config_t *c, dmp_dns_zone_t *z)
     return 0;
 }
 
+/* A port free for UDP and TCP on both [::] (v6-only) and 0.0.0.0, or 0 when none was found
+ * (the caller then lets the kernel pick for each listener). */
+static uint16_t pick_dual_port(void)
+{
+    for (int attempt = 0; attempt < 16; attempt++) {
+        int fds[4] = {-1, -1, -1, -1};
+        uint16_t port = 0;
+        bool ok = true;
+        for (int i = 0; i < 4 && ok; i++) {
+            bool v6 = i < 2;
+            fds[i] = socket(v6 ? AF_INET6 : AF_INET, (i % 2) ? SOCK_STREAM : SOCK_DGRAM, 0);
+            if (fds[i] < 0) {
+                ok = false;
+                break;
+            }
+            struct sockaddr_storage ss;
+            memset(&ss, 0, sizeof(ss));
+            socklen_t sl;
+            if (v6) {
+                int one = 1;
+                setsockopt(fds[i], IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+                a->sin6_family = AF_INET6;
+                a->sin6_port = htons(port);
+                sl = sizeof(*a);
+            } else {
+                struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+                a->sin_family = AF_INET;
+                a->sin_port = htons(port);
+                sl = sizeof(*a);
+            }
+            if (bind(fds[i], (struct sockaddr *)&ss, sl) != 0) {
+                ok = false;
+                break;
+            }
+            if (i == 0) {
+                struct sockaddr_in6 b;
+                socklen_t bl = sizeof(b);
+                getsockname(fds[0], (struct sockaddr *)&b, &bl);
+                port = ntohs(b.sin6_port);
+            }
+        }
+        for (int i = 0; i < 4; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+        if (ok && port)
+            return port;
+    }
+    return 0;
+}
+
 static void fmt_hostport(char *out, size_t cap, const char *host, unsigned port)
 {
     if (strchr(host, ':'))
@@ -498,7 +551,14 @@ int main(int argc, char **argv)
     dmp_net_config_default(&nc);
     const char *dns_host =
         strcmp(n->cfg.dns_host, "localhost") == 0 ? "127.0.0.1" : n->cfg.dns_host;
-    if (dmp_net_config_add_listen(&nc, dns_host, n->cfg.dns_port) != 0) {
+    /* "::" means every address of both families: net's IPv6 sockets are v6-only, so add the
+     * IPv4 wildcard on the same port (an ephemeral one is picked free on both first) */
+    bool dual = strcmp(dns_host, "::") == 0;
+    uint16_t dns_port = n->cfg.dns_port;
+    if (dual && dns_port == 0)
+        dns_port = pick_dual_port();
+    if (dmp_net_config_add_listen(&nc, dns_host, dns_port) != 0 ||
+        (dual && dmp_net_config_add_listen(&nc, "0.0.0.0", dns_port) != 0)) {
         fprintf(stderr, "dnsmeshd: DMP_DNS_HOST: invalid value '%s'\n", n->cfg.dns_host);
         status = 2;
         goto out;

@@ -20,6 +20,8 @@ static int sign_domain(const char *d, size_t n, size_t *sl)
 {
     if (!d || n == 0)
         return DMP_EWIRE_NAME;
+    if (n > DMP_WIRE_DOMAIN_MAX + 1)
+        return DMP_EWIRE_LEN;
     size_t eff = d[n - 1] == '.' ? n - 1 : n;
     if (eff > DMP_WIRE_DOMAIN_MAX)
         return DMP_EWIRE_LEN;
@@ -80,7 +82,7 @@ int dmp_wire_cluster_encode(const dmp_wire_cluster_t *c, const uint8_t sk64[64],
     return rc;
 }
 
-static int cluster_body(const uint8_t *b, size_t bl, dmp_wire_cluster_t *out)
+int dmp_wire__cluster_body(const uint8_t *b, size_t bl, dmp_wire_cluster_t *out)
 {
     dmp_rd_t r;
     dmp_rd_init(&r, b, bl);
@@ -176,7 +178,7 @@ int dmp_wire_cluster_parse(const uint8_t *buf, size_t len, const uint8_t operato
     rc = dmp_wire__verify(operator_spk, blob.data, bl, blob.data + bl);
     if (rc)
         goto done;
-    rc = cluster_body(blob.data, bl, out);
+    rc = dmp_wire__cluster_body(blob.data, bl, out);
     if (rc)
         goto done;
     rc = DMP_EWIRE_SIGNER;
@@ -262,7 +264,7 @@ int dmp_wire_bootstrap_encode(const dmp_wire_bootstrap_t *b, const uint8_t sk64[
     return rc;
 }
 
-static int bootstrap_body(const uint8_t *b, size_t bl, dmp_wire_bootstrap_t *out)
+int dmp_wire__bootstrap_body(const uint8_t *b, size_t bl, dmp_wire_bootstrap_t *out)
 {
     dmp_rd_t r;
     dmp_rd_init(&r, b, bl);
@@ -331,7 +333,7 @@ int dmp_wire_bootstrap_parse(const uint8_t *buf, size_t len, const uint8_t signe
     rc = dmp_wire__verify(signer_spk, blob.data, bl, blob.data + bl);
     if (rc)
         goto done;
-    rc = bootstrap_body(blob.data, bl, out);
+    rc = dmp_wire__bootstrap_body(blob.data, bl, out);
     if (rc)
         goto done;
     rc = DMP_EWIRE_SIGNER;

@@ -46,4 +46,9 @@ int dmp_wire__domain_field(const uint8_t *p, size_t n, char *dst, size_t *dst_le
 /* ASCII case-insensitive equality after stripping one trailing dot on each side. */
 bool dmp_wire__name_eq(const char *a, size_t alen, const char *b, size_t blen);
 
+/* Body parsers of the records whose signature is checked before the body (exposed for fuzzing):
+ * body excludes the signature. */
+int dmp_wire__cluster_body(const uint8_t *b, size_t bl, dmp_wire_cluster_t *out);
+int dmp_wire__bootstrap_body(const uint8_t *b, size_t bl, dmp_wire_bootstrap_t *out);
+
 #endif

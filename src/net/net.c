@@ -72,6 +72,17 @@ typedef struct wbuf {
 
 enum { REQ_UDP = 0, REQ_TCP = 1 };
 
+/* Local address a datagram arrived on (wildcard sockets only): the reply leaves from it. */
+typedef struct {
+    int family; /* 0 = unknown */
+    union {
+        struct in_pktinfo v4;
+        struct in6_pktinfo v6;
+    } u;
+} udst_t;
+
+#define UDP_CTL_SPACE CMSG_SPACE(sizeof(struct in6_pktinfo))
+
 /* One query in flight. See the ownership rules at the top of this file. */
 typedef struct req {
     struct req *next; /* pool free list (UDP) */
@@ -86,6 +97,11 @@ typedef struct req {
     wbuf_t *wb;     /* TCP: framed reply or NULL; owned by the req until the frontend takes it */
     struct msghdr msg;
     struct iovec iov;
+    union {
+        struct cmsghdr align;
+        uint8_t b[UDP_CTL_SPACE];
+    } ctl; /* UDP: source-address cmsg for the reply (ctl_len bytes; 0 = none) */
+    size_t ctl_len;
     uint8_t data[];
 } req_t;
 
@@ -180,6 +196,7 @@ struct fe {
     /* mmsg backend */
     struct mmsghdr *mm;
     struct iovec *mm_iov;
+    uint8_t (*mm_ctl)[UDP_CTL_SPACE + 64];
     struct sockaddr_storage *mm_name;
     uint8_t *mm_buf;
     struct mmsghdr *sm;
@@ -299,7 +316,7 @@ static void set_port(struct sockaddr_storage *ss, uint16_t port)
  * may hand out a port some other SO_REUSEPORT socket of this user already holds (which would
  * then get part of our traffic); without it the kernel picks a port nobody uses. */
 static int open_sock(const struct sockaddr_storage *ss, socklen_t len, bool tcp, int backlog,
-                     uint16_t *bound_port)
+                     bool force_pktinfo, uint16_t *bound_port)
 {
     bool ephemeral = (ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
                                                : ((const struct sockaddr_in6 *)ss)->sin6_port) == 0;
@@ -321,6 +338,16 @@ static int open_sock(const struct sockaddr_storage *ss, socklen_t len, bool tcp,
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     }
     if (!tcp) {
+        /* wildcard address: learn each datagram's local address so the reply leaves from it */
+        if (ss->ss_family == AF_INET &&
+            (force_pktinfo ||
+             ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY))) {
+            (void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+        } else if (ss->ss_family == AF_INET6 &&
+                   (force_pktinfo ||
+                    IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr))) {
+            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+        }
         int sz = 4 << 20;
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
         (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
@@ -370,7 +397,7 @@ static int bind_listen(dmp_net_t *n, unsigned li, char *err, size_t errlen)
             fe_t *fe = &n->fe[f];
             uint16_t got = 0;
             if (udp) {
-                int fd = open_sock(&ss, sl, false, 0, &got);
+                int fd = open_sock(&ss, sl, false, 0, n->cfg.udp_force_pktinfo, &got);
                 if (fd < 0) {
                     ok = false;
                     e = -fd;
@@ -383,7 +410,7 @@ static int bind_listen(dmp_net_t *n, unsigned li, char *err, size_t errlen)
                 }
             }
             if (tcp) {
-                int fd = open_sock(&ss, sl, true, (int)n->cfg.tcp_backlog, &got);
+                int fd = open_sock(&ss, sl, true, (int)n->cfg.tcp_backlog, false, &got);
                 if (fd < 0) {
                     ok = false;
                     e = -fd;
@@ -495,9 +522,56 @@ static void fe_flush(fe_t *fe)
 
 static void udp_send(fe_t *fe, req_t *r);
 
-/* One received datagram (bytes owned by the caller; copied here). */
+/* Reads a pktinfo control message (bounded by end) into d. */
+static void cmsg_dst(const struct cmsghdr *c, const uint8_t *end, udst_t *d)
+{
+    const uint8_t *cp = (const uint8_t *)c;
+    if ((size_t)(end - cp) < sizeof *c || c->cmsg_len > (size_t)(end - cp)) {
+        return;
+    }
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+        c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+        d->family = AF_INET;
+        memcpy(&d->u.v4, CMSG_DATA(c), sizeof d->u.v4);
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+               c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+        d->family = AF_INET6;
+        memcpy(&d->u.v6, CMSG_DATA(c), sizeof d->u.v6);
+    }
+}
+
+/* Builds the reply's source-address cmsg from where the query arrived. */
+static void req_set_src(req_t *r, const udst_t *d)
+{
+    r->ctl_len = 0;
+    if (!d || !d->family) {
+        return;
+    }
+    memset(&r->ctl, 0, sizeof r->ctl);
+    struct cmsghdr *c = &r->ctl.align;
+    if (d->family == AF_INET) {
+        struct in_pktinfo pi;
+        memset(&pi, 0, sizeof pi);
+        pi.ipi_spec_dst = d->u.v4.ipi_spec_dst;
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof pi);
+        memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        r->ctl_len = CMSG_SPACE(sizeof pi);
+    } else {
+        struct in6_pktinfo pi = d->u.v6;
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof pi);
+        memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        r->ctl_len = CMSG_SPACE(sizeof pi);
+    }
+}
+
+/* One received datagram (bytes owned by the caller; copied here). dst: where it arrived, or
+ * NULL when the socket is bound to a specific address. */
 static void udp_ingest(fe_t *fe, unsigned sock, const uint8_t *pkt, size_t len,
-                       const struct sockaddr *peer, socklen_t peer_len)
+                       const struct sockaddr *peer, socklen_t peer_len, const udst_t *dst)
 {
     dmp_net_t *n = fe->net;
     CINC(fe->c.udp_rx, 1);
@@ -534,6 +608,7 @@ static void udp_ingest(fe_t *fe, unsigned sock, const uint8_t *pkt, size_t len,
     r->len = len;
     r->out_len = 0;
     r->wb = NULL;
+    req_set_src(r, dst);
     if (a == DMP_NET_SLIP) {
         CINC(fe->c.slips, 1);
         size_t ol = 0;
@@ -959,6 +1034,10 @@ static void udp_send(fe_t *fe, req_t *r)
     r->msg.msg_namelen = r->peer_len;
     r->msg.msg_iov = &r->iov;
     r->msg.msg_iovlen = 1;
+    if (r->ctl_len) {
+        r->msg.msg_control = r->ctl.b;
+        r->msg.msg_controllen = r->ctl_len;
+    }
     if (fe->use_uring) {
         struct io_uring_sqe *sqe = get_sqe(fe);
         if (!sqe) {
@@ -1126,9 +1205,10 @@ static int uring_setup(fe_t *fe, char *why, size_t whylen)
     }
     fe->ring_ok = true;
     fe->nbufs = 1024;
-    fe->bufsz = (unsigned)round_up(sizeof(struct io_uring_recvmsg_out) +
-                                       sizeof(struct sockaddr_storage) + n->cfg.udp_max_payload + 1,
-                                   64);
+    fe->bufsz =
+        (unsigned)round_up(sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_storage) +
+                               UDP_CTL_SPACE + n->cfg.udp_max_payload + 1,
+                           64);
     void *brmem = NULL;
     if (posix_memalign(&brmem, 4096, fe->nbufs * sizeof(struct io_uring_buf)) != 0 ||
         !(fe->bufs = malloc((size_t)fe->nbufs * fe->bufsz))) {
@@ -1156,6 +1236,7 @@ static int uring_setup(fe_t *fe, char *why, size_t whylen)
     io_uring_buf_ring_advance(fe->br, (int)fe->nbufs);
     memset(&fe->rmsg, 0, sizeof fe->rmsg);
     fe->rmsg.msg_namelen = sizeof(struct sockaddr_storage);
+    fe->rmsg.msg_controllen = UDP_CTL_SPACE;
     for (unsigned i = 0; i < fe->nudp; i++) {
         arm_recv(fe, i);
     }
@@ -1180,12 +1261,19 @@ static void uring_recv_cqe(fe_t *fe, unsigned i, struct io_uring_cqe *cqe, bool 
                 CINC(fe->c.udp_rx, 1);
                 CINC(fe->c.udp_dropped, 1);
             } else {
+                udst_t dst = {.family = 0};
+                struct cmsghdr *cm = io_uring_recvmsg_cmsg_firsthdr(o, &fe->rmsg);
+                const uint8_t *cend = cm ? (const uint8_t *)cm + o->controllen : NULL;
+                for (; cm; cm = io_uring_recvmsg_cmsg_nexthdr(o, &fe->rmsg, cm)) {
+                    cmsg_dst(cm, cend, &dst);
+                }
                 udp_ingest(fe, i, io_uring_recvmsg_payload(o, &fe->rmsg),
                            io_uring_recvmsg_payload_length(o, cqe->res, &fe->rmsg),
                            (const struct sockaddr *)io_uring_recvmsg_name(o),
                            o->namelen > sizeof(struct sockaddr_storage)
                                ? (socklen_t)sizeof(struct sockaddr_storage)
-                               : o->namelen);
+                               : o->namelen,
+                           &dst);
             }
         }
         io_uring_buf_ring_add(fe->br, buf, fe->bufsz, (unsigned short)bid,
@@ -1335,10 +1423,12 @@ static int mmsg_setup(fe_t *fe)
     fe->mm = calloc(BATCH, sizeof *fe->mm);
     fe->mm_iov = calloc(BATCH, sizeof *fe->mm_iov);
     fe->mm_name = calloc(BATCH, sizeof *fe->mm_name);
+    fe->mm_ctl = calloc(BATCH, sizeof *fe->mm_ctl);
     fe->mm_buf = malloc(BATCH * bs);
     fe->sm = calloc(BATCH, sizeof *fe->sm);
     fe->sm_req = calloc(BATCH, sizeof *fe->sm_req);
-    if (!fe->mm || !fe->mm_iov || !fe->mm_name || !fe->mm_buf || !fe->sm || !fe->sm_req) {
+    if (!fe->mm || !fe->mm_iov || !fe->mm_name || !fe->mm_ctl || !fe->mm_buf || !fe->sm ||
+        !fe->sm_req) {
         return DMP_ENOMEM;
     }
     for (unsigned i = 0; i < fe->nudp; i++) {
@@ -1367,6 +1457,8 @@ static void mmsg_recv(fe_t *fe, unsigned i)
             fe->mm[k].msg_hdr.msg_iovlen = 1;
             fe->mm[k].msg_hdr.msg_name = &fe->mm_name[k];
             fe->mm[k].msg_hdr.msg_namelen = sizeof fe->mm_name[k];
+            fe->mm[k].msg_hdr.msg_control = fe->mm_ctl[k];
+            fe->mm[k].msg_hdr.msg_controllen = sizeof fe->mm_ctl[k];
         }
         int got = recvmmsg(fe->udp_fd[i], fe->mm, BATCH, MSG_DONTWAIT, NULL);
         if (got <= 0) {
@@ -1379,8 +1471,13 @@ static void mmsg_recv(fe_t *fe, unsigned i)
                 CINC(fe->c.udp_dropped, 1);
                 continue;
             }
+            udst_t dst = {.family = 0};
+            const uint8_t *cend = (const uint8_t *)mh->msg_control + mh->msg_controllen;
+            for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                cmsg_dst(cm, cend, &dst);
+            }
             udp_ingest(fe, i, fe->mm_iov[k].iov_base, fe->mm[k].msg_len, mh->msg_name,
-                       mh->msg_namelen);
+                       mh->msg_namelen, &dst);
         }
         if (got < BATCH) {
             return;
@@ -1864,6 +1961,7 @@ static void net_release(dmp_net_t *n)
         free(fe->mm);
         free(fe->mm_iov);
         free(fe->mm_name);
+        free(fe->mm_ctl);
         free(fe->mm_buf);
         free(fe->sm);
         free(fe->sm_req);

@@ -95,6 +95,9 @@ typedef struct {
     unsigned tcp_max_query;       /* a longer length prefix closes the connection, def. 65535 */
     unsigned tcp_backlog;         /* listen backlog, default 128 */
     dmp_net_backend_t backend;    /* default AUTO */
+    /* Learn each datagram's local address (IP_PKTINFO / IPV6_RECVPKTINFO) and send the reply from
+     * it. Always on for wildcard addresses ("0.0.0.0", "::"); this forces it on for all. */
+    bool udp_force_pktinfo;
 } dmp_net_config_t;
 
 /* Counters summed over all threads at read time (each read racily but atomically). */

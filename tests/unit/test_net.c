@@ -514,6 +514,32 @@ static void test_udp_echo(void **state)
     dmp_net_free(n);
 }
 
+static void test_udp_pktinfo(void **state)
+{
+    (void)state;
+    /* the local-address path wildcard sockets use, forced on for loopback sockets */
+    dmp_net_config_t cfg;
+    dmp_net_config_default(&cfg);
+    cfg.udp_force_pktinfo = true;
+    cfg.shards = 2;
+    dmp_net_t *n = start_server(&cfg, true);
+    SKIP_IF_NULL(n);
+    udp_roundtrip(AF_INET, (uint16_t)dmp_net_udp_port(n, 0), 2);
+    if (cfg.nlisten > 1) {
+        udp_roundtrip(AF_INET6, (uint16_t)dmp_net_udp_port(n, 1), 2);
+    }
+    /* SLIP replies (sent by the frontend itself) carry it too */
+    atomic_store(&g_ctx.admit_mode, DMP_NET_SLIP);
+    int fd = udp_client(AF_INET, (uint16_t)dmp_net_udp_port(n, 0));
+    uint8_t q[64], r[128];
+    size_t ql = make_query(q, 0x13, 0);
+    assert_int_equal(send(fd, q, ql, 0), (ssize_t)ql);
+    assert_true(rrecv(fd, r, sizeof r, 0) >= 12);
+    assert_true(r[2] & 0x02);
+    close(fd);
+    dmp_net_free(n);
+}
+
 static void test_udp_oversize_dropped(void **state)
 {
     (void)state;
@@ -993,11 +1019,12 @@ static int set_uring(void **state)
 
 #define SERVER_TESTS                                                                               \
     cmocka_unit_test(test_udp_echo), cmocka_unit_test(test_udp_oversize_dropped),                  \
-        cmocka_unit_test(test_tcp_pipelined_and_split), cmocka_unit_test(test_tcp_pipeline_cap),   \
-        cmocka_unit_test(test_tcp_nonreader_isolated), cmocka_unit_test(test_admit_drop_and_slip), \
-        cmocka_unit_test(test_tcp_idle_timeout), cmocka_unit_test(test_tcp_conn_cap),              \
-        cmocka_unit_test(test_tcp_bad_lengths), cmocka_unit_test(test_ring_full_drops),            \
-        cmocka_unit_test(test_submit_and_tick), cmocka_unit_test(test_stop_with_traffic)
+        cmocka_unit_test(test_udp_pktinfo), cmocka_unit_test(test_tcp_pipelined_and_split),        \
+        cmocka_unit_test(test_tcp_pipeline_cap), cmocka_unit_test(test_tcp_nonreader_isolated),    \
+        cmocka_unit_test(test_admit_drop_and_slip), cmocka_unit_test(test_tcp_idle_timeout),       \
+        cmocka_unit_test(test_tcp_conn_cap), cmocka_unit_test(test_tcp_bad_lengths),               \
+        cmocka_unit_test(test_ring_full_drops), cmocka_unit_test(test_submit_and_tick),            \
+        cmocka_unit_test(test_stop_with_traffic)
 
 int main(void)
 {

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -590,6 +591,50 @@ static void test_rs_random_errors(void **state)
     }
 }
 
+/* Beyond 16 errors the received word can lie within 16 of ANOTHER codeword; then every bounded-
+ * distance decoder, reedsolo included, returns that codeword (it is unique), and only the chunk
+ * checksum catches it. Build one: c2 = c1 + c_g, c_g = g(x) (weight 33), received = c1 + 17 of
+ * c_g's symbols (17 from c1, 16 from c2). */
+static void test_rs_beyond_capacity_nearest(void **state)
+{
+    (void)state;
+    uint8_t block[128], c1[160], cg[160] = {0}, recv[160];
+    rnd_fill(block, 128);
+    memcpy(c1, block, 128);
+    assert_int_equal(dmp_erasure_rs_encode(block, 128, c1 + 128), 0);
+    uint8_t unit[128] = {0};
+    unit[127] = 1;
+    memcpy(cg, unit, 128);
+    assert_int_equal(dmp_erasure_rs_encode(unit, 128, cg + 128), 0);
+    int w = 0;
+    for (int i = 0; i < 160; i++)
+        w += cg[i] != 0;
+    assert_int_equal(w, 33); /* minimum distance n-k+1 */
+    memcpy(recv, c1, 160);
+    int flipped = 0;
+    for (int i = 127; i < 160 && flipped < 17; i++, flipped++)
+        recv[i] ^= cg[i];
+    uint8_t cw[160];
+    memcpy(cw, recv, 160);
+    int fixed = -1;
+    assert_int_equal(dmp_erasure_rs_decode(cw, 160, &fixed), 0);
+    assert_int_equal(fixed, 16);
+    for (int i = 0; i < 160; i++)
+        assert_int_equal(cw[i], c1[i] ^ cg[i]);
+    /* the chunk layer rejects it: the checksum is over the original block */
+    uint8_t wire[168], h[32], out[128];
+    crypto_hash_sha256(h, block, 128);
+    memcpy(wire, h, 8);
+    memcpy(wire + 8, recv, 160);
+    assert_int_equal(dmp_erasure_chunk_unwrap(wire, 168, out), DMP_EERASURE_CHECKSUM);
+    /* 16 of c_g's symbols: now 16 from c1, 17 from c2: corrected back to c1 */
+    memcpy(cw, c1, 160);
+    for (int i = 127; i < 143; i++)
+        cw[i] ^= cg[i];
+    assert_int_equal(dmp_erasure_rs_decode(cw, 160, &fixed), 0);
+    assert_memory_equal(cw, c1, 160);
+}
+
 static void check_subsets(uint32_t k, uint32_t n)
 {
     size_t len = 131; /* not a multiple of the SIMD width */
@@ -855,6 +900,62 @@ static void test_pipeline_roundtrip_sizes(void **state)
     }
 }
 
+/* Many threads hit an uncached k at once: every one must get the same, correct parity. */
+#define CONC_THREADS 6
+typedef struct {
+    uint32_t k, n;
+    const uint8_t *msg;
+    size_t len;
+    uint8_t *shares;
+    int rc;
+} conc_arg_t;
+
+static void *conc_worker(void *p)
+{
+    conc_arg_t *a = p;
+    uint32_t k, n;
+    a->rc = dmp_erasure_encode_shares(a->msg, a->len, &k, &n, &a->shares);
+    a->k = k;
+    a->n = n;
+    return NULL;
+}
+
+static void test_concurrent_first_use(void **state)
+{
+    (void)state;
+    static uint8_t msg[18000];
+    rnd_fill(msg, sizeof msg);
+    pthread_t th[CONC_THREADS];
+    conc_arg_t args[CONC_THREADS];
+    for (int i = 0; i < CONC_THREADS; i++) {
+        memset(&args[i], 0, sizeof args[i]);
+        args[i].msg = msg;
+        args[i].len = sizeof msg; /* k = 141: used by no other test */
+        assert_int_equal(pthread_create(&th[i], NULL, conc_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < CONC_THREADS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < CONC_THREADS; i++) {
+        assert_int_equal(args[i].rc, 0);
+        assert_int_equal(args[i].k, 141);
+        assert_int_equal(args[i].n, 141 + 43);
+        assert_memory_equal(args[i].shares, args[0].shares, (size_t)args[0].n * 128);
+    }
+    /* and the parity decodes: drop the first 43 data shares */
+    uint32_t ids[141];
+    for (uint32_t i = 0; i < 141; i++)
+        ids[i] = 43 + i;
+    dmp_buf_t out;
+    dmp_buf_init(&out);
+    assert_int_equal(dmp_erasure_decode_shares(141, 184, ids, args[0].shares + 43 * 128, 141, &out),
+                     0);
+    assert_int_equal(out.len, sizeof msg);
+    assert_memory_equal(out.data, msg, sizeof msg);
+    dmp_buf_free(&out);
+    for (int i = 0; i < CONC_THREADS; i++)
+        free(args[i].shares);
+}
+
 /* util/b64_public (added for the chunk path): same output as the util codec */
 static void test_b64_public(void **state)
 {
@@ -902,6 +1003,8 @@ int main(void)
         cmocka_unit_test(test_pipeline_vectors),
         cmocka_unit_test(test_rs_vectors),
         cmocka_unit_test(test_rs_random_errors),
+        cmocka_unit_test(test_rs_beyond_capacity_nearest),
+        cmocka_unit_test(test_concurrent_first_use),
         cmocka_unit_test(test_every_subset),
         cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_txt_parse),

@@ -1,21 +1,35 @@
 /* util: variable-time base64 encoder for public data (see b64_public.h). */
+#include <pthread.h>
+#include <string.h>
+
 #include "util/b64_public.h"
 #include "util/util.h"
 
 static const char b64_alphabet[65] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* b64_pair[v] = the two characters encoding the 12-bit value v. Built once, read-only after. */
+static char b64_pair[4096][2];
+static pthread_once_t b64_pair_once = PTHREAD_ONCE_INIT;
+
+static void b64_pair_build(void)
+{
+    for (unsigned v = 0; v < 4096; v++) {
+        b64_pair[v][0] = b64_alphabet[v >> 6];
+        b64_pair[v][1] = b64_alphabet[v & 63];
+    }
+}
+
 int dmp_b64_encode_public(const uint8_t *in, size_t len, char *out, size_t out_cap)
 {
     if (len > (SIZE_MAX / 4 - 1) * 3 || out_cap < dmp_b64_encoded_len(len) + 1)
         return DMP_ETOOBIG;
+    pthread_once(&b64_pair_once, b64_pair_build);
     size_t i = 0, o = 0;
     for (; i + 3 <= len; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o] = b64_alphabet[v >> 18];
-        out[o + 1] = b64_alphabet[(v >> 12) & 63];
-        out[o + 2] = b64_alphabet[(v >> 6) & 63];
-        out[o + 3] = b64_alphabet[v & 63];
+        memcpy(out + o, b64_pair[v >> 12], 2);
+        memcpy(out + o + 2, b64_pair[v & 4095], 2);
         o += 4;
     }
     if (i < len) {

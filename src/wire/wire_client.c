@@ -27,6 +27,8 @@ int dmp_wire_identity_encode(const dmp_wire_identity_t *rec, const uint8_t sk64[
         return DMP_EWIRE_UTF8;
     if (rec->n_versions == 0 || rec->n_versions > sizeof rec->versions)
         return DMP_EWIRE_VERSION;
+    /* Divergence (docs/wire.md #2): the reference signs with any key; a record whose signer is
+     * not its embedded spk could never verify, so refuse it here. */
     int rc = dmp_wire__key_matches(sk64, rec->ed25519_spk);
     if (rc)
         return rc;
@@ -173,6 +175,7 @@ int dmp_wire_manifest_encode(const dmp_wire_manifest_t *m, const uint8_t sk64[64
     if (m->total_chunks < 1 || m->total_chunks > DMP_WIRE_MAX_CHUNKS || m->data_chunks < 1 ||
         m->data_chunks > m->total_chunks)
         return DMP_EWIRE_COUNT;
+    /* Divergence (docs/wire.md #2): refuse a key that is not the embedded sender_spk. */
     int rc = dmp_wire__key_matches(sk64, m->sender_spk);
     if (rc)
         return rc;
@@ -295,7 +298,9 @@ static void trim(const uint8_t **p, size_t *n)
 }
 
 /* Reference DMPDNSRecord.from_txt_record: split on ';', parts with '=' split at the first '=',
- * key and value stripped; later keys overwrite earlier ones. */
+ * key and value stripped; later keys overwrite earlier ones. Divergence (docs/wire.md #3): v must
+ * be the digits of 1 (the reference takes any int()), and bad base64 in d= is an error rather
+ * than empty data; the manifest's chunk hash would reject both anyway. */
 int dmp_wire_chunk_parse(const uint8_t *buf, size_t len, dmp_buf_t *body)
 {
     if (!body)
@@ -367,6 +372,8 @@ int dmp_wire_chunk_parse(const uint8_t *buf, size_t len, dmp_buf_t *body)
 #define CLAIM_MAGIC "DMPCL01"
 #define I63 ((uint64_t)1 << 63)
 
+/* Divergence (docs/wire.md #4, client.md §9.10): the 43 cap counts bytes on sign and on parse
+ * (the reference counts characters on sign, bytes on parse). */
 static int claim_domain_check(const uint8_t *p, size_t n)
 {
     if (n < 1 || n > DMP_WIRE_CLAIM_DOMAIN_MAX)

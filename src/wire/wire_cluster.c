@@ -226,6 +226,7 @@ int dmp_wire_bootstrap_encode(const dmp_wire_bootstrap_t *b, const uint8_t sk64[
         return rc;
     if (b->n_entries < 1 || b->n_entries > DMP_WIRE_BOOTSTRAP_MAX_ENTRIES)
         return DMP_EWIRE_COUNT;
+    /* work on a copy: the reference strips dots and sorts in place (docs/wire.md #10) */
     dmp_wire_bootstrap_entry_t e[DMP_WIRE_BOOTSTRAP_MAX_ENTRIES];
     for (size_t i = 0; i < b->n_entries; i++) {
         e[i] = b->entries[i];
@@ -399,6 +400,9 @@ static bool v6_nonpublic(const uint8_t a[16])
     return in6(a, p1, 23) || in6(a, p2, 32);
 }
 
+/* Reference rule (cluster.md §6) with deliberate tightening (docs/wire.md #5): empty query or
+ * fragment, backslash, non-numeric or > 65535 ports, inet_aton shorthand of non-public IPv4,
+ * any IPv6 outside global unicast and zone ids are refused. */
 int dmp_wire_heartbeat_endpoint_check(const char *ep, size_t len)
 {
     if (!ep || len == 0 || len > DMP_WIRE_HB_ENDPOINT_MAX)
@@ -603,6 +607,7 @@ static int heartbeat_body(const uint8_t *b, size_t bl, dmp_wire_heartbeat_t *out
         return rc;
     if (!dmp_wire__ascii((const uint8_t *)out->version, out->version_len))
         return DMP_EWIRE_UTF8;
+    /* the reference validates the zone only when signing (docs/wire.md #6) */
     rc = hb_zone_check((const uint8_t *)out->claim_provider_zone, out->zone_len);
     if (rc)
         return rc;

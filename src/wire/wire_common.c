@@ -237,6 +237,8 @@ int dmp_wire_dns_name_check(const char *name, size_t len, size_t *stripped_len)
     return 0;
 }
 
+/* Python's `$` in the reference regex also matches before a final '\n'; we do not copy that
+ * (docs/wire.md #8). */
 int dmp_wire_http_name_check(const char *name, size_t len)
 {
     if (!name || len == 0 || len > 253)
@@ -303,6 +305,8 @@ bool dmp_wire__name_eq(const char *a, size_t alen, const char *b, size_t blen)
 
 /* ---- TXT split / join ---- */
 
+/* Used on every publish path, fixing the reference's TSIG writer that sends one over-long string
+ * (client.md §9.1, docs/wire.md #1). Bytes are split as-is, also for non-ASCII values. */
 int dmp_wire_txt_split(const uint8_t *val, size_t len, dmp_buf_t *rdata)
 {
     if (!val && len)

@@ -54,7 +54,7 @@
 typedef struct {
     _Atomic uint64_t udp_rx, udp_tx, udp_dropped, tcp_accepted, tcp_rejected, tcp_rx, tcp_tx,
         tcp_timeouts, tcp_bad_length, ring_full_drops, admit_drops, slips, queries_handled,
-        tasks_run, ring_depth_max;
+        tasks_run, ring_depth_max, frontend_answered;
 } counters_t;
 
 #define CINC(c, n)                                                                                 \
@@ -179,7 +179,8 @@ struct fe {
     unsigned nconn_free;
     unsigned *dirty;
     unsigned ndirty;
-    bool tcp_more; /* io_uring backend: TCP readiness may be left that no new wake-up reports */
+    uint8_t *scratch; /* frontend_handle() TCP reply area (TCP_MAX_MSG), only when set */
+    bool tcp_more;    /* io_uring backend: TCP readiness may be left that no new wake-up reports */
 
     /* io_uring backend */
     struct io_uring ring;
@@ -587,14 +588,6 @@ static void udp_ingest(fe_t *fe, unsigned sock, const uint8_t *pkt, size_t len,
         CINC(fe->c.admit_drops, 1);
         return;
     }
-    unsigned s = 0;
-    if (a != DMP_NET_SLIP) {
-        s = pick_shard(fe, pkt, len);
-        if (fe->inflight[s] >= n->cfg.ring_capacity) {
-            CINC(fe->c.ring_full_drops, 1);
-            return;
-        }
-    }
     req_t *r = udp_req_get(fe);
     if (!r) {
         CINC(fe->c.udp_dropped, 1);
@@ -619,6 +612,32 @@ static void udp_ingest(fe_t *fe, unsigned sock, const uint8_t *pkt, size_t len,
         }
         r->out_len = ol;
         udp_send(fe, r);
+        return;
+    }
+    if (n->h.frontend_handle) {
+        dmp_net_query_t q = {.pkt = r->data,
+                             .len = len,
+                             .transport = DMP_NET_UDP,
+                             .peer = (const struct sockaddr *)&r->peer,
+                             .peer_len = peer_len,
+                             .frontend = fe->idx};
+        size_t ol = 0;
+        uint8_t *out = r->data + n->cfg.udp_max_payload;
+        if (n->h.frontend_handle(n->h.ctx, fe->idx, &q, out, n->cfg.udp_reply_cap, &ol)) {
+            CINC(fe->c.frontend_answered, 1);
+            if (ol == 0 || ol > n->cfg.udp_reply_cap) {
+                udp_req_put(fe, r);
+                return;
+            }
+            r->out_len = ol;
+            udp_send(fe, r);
+            return;
+        }
+    }
+    unsigned s = pick_shard(fe, r->data, len);
+    if (fe->inflight[s] >= n->cfg.ring_capacity) {
+        CINC(fe->c.ring_full_drops, 1);
+        udp_req_put(fe, r);
         return;
     }
     fe_enqueue(fe, s, r);
@@ -719,6 +738,28 @@ static void conn_flush(fe_t *fe, unsigned ci)
     }
 }
 
+/* Appends w (may be NULL: nothing to write) to the connection's write queue, taking it, and
+ * marks the connection for a flush at the end of the batch. */
+static void conn_queue_reply(fe_t *fe, unsigned ci, wbuf_t *w)
+{
+    conn_t *c = &fe->conns[ci];
+    if (w) {
+        w->next = NULL;
+        if (c->wq_tail) {
+            c->wq_tail->next = w;
+        } else {
+            c->wq_head = w;
+        }
+        c->wq_tail = w;
+        c->wq_count++;
+        CINC(fe->c.tcp_tx, 1);
+    }
+    if (!c->dirty) {
+        c->dirty = true;
+        fe->dirty[fe->ndirty++] = ci;
+    }
+}
+
 /* Hands every complete buffered message to a shard (until the pipelining cap). false when the
  * connection was closed. */
 static bool conn_parse(fe_t *fe, unsigned ci)
@@ -757,6 +798,32 @@ static bool conn_parse(fe_t *fe, unsigned ci)
             CINC(fe->c.admit_drops, 1);
             ok = false;
             break;
+        }
+        if (n->h.frontend_handle && fe->scratch) {
+            dmp_net_query_t q = {.pkt = pkt,
+                                 .len = l,
+                                 .transport = DMP_NET_TCP,
+                                 .peer = (const struct sockaddr *)&c->peer,
+                                 .peer_len = c->peer_len,
+                                 .frontend = fe->idx};
+            size_t ol = 0;
+            if (n->h.frontend_handle(n->h.ctx, fe->idx, &q, fe->scratch, TCP_MAX_MSG, &ol)) {
+                CINC(fe->c.frontend_answered, 1);
+                if (ol > 0 && ol <= TCP_MAX_MSG) {
+                    wbuf_t *w = malloc(sizeof(wbuf_t) + 2 + ol);
+                    if (!w) {
+                        ok = false;
+                        break;
+                    }
+                    w->next = NULL;
+                    w->len = 2 + ol;
+                    w->off = 0;
+                    dmp_store_u16be(w->data, (uint16_t)ol);
+                    memcpy(w->data + 2, fe->scratch, ol);
+                    conn_queue_reply(fe, ci, w);
+                }
+                continue;
+            }
         }
         unsigned s = pick_shard(fe, pkt, l);
         if (fe->inflight[s] >= n->cfg.ring_capacity) {
@@ -914,22 +981,8 @@ static void tcp_reply(fe_t *fe, req_t *r)
     if (c->open && c->gen == r->conn_gen) {
         c->pending--;
         c->last_ms = now_ms();
-        if (w) {
-            w->next = NULL;
-            if (c->wq_tail) {
-                c->wq_tail->next = w;
-            } else {
-                c->wq_head = w;
-            }
-            c->wq_tail = w;
-            c->wq_count++;
-            w = NULL;
-            CINC(fe->c.tcp_tx, 1);
-        }
-        if (!c->dirty) {
-            c->dirty = true;
-            fe->dirty[fe->ndirty++] = r->conn_idx;
-        }
+        conn_queue_reply(fe, r->conn_idx, w); /* also marks the connection dirty */
+        w = NULL;
     }
     free(w);
     free(r);
@@ -1409,8 +1462,10 @@ static void uring_loop(fe_t *fe)
     if (fe->uring_ops > 0) {
         dmp_warn("net: frontend %u: %u io_uring requests still pending at exit", fe->idx,
                  fe->uring_ops);
-        fe->buf_leak = true;
+        fe->buf_leak = true; /* the kernel may still write into them: never free */
     }
+    io_uring_queue_exit(&fe->ring); /* on the owning thread */
+    fe->ring_ok = false;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1877,6 +1932,9 @@ static int fe_init(dmp_net_t *n, fe_t *fe, unsigned idx)
     if (!fe->inflight || !fe->npend || !fe->pend || !fe->conns || !fe->conn_free || !fe->dirty) {
         return DMP_ENOMEM;
     }
+    if (n->h.frontend_handle && !(fe->scratch = malloc(TCP_MAX_MSG))) {
+        return DMP_ENOMEM;
+    }
     for (unsigned s = 0; s < n->S; s++) {
         fe->pend[s] = calloc(n->cfg.ring_capacity, sizeof(req_t *));
         if (!fe->pend[s]) {
@@ -1958,6 +2016,7 @@ static void net_release(dmp_net_t *n)
         free(fe->conns);
         free(fe->conn_free);
         free(fe->dirty);
+        free(fe->scratch);
         free(fe->mm);
         free(fe->mm_iov);
         free(fe->mm_name);
@@ -2234,6 +2293,7 @@ static void add_counters(dmp_net_stats_t *o, const counters_t *c)
     o->slips += CGET(c->slips);
     o->queries_handled += CGET(c->queries_handled);
     o->tasks_run += CGET(c->tasks_run);
+    o->frontend_answered += CGET(c->frontend_answered);
     if (CGET(c->ring_depth_max) > o->ring_depth_max) {
         o->ring_depth_max = CGET(c->ring_depth_max);
     }

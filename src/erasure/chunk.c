@@ -281,8 +281,7 @@ void dmp_erasure_chunks_free(dmp_erasure_chunks_t *c)
 {
     if (c == NULL)
         return;
-    free(c->txt);
-    free(c->hashes);
+    free(c->hashes); /* the allocation that also holds txt */
     memset(c, 0, sizeof *c);
 }
 
@@ -297,35 +296,29 @@ int dmp_erasure_encode_message(const uint8_t *msg, size_t len, dmp_erasure_chunk
     int rc = dmp_erasure_choose_kn(len, &k, &n);
     if (rc)
         return rc;
-    uint8_t *shares = malloc((size_t)n * BLK);
-    char *txt = malloc((size_t)n * TXT_STRIDE);
-    uint8_t *hashes = malloc((size_t)n * DMP_ERASURE_HASH_LEN);
-    if (shares == NULL || txt == NULL || hashes == NULL) {
-        rc = DMP_ENOMEM;
-        goto fail;
-    }
+    /* one allocation: n hashes, then n TXT values (see dmp_erasure_chunks_t) */
+    uint8_t *mem = malloc((size_t)n * (DMP_ERASURE_HASH_LEN + TXT_STRIDE));
+    if (mem == NULL)
+        return DMP_ENOMEM;
+    uint8_t *hashes = mem;
+    char *txt = (char *)mem + (size_t)n * DMP_ERASURE_HASH_LEN;
+    uint8_t shares[DMP_ERASURE_MAX_SHARES * BLK]; /* 32 KiB */
     rc = encode_into(msg, len, k, n, shares);
-    if (rc)
-        goto fail;
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
         uint8_t wire[DMP_ERASURE_CHUNK_LEN];
         dmp_erasure_chunk_wrap(shares + (size_t)i * BLK, wire);
         dmp_erasure_sha256(wire, sizeof wire, hashes + (size_t)i * DMP_ERASURE_HASH_LEN);
         rc = dmp_erasure_chunk_txt_encode(wire, txt + (size_t)i * TXT_STRIDE, TXT_STRIDE);
-        if (rc)
-            goto fail;
     }
-    free(shares);
+    if (rc) {
+        free(mem);
+        return rc;
+    }
     out->k = k;
     out->n = n;
     out->txt = txt;
     out->hashes = hashes;
     return 0;
-fail:
-    free(shares);
-    free(txt);
-    free(hashes);
-    return rc;
 }
 
 int dmp_erasure_decode_message(uint32_t k, uint32_t n, const dmp_erasure_chunk_in_t *chunks,

@@ -35,7 +35,8 @@ enum {
     DMP_EERASURE_CHUNKHASH = -207, /* wire chunk does not match the manifest's chunk hash */
 };
 
-/* Output of the sender pipeline. Owns both arrays (malloc'd; free with dmp_erasure_chunks_free).
+/* Output of the sender pipeline. Owns both arrays, which share one malloc'd block (free only with
+ * dmp_erasure_chunks_free).
  * Invariant: txt holds n NUL-terminated values of exactly DMP_ERASURE_CHUNK_TXT_LEN chars, value i
  * at txt + i * (DMP_ERASURE_CHUNK_TXT_LEN + 1); hashes holds n SHA-256 digests of the 168-byte wire
  * chunks (manifest order), digest i at hashes + 32 * i. Chunk i is published as chunk-{i:04d}. */

@@ -29,6 +29,14 @@ int dmp_wire_dns_name_check(const char *name, size_t len, size_t *stripped_len);
  * label `_?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?`. Returns 0 or DMP_EWIRE_NAME. */
 int dmp_wire_http_name_check(const char *name, size_t len);
 
+/* ---- classification (cluster.md §3.6) ---- */
+dmp_wire_rec_t dmp_wire_classify(const uint8_t *buf, size_t len);
+const char *dmp_wire_rec_name(dmp_wire_rec_t t); /* "manifest", "identity", ... */
+/* True if the owner name (ASCII case-insensitive) matches a DMP-reserved pattern:
+ * slot-N.mb-H., chunk-N-H., mb-H., id-H., prekeys.id-H., _dnsmesh-, claim-N.mb-H., cluster.,
+ * _dmp., dmp., rotate. (N decimal digits, H lowercase hex after lowercasing). */
+bool dmp_wire_owner_reserved(const char *name, size_t len);
+
 /* ---- multi-string TXT ---- */
 /* Appends TXT RDATA (<len><bytes>... with <=255-byte raw pieces; an empty value is one empty
  * string) for `val` to rdata. */

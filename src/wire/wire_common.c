@@ -608,3 +608,92 @@ int dmp_wire_subject_normalize(uint8_t subject_type, const char *subject, size_t
         *out_len = o;
     return 0;
 }
+
+/* ---- classification ---- */
+
+static const struct {
+    const char *prefix;
+    dmp_wire_rec_t t;
+    const char *name;
+} rec_prefixes[] = {
+    {"v=dmp1;t=manifest;d=", DMP_WIRE_REC_MANIFEST, "manifest"},
+    {"v=dmp1;t=identity;d=", DMP_WIRE_REC_IDENTITY, "identity"},
+    {"v=dmp1;t=prekey;d=", DMP_WIRE_REC_PREKEY, "prekey"},
+    {"v=dmp1;t=cluster;", DMP_WIRE_REC_CLUSTER, "cluster"},
+    {"v=dmp1;t=bootstrap;", DMP_WIRE_REC_BOOTSTRAP, "bootstrap"},
+    {"v=dmp1;t=chunk;d=", DMP_WIRE_REC_CHUNK, "chunk"},
+    {"v=dmp1;t=claim;", DMP_WIRE_REC_CLAIM, "claim"},
+    {"v=dmp1;t=rotation;", DMP_WIRE_REC_ROTATION, "rotation"},
+    {"v=dmp1;t=revocation;", DMP_WIRE_REC_REVOCATION, "revocation"},
+    {"v=dmp1;t=heartbeat;", DMP_WIRE_REC_HEARTBEAT, "heartbeat"},
+};
+
+dmp_wire_rec_t dmp_wire_classify(const uint8_t *buf, size_t len)
+{
+    if (!buf || len == 0)
+        return DMP_WIRE_REC_EMPTY;
+    for (size_t i = 0; i < sizeof rec_prefixes / sizeof rec_prefixes[0]; i++) {
+        size_t pl = strlen(rec_prefixes[i].prefix);
+        if (len >= pl && memcmp(buf, rec_prefixes[i].prefix, pl) == 0)
+            return rec_prefixes[i].t;
+    }
+    if (len >= 5 && memcmp(buf, "v=dmp", 5) == 0)
+        return DMP_WIRE_REC_UNKNOWN_DMP;
+    return DMP_WIRE_REC_NONDMP;
+}
+
+const char *dmp_wire_rec_name(dmp_wire_rec_t t)
+{
+    for (size_t i = 0; i < sizeof rec_prefixes / sizeof rec_prefixes[0]; i++)
+        if (rec_prefixes[i].t == t)
+            return rec_prefixes[i].name;
+    switch (t) {
+    case DMP_WIRE_REC_EMPTY:
+        return "empty";
+    case DMP_WIRE_REC_NONDMP:
+        return "non-dmp";
+    case DMP_WIRE_REC_UNKNOWN_DMP:
+        return "unknown-dmp";
+    default:
+        return "invalid";
+    }
+}
+
+/* Matches a pattern of literal characters plus 'D' (one or more digits) and 'H' (one or more
+ * lowercase hex digits after lowercasing) against the start of name. */
+static bool pat_match(const char *pat, const char *name, size_t len)
+{
+    size_t i = 0;
+    for (const char *p = pat; *p; p++) {
+        if (*p == 'D' || *p == 'H') {
+            size_t start = i;
+            while (i < len) {
+                unsigned char c = lc((unsigned char)name[i]);
+                bool ok = (c >= '0' && c <= '9') || (*p == 'H' && c >= 'a' && c <= 'f');
+                if (!ok)
+                    break;
+                i++;
+            }
+            if (i == start)
+                return false;
+        } else {
+            if (i >= len || lc((unsigned char)name[i]) != (unsigned char)*p)
+                return false;
+            i++;
+        }
+    }
+    return true;
+}
+
+bool dmp_wire_owner_reserved(const char *name, size_t len)
+{
+    static const char *pats[] = {"slot-D.mb-H.",  "chunk-D-H.", "mb-H.",         "id-H.",
+                                 "prekeys.id-H.", "_dnsmesh-",  "claim-D.mb-H.", "cluster.",
+                                 "_dmp.",         "dmp.",       "rotate."};
+    if (!name || len == 0)
+        return false;
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++)
+        if (pat_match(pats[i], name, len))
+            return true;
+    return false;
+}

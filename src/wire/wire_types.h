@@ -55,6 +55,23 @@ enum {
 #define DMP_WIRE_MAX_FUTURE_5Y 157680000
 #define DMP_WIRE_TS_SKEW 300
 
+/* Record class of a TXT value by exact prefix, first match wins (cluster.md §3.6). */
+typedef enum {
+    DMP_WIRE_REC_EMPTY = 0, /* zero-length value */
+    DMP_WIRE_REC_NONDMP,    /* does not start with "v=dmp" */
+    DMP_WIRE_REC_MANIFEST,
+    DMP_WIRE_REC_IDENTITY,
+    DMP_WIRE_REC_PREKEY,
+    DMP_WIRE_REC_CLUSTER,
+    DMP_WIRE_REC_BOOTSTRAP,
+    DMP_WIRE_REC_CHUNK,
+    DMP_WIRE_REC_CLAIM,
+    DMP_WIRE_REC_ROTATION,
+    DMP_WIRE_REC_REVOCATION,
+    DMP_WIRE_REC_HEARTBEAT,   /* not in the reference's sync classifier (there: unknown-dmp) */
+    DMP_WIRE_REC_UNKNOWN_DMP, /* starts with "v=dmp" but no known prefix */
+} dmp_wire_rec_t;
+
 /* ---- identity (client.md §1.1) ---- */
 #define DMP_WIRE_USERNAME_MAX 64
 typedef struct {

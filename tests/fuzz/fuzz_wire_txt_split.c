@@ -29,6 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dmp_wire_dns_name_check(s, size, &sl) == 0 && (sl != size && sl + 1 != size))
         abort();
     (void)dmp_wire_http_name_check(s, size);
+    (void)dmp_wire_owner_reserved(s, size);
+    (void)dmp_wire_rec_name(dmp_wire_classify(data, size));
     char u[300], h[300], nrm[600];
     (void)dmp_wire_parse_address(s, size, u, sizeof u, h, sizeof h);
     size_t nl;

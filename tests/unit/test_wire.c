@@ -1175,6 +1175,55 @@ static void test_address_subject(void **state)
                      DMP_ETOOBIG);
 }
 
+static void test_classify(void **state)
+{
+    (void)state;
+    assert_int_equal(dmp_wire_classify(S(CLAIM_KAT)), DMP_WIRE_REC_CLAIM);
+    assert_int_equal(dmp_wire_classify(S(MANIFEST_KAT)), DMP_WIRE_REC_MANIFEST);
+    assert_int_equal(dmp_wire_classify(S(CHUNK0_KAT)), DMP_WIRE_REC_CHUNK);
+    assert_int_equal(dmp_wire_classify(S("v=dmp1;t=heartbeat;QUJD")), DMP_WIRE_REC_HEARTBEAT);
+    assert_int_equal(dmp_wire_classify(S("v=dmp1;t=rotation;")), DMP_WIRE_REC_ROTATION);
+    assert_int_equal(dmp_wire_classify(S("v=dmp1;t=revocation;x")), DMP_WIRE_REC_REVOCATION);
+    assert_int_equal(dmp_wire_classify(S("v=dmp1;t=identity;d=")), DMP_WIRE_REC_IDENTITY);
+    assert_int_equal(dmp_wire_classify(S("v=dmp1;t=prekey;d=")), DMP_WIRE_REC_PREKEY);
+    assert_int_equal(dmp_wire_classify(S("v=dmp1;t=cluster;")), DMP_WIRE_REC_CLUSTER);
+    assert_int_equal(dmp_wire_classify(S("v=dmp1;t=bootstrap;")), DMP_WIRE_REC_BOOTSTRAP);
+    assert_int_equal(dmp_wire_classify(S("v=dmp1;t=chunk;")), DMP_WIRE_REC_UNKNOWN_DMP);
+    assert_int_equal(dmp_wire_classify(S("v=dmp2;t=chunk;d=")), DMP_WIRE_REC_UNKNOWN_DMP);
+    assert_int_equal(dmp_wire_classify(S("v=dmp")), DMP_WIRE_REC_UNKNOWN_DMP);
+    assert_int_equal(dmp_wire_classify(S("v=DMARC1; p=reject")), DMP_WIRE_REC_NONDMP);
+    assert_int_equal(dmp_wire_classify(S("")), DMP_WIRE_REC_EMPTY);
+    assert_string_equal(dmp_wire_rec_name(DMP_WIRE_REC_CLAIM), "claim");
+    assert_string_equal(dmp_wire_rec_name(DMP_WIRE_REC_UNKNOWN_DMP), "unknown-dmp");
+    static const char *res[] = {"slot-7.mb-7cce4761260b.mesh.example",
+                                "SLOT-12.MB-ABC.x",
+                                "chunk-0000-99dcc09a82e6.z",
+                                "mb-0.z",
+                                "id-2bd8.z",
+                                "prekeys.id-2bd806c97f0e.z",
+                                "_dnsmesh-seen.z",
+                                "claim-7.mb-7cce.provider.example",
+                                "cluster.mesh.example.com",
+                                "_dmp.example.com",
+                                "dmp.example.com",
+                                "rotate.dmp.example.com"};
+    for (size_t i = 0; i < sizeof res / sizeof res[0]; i++)
+        if (!dmp_wire_owner_reserved(res[i], strlen(res[i])))
+            fail_msg("should be reserved: %s", res[i]);
+    static const char *free_[] = {"www.example.com",
+                                  "slot-.mb-a.z",
+                                  "slot-1.mb-xyz.z",
+                                  "chunk-1-.z",
+                                  "id-.z",
+                                  "mb-a",
+                                  "dmpx.example.com",
+                                  "clusters.example",
+                                  ""};
+    for (size_t i = 0; i < sizeof free_ / sizeof free_[0]; i++)
+        if (dmp_wire_owner_reserved(free_[i], strlen(free_[i])))
+            fail_msg("should not be reserved: %s", free_[i]);
+}
+
 static void test_strerror(void **state)
 {
     (void)state;
@@ -1199,6 +1248,7 @@ int main(void)
         cmocka_unit_test(test_heartbeat),       cmocka_unit_test(test_endpoints),
         cmocka_unit_test(test_dns_names),       cmocka_unit_test(test_txt),
         cmocka_unit_test(test_address_subject), cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_classify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

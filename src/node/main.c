@@ -236,18 +236,15 @@ static dmp_net_admit_t on_admit(void *ctx, unsigned frontend, const struct socka
 static void write_task(void *arg)
 {
     dmp_node_write_t *w = arg;
-    shard_t *sh = w->next ? (shard_t *)(void *)w->next : NULL;
-    w->next = NULL;
-    if (sh)
-        dmp_node_wq_take(&sh->wq, w);
+    shard_t *sh = w->route;
+    dmp_node_wq_take(&sh->wq, w);
 }
 
 static int submit_write(void *ctx, dmp_node_write_t *w)
 {
     node_t *n = ctx;
     unsigned s = (unsigned)(dmp_dns_name_hash(w->lname, w->lname_len) % n->nshards);
-    /* the shard pointer rides in `next` until the task takes the write */
-    w->next = (dmp_node_write_t *)(void *)&n->shards[s];
+    w->route = &n->shards[s];
     return dmp_net_submit(n->net, s, write_task, w);
 }
 

@@ -91,6 +91,7 @@ typedef struct dmp_node_write {
     int status;        /* filled by the shard: HTTP status */
     void (*done)(struct dmp_node_write *w); /* called once, on the shard thread */
     void *done_ctx;
+    void *route;                 /* the submitter's own use (dnsmeshd: the owning shard) */
     struct dmp_node_write *next; /* shard's pending list */
 } dmp_node_write_t;
 

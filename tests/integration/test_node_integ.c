@@ -531,6 +531,70 @@ static void t_rrset_cap(void **state)
     assert_int_equal(post_value(&g_node, "cap.mesh.test", "two", 300), 201); /* refresh ok */
 }
 
+static void t_http_slow_clients(void **state)
+{
+    (void)state;
+    /* clients that send half a request and stall do not block anyone else */
+    int fds[12];
+    for (int i = 0; i < 12; i++) {
+        fds[i] = itest_connect_tcp(&g_node, g_node.http_port);
+        assert_true(fds[i] >= 0);
+        const char *part = (i % 2) ? "POST /v1/records/slow.mesh.test HTTP/1.1\r\nHost: x\r\n"
+                                     "Content-Length: 100\r\n\r\n{\"val"
+                                   : "GET /heal";
+        send(fds[i], part, strlen(part), MSG_NOSIGNAL);
+    }
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(get(&g_node, "/health"), 200);
+        assert_int_equal(post_value(&g_node, "fast.mesh.test", "ok", 60), 201);
+    }
+    for (int i = 0; i < 12; i++)
+        close(fds[i]);
+    assert_int_equal(get(&g_node, "/v1/records/slow.mesh.test"), 404);
+}
+
+/* Many concurrent publishers of distinct values on one name: the cap holds exactly. */
+static void t_rrset_cap_concurrent(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    int fds[N];
+    char req[512];
+    for (int i = 0; i < N; i++) {
+        fds[i] = itest_connect_tcp(&g_node, g_node.http_port);
+        assert_true(fds[i] >= 0);
+    }
+    for (int i = 0; i < N; i++) {
+        char body[64];
+        int bl = snprintf(body, sizeof(body), "{\"value\": \"v%d\", \"ttl\": 300}", i);
+        int rl = snprintf(
+            req, sizeof(req),
+            "POST /v1/records/race.mesh.test HTTP/1.0\r\nContent-Length: %d\r\n\r\n%s", bl, body);
+        assert_int_equal(send(fds[i], req, (size_t)rl, MSG_NOSIGNAL), rl);
+    }
+    int created = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        char resp[1024] = {0};
+        size_t got = 0;
+        for (int k = 0; k < 100 && got < sizeof(resp) - 1; k++) {
+            struct pollfd p = {fds[i], POLLIN, 0};
+            if (poll(&p, 1, 100) <= 0)
+                continue;
+            ssize_t n = recv(fds[i], resp + got, sizeof(resp) - 1 - got, 0);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        close(fds[i]);
+        if (strstr(resp, " 201 "))
+            created++;
+        else if (strstr(resp, " 413 "))
+            refused++;
+    }
+    assert_int_equal(created, 3);
+    assert_int_equal(refused, N - 3);
+}
+
 static void t_delete(void **state)
 {
     (void)state;
@@ -788,6 +852,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_hostile_tcp),
         cmocka_unit_test(t_http_errors),
         cmocka_unit_test(t_rrset_cap),
+        cmocka_unit_test(t_rrset_cap_concurrent),
+        cmocka_unit_test(t_http_slow_clients),
         cmocka_unit_test(t_delete),
         cmocka_unit_test(t_expiry),
         cmocka_unit_test(t_metrics),

@@ -81,7 +81,9 @@ typedef struct {
     } u;
 } udst_t;
 
-#define UDP_CTL_SPACE CMSG_SPACE(sizeof(struct in6_pktinfo))
+/* room for one IP_PKTINFO or IPV6_PKTINFO cmsg (CMSG_SPACE(20) = 40 on Linux; glibc's macro is
+ * not an integer constant expression for clang) */
+#define UDP_CTL_SPACE 64
 
 /* One query in flight. See the ownership rules at the top of this file. */
 typedef struct req {
@@ -98,7 +100,7 @@ typedef struct req {
     struct msghdr msg;
     struct iovec iov;
     union {
-        struct cmsghdr align;
+        size_t align; /* cmsghdr alignment */
         uint8_t b[UDP_CTL_SPACE];
     } ctl; /* UDP: source-address cmsg for the reply (ctl_len bytes; 0 = none) */
     size_t ctl_len;
@@ -548,8 +550,11 @@ static void req_set_src(req_t *r, const udst_t *d)
     if (!d || !d->family) {
         return;
     }
+    if (CMSG_SPACE(sizeof(struct in6_pktinfo)) > sizeof r->ctl) {
+        return;
+    }
     memset(&r->ctl, 0, sizeof r->ctl);
-    struct cmsghdr *c = &r->ctl.align;
+    struct cmsghdr *c = (struct cmsghdr *)(void *)r->ctl.b;
     if (d->family == AF_INET) {
         struct in_pktinfo pi;
         memset(&pi, 0, sizeof pi);

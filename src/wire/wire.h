@@ -77,6 +77,12 @@ int dmp_wire_name_rotate_cluster(const char *base, char *out, size_t cap);
 int dmp_wire_name_rotate_bootstrap(const char *user_domain, char *out, size_t cap);
 int dmp_wire_name_cluster(const char *base, char *out, size_t cap);
 int dmp_wire_name_bootstrap(const char *user_domain, char *out, size_t cap);
+/* node.md §2.6: owner must be exactly claim-<digits>.mb-<12 lowercase hex>.<zone>, compared
+ * after stripping surrounding ASCII whitespace and trailing dots and lowercasing both. On
+ * success hash12 (may be NULL) receives the recipient hash (NUL-terminated). DMP_EWIRE_NAME
+ * otherwise. Digits are ASCII only (Python's isdigit() also takes other Unicode digits). */
+int dmp_wire_claim_owner_match(const char *owner, size_t olen, const char *zone, size_t zlen,
+                               char hash12[13]);
 /* _dnsmesh-heartbeat.{zone} / _dnsmesh-seen.{zone} (verbatim) */
 int dmp_wire_name_heartbeat(const char *zone, char *out, size_t cap);
 int dmp_wire_name_seen(const char *zone, char *out, size_t cap);

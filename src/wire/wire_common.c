@@ -697,3 +697,53 @@ bool dmp_wire_owner_reserved(const char *name, size_t len)
             return true;
     return false;
 }
+
+static void norm_zone(const char **p, size_t *n)
+{
+    strip_span(p, n);
+    while (*n && (*p)[*n - 1] == '.')
+        (*n)--;
+}
+
+int dmp_wire_claim_owner_match(const char *owner, size_t olen, const char *zone, size_t zlen,
+                               char hash12[13])
+{
+    if (!owner || !zone)
+        return DMP_EINVAL;
+    norm_zone(&owner, &olen);
+    norm_zone(&zone, &zlen);
+    if (zlen == 0 || olen < zlen + 1)
+        return DMP_EWIRE_NAME;
+    const char *zs = owner + olen - zlen;
+    if (owner[olen - zlen - 1] != '.' || !dmp_wire__name_eq(zs, zlen, zone, zlen))
+        return DMP_EWIRE_NAME;
+    size_t rl = olen - zlen - 1; /* "claim-N.mb-H" */
+    size_t i = 0;
+    static const char c1[] = "claim-";
+    if (rl < 6)
+        return DMP_EWIRE_NAME;
+    for (; i < 6; i++)
+        if (lc((unsigned char)owner[i]) != (unsigned char)c1[i])
+            return DMP_EWIRE_NAME;
+    size_t ds = i;
+    while (i < rl && owner[i] >= '0' && owner[i] <= '9')
+        i++;
+    if (i == ds || rl - i != 1 + 3 + 12 || owner[i] != '.')
+        return DMP_EWIRE_NAME;
+    i++;
+    if (lc((unsigned char)owner[i]) != 'm' || lc((unsigned char)owner[i + 1]) != 'b' ||
+        owner[i + 2] != '-')
+        return DMP_EWIRE_NAME;
+    i += 3;
+    char h[13];
+    for (size_t k = 0; k < 12; k++) {
+        unsigned char c = lc((unsigned char)owner[i + k]);
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return DMP_EWIRE_NAME;
+        h[k] = (char)c;
+    }
+    h[12] = '\0';
+    if (hash12)
+        memcpy(hash12, h, 13);
+    return 0;
+}

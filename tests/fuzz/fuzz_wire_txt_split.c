@@ -30,6 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     (void)dmp_wire_http_name_check(s, size);
     (void)dmp_wire_owner_reserved(s, size);
+    char h12[13];
+    if (size > 2)
+        (void)dmp_wire_claim_owner_match(s + 2, size - 2, s,
+                                         data[0] % 3 > size - 2 ? 0 : data[0] % 3, h12);
     (void)dmp_wire_rec_name(dmp_wire_classify(data, size));
     char u[300], h[300], nrm[600];
     (void)dmp_wire_parse_address(s, size, u, sizeof u, h, sizeof h);

@@ -1224,6 +1224,36 @@ static void test_classify(void **state)
             fail_msg("should not be reserved: %s", free_[i]);
 }
 
+static void test_claim_owner(void **state)
+{
+    (void)state;
+    char h[13];
+    assert_int_equal(dmp_wire_claim_owner_match(S2("Claim-7.MB-7CCE4761260B.Provider.Example."),
+                                                S2("provider.example"), h),
+                     0);
+    assert_string_equal(h, "7cce4761260b");
+    assert_int_equal(dmp_wire_claim_owner_match(S2("claim-123.mb-7cce4761260b.p.example"),
+                                                S2(" p.example. "), NULL),
+                     0);
+    static const char *bad[] = {"claim-.mb-7cce4761260b.p.example",
+                                "claim-1.mb-7cce4761260.p.example",
+                                "claim-1.mb-7cce4761260bb.p.example",
+                                "claim-1.mb-7cce4761260g.p.example",
+                                "x.claim-1.mb-7cce4761260b.p.example",
+                                "claim-1a.mb-7cce4761260b.p.example",
+                                "claim-1.mx-7cce4761260b.p.example",
+                                "claim-1.mb-7cce4761260b.q.example",
+                                "claim-1.mb-7cce4761260bp.example",
+                                "p.example",
+                                ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (dmp_wire_claim_owner_match(bad[i], strlen(bad[i]), S2("p.example"), h) !=
+            DMP_EWIRE_NAME)
+            fail_msg("should be refused: %s", bad[i]);
+    assert_int_equal(dmp_wire_claim_owner_match(S2("claim-1.mb-7cce4761260b."), S2("."), h),
+                     DMP_EWIRE_NAME);
+}
+
 static void test_strerror(void **state)
 {
     (void)state;
@@ -1248,7 +1278,7 @@ int main(void)
         cmocka_unit_test(test_heartbeat),       cmocka_unit_test(test_endpoints),
         cmocka_unit_test(test_dns_names),       cmocka_unit_test(test_txt),
         cmocka_unit_test(test_address_subject), cmocka_unit_test(test_strerror),
-        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_classify),        cmocka_unit_test(test_claim_owner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -195,6 +195,7 @@ struct fe {
     unsigned uring_ops; /* armed requests whose final CQE has not arrived */
     unsigned sends_out; /* sendmsg SQEs not yet completed */
     bool buf_leak;      /* teardown could not confirm the kernel is done with bufs */
+    bool fixed_files;   /* udp_fd[] registered: SQEs name socket i as fixed file i */
 
     /* mmsg backend */
     struct mmsghdr *mm;
@@ -1103,7 +1104,11 @@ static void udp_send(fe_t *fe, req_t *r)
             udp_req_put(fe, r);
             return;
         }
-        io_uring_prep_sendmsg(sqe, fe->udp_fd[r->sock], &r->msg, 0);
+        io_uring_prep_sendmsg(sqe, fe->fixed_files ? (int)r->sock : fe->udp_fd[r->sock], &r->msg,
+                              0);
+        if (fe->fixed_files) {
+            sqe->flags |= IOSQE_FIXED_FILE;
+        }
         io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)r);
         fe->uring_ops++;
         fe->sends_out++;
@@ -1214,8 +1219,8 @@ static void arm_recv(fe_t *fe, unsigned i)
     if (!sqe) {
         return;
     }
-    io_uring_prep_recvmsg_multishot(sqe, fe->udp_fd[i], &fe->rmsg, 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
+    io_uring_prep_recvmsg_multishot(sqe, fe->fixed_files ? (int)i : fe->udp_fd[i], &fe->rmsg, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT | (fe->fixed_files ? IOSQE_FIXED_FILE : 0);
     sqe->buf_group = BGID;
     io_uring_sqe_set_data64(sqe, UD_RECV + i);
     fe->uring_ops++;
@@ -1262,6 +1267,7 @@ static int uring_setup(fe_t *fe, char *why, size_t whylen)
         return rc;
     }
     fe->ring_ok = true;
+    fe->fixed_files = fe->nudp > 0 && io_uring_register_files(&fe->ring, fe->udp_fd, fe->nudp) == 0;
     fe->nbufs = 1024;
     fe->bufsz =
         (unsigned)round_up(sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_storage) +

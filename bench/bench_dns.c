@@ -7,8 +7,15 @@
  * sendmmsg that carried the query to the clock read just after the recvmmsg that returned its
  * answer (so a batch shares one timestamp). Unanswered queries are written off as lost after
  * --timeout-ms. The run ends after --duration seconds or --max-queries queries, whichever comes
- * first, then waits at most --timeout-ms for stragglers. */
+ * first, then waits at most --timeout-ms for stragglers.
+ *
+ * With --tcp each "socket" is a TCP connection carrying length-prefixed queries pipelined up to
+ * its share of the window (RFC 7766); a connection the server closes is reopened and its
+ * outstanding queries are counted as lost. */
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +35,8 @@
 #define QBUF 300  /* a query: 12 header + 255 name + 4 + 11 OPT */
 #define RBUF 4096 /* one received datagram */
 #define SCAN_NS 20000000LL
+#define TCP_IN_CAP (256 * 1024)
+#define MAX_RECONNECTS 1000
 
 static const char *rcode_names[16] = {
     "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
@@ -60,6 +69,10 @@ typedef struct {
     uint8_t *qbuf;  /* batch * QBUF */
     uint8_t *rbuf;  /* batch * RBUF */
     uint32_t *pend; /* slots filled for the current send batch */
+    /* TCP only: bytes not yet written (out[out_off..out_len)) and bytes read but not yet
+     * parsed (in[0..in_len)); both owned here. */
+    uint8_t *out, *in;
+    size_t out_off, out_len, in_len;
 } sock_t;
 
 typedef struct {
@@ -72,11 +85,12 @@ typedef struct {
     int64_t max_queries;
     int64_t sockets, batch, window, timeout_ms, edns, qtype, cpu, seed;
     double rate;
-    bool json, quiet;
+    bool json, quiet, tcp;
 } opts_t;
 
 typedef struct {
-    uint64_t sent, answered, lost, late, mismatched, malformed, truncated, send_errors;
+    uint64_t sent, answered, lost, late, mismatched, malformed, truncated, send_errors, reconnects;
+    uint64_t nodata; /* NOERROR replies without answer records */
     uint64_t rcode[16];
     dmpb_hist_t hist;
     int64_t t_start, t_send_end, t_last_answer;
@@ -84,37 +98,40 @@ typedef struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: dnsmesh-bench dns --port N (--names FILE | --pattern P --count N) [options]\n"
-            "\n"
-            "Batched UDP DNS load generator (sendmmsg/recvmmsg over connected sockets).\n"
-            "The target must be a loopback address (127.0.0.0/8 or ::1); anything else is\n"
-            "refused.\n"
-            "\n"
-            "  --server ADDR        target IP literal, loopback only (default 127.0.0.1)\n"
-            "  --port N             target UDP port (required)\n"
-            "  --names FILE         query names, one per line ('#' comments, blank lines skipped)\n"
-            "  --pattern P          name pattern containing {i}, e.g. 'c{i}.mesh.test'\n"
-            "  --count N            with --pattern: i runs over 0..N-1\n"
-            "  --duration S         seconds of load (default 5, max 3600)\n"
-            "  --max-queries N      stop after N queries (default 10000000)\n"
-            "  --sockets N          connected UDP sockets (default 4, max %d)\n"
-            "  --batch N            queries per sendmmsg/recvmmsg (default 32, max %d)\n"
-            "  --window N           outstanding queries across all sockets (default 512, max %d)\n"
-            "  --timeout-ms N       a query unanswered this long is lost (default 1000)\n"
-            "  --rate QPS           cap the send rate (default 0 = as fast as the window allows)\n"
-            "  --edns SIZE          EDNS0 UDP payload size to advertise, 0 = no OPT (default "
-            "1232)\n"
-            "  --qtype T            TXT, A, AAAA, NS, SOA or a number (default TXT)\n"
-            "  --cpu N              pin the generator to CPU N\n"
-            "  --seed N             PRNG seed for IDs and name order (default 1)\n"
-            "  --json               print one JSON object instead of text\n"
-            "  --quiet              no progress line on stderr\n"
-            "\n"
-            "Prints sent, answered, lost (timed out), late/mismatched replies, an RCODE\n"
-            "histogram, answered QPS and latency p50/p99/p99.9/max. Exit 0 if anything was\n"
-            "answered, 1 if nothing was, 2 on bad arguments.\n",
-            MAX_SOCKETS, MAX_BATCH, MAX_WINDOW);
+    fprintf(
+        f,
+        "usage: dnsmesh-bench dns --port N (--names FILE | --pattern P --count N) [options]\n"
+        "\n"
+        "Batched UDP DNS load generator (sendmmsg/recvmmsg over connected sockets).\n"
+        "The target must be a loopback address (127.0.0.0/8 or ::1); anything else is\n"
+        "refused.\n"
+        "\n"
+        "  --server ADDR        target IP literal, loopback only (default 127.0.0.1)\n"
+        "  --port N             target UDP port (required)\n"
+        "  --names FILE         query names, one per line ('#' comments, blank lines skipped)\n"
+        "  --pattern P          name pattern containing {i}, e.g. 'c{i}.mesh.test'\n"
+        "  --count N            with --pattern: i runs over 0..N-1\n"
+        "  --duration S         seconds of load (default 5, max 3600)\n"
+        "  --max-queries N      stop after N queries (default 10000000)\n"
+        "  --sockets N          connected UDP sockets / TCP connections (default 4, max %d)\n"
+        "  --batch N            queries per sendmmsg/recvmmsg (default 32, max %d)\n"
+        "  --window N           outstanding queries across all sockets (default 512, max %d)\n"
+        "  --timeout-ms N       a query unanswered this long is lost (default 1000)\n"
+        "  --rate QPS           cap the send rate (default 0 = as fast as the window allows)\n"
+        "  --edns SIZE          EDNS0 UDP payload size to advertise, 0 = no OPT (default "
+        "1232)\n"
+        "  --qtype T            TXT, A, AAAA, NS, SOA or a number (default TXT)\n"
+        "  --tcp                DNS over TCP: pipelined length-prefixed queries per connection\n"
+        "  --cpu N              pin the generator to CPU N\n"
+        "  --seed N             PRNG seed for IDs and name order (default 1)\n"
+        "  --json               print one JSON object instead of text\n"
+        "  --quiet              no progress line on stderr\n"
+        "\n"
+        "Prints sent, answered, lost (timed out), late/mismatched replies, an RCODE\n"
+        "histogram (and how many NOERRORs had no answer), answered QPS and latency\n"
+        "p50/p99/p99.9/max. Exit 0 if anything was answered, 1 if nothing was, 2 on bad\n"
+        "arguments.\n",
+        MAX_SOCKETS, MAX_BATCH, MAX_WINDOW);
 }
 
 /* Appends `name` (text, optional trailing dot) in wire form; -1 with a message if invalid. */
@@ -280,6 +297,9 @@ static int parse_args(int argc, char **argv, opts_t *o)
         } else if (strcmp(a, "--quiet") == 0) {
             o->quiet = true;
             used = 0;
+        } else if (strcmp(a, "--tcp") == 0) {
+            o->tcp = true;
+            used = 0;
         } else if (!v) {
             fprintf(stderr, "dns: option '%s' needs a value or is unknown\n", a);
             return -1;
@@ -423,6 +443,8 @@ static void handle_reply(sock_t *s, const uint8_t *r, size_t len, int64_t now, c
     if (r[2] & 0x02)
         st->truncated++;
     st->rcode[r[3] & 0x0f]++;
+    if ((r[3] & 0x0f) == 0 && r[6] == 0 && r[7] == 0)
+        st->nodata++;
     st->answered++;
     int64_t lat = now - sl->sent_ns;
     dmpb_hist_add(&st->hist, lat > 0 ? (uint64_t)lat : 0);
@@ -443,21 +465,45 @@ static void expire(sock_t *socks, int n, int64_t now, int64_t timeout_ns, stats_
     }
 }
 
-static int sock_setup(sock_t *s, uint32_t nslots, int batch, const struct sockaddr_storage *ss,
-                      socklen_t sslen)
+/* Opens s->fd: a connected non-blocking UDP socket, or a TCP connection (blocking connect on
+ * loopback, then non-blocking). */
+static int sock_connect(sock_t *s, bool tcp, const struct sockaddr_storage *ss, socklen_t sslen)
 {
-    memset(s, 0, sizeof(*s));
-    s->fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    s->fd = socket(ss->ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
     if (s->fd < 0) {
         fprintf(stderr, "socket: %s\n", strerror(errno));
         return -1;
     }
-    int sz = 4 << 20;
+    int sz = 4 << 20, one = 1;
     (void)setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
     (void)setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-    if (connect(s->fd, (const struct sockaddr *)ss, sslen) != 0) {
+    if (tcp)
+        (void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(s->fd, (const struct sockaddr *)ss, sslen) != 0 ||
+        fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK) != 0) {
         fprintf(stderr, "connect: %s\n", strerror(errno));
+        close(s->fd);
+        s->fd = -1;
         return -1;
+    }
+    s->out_off = s->out_len = s->in_len = 0;
+    return 0;
+}
+
+static int sock_setup(sock_t *s, uint32_t nslots, int batch, bool tcp,
+                      const struct sockaddr_storage *ss, socklen_t sslen)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+    if (sock_connect(s, tcp, ss, sslen) != 0)
+        return -1;
+    if (tcp) {
+        s->out = malloc((size_t)batch * (QBUF + 2));
+        s->in = malloc(TCP_IN_CAP);
+        if (!s->out || !s->in) {
+            fprintf(stderr, "out of memory\n");
+            return -1;
+        }
     }
     s->nslots = nslots;
     s->slots = calloc(nslots, sizeof(*s->slots));
@@ -478,8 +524,10 @@ static int sock_setup(sock_t *s, uint32_t nslots, int batch, const struct sockad
 
 static void sock_close(sock_t *s)
 {
-    if (s->fd > 0)
+    if (s->fd >= 0)
         close(s->fd);
+    free(s->out);
+    free(s->in);
     free(s->slots);
     free(s->free);
     free(s->id_map);
@@ -569,6 +617,123 @@ static int recv_batch(sock_t *s, int batch, const names_t *nm, const opts_t *o, 
     return total;
 }
 
+/* --- TCP ------------------------------------------------------------------------------- */
+
+static struct sockaddr_storage g_target; /* set once in dns_main before any connection */
+static socklen_t g_target_len;
+
+/* The server closed or broke the connection: write off its outstanding queries as lost and
+ * reconnect (at most MAX_RECONNECTS times per run, then stop the run). */
+static void tcp_reset(sock_t *s, stats_t *st)
+{
+    for (uint32_t i = 0; i < s->nslots; i++)
+        if (s->slots[i].sent_ns != 0) {
+            st->lost++;
+            slot_free(s, i);
+        }
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    if (++st->reconnects > MAX_RECONNECTS) {
+        fprintf(stderr, "dns: more than %d TCP reconnects; stopping\n", MAX_RECONNECTS);
+        dmpb_stop = 1;
+        return;
+    }
+    if (sock_connect(s, true, &g_target, g_target_len) != 0)
+        dmpb_stop = 1;
+}
+
+/* Writes pending bytes; 0 when all were written or the socket is full, -1 on a broken
+ * connection. */
+static int tcp_flush(sock_t *s)
+{
+    while (s->out_off < s->out_len) {
+        ssize_t w = send(s->fd, s->out + s->out_off, s->out_len - s->out_off, MSG_NOSIGNAL);
+        if (w > 0)
+            s->out_off += (size_t)w;
+        else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        else
+            return -1;
+    }
+    s->out_off = s->out_len = 0;
+    return 0;
+}
+
+static int tcp_send_batch(sock_t *s, int want, const names_t *nm, const opts_t *o, uint64_t *rng,
+                          stats_t *st)
+{
+    if (s->fd < 0)
+        return 0;
+    if (s->out_len > 0) {
+        if (tcp_flush(s) != 0)
+            tcp_reset(s, st);
+        return 0; /* send new queries only once the previous batch is fully written */
+    }
+    int64_t now = dmpb_now_ns();
+    int n = 0;
+    size_t len = 0;
+    while (n < want && s->nfree > 0) {
+        uint32_t si = s->free[--s->nfree];
+        uint16_t id;
+        int tries = 0;
+        do {
+            id = (uint16_t)(dmpb_rand(rng) >> 48);
+        } while (s->id_map[id] != 0 && ++tries < 64);
+        if (s->id_map[id] != 0) {
+            s->nfree++;
+            break;
+        }
+        uint32_t name = (uint32_t)(dmpb_rand(rng) % nm->n);
+        slot_t *sl = &s->slots[si];
+        sl->id = id;
+        sl->name = name;
+        sl->sent_ns = now;
+        s->id_map[id] = si + 1;
+        size_t ql = build_query(s->out + len + 2, nm, name, id, o);
+        s->out[len] = (uint8_t)(ql >> 8);
+        s->out[len + 1] = (uint8_t)ql;
+        len += ql + 2;
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    s->out_off = 0;
+    s->out_len = len;
+    st->sent += (uint64_t)n;
+    if (tcp_flush(s) != 0)
+        tcp_reset(s, st);
+    return n;
+}
+
+static int tcp_recv(sock_t *s, const names_t *nm, const opts_t *o, stats_t *st)
+{
+    int got = 0;
+    for (int round = 0; round < 4 && s->fd >= 0; round++) {
+        ssize_t r = recv(s->fd, s->in + s->in_len, TCP_IN_CAP - s->in_len, MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (r <= 0) {
+            tcp_reset(s, st);
+            break;
+        }
+        s->in_len += (size_t)r;
+        int64_t now = dmpb_now_ns();
+        size_t off = 0;
+        while (s->in_len - off >= 2) {
+            size_t ml = (size_t)s->in[off] << 8 | s->in[off + 1];
+            if (s->in_len - off - 2 < ml)
+                break;
+            handle_reply(s, s->in + off + 2, ml, now, nm, o, st);
+            off += 2 + ml;
+            got++;
+        }
+        memmove(s->in, s->in + off, s->in_len - off);
+        s->in_len -= off;
+    }
+    return got;
+}
+
 static double us(uint64_t ns)
 {
     return (double)ns / 1000.0;
@@ -604,6 +769,9 @@ static void report(const opts_t *o, const stats_t *st, size_t nnames)
             us(p999), "max_us", us(st->hist.max), "mean_us",
             st->hist.count ? st->hist.sum / (double)st->hist.count / 1000.0 : 0.0);
         if (j) {
+            json_object_set_new(j, "nodata", json_integer((json_int_t)st->nodata));
+            json_object_set_new(j, "transport", json_string(o->tcp ? "tcp" : "udp"));
+            json_object_set_new(j, "tcp_reconnects", json_integer((json_int_t)st->reconnects));
             char *s = json_dumps(j, JSON_COMPACT);
             if (s)
                 printf("%s\n", s);
@@ -612,8 +780,11 @@ static void report(const opts_t *o, const stats_t *st, size_t nnames)
         }
         return;
     }
-    printf("target %s port %d: %zu names, %d sockets, batch %d, window %d, %.2f s\n", o->server,
-           o->port, nnames, (int)o->sockets, (int)o->batch, (int)o->window, ans_s);
+    printf("target %s port %d (%s): %zu names, %d sockets, batch %d, window %d, %.2f s\n",
+           o->server, o->port, o->tcp ? "TCP" : "UDP", nnames, (int)o->sockets, (int)o->batch,
+           (int)o->window, ans_s);
+    if (o->tcp)
+        printf("tcp reconnects %llu\n", (unsigned long long)st->reconnects);
     printf("sent %llu  answered %llu  lost %llu (%.3f%%)  late %llu  mismatched %llu  "
            "malformed %llu  truncated %llu  send_errors %llu\n",
            (unsigned long long)st->sent, (unsigned long long)st->answered,
@@ -624,7 +795,7 @@ static void report(const opts_t *o, const stats_t *st, size_t nnames)
     for (int i = 0; i < 16; i++)
         if (st->rcode[i])
             printf(" %s %llu", rcode_names[i], (unsigned long long)st->rcode[i]);
-    printf("\n");
+    printf("  (NOERROR without answers: %llu)\n", (unsigned long long)st->nodata);
     printf("qps %.0f (sent %.0f/s)\n", qps, sent_qps);
     printf("latency_us p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n", us(p50), us(p99), us(p999),
            us(st->hist.max));
@@ -655,18 +826,22 @@ static int dns_main(int argc, char **argv)
     int nsock = (int)o.sockets;
     sock_t socks[MAX_SOCKETS];
     memset(socks, 0, sizeof(socks));
+    for (int i = 0; i < MAX_SOCKETS; i++)
+        socks[i].fd = -1;
     stats_t *st = calloc(1, sizeof(*st));
     int ret = 1;
     if (!st)
         goto out;
     for (int i = 0; i < nsock; i++) {
         uint32_t share = (uint32_t)(o.window / nsock + (i < o.window % nsock ? 1 : 0));
-        if (sock_setup(&socks[i], share, (int)o.batch, &ss, sslen) != 0) {
+        if (sock_setup(&socks[i], share, (int)o.batch, o.tcp, &ss, sslen) != 0) {
             ret = 2;
             goto out;
         }
     }
     dmpb_catch_signals();
+    g_target = ss;
+    g_target_len = sslen;
     uint64_t rng = (uint64_t)o.seed * 0x9E3779B97F4A7C15ULL + 0x1234567ULL;
     if (rng == 0)
         rng = 1;
@@ -678,8 +853,6 @@ static int dns_main(int argc, char **argv)
     bool sending = true;
     int64_t drain_end = 0;
     struct pollfd pfd[MAX_SOCKETS];
-    for (int i = 0; i < nsock; i++)
-        pfd[i] = (struct pollfd){.fd = socks[i].fd, .events = POLLIN};
     for (;;) {
         int64_t now = dmpb_now_ns();
         if (sending && (now >= t_end || st->sent >= (uint64_t)o.max_queries || dmpb_stop)) {
@@ -709,11 +882,13 @@ static int dns_main(int argc, char **argv)
                 }
                 if (want <= 0)
                     break;
-                progress += send_batch(&socks[i], (int)want, &nm, &o, &rng, st);
+                progress += o.tcp ? tcp_send_batch(&socks[i], (int)want, &nm, &o, &rng, st)
+                                  : send_batch(&socks[i], (int)want, &nm, &o, &rng, st);
             }
         }
         for (int i = 0; i < nsock; i++)
-            progress += recv_batch(&socks[i], (int)o.batch, &nm, &o, st);
+            progress += o.tcp ? tcp_recv(&socks[i], &nm, &o, st)
+                              : recv_batch(&socks[i], (int)o.batch, &nm, &o, st);
         if (now >= next_scan) {
             expire(socks, nsock, now, timeout_ns, st);
             next_scan = now + SCAN_NS;
@@ -724,8 +899,13 @@ static int dns_main(int argc, char **argv)
             last_answered = st->answered;
             next_progress += 1000000000LL;
         }
-        if (progress == 0)
+        if (progress == 0) {
+            for (int i = 0; i < nsock; i++)
+                pfd[i] =
+                    (struct pollfd){.fd = socks[i].fd,
+                                    .events = (short)(POLLIN | (socks[i].out_len ? POLLOUT : 0))};
             (void)poll(pfd, (nfds_t)nsock, 1);
+        }
     }
     if (!o.quiet && !o.json)
         fprintf(stderr, "\n");

@@ -46,21 +46,15 @@ int dmp_b64_encode_public(const uint8_t *in, size_t len, char *out, size_t out_c
     return 0;
 }
 
-/* 0..63 for alphabet characters, 0 for everything else too: b64_is() tells them apart */
-static const uint8_t b64_value[256] = {
-    ['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,  ['G'] = 6,  ['H'] = 7,
-    ['I'] = 8,  ['J'] = 9,  ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13, ['O'] = 14, ['P'] = 15,
-    ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21, ['W'] = 22, ['X'] = 23,
-    ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31,
-    ['g'] = 32, ['h'] = 33, ['i'] = 34, ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39,
-    ['o'] = 40, ['p'] = 41, ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47,
-    ['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
-    ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61, ['+'] = 62, ['/'] = 63,
-};
+/* b64_dec[c] = 0..63 for alphabet characters, 0x80 for everything else. Built once. */
+static uint8_t b64_dec[256];
+static pthread_once_t b64_dec_once = PTHREAD_ONCE_INIT;
 
-static int b64_is(uint8_t c)
+static void b64_dec_build(void)
 {
-    return b64_value[c] != 0 || c == 'A';
+    memset(b64_dec, 0x80, sizeof b64_dec);
+    for (unsigned i = 0; i < 64; i++)
+        b64_dec[(uint8_t)b64_alphabet[i]] = (uint8_t)i;
 }
 
 int dmp_b64_decode_canonical(const char *in, size_t len, uint8_t *out, size_t out_cap,
@@ -71,29 +65,39 @@ int dmp_b64_decode_canonical(const char *in, size_t len, uint8_t *out, size_t ou
     *out_len = 0;
     if (len == 0)
         return 0;
+    pthread_once(&b64_dec_once, b64_dec_build);
     const uint8_t *p = (const uint8_t *)in;
     size_t pad = p[len - 1] == '=' ? (p[len - 2] == '=' ? 2 : 1) : 0;
     size_t n = len / 4 * 3 - pad;
     if (n > out_cap)
         return DMP_ETOOBIG;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 4) {
-        int last = i + 4 == len;
-        for (size_t j = 0; j < 4; j++) {
-            if (!b64_is(p[i + j]) && !(last && j >= 4 - pad))
-                return DMP_EBASE64;
-        }
-        uint32_t v = (uint32_t)b64_value[p[i]] << 18 | (uint32_t)b64_value[p[i + 1]] << 12;
-        if (!(last && pad == 2))
-            v |= (uint32_t)b64_value[p[i + 2]] << 6;
-        if (!(last && pad))
-            v |= b64_value[p[i + 3]];
-        out[o++] = (uint8_t)(v >> 16);
-        if (o < n)
-            out[o++] = (uint8_t)(v >> 8);
-        if (o < n)
-            out[o++] = (uint8_t)v;
+    uint8_t bad = 0;
+    size_t o = 0, i = 0;
+    for (; i + 4 < len; i += 4) { /* every quad but the last: four alphabet characters */
+        uint8_t a = b64_dec[p[i]], b = b64_dec[p[i + 1]], c = b64_dec[p[i + 2]],
+                d = b64_dec[p[i + 3]];
+        bad |= a | b | c | d;
+        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
+        out[o] = (uint8_t)(v >> 16);
+        out[o + 1] = (uint8_t)(v >> 8);
+        out[o + 2] = (uint8_t)v;
+        o += 3;
     }
+    if (bad & 0x80)
+        return DMP_EBASE64;
+    /* last quad: 4 - pad alphabet characters, then pad '=' */
+    uint8_t q[4] = {0, 0, 0, 0};
+    for (size_t j = 0; j < 4 - pad; j++) {
+        q[j] = b64_dec[p[i + j]];
+        if (q[j] & 0x80)
+            return DMP_EBASE64;
+    }
+    uint32_t v = (uint32_t)q[0] << 18 | (uint32_t)q[1] << 12 | (uint32_t)q[2] << 6 | q[3];
+    out[o++] = (uint8_t)(v >> 16);
+    if (pad < 2)
+        out[o++] = (uint8_t)(v >> 8);
+    if (pad < 1)
+        out[o++] = (uint8_t)v;
     *out_len = n;
     return 0;
 }

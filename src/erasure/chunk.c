@@ -224,9 +224,8 @@ int dmp_erasure_chunk_txt_parse(const uint8_t *txt, size_t len, uint8_t wire[DMP
     size_t vl = 4, tlen = 5, dl = 0;
     size_t pos = 0;
     while (pos <= len) {
-        size_t end = pos;
-        while (end < len && txt[end] != ';')
-            end++;
+        const uint8_t *semi = pos < len ? memchr(txt + pos, ';', len - pos) : NULL;
+        size_t end = semi ? (size_t)(semi - txt) : len;
         const uint8_t *part = txt + pos;
         size_t plen = end - pos;
         const uint8_t *eq = plen ? memchr(part, '=', plen) : NULL;

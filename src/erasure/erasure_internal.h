@@ -33,6 +33,9 @@ static inline uint8_t dmp_gf_div(uint8_t a, uint8_t b)
     return dmp_erasure_gf_exp[(dmp_erasure_gf_log[a] + 255 - dmp_erasure_gf_log[b]) % 255];
 }
 
+/* Tests: 1 = use the portable RS remainder even where GFNI is available. */
+void dmp_erasure_rs_force_generic(int on);
+
 /* SHA-256 (OpenSSL libcrypto when built with it: SHA-NI; libsodium otherwise). */
 void dmp_erasure_sha256(const uint8_t *p, size_t len, uint8_t out[32]);
 

@@ -7,6 +7,9 @@
  * decoder only ever returns a codeword, and reports failure exactly where reedsolo raises
  * ReedSolomonError (too many errors for the locator, or root count != locator degree). */
 #include <pthread.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <string.h>
 
 #include "erasure/erasure.h"
@@ -24,6 +27,75 @@ static uint8_t rs_gen[NSYM + 1];
 static rs_vec_t rs_tbl[DMP_ERASURE_RS_MAX_CW_LEN - NSYM][2][16];
 static pthread_once_t rs_once = PTHREAD_ONCE_INIT;
 static int rs_use_avx2;
+
+/* GFNI path. The CPU multiplies in GF(2^8)/0x11B (AES field); phi maps our field (0x11D) onto it
+ * (a field isomorphism, so it preserves products and sums: phi(a^j) = b^j for a root b of 0x11D
+ * in the AES field, linear over GF(2), i.e. one 8x8 bit matrix for gf2p8affineqb).
+ * parity = phi^-1( XOR_i phi(m_i) * phi(x^(d_i+32) mod g) ): a broadcast, a gf2p8mulb and an XOR
+ * per message byte against a 7 KiB table that stays in L1. rs_gfni_p[d] = phi(rs_tbl row d). */
+static uint8_t rs_gfni_p[DMP_ERASURE_RS_MAX_CW_LEN - NSYM][NSYM] __attribute__((aligned(32)));
+static uint64_t rs_phi_mat, rs_phi_inv_mat;
+static int rs_use_gfni;
+static int rs_force_generic; /* tests: exercise the portable path on GFNI machines */
+
+static uint8_t aes_mul(uint8_t a, uint8_t b)
+{
+    uint8_t r = 0;
+    while (b) {
+        if (b & 1)
+            r ^= a;
+        a = (uint8_t)((a << 1) ^ ((a & 0x80) ? 0x1b : 0));
+        b >>= 1;
+    }
+    return r;
+}
+
+/* gf2p8affineqb matrix for the linear map whose value on bit j is col[j]: output bit i is the
+ * parity of (matrix byte 7-i) & x, so byte 7-i collects bit i of every column. */
+static uint64_t affine_matrix(const uint8_t col[8])
+{
+    uint64_t m = 0;
+    for (int i = 0; i < 8; i++) {
+        uint8_t row = 0;
+        for (int j = 0; j < 8; j++)
+            row |= (uint8_t)(((col[j] >> i) & 1) << j);
+        m |= (uint64_t)row << (8 * (7 - i));
+    }
+    return m;
+}
+
+static void rs_build_gfni(void)
+{
+    uint8_t beta = 0;
+    for (unsigned b = 2; b < 256 && beta == 0; b++) {
+        uint8_t p[9] = {1};
+        for (int i = 1; i <= 8; i++)
+            p[i] = aes_mul(p[i - 1], (uint8_t)b);
+        if ((p[8] ^ p[4] ^ p[3] ^ p[2] ^ p[0]) == 0)
+            beta = (uint8_t)b;
+    }
+    uint8_t col[8], phi[256], inv[256], icol[8];
+    col[0] = 1;
+    for (int j = 1; j < 8; j++)
+        col[j] = aes_mul(col[j - 1], beta);
+    for (unsigned x = 0; x < 256; x++) {
+        uint8_t y = 0;
+        for (int j = 0; j < 8; j++) {
+            if (x >> j & 1)
+                y ^= col[j];
+        }
+        phi[x] = y;
+        inv[y] = (uint8_t)x;
+    }
+    for (int j = 0; j < 8; j++)
+        icol[j] = inv[1u << j];
+    rs_phi_mat = affine_matrix(col);
+    rs_phi_inv_mat = affine_matrix(icol);
+    for (size_t d = 0; d < DMP_ERASURE_RS_MAX_CW_LEN - NSYM; d++) {
+        for (int j = 0; j < NSYM; j++)
+            rs_gfni_p[d][j] = phi[rs_tbl[d][0][1][j]];
+    }
+}
 
 static void rs_build(void)
 {
@@ -61,12 +133,21 @@ static void rs_build(void)
     }
 #if defined(__x86_64__) && defined(__GNUC__)
     rs_use_avx2 = __builtin_cpu_supports("avx2");
+    rs_use_gfni = rs_use_avx2 && __builtin_cpu_supports("gfni");
+    if (rs_use_gfni)
+        rs_build_gfni();
 #endif
 }
 
 static void rs_init(void)
 {
     pthread_once(&rs_once, rs_build);
+}
+
+void dmp_erasure_rs_force_generic(int on)
+{
+    rs_init();
+    rs_force_generic = on;
 }
 
 #define RS_REMAINDER_BODY                                                                          \
@@ -90,6 +171,35 @@ __attribute__((target("avx2"))) static void rs_remainder_avx2(const uint8_t *msg
 }
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,gfni"))) static void rs_remainder_gfni(const uint8_t *msg, size_t len,
+                                                                   uint8_t parity[NSYM])
+{
+    uint8_t mapped[DMP_ERASURE_RS_MAX_CW_LEN - NSYM + 1] __attribute__((aligned(32))) = {0};
+    memcpy(mapped, msg, len);
+    const __m256i phi = _mm256_set1_epi64x((long long)rs_phi_mat);
+    for (size_t i = 0; i < len; i += 32) {
+        __m256i v = _mm256_load_si256((const __m256i *)(mapped + i));
+        _mm256_store_si256((__m256i *)(mapped + i), _mm256_gf2p8affine_epi64_epi8(v, phi, 0));
+    }
+    __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 2 <= len; i += 2) {
+        __m256i p0 = _mm256_load_si256((const __m256i *)rs_gfni_p[len - 1 - i]);
+        __m256i p1 = _mm256_load_si256((const __m256i *)rs_gfni_p[len - 2 - i]);
+        a = _mm256_xor_si256(a, _mm256_gf2p8mul_epi8(_mm256_set1_epi8((char)mapped[i]), p0));
+        b = _mm256_xor_si256(b, _mm256_gf2p8mul_epi8(_mm256_set1_epi8((char)mapped[i + 1]), p1));
+    }
+    if (i < len) {
+        __m256i p0 = _mm256_load_si256((const __m256i *)rs_gfni_p[0]);
+        a = _mm256_xor_si256(a, _mm256_gf2p8mul_epi8(_mm256_set1_epi8((char)mapped[i]), p0));
+    }
+    a = _mm256_xor_si256(a, b);
+    a = _mm256_gf2p8affine_epi64_epi8(a, _mm256_set1_epi64x((long long)rs_phi_inv_mat), 0);
+    _mm256_storeu_si256((__m256i *)parity, a);
+}
+#endif
+
 static void rs_remainder_generic(const uint8_t *msg, size_t len, uint8_t parity[NSYM])
 {
     RS_REMAINDER_BODY
@@ -99,6 +209,10 @@ static void rs_remainder_generic(const uint8_t *msg, size_t len, uint8_t parity[
 static void rs_remainder(const uint8_t *msg, size_t len, uint8_t parity[NSYM])
 {
 #if defined(__x86_64__) && defined(__GNUC__)
+    if (rs_use_gfni && !rs_force_generic) {
+        rs_remainder_gfni(msg, len, parity);
+        return;
+    }
     if (rs_use_avx2) {
         rs_remainder_avx2(msg, len, parity);
         return;

@@ -21,6 +21,7 @@ ONLY="dnsmeshd,nsd,knot"
 RSS=0
 RSS_RECORDS=1000000
 KEEP=0
+TCP=0
 SERVER_CPU=0
 GEN_CPU=1
 
@@ -40,6 +41,7 @@ posts records at --write-rate per second, and the drop in %.
   --duration S       seconds per run (default 5, 1..60)
   --only LIST        comma list of dnsmeshd,nsd,knot (default all three)
   --no-writes        skip the queries-under-writes benchmark
+  --tcp              also compare the servers over TCP (4 pipelining connections)
   --write-rate W     writes/s for that benchmark (default 2000, 1..50000)
   --rss              instead of the above: load --rss-records records into a fresh dnsmeshd
                      and compare its VmRSS with the goal 2 x raw bytes + 64 MiB
@@ -70,6 +72,7 @@ while [[ $# -gt 0 ]]; do
     --rss) RSS=1; shift ;;
     --rss-records) [[ $# -ge 2 ]] || die "--rss-records needs a value"; int_arg "$1" "$2" 1000 5000000; RSS_RECORDS=$((10#$2)); shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --tcp) TCP=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
     esac
@@ -336,29 +339,32 @@ cpu_ticks() {
 }
 CLK_TCK=$(getconf CLK_TCK)
 
-# run_dns SERVER OUTFILE SECONDS: one generator run; OUTFILE.cpu gets the server's CPU seconds.
+# run_dns SERVER OUTFILE SECONDS [EXTRA]: one generator run; OUTFILE.cpu_ms gets the server's
+# CPU time.
 run_dns() {
     local c0 c1
     c0=$(cpu_ticks "${PID[$1]}")
     taskset -c "$GEN_CPU" "$BENCH" dns --port "${PORT[$1]}" --names "$NAMES" --duration "$3" \
-        --cpu "$GEN_CPU" --sockets 4 --batch 32 --window 512 --json --quiet >"$2" || true
+        --cpu "$GEN_CPU" --sockets 4 --batch 32 --window 512 --json --quiet ${4:-} >"$2" || true
     c1=$(cpu_ticks "${PID[$1]}")
     echo "$(((c1 - c0) * 1000 / CLK_TCK))" >"$2.cpu_ms"
 }
 
-echo "== queries: $RUNS runs x $DURATION s per server, interleaved (1 s warm-up each first)"
-for s in "${ACTIVE[@]}"; do run_dns "$s" "$WORK/warm-$s.json" 1; done
+# compare PREFIX EXTRA: interleaved runs of every active server, then the medians.
+compare() {
+local pre=$1 extra=${2:-}
+for s in "${ACTIVE[@]}"; do run_dns "$s" "$WORK/warm-$pre$s.json" 1 "$extra"; done
 for ((r = 1; r <= RUNS; r++)); do
     for s in "${ACTIVE[@]}"; do
-        run_dns "$s" "$WORK/run-$s-$r.json" "$DURATION"
+        run_dns "$s" "$WORK/run-$pre$s-$r.json" "$DURATION" "$extra"
         python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); c=int(open(sys.argv[1]+".cpu_ms").read())/1000; print("  run %s %-9s qps %8.0f  p50 %7.1f us  p99 %7.1f us  lost %.3f%%  server CPU %.2f s = %.0f answers/CPU-s" % (sys.argv[2], sys.argv[3], r["qps"], r["p50_us"], r["p99_us"], r["lost_pct"], c, r["answered"] / c if c > 0 else 0))' \
-            "$WORK/run-$s-$r.json" "$r" "$s" 2>/dev/null || echo "  run $r $s: no result"
+            "$WORK/run-$pre$s-$r.json" "$r" "$s" 2>/dev/null || echo "  run $r $s: no result"
     done
 done
 
-python3 - "$WORK" "$RUNS" "${ACTIVE[@]}" <<'EOF'
+python3 - "$WORK" "$RUNS" "$pre" "${ACTIVE[@]}" <<'EOF'
 import json, statistics, sys
-work, runs, servers = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+work, runs, pre, servers = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 med = {}
 print("== summary (medians over %d runs)" % runs)
 print("  %-9s %10s %10s %10s %10s %8s %14s" % ("server", "qps", "p50_us", "p99_us", "p99.9_us", "lost%", "answers/CPU-s"))
@@ -366,8 +372,8 @@ for s in servers:
     rs = []
     for r in range(1, runs + 1):
         try:
-            x = json.load(open("%s/run-%s-%d.json" % (work, s, r)))
-            c = int(open("%s/run-%s-%d.json.cpu_ms" % (work, s, r)).read()) / 1000.0
+            x = json.load(open("%s/run-%s%s-%d.json" % (work, pre, s, r)))
+            c = int(open("%s/run-%s%s-%d.json.cpu_ms" % (work, pre, s, r)).read()) / 1000.0
             x["per_cpu"] = x["answered"] / c if c > 0 else 0.0
             rs.append(x)
         except Exception:
@@ -385,6 +391,14 @@ for peer, name in (("nsd", "NSD"), ("knot", "Knot")):
                  " (goal >= 1.2)" if peer == "nsd" else "",
                  med["dnsmeshd"]["per_cpu"] / med[peer]["per_cpu"] if med[peer]["per_cpu"] else 0))
 EOF
+}
+
+echo "== UDP queries: $RUNS runs x $DURATION s per server, interleaved (1 s warm-up each first)"
+compare ""
+if [[ $TCP -eq 1 ]]; then
+    echo "== TCP queries: $RUNS runs x $DURATION s per server, interleaved (1 s warm-up each first)"
+    compare tcp- --tcp
+fi
 
 # --- queries under writes (dnsmeshd) ------------------------------------------------------
 if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then

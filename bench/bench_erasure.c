@@ -5,6 +5,7 @@
  * single-threaded (so GB/s are per core). */
 #include <errno.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,8 +307,9 @@ static int bench_erasure_main(int argc, char **argv)
     /* ---- messages ---- */
     double big_enc_med = 0, big_enc_min = 0, big_seal_med = 0;
     const char *pyname = z && json_is_true(json_object_get(z, "reedsolo"))
-                             ? "zfec+reedsolo+sha256+base64"
-                             : "zfec+sha256+base64, no RS (reedsolo not installed)";
+                             ? "zfec + reedsolo + hashlib + base64"
+                             : "zfec + pure-Python RS(32) like reedsolo's (reedsolo is not "
+                               "installed) + hashlib + base64";
     for (int si = 0; si < NSIZES; si++) {
         size_t len = msg_sizes[si];
         uint32_t k, n;
@@ -385,6 +387,7 @@ static int bench_erasure_main(int argc, char **argv)
         tm_t seal = measure(op_seal_pipeline, mc, reps);
 
         double zf[6] = {0};
+        int txt_same = 0;
         if (zm) {
             zf[0] = jnum(zm, "fec_encode_ns");
             zf[1] = jnum(zm, "fec_encode_min_ns");
@@ -399,6 +402,19 @@ static int bench_erasure_main(int argc, char **argv)
                 printf("  !! shares differ from zfec\n");
                 rc_all = 1;
             }
+            /* the n TXT values, concatenated, against the Python pipeline's */
+            crypto_hash_sha256_state hs;
+            crypto_hash_sha256_init(&hs);
+            for (uint32_t i = 0; i < n; i++)
+                crypto_hash_sha256_update(
+                    &hs, (const uint8_t *)mc->ch.txt + (size_t)i * (DMP_ERASURE_CHUNK_TXT_LEN + 1),
+                    DMP_ERASURE_CHUNK_TXT_LEN);
+            crypto_hash_sha256_final(&hs, h);
+            hex32(h, hx);
+            zh = json_string_value(json_object_get(zm, "txt_sha256"));
+            txt_same = zh && strcmp(zh, hx) == 0;
+            if (!txt_same)
+                rc_all = 1;
         }
         struct {
             const char *name;
@@ -421,7 +437,9 @@ static int bench_erasure_main(int argc, char **argv)
                 printf(" | %9s %9s | %7s\n", "", "", "");
         }
         if (zm)
-            printf("  (zfec-py encode row = Python pipeline: %s)\n", pyname);
+            printf("  (zfec-py encode row = Python pipeline: %s;\n   its %u TXT values are "
+                   "identical to ours: %s)\n",
+                   pyname, n, txt_same ? "yes" : "NO");
         if (si == NSIZES - 1) {
             big_enc_med = enc.med / 1e3;
             big_enc_min = enc.min / 1e3;

@@ -21,6 +21,37 @@ try:
 except ImportError:
     RS = None
 
+# Without reedsolo: the same systematic RS(32) (GF(2^8)/0x11D, generator 2, fcr 0) as a
+# table-driven synthetic division in pure Python, the way reedsolo's pure-Python encoder works,
+# so the Python pipeline still pays for RS and its TXT values can be compared byte for byte.
+_EXP = [0] * 512
+_LOG = [0] * 256
+_x = 1
+for _i in range(255):
+    _EXP[_i] = _x
+    _LOG[_x] = _i
+    _x <<= 1
+    if _x & 0x100:
+        _x ^= 0x11D
+for _i in range(255, 512):
+    _EXP[_i] = _EXP[_i - 255]
+_GEN = [1]
+for _i in range(32):  # prod (x - a^i), highest degree first
+    _r = _EXP[_i]
+    _GEN = [a ^ (_EXP[_LOG[b] + _LOG[_r]] if b else 0) for a, b in zip(_GEN + [0], [0] + _GEN)]
+_LGEN = [_LOG[g] for g in _GEN]
+
+
+def rs_encode_py(block):
+    buf = bytearray(block) + bytearray(32)
+    for i in range(len(block)):
+        c = buf[i]
+        if c:
+            lc = _LOG[c]
+            for j in range(1, 33):
+                buf[i + j] ^= _EXP[lc + _LGEN[j]]
+    return bytes(block) + bytes(buf[len(block):])
+
 
 def timed(fn, reps, min_sample_s=0.002):
     """(median, min) over `reps` samples of the per-call time; each sample loops until
@@ -64,7 +95,7 @@ def pipeline(msg):
     txt, hashes = [], []
     for s in shares:
         s = bytes(s)
-        wire = hashlib.sha256(s).digest()[:8] + (bytes(RS.encode(s)) if RS else s)
+        wire = hashlib.sha256(s).digest()[:8] + (bytes(RS.encode(s)) if RS else rs_encode_py(s))
         hashes.append(hashlib.sha256(wire).digest())
         txt.append("v=dmp1;t=chunk;d=" + base64.b64encode(wire).decode())
     return txt, hashes

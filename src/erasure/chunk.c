@@ -182,20 +182,8 @@ static void strip(const uint8_t **p, size_t *len)
 
 /* int(v.replace("dmp", "")) succeeds: after removing every "dmp", optional whitespace, an
  * optional sign and ASCII digits with single underscores between digits. */
-static int version_ok(const uint8_t *v, size_t len)
+static int int_literal_ok(const uint8_t *p, size_t tl)
 {
-    uint8_t tmp[64];
-    size_t tl = 0;
-    for (size_t i = 0; i < len;) {
-        if (i + 3 <= len && memcmp(v + i, "dmp", 3) == 0) {
-            i += 3;
-            continue;
-        }
-        if (tl == sizeof tmp)
-            return 0;
-        tmp[tl++] = v[i++];
-    }
-    const uint8_t *p = tmp;
     strip(&p, &tl);
     if (tl && (p[0] == '+' || p[0] == '-')) {
         p++;
@@ -212,6 +200,26 @@ static int version_ok(const uint8_t *v, size_t len)
         return 0;
     }
     return 1;
+}
+
+static int version_ok(const uint8_t *v, size_t len)
+{
+    uint8_t small[64];
+    uint8_t *tmp = len <= sizeof small ? small : malloc(len);
+    if (tmp == NULL)
+        return 0;
+    size_t tl = 0;
+    for (size_t i = 0; i < len;) {
+        if (i + 3 <= len && memcmp(v + i, "dmp", 3) == 0) {
+            i += 3;
+            continue;
+        }
+        tmp[tl++] = v[i++];
+    }
+    int ok = int_literal_ok(tmp, tl);
+    if (tmp != small)
+        free(tmp);
+    return ok;
 }
 
 int dmp_erasure_chunk_txt_parse(const uint8_t *txt, size_t len, uint8_t wire[DMP_ERASURE_CHUNK_LEN])

@@ -794,6 +794,10 @@ static void test_txt_parse(void **state)
     assert_memory_equal(got, wire, 168);
     snprintf(buf, sizeof buf, "v=dmp1_0;t=chunk;d=%s", b64);
     assert_int_equal(PARSE(buf), 0);
+    snprintf(buf, sizeof buf, "v=dmp %0100d ;t=chunk;d=%s", 7, b64); /* long int literal */
+    assert_int_equal(PARSE(buf), 0);
+    snprintf(buf, sizeof buf, "v=dmpdmp-2dmp;t=chunk;d=%s", b64);
+    assert_int_equal(PARSE(buf), 0);
 
     snprintf(buf, sizeof buf, " v=dmp1;t=chunk;d=%s", b64);
     assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);
@@ -804,6 +808,12 @@ static void test_txt_parse(void **state)
     snprintf(buf, sizeof buf, "v=dmp;t=chunk;d=%s", b64);
     assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);
     snprintf(buf, sizeof buf, "v=dmp1__0;t=chunk;d=%s", b64);
+    assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);
+    snprintf(buf, sizeof buf, "v=dmp1_;t=chunk;d=%s", b64);
+    assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);
+    snprintf(buf, sizeof buf, "v=dmp+ 1;t=chunk;d=%s", b64);
+    assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);
+    snprintf(buf, sizeof buf, "v=dmp1;v=ddmpmp1;t=chunk;d=%s", b64); /* one pass leaves "dmp1" */
     assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);
     assert_int_equal(PARSE("v=dmp1;t=chunk"), DMP_EFORMAT);
     assert_int_equal(PARSE("v=dmp1;t=chunk;d=QUJD"), DMP_EFORMAT);

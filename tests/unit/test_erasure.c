@@ -636,9 +636,8 @@ static void test_rs_beyond_capacity_nearest(void **state)
     assert_memory_equal(cw, c1, 160);
 }
 
-static void check_subsets(uint32_t k, uint32_t n)
+static void check_subsets_len(uint32_t k, uint32_t n, size_t len)
 {
-    size_t len = 131; /* not a multiple of the SIMD width */
     uint8_t *buf = malloc((size_t)n * len);
     assert_non_null(buf);
     rnd_fill(buf, (size_t)k * len);
@@ -696,9 +695,17 @@ static void check_subsets(uint32_t k, uint32_t n)
     free(buf);
 }
 
+static void check_subsets(uint32_t k, uint32_t n)
+{
+    check_subsets_len(k, n, 131); /* not a multiple of the SIMD width */
+}
+
 static void test_every_subset(void **state)
 {
     (void)state;
+    static const size_t lens[] = {1, 5, 16, 31, 64, 200, 1000};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+        check_subsets_len(4, 7, lens[i]);
     check_subsets(1, 2);
     check_subsets(3, 4);
     check_subsets(4, 7);

@@ -2,7 +2,8 @@
 # dns-vs-peers.sh: dnsmeshd against NSD and Knot on the same records, same load generator, in
 # one run; plus dnsmeshd's query throughput under a 2,000 writes/s HTTP load and its RSS with
 # 1,000,000 records. Loopback only; every server is started here on its own port and temp dir
-# and stopped by the PID this script got when it started it.
+# and stopped by the PID this script got when it started it. While one server is measured the
+# others are frozen with SIGSTOP (and thawed with SIGCONT) so they cannot take CPU from it.
 #
 #   bench/dns-vs-peers.sh [--build DIR] [--records N] [--runs R] [--duration S] [--no-writes]
 #                         [--write-rate W] [--only LIST] [--rss] [--rss-records N] [--keep]
@@ -104,6 +105,7 @@ stop_pid() {
     kill -0 "$pid" 2>/dev/null || return 0
     kids="$(pgrep -P "$pid" || true)"
     kill -TERM "$pid" 2>/dev/null || true
+    kill -CONT "$pid" $kids 2>/dev/null || true # it may be frozen by only_run
     for ((i = 0; i < 100; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
@@ -339,10 +341,25 @@ cpu_ticks() {
 }
 CLK_TCK=$(getconf CLK_TCK)
 
+# only_run SERVER: freeze (SIGSTOP) the process trees of the other servers and thaw SERVER's,
+# so an idle server that still burns CPU cannot steal CPU 0 from the one being measured.
+only_run() {
+    local o
+    for o in "${ACTIVE[@]}"; do
+        if [[ "$o" != "$1" ]]; then kill -STOP $(tree_pids "${PID[$o]}") 2>/dev/null || true; fi
+    done
+    kill -CONT $(tree_pids "${PID[$1]}") 2>/dev/null || true
+}
+thaw_all() {
+    local o
+    for o in "${ACTIVE[@]}"; do kill -CONT $(tree_pids "${PID[$o]}") 2>/dev/null || true; done
+}
+
 # run_dns SERVER OUTFILE SECONDS [EXTRA]: one generator run; OUTFILE.cpu_ms gets the server's
 # CPU time.
 run_dns() {
     local c0 c1
+    only_run "$1"
     c0=$(cpu_ticks "${PID[$1]}")
     taskset -c "$GEN_CPU" "$BENCH" dns --port "${PORT[$1]}" --names "$NAMES" --duration "$3" \
         --cpu "$GEN_CPU" --sockets 4 --batch 32 --window 512 --json --quiet ${4:-} >"$2" || true
@@ -399,6 +416,7 @@ if [[ $TCP -eq 1 ]]; then
     echo "== TCP queries: $RUNS runs x $DURATION s per server, interleaved (1 s warm-up each first)"
     compare tcp- --tcp
 fi
+thaw_all
 
 # --- queries under writes (dnsmeshd) ------------------------------------------------------
 if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
@@ -412,6 +430,7 @@ if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
         run_dns dnsmeshd "$WORK/load-$r.json" "$DURATION"
         wait "$wpid" || true
     done
+    thaw_all
     python3 - "$WORK" "$RUNS" "$WRITE_RATE" <<'EOF'
 import json, statistics, sys
 work, runs, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])

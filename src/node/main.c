@@ -437,7 +437,7 @@ static void shutdown_node(node_t *n)
         dmp_net_free(n->net);
         n->net = NULL;
     }
-    for (unsigned i = 0; i < n->nshards; i++) {
+    for (unsigned i = 0; n->shards && i < n->nshards; i++) {
         shard_t *sh = &n->shards[i];
         if (sh->wq.store)
             dmp_node_wq_flush(&sh->wq); /* shard threads are gone: main may touch it */
@@ -518,7 +518,7 @@ int main(int argc, char **argv)
         goto out;
     }
     size_t cache_bytes = (size_t)(n->cfg.cache_mb << 20) / n->nshards;
-    for (unsigned i = 0; i < n->nshards; i++) {
+    for (unsigned i = 0; n->shards && i < n->nshards; i++) {
         shard_t *sh = &n->shards[i];
         sh->node = n;
         sh->idx = i;

@@ -421,7 +421,8 @@ static int write_ports_file(const char *path, const char *line)
 static void shutdown_node(node_t *n)
 {
     if (n->http) {
-        dmp_node_http_stop(n->http, 5000);
+        /* a write in flight must finish first: its shard resumes the connection */
+        dmp_node_http_stop(n->http, 25000);
         n->http = NULL;
     }
     if (n->sweep_started) {

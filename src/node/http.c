@@ -615,9 +615,18 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms)
     if (!h)
         return;
     if (h->d) {
+        /* No new connections; requests already on open connections get up to 2 s to finish
+         * (idle keep-alive clients do not hold shutdown longer), and writes already handed to
+         * a shard are always waited for (bounded by timeout_ms): the shard resumes them. */
         MHD_quiesce_daemon(h->d);
-        for (int i = 0; i < timeout_ms && atomic_load(&h->inflight) > 0; i += 5)
+        for (int waited = 0; waited < timeout_ms; waited += 5) {
+            const union MHD_DaemonInfo *di =
+                MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+            unsigned conns = di ? di->num_connections : 0;
+            if (atomic_load(&h->inflight) == 0 && (conns == 0 || waited >= 2000))
+                break;
             usleep(5000);
+        }
         MHD_stop_daemon(h->d);
         h->d = NULL;
     }

@@ -508,6 +508,7 @@ void dmp_node_config_usage(FILE *f)
                 kb->alias ? kb->alias : "", kb->defval ? kb->defval : "(unset)");
         print_wrapped(f, kb->help);
     }
+    fprintf(f, "  --version\n      print the version\n");
     fprintf(f, "  --help\n      this text\n\nA bad value prints one line naming the variable "
                "and exits with status 2.\n");
 }

@@ -19,6 +19,10 @@
 #include "node/node.h"
 #include "store/store.h"
 
+#ifndef DNSMESHD_VERSION
+#define DNSMESHD_VERSION "0.0.0"
+#endif
+
 /* One shard's state, touched only by that shard's thread (and by main after net stopped). */
 typedef struct {
     struct node *node;
@@ -468,6 +472,13 @@ int main(int argc, char **argv)
     char err[512];
     bool help = false;
 
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("dnsmeshd %s (DMP v1, store schema %u)\n", DNSMESHD_VERSION,
+                   DMP_STORE_SCHEMA_VERSION);
+            return 0;
+        }
+    }
     if (dmp_node_config_load(&n->cfg, env_get, NULL, argc, argv, &help, err, sizeof(err)) != 0) {
         fprintf(stderr, "dnsmeshd: %s\n", err);
         return 2;

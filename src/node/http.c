@@ -43,6 +43,7 @@ typedef struct {
     atomic_int shard_done;
     dmp_node_http_t *h;
     struct MHD_Connection *conn;
+    const char *url; /* MHD's, valid for the whole request */
     bool is_delete;
     bool too_big;
     char name[256]; /* decoded name as given (for messages), NUL-terminated */
@@ -107,6 +108,8 @@ static enum MHD_Result send_raw(rq_t *r, struct MHD_Connection *c, const char *m
     dmp_node_tstats_t *st = r ? r->h->env.st : NULL;
     if (st)
         dmp_node_http_count(st, method, status);
+    if (r && dmp_log_get_level() <= DMP_LOG_DEBUG)
+        dmp_debug("http: %s %s %u", method, r->url ? r->url : "-", status);
     return ret;
 }
 
@@ -261,6 +264,7 @@ static enum MHD_Result get_route(rq_t *r, struct MHD_Connection *c, const char *
         MHD_destroy_response(resp);
         r->stage = RQ_ANSWERED;
         dmp_node_http_count(h->env.st, method, 200);
+        dmp_debug("http: %s %s 200", method, url);
         return ret;
     }
     char name[512];
@@ -412,6 +416,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
             return MHD_NO;
         r->h = h;
         r->conn = c;
+        r->url = url;
         dmp_buf_init(&r->body);
         *con_cls = r;
         bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -582,14 +587,14 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         rc = DMP_NODE_EBIND;
         goto fail;
     }
-    h->d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                             MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-                         0, NULL, NULL, access_cb, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->lfd,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)env->cfg->http_max_concurrency,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-                         MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_UNESCAPE_CALLBACK,
-                         unescape_cb, h, MHD_OPTION_EXTERNAL_LOGGER, log_cb, h, MHD_OPTION_END);
+    h->d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG,
+        0, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, log_cb, h,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->lfd, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)env->cfg->http_max_concurrency, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)10, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, h, MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errcap, "http: libmicrohttpd failed to start");
         rc = DMP_NODE_EBIND;

@@ -860,6 +860,14 @@ static void t_rate_limit(void **state)
     reply_t r;
     assert_int_equal(query(&n, true, "x.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
     reply_free(&r);
+    /* a limited TCP query is closed without a reply */
+    int closed = 0;
+    for (int i = 0; i < 8; i++) {
+        size_t ql = itest_build_query(q, sizeof(q), (uint16_t)i, "x.mesh.test", 16, -1, 0, 0);
+        if (itest_tcp(&n, q, ql, resp, sizeof(resp), 2000) <= 0)
+            closed++;
+    }
+    assert_true(closed >= 3);
     assert_int_equal(get(&n, "/metrics"), 200);
     assert_non_null(strstr(g_body, "dmp_dns_drops_total{reason=\"rate_limited\"}"));
     /* HTTP: a per-IP bucket on the record routes only */

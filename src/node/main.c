@@ -216,8 +216,9 @@ static dmp_net_admit_t on_admit(void *ctx, unsigned frontend, const struct socka
         key = &((const struct sockaddr_in *)peer)->sin_addr;
         klen = 4;
     } else if (peer->sa_family == AF_INET6 && peer_len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        /* one bucket per /64: a single IPv6 host owns at least that much address space */
         key = &((const struct sockaddr_in6 *)peer)->sin6_addr;
-        klen = 16;
+        klen = 8;
     }
     dmp_node_tstats_t *st = &n->metrics.t[n->nshards + frontend];
     switch (dmp_node_rl_check(rl, key, klen, dmp_monotonic_ns())) {

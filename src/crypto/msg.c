@@ -204,17 +204,6 @@ static bool is_py_hex_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Python bytes.fromhex: pairs of hex digits (either case), ASCII whitespace allowed between
  * pairs. The result must be exactly out_len bytes (the reference compares msg_id and
  * recipient with the 16/32-byte manifest fields; sender is always 32 bytes when sent). */
@@ -228,7 +217,7 @@ static int py_fromhex_exact(const char *s, size_t len, uint8_t *out, size_t out_
             break;
         if (len - i < 2)
             return DMP_EHEX;
-        int hi = hexval((unsigned char)s[i]), lo = hexval((unsigned char)s[i + 1]);
+        int hi = dmp_hex_digit(s[i]), lo = dmp_hex_digit(s[i + 1]);
         if (hi < 0 || lo < 0)
             return DMP_EHEX;
         if (n == out_len)

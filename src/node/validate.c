@@ -54,17 +54,6 @@ bool dmp_node_value_safe(const uint8_t *v, size_t len)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Python's str.strip() whitespace within ASCII: \t \n \v \f \r, 0x1c..0x1f and space. */
 static bool py_space(unsigned char c)
 {
@@ -92,7 +81,7 @@ int dmp_node_record_path(const char *path, size_t len, char *out, size_t cap, si
     for (size_t i = 0; i < seglen; i++) {
         unsigned char c = (unsigned char)seg[i];
         if (c == '%' && i + 2 < seglen) {
-            int h = hexval(seg[i + 1]), l = hexval(seg[i + 2]);
+            int h = dmp_hex_digit(seg[i + 1]), l = dmp_hex_digit(seg[i + 2]);
             if (h >= 0 && l >= 0) {
                 c = (unsigned char)(h << 4 | l);
                 i += 2;

@@ -284,7 +284,7 @@ int dmp_hex_encode(const uint8_t *in, size_t len, char *out, size_t out_cap)
     return 0;
 }
 
-static int hexval(char c)
+int dmp_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -300,7 +300,7 @@ int dmp_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t out_len)
     if (in_len != out_len * 2)
         return DMP_EHEX;
     for (size_t i = 0; i < out_len; i++) {
-        int h = hexval(in[2 * i]), l = hexval(in[2 * i + 1]);
+        int h = dmp_hex_digit(in[2 * i]), l = dmp_hex_digit(in[2 * i + 1]);
         if (h < 0 || l < 0)
             return DMP_EHEX;
         out[i] = (uint8_t)(h << 4 | l);

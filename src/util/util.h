@@ -76,6 +76,8 @@ void dmp_arena_reset(dmp_arena_t *a); /* keeps one block for reuse */
 void dmp_arena_free(dmp_arena_t *a);
 
 /* --- hex (lowercase) and base64 (standard alphabet, padded) --- */
+/* Value of one hex digit (either case), or -1. */
+int dmp_hex_digit(char c);
 /* Writes 2*len hex chars plus NUL into out (out_cap >= 2*len+1). */
 int dmp_hex_encode(const uint8_t *in, size_t len, char *out, size_t out_cap);
 /* Decodes exactly out_len bytes; the input must be exactly 2*out_len hex digits. */

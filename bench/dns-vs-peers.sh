@@ -421,6 +421,13 @@ thaw_all
 # --- queries under writes (dnsmeshd) ------------------------------------------------------
 if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
     echo "== dnsmeshd queries under $WRITE_RATE writes/s: $RUNS pairs (baseline, then with writes)"
+    only_run dnsmeshd
+    c0=$(cpu_ticks "${PID[dnsmeshd]}")
+    taskset -c "$GEN_CPU" "$BENCH" writes --port "${PORT[dnsmeshd_http]}" --rate "$WRITE_RATE" \
+        --duration "$DURATION" --conns 32 --seed 0 --json --quiet >"$WORK/writes-alone.json" || true
+    c1=$(cpu_ticks "${PID[dnsmeshd]}")
+    python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); c=float(sys.argv[2]); print("  writes alone: %.0f/s for %.1f s, 2xx %d/%d, dnsmeshd CPU %.2f s = %.0f us per write" % (w["rate"], w["duration_s"], w["ok"], w["answered"], c, 1e6 * c / max(1, w["answered"])))' \
+        "$WORK/writes-alone.json" "$(((c1 - c0) * 1000 / CLK_TCK))e-3" || true
     for ((r = 1; r <= RUNS; r++)); do
         run_dns dnsmeshd "$WORK/base-$r.json" "$DURATION"
         taskset -c "$GEN_CPU" "$BENCH" writes --port "${PORT[dnsmeshd_http]}" --rate "$WRITE_RATE" \
@@ -453,6 +460,15 @@ print("  baseline qps %.0f (median), under writes %.0f (median), drop %.1f%% (go
       % (b, l, 100.0 * (b - l) / b if b else 0))
 print("  under writes: p50 %.1f us, p99 %.1f us" % (statistics.median(x["p50_us"] for x in load),
                                                      statistics.median(x["p99_us"] for x in load)))
+def cpu_s(prefix):
+    out = []
+    for r in range(1, runs + 1):
+        try:
+            out.append(int(open("%s/%s-%d.json.cpu_ms" % (work, prefix, r)).read()) / 1000.0)
+        except Exception:
+            pass
+    return statistics.median(out) if out else 0.0
+print("  dnsmeshd CPU per run (median): baseline %.2f s, under writes %.2f s" % (cpu_s("base"), cpu_s("load")))
 if wr:
     print("  writes achieved %.0f/s of %.0f (median), 2xx %d / %d answered, errors %d, timeouts %d, "
           "p50 %.2f ms, p99 %.2f ms" % (statistics.median(w["rate"] for w in wr), rate,

@@ -11,7 +11,10 @@
  *
  * With --tcp each "socket" is a TCP connection carrying length-prefixed queries pipelined up to
  * its share of the window (RFC 7766); a connection the server closes is reopened and its
- * outstanding queries are counted as lost. */
+ * outstanding queries are counted as lost.
+ *
+ * With --io uring the UDP sockets are driven through one io_uring instead: a send SQE per query
+ * (submitted in batches) and --batch receive SQEs kept armed per socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <liburing.h>
 
 #include "bench.h"
 #include "bench_dns_util.h"
@@ -85,7 +89,7 @@ typedef struct {
     int64_t max_queries;
     int64_t sockets, batch, window, timeout_ms, edns, qtype, cpu, seed;
     double rate;
-    bool json, quiet, tcp;
+    bool json, quiet, tcp, uring;
 } opts_t;
 
 typedef struct {
@@ -122,6 +126,7 @@ static void usage(FILE *f)
         "1232)\n"
         "  --qtype T            TXT, A, AAAA, NS, SOA or a number (default TXT)\n"
         "  --tcp                DNS over TCP: pipelined length-prefixed queries per connection\n"
+        "  --io mmsg|uring      UDP I/O: sendmmsg/recvmmsg (default) or io_uring\n"
         "  --cpu N              pin the generator to CPU N\n"
         "  --seed N             PRNG seed for IDs and name order (default 1)\n"
         "  --json               print one JSON object instead of text\n"
@@ -305,6 +310,15 @@ static int parse_args(int argc, char **argv, opts_t *o)
             return -1;
         } else if (strcmp(a, "--server") == 0) {
             o->server = v;
+        } else if (strcmp(a, "--io") == 0) {
+            if (strcmp(v, "mmsg") == 0) {
+                o->uring = false;
+            } else if (strcmp(v, "uring") == 0) {
+                o->uring = true;
+            } else {
+                fprintf(stderr, "--io: give mmsg or uring, not '%s'\n", v);
+                return -1;
+            }
         } else if (strcmp(a, "--port") == 0) {
             rc = dmpb_opt_i64(a, v, 1, 65535, &x);
             o->port = (int)x;
@@ -362,6 +376,10 @@ static int parse_args(int argc, char **argv, opts_t *o)
     }
     if (!o->pattern && o->count >= 0) {
         fprintf(stderr, "dns: --count only goes with --pattern\n");
+        return -1;
+    }
+    if (o->uring && o->tcp) {
+        fprintf(stderr, "dns: --io uring is for UDP only; drop --tcp or --io uring\n");
         return -1;
     }
     if (o->window < o->sockets) {
@@ -734,6 +752,167 @@ static int tcp_recv(sock_t *s, const names_t *nm, const opts_t *o, stats_t *st)
     return got;
 }
 
+/* --- io_uring (UDP) ---------------------------------------------------------------------- */
+
+/* One ring for all sockets. Owns sbuf[i] (socket i's per-slot query buffers: a query's bytes
+ * stay put until its send completes, since a slot is reused only after its reply or timeout).
+ * Receive buffers are the sockets' rbuf; the ring must be torn down before they are freed. */
+typedef struct {
+    struct io_uring ring;
+    bool inited;
+    int batch;
+    uint8_t *sbuf[MAX_SOCKETS];
+} uring_t;
+
+enum { UD_RECV = 1, UD_SEND = 2 };
+
+static uint64_t ud_make(unsigned type, unsigned sock, uint64_t low40)
+{
+    return (uint64_t)type << 60 | (uint64_t)sock << 40 | (low40 & 0xffffffffffULL);
+}
+
+static struct io_uring_sqe *uring_sqe(uring_t *u)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    if (!sqe) {
+        io_uring_submit(&u->ring);
+        sqe = io_uring_get_sqe(&u->ring);
+    }
+    return sqe;
+}
+
+static int uring_arm_recv(uring_t *u, sock_t *s, unsigned sock, uint32_t b)
+{
+    struct io_uring_sqe *sqe = uring_sqe(u);
+    if (!sqe)
+        return -1;
+    io_uring_prep_recv(sqe, s->fd, s->rbuf + (size_t)b * RBUF, RBUF, 0);
+    io_uring_sqe_set_data64(sqe, ud_make(UD_RECV, sock, b));
+    return 0;
+}
+
+static int uring_init(uring_t *u, sock_t *socks, int nsock, int batch, int64_t window)
+{
+    memset(u, 0, sizeof(*u));
+    u->batch = batch;
+    unsigned need = (unsigned)(nsock * batch + window), entries = 64;
+    while (entries < need && entries < 16384)
+        entries <<= 1;
+    struct io_uring_params p;
+    memset(&p, 0, sizeof(p));
+    p.flags = IORING_SETUP_CQSIZE;
+    p.cq_entries = entries * 4;
+    int rc = io_uring_queue_init_params(entries, &u->ring, &p);
+    if (rc < 0) {
+        fprintf(stderr, "io_uring unavailable (%s); use --io mmsg\n", strerror(-rc));
+        return -1;
+    }
+    u->inited = true;
+    for (int i = 0; i < nsock; i++) {
+        u->sbuf[i] = malloc((size_t)socks[i].nslots * QBUF);
+        if (!u->sbuf[i]) {
+            fprintf(stderr, "out of memory\n");
+            return -1;
+        }
+        for (int b = 0; b < batch; b++)
+            if (uring_arm_recv(u, &socks[i], (unsigned)i, (uint32_t)b) != 0) {
+                fprintf(stderr, "io_uring: no submission entry for a receive\n");
+                return -1;
+            }
+    }
+    io_uring_submit(&u->ring);
+    return 0;
+}
+
+/* Cancels everything in flight (io_uring_queue_exit waits for it) and frees the send buffers. */
+static void uring_exit(uring_t *u, int nsock)
+{
+    if (u->inited)
+        io_uring_queue_exit(&u->ring);
+    u->inited = false;
+    for (int i = 0; i < nsock; i++) {
+        free(u->sbuf[i]);
+        u->sbuf[i] = NULL;
+    }
+}
+
+/* Prepares up to `want` sends on socket `sock` (submitted by uring_pump). */
+static int uring_send(uring_t *u, sock_t *s, unsigned sock, int want, const names_t *nm,
+                      const opts_t *o, uint64_t *rng, stats_t *st)
+{
+    int64_t now = dmpb_now_ns();
+    int n = 0;
+    while (n < want && s->nfree > 0) {
+        uint16_t id;
+        int tries = 0;
+        do {
+            id = (uint16_t)(dmpb_rand(rng) >> 48);
+        } while (s->id_map[id] != 0 && ++tries < 64);
+        if (s->id_map[id] != 0)
+            break;
+        struct io_uring_sqe *sqe = uring_sqe(u);
+        if (!sqe)
+            break;
+        uint32_t si = s->free[--s->nfree];
+        uint32_t name = (uint32_t)(dmpb_rand(rng) % nm->n);
+        slot_t *sl = &s->slots[si];
+        sl->id = id;
+        sl->name = name;
+        sl->sent_ns = now;
+        s->id_map[id] = si + 1;
+        uint8_t *q = u->sbuf[sock] + (size_t)si * QBUF;
+        size_t ql = build_query(q, nm, name, id, o);
+        io_uring_prep_send(sqe, s->fd, q, ql, 0);
+        io_uring_sqe_set_data64(sqe, ud_make(UD_SEND, sock, (uint64_t)si << 16 | id));
+        n++;
+    }
+    st->sent += (uint64_t)n;
+    return n;
+}
+
+/* Submits what is prepared, waits up to 1 ms for a completion if `may_wait`, and handles every
+ * completion that is ready. Returns the number handled. */
+static int uring_pump(uring_t *u, sock_t *socks, const names_t *nm, const opts_t *o, stats_t *st,
+                      bool may_wait)
+{
+    struct io_uring_cqe *cqes[256];
+    io_uring_submit(&u->ring);
+    unsigned n = io_uring_peek_batch_cqe(&u->ring, cqes, 256);
+    if (n == 0 && may_wait) {
+        struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
+        struct io_uring_cqe *c;
+        if (io_uring_wait_cqe_timeout(&u->ring, &c, &ts) == 0)
+            n = io_uring_peek_batch_cqe(&u->ring, cqes, 256);
+    }
+    int64_t now = dmpb_now_ns();
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t ud = io_uring_cqe_get_data64(cqes[i]);
+        int res = cqes[i]->res;
+        unsigned type = (unsigned)(ud >> 60), sock = (unsigned)(ud >> 40) & 0xfffff;
+        if (sock >= MAX_SOCKETS)
+            continue;
+        sock_t *s = &socks[sock];
+        if (type == UD_RECV) {
+            uint32_t b = (uint32_t)(ud & 0xffffffffffULL);
+            if (res > 0)
+                handle_reply(s, s->rbuf + (size_t)b * RBUF, (size_t)res, now, nm, o, st);
+            if (res != -ECANCELED)
+                (void)uring_arm_recv(u, s, sock, b);
+        } else if (type == UD_SEND && res < 0) {
+            uint32_t si = (uint32_t)(ud >> 16) & 0xffffff;
+            uint16_t id = (uint16_t)ud;
+            if (res != -ECONNREFUSED && res != -EAGAIN && res != -ENOBUFS)
+                st->send_errors++;
+            if (st->sent > 0)
+                st->sent--;
+            if (si < s->nslots && s->slots[si].sent_ns != 0 && s->slots[si].id == id)
+                slot_free(s, si);
+        }
+    }
+    io_uring_cq_advance(&u->ring, n);
+    return (int)n;
+}
+
 static double us(uint64_t ns)
 {
     return (double)ns / 1000.0;
@@ -771,6 +950,7 @@ static void report(const opts_t *o, const stats_t *st, size_t nnames)
         if (j) {
             json_object_set_new(j, "nodata", json_integer((json_int_t)st->nodata));
             json_object_set_new(j, "transport", json_string(o->tcp ? "tcp" : "udp"));
+            json_object_set_new(j, "io", json_string(o->uring ? "uring" : "mmsg"));
             json_object_set_new(j, "tcp_reconnects", json_integer((json_int_t)st->reconnects));
             char *s = json_dumps(j, JSON_COMPACT);
             if (s)
@@ -780,9 +960,9 @@ static void report(const opts_t *o, const stats_t *st, size_t nnames)
         }
         return;
     }
-    printf("target %s port %d (%s): %zu names, %d sockets, batch %d, window %d, %.2f s\n",
-           o->server, o->port, o->tcp ? "TCP" : "UDP", nnames, (int)o->sockets, (int)o->batch,
-           (int)o->window, ans_s);
+    printf("target %s port %d (%s%s): %zu names, %d sockets, batch %d, window %d, %.2f s\n",
+           o->server, o->port, o->tcp ? "TCP" : "UDP", o->uring ? ", io_uring" : "", nnames,
+           (int)o->sockets, (int)o->batch, (int)o->window, ans_s);
     if (o->tcp)
         printf("tcp reconnects %llu\n", (unsigned long long)st->reconnects);
     printf("sent %llu  answered %llu  lost %llu (%.3f%%)  late %llu  mismatched %llu  "
@@ -829,12 +1009,20 @@ static int dns_main(int argc, char **argv)
     for (int i = 0; i < MAX_SOCKETS; i++)
         socks[i].fd = -1;
     stats_t *st = calloc(1, sizeof(*st));
+    uring_t *u = NULL;
     int ret = 1;
     if (!st)
         goto out;
     for (int i = 0; i < nsock; i++) {
         uint32_t share = (uint32_t)(o.window / nsock + (i < o.window % nsock ? 1 : 0));
         if (sock_setup(&socks[i], share, (int)o.batch, o.tcp, &ss, sslen) != 0) {
+            ret = 2;
+            goto out;
+        }
+    }
+    if (o.uring) {
+        u = calloc(1, sizeof(*u));
+        if (!u || uring_init(u, socks, nsock, (int)o.batch, o.window) != 0) {
             ret = 2;
             goto out;
         }
@@ -882,13 +1070,21 @@ static int dns_main(int argc, char **argv)
                 }
                 if (want <= 0)
                     break;
-                progress += o.tcp ? tcp_send_batch(&socks[i], (int)want, &nm, &o, &rng, st)
-                                  : send_batch(&socks[i], (int)want, &nm, &o, &rng, st);
+                if (u)
+                    progress += uring_send(u, &socks[i], (unsigned)i, (int)want, &nm, &o, &rng, st);
+                else
+                    progress += o.tcp ? tcp_send_batch(&socks[i], (int)want, &nm, &o, &rng, st)
+                                      : send_batch(&socks[i], (int)want, &nm, &o, &rng, st);
             }
         }
-        for (int i = 0; i < nsock; i++)
-            progress += o.tcp ? tcp_recv(&socks[i], &nm, &o, st)
-                              : recv_batch(&socks[i], (int)o.batch, &nm, &o, st);
+        if (u) {
+            int got = uring_pump(u, socks, &nm, &o, st, progress == 0);
+            progress += got > 0 ? got : 1; /* the pump already waited */
+        } else {
+            for (int i = 0; i < nsock; i++)
+                progress += o.tcp ? tcp_recv(&socks[i], &nm, &o, st)
+                                  : recv_batch(&socks[i], (int)o.batch, &nm, &o, st);
+        }
         if (now >= next_scan) {
             expire(socks, nsock, now, timeout_ns, st);
             next_scan = now + SCAN_NS;
@@ -915,6 +1111,9 @@ static int dns_main(int argc, char **argv)
     report(&o, st, nm.n);
     ret = st->answered > 0 ? 0 : 1;
 out:
+    if (u)
+        uring_exit(u, nsock); /* before the sockets' receive buffers go */
+    free(u);
     for (int i = 0; i < nsock; i++)
         sock_close(&socks[i]);
     free(st);

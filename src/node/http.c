@@ -30,6 +30,7 @@ struct dmp_node_http {
 
 typedef enum {
     RQ_NEW = 0,
+    RQ_GET,     /* GET/HEAD headers seen; answered on the next call */
     RQ_BODY,    /* receiving the body */
     RQ_WAITING, /* suspended, the shard has the write */
     RQ_DONE,    /* shard answered (write.status) */
@@ -422,8 +423,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
         bool is_post = strcmp(method, "POST") == 0;
         bool is_del = strcmp(method, "DELETE") == 0;
-        if (is_get)
-            return get_route(r, c, url, method);
+        if (is_get) {
+            /* Answered on the next call: MHD treats a response queued on the first call as
+             * "early" (before the request was read) and closes the connection, dropping any
+             * request pipelined behind it and defeating keep-alive. */
+            r->stage = RQ_GET;
+            return MHD_YES;
+        }
         if (!is_post && !is_del)
             return send_err(r, c, method, 501, "unsupported method");
         size_t nlen = 0;
@@ -454,6 +460,12 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         return MHD_YES;
     }
     switch (r->stage) {
+    case RQ_GET:
+        if (*upload_size) {
+            *upload_size = 0; /* a GET body means nothing here */
+            return MHD_YES;
+        }
+        return get_route(r, c, r->url, method);
     case RQ_BODY:
         if (*upload_size) {
             if (!r->too_big && r->body.len + *upload_size <= r->h->env.cfg->http_max_body) {

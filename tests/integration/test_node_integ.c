@@ -553,6 +553,65 @@ static void t_http_slow_clients(void **state)
     assert_int_equal(get(&g_node, "/v1/records/slow.mesh.test"), 404);
 }
 
+/* Reads from fd until `want` HTTP status lines arrived, EOF, or 3 s passed. Returns how many
+ * status lines were seen; `out` gets the NUL-terminated bytes. */
+static int read_http_responses(int fd, int want, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = 0;
+    for (int waited = 0; waited < 3000;) {
+        int seen = 0;
+        for (const char *p = out; (p = strstr(p, "HTTP/1.1 ")) != NULL; p++)
+            seen++;
+        if (seen >= want)
+            return seen;
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 100) <= 0) {
+            waited += 100;
+            continue;
+        }
+        ssize_t r = recv(fd, out + len, cap - 1 - len, 0);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        out[len] = 0;
+    }
+    int seen = 0;
+    for (const char *p = out; (p = strstr(p, "HTTP/1.1 ")) != NULL; p++)
+        seen++;
+    return seen;
+}
+
+/* HTTP/1.1 keep-alive and pipelining: a GET must not end the connection, and requests sent
+ * behind it on the same connection are answered in order. */
+static void t_http_pipelining(void **state)
+{
+    (void)state;
+    assert_int_equal(post_value(&g_node, "pipe.mesh.test", "p1", 300), 201);
+    int fd = itest_connect_tcp(&g_node, g_node.http_port);
+    assert_true(fd >= 0);
+    const char *reqs = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /v1/records/pipe.mesh.test HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "POST /v1/records/pipe.mesh.test HTTP/1.1\r\nHost: x\r\n"
+                       "Content-Length: 24\r\n\r\n{\"value\":\"p2\",\"ttl\":300}"
+                       "GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_int_equal(send(fd, reqs, strlen(reqs), MSG_NOSIGNAL), (ssize_t)strlen(reqs));
+    static char buf[16384];
+    int n = read_http_responses(fd, 4, buf, sizeof(buf));
+    close(fd);
+    assert_int_equal(n, 4);
+    const char *a = strstr(buf, "HTTP/1.1 200");
+    assert_non_null(a);
+    const char *b = strstr(a + 1, "\"values\": [\"p1\"]");
+    assert_non_null(b);
+    const char *c = strstr(b, "HTTP/1.1 201");
+    assert_non_null(c);
+    assert_non_null(strstr(c, "\"records\": "));
+    /* the pipelined POST landed */
+    assert_int_equal(get(&g_node, "/v1/records/pipe.mesh.test"), 200);
+    assert_non_null(strstr(g_body, "\"p2\""));
+}
+
 /* Many concurrent publishers of distinct values on one name: the cap holds exactly. */
 static void t_rrset_cap_concurrent(void **state)
 {
@@ -927,6 +986,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_rrset_cap),
         cmocka_unit_test(t_rrset_cap_concurrent),
         cmocka_unit_test(t_http_slow_clients),
+        cmocka_unit_test(t_http_pipelining),
         cmocka_unit_test(t_delete),
         cmocka_unit_test(t_expiry),
         cmocka_unit_test(t_metrics),

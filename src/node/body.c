@@ -19,7 +19,9 @@ static json_t *load_object(const uint8_t *body, size_t len)
     if (len == 0)
         return json_object();
     json_error_t je;
-    json_t *j = json_loadb((const char *)body, len, JSON_DECODE_ANY, &je);
+    /* JSON_ALLOW_NUL: "\u0000" is a valid JSON string (Python accepts it); such a value is then
+     * refused by the value rule (400 "invalid record value"), as in the reference */
+    json_t *j = json_loadb((const char *)body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
     if (!j || !json_is_object(j)) {
         json_decref(j);
         return NULL;

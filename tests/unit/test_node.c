@@ -270,6 +270,13 @@ static void t_bodies(void **state)
     assert_string_equal(msg, "ttl exceeds cap of 300s");
     assert_int_equal(PP("{\"value\": \"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}"), 400);
     assert_string_equal(msg, "value exceeds cap of 10 bytes"); /* 12 UTF-8 bytes */
+    /* JSON "\u0000" is a valid string (Python's json accepts it): the value parses and is then
+     * refused by the value rule ("invalid record value"), not as a malformed body */
+    assert_int_equal(PP("{\"value\": \"a\\u0000b\"}"), 0);
+    assert_int_equal(p.value_len, 3);
+    assert_memory_equal(p.value, "a\0b", 3);
+    assert_false(dmp_node_value_safe(p.value, p.value_len));
+    free(p.value);
 #undef PP
     uint8_t *v;
     size_t vl;
@@ -290,6 +297,8 @@ static void t_bodies(void **state)
     assert_int_equal(DP("{\"value\": 3}"), 400);
     assert_string_equal(msg, "invalid record value");
     assert_int_equal(DP("{\"value\": \"a\\nb\"}"), 400);
+    assert_int_equal(DP("{\"value\": \"a\\u0000b\"}"), 400);
+    assert_string_equal(msg, "invalid record value");
 #undef DP
 }
 

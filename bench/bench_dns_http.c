@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -590,11 +591,14 @@ static int http_main(int argc, char **argv, bool writes)
                 conn_close(c);
             }
         }
-        int wait_ms = (int)((next_due - now) / 1000000LL);
-        if (wait_ms < 0)
-            wait_ms = 0;
-        if (wait_ms > 10)
-            wait_ms = 10;
+        /* Sleep until the next request is due (sub-millisecond: at 2,000/s one is due every
+         * 0.5 ms, and a poll timeout rounded down to 0 ms would spin the core). */
+        int64_t wait_ns = next_due - now;
+        if (wait_ns < 0)
+            wait_ns = 0;
+        if (wait_ns > 10000000LL)
+            wait_ns = 10000000LL;
+        struct timespec wait_ts = {.tv_sec = 0, .tv_nsec = (long)wait_ns};
         for (int i = 0; i < n; i++) {
             conn_t *c = &cs[i];
             pfd[i].fd = c->fd;
@@ -605,7 +609,7 @@ static int http_main(int argc, char **argv, bool writes)
             if (c->state == C_DOWN)
                 pfd[i].fd = -1;
         }
-        (void)poll(pfd, (nfds_t)n, wait_ms);
+        (void)ppoll(pfd, (nfds_t)n, &wait_ts, NULL);
         now = dmpb_now_ns();
         for (int i = 0; i < n; i++) {
             conn_t *c = &cs[i];

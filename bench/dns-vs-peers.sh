@@ -424,14 +424,14 @@ if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
     only_run dnsmeshd
     c0=$(cpu_ticks "${PID[dnsmeshd]}")
     taskset -c "$GEN_CPU" "$BENCH" writes --port "${PORT[dnsmeshd_http]}" --rate "$WRITE_RATE" \
-        --duration "$DURATION" --conns 32 --seed 0 --json --quiet >"$WORK/writes-alone.json" || true
+        --duration "$DURATION" --conns 16 --seed 0 --json --quiet >"$WORK/writes-alone.json" || true
     c1=$(cpu_ticks "${PID[dnsmeshd]}")
     python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); c=float(sys.argv[2]); print("  writes alone: %.0f/s for %.1f s, 2xx %d/%d, dnsmeshd CPU %.2f s = %.0f us per write" % (w["rate"], w["duration_s"], w["ok"], w["answered"], c, 1e6 * c / max(1, w["answered"])))' \
         "$WORK/writes-alone.json" "$(((c1 - c0) * 1000 / CLK_TCK))e-3" || true
     for ((r = 1; r <= RUNS; r++)); do
         run_dns dnsmeshd "$WORK/base-$r.json" "$DURATION"
         taskset -c "$GEN_CPU" "$BENCH" writes --port "${PORT[dnsmeshd_http]}" --rate "$WRITE_RATE" \
-            --duration $((DURATION + 2)) --conns 32 --seed "$r" --json --quiet >"$WORK/writes-$r.json" &
+            --duration $((DURATION + 2)) --conns 16 --seed "$r" --json --quiet >"$WORK/writes-$r.json" &
         wpid=$!
         sleep 1
         run_dns dnsmeshd "$WORK/load-$r.json" "$DURATION"

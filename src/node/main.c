@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ typedef struct node {
     dmp_node_rl_t **rl; /* per frontend: [2f] UDP, [2f+1] TCP (separate buckets, as the
                          * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
+    _Atomic uint32_t zone_serial; /* SOA serial: see dmp_node_serial_touch() */
     /* sweep thread */
     pthread_t sweep_th;
     bool sweep_started;
@@ -164,7 +166,7 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
     shard_t *sh = &n->shards[shard < n->nshards ? shard : 0];
     int64_t t0 = dmp_monotonic_ns();
     sh->now_ms = now_ms_coarse();
-    sh->zone.soa_serial = (uint32_t)(sh->now_ms / 1000);
+    sh->zone.soa_serial = atomic_load_explicit(&n->zone_serial, memory_order_relaxed);
     dmp_dns_result_t res = {0};
     *out_len = 0;
     dmp_dns_respond(&sh->zone, q->pkt, q->len,
@@ -530,6 +532,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnsmeshd: out of memory\n");
         goto out;
     }
+    atomic_init(&n->zone_serial, (uint32_t)(now_ms_real() / 1000));
     size_t cache_bytes = (size_t)(n->cfg.cache_mb << 20) / n->nshards;
     for (unsigned i = 0; n->shards && i < n->nshards; i++) {
         shard_t *sh = &n->shards[i];
@@ -545,6 +548,7 @@ int main(int argc, char **argv)
         }
         sh->wq = (dmp_node_wq_t){.store = n->store,
                                  .cache = sh->cache,
+                                 .serial = &n->zone_serial,
                                  .st = sh->st,
                                  .max_batch = 64,
                                  .now_ms = now_ms_real};

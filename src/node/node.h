@@ -3,6 +3,7 @@
 #ifndef DMP_NODE_H
 #define DMP_NODE_H
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "node/metrics.h"
@@ -99,6 +100,9 @@ typedef struct dmp_node_write {
 typedef struct {
     dmp_store_t *store;
     dmp_cache_t *cache; /* may be NULL */
+    /* the zone's SOA serial, shared by every shard (may be NULL): advanced by
+     * dmp_node_serial_touch() on each stored put or delete */
+    _Atomic uint32_t *serial;
     dmp_node_tstats_t *st;
     dmp_node_write_t *head, *tail;
     size_t n;
@@ -112,6 +116,10 @@ typedef struct {
 void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_write_t *w);
 /* Writes the pending batch in one synced WriteBatch and completes its writes. */
 void dmp_node_wq_flush(dmp_node_wq_t *q);
+/* The SOA serial is the Unix time (s) of the latest change this process made to the zone (its
+ * start time before any): it moves only when the zone does (RFC 1996) and never backwards.
+ * Raises *serial to now_ms / 1000 if that is later (any thread). */
+void dmp_node_serial_touch(_Atomic uint32_t *serial, int64_t now_ms);
 
 /* ---- HTTP API (http.c) ---- */
 typedef struct dmp_node_http dmp_node_http_t;

@@ -4,6 +4,17 @@
 
 #include "node/node.h"
 
+void dmp_node_serial_touch(_Atomic uint32_t *serial, int64_t now_ms)
+{
+    if (!serial || now_ms < 0)
+        return;
+    uint32_t now_s = (uint32_t)(now_ms / 1000);
+    uint32_t cur = atomic_load_explicit(serial, memory_order_relaxed);
+    while (now_s > cur && !atomic_compare_exchange_weak_explicit(
+                              serial, &cur, now_s, memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
 static void complete(dmp_node_write_t *w, int status)
 {
     w->status = status;
@@ -112,6 +123,7 @@ void dmp_node_wq_flush(dmp_node_wq_t *q)
         if (q->cache)
             dmp_cache_invalidate(q->cache, w->lname, w->lname_len);
         if (st == 201) {
+            dmp_node_serial_touch(q->serial, now);
             DMP_STAT_INC(q->st, writes);
         } else {
             DMP_STAT_INC(q->st, write_errors);
@@ -135,6 +147,7 @@ void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_write_t *w)
         if (q->cache)
             dmp_cache_invalidate(q->cache, w->lname, w->lname_len);
         if (rc == 0) {
+            dmp_node_serial_touch(q->serial, q->now_ms());
             DMP_STAT_INC(q->st, deletes);
             complete(w, 204);
         } else if (rc == DMP_ENOTFOUND) {

@@ -261,6 +261,36 @@ static void t_negative_answers(void **state)
     reply_free(&r);
 }
 
+static uint32_t soa_serial(const itest_node_t *n)
+{
+    reply_t r;
+    assert_int_equal(query(n, false, "mesh.test", LDNS_RR_TYPE_SOA, -1, &r), 0);
+    assert_int_equal(ancount(&r), 1);
+    uint32_t serial =
+        ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(r.pkt), 0), 2));
+    reply_free(&r);
+    return serial;
+}
+
+/* RFC 1982/1996 (docs/dns.md): the SOA serial changes when the zone does, not with the clock. */
+static void t_soa_serial(void **state)
+{
+    (void)state;
+    assert_int_equal(post_value(&g_node, "serial.mesh.test", "a", 300), 201);
+    uint32_t s0 = soa_serial(&g_node);
+    assert_true(s0 > 1700000000u);
+    sleep_ms(1100);
+    assert_int_equal(soa_serial(&g_node), s0); /* nothing written: same serial */
+    assert_int_equal(post_value(&g_node, "serial.mesh.test", "b", 300), 201);
+    uint32_t s1 = soa_serial(&g_node);
+    assert_true(s1 > s0); /* a write a second later advances it */
+    sleep_ms(1100);
+    assert_int_equal(itest_http(&g_node, "DELETE", "/v1/records/serial.mesh.test", NULL, "", 0,
+                                g_body, sizeof(g_body)),
+                     204);
+    assert_true(soa_serial(&g_node) > s1);
+}
+
 static void t_rcodes(void **state)
 {
     (void)state;
@@ -978,6 +1008,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_publish_dig_udp_tcp),
         cmocka_unit_test(t_long_value_and_case),
         cmocka_unit_test(t_negative_answers),
+        cmocka_unit_test(t_soa_serial),
         cmocka_unit_test(t_rcodes),
         cmocka_unit_test(t_truncation),
         cmocka_unit_test(t_hostile_udp),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -353,6 +354,47 @@ static int zone_from_cfg(const dmp_node_config_t *c, dmp_dns_zone_t *z)
     return 0;
 }
 
+/* File descriptors are shared by DNS TCP connections, HTTP connections, RocksDB's files and
+ * our sockets/eventfds. Raises the soft RLIMIT_NOFILE to the hard limit, then lowers the two
+ * connection caps when they would not leave a reserve (a quarter of the limit, at least 64, at
+ * most 256) for the rest: otherwise enough TCP clients make accept() fail with EMFILE (the
+ * frontend then spins on a listen socket it cannot drain) and starve the store and the HTTP
+ * API of descriptors. *tcp_cap is the total over all frontends; each frontend needs one spare
+ * descriptor to accept and close a connection over its cap. */
+static void fit_fd_limit(unsigned nfront, unsigned *tcp_cap, uint32_t *http_cap)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur != RLIM_INFINITY &&
+        (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > rl.rlim_cur)) {
+        struct rlimit want = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            rl.rlim_cur = rl.rlim_max;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)1 << 30)
+        return;
+    uint64_t lim = rl.rlim_cur;
+    uint64_t reserve = lim / 4;
+    reserve = reserve < 64 ? 64 : reserve > 256 ? 256 : reserve;
+    uint64_t avail = lim > reserve + nfront + 16 ? lim - reserve - nfront : 16;
+    if ((uint64_t)*tcp_cap + *http_cap <= avail)
+        return;
+    uint32_t http = *http_cap;
+    if (http > avail / 4)
+        http = (uint32_t)(avail / 4) ? (uint32_t)(avail / 4) : 1;
+    uint64_t tcp = avail > http ? avail - http : 1;
+    if (tcp > *tcp_cap)
+        tcp = *tcp_cap;
+    if (tcp < nfront)
+        tcp = nfront;
+    dmp_warn("RLIMIT_NOFILE is %llu: DNS TCP connections capped at %llu (asked %u) and HTTP "
+             "connections at %u (asked %u); raise the limit (e.g. LimitNOFILE=) for more",
+             (unsigned long long)lim, (unsigned long long)tcp, *tcp_cap, http, *http_cap);
+    *tcp_cap = (unsigned)tcp;
+    *http_cap = http;
+}
+
 /* A port free for UDP and TCP on both [::] (v6-only) and 0.0.0.0, or 0 when none was found
  * (the caller then lets the kernel pick for each listener). */
 static uint16_t pick_dual_port(void)
@@ -584,6 +626,7 @@ int main(int argc, char **argv)
     unsigned tcp_cap = n->cfg.dns_max_concurrency * 8;
     if (tcp_cap < 256)
         tcp_cap = 256;
+    fit_fd_limit(n->nfront, &tcp_cap, &n->cfg.http_max_concurrency);
     nc.tcp_max_conns = (tcp_cap + n->nfront - 1) / n->nfront;
     dmp_net_handler_t hd = {
         .route = on_route, .admit = on_admit, .handle = on_handle, .tick = on_tick, .ctx = n};

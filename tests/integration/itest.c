@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -154,6 +155,18 @@ int itest_node_start(itest_node_t *n, const char *const *env)
             dup2(fd, 1);
             dup2(fd, 2);
             close(fd);
+        }
+        if (n->nofile_soft || n->nofile_hard) {
+            struct rlimit rl;
+            getrlimit(RLIMIT_NOFILE, &rl);
+            if (n->nofile_hard)
+                rl.rlim_max = (rlim_t)n->nofile_hard;
+            if (n->nofile_soft)
+                rl.rlim_cur = (rlim_t)n->nofile_soft;
+            if (rl.rlim_cur > rl.rlim_max)
+                rl.rlim_cur = rl.rlim_max;
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                _exit(126);
         }
         char *argv[] = {(char *)itest_bin, NULL};
         execve(itest_bin, argv, cenv);

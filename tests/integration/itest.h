@@ -17,6 +17,8 @@ typedef struct {
     int http_port;
     char host[64]; /* "127.0.0.1" or "::1" */
     bool own_dir;
+    /* RLIMIT_NOFILE for the child (soft, hard); 0 = inherit ours */
+    unsigned long nofile_soft, nofile_hard;
 } itest_node_t;
 
 /* Path of the dnsmeshd binary (argv[1] of the test program). */

@@ -8,11 +8,16 @@
 #include <cmocka.h>
 
 #include <ldns/ldns.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -991,6 +996,104 @@ static void t_ipv6(void **state)
     itest_node_cleanup(&n);
 }
 
+/* Opens up to n TCP connections to the node's DNS port (fds[] gets them, -1 for failures). */
+static void open_conns(const itest_node_t *n, int *fds, int count)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)n->dns_port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    for (int i = 0; i < count; i++) {
+        /* non-blocking connect bounded to 3 s (a SYN dropped on a full backlog is resent after
+         * 1 s); the first failure ends the loop, so the test stays bounded */
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fds[i] < 0)
+            continue;
+        if (connect(fds[i], (struct sockaddr *)&a, sizeof(a)) != 0) {
+            struct pollfd pf = {fds[i], POLLOUT, 0};
+            int err = 0;
+            socklen_t el = sizeof(err);
+            if (errno != EINPROGRESS || poll(&pf, 1, 3000) != 1 ||
+                getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
+                close(fds[i]);
+                for (int j = i; j < count; j++)
+                    fds[j] = -1; /* the node stopped accepting: do not wait for the rest */
+                return;
+            }
+        }
+        int fl = fcntl(fds[i], F_GETFL);
+        fcntl(fds[i], F_SETFL, fl & ~O_NONBLOCK);
+    }
+}
+
+static void close_conns(int *fds, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
+/* A fresh TCP connection is dealt with promptly: answered, or accepted and closed at once
+ * (over the connection cap). It must not sit unaccepted in the backlog (fd exhaustion). */
+static bool tcp_prompt(const itest_node_t *n)
+{
+    uint8_t q[512], resp[1024];
+    size_t ql = itest_build_query(q, sizeof(q), 7, "fd.mesh.test", LDNS_RR_TYPE_TXT, -1, 0, 0);
+    return itest_tcp(n, q, ql, resp, sizeof(resp), 2000) >= 0;
+}
+
+/* File descriptors: a low soft RLIMIT_NOFILE is raised to the hard limit at start, and when
+ * the hard limit is too low for the configured connection caps the caps are lowered to fit, so
+ * many TCP clients cannot exhaust the descriptors the store and the HTTP API need. */
+static void t_fd_limits(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < 2 * N + 64 || rl.rlim_max < 4 * N)
+        skip(); /* this test process itself needs the descriptors */
+    static const char *const env[] = {"DMP_SERVED_ZONE=mesh.test", "DMP_DNS_MAX_CONCURRENCY=40",
+                                      NULL}; /* TCP cap 320 */
+    static int fds[N];
+
+    /* soft 128, hard unchanged: the node raises its soft limit and serves all N clients */
+    itest_node_t n;
+    assert_int_equal(itest_node_init(&n), 0);
+    n.nofile_soft = 128;
+    assert_int_equal(itest_node_start(&n, env), 0);
+    open_conns(&n, fds, N);
+    uint8_t q[512], resp[1024];
+    size_t ql = itest_build_query(q, sizeof(q), 9, "fd.mesh.test", LDNS_RR_TYPE_TXT, -1, 0, 0);
+    uint8_t fq[514];
+    fq[0] = (uint8_t)(ql >> 8);
+    fq[1] = (uint8_t)ql;
+    memcpy(fq + 2, q, ql);
+    assert_true(fds[N - 1] >= 0);
+    assert_int_equal(send(fds[N - 1], fq, ql + 2, MSG_NOSIGNAL), (ssize_t)(ql + 2));
+    struct pollfd pf = {fds[N - 1], POLLIN, 0};
+    assert_int_equal(poll(&pf, 1, 3000), 1); /* the last client was accepted and answered */
+    assert_true(recv(fds[N - 1], resp, sizeof(resp), 0) > 2);
+    close_conns(fds, N);
+    assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
+    itest_node_cleanup(&n);
+
+    /* hard limit 200: the caps shrink to fit; extra clients are refused at once, and the HTTP
+     * API and the store keep working */
+    assert_int_equal(itest_node_init(&n), 0);
+    n.nofile_soft = 200;
+    n.nofile_hard = 200;
+    assert_int_equal(itest_node_start(&n, env), 0);
+    open_conns(&n, fds, N);
+    assert_true(tcp_prompt(&n));
+    assert_int_equal(post_value(&n, "fd.mesh.test", "still-writable", 60), 201);
+    reply_t r;
+    assert_int_equal(query(&n, false, "fd.mesh.test", LDNS_RR_TYPE_TXT, -1, &r), 0);
+    assert_int_equal(ancount(&r), 1);
+    reply_free(&r);
+    close_conns(fds, N);
+    assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
+    itest_node_cleanup(&n);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -1030,6 +1133,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_sigterm_drains_writes),
         cmocka_unit_test(t_rate_limit),
         cmocka_unit_test(t_ipv6),
+        cmocka_unit_test(t_fd_limits),
     };
     int rc = cmocka_run_group_tests_name("node_shared", shared, group_setup, group_teardown);
     rc |= cmocka_run_group_tests_name("node_own", own, NULL, NULL);

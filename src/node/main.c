@@ -547,7 +547,12 @@ int main(int argc, char **argv)
     n->nshards = n->cfg.shards;
     n->nfront = n->cfg.frontends;
     pthread_mutex_init(&n->sweep_mu, NULL);
-    pthread_cond_init(&n->sweep_cv, NULL);
+    /* the sweep thread's deadlines are CLOCK_MONOTONIC: the condvar must time on that clock */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&n->sweep_cv, &ca);
+    pthread_condattr_destroy(&ca);
 
     /* metric slots: shards [0,S), frontends [S,S+F), HTTP, sweep */
     if (dmp_node_metrics_init(&n->metrics, n->nshards + n->nfront + 2) != 0) {

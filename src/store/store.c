@@ -596,7 +596,8 @@ static size_t ikey_make(uint8_t *out, int64_t t, const uint8_t *rkey, size_t rkl
     return rkl + 8;
 }
 
-int dmp_store_put_batch(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms)
+int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms,
+                           unsigned flags)
 {
     if (s == NULL || (puts == NULL && n > 0))
         return DMP_EINVAL;
@@ -689,7 +690,8 @@ int dmp_store_put_batch(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, i
     if (rc == 0) {
         char *err = NULL;
         deltas_emit(s, &dl, wb, wbi_merge);
-        rocksdb_write_writebatch_wi(s->db, s->wsync, wb, &err);
+        rocksdb_write_writebatch_wi(s->db, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
+                                    &err);
         rc = rerr(err);
     }
     pthread_rwlock_unlock(&s->lock);
@@ -697,6 +699,20 @@ int dmp_store_put_batch(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, i
     free(dl.d);
     free(vbuf);
     return rc;
+}
+
+int dmp_store_put_batch(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms)
+{
+    return dmp_store_put_batch_ex(s, puts, n, now_ms, 0);
+}
+
+int dmp_store_sync_wal(dmp_store_t *s)
+{
+    if (s == NULL)
+        return DMP_EINVAL;
+    char *err = NULL;
+    rocksdb_flush_wal(s->db, 1, &err); /* FlushWAL(sync=true) ends in SyncWAL() */
+    return rerr(err);
 }
 
 int dmp_store_put(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
@@ -731,6 +747,12 @@ static int remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, deltas_t *dl, co
 
 int dmp_store_delete(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
                      size_t value_len, size_t *removed)
+{
+    return dmp_store_delete_ex(s, name, name_len, value, value_len, removed, 0);
+}
+
+int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                        size_t value_len, size_t *removed, unsigned flags)
 {
     if (removed != NULL)
         *removed = 0;
@@ -790,7 +812,7 @@ int dmp_store_delete(dmp_store_t *s, const char *name, size_t name_len, const ui
     }
     if (rc == 0 && nrem > 0) {
         deltas_emit(s, &dl, wb, wb_merge);
-        rocksdb_write(s->db, s->wsync, wb, &err);
+        rocksdb_write(s->db, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb, &err);
         rc = rerr(err);
     }
     pthread_rwlock_unlock(&s->lock);

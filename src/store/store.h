@@ -30,6 +30,17 @@ int dmp_store_put(dmp_store_t *s, const char *name, size_t name_len, const uint8
 int dmp_store_delete(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
                      size_t value_len, size_t *removed);
 
+/* Group commit: with DMP_STORE_NOSYNC the _ex forms write without waiting for the disk; the
+ * change is visible at once but durable only once a later dmp_store_sync_wal() returns 0
+ * (which makes every earlier write durable). Lets the caller acknowledge many writes per fsync
+ * from a thread that does not serve reads. flags 0 = as the plain forms. */
+#define DMP_STORE_NOSYNC 1u
+int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms,
+                           unsigned flags);
+int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                        size_t value_len, size_t *removed, unsigned flags);
+int dmp_store_sync_wal(dmp_store_t *s);
+
 /* Visit the live values (expires_ms > now_ms) at name, ordered by stored_ms then insertion
  * order. Returns DMP_ENOTFOUND when there are none (fn not called), 0 otherwise. */
 int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,

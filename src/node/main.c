@@ -55,6 +55,7 @@ typedef struct node {
                          * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
     _Atomic uint32_t zone_serial; /* SOA serial: see dmp_node_serial_touch() */
+    dmp_node_syncer_t syncer;     /* group commit for every shard's writes */
     /* sweep thread */
     pthread_t sweep_th;
     bool sweep_started;
@@ -259,6 +260,7 @@ static int submit_write(void *ctx, dmp_node_write_t *w)
 static void net_gauges(void *ctx, dmp_node_gauges_t *g)
 {
     node_t *n = ctx;
+    g->wal_syncs = atomic_load_explicit(&n->syncer.syncs, memory_order_relaxed);
     if (!n->net)
         return;
     dmp_net_stats_t ns;
@@ -491,6 +493,11 @@ static void shutdown_node(node_t *n)
         shard_t *sh = &n->shards[i];
         if (sh->wq.store)
             dmp_node_wq_flush(&sh->wq); /* shard threads are gone: main may touch it */
+    }
+    /* the last flushes above handed their writes over: sync them, then answer them */
+    dmp_node_syncer_stop(&n->syncer);
+    for (unsigned i = 0; n->shards && i < n->nshards; i++) {
+        shard_t *sh = &n->shards[i];
         dmp_cache_free(sh->cache);
         dmp_buf_free(&sh->rrs);
         dmp_buf_free(&sh->vals);
@@ -572,6 +579,10 @@ int main(int argc, char **argv)
                 err[0] ? err : dmp_store_strerror(rc));
         goto out;
     }
+    if (dmp_node_syncer_start(&n->syncer, n->store) != 0) {
+        fprintf(stderr, "dnsmeshd: cannot start the WAL sync thread\n");
+        goto out;
+    }
 
     n->shards = calloc(n->nshards, sizeof(shard_t));
     n->rl = calloc(2 * (size_t)n->nfront, sizeof(*n->rl));
@@ -598,7 +609,8 @@ int main(int argc, char **argv)
                                  .serial = &n->zone_serial,
                                  .st = sh->st,
                                  .max_batch = 64,
-                                 .now_ms = now_ms_real};
+                                 .now_ms = now_ms_real,
+                                 .syncer = &n->syncer};
     }
     for (unsigned i = 0; i < 2 * n->nfront; i++) {
         if (dmp_node_rl_new(n->cfg.dns_rate, n->cfg.dns_burst, 10000, 2, &n->rl[i]) != 0) {

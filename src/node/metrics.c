@@ -243,7 +243,10 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
     head(out, "dmp_sweep_runs_total", "counter", "Expiry sweeps run");
     pf(out, "dmp_sweep_runs_total %llu\n", (unsigned long long)s.sweep_runs);
 
-    head(out, "dmp_write_batches_total", "counter", "Synced store write batches");
+    head(out, "dmp_wal_syncs_total", "counter",
+         "WAL syncs by the group-commit thread (each acknowledges every write before it)");
+    pf(out, "dmp_wal_syncs_total %llu\n", (unsigned long long)g->wal_syncs);
+    head(out, "dmp_write_batches_total", "counter", "Store write batches");
     pf(out, "dmp_write_batches_total %llu\n", (unsigned long long)s.write_batches);
     head(out, "dmp_writes_total", "counter", "Record writes by kind");
     pf(out, "dmp_writes_total{op=\"put\"} %llu\n", (unsigned long long)s.writes);

@@ -58,6 +58,7 @@ typedef struct {
     uint64_t udp_rx, udp_tx, udp_rx_dropped;
     uint64_t tcp_accepted, tcp_rejected, tcp_timeouts, tcp_bad_length;
     uint64_t tasks_run;
+    uint64_t wal_syncs; /* group-commit WAL syncs */
     int have_net;
 } dmp_node_gauges_t;
 

@@ -6,7 +6,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include <pthread.h>
+
 #include "node/metrics.h"
+
 #include "node/node_types.h"
 #include "store/store.h"
 
@@ -96,6 +99,26 @@ typedef struct dmp_node_write {
     struct dmp_node_write *next; /* shard's pending list */
 } dmp_node_write_t;
 
+/* Group commit (write.c): shards write without waiting for the disk and hand their finished
+ * writes here; one thread syncs the WAL once for everything handed over since its last sync and
+ * only then completes them, so no shard (and no query behind it) waits on an fsync. Owns its
+ * thread; the pending list is guarded by mu (write path only, never the query path). */
+typedef struct dmp_node_syncer {
+    dmp_store_t *store;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    dmp_node_write_t *head, *tail; /* handed over, not yet synced; each has its status set */
+    bool stop, started;
+    _Atomic uint64_t syncs; /* WAL syncs done (metrics) */
+} dmp_node_syncer_t;
+
+int dmp_node_syncer_start(dmp_node_syncer_t *sy, dmp_store_t *store);
+/* Hands a chain of finished writes (linked by next, statuses set) over; any thread. */
+void dmp_node_syncer_defer(dmp_node_syncer_t *sy, dmp_node_write_t *head, dmp_node_write_t *tail);
+/* Syncs and completes whatever is pending, then joins the thread. Idempotent. */
+void dmp_node_syncer_stop(dmp_node_syncer_t *sy);
+
 /* Shard-local write state: a pending batch of PUTs not yet in the store. Single-threaded. */
 typedef struct {
     dmp_store_t *store;
@@ -108,13 +131,17 @@ typedef struct {
     size_t n;
     size_t max_batch;
     int64_t (*now_ms)(void);
+    /* NULL: each batch is written synced and completed at once (tests); otherwise batches are
+     * written unsynced and their writes completed by the syncer after its next WAL sync */
+    dmp_node_syncer_t *syncer;
 } dmp_node_wq_t;
 
 /* Takes one write (PUT: cap check then queue, flushing when max_batch is reached; DELETE:
- * flush, then delete). done() is called for every write exactly once, possibly later (PUTs:
- * after their batch is synced). */
+ * flush, then delete). done() is called for every write exactly once, possibly later and on
+ * another thread (after the WAL sync that makes it durable). */
 void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_write_t *w);
-/* Writes the pending batch in one synced WriteBatch and completes its writes. */
+/* Writes the pending batch in one WriteBatch and completes its writes (at once, or through
+ * the syncer once durable). */
 void dmp_node_wq_flush(dmp_node_wq_t *q);
 /* The SOA serial is the Unix time (s) of the latest change this process made to the zone (its
  * start time before any): it moves only when the zone does (RFC 1996) and never backwards.

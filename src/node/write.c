@@ -100,11 +100,11 @@ void dmp_node_wq_flush(dmp_node_wq_t *q)
                                         .value_len = w->value_len,
                                         .ttl = w->ttl};
         }
-        rc = dmp_store_put_batch(q->store, puts, n, now);
+        rc = dmp_store_put_batch_ex(q->store, puts, n, now, q->syncer ? DMP_STORE_NOSYNC : 0);
         if (rc == 0)
             DMP_STAT_INC(q->st, write_batches);
     }
-    dmp_node_write_t *w = q->head;
+    dmp_node_write_t *w = q->head, *dhead = NULL, *dtail = NULL;
     q->head = q->tail = NULL;
     q->n = 0;
     while (w) {
@@ -113,8 +113,9 @@ void dmp_node_wq_flush(dmp_node_wq_t *q)
         int st = 201;
         if (rc != 0) {
             /* one bad entry fails the whole batch: retry this one alone */
-            if (dmp_store_put(q->store, w->lname, w->lname_len, w->value, w->value_len, w->ttl,
-                              now) == 0) {
+            dmp_store_put_t one = {w->lname, w->lname_len, w->value, w->value_len, w->ttl};
+            if (dmp_store_put_batch_ex(q->store, &one, 1, now, q->syncer ? DMP_STORE_NOSYNC : 0) ==
+                0) {
                 DMP_STAT_INC(q->st, write_batches);
             } else {
                 st = 502;
@@ -129,9 +130,20 @@ void dmp_node_wq_flush(dmp_node_wq_t *q)
             DMP_STAT_INC(q->st, write_errors);
             DMP_STAT_INC(q->st, store_errors);
         }
-        complete(w, st);
+        if (st == 201 && q->syncer) {
+            w->status = st; /* completed by the syncer once durable */
+            if (dtail)
+                dtail->next = w;
+            else
+                dhead = w;
+            dtail = w;
+        } else {
+            complete(w, st);
+        }
         w = next;
     }
+    if (dhead)
+        dmp_node_syncer_defer(q->syncer, dhead, dtail);
     if (puts && puts != stack)
         free(puts);
 }
@@ -142,14 +154,19 @@ void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_write_t *w)
     if (w->op == DMP_NODE_W_DELETE) {
         dmp_node_wq_flush(q); /* earlier writes to this name land first */
         size_t removed = 0;
-        int rc =
-            dmp_store_delete(q->store, w->lname, w->lname_len, w->value, w->value_len, &removed);
+        int rc = dmp_store_delete_ex(q->store, w->lname, w->lname_len, w->value, w->value_len,
+                                     &removed, q->syncer ? DMP_STORE_NOSYNC : 0);
         if (q->cache)
             dmp_cache_invalidate(q->cache, w->lname, w->lname_len);
         if (rc == 0) {
             dmp_node_serial_touch(q->serial, q->now_ms());
             DMP_STAT_INC(q->st, deletes);
-            complete(w, 204);
+            if (q->syncer) {
+                w->status = 204;
+                dmp_node_syncer_defer(q->syncer, w, w);
+            } else {
+                complete(w, 204);
+            }
         } else if (rc == DMP_ENOTFOUND) {
             complete(w, 404);
         } else {
@@ -174,4 +191,73 @@ void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_write_t *w)
     q->n++;
     if (q->n >= (q->max_batch ? q->max_batch : 64))
         dmp_node_wq_flush(q);
+}
+
+/* ---- group commit ---- */
+static void *syncer_main(void *arg)
+{
+    dmp_node_syncer_t *sy = arg;
+    pthread_mutex_lock(&sy->mu);
+    for (;;) {
+        while (!sy->head && !sy->stop)
+            pthread_cond_wait(&sy->cv, &sy->mu);
+        if (!sy->head && sy->stop)
+            break;
+        dmp_node_write_t *w = sy->head;
+        sy->head = sy->tail = NULL;
+        pthread_mutex_unlock(&sy->mu);
+        /* every write in the chain was written before this sync starts */
+        int rc = dmp_store_sync_wal(sy->store);
+        atomic_fetch_add_explicit(&sy->syncs, 1, memory_order_relaxed);
+        if (rc != 0)
+            dmp_error("WAL sync failed (%s): failing %s", dmp_store_strerror(rc),
+                      "the writes waiting on it");
+        while (w) {
+            dmp_node_write_t *next = w->next;
+            w->next = NULL;
+            complete(w, rc == 0 ? w->status : 502);
+            w = next;
+        }
+        pthread_mutex_lock(&sy->mu);
+    }
+    pthread_mutex_unlock(&sy->mu);
+    return NULL;
+}
+
+int dmp_node_syncer_start(dmp_node_syncer_t *sy, dmp_store_t *store)
+{
+    memset(sy, 0, sizeof(*sy));
+    sy->store = store;
+    pthread_mutex_init(&sy->mu, NULL);
+    pthread_cond_init(&sy->cv, NULL);
+    if (pthread_create(&sy->th, NULL, syncer_main, sy) != 0)
+        return DMP_ESYS;
+    sy->started = true;
+    return 0;
+}
+
+void dmp_node_syncer_defer(dmp_node_syncer_t *sy, dmp_node_write_t *head, dmp_node_write_t *tail)
+{
+    pthread_mutex_lock(&sy->mu);
+    if (sy->tail)
+        sy->tail->next = head;
+    else
+        sy->head = head;
+    sy->tail = tail;
+    pthread_cond_signal(&sy->cv);
+    pthread_mutex_unlock(&sy->mu);
+}
+
+void dmp_node_syncer_stop(dmp_node_syncer_t *sy)
+{
+    if (!sy->started)
+        return;
+    pthread_mutex_lock(&sy->mu);
+    sy->stop = true;
+    pthread_cond_signal(&sy->cv);
+    pthread_mutex_unlock(&sy->mu);
+    pthread_join(sy->th, NULL); /* the loop drains the pending list before it exits */
+    sy->started = false;
+    pthread_cond_destroy(&sy->cv);
+    pthread_mutex_destroy(&sy->mu);
 }

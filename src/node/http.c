@@ -409,6 +409,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
+    dmp_node_background_thread(); /* MHD's thread: once, on its first request */
     dmp_node_http_t *h = cls;
     rq_t *r = *con_cls;
     if (!r) {

@@ -283,6 +283,7 @@ static void net_gauges(void *ctx, dmp_node_gauges_t *g)
 static void *sweep_main(void *arg)
 {
     node_t *n = arg;
+    dmp_node_background_thread();
     dmp_node_tstats_t *st = &n->metrics.t[n->metrics.n - 1];
     int64_t interval_ns = (int64_t)(n->cfg.cleanup_interval * 1e9);
     pthread_mutex_lock(&n->sweep_mu);

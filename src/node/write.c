@@ -1,6 +1,8 @@
 /* node: HTTP writes applied on the owning shard thread, batched into synced WriteBatches. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "node/node.h"
 
@@ -193,10 +195,22 @@ void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_write_t *w)
         dmp_node_wq_flush(q);
 }
 
+void dmp_node_background_thread(void)
+{
+    static _Thread_local bool done;
+    if (done)
+        return;
+    done = true;
+    /* best effort: an unprivileged process may always raise its own nice value */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) != 0)
+        dmp_debug("setpriority: cannot lower a background thread's priority");
+}
+
 /* ---- group commit ---- */
 static void *syncer_main(void *arg)
 {
     dmp_node_syncer_t *sy = arg;
+    dmp_node_background_thread();
     pthread_mutex_lock(&sy->mu);
     for (;;) {
         while (!sy->head && !sy->stop)

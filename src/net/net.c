@@ -52,9 +52,9 @@
 /* Per-thread counters: only the owning thread writes (plain load+store, no RMW); readers sum
  * them with relaxed loads. */
 typedef struct {
-    _Atomic uint64_t udp_rx, udp_tx, udp_dropped, tcp_accepted, tcp_rejected, tcp_rx, tcp_tx,
-        tcp_timeouts, tcp_bad_length, ring_full_drops, admit_drops, slips, queries_handled,
-        tasks_run, ring_depth_max, frontend_answered;
+    _Atomic uint64_t udp_rx, udp_tx, udp_dropped, tcp_accepted, tcp_rejected, tcp_accept_errors,
+        tcp_rx, tcp_tx, tcp_timeouts, tcp_bad_length, ring_full_drops, admit_drops, slips,
+        queries_handled, tasks_run, ring_depth_max, frontend_answered;
 } counters_t;
 
 #define CINC(c, n)                                                                                 \
@@ -181,8 +181,9 @@ struct fe {
     unsigned nconn_free;
     unsigned *dirty;
     unsigned ndirty;
-    uint8_t *scratch; /* frontend_handle() TCP reply area (TCP_MAX_MSG), only when set */
-    bool tcp_more;    /* io_uring backend: TCP readiness may be left that no new wake-up reports */
+    uint8_t *scratch;         /* frontend_handle() TCP reply area (TCP_MAX_MSG), only when set */
+    int64_t accept_resume_ms; /* > 0: listen sockets are out of the epoll set until then */
+    bool tcp_more; /* io_uring backend: TCP readiness may be left that no new wake-up reports */
 
     /* io_uring backend */
     struct io_uring ring;
@@ -922,6 +923,34 @@ static void conn_read(fe_t *fe, unsigned ci)
     }
 }
 
+#define ACCEPT_PAUSE_MS 100
+
+static void listen_epoll(fe_t *fe, uint32_t events)
+{
+    for (unsigned i = 0; i < fe->ntcp; i++) {
+        struct epoll_event ev = {.events = events, .data.u64 = EP_KEY(EP_TAG_LISTEN, i)};
+        (void)epoll_ctl(fe->epfd, EPOLL_CTL_MOD, fe->tcp_fd[i], &ev);
+    }
+}
+
+static void tcp_accept_pause(fe_t *fe)
+{
+    if (fe->accept_resume_ms == 0) {
+        listen_epoll(fe, 0);
+    }
+    fe->accept_resume_ms = now_ms() + ACCEPT_PAUSE_MS;
+}
+
+/* Called from tcp_sweep: watches the listen sockets again once the pause is over. */
+static void tcp_accept_maybe_resume(fe_t *fe, int64_t now)
+{
+    if (fe->accept_resume_ms > 0 && now >= fe->accept_resume_ms) {
+        fe->accept_resume_ms = 0;
+        listen_epoll(fe, EPOLLIN);
+        fe->tcp_more = true; /* io_uring backend: look at the epoll set even without a wake-up */
+    }
+}
+
 static void tcp_accept(fe_t *fe, unsigned li)
 {
     dmp_net_t *n = fe->net;
@@ -931,7 +960,17 @@ static void tcp_accept(fe_t *fe, unsigned li)
         int fd =
             accept4(fe->tcp_fd[li], (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            return; /* EAGAIN, or a transient error (EMFILE, ECONNABORTED): next readiness */
+            if (errno == EINTR || errno == ECONNABORTED || errno == EPERM) {
+                continue; /* this connection only */
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection stays queued and the socket
+                 * stays readable, so a level-triggered wait would spin; stop watching the
+                 * listen sockets for a while (tcp_sweep resumes) */
+                CINC(fe->c.tcp_accept_errors, 1);
+                tcp_accept_pause(fe);
+            }
+            return;
         }
         if (i == BATCH - 1) {
             fe->tcp_more = true;
@@ -970,6 +1009,7 @@ static void tcp_sweep(fe_t *fe)
 {
     dmp_net_t *n = fe->net;
     int64_t now = now_ms();
+    tcp_accept_maybe_resume(fe, now);
     for (unsigned ci = 0; ci < n->cfg.tcp_max_conns; ci++) {
         conn_t *c = &fe->conns[ci];
         if (c->open && c->pending == 0 && now - c->last_ms >= (int64_t)n->cfg.tcp_idle_timeout_ms) {
@@ -2295,6 +2335,7 @@ static void add_counters(dmp_net_stats_t *o, const counters_t *c)
     o->udp_dropped += CGET(c->udp_dropped);
     o->tcp_accepted += CGET(c->tcp_accepted);
     o->tcp_rejected += CGET(c->tcp_rejected);
+    o->tcp_accept_errors += CGET(c->tcp_accept_errors);
     o->tcp_rx += CGET(c->tcp_rx);
     o->tcp_tx += CGET(c->tcp_tx);
     o->tcp_timeouts += CGET(c->tcp_timeouts);

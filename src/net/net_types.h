@@ -112,6 +112,7 @@ typedef struct {
     uint64_t udp_dropped;        /* over udp_max_payload, no request memory, or send failed */
     uint64_t tcp_accepted;       /* connections accepted and kept */
     uint64_t tcp_rejected;       /* closed at accept because of tcp_max_conns */
+    uint64_t tcp_accept_errors;  /* accept() failures such as EMFILE (accepting then pauses) */
     uint64_t tcp_rx, tcp_tx;     /* framed queries received / replies written */
     uint64_t tcp_timeouts;       /* connections closed for idleness */
     uint64_t tcp_bad_length;     /* connections closed for a zero or too-long length */

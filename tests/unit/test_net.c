@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -876,6 +877,66 @@ static void test_tcp_conn_cap(void **state)
     dmp_net_free(n);
 }
 
+/* accept() failing with EMFILE (no descriptor left) must not make the frontend spin on the
+ * listen socket it cannot drain: accepting pauses briefly, then resumes once descriptors are
+ * free again, and the waiting clients are served. */
+static void test_tcp_accept_emfile(void **state)
+{
+    (void)state;
+    dmp_net_config_t cfg;
+    dmp_net_config_default(&cfg);
+    dmp_net_t *n = start_server(&cfg, false);
+    SKIP_IF_NULL(n);
+    uint16_t port = (uint16_t)dmp_net_tcp_port(n, 0);
+    udp_roundtrip(AF_INET, (uint16_t)dmp_net_udp_port(n, 0), 1); /* frontend fully set up */
+    enum { K = 3 };
+    int cl[K];
+    struct sockaddr_storage ss[K];
+    socklen_t sl[K];
+    for (int i = 0; i < K; i++) {
+        cl[i] = sock_to(AF_INET, SOCK_STREAM, port, &ss[i], &sl[i]);
+        assert_true(cl[i] >= 0);
+    }
+    /* use up every descriptor this process may open */
+    struct rlimit orig, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &orig), 0);
+    low = orig;
+    low.rlim_cur = 256;
+    if (orig.rlim_cur < 256 || setrlimit(RLIMIT_NOFILE, &low) != 0) {
+        dmp_net_free(n);
+        skip();
+    }
+    static int fill[256];
+    int nfill = 0;
+    for (int fd; nfill < 256 && (fd = dup(0)) >= 0;)
+        fill[nfill++] = fd;
+    for (int i = 0; i < K; i++) {
+        assert_int_equal(connect(cl[i], (struct sockaddr *)&ss[i], sl[i]), 0);
+    }
+    struct timespec ts = {0, 400 * 1000000};
+    nanosleep(&ts, NULL);
+    dmp_net_stats_t st;
+    dmp_net_stats(n, &st);
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &orig), 0);
+    print_message("accept errors in 400 ms without descriptors: %llu\n",
+                  (unsigned long long)st.tcp_accept_errors);
+    assert_true(st.tcp_accept_errors >= 1);
+    assert_true(st.tcp_accept_errors <= 20); /* a spinning frontend makes thousands */
+    /* descriptors are back: the waiting clients are accepted and served */
+    uint8_t q[64], r[128];
+    size_t ql = make_query(q, 0x51, 0);
+    uint8_t framed[66] = {0, (uint8_t)ql};
+    memcpy(framed + 2, q, ql);
+    for (int i = 0; i < K; i++) {
+        assert_int_equal(send(cl[i], framed, ql + 2, 0), (ssize_t)ql + 2);
+        assert_int_equal(tcp_read_msg(cl[i], r, sizeof r), (ssize_t)ql + 1);
+        close(cl[i]);
+    }
+    dmp_net_free(n);
+}
+
 static void test_tcp_bad_lengths(void **state)
 {
     (void)state;
@@ -1140,9 +1201,9 @@ static int set_uring(void **state)
         cmocka_unit_test(test_tcp_pipelined_and_split), cmocka_unit_test(test_tcp_pipeline_cap),   \
         cmocka_unit_test(test_tcp_nonreader_isolated), cmocka_unit_test(test_admit_drop_and_slip), \
         cmocka_unit_test(test_tcp_idle_timeout), cmocka_unit_test(test_tcp_conn_cap),              \
-        cmocka_unit_test(test_tcp_bad_lengths), cmocka_unit_test(test_ring_full_drops),            \
-        cmocka_unit_test(test_submit_and_tick), cmocka_unit_test(test_submit_full),                \
-        cmocka_unit_test(test_stop_with_traffic)
+        cmocka_unit_test(test_tcp_bad_lengths), cmocka_unit_test(test_tcp_accept_emfile),          \
+        cmocka_unit_test(test_ring_full_drops), cmocka_unit_test(test_submit_and_tick),            \
+        cmocka_unit_test(test_submit_full), cmocka_unit_test(test_stop_with_traffic)
 
 int main(void)
 {

@@ -22,23 +22,29 @@ enum {
     CF_TOKENS,
     CF_TSIG,
     CF_HEARTBEATS,
-    CF_OURS /* number of column families this build knows */
+    CF_RNAMES, /* schema 2: reversed-label name index for "has descendants" */
+    CF_OURS    /* number of column families this build knows */
 };
 
 static const char *const cf_names[CF_OURS] = {
-    "default", "records", "expiry", "bystored", "meta", "merkle", "tokens", "tsig", "heartbeats",
+    "default", "records", "expiry", "bystored",   "meta",
+    "merkle",  "tokens",  "tsig",   "heartbeats", "rnames",
 };
 
 static const char META_VERSION[] = "schema_version";
 static const char META_COUNT[] = "record_count";
 
 #define SWEEP_CHUNK 1024u
+#define MIGRATE_CHUNK 4096u
+/* has_descendant gives up (answers true) after this many dead index entries in a row. */
+#define DESC_MAX_DEAD 64u
 #define DEFAULT_CACHE_BYTES ((size_t)64 << 20)
 #define DEFAULT_WBUF_BYTES ((size_t)64 << 20)
 
 /* The store. Owns every RocksDB object below. Invariants kept by every write batch:
- * - each row in CF_RECORDS has exactly one CF_EXPIRY entry ob64(expires)|rkey and one
- *   CF_BYSTORED entry ob64(stored)|rkey (value = be64 expires);
+ * - each row in CF_RECORDS has exactly one CF_EXPIRY entry ob64(expires)|rkey, one
+ *   CF_BYSTORED entry ob64(stored)|rkey (value = ob64 expires) and one CF_RNAMES entry
+ *   reversed(lname)|0x00|hash (value = ob64 expires);
  * - meta "record_count" = number of rows in CF_RECORDS;
  * - merkle bucket b = XOR of item digests of the rows whose name falls in b.
  * `lock`: writers (put/delete) hold it shared, the sweep exclusive, so a sweep never deletes
@@ -370,6 +376,71 @@ static int build_options(dmp_store_t *s, const dmp_store_opts_t *o)
     return 0;
 }
 
+static size_t dkey_make(uint8_t *out, const char *lname, size_t nl, const uint8_t hash[32]);
+
+/* Schema 1 -> 2: builds the CF_RNAMES index from every row of CF_RECORDS (expired rows too:
+ * the sweep removes their entries with them), in unsynced batches; the last batch also stamps
+ * the new version and is synced, which makes the earlier batches durable as well. Re-running
+ * after a crash rewrites the same keys. Runs before the handle is shared, so no lock. */
+static int migrate(dmp_store_t *s, const char *path, uint32_t from, char *errbuf, size_t errlen)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[CF_RECORDS]);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    if (it == NULL || wb == NULL) {
+        if (it)
+            rocksdb_iter_destroy(it);
+        if (wb)
+            rocksdb_writebatch_destroy(wb);
+        return DMP_ENOMEM;
+    }
+    char *err = NULL;
+    size_t rows = 0, skipped = 0;
+    for (rocksdb_iter_seek_to_first(it); err == NULL && rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        const char *nm;
+        size_t nl;
+        const uint8_t *h;
+        dmp_store_rec_t rec;
+        if (dmp_store_rkey_parse(k, kl, &nm, &nl, &h) != 0 ||
+            dmp_store_rec_parse(v, vl, &rec) != 0) {
+            skipped++;
+            continue;
+        }
+        uint8_t dk[DMP_STORE_RKEY_MAX], ev[8];
+        size_t dkl = dkey_make(dk, nm, nl, h);
+        dmp_store_ob64_put(ev, rec.expires_ms);
+        rocksdb_writebatch_put_cf(wb, s->cf[CF_RNAMES], (const char *)dk, dkl, (const char *)ev, 8);
+        rows++;
+        if (rocksdb_writebatch_count(wb) >= (int)MIGRATE_CHUNK) {
+            rocksdb_write(s->db, s->wnosync, wb, &err);
+            rocksdb_writebatch_clear(wb);
+        }
+    }
+    if (err == NULL)
+        rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    if (err == NULL) {
+        uint8_t b[4];
+        dmp_store_u32be(b, DMP_STORE_SCHEMA_VERSION);
+        rocksdb_writebatch_put_cf(wb, s->cf[CF_META], META_VERSION, sizeof META_VERSION - 1,
+                                  (const char *)b, 4);
+        rocksdb_write(s->db, s->wsync, wb, &err);
+    }
+    rocksdb_writebatch_destroy(wb);
+    if (err != NULL) {
+        set_err(errbuf, errlen, "store %s: schema migration failed: %s", path, err);
+        rocksdb_free(err);
+        return DMP_EIO;
+    }
+    dmp_info("store %s: migrated schema %u -> %u: indexed %zu rows by name (%zu undecodable "
+             "skipped)",
+             path, from, DMP_STORE_SCHEMA_VERSION, rows, skipped);
+    return 0;
+}
+
 static int check_version(dmp_store_t *s, const char *path, char *errbuf, size_t errlen)
 {
     char *err = NULL;
@@ -404,6 +475,8 @@ static int check_version(dmp_store_t *s, const char *path, char *errbuf, size_t 
                 path, vs);
         return DMP_EVERSION;
     }
+    if (ver < DMP_STORE_SCHEMA_VERSION)
+        return migrate(s, path, ver, errbuf, errlen);
     return 0;
 }
 
@@ -596,6 +669,14 @@ static size_t ikey_make(uint8_t *out, int64_t t, const uint8_t *rkey, size_t rkl
     return rkl + 8;
 }
 
+/* Name-index key: reversed(lname) | 0x00 | hash (same length as the record key). */
+static size_t dkey_make(uint8_t *out, const char *lname, size_t nl, const uint8_t hash[32])
+{
+    char rev[DMP_STORE_MAX_NAME];
+    dmp_store_name_reverse(lname, nl, rev);
+    return dmp_store_rkey_make(out, rev, nl, hash);
+}
+
 int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms,
                            unsigned flags)
 {
@@ -686,6 +767,10 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
         ikl = ikey_make(ikey, now_ms, rkey, rkl);
         rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_BYSTORED], (const char *)ikey, ikl,
                                      (const char *)ev, 8);
+        /* a refresh overwrites the same key: one entry per row either way */
+        ikl = dkey_make(ikey, ln, p->name_len, hash);
+        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_RNAMES], (const char *)ikey, ikl,
+                                     (const char *)ev, 8);
     }
     if (rc == 0) {
         char *err = NULL;
@@ -735,6 +820,8 @@ static int remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, deltas_t *dl, co
     if (rc != 0)
         return rc;
     rocksdb_writebatch_delete_cf(wb, s->cf[CF_RECORDS], (const char *)rkey, rkl);
+    size_t dkl = dkey_make(ikey, nm, nl, h);
+    rocksdb_writebatch_delete_cf(wb, s->cf[CF_RNAMES], (const char *)ikey, dkl);
     if (rec != NULL) {
         size_t ikl = ikey_make(ikey, rec->expires_ms, rkey, rkl);
         rocksdb_writebatch_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)ikey, ikl);
@@ -986,6 +1073,55 @@ int dmp_store_has_value(dmp_store_t *s, const char *name, size_t name_len, const
         dmp_store_rec_t rec;
         *out = dmp_store_rec_parse((const uint8_t *)v, vl, &rec) == 0 && rec.expires_ms > now_ms;
         rocksdb_free(v);
+    }
+    return 0;
+}
+
+int dmp_store_has_descendant(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
+                             bool *out)
+{
+    if (s == NULL || out == NULL)
+        return DMP_EINVAL;
+    *out = false;
+    char ln[DMP_STORE_MAX_NAME];
+    int rc = dmp_store_name_norm(name, name_len, ln);
+    if (rc != 0)
+        return rc;
+    if (name_len >= DMP_STORE_MAX_NAME - 1)
+        return 0; /* no room for a label below it */
+    /* Descendants of X are exactly the index keys starting with reversed(X) "."; the '.'
+     * keeps "b.a" (a.b) apart from "b.xa" (xa.b), and X's own rows ("b.a" 0x00 ...) out. */
+    char pfx[DMP_STORE_MAX_NAME + 1];
+    dmp_store_name_reverse(ln, name_len, pfx);
+    pfx[name_len] = '.';
+    size_t pl = name_len + 1;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[CF_RNAMES]);
+    if (it == NULL)
+        return DMP_ENOMEM;
+    size_t dead = 0;
+    for (rocksdb_iter_seek(it, pfx, pl); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        if (kl < pl || memcmp(k, pfx, pl) != 0)
+            break;
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        if (vl == 8 && dmp_store_ob64_get(v) > now_ms) {
+            *out = true;
+            break;
+        }
+        /* Bounded work: a long run of dead entries (a sweep is due) answers "exists", the
+         * safe answer (NODATA instead of an NXDOMAIN that would hide names below). */
+        if (++dead >= DESC_MAX_DEAD) {
+            *out = true;
+            break;
+        }
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    if ((rc = rerr(err)) != 0) {
+        *out = false;
+        return rc;
     }
     return 0;
 }

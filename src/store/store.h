@@ -52,6 +52,14 @@ int dmp_store_count_values(dmp_store_t *s, const char *name, size_t name_len, in
 int dmp_store_has_value(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
                         size_t value_len, int64_t now_ms, bool *out);
 
+/* *out = true when some live record exists strictly below name (an empty non-terminal when
+ * name holds no values itself): "b" is below nothing but is an ancestor of "a.b", and "a.b" is
+ * not an ancestor of "xa.b". One prefix seek on the reversed-label name index; after 64 dead
+ * (expired, not yet swept) entries without a live one it answers true (bounded work; "exists"
+ * is the safe answer for DNS). Names are lowercased as everywhere. */
+int dmp_store_has_descendant(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
+                             bool *out);
+
 /* Rows physically in the store (live + expired-not-yet-swept). O(1): a persisted counter
  * updated in the same WriteBatch as every insert/removal. */
 int dmp_store_record_count(dmp_store_t *s, uint64_t *out);
@@ -109,7 +117,9 @@ int dmp_store_kv_scan(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *prefix, 
 int dmp_cache_new(size_t max_bytes, dmp_cache_t **out);
 void dmp_cache_free(dmp_cache_t *c);
 /* HIT: *blob, *blob_len and *count set (blob owned by the cache, valid until the next call on this
- * cache). NEGATIVE: *blob = NULL, *blob_len = 0, *count = 0. Any out pointer may be NULL. */
+ * cache). A HIT with count 0 and blob_len 0 is how the node caches "the name exists without
+ * values" (an empty non-terminal): dmp_cache_put(c, name, len, NULL, 0, 0, exp). NEGATIVE: *blob =
+ * NULL, *blob_len = 0, *count = 0. Any out pointer may be NULL. */
 dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
                                  const uint8_t **blob, size_t *blob_len, uint16_t *count);
 /* Insert or replace (copies name and blob). DMP_ETOOBIG when one entry alone exceeds the

@@ -39,6 +39,22 @@ size_t dmp_store_rkey_make(uint8_t *out, const char *lname, size_t name_len, con
     return name_len + 33;
 }
 
+void dmp_store_name_reverse(const char *name, size_t len, char *out)
+{
+    size_t end = len, o = 0;
+    for (;;) {
+        size_t start = end;
+        while (start > 0 && name[start - 1] != '.')
+            start--;
+        memcpy(out + o, name + start, end - start);
+        o += end - start;
+        if (start == 0)
+            break;
+        out[o++] = '.';
+        end = start - 1;
+    }
+}
+
 int dmp_store_rkey_parse(const uint8_t *buf, size_t len, const char **name, size_t *name_len,
                          const uint8_t **hash)
 {

@@ -37,6 +37,10 @@ int dmp_store_name_norm(const char *name, size_t len, char *out);
 /* Writes lname|0|hash into out (cap DMP_STORE_RKEY_MAX); returns the key length. */
 size_t dmp_store_rkey_make(uint8_t *out, const char *lname, size_t name_len,
                            const uint8_t hash[32]);
+/* Labels of name in reverse order, joined with '.' ("a.b.c" -> "c.b.a"); out holds len bytes.
+ * Descendants of X are exactly the names whose reversed form starts with reversed(X) ".".
+ * Empty labels stay empty, so the mapping is its own inverse for every byte string. */
+void dmp_store_name_reverse(const char *name, size_t len, char *out);
 /* Splits a record key; name points into buf. */
 int dmp_store_rkey_parse(const uint8_t *buf, size_t len, const char **name, size_t *name_len,
                          const uint8_t **hash);

@@ -14,7 +14,7 @@ enum {
     DMP_STORE_ECORRUPT = -400, /* a stored record or index entry does not decode */
 };
 
-#define DMP_STORE_SCHEMA_VERSION 1u
+#define DMP_STORE_SCHEMA_VERSION 2u    /* 2: CF rnames (name index for descendants) */
 #define DMP_STORE_MAX_NAME 255u        /* bytes of an owner name (no trailing dot) */
 #define DMP_STORE_MAX_VALUE (1u << 20) /* hard store limit; the node's caps are lower */
 #define DMP_STORE_MERKLE_BITS 16u      /* bucket = first 16 bits of SHA-256(lowercase name) */

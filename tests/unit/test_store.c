@@ -460,6 +460,69 @@ static void test_persistence(void **state)
     assert_int_equal(count_of(f->s), 3);
 }
 
+/* Edits a closed store directly with RocksDB, opening every column family on disk (plus
+ * add_cf, created when not NULL): drops drop_cf when not NULL, stamps schema_version = ver when
+ * ver != 0, and reports the version found before in *old (0 when absent). */
+static void raw_edit(const char *path, uint32_t ver, const char *drop_cf, const char *add_cf,
+                     uint32_t *old)
+{
+    char *err = NULL;
+    rocksdb_options_t *o = rocksdb_options_create();
+    size_t ncf = 0;
+    char **cfs = rocksdb_list_column_families(o, path, &ncf, &err);
+    assert_null(err);
+    assert_true(ncf >= 9);
+    size_t nall = ncf + (add_cf != NULL);
+    const rocksdb_options_t **opts = calloc(nall, sizeof *opts);
+    rocksdb_column_family_handle_t **h = calloc(nall, sizeof *h);
+    const char **names = calloc(nall, sizeof *names);
+    size_t meta = SIZE_MAX, drop = SIZE_MAX;
+    for (size_t i = 0; i < ncf; i++) {
+        opts[i] = o;
+        names[i] = cfs[i];
+        if (strcmp(cfs[i], "meta") == 0)
+            meta = i;
+        if (drop_cf != NULL && strcmp(cfs[i], drop_cf) == 0)
+            drop = i;
+    }
+    if (add_cf != NULL) {
+        names[ncf] = add_cf;
+        opts[ncf] = o;
+    }
+    rocksdb_options_set_create_missing_column_families(o, 1);
+    assert_true(meta != SIZE_MAX);
+    assert_true(drop_cf == NULL || drop != SIZE_MAX);
+    rocksdb_t *db = rocksdb_open_column_families(o, path, (int)nall, names, opts, h, &err);
+    assert_null(err);
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    size_t vl = 0;
+    char *v = rocksdb_get_cf(db, ro, h[meta], "schema_version", 14, &vl, &err);
+    assert_null(err);
+    *old = v != NULL && vl == 4 ? dmp_load_u32be((const uint8_t *)v) : 0;
+    rocksdb_free(v);
+    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+    if (ver != 0) {
+        uint8_t vb[4];
+        dmp_store_u32be(vb, ver);
+        rocksdb_put_cf(db, wo, h[meta], "schema_version", 14, (const char *)vb, 4, &err);
+        assert_null(err);
+    }
+    if (drop != SIZE_MAX) {
+        rocksdb_drop_column_family(db, h[drop], &err);
+        assert_null(err);
+    }
+    for (size_t i = 0; i < nall; i++)
+        rocksdb_column_family_handle_destroy(h[i]);
+    rocksdb_close(db);
+    rocksdb_readoptions_destroy(ro);
+    rocksdb_writeoptions_destroy(wo);
+    rocksdb_options_destroy(o);
+    rocksdb_list_column_families_destroy(cfs, ncf);
+    free(opts);
+    free(h);
+    free(names);
+}
+
 static void test_schema_version(void **state)
 {
     fx_t *f = *state;
@@ -467,55 +530,202 @@ static void test_schema_version(void **state)
     dmp_store_close(f->s);
     f->s = NULL;
 
-    /* Stamp a newer version directly with RocksDB, opening every column family. */
-    char *err = NULL;
-    rocksdb_options_t *o = rocksdb_options_create();
-    size_t ncf = 0;
-    char **cfs = rocksdb_list_column_families(o, f->path, &ncf, &err);
-    assert_null(err);
-    assert_true(ncf >= 9);
-    const rocksdb_options_t **opts = calloc(ncf + 1, sizeof *opts);
-    rocksdb_column_family_handle_t **h = calloc(ncf + 1, sizeof *h);
-    const char **names = calloc(ncf + 1, sizeof *names);
-    size_t meta = SIZE_MAX;
-    for (size_t i = 0; i < ncf; i++) {
-        opts[i] = o;
-        names[i] = cfs[i];
-        if (strcmp(cfs[i], "meta") == 0)
-            meta = i;
-    }
-    names[ncf] = "from_the_future"; /* a newer schema may add column families */
-    opts[ncf] = o;
-    rocksdb_options_set_create_missing_column_families(o, 1);
-    assert_true(meta != SIZE_MAX);
-    rocksdb_t *db = rocksdb_open_column_families(o, f->path, (int)ncf + 1, names, opts, h, &err);
-    assert_null(err);
-    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
-    const char ver[4] = {0, 0, 0, 2};
-    rocksdb_put_cf(db, wo, h[meta], "schema_version", 14, ver, 4, &err);
-    assert_null(err);
-    for (size_t i = 0; i <= ncf; i++)
-        rocksdb_column_family_handle_destroy(h[i]);
-    rocksdb_close(db);
-    rocksdb_writeoptions_destroy(wo);
-    rocksdb_options_destroy(o);
-    rocksdb_list_column_families_destroy(cfs, ncf);
-    free(opts);
-    free(h);
-    free(names);
+    /* Stamp a newer version directly with RocksDB; a newer schema may add column families. */
+    uint32_t old = 0;
+    raw_edit(f->path, DMP_STORE_SCHEMA_VERSION + 1, NULL, "from_the_future", &old);
+    assert_int_equal(old, DMP_STORE_SCHEMA_VERSION);
 
     char msg[512];
     int rc = 0;
     dmp_store_t *s = open_at(f->path, &rc, msg, sizeof msg);
     assert_null(s);
     assert_int_equal(rc, DMP_EVERSION);
-    assert_non_null(strstr(msg, "schema version 2"));
+    char want[64];
+    snprintf(want, sizeof want, "schema version %u", DMP_STORE_SCHEMA_VERSION + 1);
+    assert_non_null(strstr(msg, want));
     assert_non_null(strstr(msg, "newer"));
     /* teardown closes f->s; reopen would fail, so leave a fresh store in another dir */
     char p2[128];
     snprintf(p2, sizeof p2, "%s/db2", f->dir);
     f->s = open_at(p2, &rc, msg, sizeof msg);
     assert_non_null(f->s);
+}
+
+/* ---- empty non-terminals: dmp_store_has_descendant ---- */
+
+static bool desc(dmp_store_t *s, const char *name, int64_t now)
+{
+    bool out = true;
+    assert_int_equal(dmp_store_has_descendant(s, name, strlen(name), now, &out), 0);
+    return out;
+}
+
+static void test_descendant_basic(void **state)
+{
+    fx_t *f = *state;
+    assert_false(desc(f->s, "mb-abc.mesh.test", T0));
+    assert_int_equal(put_s(f->s, "slot-1.mb-abc.mesh.test", "v", 100, T0), 0);
+    /* every proper ancestor, down to a single label */
+    assert_true(desc(f->s, "mb-abc.mesh.test", T0));
+    assert_true(desc(f->s, "mesh.test", T0));
+    assert_true(desc(f->s, "test", T0));
+    assert_true(desc(f->s, "MB-ABC.Mesh.TEST", T0)); /* case-insensitive */
+    /* the name itself has no descendants; siblings and label-suffix names are not ancestors */
+    assert_false(desc(f->s, "slot-1.mb-abc.mesh.test", T0));
+    assert_false(desc(f->s, "b-abc.mesh.test", T0));
+    assert_false(desc(f->s, "abc.mesh.test", T0));
+    assert_false(desc(f->s, "mb-ab.mesh.test", T0));
+    assert_false(desc(f->s, "mb-abcd.mesh.test", T0));
+    assert_false(desc(f->s, "esh.test", T0));
+    assert_false(desc(f->s, "other.test2", T0));
+    /* label boundary: xa.b is below b but not below a.b */
+    assert_int_equal(put_s(f->s, "xa.b", "v", 100, T0), 0);
+    assert_false(desc(f->s, "a.b", T0));
+    assert_true(desc(f->s, "b", T0));
+    /* a name holding values of its own is not a descendant of itself */
+    assert_int_equal(put_s(f->s, "leaf.only", "v", 100, T0), 0);
+    assert_false(desc(f->s, "leaf.only", T0));
+    assert_true(desc(f->s, "only", T0));
+    /* several levels deep */
+    assert_int_equal(put_s(f->s, "a1.b2.c3.d4.e5.f6", "v", 100, T0), 0);
+    const char *anc[] = {"b2.c3.d4.e5.f6", "c3.d4.e5.f6", "d4.e5.f6", "e5.f6", "f6"};
+    for (size_t i = 0; i < sizeof anc / sizeof anc[0]; i++)
+        assert_true(desc(f->s, anc[i], T0));
+    assert_false(desc(f->s, "a1.b2.c3.d4.e5.f6", T0));
+    assert_false(desc(f->s, "x.c3.d4.e5.f6", T0));
+    /* bad arguments */
+    bool out;
+    assert_int_equal(dmp_store_has_descendant(f->s, "", 0, T0, &out), DMP_ENAME);
+    assert_int_equal(dmp_store_has_descendant(f->s, "a", 1, T0, NULL), DMP_EINVAL);
+    assert_int_equal(dmp_store_has_descendant(NULL, "a", 1, T0, &out), DMP_EINVAL);
+}
+
+static void test_descendant_expiry(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(put_s(f->s, "c1.ent.test", "v", 10, T0), 0);
+    assert_true(desc(f->s, "ent.test", T0 + 9999));
+    assert_false(desc(f->s, "ent.test", T0 + 10000)); /* expires_ms <= now is dead */
+    /* a refresh moves the index entry's expiry both ways */
+    assert_int_equal(put_s(f->s, "c1.ent.test", "v", 100, T0 + 1000), 0);
+    assert_true(desc(f->s, "ent.test", T0 + 50000));
+    assert_int_equal(put_s(f->s, "c1.ent.test", "v", 5, T0 + 2000), 0);
+    assert_false(desc(f->s, "ent.test", T0 + 7000));
+    assert_true(desc(f->s, "ent.test", T0 + 6999));
+    /* one live child among dead ones is enough */
+    assert_int_equal(put_s(f->s, "c2.ent.test", "w", 1000, T0), 0);
+    assert_true(desc(f->s, "ent.test", T0 + 7000));
+    /* the sweep removes the index entries with the rows: false even at a time they lived */
+    size_t rem = 0;
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 2000000, 0, &rem), 0);
+    assert_int_equal(rem, 2);
+    assert_false(desc(f->s, "ent.test", T0));
+    assert_false(desc(f->s, "test", T0));
+}
+
+static void test_descendant_delete(void **state)
+{
+    fx_t *f = *state;
+    size_t rem = 0;
+    assert_int_equal(put_s(f->s, "v1.del.test", "a", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "v1.del.test", "b", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "v2.x.del.test", "c", 100, T0), 0);
+    assert_true(desc(f->s, "del.test", T0));
+    /* one value of two: still there */
+    assert_int_equal(dmp_store_delete(f->s, "v1.del.test", 11, (const uint8_t *)"a", 1, &rem), 0);
+    assert_true(desc(f->s, "del.test", T0));
+    assert_int_equal(dmp_store_delete(f->s, "v1.del.test", 11, NULL, 0, &rem), 0);
+    assert_true(desc(f->s, "del.test", T0)); /* v2.x.del.test remains */
+    assert_true(desc(f->s, "x.del.test", T0));
+    assert_int_equal(
+        dmp_store_delete_ex(f->s, "V2.X.del.test", 13, NULL, 0, &rem, DMP_STORE_NOSYNC), 0);
+    assert_false(desc(f->s, "x.del.test", T0));
+    assert_false(desc(f->s, "del.test", T0));
+    assert_false(desc(f->s, "test", T0));
+}
+
+static void test_descendant_bounded(void **state)
+{
+    fx_t *f = *state;
+    /* dead, unswept entries are skipped ... */
+    dmp_store_put_t puts[80];
+    char names[80][32];
+    for (int i = 0; i < 80; i++) {
+        snprintf(names[i], sizeof names[i], "c%02d.dead.test", i);
+        puts[i] = (dmp_store_put_t){names[i], strlen(names[i]), (const uint8_t *)"v", 1, 1};
+    }
+    assert_int_equal(dmp_store_put_batch(f->s, puts, 10, T0), 0);
+    assert_false(desc(f->s, "dead.test", T0 + 5000));
+    /* ... but only up to a bound: a long dead run answers "exists" (the safe answer) */
+    assert_int_equal(dmp_store_put_batch(f->s, puts + 10, 70, T0), 0);
+    assert_true(desc(f->s, "dead.test", T0 + 5000));
+    size_t rem = 0;
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 5000, 0, &rem), 0);
+    assert_int_equal(rem, 80);
+    assert_false(desc(f->s, "dead.test", T0 + 5000));
+}
+
+static void test_descendant_reopen(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(put_s(f->s, "k.keep.test", "v", 100, T0), 0);
+    reopen(f);
+    assert_true(desc(f->s, "keep.test", T0));
+    assert_false(desc(f->s, "keep.test", T0 + 100000));
+    uint32_t old = 0;
+    dmp_store_close(f->s);
+    f->s = NULL;
+    raw_edit(f->path, 0, NULL, NULL, &old);
+    assert_int_equal(old, DMP_STORE_SCHEMA_VERSION);
+    reopen(f);
+    assert_true(desc(f->s, "keep.test", T0));
+}
+
+static void test_descendant_migration(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(put_s(f->s, "slot-1.mb-abc.mig.test", "v", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "slot-2.mb-abc.mig.test", "v", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "gone.old.mig.test", "v", 5, T0), 0); /* dead at T0 + 5000 */
+    for (int i = 0; i < 5000; i++) { /* more than one migration batch */
+        char nm[48];
+        snprintf(nm, sizeof nm, "chunk-%04d-k.bulk.test", i);
+        assert_int_equal(put_s(f->s, nm, "x", 100, T0), 0);
+    }
+    /* reopen first: the raw open below then replays no WAL with options lacking our merge
+     * operators and prefix extractor */
+    reopen(f);
+    dmp_store_close(f->s);
+    f->s = NULL;
+    /* A schema-1 store: no name index, version 1. */
+    uint32_t old = 0;
+    raw_edit(f->path, 1, "rnames", NULL, &old);
+    assert_int_equal(old, DMP_STORE_SCHEMA_VERSION);
+    reopen(f); /* migrates */
+    assert_true(desc(f->s, "mb-abc.mig.test", T0));
+    assert_true(desc(f->s, "mig.test", T0));
+    assert_true(desc(f->s, "bulk.test", T0));
+    assert_false(desc(f->s, "chunk-0001-k.bulk.test", T0));
+    assert_true(desc(f->s, "old.mig.test", T0 + 4999)); /* expired rows were indexed too */
+    assert_false(desc(f->s, "old.mig.test", T0 + 5000));
+    assert_false(desc(f->s, "abc.mig.test", T0));
+    assert_int_equal(count_of(f->s), 5003);
+    /* the rebuilt entries are the ones later deletes and sweeps remove */
+    size_t rem = 0;
+    assert_int_equal(dmp_store_delete(f->s, "slot-1.mb-abc.mig.test", 22, NULL, 0, &rem), 0);
+    assert_true(desc(f->s, "mb-abc.mig.test", T0));
+    assert_int_equal(dmp_store_delete(f->s, "slot-2.mb-abc.mig.test", 22, NULL, 0, &rem), 0);
+    assert_false(desc(f->s, "mb-abc.mig.test", T0));
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 5000, 0, &rem), 0);
+    assert_int_equal(rem, 1);
+    assert_false(desc(f->s, "old.mig.test", T0));
+    /* the new version was stamped: the next open does not migrate again */
+    dmp_store_close(f->s);
+    f->s = NULL;
+    raw_edit(f->path, 0, NULL, NULL, &old);
+    assert_int_equal(old, DMP_STORE_SCHEMA_VERSION);
+    reopen(f);
+    assert_true(desc(f->s, "bulk.test", T0));
 }
 
 static void test_open_errors(void **state)
@@ -1039,6 +1249,17 @@ static void test_codec(void **state)
     assert_int_equal(nl, 2);
     k[1] = 0;
     assert_int_equal(dmp_store_rkey_parse(k, kl, &nm, &nl, &hh), DMP_STORE_ECORRUPT);
+    char rv[16];
+    dmp_store_name_reverse("a.bc.d", 6, rv);
+    assert_memory_equal(rv, "d.bc.a", 6);
+    dmp_store_name_reverse("abc", 3, rv);
+    assert_memory_equal(rv, "abc", 3);
+    dmp_store_name_reverse("a.", 2, rv);
+    assert_memory_equal(rv, ".a", 2);
+    dmp_store_name_reverse(".a", 2, rv);
+    assert_memory_equal(rv, "a.", 2);
+    dmp_store_name_reverse("a..b", 4, rv);
+    assert_memory_equal(rv, "b..a", 4);
     assert_string_equal(dmp_store_strerror(DMP_STORE_ECORRUPT),
                         "store: stored record does not decode");
     assert_string_equal(dmp_store_strerror(DMP_EIO), dmp_strerror(DMP_EIO));
@@ -1194,6 +1415,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descendant_basic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descendant_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descendant_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descendant_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descendant_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descendant_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iter_since, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_names, setup, teardown),

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node/node.h"
@@ -207,20 +208,34 @@ void dmp_node_background_thread(void)
 }
 
 /* ---- group commit ---- */
+#define DMP_NODE_SYNC_GAP_NS 2000000 /* 2 ms */
+
 static void *syncer_main(void *arg)
 {
     dmp_node_syncer_t *sy = arg;
     dmp_node_background_thread();
+    int64_t last_start = 0;
     pthread_mutex_lock(&sy->mu);
     for (;;) {
         while (!sy->head && !sy->stop)
             pthread_cond_wait(&sy->cv, &sy->mu);
         if (!sy->head && sy->stop)
             break;
+        /* Syncs start at least DMP_NODE_SYNC_GAP_NS apart: a write arriving within that gap
+         * of the previous sync waits for the rest of it and shares the next fsync with every
+         * write that arrives meanwhile (at most 500 fsyncs/s, however fast writes come). */
+        int64_t wait_ns = last_start + DMP_NODE_SYNC_GAP_NS - dmp_monotonic_ns();
+        if (wait_ns > 0 && !sy->stop) {
+            pthread_mutex_unlock(&sy->mu);
+            struct timespec ts = {0, (long)wait_ns};
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&sy->mu);
+        }
         dmp_node_write_t *w = sy->head;
         sy->head = sy->tail = NULL;
         pthread_mutex_unlock(&sy->mu);
         /* every write in the chain was written before this sync starts */
+        last_start = dmp_monotonic_ns();
         int rc = dmp_store_sync_wal(sy->store);
         atomic_fetch_add_explicit(&sy->syncs, 1, memory_order_relaxed);
         if (rc != 0)

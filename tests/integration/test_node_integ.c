@@ -22,17 +22,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dns/dns.h"
 #include "itest.h"
 
 static itest_node_t g_node; /* shared node for the read/write tests (zone mesh.test) */
 
-static const char *const g_env[] = {"DMP_SERVED_ZONE=mesh.test",
-                                    "DMP_DNS_APEX_NS=ns1.mesh.test",
+static const char *const g_env[] = {"DMP_SERVED_ZONE=mesh.test", "DMP_DNS_APEX_NS=ns1.mesh.test",
                                     "DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test",
-                                    "DMP_DNS_APEX_A=192.0.2.1",
-                                    "DMP_MAX_VALUES_PER_NAME=3",
+                                    "DMP_DNS_APEX_A=192.0.2.1", "DMP_MAX_VALUES_PER_NAME=3",
                                     "DMP_CLEANUP_INTERVAL=0.2",
-                                    NULL};
+                                    /* several shards: a name and its ancestors usually live on
+                                     * different shards (t_empty_non_terminal needs that) */
+                                    "DMP_SHARDS=4", NULL};
 
 static void sleep_ms(int ms)
 {
@@ -728,6 +729,76 @@ static void t_delete(void **state)
     reply_free(&r);
 }
 
+/* Expects NOERROR with no answer and the apex SOA in authority (NODATA), or NXDOMAIN. */
+static void expect_negative(const char *name, uint16_t qtype, int want_rcode)
+{
+    for (int tcp = 0; tcp < 2; tcp++) {
+        reply_t r;
+        assert_int_equal(query(&g_node, tcp, name, qtype, -1, &r), 0);
+        if (rcode_of(&r) != want_rcode)
+            fprintf(stderr, "%s type %u: rcode %d, want %d\n", name, qtype, rcode_of(&r),
+                    want_rcode);
+        assert_int_equal(rcode_of(&r), want_rcode);
+        assert_true(ldns_pkt_aa(r.pkt));
+        assert_int_equal(ancount(&r), 0);
+        assert_int_equal(nscount(&r), 1);
+        assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(r.pkt), 0)),
+                         LDNS_RR_TYPE_SOA);
+        reply_free(&r);
+    }
+}
+
+/* RFC 8020 / RFC 9156: a name with records below it (the mb-<hash> above slot-N.mb-<hash>)
+ * exists: NODATA, never NXDOMAIN, for every type; the negative cache keeps up with writes. */
+static void t_empty_non_terminal(void **state)
+{
+    (void)state;
+    assert_int_equal(post_value(&g_node, "slot-1.mb-abc123.mesh.test", "v=dmp1;t=slot", 300), 201);
+    /* twice each: the second answer comes from the shard's cache ("exists, no values") */
+    for (int round = 0; round < 2; round++) {
+        expect_negative("mb-abc123.mesh.test", LDNS_RR_TYPE_A, 0);
+        expect_negative("mb-abc123.mesh.test", LDNS_RR_TYPE_TXT, 0);
+        expect_negative("mb-abc123.mesh.test", LDNS_RR_TYPE_NS, 0);
+        expect_negative("MB-ABC123.mesh.test", LDNS_RR_TYPE_TXT, 0);
+    }
+    /* the record itself is still answered */
+    reply_t r;
+    assert_int_equal(query(&g_node, false, "slot-1.mb-abc123.mesh.test", LDNS_RR_TYPE_TXT, -1, &r),
+                     0);
+    assert_int_equal(rcode_of(&r), 0);
+    assert_int_equal(ancount(&r), 1);
+    reply_free(&r);
+    /* not ancestors: absent names stay NXDOMAIN */
+    expect_negative("nothing.mesh.test", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN);
+    expect_negative("abc123.mesh.test", LDNS_RR_TYPE_TXT, LDNS_RCODE_NXDOMAIN);
+    expect_negative("b-abc123.mesh.test", LDNS_RR_TYPE_TXT, LDNS_RCODE_NXDOMAIN);
+    expect_negative("x.slot-1.mb-abc123.mesh.test", LDNS_RR_TYPE_TXT, LDNS_RCODE_NXDOMAIN);
+
+    /* Negative-cache invalidation across shards: pick a mailbox whose name and slot live on
+     * different shards (4 shards, as the node is configured). */
+    char mb[64], slot[80];
+    for (int i = 0;; i++) {
+        assert_true(i < 1000);
+        snprintf(mb, sizeof(mb), "mb-new%d.mesh.test", i);
+        snprintf(slot, sizeof(slot), "slot-0.%s", mb);
+        if (dmp_dns_name_hash(mb, strlen(mb)) % 4 != dmp_dns_name_hash(slot, strlen(slot)) % 4)
+            break;
+    }
+    expect_negative(mb, LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN); /* now cached negative */
+    expect_negative(mb, LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN);
+    assert_int_equal(post_value(&g_node, slot, "v=dmp1;t=slot", 300), 201);
+    expect_negative(mb, LDNS_RR_TYPE_A, 0); /* at once, not after the negative TTL */
+    expect_negative(mb, LDNS_RR_TYPE_TXT, 0);
+    /* a deeper write reaches every ancestor below the apex */
+    char deep[128], mid[100];
+    snprintf(mid, sizeof(mid), "b.%s", mb);
+    snprintf(deep, sizeof(deep), "a.%s", mid);
+    expect_negative(mid, LDNS_RR_TYPE_TXT, LDNS_RCODE_NXDOMAIN);
+    assert_int_equal(post_value(&g_node, deep, "x", 300), 201);
+    expect_negative(mid, LDNS_RR_TYPE_TXT, 0);
+    expect_negative(mb, LDNS_RR_TYPE_TXT, 0);
+}
+
 static void t_expiry(void **state)
 {
     (void)state;
@@ -1111,6 +1182,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_publish_dig_udp_tcp),
         cmocka_unit_test(t_long_value_and_case),
         cmocka_unit_test(t_negative_answers),
+        cmocka_unit_test(t_empty_non_terminal),
         cmocka_unit_test(t_soa_serial),
         cmocka_unit_test(t_rcodes),
         cmocka_unit_test(t_truncation),

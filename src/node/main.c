@@ -40,11 +40,14 @@ typedef struct {
     size_t vv_cap, vv_n;
     size_t *voff;
     int64_t min_exp;
-    /* Names this shard took puts for since its write queue was last empty, each as u8 length
-     * then the bytes: once the queue is empty (the puts are in the store) their ancestors'
-     * negative cache entries are invalidated on the ancestors' shards (anc_flush). */
-    dmp_buf_t anc;
 } shard_t;
+
+#define NEG_GEN_SLOTS 4096
+
+static unsigned neg_slot(const char *lname, size_t len)
+{
+    return (unsigned)(dmp_dns_name_hash(lname, len) % NEG_GEN_SLOTS);
+}
 
 /* The whole node. Owns everything; lives in main's frame. */
 typedef struct node {
@@ -60,6 +63,12 @@ typedef struct node {
     unsigned nfront;
     _Atomic uint32_t zone_serial; /* SOA serial: see dmp_node_serial_touch() */
     dmp_node_syncer_t syncer;     /* group commit for every shard's writes */
+    /* Negative-cache generations: a cached NXDOMAIN for name X is valid only while
+     * neg_gen[slot(X)] still holds the value read before X was looked up in the store. A put
+     * of N bumps the slot of each proper ancestor of N (release, after the store write and
+     * before the write is acknowledged), so a shard's cached NXDOMAIN for an ancestor that just
+     * became an empty non-terminal is never served again: no cross-shard message, no window. */
+    _Atomic uint32_t neg_gen[NEG_GEN_SLOTS];
     /* sweep thread */
     pthread_t sweep_th;
     bool sweep_started;
@@ -111,10 +120,11 @@ static int collect(void *ctx, const char *name, size_t name_len, const dmp_store
 }
 
 /* Lifetime of a cached NXDOMAIN and of a cached "exists without values" (empty non-terminal).
- * A put of N invalidates N on its own shard at once and N's ancestors on theirs through a
- * task (anc_flush); when a task ring is full that invalidation is dropped (counted), and a
- * stale NXDOMAIN then lives at most this long. A delete or expiry that empties a subtree is
- * not chased: its ancestors may answer NODATA instead of NXDOMAIN for at most this long. */
+ * A put of N drops N's own entry on its shard and outdates cached NXDOMAINs of N's ancestors
+ * through neg_gen (see node_t). A delete or expiry that empties a subtree is not chased: its
+ * ancestors may answer NODATA instead of NXDOMAIN for at most this long (harmless).
+ * Cache entry kinds: count > 0 = TXT RRset; count 0 with no blob = exists, no values (empty
+ * non-terminal); count 0 with a 4-byte blob = NXDOMAIN, the blob being its neg_gen value. */
 #define NEG_CACHE_MS 30000
 
 static int lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out)
@@ -127,6 +137,17 @@ static int lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t
         size_t blen;
         uint16_t count;
         dmp_cache_result_t cr = dmp_cache_get(sh->cache, lname, len, now, &blob, &blen, &count);
+        bool nx = cr == DMP_CACHE_HIT && count == 0 && blen == sizeof(uint32_t);
+        if (nx) {
+            uint32_t g;
+            memcpy(&g, blob, sizeof(g));
+            if (g ==
+                atomic_load_explicit(&n->neg_gen[neg_slot(lname, len)], memory_order_acquire)) {
+                DMP_STAT_INC(sh->st, cache_neg_hits);
+                return DMP_ENOTFOUND;
+            }
+            cr = DMP_CACHE_MISS; /* a descendant was written since: look again */
+        }
         if (cr == DMP_CACHE_HIT) {
             DMP_STAT_INC(sh->st, cache_hits);
             out->rrs = blob;
@@ -140,6 +161,8 @@ static int lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t
         }
         DMP_STAT_INC(sh->st, cache_misses);
     }
+    /* read before the store: a put racing this lookup outdates what we may cache below */
+    uint32_t gen = atomic_load_explicit(&n->neg_gen[neg_slot(lname, len)], memory_order_acquire);
     sh->vals.len = 0;
     sh->vv_n = 0;
     sh->min_exp = INT64_MAX;
@@ -165,7 +188,8 @@ static int lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t
     }
     if (rc == DMP_ENOTFOUND || rc == DMP_ENAME || rc == DMP_ETOOBIG) {
         if (sh->cache)
-            dmp_cache_put_negative(sh->cache, lname, len, now + NEG_CACHE_MS);
+            dmp_cache_put(sh->cache, lname, len, (const uint8_t *)&gen, sizeof(gen), 0,
+                          now + NEG_CACHE_MS);
         return DMP_ENOTFOUND;
     }
     if (rc != 0) {
@@ -214,15 +238,11 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
     dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
 }
 
-static void anc_flush(shard_t *sh);
-
 static void on_tick(void *ctx, unsigned shard)
 {
     node_t *n = ctx;
     shard_t *sh = &n->shards[shard < n->nshards ? shard : 0];
     dmp_node_wq_flush(&sh->wq);
-    if (sh->anc.len)
-        anc_flush(sh);
     if (sh->cache) {
         size_t bytes = 0;
         dmp_cache_stats(sh->cache, NULL, NULL, &bytes, NULL);
@@ -275,104 +295,35 @@ static dmp_net_admit_t on_admit(void *ctx, unsigned frontend, const struct socka
 
 /* ---- HTTP writes -> shard ---- */
 
-/* An ancestor-invalidation task: owned by the task until it ran (it frees itself). */
-typedef struct {
-    shard_t *sh;
-    size_t len;
-    char name[];
-} anc_task_t;
-
-static void anc_task(void *arg)
+/* Called by the write queue for each put once it is in the store, before it is acknowledged:
+ * outdates cached NXDOMAINs of the name's proper ancestors below the served zone apex (with no
+ * zone: ancestors of >= 2 labels), on every shard at once. */
+static void on_stored(void *ctx, const dmp_node_write_t *w)
 {
-    anc_task_t *t = arg;
-    dmp_cache_invalidate(t->sh->cache, t->name, t->len);
-    free(t);
-}
-
-static void anc_note(shard_t *sh, const dmp_node_write_t *w)
-{
-    if (!sh->cache || w->lname_len == 0 || w->lname_len > 255)
-        return;
-    uint8_t l = (uint8_t)w->lname_len;
-    /* on ENOMEM the invalidation is skipped: staleness stays bounded by NEG_CACHE_MS */
-    if (dmp_buf_append(&sh->anc, &l, 1) == 0 &&
-        dmp_buf_append(&sh->anc, w->lname, w->lname_len) != 0)
-        sh->anc.len--;
-}
-
-/* For every name noted since the write queue was last empty (its puts are now in the store):
- * each proper ancestor below the served zone apex (with no zone: each ancestor of >= 2
- * labels) may hold a stale NXDOMAIN in its shard's cache; drop it there (directly when this
- * shard owns it, else through a task). Deduplicated per call (a burst of writes under one
- * mailbox shares its ancestors). */
-typedef struct {
-    const char *s;
-    size_t len;
-} anc_seen_t;
-
-static void anc_flush(shard_t *sh)
-{
+    shard_t *sh = ctx;
     node_t *n = sh->node;
-    if (!sh->anc.len || !sh->cache)
-        return;
-    const uint8_t *p = sh->anc.data, *end = p + sh->anc.len;
+    const char *name = w->lname;
+    size_t len = w->lname_len;
     size_t al = strnlen(sh->zone.apex, sizeof(sh->zone.apex));
-    anc_seen_t seen[32];
-    size_t nseen = 0;
-    while (p < end) {
-        size_t len = *p++;
-        const char *name = (const char *)p;
-        p += len;
-        if (p > end)
+    if (al && (len <= al + 1 || name[len - al - 1] != '.' ||
+               memcmp(name + len - al, sh->zone.apex, al) != 0))
+        return; /* outside the zone: refused over DNS, never cached */
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] != '.')
+            continue;
+        const char *a = name + i + 1;
+        size_t alen = len - i - 1;
+        if (al ? alen <= al : memchr(a, '.', alen) == NULL)
             break;
-        if (al && (len <= al + 1 || name[len - al - 1] != '.' ||
-                   memcmp(name + len - al, sh->zone.apex, al) != 0))
-            continue; /* outside the zone: refused over DNS, never cached */
-        for (size_t i = 0; i < len; i++) {
-            if (name[i] != '.')
-                continue;
-            const char *a = name + i + 1;
-            size_t alen = len - i - 1;
-            if (al ? alen <= al : memchr(a, '.', alen) == NULL)
-                break;
-            bool dup = false;
-            for (size_t k = 0; k < nseen && !dup; k++)
-                dup = seen[k].len == alen && memcmp(seen[k].s, a, alen) == 0;
-            if (dup)
-                continue;
-            if (nseen < sizeof(seen) / sizeof(seen[0]))
-                seen[nseen++] = (anc_seen_t){a, alen};
-            unsigned s = (unsigned)(dmp_dns_name_hash(a, alen) % n->nshards);
-            if (s == sh->idx) {
-                dmp_cache_invalidate(sh->cache, a, alen);
-                continue;
-            }
-            anc_task_t *t = malloc(sizeof(*t) + alen);
-            if (t) {
-                t->sh = &n->shards[s];
-                t->len = alen;
-                memcpy(t->name, a, alen);
-            }
-            if (t && dmp_net_submit(n->net, s, anc_task, t) == 0) {
-                DMP_STAT_INC(sh->st, ancestor_inval_sent);
-            } else {
-                free(t);
-                DMP_STAT_INC(sh->st, ancestor_inval_dropped);
-            }
-        }
+        atomic_fetch_add_explicit(&n->neg_gen[neg_slot(a, alen)], 1, memory_order_release);
     }
-    sh->anc.len = 0;
 }
 
 static void write_task(void *arg)
 {
     dmp_node_write_t *w = arg;
     shard_t *sh = w->route;
-    if (w->op != DMP_NODE_W_DELETE)
-        anc_note(sh, w); /* before take: w may be completed (and freed) inside it */
     dmp_node_wq_take(&sh->wq, w);
-    if (!sh->wq.head && sh->anc.len)
-        anc_flush(sh);
 }
 
 static int submit_write(void *ctx, dmp_node_write_t *w)
@@ -628,7 +579,6 @@ static void shutdown_node(node_t *n)
         dmp_cache_free(sh->cache);
         dmp_buf_free(&sh->rrs);
         dmp_buf_free(&sh->vals);
-        dmp_buf_free(&sh->anc);
         free(sh->vv);
         free(sh->voff);
     }
@@ -728,7 +678,6 @@ int main(int argc, char **argv)
         zone_from_cfg(&n->cfg, &sh->zone);
         dmp_buf_init(&sh->rrs);
         dmp_buf_init(&sh->vals);
-        dmp_buf_init(&sh->anc);
         if (cache_bytes && dmp_cache_new(cache_bytes, &sh->cache) != 0) {
             fprintf(stderr, "dnsmeshd: DMP_CACHE_MB: cannot allocate the answer cache\n");
             goto out;
@@ -739,7 +688,9 @@ int main(int argc, char **argv)
                                  .st = sh->st,
                                  .max_batch = 64,
                                  .now_ms = now_ms_real,
-                                 .syncer = &n->syncer};
+                                 .syncer = &n->syncer,
+                                 .on_stored = on_stored,
+                                 .on_stored_ctx = sh};
     }
     for (unsigned i = 0; i < 2 * n->nfront; i++) {
         if (dmp_node_rl_new(n->cfg.dns_rate, n->cfg.dns_burst, 10000, 2, &n->rl[i]) != 0) {

@@ -134,12 +134,6 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
     pf(out, "dmp_cache_lookups_total{result=\"miss\"} %llu\n", (unsigned long long)s.cache_misses);
     pf(out, "dmp_cache_lookups_total{result=\"negative_hit\"} %llu\n",
        (unsigned long long)s.cache_neg_hits);
-    head(out, "dmp_cache_ancestor_invalidations_total", "counter",
-         "Negative-cache invalidations of a written name's ancestors sent to their shards");
-    pf(out, "dmp_cache_ancestor_invalidations_total{result=\"sent\"} %llu\n",
-       (unsigned long long)s.ancestor_inval_sent);
-    pf(out, "dmp_cache_ancestor_invalidations_total{result=\"dropped\"} %llu\n",
-       (unsigned long long)s.ancestor_inval_dropped);
 
     head(out, "dmp_dns_drops_total", "counter", "DNS queries not answered, by reason");
     pf(out, "dmp_dns_drops_total{reason=\"malformed\"} %llu\n",

@@ -33,9 +33,7 @@ typedef struct {
     uint64_t write_errors;
     uint64_t deletes; /* delete requests applied */
     uint64_t cache_hits, cache_neg_hits, cache_misses;
-    uint64_t cache_bytes;            /* a gauge: the shard's current cache size */
-    uint64_t ancestor_inval_sent;    /* ancestor-invalidation tasks handed to another shard */
-    uint64_t ancestor_inval_dropped; /* ... not handed over (task ring full): stale until TTL */
+    uint64_t cache_bytes; /* a gauge: the shard's current cache size */
     uint64_t store_errors;
     uint64_t sweep_runs, sweep_removed;
 } dmp_node_tstats_t;

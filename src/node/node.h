@@ -138,6 +138,9 @@ typedef struct {
     /* NULL: each batch is written synced and completed at once (tests); otherwise batches are
      * written unsynced and their writes completed by the syncer after its next WAL sync */
     dmp_node_syncer_t *syncer;
+    /* may be NULL: called for each put once it is in the store, before it is acknowledged */
+    void (*on_stored)(void *ctx, const dmp_node_write_t *w);
+    void *on_stored_ctx;
 } dmp_node_wq_t;
 
 /* Takes one write (PUT: cap check then queue, flushing when max_batch is reached; DELETE:

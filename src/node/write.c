@@ -127,6 +127,8 @@ void dmp_node_wq_flush(dmp_node_wq_t *q)
         if (q->cache)
             dmp_cache_invalidate(q->cache, w->lname, w->lname_len);
         if (st == 201) {
+            if (q->on_stored)
+                q->on_stored(q->on_stored_ctx, w);
             dmp_node_serial_touch(q->serial, now);
             DMP_STAT_INC(q->st, writes);
         } else {

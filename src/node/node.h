@@ -119,7 +119,7 @@ void dmp_node_syncer_defer(dmp_node_syncer_t *sy, dmp_node_write_t *head, dmp_no
 /* Syncs and completes whatever is pending, then joins the thread. Idempotent. */
 void dmp_node_syncer_stop(dmp_node_syncer_t *sy);
 
-/* Lowers the calling thread's CPU priority (nice 10) once: HTTP, WAL-sync and sweep threads
+/* Lowers the calling thread's CPU priority (nice 13) once: HTTP, WAL-sync and sweep threads
  * share cores with the DNS frontends and shards, and must yield to them under load. */
 void dmp_node_background_thread(void);
 

@@ -205,7 +205,7 @@ void dmp_node_background_thread(void)
         return;
     done = true;
     /* best effort: an unprivileged process may always raise its own nice value */
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) != 0)
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 13) != 0)
         dmp_debug("setpriority: cannot lower a background thread's priority");
 }
 

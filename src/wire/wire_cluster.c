@@ -82,29 +82,42 @@ int dmp_wire_cluster_encode(const dmp_wire_cluster_t *c, const uint8_t sk64[64],
     return rc;
 }
 
+/* The head cluster manifests and bootstrap records share: magic(7) || seq u64 || exp u64 ||
+ * signer spk(32) || u8 len || domain || u8 count. Leaves r after the count. */
+static int read_head(dmp_rd_t *r, const uint8_t *b, size_t bl, const char *magic, uint64_t *seq,
+                     uint64_t *exp, uint8_t spk[32], char *domain, size_t *domain_len,
+                     uint8_t *count)
+{
+    const uint8_t *p;
+    uint8_t u8;
+    dmp_rd_init(r, b, bl);
+    if (bl < 56)
+        return DMP_EWIRE_TRUNC;
+    if (memcmp(b, magic, 7) != 0)
+        return DMP_EWIRE_MAGIC;
+    r->off = 7;
+    (void)dmp_rd_u64(r, seq);
+    (void)dmp_rd_u64(r, exp);
+    (void)dmp_rd_copy(r, spk, 32);
+    (void)dmp_rd_u8(r, &u8);
+    if (dmp_rd_bytes(r, u8, &p))
+        return DMP_EWIRE_TRUNC;
+    int rc = dmp_wire__domain_field(p, u8, domain, domain_len);
+    if (rc)
+        return rc;
+    return dmp_rd_u8(r, count) ? DMP_EWIRE_TRUNC : 0;
+}
+
 int dmp_wire__cluster_body(const uint8_t *b, size_t bl, dmp_wire_cluster_t *out)
 {
     dmp_rd_t r;
-    dmp_rd_init(&r, b, bl);
     const uint8_t *p;
     uint8_t u8;
     uint16_t u16;
-    if (bl < 56)
-        return DMP_EWIRE_TRUNC;
-    if (memcmp(b, CL_MAGIC, 7) != 0)
-        return DMP_EWIRE_MAGIC;
-    r.off = 7;
-    (void)dmp_rd_u64(&r, &out->seq);
-    (void)dmp_rd_u64(&r, &out->exp);
-    (void)dmp_rd_copy(&r, out->operator_spk, 32);
-    (void)dmp_rd_u8(&r, &u8);
-    if (dmp_rd_bytes(&r, u8, &p))
-        return DMP_EWIRE_TRUNC;
-    int rc = dmp_wire__domain_field(p, u8, out->cluster_name, &out->cluster_name_len);
+    int rc = read_head(&r, b, bl, CL_MAGIC, &out->seq, &out->exp, out->operator_spk,
+                       out->cluster_name, &out->cluster_name_len, &u8);
     if (rc)
         return rc;
-    if (dmp_rd_u8(&r, &u8))
-        return DMP_EWIRE_TRUNC;
     if (u8 > DMP_WIRE_CLUSTER_MAX_NODES)
         return DMP_EWIRE_COUNT;
     out->n_nodes = u8;
@@ -268,25 +281,12 @@ int dmp_wire_bootstrap_encode(const dmp_wire_bootstrap_t *b, const uint8_t sk64[
 int dmp_wire__bootstrap_body(const uint8_t *b, size_t bl, dmp_wire_bootstrap_t *out)
 {
     dmp_rd_t r;
-    dmp_rd_init(&r, b, bl);
     const uint8_t *p;
     uint8_t u8;
-    if (bl < 56)
-        return DMP_EWIRE_TRUNC;
-    if (memcmp(b, BS_MAGIC, 7) != 0)
-        return DMP_EWIRE_MAGIC;
-    r.off = 7;
-    (void)dmp_rd_u64(&r, &out->seq);
-    (void)dmp_rd_u64(&r, &out->exp);
-    (void)dmp_rd_copy(&r, out->signer_spk, 32);
-    (void)dmp_rd_u8(&r, &u8);
-    if (dmp_rd_bytes(&r, u8, &p))
-        return DMP_EWIRE_TRUNC;
-    int rc = dmp_wire__domain_field(p, u8, out->user_domain, &out->user_domain_len);
+    int rc = read_head(&r, b, bl, BS_MAGIC, &out->seq, &out->exp, out->signer_spk, out->user_domain,
+                       &out->user_domain_len, &u8);
     if (rc)
         return rc;
-    if (dmp_rd_u8(&r, &u8))
-        return DMP_EWIRE_TRUNC;
     if (u8 < 1 || u8 > DMP_WIRE_BOOTSTRAP_MAX_ENTRIES)
         return DMP_EWIRE_COUNT;
     out->n_entries = u8;

@@ -333,6 +333,10 @@ static int build_options(dmp_store_t *s, const dmp_store_opts_t *o)
     rocksdb_options_set_create_missing_column_families(s->dbopts, 1);
     rocksdb_options_increase_parallelism(s->dbopts, 2);
     rocksdb_options_set_keep_log_file_num(s->dbopts, 4);
+    /* bounded table-file descriptors: the node budgets its fd limit between TCP clients, HTTP
+     * and the store (dnsmeshd keeps a reserve of 64..256 for it; unlimited would let a large
+     * store starve the listeners) */
+    rocksdb_options_set_max_open_files(s->dbopts, 192);
     rocksdb_options_set_info_log_level(s->dbopts, 2 /* WARN */);
 
     rocksdb_block_based_options_set_block_cache(s->bbt, s->cache);

@@ -174,23 +174,35 @@ static int check_exp_5y(uint64_t exp, int64_t now)
     return 0;
 }
 
+/* Cluster manifests and bootstrap records: strict base64 under prefix, then the trailing
+ * signature by the pinned key checked before any body field is read. On success *blob owns the
+ * bytes and *bl is the body length; on error *blob is freed. */
+static int unwrap_pinned(const uint8_t *buf, size_t len, const char *prefix, const uint8_t spk[32],
+                         dmp_buf_t *blob, size_t *bl)
+{
+    int rc = dmp_wire__unwrap(buf, len, prefix, DMP_WIRE_MAX_WIRE, DMP_B64_STRICT, blob);
+    if (rc)
+        return rc;
+    rc = DMP_EWIRE_SHORT;
+    if (blob->len >= 7 + DMP_WIRE_SIG_LEN) {
+        *bl = blob->len - DMP_WIRE_SIG_LEN;
+        rc = dmp_wire__verify(spk, blob->data, *bl, blob->data + *bl);
+    }
+    if (rc)
+        dmp_buf_free(blob);
+    return rc;
+}
+
 int dmp_wire_cluster_parse(const uint8_t *buf, size_t len, const uint8_t operator_spk[32],
                            int64_t now, const char *expected_name, dmp_wire_cluster_t *out)
 {
     if (!out || !operator_spk)
         return DMP_EINVAL;
     dmp_buf_t blob;
-    int rc = dmp_wire__unwrap(buf, len, P_CLUSTER, DMP_WIRE_MAX_WIRE, DMP_B64_STRICT, &blob);
+    size_t bl;
+    int rc = unwrap_pinned(buf, len, P_CLUSTER, operator_spk, &blob, &bl);
     if (rc)
         return rc;
-    rc = DMP_EWIRE_SHORT;
-    if (blob.len < 7 + DMP_WIRE_SIG_LEN)
-        goto done;
-    size_t bl = blob.len - DMP_WIRE_SIG_LEN;
-    /* the signature is checked before any body field is interpreted */
-    rc = dmp_wire__verify(operator_spk, blob.data, bl, blob.data + bl);
-    if (rc)
-        goto done;
     rc = dmp_wire__cluster_body(blob.data, bl, out);
     if (rc)
         goto done;
@@ -324,16 +336,10 @@ int dmp_wire_bootstrap_parse(const uint8_t *buf, size_t len, const uint8_t signe
     if (!out || !signer_spk)
         return DMP_EINVAL;
     dmp_buf_t blob;
-    int rc = dmp_wire__unwrap(buf, len, P_BOOTSTRAP, DMP_WIRE_MAX_WIRE, DMP_B64_STRICT, &blob);
+    size_t bl;
+    int rc = unwrap_pinned(buf, len, P_BOOTSTRAP, signer_spk, &blob, &bl);
     if (rc)
         return rc;
-    rc = DMP_EWIRE_SHORT;
-    if (blob.len < 7 + DMP_WIRE_SIG_LEN)
-        goto done;
-    size_t bl = blob.len - DMP_WIRE_SIG_LEN;
-    rc = dmp_wire__verify(signer_spk, blob.data, bl, blob.data + bl);
-    if (rc)
-        goto done;
     rc = dmp_wire__bootstrap_body(blob.data, bl, out);
     if (rc)
         goto done;

@@ -113,6 +113,32 @@ int dmp_wire_rotation_encode(const dmp_wire_rotation_t *r, const uint8_t old_sk6
     return rc;
 }
 
+/* The head rotation and revocation bodies share: magic(7) || u8 subject_type || u8 len ||
+ * subject, followed by exactly tail_len bytes. Checks in the reference's order and copies the
+ * subject into out_subject (cap 256). */
+static int subject_head(const uint8_t *b, size_t bl, const char *magic, size_t tail_len,
+                        uint8_t *type, char *out_subject, size_t *out_len)
+{
+    if (memcmp(b, magic, 7) != 0)
+        return DMP_EWIRE_MAGIC;
+    if (bl < 9)
+        return DMP_EWIRE_TRUNC;
+    size_t S = b[8];
+    if (b[7] < 1 || b[7] > 3)
+        return DMP_EWIRE_FIELD;
+    if (bl < 9 + S + tail_len)
+        return DMP_EWIRE_TRUNC;
+    if (bl > 9 + S + tail_len)
+        return DMP_EWIRE_TRAILING;
+    int rc = subject_check(b[7], b + 9, S);
+    if (rc)
+        return rc;
+    *type = b[7];
+    dmp_wire__copy_str(out_subject, b + 9, S);
+    *out_len = S;
+    return 0;
+}
+
 int dmp_wire_rotation_parse(const uint8_t *buf, size_t len, int64_t now,
                             const uint8_t *expected_old_spk, const char *expected_subject,
                             size_t expected_subject_len, dmp_wire_rotation_t *out)
@@ -128,29 +154,11 @@ int dmp_wire_rotation_parse(const uint8_t *buf, size_t len, int64_t now,
         goto done;
     const uint8_t *b = blob.data;
     size_t bl = blob.len - 128;
-    rc = DMP_EWIRE_MAGIC;
-    if (memcmp(b, ROT_MAGIC, 7) != 0)
-        goto done;
-    rc = DMP_EWIRE_TRUNC;
-    if (bl < 9)
-        goto done;
-    uint8_t type = b[7];
-    size_t S = b[8];
-    rc = DMP_EWIRE_FIELD;
-    if (type < 1 || type > 3)
-        goto done;
-    rc = DMP_EWIRE_TRUNC;
-    if (bl < 97 + S)
-        goto done;
-    rc = DMP_EWIRE_TRAILING;
-    if (bl > 97 + S)
-        goto done;
-    rc = subject_check(type, b + 9, S);
+    rc = subject_head(b, bl, ROT_MAGIC, 88, &out->subject_type, out->subject, &out->subject_len);
     if (rc)
         goto done;
-    out->subject_type = type;
-    dmp_wire__copy_str(out->subject, b + 9, S);
-    out->subject_len = S;
+    uint8_t type = out->subject_type;
+    size_t S = out->subject_len;
     memcpy(out->old_spk, b + 9 + S, 32);
     memcpy(out->new_spk, b + 41 + S, 32);
     out->seq = dmp_load_u64be(b + 73 + S);
@@ -228,29 +236,11 @@ int dmp_wire_revocation_parse(const uint8_t *buf, size_t len, int64_t now,
         goto done;
     const uint8_t *b = blob.data;
     size_t bl = blob.len - 64;
-    rc = DMP_EWIRE_MAGIC;
-    if (memcmp(b, REV_MAGIC, 7) != 0)
-        goto done;
-    rc = DMP_EWIRE_TRUNC;
-    if (bl < 9)
-        goto done;
-    uint8_t type = b[7];
-    size_t S = b[8];
-    rc = DMP_EWIRE_FIELD;
-    if (type < 1 || type > 3)
-        goto done;
-    rc = DMP_EWIRE_TRUNC;
-    if (bl < 50 + S)
-        goto done;
-    rc = DMP_EWIRE_TRAILING;
-    if (bl > 50 + S)
-        goto done;
-    rc = subject_check(type, b + 9, S);
+    rc = subject_head(b, bl, REV_MAGIC, 41, &out->subject_type, out->subject, &out->subject_len);
     if (rc)
         goto done;
-    out->subject_type = type;
-    dmp_wire__copy_str(out->subject, b + 9, S);
-    out->subject_len = S;
+    uint8_t type = out->subject_type;
+    size_t S = out->subject_len;
     memcpy(out->revoked_spk, b + 9 + S, 32);
     out->reason_code = b[41 + S];
     out->ts = dmp_load_u64be(b + 42 + S);

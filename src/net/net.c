@@ -1450,6 +1450,15 @@ static unsigned uring_reap(fe_t *fe, bool accept_input)
     return total;
 }
 
+/* Once stop is requested: true when the frontend has nothing in flight, or STOP_DRAIN_MS after
+ * the request (*deadline, 0 until then, is set on the first call). */
+static bool fe_drained(fe_t *fe, int64_t *deadline)
+{
+    if (!*deadline)
+        *deadline = now_ms() + STOP_DRAIN_MS;
+    return !fe_busy(fe) || now_ms() > *deadline;
+}
+
 static void uring_loop(fe_t *fe)
 {
     dmp_net_t *n = fe->net;
@@ -1457,14 +1466,8 @@ static void uring_loop(fe_t *fe)
     int64_t deadline = 0;
     for (;;) {
         bool stopping = atomic_load_explicit(&n->fe_stop, memory_order_acquire);
-        if (stopping) {
-            if (!deadline) {
-                deadline = now_ms() + STOP_DRAIN_MS;
-            }
-            if (!fe_busy(fe) || now_ms() > deadline) {
-                break;
-            }
-        }
+        if (stopping && fe_drained(fe, &deadline))
+            break;
         if (fe->tcp_more) {
             tcp_poll_once(fe);
         }
@@ -1598,14 +1601,8 @@ static void mmsg_loop(fe_t *fe)
     int64_t deadline = 0;
     for (;;) {
         bool stopping = atomic_load_explicit(&n->fe_stop, memory_order_acquire);
-        if (stopping) {
-            if (!deadline) {
-                deadline = now_ms() + STOP_DRAIN_MS;
-            }
-            if (!fe_busy(fe) || now_ms() > deadline) {
-                break;
-            }
-        }
+        if (stopping && fe_drained(fe, &deadline))
+            break;
         fe_flush(fe);
         bool idle = fe_replies_quiet(fe);
         struct epoll_event ev[BATCH];

@@ -20,4 +20,7 @@ void dmp_client_records_free(dmp_client_records_t *r);
 int dmp_client_receive(const dmp_client_recv_t *r, dmp_client_message_t **msgs, size_t *count);
 void dmp_client_messages_free(dmp_client_message_t *msgs, size_t count);
 
+/* dmp_client_fetch_fn over a dmp_client_memzone_t (ctx). */
+int dmp_client_memzone_fetch(void *ctx, const char *name, const dmp_client_txt_t **vals, size_t *n);
+
 #endif

@@ -53,6 +53,14 @@ typedef int (*dmp_client_fetch_fn)(void *ctx, const char *name, const dmp_client
 /* Gives the private key of one of the receiver's prekeys; DMP_ENOTFOUND when unknown. */
 typedef int (*dmp_client_prekey_fn)(void *ctx, uint32_t prekey_id, uint8_t sk[32]);
 
+/* A fetch source over composed records, standing in for DNS (selftest, tests): serves the
+ * values of recs whose name matches, at most 16 per name. Borrows recs. */
+typedef struct {
+    const dmp_client_records_t *recs;
+    dmp_client_txt_t vals[16];
+    unsigned lookups; /* fetch calls so far */
+} dmp_client_memzone_t;
+
 /* One delivered message. Owns body and from (wiped on free). */
 typedef struct {
     uint8_t sender_spk[32];

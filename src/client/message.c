@@ -144,6 +144,23 @@ done:
     return rc;
 }
 
+int dmp_client_memzone_fetch(void *ctx, const char *name, const dmp_client_txt_t **vals, size_t *n)
+{
+    dmp_client_memzone_t *z = ctx;
+    size_t c = 0;
+    z->lookups++;
+    for (size_t i = 0; i < z->recs->n && c < sizeof(z->vals) / sizeof(z->vals[0]); i++) {
+        if (strcmp(z->recs->v[i].name, name) == 0)
+            z->vals[c++] =
+                (dmp_client_txt_t){(const uint8_t *)z->recs->v[i].value, z->recs->v[i].value_len};
+    }
+    if (!c)
+        return DMP_ENOTFOUND;
+    *vals = z->vals;
+    *n = c;
+    return 0;
+}
+
 void dmp_client_messages_free(dmp_client_message_t *msgs, size_t count)
 {
     for (size_t i = 0; i < count; i++)

@@ -39,30 +39,19 @@ static const char *const transcript[5][2] = {
 
 #define NOW 1893456000
 
-/* An in-memory zone: the fetch callback serves the records a sender composed. */
+/* The records a sender composed, with some names pretended missing. */
 typedef struct {
-    const dmp_client_records_t *recs;
-    const char *skip[4]; /* names to pretend are missing */
-    dmp_client_txt_t vals[16];
+    dmp_client_memzone_t z;
+    const char *skip[4];
 } memzone_t;
 
 static int mem_fetch(void *ctx, const char *name, const dmp_client_txt_t **vals, size_t *n)
 {
-    memzone_t *z = ctx;
+    memzone_t *m = ctx;
     for (size_t i = 0; i < 4; i++)
-        if (z->skip[i] && strcmp(z->skip[i], name) == 0)
+        if (m->skip[i] && strcmp(m->skip[i], name) == 0)
             return DMP_ENOTFOUND;
-    size_t c = 0;
-    for (size_t i = 0; i < z->recs->n && c < 16; i++) {
-        if (strcmp(z->recs->v[i].name, name) == 0)
-            z->vals[c++] =
-                (dmp_client_txt_t){(const uint8_t *)z->recs->v[i].value, z->recs->v[i].value_len};
-    }
-    if (!c)
-        return DMP_ENOTFOUND;
-    *vals = z->vals;
-    *n = c;
-    return 0;
+    return dmp_client_memzone_fetch(&m->z, name, vals, n);
 }
 
 typedef struct {
@@ -146,7 +135,7 @@ static void test_appendix_a_receive(void **state)
     people_t *p = *state;
     dmp_client_records_t recs = {0};
     appendix_a_send(p, &recs);
-    memzone_t z = {.recs = &recs};
+    memzone_t z = {.z = {.recs = &recs}};
     dmp_client_message_t *msgs;
 
     size_t n = receive(p, &p->bob, &z, NOW + 10, NULL, 0, &msgs);
@@ -192,7 +181,7 @@ static void test_tampered_chunk_rejected(void **state)
     /* flip one base64 character of chunk 0: its hash no longer matches the signed manifest, so
      * it is dropped and the parity chunk is used instead */
     recs.v[0].value[40] = recs.v[0].value[40] == 'A' ? 'B' : 'A';
-    memzone_t z = {.recs = &recs};
+    memzone_t z = {.z = {.recs = &recs}};
     dmp_client_message_t *msgs;
     assert_int_equal(receive(p, &p->bob, &z, NOW, NULL, 0, &msgs), 1);
     assert_memory_equal(msgs[0].body.data, "hello bob", 9);
@@ -234,7 +223,7 @@ static void test_prekey_envelope_roundtrip(void **state)
     dmp_client_records_t recs = {0};
     assert_int_equal(dmp_client_compose(&s, msg, len, &recs), 0);
     assert_true(recs.n > 10);
-    memzone_t z = {.recs = &recs};
+    memzone_t z = {.z = {.recs = &recs}};
     dmp_client_recv_t r = {.self = &p->bob,
                            .zone = "mesh.example",
                            .now = NOW + 1,

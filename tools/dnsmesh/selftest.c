@@ -10,30 +10,6 @@
 #include "dnsmesh.h"
 #include "util/util.h"
 
-/* An in-memory zone standing in for DNS: serves the records the sender composed. */
-typedef struct {
-    const dmp_client_records_t *recs;
-    dmp_client_txt_t vals[8];
-    unsigned lookups;
-} memzone_t;
-
-static int mem_fetch(void *ctx, const char *name, const dmp_client_txt_t **vals, size_t *n)
-{
-    memzone_t *z = ctx;
-    size_t c = 0;
-    z->lookups++;
-    for (size_t i = 0; i < z->recs->n && c < 8; i++) {
-        if (strcmp(z->recs->v[i].name, name) == 0)
-            z->vals[c++] =
-                (dmp_client_txt_t){(const uint8_t *)z->recs->v[i].value, z->recs->v[i].value_len};
-    }
-    if (!c)
-        return DMP_ENOTFOUND;
-    *vals = z->vals;
-    *n = c;
-    return 0;
-}
-
 static double ms_since(int64_t t0)
 {
     return (double)(dmp_monotonic_ns() - t0) / 1e6;
@@ -136,11 +112,11 @@ int dnsmesh_selftest(int argc, char **argv)
             printf("  ... (--verbose prints every record)\n");
     }
 
-    memzone_t z = {.recs = &recs};
+    dmp_client_memzone_t z = {.recs = &recs};
     dmp_client_recv_t r = {.self = &bob,
                            .zone = domain,
                            .now = s.now,
-                           .fetch = mem_fetch,
+                           .fetch = dmp_client_memzone_fetch,
                            .fetch_ctx = &z,
                            .pinned_spks = (const uint8_t(*)[32])alice.ed_pk,
                            .npinned = 1};

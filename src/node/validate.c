@@ -2,47 +2,12 @@
 #include <string.h>
 
 #include "node/node.h"
+#include "wire/wire.h"
 
-static bool is_alnum(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-static bool label_ok(const char *l, size_t n)
-{
-    if (n && l[0] == '_') {
-        l++;
-        n--;
-    }
-    if (n < 1 || n > 63)
-        return false;
-    if (!is_alnum((unsigned char)l[0]) || !is_alnum((unsigned char)l[n - 1]))
-        return false;
-    for (size_t i = 1; i + 1 < n; i++) {
-        unsigned char c = (unsigned char)l[i];
-        if (!is_alnum(c) && c != '-')
-            return false;
-    }
-    return true;
-}
-
+/* node.md §3.2 rule 10: the rule lives in wire, shared with every other record-name check */
 bool dmp_node_name_valid(const char *name, size_t len)
 {
-    if (!name || len == 0 || len > 253)
-        return false;
-    if (name[len - 1] == '.')
-        len--;
-    if (len == 0)
-        return false;
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || name[i] == '.') {
-            if (!label_ok(name + start, i - start))
-                return false;
-            start = i + 1;
-        }
-    }
-    return true;
+    return dmp_wire_http_name_check(name, len) == 0;
 }
 
 bool dmp_node_value_safe(const uint8_t *v, size_t len)

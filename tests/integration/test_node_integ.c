@@ -824,6 +824,27 @@ static void t_expiry(void **state)
     assert_true(swept);
 }
 
+static long sweep_runs(void)
+{
+    assert_int_equal(get(&g_node, "/metrics"), 200);
+    const char *m = strstr(g_body, "\ndmp_sweep_runs_total ");
+    assert_non_null(m);
+    return atol(m + strlen("\ndmp_sweep_runs_total "));
+}
+
+/* The sweep runs every DMP_CLEANUP_INTERVAL (0.2 s here), not back to back: its timed wait once
+ * used the wrong clock and returned at once, so the sweep spun on a core. */
+static void t_sweep_interval(void **state)
+{
+    (void)state;
+    long before = sweep_runs();
+    sleep_ms(1000);
+    long ran = sweep_runs() - before;
+    print_message("sweeps in 1 s at a 0.2 s interval: %ld\n", ran);
+    assert_true(ran >= 2);
+    assert_true(ran <= 8);
+}
+
 static void t_metrics(void **state)
 {
     (void)state;
@@ -1195,6 +1216,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_http_pipelining),
         cmocka_unit_test(t_delete),
         cmocka_unit_test(t_expiry),
+        cmocka_unit_test(t_sweep_interval),
         cmocka_unit_test(t_metrics),
     };
     const struct CMUnitTest own[] = {

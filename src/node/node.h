@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include "node/metrics.h"
 
@@ -44,6 +45,26 @@ int dmp_node_rl_new(double rate, double burst, size_t max_keys, unsigned slip, d
 void dmp_node_rl_free(dmp_node_rl_t *rl);
 dmp_node_rl_verdict_t dmp_node_rl_check(dmp_node_rl_t *rl, const void *key, size_t key_len,
                                         int64_t now_ns);
+
+/* ---- response rate limiting (rrl.c; types in node_types.h) ---- */
+/* Parses "10.0.0.0/8, 2001:db8::/32 192.0.2.1" (comma and/or space separated; a bare address is
+ * /32 or /128) into a malloc'd array (*out, freed by the caller; NULL when n is 0). Host bits
+ * beyond the prefix must be zero. DMP_EFORMAT names nothing: the caller reports the variable. */
+int dmp_node_cidr_parse_list(const char *text, dmp_node_cidr_t **out, size_t *n);
+/* True when the address (4 or 16 bytes of family) lies inside c. */
+bool dmp_node_cidr_match(const dmp_node_cidr_t *c, int family, const uint8_t *addr);
+
+/* *out = NULL (RRL off, every check passes) when cfg->rate <= 0. */
+int dmp_node_rrl_new(const dmp_node_rrl_config_t *cfg, dmp_node_rrl_t **out);
+void dmp_node_rrl_free(dmp_node_rrl_t *r);
+
+/* Accounts one UDP response (res from dmp_dns_respond_ex, reply_len its size) to the bucket of
+ * (source prefix, response class, qtype, name) and says what to send. now_ns: a monotonic clock
+ * (injected in tests). Responses to TCP queries must not be passed here (TCP proves the
+ * source). A NULL table or peer passes. */
+dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockaddr *peer,
+                                          socklen_t peer_len, const dmp_dns_result_t *res,
+                                          size_t reply_len, int64_t now_ns);
 
 /* ---- validation (validate.c) ---- */
 /* The reference's record-name rule: <= 253 chars, labels _?[A-Za-z0-9]([A-Za-z0-9-]{0,61}

@@ -13,6 +13,7 @@
 #include "util/util.h"
 
 static dmp_buf_t g_rrs;
+static dmp_dns_cookie_secret_t g_secret;
 static bool g_init;
 
 /* Deterministic fake store keyed on the name hash: values, exists-without-values, missing,
@@ -60,7 +61,6 @@ static void init_once(void)
 
 static uint8_t g_out[65535 + 64];
 
-static dmp_dns_cookie_secret_t g_secret;
 static const uint8_t g_ip[16] = {0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
 
 static void one_ex(const dmp_dns_zone_t *z, const dmp_dns_opts_t *o, const uint8_t *data,

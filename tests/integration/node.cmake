@@ -12,3 +12,14 @@ if(TARGET dnsmeshd)
                                            $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_dig_curl PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
 endif()
+
+# Durability: every acknowledged write is covered by a WAL sync that started after it was sent
+# (syncshim.so logs fsync/fdatasync from inside dnsmeshd). DMP_SYNCSHIM_NOOP=1 must make it fail.
+if(TARGET dnsmeshd)
+  add_library(dmp_syncshim SHARED ${CMAKE_CURRENT_LIST_DIR}/syncshim.c)
+  target_link_libraries(dmp_syncshim PRIVATE ${CMAKE_DL_LIBS})
+  add_test(NAME node_durability COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/durability.py
+                                        $<TARGET_FILE:dnsmeshd> $<TARGET_FILE:dmp_syncshim>)
+  set_tests_properties(node_durability PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+  add_dependencies(dnsmeshd dmp_syncshim)
+endif()

@@ -87,15 +87,11 @@ typedef struct {
 typedef void (*dmp_store_merge_fn)(void *batch, rocksdb_column_family_handle_t *cf, const char *k,
                                    size_t kl, const char *v, size_t vl);
 
-/* ---- store_open.c ---- */
-/* Formats an open error into errbuf (fmt takes two %s). */
-void dmp_store_set_err(char *errbuf, size_t errlen, const char *fmt, const char *a, const char *b);
-/* Consumes a RocksDB error string; returns DMP_EIO when there was one. */
-int dmp_store_rerr(char *err);
-
 /* ---- store_options.c ---- */
 /* Creates every options object of s from o; DMP_ENOMEM when one cannot be made. */
 int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o);
+/* Consumes a RocksDB error string; returns DMP_EIO when there was one. */
+int dmp_store_rerr(char *err);
 
 /* ---- store_merkle.c ---- */
 void dmp_store_item_digest_raw(const char *lname, size_t nl, const uint8_t hash[32],
@@ -113,10 +109,6 @@ void dmp_store_wbi_merge(void *b, rocksdb_column_family_handle_t *cf, const char
                          const char *v, size_t vl);
 
 /* ---- store_write.c ---- */
-/* Index key: ob64(t) | rkey; out holds DMP_STORE_IKEY_MAX. */
-size_t dmp_store_ikey_make(uint8_t *out, int64_t t, const uint8_t *rkey, size_t rkl);
-/* Name-index key: reversed(lname) | 0x00 | hash (same length as the record key). */
-size_t dmp_store_dkey_make(uint8_t *out, const char *lname, size_t nl, const uint8_t hash[32]);
 /* Adds the removal of one row (its record, index entries, count and Merkle deltas) to wb.
  * rkey/rec describe the row as currently stored (rec NULL: it did not decode). */
 int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_deltas_t *dl,

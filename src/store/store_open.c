@@ -21,20 +21,11 @@ const char *dmp_store_strerror(int err)
 
 /* ---- helpers ---- */
 
-void dmp_store_set_err(char *errbuf, size_t errlen, const char *fmt, const char *a, const char *b)
+static void dmp_store_set_err(char *errbuf, size_t errlen, const char *fmt, const char *a,
+                              const char *b)
 {
     if (errbuf != NULL && errlen > 0)
         snprintf(errbuf, errlen, fmt, a ? a : "", b ? b : "");
-}
-
-/* Consumes a RocksDB error string; returns DMP_EIO when there was one. */
-int dmp_store_rerr(char *err)
-{
-    if (err == NULL)
-        return 0;
-    dmp_log(DMP_LOG_ERROR, "store: rocksdb: %s", err);
-    rocksdb_free(err);
-    return DMP_EIO;
 }
 
 /* ---- open / close ---- */

@@ -189,3 +189,13 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
     rocksdb_readoptions_set_prefix_same_as_start(s->rprefix, 1);
     return 0;
 }
+
+/* Consumes a RocksDB error string; returns DMP_EIO when there was one. */
+int dmp_store_rerr(char *err)
+{
+    if (err == NULL)
+        return 0;
+    dmp_log(DMP_LOG_ERROR, "store: rocksdb: %s", err);
+    rocksdb_free(err);
+    return DMP_EIO;
+}

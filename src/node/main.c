@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "cache/cache.h"
 #include "dns/dns.h"
 #include "net/net.h"
 #include "node/node.h"

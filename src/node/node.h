@@ -11,6 +11,7 @@
 
 #include "node/metrics.h"
 
+#include "cache/cache.h"
 #include "node/node_types.h"
 #include "store/store.h"
 

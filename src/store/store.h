@@ -133,4 +133,31 @@ void dmp_cache_clear(dmp_cache_t *c);
 void dmp_cache_stats(const dmp_cache_t *c, uint64_t *hits, uint64_t *misses, size_t *bytes,
                      size_t *entries);
 
+/* ---- Mixed transactions (appended for the node's all-or-nothing write path) ----
+ * One op of a transaction. name/value borrowed for the call. removed is an output: the rows a
+ * delete removed (0 when nothing matched; physically present but expired rows count, as in
+ * dmp_store_delete). A value longer than DMP_STORE_MAX_VALUE matches nothing. */
+typedef enum {
+    DMP_STORE_OP_PUT = 0,       /* insert or refresh (name, value) with ttl */
+    DMP_STORE_OP_DEL_VALUE = 1, /* remove (name, value) */
+    DMP_STORE_OP_DEL_ALL = 2,   /* remove every value at name */
+} dmp_store_op_kind_t;
+
+typedef struct {
+    dmp_store_op_kind_t op;
+    const char *name;
+    size_t name_len;
+    const uint8_t *value; /* PUT, DEL_VALUE */
+    size_t value_len;
+    uint32_t ttl;   /* PUT */
+    size_t removed; /* out */
+} dmp_store_op_t;
+
+/* Applies ops in order in ONE WriteBatch: all of them or none (every op is validated first;
+ * a later op sees the earlier ones, so "delete all, then put" replaces an RRset). Nothing is
+ * written when no op changes anything. *changed (may be NULL) = puts + rows removed.
+ * flags: DMP_STORE_NOSYNC as for the other _ex writes. */
+int dmp_store_apply_ex(dmp_store_t *s, dmp_store_op_t *ops, size_t n, int64_t now_ms,
+                       unsigned flags, size_t *changed);
+
 #endif

@@ -78,8 +78,10 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                      "HTTP API port; 0 = ephemeral (printed at start)", false},
     [K_DNS_TTL] = {"DMP_DNS_TTL", NULL, "dns-ttl", "60",
                    "TTL on every DNS answer RR and the SOA MINIMUM (s)", false},
-    [K_DNS_RATE] = {"DMP_DNS_RATE", NULL, "dns-rate", "50",
-                    "per-source DNS token-bucket refill (queries/s); 0 disables", false},
+    [K_DNS_RATE] = {"DMP_DNS_RATE", NULL, "dns-rate", "0",
+                    "per-source DNS query token bucket as the reference's (queries/s; the "
+                    "reference's default is 50); 0 = off, RRL protects instead",
+                    false},
     [K_DNS_BURST] = {"DMP_DNS_BURST", NULL, "dns-burst", "200",
                      "per-source DNS bucket size; 0 disables", false},
     [K_DNS_MAX_CONC] = {"DMP_DNS_MAX_CONCURRENCY", NULL, "dns-max-concurrency", "128",

@@ -53,8 +53,8 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
                       size_t *out_len)
 {
     node_t *n = ctx;
-    dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, out, cap,
-                        out_len);
+    dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, q->peer,
+                        q->peer_len, out, cap, out_len);
 }
 
 static void on_tick(void *ctx, unsigned shard)
@@ -131,6 +131,8 @@ static void net_gauges(void *ctx, dmp_node_gauges_t *g)
     g->tcp_accepted = ns.tcp_accepted;
     g->tcp_rejected = ns.tcp_rejected;
     g->tcp_timeouts = ns.tcp_timeouts;
+    g->tcp_evicted = ns.tcp_evicted;
+    g->tcp_source_capped = ns.tcp_source_capped;
     g->tcp_bad_length = ns.tcp_bad_length;
     g->tasks_run = ns.tasks_run;
 }
@@ -369,8 +371,13 @@ int main(int argc, char **argv)
                 err[0] ? err : dmp_store_strerror(rc));
         goto out;
     }
-    dmp_node_core_opts_t co = {
-        .cfg = &n->cfg, .store = n->store, .nshards = n->nshards, .shard_st = n->metrics.t};
+    dmp_net_config_t ncd;
+    dmp_net_config_default(&ncd); /* the TCP idle timeout the keepalive option announces */
+    dmp_node_core_opts_t co = {.cfg = &n->cfg,
+                               .store = n->store,
+                               .nshards = n->nshards,
+                               .shard_st = n->metrics.t,
+                               .tcp_keepalive_100ms = (uint16_t)(ncd.tcp_idle_timeout_ms / 100)};
     rc = dmp_node_core_new(&co, &n->core);
     if (rc != 0) {
         fprintf(stderr, "dnsmeshd: cannot start the node core: %s\n", dmp_node_strerror(rc));

@@ -304,9 +304,10 @@ typedef struct {
     const dmp_node_config_t *cfg; /* zone, TTL, cache size; borrowed for the core's life */
     dmp_store_t *store;
     unsigned nshards;
-    dmp_node_tstats_t *shard_st; /* nshards slots */
-    int64_t (*now_ms)(void);     /* NULL = CLOCK_REALTIME */
-    bool no_syncer;              /* tests: every batch written synced, completed at once */
+    dmp_node_tstats_t *shard_st;  /* nshards slots */
+    int64_t (*now_ms)(void);      /* NULL = CLOCK_REALTIME */
+    bool no_syncer;               /* tests: every batch written synced, completed at once */
+    uint16_t tcp_keepalive_100ms; /* RFC 7828 timeout sent in TCP answers that ask; 0 = never */
 } dmp_node_core_opts_t;
 
 int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out);
@@ -321,8 +322,10 @@ unsigned dmp_node_core_shard_of(const dmp_node_core_t *c, const char *lname, siz
  * WriteBatch while the others wait (queries on those shards wait for that one batch). */
 int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t);
 /* Shard-thread hooks for the executor: answer one DNS query; end of a ring drain (flush). */
+/* peer (may be NULL) is the client: DNS Cookies and response rate limiting use it. */
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
-                         bool tcp, uint8_t *out, size_t cap, size_t *out_len);
+                         bool tcp, const struct sockaddr *peer, socklen_t peer_len, uint8_t *out,
+                         size_t cap, size_t *out_len);
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
 /* After the executor stopped (no shard thread runs): flushes every shard, syncs and completes
  * everything pending, stops the syncer. */

@@ -23,3 +23,10 @@ if(TARGET dnsmeshd)
   set_tests_properties(node_durability PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
   add_dependencies(dnsmeshd dmp_syncshim)
 endif()
+
+# Response rate limiting, DNS Cookies (dig +cookie), NSID and keepalive against a real node.
+if(TARGET dnsmeshd)
+  add_test(NAME node_rrl_cookies COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_rrl.py
+                                         $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_rrl_cookies PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()

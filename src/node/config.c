@@ -62,6 +62,7 @@ enum {
     K_COOKIE_SECRET,
     K_COOKIE_ROTATE,
     K_USER,
+    K_CONFIG_FILE,
     K_COUNT
 };
 
@@ -170,6 +171,10 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                          false},
     [K_USER] = {"DMP_USER", NULL, "user", NULL,
                 "started as root: drop to this user after binding the listeners", false},
+    [K_CONFIG_FILE] = {"DMP_CONFIG_FILE", NULL, NULL, NULL,
+                       "KEY=VALUE file read at start and again on SIGHUP; its values win over "
+                       "the environment",
+                       false},
 };
 
 const dmp_node_knob_t *dmp_node_knobs(size_t *n)
@@ -617,6 +622,13 @@ void dmp_node_config_usage(FILE *f)
         print_wrapped(f, kb->help);
     }
     fprintf(f, "  --version\n      print the version\n");
+    fprintf(f, "  --check-config\n      validate the environment and flags, print a summary, "
+               "exit 0 (valid) or 2\n");
+    fprintf(f, "  --env-template\n      print every variable, commented, as an environment "
+               "file\n");
+    fprintf(f, "\nSignals: SIGTERM/SIGINT drain and stop; SIGHUP re-reads DMP_CONFIG_FILE and the "
+               "environment,\napplies log level/format, DMP_RRL_* and DMP_COOKIE_REQUIRE, and "
+               "logs what needs a restart.\n");
     fprintf(f, "  --help\n      this text\n\nA bad value prints one line naming the variable "
                "and exits with status 2.\n");
 }
@@ -630,5 +642,21 @@ const char *dmp_node_strerror(int err)
         return "cannot bind a listener";
     default:
         return dmp_strerror(err);
+    }
+}
+
+void dmp_node_config_env_template(FILE *f)
+{
+    fprintf(f, "# Environment of dnsmeshd (read by its systemd unit at start, and by dnsmeshd\n"
+               "# itself on SIGHUP through DMP_CONFIG_FILE: `systemctl reload dnsmeshd` applies\n"
+               "# what can change while running and logs what needs a restart).\n"
+               "# Every variable is listed with its default; uncomment to change one.\n"
+               "# `dnsmeshd --check-config` validates a change before a restart.\n");
+    for (int k = 0; k < K_COUNT; k++) {
+        const dmp_node_knob_t *kb = &knobs[k];
+        fprintf(f, "\n# %s", kb->help);
+        if (kb->alias)
+            fprintf(f, " (alias %s)", kb->alias);
+        fprintf(f, "\n#%s=%s\n", kb->env, kb->defval ? kb->defval : "");
     }
 }

@@ -41,8 +41,9 @@ struct dmp_node_core {
     /* multi-shard transactions are handed out one at a time, so every shard sees them in
      * the same order and two of them can never park each other's shards (no deadlock) */
     pthread_mutex_t multi_mu;
-    uint8_t cookie_master[32]; /* DMP_COOKIE_SECRET or random; wiped on free */
-    uint16_t keepalive;        /* RFC 7828 value for TCP answers (100 ms units) */
+    uint8_t cookie_master[32];    /* DMP_COOKIE_SECRET or random; wiped on free */
+    uint16_t keepalive;           /* RFC 7828 value for TCP answers (100 ms units) */
+    _Atomic bool cookie_required; /* reloadable (SIGHUP) */
 };
 
 static int64_t now_ms_real(void)
@@ -128,6 +129,7 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
     else
         randombytes_buf(c->cookie_master, sizeof(c->cookie_master));
     c->keepalive = o->tcp_keepalive_100ms;
+    atomic_init(&c->cookie_required, o->cfg->cookie_required);
     pthread_mutex_init(&c->multi_mu, NULL);
     c->shards = calloc(c->nshards, sizeof(shard_t));
     if (!c->shards) {
@@ -384,7 +386,7 @@ static void query_opts(dmp_node_core_t *c, shard_t *sh, const struct sockaddr *p
     if (sh->cookie_epoch == UINT64_MAX)
         return;
     o->cookie = &sh->cookie;
-    o->cookie_required = cfg->cookie_required;
+    o->cookie_required = atomic_load_explicit(&c->cookie_required, memory_order_relaxed);
 }
 
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
@@ -437,6 +439,51 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
     }
     DMP_STAT_INC(sh->st, dns_qtype[res.qtype ? dmp_node_qtype_slot(res.qtype) : 14]);
     dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+}
+
+/* SIGHUP: a new RRL table for one shard, swapped in on that shard's thread. */
+typedef struct {
+    shard_t *sh;
+    dmp_node_rrl_t *rrl;
+} rrl_swap_t;
+
+static void rrl_swap_task(void *arg)
+{
+    rrl_swap_t *s = arg;
+    dmp_node_rrl_t *old = s->sh->rrl;
+    s->sh->rrl = s->rrl;
+    dmp_node_rrl_free(old);
+    free(s);
+}
+
+int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc)
+{
+    if (!c || !nc)
+        return DMP_EINVAL;
+    atomic_store_explicit(&c->cookie_required, nc->cookie_required, memory_order_relaxed);
+    dmp_node_rrl_config_t rc = {.rate = nc->rrl_rate,
+                                .slip = nc->rrl_slip,
+                                .v4_prefix = nc->rrl_v4_prefix,
+                                .v6_prefix = nc->rrl_v6_prefix,
+                                .buckets = nc->rrl_table_size,
+                                .whitelist = nc->rrl_whitelist,
+                                .nwhitelist = nc->rrl_nwhitelist};
+    int rc_all = 0;
+    for (unsigned i = 0; i < c->nshards; i++) {
+        rrl_swap_t *s = calloc(1, sizeof(*s));
+        if (!s)
+            return DMP_ENOMEM;
+        s->sh = &c->shards[i];
+        int r = dmp_node_rrl_new(&rc, &s->rrl);
+        if (r == 0 && (!c->exec || c->exec(c->exec_ctx, i, rrl_swap_task, s) != 0))
+            r = DMP_EAGAIN;
+        if (r != 0) {
+            dmp_node_rrl_free(s->rrl);
+            free(s);
+            rc_all = r;
+        }
+    }
+    return rc_all;
 }
 
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)

@@ -68,6 +68,35 @@ dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockad
                                           socklen_t peer_len, const dmp_dns_result_t *res,
                                           size_t reply_len, int64_t now_ns);
 
+/* ---- running as a service (service.c) ---- */
+typedef struct dmp_node_core dmp_node_core_t;
+/* sd_notify(3) state ("READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..."): > 0 sent, 0 no
+ * NOTIFY_SOCKET (not under systemd), DMP_ESYS on error. */
+int dmp_node_service_notify(const char *state);
+/* Started as root (euid 0) with a user: chowns state_path (recursively, if not NULL) to
+ * `user`, then switches every thread to that user and its groups for good. 0 when not root or
+ * user is NULL (nothing done). */
+int dmp_node_drop_privileges(const char *user, const char *state_path, char *err, size_t errcap);
+/* KEY=VALUE lines of an environment file (# comments, optional quotes, "export " ignored), as
+ * systemd's EnvironmentFile= and /etc/default files use them. Owns kv (wiped on free: tokens). */
+typedef struct {
+    char **kv;
+    size_t n;
+} dmp_node_envfile_t;
+int dmp_node_envfile_load(const char *path, dmp_node_envfile_t *e);
+const char *dmp_node_envfile_get(const dmp_node_envfile_t *e, const char *name);
+void dmp_node_envfile_free(dmp_node_envfile_t *e);
+/* SIGHUP: applies to cur (the running configuration) what can change without a restart from
+ * nc (freshly loaded): log level and format, RRL parameters and DMP_COOKIE_REQUIRE (through
+ * dmp_node_core_reload when core is set). done / restart receive comma-separated names of what
+ * was reloaded and of what changed but needs a restart. nc keeps ownership of what it holds
+ * (fields moved into cur are swapped with cur's old values). */
+int dmp_node_config_reload(dmp_node_config_t *cur, dmp_node_config_t *nc, dmp_node_core_t *core,
+                           char *done, size_t donecap, char *restart, size_t restartcap);
+/* The environment file template: every knob, commented, with its help and default (packaging's
+ * /etc/default/dnsmeshd). */
+void dmp_node_config_env_template(FILE *f);
+
 /* ---- validation (validate.c) ---- */
 /* The reference's record-name rule: <= 253 chars, labels _?[A-Za-z0-9]([A-Za-z0-9-]{0,61}
  * [A-Za-z0-9])? separated by dots (one trailing dot tolerated). */
@@ -332,6 +361,10 @@ void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
 void dmp_node_core_drain(dmp_node_core_t *c);
 void dmp_node_core_free(dmp_node_core_t *c);
 uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c);
+/* SIGHUP: applies what can change while running (RRL parameters, a table swapped in on each
+ * shard's thread; cookie_required) from nc. DMP_EAGAIN when a shard's task ring was full (that
+ * shard keeps its old table). */
+int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc);
 uint32_t dmp_node_core_serial(dmp_node_core_t *c);
 
 /* ---- HTTP API (http.c) ---- */

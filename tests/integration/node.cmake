@@ -30,3 +30,10 @@ if(TARGET dnsmeshd)
                                          $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_rrl_cookies PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()
+
+# Service behaviour: sd_notify readiness/reload/stopping, SIGHUP reload, --check-config, DMP_USER.
+if(TARGET dnsmeshd)
+  add_test(NAME node_service COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_service.py
+                                     $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_service PROPERTIES TIMEOUT 120)
+endif()

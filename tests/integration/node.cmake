@@ -37,3 +37,11 @@ if(TARGET dnsmeshd)
                                      $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_service PROPERTIES TIMEOUT 120)
 endif()
+
+# The Debian package: build, dpkg -i, systemd-analyze verify, run the installed node, dig, purge.
+# Root only (skips otherwise); serial, since it installs into the machine.
+if(TARGET dnsmeshd AND NOT DMP_SANITIZE)
+  add_test(NAME node_package COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/package_test.sh
+                                     ${CMAKE_BINARY_DIR})
+  set_tests_properties(node_package PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
+endif()

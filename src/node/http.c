@@ -236,8 +236,19 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         dmp_buf_init(&r->body);
         *con_cls = r;
         unsigned mb = method_bit(method);
+        /* headers are in: a body (if any) now has DMP_HTTP_BODY_TIMEOUT to arrive */
+        dmp_node_http_guard_phase(h->guard, c,
+                                  mb == DMP_NODE_M_GET ? DMP_NODE_GUARD_BUSY : DMP_NODE_GUARD_BODY);
         if (mb == 0)
             return dmp_node_http_send_err(r, 501, "unsupported method");
+        if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding")) {
+            /* bodies are at most DMP_HTTP_MAX_BODY bytes and must say so up front; a chunked
+             * body (e.g. a chunk size of ffffffffffffffff) would otherwise hold the connection
+             * for the whole body deadline. The reference reads Content-Length only. */
+            return dmp_node_http_send_err(r, 411,
+                                          "send the body with Content-Length (chunked request "
+                                          "bodies are not accepted)");
+        }
         r->route = route_find(url, mb);
         if (mb == DMP_NODE_M_GET) {
             /* Answered on the next call: MHD treats a response queued on the first call as
@@ -271,6 +282,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
             *upload_size = 0;
             return MHD_YES;
         }
+        dmp_node_http_guard_phase(h->guard, c, DMP_NODE_GUARD_BUSY); /* the body is in */
         if (r->too_big) {
             DMP_STAT_INC(h->env.st, http_body_too_large);
             return dmp_node_http_send_err(r, 413, "request body too large");
@@ -296,9 +308,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
+    dmp_node_http_t *h = cls;
+    /* the request is over: a keep-alive connection has DMP_HTTP_HEADER_TIMEOUT to send the
+     * next one */
+    dmp_node_http_guard_phase(h->guard, c, DMP_NODE_GUARD_HEADERS);
     dmp_node_rq_t *r = *con_cls;
     if (!r)
         return;
@@ -390,6 +404,10 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         memcpy(h->expected_auth + 7, env->cfg->operator_token, tl + 1);
         h->expected_auth_len = tl + 7;
     }
+    rc = dmp_node_http_guard_new(env->cfg->http_max_concurrency, env->cfg->http_header_timeout,
+                                 env->cfg->http_body_timeout, &h->guard);
+    if (rc)
+        goto fail;
     h->lfd = bind_listen(host, port, &h->port, err, errcap);
     if (h->lfd < 0) {
         rc = DMP_NODE_EBIND;
@@ -400,8 +418,11 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
             MHD_USE_ERROR_LOG,
         0, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, log_cb, h,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->lfd, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)env->cfg->http_max_concurrency, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)10, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+        (unsigned int)env->cfg->http_max_concurrency, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)env->cfg->http_max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)32768, /* request line + headers cap: larger is refused by MHD */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_NOTIFY_COMPLETED, completed_cb,
+        h, MHD_OPTION_NOTIFY_CONNECTION, dmp_node_http_guard_notify, h->guard,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, h, MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errcap, "http: libmicrohttpd failed to start");
@@ -412,6 +433,7 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
     *out = h;
     return 0;
 fail:
+    dmp_node_http_guard_free(h->guard);
     dmp_node_rl_free(h->rl);
     free(h->expected_auth);
     free(h);
@@ -443,6 +465,7 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms)
         MHD_stop_daemon(h->d);
         h->d = NULL;
     }
+    dmp_node_http_guard_free(h->guard); /* after MHD: its callbacks use the guard */
     if (h->lfd >= 0)
         close(h->lfd);
     dmp_node_rl_free(h->rl);

@@ -9,6 +9,22 @@
 
 #include "node/node.h"
 
+/* ---- deadlines libmicrohttpd cannot enforce (http_guard.c) ---- */
+typedef struct dmp_node_http_guard dmp_node_http_guard_t;
+enum { DMP_NODE_GUARD_HEADERS = 0, DMP_NODE_GUARD_BODY = 1, DMP_NODE_GUARD_BUSY = 2 };
+/* A watchdog thread; max_conns = MHD's connection limit. */
+int dmp_node_http_guard_new(size_t max_conns, unsigned header_s, unsigned body_s,
+                            dmp_node_http_guard_t **out);
+void dmp_node_http_guard_free(dmp_node_http_guard_t *g);
+/* MHD_OPTION_NOTIFY_CONNECTION callback (cls = the guard). */
+void dmp_node_http_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                                enum MHD_ConnectionNotificationCode toe);
+/* The connection's request moved to headers (waiting for the next request), body or busy
+ * (headers and body in: no deadline). MHD thread. */
+void dmp_node_http_guard_phase(dmp_node_http_guard_t *g, struct MHD_Connection *c, int phase);
+/* Connections closed by a deadline so far. */
+uint64_t dmp_node_http_guard_closed(dmp_node_http_guard_t *g);
+
 /* Owns the daemon, its listen socket, the HTTP limiter and the expected operator header. */
 struct dmp_node_http {
     dmp_node_http_env_t env;
@@ -19,6 +35,7 @@ struct dmp_node_http {
     char *expected_auth; /* "Bearer <token>" or NULL; wiped on stop */
     size_t expected_auth_len;
     atomic_int inflight; /* writes handed to the node and not yet done */
+    dmp_node_http_guard_t *guard;
 };
 
 typedef enum {

@@ -45,3 +45,10 @@ if(TARGET dnsmeshd AND NOT DMP_SANITIZE)
                                      ${CMAKE_BINARY_DIR})
   set_tests_properties(node_package PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
 endif()
+
+# Slow headers, short bodies and huge chunks cannot block the HTTP API (or DNS).
+if(TARGET dnsmeshd)
+  add_test(NAME node_http_slow COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_http_slow.py
+                                       $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_http_slow PROPERTIES TIMEOUT 120)
+endif()

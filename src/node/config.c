@@ -66,6 +66,7 @@ enum {
     K_HTTP_HEADER_TO,
     K_HTTP_BODY_TO,
     K_HTTP_PER_IP,
+    K_SHUTDOWN_TO,
     K_COUNT
 };
 
@@ -189,6 +190,10 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
     [K_HTTP_PER_IP] = {"DMP_HTTP_MAX_PER_IP", NULL, "http-max-per-ip", "0",
                        "HTTP connections open at once from one address; 0 = a quarter of "
                        "DMP_HTTP_MAX_CONCURRENCY (at least 2)",
+                       false},
+    [K_SHUTDOWN_TO] = {"DMP_SHUTDOWN_TIMEOUT", NULL, "shutdown-timeout", "25",
+                       "seconds SIGTERM waits for writes in flight to become durable; those "
+                       "still waiting are then answered 503",
                        false},
 };
 
@@ -442,6 +447,8 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         BAD(K_HTTP_HEADER_TO, "expected seconds 1..3600");
     if (parse_u32(val[K_HTTP_BODY_TO], 1, 3600, &c->http_body_timeout))
         BAD(K_HTTP_BODY_TO, "expected seconds 1..3600");
+    if (parse_u32(val[K_SHUTDOWN_TO], 0, 3600, &c->shutdown_timeout))
+        BAD(K_SHUTDOWN_TO, "expected seconds 0..3600");
     if (parse_u32(val[K_HTTP_PER_IP], 0, 100000, &c->http_max_per_ip))
         BAD(K_HTTP_PER_IP, "expected an integer 0..100000");
     if (c->http_max_per_ip == 0) {

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "node/node.h"
@@ -36,6 +37,19 @@ struct dmp_node_http {
     size_t expected_auth_len;
     atomic_int inflight; /* writes handed to the node and not yet done */
     dmp_node_http_guard_t *guard;
+    /* requests whose write the node has not completed yet (for shutdown); under wmu */
+    pthread_mutex_t wmu;
+    struct dmp_node_rq *waiting;
+};
+
+/* dmp_node_rq_t.flags: who is done with the request. The request is freed by whichever of
+ * MHD (completed_cb) and the node (txn_done) finishes last, so an abandoned write (answered
+ * 503 at shutdown while its WAL sync stalls) is never used after it is freed. */
+enum {
+    RQF_NODE_DONE = 1, /* the node completed the write (txn.result set) */
+    RQF_MHD_DONE = 2,  /* MHD finished with the connection's request */
+    RQF_ABANDONED = 4, /* shutdown: answered 503 without waiting for the node */
+    RQF_SUBMITTED = 8, /* handed to the node */
 };
 
 typedef enum {
@@ -50,9 +64,10 @@ typedef enum {
 typedef struct dmp_node_route dmp_node_route_t;
 
 /* Per-request state (MHD con_cls). Owns body and val (the value the change points into). */
-typedef struct {
+typedef struct dmp_node_rq {
     dmp_node_rq_stage_t stage;
-    atomic_int node_done;
+    atomic_int flags;                  /* RQF_* */
+    struct dmp_node_rq *wprev, *wnext; /* in h->waiting while submitted and not done */
     dmp_node_http_t *h;
     struct MHD_Connection *conn;
     const char *url; /* MHD's, valid for the whole request */

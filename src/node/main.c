@@ -331,7 +331,7 @@ static void shutdown_node(node_t *n)
 {
     if (n->http) {
         /* a write in flight must finish first: its shard resumes the connection */
-        dmp_node_http_stop(n->http, 25000);
+        dmp_node_http_stop(n->http, (int)n->cfg.shutdown_timeout * 1000);
         n->http = NULL;
     }
     dmp_node_bgthread_stop(&n->sweep);

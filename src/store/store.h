@@ -111,4 +111,31 @@ int dmp_store_kv_delete(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *key, s
 int dmp_store_kv_scan(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *prefix, size_t prefix_len,
                       dmp_store_kv_visit_fn fn, void *ctx);
 
+/* ---- Mixed transactions (appended for the node's all-or-nothing write path) ----
+ * One op of a transaction. name/value borrowed for the call. removed is an output: the rows a
+ * delete removed (0 when nothing matched; physically present but expired rows count, as in
+ * dmp_store_delete). A value longer than DMP_STORE_MAX_VALUE matches nothing. */
+typedef enum {
+    DMP_STORE_OP_PUT = 0,       /* insert or refresh (name, value) with ttl */
+    DMP_STORE_OP_DEL_VALUE = 1, /* remove (name, value) */
+    DMP_STORE_OP_DEL_ALL = 2,   /* remove every value at name */
+} dmp_store_op_kind_t;
+
+typedef struct {
+    dmp_store_op_kind_t op;
+    const char *name;
+    size_t name_len;
+    const uint8_t *value; /* PUT, DEL_VALUE */
+    size_t value_len;
+    uint32_t ttl;   /* PUT */
+    size_t removed; /* out */
+} dmp_store_op_t;
+
+/* Applies ops in order in ONE WriteBatch: all of them or none (every op is validated first;
+ * a later op sees the earlier ones, so "delete all, then put" replaces an RRset). Nothing is
+ * written when no op changes anything. *changed (may be NULL) = puts + rows removed.
+ * flags: DMP_STORE_NOSYNC as for the other _ex writes. */
+int dmp_store_apply_ex(dmp_store_t *s, dmp_store_op_t *ops, size_t n, int64_t now_ms,
+                       unsigned flags, size_t *changed);
+
 #endif

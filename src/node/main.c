@@ -459,6 +459,7 @@ int main(int argc, char **argv)
                               .st = &n->metrics.t[n->nshards + n->nfront],
                               .core = n->core,
                               .tokens = n->tokens,
+                              .version = DNSMESHD_VERSION,
                               .gauges = net_gauges,
                               .ctx = n,
                               .now_ms = now_ms_real};

@@ -398,6 +398,11 @@ int dmp_node_reg_confirm(dmp_node_reg_t *r, dmp_node_reg_req_t *q, const char *r
                          char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row,
                          dmp_node_reg_err_t *err);
 
+/* ---- landing page (landing.c) ---- */
+/* Appends s HTML-escaped (& < > " ' and control characters). */
+void dmp_node_html_escape(dmp_buf_t *b, const char *s);
+int dmp_node_landing_render(const dmp_node_landing_t *in, dmp_buf_t *out);
+
 /* ---- HTTP API (http.c) ---- */
 typedef struct dmp_node_http dmp_node_http_t;
 
@@ -409,6 +414,13 @@ typedef struct {
     dmp_node_tstats_t *st;     /* the HTTP thread's counter slot */
     dmp_node_core_t *core;     /* where writes go (dmp_node_apply) */
     dmp_node_tokens_t *tokens; /* multi-tenant token store (NULL unless multi-tenant) */
+    /* Heartbeat (may be NULL: discovery off): the peers heard, newest first, into rows[cap];
+     * returns how many. The self endpoint and operator key shown on the landing page. */
+    size_t (*peers)(void *ctx, dmp_node_peer_row_t *rows, size_t cap);
+    const char *self_endpoint;
+    const char *operator_spk_hex;
+    bool tsig_enabled; /* DNS UPDATE on (registration also mints TSIG keys) */
+    const char *version;
     /* Fills the net gauges for /metrics; may be NULL. */
     void (*gauges)(void *ctx, dmp_node_gauges_t *g);
     void *ctx;

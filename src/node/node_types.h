@@ -155,4 +155,36 @@ typedef struct {
     char msg[800];
 } dmp_node_reg_err_t;
 
+/* ---- landing page (landing.c) ---- */
+/* One peer heard by heartbeat (strings are peer-derived: the page escapes them). */
+typedef struct {
+    char endpoint[256];
+    char operator_spk_hex[65];
+    char version[64];
+    int64_t ts;
+    unsigned sources;
+} dmp_node_peer_row_t;
+
+/* What the landing page shows. Strings borrowed, may be NULL. */
+typedef struct {
+    const char *self_endpoint;    /* heartbeat self endpoint, else NULL */
+    const char *host_header;      /* the request's Host header (untrusted) */
+    const char *operator_spk_hex; /* heartbeat operator key, else NULL */
+    const char *zone;             /* served zone or NULL */
+    const char *version;
+    bool healthy;
+    bool records_ok;
+    uint64_t records;
+    int auth_mode; /* dmp_node_auth_mode_t */
+    bool registration_open;
+    bool tsig_enabled; /* DNS UPDATE on: registration also mints TSIG keys */
+    int64_t token_ttl_s;
+    const char *const *allowlist;
+    size_t allowlist_n;
+    bool heartbeat_on;
+    const dmp_node_peer_row_t *peers; /* newest first */
+    size_t npeers;
+    int64_t now_s;
+} dmp_node_landing_t;
+
 #endif

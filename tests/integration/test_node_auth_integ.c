@@ -251,6 +251,39 @@ static void t_ceremony_and_scopes(void **state)
     itest_node_cleanup(&n);
 }
 
+/* GET / with a hostile Host header: answered, and nothing of the header comes back unescaped. */
+static void t_landing_page(void **state)
+{
+    (void)state;
+    itest_node_t n;
+    assert_int_equal(itest_node_init(&n), 0);
+    assert_int_equal(itest_node_start(&n, g_env), 0);
+    assert_int_equal(post_tok(&n, "cluster.example.com", OPTOK, "op"), 201);
+    int fd = itest_connect_tcp(&n, n.http_port);
+    assert_true(fd >= 0);
+    const char *req = "GET / HTTP/1.0\r\nHost: evil\"><script>alert(1)</script>\r\n\r\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    static char buf[1 << 16];
+    size_t got = 0;
+    for (int i = 0; i < 200 && got < sizeof(buf) - 1; i++) {
+        ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = 0;
+    assert_non_null(strstr(buf, "HTTP/1.0 200") ? buf : strstr(buf, "HTTP/1.1 200"));
+    assert_non_null(strstr(buf, "text/html; charset=utf-8"));
+    assert_null(strstr(buf, "<script>"));
+    assert_non_null(strstr(buf, "https://evil&quot;&gt;&lt;script&gt;"));
+    assert_non_null(strstr(buf, "Records stored:</strong> 1"));
+    assert_non_null(strstr(buf, "Self-service registration is <strong>open</strong>"));
+    assert_non_null(strstr(buf, "<code>example.com</code>"));
+    assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
+    itest_node_cleanup(&n);
+}
+
 static void t_gates_and_limits(void **state)
 {
     (void)state;
@@ -322,6 +355,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_ceremony_and_scopes),
         cmocka_unit_test(t_gates_and_limits),
+        cmocka_unit_test(t_landing_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -466,12 +466,90 @@ static void t_registration(void **state)
     dmp_node_tokens_close(t);
 }
 
+static void t_landing(void **state)
+{
+    (void)state;
+    dmp_node_peer_row_t peers[2] = {
+        {.endpoint = "https://p1.test/\"><script>x()</script>",
+         .operator_spk_hex = "ab&cd",
+         .version = "0.7<b>",
+         .ts = 10000,
+         .sources = 3},
+        {.endpoint = "https://old.test",
+         .operator_spk_hex = "ff",
+         .version = "1",
+         .ts = 1,
+         .sources = 1},
+    };
+    const char *allow[] = {"example.com", "<evil>.test"};
+    dmp_node_landing_t in = {.host_header = "h.test:8053\"><script>alert(1)</script>",
+                             .zone = "mesh.test",
+                             .healthy = true,
+                             .records_ok = true,
+                             .records = 42,
+                             .auth_mode = DMP_NODE_AUTH_MULTI_TENANT,
+                             .registration_open = true,
+                             .token_ttl_s = 90 * 86400,
+                             .allowlist = allow,
+                             .allowlist_n = 2,
+                             .heartbeat_on = true,
+                             .peers = peers,
+                             .npeers = 2,
+                             .now_s = 10010};
+    dmp_buf_t b;
+    dmp_buf_init(&b);
+    assert_int_equal(dmp_node_landing_render(&in, &b), 0);
+    dmp_buf_append_u8(&b, 0);
+    const char *html = (const char *)b.data;
+    assert_null(strstr(html, "<script>"));
+    assert_null(strstr(html, "<evil>"));
+    assert_null(strstr(html, "<b>"));
+    assert_non_null(strstr(html, "https://h.test:8053&quot;&gt;&lt;script&gt;alert(1)"));
+    assert_non_null(strstr(html, "&lt;evil&gt;.test"));
+    assert_non_null(strstr(html, "ab&amp;cd"));
+    assert_non_null(strstr(html, "Records stored:</strong> 42"));
+    assert_non_null(strstr(html, "Recent peers (2)"));
+    assert_non_null(strstr(html, "class=\"fresh\">10s ago"));
+    assert_non_null(strstr(html, "class=\"stale\">"));
+    assert_non_null(strstr(html, "is <strong>open</strong>"));
+    assert_non_null(strstr(html, "live 90 days"));
+    assert_non_null(strstr(html, "dig @h.test _dnsmesh-heartbeat.mesh.test TXT"));
+    /* the other modes, no peers, no Host header */
+    b.len = 0;
+    in = (dmp_node_landing_t){.auth_mode = DMP_NODE_AUTH_LEGACY, .healthy = false};
+    assert_int_equal(dmp_node_landing_render(&in, &b), 0);
+    dmp_buf_append_u8(&b, 0);
+    html = (const char *)b.data;
+    assert_non_null(strstr(html, "<h1>this node"));
+    assert_non_null(strstr(html, "<strong>legacy</strong>"));
+    assert_non_null(strstr(html, "store unreadable"));
+    assert_non_null(strstr(html, "Heartbeat discovery is <strong>off</strong>"));
+    assert_non_null(strstr(html, "_dnsmesh-seen.&lt;zone&gt;"));
+    b.len = 0;
+    in = (dmp_node_landing_t){.auth_mode = DMP_NODE_AUTH_MULTI_TENANT,
+                              .self_endpoint = "https://[2001:db8::1]:443/",
+                              .operator_spk_hex = "00ff"};
+    assert_int_equal(dmp_node_landing_render(&in, &b), 0);
+    dmp_buf_append_u8(&b, 0);
+    html = (const char *)b.data;
+    assert_non_null(strstr(html, "registration is <strong>closed</strong>"));
+    assert_non_null(strstr(html, "dig @2001:db8::1 "));
+    assert_non_null(strstr(html, "Operator key (Ed25519):</strong> <code>00ff"));
+    b.len = 0;
+    in = (dmp_node_landing_t){.auth_mode = DMP_NODE_AUTH_OPEN};
+    assert_int_equal(dmp_node_landing_render(&in, &b), 0);
+    dmp_buf_append_u8(&b, 0);
+    assert_non_null(strstr((const char *)b.data, "<strong>open</strong> mode"));
+    dmp_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_token_shape),  cmocka_unit_test(t_subject),
         cmocka_unit_test(t_classify),     cmocka_unit_test(t_tokens),
         cmocka_unit_test(t_self_service), cmocka_unit_test(t_registration),
+        cmocka_unit_test(t_landing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

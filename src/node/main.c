@@ -19,6 +19,7 @@
 #include "cache/cache.h"
 #include "dns/dns.h"
 #include "net/net.h"
+#include "node/dns_update.h"
 #include "node/node.h"
 #include "store/store.h"
 
@@ -39,6 +40,7 @@ typedef struct node {
                          * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
     dmp_node_bgthread_t sweep;
+    dmp_node_update_t *upd; /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
 } node_t;
 
 static int64_t now_ms_real(void)
@@ -53,6 +55,11 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
                       size_t *out_len)
 {
     node_t *n = ctx;
+    unsigned ignored;
+    if (dmp_node_update_route(n->upd, q->pkt, q->len, 1, &ignored)) {
+        dmp_node_update_handle(n->upd, shard, q->pkt, q->len, out, cap, out_len);
+        return;
+    }
     dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, out, cap,
                         out_len);
 }
@@ -72,7 +79,10 @@ static int core_exec(void *ctx, unsigned shard, void (*fn)(void *arg), void *arg
 
 static int on_route(void *ctx, const uint8_t *pkt, size_t len, unsigned nshards)
 {
-    (void)ctx;
+    node_t *n = ctx;
+    unsigned us;
+    if (dmp_node_update_route(n->upd, pkt, len, nshards, &us))
+        return (int)us;
     uint64_t h;
     if (nshards <= 1 || dmp_dns_query_route(pkt, len, &h) != 0)
         return 0;
@@ -302,6 +312,8 @@ static void shutdown_node(node_t *n)
         n->net = NULL;
     }
     /* shard threads are gone: flush what they left, sync it, answer it */
+    dmp_node_update_free(n->upd);
+    n->upd = NULL;
     dmp_node_core_free(n->core);
     n->core = NULL;
     for (unsigned i = 0; n->rl && i < 2 * n->nfront; i++)
@@ -374,6 +386,13 @@ int main(int argc, char **argv)
     rc = dmp_node_core_new(&co, &n->core);
     if (rc != 0) {
         fprintf(stderr, "dnsmeshd: cannot start the node core: %s\n", dmp_node_strerror(rc));
+        goto out;
+    }
+    dmp_node_update_opts_t uo = {
+        .cfg = &n->cfg, .store = n->store, .core = n->core, .now_ms = now_ms_real};
+    dmp_node_update_cfg_load(&uo.ucfg, &n->cfg, env_get, NULL);
+    if (uo.ucfg.enabled && dmp_node_update_new(&uo, &n->upd) != 0) {
+        fprintf(stderr, "dnsmeshd: out of memory\n");
         goto out;
     }
     n->rl = calloc(2 * (size_t)n->nfront, sizeof(*n->rl));

@@ -159,7 +159,6 @@ typedef struct {
     bool opt_do;
 } dmp_dns_query_t;
 
-#endif
 
 /* ---------------------------------------------------------------------------------------- */
 /* Generic message walking, TSIG (RFC 8945) and UPDATE (RFC 2136): src/dns/msg.c, tsig.c,     */
@@ -345,3 +344,5 @@ typedef struct {
 } dmp_upd_name_state_t;
 
 typedef int (*dmp_upd_name_fn)(void *ctx, const char *lname, size_t len, dmp_upd_name_state_t *out);
+
+#endif

@@ -350,21 +350,6 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
     dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
 }
 
-int dmp_node_core_apply_here(dmp_node_core_t *c, unsigned shard, dmp_node_txn_t *t)
-{
-    if (!c || !t || !t->changes || t->n == 0 || shard >= c->nshards)
-        return DMP_EINVAL;
-    for (size_t i = 0; i < t->n; i++)
-        if (dmp_node_core_shard_of(c, t->changes[i].lname, t->changes[i].lname_len) != shard)
-            return DMP_EAGAIN;
-    shard_t *sh = &c->shards[shard];
-    dmp_node_wq_flush(&sh->wq); /* earlier writes of this shard first */
-    dmp_node_apply_env_t env = sh->wq.env;
-    env.syncer = NULL; /* one synced WriteBatch: durable when this returns */
-    dmp_node_txn_exec(&env, t);
-    return 0;
-}
-
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)
 {
     shard_t *sh = &c->shards[shard < c->nshards ? shard : 0];

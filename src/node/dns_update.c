@@ -63,6 +63,9 @@ void dmp_node_update_cfg_load(dmp_node_update_cfg_t *u, const dmp_node_config_t 
         u->claim_burst = d;
     u->tsig_loose = truthy4(ENV("DMP_TSIG_LOOSE_SCOPE"));
     u->tsig_tight = truthy4(ENV("DMP_TSIG_TIGHT_SCOPE"));
+    u->workers = 4;
+    if ((v = ENV("DMP_UPDATE_WORKERS")) && dmp_parse_i64(v, 1, 64, &i64) == 0)
+        u->workers = (unsigned)i64;
 #undef ENV
 }
 
@@ -127,44 +130,18 @@ void dmp_node_update_stats(const dmp_node_update_t *u, dmp_node_update_stats_t *
 
 /* ---------------------------------------------------------------------------------------- */
 
+unsigned dmp_node_update_workers(const dmp_node_update_t *u)
+{
+    return u && u->u.enabled ? u->u.workers : 0;
+}
+
 bool dmp_node_update_route(const dmp_node_update_t *u, const uint8_t *pkt, size_t len,
-                           unsigned nshards, unsigned *shard)
+                           unsigned *worker)
 {
     if (!u || !u->u.enabled || len < DMP_DNS_HDR_LEN || (pkt[2] & 0x80) ||
         ((pkt[2] >> 3) & 0xF) != DMP_DNS_OPCODE_UPDATE)
         return false;
-    *shard = 0;
-    if (nshards <= 1)
-        return true;
-    uint16_t zo = dmp_load_u16be(pkt + 4), pr = dmp_load_u16be(pkt + 6),
-             up = dmp_load_u16be(pkt + 8);
-    size_t off = DMP_DNS_HDR_LEN;
-    dmp_dns_rr_t rr;
-    const dmp_dns_rr_t *pick = NULL;
-    dmp_dns_rr_t zone_rr;
-    for (unsigned i = 0; i < zo; i++) {
-        if (dmp_dns_rr_read(pkt, len, off, true, &rr) != 0)
-            return true;
-        if (i == 0) {
-            zone_rr = rr;
-            pick = &zone_rr;
-        }
-        off = rr.next;
-    }
-    for (unsigned i = 0; i < (unsigned)pr + (up ? 1 : 0); i++) {
-        if (dmp_dns_rr_read(pkt, len, off, false, &rr) != 0)
-            break;
-        off = rr.next;
-        if (i == pr)
-            pick = &rr;
-    }
-    if (!pick)
-        return true;
-    char name[256];
-    size_t nl = 0;
-    if (dmp_dns_wire_name_text(pick->owner, pick->owner_len, name, sizeof(name), &nl, NULL) != 0)
-        return true;
-    *shard = (unsigned)(dmp_dns_name_hash(name, nl) % nshards);
+    *worker = dmp_load_u16be(pkt) % u->u.workers;
     return true;
 }
 
@@ -295,12 +272,23 @@ static uint8_t auth_anon(dmp_node_update_t *u, dmp_dns_update_t *m, int64_t now_
 /* ---------------------------------------------------------------------------------------- */
 /* apply                                                                                       */
 
+/* The worker waits for its transaction: done() runs on a shard or on the WAL-sync thread. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} waiter_t;
+
 static void txn_done(dmp_node_txn_t *t)
 {
-    (void)t; /* completed synchronously: the result is read after dmp_node_core_apply_here */
+    waiter_t *w = t->ctx;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
 }
 
-static uint8_t apply(dmp_node_update_t *u, unsigned shard, const dmp_dns_update_t *m)
+static uint8_t apply(dmp_node_update_t *u, const dmp_dns_update_t *m)
 {
     size_t n = 0;
     for (size_t i = 0; i < m->n_ops; i++)
@@ -344,12 +332,20 @@ static uint8_t apply(dmp_node_update_t *u, unsigned shard, const dmp_dns_update_
         t.n = k;
         t.cap = u->cfg->max_values_per_name;
         t.done = txn_done;
-        int r = dmp_node_core_apply_here(u->core, shard, &t);
-        if (r == DMP_EAGAIN) {
-            dmp_info("update: names on several shards; refused (run with DMP_SHARDS=1 to accept "
-                     "such updates)");
-            rc = DMP_DNS_RCODE_REFUSED;
-        } else if (r != 0) {
+        waiter_t w = {.done = false};
+        pthread_mutex_init(&w.mu, NULL);
+        pthread_cond_init(&w.cv, NULL);
+        t.ctx = &w;
+        int r = dmp_node_apply(u->core, &t);
+        if (r == 0) {
+            pthread_mutex_lock(&w.mu);
+            while (!w.done)
+                pthread_cond_wait(&w.cv, &w.mu);
+            pthread_mutex_unlock(&w.mu);
+        }
+        pthread_cond_destroy(&w.cv);
+        pthread_mutex_destroy(&w.mu);
+        if (r != 0) { /* a shard ring is full (busy) or the node is stopping */
             rc = DMP_DNS_RCODE_SERVFAIL;
         } else if (t.result == DMP_EFULL || t.result == DMP_ETOOBIG || t.result == DMP_ENAME ||
                    t.result == DMP_EINVAL) {
@@ -389,8 +385,8 @@ static void count_rcode(dmp_node_update_t *u, uint8_t rc)
     }
 }
 
-void dmp_node_update_handle(dmp_node_update_t *u, unsigned shard, const uint8_t *pkt, size_t len,
-                            uint8_t *out, size_t cap, size_t *out_len)
+void dmp_node_update_handle(dmp_node_update_t *u, const uint8_t *pkt, size_t len, uint8_t *out,
+                            size_t cap, size_t *out_len)
 {
     *out_len = 0;
     if (!u || len < DMP_DNS_HDR_LEN || (pkt[2] & 0x80))
@@ -447,7 +443,7 @@ void dmp_node_update_handle(dmp_node_update_t *u, unsigned shard, const uint8_t 
         rcode = st.status == DMP_TSIG_OK ? auth_tsig(u, &m, st.rr.key_name, now_s)
                                          : auth_anon(u, &m, now_s);
     if (rcode == 0)
-        rcode = apply(u, shard, &m);
+        rcode = apply(u, &m);
     count_rcode(u, rcode);
     if (dmp_dns_update_reply(&m, pkt, len, rcode, out, cap, out_len) != 0 ||
         dmp_tsig_reply_finish(&st, now_s, out, out_len, cap) != 0)

@@ -21,6 +21,7 @@ typedef struct {
     double claim_burst;    /* DMP_CLAIM_RATE_BURST (30) */
     bool tsig_loose;       /* DMP_TSIG_LOOSE_SCOPE: minted scope = the zone */
     bool tsig_tight;       /* DMP_TSIG_TIGHT_SCOPE: minted scope without wildcards */
+    unsigned workers;      /* DMP_UPDATE_WORKERS (4): UPDATEs handled at once */
 } dmp_node_update_cfg_t;
 
 void dmp_node_update_cfg_load(dmp_node_update_cfg_t *u, const dmp_node_config_t *cfg,
@@ -38,16 +39,20 @@ int dmp_node_update_new(const dmp_node_update_opts_t *o, dmp_node_update_t **out
 void dmp_node_update_free(dmp_node_update_t *u);
 bool dmp_node_update_enabled(const dmp_node_update_t *u);
 
-/* Frontend thread: true when pkt is an UPDATE request this node serves (enabled, QR=0,
- * opcode 5); *shard = the shard owning the first update-section owner name (else the zone's). */
-bool dmp_node_update_route(const dmp_node_update_t *u, const uint8_t *pkt, size_t len,
-                           unsigned nshards, unsigned *shard);
+/* UPDATE worker threads the program must run (net shards after the name-owning ones). */
+unsigned dmp_node_update_workers(const dmp_node_update_t *u);
 
-/* Shard thread: answers an UPDATE. The changes are applied on this shard, durably (a synced
- * WriteBatch) before the reply is written: NOERROR means in the WAL. An UPDATE whose names
- * live on several shards is REFUSED (see docs/dns.md). *out_len = 0: send nothing. */
-void dmp_node_update_handle(dmp_node_update_t *u, unsigned shard, const uint8_t *pkt, size_t len,
-                            uint8_t *out, size_t cap, size_t *out_len);
+/* Frontend thread: true when pkt is an UPDATE request this node serves (enabled, QR=0,
+ * opcode 5); *worker = which UPDATE worker takes it (by message ID). */
+bool dmp_node_update_route(const dmp_node_update_t *u, const uint8_t *pkt, size_t len,
+                           unsigned *worker);
+
+/* UPDATE worker thread (never a name-owning shard: it blocks): answers an UPDATE. The
+ * changes go through dmp_node_apply() to the shards owning the names (all or nothing, group
+ * commit) and the reply is written only once they are durable: NOERROR means in the WAL.
+ * *out_len = 0: send nothing. */
+void dmp_node_update_handle(dmp_node_update_t *u, const uint8_t *pkt, size_t len, uint8_t *out,
+                            size_t cap, size_t *out_len);
 
 /* Counters (any thread). */
 typedef struct {

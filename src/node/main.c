@@ -55,9 +55,8 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
                       size_t *out_len)
 {
     node_t *n = ctx;
-    unsigned ignored;
-    if (dmp_node_update_route(n->upd, q->pkt, q->len, 1, &ignored)) {
-        dmp_node_update_handle(n->upd, shard, q->pkt, q->len, out, cap, out_len);
+    if (shard >= n->nshards) { /* an UPDATE worker (net routes only UPDATEs there) */
+        dmp_node_update_handle(n->upd, q->pkt, q->len, out, cap, out_len);
         return;
     }
     dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, out, cap,
@@ -67,7 +66,8 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
 static void on_tick(void *ctx, unsigned shard)
 {
     node_t *n = ctx;
-    dmp_node_core_tick(n->core, shard);
+    if (shard < n->nshards)
+        dmp_node_core_tick(n->core, shard);
 }
 
 /* The core's executor: net's per-shard task rings. */
@@ -81,8 +81,9 @@ static int on_route(void *ctx, const uint8_t *pkt, size_t len, unsigned nshards)
 {
     node_t *n = ctx;
     unsigned us;
-    if (dmp_node_update_route(n->upd, pkt, len, nshards, &us))
-        return (int)us;
+    if (dmp_node_update_route(n->upd, pkt, len, &us))
+        return (int)(n->nshards + us); /* UPDATE workers follow the name-owning shards */
+    nshards = n->nshards;
     uint64_t h;
     if (nshards <= 1 || dmp_dns_query_route(pkt, len, &h) != 0)
         return 0;
@@ -425,7 +426,7 @@ int main(int argc, char **argv)
         goto out;
     }
     nc.frontends = n->nfront;
-    nc.shards = n->nshards;
+    nc.shards = n->nshards + (n->upd ? dmp_node_update_workers(n->upd) : 0);
     nc.ring_capacity = n->cfg.ring_size;
     nc.task_ring_capacity = n->cfg.ring_size;
     unsigned tcp_cap = n->cfg.dns_max_concurrency * 8;

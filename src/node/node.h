@@ -303,11 +303,6 @@ int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t);
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
                          bool tcp, uint8_t *out, size_t cap, size_t *out_len);
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
-/* Shard thread `shard` only: applies t right here, after this shard's pending batch, in one
- * synced WriteBatch, and completes it (t->done) before returning, so the caller can answer
- * synchronously once t->result is durable (DNS UPDATE). DMP_EAGAIN when a name of t belongs
- * to another shard (nothing done, done not called). */
-int dmp_node_core_apply_here(dmp_node_core_t *c, unsigned shard, dmp_node_txn_t *t);
 /* After the executor stopped (no shard thread runs): flushes every shard, syncs and completes
  * everything pending, stops the syncer. */
 void dmp_node_core_drain(dmp_node_core_t *c);

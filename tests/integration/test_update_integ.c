@@ -313,13 +313,13 @@ static void t_claims_receiver_only(void **state)
     itest_node_cleanup(&n);
 }
 
-/* Several shards: an UPDATE whose names all live on one shard is applied (wherever that is);
- * one spanning shards is REFUSED with nothing written (documented limit). */
+/* Several shards: an UPDATE whose names live on different shards is one transaction (all or
+ * nothing); a refused one writes on neither shard. */
 static void t_shards(void **state)
 {
     (void)state;
     itest_node_t n;
-    const char *env[] = {"DMP_SHARDS=2", NULL};
+    const char *env[] = {"DMP_SHARDS=2", "DMP_MAX_VALUES_PER_NAME=2", NULL};
     start(&n, env);
     dmp_tsig_key_t k = alice_key();
     int64_t now = (int64_t)time(NULL);
@@ -339,18 +339,29 @@ static void t_shards(void **state)
     assert_true(found);
     uint8_t r[1024], mac[64];
     size_t ml;
-    dmp_upd_op_t ops[2] = {add_op(b, 0, 1, 60), add_op(a, 0, 1, 60)};
-    int rl = send_update(&n, ops, 2, (const uint8_t *)"v", &k, now, r, sizeof(r), mac, &ml);
+    dmp_upd_op_t ops[3] = {add_op(b, 0, 1, 60), add_op(a, 0, 1, 60),
+                           add_op("x.other.test", 0, 1, 60)};
+    /* a NOTZONE in the same message: neither name written */
+    int rl = send_update(&n, ops, 3, (const uint8_t *)"v", &k, now, r, sizeof(r), mac, &ml);
     assert_true(rl > 12);
-    assert_int_equal(r[3] & 0xF, DMP_DNS_RCODE_REFUSED);
+    assert_int_equal(r[3] & 0xF, DMP_DNS_RCODE_NOTZONE);
     assert_int_equal(txt_status(&n, a), DMP_DNS_RCODE_NXDOMAIN);
     assert_int_equal(txt_status(&n, b), DMP_DNS_RCODE_NXDOMAIN);
-    rl = send_update(&n, &ops[0], 1, (const uint8_t *)"v", &k, now, r, sizeof(r), mac, &ml);
-    assert_int_equal(r[3] & 0xF, 0);
-    rl = send_update(&n, &ops[1], 1, (const uint8_t *)"v", &k, now, r, sizeof(r), mac, &ml);
-    assert_int_equal(r[3] & 0xF, 0);
+    rl = send_update(&n, ops, 2, (const uint8_t *)"v", &k, now, r, sizeof(r), mac, &ml);
+    assert_true(rl > 12);
+    assert_int_equal(r[3] & 0xF, DMP_DNS_RCODE_NOERROR);
     assert_int_equal(txt_status(&n, a), 0);
     assert_int_equal(txt_status(&n, b), 0);
+    /* the value cap: a third value at a with DMP_MAX_VALUES_PER_NAME=2 refuses the whole
+     * message, b's new value included */
+    dmp_upd_op_t more[3] = {add_op(b, 1, 1, 60), add_op(a, 1, 1, 60), add_op(a, 2, 1, 60)};
+    rl = send_update(&n, more, 3, (const uint8_t *)"vwx", &k, now, r, sizeof(r), mac, &ml);
+    assert_int_equal(r[3] & 0xF, DMP_DNS_RCODE_REFUSED);
+    uint8_t q[512], ans[2048];
+    size_t ql = itest_build_query(q, sizeof(q), 9, b, DMP_DNS_T_TXT, 0, 0, 0);
+    int al = itest_udp(&n, q, ql, ans, sizeof(ans), 3000);
+    assert_true(al > 12);
+    assert_int_equal(dmp_load_u16be(ans + 6), 1); /* still one value at b */
     assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
     itest_node_cleanup(&n);
 }

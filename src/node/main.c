@@ -20,6 +20,7 @@
 #include "cache/cache.h"
 #include "dns/dns.h"
 #include "net/net.h"
+#include "node/dns_update.h"
 #include "node/node.h"
 #include "store/store.h"
 
@@ -42,6 +43,7 @@ typedef struct node {
     dmp_node_bgthread_t sweep;
     dmp_node_tokens_t *tokens;    /* multi-tenant only */
     dmp_node_bgthread_t audit_bg; /* writes buffered token-audit rows every second */
+    dmp_node_update_t *upd;       /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
 } node_t;
 
 static int64_t now_ms_real(void)
@@ -56,6 +58,10 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
                       size_t *out_len)
 {
     node_t *n = ctx;
+    if (shard >= n->nshards) { /* an UPDATE worker (net routes only UPDATEs there) */
+        dmp_node_update_handle(n->upd, q->pkt, q->len, out, cap, out_len);
+        return;
+    }
     dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, q->peer,
                         q->peer_len, out, cap, out_len);
 }
@@ -63,7 +69,8 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
 static void on_tick(void *ctx, unsigned shard)
 {
     node_t *n = ctx;
-    dmp_node_core_tick(n->core, shard);
+    if (shard < n->nshards)
+        dmp_node_core_tick(n->core, shard);
 }
 
 /* The core's executor: net's per-shard task rings. */
@@ -75,7 +82,11 @@ static int core_exec(void *ctx, unsigned shard, void (*fn)(void *arg), void *arg
 
 static int on_route(void *ctx, const uint8_t *pkt, size_t len, unsigned nshards)
 {
-    (void)ctx;
+    node_t *n = ctx;
+    unsigned us;
+    if (dmp_node_update_route(n->upd, pkt, len, &us))
+        return (int)(n->nshards + us); /* UPDATE workers follow the name-owning shards */
+    nshards = n->nshards;
     uint64_t h;
     if (nshards <= 1 || dmp_dns_query_route(pkt, len, &h) != 0)
         return 0;
@@ -354,6 +365,8 @@ static void shutdown_node(node_t *n)
         n->net = NULL;
     }
     /* shard threads are gone: flush what they left, sync it, answer it */
+    dmp_node_update_free(n->upd);
+    n->upd = NULL;
     dmp_node_core_free(n->core);
     n->core = NULL;
     for (unsigned i = 0; n->rl && i < 2 * n->nfront; i++)
@@ -460,6 +473,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnsmeshd: cannot start the node core: %s\n", dmp_node_strerror(rc));
         goto out;
     }
+    dmp_node_update_opts_t uo = {
+        .cfg = &n->cfg, .store = n->store, .core = n->core, .now_ms = now_ms_real};
+    dmp_node_update_cfg_load(&uo.ucfg, &n->cfg, env_get, NULL);
+    if (uo.ucfg.enabled && dmp_node_update_new(&uo, &n->upd) != 0) {
+        fprintf(stderr, "dnsmeshd: out of memory\n");
+        goto out;
+    }
     n->rl = calloc(2 * (size_t)n->nfront, sizeof(*n->rl));
     if (!n->rl) {
         fprintf(stderr, "dnsmeshd: out of memory\n");
@@ -490,7 +510,7 @@ int main(int argc, char **argv)
         goto out;
     }
     nc.frontends = n->nfront;
-    nc.shards = n->nshards;
+    nc.shards = n->nshards + (n->upd ? dmp_node_update_workers(n->upd) : 0);
     nc.ring_capacity = n->cfg.ring_size;
     nc.task_ring_capacity = n->cfg.ring_size;
     unsigned tcp_cap = n->cfg.dns_max_concurrency * 8;

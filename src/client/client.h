@@ -23,4 +23,46 @@ void dmp_client_messages_free(dmp_client_message_t *msgs, size_t count);
 /* dmp_client_fetch_fn over a dmp_client_memzone_t (ctx). */
 int dmp_client_memzone_fetch(void *ctx, const char *name, const dmp_client_txt_t **vals, size_t *n);
 
+/* ---- DNS reads (dns_client.c) ---- */
+void dmp_client_txtset_init(dmp_client_txtset_t *s);
+void dmp_client_txtset_clear(dmp_client_txtset_t *s);
+void dmp_client_txtset_free(dmp_client_txtset_t *s);
+/* Adds one value unless an equal one is present (union semantics). */
+int dmp_client_txtset_add(dmp_client_txtset_t *s, const uint8_t *p, size_t len);
+
+/* Parses one DNS answer to a TXT query for qname with this id: on 0, the TXT RRs owned by qname
+ * (case-insensitive) are added to out, each RR's strings joined; *tc set (nothing added) when
+ * truncated; *rcode the answer's rcode. DMP_EMISMATCH for another id/question, DMP_EAUTH when
+ * need_ad and the AD bit is clear, DMP_EFORMAT on malformed input. Never reads past len. */
+int dmp_client_dns_answer_parse(const uint8_t *buf, size_t len, uint16_t id, const char *qname,
+                                bool need_ad, dmp_client_txtset_t *out, bool *tc, int *rcode);
+
+/* "ip", "ip:port", "[v6]" or "[v6]:port" -> host literal and port (default_port when absent). */
+int dmp_client_resolver_parse(const char *spec, uint16_t default_port, char *host, size_t hcap,
+                              uint16_t *port);
+void dmp_client_dns_init(dmp_client_dns_t *d); /* timeouts 5 s / 10 s, cooldown 60 s */
+void dmp_client_dns_free(dmp_client_dns_t *d);
+int dmp_client_dns_add(dmp_client_dns_t *d, const char *spec, uint16_t default_port);
+/* TXT values at name: 0 with out->n > 0; DMP_ENOTFOUND when every upstream that answered had
+ * none; DMP_EIO when no upstream answered. */
+int dmp_client_dns_txt(dmp_client_dns_t *d, const char *name, dmp_client_txtset_t *out);
+/* dmp_client_fetch_fn over a dmp_client_dns_t (ctx); values live until the next call. */
+int dmp_client_dns_fetch(void *ctx, const char *name, const dmp_client_txt_t **vals, size_t *n);
+
+/* ---- HTTP writer (http_client.c) ---- */
+/* strip, drop trailing '/', prepend https:// without a scheme (the reference's rule). */
+int dmp_client_endpoint_normalize(const char *in, char *out, size_t cap);
+int dmp_client_http_init(dmp_client_http_t *h, const char *endpoint, const char *token,
+                         unsigned conns);
+void dmp_client_http_free(dmp_client_http_t *h);
+/* POSTs every record (JSON {value, ttl}) concurrently; res[i] = outcome of recs[i] (201 = ok). */
+int dmp_client_http_publish(dmp_client_http_t *h, const dmp_client_record_t *recs, size_t n,
+                            dmp_client_http_result_t *res);
+/* DELETE /v1/records/<name>, with {"value"} when value != NULL (204 = ok). */
+int dmp_client_http_delete(dmp_client_http_t *h, const char *name, const char *value,
+                           dmp_client_http_result_t *res);
+/* One request (GET when json_body is NULL and method is "GET"); appends the body to resp. */
+int dmp_client_http_request(dmp_client_http_t *h, const char *method, const char *path,
+                            const char *json_body, int *status, dmp_buf_t *resp);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "crypto/crypto_types.h"
 #include "util/util_types.h"
@@ -83,5 +84,67 @@ typedef struct {
     const uint8_t (*pinned_spks)[32]; /* accept only manifests signed by these; NULL = any */
     size_t npinned;
 } dmp_client_recv_t;
+
+/* ---- DNS reads (client.md §5.9, cluster.md §5) ---- */
+
+#define DMP_CLIENT_RESOLVERS_MAX 16
+
+/* TXT values of one answer, strings of each RR joined (client.md §1.0). Owns data; v[i].data
+ * points into data and stays valid until the next fill or dmp_client_txtset_free. */
+typedef struct {
+    dmp_client_txt_t *v;
+    size_t n;
+    size_t cap;
+    size_t *off; /* offsets of the values in data while building */
+    dmp_buf_t data;
+} dmp_client_txtset_t;
+
+/* One upstream of the resolver pool, with its health. */
+typedef struct {
+    char text[80]; /* "ip:port" or "[v6]:port", canonical */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    int64_t cooldown_until_ms; /* skipped (tried last) until then */
+    uint32_t consecutive_failures;
+    uint64_t answers, failures;
+} dmp_client_resolver_t;
+
+/* Resolver pool: tries upstreams that are not cooling down in order, then the cooling ones;
+ * the first non-empty answer wins (reference ResolverPool), or with union_all the union of every
+ * upstream's answer (cluster union reader). A transport failure cools the upstream down for
+ * cooldown_ms << min(consecutive_failures - 1, 4) (back-off); an answer resets it. */
+typedef struct {
+    dmp_client_resolver_t r[DMP_CLIENT_RESOLVERS_MAX];
+    size_t n;
+    int timeout_ms;  /* one attempt (UDP, then TCP on TC) */
+    int lifetime_ms; /* one query over all upstreams */
+    int cooldown_ms;
+    bool dnssec; /* EDNS DO; answers without AD are dropped */
+    bool union_all;
+    int64_t (*now_ms)(void);  /* injectable clock; NULL = monotonic */
+    dmp_client_txtset_t last; /* what dmp_client_dns_fetch hands out */
+    uint64_t queries, tcp_retries;
+} dmp_client_dns_t;
+
+/* ---- HTTP writer (libcurl; client.md §5.9) ---- */
+
+/* Result of one publish/delete. status 0 = no HTTP answer (transport failure). */
+typedef struct {
+    int status;
+    char error[200]; /* the node's {"error": ...} text, or curl's */
+} dmp_client_http_result_t;
+
+/* Keep-alive HTTP client for one node: a libcurl multi handle with up to `conns` connections
+ * used concurrently. Owns the curl handles. */
+typedef struct {
+    char endpoint[512]; /* normalized: scheme://host[:port], no trailing slash */
+    char auth[600];     /* "Authorization: Bearer <token>" or "" */
+    unsigned conns;
+    long timeout_ms;
+    unsigned max_retries; /* on 429/503/transport failure, with back-off */
+    void *multi;          /* CURLM* */
+    void **easy;          /* CURL*[conns], reused so connections stay alive */
+    uint64_t requests, retries;
+} dmp_client_http_t;
 
 #endif

@@ -4,6 +4,8 @@
 #ifndef DMP_CLIENT_H
 #define DMP_CLIENT_H
 
+#include <sys/types.h>
+
 #include "client/client_types.h"
 
 /* Sender: header -> seal (AAD with the prekey id) -> outer DMPMessage -> erasure + chunk records
@@ -22,6 +24,33 @@ void dmp_client_messages_free(dmp_client_message_t *msgs, size_t count);
 
 /* dmp_client_fetch_fn over a dmp_client_memzone_t (ctx). */
 int dmp_client_memzone_fetch(void *ctx, const char *name, const dmp_client_txt_t **vals, size_t *n);
+
+/* ---- config.yaml (config.c) and the config home (home.c) ---- */
+void dmp_client_config_defaults(dmp_client_config_t *c);
+void dmp_client_config_free(dmp_client_config_t *c);
+/* Parses config.yaml bytes like the reference's CLIConfig.load (unknown keys ignored, nulls as
+ * the reference reads them). Starts from the defaults; on error err names the problem. Never
+ * reads past len. */
+int dmp_client_config_parse(const uint8_t *buf, size_t len, dmp_client_config_t *c, char *err,
+                            size_t errcap);
+/* Every field, keys sorted, like yaml.safe_dump(asdict(cfg), sort_keys=True). Appends to out. */
+int dmp_client_config_emit(const dmp_client_config_t *c, dmp_buf_t *out);
+int dmp_client_config_add_resolver(dmp_client_config_t *c, const char *r);
+dmp_client_contact_t *dmp_client_config_contact(dmp_client_config_t *c, const char *name);
+/* Adds or replaces (same name) a contact. */
+int dmp_client_config_contact_put(dmp_client_config_t *c, const dmp_client_contact_t *ct);
+int dmp_client_config_load(const char *path, dmp_client_config_t *c, char *err, size_t errcap);
+/* Written 0600 through a temp file and rename. */
+int dmp_client_config_save(const char *path, const dmp_client_config_t *c);
+
+/* $DMP_CONFIG_HOME or ~/.dmp; $DMP_TOKENS_HOME or ~/.dmp/tokens; <home>/<leaf>. */
+int dmp_client_home_dir(char *out, size_t cap);
+int dmp_client_tokens_dir(char *out, size_t cap);
+int dmp_client_home_path(const char *leaf, char *out, size_t cap);
+int dmp_client_mkdirs(const char *dir, mode_t mode);
+int dmp_client_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Appends the file to out; DMP_ENOTFOUND when absent, DMP_ETOOBIG past max bytes. */
+int dmp_client_read_file(const char *path, size_t max, dmp_buf_t *out);
 
 /* ---- DNS reads (dns_client.c) ---- */
 void dmp_client_txtset_init(dmp_client_txtset_t *s);

@@ -85,6 +85,65 @@ typedef struct {
     size_t npinned;
 } dmp_client_recv_t;
 
+/* ---- config home (client.md §6.4, §6.5) ---- */
+
+#define DMP_CLIENT_STR 256
+#define DMP_CLIENT_PATH 1024
+
+/* One contacts entry of config.yaml: key -> {pub, spk, domain, remote_username?}. */
+typedef struct {
+    char name[DMP_CLIENT_STR];
+    char pub[130]; /* hex as stored (64 chars when valid); "" for an spk-only pin */
+    char spk[130];
+    char domain[DMP_CLIENT_STR];
+    char remote_username[DMP_CLIENT_STR];
+    bool has_remote_username; /* the key is written back only when it was present */
+} dmp_client_contact_t;
+
+/* config.yaml, every field of the reference's CLIConfig (same names, same defaults). "Optional"
+ * strings of the reference (null in YAML) carry a *_set flag. Owns contacts and resolvers. */
+typedef struct {
+    char username[DMP_CLIENT_STR];
+    char domain[DMP_CLIENT_STR];
+    char endpoint[512];
+    char http_token[512];
+    bool http_token_set;
+    char dns_host[DMP_CLIENT_STR];
+    bool dns_host_set;
+    int64_t dns_port;
+    char (*dns_resolvers)[80];
+    size_t n_resolvers;
+    char passphrase_file[DMP_CLIENT_PATH];
+    bool passphrase_file_set;
+    char kdf_salt[130];
+    char identity_domain[DMP_CLIENT_STR];
+    char cluster_base_domain[DMP_CLIENT_STR];
+    char cluster_operator_spk[130];
+    int64_t cluster_refresh_interval;
+    char cluster_node_token[512];
+    bool cluster_enabled;
+    char bootstrap_user_domain[DMP_CLIENT_STR];
+    char bootstrap_signer_spk[130];
+    dmp_client_contact_t *contacts;
+    size_t n_contacts;
+    char verify_pubkey[130];
+    bool allow_tofu;
+    bool dnssec_required;
+    char claim_provider_override[512];
+    char claim_provider_zone[DMP_CLIENT_STR];
+    char tsig_key_name[DMP_CLIENT_STR];
+    char tsig_secret_hex[300];
+    char tsig_algorithm[64];
+    char tsig_zone[DMP_CLIENT_STR];
+    char tsig_dns_server[DMP_CLIENT_STR];
+    int64_t tsig_dns_port;
+    int64_t recv_primary_interval_seconds;
+    int64_t recv_secondary_interval_seconds;
+    bool recv_secondary_disable;
+    char local_node_dns_server[DMP_CLIENT_STR];
+    int64_t local_node_dns_port;
+} dmp_client_config_t;
+
 /* ---- DNS reads (client.md §5.9, cluster.md §5) ---- */
 
 #define DMP_CLIENT_RESOLVERS_MAX 16

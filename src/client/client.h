@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "client/client_types.h"
+#include "wire/wire_types.h"
 
 /* Sender: header -> seal (AAD with the prekey id) -> outer DMPMessage -> erasure + chunk records
  * -> signed slot manifest. Appends n chunk records (chunk-NNNN-<key>.<zone>) and then the manifest
@@ -19,7 +20,7 @@ void dmp_client_records_free(dmp_client_records_t *r);
  * checks its chunks (only from the manifest's zone), erasure-decodes, opens and checks the inner
  * header against the manifest. Every delivered message is appended to *msgs (array grown with
  * realloc; *count updated). Undecodable or foreign manifests are skipped, not errors. */
-int dmp_client_receive(const dmp_client_recv_t *r, dmp_client_message_t **msgs, size_t *count);
+int dmp_client_receive(dmp_client_recv_t *r, dmp_client_message_t **msgs, size_t *count);
 void dmp_client_messages_free(dmp_client_message_t *msgs, size_t count);
 
 /* dmp_client_fetch_fn over a dmp_client_memzone_t (ctx). */
@@ -51,6 +52,76 @@ int dmp_client_mkdirs(const char *dir, mode_t mode);
 int dmp_client_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Appends the file to out; DMP_ENOTFOUND when absent, DMP_ETOOBIG past max bytes. */
 int dmp_client_read_file(const char *path, size_t max, dmp_buf_t *out);
+
+/* ---- local databases (db.c: SQLite, the reference's schemas) ---- */
+void dmp_client_db_close(void *db);
+/* prekeys.db: user_version 2; a newer version is refused (DMP_EVERSION). */
+int dmp_client_prekeys_open(const char *path, void **db);
+int dmp_client_prekeys_add(void *db, uint32_t id, const uint8_t sk[32], const uint8_t pk[32],
+                           int64_t exp, int64_t now);
+int dmp_client_prekeys_exists(void *db, uint32_t id, bool *exists);
+int dmp_client_prekeys_set_wire(void *db, uint32_t id, const char *wire);
+/* sk of a live (exp > now) prekey and its published wire (may be ""); DMP_ENOTFOUND else. */
+int dmp_client_prekeys_get(void *db, uint32_t id, int64_t now, uint8_t sk[32], char *wire,
+                           size_t wcap);
+int dmp_client_prekeys_consume(void *db, uint32_t id);
+int dmp_client_prekeys_count_live(void *db, int64_t now, int64_t *count);
+/* intros.db: user_version 1. add: DMP_EDUP when queued already, DMP_EAUTH when denylisted. */
+int dmp_client_intros_open(const char *path, void **db);
+int dmp_client_intros_add(void *db, const dmp_client_intro_t *in);
+int dmp_client_intros_list(void *db, dmp_client_intro_t **out, size_t *n); /* newest first */
+int dmp_client_intros_get(void *db, int64_t id, dmp_client_intro_t *out);
+int dmp_client_intros_has(void *db, const uint8_t spk[32], const uint8_t msg_id[16], bool *has);
+int dmp_client_intros_remove(void *db, int64_t id);
+int dmp_client_intros_block(void *db, const uint8_t spk[32], const char *note, int64_t now);
+int dmp_client_intros_denied(void *db, const uint8_t spk[32], bool *denied);
+void dmp_client_intros_free(dmp_client_intro_t *v, size_t n);
+
+/* ---- replay cache (replay.c) ---- */
+int dmp_client_replay_load(dmp_client_replay_t *r, const char *path, int64_t now);
+void dmp_client_replay_free(dmp_client_replay_t *r);
+bool dmp_client_replay_seen(const dmp_client_replay_t *r, const uint8_t spk[32],
+                            const uint8_t msg_id[16], int64_t now);
+int dmp_client_replay_add(dmp_client_replay_t *r, const uint8_t spk[32], const uint8_t msg_id[16],
+                          int64_t exp, int64_t now);
+int dmp_client_replay_save(const dmp_client_replay_t *r, int64_t now);
+
+/* ---- tokens (tokens.c) ---- */
+/* Sanitized token-file host (strip, dots, lowercase, [a-z0-9.-]); DMP_ENAME when unsafe. */
+int dmp_client_token_host(const char *in, char *out, size_t cap);
+/* Lowercased host of an endpoint URL (no scheme, port, userinfo or path). */
+int dmp_client_endpoint_host(const char *endpoint, char *out, size_t cap);
+int dmp_client_token_save(const char *host, const char *subject, const char *token,
+                          int64_t expires_at, const char *registered_spk, int64_t now);
+int dmp_client_token_for_host(const char *host, int64_t now, char *out, size_t cap);
+int dmp_client_token_forget(const char *host);
+
+/* ---- session (session.c) ---- */
+int64_t dmp_client_now(const dmp_client_session_t *s);
+void dmp_client_session_init(dmp_client_session_t *s);
+void dmp_client_session_free(dmp_client_session_t *s);
+bool dmp_client_cluster_pinned(const dmp_client_config_t *c);
+/* Loads config.yaml from the config home; s->err says why not. */
+int dmp_client_session_load(dmp_client_session_t *s);
+int dmp_client_session_save(dmp_client_session_t *s);
+int dmp_client_passphrase(const dmp_client_config_t *c, char *out, size_t cap);
+int dmp_client_derive(const dmp_client_config_t *c, const char *pass, dmp_crypto_identity_t *id);
+/* Passphrase -> identity; the verify_pubkey tripwire (DMP_EAUTH on mismatch). */
+int dmp_client_session_identity(dmp_client_session_t *s);
+int dmp_client_session_reader(dmp_client_session_t *s);
+int dmp_client_session_writer(dmp_client_session_t *s);
+int dmp_client_session_net(dmp_client_session_t *s, bool write);
+int dmp_client_session_dbs(dmp_client_session_t *s);
+int dmp_client_cluster_fetch(dmp_client_session_t *s, dmp_wire_cluster_t *m, char *wire,
+                             size_t wcap);
+int dmp_client_cluster_open(dmp_client_session_t *s);
+int dmp_client_query(dmp_client_session_t *s, const char *name, dmp_client_txtset_t *out);
+int dmp_client_session_fetch(void *ctx, const char *name, const dmp_client_txt_t **vals, size_t *n);
+int dmp_client_publish(dmp_client_session_t *s, const dmp_client_record_t *recs, size_t n, bool *ok,
+                       dmp_client_http_result_t *res);
+int dmp_client_publish_one(dmp_client_session_t *s, const char *name, const char *value,
+                           uint32_t ttl, dmp_client_http_result_t *res);
+int dmp_client_delete(dmp_client_session_t *s, const char *name, const char *value);
 
 /* ---- DNS reads (dns_client.c) ---- */
 void dmp_client_txtset_init(dmp_client_txtset_t *s);

@@ -70,6 +70,7 @@ typedef struct {
     uint32_t prekey_id;
     dmp_buf_t body;
     char from[DMP_CRYPTO_ADDR_MAX + 1]; /* envelope sender address, "" when none */
+    int64_t exp;                        /* the manifest's expiry (replay-cache lifetime) */
 } dmp_client_message_t;
 
 /* What the receiver walks. Pointers are borrowed for the call. */
@@ -83,6 +84,17 @@ typedef struct {
     void *prekey_ctx;
     const uint8_t (*pinned_spks)[32]; /* accept only manifests signed by these; NULL = any */
     size_t npinned;
+    /* Optional gates, asked before any chunk is fetched: accept (signer allowed from this zone,
+     * e.g. pinned and not revoked) and seen (already delivered: replay cache). */
+    bool (*accept)(void *ctx, const uint8_t spk[32]);
+    bool (*seen)(void *ctx, const uint8_t spk[32], const uint8_t msg_id[16]);
+    void *gate_ctx;
+    /* Optional: called after each chunk name is fetched (done of need = k). */
+    void (*progress)(void *ctx, uint32_t done, uint32_t need);
+    void *progress_ctx;
+    /* counters (added to, never reset): manifests skipped for being malformed/unverifiable,
+     * chunk values rejected (bad framing or hash), messages undeliverable */
+    unsigned bad_manifests, bad_chunks, undeliverable;
 } dmp_client_recv_t;
 
 /* ---- config home (client.md §6.4, §6.5) ---- */
@@ -144,6 +156,31 @@ typedef struct {
     int64_t local_node_dns_port;
 } dmp_client_config_t;
 
+/* One first-contact intro (intros.db row). Owns plaintext. */
+typedef struct {
+    int64_t id;
+    uint8_t sender_spk[32];
+    uint8_t msg_id[16];
+    dmp_buf_t plaintext;
+    char zone[DMP_CLIENT_STR]; /* sender_mailbox_domain */
+    char label[DMP_CLIENT_STR];
+    int64_t received_at;
+    int64_t msg_exp;
+} dmp_client_intro_t;
+
+/* Replay cache (client.md §5.4): (sender_spk, msg_id) -> expiry, persisted as the reference's
+ * replay_cache.json. Owns its entries. */
+typedef struct {
+    uint8_t spk[32];
+    uint8_t msg_id[16];
+    int64_t exp;
+} dmp_client_seen_t;
+typedef struct {
+    dmp_client_seen_t *v;
+    size_t n;
+    char path[DMP_CLIENT_PATH];
+} dmp_client_replay_t;
+
 /* ---- DNS reads (client.md §5.9, cluster.md §5) ---- */
 
 #define DMP_CLIENT_RESOLVERS_MAX 16
@@ -200,10 +237,39 @@ typedef struct {
     char auth[600];     /* "Authorization: Bearer <token>" or "" */
     unsigned conns;
     long timeout_ms;
-    unsigned max_retries; /* on 429/503/transport failure, with back-off */
-    void *multi;          /* CURLM* */
-    void **easy;          /* CURL*[conns], reused so connections stay alive */
+    unsigned max_retries;           /* on 429/503, with back-off */
+    unsigned max_transport_retries; /* on no HTTP answer */
+    void *multi;                    /* CURLM* */
+    void **easy;                    /* CURL*[conns], reused so connections stay alive */
     uint64_t requests, retries;
 } dmp_client_http_t;
+
+/* ---- session: one CLI invocation's state (session.c) ---- */
+
+#define DMP_CLIENT_MAX_WRITERS 32
+
+/* Everything a command needs: the config (and where it lives), the derived identity, the
+ * reader (resolver pool, or the union over cluster nodes), the writers (one HTTP node, or every
+ * cluster node with a quorum) and the local databases. Owns all of them. */
+typedef struct {
+    char home[DMP_CLIENT_PATH];
+    char config_path[DMP_CLIENT_PATH];
+    dmp_client_config_t cfg;
+    dmp_crypto_identity_t id;
+    bool have_id;
+    char domain[DMP_CLIENT_STR];  /* effective domain: cluster base when anchors pinned */
+    dmp_client_dns_t dns;         /* resolver pool (bootstrap / non-cluster reads) */
+    dmp_client_dns_t cluster_dns; /* union over cluster nodes' DNS endpoints */
+    bool cluster;
+    dmp_client_http_t http[DMP_CLIENT_MAX_WRITERS];
+    size_t nhttp;
+    unsigned quorum;
+    void *prekeys;
+    void *intros;
+    dmp_client_replay_t replay;
+    bool replay_loaded;
+    int64_t (*now)(void); /* Unix seconds; injectable */
+    char err[512];        /* the one-line reason of the last failure */
+} dmp_client_session_t;
 
 #endif

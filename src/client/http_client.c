@@ -51,6 +51,7 @@ int dmp_client_http_init(dmp_client_http_t *h, const char *endpoint, const char 
     h->conns = conns ? (conns > 64 ? 64 : conns) : 1;
     h->timeout_ms = 15000;
     h->max_retries = 6;
+    h->max_transport_retries = 2;
     h->multi = curl_multi_init();
     h->easy = calloc(h->conns, sizeof(*h->easy));
     if (!h->multi || !h->easy) {
@@ -234,8 +235,13 @@ static int run(dmp_client_http_t *h, req_t *reqs, size_t n, dmp_client_http_resu
                 snprintf(o->error, sizeof(o->error), "%s", curl_easy_strerror(cc));
             else
                 error_text(&j->resp, o->error, sizeof(o->error));
-            bool again = o->status == 429 || o->status == 503 || o->status == 0;
-            if (again && j->tries < h->max_retries) {
+            bool again = o->status == 429 || o->status == 503;
+            unsigned cap = h->max_retries;
+            if (o->status == 0) {
+                again = true;
+                cap = h->max_transport_retries;
+            }
+            if (again && j->tries < cap) {
                 /* back-off: 100 ms, 200, 400, ... capped at 2 s */
                 int64_t wait = 100LL << (j->tries < 5 ? j->tries : 5);
                 j->tries++;

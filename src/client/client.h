@@ -123,6 +123,31 @@ int dmp_client_publish_one(dmp_client_session_t *s, const char *name, const char
                            uint32_t ttl, dmp_client_http_result_t *res);
 int dmp_client_delete(dmp_client_session_t *s, const char *name, const char *value);
 
+/* ---- keys (keys.c): identities, rotation chain, prekeys ---- */
+void dmp_client_contact_names(const dmp_client_session_t *s, const dmp_client_contact_t *c,
+                              char *user, size_t ucap, char *host, size_t hcap);
+int dmp_client_rotation_head(dmp_client_session_t *s, const uint8_t pinned[32], const char *user,
+                             const char *host, uint8_t head[32]);
+int dmp_client_identity_lookup(dmp_client_session_t *s, const char *user, const char *host,
+                               bool zone_first, bool match_user, dmp_wire_identity_t **out,
+                               size_t *n, char *name, size_t ncap);
+int dmp_client_identity_filter(dmp_client_session_t *s, const char *user, const char *host,
+                               dmp_wire_identity_t *recs, size_t *n);
+int dmp_client_pick_prekey(dmp_client_session_t *s, const char *user, const char *host,
+                           const uint8_t spk[32], uint32_t *id, uint8_t pk[32]);
+int dmp_client_refresh_prekeys(dmp_client_session_t *s, unsigned count, uint32_t ttl,
+                               unsigned *published, dmp_client_http_result_t *last_fail);
+
+/* ---- send / receive (send.c, recv.c) ---- */
+size_t dmp_client_max_message_for_cap(size_t cap);
+int dmp_client_find_contact(dmp_client_session_t *s, const char *recipient,
+                            dmp_client_contact_t **out);
+/* 0 sent; DMP_ENOTFOUND unknown contact; DMP_EIO the node refused/unreachable (s->err). */
+int dmp_client_send(dmp_client_session_t *s, const char *recipient, const uint8_t *msg, size_t len,
+                    dmp_client_send_report_t *rep);
+int dmp_client_recv(dmp_client_session_t *s, bool primary_only, bool skip_primary,
+                    dmp_client_message_t **msgs, size_t *count, dmp_client_recv_stats_t *st);
+
 /* ---- DNS reads (dns_client.c) ---- */
 void dmp_client_txtset_init(dmp_client_txtset_t *s);
 void dmp_client_txtset_clear(dmp_client_txtset_t *s);

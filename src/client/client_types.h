@@ -244,6 +244,24 @@ typedef struct {
     uint64_t requests, retries;
 } dmp_client_http_t;
 
+/* What a send did (send.c), with the time spent in each part (ns). */
+typedef struct {
+    char contact[DMP_CLIENT_STR];
+    uint32_t prekey_id; /* 0: long-term key (no forward secrecy for this message) */
+    uint8_t prekey_pk[32];
+    char manifest_name[DMP_CLIENT_NAME_MAX];
+    char msg_id_hex[33];
+    uint32_t k, n;
+    size_t records;
+    unsigned attempts; /* > 1 when a slot was refused and another msg id was used */
+    int64_t lookup_ns, compose_ns, network_ns;
+} dmp_client_send_report_t;
+
+/* Counters of one receive: records skipped, never shown. */
+typedef struct {
+    unsigned bad_manifests, bad_chunks, undeliverable;
+} dmp_client_recv_stats_t;
+
 /* ---- session: one CLI invocation's state (session.c) ---- */
 
 #define DMP_CLIENT_MAX_WRITERS 32

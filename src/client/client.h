@@ -174,6 +174,18 @@ int dmp_client_dns_txt(dmp_client_dns_t *d, const char *name, dmp_client_txtset_
 /* dmp_client_fetch_fn over a dmp_client_dns_t (ctx); values live until the next call. */
 int dmp_client_dns_fetch(void *ctx, const char *name, const dmp_client_txt_t **vals, size_t *n);
 
+/* One query/response with server ("ip", "ip:port", "[v6]:port"): UDP, TCP when truncated. */
+int dmp_client_dns_exchange(const char *server, uint16_t default_port, const uint8_t *q,
+                            size_t qlen, uint8_t *resp, size_t cap, size_t *rlen, int timeout_ms);
+/* RFC 2136 UPDATE adding (or, with del, deleting) one TXT value at name in zone; the value is
+ * split into <= 255-byte character-strings of one RR (client.md §9.1). Signed with TSIG when
+ * tsig_name and tsig_b64 (base64 secret) are given. *out is malloc'd. */
+int dmp_client_update_build(const char *zone, const char *name, const char *value, size_t vlen,
+                            uint32_t ttl, bool del, const char *tsig_name, const char *tsig_b64,
+                            const char *tsig_alg, uint8_t **out, size_t *outlen);
+int dmp_client_update_send(const char *server, uint16_t port, const uint8_t *q, size_t qlen,
+                           int timeout_ms, int *rcode);
+
 /* ---- HTTP writer (http_client.c) ---- */
 /* strip, drop trailing '/', prepend https:// without a scheme (the reference's rule). */
 int dmp_client_endpoint_normalize(const char *in, char *out, size_t cap);

@@ -11,6 +11,8 @@
 #include "util/util_types.h"
 
 #define DMP_CLIENT_NAME_MAX 256
+/* The largest user message (v1, 10-digit ts, ttl 300): outer 25,084 bytes, k=196 n=255. */
+#define DMP_CLIENT_MAX_MESSAGE 24724
 
 /* One TXT record to publish. Owns value (malloc'd, NUL-terminated). */
 typedef struct {

@@ -271,8 +271,21 @@ static int udp_exchange(const dmp_client_resolver_t *r, const uint8_t *q, size_t
     if (connect(fd, (const struct sockaddr *)&r->addr, r->addr_len) != 0 ||
         send(fd, q, qlen, 0) != (ssize_t)qlen)
         goto done;
+    /* retransmit like a stub resolver: after 400 ms, then 800, 1600 ... until the deadline */
+    int64_t gap = 400, resend = mono_ms() + gap;
     for (;;) {
-        if ((rc = wait_fd(fd, POLLIN, deadline)))
+        int64_t until = resend < deadline ? resend : deadline;
+        rc = wait_fd(fd, POLLIN, until);
+        if (rc == DMP_EAGAIN && until < deadline) {
+            gap *= 2;
+            resend = mono_ms() + gap;
+            if (send(fd, q, qlen, 0) != (ssize_t)qlen) {
+                rc = DMP_EIO;
+                goto done;
+            }
+            continue;
+        }
+        if (rc)
             goto done;
         ssize_t n = recv(fd, resp, cap, 0);
         if (n < 0) {
@@ -463,4 +476,98 @@ int dmp_client_dns_fetch(void *ctx, const char *name, const dmp_client_txt_t **v
     *vals = d->last.v;
     *n = d->last.n;
     return 0;
+}
+
+/* ---------------------------------------------------------------- raw exchange / UPDATE */
+
+int dmp_client_dns_exchange(const char *server, uint16_t default_port, const uint8_t *q,
+                            size_t qlen, uint8_t *resp, size_t cap, size_t *rlen, int timeout_ms)
+{
+    dmp_client_dns_t d;
+    dmp_client_dns_init(&d);
+    int rc = dmp_client_dns_add(&d, server, default_port);
+    if (rc) {
+        dmp_client_dns_free(&d);
+        return rc;
+    }
+    int64_t dl = mono_ms() + timeout_ms;
+    uint16_t id = qlen >= 2 ? dmp_load_u16be(q) : 0;
+    rc = udp_exchange(&d.r[0], q, qlen, id, resp, cap < EDNS_SIZE ? cap : EDNS_SIZE, rlen, dl);
+    if (!rc && *rlen >= 3 && (resp[2] & 0x02))
+        rc = tcp_exchange(&d.r[0], q, qlen, resp, cap, rlen, dl);
+    dmp_client_dns_free(&d);
+    return rc;
+}
+
+/* An RFC 2136 UPDATE adding one TXT value (split into <= 255-byte strings) at name in zone. When
+ * tsig_name/secret are given the message is signed (ldns's TSIG, hmac-sha256 etc.). Returns the
+ * wire in *out (free()). */
+int dmp_client_update_build(const char *zone, const char *name, const char *value, size_t vlen,
+                            uint32_t ttl, bool del, const char *tsig_name, const char *tsig_b64,
+                            const char *tsig_alg, uint8_t **out, size_t *outlen)
+{
+    ldns_rdf *z = ldns_dname_new_frm_str(zone), *owner = ldns_dname_new_frm_str(name);
+    if (!z || !owner) {
+        if (z)
+            ldns_rdf_deep_free(z);
+        if (owner)
+            ldns_rdf_deep_free(owner);
+        return DMP_ENAME;
+    }
+    ldns_rr *rr = ldns_rr_new();
+    ldns_rr_set_owner(rr, owner);
+    ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
+    ldns_rr_set_class(rr, del ? LDNS_RR_CLASS_NONE : LDNS_RR_CLASS_IN);
+    ldns_rr_set_ttl(rr, del ? 0 : ttl);
+    for (size_t off = 0; off < vlen || (vlen == 0 && off == 0); off += 255) {
+        size_t k = vlen - off < 255 ? vlen - off : 255;
+        uint8_t buf[256];
+        buf[0] = (uint8_t)k;
+        memcpy(buf + 1, value + off, k);
+        ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, k + 1, buf));
+        if (vlen == 0)
+            break;
+    }
+    ldns_rr_list *up = ldns_rr_list_new();
+    ldns_rr_list_push_rr(up, rr);
+    ldns_pkt *p = ldns_update_pkt_new(z, LDNS_RR_CLASS_IN, NULL, up, NULL);
+    if (!p) {
+        ldns_rr_list_deep_free(up);
+        return DMP_ENOMEM;
+    }
+    ldns_pkt_set_id(p, (uint16_t)randombytes_uniform(65536));
+    int rc = 0;
+    if (tsig_name && tsig_b64) {
+        if (ldns_pkt_tsig_sign(p, tsig_name, tsig_b64, 300, tsig_alg ? tsig_alg : "hmac-sha256.",
+                               NULL) != LDNS_STATUS_OK)
+            rc = DMP_ECRYPTO;
+    }
+    if (!rc && ldns_pkt2wire(out, p, outlen) != LDNS_STATUS_OK)
+        rc = DMP_EFORMAT;
+    ldns_pkt_free(p);
+    return rc;
+}
+
+/* Sends an UPDATE and returns its rcode in *rcode. */
+int dmp_client_update_send(const char *server, uint16_t port, const uint8_t *q, size_t qlen,
+                           int timeout_ms, int *rcode)
+{
+    uint8_t *resp = malloc(65536);
+    if (!resp)
+        return DMP_ENOMEM;
+    size_t rlen = 0;
+    char hp[128];
+    if (strchr(server, ':') && server[0] != '[')
+        snprintf(hp, sizeof(hp), "[%s]:%u", server, port);
+    else
+        snprintf(hp, sizeof(hp), "%s:%u", server, port);
+    int rc = dmp_client_dns_exchange(hp, port, q, qlen, resp, 65535, &rlen, timeout_ms);
+    if (!rc) {
+        if (rlen < 12 || dmp_load_u16be(resp) != dmp_load_u16be(q))
+            rc = DMP_EFORMAT;
+        else
+            *rcode = resp[3] & 0x0f;
+    }
+    free(resp);
+    return rc;
 }

@@ -163,6 +163,12 @@ int dmp_client_send(dmp_client_session_t *s, const char *recipient, const uint8_
         int64_t t1 = mono_ns();
         rc = dmp_client_compose(&p, msg, len, &recs);
         rep->compose_ns += mono_ns() - t1;
+        if (rc == DMP_ETOOBIG || rc == DMP_EERASURE_PARAM) {
+            set_err(s, "message is %zu bytes; the largest message DMP carries is %zu bytes", len,
+                    (size_t)DMP_CLIENT_MAX_MESSAGE);
+            dmp_client_records_free(&recs);
+            return DMP_EINVAL;
+        }
         if (rc) {
             set_err(s, "could not build the message: %s", dmp_strerror(rc));
             dmp_client_records_free(&recs);

@@ -252,6 +252,7 @@ typedef struct {
     uint32_t prekey_id; /* 0: long-term key (no forward secrecy for this message) */
     uint8_t prekey_pk[32];
     char manifest_name[DMP_CLIENT_NAME_MAX];
+    char chunk0_name[DMP_CLIENT_NAME_MAX]; /* chunk-0000-<key>.<zone> */
     char msg_id_hex[33];
     uint32_t k, n;
     size_t records;

@@ -226,6 +226,7 @@ int dmp_client_send(dmp_client_session_t *s, const char *recipient, const uint8_
             uint8_t mid[16];
             const dmp_client_record_t *mrec = &recs.v[nchunks];
             snprintf(rep->manifest_name, sizeof(rep->manifest_name), "%s", mrec->name);
+            snprintf(rep->chunk0_name, sizeof(rep->chunk0_name), "%s", recs.v[0].name);
             dmp_wire_manifest_t *m = malloc(sizeof(*m));
             if (m && dmp_wire_manifest_parse((const uint8_t *)mrec->value, mrec->value_len, p.now,
                                              true, m) == 0) {

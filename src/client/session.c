@@ -355,7 +355,8 @@ int dmp_client_cluster_fetch(dmp_client_session_t *s, dmp_wire_cluster_t *m, cha
     uint64_t best = 0;
     for (size_t i = 0; !rc && i < t.n; i++) {
         dmp_wire_cluster_t cand;
-        if (dmp_wire_cluster_parse(t.v[i].data, t.v[i].len, op, dmp_client_now(s), name, &cand))
+        if (dmp_wire_cluster_parse(t.v[i].data, t.v[i].len, op, dmp_client_now(s),
+                                   s->cfg.cluster_base_domain, &cand))
             continue;
         if (!found || cand.seq > best) {
             *m = cand;

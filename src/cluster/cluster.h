@@ -8,6 +8,7 @@
 
 #include "cluster/cluster_types.h"
 #include "util/util.h"
+#include "wire/wire_types.h"
 
 const char *dmp_cluster_strerror(int err);
 
@@ -187,5 +188,46 @@ void dmp_cluster_http_resp_free(dmp_cluster_http_resp_t *r);
 /* "Authorization: Bearer <token>" check of the sync routes (constant time; no token configured
  * = everyone forbidden, as the reference). */
 bool dmp_cluster_auth_ok(const char *header, const char *token);
+
+/* ---- the anti-entropy engine (engine.c, round_merkle.c, round_digest.c, serve.c) ---- */
+int dmp_cluster_new(const dmp_cluster_env_t *env, dmp_cluster_t **out);
+void dmp_cluster_free(dmp_cluster_t *c);
+/* Replaces the peer list (self filtered, duplicates by node_id dropped; a peer keeps its digest
+ * cursor when its normalised endpoint and id match an old one, or the old id was synthetic:
+ * reference cluster.md §3.10.4). */
+int dmp_cluster_set_peers(dmp_cluster_t *c, const dmp_cluster_peer_t *p, size_t n);
+/* Copies up to cap peers out; returns the number of peers. */
+size_t dmp_cluster_get_peers(dmp_cluster_t *c, dmp_cluster_peer_t *out, size_t cap);
+dmp_cluster_tree_t *dmp_cluster_get_tree(dmp_cluster_t *c);
+/* Brings the tree up to date with the store: every leaf (all) or the touched ones. */
+int dmp_cluster_refresh(dmp_cluster_t *c, bool all);
+/* One anti-entropy round with the next peer whose back-off has passed (round robin):
+ * our Merkle protocol, or the reference's digest protocol with a peer that lacks it.
+ * DMP_ENOTFOUND when no peer is ready. */
+int dmp_cluster_tick(dmp_cluster_t *c);
+/* One round with peer i (tests, tools). */
+int dmp_cluster_sync_peer(dmp_cluster_t *c, size_t i);
+/* One gossip step (reference §3.10.3) with the next peer: fetch its cluster manifest, verify it
+ * against the pinned key and base domain, install it if its seq is higher and use its nodes
+ * as the peer list. DMP_EUNSUPPORTED when gossip is off (no key or no base domain). */
+int dmp_cluster_gossip_tick(dmp_cluster_t *c);
+void dmp_cluster_get_stats(dmp_cluster_t *c, dmp_cluster_stats_t *out);
+/* Peers of a verified cluster manifest (node_id, http_endpoint with trailing '/' stripped;
+ * nodes whose endpoint is not http(s) skipped). Returns the count written. */
+size_t dmp_cluster_peers_from_manifest(const dmp_wire_cluster_t *m, dmp_cluster_peer_t *out,
+                                       size_t cap);
+
+/* Query parameters of a sync request, URL-decoded (NULL = absent). */
+typedef struct {
+    const char *cursor, *since, *limit;
+} dmp_cluster_query_t;
+/* True for the paths serve() answers. */
+bool dmp_cluster_is_sync_path(const char *path);
+/* Answers one sync request (rate limiting is the caller's job). reply->body is heap-owned:
+ * dmp_cluster_reply_free. Returns 0 (reply filled) or DMP_ENOMEM. */
+int dmp_cluster_serve(dmp_cluster_t *c, const char *method, const char *path,
+                      const dmp_cluster_query_t *q, const char *authorization, const uint8_t *body,
+                      size_t len, dmp_cluster_reply_t *reply);
+void dmp_cluster_reply_free(dmp_cluster_reply_t *r);
 
 #endif

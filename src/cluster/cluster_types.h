@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "store/store_types.h"
+#include "util/util_types.h"
 
 /* Cluster error codes (range -800..). Generic DMP_E* codes are used where they fit:
  * DMP_EFORMAT (malformed JSON / binary message), DMP_ETOOBIG (over a size cap), DMP_EAUTH. */
@@ -188,5 +189,68 @@ typedef struct {
     bool tombstone;       /* a delete marker */
     int64_t tomb_expires; /* expiry of the row the tombstone deleted */
 } dmp_cluster_state_t;
+
+/* ---- the anti-entropy engine (engine.c, round_*.c, serve.c) ---- */
+
+/* One change handed to the node's write path. Borrowed for the call. */
+typedef struct {
+    bool del; /* true: remove (name, value); false: put (name, value, ttl) */
+    const char *name;
+    size_t name_len;
+    const uint8_t *value;
+    size_t value_len;
+    uint32_t ttl;
+} dmp_cluster_change_t;
+
+typedef int (*dmp_cluster_entry_fn)(void *fctx, const dmp_cluster_leaf_entry_t *e);
+
+/* What the engine needs from the node. Everything is borrowed for the engine's life. */
+typedef struct {
+    dmp_store_t *store; /* reads: get, get_names, iter_since, bucket digests */
+    /* The node's one write path, synchronous: 0 once applied and durable, else a DMP_E* code
+     * (nothing applied). Required. */
+    int (*apply)(void *ctx, const dmp_cluster_change_t *ch, size_t n);
+    /* Lists the live rows and tombstones of one bucket (fn returns nonzero to stop). NULL: the
+     * node serves no Merkle protocol and syncs through the reference's digest protocol only. */
+    int (*list_bucket)(void *ctx, uint32_t bucket, int64_t now_ms, dmp_cluster_entry_fn fn,
+                       void *fctx);
+    /* Tombstone lookup: *found and the expiry (ms) of the row it deleted. NULL: none. */
+    int (*tomb_get)(void *ctx, const char *lname, size_t len, const uint8_t hash[32], bool *found,
+                    int64_t *tomb_expires_ms);
+    void *ctx;
+    /* HTTP transport (NULL = dmp_cluster_http_request; tests route to another engine). */
+    int (*http)(void *hctx, const char *url, const uint8_t *body, size_t len,
+                const char *content_type, dmp_cluster_http_resp_t *resp);
+    void *http_ctx;
+    dmp_clock_t clock;
+    const char *token;           /* DMP_SYNC_PEER_TOKEN (NULL: sync routes answer 403) */
+    const uint8_t *operator_spk; /* DMP_SYNC_OPERATOR_SPK, 32 bytes, or NULL */
+    const char *base_domain;     /* DMP_CLUSTER_BASE_DOMAIN, lowercase, or NULL (no gossip) */
+    const char *self_url;        /* DMP_SYNC_SELF_ENDPOINT or NULL */
+    const char *self_id;         /* DMP_NODE_ID or NULL */
+    long timeout_ms;             /* per peer request (0 = 5000) */
+    size_t max_diff_buckets;     /* per round (0 = 4096) */
+    size_t max_pull_records;     /* per round (0 = 20000) */
+    int64_t round_budget_ms;     /* wall time of one round (0 = 10000) */
+} dmp_cluster_env_t;
+
+/* Counters (monotonic; read without locks). */
+typedef struct {
+    uint64_t rounds, merkle_rounds, digest_rounds, in_sync;
+    uint64_t pulled, written, rejected, deleted, errors;
+    uint64_t bytes_in, bytes_out;
+    uint64_t gossip_installed;
+} dmp_cluster_stats_t;
+
+/* The engine: peers, tree, quarantine, stats. Thread-safe: tick() and gossip_tick() from their
+ * own threads, serve() from HTTP handler threads. */
+typedef struct dmp_cluster dmp_cluster_t;
+
+/* A reply of serve(): status, content type (static string) and body (heap). */
+typedef struct {
+    int status;
+    const char *content_type;
+    dmp_buf_t body;
+} dmp_cluster_reply_t;
 
 #endif

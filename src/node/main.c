@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "cache/cache.h"
 #include "dns/dns.h"
 #include "net/net.h"
 #include "node/node.h"
@@ -25,56 +26,19 @@
 #define DNSMESHD_VERSION "0.0.0"
 #endif
 
-/* One shard's state, touched only by that shard's thread (and by main after net stopped). */
-typedef struct {
-    struct node *node;
-    unsigned idx;
-    dmp_dns_zone_t zone;
-    dmp_cache_t *cache;
-    dmp_node_tstats_t *st;
-    dmp_node_wq_t wq;
-    int64_t now_ms;
-    dmp_buf_t rrs;  /* answer RRs built on a cache miss (valid until the next lookup) */
-    dmp_buf_t vals; /* value bytes collected from the store */
-    dmp_dns_value_t *vv;
-    size_t vv_cap, vv_n;
-    size_t *voff;
-    int64_t min_exp;
-} shard_t;
-
-#define NEG_GEN_SLOTS 4096
-
-static unsigned neg_slot(const char *lname, size_t len)
-{
-    return (unsigned)(dmp_dns_name_hash(lname, len) % NEG_GEN_SLOTS);
-}
-
 /* The whole node. Owns everything; lives in main's frame. */
 typedef struct node {
     dmp_node_config_t cfg;
     dmp_store_t *store;
+    dmp_node_core_t *core;
     dmp_net_t *net;
     dmp_node_http_t *http;
     dmp_node_metrics_t metrics;
-    shard_t *shards;
     unsigned nshards;
     dmp_node_rl_t **rl; /* per frontend: [2f] UDP, [2f+1] TCP (separate buckets, as the
                          * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
-    _Atomic uint32_t zone_serial; /* SOA serial: see dmp_node_serial_touch() */
-    dmp_node_syncer_t syncer;     /* group commit for every shard's writes */
-    /* Negative-cache generations: a cached NXDOMAIN for name X is valid only while
-     * neg_gen[slot(X)] still holds the value read before X was looked up in the store. A put
-     * of N bumps the slot of each proper ancestor of N (release, after the store write and
-     * before the write is acknowledged), so a shard's cached NXDOMAIN for an ancestor that just
-     * became an empty non-terminal is never served again: no cross-shard message, no window. */
-    _Atomic uint32_t neg_gen[NEG_GEN_SLOTS];
-    /* sweep thread */
-    pthread_t sweep_th;
-    bool sweep_started;
-    pthread_mutex_t sweep_mu;
-    pthread_cond_t sweep_cv;
-    bool sweep_stop;
+    dmp_node_bgthread_t sweep;
 } node_t;
 
 static int64_t now_ms_real(void)
@@ -84,170 +48,26 @@ static int64_t now_ms_real(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t now_ms_coarse(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- shard: DNS lookups through the answer cache ---- */
-static int collect(void *ctx, const char *name, size_t name_len, const dmp_store_record_t *r)
-{
-    (void)name;
-    (void)name_len;
-    shard_t *sh = ctx;
-    if (sh->vv_n == sh->vv_cap) {
-        size_t nc = sh->vv_cap ? sh->vv_cap * 2 : 64;
-        dmp_dns_value_t *nv = realloc(sh->vv, nc * sizeof(*nv));
-        if (!nv)
-            return 1;
-        sh->vv = nv;
-        size_t *no = realloc(sh->voff, nc * sizeof(*no));
-        if (!no)
-            return 1;
-        sh->voff = no;
-        sh->vv_cap = nc;
-    }
-    sh->voff[sh->vv_n] = sh->vals.len;
-    sh->vv[sh->vv_n].len = r->value_len;
-    if (dmp_buf_append(&sh->vals, r->value, r->value_len) != 0)
-        return 1;
-    sh->vv_n++;
-    if (r->expires_ms < sh->min_exp)
-        sh->min_exp = r->expires_ms;
-    return 0;
-}
-
-/* Lifetime of a cached NXDOMAIN and of a cached "exists without values" (empty non-terminal).
- * A put of N drops N's own entry on its shard and outdates cached NXDOMAINs of N's ancestors
- * through neg_gen (see node_t). A delete or expiry that empties a subtree is not chased: its
- * ancestors may answer NODATA instead of NXDOMAIN for at most this long (harmless).
- * Cache entry kinds: count > 0 = TXT RRset; count 0 with no blob = exists, no values (empty
- * non-terminal); count 0 with a 4-byte blob = NXDOMAIN, the blob being its neg_gen value. */
-#define NEG_CACHE_MS 30000
-
-static int lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out)
-{
-    shard_t *sh = ctx;
-    node_t *n = sh->node;
-    int64_t now = sh->now_ms;
-    if (sh->cache) {
-        const uint8_t *blob;
-        size_t blen;
-        uint16_t count;
-        dmp_cache_result_t cr = dmp_cache_get(sh->cache, lname, len, now, &blob, &blen, &count);
-        bool nx = cr == DMP_CACHE_HIT && count == 0 && blen == sizeof(uint32_t);
-        if (nx) {
-            uint32_t g;
-            memcpy(&g, blob, sizeof(g));
-            if (g ==
-                atomic_load_explicit(&n->neg_gen[neg_slot(lname, len)], memory_order_acquire)) {
-                DMP_STAT_INC(sh->st, cache_neg_hits);
-                return DMP_ENOTFOUND;
-            }
-            cr = DMP_CACHE_MISS; /* a descendant was written since: look again */
-        }
-        if (cr == DMP_CACHE_HIT) {
-            DMP_STAT_INC(sh->st, cache_hits);
-            out->rrs = blob;
-            out->len = blen;
-            out->count = count;
-            return 0;
-        }
-        if (cr == DMP_CACHE_NEGATIVE) {
-            DMP_STAT_INC(sh->st, cache_neg_hits);
-            return DMP_ENOTFOUND;
-        }
-        DMP_STAT_INC(sh->st, cache_misses);
-    }
-    /* read before the store: a put racing this lookup outdates what we may cache below */
-    uint32_t gen = atomic_load_explicit(&n->neg_gen[neg_slot(lname, len)], memory_order_acquire);
-    sh->vals.len = 0;
-    sh->vv_n = 0;
-    sh->min_exp = INT64_MAX;
-    int rc = dmp_store_get(n->store, lname, len, now, collect, sh);
-    if (rc == DMP_ENOTFOUND) {
-        /* RFC 8020: a name with live descendants exists (empty non-terminal, e.g. the
-         * mb-<hash> above slot-N.mb-<hash>): NODATA, never NXDOMAIN, or resolvers that
-         * minimise QNAMEs (RFC 9156) would treat every name below as absent. */
-        bool below = false;
-        int dr = dmp_store_has_descendant(n->store, lname, len, now, &below);
-        if (dr != 0) {
-            DMP_STAT_INC(sh->st, store_errors);
-            return dr;
-        }
-        if (below) {
-            if (sh->cache) /* a hit with count 0: "exists, no values" */
-                dmp_cache_put(sh->cache, lname, len, NULL, 0, 0, now + NEG_CACHE_MS);
-            out->rrs = NULL;
-            out->len = 0;
-            out->count = 0;
-            return 0;
-        }
-    }
-    if (rc == DMP_ENOTFOUND || rc == DMP_ENAME || rc == DMP_ETOOBIG) {
-        if (sh->cache)
-            dmp_cache_put(sh->cache, lname, len, (const uint8_t *)&gen, sizeof(gen), 0,
-                          now + NEG_CACHE_MS);
-        return DMP_ENOTFOUND;
-    }
-    if (rc != 0) {
-        DMP_STAT_INC(sh->st, store_errors);
-        return rc;
-    }
-    if (sh->vv_n == 0)
-        return DMP_ENOTFOUND;
-    for (size_t i = 0; i < sh->vv_n; i++)
-        sh->vv[i].data = sh->vals.data + sh->voff[i];
-    sh->rrs.len = 0;
-    size_t nv = sh->vv_n > 65535 ? 65535 : sh->vv_n;
-    rc = dmp_dns_txt_rrs_build(sh->vv, nv, sh->zone.ttl, &sh->rrs);
-    if (rc != 0)
-        return rc;
-    if (sh->cache)
-        dmp_cache_put(sh->cache, lname, len, sh->rrs.data, sh->rrs.len, (uint16_t)nv, sh->min_exp);
-    out->rrs = sh->rrs.data;
-    out->len = sh->rrs.len;
-    out->count = (uint16_t)nv;
-    return 0;
-}
-
+/* ---- net glue: the shards run the node core ---- */
 static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8_t *out, size_t cap,
                       size_t *out_len)
 {
     node_t *n = ctx;
-    shard_t *sh = &n->shards[shard < n->nshards ? shard : 0];
-    int64_t t0 = dmp_monotonic_ns();
-    sh->now_ms = now_ms_coarse();
-    sh->zone.soa_serial = atomic_load_explicit(&n->zone_serial, memory_order_relaxed);
-    dmp_dns_result_t res = {0};
-    *out_len = 0;
-    dmp_dns_respond(&sh->zone, q->pkt, q->len,
-                    q->transport == DMP_NET_TCP ? DMP_DNS_TCP : DMP_DNS_UDP, lookup, sh, out, cap,
-                    out_len, &res);
-    if (*out_len == 0) {
-        DMP_STAT_INC(sh->st, dns_malformed);
-    } else {
-        unsigned rs = res.rcode < DMP_NODE_RCODE_SLOTS - 1 ? res.rcode : DMP_NODE_RCODE_SLOTS - 1;
-        DMP_STAT_INC(sh->st, dns_rcode[rs]);
-        if (res.outcome >= 0 && res.outcome < DMP_NODE_OUT_SLOTS)
-            DMP_STAT_INC(sh->st, dns_outcome[res.outcome]);
-    }
-    DMP_STAT_INC(sh->st, dns_qtype[res.qtype ? dmp_node_qtype_slot(res.qtype) : 14]);
-    dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+    dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, out, cap,
+                        out_len);
 }
 
 static void on_tick(void *ctx, unsigned shard)
 {
     node_t *n = ctx;
-    shard_t *sh = &n->shards[shard < n->nshards ? shard : 0];
-    dmp_node_wq_flush(&sh->wq);
-    if (sh->cache) {
-        size_t bytes = 0;
-        dmp_cache_stats(sh->cache, NULL, NULL, &bytes, NULL);
-        DMP_STAT_SET(sh->st, cache_bytes, bytes);
-    }
+    dmp_node_core_tick(n->core, shard);
+}
+
+/* The core's executor: net's per-shard task rings. */
+static int core_exec(void *ctx, unsigned shard, void (*fn)(void *arg), void *arg)
+{
+    node_t *n = ctx;
+    return dmp_net_submit(n->net, shard, fn, arg);
 }
 
 static int on_route(void *ctx, const uint8_t *pkt, size_t len, unsigned nshards)
@@ -293,51 +113,10 @@ static dmp_net_admit_t on_admit(void *ctx, unsigned frontend, const struct socka
     }
 }
 
-/* ---- HTTP writes -> shard ---- */
-
-/* Called by the write queue for each put once it is in the store, before it is acknowledged:
- * outdates cached NXDOMAINs of the name's proper ancestors below the served zone apex (with no
- * zone: ancestors of >= 2 labels), on every shard at once. */
-static void on_stored(void *ctx, const dmp_node_write_t *w)
-{
-    shard_t *sh = ctx;
-    node_t *n = sh->node;
-    const char *name = w->lname;
-    size_t len = w->lname_len;
-    size_t al = strnlen(sh->zone.apex, sizeof(sh->zone.apex));
-    if (al && (len <= al + 1 || name[len - al - 1] != '.' ||
-               memcmp(name + len - al, sh->zone.apex, al) != 0))
-        return; /* outside the zone: refused over DNS, never cached */
-    for (size_t i = 0; i < len; i++) {
-        if (name[i] != '.')
-            continue;
-        const char *a = name + i + 1;
-        size_t alen = len - i - 1;
-        if (al ? alen <= al : memchr(a, '.', alen) == NULL)
-            break;
-        atomic_fetch_add_explicit(&n->neg_gen[neg_slot(a, alen)], 1, memory_order_release);
-    }
-}
-
-static void write_task(void *arg)
-{
-    dmp_node_write_t *w = arg;
-    shard_t *sh = w->route;
-    dmp_node_wq_take(&sh->wq, w);
-}
-
-static int submit_write(void *ctx, dmp_node_write_t *w)
-{
-    node_t *n = ctx;
-    unsigned s = (unsigned)(dmp_dns_name_hash(w->lname, w->lname_len) % n->nshards);
-    w->route = &n->shards[s];
-    return dmp_net_submit(n->net, s, write_task, w);
-}
-
 static void net_gauges(void *ctx, dmp_node_gauges_t *g)
 {
     node_t *n = ctx;
-    g->wal_syncs = atomic_load_explicit(&n->syncer.syncs, memory_order_relaxed);
+    g->wal_syncs = n->core ? dmp_node_core_wal_syncs(n->core) : 0;
     if (!n->net)
         return;
     dmp_net_stats_t ns;
@@ -356,42 +135,21 @@ static void net_gauges(void *ctx, dmp_node_gauges_t *g)
     g->tasks_run = ns.tasks_run;
 }
 
-/* ---- sweep thread ---- */
-static void *sweep_main(void *arg)
+/* ---- sweep: a background thread ticking every DMP_CLEANUP_INTERVAL ---- */
+static void sweep_tick(void *arg)
 {
     node_t *n = arg;
-    dmp_node_background_thread();
     dmp_node_tstats_t *st = &n->metrics.t[n->metrics.n - 1];
-    int64_t interval_ns = (int64_t)(n->cfg.cleanup_interval * 1e9);
-    pthread_mutex_lock(&n->sweep_mu);
-    while (!n->sweep_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + interval_ns;
-        ts.tv_sec = t / 1000000000;
-        ts.tv_nsec = t % 1000000000;
-        while (!n->sweep_stop) {
-            int rc = pthread_cond_timedwait(&n->sweep_cv, &n->sweep_mu, &ts);
-            if (rc == ETIMEDOUT)
-                break;
-        }
-        if (n->sweep_stop)
-            break;
-        pthread_mutex_unlock(&n->sweep_mu);
-        size_t removed = 0;
-        int rc = dmp_store_sweep(n->store, now_ms_real(), 0, &removed);
-        DMP_STAT_INC(st, sweep_runs);
-        if (rc != 0) {
-            DMP_STAT_INC(st, store_errors);
-            dmp_warn("sweep failed: %s", dmp_store_strerror(rc));
-        } else if (removed) {
-            DMP_STAT_ADD(st, sweep_removed, removed);
-            dmp_info("cleanup removed %zu expired records", removed);
-        }
-        pthread_mutex_lock(&n->sweep_mu);
+    size_t removed = 0;
+    int rc = dmp_store_sweep(n->store, now_ms_real(), 0, &removed);
+    DMP_STAT_INC(st, sweep_runs);
+    if (rc != 0) {
+        DMP_STAT_INC(st, store_errors);
+        dmp_warn("sweep failed: %s", dmp_store_strerror(rc));
+    } else if (removed) {
+        DMP_STAT_ADD(st, sweep_removed, removed);
+        dmp_info("cleanup removed %zu expired records", removed);
     }
-    pthread_mutex_unlock(&n->sweep_mu);
-    return NULL;
 }
 
 /* ---- start-up helpers ---- */
@@ -414,23 +172,6 @@ static int mkdir_parents(const char *path)
             *p = '/';
         }
     }
-    return 0;
-}
-
-static int zone_from_cfg(const dmp_node_config_t *c, dmp_dns_zone_t *z)
-{
-    memset(z, 0, sizeof(*z));
-    z->ttl = c->dns_ttl;
-    if (c->served_zone)
-        snprintf(z->apex, sizeof(z->apex), "%s", c->served_zone);
-    if (c->apex_a && inet_pton(AF_INET, c->apex_a, z->a) == 1)
-        z->has_a = true;
-    if (c->apex_aaaa && inet_pton(AF_INET6, c->apex_aaaa, z->aaaa) == 1)
-        z->has_aaaa = true;
-    if (c->apex_ns)
-        snprintf(z->ns, sizeof(z->ns), "%s", c->apex_ns);
-    if (c->apex_soa_rname)
-        snprintf(z->soa_rname, sizeof(z->soa_rname), "%s", c->apex_soa_rname);
     return 0;
 }
 
@@ -554,36 +295,15 @@ static void shutdown_node(node_t *n)
         dmp_node_http_stop(n->http, 25000);
         n->http = NULL;
     }
-    if (n->sweep_started) {
-        pthread_mutex_lock(&n->sweep_mu);
-        n->sweep_stop = true;
-        pthread_cond_signal(&n->sweep_cv);
-        pthread_mutex_unlock(&n->sweep_mu);
-        pthread_join(n->sweep_th, NULL);
-        n->sweep_started = false;
-    }
+    dmp_node_bgthread_stop(&n->sweep);
     if (n->net) {
         dmp_net_stop(n->net);
         dmp_net_free(n->net);
         n->net = NULL;
     }
-    for (unsigned i = 0; n->shards && i < n->nshards; i++) {
-        shard_t *sh = &n->shards[i];
-        if (sh->wq.store)
-            dmp_node_wq_flush(&sh->wq); /* shard threads are gone: main may touch it */
-    }
-    /* the last flushes above handed their writes over: sync them, then answer them */
-    dmp_node_syncer_stop(&n->syncer);
-    for (unsigned i = 0; n->shards && i < n->nshards; i++) {
-        shard_t *sh = &n->shards[i];
-        dmp_cache_free(sh->cache);
-        dmp_buf_free(&sh->rrs);
-        dmp_buf_free(&sh->vals);
-        free(sh->vv);
-        free(sh->voff);
-    }
-    free(n->shards);
-    n->shards = NULL;
+    /* shard threads are gone: flush what they left, sync it, answer it */
+    dmp_node_core_free(n->core);
+    n->core = NULL;
     for (unsigned i = 0; n->rl && i < 2 * n->nfront; i++)
         dmp_node_rl_free(n->rl[i]);
     free(n->rl);
@@ -631,14 +351,6 @@ int main(int argc, char **argv)
     int status = 1;
     n->nshards = n->cfg.shards;
     n->nfront = n->cfg.frontends;
-    pthread_mutex_init(&n->sweep_mu, NULL);
-    /* the sweep thread's deadlines are CLOCK_MONOTONIC: the condvar must time on that clock */
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&n->sweep_cv, &ca);
-    pthread_condattr_destroy(&ca);
-
     /* metric slots: shards [0,S), frontends [S,S+F), HTTP, sweep */
     if (dmp_node_metrics_init(&n->metrics, n->nshards + n->nfront + 2) != 0) {
         fprintf(stderr, "dnsmeshd: out of memory\n");
@@ -657,40 +369,17 @@ int main(int argc, char **argv)
                 err[0] ? err : dmp_store_strerror(rc));
         goto out;
     }
-    if (dmp_node_syncer_start(&n->syncer, n->store) != 0) {
-        fprintf(stderr, "dnsmeshd: cannot start the WAL sync thread\n");
+    dmp_node_core_opts_t co = {
+        .cfg = &n->cfg, .store = n->store, .nshards = n->nshards, .shard_st = n->metrics.t};
+    rc = dmp_node_core_new(&co, &n->core);
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: cannot start the node core: %s\n", dmp_node_strerror(rc));
         goto out;
     }
-
-    n->shards = calloc(n->nshards, sizeof(shard_t));
     n->rl = calloc(2 * (size_t)n->nfront, sizeof(*n->rl));
-    if (!n->shards || !n->rl) {
+    if (!n->rl) {
         fprintf(stderr, "dnsmeshd: out of memory\n");
         goto out;
-    }
-    atomic_init(&n->zone_serial, (uint32_t)(now_ms_real() / 1000));
-    size_t cache_bytes = (size_t)(n->cfg.cache_mb << 20) / n->nshards;
-    for (unsigned i = 0; n->shards && i < n->nshards; i++) {
-        shard_t *sh = &n->shards[i];
-        sh->node = n;
-        sh->idx = i;
-        sh->st = &n->metrics.t[i];
-        zone_from_cfg(&n->cfg, &sh->zone);
-        dmp_buf_init(&sh->rrs);
-        dmp_buf_init(&sh->vals);
-        if (cache_bytes && dmp_cache_new(cache_bytes, &sh->cache) != 0) {
-            fprintf(stderr, "dnsmeshd: DMP_CACHE_MB: cannot allocate the answer cache\n");
-            goto out;
-        }
-        sh->wq = (dmp_node_wq_t){.store = n->store,
-                                 .cache = sh->cache,
-                                 .serial = &n->zone_serial,
-                                 .st = sh->st,
-                                 .max_batch = 64,
-                                 .now_ms = now_ms_real,
-                                 .syncer = &n->syncer,
-                                 .on_stored = on_stored,
-                                 .on_stored_ctx = sh};
     }
     for (unsigned i = 0; i < 2 * n->nfront; i++) {
         if (dmp_node_rl_new(n->cfg.dns_rate, n->cfg.dns_burst, 10000, 2, &n->rl[i]) != 0) {
@@ -734,12 +423,13 @@ int main(int argc, char **argv)
         n->net = NULL;
         goto out;
     }
+    dmp_node_core_set_exec(n->core, core_exec, n);
 
     dmp_node_http_env_t he = {.cfg = &n->cfg,
                               .store = n->store,
                               .metrics = &n->metrics,
                               .st = &n->metrics.t[n->nshards + n->nfront],
-                              .submit = submit_write,
+                              .core = n->core,
                               .gauges = net_gauges,
                               .ctx = n,
                               .now_ms = now_ms_real};
@@ -750,11 +440,15 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    if (pthread_create(&n->sweep_th, NULL, sweep_main, n) != 0) {
+    n->sweep = (dmp_node_bgthread_t){.name = "sweep",
+                                     .interval_s = n->cfg.cleanup_interval,
+                                     .tick = sweep_tick,
+                                     .ctx = n,
+                                     .nice = 13};
+    if (dmp_node_bgthread_start(&n->sweep) != 0) {
         fprintf(stderr, "dnsmeshd: cannot start the sweep thread\n");
         goto out;
     }
-    n->sweep_started = true;
 
     int dport = dmp_net_udp_port(n->net, 0);
     if (dport < 0)

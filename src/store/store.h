@@ -1,5 +1,5 @@
 /* store: RocksDB record store (records + expiry index + stored-time index + Merkle buckets)
- * and the per-shard answer cache. See docs/store.md for the key schema and durability. */
+ *. See docs/store.md for the key schema and durability. */
 #ifndef DMP_STORE_H
 #define DMP_STORE_H
 
@@ -111,26 +111,31 @@ int dmp_store_kv_delete(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *key, s
 int dmp_store_kv_scan(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *prefix, size_t prefix_len,
                       dmp_store_kv_visit_fn fn, void *ctx);
 
-/* ---- Answer cache (per shard thread; not thread-safe) ----
- * Keys are names compared byte-for-byte: pass the lowercase name. An entry is dead once
- * expires_ms <= now_ms. get never allocates and is O(1) expected. */
-int dmp_cache_new(size_t max_bytes, dmp_cache_t **out);
-void dmp_cache_free(dmp_cache_t *c);
-/* HIT: *blob, *blob_len and *count set (blob owned by the cache, valid until the next call on this
- * cache). A HIT with count 0 and blob_len 0 is how the node caches "the name exists without
- * values" (an empty non-terminal): dmp_cache_put(c, name, len, NULL, 0, 0, exp). NEGATIVE: *blob =
- * NULL, *blob_len = 0, *count = 0. Any out pointer may be NULL. */
-dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
-                                 const uint8_t **blob, size_t *blob_len, uint16_t *count);
-/* Insert or replace (copies name and blob). DMP_ETOOBIG when one entry alone exceeds the
- * byte bound; evicts least recently used entries to make room. */
-int dmp_cache_put(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *blob,
-                  size_t blob_len, uint16_t count, int64_t expires_ms);
-int dmp_cache_put_negative(dmp_cache_t *c, const char *lname, size_t len, int64_t expires_ms);
-void dmp_cache_invalidate(dmp_cache_t *c, const char *lname, size_t len);
-void dmp_cache_clear(dmp_cache_t *c);
-/* Any out pointer may be NULL. bytes = accounted bytes (<= max_bytes). */
-void dmp_cache_stats(const dmp_cache_t *c, uint64_t *hits, uint64_t *misses, size_t *bytes,
-                     size_t *entries);
+/* ---- Mixed transactions (appended for the node's all-or-nothing write path) ----
+ * One op of a transaction. name/value borrowed for the call. removed is an output: the rows a
+ * delete removed (0 when nothing matched; physically present but expired rows count, as in
+ * dmp_store_delete). A value longer than DMP_STORE_MAX_VALUE matches nothing. */
+typedef enum {
+    DMP_STORE_OP_PUT = 0,       /* insert or refresh (name, value) with ttl */
+    DMP_STORE_OP_DEL_VALUE = 1, /* remove (name, value) */
+    DMP_STORE_OP_DEL_ALL = 2,   /* remove every value at name */
+} dmp_store_op_kind_t;
+
+typedef struct {
+    dmp_store_op_kind_t op;
+    const char *name;
+    size_t name_len;
+    const uint8_t *value; /* PUT, DEL_VALUE */
+    size_t value_len;
+    uint32_t ttl;   /* PUT */
+    size_t removed; /* out */
+} dmp_store_op_t;
+
+/* Applies ops in order in ONE WriteBatch: all of them or none (every op is validated first;
+ * a later op sees the earlier ones, so "delete all, then put" replaces an RRset). Nothing is
+ * written when no op changes anything. *changed (may be NULL) = puts + rows removed.
+ * flags: DMP_STORE_NOSYNC as for the other _ex writes. */
+int dmp_store_apply_ex(dmp_store_t *s, dmp_store_op_t *ops, size_t n, int64_t now_ms,
+                       unsigned flags, size_t *changed);
 
 #endif

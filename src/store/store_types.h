@@ -1,4 +1,4 @@
-/* store: types of the RocksDB record store and the per-shard answer cache. */
+/* store: types of the RocksDB record store. */
 #ifndef DMP_STORE_TYPES_H
 #define DMP_STORE_TYPES_H
 
@@ -72,16 +72,5 @@ typedef enum {
 /* KV visitor: key/value valid only during the call. Nonzero stops. */
 typedef int (*dmp_store_kv_visit_fn)(void *ctx, const uint8_t *key, size_t key_len,
                                      const uint8_t *val, size_t val_len);
-
-/* Answer cache: one per shard thread, NOT thread-safe. Bounded in bytes (entries + names +
- * blobs); LRU eviction. Holds opaque blobs (the node stores precompiled DNS RRsets) and
- * negative entries. */
-typedef struct dmp_cache dmp_cache_t;
-
-typedef enum {
-    DMP_CACHE_MISS = 0,
-    DMP_CACHE_HIT = 1,
-    DMP_CACHE_NEGATIVE = 2,
-} dmp_cache_result_t;
 
 #endif

@@ -1,5 +1,5 @@
 /* Unit tests for src/node: configuration, validation, record paths, request bodies, the rate
- * limiter, metrics rendering and the shard write queue (against a real temporary store). */
+ * limiter, and metrics rendering (the write path is in test_node_core.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -382,130 +382,6 @@ static void t_metrics_render(void **state)
     dmp_node_metrics_free(&m);
 }
 
-/* ---- write queue against a real store ---- */
-static char g_dir[64];
-static int64_t g_now = 1700000000000;
-static int64_t fake_now(void)
-{
-    return g_now;
-}
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static int done_count;
-static void on_done(dmp_node_write_t *w)
-{
-    (void)w;
-    done_count++;
-}
-
-static void mkput(dmp_node_write_t *w, const char *name, const char *val, uint32_t cap)
-{
-    memset(w, 0, sizeof(*w));
-    w->op = DMP_NODE_W_PUT;
-    snprintf(w->lname, sizeof(w->lname), "%s", name);
-    w->lname_len = strlen(name);
-    w->value = (const uint8_t *)val;
-    w->value_len = strlen(val);
-    w->ttl = 60;
-    w->cap = cap;
-    w->done = on_done;
-}
-
-static void t_write_queue(void **state)
-{
-    (void)state;
-    strcpy(g_dir, "/tmp/dmp-node-unit-XXXXXX");
-    assert_non_null(mkdtemp(g_dir));
-    char path[128];
-    snprintf(path, sizeof(path), "%s/db", g_dir);
-    dmp_store_opts_t o = {.path = path, .create_if_missing = true};
-    dmp_store_t *s = NULL;
-    char err[256];
-    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
-    dmp_cache_t *cache = NULL;
-    assert_int_equal(dmp_cache_new(1 << 20, &cache), 0);
-    dmp_node_metrics_t m;
-    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
-    dmp_node_wq_t q = {
-        .store = s, .cache = cache, .st = &m.t[0], .max_batch = 8, .now_ms = fake_now};
-
-    /* a cached negative answer is invalidated by the write */
-    assert_int_equal(dmp_cache_put_negative(cache, "n.test", 6, g_now + 100000), 0);
-    dmp_node_write_t w[12];
-    done_count = 0;
-    mkput(&w[0], "n.test", "one", 2);
-    mkput(&w[1], "n.test", "two", 2);
-    mkput(&w[2], "n.test", "three", 2); /* over the cap counting pending values */
-    mkput(&w[3], "n.test", "one", 2);   /* re-publish of a pending value: fine */
-    for (int i = 0; i < 4; i++)
-        dmp_node_wq_take(&q, &w[i]);
-    assert_int_equal(w[2].status, 413);
-    assert_int_equal(done_count, 1); /* the others wait for the batch */
-    assert_int_equal(q.n, 3);
-    dmp_node_wq_flush(&q);
-    assert_int_equal(done_count, 4);
-    assert_int_equal(w[0].status, 201);
-    assert_int_equal(w[1].status, 201);
-    assert_int_equal(w[3].status, 201);
-    assert_int_equal(dmp_cache_get(cache, "n.test", 6, g_now, NULL, NULL, NULL), DMP_CACHE_MISS);
-    size_t cnt = 0;
-    assert_int_equal(dmp_store_count_values(s, "n.test", 6, g_now, &cnt), 0);
-    assert_int_equal(cnt, 2);
-    /* at the cap in the store: new value 413, existing value 201, unsafe value 413 first */
-    mkput(&w[4], "n.test", "new", 2);
-    dmp_node_wq_take(&q, &w[4]);
-    assert_int_equal(w[4].status, 413);
-    mkput(&w[5], "n.test", "two", 2);
-    dmp_node_wq_take(&q, &w[5]);
-    mkput(&w[6], "m.test", "bad\"", 2);
-    w[6].value_unsafe = true;
-    dmp_node_wq_take(&q, &w[6]);
-    assert_int_equal(w[6].status, 400);
-    dmp_node_wq_flush(&q);
-    assert_int_equal(w[5].status, 201);
-    /* delete: flushes pending first, then removes; deleting nothing is 404 */
-    mkput(&w[7], "d.test", "x", 0);
-    dmp_node_wq_take(&q, &w[7]);
-    memset(&w[8], 0, sizeof(w[8]));
-    w[8].op = DMP_NODE_W_DELETE;
-    strcpy(w[8].lname, "d.test");
-    w[8].lname_len = 6;
-    w[8].done = on_done;
-    dmp_node_wq_take(&q, &w[8]);
-    assert_int_equal(w[7].status, 201);
-    assert_int_equal(w[8].status, 204);
-    w[8].status = 0;
-    dmp_node_wq_take(&q, &w[8]);
-    assert_int_equal(w[8].status, 404);
-    /* the batch bound flushes by itself */
-    dmp_node_write_t many[8];
-    char names[8][16];
-    for (int i = 0; i < 8; i++) {
-        snprintf(names[i], sizeof(names[i]), "b%d.test", i);
-        mkput(&many[i], names[i], "v", 0);
-        dmp_node_wq_take(&q, &many[i]);
-    }
-    assert_int_equal(q.n, 0);
-    for (int i = 0; i < 8; i++)
-        assert_int_equal(many[i].status, 201);
-    dmp_node_tstats_t sum;
-    dmp_node_metrics_sum(&m, &sum);
-    assert_true(sum.writes >= 12);
-    assert_true(sum.write_batches >= 3);
-
-    dmp_node_metrics_free(&m);
-    dmp_cache_free(cache);
-    dmp_store_close(s);
-    nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,7 +389,7 @@ int main(void)
         cmocka_unit_test(t_config_errors),   cmocka_unit_test(t_loopback),
         cmocka_unit_test(t_names_values),    cmocka_unit_test(t_record_path),
         cmocka_unit_test(t_bodies),          cmocka_unit_test(t_ratelimit),
-        cmocka_unit_test(t_metrics_render),  cmocka_unit_test(t_write_queue),
+        cmocka_unit_test(t_metrics_render),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,9 @@
-/* store: per-shard answer cache (byte-bounded, LRU, open addressing with linear probing). */
+/* cache: per-shard answer cache (byte-bounded, LRU, open addressing with linear probing). */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "cache/cache.h"
 
 /* One cached answer. Owned by the cache; name bytes then blob bytes follow in data[]. */
 typedef struct centry {

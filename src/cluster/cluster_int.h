@@ -31,6 +31,7 @@ typedef struct {
 
 struct dmp_cluster {
     dmp_cluster_env_t env;
+    void *idx_ctx; /* ctx of list_bucket / tomb_get: the engine itself with store_index */
     char *token, *base, *self_url, *self_id;
     uint8_t spk[32];
     bool has_spk;

@@ -218,6 +218,9 @@ typedef struct {
     int (*tomb_get)(void *ctx, const char *lname, size_t len, const uint8_t hash[32], bool *found,
                     int64_t *tomb_expires_ms);
     void *ctx;
+    /* true: list_bucket and tomb_get are the store's own indexes (dmp_store_bucket_scan,
+     * dmp_store_tomb_get), what dnsmeshd uses; the two callbacks above are then ignored. */
+    bool store_index;
     /* HTTP transport (NULL = dmp_cluster_http_request; tests route to another engine). */
     int (*http)(void *hctx, const char *url, const uint8_t *body, size_t len,
                 const char *content_type, dmp_cluster_http_resp_t *resp);

@@ -14,6 +14,43 @@ static char *dup_or_null(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
+/* The store's bucket indexes as the engine's callbacks (ctx is ignored: the store comes from
+ * the environment, reached through the engine itself). */
+typedef struct {
+    dmp_cluster_entry_fn fn;
+    void *fctx;
+    int64_t now;
+} bucket_fwd_t;
+
+static int bucket_fwd(void *ctx, const char *name, size_t len, const uint8_t hash[32],
+                      int64_t expires_ms, bool tombstone)
+{
+    bucket_fwd_t *f = ctx;
+    if (len == 0 || len > DMP_CLUSTER_NAME_MAX)
+        return 0;
+    dmp_cluster_leaf_entry_t e = {.name_len = len, .tombstone = tombstone};
+    memcpy(e.name, name, len);
+    memcpy(e.hash, hash, 32);
+    int64_t left = (expires_ms - f->now) / 1000;
+    e.ttl = left < 0 ? 0 : left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+    return f->fn(f->fctx, &e);
+}
+
+static int store_list_bucket(void *ctx, uint32_t bucket, int64_t now_ms, dmp_cluster_entry_fn fn,
+                             void *fctx)
+{
+    dmp_cluster_t *c = ctx;
+    bucket_fwd_t f = {.fn = fn, .fctx = fctx, .now = now_ms};
+    return dmp_store_bucket_scan(c->env.store, bucket, now_ms, bucket_fwd, &f);
+}
+
+static int store_tomb_get(void *ctx, const char *lname, size_t len, const uint8_t hash[32],
+                          bool *found, int64_t *tomb_expires_ms)
+{
+    dmp_cluster_t *c = ctx;
+    return dmp_store_tomb_get(c->env.store, lname, len, hash, cl_now(c), found, tomb_expires_ms);
+}
+
 int dmp_cluster_new(const dmp_cluster_env_t *env, dmp_cluster_t **out)
 {
     if (!env || !out || !env->store || !env->apply || !env->clock.now_ms)
@@ -43,6 +80,11 @@ int dmp_cluster_new(const dmp_cluster_env_t *env, dmp_cluster_t **out)
         c->env.max_pull_records = 20000;
     if (!c->env.round_budget_ms)
         c->env.round_budget_ms = 10000;
+    if (env->store_index) {
+        c->env.list_bucket = store_list_bucket;
+        c->env.tomb_get = store_tomb_get;
+    }
+    c->idx_ctx = env->store_index ? (void *)c : env->ctx;
     c->installed_seq = -1;
     c->quar = calloc(QUAR_SLOTS, sizeof(*c->quar));
     int rc = c->quar ? dmp_cluster_tree_new(&c->tree) : DMP_ENOMEM;
@@ -285,7 +327,7 @@ int dmp_cluster__local_state(dmp_cluster_t *c, const char *name, size_t len, con
     out->present = f.found;
     out->expires_ms = f.exp;
     if (c->env.tomb_get) {
-        rc = c->env.tomb_get(c->env.ctx, name, len, hash, &out->tombstone, &out->tomb_expires);
+        rc = c->env.tomb_get(c->idx_ctx, name, len, hash, &out->tombstone, &out->tomb_expires);
         if (rc != 0)
             return rc;
         if (out->tombstone && out->tomb_expires + DMP_CLUSTER_TTL_SLOP * 1000 < now_ms)

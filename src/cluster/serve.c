@@ -305,7 +305,7 @@ static int serve_merkle(dmp_cluster_t *c, bool leaf, const uint8_t *body, size_t
         rc = dmp_cluster_lresp_bucket(&w, q->idx[i]);
         leaf_ctx_t l = {.w = &w};
         if (rc == 0)
-            rc = c->env.list_bucket(c->env.ctx, q->idx[i], now, leaf_visit, &l);
+            rc = c->env.list_bucket(c->idx_ctx, q->idx[i], now, leaf_visit, &l);
         if (rc == 0)
             rc = l.rc;
     }

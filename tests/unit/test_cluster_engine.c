@@ -20,17 +20,9 @@
 #define NN 3
 #define TOKEN "t0k"
 
-typedef struct {
-    char name[256];
-    uint8_t hash[32];
-    int64_t exp;
-} tomb_t;
-
 typedef struct node {
     dmp_store_t *s;
     dmp_cluster_t *c;
-    tomb_t tombs[64];
-    size_t ntombs;
     bool lie;     /* answer every request with garbage */
     bool no_leaf; /* behave like a reference node: no Merkle routes */
 } node_t;
@@ -45,106 +37,24 @@ static int64_t clock_fn(void *ctx)
     return g_now;
 }
 
-typedef struct {
-    const uint8_t *hash;
-    int64_t exp;
-} rowexp_t;
-
-static int rowexp_visit(void *ctx, const char *name, size_t len, const dmp_store_record_t *r)
-{
-    (void)name;
-    (void)len;
-    rowexp_t *x = ctx;
-    if (memcmp(r->hash, x->hash, 32) == 0)
-        x->exp = r->expires_ms;
-    return 0;
-}
-
 static int apply_fn(void *ctx, const dmp_cluster_change_t *ch, size_t n)
 {
     node_t *nd = ctx;
     for (size_t i = 0; i < n; i++) {
+        int rc;
         if (ch[i].del) {
-            /* the write path records a tombstone with the deleted row's expiry */
-            uint8_t h[32];
-            dmp_crypto_sha256(ch[i].value, ch[i].value_len, h);
-            tomb_t *t = &nd->tombs[nd->ntombs++ % 64];
-            snprintf(t->name, sizeof(t->name), "%.*s", (int)ch[i].name_len, ch[i].name);
-            memcpy(t->hash, h, 32);
-            rowexp_t x = {.hash = h, .exp = g_now};
-            dmp_store_get(nd->s, ch[i].name, ch[i].name_len, g_now, rowexp_visit, &x);
-            t->exp = x.exp;
             size_t removed;
-            int rc = dmp_store_delete(nd->s, ch[i].name, ch[i].name_len, ch[i].value,
-                                      ch[i].value_len, &removed);
-            if (rc != 0 && rc != DMP_ENOTFOUND)
-                return rc;
+            rc = dmp_store_delete(nd->s, ch[i].name, ch[i].name_len, ch[i].value, ch[i].value_len,
+                                  &removed);
+            if (rc == DMP_ENOTFOUND)
+                rc = 0;
         } else {
-            int rc = dmp_store_put(nd->s, ch[i].name, ch[i].name_len, ch[i].value, ch[i].value_len,
-                                   ch[i].ttl, g_now);
-            if (rc != 0)
-                return rc;
+            rc = dmp_store_put(nd->s, ch[i].name, ch[i].name_len, ch[i].value, ch[i].value_len,
+                               ch[i].ttl, g_now);
         }
+        if (rc != 0)
+            return rc;
     }
-    return 0;
-}
-
-typedef struct {
-    uint32_t bucket;
-    dmp_cluster_entry_fn fn;
-    void *fctx;
-    int64_t now;
-    int stop;
-} lb_t;
-
-static int lb_visit(void *ctx, const char *name, size_t len, const dmp_store_record_t *r)
-{
-    lb_t *l = ctx;
-    uint32_t b;
-    dmp_store_bucket_of(name, len, &b);
-    if (b != l->bucket)
-        return 0;
-    dmp_cluster_leaf_entry_t e = {.name_len = len, .bucket = (uint16_t)b};
-    memcpy(e.name, name, len);
-    memcpy(e.hash, r->hash, 32);
-    e.ttl = (uint32_t)((r->expires_ms - l->now) / 1000);
-    l->stop = l->fn(l->fctx, &e);
-    return l->stop;
-}
-
-/* Test-only bucket listing: a full scan (the store's bucket index is the real one). */
-static int list_bucket_fn(void *ctx, uint32_t bucket, int64_t now, dmp_cluster_entry_fn fn,
-                          void *fctx)
-{
-    node_t *nd = ctx;
-    lb_t l = {.bucket = bucket, .fn = fn, .fctx = fctx, .now = now};
-    int rc = dmp_store_scan_prefix(nd->s, "", 0, now, lb_visit, &l);
-    for (size_t i = 0; i < nd->ntombs && i < 64 && rc == 0 && !l.stop; i++) {
-        uint32_t b;
-        dmp_store_bucket_of(nd->tombs[i].name, strlen(nd->tombs[i].name), &b);
-        if (b != bucket || nd->tombs[i].exp <= now)
-            continue;
-        dmp_cluster_leaf_entry_t e = {
-            .name_len = strlen(nd->tombs[i].name), .tombstone = true, .bucket = (uint16_t)b};
-        memcpy(e.name, nd->tombs[i].name, e.name_len);
-        memcpy(e.hash, nd->tombs[i].hash, 32);
-        e.ttl = (uint32_t)((nd->tombs[i].exp - now) / 1000);
-        l.stop = fn(fctx, &e);
-    }
-    return rc;
-}
-
-static int tomb_get_fn(void *ctx, const char *lname, size_t len, const uint8_t hash[32],
-                       bool *found, int64_t *exp)
-{
-    node_t *nd = ctx;
-    *found = false;
-    for (size_t i = 0; i < nd->ntombs && i < 64; i++)
-        if (strlen(nd->tombs[i].name) == len && memcmp(nd->tombs[i].name, lname, len) == 0 &&
-            memcmp(nd->tombs[i].hash, hash, 32) == 0) {
-            *found = true;
-            *exp = nd->tombs[i].exp;
-        }
     return 0;
 }
 
@@ -214,8 +124,7 @@ static void make_node(int i, const uint8_t *spk, const char *base, bool leaf)
     snprintf(self, sizeof(self), "http://n%d", i);
     dmp_cluster_env_t env = {.store = nd->s,
                              .apply = apply_fn,
-                             .list_bucket = leaf ? list_bucket_fn : NULL,
-                             .tomb_get = tomb_get_fn,
+                             .store_index = leaf,
                              .ctx = nd,
                              .http = http_fn,
                              .clock = {.now_ms = clock_fn},

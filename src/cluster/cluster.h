@@ -19,6 +19,9 @@ void dmp_cluster_tree_free(dmp_cluster_tree_t *t);
  * leaf(), then recomputes the inner nodes above the changed leaves. Readers are blocked only
  * while the changed leaves and their ancestors are written, not while leaves are read. */
 int dmp_cluster_tree_refresh(dmp_cluster_tree_t *t, dmp_cluster_leaf_fn leaf, void *ctx, bool all);
+/* Full refresh from every leaf at once (leaves[b] for each bucket), e.g. from
+ * dmp_store_bucket_digests; clears the touched marks. */
+int dmp_cluster_tree_load(dmp_cluster_tree_t *t, const uint8_t (*leaves)[32]);
 /* Marks a bucket for the next refresh (any thread, lock-free). */
 void dmp_cluster_tree_touch(dmp_cluster_tree_t *t, uint32_t bucket);
 /* Marks the bucket of a name (lowercased like the store) for the next refresh. */
@@ -212,6 +215,12 @@ int dmp_cluster_sync_peer(dmp_cluster_t *c, size_t i);
  * as the peer list. DMP_EUNSUPPORTED when gossip is off (no key or no base domain). */
 int dmp_cluster_gossip_tick(dmp_cluster_t *c);
 void dmp_cluster_get_stats(dmp_cluster_t *c, dmp_cluster_stats_t *out);
+/* Makes every later peer request fail at once (DMP_EAGAIN), so a round in flight ends quickly
+ * at shutdown. serve() keeps working. */
+void dmp_cluster_abort(dmp_cluster_t *c);
+/* With a pinned key and a base domain: takes the peers of the best verifying manifest stored at
+ * cluster.<base> (restart recovery). DMP_ENOTFOUND when there is none. */
+int dmp_cluster_peers_from_store(dmp_cluster_t *c);
 /* Peers of a verified cluster manifest (node_id, http_endpoint with trailing '/' stripped;
  * nodes whose endpoint is not http(s) skipped). Returns the count written. */
 size_t dmp_cluster_peers_from_manifest(const dmp_wire_cluster_t *m, dmp_cluster_peer_t *out,

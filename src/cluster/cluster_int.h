@@ -8,12 +8,12 @@
 #include "cluster/cluster.h"
 #include "store/store.h"
 
-#define QUAR_SLOTS 4096       /* quarantined (name, hash) pairs: direct-mapped, bounded */
-#define QUAR_MS (300 * 1000)  /* a refused record is not pulled again for 5 min */
-#define PROBE_EVERY 30        /* rounds between re-probes of a peer without Merkle routes */
-#define BACKOFF_BASE_MS 1000  /* first retry after a failed round */
-#define BACKOFF_MAX_MS 60000  /* at most a minute between attempts */
-#define FULL_REFRESH_MS 10000 /* the tree re-reads every leaf at least this often */
+#define QUAR_SLOTS 4096      /* quarantined (name, hash) pairs: direct-mapped, bounded */
+#define QUAR_MS (300 * 1000) /* a refused record is not pulled again for 5 min */
+#define PROBE_EVERY 30       /* rounds between re-probes of a peer without Merkle routes */
+#define BACKOFF_BASE_MS 1000 /* first retry after a failed round */
+#define BACKOFF_MAX_MS 60000 /* at most a minute between attempts */
+#define FULL_REFRESH_MS 1000 /* the tree re-reads every leaf (one iterator) at least this often */
 
 /* Per-peer state. Invariant: cursor is the reference-digest watermark (only moves forward
  * while the peer keeps its id and endpoint). */
@@ -42,6 +42,7 @@ struct dmp_cluster {
     size_t rr, grr;
     quar_t *quar;
     int64_t installed_seq;
+    atomic_bool aborted;
     pthread_mutex_t refresh_mu;
     int64_t last_full_refresh;
     struct {
@@ -89,6 +90,8 @@ int dmp_cluster__pull_apply(dmp_cluster_t *c, const char *base_url, wants_t *ws,
 
 /* serve.c: the highest seq among the stored manifests at cluster.<base> (-1: none). */
 int dmp_cluster__best_seq(dmp_cluster_t *c, int64_t *seq);
+/* The best stored manifest's wire (appended to wire) and seq (-1: none). */
+int dmp_cluster__best_wire(dmp_cluster_t *c, dmp_buf_t *wire, int64_t *seq);
 
 /* round_merkle.c: 0 on success; DMP_EUNSUPPORTED when the peer has no Merkle routes. */
 int dmp_cluster__round_merkle(dmp_cluster_t *c, peer_state_t *ps);

@@ -115,6 +115,12 @@ void dmp_cluster_free(dmp_cluster_t *c)
     free(c);
 }
 
+void dmp_cluster_abort(dmp_cluster_t *c)
+{
+    if (c)
+        atomic_store(&c->aborted, true);
+}
+
 dmp_cluster_tree_t *dmp_cluster_get_tree(dmp_cluster_t *c)
 {
     return c ? c->tree : NULL;
@@ -145,7 +151,16 @@ int dmp_cluster_refresh(dmp_cluster_t *c, bool all)
     int64_t now = cl_now(c);
     if (!all && now - c->last_full_refresh >= FULL_REFRESH_MS)
         all = true; /* the sweep changes leaves without touching them */
-    int rc = dmp_cluster_tree_refresh(c->tree, dmp_cluster_store_leaf, c->env.store, all);
+    int rc;
+    if (all) {
+        uint8_t(*leaves)[32] = malloc((size_t)DMP_CLUSTER_LEAVES * 32);
+        rc = leaves ? dmp_store_bucket_digests(c->env.store, leaves) : DMP_ENOMEM;
+        if (rc == 0)
+            rc = dmp_cluster_tree_load(c->tree, (const uint8_t(*)[32])leaves);
+        free(leaves);
+    } else {
+        rc = dmp_cluster_tree_refresh(c->tree, dmp_cluster_store_leaf, c->env.store, false);
+    }
     if (rc == 0 && all)
         c->last_full_refresh = now;
     pthread_mutex_unlock(&c->refresh_mu);
@@ -278,6 +293,8 @@ void dmp_cluster__quarantine(dmp_cluster_t *c, const char *name, size_t len, con
 int dmp_cluster__http(dmp_cluster_t *c, const char *base_url, const char *path, const uint8_t *body,
                       size_t len, const char *ctype, dmp_cluster_http_resp_t *resp)
 {
+    if (atomic_load(&c->aborted))
+        return DMP_EAGAIN;
     char url[DMP_CLUSTER_URL_MAX + 600];
     if (snprintf(url, sizeof(url), "%s%s", base_url, path) >= (int)sizeof(url))
         return DMP_ETOOBIG;

@@ -115,3 +115,31 @@ out:
     dmp_cluster_http_resp_free(&resp);
     return rc;
 }
+
+int dmp_cluster_peers_from_store(dmp_cluster_t *c)
+{
+    if (!c->has_spk || !c->base)
+        return DMP_EUNSUPPORTED;
+    dmp_buf_t w;
+    dmp_buf_init(&w);
+    int64_t seq = -1;
+    int rc = dmp_cluster__best_wire(c, &w, &seq);
+    if (rc == 0 && seq < 0)
+        rc = DMP_ENOTFOUND;
+    dmp_wire_cluster_t m;
+    if (rc == 0 &&
+        dmp_wire_cluster_parse(w.data, w.len, c->spk, cl_now(c) / 1000, c->base, &m) != 0)
+        rc = DMP_ENOTFOUND;
+    if (rc == 0) {
+        dmp_cluster_peer_t peers[DMP_WIRE_CLUSTER_MAX_NODES];
+        size_t n = dmp_cluster_peers_from_manifest(&m, peers, DMP_WIRE_CLUSTER_MAX_NODES);
+        rc = dmp_cluster_set_peers(c, peers, n);
+        if (rc == 0) {
+            pthread_mutex_lock(&c->mu);
+            c->installed_seq = seq;
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
+    dmp_buf_free(&w);
+    return rc;
+}

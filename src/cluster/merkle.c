@@ -189,6 +189,33 @@ int dmp_cluster_tree_refresh(dmp_cluster_tree_t *t, dmp_cluster_leaf_fn leaf, vo
     return rc;
 }
 
+int dmp_cluster_tree_load(dmp_cluster_tree_t *t, const uint8_t (*leaves)[32])
+{
+    if (!t || !leaves)
+        return DMP_EINVAL;
+    pthread_mutex_lock(&t->refresh_mu);
+    for (size_t w = 0; w < DMP_CLUSTER_LEAVES / 64; w++)
+        atomic_store_explicit(&t->dirty[w], 0, memory_order_relaxed);
+    uint32_t *buckets = malloc(DMP_CLUSTER_LEAVES * sizeof(*buckets));
+    uint8_t(*digs)[32] = malloc((size_t)DMP_CLUSTER_LEAVES * 32);
+    int rc = buckets && digs ? 0 : DMP_ENOMEM;
+    size_t n = 0;
+    for (uint32_t b = 0; rc == 0 && b < DMP_CLUSTER_LEAVES; b++)
+        if (memcmp(leaves[b], t->d[level_off[DMP_CLUSTER_DEPTH] + b], 32) != 0) {
+            buckets[n] = b;
+            memcpy(digs[n++], leaves[b], 32);
+        }
+    if (rc == 0) {
+        pthread_rwlock_wrlock(&t->mu);
+        apply_leaves(t, buckets, digs, n);
+        pthread_rwlock_unlock(&t->mu);
+    }
+    free(buckets);
+    free(digs);
+    pthread_mutex_unlock(&t->refresh_mu);
+    return rc;
+}
+
 void dmp_cluster_tree_root(dmp_cluster_tree_t *t, uint8_t out[32])
 {
     pthread_rwlock_rdlock(&t->mu);

@@ -242,6 +242,17 @@ int dmp_cluster__best_seq(dmp_cluster_t *c, int64_t *seq)
     return rc;
 }
 
+int dmp_cluster__best_wire(dmp_cluster_t *c, dmp_buf_t *wire, int64_t *seq)
+{
+    manifest_ctx_t m;
+    int rc = best_manifest(c, &m);
+    *seq = m.best_seq;
+    if (rc == 0 && m.best_seq >= 0)
+        rc = dmp_buf_append(wire, m.wire.data, m.wire.len);
+    dmp_buf_free(&m.wire);
+    return rc;
+}
+
 static int serve_manifest(dmp_cluster_t *c, dmp_cluster_reply_t *r)
 {
     manifest_ctx_t m;

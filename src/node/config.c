@@ -50,6 +50,12 @@ enum {
     K_CACHE_MB,
     K_RING_SIZE,
     K_PORTS_FILE,
+    K_SYNC_PEERS,
+    K_SYNC_TOKEN,
+    K_SYNC_INTERVAL,
+    K_SYNC_SPK,
+    K_SYNC_SELF,
+    K_NODE_ID,
     K_COUNT
 };
 
@@ -123,6 +129,21 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                      "entries per frontend<->shard ring (power of two)", false},
     [K_PORTS_FILE] = {"DMP_PORTS_FILE", NULL, "ports-file", NULL,
                       "write the bound ports here once listening (dns=H:P http=H:P)", false},
+    [K_SYNC_PEERS] = {"DMP_SYNC_PEERS", NULL, "sync-peers", NULL,
+                      "anti-entropy peers: comma-separated base URLs (http://host:port)", false},
+    [K_SYNC_TOKEN] = {"DMP_SYNC_PEER_TOKEN", NULL, "sync-peer-token", NULL,
+                      "shared bearer token of the /v1/sync/* routes; unset = they answer 403",
+                      false},
+    [K_SYNC_INTERVAL] = {"DMP_SYNC_INTERVAL", "DMP_SYNC_INTERVAL_SECONDS", "sync-interval", "10",
+                         "seconds between anti-entropy rounds (one peer per round) (> 0)", false},
+    [K_SYNC_SPK] = {"DMP_SYNC_OPERATOR_SPK", NULL, "sync-operator-spk", NULL,
+                    "operator Ed25519 key (64 hex): verifies cluster manifests; with "
+                    "DMP_CLUSTER_BASE_DOMAIN enables manifest gossip",
+                    false},
+    [K_SYNC_SELF] = {"DMP_SYNC_SELF_ENDPOINT", NULL, "sync-self-endpoint", NULL,
+                     "this node's own base URL, never synced with", false},
+    [K_NODE_ID] = {"DMP_NODE_ID", NULL, "node-id", NULL,
+                   "this node's id in the cluster manifest, never synced with", false},
 };
 
 const dmp_node_knob_t *dmp_node_knobs(size_t *n)
@@ -254,6 +275,14 @@ void dmp_node_config_free(dmp_node_config_t *c)
     free(c->apex_ns);
     free(c->apex_soa_rname);
     free(c->ports_file);
+    free(c->sync_peers);
+    if (c->sync_token) {
+        dmp_wipe(c->sync_token, strlen(c->sync_token));
+        free(c->sync_token);
+    }
+    free(c->sync_self_endpoint);
+    free(c->node_id);
+    free(c->cluster_base_domain);
     memset(c, 0, sizeof(*c));
 }
 
@@ -465,6 +494,31 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
     if (val[K_PORTS_FILE])
         c->ports_file = xstrdup(val[K_PORTS_FILE]);
     c->http_max_body = 16384;
+
+    if (val[K_SYNC_PEERS])
+        c->sync_peers = xstrdup(val[K_SYNC_PEERS]);
+    if (val[K_SYNC_TOKEN] && *val[K_SYNC_TOKEN]) {
+        for (const char *p = val[K_SYNC_TOKEN]; *p; p++)
+            if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+                BAD(K_SYNC_TOKEN, "the token must be printable ASCII without spaces");
+        c->sync_token = xstrdup(val[K_SYNC_TOKEN]);
+    }
+    if (dmp_parse_double(val[K_SYNC_INTERVAL], 1e-3, 1e7, &c->sync_interval))
+        BAD(K_SYNC_INTERVAL, "expected a number of seconds > 0");
+    if (val[K_SYNC_SPK] && *val[K_SYNC_SPK]) {
+        /* the reference ignores a bad key with a warning; refusing is safer than syncing
+         * manifests nobody can verify */
+        if (dmp_hex_decode(val[K_SYNC_SPK], strlen(val[K_SYNC_SPK]), c->sync_operator_spk, 32))
+            BAD(K_SYNC_SPK, "expected 64 hex digits (an Ed25519 public key)");
+        c->has_sync_operator_spk = true;
+    }
+    if (val[K_SYNC_SELF])
+        c->sync_self_endpoint = xstrdup(val[K_SYNC_SELF]);
+    if (val[K_NODE_ID])
+        c->node_id = xstrdup(val[K_NODE_ID]);
+    if (val[K_CLUSTER_BASE_DOMAIN] &&
+        norm_zone(val[K_CLUSTER_BASE_DOMAIN], &c->cluster_base_domain))
+        BAD(K_CLUSTER_BASE_DOMAIN, "expected a DNS name");
 
     if (!c->db_path || !c->dns_host || !c->http_host) {
         rc = DMP_ENOMEM;

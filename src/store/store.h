@@ -95,6 +95,9 @@ int dmp_store_item_digest(const char *name, size_t name_len, const uint8_t hash[
                           uint8_t out[32]);
 int dmp_store_bucket_of(const char *name, size_t name_len, uint32_t *bucket);
 int dmp_store_bucket_digest(dmp_store_t *s, uint32_t bucket, uint8_t out[32]);
+/* Every bucket digest at once (one iterator over the merkle CF; a never-touched bucket is
+ * zeros): out holds DMP_STORE_MERKLE_BUCKETS x 32 bytes. */
+int dmp_store_bucket_digests(dmp_store_t *s, uint8_t (*out)[32]);
 
 /* Anti-entropy leaf listing: visits the live rows (expires_ms > now) and the unexpired
  * tombstones of one Merkle bucket, rows first, each group in (name, hash) order. Two prefix

@@ -278,6 +278,20 @@ static void test_tree_over_store(void **state)
     assert_int_equal(dmp_cluster_tree_new(&t2), 0);
     assert_int_equal(dmp_cluster_tree_refresh(t1, dmp_cluster_store_leaf, s1, true), 0);
     assert_int_equal(dmp_cluster_tree_refresh(t2, dmp_cluster_store_leaf, s2, true), 0);
+    /* the bulk read of every bucket gives the same tree as one read per bucket */
+    {
+        dmp_cluster_tree_t *t3;
+        assert_int_equal(dmp_cluster_tree_new(&t3), 0);
+        uint8_t(*lv)[32] = malloc((size_t)65536 * 32);
+        assert_int_equal(dmp_store_bucket_digests(s2, lv), 0);
+        assert_int_equal(dmp_cluster_tree_load(t3, (const uint8_t(*)[32])lv), 0);
+        uint8_t r2[32], r3[32];
+        dmp_cluster_tree_root(t2, r2);
+        dmp_cluster_tree_root(t3, r3);
+        assert_memory_equal(r2, r3, 32);
+        free(lv);
+        dmp_cluster_tree_free(t3);
+    }
     wire_remote_t r = {.t = t2};
     dmp_cluster_remote_t rem = {.children = wire_children, .ctx = &r};
     uint16_t out[10];

@@ -12,3 +12,13 @@ if(TARGET dnsmeshd)
                                            $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_dig_curl PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
 endif()
+
+# The cluster: 3 nodes converging over /v1/sync, restart, deletes, expiry, a lying peer.
+if(TARGET dnsmeshd)
+  add_executable(test_cluster_integ ${CMAKE_CURRENT_LIST_DIR}/itest.c
+                                    ${CMAKE_CURRENT_LIST_DIR}/test_cluster_integ.c)
+  target_link_libraries(test_cluster_integ PRIVATE PkgConfig::CMOCKA PkgConfig::LDNS dmp_dns)
+  add_test(NAME cluster_integration COMMAND test_cluster_integ $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(cluster_integration PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+  add_dependencies(test_cluster_integ dnsmeshd)
+endif()

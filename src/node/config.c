@@ -70,6 +70,12 @@ enum {
     K_REG_ISSUED_BURST,
     K_REG_EP_RATE,
     K_REG_EP_BURST,
+    K_SYNC_PEERS,
+    K_SYNC_TOKEN,
+    K_SYNC_INTERVAL,
+    K_SYNC_SPK,
+    K_SYNC_SELF,
+    K_NODE_ID,
     K_COUNT
 };
 
@@ -202,6 +208,21 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                        "per-IP request rate on /v1/registration/* (req/s; default 5/hour)", false},
     [K_REG_EP_BURST] = {"DMP_REGISTRATION_ENDPOINT_RATE_BURST", NULL, "registration-burst", "5",
                         "per-IP bucket size on /v1/registration/*", false},
+    [K_SYNC_PEERS] = {"DMP_SYNC_PEERS", NULL, "sync-peers", NULL,
+                      "anti-entropy peers: comma-separated base URLs (http://host:port)", false},
+    [K_SYNC_TOKEN] = {"DMP_SYNC_PEER_TOKEN", NULL, "sync-peer-token", NULL,
+                      "shared bearer token of the /v1/sync/* routes; unset = they answer 403",
+                      false},
+    [K_SYNC_INTERVAL] = {"DMP_SYNC_INTERVAL", "DMP_SYNC_INTERVAL_SECONDS", "sync-interval", "10",
+                         "seconds between anti-entropy rounds (one peer per round) (> 0)", false},
+    [K_SYNC_SPK] = {"DMP_SYNC_OPERATOR_SPK", NULL, "sync-operator-spk", NULL,
+                    "operator Ed25519 key (64 hex): verifies cluster manifests; with "
+                    "DMP_CLUSTER_BASE_DOMAIN enables manifest gossip",
+                    false},
+    [K_SYNC_SELF] = {"DMP_SYNC_SELF_ENDPOINT", NULL, "sync-self-endpoint", NULL,
+                     "this node's own base URL, never synced with", false},
+    [K_NODE_ID] = {"DMP_NODE_ID", NULL, "node-id", NULL,
+                   "this node's id in the cluster manifest, never synced with", false},
 };
 
 const dmp_node_knob_t *dmp_node_knobs(size_t *n)
@@ -341,6 +362,14 @@ void dmp_node_config_free(dmp_node_config_t *c)
     for (size_t i = 0; c->reg_allowlist && i < c->reg_allowlist_n; i++)
         free(c->reg_allowlist[i]);
     free(c->reg_allowlist);
+    free(c->sync_peers);
+    if (c->sync_token) {
+        dmp_wipe(c->sync_token, strlen(c->sync_token));
+        free(c->sync_token);
+    }
+    free(c->sync_self_endpoint);
+    free(c->node_id);
+    free(c->cluster_base_domain);
     memset(c, 0, sizeof(*c));
 }
 
@@ -663,6 +692,30 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         BAD(K_REG_EP_RATE, "expected a number >= 0");
     if (dmp_parse_double(val[K_REG_EP_BURST], 0, 1e9, &c->reg_endpoint_burst))
         BAD(K_REG_EP_BURST, "expected a number >= 0");
+    if (val[K_SYNC_PEERS])
+        c->sync_peers = xstrdup(val[K_SYNC_PEERS]);
+    if (val[K_SYNC_TOKEN] && *val[K_SYNC_TOKEN]) {
+        for (const char *p = val[K_SYNC_TOKEN]; *p; p++)
+            if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+                BAD(K_SYNC_TOKEN, "the token must be printable ASCII without spaces");
+        c->sync_token = xstrdup(val[K_SYNC_TOKEN]);
+    }
+    if (dmp_parse_double(val[K_SYNC_INTERVAL], 1e-3, 1e7, &c->sync_interval))
+        BAD(K_SYNC_INTERVAL, "expected a number of seconds > 0");
+    if (val[K_SYNC_SPK] && *val[K_SYNC_SPK]) {
+        /* the reference ignores a bad key with a warning; refusing is safer than syncing
+         * manifests nobody can verify */
+        if (dmp_hex_decode(val[K_SYNC_SPK], strlen(val[K_SYNC_SPK]), c->sync_operator_spk, 32))
+            BAD(K_SYNC_SPK, "expected 64 hex digits (an Ed25519 public key)");
+        c->has_sync_operator_spk = true;
+    }
+    if (val[K_SYNC_SELF])
+        c->sync_self_endpoint = xstrdup(val[K_SYNC_SELF]);
+    if (val[K_NODE_ID])
+        c->node_id = xstrdup(val[K_NODE_ID]);
+    if (val[K_CLUSTER_BASE_DOMAIN] &&
+        norm_zone(val[K_CLUSTER_BASE_DOMAIN], &c->cluster_base_domain))
+        BAD(K_CLUSTER_BASE_DOMAIN, "expected a DNS name");
 
     if (!c->db_path || !c->dns_host || !c->http_host) {
         rc = DMP_ENOMEM;

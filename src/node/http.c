@@ -27,6 +27,8 @@ static const dmp_node_route_t routes[] = {
      NULL, NULL, NULL},
     {"/v1/registration/confirm", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL,
      dmp_node_http_begin_reg, dmp_node_http_body_confirm, NULL},
+    {"/v1/sync/", DMP_NODE_MATCH_PREFIX, DMP_NODE_M_GET | DMP_NODE_M_POST, dmp_node_http_get_sync,
+     dmp_node_http_begin_sync, dmp_node_http_body_sync, NULL},
 };
 
 static bool route_matches(const dmp_node_route_t *rt, const char *url)
@@ -280,7 +282,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         return r->route->get(r);
     case RQ_BODY:
         if (*upload_size) {
-            if (!r->too_big && r->body.len + *upload_size <= h->env.cfg->http_max_body) {
+            size_t cap = r->body_cap ? r->body_cap : h->env.cfg->http_max_body;
+            if (!r->too_big && r->body.len + *upload_size <= cap) {
                 if (dmp_buf_append(&r->body, upload, *upload_size) != 0)
                     r->too_big = true;
             } else {

@@ -46,7 +46,8 @@ typedef struct {
     const dmp_node_route_t *route;
     bool is_delete;
     bool too_big;
-    char name[256]; /* decoded record name as given (for messages), NUL-terminated */
+    size_t body_cap; /* 0 = cfg->http_max_body; the sync routes accept more */
+    char name[256];  /* decoded record name as given (for messages), NUL-terminated */
     size_t name_len;
     bool name_ok;
     dmp_buf_t body;
@@ -110,6 +111,10 @@ enum MHD_Result dmp_node_http_get_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_begin_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_body_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r);
+/* the /v1/sync routes (http_sync.c), answered by the cluster engine */
+enum MHD_Result dmp_node_http_get_sync(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_begin_sync(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_body_sync(dmp_node_rq_t *r);
 
 /* registration (http_reg.c). A new registration POST route (tsig-confirm) uses begin_reg and
  * then dmp_node_reg_parse + dmp_node_reg_verify on r->body in its body handler. */

@@ -1,5 +1,7 @@
-/* dnsmeshd: wires config, store, net (frontends + shards), dns, the HTTP API and the sweep.
+/* dnsmeshd: wires config, store, net (frontends + shards), dns, the HTTP API, the sweep and the
+ * cluster (anti-entropy, gossip).
  * Threads: F frontends and S shards (net), one HTTP thread (libmicrohttpd), one sweep thread,
+ * with DMP_SYNC_PEER_TOKEN an anti-entropy and a gossip thread,
  * and main, which only waits for SIGTERM/SIGINT and then shuts everything down in order. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,6 +46,7 @@ typedef struct node {
     dmp_node_tokens_t *tokens;    /* multi-tenant only */
     dmp_node_bgthread_t audit_bg; /* writes buffered token-audit rows every second */
     dmp_node_update_t *upd;       /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
+    dmp_node_cluster_t *cluster;  /* anti-entropy + gossip; NULL without DMP_SYNC_PEER_TOKEN */
 } node_t;
 
 static int64_t now_ms_real(void)
@@ -350,6 +353,8 @@ static int write_ports_file(const char *path, const char *line)
 
 static void shutdown_node(node_t *n)
 {
+    /* cluster rounds first: they write through the core, which must still run */
+    dmp_node_cluster_stop(n->cluster);
     if (n->http) {
         /* a write in flight must finish first: its shard resumes the connection */
         dmp_node_http_stop(n->http, 25000);
@@ -364,6 +369,8 @@ static void shutdown_node(node_t *n)
         dmp_net_free(n->net);
         n->net = NULL;
     }
+    dmp_node_cluster_free(n->cluster); /* no HTTP handler uses the engine any more */
+    n->cluster = NULL;
     /* shard threads are gone: flush what they left, sync it, answer it */
     dmp_node_update_free(n->upd);
     n->upd = NULL;
@@ -545,6 +552,14 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    err[0] = 0;
+    rc = dmp_node_cluster_start(&n->cfg, n->store, n->core, &n->cluster, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err[0] ? err : "cannot start anti-entropy");
+        status = rc == DMP_NODE_ECONFIG ? 2 : 1;
+        goto out;
+    }
+
     dmp_node_http_env_t he = {.cfg = &n->cfg,
                               .store = n->store,
                               .metrics = &n->metrics,
@@ -552,6 +567,7 @@ int main(int argc, char **argv)
                               .core = n->core,
                               .tokens = n->tokens,
                               .version = DNSMESHD_VERSION,
+                              .cluster = dmp_node_cluster_engine(n->cluster),
                               .gauges = net_gauges,
                               .ctx = n,
                               .now_ms = now_ms_real};

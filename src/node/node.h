@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "dns/dns.h"
+#include "cluster/cluster.h"
 #include "store/store.h"
 
 const char *dmp_node_strerror(int err);
@@ -479,6 +480,7 @@ typedef struct {
     const char *operator_spk_hex;
     bool tsig_enabled; /* DNS UPDATE on (registration also mints TSIG keys) */
     const char *version;
+    dmp_cluster_t *cluster; /* serves the /v1/sync routes; NULL = no sync token: 403 */
     /* Fills the net gauges for /metrics; may be NULL. */
     void (*gauges)(void *ctx, dmp_node_gauges_t *g);
     void *ctx;
@@ -495,5 +497,20 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms);
 /* JSON helpers (exposed for tests): the reference's json.dumps style ("k": v, ", "). Returns a
  * malloc'd string. */
 char *dmp_node_json_error(const char *msg);
+
+/* ---- the cluster (cluster.c): anti-entropy and manifest gossip threads ---- */
+typedef struct dmp_node_cluster dmp_node_cluster_t;
+/* Creates the anti-entropy engine when DMP_SYNC_PEER_TOKEN is set (else *out = NULL: the sync
+ * routes answer 403, as the reference's), with peers from DMP_SYNC_PEERS or, failing that, the
+ * verified cluster manifest in the store. Pulled records go through dmp_node_apply(). Starts
+ * the anti-entropy thread when there are peers and the gossip thread when a pinned key and a
+ * base domain are set (both nice 13). On error writes one line to err. */
+int dmp_node_cluster_start(const dmp_node_config_t *cfg, dmp_store_t *store, dmp_node_core_t *core,
+                           dmp_node_cluster_t **out, char *err, size_t errcap);
+dmp_cluster_t *dmp_node_cluster_engine(dmp_node_cluster_t *nc);
+/* Stops both threads (a round in flight gives up at its next request). The engine stays
+ * usable for serve() until dmp_node_cluster_free. */
+void dmp_node_cluster_stop(dmp_node_cluster_t *nc);
+void dmp_node_cluster_free(dmp_node_cluster_t *nc);
 
 #endif

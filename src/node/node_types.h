@@ -83,6 +83,15 @@ typedef struct {
     int64_t reg_issued_burst;
     double reg_endpoint_rate; /* per-IP limiter on the registration routes */
     double reg_endpoint_burst;
+    /* anti-entropy (docs/cluster.md) */
+    char *sync_peers;     /* DMP_SYNC_PEERS as given, or NULL */
+    char *sync_token;     /* DMP_SYNC_PEER_TOKEN or NULL (wiped on free) */
+    double sync_interval; /* seconds between rounds, > 0 */
+    uint8_t sync_operator_spk[32];
+    bool has_sync_operator_spk;
+    char *sync_self_endpoint;  /* or NULL */
+    char *node_id;             /* DMP_NODE_ID or NULL */
+    char *cluster_base_domain; /* DMP_CLUSTER_BASE_DOMAIN, lowercased, or NULL */
 } dmp_node_config_t;
 
 /* One configuration knob: the environment variable, the command-line flag that overrides it,

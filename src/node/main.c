@@ -1,5 +1,7 @@
-/* dnsmeshd: wires config, store, net (frontends + shards), dns, the HTTP API and the sweep.
+/* dnsmeshd: wires config, store, net (frontends + shards), dns, the HTTP API, the sweep and the
+ * cluster (anti-entropy, gossip).
  * Threads: F frontends and S shards (net), one HTTP thread (libmicrohttpd), one sweep thread,
+ * with DMP_SYNC_PEER_TOKEN an anti-entropy and a gossip thread,
  * and main, which only waits for SIGTERM/SIGINT and then shuts everything down in order. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include "cache/cache.h"
 #include "dns/dns.h"
 #include "net/net.h"
+#include "node/dns_update.h"
 #include "node/node.h"
 #include "store/store.h"
 
@@ -40,6 +43,10 @@ typedef struct node {
                          * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
     dmp_node_bgthread_t sweep;
+    dmp_node_tokens_t *tokens;    /* multi-tenant only */
+    dmp_node_bgthread_t audit_bg; /* writes buffered token-audit rows every second */
+    dmp_node_update_t *upd;       /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
+    dmp_node_cluster_t *cluster;  /* anti-entropy + gossip; NULL without DMP_SYNC_PEER_TOKEN */
 } node_t;
 
 static int64_t now_ms_real(void)
@@ -54,6 +61,10 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
                       size_t *out_len)
 {
     node_t *n = ctx;
+    if (shard >= n->nshards) { /* an UPDATE worker (net routes only UPDATEs there) */
+        dmp_node_update_handle(n->upd, q->pkt, q->len, out, cap, out_len);
+        return;
+    }
     dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, q->peer,
                         q->peer_len, out, cap, out_len);
 }
@@ -61,7 +72,8 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
 static void on_tick(void *ctx, unsigned shard)
 {
     node_t *n = ctx;
-    dmp_node_core_tick(n->core, shard);
+    if (shard < n->nshards)
+        dmp_node_core_tick(n->core, shard);
 }
 
 /* The core's executor: net's per-shard task rings. */
@@ -73,7 +85,11 @@ static int core_exec(void *ctx, unsigned shard, void (*fn)(void *arg), void *arg
 
 static int on_route(void *ctx, const uint8_t *pkt, size_t len, unsigned nshards)
 {
-    (void)ctx;
+    node_t *n = ctx;
+    unsigned us;
+    if (dmp_node_update_route(n->upd, pkt, len, &us))
+        return (int)(n->nshards + us); /* UPDATE workers follow the name-owning shards */
+    nshards = n->nshards;
     uint64_t h;
     if (nshards <= 1 || dmp_dns_query_route(pkt, len, &h) != 0)
         return 0;
@@ -153,6 +169,14 @@ static void sweep_tick(void *arg)
         DMP_STAT_ADD(st, sweep_removed, removed);
         dmp_info("cleanup removed %zu expired records", removed);
     }
+}
+
+static void audit_tick(void *arg)
+{
+    node_t *n = arg;
+    int rc = dmp_node_tokens_flush(n->tokens);
+    if (rc != 0)
+        dmp_warn("token audit log: cannot write: %s", dmp_store_strerror(rc));
 }
 
 /* ---- start-up helpers ---- */
@@ -329,18 +353,27 @@ static int write_ports_file(const char *path, const char *line)
 
 static void shutdown_node(node_t *n)
 {
+    /* cluster rounds first: they write through the core, which must still run */
+    dmp_node_cluster_stop(n->cluster);
     if (n->http) {
         /* a write in flight must finish first: its shard resumes the connection */
         dmp_node_http_stop(n->http, (int)n->cfg.shutdown_timeout * 1000);
         n->http = NULL;
     }
     dmp_node_bgthread_stop(&n->sweep);
+    dmp_node_bgthread_stop(&n->audit_bg); /* last tick writes what is buffered */
+    dmp_node_tokens_close(n->tokens);
+    n->tokens = NULL;
     if (n->net) {
         dmp_net_stop(n->net);
         dmp_net_free(n->net);
         n->net = NULL;
     }
+    dmp_node_cluster_free(n->cluster); /* no HTTP handler uses the engine any more */
+    n->cluster = NULL;
     /* shard threads are gone: flush what they left, sync it, answer it */
+    dmp_node_update_free(n->upd);
+    n->upd = NULL;
     dmp_node_core_free(n->core);
     n->core = NULL;
     for (unsigned i = 0; n->rl && i < 2 * n->nfront; i++)
@@ -447,6 +480,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnsmeshd: cannot start the node core: %s\n", dmp_node_strerror(rc));
         goto out;
     }
+    dmp_node_update_opts_t uo = {
+        .cfg = &n->cfg, .store = n->store, .core = n->core, .now_ms = now_ms_real};
+    dmp_node_update_cfg_load(&uo.ucfg, &n->cfg, env_get, NULL);
+    if (uo.ucfg.enabled && dmp_node_update_new(&uo, &n->upd) != 0) {
+        fprintf(stderr, "dnsmeshd: out of memory\n");
+        goto out;
+    }
     n->rl = calloc(2 * (size_t)n->nfront, sizeof(*n->rl));
     if (!n->rl) {
         fprintf(stderr, "dnsmeshd: out of memory\n");
@@ -477,7 +517,7 @@ int main(int argc, char **argv)
         goto out;
     }
     nc.frontends = n->nfront;
-    nc.shards = n->nshards;
+    nc.shards = n->nshards + (n->upd ? dmp_node_update_workers(n->upd) : 0);
     nc.ring_capacity = n->cfg.ring_size;
     nc.task_ring_capacity = n->cfg.ring_size;
     unsigned tcp_cap = n->cfg.dns_max_concurrency * 8;
@@ -496,11 +536,38 @@ int main(int argc, char **argv)
     }
     dmp_node_core_set_exec(n->core, core_exec, n);
 
+    if (n->cfg.auth_mode == DMP_NODE_AUTH_MULTI_TENANT) {
+        if (dmp_node_tokens_open(n->store, NULL, &n->tokens) != 0) {
+            fprintf(stderr, "dnsmeshd: out of memory\n");
+            goto out;
+        }
+        n->audit_bg = (dmp_node_bgthread_t){.name = "token-audit",
+                                            .interval_s = 1.0,
+                                            .tick = audit_tick,
+                                            .ctx = n,
+                                            .nice = 13,
+                                            .tick_on_stop = true};
+        if (dmp_node_bgthread_start(&n->audit_bg) != 0) {
+            fprintf(stderr, "dnsmeshd: cannot start the token audit thread\n");
+            goto out;
+        }
+    }
+    err[0] = 0;
+    rc = dmp_node_cluster_start(&n->cfg, n->store, n->core, &n->cluster, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err[0] ? err : "cannot start anti-entropy");
+        status = rc == DMP_NODE_ECONFIG ? 2 : 1;
+        goto out;
+    }
+
     dmp_node_http_env_t he = {.cfg = &n->cfg,
                               .store = n->store,
                               .metrics = &n->metrics,
                               .st = &n->metrics.t[n->nshards + n->nfront],
                               .core = n->core,
+                              .tokens = n->tokens,
+                              .version = DNSMESHD_VERSION,
+                              .cluster = dmp_node_cluster_engine(n->cluster),
                               .gauges = net_gauges,
                               .ctx = n,
                               .now_ms = now_ms_real};
@@ -534,7 +601,9 @@ int main(int argc, char **argv)
              "auth=%s",
              dhp, hhp, n->cfg.db_path, n->nfront, n->nshards,
              dmp_net_backend(n->net) == DMP_NET_BACKEND_URING ? "io_uring" : "mmsg",
-             n->cfg.auth_mode == DMP_NODE_AUTH_OPEN ? "open" : "legacy");
+             n->cfg.auth_mode == DMP_NODE_AUTH_OPEN     ? "open"
+             : n->cfg.auth_mode == DMP_NODE_AUTH_LEGACY ? "legacy"
+                                                        : "multi-tenant");
     if (!n->cfg.operator_token)
         dmp_warn("metrics endpoint unauthenticated; do not expose this node to the public "
                  "internet without setting DMP_OPERATOR_TOKEN.");

@@ -49,7 +49,11 @@ for _ in $(seq 1 200); do [[ -s $dir/ports ]] && break; sleep 0.05; done
 sleep 0.2
 dns=$(sed -E 's/.*dns=127\.0\.0\.1:([0-9]+).*/\1/' "$dir/ports")
 http=$(sed -E 's/.*http=127\.0\.0\.1:([0-9]+).*/\1/' "$dir/ports")
-uid=$(awk '/^Uid:/{print $2}' /proc/$pid/status)
+for _ in $(seq 1 100); do  # the ports file is written just before the privilege drop
+  uid=$(awk '/^Uid:/{print $2}' /proc/$pid/status)
+  [[ $uid == $(id -u dnsmesh) ]] && break
+  sleep 0.05
+done
 [[ $uid == $(id -u dnsmesh) ]] || { echo "installed node runs as uid $uid, not dnsmesh"; exit 1; }
 out=$(curl -sS -m 5 -X POST "http://127.0.0.1:$http/v1/records/pkg.mesh.test" \
   -H 'Content-Type: application/json' -d '{"value": "v=dmp1;t=chunk;d=cGtn", "ttl": 300}')

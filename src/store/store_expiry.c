@@ -79,7 +79,7 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wb_merge);
         /* Not synced: a lost sweep is simply redone; the batch is atomic either way. */
         rocksdb_write(s->db, s->wnosync, wb, &err);
-        rc = dmp_store_rerr(err);
+        rc = dmp_store_werr(s, err);
     }
     if (rc == 0) {
         int64_t next = *more ? resume : (bounded ? now_ms + 1 : start);

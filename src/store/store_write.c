@@ -111,7 +111,7 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wbi_merge);
         rocksdb_write_writebatch_wi(s->db, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
                                     &err);
-        rc = dmp_store_rerr(err);
+        rc = dmp_store_werr(s, err);
     }
     pthread_rwlock_unlock(&s->lock);
     rocksdb_writebatch_wi_destroy(wb);
@@ -130,8 +130,25 @@ int dmp_store_sync_wal(dmp_store_t *s)
     if (s == NULL)
         return DMP_EINVAL;
     char *err = NULL;
+    if (atomic_load(&s->write_failed)) {
+        /* After a failed write the WAL writer must not be synced (see write_failed). A synced
+         * write goes through RocksDB's write path, which refuses while the database is in
+         * its background-error state and, once RocksDB has recovered (a fresh WAL), syncs
+         * everything written before it: so it both probes and syncs. */
+        static const char k[] = "write_probe";
+        rocksdb_put_cf(s->db, s->wsync, s->cf[CF_META], k, sizeof k - 1, "1", 1, &err);
+        int rc = dmp_store_rerr(err);
+        if (rc == 0)
+            atomic_store(&s->write_failed, 0);
+        return rc;
+    }
     rocksdb_flush_wal(s->db, 1, &err); /* FlushWAL(sync=true) ends in SyncWAL() */
-    return dmp_store_rerr(err);
+    return dmp_store_werr(s, err);
+}
+
+bool dmp_store_writes_failing(const dmp_store_t *s)
+{
+    return s && atomic_load(&((dmp_store_t *)s)->write_failed) != 0;
 }
 
 int dmp_store_put(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
@@ -242,7 +259,7 @@ int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const
     if (rc == 0 && nrem > 0) {
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wb_merge);
         rocksdb_write(s->db, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb, &err);
-        rc = dmp_store_rerr(err);
+        rc = dmp_store_werr(s, err);
     }
     pthread_rwlock_unlock(&s->lock);
     rocksdb_writebatch_destroy(wb);

@@ -482,6 +482,11 @@ int main(int argc, char **argv)
     const char *w0 = o.words[0], *w1 = o.nwords > 1 ? o.words[1] : NULL;
     const char *w2 = o.nwords > 2 ? o.words[2] : NULL;
     char op[40];
+#define UERR(...)                                                                                  \
+    do {                                                                                           \
+        json_decref(args);                                                                         \
+        return usage_error(__VA_ARGS__);                                                           \
+    } while (0)
     json_t *args = json_object();
     int want_words = 2;
     if (strcmp(w0, "token") == 0 && w1) {
@@ -489,35 +494,35 @@ int main(int argc, char **argv)
         if (strcmp(w1, "issue") == 0 || strcmp(w1, "rotate") == 0) {
             want_words = 3;
             if (!w2)
-                return usage_error("token %s needs a SUBJECT", w1);
+                UERR("token %s needs a SUBJECT", w1);
             json_object_set_new(args, "subject", json_string(w2));
             if (o.expires) {
                 int64_t d;
                 if (parse_duration(o.expires, &d) != 0)
-                    return usage_error("--expires: bad duration '%s': expected digits with "
-                                       "an optional unit s/m/h/d/w",
-                                       o.expires);
+                    UERR("--expires: bad duration '%s': expected digits with "
+                         "an optional unit s/m/h/d/w",
+                         o.expires);
                 json_object_set_new(args, "expires_in", json_integer(d));
             }
             if (o.rate) {
                 char *end;
                 double r = strtod(o.rate, &end);
                 if (*end || end == o.rate || r < 0)
-                    return usage_error("--rate: expected a number >= 0, got '%s'", o.rate);
+                    UERR("--rate: expected a number >= 0, got '%s'", o.rate);
                 json_object_set_new(args, "rate", json_real(r));
             }
             if (o.burst) {
                 char *end;
                 long long bb = strtoll(o.burst, &end, 10);
                 if (*end || end == o.burst || bb < 0)
-                    return usage_error("--burst: expected an integer >= 0, got '%s'", o.burst);
+                    UERR("--burst: expected an integer >= 0, got '%s'", o.burst);
                 json_object_set_new(args, "burst", json_integer(bb));
             }
             if (o.note)
                 json_object_set_new(args, "note", json_string(o.note));
             if (o.prekey) {
                 if (strcmp(w1, "rotate") == 0)
-                    return usage_error("%s", "--with-prekey-scope is for token issue");
+                    UERR("%s", "--with-prekey-scope is for token issue");
                 json_object_set_new(args, "prekey_x25519", json_string(o.prekey));
             }
         } else if (strcmp(w1, "list") == 0) {
@@ -527,10 +532,10 @@ int main(int argc, char **argv)
         } else if (strcmp(w1, "revoke") == 0) {
             want_words = 3;
             if (!w2)
-                return usage_error("%s", "token revoke needs a SUBJECT or a token-hash prefix");
+                UERR("%s", "token revoke needs a SUBJECT or a token-hash prefix");
             json_object_set_new(args, "target", json_string(w2));
         } else {
-            return usage_error("unknown token command '%s'", w1);
+            UERR("unknown token command '%s'", w1);
         }
     } else if (strcmp(w0, "audit") == 0 && w1 && strcmp(w1, "tail") == 0) {
         snprintf(op, sizeof(op), "audit.tail");
@@ -540,7 +545,7 @@ int main(int argc, char **argv)
             char *end;
             long long l = strtoll(o.limit, &end, 10);
             if (*end || end == o.limit || l < 1 || l > 100000)
-                return usage_error("--limit: expected an integer 1..100000, got '%s'", o.limit);
+                UERR("--limit: expected an integer 1..100000, got '%s'", o.limit);
             json_object_set_new(args, "limit", json_integer(l));
         }
     } else if (strcmp(w0, "registration") == 0 && w1 && strcmp(w1, "show") == 0) {
@@ -549,11 +554,12 @@ int main(int argc, char **argv)
         snprintf(op, sizeof(op), "records");
         json_object_set_new(args, "name", json_string(w1));
     } else {
-        return usage_error("unknown command '%s'", w0);
+        UERR("unknown command '%s'", w0);
     }
     if (o.nwords > want_words)
-        return usage_error("unexpected argument '%s'", o.words[want_words]);
+        UERR("unexpected argument '%s'", o.words[want_words]);
 
+#undef UERR
     json_t *res = NULL;
     int rc;
     if (o.node) {

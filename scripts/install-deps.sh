@@ -9,7 +9,7 @@ pkgs=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   liburing-dev libsodium-dev libargon2-dev libldns-dev librocksdb-dev libisal-dev
   libjemalloc-dev libcmocka-dev libmicrohttpd-dev libjansson-dev libssl-dev libicu-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libsqlite3-dev
   dnsutils curl python3
 )
 if [[ "${1:-}" == "--bench" ]]; then

@@ -368,6 +368,11 @@ int dmp_node_tokens_scan(dmp_node_tokens_t *t, int (*fn)(void *ctx, const dmp_no
                          void *ctx);
 void dmp_node_tokens_audit(dmp_node_tokens_t *t, const char *event, const char *hash,
                            const char *subject, const char *remote, const char *detail);
+/* Bulk load (import of a reference node's token DB): a row as is (token_hash must be 64
+ * lowercase hex), and an audit row with its own timestamp. */
+int dmp_node_tokens_put(dmp_node_tokens_t *t, const dmp_node_token_t *row);
+void dmp_node_tokens_audit_at(dmp_node_tokens_t *t, int64_t ts, const char *event, const char *hash,
+                              const char *subject, const char *remote, const char *detail);
 /* The newest `limit` audit rows (optionally of one event), newest first, into out[*n]. */
 int dmp_node_tokens_audit_tail(dmp_node_tokens_t *t, const char *event, size_t limit,
                                dmp_node_audit_t *out, size_t *n);

@@ -690,3 +690,29 @@ int dmp_node_tokens_revoke_target(dmp_node_tokens_t *t, const char *target, cons
     }
     return rc;
 }
+
+/* ---- bulk load (dnsmesh-admin import-reference) ---- */
+int dmp_node_tokens_put(dmp_node_tokens_t *t, const dmp_node_token_t *row)
+{
+    if (strlen(row->token_hash) != 64)
+        return DMP_EINVAL;
+    for (int i = 0; i < 64; i++) {
+        char c = row->token_hash[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return DMP_EINVAL;
+    }
+    pthread_mutex_lock(&t->mu);
+    int rc = row_put(t, row);
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+void dmp_node_tokens_audit_at(dmp_node_tokens_t *t, int64_t ts, const char *event, const char *hash,
+                              const char *subject, const char *remote, const char *detail)
+{
+    pthread_mutex_lock(&t->mu);
+    audit_locked(t, ts, event, hash, subject, remote, detail);
+    if (json_array_size(t->pending) >= 1000)
+        flush_locked(t);
+    pthread_mutex_unlock(&t->mu);
+}

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
 #include "node/node.h"
 
 static const char USAGE[] =
@@ -40,6 +41,10 @@ static const char USAGE[] =
     "      self-service registration settings (local: from the DMP_* environment)\n"
     "  records NAME\n"
     "      the live values at NAME with TTL and expiry, and who may write it\n"
+    "  import-reference REF_DB [--tokens PATH] [--tsig PATH]   (needs --db, node stopped)\n"
+    "      copy a reference node's SQLite databases into the store: live records with their\n"
+    "      stored time and expiry (REF_DB = its DMP_DB_PATH), tokens and the token audit log\n"
+    "      (--tokens, else $DMP_TOKEN_DB_PATH, else <stem>_tokens<ext> beside REF_DB)\n"
     "\n"
     "DUR is digits with an optional unit s, m, h, d or w (90d, 12h; bare digits = seconds).\n"
     "Exit status: 0 done, 1 failed or not found, 2 bad usage.\n";
@@ -53,6 +58,7 @@ typedef struct {
     int nwords;
     /* command options */
     const char *expires, *rate, *burst, *note, *prekey, *subject, *event, *limit;
+    const char *tokens_db, *tsig_db;
     bool include_revoked;
 } opts_t;
 
@@ -460,6 +466,10 @@ int main(int argc, char **argv)
             slot = &o.event;
         else if (IS("--limit"))
             slot = &o.limit;
+        else if (IS("--tokens"))
+            slot = &o.tokens_db;
+        else if (IS("--tsig"))
+            slot = &o.tsig_db;
         else if (a[0] == '-' && a[1] == '-')
             return usage_error("unknown option '%s'", a);
 #undef IS
@@ -480,6 +490,49 @@ int main(int argc, char **argv)
         return usage_error("%s", "--db and --node are exclusive");
 
     const char *w0 = o.words[0], *w1 = o.nwords > 1 ? o.words[1] : NULL;
+    if (strcmp(w0, "import-reference") == 0) {
+        if (!w1)
+            return usage_error("%s", "import-reference needs the reference's DMP_DB_PATH (dmp.db)");
+        if (o.nwords > 2)
+            return usage_error("unexpected argument '%s'", o.words[2]);
+        if (!o.db || o.node)
+            return usage_error("%s", "import-reference writes a stopped node's store: give --db "
+                                     "STORE_DIR (not --node)");
+        json_t *rep = NULL;
+        char err[1200];
+        int rc = admin_import_reference(o.db, w1, o.tokens_db, o.tsig_db, &rep, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "dnsmesh-admin: import-reference: %s\n", err);
+            return rc;
+        }
+        if (o.json) {
+            char *js = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            printf("%s\n", js ? js : "{}");
+            free(js);
+        } else {
+            json_t *r = json_object_get(rep, "records"), *t = json_object_get(rep, "tokens");
+            printf("records: %lld imported, %lld expired left behind, %lld invalid skipped\n",
+                   (long long)json_integer_value(json_object_get(r, "imported")),
+                   (long long)json_integer_value(json_object_get(r, "expired_skipped")),
+                   (long long)json_integer_value(json_object_get(r, "invalid_skipped")));
+            if (json_object_get(t, "skipped"))
+                printf("tokens: none (%s at %s)\n", jstr(t, "skipped", ""), jstr(t, "path", ""));
+            else
+                printf("tokens: %lld imported, %lld invalid skipped; %lld audit rows\n",
+                       (long long)json_integer_value(json_object_get(t, "imported")),
+                       (long long)json_integer_value(json_object_get(t, "invalid_skipped")),
+                       (long long)json_integer_value(json_object_get(t, "audit_rows")));
+            json_t *k = json_object_get(rep, "tsig_keys");
+            if (k)
+                fprintf(stderr,
+                        "warning: %lld TSIG key(s) in the reference's keystore were NOT "
+                        "imported: %s\n",
+                        (long long)json_integer_value(json_object_get(k, "found")),
+                        jstr(k, "note", ""));
+        }
+        json_decref(rep);
+        return 0;
+    }
     const char *w2 = o.nwords > 2 ? o.words[2] : NULL;
     char op[40];
 #define UERR(...)                                                                                  \

@@ -77,6 +77,7 @@ enum MHD_Result dmp_node_http_body_confirm(dmp_node_rq_t *r)
     if (rc == 0)
         rc = dmp_node_reg_confirm(r->h->reg, &q, remote, token, &row, &e);
     dmp_node_reg_req_free(&q);
+    DMP_STAT_INC(r->h->env.st, registrations[rc == 0 ? 0 : 1]);
     if (rc != 0) {
         if (e.status == 500)
             dmp_error("registration confirm 500: route=/v1/registration/confirm remote=%s",

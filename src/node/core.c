@@ -193,6 +193,7 @@ struct barrier {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool released;
+    bool go; /* the submitter arrived last: parts[0]'s shard runs the transaction */
     unsigned nparts;
     part_t parts[];
 };
@@ -206,13 +207,14 @@ static void barrier_unref(barrier_t *b)
     }
 }
 
-/* Every involved shard is parked (or is the caller): apply the whole transaction. */
-static void barrier_run(barrier_t *b)
+/* Every involved shard is parked (the caller is one of them): apply the whole transaction,
+ * counting in the caller's own metrics slot, then release the others. */
+static void barrier_run(barrier_t *b, dmp_node_tstats_t *st)
 {
     if (!atomic_load(&b->cancelled)) {
         dmp_node_core_t *c = b->c;
         dmp_node_apply_env_t env = {.store = c->store,
-                                    .st = c->shards[b->parts[0].shard].st,
+                                    .st = st,
                                     .now_ms = c->now_ms,
                                     .serial = &c->serial,
                                     .syncer = c->syncer_on ? &c->syncer : NULL,
@@ -227,16 +229,23 @@ static void barrier_run(barrier_t *b)
     pthread_mutex_unlock(&b->mu);
 }
 
-/* Returns true when the caller was the last to arrive (and so ran the transaction). */
-static bool barrier_arrive(barrier_t *b)
+/* The last participant to arrive starts the transaction. A shard runs it itself; the submitter
+ * (any thread, never waiting) hands it to the first part's shard, which is parked by then, so
+ * only shard threads ever touch shard state and their own counters. */
+static void barrier_arrive(barrier_t *b, dmp_node_tstats_t *st, bool submitter)
 {
     unsigned now = atomic_fetch_add(&b->arrived, 1) + 1;
     unsigned exp = atomic_load(&b->expected);
-    if (exp != 0 && now == exp) {
-        barrier_run(b);
-        return true;
+    if (exp == 0 || now != exp)
+        return;
+    if (!submitter || atomic_load(&b->cancelled)) {
+        barrier_run(b, st);
+        return;
     }
-    return false;
+    pthread_mutex_lock(&b->mu);
+    b->go = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
 }
 
 static void part_task(void *arg)
@@ -245,12 +254,19 @@ static void part_task(void *arg)
     barrier_t *b = p->b;
     shard_t *sh = &b->c->shards[p->shard];
     dmp_node_wq_flush(&sh->wq); /* earlier writes to these names land first */
-    if (!barrier_arrive(b)) {
-        pthread_mutex_lock(&b->mu);
-        while (!b->released)
-            pthread_cond_wait(&b->cv, &b->mu);
-        pthread_mutex_unlock(&b->mu);
+    barrier_arrive(b, sh->st, false);
+    pthread_mutex_lock(&b->mu);
+    while (!b->released) {
+        if (b->go && p == &b->parts[0]) {
+            b->go = false;
+            pthread_mutex_unlock(&b->mu);
+            barrier_run(b, sh->st);
+            pthread_mutex_lock(&b->mu);
+            continue;
+        }
+        pthread_cond_wait(&b->cv, &b->mu);
     }
+    pthread_mutex_unlock(&b->mu);
     barrier_unref(b);
 }
 
@@ -283,7 +299,7 @@ static int apply_multi(dmp_node_core_t *c, dmp_node_txn_t *t, const unsigned *sh
             barrier_unref(b); /* the parts never queued */
     }
     atomic_store(&b->expected, queued + 1);
-    barrier_arrive(b); /* the submitter never waits */
+    barrier_arrive(b, NULL, true); /* the submitter never waits */
     barrier_unref(b);
     return queued < ns ? DMP_EAGAIN : 0;
 }

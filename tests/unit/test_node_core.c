@@ -493,6 +493,7 @@ typedef struct {
     fshard_t sh[NSH];
     int fail_shard; /* -1 = none: submissions to it fail (ring full) */
     dmp_node_core_t *core;
+    int delay_us; /* after each submission: lets the shards arrive before the submitter */
 } fexec_t;
 
 static fexec_t *g_ex;
@@ -541,6 +542,8 @@ static int fexec_submit(void *ctx, unsigned shard, void (*fn)(void *), void *arg
     s->tail = t;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    if (e->delay_us)
+        usleep((useconds_t)e->delay_us);
     return 0;
 }
 
@@ -683,6 +686,18 @@ static void t_core(void **state)
     assert_true(has(ts.s, a, "va") && has(ts.s, b, "vb"));
     assert_true(dmp_node_core_serial(c) >= serial0);
 
+    /* the submitter arriving last hands the work to a parked shard: same result */
+    ex.delay_us = 20000;
+    mk(&ch[0], DMP_NODE_CH_PUT, a, "late-submitter");
+    mk(&ch[1], DMP_NODE_CH_DEL_VALUE, b, "vb");
+    t = (dmp_node_txn_t){.changes = ch, .n = 2, .done = wg_done, .ctx = &wg};
+    assert_int_equal(dmp_node_apply(c, &t), 0);
+    wg_wait(&wg, 4);
+    assert_int_equal(t.result, 0);
+    assert_int_equal(ch[1].removed, 1);
+    assert_true(has(ts.s, a, "late-submitter") && !has(ts.s, b, "vb"));
+    ex.delay_us = 0;
+
     /* a hand-off that fails half-way runs nothing, never calls done, leaves no shard parked */
     ex.fail_shard = (int)dmp_node_core_shard_of(c, b, strlen(b));
     mk(&ch[0], DMP_NODE_CH_PUT, a, "late");
@@ -693,7 +708,7 @@ static void t_core(void **state)
     mk(&ch[0], DMP_NODE_CH_PUT, a, "after");
     t = (dmp_node_txn_t){.changes = ch, .n = 1, .done = wg_done, .ctx = &wg};
     assert_int_equal(dmp_node_apply(c, &t), 0);
-    wg_wait(&wg, 4); /* the shard of a was not left parked */
+    wg_wait(&wg, 5); /* the shard of a was not left parked */
     assert_false(has(ts.s, a, "late"));
     assert_true(has(ts.s, a, "after"));
 

@@ -242,8 +242,7 @@ static void t_ceremony_and_scopes(void **state)
     assert_int_equal(values_at(&n, "dmp.alice.example.com"), 2);
 
     /* the counters saw it all */
-    assert_int_equal(http(&n, "GET", "/metrics", "Authorization: Bearer " OPTOK "\r\n", NULL),
-                     200);
+    assert_int_equal(http(&n, "GET", "/metrics", "Authorization: Bearer " OPTOK "\r\n", NULL), 200);
     assert_non_null(strstr(g_body, "dmp_registrations_total{result=\"issued\"} 3\n"));
     assert_non_null(strstr(g_body, "dmp_registrations_total{result=\"refused\"} 8\n"));
     assert_non_null(strstr(g_body, "dmp_token_auth_total{result=\"throttled\"} 0\n"));

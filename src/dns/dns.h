@@ -13,6 +13,33 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
                     dmp_dns_lookup_fn lookup, void *ctx, uint8_t *out, size_t cap, size_t *out_len,
                     dmp_dns_result_t *res);
 
+/* dmp_dns_respond with per-query options (client address for DNS Cookies, NSID, TCP
+ * keepalive; see dmp_dns_opts_t). opts may be NULL (same as dmp_dns_respond). res->cookie says
+ * what the query's COOKIE option was. */
+int dmp_dns_respond_ex(const dmp_dns_zone_t *z, const dmp_dns_opts_t *opts, const uint8_t *q,
+                       size_t qlen, dmp_dns_transport_t t, dmp_dns_lookup_fn lookup, void *ctx,
+                       uint8_t *out, size_t cap, size_t *out_len, dmp_dns_result_t *res);
+
+/* DNS Cookies (cookie.c). Server cookie for a client cookie and address (4 or 16 bytes), made
+ * with s->cur at now_s (RFC 9018 layout). */
+int dmp_dns_cookie_make(const dmp_dns_cookie_secret_t *s, const uint8_t client[8],
+                        const uint8_t *ip, size_t ip_len, uint32_t now_s,
+                        uint8_t out[DMP_DNS_SERVER_COOKIE_LEN]);
+/* Check a COOKIE option (client + server cookie, opt_len bytes) from ip: 0 when the server
+ * cookie is ours (current or previous secret) and not expired; then *refresh says whether a new
+ * one should be handed out. DMP_EMISMATCH (not our length), DMP_EVERSION, DMP_EEXPIRED,
+ * DMP_EAUTH (hash does not match). Constant-time in the secret. */
+int dmp_dns_cookie_check(const dmp_dns_cookie_secret_t *s, const uint8_t *opt, size_t opt_len,
+                         const uint8_t *ip, size_t ip_len, uint32_t now_s, bool *refresh);
+/* Secret for rotation epoch `epoch`: keyed BLAKE2b of the epoch under a 32-byte master key, so
+ * every thread (and every node of an anycast fleet sharing the master) derives the same secret
+ * without talking. */
+int dmp_dns_cookie_secret_derive(const uint8_t master[32], uint64_t epoch,
+                                 uint8_t out[DMP_DNS_COOKIE_SECRET_LEN]);
+/* cur = secret of epoch now_s / rotate_s, prev = the epoch before. */
+int dmp_dns_cookie_secret_at(const uint8_t master[32], uint64_t now_s, uint64_t rotate_s,
+                             dmp_dns_cookie_secret_t *out);
+
 /* Append the precompiled answer RRs for a set of TXT values (owner 0xC00C, class IN, given
  * TTL) to out: one RR per value, each value split into 255-byte character-strings (an empty
  * value is one empty string). DMP_ETOOBIG when one RR's RDATA would exceed 65535 bytes. */

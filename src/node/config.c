@@ -50,6 +50,19 @@ enum {
     K_CACHE_MB,
     K_RING_SIZE,
     K_PORTS_FILE,
+    K_RRL_RATE,
+    K_RRL_SLIP,
+    K_RRL_V4,
+    K_RRL_V6,
+    K_RRL_WHITELIST,
+    K_RRL_TABLE,
+    K_NSID,
+    K_COOKIES,
+    K_COOKIE_REQUIRE,
+    K_COOKIE_SECRET,
+    K_COOKIE_ROTATE,
+    K_USER,
+    K_CONFIG_FILE,
     K_COUNT
 };
 
@@ -66,8 +79,10 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                      "HTTP API port; 0 = ephemeral (printed at start)", false},
     [K_DNS_TTL] = {"DMP_DNS_TTL", NULL, "dns-ttl", "60",
                    "TTL on every DNS answer RR and the SOA MINIMUM (s)", false},
-    [K_DNS_RATE] = {"DMP_DNS_RATE", NULL, "dns-rate", "50",
-                    "per-source DNS token-bucket refill (queries/s); 0 disables", false},
+    [K_DNS_RATE] = {"DMP_DNS_RATE", NULL, "dns-rate", "0",
+                    "per-source DNS query token bucket as the reference's (queries/s; the "
+                    "reference's default is 50); 0 = off, RRL protects instead",
+                    false},
     [K_DNS_BURST] = {"DMP_DNS_BURST", NULL, "dns-burst", "200",
                      "per-source DNS bucket size; 0 disables", false},
     [K_DNS_MAX_CONC] = {"DMP_DNS_MAX_CONCURRENCY", NULL, "dns-max-concurrency", "128",
@@ -123,6 +138,43 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                      "entries per frontend<->shard ring (power of two)", false},
     [K_PORTS_FILE] = {"DMP_PORTS_FILE", NULL, "ports-file", NULL,
                       "write the bound ports here once listening (dns=H:P http=H:P)", false},
+    [K_RRL_RATE] = {"DMP_RRL_RATE", NULL, "rrl-rate", "200",
+                    "response rate limit: identical UDP responses/s per source prefix (as "
+                    "Knot mod-rrl / NSD rrl-ratelimit); 0 = off",
+                    false},
+    [K_RRL_SLIP] = {"DMP_RRL_SLIP", NULL, "rrl-slip", "2",
+                    "every Nth rate-limited response is sent truncated (TC=1); 0 = drop all",
+                    false},
+    [K_RRL_V4] = {"DMP_RRL_IPV4_PREFIX", NULL, "rrl-ipv4-prefix", "24",
+                  "IPv4 prefix length sharing one RRL bucket (1..32)", false},
+    [K_RRL_V6] = {"DMP_RRL_IPV6_PREFIX", NULL, "rrl-ipv6-prefix", "56",
+                  "IPv6 prefix length sharing one RRL bucket (1..128)", false},
+    [K_RRL_WHITELIST] = {"DMP_RRL_WHITELIST", NULL, "rrl-whitelist", NULL,
+                         "addresses/prefixes never rate limited (comma separated CIDRs)", false},
+    [K_RRL_TABLE] = {"DMP_RRL_TABLE_SIZE", NULL, "rrl-table-size", "65536",
+                     "RRL buckets per shard (memory bound: 24 bytes each)", false},
+    [K_NSID] = {"DMP_NSID", NULL, "nsid", NULL,
+                "NSID (RFC 5001) answered to queries that ask; text, or 0x-prefixed hex", false},
+    [K_COOKIES] = {"DMP_COOKIES", NULL, "cookies", "1",
+                   "answer DNS Cookies (RFC 7873, server cookies as RFC 9018)", true},
+    [K_COOKIE_REQUIRE] = {"DMP_COOKIE_REQUIRE", NULL, "cookie-require", "0",
+                          "answer BADCOOKIE to UDP queries that carry a client cookie but no "
+                          "valid server cookie",
+                          true},
+    [K_COOKIE_SECRET] = {"DMP_COOKIE_SECRET", NULL, "cookie-secret", NULL,
+                         "64 hex digits: cookie master key, shared by anycast siblings; unset = "
+                         "random per start",
+                         false},
+    [K_COOKIE_ROTATE] = {"DMP_COOKIE_ROTATE", NULL, "cookie-rotate", "86400",
+                         "seconds each cookie secret is used (the previous one stays accepted; "
+                         ">= 3600)",
+                         false},
+    [K_USER] = {"DMP_USER", NULL, "user", NULL,
+                "started as root: drop to this user after binding the listeners", false},
+    [K_CONFIG_FILE] = {"DMP_CONFIG_FILE", NULL, NULL, NULL,
+                       "KEY=VALUE file read at start and again on SIGHUP; its values win over "
+                       "the environment",
+                       false},
 };
 
 const dmp_node_knob_t *dmp_node_knobs(size_t *n)
@@ -254,6 +306,10 @@ void dmp_node_config_free(dmp_node_config_t *c)
     free(c->apex_ns);
     free(c->apex_soa_rname);
     free(c->ports_file);
+    free(c->rrl_whitelist);
+    free(c->nsid);
+    free(c->user);
+    dmp_wipe(c->cookie_secret, sizeof(c->cookie_secret));
     memset(c, 0, sizeof(*c));
 }
 
@@ -466,6 +522,63 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         c->ports_file = xstrdup(val[K_PORTS_FILE]);
     c->http_max_body = 16384;
 
+    if (dmp_parse_double(val[K_RRL_RATE], 0, 1e9, &c->rrl_rate))
+        BAD(K_RRL_RATE, "expected a number >= 0");
+    if (parse_u32(val[K_RRL_SLIP], 0, 100, &c->rrl_slip))
+        BAD(K_RRL_SLIP, "expected an integer 0..100");
+    if (parse_u32(val[K_RRL_V4], 1, 32, &c->rrl_v4_prefix))
+        BAD(K_RRL_V4, "expected a prefix length 1..32");
+    if (parse_u32(val[K_RRL_V6], 1, 128, &c->rrl_v6_prefix))
+        BAD(K_RRL_V6, "expected a prefix length 1..128");
+    if (parse_u32(val[K_RRL_TABLE], 64, 1 << 24, &c->rrl_table_size))
+        BAD(K_RRL_TABLE, "expected an integer 64..16777216");
+    if (val[K_RRL_WHITELIST] &&
+        dmp_node_cidr_parse_list(val[K_RRL_WHITELIST], &c->rrl_whitelist, &c->rrl_nwhitelist))
+        BAD(K_RRL_WHITELIST, "expected addresses or CIDR prefixes (host bits zero), "
+                             "comma separated");
+    if (val[K_NSID]) {
+        const char *v = val[K_NSID];
+        size_t n = strlen(v);
+        if (n >= 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+            dmp_buf_t b;
+            dmp_buf_init(&b);
+            if (n == 2 || dmp_hex_decode_buf(v + 2, n - 2, &b) != 0 || b.len > 128) {
+                dmp_buf_free(&b);
+                BAD(K_NSID, "expected 0x and an even number of hex digits (at most 128 bytes)");
+            }
+            c->nsid = calloc(1, b.len + 1);
+            if (c->nsid)
+                memcpy(c->nsid, b.data, b.len);
+            c->nsid_len = b.len;
+            dmp_buf_free(&b);
+        } else {
+            if (n == 0 || n > 128)
+                BAD(K_NSID, "expected 1..128 bytes of text");
+            c->nsid = xstrdup(v);
+            c->nsid_len = n;
+        }
+    }
+    if (dmp_parse_bool(val[K_COOKIES], &c->cookies))
+        BAD(K_COOKIES, "expected 1/true/yes/on or 0/false/no/off");
+    if (dmp_parse_bool(val[K_COOKIE_REQUIRE], &c->cookie_required))
+        BAD(K_COOKIE_REQUIRE, "expected 1/true/yes/on or 0/false/no/off");
+    if (c->cookie_required && !c->cookies)
+        BAD(K_COOKIE_REQUIRE, "cookies cannot be required when DMP_COOKIES is off");
+    if (val[K_COOKIE_SECRET]) {
+        if (strlen(val[K_COOKIE_SECRET]) != 64 ||
+            dmp_hex_decode(val[K_COOKIE_SECRET], 64, c->cookie_secret, 32) != 0)
+            BAD(K_COOKIE_SECRET, "expected 64 hex digits");
+        c->cookie_secret_set = true;
+    }
+    if (parse_u32(val[K_COOKIE_ROTATE], 3600, 365 * 86400, &c->cookie_rotate))
+        BAD(K_COOKIE_ROTATE, "expected seconds 3600..31536000");
+    if (val[K_USER]) {
+        for (const char *p = val[K_USER]; *p; p++)
+            if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+                BAD(K_USER, "expected a user name (letters, digits, _ - .)");
+        c->user = xstrdup(val[K_USER]);
+    }
+
     if (!c->db_path || !c->dns_host || !c->http_host) {
         rc = DMP_ENOMEM;
         goto out;
@@ -509,6 +622,13 @@ void dmp_node_config_usage(FILE *f)
         print_wrapped(f, kb->help);
     }
     fprintf(f, "  --version\n      print the version\n");
+    fprintf(f, "  --check-config\n      validate the environment and flags, print a summary, "
+               "exit 0 (valid) or 2\n");
+    fprintf(f, "  --env-template\n      print every variable, commented, as an environment "
+               "file\n");
+    fprintf(f, "\nSignals: SIGTERM/SIGINT drain and stop; SIGHUP re-reads DMP_CONFIG_FILE and the "
+               "environment,\napplies log level/format, DMP_RRL_* and DMP_COOKIE_REQUIRE, and "
+               "logs what needs a restart.\n");
     fprintf(f, "  --help\n      this text\n\nA bad value prints one line naming the variable "
                "and exits with status 2.\n");
 }
@@ -522,5 +642,21 @@ const char *dmp_node_strerror(int err)
         return "cannot bind a listener";
     default:
         return dmp_strerror(err);
+    }
+}
+
+void dmp_node_config_env_template(FILE *f)
+{
+    fprintf(f, "# Environment of dnsmeshd (read by its systemd unit at start, and by dnsmeshd\n"
+               "# itself on SIGHUP through DMP_CONFIG_FILE: `systemctl reload dnsmeshd` applies\n"
+               "# what can change while running and logs what needs a restart).\n"
+               "# Every variable is listed with its default; uncomment to change one.\n"
+               "# `dnsmeshd --check-config` validates a change before a restart.\n");
+    for (int k = 0; k < K_COUNT; k++) {
+        const dmp_node_knob_t *kb = &knobs[k];
+        fprintf(f, "\n# %s", kb->help);
+        if (kb->alias)
+            fprintf(f, " (alias %s)", kb->alias);
+        fprintf(f, "\n#%s=%s\n", kb->env, kb->defval ? kb->defval : "");
     }
 }

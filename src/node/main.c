@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -59,8 +60,8 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
         dmp_node_update_handle(n->upd, q->pkt, q->len, out, cap, out_len);
         return;
     }
-    dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, out, cap,
-                        out_len);
+    dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, q->peer,
+                        q->peer_len, out, cap, out_len);
 }
 
 static void on_tick(void *ctx, unsigned shard)
@@ -142,6 +143,8 @@ static void net_gauges(void *ctx, dmp_node_gauges_t *g)
     g->tcp_accepted = ns.tcp_accepted;
     g->tcp_rejected = ns.tcp_rejected;
     g->tcp_timeouts = ns.tcp_timeouts;
+    g->tcp_evicted = ns.tcp_evicted;
+    g->tcp_source_capped = ns.tcp_source_capped;
     g->tcp_bad_length = ns.tcp_bad_length;
     g->tasks_run = ns.tasks_run;
 }
@@ -164,10 +167,46 @@ static void sweep_tick(void *arg)
 }
 
 /* ---- start-up helpers ---- */
+/* The environment, with DMP_CONFIG_FILE's assignments (ctx, may be NULL) winning over it: the
+ * unit passes the same file as EnvironmentFile=, and SIGHUP re-reads it. */
 static const char *env_get(const char *name, void *ctx)
 {
-    (void)ctx;
-    return getenv(name);
+    const char *v = ctx ? dmp_node_envfile_get(ctx, name) : NULL;
+    return v ? v : getenv(name);
+}
+
+/* Loads the configuration from the environment (+ DMP_CONFIG_FILE) and argv. */
+static int load_config(dmp_node_config_t *c, int argc, char **argv, bool *help, char *err,
+                       size_t errcap)
+{
+    dmp_node_envfile_t ef = {0};
+    const char *path = getenv("DMP_CONFIG_FILE");
+    if (path && *path && dmp_node_envfile_load(path, &ef) != 0) {
+        snprintf(err, errcap, "DMP_CONFIG_FILE: cannot read '%s': %s", path, strerror(errno));
+        return DMP_NODE_ECONFIG;
+    }
+    int rc =
+        dmp_node_config_load(c, env_get, path && *path ? &ef : NULL, argc, argv, help, err, errcap);
+    dmp_node_envfile_free(&ef);
+    return rc;
+}
+
+/* SIGHUP: re-read the configuration, apply what can change while running, log the rest. */
+static void reload(node_t *n, int argc, char **argv)
+{
+    dmp_node_service_notify("RELOADING=1");
+    dmp_node_config_t nc;
+    char err[512], done[512], restart[512];
+    bool help = false;
+    if (load_config(&nc, argc, argv, &help, err, sizeof(err)) != 0) {
+        dmp_error("SIGHUP: %s; nothing reloaded", err);
+    } else {
+        dmp_node_config_reload(&n->cfg, &nc, n->core, done, sizeof(done), restart, sizeof(restart));
+        dmp_info("SIGHUP: reloaded %s%s%s", done[0] ? done : "nothing (no change)",
+                 restart[0] ? "; changed but needs a restart: " : "", restart);
+        dmp_node_config_free(&nc);
+    }
+    dmp_node_service_notify("READY=1");
 }
 
 static int mkdir_parents(const char *path)
@@ -335,20 +374,46 @@ int main(int argc, char **argv)
     char err[512];
     bool help = false;
 
+    bool check = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--version") == 0) {
             printf("dnsmeshd %s (DMP v1, store schema %u)\n", DNSMESHD_VERSION,
                    DMP_STORE_SCHEMA_VERSION);
             return 0;
         }
+        if (strcmp(argv[i], "--env-template") == 0) {
+            dmp_node_config_env_template(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--check-config") == 0) {
+            check = true; /* taken out of argv: the knob parser does not know it */
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+            argc--;
+            i--;
+        }
     }
-    if (dmp_node_config_load(&n->cfg, env_get, NULL, argc, argv, &help, err, sizeof(err)) != 0) {
+    if (load_config(&n->cfg, argc, argv, &help, err, sizeof(err)) != 0) {
         fprintf(stderr, "dnsmeshd: %s\n", err);
         return 2;
     }
     if (help) {
         dmp_node_config_usage(stdout);
         return 0;
+    }
+    if (check) {
+        /* as nsd-checkconf / knotc conf-check: validate and exit, touching nothing */
+        int rc = 0;
+        if (n->cfg.user && !getpwnam(n->cfg.user)) {
+            fprintf(stderr, "dnsmeshd: DMP_USER: no such user '%s'\n", n->cfg.user);
+            rc = 2;
+        }
+        if (rc == 0)
+            printf("dnsmeshd: configuration OK (dns=%s:%u http=%s:%u db=%s zone=%s rrl=%g/s)\n",
+                   n->cfg.dns_host, n->cfg.dns_port, n->cfg.http_host, n->cfg.http_port,
+                   n->cfg.db_path, n->cfg.served_zone ? n->cfg.served_zone : "(none)",
+                   n->cfg.rrl_rate);
+        dmp_node_config_free(&n->cfg);
+        return rc;
     }
     dmp_log_set_level(n->cfg.log_level);
     dmp_log_set_format(n->cfg.log_format);
@@ -358,6 +423,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -382,8 +448,13 @@ int main(int argc, char **argv)
                 err[0] ? err : dmp_store_strerror(rc));
         goto out;
     }
-    dmp_node_core_opts_t co = {
-        .cfg = &n->cfg, .store = n->store, .nshards = n->nshards, .shard_st = n->metrics.t};
+    dmp_net_config_t ncd;
+    dmp_net_config_default(&ncd); /* the TCP idle timeout the keepalive option announces */
+    dmp_node_core_opts_t co = {.cfg = &n->cfg,
+                               .store = n->store,
+                               .nshards = n->nshards,
+                               .shard_st = n->metrics.t,
+                               .tcp_keepalive_100ms = (uint16_t)(ncd.tcp_idle_timeout_ms / 100)};
     rc = dmp_node_core_new(&co, &n->core);
     if (rc != 0) {
         fprintf(stderr, "dnsmeshd: cannot start the node core: %s\n", dmp_node_strerror(rc));
@@ -490,9 +561,32 @@ int main(int argc, char **argv)
     if (n->cfg.ports_file && write_ports_file(n->cfg.ports_file, line) != 0)
         dmp_warn("cannot write ports file %s: %s", n->cfg.ports_file, strerror(errno));
 
-    int sig = 0;
-    while (sigwait(&sigs, &sig) != 0) {
+    /* every socket is bound: started as root (no systemd), give root up now */
+    err[0] = 0;
+    rc = dmp_node_drop_privileges(n->cfg.user, n->cfg.db_path, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err);
+        goto out;
     }
+    if (n->cfg.user && geteuid() != 0)
+        dmp_info("running as user %s", n->cfg.user);
+    else if (geteuid() == 0)
+        dmp_warn("running as root: set DMP_USER to drop privileges once the listeners are "
+                 "bound (the systemd unit runs as user dnsmesh instead)");
+
+    char ready[400];
+    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving %s", line);
+    dmp_node_service_notify(ready);
+
+    int sig = 0;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        reload(n, argc, argv);
+    }
+    dmp_node_service_notify("STOPPING=1");
     dmp_info("signal %d: draining and shutting down", sig);
     status = 0;
 out:

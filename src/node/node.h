@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include "node/metrics.h"
 
@@ -46,6 +47,55 @@ int dmp_node_rl_new(double rate, double burst, size_t max_keys, unsigned slip, d
 void dmp_node_rl_free(dmp_node_rl_t *rl);
 dmp_node_rl_verdict_t dmp_node_rl_check(dmp_node_rl_t *rl, const void *key, size_t key_len,
                                         int64_t now_ns);
+
+/* ---- response rate limiting (rrl.c; types in node_types.h) ---- */
+/* Parses "10.0.0.0/8, 2001:db8::/32 192.0.2.1" (comma and/or space separated; a bare address is
+ * /32 or /128) into a malloc'd array (*out, freed by the caller; NULL when n is 0). Host bits
+ * beyond the prefix must be zero. DMP_EFORMAT names nothing: the caller reports the variable. */
+int dmp_node_cidr_parse_list(const char *text, dmp_node_cidr_t **out, size_t *n);
+/* True when the address (4 or 16 bytes of family) lies inside c. */
+bool dmp_node_cidr_match(const dmp_node_cidr_t *c, int family, const uint8_t *addr);
+
+/* *out = NULL (RRL off, every check passes) when cfg->rate <= 0. */
+int dmp_node_rrl_new(const dmp_node_rrl_config_t *cfg, dmp_node_rrl_t **out);
+void dmp_node_rrl_free(dmp_node_rrl_t *r);
+
+/* Accounts one UDP response (res from dmp_dns_respond_ex, reply_len its size) to the bucket of
+ * (source prefix, response class, qtype, name) and says what to send. now_ns: a monotonic clock
+ * (injected in tests). Responses to TCP queries must not be passed here (TCP proves the
+ * source). A NULL table or peer passes. */
+dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockaddr *peer,
+                                          socklen_t peer_len, const dmp_dns_result_t *res,
+                                          size_t reply_len, int64_t now_ns);
+
+/* ---- running as a service (service.c) ---- */
+typedef struct dmp_node_core dmp_node_core_t;
+/* sd_notify(3) state ("READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..."): > 0 sent, 0 no
+ * NOTIFY_SOCKET (not under systemd), DMP_ESYS on error. */
+int dmp_node_service_notify(const char *state);
+/* Started as root (euid 0) with a user: chowns state_path (recursively, if not NULL) to
+ * `user`, then switches every thread to that user and its groups for good. 0 when not root or
+ * user is NULL (nothing done). */
+int dmp_node_drop_privileges(const char *user, const char *state_path, char *err, size_t errcap);
+/* KEY=VALUE lines of an environment file (# comments, optional quotes, "export " ignored), as
+ * systemd's EnvironmentFile= and /etc/default files use them. Owns kv (wiped on free: tokens). */
+typedef struct {
+    char **kv;
+    size_t n;
+} dmp_node_envfile_t;
+int dmp_node_envfile_load(const char *path, dmp_node_envfile_t *e);
+const char *dmp_node_envfile_get(const dmp_node_envfile_t *e, const char *name);
+void dmp_node_envfile_free(dmp_node_envfile_t *e);
+/* SIGHUP: applies to cur (the running configuration) what can change without a restart from
+ * nc (freshly loaded): log level and format, RRL parameters and DMP_COOKIE_REQUIRE (through
+ * dmp_node_core_reload when core is set). done / restart receive comma-separated names of what
+ * was reloaded and of what changed but needs a restart. nc keeps ownership of what it holds
+ * (fields moved into cur are swapped with cur's old values). */
+int dmp_node_config_reload(dmp_node_config_t *cur, dmp_node_config_t *nc, dmp_node_core_t *core,
+                           char *done, size_t donecap, char *restart, size_t restartcap);
+/* The environment file template: every knob, commented, with its help and default (packaging's
+ * /etc/default/dnsmeshd). */
+void dmp_node_config_env_template(FILE *f);
 
 /* ---- validation (validate.c) ---- */
 /* The reference's record-name rule: <= 253 chars, labels _?[A-Za-z0-9]([A-Za-z0-9-]{0,61}
@@ -283,9 +333,10 @@ typedef struct {
     const dmp_node_config_t *cfg; /* zone, TTL, cache size; borrowed for the core's life */
     dmp_store_t *store;
     unsigned nshards;
-    dmp_node_tstats_t *shard_st; /* nshards slots */
-    int64_t (*now_ms)(void);     /* NULL = CLOCK_REALTIME */
-    bool no_syncer;              /* tests: every batch written synced, completed at once */
+    dmp_node_tstats_t *shard_st;  /* nshards slots */
+    int64_t (*now_ms)(void);      /* NULL = CLOCK_REALTIME */
+    bool no_syncer;               /* tests: every batch written synced, completed at once */
+    uint16_t tcp_keepalive_100ms; /* RFC 7828 timeout sent in TCP answers that ask; 0 = never */
 } dmp_node_core_opts_t;
 
 int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out);
@@ -300,14 +351,20 @@ unsigned dmp_node_core_shard_of(const dmp_node_core_t *c, const char *lname, siz
  * WriteBatch while the others wait (queries on those shards wait for that one batch). */
 int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t);
 /* Shard-thread hooks for the executor: answer one DNS query; end of a ring drain (flush). */
+/* peer (may be NULL) is the client: DNS Cookies and response rate limiting use it. */
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
-                         bool tcp, uint8_t *out, size_t cap, size_t *out_len);
+                         bool tcp, const struct sockaddr *peer, socklen_t peer_len, uint8_t *out,
+                         size_t cap, size_t *out_len);
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
 /* After the executor stopped (no shard thread runs): flushes every shard, syncs and completes
  * everything pending, stops the syncer. */
 void dmp_node_core_drain(dmp_node_core_t *c);
 void dmp_node_core_free(dmp_node_core_t *c);
 uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c);
+/* SIGHUP: applies what can change while running (RRL parameters, a table swapped in on each
+ * shard's thread; cookie_required) from nc. DMP_EAGAIN when a shard's task ring was full (that
+ * shard keeps its old table). */
+int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc);
 uint32_t dmp_node_core_serial(dmp_node_core_t *c);
 
 /* ---- HTTP API (http.c) ---- */

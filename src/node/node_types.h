@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns/dns_types.h"
 #include "util/util_types.h"
 
 /* node error codes (-700..) */
@@ -54,6 +55,23 @@ typedef struct {
     uint32_t ring_size;     /* entries per SPSC ring */
     char *ports_file;       /* where to write the bound ports, or NULL */
     uint32_t http_max_body; /* bytes accepted in a request body */
+    /* response rate limiting (rrl.c) */
+    double rrl_rate;                     /* identical responses/s per bucket; 0 = off */
+    uint32_t rrl_slip;                   /* every Nth limited response is TC=1; 0 = drop all */
+    uint32_t rrl_v4_prefix;              /* 1..32 */
+    uint32_t rrl_v6_prefix;              /* 1..128 */
+    uint32_t rrl_table_size;             /* buckets per shard */
+    struct dmp_node_cidr *rrl_whitelist; /* malloc'd array (dmp_node_cidr_t), or NULL */
+    size_t rrl_nwhitelist;
+    /* EDNS */
+    char *nsid; /* NSID payload (RFC 5001), NULL = not answered */
+    size_t nsid_len;
+    bool cookies;              /* answer DNS Cookies (RFC 7873) */
+    bool cookie_required;      /* BADCOOKIE for UDP queries without a valid server cookie */
+    bool cookie_secret_set;    /* cookie_secret came from DMP_COOKIE_SECRET (else random) */
+    uint8_t cookie_secret[32]; /* master key of the rotating cookie secrets; wiped on free */
+    uint32_t cookie_rotate;    /* seconds per cookie secret */
+    char *user;                /* DMP_USER: drop to this user after binding when run as root */
 } dmp_node_config_t;
 
 /* One configuration knob: the environment variable, the command-line flag that overrides it,
@@ -67,5 +85,35 @@ typedef struct {
     const char *help;
     bool is_bool; /* a bare --flag means "1" */
 } dmp_node_knob_t;
+
+/* ---- response rate limiting (rrl.c) ---- */
+/* An address prefix: family AF_INET or AF_INET6, addr in network order, bits 0..32/128. */
+typedef struct dmp_node_cidr {
+    int family;
+    uint8_t addr[16];
+    unsigned bits;
+} dmp_node_cidr_t;
+
+typedef struct {
+    double rate;        /* identical responses per second per bucket; <= 0: RRL off */
+    unsigned slip;      /* 0: drop every limited response; N: every Nth is a TC=1 reply */
+    unsigned v4_prefix; /* source prefix that shares a bucket, 1..32 (24) */
+    unsigned v6_prefix; /* 1..128 (56) */
+    size_t buckets;     /* table size (rounded up to a power of two; 0 = 65536) */
+    const dmp_node_cidr_t *whitelist; /* never limited; copied */
+    size_t nwhitelist;
+} dmp_node_rrl_config_t;
+
+typedef enum {
+    DMP_NODE_RRL_PASS = 0,      /* under the limit */
+    DMP_NODE_RRL_EXEMPT_COOKIE, /* a valid server cookie proves the source: never limited */
+    DMP_NODE_RRL_EXEMPT_LIST,   /* source in the whitelist */
+    DMP_NODE_RRL_DROP,          /* over the limit: send nothing */
+    DMP_NODE_RRL_SLIP,          /* over the limit: send a TC=1 reply instead */
+} dmp_node_rrl_verdict_t;
+
+/* One table, used by one thread (each shard owns one: identical responses are about one name,
+ * and a name always lands on the same shard). */
+typedef struct dmp_node_rrl dmp_node_rrl_t;
 
 #endif

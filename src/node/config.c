@@ -63,6 +63,13 @@ enum {
     K_COOKIE_ROTATE,
     K_USER,
     K_CONFIG_FILE,
+    K_REG_ENABLED,
+    K_REG_ALLOWLIST,
+    K_REG_TOKEN_TTL,
+    K_REG_ISSUED_RATE,
+    K_REG_ISSUED_BURST,
+    K_REG_EP_RATE,
+    K_REG_EP_BURST,
     K_COUNT
 };
 
@@ -104,7 +111,9 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                           "/metrics and record reads",
                           false},
     [K_AUTH_MODE] = {"DMP_AUTH_MODE", NULL, "auth-mode", NULL,
-                     "open | legacy; unset = open without a token, legacy with one", false},
+                     "open | legacy | multi-tenant; unset = open without a token, legacy with "
+                     "one",
+                     false},
     [K_ALLOW_OPEN] = {"DMP_ALLOW_OPEN_PUBLIC_BIND", NULL, "allow-open-public-bind", "0",
                       "allow auth mode open on a non-loopback HTTP bind", true},
     [K_SERVED_ZONE] = {"DMP_SERVED_ZONE", NULL, "served-zone", NULL,
@@ -114,7 +123,9 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
     [K_CLUSTER_BASE_DOMAIN] = {"DMP_CLUSTER_BASE_DOMAIN", NULL, NULL, NULL,
                                "served zone, 3rd in the chain", false},
     [K_DOMAIN] = {"DMP_DOMAIN", NULL, NULL, NULL, "served zone, 4th in the chain", false},
-    [K_NODE_HOSTNAME] = {"DMP_NODE_HOSTNAME", NULL, NULL, NULL, "served zone, 5th in the chain",
+    [K_NODE_HOSTNAME] = {"DMP_NODE_HOSTNAME", NULL, "node-hostname", NULL,
+                         "this node's hostname: served zone (5th in the chain) and the 'node' "
+                         "string registration challenges are signed over",
                          false},
     [K_APEX_A] = {"DMP_DNS_APEX_A", NULL, "apex-a", NULL, "IPv4 answered for <zone> A", false},
     [K_APEX_AAAA] = {"DMP_DNS_APEX_AAAA", NULL, "apex-aaaa", NULL, "IPv6 answered for <zone> AAAA",
@@ -175,6 +186,22 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                        "KEY=VALUE file read at start and again on SIGHUP; its values win over "
                        "the environment",
                        false},
+    [K_REG_ENABLED] = {"DMP_REGISTRATION_ENABLED", NULL, "registration-enabled", "0",
+                       "self-service registration (needs multi-tenant and DMP_NODE_HOSTNAME)",
+                       true},
+    [K_REG_ALLOWLIST] = {"DMP_REGISTRATION_ALLOWLIST", NULL, "registration-allowlist", NULL,
+                         "comma list of subject domains allowed to register; unset = any", false},
+    [K_REG_TOKEN_TTL] = {"DMP_REGISTRATION_TOKEN_TTL_SECONDS", NULL, "registration-token-ttl",
+                         "7776000", "lifetime of self-service tokens (s); 0 = no expiry", false},
+    [K_REG_ISSUED_RATE] = {"DMP_REGISTRATION_ISSUED_RATE_PER_SEC", NULL, "registration-issued-rate",
+                           "10", "per-token write rate stamped on self-service tokens", false},
+    [K_REG_ISSUED_BURST] = {"DMP_REGISTRATION_ISSUED_RATE_BURST", NULL, "registration-issued-burst",
+                            "50", "per-token burst stamped on self-service tokens", false},
+    [K_REG_EP_RATE] = {"DMP_REGISTRATION_ENDPOINT_RATE_PER_SEC", NULL, "registration-rate",
+                       "0.001388888888888889",
+                       "per-IP request rate on /v1/registration/* (req/s; default 5/hour)", false},
+    [K_REG_EP_BURST] = {"DMP_REGISTRATION_ENDPOINT_RATE_BURST", NULL, "registration-burst", "5",
+                        "per-IP bucket size on /v1/registration/*", false},
 };
 
 const dmp_node_knob_t *dmp_node_knobs(size_t *n)
@@ -310,6 +337,10 @@ void dmp_node_config_free(dmp_node_config_t *c)
     free(c->nsid);
     free(c->user);
     dmp_wipe(c->cookie_secret, sizeof(c->cookie_secret));
+    free(c->node_hostname);
+    for (size_t i = 0; c->reg_allowlist && i < c->reg_allowlist_n; i++)
+        free(c->reg_allowlist[i]);
+    free(c->reg_allowlist);
     memset(c, 0, sizeof(*c));
 }
 
@@ -454,9 +485,9 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         else if (strcmp(m, "legacy") == 0)
             c->auth_mode = DMP_NODE_AUTH_LEGACY;
         else if (strcmp(m, "multi-tenant") == 0)
-            BAD(K_AUTH_MODE, "multi-tenant is not supported by this build (use open or legacy)");
+            c->auth_mode = DMP_NODE_AUTH_MULTI_TENANT;
         else
-            BAD(K_AUTH_MODE, "expected open or legacy");
+            BAD(K_AUTH_MODE, "expected open, legacy or multi-tenant");
         c->auth_mode_set = true;
     } else {
         c->auth_mode = c->operator_token ? DMP_NODE_AUTH_LEGACY : DMP_NODE_AUTH_OPEN;
@@ -578,6 +609,60 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
                 BAD(K_USER, "expected a user name (letters, digits, _ - .)");
         c->user = xstrdup(val[K_USER]);
     }
+    if (val[K_NODE_HOSTNAME]) {
+        const char *h = val[K_NODE_HOSTNAME];
+        while (isspace((unsigned char)*h))
+            h++;
+        size_t hl = strlen(h);
+        while (hl && isspace((unsigned char)h[hl - 1]))
+            hl--;
+        c->node_hostname = strndup(h, hl);
+    }
+    if (dmp_parse_bool(val[K_REG_ENABLED], &c->registration_enabled))
+        BAD(K_REG_ENABLED, "expected 1/true/yes/on or 0/false/no/off");
+    if (val[K_REG_ALLOWLIST]) {
+        /* comma list; entries lowercased, stripped, trailing dots removed, empties skipped */
+        const char *p = val[K_REG_ALLOWLIST];
+        size_t n = 1;
+        for (const char *q = p; *q; q++)
+            n += *q == ',';
+        c->reg_allowlist = calloc(n + 1, sizeof(char *));
+        if (!c->reg_allowlist) {
+            rc = DMP_ENOMEM;
+            goto out;
+        }
+        while (*p) {
+            size_t l = strcspn(p, ",");
+            const char *b = p, *e = p + l;
+            while (b < e && isspace((unsigned char)*b))
+                b++;
+            while (e > b && (isspace((unsigned char)e[-1]) || e[-1] == '.'))
+                e--;
+            if (e > b) {
+                char *d = strndup(b, (size_t)(e - b));
+                if (!d) {
+                    rc = DMP_ENOMEM;
+                    goto out;
+                }
+                for (char *q = d; *q; q++)
+                    *q = (char)tolower((unsigned char)*q);
+                c->reg_allowlist[c->reg_allowlist_n++] = d;
+            }
+            p += l;
+            if (*p == ',')
+                p++;
+        }
+    }
+    if (dmp_parse_i64(val[K_REG_TOKEN_TTL], 0, (int64_t)1 << 40, &c->reg_token_ttl_s))
+        BAD(K_REG_TOKEN_TTL, "expected an integer number of seconds >= 0");
+    if (dmp_parse_double(val[K_REG_ISSUED_RATE], 0, 1e9, &c->reg_issued_rate))
+        BAD(K_REG_ISSUED_RATE, "expected a number >= 0");
+    if (dmp_parse_i64(val[K_REG_ISSUED_BURST], 0, 1000000000, &c->reg_issued_burst))
+        BAD(K_REG_ISSUED_BURST, "expected an integer >= 0");
+    if (dmp_parse_double(val[K_REG_EP_RATE], 0, 1e9, &c->reg_endpoint_rate))
+        BAD(K_REG_EP_RATE, "expected a number >= 0");
+    if (dmp_parse_double(val[K_REG_EP_BURST], 0, 1e9, &c->reg_endpoint_burst))
+        BAD(K_REG_EP_BURST, "expected a number >= 0");
 
     if (!c->db_path || !c->dns_host || !c->http_host) {
         rc = DMP_ENOMEM;

@@ -41,6 +41,8 @@ typedef struct node {
                          * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
     dmp_node_bgthread_t sweep;
+    dmp_node_tokens_t *tokens;    /* multi-tenant only */
+    dmp_node_bgthread_t audit_bg; /* writes buffered token-audit rows every second */
     dmp_node_update_t *upd; /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
 } node_t;
 
@@ -164,6 +166,14 @@ static void sweep_tick(void *arg)
         DMP_STAT_ADD(st, sweep_removed, removed);
         dmp_info("cleanup removed %zu expired records", removed);
     }
+}
+
+static void audit_tick(void *arg)
+{
+    node_t *n = arg;
+    int rc = dmp_node_tokens_flush(n->tokens);
+    if (rc != 0)
+        dmp_warn("token audit log: cannot write: %s", dmp_store_strerror(rc));
 }
 
 /* ---- start-up helpers ---- */
@@ -346,6 +356,9 @@ static void shutdown_node(node_t *n)
         n->http = NULL;
     }
     dmp_node_bgthread_stop(&n->sweep);
+    dmp_node_bgthread_stop(&n->audit_bg); /* last tick writes what is buffered */
+    dmp_node_tokens_close(n->tokens);
+    n->tokens = NULL;
     if (n->net) {
         dmp_net_stop(n->net);
         dmp_net_free(n->net);
@@ -516,11 +529,29 @@ int main(int argc, char **argv)
     }
     dmp_node_core_set_exec(n->core, core_exec, n);
 
+    if (n->cfg.auth_mode == DMP_NODE_AUTH_MULTI_TENANT) {
+        if (dmp_node_tokens_open(n->store, NULL, &n->tokens) != 0) {
+            fprintf(stderr, "dnsmeshd: out of memory\n");
+            goto out;
+        }
+        n->audit_bg = (dmp_node_bgthread_t){.name = "token-audit",
+                                            .interval_s = 1.0,
+                                            .tick = audit_tick,
+                                            .ctx = n,
+                                            .nice = 13,
+                                            .tick_on_stop = true};
+        if (dmp_node_bgthread_start(&n->audit_bg) != 0) {
+            fprintf(stderr, "dnsmeshd: cannot start the token audit thread\n");
+            goto out;
+        }
+    }
     dmp_node_http_env_t he = {.cfg = &n->cfg,
                               .store = n->store,
                               .metrics = &n->metrics,
                               .st = &n->metrics.t[n->nshards + n->nfront],
                               .core = n->core,
+                              .tokens = n->tokens,
+                              .version = DNSMESHD_VERSION,
                               .gauges = net_gauges,
                               .ctx = n,
                               .now_ms = now_ms_real};
@@ -554,7 +585,9 @@ int main(int argc, char **argv)
              "auth=%s",
              dhp, hhp, n->cfg.db_path, n->nfront, n->nshards,
              dmp_net_backend(n->net) == DMP_NET_BACKEND_URING ? "io_uring" : "mmsg",
-             n->cfg.auth_mode == DMP_NODE_AUTH_OPEN ? "open" : "legacy");
+             n->cfg.auth_mode == DMP_NODE_AUTH_OPEN     ? "open"
+             : n->cfg.auth_mode == DMP_NODE_AUTH_LEGACY ? "legacy"
+                                                        : "multi-tenant");
     if (!n->cfg.operator_token)
         dmp_warn("metrics endpoint unauthenticated; do not expose this node to the public "
                  "internet without setting DMP_OPERATOR_TOKEN.");

@@ -13,6 +13,8 @@
 
 #include "cache/cache.h"
 #include "node/node_types.h"
+#include <jansson.h>
+
 #include "dns/dns.h"
 #include "store/store.h"
 
@@ -367,6 +369,98 @@ uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c);
 int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc);
 uint32_t dmp_node_core_serial(dmp_node_core_t *c);
 
+/* ---- tokens: shapes, subjects, scopes (scope.c) ---- */
+void dmp_node_token_generate(char out[DMP_NODE_TOKEN_LEN + 1]);
+/* "dmp_v1_" + 52 of [A-Z0-9] with at least one letter (the reference's shape check). */
+bool dmp_node_token_shape_ok(const char *tok, size_t len);
+void dmp_node_token_hash(const char *tok, size_t len, char hex[65]);
+void dmp_node_sha256_hex(const void *data, size_t len, char hex[65]);
+/* The reference's canonicalize_subject: NFKC, strip, lowercase, ASCII, <local>@<fqdn>. On
+ * error returns DMP_EINVAL with the reference's message in detail. */
+int dmp_node_subject_canonical(const char *raw, size_t len, char *out, size_t cap, char *detail,
+                               size_t dcap);
+/* The reference's classify_name (node.md §5.2), fail-closed. */
+void dmp_node_classify_name(const char *name, size_t len, dmp_node_scope_t *out);
+
+/* ---- the token store (tokens.c) on the store's TOKENS column family ----
+ * Thread-safe (one mutex). Audit rows are buffered in memory and written in batches by
+ * dmp_node_tokens_flush (the node flushes every second and on stop; issuance and revocation
+ * flush at once). */
+typedef struct dmp_node_tokens dmp_node_tokens_t;
+int dmp_node_tokens_open(dmp_store_t *store, int64_t (*now_s)(void), dmp_node_tokens_t **out);
+void dmp_node_tokens_close(dmp_node_tokens_t *t); /* flushes */
+int dmp_node_tokens_flush(dmp_node_tokens_t *t);
+bool dmp_node_token_live(const dmp_node_token_t *r, int64_t now_s);
+/* May the bearer of token write (or delete) name? The reference's order and audit rows. */
+dmp_node_authz_t dmp_node_tokens_authorize(dmp_node_tokens_t *t, const char *token, size_t tlen,
+                                           const char *name, size_t nlen, const char *remote,
+                                           bool is_delete);
+/* Admin issuance (no revocation of earlier tokens). DMP_EINVAL for a bad subject. */
+int dmp_node_tokens_issue(dmp_node_tokens_t *t, const char *subject, const dmp_node_issue_t *o,
+                          char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row);
+/* Self-service issuance, atomic: DMP_EEXIST (409) when a live self-service token of the subject
+ * carries another Ed25519 key; else revokes the subject's self-service tokens and issues one. */
+int dmp_node_tokens_rotate_self_service(dmp_node_tokens_t *t, const char *canon_subject,
+                                        const char *spk_hex, const dmp_node_issue_t *o,
+                                        char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row);
+/* DMP_ENOTFOUND when no such live token. */
+int dmp_node_tokens_revoke_hash(dmp_node_tokens_t *t, const char *hash, const char *remote);
+/* Revokes every live token of the (canonicalised) subject; *count = how many. */
+int dmp_node_tokens_revoke_subject(dmp_node_tokens_t *t, const char *subject, const char *remote,
+                                   size_t *count);
+int dmp_node_tokens_get(dmp_node_tokens_t *t, const char *hash_hex, dmp_node_token_t *out);
+/* Visits every row (any order); fn returns nonzero to stop. */
+int dmp_node_tokens_scan(dmp_node_tokens_t *t, int (*fn)(void *ctx, const dmp_node_token_t *r),
+                         void *ctx);
+void dmp_node_tokens_audit(dmp_node_tokens_t *t, const char *event, const char *hash,
+                           const char *subject, const char *remote, const char *detail);
+/* The newest `limit` audit rows (optionally of one event), newest first, into out[*n]. */
+int dmp_node_tokens_audit_tail(dmp_node_tokens_t *t, const char *event, size_t limit,
+                               dmp_node_audit_t *out, size_t *n);
+
+/* ---- self-service registration (registration.c) ---- */
+typedef struct dmp_node_reg dmp_node_reg_t;
+
+/* A parsed confirm body (both confirm and tsig-confirm). Owns body (the JSON object, for the
+ * fields a flow adds, e.g. x25519_pub / x25519_pop); free with dmp_node_reg_req_free. */
+typedef struct {
+    json_t *body;
+    char subject[256]; /* canonical */
+    uint8_t spk[32];
+    char spk_hex[65]; /* lowercase */
+    uint8_t sig[64];
+    uint8_t challenge[32];
+    char challenge_text[65];   /* as sent (the challenge store's key) */
+    uint8_t server_eph_sk[32]; /* set by verify: the challenge's X25519 key, for the PoP */
+} dmp_node_reg_req_t;
+
+/* The reference's route gate: DMP_REGISTRATION_ENABLED, multi-tenant, a token store and
+ * DMP_NODE_HOSTNAME. Otherwise every registration route is 404. */
+bool dmp_node_reg_enabled(const dmp_node_config_t *cfg, const dmp_node_tokens_t *tokens);
+int dmp_node_reg_new(const dmp_node_config_t *cfg, dmp_node_tokens_t *tokens,
+                     int64_t (*now_s)(void), dmp_node_reg_t **out);
+void dmp_node_reg_free(dmp_node_reg_t *r);
+/* A fresh single-use challenge (60 s) with its own ephemeral X25519 key. */
+int dmp_node_reg_challenge(dmp_node_reg_t *r, dmp_node_challenge_t *out);
+size_t dmp_node_reg_pending(dmp_node_reg_t *r);
+/* Parses a confirm body: JSON object (else 400 "invalid body"), the four string fields in the
+ * reference's order, canonical subject, hex of spk, signature, challenge. 0 or err->status. */
+int dmp_node_reg_parse(const uint8_t *buf, size_t len, dmp_node_reg_req_t *q,
+                       dmp_node_reg_err_t *err);
+void dmp_node_reg_req_free(dmp_node_reg_req_t *q);
+/* Consumes the challenge (single use, even on later failure), verifies the Ed25519 signature
+ * (401, weak keys refused) and the allowlist (403). Shared by confirm and tsig-confirm. */
+int dmp_node_reg_verify(dmp_node_reg_t *r, dmp_node_reg_req_t *q, dmp_node_reg_err_t *err);
+/* verify, then the atomic self-service token rotation (409 for another key's subject). */
+int dmp_node_reg_confirm(dmp_node_reg_t *r, dmp_node_reg_req_t *q, const char *remote,
+                         char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row,
+                         dmp_node_reg_err_t *err);
+
+/* ---- landing page (landing.c) ---- */
+/* Appends s HTML-escaped (& < > " ' and control characters). */
+void dmp_node_html_escape(dmp_buf_t *b, const char *s);
+int dmp_node_landing_render(const dmp_node_landing_t *in, dmp_buf_t *out);
+
 /* ---- HTTP API (http.c) ---- */
 typedef struct dmp_node_http dmp_node_http_t;
 
@@ -375,8 +469,16 @@ typedef struct {
     const dmp_node_config_t *cfg;
     dmp_store_t *store;
     dmp_node_metrics_t *metrics;
-    dmp_node_tstats_t *st; /* the HTTP thread's counter slot */
-    dmp_node_core_t *core; /* where writes go (dmp_node_apply) */
+    dmp_node_tstats_t *st;     /* the HTTP thread's counter slot */
+    dmp_node_core_t *core;     /* where writes go (dmp_node_apply) */
+    dmp_node_tokens_t *tokens; /* multi-tenant token store (NULL unless multi-tenant) */
+    /* Heartbeat (may be NULL: discovery off): the peers heard, newest first, into rows[cap];
+     * returns how many. The self endpoint and operator key shown on the landing page. */
+    size_t (*peers)(void *ctx, dmp_node_peer_row_t *rows, size_t cap);
+    const char *self_endpoint;
+    const char *operator_spk_hex;
+    bool tsig_enabled; /* DNS UPDATE on (registration also mints TSIG keys) */
+    const char *version;
     /* Fills the net gauges for /metrics; may be NULL. */
     void (*gauges)(void *ctx, dmp_node_gauges_t *g);
     void *ctx;

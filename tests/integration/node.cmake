@@ -37,3 +37,14 @@ if(TARGET dnsmeshd)
                                      $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_service PROPERTIES TIMEOUT 120)
 endif()
+
+# Multi-tenant tokens and self-service registration over HTTP (real processes).
+if(TARGET dnsmeshd)
+  add_executable(test_node_auth_integ ${CMAKE_CURRENT_LIST_DIR}/itest.c
+                                      ${CMAKE_CURRENT_LIST_DIR}/test_node_auth_integ.c)
+  target_link_libraries(test_node_auth_integ PRIVATE PkgConfig::CMOCKA PkgConfig::JANSSON dmp_crypto
+                                                     dmp_util)
+  add_test(NAME node_auth_integration COMMAND test_node_auth_integ $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_auth_integration PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+  add_dependencies(test_node_auth_integ dnsmeshd)
+endif()

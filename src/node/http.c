@@ -27,6 +27,8 @@ static const dmp_node_route_t routes[] = {
      NULL, NULL, NULL},
     {"/v1/registration/confirm", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL,
      dmp_node_http_begin_reg, dmp_node_http_body_confirm, NULL},
+    {"/v1/registration/tsig-confirm", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL,
+     dmp_node_http_begin_tsig_reg, dmp_node_http_body_tsig_confirm, NULL},
 };
 
 static bool route_matches(const dmp_node_route_t *rt, const char *url)

@@ -551,6 +551,7 @@ int main(int argc, char **argv)
                               .st = &n->metrics.t[n->nshards + n->nfront],
                               .core = n->core,
                               .tokens = n->tokens,
+                              .tsig_enabled = n->upd != NULL,
                               .version = DNSMESHD_VERSION,
                               .gauges = net_gauges,
                               .ctx = n,

@@ -223,7 +223,6 @@ typedef struct {
     bool want_keepalive;   /* an edns-tcp-keepalive option was present */
 } dmp_dns_query_t;
 
-
 /* ---------------------------------------------------------------------------------------- */
 /* Generic message walking, TSIG (RFC 8945) and UPDATE (RFC 2136): src/dns/msg.c, tsig.c,     */
 /* update.c. See docs/dns.md "UPDATE and TSIG".                                                */

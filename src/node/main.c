@@ -43,7 +43,7 @@ typedef struct node {
     dmp_node_bgthread_t sweep;
     dmp_node_tokens_t *tokens;    /* multi-tenant only */
     dmp_node_bgthread_t audit_bg; /* writes buffered token-audit rows every second */
-    dmp_node_update_t *upd; /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
+    dmp_node_update_t *upd;       /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
 } node_t;
 
 static int64_t now_ms_real(void)

@@ -213,7 +213,7 @@ int dmp_node_tsig_list(dmp_store_t *s, dmp_node_tsig_visit_fn fn, void *ctx)
         return DMP_ENOMEM;
     l->fn = fn;
     l->ctx = ctx;
-    int rc = dmp_store_kv_scan(s, DMP_STORE_KV_TSIG, NULL, 0, list_visit, l);
+    int rc = dmp_store_kv_scan(s, DMP_STORE_KV_TSIG, (const uint8_t *)"", 0, list_visit, l);
     dmp_node_tsig_rec_wipe(&l->rec);
     free(l);
     return rc;

@@ -568,6 +568,7 @@ int main(int argc, char **argv)
                               .st = &n->metrics.t[n->nshards + n->nfront],
                               .core = n->core,
                               .tokens = n->tokens,
+                              .tsig_enabled = n->upd != NULL,
                               .version = DNSMESHD_VERSION,
                               .cluster = dmp_node_cluster_engine(n->cluster),
                               .gauges = net_gauges,

@@ -35,7 +35,7 @@ static void set_err(dmp_client_session_t *s, const char *fmt, ...)
 size_t dmp_client_max_message_for_cap(size_t cap)
 {
     size_t best = 0;
-    for (uint32_t k = 1; k <= 787; k++) {
+    for (uint32_t k = 1; k <= 196; k++) { /* n <= 255: the erasure code's limit */
         uint32_t n = k + (3 * k + 9) / 10;
         size_t body = 108 + 32 * (size_t)n + 64;
         size_t wire = 20 + 4 * ((body + 2) / 3);

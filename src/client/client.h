@@ -148,6 +148,21 @@ int dmp_client_send(dmp_client_session_t *s, const char *recipient, const uint8_
 int dmp_client_recv(dmp_client_session_t *s, bool primary_only, bool skip_primary,
                     dmp_client_message_t **msgs, size_t *count, dmp_client_recv_stats_t *st);
 
+/* ---- first-contact claims (claims.c) ---- */
+/* claim_provider_override alone when set, else the built-in seed (dmp.dnsmesh.io) unless
+ * DNSMESH_NO_DEFAULT_PROVIDER=1. */
+size_t dmp_client_claim_providers(const dmp_client_session_t *s, dmp_client_provider_t *out,
+                                  size_t cap);
+int dmp_client_publish_claim(dmp_client_session_t *s, const dmp_client_provider_t *p,
+                             const uint8_t recipient_id[32], const uint8_t msg_id[16],
+                             unsigned slot, int64_t now, uint32_t ttl);
+int dmp_client_recv_claims(dmp_client_session_t *s, const char *zone,
+                           bool (*pinned)(dmp_client_session_t *, const uint8_t *, const char *),
+                           dmp_client_message_t **msgs, size_t *count, unsigned *intros,
+                           dmp_client_recv_stats_t *st);
+/* After a delivery (or an intro): consume the one-time prekey, record the replay entry. */
+void dmp_client_recv_finalize(dmp_client_session_t *s, const dmp_client_message_t *m, int64_t now);
+
 /* ---- DNS reads (dns_client.c) ---- */
 void dmp_client_txtset_init(dmp_client_txtset_t *s);
 void dmp_client_txtset_clear(dmp_client_txtset_t *s);

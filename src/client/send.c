@@ -234,6 +234,18 @@ int dmp_client_send(dmp_client_session_t *s, const char *recipient, const uint8_
                 dmp_hex_encode(mid, 16, rep->msg_id_hex, sizeof(rep->msg_id_hex));
                 rep->k = m->data_chunks;
                 rep->n = m->total_chunks;
+                /* first-contact claims: best effort, they never fail the send */
+                dmp_client_provider_t prov[4];
+                size_t np = dmp_client_claim_providers(s, prov, 4);
+                uint8_t rid[32];
+                dmp_crypto_user_id(pub, rid);
+                for (size_t i = 0; i < np; i++) {
+                    rep->claims_total++;
+                    if (dmp_client_publish_claim(s, &prov[i], rid, mid,
+                                                 dmp_wire_slot_for_msg_id(mid), p.now,
+                                                 SEND_TTL) == 0)
+                        rep->claims_ok++;
+                }
             }
             free(m);
         }

@@ -115,7 +115,8 @@ int dmp_client_publish_claim(dmp_client_session_t *s, const dmp_client_provider_
     bool same_node = own[0] && strcmp(own, p->endpoint) == 0;
     if ((!p->endpoint[0] && zone_eq(p->zone, s->domain)) || same_node) {
         dmp_client_http_result_t r;
-        rc = s->nhttp ? dmp_client_publish_one(s, name, (const char *)w.data, ttl, &r) : DMP_EIO;
+        rc = s->nhttp || s->tsig ? dmp_client_publish_one(s, name, (const char *)w.data, ttl, &r)
+                                 : DMP_EIO;
     } else {
         char host[DMP_CLIENT_STR], ip[64];
         if (p->endpoint[0])

@@ -294,6 +294,12 @@ typedef struct {
     dmp_client_http_t http[DMP_CLIENT_MAX_WRITERS];
     size_t nhttp;
     unsigned quorum;
+    /* RFC 2136 UPDATE + TSIG writer, used instead of HTTP when config has a TSIG key */
+    bool tsig;
+    char tsig_ip[64];
+    uint16_t tsig_port;
+    char tsig_b64[400];
+    char tsig_alg[80];
     void *prekeys;
     void *intros;
     dmp_client_replay_t replay;

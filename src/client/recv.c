@@ -109,7 +109,7 @@ void dmp_client_recv_finalize(dmp_client_session_t *s, const dmp_client_message_
         dmp_wipe(sk, sizeof(sk));
         (void)dmp_client_prekeys_consume(s->prekeys, m->prekey_id);
         char name[DMP_WIRE_NAME_MAX];
-        if (wire[0] && s->nhttp &&
+        if (wire[0] && (s->nhttp || s->tsig) &&
             dmp_wire_name_prekeys(s->cfg.username, strlen(s->cfg.username), s->domain, name,
                                   sizeof(name)) == 0)
             (void)dmp_client_delete(s, name, wire);

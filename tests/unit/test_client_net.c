@@ -478,6 +478,50 @@ static void test_endpoint_normalize(void **state)
     assert_string_equal(host, "::1");
 }
 
+static void test_update_builder(void **state)
+{
+    (void)state;
+    char val[600];
+    memset(val, 'm', sizeof val - 1);
+    val[sizeof val - 1] = 0;
+    uint8_t *q = NULL;
+    size_t ql = 0;
+    /* "secret" in base64; hmac-sha256 */
+    assert_int_equal(dmp_client_update_build("mesh.test", "slot-1.mb-abc.mesh.test", val,
+                                             strlen(val), 300, false, "alice.key.", "c2VjcmV0",
+                                             "hmac-sha256.", &q, &ql),
+                     0);
+    ldns_pkt *p = NULL;
+    assert_int_equal(ldns_wire2pkt(&p, q, ql), LDNS_STATUS_OK);
+    assert_int_equal(ldns_pkt_get_opcode(p), LDNS_PACKET_UPDATE);
+    ldns_rr_list *up = ldns_pkt_authority(p); /* the update section */
+    assert_int_equal(ldns_rr_list_rr_count(up), 1);
+    ldns_rr *rr = ldns_rr_list_rr(up, 0);
+    assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_TXT);
+    assert_int_equal(ldns_rr_get_class(rr), LDNS_RR_CLASS_IN);
+    assert_int_equal(ldns_rr_ttl(rr), 300);
+    assert_int_equal(ldns_rr_rd_count(rr), 3); /* 255 + 255 + 89 */
+    assert_int_equal(ldns_rdf_size(ldns_rr_rdf(rr, 2)), 90);
+    assert_non_null(ldns_pkt_tsig(p));
+    assert_true(ldns_pkt_tsig_verify(p, q, ql, "alice.key.", "c2VjcmV0", NULL));
+    assert_false(ldns_pkt_tsig_verify(p, q, ql, "alice.key.", "b3RoZXI=", NULL));
+    ldns_pkt_free(p);
+    free(q);
+    /* delete one value: class NONE, TTL 0; unsigned */
+    assert_int_equal(dmp_client_update_build("mesh.test", "x.mesh.test", "v", 1, 300, true, NULL,
+                                             NULL, NULL, &q, &ql),
+                     0);
+    assert_int_equal(ldns_wire2pkt(&p, q, ql), LDNS_STATUS_OK);
+    rr = ldns_rr_list_rr(ldns_pkt_authority(p), 0);
+    assert_int_equal(ldns_rr_get_class(rr), LDNS_RR_CLASS_NONE);
+    assert_int_equal(ldns_rr_ttl(rr), 0);
+    assert_null(ldns_pkt_tsig(p));
+    ldns_pkt_free(p);
+    free(q);
+    assert_int_not_equal(
+        dmp_client_update_build("bad..zone", "x", "v", 1, 1, false, NULL, NULL, NULL, &q, &ql), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_pool_failover_tcp_union),
         cmocka_unit_test(test_http_writer),
         cmocka_unit_test(test_endpoint_normalize),
+        cmocka_unit_test(test_update_builder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -541,10 +541,9 @@ int dmp_client_update_build(const char *zone, const char *name, const char *valu
     ldns_rr_list *up = ldns_rr_list_new();
     ldns_rr_list_push_rr(up, rr);
     ldns_pkt *p = ldns_update_pkt_new(z, LDNS_RR_CLASS_IN, NULL, up, NULL);
-    if (!p) {
-        ldns_rr_list_deep_free(up);
+    ldns_rr_list_deep_free(up); /* the packet holds a clone */
+    if (!p)
         return DMP_ENOMEM;
-    }
     ldns_pkt_set_id(p, (uint16_t)randombytes_uniform(65536));
     int rc = 0;
     if (tsig_name && tsig_b64) {

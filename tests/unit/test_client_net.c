@@ -18,9 +18,12 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/client.h"
+#include "crypto/crypto.h"
+#include "wire/wire.h"
 #include "util/util.h"
 
 /* ---------------------------------------------------------------- fake DNS server */
@@ -522,6 +525,99 @@ static void test_update_builder(void **state)
         dmp_client_update_build("bad..zone", "x", "v", 1, 1, false, NULL, NULL, NULL, &q, &ql), 0);
 }
 
+/* ---------------------------------------------------------------- rotation chain */
+
+static void ident(const char *label, dmp_crypto_identity_t *id)
+{
+    uint8_t seed[32];
+    dmp_crypto_sha256((const uint8_t *)label, strlen(label), seed);
+    assert_int_equal(dmp_crypto_identity_from_x25519(seed, id), 0);
+}
+
+static char *rotation(const dmp_crypto_identity_t *from, const dmp_crypto_identity_t *to,
+                      uint64_t seq, int64_t now)
+{
+    dmp_wire_rotation_t r = {.subject_type = DMP_WIRE_SUBJECT_USER,
+                             .seq = seq,
+                             .ts = (uint64_t)now,
+                             .exp = (uint64_t)now + 86400};
+    r.subject_len = (size_t)snprintf(r.subject, sizeof r.subject, "alice@mesh.test");
+    memcpy(r.old_spk, from->ed_pk, 32);
+    memcpy(r.new_spk, to->ed_pk, 32);
+    dmp_buf_t b;
+    dmp_buf_init(&b);
+    assert_int_equal(dmp_wire_rotation_encode(&r, from->ed_sk, to->ed_sk, &b), 0);
+    dmp_buf_append_u8(&b, 0);
+    return (char *)b.data;
+}
+
+static char *revocation(const dmp_crypto_identity_t *k, int64_t now)
+{
+    dmp_wire_revocation_t v = {
+        .subject_type = DMP_WIRE_SUBJECT_USER, .reason_code = 1, .ts = (uint64_t)now};
+    v.subject_len = (size_t)snprintf(v.subject, sizeof v.subject, "alice@mesh.test");
+    memcpy(v.revoked_spk, k->ed_pk, 32);
+    dmp_buf_t b;
+    dmp_buf_init(&b);
+    assert_int_equal(dmp_wire_revocation_encode(&v, k->ed_sk, &b), 0);
+    dmp_buf_append_u8(&b, 0);
+    return (char *)b.data;
+}
+
+static void test_rotation_chain(void **state)
+{
+    (void)state;
+    int64_t now = (int64_t)time(NULL);
+    dmp_crypto_identity_t a, b, c, d;
+    ident("chain/a", &a);
+    ident("chain/b", &b);
+    ident("chain/c", &c);
+    ident("chain/d", &d);
+    char name[DMP_WIRE_NAME_MAX];
+    assert_int_equal(dmp_wire_name_rotate_user("alice", 5, "mesh.test", name, sizeof name), 0);
+    char *ab = rotation(&a, &b, 1, now), *bc = rotation(&b, &c, 2, now);
+    char *ad = rotation(&a, &d, 3, now), *rb = revocation(&b, now);
+    zone_ent_t z[1] = {{name, {ab, bc, NULL}}};
+    fake_dns_t f;
+    fake_dns_start(&f, z, 1);
+    dmp_client_session_t s;
+    dmp_client_session_init(&s);
+    char spec[64];
+    snprintf(spec, sizeof spec, "127.0.0.1:%u", f.port);
+    dmp_client_config_add_resolver(&s.cfg, spec);
+    assert_int_equal(dmp_client_session_reader(&s), 0);
+    uint8_t head[32];
+    /* two hops: a -> b -> c */
+    assert_int_equal(dmp_client_rotation_head(&s, a.ed_pk, "alice", "mesh.test", head), 0);
+    assert_memory_equal(head, c.ed_pk, 32);
+    assert_int_equal(dmp_client_rotation_head(&s, c.ed_pk, "alice", "mesh.test", head), 0);
+    assert_memory_equal(head, c.ed_pk, 32);
+    /* another user's subject is not this chain */
+    assert_int_equal(dmp_client_rotation_head(&s, a.ed_pk, "bob", "mesh.test", head), 0);
+    assert_memory_equal(head, a.ed_pk, 32);
+    /* a fork from a: refused */
+    z[0].values[2] = ad;
+    assert_int_equal(dmp_client_rotation_head(&s, a.ed_pk, "alice", "mesh.test", head), DMP_EAUTH);
+    /* a key on the way revoked: refused; the revoked key itself too */
+    z[0].values[2] = rb;
+    assert_int_equal(dmp_client_rotation_head(&s, a.ed_pk, "alice", "mesh.test", head), DMP_EAUTH);
+    assert_int_equal(dmp_client_rotation_head(&s, b.ed_pk, "alice", "mesh.test", head), DMP_EAUTH);
+    /* garbage and a forged value are skipped */
+    char *bad = strdup(bc);
+    bad[strlen(bad) - 5] ^= 1;
+    z[0].values[1] = bad;
+    z[0].values[2] = "v=dmp1;t=rotation;garbage";
+    assert_int_equal(dmp_client_rotation_head(&s, a.ed_pk, "alice", "mesh.test", head), 0);
+    assert_memory_equal(head, b.ed_pk, 32);
+    dmp_client_session_free(&s);
+    fake_dns_stop(&f);
+    free(ab);
+    free(bc);
+    free(ad);
+    free(rb);
+    free(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_http_writer),
         cmocka_unit_test(test_endpoint_normalize),
         cmocka_unit_test(test_update_builder),
+        cmocka_unit_test(test_rotation_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,7 +135,8 @@ static int one_round(dmp_client_session_t *s, const dmp_crypto_identity_t *alice
         dmp_buf_free_secret(&pt);
         keep_min(&t->recv_net, tf.ns);
         keep_min(&t->recv_open, t_open);
-        keep_min(&t->recv_decode, t_recv - tf.ns - t_open);
+        int64_t dec = t_recv - tf.ns - t_open;
+        keep_min(&t->recv_decode, dec > 0 ? dec : 1);
         keep_min(&t->recv_total, t_recv);
         /* leave the mailbox empty for the next round */
         for (size_t i = 0; i < recs.n; i++)

@@ -21,6 +21,11 @@ void dmp_cache_free(dmp_cache_t *c);
  * NULL, *blob_len = 0, *count = 0. Any out pointer may be NULL. */
 dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
                                  const uint8_t **blob, size_t *blob_len, uint16_t *count);
+/* dmp_cache_get that also reports the entry's expiry (HIT and NEGATIVE; expires_ms may be
+ * NULL). */
+dmp_cache_result_t dmp_cache_get_exp(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
+                                     const uint8_t **blob, size_t *blob_len, uint16_t *count,
+                                     int64_t *expires_ms);
 /* Insert or replace (copies name and blob). DMP_ETOOBIG when one entry alone exceeds the
  * byte bound; evicts least recently used entries to make room. */
 int dmp_cache_put(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *blob,

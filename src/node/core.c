@@ -1,9 +1,12 @@
 /* node: the core of dnsmeshd: shard state, name -> shard routing, the one write path
  * (dmp_node_apply) and the shard hooks the executor (net) calls. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sodium.h>
 
 #include "node/node.h"
 
@@ -17,6 +20,9 @@ typedef struct {
     dmp_node_tstats_t *st;
     dmp_node_lookup_t lookup;
     dmp_node_wq_t wq;
+    dmp_node_rrl_t *rrl;            /* NULL: RRL off */
+    dmp_dns_cookie_secret_t cookie; /* secrets of cookie_epoch (derived from the master) */
+    uint64_t cookie_epoch;          /* UINT64_MAX: not derived yet */
 } shard_t;
 
 struct dmp_node_core {
@@ -35,6 +41,9 @@ struct dmp_node_core {
     /* multi-shard transactions are handed out one at a time, so every shard sees them in
      * the same order and two of them can never park each other's shards (no deadlock) */
     pthread_mutex_t multi_mu;
+    uint8_t cookie_master[32];    /* DMP_COOKIE_SECRET or random; wiped on free */
+    uint16_t keepalive;           /* RFC 7828 value for TCP answers (100 ms units) */
+    _Atomic bool cookie_required; /* reloadable (SIGHUP) */
 };
 
 static int64_t now_ms_real(void)
@@ -115,6 +124,12 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
     if (o->cfg->served_zone)
         snprintf(c->apex, sizeof(c->apex), "%s", o->cfg->served_zone);
     atomic_init(&c->serial, (uint32_t)(c->now_ms() / 1000));
+    if (o->cfg->cookie_secret_set)
+        memcpy(c->cookie_master, o->cfg->cookie_secret, sizeof(c->cookie_master));
+    else
+        randombytes_buf(c->cookie_master, sizeof(c->cookie_master));
+    c->keepalive = o->tcp_keepalive_100ms;
+    atomic_init(&c->cookie_required, o->cfg->cookie_required);
     pthread_mutex_init(&c->multi_mu, NULL);
     c->shards = calloc(c->nshards, sizeof(shard_t));
     if (!c->shards) {
@@ -135,6 +150,18 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
         sh->idx = i;
         sh->st = &o->shard_st[i];
         zone_from_cfg(o->cfg, &sh->zone);
+        sh->cookie_epoch = UINT64_MAX;
+        dmp_node_rrl_config_t rc = {.rate = o->cfg->rrl_rate,
+                                    .slip = o->cfg->rrl_slip,
+                                    .v4_prefix = o->cfg->rrl_v4_prefix,
+                                    .v6_prefix = o->cfg->rrl_v6_prefix,
+                                    .buckets = o->cfg->rrl_table_size,
+                                    .whitelist = o->cfg->rrl_whitelist,
+                                    .nwhitelist = o->cfg->rrl_nwhitelist};
+        if (dmp_node_rrl_new(&rc, &sh->rrl) != 0) {
+            dmp_node_core_free(c);
+            return DMP_ENOMEM;
+        }
         if (cache_bytes && dmp_cache_new(cache_bytes, &sh->cache) != 0) {
             dmp_node_core_free(c);
             return DMP_ENOMEM;
@@ -327,17 +354,81 @@ int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t)
 }
 
 /* ---- shard hooks ---- */
+/* EDNS options of one query: the client address for cookies (secrets re-derived when the
+ * rotation epoch changes; every shard derives the same ones from the master), NSID, keepalive. */
+static void query_opts(dmp_node_core_t *c, shard_t *sh, const struct sockaddr *peer,
+                       socklen_t peer_len, int64_t now_ms, dmp_dns_opts_t *o)
+{
+    const dmp_node_config_t *cfg = c->cfg;
+    memset(o, 0, sizeof(*o));
+    o->now_s = (uint32_t)(now_ms / 1000);
+    if (cfg->nsid) {
+        o->nsid = (const uint8_t *)cfg->nsid;
+        o->nsid_len = cfg->nsid_len;
+    }
+    o->tcp_keepalive_100ms = c->keepalive;
+    if (!cfg->cookies || !peer)
+        return;
+    if (peer->sa_family == AF_INET && peer_len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        o->client_ip = (const uint8_t *)&((const struct sockaddr_in *)peer)->sin_addr;
+        o->client_ip_len = 4;
+    } else if (peer->sa_family == AF_INET6 && peer_len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        o->client_ip = (const uint8_t *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
+        o->client_ip_len = 16;
+    } else {
+        return;
+    }
+    uint64_t epoch = (uint64_t)(now_ms / 1000) / cfg->cookie_rotate;
+    if (epoch != sh->cookie_epoch &&
+        dmp_dns_cookie_secret_at(c->cookie_master, (uint64_t)(now_ms / 1000), cfg->cookie_rotate,
+                                 &sh->cookie) == 0)
+        sh->cookie_epoch = epoch;
+    if (sh->cookie_epoch == UINT64_MAX)
+        return;
+    o->cookie = &sh->cookie;
+    o->cookie_required = atomic_load_explicit(&c->cookie_required, memory_order_relaxed);
+}
+
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
-                         bool tcp, uint8_t *out, size_t cap, size_t *out_len)
+                         bool tcp, const struct sockaddr *peer, socklen_t peer_len, uint8_t *out,
+                         size_t cap, size_t *out_len)
 {
     shard_t *sh = &c->shards[shard < c->nshards ? shard : 0];
     int64_t t0 = dmp_monotonic_ns();
     sh->lookup.now_ms = now_ms_coarse();
     sh->zone.soa_serial = atomic_load_explicit(&c->serial, memory_order_relaxed);
     dmp_dns_result_t res = {0};
+    dmp_dns_opts_t opts;
+    query_opts(c, sh, peer, peer_len, sh->lookup.now_ms, &opts);
     *out_len = 0;
-    dmp_dns_respond(&sh->zone, pkt, len, tcp ? DMP_DNS_TCP : DMP_DNS_UDP, dmp_node_lookup,
-                    &sh->lookup, out, cap, out_len, &res);
+    dmp_dns_respond_ex(&sh->zone, &opts, pkt, len, tcp ? DMP_DNS_TCP : DMP_DNS_UDP, dmp_node_lookup,
+                       &sh->lookup, out, cap, out_len, &res);
+    if (res.cookie >= 0 && res.cookie < 5)
+        DMP_STAT_INC(sh->st, dns_cookie[res.cookie]);
+    /* response rate limiting: UDP only (TCP proves the source), after the answer is known */
+    if (!tcp && sh->rrl && *out_len > 0) {
+        switch (dmp_node_rrl_check(sh->rrl, peer, peer_len, &res, *out_len, t0)) {
+        case DMP_NODE_RRL_DROP:
+            DMP_STAT_INC(sh->st, rrl_dropped);
+            *out_len = 0;
+            dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+            return;
+        case DMP_NODE_RRL_SLIP:
+            DMP_STAT_INC(sh->st, rrl_slipped);
+            if (dmp_dns_tc_stub(pkt, len, out, cap, out_len) != 0)
+                *out_len = 0;
+            dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+            return;
+        case DMP_NODE_RRL_EXEMPT_COOKIE:
+            DMP_STAT_INC(sh->st, rrl_exempt_cookie);
+            break;
+        case DMP_NODE_RRL_EXEMPT_LIST:
+            DMP_STAT_INC(sh->st, rrl_exempt_list);
+            break;
+        default:
+            break;
+        }
+    }
     if (*out_len == 0) {
         DMP_STAT_INC(sh->st, dns_malformed);
     } else {
@@ -348,6 +439,51 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
     }
     DMP_STAT_INC(sh->st, dns_qtype[res.qtype ? dmp_node_qtype_slot(res.qtype) : 14]);
     dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+}
+
+/* SIGHUP: a new RRL table for one shard, swapped in on that shard's thread. */
+typedef struct {
+    shard_t *sh;
+    dmp_node_rrl_t *rrl;
+} rrl_swap_t;
+
+static void rrl_swap_task(void *arg)
+{
+    rrl_swap_t *s = arg;
+    dmp_node_rrl_t *old = s->sh->rrl;
+    s->sh->rrl = s->rrl;
+    dmp_node_rrl_free(old);
+    free(s);
+}
+
+int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc)
+{
+    if (!c || !nc)
+        return DMP_EINVAL;
+    atomic_store_explicit(&c->cookie_required, nc->cookie_required, memory_order_relaxed);
+    dmp_node_rrl_config_t rc = {.rate = nc->rrl_rate,
+                                .slip = nc->rrl_slip,
+                                .v4_prefix = nc->rrl_v4_prefix,
+                                .v6_prefix = nc->rrl_v6_prefix,
+                                .buckets = nc->rrl_table_size,
+                                .whitelist = nc->rrl_whitelist,
+                                .nwhitelist = nc->rrl_nwhitelist};
+    int rc_all = 0;
+    for (unsigned i = 0; i < c->nshards; i++) {
+        rrl_swap_t *s = calloc(1, sizeof(*s));
+        if (!s)
+            return DMP_ENOMEM;
+        s->sh = &c->shards[i];
+        int r = dmp_node_rrl_new(&rc, &s->rrl);
+        if (r == 0 && (!c->exec || c->exec(c->exec_ctx, i, rrl_swap_task, s) != 0))
+            r = DMP_EAGAIN;
+        if (r != 0) {
+            dmp_node_rrl_free(s->rrl);
+            free(s);
+            rc_all = r;
+        }
+    }
+    return rc_all;
 }
 
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)
@@ -383,9 +519,12 @@ void dmp_node_core_free(dmp_node_core_t *c)
     for (unsigned i = 0; c->shards && i < c->nshards; i++) {
         dmp_node_lookup_free(&c->shards[i].lookup);
         dmp_cache_free(c->shards[i].cache);
+        dmp_node_rrl_free(c->shards[i].rrl);
+        sodium_memzero(&c->shards[i].cookie, sizeof(c->shards[i].cookie));
     }
     free(c->shards);
     pthread_mutex_destroy(&c->multi_mu);
+    sodium_memzero(c->cookie_master, sizeof(c->cookie_master));
     free(c);
 }
 

@@ -23,6 +23,10 @@ static const dmp_node_route_t routes[] = {
     {"/v1/records/", DMP_NODE_MATCH_PREFIX, DMP_NODE_M_GET | DMP_NODE_M_POST | DMP_NODE_M_DELETE,
      dmp_node_http_get_record, dmp_node_http_begin_record, dmp_node_http_body_record,
      dmp_node_http_done_record},
+    {"/v1/registration/challenge", DMP_NODE_MATCH_RAW, DMP_NODE_M_GET, dmp_node_http_get_challenge,
+     NULL, NULL, NULL},
+    {"/v1/registration/confirm", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL,
+     dmp_node_http_begin_reg, dmp_node_http_body_confirm, NULL},
     {"/v1/sync/", DMP_NODE_MATCH_PREFIX, DMP_NODE_M_GET | DMP_NODE_M_POST, dmp_node_http_get_sync,
      dmp_node_http_begin_sync, dmp_node_http_body_sync, NULL},
 };
@@ -161,6 +165,20 @@ bool dmp_node_http_rate_ok(dmp_node_rq_t *r)
         return true;
     DMP_STAT_INC(h->env.st, http_rate_limited);
     return false;
+}
+
+void dmp_node_http_remote(dmp_node_rq_t *r, char *out, size_t cap)
+{
+    out[0] = 0;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
 }
 
 bool dmp_node_http_length_ok(dmp_node_rq_t *r)
@@ -393,6 +411,14 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         memcpy(h->expected_auth + 7, env->cfg->operator_token, tl + 1);
         h->expected_auth_len = tl + 7;
     }
+    if (dmp_node_reg_enabled(env->cfg, env->tokens)) {
+        rc = dmp_node_reg_new(env->cfg, env->tokens, NULL, &h->reg);
+        if (rc == 0)
+            rc = dmp_node_rl_new(env->cfg->reg_endpoint_rate, env->cfg->reg_endpoint_burst, 10000,
+                                 0, &h->reg_rl);
+        if (rc)
+            goto fail;
+    }
     h->lfd = bind_listen(host, port, &h->port, err, errcap);
     if (h->lfd < 0) {
         rc = DMP_NODE_EBIND;
@@ -415,6 +441,8 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
     *out = h;
     return 0;
 fail:
+    dmp_node_reg_free(h->reg);
+    dmp_node_rl_free(h->reg_rl);
     dmp_node_rl_free(h->rl);
     free(h->expected_auth);
     free(h);
@@ -449,6 +477,8 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms)
     if (h->lfd >= 0)
         close(h->lfd);
     dmp_node_rl_free(h->rl);
+    dmp_node_rl_free(h->reg_rl);
+    dmp_node_reg_free(h->reg);
     if (h->expected_auth) {
         dmp_wipe(h->expected_auth, h->expected_auth_len);
         free(h->expected_auth);

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <stdatomic.h>
 
 #include "node/node.h"
@@ -18,7 +19,9 @@ struct dmp_node_http {
     dmp_node_rl_t *rl;   /* touched only by the MHD thread */
     char *expected_auth; /* "Bearer <token>" or NULL; wiped on stop */
     size_t expected_auth_len;
-    atomic_int inflight; /* writes handed to the node and not yet done */
+    atomic_int inflight;   /* writes handed to the node and not yet done */
+    dmp_node_reg_t *reg;   /* self-service registration, NULL when its gate is closed */
+    dmp_node_rl_t *reg_rl; /* per-IP limiter shared by every /v1/registration/ route */
 };
 
 typedef enum {
@@ -91,6 +94,8 @@ json_t *dmp_node_http_json_bytes(const uint8_t *p, size_t n);
 const char *dmp_node_http_auth_header(dmp_node_rq_t *r);
 bool dmp_node_http_operator_ok(dmp_node_rq_t *r);
 bool dmp_node_http_rate_ok(dmp_node_rq_t *r);
+/* The peer's IP address as text ("" when unknown). */
+void dmp_node_http_remote(dmp_node_rq_t *r, char *out, size_t cap);
 /* Reads Content-Length: answers 413 and returns false when it announces more than the cap. */
 bool dmp_node_http_length_ok(dmp_node_rq_t *r);
 /* Hands r->txn to the node and suspends the connection until done; answers 503 when the node
@@ -110,5 +115,13 @@ enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_get_sync(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_begin_sync(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_body_sync(dmp_node_rq_t *r);
+
+/* registration (http_reg.c). A new registration POST route (tsig-confirm) uses begin_reg and
+ * then dmp_node_reg_parse + dmp_node_reg_verify on r->body in its body handler. */
+bool dmp_node_http_reg_gate(dmp_node_rq_t *r);
+bool dmp_node_http_reg_rate_ok(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_get_challenge(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_begin_reg(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_body_confirm(dmp_node_rq_t *r);
 
 #endif

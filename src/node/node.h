@@ -7,11 +7,14 @@
 #include <stdio.h>
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include "node/metrics.h"
 
 #include "cache/cache.h"
 #include "node/node_types.h"
+#include <jansson.h>
+
 #include "dns/dns.h"
 #include "cluster/cluster.h"
 #include "store/store.h"
@@ -47,6 +50,55 @@ int dmp_node_rl_new(double rate, double burst, size_t max_keys, unsigned slip, d
 void dmp_node_rl_free(dmp_node_rl_t *rl);
 dmp_node_rl_verdict_t dmp_node_rl_check(dmp_node_rl_t *rl, const void *key, size_t key_len,
                                         int64_t now_ns);
+
+/* ---- response rate limiting (rrl.c; types in node_types.h) ---- */
+/* Parses "10.0.0.0/8, 2001:db8::/32 192.0.2.1" (comma and/or space separated; a bare address is
+ * /32 or /128) into a malloc'd array (*out, freed by the caller; NULL when n is 0). Host bits
+ * beyond the prefix must be zero. DMP_EFORMAT names nothing: the caller reports the variable. */
+int dmp_node_cidr_parse_list(const char *text, dmp_node_cidr_t **out, size_t *n);
+/* True when the address (4 or 16 bytes of family) lies inside c. */
+bool dmp_node_cidr_match(const dmp_node_cidr_t *c, int family, const uint8_t *addr);
+
+/* *out = NULL (RRL off, every check passes) when cfg->rate <= 0. */
+int dmp_node_rrl_new(const dmp_node_rrl_config_t *cfg, dmp_node_rrl_t **out);
+void dmp_node_rrl_free(dmp_node_rrl_t *r);
+
+/* Accounts one UDP response (res from dmp_dns_respond_ex, reply_len its size) to the bucket of
+ * (source prefix, response class, qtype, name) and says what to send. now_ns: a monotonic clock
+ * (injected in tests). Responses to TCP queries must not be passed here (TCP proves the
+ * source). A NULL table or peer passes. */
+dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockaddr *peer,
+                                          socklen_t peer_len, const dmp_dns_result_t *res,
+                                          size_t reply_len, int64_t now_ns);
+
+/* ---- running as a service (service.c) ---- */
+typedef struct dmp_node_core dmp_node_core_t;
+/* sd_notify(3) state ("READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..."): > 0 sent, 0 no
+ * NOTIFY_SOCKET (not under systemd), DMP_ESYS on error. */
+int dmp_node_service_notify(const char *state);
+/* Started as root (euid 0) with a user: chowns state_path (recursively, if not NULL) to
+ * `user`, then switches every thread to that user and its groups for good. 0 when not root or
+ * user is NULL (nothing done). */
+int dmp_node_drop_privileges(const char *user, const char *state_path, char *err, size_t errcap);
+/* KEY=VALUE lines of an environment file (# comments, optional quotes, "export " ignored), as
+ * systemd's EnvironmentFile= and /etc/default files use them. Owns kv (wiped on free: tokens). */
+typedef struct {
+    char **kv;
+    size_t n;
+} dmp_node_envfile_t;
+int dmp_node_envfile_load(const char *path, dmp_node_envfile_t *e);
+const char *dmp_node_envfile_get(const dmp_node_envfile_t *e, const char *name);
+void dmp_node_envfile_free(dmp_node_envfile_t *e);
+/* SIGHUP: applies to cur (the running configuration) what can change without a restart from
+ * nc (freshly loaded): log level and format, RRL parameters and DMP_COOKIE_REQUIRE (through
+ * dmp_node_core_reload when core is set). done / restart receive comma-separated names of what
+ * was reloaded and of what changed but needs a restart. nc keeps ownership of what it holds
+ * (fields moved into cur are swapped with cur's old values). */
+int dmp_node_config_reload(dmp_node_config_t *cur, dmp_node_config_t *nc, dmp_node_core_t *core,
+                           char *done, size_t donecap, char *restart, size_t restartcap);
+/* The environment file template: every knob, commented, with its help and default (packaging's
+ * /etc/default/dnsmeshd). */
+void dmp_node_config_env_template(FILE *f);
 
 /* ---- validation (validate.c) ---- */
 /* The reference's record-name rule: <= 253 chars, labels _?[A-Za-z0-9]([A-Za-z0-9-]{0,61}
@@ -284,9 +336,10 @@ typedef struct {
     const dmp_node_config_t *cfg; /* zone, TTL, cache size; borrowed for the core's life */
     dmp_store_t *store;
     unsigned nshards;
-    dmp_node_tstats_t *shard_st; /* nshards slots */
-    int64_t (*now_ms)(void);     /* NULL = CLOCK_REALTIME */
-    bool no_syncer;              /* tests: every batch written synced, completed at once */
+    dmp_node_tstats_t *shard_st;  /* nshards slots */
+    int64_t (*now_ms)(void);      /* NULL = CLOCK_REALTIME */
+    bool no_syncer;               /* tests: every batch written synced, completed at once */
+    uint16_t tcp_keepalive_100ms; /* RFC 7828 timeout sent in TCP answers that ask; 0 = never */
 } dmp_node_core_opts_t;
 
 int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out);
@@ -301,15 +354,113 @@ unsigned dmp_node_core_shard_of(const dmp_node_core_t *c, const char *lname, siz
  * WriteBatch while the others wait (queries on those shards wait for that one batch). */
 int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t);
 /* Shard-thread hooks for the executor: answer one DNS query; end of a ring drain (flush). */
+/* peer (may be NULL) is the client: DNS Cookies and response rate limiting use it. */
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
-                         bool tcp, uint8_t *out, size_t cap, size_t *out_len);
+                         bool tcp, const struct sockaddr *peer, socklen_t peer_len, uint8_t *out,
+                         size_t cap, size_t *out_len);
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
 /* After the executor stopped (no shard thread runs): flushes every shard, syncs and completes
  * everything pending, stops the syncer. */
 void dmp_node_core_drain(dmp_node_core_t *c);
 void dmp_node_core_free(dmp_node_core_t *c);
 uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c);
+/* SIGHUP: applies what can change while running (RRL parameters, a table swapped in on each
+ * shard's thread; cookie_required) from nc. DMP_EAGAIN when a shard's task ring was full (that
+ * shard keeps its old table). */
+int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc);
 uint32_t dmp_node_core_serial(dmp_node_core_t *c);
+
+/* ---- tokens: shapes, subjects, scopes (scope.c) ---- */
+void dmp_node_token_generate(char out[DMP_NODE_TOKEN_LEN + 1]);
+/* "dmp_v1_" + 52 of [A-Z0-9] with at least one letter (the reference's shape check). */
+bool dmp_node_token_shape_ok(const char *tok, size_t len);
+void dmp_node_token_hash(const char *tok, size_t len, char hex[65]);
+void dmp_node_sha256_hex(const void *data, size_t len, char hex[65]);
+/* The reference's canonicalize_subject: NFKC, strip, lowercase, ASCII, <local>@<fqdn>. On
+ * error returns DMP_EINVAL with the reference's message in detail. */
+int dmp_node_subject_canonical(const char *raw, size_t len, char *out, size_t cap, char *detail,
+                               size_t dcap);
+/* The reference's classify_name (node.md §5.2), fail-closed. */
+void dmp_node_classify_name(const char *name, size_t len, dmp_node_scope_t *out);
+
+/* ---- the token store (tokens.c) on the store's TOKENS column family ----
+ * Thread-safe (one mutex). Audit rows are buffered in memory and written in batches by
+ * dmp_node_tokens_flush (the node flushes every second and on stop; issuance and revocation
+ * flush at once). */
+typedef struct dmp_node_tokens dmp_node_tokens_t;
+int dmp_node_tokens_open(dmp_store_t *store, int64_t (*now_s)(void), dmp_node_tokens_t **out);
+void dmp_node_tokens_close(dmp_node_tokens_t *t); /* flushes */
+int dmp_node_tokens_flush(dmp_node_tokens_t *t);
+bool dmp_node_token_live(const dmp_node_token_t *r, int64_t now_s);
+/* May the bearer of token write (or delete) name? The reference's order and audit rows. */
+dmp_node_authz_t dmp_node_tokens_authorize(dmp_node_tokens_t *t, const char *token, size_t tlen,
+                                           const char *name, size_t nlen, const char *remote,
+                                           bool is_delete);
+/* Admin issuance (no revocation of earlier tokens). DMP_EINVAL for a bad subject. */
+int dmp_node_tokens_issue(dmp_node_tokens_t *t, const char *subject, const dmp_node_issue_t *o,
+                          char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row);
+/* Self-service issuance, atomic: DMP_EEXIST (409) when a live self-service token of the subject
+ * carries another Ed25519 key; else revokes the subject's self-service tokens and issues one. */
+int dmp_node_tokens_rotate_self_service(dmp_node_tokens_t *t, const char *canon_subject,
+                                        const char *spk_hex, const dmp_node_issue_t *o,
+                                        char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row);
+/* DMP_ENOTFOUND when no such live token. */
+int dmp_node_tokens_revoke_hash(dmp_node_tokens_t *t, const char *hash, const char *remote);
+/* Revokes every live token of the (canonicalised) subject; *count = how many. */
+int dmp_node_tokens_revoke_subject(dmp_node_tokens_t *t, const char *subject, const char *remote,
+                                   size_t *count);
+int dmp_node_tokens_get(dmp_node_tokens_t *t, const char *hash_hex, dmp_node_token_t *out);
+/* Visits every row (any order); fn returns nonzero to stop. */
+int dmp_node_tokens_scan(dmp_node_tokens_t *t, int (*fn)(void *ctx, const dmp_node_token_t *r),
+                         void *ctx);
+void dmp_node_tokens_audit(dmp_node_tokens_t *t, const char *event, const char *hash,
+                           const char *subject, const char *remote, const char *detail);
+/* The newest `limit` audit rows (optionally of one event), newest first, into out[*n]. */
+int dmp_node_tokens_audit_tail(dmp_node_tokens_t *t, const char *event, size_t limit,
+                               dmp_node_audit_t *out, size_t *n);
+
+/* ---- self-service registration (registration.c) ---- */
+typedef struct dmp_node_reg dmp_node_reg_t;
+
+/* A parsed confirm body (both confirm and tsig-confirm). Owns body (the JSON object, for the
+ * fields a flow adds, e.g. x25519_pub / x25519_pop); free with dmp_node_reg_req_free. */
+typedef struct {
+    json_t *body;
+    char subject[256]; /* canonical */
+    uint8_t spk[32];
+    char spk_hex[65]; /* lowercase */
+    uint8_t sig[64];
+    uint8_t challenge[32];
+    char challenge_text[65];   /* as sent (the challenge store's key) */
+    uint8_t server_eph_sk[32]; /* set by verify: the challenge's X25519 key, for the PoP */
+} dmp_node_reg_req_t;
+
+/* The reference's route gate: DMP_REGISTRATION_ENABLED, multi-tenant, a token store and
+ * DMP_NODE_HOSTNAME. Otherwise every registration route is 404. */
+bool dmp_node_reg_enabled(const dmp_node_config_t *cfg, const dmp_node_tokens_t *tokens);
+int dmp_node_reg_new(const dmp_node_config_t *cfg, dmp_node_tokens_t *tokens,
+                     int64_t (*now_s)(void), dmp_node_reg_t **out);
+void dmp_node_reg_free(dmp_node_reg_t *r);
+/* A fresh single-use challenge (60 s) with its own ephemeral X25519 key. */
+int dmp_node_reg_challenge(dmp_node_reg_t *r, dmp_node_challenge_t *out);
+size_t dmp_node_reg_pending(dmp_node_reg_t *r);
+/* Parses a confirm body: JSON object (else 400 "invalid body"), the four string fields in the
+ * reference's order, canonical subject, hex of spk, signature, challenge. 0 or err->status. */
+int dmp_node_reg_parse(const uint8_t *buf, size_t len, dmp_node_reg_req_t *q,
+                       dmp_node_reg_err_t *err);
+void dmp_node_reg_req_free(dmp_node_reg_req_t *q);
+/* Consumes the challenge (single use, even on later failure), verifies the Ed25519 signature
+ * (401, weak keys refused) and the allowlist (403). Shared by confirm and tsig-confirm. */
+int dmp_node_reg_verify(dmp_node_reg_t *r, dmp_node_reg_req_t *q, dmp_node_reg_err_t *err);
+/* verify, then the atomic self-service token rotation (409 for another key's subject). */
+int dmp_node_reg_confirm(dmp_node_reg_t *r, dmp_node_reg_req_t *q, const char *remote,
+                         char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row,
+                         dmp_node_reg_err_t *err);
+
+/* ---- landing page (landing.c) ---- */
+/* Appends s HTML-escaped (& < > " ' and control characters). */
+void dmp_node_html_escape(dmp_buf_t *b, const char *s);
+int dmp_node_landing_render(const dmp_node_landing_t *in, dmp_buf_t *out);
 
 /* ---- HTTP API (http.c) ---- */
 typedef struct dmp_node_http dmp_node_http_t;
@@ -319,8 +470,16 @@ typedef struct {
     const dmp_node_config_t *cfg;
     dmp_store_t *store;
     dmp_node_metrics_t *metrics;
-    dmp_node_tstats_t *st;  /* the HTTP thread's counter slot */
-    dmp_node_core_t *core;  /* where writes go (dmp_node_apply) */
+    dmp_node_tstats_t *st;     /* the HTTP thread's counter slot */
+    dmp_node_core_t *core;     /* where writes go (dmp_node_apply) */
+    dmp_node_tokens_t *tokens; /* multi-tenant token store (NULL unless multi-tenant) */
+    /* Heartbeat (may be NULL: discovery off): the peers heard, newest first, into rows[cap];
+     * returns how many. The self endpoint and operator key shown on the landing page. */
+    size_t (*peers)(void *ctx, dmp_node_peer_row_t *rows, size_t cap);
+    const char *self_endpoint;
+    const char *operator_spk_hex;
+    bool tsig_enabled; /* DNS UPDATE on (registration also mints TSIG keys) */
+    const char *version;
     dmp_cluster_t *cluster; /* serves the /v1/sync routes; NULL = no sync token: 403 */
     /* Fills the net gauges for /metrics; may be NULL. */
     void (*gauges)(void *ctx, dmp_node_gauges_t *g);

@@ -52,7 +52,7 @@ static void t_config_defaults(void **state)
     assert_int_equal(c.dns_port, 5353);
     assert_int_equal(c.http_port, 8053);
     assert_int_equal(c.dns_ttl, 60);
-    assert_true(c.dns_rate == 50.0 && c.dns_burst == 200.0);
+    assert_true(c.dns_rate == 0.0 && c.dns_burst == 200.0); /* RRL protects instead */
     assert_true(c.http_rate == 10.0 && c.http_burst == 100.0);
     assert_int_equal(c.max_ttl, 86400);
     assert_int_equal(c.max_value_bytes, 2048);
@@ -120,7 +120,11 @@ static void t_config_errors(void **state)
         {"DMP_DNS_BURST=nan", "DMP_DNS_BURST"},
         {"DMP_MAX_TTL=0", "DMP_MAX_TTL"},
         {"DMP_MAX_VALUE_BYTES=0", "DMP_MAX_VALUE_BYTES"},
-        {"DMP_AUTH_MODE=multi-tenant", "DMP_AUTH_MODE"},
+        {"DMP_AUTH_MODE=multi-tenants", "DMP_AUTH_MODE"},
+        {"DMP_REGISTRATION_ENABLED=maybe", "DMP_REGISTRATION_ENABLED"},
+        {"DMP_REGISTRATION_TOKEN_TTL_SECONDS=-1", "DMP_REGISTRATION_TOKEN_TTL_SECONDS"},
+        {"DMP_REGISTRATION_ISSUED_RATE_BURST=x", "DMP_REGISTRATION_ISSUED_RATE_BURST"},
+        {"DMP_REGISTRATION_ENDPOINT_RATE_PER_SEC=-2", "DMP_REGISTRATION_ENDPOINT_RATE_PER_SEC"},
         {"DMP_AUTH_MODE=legacy", "DMP_AUTH_MODE"}, /* no token */
         {"DMP_ALLOW_OPEN_PUBLIC_BIND=maybe", "DMP_ALLOW_OPEN_PUBLIC_BIND"},
         {"DMP_DNS_HOST=example.com", "DMP_DNS_HOST"},
@@ -141,6 +145,24 @@ static void t_config_errors(void **state)
             fail_msg("%s: message '%s' does not name %s", cases[i].kv, err, cases[i].want);
         assert_null(strchr(err, '\n'));
     }
+    /* multi-tenant and the registration knobs */
+    const char *mt[] = {
+        "DMP_HTTP_HOST=127.0.0.1",          "DMP_AUTH_MODE=Multi-Tenant",
+        "DMP_REGISTRATION_ENABLED=yes",     "DMP_REGISTRATION_ALLOWLIST= Example.COM. ,,b.test",
+        "DMP_NODE_HOSTNAME= Node.Example ", NULL};
+    assert_int_equal(load(mt, 0, NULL, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.auth_mode, DMP_NODE_AUTH_MULTI_TENANT);
+    assert_true(c.registration_enabled);
+    assert_int_equal(c.reg_allowlist_n, 2);
+    assert_string_equal(c.reg_allowlist[0], "example.com");
+    assert_string_equal(c.reg_allowlist[1], "b.test");
+    assert_string_equal(c.node_hostname, "Node.Example"); /* case kept, as the reference */
+    assert_string_equal(c.served_zone, "node.example");
+    assert_int_equal(c.reg_token_ttl_s, 7776000);
+    assert_true(c.reg_issued_rate == 10.0 && c.reg_issued_burst == 50);
+    assert_true(c.reg_endpoint_rate > 0.00138 && c.reg_endpoint_rate < 0.00139);
+    assert_true(c.reg_endpoint_burst == 5.0);
+    dmp_node_config_free(&c);
     /* open mode on a public bind needs the opt-in; a token lifts the guard */
     const char *pub[] = {"DMP_HTTP_HOST=0.0.0.0", NULL};
     assert_int_equal(load(pub, 0, NULL, &c, err, sizeof(err)), DMP_NODE_ECONFIG);

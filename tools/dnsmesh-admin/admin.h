@@ -1,0 +1,8 @@
+/* dnsmesh-admin: one entry point per command group. */
+#ifndef DMP_ADMIN_H
+#define DMP_ADMIN_H
+
+/* `dnsmesh-admin tsig ...` (argv[0] = "tsig"). Returns the process exit status. */
+int dmp_admin_tsig(int argc, char **argv);
+
+#endif

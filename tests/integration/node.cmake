@@ -58,3 +58,10 @@ if(TARGET dnsmeshd)
   set_tests_properties(cluster_integration PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
   add_dependencies(test_cluster_integ dnsmeshd)
 endif()
+
+# SIGTERM while a write waits on a stalled WAL sync: 503 at the drain deadline, clean exit.
+if(TARGET dnsmeshd)
+  add_test(NAME node_shutdown_stall COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_shutdown.py
+                                            $<TARGET_FILE:dnsmeshd> $<TARGET_FILE:dmp_syncshim>)
+  set_tests_properties(node_shutdown_stall PROPERTIES TIMEOUT 120)
+endif()

@@ -29,6 +29,10 @@ static const dmp_node_route_t routes[] = {
      dmp_node_http_begin_reg, dmp_node_http_body_confirm, NULL},
     {"/v1/sync/", DMP_NODE_MATCH_PREFIX, DMP_NODE_M_GET | DMP_NODE_M_POST, dmp_node_http_get_sync,
      dmp_node_http_begin_sync, dmp_node_http_body_sync, NULL},
+    {"/v1/admin", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL, dmp_node_http_begin_admin,
+     dmp_node_http_body_admin, NULL},
+    {"/v1/registration/tsig-confirm", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL,
+     dmp_node_http_begin_tsig_reg, dmp_node_http_body_tsig_confirm, NULL},
 };
 
 static bool route_matches(const dmp_node_route_t *rt, const char *url)

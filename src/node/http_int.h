@@ -155,5 +155,10 @@ bool dmp_node_http_reg_rate_ok(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_get_challenge(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_begin_reg(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_body_confirm(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_begin_admin(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_body_admin(dmp_node_rq_t *r);
+/* http_tsig.c: POST /v1/registration/tsig-confirm */
+enum MHD_Result dmp_node_http_begin_tsig_reg(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_body_tsig_confirm(dmp_node_rq_t *r);
 
 #endif

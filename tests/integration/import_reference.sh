@@ -3,6 +3,7 @@
 # §4.1, §5.2, §5.4) with python3's sqlite3, imports them into a fresh store, then runs dnsmeshd
 # on it: live records answer over DNS and HTTP with their expiry kept, expired ones stay
 # behind, imported tokens write their names (revoked ones do not), the audit log came along.
+# TSIG keys come along too and sign nsupdate UPDATEs within their scope.
 # Usage: import_reference.sh DNSMESHD DNSMESH-ADMIN. Kills only the PID it started.
 set -euo pipefail
 bin=$1
@@ -70,7 +71,11 @@ k.execute("CREATE TABLE tsig_keys(name TEXT PRIMARY KEY, algorithm TEXT NOT NULL
           "created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL DEFAULT 0, revoked INTEGER "
           "NOT NULL DEFAULT 0, subject TEXT NOT NULL DEFAULT '', registered_spk TEXT NOT NULL "
           "DEFAULT '', registered_x25519_pub TEXT NOT NULL DEFAULT '')")
-k.execute("INSERT INTO tsig_keys(name, secret, created_at) VALUES('k.example.com.', x'00', 1)")
+k.execute("INSERT INTO tsig_keys(name, secret, allowed_suffixes, created_at, subject) VALUES("
+          "'k.example.com.', ?, 'dmp.carol.example.com\nslot-*.mb-*.example.com', ?, "
+          "'carol@example.com')", (bytes(range(32)), now - 50))
+k.execute("INSERT INTO tsig_keys(name, secret, created_at, revoked) VALUES("
+          "'old.example.com.', x'0102', 1, 1)")
 k.commit()
 PY
 
@@ -86,10 +91,14 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["records"] == {"imported": 4, "expired_skipped": 1, "invalid_skipped": 1}, r
 assert r["tokens"]["imported"] == 2 and r["tokens"]["audit_rows"] == 2, r
-assert r["tsig_keys"]["found"] == 1 and r["tsig_keys"]["imported"] == 0, r
+assert r["tsig_keys"] == {"imported": 2, "invalid_skipped": 0}, r
 PY
-"$admin" --db "$dir/store" import-reference "$dir/ref/dmp.db" 2>&1 >/dev/null |
-  grep -q "TSIG key(s) .* NOT imported" || fail "tsig warning"
+"$admin" --db "$dir/store" import-reference "$dir/ref/dmp.db" | grep -q "tsig keys: 2 imported" ||
+  fail "tsig import summary"
+"$admin" tsig list --db "$dir/store" --include-revoked >"$dir/keys"
+grep -qP "^k\\.example\\.com\\thmac-sha256\\tactive\\tdmp\\.carol\\.example\\.com,slot-\\*\\.mb-\\*\\.example\\.com\\tcarol@example\\.com$" \
+  "$dir/keys" || fail "tsig list: $(cat "$dir/keys")"
+grep -qP "^old\\.example\\.com\\t.*\\trevoked\\t" "$dir/keys" || fail "revoked key"
 "$admin" --db "$dir/store" token list --json | python3 -c '
 import json,sys; rows = json.load(sys.stdin)
 assert [r["subject"] for r in rows] == ["alice@example.com"], rows
@@ -98,7 +107,8 @@ assert rows[0]["registered_spk"] == "ab" * 32 and rows[0]["issuer"] == "self-ser
 
 env -u DMP_HTTP_TOKEN DMP_DB_PATH="$dir/store" DMP_DNS_HOST=127.0.0.1 DMP_HTTP_HOST=127.0.0.1 \
   DMP_DNS_PORT=0 DMP_HTTP_PORT=0 DMP_PORTS_FILE="$dir/ports" DMP_AUTH_MODE=multi-tenant \
-  DMP_OPERATOR_TOKEN=op DMP_SERVED_ZONE=example.com "$bin" >"$dir/out" 2>"$dir/err" &
+  DMP_OPERATOR_TOKEN=op DMP_SERVED_ZONE=example.com DMP_DNS_UPDATE_ENABLED=1 \
+  "$bin" >"$dir/out" 2>"$dir/err" &
 pid=$!
 for _ in $(seq 1 200); do [[ -s $dir/ports ]] && break; sleep 0.05; done
 [[ -s $dir/ports ]] || { cat "$dir/err"; fail "node did not start"; }
@@ -122,6 +132,16 @@ post() {
 [[ $(post dmp.alice.example.com "$live_tok") == 201 ]] || fail "imported token"
 [[ $(post dmp.bob.example.com "$live_tok") == 401 ]] || fail "imported token outside scope"
 [[ $(post dmp.bob.example.com "$dead_tok") == 401 ]] || fail "revoked token"
+# the imported TSIG key signs DNS UPDATEs (nsupdate) within its scope, and nothing else
+if command -v nsupdate >/dev/null; then
+  key="hmac-sha256:k.example.com:$(python3 -c 'import base64;print(base64.b64encode(bytes(range(32))).decode())')"
+  printf 'server 127.0.0.1 %s\nzone example.com\nupdate add dmp.carol.example.com 300 TXT "via-update"\nsend\n' \
+    "$dns" | nsupdate -y "$key" -t 5 || fail "nsupdate with the imported key"
+  [[ $(q dmp.carol.example.com) == '"via-update" ' ]] || fail "update not visible"
+  printf 'server 127.0.0.1 %s\nzone example.com\nupdate add dmp.dave.example.com 300 TXT "x"\nsend\n' \
+    "$dns" | nsupdate -y "$key" -t 5 2>/dev/null && fail "update outside the key's scope accepted"
+  [[ $(q dmp.dave.example.com) == '' ]] || fail "out-of-scope update written"
+fi
 kill -TERM "$pid"
 wait "$pid" || fail "node exit status"
 pid=

@@ -46,7 +46,8 @@ static const char USAGE[] =
     "  import-reference REF_DB [--tokens PATH] [--tsig PATH]   (needs --db, node stopped)\n"
     "      copy a reference node's SQLite databases into the store: live records with their\n"
     "      stored time and expiry (REF_DB = its DMP_DB_PATH), tokens and the token audit log\n"
-    "      (--tokens, else $DMP_TOKEN_DB_PATH, else <stem>_tokens<ext> beside REF_DB)\n"
+    "      (--tokens, else $DMP_TOKEN_DB_PATH, else <stem>_tokens<ext> beside REF_DB) and TSIG\n"
+    "      keys (--tsig, else $DMP_TSIG_DB_PATH, else <stem>_tsig<ext>)\n"
     "\n"
     "DUR is digits with an optional unit s, m, h, d or w (90d, 12h; bare digits = seconds).\n"
     "Exit status: 0 done, 1 failed or not found, 2 bad usage.\n";
@@ -527,12 +528,12 @@ int main(int argc, char **argv)
                        (long long)json_integer_value(json_object_get(t, "invalid_skipped")),
                        (long long)json_integer_value(json_object_get(t, "audit_rows")));
             json_t *k = json_object_get(rep, "tsig_keys");
-            if (k)
-                fprintf(stderr,
-                        "warning: %lld TSIG key(s) in the reference's keystore were NOT "
-                        "imported: %s\n",
-                        (long long)json_integer_value(json_object_get(k, "found")),
-                        jstr(k, "note", ""));
+            if (json_object_get(k, "skipped"))
+                printf("tsig keys: none (%s at %s)\n", jstr(k, "skipped", ""), jstr(k, "path", ""));
+            else
+                printf("tsig keys: %lld imported, %lld invalid skipped\n",
+                       (long long)json_integer_value(json_object_get(k, "imported")),
+                       (long long)json_integer_value(json_object_get(k, "invalid_skipped")));
         }
         json_decref(rep);
         return 0;

@@ -63,6 +63,10 @@ enum {
     K_COOKIE_ROTATE,
     K_USER,
     K_CONFIG_FILE,
+    K_HTTP_HEADER_TO,
+    K_HTTP_BODY_TO,
+    K_HTTP_PER_IP,
+    K_SHUTDOWN_TO,
     K_REG_ENABLED,
     K_REG_ALLOWLIST,
     K_REG_TOKEN_TTL,
@@ -70,6 +74,12 @@ enum {
     K_REG_ISSUED_BURST,
     K_REG_EP_RATE,
     K_REG_EP_BURST,
+    K_SYNC_PEERS,
+    K_SYNC_TOKEN,
+    K_SYNC_INTERVAL,
+    K_SYNC_SPK,
+    K_SYNC_SELF,
+    K_NODE_ID,
     K_COUNT
 };
 
@@ -186,6 +196,22 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                        "KEY=VALUE file read at start and again on SIGHUP; its values win over "
                        "the environment",
                        false},
+    [K_HTTP_HEADER_TO] = {"DMP_HTTP_HEADER_TIMEOUT", NULL, "http-header-timeout", "5",
+                          "seconds a client has to send a request's headers (also closes idle "
+                          "keep-alive connections); then 408 and close",
+                          false},
+    [K_HTTP_BODY_TO] = {"DMP_HTTP_BODY_TIMEOUT", NULL, "http-body-timeout", "5",
+                        "seconds a client has to send a request body once the headers are in; "
+                        "then 408 and close",
+                        false},
+    [K_HTTP_PER_IP] = {"DMP_HTTP_MAX_PER_IP", NULL, "http-max-per-ip", "0",
+                       "HTTP connections open at once from one address; 0 = a quarter of "
+                       "DMP_HTTP_MAX_CONCURRENCY (at least 2)",
+                       false},
+    [K_SHUTDOWN_TO] = {"DMP_SHUTDOWN_TIMEOUT", NULL, "shutdown-timeout", "25",
+                       "seconds SIGTERM waits for writes in flight to become durable; those "
+                       "still waiting are then answered 503",
+                       false},
     [K_REG_ENABLED] = {"DMP_REGISTRATION_ENABLED", NULL, "registration-enabled", "0",
                        "self-service registration (needs multi-tenant and DMP_NODE_HOSTNAME)",
                        true},
@@ -202,6 +228,21 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                        "per-IP request rate on /v1/registration/* (req/s; default 5/hour)", false},
     [K_REG_EP_BURST] = {"DMP_REGISTRATION_ENDPOINT_RATE_BURST", NULL, "registration-burst", "5",
                         "per-IP bucket size on /v1/registration/*", false},
+    [K_SYNC_PEERS] = {"DMP_SYNC_PEERS", NULL, "sync-peers", NULL,
+                      "anti-entropy peers: comma-separated base URLs (http://host:port)", false},
+    [K_SYNC_TOKEN] = {"DMP_SYNC_PEER_TOKEN", NULL, "sync-peer-token", NULL,
+                      "shared bearer token of the /v1/sync/* routes; unset = they answer 403",
+                      false},
+    [K_SYNC_INTERVAL] = {"DMP_SYNC_INTERVAL", "DMP_SYNC_INTERVAL_SECONDS", "sync-interval", "10",
+                         "seconds between anti-entropy rounds (one peer per round) (> 0)", false},
+    [K_SYNC_SPK] = {"DMP_SYNC_OPERATOR_SPK", NULL, "sync-operator-spk", NULL,
+                    "operator Ed25519 key (64 hex): verifies cluster manifests; with "
+                    "DMP_CLUSTER_BASE_DOMAIN enables manifest gossip",
+                    false},
+    [K_SYNC_SELF] = {"DMP_SYNC_SELF_ENDPOINT", NULL, "sync-self-endpoint", NULL,
+                     "this node's own base URL, never synced with", false},
+    [K_NODE_ID] = {"DMP_NODE_ID", NULL, "node-id", NULL,
+                   "this node's id in the cluster manifest, never synced with", false},
 };
 
 const dmp_node_knob_t *dmp_node_knobs(size_t *n)
@@ -341,6 +382,14 @@ void dmp_node_config_free(dmp_node_config_t *c)
     for (size_t i = 0; c->reg_allowlist && i < c->reg_allowlist_n; i++)
         free(c->reg_allowlist[i]);
     free(c->reg_allowlist);
+    free(c->sync_peers);
+    if (c->sync_token) {
+        dmp_wipe(c->sync_token, strlen(c->sync_token));
+        free(c->sync_token);
+    }
+    free(c->sync_self_endpoint);
+    free(c->node_id);
+    free(c->cluster_base_domain);
     memset(c, 0, sizeof(*c));
 }
 
@@ -454,6 +503,19 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         BAD(K_HTTP_BURST, "expected a number >= 0");
     if (parse_u32(val[K_HTTP_MAX_CONC], 1, 100000, &c->http_max_concurrency))
         BAD(K_HTTP_MAX_CONC, "expected an integer 1..100000");
+    if (parse_u32(val[K_HTTP_HEADER_TO], 1, 3600, &c->http_header_timeout))
+        BAD(K_HTTP_HEADER_TO, "expected seconds 1..3600");
+    if (parse_u32(val[K_HTTP_BODY_TO], 1, 3600, &c->http_body_timeout))
+        BAD(K_HTTP_BODY_TO, "expected seconds 1..3600");
+    if (parse_u32(val[K_SHUTDOWN_TO], 0, 3600, &c->shutdown_timeout))
+        BAD(K_SHUTDOWN_TO, "expected seconds 0..3600");
+    if (parse_u32(val[K_HTTP_PER_IP], 0, 100000, &c->http_max_per_ip))
+        BAD(K_HTTP_PER_IP, "expected an integer 0..100000");
+    if (c->http_max_per_ip == 0) {
+        c->http_max_per_ip = c->http_max_concurrency / 4;
+        if (c->http_max_per_ip < 2)
+            c->http_max_per_ip = 2;
+    }
     if (parse_u32(val[K_MAX_TTL], 1, 2147483647, &c->max_ttl))
         BAD(K_MAX_TTL, "expected an integer 1..2147483647");
     if (parse_u32(val[K_MAX_VALUE_BYTES], 1, 65535, &c->max_value_bytes))
@@ -663,6 +725,30 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         BAD(K_REG_EP_RATE, "expected a number >= 0");
     if (dmp_parse_double(val[K_REG_EP_BURST], 0, 1e9, &c->reg_endpoint_burst))
         BAD(K_REG_EP_BURST, "expected a number >= 0");
+    if (val[K_SYNC_PEERS])
+        c->sync_peers = xstrdup(val[K_SYNC_PEERS]);
+    if (val[K_SYNC_TOKEN] && *val[K_SYNC_TOKEN]) {
+        for (const char *p = val[K_SYNC_TOKEN]; *p; p++)
+            if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+                BAD(K_SYNC_TOKEN, "the token must be printable ASCII without spaces");
+        c->sync_token = xstrdup(val[K_SYNC_TOKEN]);
+    }
+    if (dmp_parse_double(val[K_SYNC_INTERVAL], 1e-3, 1e7, &c->sync_interval))
+        BAD(K_SYNC_INTERVAL, "expected a number of seconds > 0");
+    if (val[K_SYNC_SPK] && *val[K_SYNC_SPK]) {
+        /* the reference ignores a bad key with a warning; refusing is safer than syncing
+         * manifests nobody can verify */
+        if (dmp_hex_decode(val[K_SYNC_SPK], strlen(val[K_SYNC_SPK]), c->sync_operator_spk, 32))
+            BAD(K_SYNC_SPK, "expected 64 hex digits (an Ed25519 public key)");
+        c->has_sync_operator_spk = true;
+    }
+    if (val[K_SYNC_SELF])
+        c->sync_self_endpoint = xstrdup(val[K_SYNC_SELF]);
+    if (val[K_NODE_ID])
+        c->node_id = xstrdup(val[K_NODE_ID]);
+    if (val[K_CLUSTER_BASE_DOMAIN] &&
+        norm_zone(val[K_CLUSTER_BASE_DOMAIN], &c->cluster_base_domain))
+        BAD(K_CLUSTER_BASE_DOMAIN, "expected a DNS name");
 
     if (!c->db_path || !c->dns_host || !c->http_host) {
         rc = DMP_ENOMEM;

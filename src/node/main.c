@@ -1,5 +1,7 @@
-/* dnsmeshd: wires config, store, net (frontends + shards), dns, the HTTP API and the sweep.
+/* dnsmeshd: wires config, store, net (frontends + shards), dns, the HTTP API, the sweep and the
+ * cluster (anti-entropy, gossip).
  * Threads: F frontends and S shards (net), one HTTP thread (libmicrohttpd), one sweep thread,
+ * with DMP_SYNC_PEER_TOKEN an anti-entropy and a gossip thread,
  * and main, which only waits for SIGTERM/SIGINT and then shuts everything down in order. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,9 +43,10 @@ typedef struct node {
                          * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
     dmp_node_bgthread_t sweep;
-    dmp_node_tokens_t *tokens;    /* multi-tenant only */
+    dmp_node_tokens_t *tokens;    /* always open; user tokens write only in multi-tenant */
     dmp_node_bgthread_t audit_bg; /* writes buffered token-audit rows every second */
     dmp_node_update_t *upd;       /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
+    dmp_node_cluster_t *cluster;  /* anti-entropy + gossip; NULL without DMP_SYNC_PEER_TOKEN */
 } node_t;
 
 static int64_t now_ms_real(void)
@@ -350,9 +353,11 @@ static int write_ports_file(const char *path, const char *line)
 
 static void shutdown_node(node_t *n)
 {
+    /* cluster rounds first: they write through the core, which must still run */
+    dmp_node_cluster_stop(n->cluster);
     if (n->http) {
         /* a write in flight must finish first: its shard resumes the connection */
-        dmp_node_http_stop(n->http, 25000);
+        dmp_node_http_stop(n->http, (int)n->cfg.shutdown_timeout * 1000);
         n->http = NULL;
     }
     dmp_node_bgthread_stop(&n->sweep);
@@ -364,6 +369,8 @@ static void shutdown_node(node_t *n)
         dmp_net_free(n->net);
         n->net = NULL;
     }
+    dmp_node_cluster_free(n->cluster); /* no HTTP handler uses the engine any more */
+    n->cluster = NULL;
     /* shard threads are gone: flush what they left, sync it, answer it */
     dmp_node_update_free(n->upd);
     n->upd = NULL;
@@ -529,7 +536,9 @@ int main(int argc, char **argv)
     }
     dmp_node_core_set_exec(n->core, core_exec, n);
 
-    if (n->cfg.auth_mode == DMP_NODE_AUTH_MULTI_TENANT) {
+    /* the token store is always open (dnsmesh-admin --node manages tokens in any mode); only
+     * multi-tenant mode lets user tokens write */
+    {
         if (dmp_node_tokens_open(n->store, NULL, &n->tokens) != 0) {
             fprintf(stderr, "dnsmeshd: out of memory\n");
             goto out;
@@ -545,6 +554,14 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    err[0] = 0;
+    rc = dmp_node_cluster_start(&n->cfg, n->store, n->core, &n->cluster, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err[0] ? err : "cannot start anti-entropy");
+        status = rc == DMP_NODE_ECONFIG ? 2 : 1;
+        goto out;
+    }
+
     dmp_node_http_env_t he = {.cfg = &n->cfg,
                               .store = n->store,
                               .metrics = &n->metrics,
@@ -553,6 +570,7 @@ int main(int argc, char **argv)
                               .tokens = n->tokens,
                               .tsig_enabled = n->upd != NULL,
                               .version = DNSMESHD_VERSION,
+                              .cluster = dmp_node_cluster_engine(n->cluster),
                               .gauges = net_gauges,
                               .ctx = n,
                               .now_ms = now_ms_real};

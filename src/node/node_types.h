@@ -35,6 +35,10 @@ typedef struct {
     double http_rate, http_burst; /* likewise */
     uint32_t dns_max_concurrency; /* TCP connection cap = max(8*this, 256) */
     uint32_t http_max_concurrency;
+    uint32_t http_header_timeout; /* s: headers must be in by then (408) */
+    uint32_t http_body_timeout;   /* s: the body must be in by then, counted from the headers */
+    uint32_t http_max_per_ip;     /* connections from one address (resolved: never 0) */
+    uint32_t shutdown_timeout;    /* s SIGTERM waits for writes in flight, then 503 */
     uint32_t max_ttl;
     uint32_t max_value_bytes;
     uint32_t max_values_per_name; /* 0 = no cap */
@@ -83,6 +87,15 @@ typedef struct {
     int64_t reg_issued_burst;
     double reg_endpoint_rate; /* per-IP limiter on the registration routes */
     double reg_endpoint_burst;
+    /* anti-entropy (docs/cluster.md) */
+    char *sync_peers;     /* DMP_SYNC_PEERS as given, or NULL */
+    char *sync_token;     /* DMP_SYNC_PEER_TOKEN or NULL (wiped on free) */
+    double sync_interval; /* seconds between rounds, > 0 */
+    uint8_t sync_operator_spk[32];
+    bool has_sync_operator_spk;
+    char *sync_self_endpoint;  /* or NULL */
+    char *node_id;             /* DMP_NODE_ID or NULL */
+    char *cluster_base_domain; /* DMP_CLUSTER_BASE_DOMAIN, lowercased, or NULL */
 } dmp_node_config_t;
 
 /* One configuration knob: the environment variable, the command-line flag that overrides it,

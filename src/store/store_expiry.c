@@ -59,7 +59,7 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
         dmp_store_rec_t rec;
         if (v != NULL && dmp_store_rec_parse((const uint8_t *)v, vl, &rec) == 0 &&
             rec.expires_ms == t) {
-            rc = dmp_store_remove_row(s, wb, &dl, rkey, rkl, &rec);
+            rc = dmp_store_remove_row(s, wb, &dl, rkey, rkl, &rec, false);
             n++;
         } else {
             /* Stale index entry (row gone or refreshed): drop just the entry. */
@@ -112,6 +112,10 @@ int dmp_store_sweep(dmp_store_t *s, int64_t now_ms, size_t max_records, size_t *
         rc = sweep_chunk(s, now_ms, chunk, &total, &more);
         if (rc != 0 || !more || total == before || (max_records && total >= max_records))
             break;
+    }
+    if (rc == 0) {
+        size_t tombs = 0;
+        rc = dmp_store_tombs_gc(s, now_ms, 4096, &tombs);
     }
     if (removed != NULL)
         *removed = total;

@@ -3,8 +3,10 @@
 #define DMP_ADMIN_H
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "node/node.h"
+#include "store/store.h"
 
 /* Imports a reference node's SQLite files into the (stopped) store at store_path (created if
  * missing). tokens_db / tsig_db NULL = DMP_TOKEN_DB_PATH / DMP_TSIG_DB_PATH, else the
@@ -15,5 +17,11 @@ int admin_import_reference(const char *store_path, const char *ref_db, const cha
 /* `dnsmesh-admin tsig ...` (argv[0] = "tsig"): TSIG keys in a stopped node's store. Returns the
  * process exit status. */
 int dmp_admin_tsig(int argc, char **argv);
+
+/* import_tsig.c: every row of a reference keystore's tsig_keys table into the store's tsig
+ * column family (overwriting keys of the same name). Counts rows found, imported and skipped
+ * as unusable. 0, or 1 with err set. */
+int admin_import_tsig(sqlite3 *kdb, dmp_store_t *s, int64_t *found, int64_t *imported,
+                      int64_t *invalid, char *err, size_t cap);
 
 #endif

@@ -14,9 +14,14 @@
 int admin_import_reference(const char *store_path, const char *ref_db, const char *tokens_db,
                            const char *tsig_db, json_t **report, char *err, size_t cap);
 
-/* `dnsmesh-admin tsig ...` (argv[0] = "tsig"): TSIG keys in a stopped node's store. Returns the
- * process exit status. */
+/* `dnsmesh-admin [opts] tsig ...` (the whole argv; the word "tsig" anywhere among the
+ * options): TSIG keys in a stopped node's store (--db) or through a running node (--node URL
+ * --token T). Returns the process exit status. */
 int dmp_admin_tsig(int argc, char **argv);
+
+/* POST /v1/admin {"op", "args"} to a running node (main.c); 0 with *res, or an exit code
+ * (the message already printed). */
+int admin_remote(const char *node, const char *token, const char *op, json_t *args, json_t **res);
 
 /* import_tsig.c: every row of a reference keystore's tsig_keys table into the store's tsig
  * column family (overwriting keys of the same name). Counts rows found, imported and skipped

@@ -110,6 +110,15 @@ out=$(echo 'update add dave.mesh.test 60 TXT "e"' | nsu "-y $dave") && fail "rev
 out=$(echo 'update add x.other.test 60 TXT "x"' | nsu "-y $key") && fail "NOTZONE accepted"
 [[ $out == *NOTZONE* ]] || fail "NOTZONE: $out"
 
+# counters
+if command -v curl >/dev/null; then
+  m=$(curl -s -m 5 -H 'Authorization: Bearer op-secret' "http://127.0.0.1:$http/metrics")
+  grep -Eq '^dmp_tsig_errors_total\{error="badsig"\} [1-9]' <<<"$m" || fail "metrics badsig"
+  grep -Eq '^dmp_tsig_errors_total\{error="badkey"\} [1-9]' <<<"$m" || fail "metrics badkey"
+  grep -Eq '^dmp_dns_updates_total\{result="noerror"\} [1-9]' <<<"$m" || fail "metrics noerror"
+  grep -Eq '^dmp_dns_updates_total\{result="notzone"\} 1$' <<<"$m" || fail "metrics notzone"
+fi
+
 # kill -9 right after the acknowledgements: everything acknowledged is there after restart
 stop_kill9
 start 1

@@ -172,4 +172,23 @@ int dmp_dns_update_reply(const dmp_dns_update_t *u, const uint8_t *req, size_t l
 int dmp_dns_update_build(uint16_t id, const char *zone, const dmp_upd_op_t *ops, size_t n,
                          const uint8_t *values, dmp_buf_t *out);
 
+/* ---- zone transfers (xfr.c) ---- */
+/* Parses an AXFR/IXFR query (opcode QUERY, one question; an IXFR's authority SOA gives the
+ * client's serial). DMP_ENOTFOUND when it is another query type; DMP_EFORMAT when malformed. */
+int dmp_dns_xfr_query_parse(const uint8_t *m, size_t len, dmp_dns_xfr_query_t *out);
+/* Starts a reply message: header (id, QR AA, rcode), the question copied from q[12..question_end).
+ */
+int dmp_dns_xfr_msg_begin(dmp_dns_xfr_msg_t *w, const uint8_t *q, size_t question_end, uint16_t id,
+                          uint8_t rcode);
+/* Appends one answer RR (class IN, owner as uncompressed wire). DMP_ETOOBIG when the message is
+ * full: send it, begin the next and add the RR there. */
+int dmp_dns_xfr_msg_rr(dmp_dns_xfr_msg_t *w, const uint8_t *owner, size_t owner_len, uint16_t type,
+                       uint32_t ttl, const uint8_t *rdata, size_t rdlen);
+/* SOA RDATA (uncompressed names) into out (cap >= 530). */
+int dmp_dns_soa_rdata(const char *mname, const char *rname, uint32_t serial, uint32_t refresh,
+                      uint32_t retry, uint32_t expire, uint32_t minimum, uint8_t *out, size_t cap,
+                      size_t *out_len);
+/* NOTIFY (RFC 1996): opcode 4, AA, question <zone> SOA IN. */
+int dmp_dns_notify_build(uint16_t id, const char *zone, uint8_t *out, size_t cap, size_t *out_len);
+
 #endif

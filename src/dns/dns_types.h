@@ -408,4 +408,26 @@ typedef struct {
 
 typedef int (*dmp_upd_name_fn)(void *ctx, const char *lname, size_t len, dmp_upd_name_state_t *out);
 
+/* ---- zone transfers (xfr.c) ---- */
+
+/* An AXFR or IXFR query (dmp_dns_xfr_query_parse). zone is the lowercased question name. */
+typedef struct {
+    uint16_t id;
+    uint16_t qtype; /* DMP_DNS_T_AXFR or DMP_DNS_T_IXFR */
+    uint16_t qclass;
+    char zone[256];
+    size_t zone_len;
+    size_t question_end;
+    bool has_client_serial; /* IXFR: the SOA serial the client holds */
+    uint32_t client_serial;
+} dmp_dns_xfr_query_t;
+
+/* One transfer message being filled (owner names uncompressed). Invariant: buf[0..len) is a
+ * complete message with count answer RRs. 16 KiB per message keeps every secondary happy. */
+typedef struct {
+    uint8_t buf[16384];
+    size_t len;
+    size_t count;
+} dmp_dns_xfr_msg_t;
+
 #endif

@@ -33,8 +33,10 @@ void dmp_net_conn_close(fe_t *fe, unsigned ci)
     if (!c->open) {
         return;
     }
-    (void)epoll_ctl(fe->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
+    if (c->fd >= 0) {
+        (void)epoll_ctl(fe->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+    }
     c->fd = -1;
     c->open = false;
     c->gen++;
@@ -164,6 +166,15 @@ static bool conn_parse(fe_t *fe, unsigned ci)
         }
         if (a == DMP_NET_DROP) {
             CINC(fe->c.admit_drops, 1);
+            ok = false;
+            break;
+        }
+        if (n->h.tcp_takeover && c->pending == 0 && c->wq_count == 0 &&
+            n->h.tcp_takeover(n->h.ctx, c->fd, (const struct sockaddr *)&c->peer, c->peer_len, pkt,
+                              l)) {
+            /* the fd is the callee's now: forget it without closing it */
+            (void)epoll_ctl(fe->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+            c->fd = -1;
             ok = false;
             break;
         }

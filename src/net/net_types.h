@@ -59,6 +59,12 @@ typedef struct {
                    size_t *out_len);
     /* Shard thread: after each drained batch and at least every ~100 ms when idle. May be NULL. */
     void (*tick)(void *ctx, unsigned shard);
+    /* Frontend thread, TCP only, after admit and only while the connection has nothing else in
+     * flight: return true to take the connection over (zone transfers stream many messages on
+     * their own thread). The callee then owns fd (net forgets it without closing it); pkt is
+     * borrowed for the call. NULL = never. */
+    bool (*tcp_takeover)(void *ctx, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                         const uint8_t *pkt, size_t len);
     void *ctx;
 } dmp_net_handler_t;
 

@@ -80,6 +80,8 @@ enum {
     K_SYNC_SPK,
     K_SYNC_SELF,
     K_NODE_ID,
+    K_XFR_ALLOW,
+    K_NOTIFY,
     K_COUNT
 };
 
@@ -243,6 +245,14 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                      "this node's own base URL, never synced with", false},
     [K_NODE_ID] = {"DMP_NODE_ID", NULL, "node-id", NULL,
                    "this node's id in the cluster manifest, never synced with", false},
+    [K_XFR_ALLOW] = {"DMP_XFR_ALLOW", NULL, "xfr-allow", NULL,
+                     "AXFR/IXFR of the served zone over TCP to these comma-separated addresses "
+                     "or CIDRs; everyone else gets REFUSED (needs the apex NS and SOA)",
+                     false},
+    [K_NOTIFY] = {"DMP_NOTIFY", NULL, "notify", NULL,
+                  "send NOTIFY (RFC 1996) to these comma-separated host:port when the zone "
+                  "serial moves (at most once a second)",
+                  false},
 };
 
 const dmp_node_knob_t *dmp_node_knobs(size_t *n)
@@ -389,6 +399,8 @@ void dmp_node_config_free(dmp_node_config_t *c)
     }
     free(c->sync_self_endpoint);
     free(c->node_id);
+    free(c->xfr_allow);
+    free(c->notify);
     free(c->cluster_base_domain);
     memset(c, 0, sizeof(*c));
 }
@@ -746,6 +758,10 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         c->sync_self_endpoint = xstrdup(val[K_SYNC_SELF]);
     if (val[K_NODE_ID])
         c->node_id = xstrdup(val[K_NODE_ID]);
+    if (val[K_XFR_ALLOW] && *val[K_XFR_ALLOW])
+        c->xfr_allow = xstrdup(val[K_XFR_ALLOW]);
+    if (val[K_NOTIFY] && *val[K_NOTIFY])
+        c->notify = xstrdup(val[K_NOTIFY]);
     if (val[K_CLUSTER_BASE_DOMAIN] &&
         norm_zone(val[K_CLUSTER_BASE_DOMAIN], &c->cluster_base_domain))
         BAD(K_CLUSTER_BASE_DOMAIN, "expected a DNS name");

@@ -420,7 +420,8 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
     shard_t *sh = &c->shards[shard < c->nshards ? shard : 0];
     int64_t t0 = dmp_monotonic_ns();
     sh->lookup.now_ms = now_ms_coarse();
-    sh->zone.soa_serial = atomic_load_explicit(&c->serial, memory_order_relaxed);
+    /* the store's persisted serial: one per change set, survives restarts (docs/store.md) */
+    sh->zone.soa_serial = dmp_store_soa_serial(c->store);
     dmp_dns_result_t res = {0};
     dmp_dns_opts_t opts;
     query_opts(c, sh, peer, peer_len, sh->lookup.now_ms, &opts);
@@ -561,5 +562,5 @@ uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c)
 
 uint32_t dmp_node_core_serial(dmp_node_core_t *c)
 {
-    return atomic_load_explicit(&c->serial, memory_order_relaxed);
+    return dmp_store_soa_serial(c->store);
 }

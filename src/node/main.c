@@ -47,6 +47,7 @@ typedef struct node {
     dmp_node_bgthread_t audit_bg; /* writes buffered token-audit rows every second */
     dmp_node_update_t *upd;       /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
     dmp_node_cluster_t *cluster;  /* anti-entropy + gossip; NULL without DMP_SYNC_PEER_TOKEN */
+    dmp_node_xfr_t *xfr;          /* zone transfers + NOTIFY; NULL without DMP_XFR_ALLOW */
 } node_t;
 
 static int64_t now_ms_real(void)
@@ -81,6 +82,13 @@ static int core_exec(void *ctx, unsigned shard, void (*fn)(void *arg), void *arg
 {
     node_t *n = ctx;
     return dmp_net_submit(n->net, shard, fn, arg);
+}
+
+static bool on_takeover(void *ctx, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                        const uint8_t *pkt, size_t len)
+{
+    node_t *n = ctx;
+    return dmp_node_xfr_takeover(n->xfr, fd, peer, peer_len, pkt, len);
 }
 
 static int on_route(void *ctx, const uint8_t *pkt, size_t len, unsigned nshards)
@@ -382,6 +390,8 @@ static void shutdown_node(node_t *n)
         dmp_net_free(n->net);
         n->net = NULL;
     }
+    dmp_node_xfr_stop(n->xfr); /* no frontend hands connections over any more */
+    n->xfr = NULL;
     dmp_node_cluster_free(n->cluster); /* no HTTP handler uses the engine any more */
     n->cluster = NULL;
     /* shard threads are gone: flush what they left, sync it, answer it */
@@ -538,8 +548,19 @@ int main(int argc, char **argv)
         tcp_cap = 256;
     fit_fd_limit(n->nfront, &tcp_cap, &n->cfg.http_max_concurrency);
     nc.tcp_max_conns = (tcp_cap + n->nfront - 1) / n->nfront;
-    dmp_net_handler_t hd = {
-        .route = on_route, .admit = on_admit, .handle = on_handle, .tick = on_tick, .ctx = n};
+    err[0] = 0;
+    rc = dmp_node_xfr_start(&n->cfg, n->store, &n->xfr, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err[0] ? err : "cannot start zone transfers");
+        status = rc == DMP_NODE_ECONFIG ? 2 : 1;
+        goto out;
+    }
+    dmp_net_handler_t hd = {.route = on_route,
+                            .admit = on_admit,
+                            .handle = on_handle,
+                            .tick = on_tick,
+                            .tcp_takeover = n->xfr ? on_takeover : NULL,
+                            .ctx = n};
     rc = dmp_net_start(&nc, &hd, &n->net, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "dnsmeshd: DNS listener on %s port %u: %s\n", n->cfg.dns_host,

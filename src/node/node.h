@@ -548,4 +548,17 @@ dmp_cluster_t *dmp_node_cluster_engine(dmp_node_cluster_t *nc);
 void dmp_node_cluster_stop(dmp_node_cluster_t *nc);
 void dmp_node_cluster_free(dmp_node_cluster_t *nc);
 
+/* ---- zone transfers (xfr.c) ---- */
+typedef struct dmp_node_xfr dmp_node_xfr_t;
+/* With DMP_XFR_ALLOW or DMP_NOTIFY: checks the zone has its apex NS and SOA (else
+ * DMP_NODE_ECONFIG with one line in err), starts the transfer thread and, with targets, the
+ * NOTIFY thread. Neither set: *out = NULL, transfers stay NOTIMP. */
+int dmp_node_xfr_start(const dmp_node_config_t *cfg, dmp_store_t *store, dmp_node_xfr_t **out,
+                       char *err, size_t errcap);
+/* The TCP frontend's takeover hook: true when pkt is an AXFR/IXFR of the served zone and the
+ * connection was queued for the transfer thread (which then owns fd). */
+bool dmp_node_xfr_takeover(dmp_node_xfr_t *x, int fd, const struct sockaddr *peer,
+                           socklen_t peer_len, const uint8_t *pkt, size_t len);
+void dmp_node_xfr_stop(dmp_node_xfr_t *x);
+
 #endif

@@ -96,6 +96,9 @@ typedef struct {
     char *sync_self_endpoint;  /* or NULL */
     char *node_id;             /* DMP_NODE_ID or NULL */
     char *cluster_base_domain; /* DMP_CLUSTER_BASE_DOMAIN, lowercased, or NULL */
+    /* zone transfers (docs/node.md "Zone transfers") */
+    char *xfr_allow; /* DMP_XFR_ALLOW as given, or NULL (transfers NOTIMP) */
+    char *notify;    /* DMP_NOTIFY as given, or NULL */
 } dmp_node_config_t;
 
 /* One configuration knob: the environment variable, the command-line flag that overrides it,

@@ -77,9 +77,14 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
     }
     if (rc == 0 && rocksdb_writebatch_count(wb) > 0) {
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wb_merge);
-        /* Not synced: a lost sweep is simply redone; the batch is atomic either way. */
-        rocksdb_write(s->db, s->wnosync, wb, &err);
-        rc = dmp_store_rerr(err);
+        /* Not synced: a lost sweep is simply redone; the batch is atomic either way. Removing
+         * rows changes the zone (a new serial); dropping stale index entries does not. */
+        if (n > 0) {
+            rc = dmp_store_write_stamped(s, s->wnosync, wb, false);
+        } else {
+            rocksdb_write(s->db, s->wnosync, wb, &err);
+            rc = dmp_store_rerr(err);
+        }
     }
     if (rc == 0) {
         int64_t next = *more ? resume : (bounded ? now_ms + 1 : start);

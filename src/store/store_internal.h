@@ -74,6 +74,9 @@ struct dmp_store {
     _Atomic int64_t sweep_from;
     /* Where the next sweep's tombstone collection resumes (CF_TOMBS key; empty = start). */
     pthread_mutex_t tomb_mu;
+    /* The zone serial (store_serial.c): assigned and written under serial_mu. */
+    pthread_mutex_t serial_mu;
+    _Atomic uint64_t serial;
     uint8_t tomb_from[2 + DMP_STORE_RKEY_MAX];
     size_t tomb_from_len;
 };
@@ -120,6 +123,13 @@ void dmp_store_wbi_merge(void *b, rocksdb_column_family_handle_t *cf, const char
  * (not an expiry): leave a tombstone that lasts until the row would have expired. */
 int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_deltas_t *dl,
                          const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec, bool tomb);
+
+/* ---- store_serial.c ---- */
+/* Loads the persisted serial (a fresh store: the current Unix time, persisted). */
+int dmp_store_serial_load(dmp_store_t *s);
+/* Writes batch (a rocksdb_writebatch_wi_t when wi, else a rocksdb_writebatch_t) with the next
+ * serial stamped into it; the in-memory serial advances only when the write succeeded. */
+int dmp_store_write_stamped(dmp_store_t *s, const rocksdb_writeoptions_t *wo, void *batch, bool wi);
 
 /* ---- store_bucket.c ---- */
 /* Bucket key: u16 BE Merkle bucket of lname | rkey; out holds DMP_STORE_BKEY_MAX. */

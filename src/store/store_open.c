@@ -73,6 +73,7 @@ static void store_free(dmp_store_t *s)
         rocksdb_readoptions_destroy(s->rprefix);
     pthread_rwlock_destroy(&s->lock);
     pthread_mutex_destroy(&s->tomb_mu);
+    pthread_mutex_destroy(&s->serial_mu);
     free(s);
 }
 
@@ -208,6 +209,7 @@ int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, s
     pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&s->lock, &la);
     pthread_mutex_init(&s->tomb_mu, NULL);
+    pthread_mutex_init(&s->serial_mu, NULL);
     pthread_rwlockattr_destroy(&la);
     atomic_init(&s->seq, seq_seed());
     atomic_init(&s->sweep_from, INT64_MIN);
@@ -278,6 +280,8 @@ int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, s
             s->extra_cf[i - CF_OURS] = handles[i];
     }
     rc = check_version(s, o->path, errbuf, errlen);
+    if (rc == 0 && (rc = dmp_store_serial_load(s)) != 0)
+        dmp_store_set_err(errbuf, errlen, "store %s: cannot read the zone serial%s", o->path, "");
 
 out_lists:
     free(names);

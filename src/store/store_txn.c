@@ -238,10 +238,10 @@ int dmp_store_apply_ex(dmp_store_t *s, dmp_store_op_t *ops, size_t n, int64_t no
     }
     if (rc == 0 && nchanged > 0) {
         char *err = NULL;
+        (void)err;
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wbi_merge);
-        rocksdb_write_writebatch_wi(s->db, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
-                                    &err);
-        rc = dmp_store_rerr(err);
+        rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
+                                     true);
     }
     pthread_rwlock_unlock(&s->lock);
     rocksdb_writebatch_wi_destroy(wb);

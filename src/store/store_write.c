@@ -108,10 +108,10 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
     }
     if (rc == 0) {
         char *err = NULL;
+        (void)err;
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wbi_merge);
-        rocksdb_write_writebatch_wi(s->db, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
-                                    &err);
-        rc = dmp_store_rerr(err);
+        rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
+                                     true);
     }
     pthread_rwlock_unlock(&s->lock);
     rocksdb_writebatch_wi_destroy(wb);
@@ -241,8 +241,8 @@ int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const
     }
     if (rc == 0 && nrem > 0) {
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wb_merge);
-        rocksdb_write(s->db, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb, &err);
-        rc = dmp_store_rerr(err);
+        rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
+                                     false);
     }
     pthread_rwlock_unlock(&s->lock);
     rocksdb_writebatch_destroy(wb);

@@ -57,8 +57,8 @@ endif()
 if(TARGET dnsmeshd)
   add_executable(test_node_auth_integ ${CMAKE_CURRENT_LIST_DIR}/itest.c
                                       ${CMAKE_CURRENT_LIST_DIR}/test_node_auth_integ.c)
-  target_link_libraries(test_node_auth_integ PRIVATE PkgConfig::CMOCKA PkgConfig::JANSSON dmp_crypto
-                                                     dmp_util dmp_client)
+  target_link_libraries(test_node_auth_integ PRIVATE dmp_client PkgConfig::CMOCKA PkgConfig::JANSSON dmp_crypto
+                                                     dmp_util)
   add_test(NAME node_auth_integration COMMAND test_node_auth_integ $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_auth_integration PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
   add_dependencies(test_node_auth_integ dnsmeshd)
@@ -68,8 +68,7 @@ endif()
 if(TARGET dnsmeshd)
   add_executable(test_cluster_integ ${CMAKE_CURRENT_LIST_DIR}/itest.c
                                     ${CMAKE_CURRENT_LIST_DIR}/test_cluster_integ.c)
-  target_link_libraries(test_cluster_integ PRIVATE PkgConfig::CMOCKA PkgConfig::LDNS dmp_dns
-                                                   dmp_client)
+  target_link_libraries(test_cluster_integ PRIVATE dmp_client PkgConfig::CMOCKA PkgConfig::LDNS dmp_dns)
   add_test(NAME cluster_integration COMMAND test_cluster_integ $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(cluster_integration PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
   add_dependencies(test_cluster_integ dnsmeshd)

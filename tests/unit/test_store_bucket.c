@@ -114,10 +114,67 @@ static void test_bucket_index_and_tombstones(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_soa_serial(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dmp_sserial_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[300];
+    snprintf(path, sizeof(path), "%s/db", dir);
+    dmp_store_opts_t o = {.path = path, .create_if_missing = true};
+    dmp_store_t *s;
+    char err[200];
+    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
+    uint32_t s0 = dmp_store_soa_serial(s);
+    assert_true(s0 > 1700000000u); /* a new store starts at its creation time */
+    const int64_t t0 = 1000000;
+    /* one change set, one step: a batch of three puts */
+    dmp_store_put_t p[3] = {{"a.x", 3, (const uint8_t *)"1", 1, 10},
+                            {"b.x", 3, (const uint8_t *)"2", 1, 10},
+                            {"c.x", 3, (const uint8_t *)"3", 1, 100}};
+    assert_int_equal(dmp_store_put_batch(s, p, 3, t0), 0);
+    assert_int_equal(dmp_store_soa_serial(s), s0 + 1);
+    assert_int_equal(dmp_store_delete(s, "a.x", 3, NULL, 0, NULL), 0);
+    assert_int_equal(dmp_store_soa_serial(s), s0 + 2);
+    /* nothing removed, nothing swept: no new serial */
+    assert_int_equal(dmp_store_delete(s, "zz.x", 4, NULL, 0, NULL), DMP_ENOTFOUND);
+    size_t removed = 0;
+    assert_int_equal(dmp_store_sweep(s, t0 + 1000, 0, &removed), 0);
+    assert_int_equal(removed, 0);
+    assert_int_equal(dmp_store_soa_serial(s), s0 + 2);
+    /* the sweep removing b.x is a change set */
+    assert_int_equal(dmp_store_sweep(s, t0 + 20000, 0, &removed), 0);
+    assert_int_equal(removed, 1);
+    assert_int_equal(dmp_store_soa_serial(s), s0 + 3);
+    /* a transaction that changes something */
+    dmp_store_op_t ops[2] = {{.op = DMP_STORE_OP_PUT,
+                              .name = "d.x",
+                              .name_len = 3,
+                              .value = (const uint8_t *)"4",
+                              .value_len = 1,
+                              .ttl = 10},
+                             {.op = DMP_STORE_OP_DEL_VALUE,
+                              .name = "c.x",
+                              .name_len = 3,
+                              .value = (const uint8_t *)"3",
+                              .value_len = 1}};
+    assert_int_equal(dmp_store_apply_ex(s, ops, 2, t0, 0, NULL), 0);
+    assert_int_equal(dmp_store_soa_serial(s), s0 + 4);
+    /* it survives a restart */
+    dmp_store_close(s);
+    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
+    assert_int_equal(dmp_store_soa_serial(s), s0 + 4);
+    dmp_store_close(s);
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket_index_and_tombstones),
+        cmocka_unit_test(test_soa_serial),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

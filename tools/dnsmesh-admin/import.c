@@ -231,111 +231,6 @@ static int import_tokens(sqlite3 *db, dmp_node_tokens_t *t, json_t *rep, char *e
     return 0;
 }
 
-/* tsig_keys (node.md §5.4): name, algorithm, secret, "\n"-joined suffixes, created/expires,
- * revoked, subject, registered Ed25519 and X25519 keys (the later columns may be missing). */
-static int import_tsig(sqlite3 *db, dmp_store_t *s, json_t *rep, char *err, size_t cap)
-{
-    if (!has_table(db, "tsig_keys")) {
-        snprintf(err, cap, "no 'tsig_keys' table: not a reference node's TSIG keystore");
-        return 1;
-    }
-    char q[512];
-    snprintf(q, sizeof(q),
-             "SELECT name, algorithm, secret, allowed_suffixes, created_at, expires_at, revoked, "
-             "%s, %s, %s FROM tsig_keys",
-             has_column(db, "tsig_keys", "subject") ? "subject" : "''",
-             has_column(db, "tsig_keys", "registered_spk") ? "registered_spk" : "''",
-             has_column(db, "tsig_keys", "registered_x25519_pub") ? "registered_x25519_pub" : "''");
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, cap, "reading tsig_keys: %s", sqlite3_errmsg(db));
-        return 1;
-    }
-    int64_t n = 0, bad = 0;
-    int rc = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        dmp_node_tsig_rec_t r;
-        memset(&r, 0, sizeof(r));
-        const char *name = col_text(st, 0), *alg = col_text(st, 1);
-        size_t nl = strlen(name);
-        while (nl && name[nl - 1] == '.')
-            nl--;
-        const void *sec = sqlite3_column_blob(st, 2);
-        size_t sl = (size_t)sqlite3_column_bytes(st, 2);
-        if (nl == 0 || nl >= sizeof(r.key.name) || !sec || sl == 0 || sl > sizeof(r.key.secret) ||
-            dmp_tsig_alg_parse(alg[0] ? alg : "hmac-sha256", strlen(alg[0] ? alg : "hmac-sha256"),
-                               &r.key.alg) != 0) {
-            bad++;
-            continue;
-        }
-        for (size_t i = 0; i < nl; i++)
-            r.key.name[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
-        memcpy(r.key.secret, sec, sl);
-        r.key.secret_len = sl;
-        /* suffixes: one per line, lowercased, no leading or trailing dot, sorted, unique */
-        const char *p = col_text(st, 3);
-        bool ok = true;
-        while (*p && ok) {
-            size_t l = strcspn(p, "\n");
-            const char *b = p, *e = p + l;
-            while (b < e && (*b == '.' || *b == ' ' || *b == '\r'))
-                b++;
-            while (e > b && (e[-1] == '.' || e[-1] == ' ' || e[-1] == '\r'))
-                e--;
-            if (e > b) {
-                char one[254];
-                if ((size_t)(e - b) >= sizeof(one) || r.n_suffixes == DMP_NODE_TSIG_MAX_SUFFIXES) {
-                    ok = false;
-                    break;
-                }
-                for (size_t i = 0; i < (size_t)(e - b); i++)
-                    one[i] = (char)((b[i] >= 'A' && b[i] <= 'Z') ? b[i] + 32 : b[i]);
-                one[e - b] = 0;
-                size_t at = 0;
-                while (at < r.n_suffixes && strcmp(r.suffixes[at], one) < 0)
-                    at++;
-                if (at == r.n_suffixes || strcmp(r.suffixes[at], one) != 0) {
-                    memmove(r.suffixes[at + 1], r.suffixes[at],
-                            (r.n_suffixes - at) * sizeof(r.suffixes[0]));
-                    memcpy(r.suffixes[at], one, (size_t)(e - b) + 1);
-                    r.n_suffixes++;
-                }
-            }
-            p += l;
-            if (*p == '\n')
-                p++;
-        }
-        r.created_at = sqlite3_column_int64(st, 4);
-        r.expires_at = sqlite3_column_int64(st, 5);
-        r.revoked = sqlite3_column_int64(st, 6) != 0;
-        snprintf(r.subject, sizeof(r.subject), "%s", col_text(st, 7));
-        snprintf(r.spk_hex, sizeof(r.spk_hex), "%s", col_text(st, 8));
-        snprintf(r.x25519_hex, sizeof(r.x25519_hex), "%s", col_text(st, 9));
-        if (!ok) {
-            bad++;
-            dmp_node_tsig_rec_wipe(&r);
-            continue;
-        }
-        int prc = dmp_node_tsig_put(s, &r);
-        dmp_node_tsig_rec_wipe(&r);
-        if (prc == 0) {
-            n++;
-        } else if (prc == DMP_EINVAL || prc == DMP_ENAME || prc == DMP_ETOOBIG) {
-            bad++;
-        } else {
-            snprintf(err, cap, "writing the TSIG keystore: %s", dmp_strerror(prc));
-            rc = 1;
-            break;
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc == 0)
-        json_object_set_new(
-            rep, "tsig_keys",
-            json_pack("{s:I,s:I}", "imported", (json_int_t)n, "invalid_skipped", (json_int_t)bad));
-    return rc;
-}
-
 int admin_import_reference(const char *store_path, const char *ref_db, const char *tokens_db,
                            const char *tsig_db, json_t **report, char *err, size_t cap)
 {
@@ -404,15 +299,24 @@ int admin_import_reference(const char *store_path, const char *ref_db, const cha
             rep, "tokens",
             json_pack("{s:s,s:s}", "skipped", "no token database", "path", tokens_db));
     }
+    /* TSIG keys into the keystore (import_tsig.c) */
     if (rc == 0 && is_file(tsig_db)) {
         sqlite3 *kdb = NULL;
-        rc = open_ro(tsig_db, &kdb, err, cap);
-        if (rc == 0)
-            rc = import_tsig(kdb, s, rep, err, cap);
+        if (open_ro(tsig_db, &kdb, err, cap) != 0) {
+            rc = 1;
+        } else if (has_table(kdb, "tsig_keys")) {
+            int64_t found = 0, imported = 0, invalid = 0;
+            rc = admin_import_tsig(kdb, s, &found, &imported, &invalid, err, cap);
+            if (rc == 0 && dmp_store_sync_wal(s) != 0) {
+                snprintf(err, cap, "syncing the store after the TSIG keys");
+                rc = 1;
+            }
+            json_object_set_new(rep, "tsig_keys",
+                                json_pack("{s:I,s:I,s:I}", "found", (json_int_t)found, "imported",
+                                          (json_int_t)imported, "invalid_skipped",
+                                          (json_int_t)invalid));
+        }
         sqlite3_close(kdb);
-    } else if (rc == 0) {
-        json_object_set_new(rep, "tsig_keys",
-                            json_pack("{s:s,s:s}", "skipped", "no TSIG keystore", "path", tsig_db));
     }
     dmp_store_close(s);
     sqlite3_close(rdb);

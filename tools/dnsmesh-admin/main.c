@@ -41,7 +41,7 @@ static const char USAGE[] =
     "      self-service registration settings (local: from the DMP_* environment)\n"
     "  records NAME\n"
     "      the live values at NAME with TTL and expiry, and who may write it\n"
-    "  tsig list|add|revoke --db PATH ...   (first word; see dnsmesh-admin tsig --help)\n"
+    "  tsig list|add|revoke ...   TSIG keys for DNS UPDATE (see dnsmesh-admin tsig --help)\n"
     "      TSIG keys for DNS UPDATE in a stopped node's store; add prints the nsupdate key line\n"
     "  import-reference REF_DB [--tokens PATH] [--tsig PATH]   (needs --db, node stopped)\n"
     "      copy a reference node's SQLite databases into the store: live records with their\n"
@@ -416,6 +416,12 @@ static int run_remote(const opts_t *o, const char *op, json_t *args, json_t **re
     return rc ? rc : 1;
 }
 
+int admin_remote(const char *node, const char *token, const char *op, json_t *args, json_t **res)
+{
+    opts_t o = {.node = node, .token = token};
+    return run_remote(&o, op, args, res);
+}
+
 static int want_value(int argc, char **argv, int *i, const char **out)
 {
     const char *a = argv[*i];
@@ -432,8 +438,16 @@ static int want_value(int argc, char **argv, int *i, const char **out)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "tsig") == 0)
-        return dmp_admin_tsig(argc - 1, argv + 1);
+    /* `tsig` (admin_tsig.c) parses its own options, before or after the word */
+    for (int i = 1; i < argc; i++) {
+        const char *p = i > 1 ? argv[i - 1] : "";
+        bool prev_takes_value = strncmp(p, "--", 2) == 0 && !strchr(p, '=') &&
+                                strcmp(p, "--json") != 0 && strcmp(p, "--include-revoked") != 0;
+        if (strcmp(argv[i], "tsig") == 0 && !prev_takes_value)
+            return dmp_admin_tsig(argc, argv);
+        if (argv[i][0] != '-' && !prev_takes_value)
+            break; /* another command */
+    }
     opts_t o = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -528,9 +542,7 @@ int main(int argc, char **argv)
                        (long long)json_integer_value(json_object_get(t, "invalid_skipped")),
                        (long long)json_integer_value(json_object_get(t, "audit_rows")));
             json_t *k = json_object_get(rep, "tsig_keys");
-            if (json_object_get(k, "skipped"))
-                printf("tsig keys: none (%s at %s)\n", jstr(k, "skipped", ""), jstr(k, "path", ""));
-            else
+            if (k)
                 printf("tsig keys: %lld imported, %lld invalid skipped\n",
                        (long long)json_integer_value(json_object_get(k, "imported")),
                        (long long)json_integer_value(json_object_get(k, "invalid_skipped")));

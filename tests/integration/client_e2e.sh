@@ -135,6 +135,17 @@ as bob intro list | grep -q "(no pending intros)" || fail "intro still queued"
 send_dbg erin bob "second from erin" >/dev/null
 [[ $(recv_one bob) == "second from erin" ]] || fail "pinned erin not delivered"
 
+step "zone-anchored identity: dmp.<identity_domain>, fetched as user@host"
+mkdir -p "$T/frank"; echo "frank-passphrase" >"$T/frank.pass"
+as frank init frank --domain mesh.test --identity-domain frank.test --endpoint "http://$A_HTTP" --dns-resolvers "$A_DNS" --no-probe-local-dns >/dev/null 2>&1
+sed -i "s|^passphrase_file: null|passphrase_file: $T/frank.pass|" "$T/frank/config.yaml"
+as frank identity publish | grep -q "published identity to dmp.frank.test" || fail "zone-anchored publish"
+as bob identity fetch frank@frank.test --add | grep -q "added contact frank@frank.test (pinned signing key)" || fail "fetch frank@frank.test"
+grep -q "remote_username: frank" "$T/bob/config.yaml" || fail "remote_username not stored"
+as frank identity fetch bob --add >/dev/null || fail "frank fetch bob"
+send_dbg bob frank@frank.test "to a zone-anchored identity" >/dev/null
+[[ $(recv_one frank) == "to a zone-anchored identity" ]] || fail "zone-anchored delivery"
+
 step "erasure repair: chunks deleted on the node, a bogus value in front of another"
 l=$(send_dbg alice bob "@$T/m3k"); c0=$(field chunk0 <<<"$l"); k=$(field k <<<"$l"); n=$(field n <<<"$l")
 key=${c0#chunk-0000-}

@@ -340,6 +340,10 @@ typedef struct {
     dmp_buf_t body;
 } conn_t;
 
+/* send-flow modes of the fake node: 0 accept all, 1 refuse the first manifest because the
+ * slot's answer would be too large, 2 refuse every manifest for its size */
+static atomic_int g_send_mode, g_manifests;
+
 static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *data,
                               size_t *size, void **ptr)
@@ -363,7 +367,16 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
         atomic_fetch_add(&f->bad_auth, 1);
     unsigned st = 201;
     const char *msg = "{\"ok\":true}";
-    if (strstr(url, "busy") && atomic_fetch_add(&f->busy_once, 1) == 0) {
+    if (strstr(url, "/slot-")) {
+        int k = atomic_fetch_add(&g_manifests, 1);
+        if ((atomic_load(&g_send_mode) == 1 && k == 0)) {
+            st = 413;
+            msg = "{\"error\":\"answer for this name would exceed one DNS message\"}";
+        } else if (atomic_load(&g_send_mode) == 2) {
+            st = 400;
+            msg = "{\"error\":\"value exceeds cap of 2048 bytes\"}";
+        }
+    } else if (strstr(url, "busy") && atomic_fetch_add(&f->busy_once, 1) == 0) {
         st = 503;
         msg = "{\"error\":\"node busy, retry\"}";
     } else if (strstr(url, "big")) {
@@ -618,6 +631,56 @@ static void test_rotation_chain(void **state)
     free(bad);
 }
 
+/* The send flow against a fake node: a slot refused because its answer would grow too large is
+ * retried with a new message id; a manifest refused for its size names the largest message the
+ * node takes. */
+static void test_send_refusals(void **state)
+{
+    (void)state;
+    fake_http_t f;
+    memset(&f, 0, sizeof f);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL, on_req, &f,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+    if (!d)
+        skip();
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    setenv("DNSMESH_NO_DEFAULT_PROVIDER", "1", 1);
+    dmp_client_session_t s;
+    dmp_client_session_init(&s);
+    snprintf(s.cfg.endpoint, sizeof s.cfg.endpoint, "http://127.0.0.1:%u", info->port);
+    snprintf(s.cfg.http_token, sizeof s.cfg.http_token, "tok-123");
+    s.cfg.http_token_set = true;
+    snprintf(s.domain, sizeof s.domain, "mesh.test");
+    ident("send/alice", &s.id);
+    s.have_id = true;
+    dmp_crypto_identity_t bob;
+    ident("send/bob", &bob);
+    dmp_client_contact_t ct = {.name = "bob"};
+    dmp_hex_encode(bob.x25519_pk, 32, ct.pub, sizeof ct.pub); /* no spk: no DNS lookups */
+    assert_int_equal(dmp_client_config_contact_put(&s.cfg, &ct), 0);
+    assert_int_equal(dmp_client_session_writer(&s), 0);
+    dmp_client_send_report_t rep;
+    atomic_store(&g_send_mode, 1);
+    atomic_store(&g_manifests, 0);
+    assert_int_equal(dmp_client_send(&s, "bob@mesh.test", (const uint8_t *)"hi", 2, &rep), 0);
+    assert_int_equal(rep.attempts, 2);
+    assert_int_equal(atomic_load(&g_manifests), 2);
+    assert_int_equal(rep.prekey_id, 0);
+    atomic_store(&g_send_mode, 2);
+    uint8_t big[6000];
+    memset(big, 'b', sizeof big);
+    assert_int_equal(dmp_client_send(&s, "bob", big, sizeof big, &rep), DMP_EIO);
+    assert_non_null(strstr(s.err, "its cap is 2048 bytes"));
+    assert_non_null(strstr(s.err, "the largest message it takes is 3732 bytes"));
+    assert_int_equal(dmp_client_send(&s, "nobody", big, 1, &rep), DMP_ENOTFOUND);
+    assert_non_null(strstr(s.err, "unknown contact"));
+    atomic_store(&g_send_mode, 0);
+    dmp_client_session_free(&s);
+    MHD_stop_daemon(d);
+    unsetenv("DNSMESH_NO_DEFAULT_PROVIDER");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -628,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_endpoint_normalize),
         cmocka_unit_test(test_update_builder),
         cmocka_unit_test(test_rotation_chain),
+        cmocka_unit_test(test_send_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

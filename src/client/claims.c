@@ -247,8 +247,8 @@ int dmp_client_recv_claims(dmp_client_session_t *s, const char *zone,
                     memcpy(in.msg_id, got[k].msg_id, 16);
                     in.plaintext = got[k].body;
                     snprintf(in.zone, sizeof(in.zone), "%s", cl[i].sender_mailbox_domain);
-                    size_t fl = strlen(got[k].from);
-                    memcpy(in.label, got[k].from, fl < sizeof(in.label) ? fl + 1 : 0);
+                    dmp_client_verify_label(s, got[k].from, got[k].sender_spk, in.label,
+                                            sizeof(in.label));
                     in.received_at = now;
                     in.msg_exp = got[k].exp;
                     if (dmp_client_intros_add(s->intros, &in) == 0)

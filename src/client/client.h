@@ -138,6 +138,12 @@ int dmp_client_pick_prekey(dmp_client_session_t *s, const char *user, const char
 int dmp_client_refresh_prekeys(dmp_client_session_t *s, unsigned count, uint32_t ttl,
                                unsigned *published, dmp_client_http_result_t *last_fail);
 
+bool dmp_client_own_address(const dmp_client_session_t *s, char *out, size_t cap);
+bool dmp_client_recipient_v2(dmp_client_session_t *s, const char *user, const char *host,
+                             const uint8_t spk[32]);
+void dmp_client_verify_label(dmp_client_session_t *s, const char *claimed, const uint8_t spk[32],
+                             char *out, size_t cap);
+
 /* ---- send / receive (send.c, recv.c) ---- */
 size_t dmp_client_max_message_for_cap(size_t cap);
 int dmp_client_find_contact(dmp_client_session_t *s, const char *recipient,

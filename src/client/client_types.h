@@ -258,6 +258,7 @@ typedef struct {
     size_t records;
     unsigned attempts;                /* > 1 when a slot was refused and another msg id was used */
     unsigned claims_ok, claims_total; /* first-contact claims published / attempted */
+    bool v2;                          /* sent with the DMPv2 envelope (our address inside) */
     int64_t lookup_ns, compose_ns, network_ns;
 } dmp_client_send_report_t;
 

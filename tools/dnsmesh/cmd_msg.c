@@ -161,10 +161,10 @@ int cmd_send(int argc, char **argv)
     if (getenv("DNSMESH_SEND_DEBUG"))
         fprintf(stderr,
                 "  msg_id=%s prekey_id=%u k=%u n=%u records=%zu attempts=%u lookup=%.1fms "
-                "compose=%.1fms network=%.1fms manifest=%s chunk0=%s\n",
+                "compose=%.1fms network=%.1fms manifest=%s chunk0=%s v2=%d\n",
                 rep.msg_id_hex, rep.prekey_id, rep.k, rep.n, rep.records, rep.attempts,
                 (double)rep.lookup_ns / 1e6, (double)rep.compose_ns / 1e6,
-                (double)rep.network_ns / 1e6, rep.manifest_name, rep.chunk0_name);
+                (double)rep.network_ns / 1e6, rep.manifest_name, rep.chunk0_name, rep.v2);
     dmp_client_session_free(&s);
     return 0;
 }

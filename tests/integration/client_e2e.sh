@@ -168,6 +168,8 @@ DMP_PASSPHRASE=wrong as alice recv 2>"$T/err"; [[ $? == 1 ]] && grep -q "passphr
 cp -r "$T/alice" "$T/alice-off"
 sed -i "s|^endpoint: .*|endpoint: http://127.0.0.1:9|" "$T/alice-off/config.yaml"
 as alice-off send bob hi 2>"$T/err"; [[ $? == 2 ]] || fail "unreachable node: $(cat "$T/err")"
+sed -i "s|^- 127.0.0.1:.*|- 127.0.0.1:9|" "$T/alice-off/config.yaml"
+as alice-off recv 2>"$T/err"; [[ $? == 2 ]] && grep -q "no DNS resolver answered" "$T/err" || fail "unreachable resolver: $(cat "$T/err")"
 printf 'contacts: [\n' >"$T/alice-off/config.yaml"
 as alice-off recv 2>"$T/err"; [[ $? == 1 ]] || fail "corrupt config"
 bob_contacts=$(as bob contacts list)

@@ -228,9 +228,23 @@ int cmd_recv(int argc, char **argv)
     dmp_client_message_t *msgs = NULL;
     size_t n = 0;
     dmp_client_recv_stats_t st;
+    uint64_t q0 = s.dns.queries + s.cluster_dns.queries;
     int rc = dmp_client_recv(&s, primary_only, a.set[1], &msgs, &n, &st);
     if (rc)
         dn_die(2, "receive failed: %s", dmp_strerror(rc));
+    /* every query went unanswered: say so instead of "(no new messages)" */
+    uint64_t answered = 0;
+    for (size_t i = 0; i < s.dns.n; i++)
+        answered += s.dns.r[i].answers;
+    for (size_t i = 0; i < s.cluster_dns.n; i++)
+        answered += s.cluster_dns.r[i].answers;
+    if (s.dns.queries + s.cluster_dns.queries > q0 && answered == 0) {
+        char list[256] = "";
+        for (size_t i = 0; i < s.dns.n; i++)
+            snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+                     s.dns.r[i].text);
+        dn_die(2, "no DNS resolver answered (%s)", list);
+    }
     dmp_client_intros_list(s.intros, &intros, &after);
     dmp_client_intros_free(intros, after);
     size_t new_intros = after > before ? after - before : 0;

@@ -81,6 +81,7 @@ void dmp_client_http_free(dmp_client_http_t *h)
         curl_multi_cleanup(h->multi);
     h->easy = NULL;
     h->multi = NULL;
+    dmp_wipe(h->auth, sizeof(h->auth)); /* the bearer token */
 }
 
 /* One request in flight on a pooled handle. */

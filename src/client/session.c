@@ -54,6 +54,7 @@ void dmp_client_session_free(dmp_client_session_t *s)
     dmp_client_db_close(s->intros);
     s->prekeys = s->intros = NULL;
     dmp_client_replay_free(&s->replay);
+    dmp_wipe(s->tsig_b64, sizeof(s->tsig_b64));
     if (s->have_id)
         dmp_crypto_identity_wipe(&s->id);
     s->have_id = false;

@@ -42,6 +42,9 @@ as() {
   DMP_CONFIG_HOME="$T/$u" DMP_TOKENS_HOME="$T/$u/tokens" "$CLI" "$@"
 }
 
+# (never `cmd | grep -q`: grep exits at the first match and, under pipefail, the command's
+# SIGPIPE on its next line fails the pipeline)
+
 # send_dbg USER TO MSG: sends, prints the send report line (stderr) to stdout
 send_dbg() {
   local u=$1 to=$2 msg=$3
@@ -73,11 +76,11 @@ for u in alice bob; do
     --no-probe-local-dns >/dev/null 2>&1 || fail "init $u"
   sed -i "s|^passphrase_file: null|passphrase_file: $T/$u.pass|" "$T/$u/config.yaml"
   [[ $(stat -c %a "$T/$u/config.yaml") == 600 ]] || fail "config.yaml not 0600"
-  as $u identity publish >/dev/null || fail "identity publish $u"
+  as $u identity publish >"$T/pub.out" 2>&1 || fail "identity publish $u: $(cat "$T/pub.out")"
   as $u identity refresh-prekeys --count 12 >"$T/pk.out" 2>&1; grep -q "published 12/12" "$T/pk.out" || fail "prekeys $u: $(cat "$T/pk.out")"
 done
-as alice identity fetch bob --add | grep -q "added contact bob (pinned signing key)" || fail "fetch bob"
-as bob identity fetch alice --add | grep -q "added contact alice" || fail "fetch alice"
+as alice identity fetch bob --add >"$T/o" 2>&1; grep -q "added contact bob (pinned signing key)" "$T/o" || fail "fetch bob"
+as bob identity fetch alice --add >"$T/o" 2>&1; grep -q "added contact alice" "$T/o" || fail "fetch alice"
 as bob init bob 2>"$T/err"; [[ $? == 1 ]] && grep -q "config already exists" "$T/err" || fail "init refuses an existing config"
 
 step "messages both ways: 1 byte, 3 KB, the maximum (24,724 bytes)"
@@ -115,8 +118,8 @@ l2=$(send_dbg alice bob "fs two"); p2=$(field prekey_id <<<"$l2")
 step "replay: a manifest already delivered is not shown twice"
 l=$(send_dbg alice bob "only once")
 [[ $(recv_one bob) == "only once" ]] || fail "replay first delivery"
-as bob recv | grep -q "(no new messages)" || fail "manifest shown twice"
-as bob recv | grep -q "(no new messages)" || fail "replayed manifest shown again"
+as bob recv >"$T/o" 2>&1; grep -q "(no new messages)" "$T/o" || fail "manifest shown twice"
+as bob recv >"$T/o" 2>&1; grep -q "(no new messages)" "$T/o" || fail "replayed manifest shown again"
 
 step "first contact: an unpinned sender's claim becomes an intro"
 mkdir -p "$T/erin"; echo "erin-passphrase" >"$T/erin.pass"
@@ -133,9 +136,9 @@ grep -q "hello from erin" <<<"$out" && fail "an unpinned sender's message was de
 as bob intro list >"$T/intros"; grep -q "message:    hello from erin" "$T/intros" || fail "intro list: $(cat "$T/intros")"
 grep -q "^#[0-9]*  erin@mesh.test  \[fresh\]" "$T/intros" || fail "verified sender label: $(cat "$T/intros")"
 id=$(sed -n 's/^#\([0-9]*\) .*/\1/p' "$T/intros" | head -1)
-as bob intro trust "$id" --label erin | grep -q "hello from erin" || fail "intro trust"
-as bob contacts list | grep -q "^erin .*(pinned)" || fail "erin not pinned"
-as bob intro list | grep -q "(no pending intros)" || fail "intro still queued"
+as bob intro trust "$id" --label erin >"$T/trust.out"; grep -q "trusted intro #$id as \`erin\`" "$T/trust.out" && grep -q "hello from erin" "$T/trust.out" || fail "intro trust: $(cat "$T/trust.out")"
+as bob contacts list >"$T/o" 2>&1; grep -q "^erin .*(pinned)" "$T/o" || fail "erin not pinned"
+as bob intro list >"$T/o" 2>&1; grep -q "(no pending intros)" "$T/o" || fail "intro still queued"
 send_dbg erin bob "second from erin" >/dev/null
 [[ $(recv_one bob) == "second from erin" ]] || fail "pinned erin not delivered"
 
@@ -143,8 +146,8 @@ step "zone-anchored identity: dmp.<identity_domain>, fetched as user@host"
 mkdir -p "$T/frank"; echo "frank-passphrase" >"$T/frank.pass"
 as frank init frank --domain mesh.test --identity-domain frank.test --endpoint "http://$A_HTTP" --dns-resolvers "$A_DNS" --no-probe-local-dns >/dev/null 2>&1
 sed -i "s|^passphrase_file: null|passphrase_file: $T/frank.pass|" "$T/frank/config.yaml"
-as frank identity publish | grep -q "published identity to dmp.frank.test" || fail "zone-anchored publish"
-as bob identity fetch frank@frank.test --add | grep -q "added contact frank@frank.test (pinned signing key)" || fail "fetch frank@frank.test"
+as frank identity publish >"$T/pub.out" 2>&1; grep -q "published identity to dmp.frank.test" "$T/pub.out" || fail "zone-anchored publish: $(cat "$T/pub.out")"
+as bob identity fetch frank@frank.test --add >"$T/o" 2>&1; grep -q "added contact frank@frank.test (pinned signing key)" "$T/o" || fail "fetch frank@frank.test"
 grep -q "remote_username: frank" "$T/bob/config.yaml" || fail "remote_username not stored"
 as frank identity fetch bob --add >/dev/null || fail "frank fetch bob"
 send_dbg bob frank@frank.test "to a zone-anchored identity" >/dev/null

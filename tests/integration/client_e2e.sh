@@ -83,6 +83,17 @@ as alice identity fetch bob --add >"$T/o" 2>&1; grep -q "added contact bob (pinn
 as bob identity fetch alice --add >"$T/o" 2>&1; grep -q "added contact alice" "$T/o" || fail "fetch alice"
 as bob init bob 2>"$T/err"; [[ $? == 1 ]] && grep -q "config already exists" "$T/err" || fail "init refuses an existing config"
 
+step "doctor, resolvers, tokens, peers (all on loopback)"
+as alice doctor >"$T/o" 2>&1 || fail "doctor: $(cat "$T/o")"
+grep -q "\[ OK \] node health" "$T/o" || fail "doctor health: $(cat "$T/o")"
+DNSMESH_DISCOVER_CANDIDATES="$A_DNS,127.0.0.1:9" as alice resolvers discover --save --timeout 1 >"$T/o" 2>&1
+grep -q "discovered 1 working resolver(s)" "$T/o" || fail "resolvers discover: $(cat "$T/o")"
+[[ $(as alice resolvers list) == "$A_DNS" ]] || fail "resolvers list"
+as alice token list >"$T/o" 2>&1; grep -q "(no saved tokens)" "$T/o" || fail "token list"
+as alice token forget nowhere.test 2>/dev/null; [[ $? == 1 ]] || fail "token forget of nothing"
+as alice peers mesh.test >"$T/o" 2>&1 || fail "peers: $(cat "$T/o")"
+grep -q "(no peers seen yet)" "$T/o" || fail "peers output: $(cat "$T/o")"
+
 step "messages both ways: 1 byte, 3 KB, the maximum (24,724 bytes)"
 head -c 2300 /dev/urandom | base64 -w0 | head -c 3072 >"$T/m3k"
 head -c 20000 /dev/urandom | base64 -w0 | head -c 24724 >"$T/mmax"
@@ -214,7 +225,9 @@ as carol identity fetch dave --add >/dev/null || fail "cluster fetch dave"
 as dave identity fetch carol --add >/dev/null || fail "cluster fetch carol"
 send_dbg carol dave "both nodes up" >/dev/null
 [[ $(recv_one dave) == "both nodes up" ]] || fail "cluster both up"
+as carol cluster status >"$T/o" 2>&1; grep -q "n2  http://$B_HTTP  healthy" "$T/o" || fail "cluster status: $(cat "$T/o")"
 kill "$B_PID"; wait "$B_PID" 2>/dev/null
+as carol cluster status >"$T/o" 2>&1; grep -q "n2  http://$B_HTTP  unreachable" "$T/o" || fail "cluster status after stop: $(cat "$T/o")"
 send_dbg carol dave "one node stopped" >/dev/null
 [[ $(recv_one dave) == "one node stopped" ]] || fail "cluster with a node stopped"
 send_dbg dave carol "and back" >/dev/null

@@ -30,7 +30,7 @@
 
 typedef struct {
     const char *name;
-    const char *values[3];
+    const char *values[4];
 } zone_ent_t;
 
 typedef struct {
@@ -69,7 +69,7 @@ static size_t answer(fake_dns_t *f, const uint8_t *q, size_t qlen, uint8_t *out,
             ldns_pkt_set_tc(a, true);
             break;
         }
-        for (size_t v = 0; v < 3 && f->zone[i].values[v]; v++) {
+        for (size_t v = 0; v < 4 && f->zone[i].values[v]; v++) {
             const char *val = f->zone[i].values[v];
             size_t vl = strlen(val);
             ldns_rr *rr = ldns_rr_new();
@@ -631,6 +631,79 @@ static void test_rotation_chain(void **state)
     free(bad);
 }
 
+static char *heartbeat(const char *label, const char *endpoint, const char *zone, uint16_t caps,
+                       int64_t ts)
+{
+    dmp_crypto_identity_t op;
+    ident(label, &op);
+    dmp_wire_heartbeat_t h = {.capabilities = caps, .ts = (uint64_t)ts, .exp = (uint64_t)ts + 3600};
+    h.endpoint_len = (size_t)snprintf(h.endpoint, sizeof h.endpoint, "%s", endpoint);
+    h.version_len = (size_t)snprintf(h.version, sizeof h.version, "0.7.5");
+    h.zone_len = (size_t)snprintf(h.claim_provider_zone, sizeof h.claim_provider_zone, "%s", zone);
+    memcpy(h.operator_spk, op.ed_pk, 32);
+    dmp_buf_t b;
+    dmp_buf_init(&b);
+    assert_int_equal(dmp_wire_heartbeat_encode(&h, op.ed_sk, &b), 0);
+    dmp_buf_append_u8(&b, 0);
+    return (char *)b.data;
+}
+
+/* Claim-provider selection: the home node's seen feed (newest first, one per operator, only
+ * claim providers), then the seed unless its heartbeat opts out or it is turned off. */
+static void test_claim_providers(void **state)
+{
+    (void)state;
+    int64_t now = (int64_t)time(NULL);
+    char *p1 = heartbeat("op/1", "https://p1.example.com", "claims.p1.example.com", 1, now - 10);
+    char *p1b = heartbeat("op/1", "https://p1b.example.com", "", 1, now - 5); /* same operator */
+    char *p2 = heartbeat("op/2", "https://p2.example.com:8053", "", 1, now - 20);
+    char *p3 = heartbeat("op/3", "https://p3.example.com", "", 0, now); /* not a provider */
+    char *seed_out = heartbeat("op/seed", "https://dnsmesh.io", "", 0, now);
+    zone_ent_t z[2] = {{"_dnsmesh-seen.home.example", {p1, p1b, p2, p3}},
+                       {"_dnsmesh-heartbeat.dmp.dnsmesh.io", {NULL, NULL, NULL, NULL}}};
+    fake_dns_t f;
+    fake_dns_start(&f, z, 2);
+    dmp_client_session_t s;
+    dmp_client_session_init(&s);
+    char spec[64];
+    snprintf(spec, sizeof spec, "127.0.0.1:%u", f.port);
+    dmp_client_config_add_resolver(&s.cfg, spec);
+    snprintf(s.cfg.endpoint, sizeof s.cfg.endpoint, "https://home.example:8053");
+    dmp_client_provider_t pv[8];
+    unsetenv("DNSMESH_NO_DEFAULT_PROVIDER");
+    size_t n = dmp_client_claim_providers(&s, pv, 8);
+    assert_int_equal(n, 3);
+    assert_string_equal(pv[0].endpoint, "https://p1b.example.com"); /* newest of operator 1 */
+    assert_string_equal(pv[0].zone, "p1b.example.com");
+    assert_string_equal(pv[1].endpoint, "https://p2.example.com:8053");
+    assert_string_equal(pv[1].zone, "p2.example.com");
+    assert_string_equal(pv[2].zone, "dmp.dnsmesh.io"); /* the seed, no heartbeat: kept */
+    z[1].values[0] = seed_out;                         /* a verified opt-out drops it */
+    n = dmp_client_claim_providers(&s, pv, 8);
+    assert_int_equal(n, 2);
+    setenv("DNSMESH_NO_DEFAULT_PROVIDER", "1", 1);
+    z[1].values[0] = NULL;
+    assert_int_equal(dmp_client_claim_providers(&s, pv, 8), 2);
+    /* the override alone */
+    snprintf(s.cfg.claim_provider_override, sizeof s.cfg.claim_provider_override,
+             "provider.example.org/");
+    n = dmp_client_claim_providers(&s, pv, 8);
+    assert_int_equal(n, 1);
+    assert_string_equal(pv[0].endpoint, "https://provider.example.org");
+    assert_string_equal(pv[0].zone, "provider.example.org");
+    snprintf(s.cfg.claim_provider_override, sizeof s.cfg.claim_provider_override,
+             "http://127.0.0.1:8053");
+    assert_int_equal(dmp_client_claim_providers(&s, pv, 8), 0); /* no zone from an IP */
+    unsetenv("DNSMESH_NO_DEFAULT_PROVIDER");
+    dmp_client_session_free(&s);
+    fake_dns_stop(&f);
+    free(p1);
+    free(p1b);
+    free(p2);
+    free(p3);
+    free(seed_out);
+}
+
 /* The send flow against a fake node: a slot refused because its answer would grow too large is
  * retried with a new message id; a manifest refused for its size names the largest message the
  * node takes. */
@@ -692,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_update_builder),
         cmocka_unit_test(test_rotation_chain),
         cmocka_unit_test(test_send_refusals),
+        cmocka_unit_test(test_claim_providers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

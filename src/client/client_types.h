@@ -292,6 +292,7 @@ typedef struct {
     dmp_client_dns_t dns;         /* resolver pool (bootstrap / non-cluster reads) */
     dmp_client_dns_t cluster_dns; /* union over cluster nodes' DNS endpoints */
     bool cluster;
+    bool cluster_reads_all; /* every read through the cluster union (identity --via-bootstrap) */
     dmp_client_http_t http[DMP_CLIENT_MAX_WRITERS];
     size_t nhttp;
     unsigned quorum;

@@ -521,6 +521,8 @@ int dmp_client_session_net(dmp_client_session_t *s, bool write)
 int dmp_client_query(dmp_client_session_t *s, const char *name, dmp_client_txtset_t *out)
 {
     dmp_client_dns_t *d = &s->dns;
+    if (s->cluster && s->cluster_dns.n && s->cluster_reads_all)
+        return dmp_client_dns_txt(&s->cluster_dns, name, out);
     if (s->cluster && s->cluster_dns.n) {
         size_t nl = strlen(name), bl = strlen(s->cfg.cluster_base_domain);
         while (bl && s->cfg.cluster_base_domain[bl - 1] == '.')

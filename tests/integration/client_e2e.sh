@@ -221,6 +221,20 @@ for u in carol dave; do
   as $u identity publish >/dev/null || fail "cluster identity publish $u"
   as $u identity refresh-prekeys --count 2 >"$T/pk.out" 2>&1; grep -q "published 2/2" "$T/pk.out" || fail "cluster prekeys $u: $(cat "$T/pk.out")"
 done
+# --via-bootstrap: a user with no cluster pinned finds dave through example.test's bootstrap record
+mapfile -t boot < <("$SIGN" --bootstrap example.test $(( $(date +%s) + 86400 )) mesh.test "$opspk")
+body=$(python3 -c 'import json,sys; print(json.dumps({"value":sys.argv[1],"ttl":86400}))' "${boot[1]}")
+[[ $(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d "$body" "http://$A_HTTP/v1/records/_dmp.example.test") == 201 ]] || fail "publish bootstrap record"
+as bob bootstrap pin example.test "${boot[0]}" >/dev/null || fail "bootstrap pin"
+as bob bootstrap fetch >"$T/o" 2>&1; grep -q "cluster=mesh.test" "$T/o" || fail "bootstrap fetch: $(cat "$T/o")"
+cp "$T/bob/config.yaml" "$T/bob-before.yaml"
+as bob identity fetch dave@example.test --via-bootstrap >"$T/o" 2>&1 && fail "dave has no dmp.example.test record yet"
+grep -q "no identity record at dmp.example.test" "$T/o" || fail "via-bootstrap lookup: $(cat "$T/o")"
+sed -i "s|^identity_domain: ''|identity_domain: example.test|" "$T/dave/config.yaml"
+as dave identity publish >"$T/o" 2>&1; grep -q "published identity to dmp.example.test" "$T/o" || fail "dave zone-anchored publish: $(cat "$T/o")"
+as bob identity fetch dave@example.test --via-bootstrap >"$T/o" 2>&1 || fail "via-bootstrap fetch: $(cat "$T/o")"
+grep -q "address:            dave@example.test" "$T/o" || fail "via-bootstrap output: $(cat "$T/o")"
+cmp -s "$T/bob/config.yaml" "$T/bob-before.yaml" || fail "--via-bootstrap changed the config"
 as carol identity fetch dave --add >/dev/null || fail "cluster fetch dave"
 as dave identity fetch carol --add >/dev/null || fail "cluster fetch carol"
 send_dbg carol dave "both nodes up" >/dev/null

@@ -190,9 +190,11 @@ static int run(dmp_client_http_t *h, req_t *reqs, size_t n, dmp_client_http_resu
         return DMP_ENOMEM;
     }
     CURLM *m = h->multi;
+    /* connections in use: lowered when the node refuses connections (a per-address cap) */
+    unsigned limit = h->conns;
     while (done < n) {
         /* fill idle handles */
-        for (unsigned c = 0; c < h->conns; c++) {
+        for (unsigned c = 0; c < limit; c++) {
             if (slot[c])
                 continue;
             job_t *j = NULL;
@@ -238,6 +240,20 @@ static int run(dmp_client_http_t *h, req_t *reqs, size_t n, dmp_client_http_resu
                 error_text(&j->resp, o->error, sizeof(o->error));
             bool again = o->status == 429 || o->status == 503;
             unsigned cap = h->max_retries;
+            unsigned inflight = 0;
+            for (unsigned c = 0; c < h->conns; c++)
+                inflight += slot[c] != NULL;
+            if (o->status == 0 && limit > 1 && inflight + 1 >= limit) {
+                /* the node dropped a connection while we had many open: it caps connections
+                 * per address (dnsmeshd: DMP_HTTP_MAX_PER_IP), so use fewer and send again
+                 * without counting it as a failed try */
+                limit = inflight < limit - 1 ? inflight : limit - 1;
+                limit = limit ? limit : 1;
+                j->not_before_ms = mono_ms() + 50;
+                retry[rq_tail++ % n] = j->idx;
+                h->retries++;
+                continue;
+            }
             if (o->status == 0) {
                 again = true;
                 cap = h->max_transport_retries;

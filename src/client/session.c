@@ -304,9 +304,11 @@ static unsigned env_conns(void)
     int64_t v;
     if (e && dmp_parse_i64(e, 1, 64, &v) == 0)
         return (unsigned)v;
-    /* the largest message is 256 writes, each acknowledged after the node's group commit:
-     * 32 in flight measured best (bench/README.md, dnsmesh-bench client) */
-    return 32;
+    /* the largest message is 256 writes, each acknowledged after the node's group commit, so
+     * many in flight pay off; 16 = dnsmeshd's default connections per address
+     * (DMP_HTTP_MAX_PER_IP = DMP_HTTP_MAX_CONCURRENCY / 4); the writer uses fewer when a node
+     * refuses connections */
+    return 16;
 }
 
 /* TSIG block of config.yaml (client.md §5.9): zone, server (tsig_dns_server or the endpoint's

@@ -7,9 +7,11 @@
  *
  * Wake-up protocol (both rings): a push reports `was_empty` when the consumer had consumed
  * everything before this push; only then does the producer signal the consumer (eventfd). The
- * consumer, before sleeping, calls *_quiet(), which fences and re-checks. Together with the
- * seq_cst fence in push this makes a lost wake-up impossible: either the producer sees the
- * consumer's progress (and signals) or the consumer sees the new item (and does not sleep). */
+ * consumer, before sleeping, calls *_quiet(), which re-checks. Push stores its position and then
+ * loads the consumer's, quiet stores (a read-modify-write of) the consumer's position and then
+ * loads the producer's, all seq_cst: this makes a lost wake-up impossible: either the producer
+ * sees the consumer's progress (and signals) or the consumer sees the new item (and does not
+ * sleep). No standalone fences: ThreadSanitizer does not model them. */
 #ifndef DMP_NET_RING_H
 #define DMP_NET_RING_H
 
@@ -20,7 +22,10 @@
 
 #define DMP_NET_CACHELINE 64
 
-/* Invariant: 0 <= tail - head <= mask + 1; slots [head, tail) hold items (indices mod cap). */
+/* Invariant: 0 <= tail - head <= mask + 1; slots [head, tail) hold items (indices mod cap).
+ * Every value of head the producer relies on (head_cache) was read with acquire, and every value
+ * of tail the consumer relies on (tail_cache) likewise: a slot is written only after the
+ * consumer's read of its previous item, and read only after the producer's write. */
 typedef struct {
     _Alignas(DMP_NET_CACHELINE) _Atomic size_t head; /* written by the consumer */
     size_t tail_cache;                               /* consumer's last view of tail */
@@ -57,9 +62,12 @@ static inline size_t dmp_net_spsc_push(dmp_net_spsc_t *r, void *const *items, si
     for (size_t i = 0; i < n; i++) {
         r->slot[(t + i) & r->mask] = items[i];
     }
-    atomic_store_explicit(&r->tail, t + n, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst);
-    size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    /* seq_cst store of tail, then seq_cst load of head: the producer's half of the wake-up
+     * handshake (dmp_net_spsc_quiet is the consumer's). The load is also an acquire: the next
+     * push reuses the slots below h on the strength of head_cache, so the consumer's reads of
+     * them must happen before our writes (a relaxed load here was a data race). */
+    atomic_store_explicit(&r->tail, t + n, memory_order_seq_cst);
+    size_t h = atomic_load_explicit(&r->head, memory_order_seq_cst);
     r->head_cache = h;
     if (was_empty) {
         *was_empty = (h == t);
@@ -87,12 +95,15 @@ static inline size_t dmp_net_spsc_pop(dmp_net_spsc_t *r, void **items, size_t ma
     return n;
 }
 
-/* Consumer, before sleeping: true when the ring is still empty after a full fence. */
+/* Consumer, before sleeping: true when the ring is still empty. The seq_cst read-modify-write
+ * of head (adding 0) and the seq_cst load of tail pair with push's seq_cst store of tail and
+ * load of head (store-then-load on each side, all in the single seq_cst order): either push
+ * sees this head and reports was_empty, or this sees push's tail. An RMW rather than a fence
+ * because ThreadSanitizer does not model fences. */
 static inline bool dmp_net_spsc_quiet(dmp_net_spsc_t *r)
 {
-    atomic_thread_fence(memory_order_seq_cst);
-    size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+    size_t h = atomic_fetch_add_explicit(&r->head, 0, memory_order_seq_cst);
+    r->tail_cache = atomic_load_explicit(&r->tail, memory_order_seq_cst);
     return r->tail_cache == h;
 }
 
@@ -146,10 +157,12 @@ static inline bool dmp_net_mpsc_push(dmp_net_mpsc_t *r, dmp_net_task_fn fn, void
     }
     c->fn = fn;
     c->arg = arg;
-    atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst);
+    /* publish, then look at deq: seq_cst store then seq_cst load, paired with
+     * dmp_net_mpsc_quiet as for the SPSC ring */
+    atomic_store_explicit(&c->seq, pos + 1, memory_order_seq_cst);
+    size_t deq = atomic_load_explicit(&r->deq, memory_order_seq_cst);
     if (was_empty) {
-        *was_empty = atomic_load_explicit(&r->deq, memory_order_relaxed) == pos;
+        *was_empty = deq == pos;
     }
     return true;
 }
@@ -170,12 +183,13 @@ static inline bool dmp_net_mpsc_pop(dmp_net_mpsc_t *r, dmp_net_task_fn *fn, void
     return true;
 }
 
+/* Consumer, before sleeping: true when nothing published is waiting (RMW of deq, then a seq_cst
+ * load of the next cell's seq; see dmp_net_spsc_quiet). */
 static inline bool dmp_net_mpsc_quiet(dmp_net_mpsc_t *r)
 {
-    atomic_thread_fence(memory_order_seq_cst);
-    size_t pos = atomic_load_explicit(&r->deq, memory_order_relaxed);
+    size_t pos = atomic_fetch_add_explicit(&r->deq, 0, memory_order_seq_cst);
     dmp_net_mpsc_cell_t *c = &r->cell[pos & r->mask];
-    return atomic_load_explicit(&c->seq, memory_order_acquire) != pos + 1;
+    return atomic_load_explicit(&c->seq, memory_order_seq_cst) != pos + 1;
 }
 
 #endif

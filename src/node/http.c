@@ -1,62 +1,66 @@
-/* node: the HTTP API on libmicrohttpd (one internal polling thread) with jansson bodies.
- * Writes travel to their shard; the connection is suspended until the shard has synced them. */
+/* node: the HTTP API server on libmicrohttpd (one internal polling thread): dispatch through
+ * the route table, shared response/auth helpers, start/stop. Routes live in http_records.c and
+ * http_pages.c. Writes go to the node core; the connection is suspended until they are durable. */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <jansson.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "node/node.h"
+#include "node/http_int.h"
 
-/* Owns the daemon, its listen socket, the HTTP limiter and the expected operator header. */
-struct dmp_node_http {
-    dmp_node_http_env_t env;
-    struct MHD_Daemon *d;
-    int lfd;
-    uint16_t port;
-    dmp_node_rl_t *rl;   /* touched only by the MHD thread */
-    char *expected_auth; /* "Bearer <token>" or NULL; wiped on stop */
-    size_t expected_auth_len;
-    atomic_int inflight; /* writes handed to shards and not yet done */
+/* The route table: first match wins. */
+static const dmp_node_route_t routes[] = {
+    {"/health", DMP_NODE_MATCH_RAW, DMP_NODE_M_GET, dmp_node_http_get_health, NULL, NULL, NULL},
+    {"/stats", DMP_NODE_MATCH_RAW, DMP_NODE_M_GET, dmp_node_http_get_stats, NULL, NULL, NULL},
+    {"/metrics", DMP_NODE_MATCH_RAW, DMP_NODE_M_GET, dmp_node_http_get_metrics, NULL, NULL, NULL},
+    {"/", DMP_NODE_MATCH_RAW, DMP_NODE_M_GET, dmp_node_http_get_index, NULL, NULL, NULL},
+    {"/index.html", DMP_NODE_MATCH_RAW, DMP_NODE_M_GET, dmp_node_http_get_index, NULL, NULL, NULL},
+    {"/v1/records/", DMP_NODE_MATCH_PREFIX, DMP_NODE_M_GET | DMP_NODE_M_POST | DMP_NODE_M_DELETE,
+     dmp_node_http_get_record, dmp_node_http_begin_record, dmp_node_http_body_record,
+     dmp_node_http_done_record},
+    {"/v1/registration/challenge", DMP_NODE_MATCH_RAW, DMP_NODE_M_GET, dmp_node_http_get_challenge,
+     NULL, NULL, NULL},
+    {"/v1/registration/confirm", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL,
+     dmp_node_http_begin_reg, dmp_node_http_body_confirm, NULL},
+    {"/v1/sync/", DMP_NODE_MATCH_PREFIX, DMP_NODE_M_GET | DMP_NODE_M_POST, dmp_node_http_get_sync,
+     dmp_node_http_begin_sync, dmp_node_http_body_sync, NULL},
+    {"/v1/admin", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL, dmp_node_http_begin_admin,
+     dmp_node_http_body_admin, NULL},
+    {"/v1/registration/tsig-confirm", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL,
+     dmp_node_http_begin_tsig_reg, dmp_node_http_body_tsig_confirm, NULL},
 };
 
-typedef enum {
-    RQ_NEW = 0,
-    RQ_GET,     /* GET/HEAD headers seen; answered on the next call */
-    RQ_BODY,    /* receiving the body */
-    RQ_WAITING, /* suspended, the shard has the write */
-    RQ_DONE,    /* shard answered (write.status) */
-    RQ_ANSWERED,
-} rq_stage_t;
+static bool route_matches(const dmp_node_route_t *rt, const char *url)
+{
+    size_t pl = strlen(rt->path);
+    switch (rt->match) {
+    case DMP_NODE_MATCH_RAW:
+        return strcmp(url, rt->path) == 0;
+    case DMP_NODE_MATCH_PATH: {
+        size_t ul = strcspn(url, "?");
+        return ul == pl && memcmp(url, rt->path, pl) == 0;
+    }
+    default:
+        return strncmp(url, rt->path, pl) == 0;
+    }
+}
 
-/* Per-request state (MHD con_cls). Owns body and the write (whose value points into body's
- * decoded JSON string copy `val`). */
-typedef struct {
-    rq_stage_t stage;
-    atomic_int shard_done;
-    dmp_node_http_t *h;
-    struct MHD_Connection *conn;
-    const char *url; /* MHD's, valid for the whole request */
-    bool is_delete;
-    bool too_big;
-    char name[256]; /* decoded name as given (for messages), NUL-terminated */
-    size_t name_len;
-    bool name_ok;
-    dmp_buf_t body;
-    uint8_t *val; /* malloc'd copy of the value */
-    dmp_node_write_t w;
-} rq_t;
+static const dmp_node_route_t *route_find(const char *url, unsigned method)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if ((routes[i].methods & method) && route_matches(&routes[i], url))
+            return &routes[i];
+    }
+    return NULL;
+}
 
 /* ---- JSON ---- */
-static char *dumps(json_t *j)
+char *dmp_node_http_dumps(json_t *j)
 {
     if (!j)
         return NULL;
@@ -68,11 +72,11 @@ static char *dumps(json_t *j)
 
 char *dmp_node_json_error(const char *msg)
 {
-    return dumps(json_pack("{s:s}", "error", msg));
+    return dmp_node_http_dumps(json_pack("{s:s}", "error", msg));
 }
 
 /* A JSON string from arbitrary bytes: invalid UTF-8 sequences become U+FFFD. */
-static json_t *json_bytes(const uint8_t *p, size_t n)
+json_t *dmp_node_http_json_bytes(const uint8_t *p, size_t n)
 {
     json_t *s = json_stringn((const char *)p, n);
     if (s)
@@ -91,8 +95,8 @@ static json_t *json_bytes(const uint8_t *p, size_t n)
 }
 
 /* ---- responses ---- */
-static enum MHD_Result send_raw(rq_t *r, struct MHD_Connection *c, const char *method,
-                                unsigned status, char *body, size_t len, const char *ctype)
+enum MHD_Result dmp_node_http_send_raw(dmp_node_rq_t *r, unsigned status, char *body, size_t len,
+                                       const char *ctype)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -102,63 +106,53 @@ static enum MHD_Result send_raw(rq_t *r, struct MHD_Connection *c, const char *m
     }
     if (ctype)
         MHD_add_response_header(resp, "Content-Type", ctype);
-    enum MHD_Result ret = MHD_queue_response(c, status, resp);
+    if (ctype && strncmp(ctype, "text/html", 9) == 0)
+        MHD_add_response_header(resp, "Cache-Control", "public, max-age=30");
+    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
-    if (r)
-        r->stage = RQ_ANSWERED;
-    dmp_node_tstats_t *st = r ? r->h->env.st : NULL;
-    if (st)
-        dmp_node_http_count(st, method, status);
-    if (r && dmp_log_get_level() <= DMP_LOG_DEBUG)
-        dmp_debug("http: %s %s %u", method, r->url ? r->url : "-", status);
+    r->stage = RQ_ANSWERED;
+    dmp_node_http_count(r->h->env.st, r->method, status);
+    if (dmp_log_get_level() <= DMP_LOG_DEBUG)
+        dmp_debug("http: %s %s %u", r->method, r->url ? r->url : "-", status);
     return ret;
 }
 
-static enum MHD_Result send_json(rq_t *r, struct MHD_Connection *c, const char *method,
-                                 unsigned status, char *json)
+enum MHD_Result dmp_node_http_send_json(dmp_node_rq_t *r, unsigned status, char *json)
 {
     if (!json)
-        return send_raw(r, c, method, 500, NULL, 0, NULL);
-    return send_raw(r, c, method, status, json, strlen(json), "application/json");
+        return dmp_node_http_send_raw(r, 500, NULL, 0, NULL);
+    return dmp_node_http_send_raw(r, status, json, strlen(json), "application/json");
 }
 
-static enum MHD_Result send_err(rq_t *r, struct MHD_Connection *c, const char *method,
-                                unsigned status, const char *msg)
+enum MHD_Result dmp_node_http_send_err(dmp_node_rq_t *r, unsigned status, const char *msg)
 {
-    return send_json(r, c, method, status, dmp_node_json_error(msg));
+    return dmp_node_http_send_json(r, status, dmp_node_json_error(msg));
 }
 
 /* ---- auth and limits ---- */
-static const char *auth_header(struct MHD_Connection *c)
+const char *dmp_node_http_auth_header(dmp_node_rq_t *r)
 {
-    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *a = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
     return a ? a : "";
 }
 
 /* /metrics and GET /v1/records: with an operator token the header must be "Bearer <token>". */
-static bool operator_ok(dmp_node_http_t *h, struct MHD_Connection *c)
+bool dmp_node_http_operator_ok(dmp_node_rq_t *r)
 {
+    dmp_node_http_t *h = r->h;
     if (!h->expected_auth)
         return true;
-    const char *a = auth_header(c);
+    const char *a = dmp_node_http_auth_header(r);
     return dmp_ct_equal(a, strlen(a), h->expected_auth, h->expected_auth_len);
 }
 
-/* Record writes (reference §5.1): open allows all; the operator token allows all; legacy
- * denies everything else. */
-static bool write_ok(dmp_node_http_t *h, struct MHD_Connection *c)
+bool dmp_node_http_rate_ok(dmp_node_rq_t *r)
 {
-    if (h->env.cfg->auth_mode == DMP_NODE_AUTH_OPEN)
-        return true;
-    return operator_ok(h, c);
-}
-
-static bool rate_ok(dmp_node_http_t *h, struct MHD_Connection *c)
-{
+    dmp_node_http_t *h = r->h;
     if (!h->rl)
         return true;
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!ci || !ci->client_addr)
         return true;
     const struct sockaddr *sa = ci->client_addr;
@@ -177,233 +171,111 @@ static bool rate_ok(dmp_node_http_t *h, struct MHD_Connection *c)
     return false;
 }
 
-/* ---- GET routes ---- */
-typedef struct {
-    json_t *arr;
-} collect_t;
-
-static int collect_value(void *ctx, const char *name, size_t name_len, const dmp_store_record_t *r)
+void dmp_node_http_remote(dmp_node_rq_t *r, char *out, size_t cap)
 {
-    (void)name;
-    (void)name_len;
-    collect_t *cc = ctx;
-    json_t *s = json_bytes(r->value, r->value_len);
-    if (s)
-        json_array_append_new(cc->arr, s);
-    return 0;
+    out[0] = 0;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
 }
 
-static int probe_visit(void *ctx, const char *name, size_t name_len, const dmp_store_record_t *r)
-{
-    (void)ctx;
-    (void)name;
-    (void)name_len;
-    (void)r;
-    return 1;
-}
-
-static enum MHD_Result get_route(rq_t *r, struct MHD_Connection *c, const char *url,
-                                 const char *method)
+bool dmp_node_http_length_ok(dmp_node_rq_t *r)
 {
     dmp_node_http_t *h = r->h;
-    int64_t now = h->env.now_ms();
-    if (strcmp(url, "/health") == 0) {
-        int rc = dmp_store_get(h->env.store, "__dmp_health_probe__", 20, now, probe_visit, NULL);
-        if (rc == 0 || rc == DMP_ENOTFOUND)
-            return send_json(r, c, method, 200, dumps(json_pack("{s:s}", "status", "ok")));
-        return send_json(
-            r, c, method, 503,
-            dumps(json_pack("{s:s,s:s}", "status", "degraded", "store", dmp_store_strerror(rc))));
-    }
-    if (strcmp(url, "/stats") == 0) {
-        uint64_t n = 0;
-        int rc = dmp_store_record_count(h->env.store, &n);
-        if (rc)
-            return send_json(r, c, method, 200, dumps(json_pack("{s:n}", "records")));
-        return send_json(r, c, method, 200, dumps(json_pack("{s:I}", "records", (json_int_t)n)));
-    }
-    if (strcmp(url, "/metrics") == 0) {
-        if (!operator_ok(h, c))
-            return send_err(r, c, method, 401, "unauthorized");
-        dmp_node_gauges_t g;
-        memset(&g, 0, sizeof(g));
-        g.records_ok = dmp_store_record_count(h->env.store, &g.records) == 0;
-        if (h->env.gauges)
-            h->env.gauges(h->env.ctx, &g);
-        dmp_buf_t b;
-        dmp_buf_init(&b);
-        if (dmp_node_metrics_render(h->env.metrics, &g, &b) != 0) {
-            dmp_buf_free(&b);
-            return send_err(r, c, method, 500, "internal error");
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl) {
+        int64_t n;
+        if (dmp_parse_i64(cl, 0, INT64_MAX, &n) == 0 && n > (int64_t)h->env.cfg->http_max_body) {
+            DMP_STAT_INC(h->env.st, http_body_too_large);
+            dmp_node_http_send_err(r, 413, "request body too large");
+            return false;
         }
-        size_t len = b.len;
-        return send_raw(r, c, method, 200, (char *)b.data, len, "text/plain; version=0.0.4");
     }
-    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
-        uint64_t n = 0;
-        dmp_store_record_count(h->env.store, &n);
-        char *page = NULL;
-        const char *mode = h->env.cfg->auth_mode == DMP_NODE_AUTH_OPEN ? "open" : "legacy";
-        int len = asprintf(&page,
-                           "<!doctype html><html><head><meta charset=\"utf-8\">"
-                           "<title>dnsmeshd</title></head><body><h1>dnsmeshd</h1>"
-                           "<p>healthy &middot; %llu records &middot; auth mode %s</p>"
-                           "<p><a href=\"/health\">/health</a> &middot; "
-                           "<a href=\"/stats\">/stats</a></p></body></html>\n",
-                           (unsigned long long)n, mode);
-        if (len < 0)
-            return send_err(r, c, method, 500, "internal error");
-        struct MHD_Response *resp =
-            MHD_create_response_from_buffer((size_t)len, page, MHD_RESPMEM_MUST_FREE);
-        if (!resp) {
-            free(page);
-            return MHD_NO;
-        }
-        MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
-        MHD_add_response_header(resp, "Cache-Control", "public, max-age=30");
-        enum MHD_Result ret = MHD_queue_response(c, 200, resp);
-        MHD_destroy_response(resp);
-        r->stage = RQ_ANSWERED;
-        dmp_node_http_count(h->env.st, method, 200);
-        dmp_debug("http: %s %s 200", method, url);
-        return ret;
-    }
-    char name[512];
-    size_t nlen = 0;
-    int prc = dmp_node_record_path(url, strlen(url), name, sizeof(name), &nlen);
-    if (prc == DMP_ENOTFOUND)
-        return send_err(r, c, method, 404, "not found");
-    if (!rate_ok(h, c))
-        return send_err(r, c, method, 429, "rate limit exceeded");
-    if (!operator_ok(h, c))
-        return send_err(r, c, method, 401, "unauthorized");
-    if (prc != 0)
-        nlen = 0;
-    collect_t cc = {json_array()};
-    int rc =
-        nlen ? dmp_store_get(h->env.store, name, nlen, now, collect_value, &cc) : DMP_ENOTFOUND;
-    if (rc == DMP_ENAME || rc == DMP_ETOOBIG)
-        rc = DMP_ENOTFOUND;
-    if (rc != 0 && rc != DMP_ENOTFOUND) {
-        json_decref(cc.arr);
-        DMP_STAT_INC(h->env.st, store_errors);
-        return send_err(r, c, method, 501, "reader not configured");
-    }
-    json_t *nm = json_stringn(name, nlen);
-    if (!nm)
-        nm = json_string("");
-    unsigned status = json_array_size(cc.arr) ? 200 : 404;
-    return send_json(r, c, method, status,
-                     dumps(json_pack("{s:o,s:o}", "name", nm, "values", cc.arr)));
+    return true;
 }
 
-/* ---- write routes ---- */
-static void write_done(dmp_node_write_t *w)
+/* ---- writes ---- */
+/* An HTTP server whose abandoned writes had not completed when it stopped (kept: txn_done
+ * still uses it; the process is exiting). */
+static dmp_node_http_t *g_abandoned_http;
+
+static void rq_free(dmp_node_rq_t *r)
 {
-    rq_t *r = w->done_ctx;
+    dmp_buf_free(&r->body);
+    free(r->val);
+    free(r);
+}
+
+static void waiting_unlink(dmp_node_http_t *h, dmp_node_rq_t *r)
+{
+    if (r->wprev)
+        r->wprev->wnext = r->wnext;
+    else if (h->waiting == r)
+        h->waiting = r->wnext;
+    if (r->wnext)
+        r->wnext->wprev = r->wprev;
+    r->wprev = r->wnext = NULL;
+}
+
+/* Any thread (a shard or the WAL syncer). */
+static void txn_done(dmp_node_txn_t *t)
+{
+    dmp_node_rq_t *r = t->ctx;
     dmp_node_http_t *h = r->h;
-    atomic_store(&r->shard_done, 1);
-    MHD_resume_connection(r->conn);
+    pthread_mutex_lock(&h->wmu);
+    waiting_unlink(h, r);
+    int prev = atomic_fetch_or(&r->flags, RQF_NODE_DONE);
+    pthread_mutex_unlock(&h->wmu);
+    if (prev & RQF_MHD_DONE)
+        rq_free(r); /* answered 503 at shutdown and gone from MHD: only we hold it */
+    else if (!(prev & RQF_ABANDONED))
+        MHD_resume_connection(r->conn);
     atomic_fetch_sub(&h->inflight, 1);
 }
 
-static enum MHD_Result submit(rq_t *r, struct MHD_Connection *c, const char *method)
+enum MHD_Result dmp_node_http_submit(dmp_node_rq_t *r)
 {
     dmp_node_http_t *h = r->h;
-    r->w.done = write_done;
-    r->w.done_ctx = r;
+    r->txn.done = txn_done;
+    r->txn.ctx = r;
     r->stage = RQ_WAITING;
     atomic_fetch_add(&h->inflight, 1);
-    MHD_suspend_connection(c);
-    int rc = h->env.submit(h->env.ctx, &r->w);
+    pthread_mutex_lock(&h->wmu);
+    r->wprev = NULL;
+    r->wnext = h->waiting;
+    if (h->waiting)
+        h->waiting->wprev = r;
+    h->waiting = r;
+    atomic_fetch_or(&r->flags, RQF_SUBMITTED);
+    pthread_mutex_unlock(&h->wmu);
+    MHD_suspend_connection(r->conn);
+    int rc = dmp_node_apply(h->env.core, &r->txn);
     if (rc != 0) {
-        /* not queued: answer 503 once MHD calls us again after the resume */
-        r->w.status = 503;
-        atomic_store(&r->shard_done, 1);
-        atomic_fetch_sub(&h->inflight, 1);
-        MHD_resume_connection(c);
+        /* not queued: answer "busy" once MHD calls us again after the resume */
+        r->txn.result = DMP_EAGAIN;
+        txn_done(&r->txn);
     }
-    (void)method;
     return MHD_YES;
 }
 
-static void set_lname(rq_t *r)
-{
-    size_t n = r->name_len < sizeof(r->w.lname) - 1 ? r->name_len : sizeof(r->w.lname) - 1;
-    for (size_t i = 0; i < n; i++)
-        r->w.lname[i] = (char)tolower((unsigned char)r->name[i]);
-    r->w.lname[n] = 0;
-    r->w.lname_len = n;
-}
-
-static enum MHD_Result post_body(rq_t *r, struct MHD_Connection *c, const char *method)
-{
-    const dmp_node_config_t *cfg = r->h->env.cfg;
-    dmp_node_post_t p;
-    char msg[160];
-    int st = dmp_node_post_parse(cfg, r->body.data, r->body.len, &p, msg, sizeof(msg));
-    if (st)
-        return send_err(r, c, method, (unsigned)st, msg);
-    /* a name that fails the rule holds no values, so the cap check (step 9) cannot fire for it
-     * and checking the name here keeps the reference's order */
-    if (!r->name_ok) {
-        free(p.value);
-        return send_err(r, c, method, 400, "invalid record name");
-    }
-    r->val = p.value;
-    r->w.op = DMP_NODE_W_PUT;
-    set_lname(r);
-    r->w.value = r->val;
-    r->w.value_len = p.value_len;
-    r->w.ttl = p.ttl;
-    r->w.cap = cfg->max_values_per_name;
-    r->w.value_unsafe = !dmp_node_value_safe(r->val, p.value_len);
-    return submit(r, c, method);
-}
-
-static enum MHD_Result delete_body(rq_t *r, struct MHD_Connection *c, const char *method)
-{
-    char msg[160];
-    size_t vlen = 0;
-    int st = dmp_node_delete_parse(r->body.data, r->body.len, &r->val, &vlen, msg, sizeof(msg));
-    if (st)
-        return send_err(r, c, method, (unsigned)st, msg);
-    r->w.op = DMP_NODE_W_DELETE;
-    set_lname(r);
-    r->w.value = r->val;
-    r->w.value_len = vlen;
-    return submit(r, c, method);
-}
-
-static enum MHD_Result write_result(rq_t *r, struct MHD_Connection *c, const char *method)
-{
-    int st = r->w.status;
-    if (st == 503)
-        return send_err(r, c, method, 503, "node busy, retry");
-    if (r->is_delete) {
-        if (st == 204 || st == 404)
-            return send_raw(r, c, method, (unsigned)st, NULL, 0, NULL);
-        return send_json(r, c, method, (unsigned)st, dumps(json_pack("{s:b}", "ok", 0)));
-    }
-    switch (st) {
-    case 201:
-        return send_json(r, c, method, 201, dumps(json_pack("{s:b}", "ok", 1)));
-    case 413: {
-        char msg[400];
-        snprintf(msg, sizeof(msg), "RRset at %s already holds %u values", r->name,
-                 r->h->env.cfg->max_values_per_name);
-        return send_err(r, c, method, 413, msg);
-    }
-    case 400:
-        return send_err(r, c, method, 400, "invalid record value");
-    case 503:
-        return send_err(r, c, method, 503, "node busy, retry");
-    default:
-        return send_json(r, c, method, 502, dumps(json_pack("{s:b}", "ok", 0)));
-    }
-}
-
 /* ---- MHD callbacks ---- */
+static unsigned method_bit(const char *method)
+{
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+        return DMP_NODE_M_GET;
+    if (strcmp(method, "POST") == 0)
+        return DMP_NODE_M_POST;
+    if (strcmp(method, "DELETE") == 0)
+        return DMP_NODE_M_DELETE;
+    return 0;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -411,7 +283,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     (void)version;
     dmp_node_background_thread(); /* MHD's thread: once, on its first request */
     dmp_node_http_t *h = cls;
-    rq_t *r = *con_cls;
+    dmp_node_rq_t *r = *con_cls;
     if (!r) {
         r = calloc(1, sizeof(*r));
         if (!r)
@@ -419,46 +291,35 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         r->h = h;
         r->conn = c;
         r->url = url;
+        r->method = method;
         dmp_buf_init(&r->body);
         *con_cls = r;
-        bool is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-        bool is_post = strcmp(method, "POST") == 0;
-        bool is_del = strcmp(method, "DELETE") == 0;
-        if (is_get) {
+        unsigned mb = method_bit(method);
+        /* headers are in: a body (if any) now has DMP_HTTP_BODY_TIMEOUT to arrive */
+        dmp_node_http_guard_phase(h->guard, c,
+                                  mb == DMP_NODE_M_GET ? DMP_NODE_GUARD_BUSY : DMP_NODE_GUARD_BODY);
+        if (mb == 0)
+            return dmp_node_http_send_err(r, 501, "unsupported method");
+        if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding")) {
+            /* bodies are at most DMP_HTTP_MAX_BODY bytes and must say so up front; a chunked
+             * body (e.g. a chunk size of ffffffffffffffff) would otherwise hold the connection
+             * for the whole body deadline. The reference reads Content-Length only. */
+            return dmp_node_http_send_err(r, 411,
+                                          "send the body with Content-Length (chunked request "
+                                          "bodies are not accepted)");
+        }
+        r->route = route_find(url, mb);
+        if (mb == DMP_NODE_M_GET) {
             /* Answered on the next call: MHD treats a response queued on the first call as
              * "early" (before the request was read) and closes the connection, dropping any
              * request pipelined behind it and defeating keep-alive. */
             r->stage = RQ_GET;
             return MHD_YES;
         }
-        if (!is_post && !is_del)
-            return send_err(r, c, method, 501, "unsupported method");
-        size_t nlen = 0;
-        int prc = dmp_node_record_path(url, strlen(url), r->name, sizeof(r->name), &nlen);
-        if (prc == DMP_ENOTFOUND)
-            return send_err(r, c, method, 404, "not found");
-        r->name_len = prc == 0 ? nlen : 0;
-        r->name_ok = prc == 0 && dmp_node_name_valid(r->name, nlen);
-        if (prc != 0)
-            r->name[0] = 0;
-        r->is_delete = is_del;
-        if (!rate_ok(h, c))
-            return send_err(r, c, method, 429, "rate limit exceeded");
-        if (!write_ok(h, c))
-            return send_err(r, c, method, 401, "unauthorized");
-        if (is_del && !r->name_ok)
-            return send_err(r, c, method, 400, "invalid record name");
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl) {
-            int64_t n;
-            if (dmp_parse_i64(cl, 0, INT64_MAX, &n) == 0 &&
-                n > (int64_t)h->env.cfg->http_max_body) {
-                DMP_STAT_INC(h->env.st, http_body_too_large);
-                return send_err(r, c, method, 413, "request body too large");
-            }
-        }
-        r->stage = RQ_BODY;
-        return MHD_YES;
+        if (!r->route || !r->route->begin)
+            return dmp_node_http_send_err(r, 404, "not found");
+        r->is_delete = mb == DMP_NODE_M_DELETE;
+        return r->route->begin(r);
     }
     switch (r->stage) {
     case RQ_GET:
@@ -466,10 +327,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
             *upload_size = 0; /* a GET body means nothing here */
             return MHD_YES;
         }
-        return get_route(r, c, r->url, method);
+        if (!r->route || !r->route->get)
+            return dmp_node_http_send_err(r, 404, "not found");
+        return r->route->get(r);
     case RQ_BODY:
         if (*upload_size) {
-            if (!r->too_big && r->body.len + *upload_size <= r->h->env.cfg->http_max_body) {
+            size_t cap = r->body_cap ? r->body_cap : h->env.cfg->http_max_body;
+            if (!r->too_big && r->body.len + *upload_size <= cap) {
                 if (dmp_buf_append(&r->body, upload, *upload_size) != 0)
                     r->too_big = true;
             } else {
@@ -478,20 +342,29 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
             *upload_size = 0;
             return MHD_YES;
         }
+        dmp_node_http_guard_phase(h->guard, c, DMP_NODE_GUARD_BUSY); /* the body is in */
         if (r->too_big) {
             DMP_STAT_INC(h->env.st, http_body_too_large);
-            return send_err(r, c, method, 413, "request body too large");
+            return dmp_node_http_send_err(r, 413, "request body too large");
         }
-        return r->is_delete ? delete_body(r, c, method) : post_body(r, c, method);
-    case RQ_WAITING:
-        if (!atomic_load(&r->shard_done)) {
+        return r->route->body(r);
+    case RQ_WAITING: {
+        int f = atomic_load(&r->flags);
+        if (!(f & RQF_NODE_DONE)) {
             *upload_size = 0;
+            if (f & RQF_ABANDONED) /* shutdown while the write waits on a stalled sync */
+                return dmp_node_http_send_err(r, 503,
+                                              "node shutting down before the write was "
+                                              "confirmed durable: retry it");
             return MHD_YES;
         }
+    }
         r->stage = RQ_DONE;
         /* fall through */
     case RQ_DONE:
-        return write_result(r, c, method);
+        if (r->txn.result == DMP_EAGAIN)
+            return dmp_node_http_send_err(r, 503, "node busy, retry");
+        return r->route->done(r);
     default:
         *upload_size = 0; /* answered already; discard what is left of the body */
         return MHD_YES;
@@ -501,16 +374,19 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
-    rq_t *r = *con_cls;
+    dmp_node_http_t *h = cls;
+    /* the request is over: a keep-alive connection has DMP_HTTP_HEADER_TIMEOUT to send the
+     * next one */
+    dmp_node_http_guard_phase(h->guard, c, DMP_NODE_GUARD_HEADERS);
+    dmp_node_rq_t *r = *con_cls;
     if (!r)
         return;
-    dmp_buf_free(&r->body);
-    free(r->val);
-    free(r);
     *con_cls = NULL;
+    int prev = atomic_fetch_or(&r->flags, RQF_MHD_DONE);
+    if ((prev & RQF_SUBMITTED) && !(prev & RQF_NODE_DONE))
+        return; /* the node still holds it: txn_done frees it */
+    rq_free(r);
 }
 
 /* Keep the raw path: record names are percent-decoded by dmp_node_record_path. */
@@ -581,6 +457,7 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         return DMP_ENOMEM;
     h->env = *env;
     atomic_init(&h->inflight, 0);
+    pthread_mutex_init(&h->wmu, NULL);
     int rc = dmp_node_rl_new(env->cfg->http_rate, env->cfg->http_burst, 10000, 0, &h->rl);
     if (rc)
         goto fail;
@@ -595,6 +472,18 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         memcpy(h->expected_auth + 7, env->cfg->operator_token, tl + 1);
         h->expected_auth_len = tl + 7;
     }
+    rc = dmp_node_http_guard_new(env->cfg->http_max_concurrency, env->cfg->http_header_timeout,
+                                 env->cfg->http_body_timeout, &h->guard);
+    if (rc)
+        goto fail;
+    if (dmp_node_reg_enabled(env->cfg, env->tokens)) {
+        rc = dmp_node_reg_new(env->cfg, env->tokens, NULL, &h->reg);
+        if (rc == 0)
+            rc = dmp_node_rl_new(env->cfg->reg_endpoint_rate, env->cfg->reg_endpoint_burst, 10000,
+                                 0, &h->reg_rl);
+        if (rc)
+            goto fail;
+    }
     h->lfd = bind_listen(host, port, &h->port, err, errcap);
     if (h->lfd < 0) {
         rc = DMP_NODE_EBIND;
@@ -605,8 +494,11 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
             MHD_USE_ERROR_LOG,
         0, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, log_cb, h,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->lfd, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)env->cfg->http_max_concurrency, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)10, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+        (unsigned int)env->cfg->http_max_concurrency, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)env->cfg->http_max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)32768, /* request line + headers cap: larger is refused by MHD */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_NOTIFY_COMPLETED, completed_cb,
+        h, MHD_OPTION_NOTIFY_CONNECTION, dmp_node_http_guard_notify, h->guard,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, h, MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errcap, "http: libmicrohttpd failed to start");
@@ -617,6 +509,9 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
     *out = h;
     return 0;
 fail:
+    dmp_node_http_guard_free(h->guard);
+    dmp_node_reg_free(h->reg);
+    dmp_node_rl_free(h->reg_rl);
     dmp_node_rl_free(h->rl);
     free(h->expected_auth);
     free(h);
@@ -637,23 +532,66 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms)
          * (idle keep-alive clients do not hold shutdown longer), and writes already handed to
          * a shard are always waited for (bounded by timeout_ms): the shard resumes them. */
         MHD_quiesce_daemon(h->d);
-        for (int waited = 0; waited < timeout_ms; waited += 5) {
+        int64_t t0 = dmp_monotonic_ns() / 1000000;
+        for (;;) {
+            int64_t waited = dmp_monotonic_ns() / 1000000 - t0;
             const union MHD_DaemonInfo *di =
                 MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
             unsigned conns = di ? di->num_connections : 0;
-            if (atomic_load(&h->inflight) == 0 && (conns == 0 || waited >= 2000))
+            if ((atomic_load(&h->inflight) == 0 && (conns == 0 || waited >= 2000)) ||
+                waited >= timeout_ms)
                 break;
             usleep(5000);
+        }
+        /* Writes still waiting (a stalled WAL sync): answer them 503 now rather than leave
+         * them suspended, which MHD_stop_daemon cannot survive. Their requests stay allocated
+         * until the node completes them. */
+        int abandoned = 0;
+        pthread_mutex_lock(&h->wmu);
+        for (dmp_node_rq_t *r = h->waiting; r; r = r->wnext) {
+            int prev = atomic_fetch_or(&r->flags, RQF_ABANDONED);
+            if (!(prev & (RQF_NODE_DONE | RQF_ABANDONED))) {
+                MHD_resume_connection(r->conn);
+                abandoned++;
+            }
+        }
+        pthread_mutex_unlock(&h->wmu);
+        if (abandoned) {
+            dmp_warn("shutdown: %d write(s) still wait on the WAL sync after %d ms: answered 503",
+                     abandoned, timeout_ms);
+            for (int i = 0; i < 400; i++) { /* up to 2 s for MHD to send the 503s */
+                bool all = true;
+                pthread_mutex_lock(&h->wmu);
+                for (dmp_node_rq_t *r = h->waiting; r && all; r = r->wnext)
+                    all = (atomic_load(&r->flags) & RQF_MHD_DONE) != 0;
+                pthread_mutex_unlock(&h->wmu);
+                if (all)
+                    break;
+                usleep(5000);
+            }
         }
         MHD_stop_daemon(h->d);
         h->d = NULL;
     }
+    dmp_node_http_guard_free(h->guard); /* after MHD: its callbacks use the guard */
+    h->guard = NULL;
     if (h->lfd >= 0)
         close(h->lfd);
+    h->lfd = -1;
     dmp_node_rl_free(h->rl);
+    h->rl = NULL;
+    dmp_node_rl_free(h->reg_rl);
+    dmp_node_reg_free(h->reg);
     if (h->expected_auth) {
         dmp_wipe(h->expected_auth, h->expected_auth_len);
         free(h->expected_auth);
+        h->expected_auth = NULL;
     }
+    if (atomic_load(&h->inflight) != 0) {
+        /* abandoned writes complete later (txn_done uses h): keep it, reachable */
+        g_abandoned_http = h;
+        return;
+    }
+    pthread_mutex_destroy(&h->wmu);
     free(h);
 }

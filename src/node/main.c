@@ -1,9 +1,12 @@
-/* dnsmeshd: wires config, store, net (frontends + shards), dns, the HTTP API and the sweep.
+/* dnsmeshd: wires config, store, net (frontends + shards), dns, the HTTP API, the sweep and the
+ * cluster (anti-entropy, gossip).
  * Threads: F frontends and S shards (net), one HTTP thread (libmicrohttpd), one sweep thread,
+ * with DMP_SYNC_PEER_TOKEN an anti-entropy and a gossip thread,
  * and main, which only waits for SIGTERM/SIGINT and then shuts everything down in order. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,8 +19,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "cache/cache.h"
 #include "dns/dns.h"
 #include "net/net.h"
+#include "node/dns_update.h"
 #include "node/node.h"
 #include "store/store.h"
 
@@ -25,56 +30,24 @@
 #define DNSMESHD_VERSION "0.0.0"
 #endif
 
-/* One shard's state, touched only by that shard's thread (and by main after net stopped). */
-typedef struct {
-    struct node *node;
-    unsigned idx;
-    dmp_dns_zone_t zone;
-    dmp_cache_t *cache;
-    dmp_node_tstats_t *st;
-    dmp_node_wq_t wq;
-    int64_t now_ms;
-    dmp_buf_t rrs;  /* answer RRs built on a cache miss (valid until the next lookup) */
-    dmp_buf_t vals; /* value bytes collected from the store */
-    dmp_dns_value_t *vv;
-    size_t vv_cap, vv_n;
-    size_t *voff;
-    int64_t min_exp;
-} shard_t;
-
-#define NEG_GEN_SLOTS 4096
-
-static unsigned neg_slot(const char *lname, size_t len)
-{
-    return (unsigned)(dmp_dns_name_hash(lname, len) % NEG_GEN_SLOTS);
-}
-
 /* The whole node. Owns everything; lives in main's frame. */
 typedef struct node {
     dmp_node_config_t cfg;
     dmp_store_t *store;
+    dmp_node_core_t *core;
     dmp_net_t *net;
     dmp_node_http_t *http;
     dmp_node_metrics_t metrics;
-    shard_t *shards;
     unsigned nshards;
     dmp_node_rl_t **rl; /* per frontend: [2f] UDP, [2f+1] TCP (separate buckets, as the
                          * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
-    _Atomic uint32_t zone_serial; /* SOA serial: see dmp_node_serial_touch() */
-    dmp_node_syncer_t syncer;     /* group commit for every shard's writes */
-    /* Negative-cache generations: a cached NXDOMAIN for name X is valid only while
-     * neg_gen[slot(X)] still holds the value read before X was looked up in the store. A put
-     * of N bumps the slot of each proper ancestor of N (release, after the store write and
-     * before the write is acknowledged), so a shard's cached NXDOMAIN for an ancestor that just
-     * became an empty non-terminal is never served again: no cross-shard message, no window. */
-    _Atomic uint32_t neg_gen[NEG_GEN_SLOTS];
-    /* sweep thread */
-    pthread_t sweep_th;
-    bool sweep_started;
-    pthread_mutex_t sweep_mu;
-    pthread_cond_t sweep_cv;
-    bool sweep_stop;
+    dmp_node_bgthread_t sweep;
+    dmp_node_tokens_t *tokens;    /* always open; user tokens write only in multi-tenant */
+    dmp_node_bgthread_t audit_bg; /* writes buffered token-audit rows every second */
+    dmp_node_update_t *upd;       /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
+    dmp_node_cluster_t *cluster;  /* anti-entropy + gossip; NULL without DMP_SYNC_PEER_TOKEN */
+    dmp_node_xfr_t *xfr;          /* zone transfers + NOTIFY; NULL without DMP_XFR_ALLOW */
 } node_t;
 
 static int64_t now_ms_real(void)
@@ -84,175 +57,47 @@ static int64_t now_ms_real(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t now_ms_coarse(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- shard: DNS lookups through the answer cache ---- */
-static int collect(void *ctx, const char *name, size_t name_len, const dmp_store_record_t *r)
-{
-    (void)name;
-    (void)name_len;
-    shard_t *sh = ctx;
-    if (sh->vv_n == sh->vv_cap) {
-        size_t nc = sh->vv_cap ? sh->vv_cap * 2 : 64;
-        dmp_dns_value_t *nv = realloc(sh->vv, nc * sizeof(*nv));
-        if (!nv)
-            return 1;
-        sh->vv = nv;
-        size_t *no = realloc(sh->voff, nc * sizeof(*no));
-        if (!no)
-            return 1;
-        sh->voff = no;
-        sh->vv_cap = nc;
-    }
-    sh->voff[sh->vv_n] = sh->vals.len;
-    sh->vv[sh->vv_n].len = r->value_len;
-    if (dmp_buf_append(&sh->vals, r->value, r->value_len) != 0)
-        return 1;
-    sh->vv_n++;
-    if (r->expires_ms < sh->min_exp)
-        sh->min_exp = r->expires_ms;
-    return 0;
-}
-
-/* Lifetime of a cached NXDOMAIN and of a cached "exists without values" (empty non-terminal).
- * A put of N drops N's own entry on its shard and outdates cached NXDOMAINs of N's ancestors
- * through neg_gen (see node_t). A delete or expiry that empties a subtree is not chased: its
- * ancestors may answer NODATA instead of NXDOMAIN for at most this long (harmless).
- * Cache entry kinds: count > 0 = TXT RRset; count 0 with no blob = exists, no values (empty
- * non-terminal); count 0 with a 4-byte blob = NXDOMAIN, the blob being its neg_gen value. */
-#define NEG_CACHE_MS 30000
-
-static int lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out)
-{
-    shard_t *sh = ctx;
-    node_t *n = sh->node;
-    int64_t now = sh->now_ms;
-    if (sh->cache) {
-        const uint8_t *blob;
-        size_t blen;
-        uint16_t count;
-        dmp_cache_result_t cr = dmp_cache_get(sh->cache, lname, len, now, &blob, &blen, &count);
-        bool nx = cr == DMP_CACHE_HIT && count == 0 && blen == sizeof(uint32_t);
-        if (nx) {
-            uint32_t g;
-            memcpy(&g, blob, sizeof(g));
-            if (g ==
-                atomic_load_explicit(&n->neg_gen[neg_slot(lname, len)], memory_order_acquire)) {
-                DMP_STAT_INC(sh->st, cache_neg_hits);
-                return DMP_ENOTFOUND;
-            }
-            cr = DMP_CACHE_MISS; /* a descendant was written since: look again */
-        }
-        if (cr == DMP_CACHE_HIT) {
-            DMP_STAT_INC(sh->st, cache_hits);
-            out->rrs = blob;
-            out->len = blen;
-            out->count = count;
-            return 0;
-        }
-        if (cr == DMP_CACHE_NEGATIVE) {
-            DMP_STAT_INC(sh->st, cache_neg_hits);
-            return DMP_ENOTFOUND;
-        }
-        DMP_STAT_INC(sh->st, cache_misses);
-    }
-    /* read before the store: a put racing this lookup outdates what we may cache below */
-    uint32_t gen = atomic_load_explicit(&n->neg_gen[neg_slot(lname, len)], memory_order_acquire);
-    sh->vals.len = 0;
-    sh->vv_n = 0;
-    sh->min_exp = INT64_MAX;
-    int rc = dmp_store_get(n->store, lname, len, now, collect, sh);
-    if (rc == DMP_ENOTFOUND) {
-        /* RFC 8020: a name with live descendants exists (empty non-terminal, e.g. the
-         * mb-<hash> above slot-N.mb-<hash>): NODATA, never NXDOMAIN, or resolvers that
-         * minimise QNAMEs (RFC 9156) would treat every name below as absent. */
-        bool below = false;
-        int dr = dmp_store_has_descendant(n->store, lname, len, now, &below);
-        if (dr != 0) {
-            DMP_STAT_INC(sh->st, store_errors);
-            return dr;
-        }
-        if (below) {
-            if (sh->cache) /* a hit with count 0: "exists, no values" */
-                dmp_cache_put(sh->cache, lname, len, NULL, 0, 0, now + NEG_CACHE_MS);
-            out->rrs = NULL;
-            out->len = 0;
-            out->count = 0;
-            return 0;
-        }
-    }
-    if (rc == DMP_ENOTFOUND || rc == DMP_ENAME || rc == DMP_ETOOBIG) {
-        if (sh->cache)
-            dmp_cache_put(sh->cache, lname, len, (const uint8_t *)&gen, sizeof(gen), 0,
-                          now + NEG_CACHE_MS);
-        return DMP_ENOTFOUND;
-    }
-    if (rc != 0) {
-        DMP_STAT_INC(sh->st, store_errors);
-        return rc;
-    }
-    if (sh->vv_n == 0)
-        return DMP_ENOTFOUND;
-    for (size_t i = 0; i < sh->vv_n; i++)
-        sh->vv[i].data = sh->vals.data + sh->voff[i];
-    sh->rrs.len = 0;
-    size_t nv = sh->vv_n > 65535 ? 65535 : sh->vv_n;
-    rc = dmp_dns_txt_rrs_build(sh->vv, nv, sh->zone.ttl, &sh->rrs);
-    if (rc != 0)
-        return rc;
-    if (sh->cache)
-        dmp_cache_put(sh->cache, lname, len, sh->rrs.data, sh->rrs.len, (uint16_t)nv, sh->min_exp);
-    out->rrs = sh->rrs.data;
-    out->len = sh->rrs.len;
-    out->count = (uint16_t)nv;
-    return 0;
-}
-
+/* ---- net glue: the shards run the node core ---- */
 static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8_t *out, size_t cap,
                       size_t *out_len)
 {
     node_t *n = ctx;
-    shard_t *sh = &n->shards[shard < n->nshards ? shard : 0];
-    int64_t t0 = dmp_monotonic_ns();
-    sh->now_ms = now_ms_coarse();
-    sh->zone.soa_serial = atomic_load_explicit(&n->zone_serial, memory_order_relaxed);
-    dmp_dns_result_t res = {0};
-    *out_len = 0;
-    dmp_dns_respond(&sh->zone, q->pkt, q->len,
-                    q->transport == DMP_NET_TCP ? DMP_DNS_TCP : DMP_DNS_UDP, lookup, sh, out, cap,
-                    out_len, &res);
-    if (*out_len == 0) {
-        DMP_STAT_INC(sh->st, dns_malformed);
-    } else {
-        unsigned rs = res.rcode < DMP_NODE_RCODE_SLOTS - 1 ? res.rcode : DMP_NODE_RCODE_SLOTS - 1;
-        DMP_STAT_INC(sh->st, dns_rcode[rs]);
-        if (res.outcome >= 0 && res.outcome < DMP_NODE_OUT_SLOTS)
-            DMP_STAT_INC(sh->st, dns_outcome[res.outcome]);
+    if (shard >= n->nshards) { /* an UPDATE worker (net routes only UPDATEs there) */
+        dmp_node_update_handle(n->upd, q->pkt, q->len, out, cap, out_len);
+        return;
     }
-    DMP_STAT_INC(sh->st, dns_qtype[res.qtype ? dmp_node_qtype_slot(res.qtype) : 14]);
-    dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+    dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, q->peer,
+                        q->peer_len, out, cap, out_len);
 }
 
 static void on_tick(void *ctx, unsigned shard)
 {
     node_t *n = ctx;
-    shard_t *sh = &n->shards[shard < n->nshards ? shard : 0];
-    dmp_node_wq_flush(&sh->wq);
-    if (sh->cache) {
-        size_t bytes = 0;
-        dmp_cache_stats(sh->cache, NULL, NULL, &bytes, NULL);
-        DMP_STAT_SET(sh->st, cache_bytes, bytes);
-    }
+    if (shard < n->nshards)
+        dmp_node_core_tick(n->core, shard);
+}
+
+/* The core's executor: net's per-shard task rings. */
+static int core_exec(void *ctx, unsigned shard, void (*fn)(void *arg), void *arg)
+{
+    node_t *n = ctx;
+    return dmp_net_submit(n->net, shard, fn, arg);
+}
+
+static bool on_takeover(void *ctx, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                        const uint8_t *pkt, size_t len)
+{
+    node_t *n = ctx;
+    return dmp_node_xfr_takeover(n->xfr, fd, peer, peer_len, pkt, len);
 }
 
 static int on_route(void *ctx, const uint8_t *pkt, size_t len, unsigned nshards)
 {
-    (void)ctx;
+    node_t *n = ctx;
+    unsigned us;
+    if (dmp_node_update_route(n->upd, pkt, len, &us))
+        return (int)(n->nshards + us); /* UPDATE workers follow the name-owning shards */
+    nshards = n->nshards;
     uint64_t h;
     if (nshards <= 1 || dmp_dns_query_route(pkt, len, &h) != 0)
         return 0;
@@ -293,51 +138,10 @@ static dmp_net_admit_t on_admit(void *ctx, unsigned frontend, const struct socka
     }
 }
 
-/* ---- HTTP writes -> shard ---- */
-
-/* Called by the write queue for each put once it is in the store, before it is acknowledged:
- * outdates cached NXDOMAINs of the name's proper ancestors below the served zone apex (with no
- * zone: ancestors of >= 2 labels), on every shard at once. */
-static void on_stored(void *ctx, const dmp_node_write_t *w)
-{
-    shard_t *sh = ctx;
-    node_t *n = sh->node;
-    const char *name = w->lname;
-    size_t len = w->lname_len;
-    size_t al = strnlen(sh->zone.apex, sizeof(sh->zone.apex));
-    if (al && (len <= al + 1 || name[len - al - 1] != '.' ||
-               memcmp(name + len - al, sh->zone.apex, al) != 0))
-        return; /* outside the zone: refused over DNS, never cached */
-    for (size_t i = 0; i < len; i++) {
-        if (name[i] != '.')
-            continue;
-        const char *a = name + i + 1;
-        size_t alen = len - i - 1;
-        if (al ? alen <= al : memchr(a, '.', alen) == NULL)
-            break;
-        atomic_fetch_add_explicit(&n->neg_gen[neg_slot(a, alen)], 1, memory_order_release);
-    }
-}
-
-static void write_task(void *arg)
-{
-    dmp_node_write_t *w = arg;
-    shard_t *sh = w->route;
-    dmp_node_wq_take(&sh->wq, w);
-}
-
-static int submit_write(void *ctx, dmp_node_write_t *w)
-{
-    node_t *n = ctx;
-    unsigned s = (unsigned)(dmp_dns_name_hash(w->lname, w->lname_len) % n->nshards);
-    w->route = &n->shards[s];
-    return dmp_net_submit(n->net, s, write_task, w);
-}
-
 static void net_gauges(void *ctx, dmp_node_gauges_t *g)
 {
     node_t *n = ctx;
-    g->wal_syncs = atomic_load_explicit(&n->syncer.syncs, memory_order_relaxed);
+    g->wal_syncs = n->core ? dmp_node_core_wal_syncs(n->core) : 0;
     if (!n->net)
         return;
     dmp_net_stats_t ns;
@@ -352,53 +156,78 @@ static void net_gauges(void *ctx, dmp_node_gauges_t *g)
     g->tcp_accepted = ns.tcp_accepted;
     g->tcp_rejected = ns.tcp_rejected;
     g->tcp_timeouts = ns.tcp_timeouts;
+    g->tcp_evicted = ns.tcp_evicted;
+    g->tcp_source_capped = ns.tcp_source_capped;
     g->tcp_bad_length = ns.tcp_bad_length;
     g->tasks_run = ns.tasks_run;
 }
 
-/* ---- sweep thread ---- */
-static void *sweep_main(void *arg)
+/* ---- sweep: a background thread ticking every DMP_CLEANUP_INTERVAL ---- */
+static void sweep_tick(void *arg)
 {
     node_t *n = arg;
-    dmp_node_background_thread();
     dmp_node_tstats_t *st = &n->metrics.t[n->metrics.n - 1];
-    int64_t interval_ns = (int64_t)(n->cfg.cleanup_interval * 1e9);
-    pthread_mutex_lock(&n->sweep_mu);
-    while (!n->sweep_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + interval_ns;
-        ts.tv_sec = t / 1000000000;
-        ts.tv_nsec = t % 1000000000;
-        while (!n->sweep_stop) {
-            int rc = pthread_cond_timedwait(&n->sweep_cv, &n->sweep_mu, &ts);
-            if (rc == ETIMEDOUT)
-                break;
-        }
-        if (n->sweep_stop)
-            break;
-        pthread_mutex_unlock(&n->sweep_mu);
-        size_t removed = 0;
-        int rc = dmp_store_sweep(n->store, now_ms_real(), 0, &removed);
-        DMP_STAT_INC(st, sweep_runs);
-        if (rc != 0) {
-            DMP_STAT_INC(st, store_errors);
-            dmp_warn("sweep failed: %s", dmp_store_strerror(rc));
-        } else if (removed) {
-            DMP_STAT_ADD(st, sweep_removed, removed);
-            dmp_info("cleanup removed %zu expired records", removed);
-        }
-        pthread_mutex_lock(&n->sweep_mu);
+    size_t removed = 0;
+    int rc = dmp_store_sweep(n->store, now_ms_real(), 0, &removed);
+    DMP_STAT_INC(st, sweep_runs);
+    if (rc != 0) {
+        DMP_STAT_INC(st, store_errors);
+        dmp_warn("sweep failed: %s", dmp_store_strerror(rc));
+    } else if (removed) {
+        DMP_STAT_ADD(st, sweep_removed, removed);
+        dmp_info("cleanup removed %zu expired records", removed);
     }
-    pthread_mutex_unlock(&n->sweep_mu);
-    return NULL;
+}
+
+static void audit_tick(void *arg)
+{
+    node_t *n = arg;
+    int rc = dmp_node_tokens_flush(n->tokens);
+    if (rc != 0)
+        dmp_warn("token audit log: cannot write: %s", dmp_store_strerror(rc));
 }
 
 /* ---- start-up helpers ---- */
+/* The environment, with DMP_CONFIG_FILE's assignments (ctx, may be NULL) winning over it: the
+ * unit passes the same file as EnvironmentFile=, and SIGHUP re-reads it. */
 static const char *env_get(const char *name, void *ctx)
 {
-    (void)ctx;
-    return getenv(name);
+    const char *v = ctx ? dmp_node_envfile_get(ctx, name) : NULL;
+    return v ? v : getenv(name);
+}
+
+/* Loads the configuration from the environment (+ DMP_CONFIG_FILE) and argv. */
+static int load_config(dmp_node_config_t *c, int argc, char **argv, bool *help, char *err,
+                       size_t errcap)
+{
+    dmp_node_envfile_t ef = {0};
+    const char *path = getenv("DMP_CONFIG_FILE");
+    if (path && *path && dmp_node_envfile_load(path, &ef) != 0) {
+        snprintf(err, errcap, "DMP_CONFIG_FILE: cannot read '%s': %s", path, strerror(errno));
+        return DMP_NODE_ECONFIG;
+    }
+    int rc =
+        dmp_node_config_load(c, env_get, path && *path ? &ef : NULL, argc, argv, help, err, errcap);
+    dmp_node_envfile_free(&ef);
+    return rc;
+}
+
+/* SIGHUP: re-read the configuration, apply what can change while running, log the rest. */
+static void reload(node_t *n, int argc, char **argv)
+{
+    dmp_node_service_notify("RELOADING=1");
+    dmp_node_config_t nc;
+    char err[512], done[512], restart[512];
+    bool help = false;
+    if (load_config(&nc, argc, argv, &help, err, sizeof(err)) != 0) {
+        dmp_error("SIGHUP: %s; nothing reloaded", err);
+    } else {
+        dmp_node_config_reload(&n->cfg, &nc, n->core, done, sizeof(done), restart, sizeof(restart));
+        dmp_info("SIGHUP: reloaded %s%s%s", done[0] ? done : "nothing (no change)",
+                 restart[0] ? "; changed but needs a restart: " : "", restart);
+        dmp_node_config_free(&nc);
+    }
+    dmp_node_service_notify("READY=1");
 }
 
 static int mkdir_parents(const char *path)
@@ -414,23 +243,6 @@ static int mkdir_parents(const char *path)
             *p = '/';
         }
     }
-    return 0;
-}
-
-static int zone_from_cfg(const dmp_node_config_t *c, dmp_dns_zone_t *z)
-{
-    memset(z, 0, sizeof(*z));
-    z->ttl = c->dns_ttl;
-    if (c->served_zone)
-        snprintf(z->apex, sizeof(z->apex), "%s", c->served_zone);
-    if (c->apex_a && inet_pton(AF_INET, c->apex_a, z->a) == 1)
-        z->has_a = true;
-    if (c->apex_aaaa && inet_pton(AF_INET6, c->apex_aaaa, z->aaaa) == 1)
-        z->has_aaaa = true;
-    if (c->apex_ns)
-        snprintf(z->ns, sizeof(z->ns), "%s", c->apex_ns);
-    if (c->apex_soa_rname)
-        snprintf(z->soa_rname, sizeof(z->soa_rname), "%s", c->apex_soa_rname);
     return 0;
 }
 
@@ -549,41 +361,31 @@ static int write_ports_file(const char *path, const char *line)
 
 static void shutdown_node(node_t *n)
 {
+    /* cluster rounds first: they write through the core, which must still run */
+    dmp_node_cluster_stop(n->cluster);
     if (n->http) {
         /* a write in flight must finish first: its shard resumes the connection */
-        dmp_node_http_stop(n->http, 25000);
+        dmp_node_http_stop(n->http, (int)n->cfg.shutdown_timeout * 1000);
         n->http = NULL;
     }
-    if (n->sweep_started) {
-        pthread_mutex_lock(&n->sweep_mu);
-        n->sweep_stop = true;
-        pthread_cond_signal(&n->sweep_cv);
-        pthread_mutex_unlock(&n->sweep_mu);
-        pthread_join(n->sweep_th, NULL);
-        n->sweep_started = false;
-    }
+    dmp_node_bgthread_stop(&n->sweep);
+    dmp_node_bgthread_stop(&n->audit_bg); /* last tick writes what is buffered */
+    dmp_node_tokens_close(n->tokens);
+    n->tokens = NULL;
     if (n->net) {
         dmp_net_stop(n->net);
         dmp_net_free(n->net);
         n->net = NULL;
     }
-    for (unsigned i = 0; n->shards && i < n->nshards; i++) {
-        shard_t *sh = &n->shards[i];
-        if (sh->wq.store)
-            dmp_node_wq_flush(&sh->wq); /* shard threads are gone: main may touch it */
-    }
-    /* the last flushes above handed their writes over: sync them, then answer them */
-    dmp_node_syncer_stop(&n->syncer);
-    for (unsigned i = 0; n->shards && i < n->nshards; i++) {
-        shard_t *sh = &n->shards[i];
-        dmp_cache_free(sh->cache);
-        dmp_buf_free(&sh->rrs);
-        dmp_buf_free(&sh->vals);
-        free(sh->vv);
-        free(sh->voff);
-    }
-    free(n->shards);
-    n->shards = NULL;
+    dmp_node_xfr_stop(n->xfr); /* no frontend hands connections over any more */
+    n->xfr = NULL;
+    dmp_node_cluster_free(n->cluster); /* no HTTP handler uses the engine any more */
+    n->cluster = NULL;
+    /* shard threads are gone: flush what they left, sync it, answer it */
+    dmp_node_update_free(n->upd);
+    n->upd = NULL;
+    dmp_node_core_free(n->core);
+    n->core = NULL;
     for (unsigned i = 0; n->rl && i < 2 * n->nfront; i++)
         dmp_node_rl_free(n->rl[i]);
     free(n->rl);
@@ -602,20 +404,46 @@ int main(int argc, char **argv)
     char err[512];
     bool help = false;
 
+    bool check = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--version") == 0) {
             printf("dnsmeshd %s (DMP v1, store schema %u)\n", DNSMESHD_VERSION,
                    DMP_STORE_SCHEMA_VERSION);
             return 0;
         }
+        if (strcmp(argv[i], "--env-template") == 0) {
+            dmp_node_config_env_template(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--check-config") == 0) {
+            check = true; /* taken out of argv: the knob parser does not know it */
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+            argc--;
+            i--;
+        }
     }
-    if (dmp_node_config_load(&n->cfg, env_get, NULL, argc, argv, &help, err, sizeof(err)) != 0) {
+    if (load_config(&n->cfg, argc, argv, &help, err, sizeof(err)) != 0) {
         fprintf(stderr, "dnsmeshd: %s\n", err);
         return 2;
     }
     if (help) {
         dmp_node_config_usage(stdout);
         return 0;
+    }
+    if (check) {
+        /* as nsd-checkconf / knotc conf-check: validate and exit, touching nothing */
+        int rc = 0;
+        if (n->cfg.user && !getpwnam(n->cfg.user)) {
+            fprintf(stderr, "dnsmeshd: DMP_USER: no such user '%s'\n", n->cfg.user);
+            rc = 2;
+        }
+        if (rc == 0)
+            printf("dnsmeshd: configuration OK (dns=%s:%u http=%s:%u db=%s zone=%s rrl=%g/s)\n",
+                   n->cfg.dns_host, n->cfg.dns_port, n->cfg.http_host, n->cfg.http_port,
+                   n->cfg.db_path, n->cfg.served_zone ? n->cfg.served_zone : "(none)",
+                   n->cfg.rrl_rate);
+        dmp_node_config_free(&n->cfg);
+        return rc;
     }
     dmp_log_set_level(n->cfg.log_level);
     dmp_log_set_format(n->cfg.log_format);
@@ -625,20 +453,13 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int status = 1;
     n->nshards = n->cfg.shards;
     n->nfront = n->cfg.frontends;
-    pthread_mutex_init(&n->sweep_mu, NULL);
-    /* the sweep thread's deadlines are CLOCK_MONOTONIC: the condvar must time on that clock */
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&n->sweep_cv, &ca);
-    pthread_condattr_destroy(&ca);
-
     /* metric slots: shards [0,S), frontends [S,S+F), HTTP, sweep */
     if (dmp_node_metrics_init(&n->metrics, n->nshards + n->nfront + 2) != 0) {
         fprintf(stderr, "dnsmeshd: out of memory\n");
@@ -657,40 +478,29 @@ int main(int argc, char **argv)
                 err[0] ? err : dmp_store_strerror(rc));
         goto out;
     }
-    if (dmp_node_syncer_start(&n->syncer, n->store) != 0) {
-        fprintf(stderr, "dnsmeshd: cannot start the WAL sync thread\n");
+    dmp_net_config_t ncd;
+    dmp_net_config_default(&ncd); /* the TCP idle timeout the keepalive option announces */
+    dmp_node_core_opts_t co = {.cfg = &n->cfg,
+                               .store = n->store,
+                               .nshards = n->nshards,
+                               .shard_st = n->metrics.t,
+                               .tcp_keepalive_100ms = (uint16_t)(ncd.tcp_idle_timeout_ms / 100)};
+    rc = dmp_node_core_new(&co, &n->core);
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: cannot start the node core: %s\n", dmp_node_strerror(rc));
         goto out;
     }
-
-    n->shards = calloc(n->nshards, sizeof(shard_t));
-    n->rl = calloc(2 * (size_t)n->nfront, sizeof(*n->rl));
-    if (!n->shards || !n->rl) {
+    dmp_node_update_opts_t uo = {
+        .cfg = &n->cfg, .store = n->store, .core = n->core, .now_ms = now_ms_real};
+    dmp_node_update_cfg_load(&uo.ucfg, &n->cfg, env_get, NULL);
+    if (uo.ucfg.enabled && dmp_node_update_new(&uo, &n->upd) != 0) {
         fprintf(stderr, "dnsmeshd: out of memory\n");
         goto out;
     }
-    atomic_init(&n->zone_serial, (uint32_t)(now_ms_real() / 1000));
-    size_t cache_bytes = (size_t)(n->cfg.cache_mb << 20) / n->nshards;
-    for (unsigned i = 0; n->shards && i < n->nshards; i++) {
-        shard_t *sh = &n->shards[i];
-        sh->node = n;
-        sh->idx = i;
-        sh->st = &n->metrics.t[i];
-        zone_from_cfg(&n->cfg, &sh->zone);
-        dmp_buf_init(&sh->rrs);
-        dmp_buf_init(&sh->vals);
-        if (cache_bytes && dmp_cache_new(cache_bytes, &sh->cache) != 0) {
-            fprintf(stderr, "dnsmeshd: DMP_CACHE_MB: cannot allocate the answer cache\n");
-            goto out;
-        }
-        sh->wq = (dmp_node_wq_t){.store = n->store,
-                                 .cache = sh->cache,
-                                 .serial = &n->zone_serial,
-                                 .st = sh->st,
-                                 .max_batch = 64,
-                                 .now_ms = now_ms_real,
-                                 .syncer = &n->syncer,
-                                 .on_stored = on_stored,
-                                 .on_stored_ctx = sh};
+    n->rl = calloc(2 * (size_t)n->nfront, sizeof(*n->rl));
+    if (!n->rl) {
+        fprintf(stderr, "dnsmeshd: out of memory\n");
+        goto out;
     }
     for (unsigned i = 0; i < 2 * n->nfront; i++) {
         if (dmp_node_rl_new(n->cfg.dns_rate, n->cfg.dns_burst, 10000, 2, &n->rl[i]) != 0) {
@@ -717,7 +527,7 @@ int main(int argc, char **argv)
         goto out;
     }
     nc.frontends = n->nfront;
-    nc.shards = n->nshards;
+    nc.shards = n->nshards + (n->upd ? dmp_node_update_workers(n->upd) : 0);
     nc.ring_capacity = n->cfg.ring_size;
     nc.task_ring_capacity = n->cfg.ring_size;
     unsigned tcp_cap = n->cfg.dns_max_concurrency * 8;
@@ -725,8 +535,19 @@ int main(int argc, char **argv)
         tcp_cap = 256;
     fit_fd_limit(n->nfront, &tcp_cap, &n->cfg.http_max_concurrency);
     nc.tcp_max_conns = (tcp_cap + n->nfront - 1) / n->nfront;
-    dmp_net_handler_t hd = {
-        .route = on_route, .admit = on_admit, .handle = on_handle, .tick = on_tick, .ctx = n};
+    err[0] = 0;
+    rc = dmp_node_xfr_start(&n->cfg, n->store, &n->xfr, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err[0] ? err : "cannot start zone transfers");
+        status = rc == DMP_NODE_ECONFIG ? 2 : 1;
+        goto out;
+    }
+    dmp_net_handler_t hd = {.route = on_route,
+                            .admit = on_admit,
+                            .handle = on_handle,
+                            .tick = on_tick,
+                            .tcp_takeover = n->xfr ? on_takeover : NULL,
+                            .ctx = n};
     rc = dmp_net_start(&nc, &hd, &n->net, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "dnsmeshd: DNS listener on %s port %u: %s\n", n->cfg.dns_host,
@@ -734,12 +555,43 @@ int main(int argc, char **argv)
         n->net = NULL;
         goto out;
     }
+    dmp_node_core_set_exec(n->core, core_exec, n);
+
+    /* the token store is always open (dnsmesh-admin --node manages tokens in any mode); only
+     * multi-tenant mode lets user tokens write */
+    {
+        if (dmp_node_tokens_open(n->store, NULL, &n->tokens) != 0) {
+            fprintf(stderr, "dnsmeshd: out of memory\n");
+            goto out;
+        }
+        n->audit_bg = (dmp_node_bgthread_t){.name = "token-audit",
+                                            .interval_s = 1.0,
+                                            .tick = audit_tick,
+                                            .ctx = n,
+                                            .nice = 13,
+                                            .tick_on_stop = true};
+        if (dmp_node_bgthread_start(&n->audit_bg) != 0) {
+            fprintf(stderr, "dnsmeshd: cannot start the token audit thread\n");
+            goto out;
+        }
+    }
+    err[0] = 0;
+    rc = dmp_node_cluster_start(&n->cfg, n->store, n->core, &n->cluster, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err[0] ? err : "cannot start anti-entropy");
+        status = rc == DMP_NODE_ECONFIG ? 2 : 1;
+        goto out;
+    }
 
     dmp_node_http_env_t he = {.cfg = &n->cfg,
                               .store = n->store,
                               .metrics = &n->metrics,
                               .st = &n->metrics.t[n->nshards + n->nfront],
-                              .submit = submit_write,
+                              .core = n->core,
+                              .tokens = n->tokens,
+                              .tsig_enabled = n->upd != NULL,
+                              .version = DNSMESHD_VERSION,
+                              .cluster = dmp_node_cluster_engine(n->cluster),
                               .gauges = net_gauges,
                               .ctx = n,
                               .now_ms = now_ms_real};
@@ -750,11 +602,15 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    if (pthread_create(&n->sweep_th, NULL, sweep_main, n) != 0) {
+    n->sweep = (dmp_node_bgthread_t){.name = "sweep",
+                                     .interval_s = n->cfg.cleanup_interval,
+                                     .tick = sweep_tick,
+                                     .ctx = n,
+                                     .nice = 13};
+    if (dmp_node_bgthread_start(&n->sweep) != 0) {
         fprintf(stderr, "dnsmeshd: cannot start the sweep thread\n");
         goto out;
     }
-    n->sweep_started = true;
 
     int dport = dmp_net_udp_port(n->net, 0);
     if (dport < 0)
@@ -769,16 +625,41 @@ int main(int argc, char **argv)
              "auth=%s",
              dhp, hhp, n->cfg.db_path, n->nfront, n->nshards,
              dmp_net_backend(n->net) == DMP_NET_BACKEND_URING ? "io_uring" : "mmsg",
-             n->cfg.auth_mode == DMP_NODE_AUTH_OPEN ? "open" : "legacy");
+             n->cfg.auth_mode == DMP_NODE_AUTH_OPEN     ? "open"
+             : n->cfg.auth_mode == DMP_NODE_AUTH_LEGACY ? "legacy"
+                                                        : "multi-tenant");
     if (!n->cfg.operator_token)
         dmp_warn("metrics endpoint unauthenticated; do not expose this node to the public "
                  "internet without setting DMP_OPERATOR_TOKEN.");
     if (n->cfg.ports_file && write_ports_file(n->cfg.ports_file, line) != 0)
         dmp_warn("cannot write ports file %s: %s", n->cfg.ports_file, strerror(errno));
 
-    int sig = 0;
-    while (sigwait(&sigs, &sig) != 0) {
+    /* every socket is bound: started as root (no systemd), give root up now */
+    err[0] = 0;
+    rc = dmp_node_drop_privileges(n->cfg.user, n->cfg.db_path, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err);
+        goto out;
     }
+    if (n->cfg.user && geteuid() != 0)
+        dmp_info("running as user %s", n->cfg.user);
+    else if (geteuid() == 0)
+        dmp_warn("running as root: set DMP_USER to drop privileges once the listeners are "
+                 "bound (the systemd unit runs as user dnsmesh instead)");
+
+    char ready[400];
+    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving %s", line);
+    dmp_node_service_notify(ready);
+
+    int sig = 0;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        reload(n, argc, argv);
+    }
+    dmp_node_service_notify("STOPPING=1");
     dmp_info("signal %d: draining and shutting down", sig);
     status = 0;
 out:

@@ -7,10 +7,16 @@
 #include <stdio.h>
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include "node/metrics.h"
 
+#include "cache/cache.h"
 #include "node/node_types.h"
+#include <jansson.h>
+
+#include "dns/dns.h"
+#include "cluster/cluster.h"
 #include "store/store.h"
 
 const char *dmp_node_strerror(int err);
@@ -45,6 +51,55 @@ void dmp_node_rl_free(dmp_node_rl_t *rl);
 dmp_node_rl_verdict_t dmp_node_rl_check(dmp_node_rl_t *rl, const void *key, size_t key_len,
                                         int64_t now_ns);
 
+/* ---- response rate limiting (rrl.c; types in node_types.h) ---- */
+/* Parses "10.0.0.0/8, 2001:db8::/32 192.0.2.1" (comma and/or space separated; a bare address is
+ * /32 or /128) into a malloc'd array (*out, freed by the caller; NULL when n is 0). Host bits
+ * beyond the prefix must be zero. DMP_EFORMAT names nothing: the caller reports the variable. */
+int dmp_node_cidr_parse_list(const char *text, dmp_node_cidr_t **out, size_t *n);
+/* True when the address (4 or 16 bytes of family) lies inside c. */
+bool dmp_node_cidr_match(const dmp_node_cidr_t *c, int family, const uint8_t *addr);
+
+/* *out = NULL (RRL off, every check passes) when cfg->rate <= 0. */
+int dmp_node_rrl_new(const dmp_node_rrl_config_t *cfg, dmp_node_rrl_t **out);
+void dmp_node_rrl_free(dmp_node_rrl_t *r);
+
+/* Accounts one UDP response (res from dmp_dns_respond_ex, reply_len its size) to the bucket of
+ * (source prefix, response class, qtype, name) and says what to send. now_ns: a monotonic clock
+ * (injected in tests). Responses to TCP queries must not be passed here (TCP proves the
+ * source). A NULL table or peer passes. */
+dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockaddr *peer,
+                                          socklen_t peer_len, const dmp_dns_result_t *res,
+                                          size_t reply_len, int64_t now_ns);
+
+/* ---- running as a service (service.c) ---- */
+typedef struct dmp_node_core dmp_node_core_t;
+/* sd_notify(3) state ("READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..."): > 0 sent, 0 no
+ * NOTIFY_SOCKET (not under systemd), DMP_ESYS on error. */
+int dmp_node_service_notify(const char *state);
+/* Started as root (euid 0) with a user: chowns state_path (recursively, if not NULL) to
+ * `user`, then switches every thread to that user and its groups for good. 0 when not root or
+ * user is NULL (nothing done). */
+int dmp_node_drop_privileges(const char *user, const char *state_path, char *err, size_t errcap);
+/* KEY=VALUE lines of an environment file (# comments, optional quotes, "export " ignored), as
+ * systemd's EnvironmentFile= and /etc/default files use them. Owns kv (wiped on free: tokens). */
+typedef struct {
+    char **kv;
+    size_t n;
+} dmp_node_envfile_t;
+int dmp_node_envfile_load(const char *path, dmp_node_envfile_t *e);
+const char *dmp_node_envfile_get(const dmp_node_envfile_t *e, const char *name);
+void dmp_node_envfile_free(dmp_node_envfile_t *e);
+/* SIGHUP: applies to cur (the running configuration) what can change without a restart from
+ * nc (freshly loaded): log level and format, RRL parameters and DMP_COOKIE_REQUIRE (through
+ * dmp_node_core_reload when core is set). done / restart receive comma-separated names of what
+ * was reloaded and of what changed but needs a restart. nc keeps ownership of what it holds
+ * (fields moved into cur are swapped with cur's old values). */
+int dmp_node_config_reload(dmp_node_config_t *cur, dmp_node_config_t *nc, dmp_node_core_t *core,
+                           char *done, size_t donecap, char *restart, size_t restartcap);
+/* The environment file template: every knob, commented, with its help and default (packaging's
+ * /etc/default/dnsmeshd). */
+void dmp_node_config_env_template(FILE *f);
+
 /* ---- validation (validate.c) ---- */
 /* The reference's record-name rule: <= 253 chars, labels _?[A-Za-z0-9]([A-Za-z0-9-]{0,61}
  * [A-Za-z0-9])? separated by dots (one trailing dot tolerated). */
@@ -75,85 +130,372 @@ int dmp_node_post_parse(const dmp_node_config_t *cfg, const uint8_t *body, size_
 int dmp_node_delete_parse(const uint8_t *body, size_t len, uint8_t **value, size_t *value_len,
                           char *msg, size_t msgcap);
 
-/* ---- writes (write.c): applied on the shard thread that owns the name ---- */
-typedef enum {
-    DMP_NODE_W_PUT = 0,
-    DMP_NODE_W_DELETE = 1,
-} dmp_node_wop_t;
-
-/* One HTTP write travelling to its shard. Owned by the HTTP request that made it; the shard
- * only fills `status` and calls done(). Invariant: lname is lowercase, NUL-terminated. */
-typedef struct dmp_node_write {
-    dmp_node_wop_t op;
-    char lname[256];
-    size_t lname_len;
-    const uint8_t *value; /* borrowed from the request; NULL = no value (delete all) */
-    size_t value_len;
-    uint32_t ttl;
-    uint32_t cap;      /* DMP_MAX_VALUES_PER_NAME (0 = none) */
-    bool value_unsafe; /* PUT: answer 400 invalid value after the cap check (reference order) */
-    int status;        /* filled by the shard: HTTP status */
-    void (*done)(struct dmp_node_write *w); /* called once, on the shard thread */
-    void *done_ctx;
-    void *route;                 /* the submitter's own use (dnsmeshd: the owning shard) */
-    struct dmp_node_write *next; /* shard's pending list */
-} dmp_node_write_t;
-
-/* Group commit (write.c): shards write without waiting for the disk and hand their finished
- * writes here; one thread syncs the WAL once for everything handed over since its last sync and
- * only then completes them, so no shard (and no query behind it) waits on an fsync. Owns its
- * thread; the pending list is guarded by mu (write path only, never the query path). */
-typedef struct dmp_node_syncer {
-    dmp_store_t *store;
+/* ---- background threads (bg.c) ----
+ * One type for every periodic or event-driven helper thread of the node (expiry sweep, WAL
+ * syncer, the cluster's anti-entropy and heartbeat to come). The caller fills the public fields
+ * and owns the struct; start/stop/kick may be called from any thread but the bgthread itself. */
+typedef struct dmp_node_bgthread {
+    const char *name;  /* for logs (borrowed) */
+    double interval_s; /* > 0: tick every interval_s after the previous tick ended;
+                        * 0: tick only when kicked */
+    void (*tick)(void *ctx);
+    void *ctx;
+    int nice;          /* nice value of the thread (0 = unchanged); the node uses 13 */
+    bool tick_on_stop; /* run one last tick after stop (e.g. to drain a queue) */
+    /* private */
     pthread_t th;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    dmp_node_write_t *head, *tail; /* handed over, not yet synced; each has its status set */
-    bool stop, started;
-    _Atomic uint64_t syncs; /* WAL syncs done (metrics) */
-} dmp_node_syncer_t;
+    pthread_cond_t cv; /* on CLOCK_MONOTONIC */
+    bool stop, kicked, started;
+    _Atomic uint64_t ticks;
+} dmp_node_bgthread_t;
 
-int dmp_node_syncer_start(dmp_node_syncer_t *sy, dmp_store_t *store);
-/* Hands a chain of finished writes (linked by next, statuses set) over; any thread. */
-void dmp_node_syncer_defer(dmp_node_syncer_t *sy, dmp_node_write_t *head, dmp_node_write_t *tail);
-/* Syncs and completes whatever is pending, then joins the thread. Idempotent. */
-void dmp_node_syncer_stop(dmp_node_syncer_t *sy);
+int dmp_node_bgthread_start(dmp_node_bgthread_t *b);
+/* Wakes the thread for a tick now (a kick during a tick runs one more tick after it). */
+void dmp_node_bgthread_kick(dmp_node_bgthread_t *b);
+/* Stops (after the running tick, plus the final tick if tick_on_stop) and joins. Idempotent. */
+void dmp_node_bgthread_stop(dmp_node_bgthread_t *b);
 
 /* Lowers the calling thread's CPU priority (nice 13) once: HTTP, WAL-sync and sweep threads
  * share cores with the DNS frontends and shards, and must yield to them under load. */
 void dmp_node_background_thread(void);
 
-/* Shard-local write state: a pending batch of PUTs not yet in the store. Single-threaded. */
+/* ---- changes and transactions: the one write path (write.c, core.c) ----
+ * Every writer of a running node (HTTP, DNS UPDATE, anti-entropy pulls) describes what it
+ * wants as a transaction of changes and hands it to dmp_node_apply(). The node applies it on
+ * the shard(s) owning the names, all or nothing in one RocksDB WriteBatch, invalidates the
+ * answer cache, bumps the negative-cache generations of the names' ancestors, advances the
+ * zone serial, and completes the transaction only once the WAL holds it (group commit). */
+typedef enum {
+    DMP_NODE_CH_PUT = 0,       /* add (name, value) or refresh its TTL */
+    DMP_NODE_CH_DEL_VALUE = 1, /* remove (name, value) */
+    DMP_NODE_CH_DEL_ALL = 2,   /* remove every value at name */
+} dmp_node_chop_t;
+
+/* One change. Invariant: lname is lowercase, NUL-terminated, lname_len < sizeof(lname). value is
+ * borrowed from the caller until the transaction completes. */
+typedef struct {
+    dmp_node_chop_t op;
+    char lname[256];
+    size_t lname_len;
+    const uint8_t *value;
+    size_t value_len;
+    uint32_t ttl;
+    size_t removed; /* out: rows a delete removed */
+} dmp_node_change_t;
+
+/* Fills ch with name lowercased. DMP_ENAME when the name is empty or longer than 253 bytes
+ * (after trailing dots are removed); the name rule itself is the front door's business. */
+int dmp_node_change_set(dmp_node_change_t *ch, dmp_node_chop_t op, const char *name,
+                        size_t name_len, const uint8_t *value, size_t value_len, uint32_t ttl);
+
+/* Check flags of a transaction. */
+#define DMP_NODE_TXN_CHECK_VALUES 1u /* refuse unsafe values (dmp_node_value_safe) */
+
+typedef struct dmp_node_txn dmp_node_txn_t;
+
+/* A transaction. Owned by the caller (changes too) until done() is called, exactly once, on a
+ * node thread (a shard or the WAL-sync thread). result codes:
+ *   0            applied and durable; `changed` = puts + rows removed (0: nothing matched)
+ *   DMP_EFULL    a put would give its name more than `cap` live values (changes[failed])
+ *   DMP_EINVAL   an unsafe value with DMP_NODE_TXN_CHECK_VALUES (changes[failed]), checked
+ *                after the cap, the reference's order
+ *   DMP_ETOOBIG / DMP_ENAME  the store refuses a value or name
+ *   DMP_EIO      store or WAL failure (nothing acknowledged)
+ *   DMP_EAGAIN   not run (a multi-shard transaction whose hand-off failed half-way)
+ * On any error nothing of the transaction is in the store. */
+struct dmp_node_txn {
+    dmp_node_change_t *changes;
+    size_t n;
+    uint32_t cap;   /* DMP_MAX_VALUES_PER_NAME; 0 = no cap */
+    unsigned flags; /* DMP_NODE_TXN_* */
+    int result;
+    size_t failed;
+    size_t changed;
+    void (*done)(dmp_node_txn_t *t);
+    void *ctx; /* the caller's */
+    /* node-private */
+    dmp_node_txn_t *next;
+    void *priv;
+    int64_t now_ms;
+};
+
+/* Group commit (syncer.c): shards write without waiting for the disk and hand their finished
+ * transactions here; one background thread syncs the WAL once for everything handed over since
+ * its last sync and only then completes them, so no shard (and no query) waits on an fsync. */
+typedef struct dmp_node_syncer {
+    dmp_store_t *store;
+    dmp_node_bgthread_t bg;
+    pthread_mutex_t mu;          /* guards head/tail (write path only) */
+    dmp_node_txn_t *head, *tail; /* handed over, not yet synced; result set */
+    int64_t last_start_ns;
+    _Atomic uint64_t syncs; /* WAL syncs done (metrics) */
+} dmp_node_syncer_t;
+
+int dmp_node_syncer_start(dmp_node_syncer_t *sy, dmp_store_t *store);
+/* Hands a chain of applied transactions (linked by next) over; any thread. */
+void dmp_node_syncer_defer(dmp_node_syncer_t *sy, dmp_node_txn_t *head, dmp_node_txn_t *tail);
+/* Syncs and completes whatever is pending, then joins the thread. Idempotent. */
+void dmp_node_syncer_stop(dmp_node_syncer_t *sy);
+
+/* What applying a transaction touches besides the store (write.c). All may be NULL except
+ * store, st and now_ms. */
 typedef struct {
     dmp_store_t *store;
-    dmp_cache_t *cache; /* may be NULL */
-    /* the zone's SOA serial, shared by every shard (may be NULL): advanced by
-     * dmp_node_serial_touch() on each stored put or delete */
-    _Atomic uint32_t *serial;
     dmp_node_tstats_t *st;
-    dmp_node_write_t *head, *tail;
+    int64_t (*now_ms)(void);
+    /* the zone's SOA serial shared by every shard: advanced on each stored change */
+    _Atomic uint32_t *serial;
+    /* NULL: each batch is written synced and completed at once (tests); otherwise batches are
+     * written unsynced and completed by the syncer after its next WAL sync */
+    dmp_node_syncer_t *syncer;
+    /* drops lname's answer-cache entry on the shard that owns it; the caller guarantees that
+     * shard is not running (it is this thread, or parked for a multi-shard transaction) */
+    void (*invalidate)(void *ctx, const char *lname, size_t len);
+    /* called for each put once it is in the store, before it is acknowledged (the node bumps
+     * the negative-cache generations of the name's ancestors here) */
+    void (*on_put)(void *ctx, const char *lname, size_t len);
+    void *ctx;
+} dmp_node_apply_env_t;
+
+/* Checks (cap, values) and applies t now, in one WriteBatch, then completes it (at once, or
+ * through env->syncer once durable). The caller runs on the thread owning every name of t, or
+ * has parked those threads. */
+void dmp_node_txn_exec(const dmp_node_apply_env_t *env, dmp_node_txn_t *t);
+
+/* Shard-local write queue: single-put transactions are batched into one WriteBatch per ring
+ * drain; anything else flushes the batch and runs alone. Single-threaded (the shard's). */
+typedef struct {
+    dmp_node_apply_env_t env;
+    dmp_node_txn_t *head, *tail; /* pending single puts (cap-checked, values checked) */
     size_t n;
     size_t max_batch;
-    int64_t (*now_ms)(void);
-    /* NULL: each batch is written synced and completed at once (tests); otherwise batches are
-     * written unsynced and their writes completed by the syncer after its next WAL sync */
-    dmp_node_syncer_t *syncer;
-    /* may be NULL: called for each put once it is in the store, before it is acknowledged */
-    void (*on_stored)(void *ctx, const dmp_node_write_t *w);
-    void *on_stored_ctx;
 } dmp_node_wq_t;
 
-/* Takes one write (PUT: cap check then queue, flushing when max_batch is reached; DELETE:
- * flush, then delete). done() is called for every write exactly once, possibly later and on
- * another thread (after the WAL sync that makes it durable). */
-void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_write_t *w);
-/* Writes the pending batch in one WriteBatch and completes its writes (at once, or through
- * the syncer once durable). */
+/* Takes one transaction; done() is called exactly once, possibly later and on another thread. */
+void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_txn_t *t);
+/* Writes the pending batch in one WriteBatch and completes its transactions. */
 void dmp_node_wq_flush(dmp_node_wq_t *q);
 /* The SOA serial is the Unix time (s) of the latest change this process made to the zone (its
  * start time before any): it moves only when the zone does (RFC 1996) and never backwards.
  * Raises *serial to now_ms / 1000 if that is later (any thread). */
 void dmp_node_serial_touch(_Atomic uint32_t *serial, int64_t now_ms);
+
+/* ---- answer lookup (lookup.c): the answer cache and the negative-cache generations ---- */
+#define DMP_NODE_NEG_SLOTS 4096
+/* Lifetime of a cached NXDOMAIN and of a cached "exists without values" (ms). */
+#define DMP_NODE_NEG_CACHE_MS 30000
+
+/* Negative-cache generations, shared by every shard: a cached NXDOMAIN for X is valid only
+ * while gen[slot(X)] still holds the value read before X was looked up in the store. A put of
+ * N bumps the slot of each proper ancestor of N below the zone apex (after the store write,
+ * before the acknowledgement), so a cached NXDOMAIN of an ancestor that just became an empty
+ * non-terminal is never served again: no cross-shard message, no window. */
+typedef struct {
+    _Atomic uint32_t gen[DMP_NODE_NEG_SLOTS];
+} dmp_node_neggen_t;
+
+unsigned dmp_node_neg_slot(const char *lname, size_t len);
+/* Bumps the generations of lname's proper ancestors strictly below apex (apex "" = every
+ * ancestor of >= 2 labels); nothing when lname is outside apex. */
+void dmp_node_neggen_bump(dmp_node_neggen_t *g, const char *apex, const char *lname, size_t len);
+
+/* One shard's lookup state (single-threaded). store, neg borrowed; cache owned by the shard. */
+typedef struct {
+    dmp_store_t *store;
+    dmp_cache_t *cache; /* may be NULL (cache off) */
+    dmp_node_neggen_t *neg;
+    dmp_node_tstats_t *st;
+    uint32_t ttl;   /* TTL on answer RRs */
+    int64_t now_ms; /* set by the caller before each query */
+    dmp_buf_t rrs;  /* answer RRs built on a miss (valid until the next lookup) */
+    dmp_buf_t vals;
+    dmp_dns_value_t *vv;
+    size_t vv_cap, vv_n;
+    size_t *voff;
+    int64_t min_exp;
+} dmp_node_lookup_t;
+
+void dmp_node_lookup_init(dmp_node_lookup_t *l, dmp_store_t *store, dmp_cache_t *cache,
+                          dmp_node_neggen_t *neg, dmp_node_tstats_t *st, uint32_t ttl);
+void dmp_node_lookup_free(dmp_node_lookup_t *l);
+/* The dmp_dns_lookup_fn of a shard (ctx = dmp_node_lookup_t): 0 with the RRset view (count 0 =
+ * the name exists without values, RFC 8020), DMP_ENOTFOUND (NXDOMAIN), other = SERVFAIL. */
+int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out);
+
+/* ---- the node core (core.c): shards, routing, the apply API ----
+ * Owns the per-shard state (write queue, answer cache, lookup buffers), the negative-cache
+ * generations, the zone serial and the group-commit syncer. It runs code on a shard through an
+ * executor the program provides (dnsmeshd: net's task rings); nothing else calls the executor,
+ * so the HTTP API, UPDATE and the cluster threads only see dmp_node_apply(). */
+typedef struct dmp_node_core dmp_node_core_t;
+/* Runs fn(arg) on shard `shard`'s thread, later; 0 = queued, else not queued (ring full). */
+typedef int (*dmp_node_exec_fn)(void *ctx, unsigned shard, void (*fn)(void *arg), void *arg);
+
+typedef struct {
+    const dmp_node_config_t *cfg; /* zone, TTL, cache size; borrowed for the core's life */
+    dmp_store_t *store;
+    unsigned nshards;
+    dmp_node_tstats_t *shard_st;  /* nshards slots */
+    int64_t (*now_ms)(void);      /* NULL = CLOCK_REALTIME */
+    bool no_syncer;               /* tests: every batch written synced, completed at once */
+    uint16_t tcp_keepalive_100ms; /* RFC 7828 timeout sent in TCP answers that ask; 0 = never */
+} dmp_node_core_opts_t;
+
+int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out);
+void dmp_node_core_set_exec(dmp_node_core_t *c, dmp_node_exec_fn fn, void *ctx);
+unsigned dmp_node_core_shard_of(const dmp_node_core_t *c, const char *lname, size_t len);
+/* Hands t to the shard(s) owning its names. 0 = t->done will be called; DMP_EAGAIN = not
+ * queued (the shard's ring is full: the caller answers "busy"), DMP_EINVAL = empty or bad t;
+ * done is then NOT called.
+ * Multi-shard transactions (names on several shards) stay atomic: they are handed out under a
+ * core mutex, so every shard sees them in the same order; each involved shard flushes its
+ * batch and parks on arrival, and the last to arrive applies the whole transaction in one
+ * WriteBatch while the others wait (queries on those shards wait for that one batch). */
+int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t);
+/* DNS UPDATE (opcode 5): dmp_dns_respond builds NOTIMP; with a handler set, the shard calls it
+ * instead (on the shard thread, with that NOTIMP reply in out) and it may rewrite out/out_len
+ * and res (e.g. parse, authorise, dmp_node_apply, and answer once done). */
+typedef void (*dmp_node_update_fn)(void *ctx, unsigned shard, const uint8_t *pkt, size_t len,
+                                   bool tcp, uint8_t *out, size_t cap, size_t *out_len,
+                                   dmp_dns_result_t *res);
+void dmp_node_core_set_update(dmp_node_core_t *c, dmp_node_update_fn fn, void *ctx);
+/* Shard-thread hooks for the executor: answer one DNS query; end of a ring drain (flush). */
+/* peer (may be NULL) is the client: DNS Cookies and response rate limiting use it. */
+void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
+                         bool tcp, const struct sockaddr *peer, socklen_t peer_len, uint8_t *out,
+                         size_t cap, size_t *out_len);
+void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
+/* After the executor stopped (no shard thread runs): flushes every shard, syncs and completes
+ * everything pending, stops the syncer. */
+void dmp_node_core_drain(dmp_node_core_t *c);
+void dmp_node_core_free(dmp_node_core_t *c);
+uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c);
+/* SIGHUP: applies what can change while running (RRL parameters, a table swapped in on each
+ * shard's thread; cookie_required) from nc. DMP_EAGAIN when a shard's task ring was full (that
+ * shard keeps its old table). */
+int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc);
+uint32_t dmp_node_core_serial(dmp_node_core_t *c);
+
+/* ---- tokens: shapes, subjects, scopes (scope.c) ---- */
+void dmp_node_token_generate(char out[DMP_NODE_TOKEN_LEN + 1]);
+/* "dmp_v1_" + 52 of [A-Z0-9] with at least one letter (the reference's shape check). */
+bool dmp_node_token_shape_ok(const char *tok, size_t len);
+void dmp_node_token_hash(const char *tok, size_t len, char hex[65]);
+void dmp_node_sha256_hex(const void *data, size_t len, char hex[65]);
+/* The reference's canonicalize_subject: NFKC, strip, lowercase, ASCII, <local>@<fqdn>. On
+ * error returns DMP_EINVAL with the reference's message in detail. */
+int dmp_node_subject_canonical(const char *raw, size_t len, char *out, size_t cap, char *detail,
+                               size_t dcap);
+/* The reference's classify_name (node.md §5.2), fail-closed. */
+void dmp_node_classify_name(const char *name, size_t len, dmp_node_scope_t *out);
+
+/* ---- the token store (tokens.c) on the store's TOKENS column family ----
+ * Thread-safe (one mutex). Audit rows are buffered in memory and written in batches by
+ * dmp_node_tokens_flush (the node flushes every second and on stop; issuance and revocation
+ * flush at once). */
+typedef struct dmp_node_tokens dmp_node_tokens_t;
+int dmp_node_tokens_open(dmp_store_t *store, int64_t (*now_s)(void), dmp_node_tokens_t **out);
+void dmp_node_tokens_close(dmp_node_tokens_t *t); /* flushes */
+int dmp_node_tokens_flush(dmp_node_tokens_t *t);
+bool dmp_node_token_live(const dmp_node_token_t *r, int64_t now_s);
+/* May the bearer of token write (or delete) name? The reference's order and audit rows. */
+dmp_node_authz_t dmp_node_tokens_authorize(dmp_node_tokens_t *t, const char *token, size_t tlen,
+                                           const char *name, size_t nlen, const char *remote,
+                                           bool is_delete);
+/* Admin issuance (no revocation of earlier tokens). DMP_EINVAL for a bad subject. */
+int dmp_node_tokens_issue(dmp_node_tokens_t *t, const char *subject, const dmp_node_issue_t *o,
+                          char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row);
+/* Self-service issuance, atomic: DMP_EEXIST (409) when a live self-service token of the subject
+ * carries another Ed25519 key; else revokes the subject's self-service tokens and issues one. */
+int dmp_node_tokens_rotate_self_service(dmp_node_tokens_t *t, const char *canon_subject,
+                                        const char *spk_hex, const dmp_node_issue_t *o,
+                                        char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row);
+/* DMP_ENOTFOUND when no such live token. */
+int dmp_node_tokens_revoke_hash(dmp_node_tokens_t *t, const char *hash, const char *remote);
+/* Revokes every live token of the (canonicalised) subject; *count = how many. */
+int dmp_node_tokens_revoke_subject(dmp_node_tokens_t *t, const char *subject, const char *remote,
+                                   size_t *count);
+int dmp_node_tokens_get(dmp_node_tokens_t *t, const char *hash_hex, dmp_node_token_t *out);
+/* The admin CLI's revoke: every live token of target as a subject; else the one live token
+ * whose hash starts with target (DMP_ENOTFOUND: none; DMP_EDUP: ambiguous, *count = matches;
+ * *which = the token revoked by prefix). */
+int dmp_node_tokens_revoke_target(dmp_node_tokens_t *t, const char *target, const char *remote,
+                                  size_t *count, dmp_node_token_t *which);
+/* Visits every row (any order); fn returns nonzero to stop. */
+int dmp_node_tokens_scan(dmp_node_tokens_t *t, int (*fn)(void *ctx, const dmp_node_token_t *r),
+                         void *ctx);
+void dmp_node_tokens_audit(dmp_node_tokens_t *t, const char *event, const char *hash,
+                           const char *subject, const char *remote, const char *detail);
+/* Bulk load (import of a reference node's token DB): a row as is (token_hash must be 64
+ * lowercase hex), and an audit row with its own timestamp. */
+int dmp_node_tokens_put(dmp_node_tokens_t *t, const dmp_node_token_t *row);
+void dmp_node_tokens_audit_at(dmp_node_tokens_t *t, int64_t ts, const char *event, const char *hash,
+                              const char *subject, const char *remote, const char *detail);
+/* The newest `limit` audit rows (optionally of one event), newest first, into out[*n]. */
+int dmp_node_tokens_audit_tail(dmp_node_tokens_t *t, const char *event, size_t limit,
+                               dmp_node_audit_t *out, size_t *n);
+
+/* ---- self-service registration (registration.c) ---- */
+typedef struct dmp_node_reg dmp_node_reg_t;
+
+/* A parsed confirm body (both confirm and tsig-confirm). Owns body (the JSON object, for the
+ * fields a flow adds, e.g. x25519_pub / x25519_pop); free with dmp_node_reg_req_free. */
+typedef struct {
+    json_t *body;
+    char subject[256]; /* canonical */
+    uint8_t spk[32];
+    char spk_hex[65]; /* lowercase */
+    uint8_t sig[64];
+    uint8_t challenge[32];
+    char challenge_text[65];   /* as sent (the challenge store's key) */
+    uint8_t server_eph_sk[32]; /* set by verify: the challenge's X25519 key, for the PoP */
+} dmp_node_reg_req_t;
+
+/* The reference's route gate: DMP_REGISTRATION_ENABLED, multi-tenant, a token store and
+ * DMP_NODE_HOSTNAME. Otherwise every registration route is 404. */
+bool dmp_node_reg_enabled(const dmp_node_config_t *cfg, const dmp_node_tokens_t *tokens);
+int dmp_node_reg_new(const dmp_node_config_t *cfg, dmp_node_tokens_t *tokens,
+                     int64_t (*now_s)(void), dmp_node_reg_t **out);
+void dmp_node_reg_free(dmp_node_reg_t *r);
+/* A fresh single-use challenge (60 s) with its own ephemeral X25519 key. */
+int dmp_node_reg_challenge(dmp_node_reg_t *r, dmp_node_challenge_t *out);
+size_t dmp_node_reg_pending(dmp_node_reg_t *r);
+/* Parses a confirm body: JSON object (else 400 "invalid body"), the four string fields in the
+ * reference's order, canonical subject, hex of spk, signature, challenge. 0 or err->status. */
+int dmp_node_reg_parse(const uint8_t *buf, size_t len, dmp_node_reg_req_t *q,
+                       dmp_node_reg_err_t *err);
+void dmp_node_reg_req_free(dmp_node_reg_req_t *q);
+/* Consumes the challenge (single use, even on later failure), verifies the Ed25519 signature
+ * (401, weak keys refused) and the allowlist (403). Shared by confirm and tsig-confirm. */
+int dmp_node_reg_verify(dmp_node_reg_t *r, dmp_node_reg_req_t *q, dmp_node_reg_err_t *err);
+/* verify, then the atomic self-service token rotation (409 for another key's subject). */
+int dmp_node_reg_confirm(dmp_node_reg_t *r, dmp_node_reg_req_t *q, const char *remote,
+                         char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row,
+                         dmp_node_reg_err_t *err);
+
+/* ---- operator commands (admin.c): one implementation for dnsmesh-admin on a stopped node's
+ * store and for POST /v1/admin on a running node ---- */
+typedef struct {
+    dmp_store_t *store;
+    dmp_node_tokens_t *tokens;
+    const dmp_node_config_t *cfg; /* registration settings; may be NULL */
+    const char *actor;            /* "admin:<user>" for the issuer column */
+    const char *remote;           /* for the audit log */
+    int64_t (*now_ms)(void);
+} dmp_node_admin_env_t;
+
+/* Runs op ("token.issue", "token.list", "token.revoke", "token.rotate", "audit.tail",
+ * "registration.show", "records") with its JSON args; *result (new reference) is the JSON
+ * answer. Returns 0, or an exit code (1 = not found / failed, 2 = bad arguments / ambiguous)
+ * with the message in err. */
+int dmp_node_admin_run(const dmp_node_admin_env_t *env, const char *op, json_t *args,
+                       json_t **result, char *err, size_t errcap);
+
+/* ---- landing page (landing.c) ---- */
+/* Appends s HTML-escaped (& < > " ' and control characters). */
+void dmp_node_html_escape(dmp_buf_t *b, const char *s);
+int dmp_node_landing_render(const dmp_node_landing_t *in, dmp_buf_t *out);
 
 /* ---- HTTP API (http.c) ---- */
 typedef struct dmp_node_http dmp_node_http_t;
@@ -163,10 +505,17 @@ typedef struct {
     const dmp_node_config_t *cfg;
     dmp_store_t *store;
     dmp_node_metrics_t *metrics;
-    dmp_node_tstats_t *st; /* the HTTP thread's counter slot */
-    /* Hands w to the shard owning w->lname; 0 = w->done will be called later. Any other code
-     * = not queued (the request answers 503). Required. */
-    int (*submit)(void *ctx, dmp_node_write_t *w);
+    dmp_node_tstats_t *st;     /* the HTTP thread's counter slot */
+    dmp_node_core_t *core;     /* where writes go (dmp_node_apply) */
+    dmp_node_tokens_t *tokens; /* the token store (user tokens write in multi-tenant mode) */
+    /* Heartbeat (may be NULL: discovery off): the peers heard, newest first, into rows[cap];
+     * returns how many. The self endpoint and operator key shown on the landing page. */
+    size_t (*peers)(void *ctx, dmp_node_peer_row_t *rows, size_t cap);
+    const char *self_endpoint;
+    const char *operator_spk_hex;
+    bool tsig_enabled; /* DNS UPDATE on (registration also mints TSIG keys) */
+    const char *version;
+    dmp_cluster_t *cluster; /* serves the /v1/sync routes; NULL = no sync token: 403 */
     /* Fills the net gauges for /metrics; may be NULL. */
     void (*gauges)(void *ctx, dmp_node_gauges_t *g);
     void *ctx;
@@ -183,5 +532,33 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms);
 /* JSON helpers (exposed for tests): the reference's json.dumps style ("k": v, ", "). Returns a
  * malloc'd string. */
 char *dmp_node_json_error(const char *msg);
+
+/* ---- the cluster (cluster.c): anti-entropy and manifest gossip threads ---- */
+typedef struct dmp_node_cluster dmp_node_cluster_t;
+/* Creates the anti-entropy engine when DMP_SYNC_PEER_TOKEN is set (else *out = NULL: the sync
+ * routes answer 403, as the reference's), with peers from DMP_SYNC_PEERS or, failing that, the
+ * verified cluster manifest in the store. Pulled records go through dmp_node_apply(). Starts
+ * the anti-entropy thread when there are peers and the gossip thread when a pinned key and a
+ * base domain are set (both nice 13). On error writes one line to err. */
+int dmp_node_cluster_start(const dmp_node_config_t *cfg, dmp_store_t *store, dmp_node_core_t *core,
+                           dmp_node_cluster_t **out, char *err, size_t errcap);
+dmp_cluster_t *dmp_node_cluster_engine(dmp_node_cluster_t *nc);
+/* Stops both threads (a round in flight gives up at its next request). The engine stays
+ * usable for serve() until dmp_node_cluster_free. */
+void dmp_node_cluster_stop(dmp_node_cluster_t *nc);
+void dmp_node_cluster_free(dmp_node_cluster_t *nc);
+
+/* ---- zone transfers (xfr.c) ---- */
+typedef struct dmp_node_xfr dmp_node_xfr_t;
+/* With DMP_XFR_ALLOW or DMP_NOTIFY: checks the zone has its apex NS and SOA (else
+ * DMP_NODE_ECONFIG with one line in err), starts the transfer thread and, with targets, the
+ * NOTIFY thread. Neither set: *out = NULL, transfers stay NOTIMP. */
+int dmp_node_xfr_start(const dmp_node_config_t *cfg, dmp_store_t *store, dmp_node_xfr_t **out,
+                       char *err, size_t errcap);
+/* The TCP frontend's takeover hook: true when pkt is an AXFR/IXFR of the served zone and the
+ * connection was queued for the transfer thread (which then owns fd). */
+bool dmp_node_xfr_takeover(dmp_node_xfr_t *x, int fd, const struct sockaddr *peer,
+                           socklen_t peer_len, const uint8_t *pkt, size_t len);
+void dmp_node_xfr_stop(dmp_node_xfr_t *x);
 
 #endif

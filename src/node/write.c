@@ -1,9 +1,8 @@
-/* node: HTTP writes applied on the owning shard thread, batched into synced WriteBatches. */
+/* node: applying transactions on the owning shard: cap and value checks, one WriteBatch per
+ * transaction (or per batch of single puts), cache invalidation, negative-cache generation
+ * bumps, the zone serial, and completion through the group-commit syncer. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "node/node.h"
 
@@ -18,277 +17,367 @@ void dmp_node_serial_touch(_Atomic uint32_t *serial, int64_t now_ms)
     }
 }
 
-static void complete(dmp_node_write_t *w, int status)
+int dmp_node_change_set(dmp_node_change_t *ch, dmp_node_chop_t op, const char *name,
+                        size_t name_len, const uint8_t *value, size_t value_len, uint32_t ttl)
 {
-    w->status = status;
-    if (w->done)
-        w->done(w);
+    memset(ch, 0, sizeof(*ch));
+    while (name_len && name[name_len - 1] == '.')
+        name_len--;
+    if (!name || name_len == 0 || name_len > 253)
+        return DMP_ENAME;
+    for (size_t i = 0; i < name_len; i++) {
+        char c = name[i];
+        if (c == 0)
+            return DMP_ENAME;
+        ch->lname[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    ch->lname[name_len] = 0;
+    ch->lname_len = name_len;
+    ch->op = op;
+    ch->value = op == DMP_NODE_CH_DEL_ALL ? NULL : value;
+    ch->value_len = op == DMP_NODE_CH_DEL_ALL ? 0 : value_len;
+    ch->ttl = ttl;
+    return 0;
 }
 
-static bool same_name(const dmp_node_write_t *a, const dmp_node_write_t *b)
+static bool same_name(const dmp_node_change_t *a, const dmp_node_change_t *b)
 {
     return a->lname_len == b->lname_len && memcmp(a->lname, b->lname, a->lname_len) == 0;
 }
 
-static bool same_value(const dmp_node_write_t *a, const dmp_node_write_t *b)
+static bool same_value(const dmp_node_change_t *a, const dmp_node_change_t *b)
 {
     return a->value_len == b->value_len &&
            (a->value_len == 0 || memcmp(a->value, b->value, a->value_len) == 0);
 }
 
-/* The RRset cap (reference step 9): refuse a NEW value when the name already holds cap live
- * values, counting the values still pending in this shard's batch. Returns an HTTP status
- * (0 = passes). */
-static int cap_check(dmp_node_wq_t *q, const dmp_node_write_t *w, int64_t now)
+static int store_has(const dmp_node_apply_env_t *env, const dmp_node_change_t *c, int64_t now,
+                     bool *out)
 {
-    if (w->cap == 0)
-        return 0;
+    *out = false;
+    int rc =
+        dmp_store_has_value(env->store, c->lname, c->lname_len, c->value, c->value_len, now, out);
+    return rc == DMP_ENOTFOUND ? 0 : rc;
+}
+
+/* Is (name, value) of changes[i] present once changes[0..upto) have been applied? */
+static int present_after(const dmp_node_apply_env_t *env, const dmp_node_txn_t *t, size_t upto,
+                         const dmp_node_change_t *c, int64_t now, bool *out)
+{
+    for (size_t j = upto; j-- > 0;) {
+        const dmp_node_change_t *p = &t->changes[j];
+        if (!same_name(p, c))
+            continue;
+        if (p->op == DMP_NODE_CH_DEL_ALL) {
+            *out = false;
+            return 0;
+        }
+        if (same_value(p, c)) {
+            *out = p->op == DMP_NODE_CH_PUT;
+            return 0;
+        }
+    }
+    return store_has(env, c, now, out);
+}
+
+/* Live values at c's name once changes[0..upto) have been applied. */
+static int count_after(const dmp_node_apply_env_t *env, const dmp_node_txn_t *t, size_t upto,
+                       const dmp_node_change_t *c, int64_t now, size_t *out)
+{
+    size_t start = 0;
+    bool cleared = false;
+    for (size_t j = upto; j-- > 0;) {
+        if (same_name(&t->changes[j], c) && t->changes[j].op == DMP_NODE_CH_DEL_ALL) {
+            start = j + 1;
+            cleared = true;
+            break;
+        }
+    }
     size_t count = 0;
-    int rc = dmp_store_count_values(q->store, w->lname, w->lname_len, now, &count);
-    if (rc != 0 && rc != DMP_ENOTFOUND) {
-        DMP_STAT_INC(q->st, store_errors);
-        return 502;
+    if (!cleared) {
+        int rc = dmp_store_count_values(env->store, c->lname, c->lname_len, now, &count);
+        if (rc != 0 && rc != DMP_ENOTFOUND)
+            return rc;
     }
-    bool present = false;
-    if (count > 0) {
-        rc = dmp_store_has_value(q->store, w->lname, w->lname_len, w->value, w->value_len, now,
-                                 &present);
-        if (rc != 0 && rc != DMP_ENOTFOUND) {
-            DMP_STAT_INC(q->st, store_errors);
-            return 502;
-        }
-    }
-    for (dmp_node_write_t *p = q->head; p; p = p->next) {
-        if (!same_name(p, w))
+    for (size_t j = start; j < upto; j++) {
+        const dmp_node_change_t *p = &t->changes[j];
+        if (!same_name(p, c) || p->op == DMP_NODE_CH_DEL_ALL)
             continue;
-        if (same_value(p, w)) {
-            present = true;
+        bool seen = false; /* count each distinct value once */
+        for (size_t k = start; k < j && !seen; k++)
+            seen = same_name(&t->changes[k], p) && t->changes[k].op != DMP_NODE_CH_DEL_ALL &&
+                   same_value(&t->changes[k], p);
+        if (seen)
             continue;
-        }
-        /* a pending distinct value: new unless the store already has it */
-        bool had = false;
-        if (count > 0 &&
-            dmp_store_has_value(q->store, p->lname, p->lname_len, p->value, p->value_len, now,
-                                &had) == 0 &&
-            had)
-            continue;
-        bool dup = false;
-        for (dmp_node_write_t *e = q->head; e != p; e = e->next) {
-            if (same_name(e, p) && same_value(e, p))
-                dup = true;
-        }
-        if (!dup)
+        bool before = false, after = false;
+        int rc = cleared ? 0 : store_has(env, p, now, &before);
+        if (rc == 0)
+            rc = present_after(env, t, upto, p, now, &after);
+        if (rc != 0)
+            return rc;
+        if (after && !before)
             count++;
+        else if (!after && before && count > 0)
+            count--;
     }
-    if (count >= w->cap && !present)
-        return 413;
+    *out = count;
     return 0;
+}
+
+/* The RRset cap (reference step 9) then the value rule (step 11), per put in order, each
+ * seeing the changes before it. extra: values pending in the shard's batch for this name that
+ * the store does not hold yet (single-put path). */
+static int txn_check(const dmp_node_apply_env_t *env, dmp_node_txn_t *t, int64_t now, size_t extra,
+                     bool extra_has_value)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const dmp_node_change_t *c = &t->changes[i];
+        if (c->op != DMP_NODE_CH_PUT)
+            continue;
+        if (t->cap) {
+            size_t count = 0;
+            bool present = extra_has_value;
+            int rc = count_after(env, t, i, c, now, &count);
+            if (rc == 0 && !present)
+                rc = present_after(env, t, i, c, now, &present);
+            if (rc != 0) {
+                DMP_STAT_INC(env->st, store_errors);
+                t->failed = i;
+                return DMP_EIO;
+            }
+            if (count + extra >= t->cap && !present) {
+                t->failed = i;
+                return DMP_EFULL;
+            }
+        }
+        if ((t->flags & DMP_NODE_TXN_CHECK_VALUES) &&
+            !dmp_node_value_safe(c->value, c->value_len)) {
+            t->failed = i;
+            return DMP_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static void finish(const dmp_node_apply_env_t *env, dmp_node_txn_t *t)
+{
+    if (t->done)
+        t->done(t);
+    (void)env;
+}
+
+/* After a successful store write: invalidate, bump, serial, stats. */
+static void after_write(const dmp_node_apply_env_t *env, dmp_node_txn_t *t, int64_t now)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const dmp_node_change_t *c = &t->changes[i];
+        if (env->invalidate)
+            env->invalidate(env->ctx, c->lname, c->lname_len);
+        if (c->op == DMP_NODE_CH_PUT) {
+            if (env->on_put)
+                env->on_put(env->ctx, c->lname, c->lname_len);
+            DMP_STAT_INC(env->st, writes);
+        } else {
+            DMP_STAT_INC(env->st, deletes);
+        }
+    }
+    if (t->changed)
+        dmp_node_serial_touch(env->serial, now);
+}
+
+static dmp_store_op_kind_t store_op(dmp_node_chop_t op)
+{
+    return op == DMP_NODE_CH_PUT         ? DMP_STORE_OP_PUT
+           : op == DMP_NODE_CH_DEL_VALUE ? DMP_STORE_OP_DEL_VALUE
+                                         : DMP_STORE_OP_DEL_ALL;
+}
+
+void dmp_node_txn_exec(const dmp_node_apply_env_t *env, dmp_node_txn_t *t)
+{
+    int64_t now = env->now_ms();
+    t->result = 0;
+    t->changed = 0;
+    t->next = NULL;
+    int rc = txn_check(env, t, now, 0, false);
+    if (rc != 0) {
+        t->result = rc;
+        finish(env, t);
+        return;
+    }
+    dmp_store_op_t stack[16];
+    dmp_store_op_t *ops = t->n <= 16 ? stack : malloc(t->n * sizeof(*ops));
+    if (!ops) {
+        t->result = DMP_EIO;
+        finish(env, t);
+        return;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        const dmp_node_change_t *c = &t->changes[i];
+        ops[i] = (dmp_store_op_t){.op = store_op(c->op),
+                                  .name = c->lname,
+                                  .name_len = c->lname_len,
+                                  .value = c->value,
+                                  .value_len = c->value_len,
+                                  .ttl = c->ttl};
+    }
+    size_t changed = 0;
+    rc = dmp_store_apply_ex(env->store, ops, t->n, now, env->syncer ? DMP_STORE_NOSYNC : 0,
+                            &changed);
+    for (size_t i = 0; i < t->n; i++)
+        t->changes[i].removed = rc == 0 ? ops[i].removed : 0;
+    if (ops != stack)
+        free(ops);
+    if (rc != 0) {
+        DMP_STAT_INC(env->st, write_errors);
+        DMP_STAT_INC(env->st, store_errors);
+        t->result = rc == DMP_ETOOBIG || rc == DMP_ENAME ? rc : DMP_EIO;
+        finish(env, t);
+        return;
+    }
+    t->changed = changed;
+    if (changed) {
+        DMP_STAT_INC(env->st, write_batches);
+        after_write(env, t, now);
+    }
+    if (changed && env->syncer)
+        dmp_node_syncer_defer(env->syncer, t, t); /* completed once durable */
+    else
+        finish(env, t);
+}
+
+/* ---- shard write queue ---- */
+
+static bool single_put(const dmp_node_txn_t *t)
+{
+    return t->n == 1 && t->changes[0].op == DMP_NODE_CH_PUT;
+}
+
+/* Cap check of a single put against the store plus the shard's pending batch. */
+static int pending_check(dmp_node_wq_t *q, dmp_node_txn_t *t, int64_t now)
+{
+    const dmp_node_change_t *c = &t->changes[0];
+    size_t extra = 0;
+    bool present = false;
+    if (t->cap) {
+        for (dmp_node_txn_t *p = q->head; p; p = p->next) {
+            const dmp_node_change_t *pc = &p->changes[0];
+            if (!same_name(pc, c))
+                continue;
+            if (same_value(pc, c)) {
+                present = true;
+                continue;
+            }
+            /* a pending distinct value: new unless the store already has it */
+            bool had = false;
+            if (store_has(&q->env, pc, now, &had) != 0) {
+                DMP_STAT_INC(q->env.st, store_errors);
+                return DMP_EIO;
+            }
+            if (had)
+                continue;
+            bool dup = false;
+            for (dmp_node_txn_t *e = q->head; e != p; e = e->next)
+                dup = dup || (same_name(&e->changes[0], pc) && same_value(&e->changes[0], pc));
+            if (!dup)
+                extra++;
+        }
+    }
+    return txn_check(&q->env, t, now, extra, present);
 }
 
 void dmp_node_wq_flush(dmp_node_wq_t *q)
 {
     if (!q->head)
         return;
-    int64_t now = q->now_ms();
+    const dmp_node_apply_env_t *env = &q->env;
+    int64_t now = env->now_ms();
     size_t n = q->n;
     dmp_store_put_t stack[64];
     dmp_store_put_t *puts = n <= 64 ? stack : malloc(n * sizeof(*puts));
+    unsigned flags = env->syncer ? DMP_STORE_NOSYNC : 0;
     int rc = DMP_ENOMEM;
     if (puts) {
         size_t i = 0;
-        for (dmp_node_write_t *w = q->head; w; w = w->next, i++) {
-            puts[i] = (dmp_store_put_t){.name = w->lname,
-                                        .name_len = w->lname_len,
-                                        .value = w->value,
-                                        .value_len = w->value_len,
-                                        .ttl = w->ttl};
+        for (dmp_node_txn_t *t = q->head; t; t = t->next, i++) {
+            const dmp_node_change_t *c = &t->changes[0];
+            puts[i] = (dmp_store_put_t){.name = c->lname,
+                                        .name_len = c->lname_len,
+                                        .value = c->value,
+                                        .value_len = c->value_len,
+                                        .ttl = c->ttl};
         }
-        rc = dmp_store_put_batch_ex(q->store, puts, n, now, q->syncer ? DMP_STORE_NOSYNC : 0);
+        rc = dmp_store_put_batch_ex(env->store, puts, n, now, flags);
         if (rc == 0)
-            DMP_STAT_INC(q->st, write_batches);
+            DMP_STAT_INC(env->st, write_batches);
     }
-    dmp_node_write_t *w = q->head, *dhead = NULL, *dtail = NULL;
+    dmp_node_txn_t *t = q->head, *dhead = NULL, *dtail = NULL;
     q->head = q->tail = NULL;
     q->n = 0;
-    while (w) {
-        dmp_node_write_t *next = w->next;
-        w->next = NULL;
-        int st = 201;
+    while (t) {
+        dmp_node_txn_t *next = t->next;
+        t->next = NULL;
+        const dmp_node_change_t *c = &t->changes[0];
+        int res = 0;
         if (rc != 0) {
             /* one bad entry fails the whole batch: retry this one alone */
-            dmp_store_put_t one = {w->lname, w->lname_len, w->value, w->value_len, w->ttl};
-            if (dmp_store_put_batch_ex(q->store, &one, 1, now, q->syncer ? DMP_STORE_NOSYNC : 0) ==
-                0) {
-                DMP_STAT_INC(q->st, write_batches);
-            } else {
-                st = 502;
-            }
-        }
-        if (q->cache)
-            dmp_cache_invalidate(q->cache, w->lname, w->lname_len);
-        if (st == 201) {
-            if (q->on_stored)
-                q->on_stored(q->on_stored_ctx, w);
-            dmp_node_serial_touch(q->serial, now);
-            DMP_STAT_INC(q->st, writes);
-        } else {
-            DMP_STAT_INC(q->st, write_errors);
-            DMP_STAT_INC(q->st, store_errors);
-        }
-        if (st == 201 && q->syncer) {
-            w->status = st; /* completed by the syncer once durable */
-            if (dtail)
-                dtail->next = w;
+            dmp_store_put_t one = {c->lname, c->lname_len, c->value, c->value_len, c->ttl};
+            int r1 = dmp_store_put_batch_ex(env->store, &one, 1, now, flags);
+            if (r1 == 0)
+                DMP_STAT_INC(env->st, write_batches);
             else
-                dhead = w;
-            dtail = w;
-        } else {
-            complete(w, st);
+                res = r1 == DMP_ETOOBIG || r1 == DMP_ENAME ? r1 : DMP_EIO;
         }
-        w = next;
+        t->result = res;
+        if (res == 0) {
+            t->changed = 1;
+            after_write(env, t, now);
+        } else {
+            if (env->invalidate)
+                env->invalidate(env->ctx, c->lname, c->lname_len);
+            DMP_STAT_INC(env->st, write_errors);
+            DMP_STAT_INC(env->st, store_errors);
+        }
+        if (res == 0 && env->syncer) {
+            if (dtail)
+                dtail->next = t;
+            else
+                dhead = t;
+            dtail = t;
+        } else {
+            finish(env, t);
+        }
+        t = next;
     }
     if (dhead)
-        dmp_node_syncer_defer(q->syncer, dhead, dtail);
+        dmp_node_syncer_defer(env->syncer, dhead, dtail);
     if (puts && puts != stack)
         free(puts);
 }
 
-void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_write_t *w)
+void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_txn_t *t)
 {
-    w->next = NULL;
-    if (w->op == DMP_NODE_W_DELETE) {
-        dmp_node_wq_flush(q); /* earlier writes to this name land first */
-        size_t removed = 0;
-        int rc = dmp_store_delete_ex(q->store, w->lname, w->lname_len, w->value, w->value_len,
-                                     &removed, q->syncer ? DMP_STORE_NOSYNC : 0);
-        if (q->cache)
-            dmp_cache_invalidate(q->cache, w->lname, w->lname_len);
-        if (rc == 0) {
-            dmp_node_serial_touch(q->serial, q->now_ms());
-            DMP_STAT_INC(q->st, deletes);
-            if (q->syncer) {
-                w->status = 204;
-                dmp_node_syncer_defer(q->syncer, w, w);
-            } else {
-                complete(w, 204);
-            }
-        } else if (rc == DMP_ENOTFOUND) {
-            complete(w, 404);
-        } else {
-            DMP_STAT_INC(q->st, store_errors);
-            complete(w, 502);
-        }
+    t->next = NULL;
+    t->result = 0;
+    t->changed = 0;
+    t->failed = 0;
+    if (!single_put(t)) {
+        dmp_node_wq_flush(q); /* earlier writes to these names land first */
+        dmp_node_txn_exec(&q->env, t);
         return;
     }
-    int64_t now = q->now_ms();
-    int st = cap_check(q, w, now);
-    if (st == 0 && w->value_unsafe)
-        st = 400;
-    if (st) {
-        complete(w, st);
+    int64_t now = q->env.now_ms();
+    int rc = pending_check(q, t, now);
+    if (rc != 0) {
+        t->result = rc;
+        finish(&q->env, t);
         return;
     }
     if (q->tail)
-        q->tail->next = w;
+        q->tail->next = t;
     else
-        q->head = w;
-    q->tail = w;
+        q->head = t;
+    q->tail = t;
     q->n++;
     if (q->n >= (q->max_batch ? q->max_batch : 64))
         dmp_node_wq_flush(q);
-}
-
-void dmp_node_background_thread(void)
-{
-    static _Thread_local bool done;
-    if (done)
-        return;
-    done = true;
-    /* best effort: an unprivileged process may always raise its own nice value */
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 13) != 0)
-        dmp_debug("setpriority: cannot lower a background thread's priority");
-}
-
-/* ---- group commit ---- */
-#define DMP_NODE_SYNC_GAP_NS 2000000 /* 2 ms */
-
-static void *syncer_main(void *arg)
-{
-    dmp_node_syncer_t *sy = arg;
-    dmp_node_background_thread();
-    int64_t last_start = 0;
-    pthread_mutex_lock(&sy->mu);
-    for (;;) {
-        while (!sy->head && !sy->stop)
-            pthread_cond_wait(&sy->cv, &sy->mu);
-        if (!sy->head && sy->stop)
-            break;
-        /* Syncs start at least DMP_NODE_SYNC_GAP_NS apart: a write arriving within that gap
-         * of the previous sync waits for the rest of it and shares the next fsync with every
-         * write that arrives meanwhile (at most 500 fsyncs/s, however fast writes come). */
-        int64_t wait_ns = last_start + DMP_NODE_SYNC_GAP_NS - dmp_monotonic_ns();
-        if (wait_ns > 0 && !sy->stop) {
-            pthread_mutex_unlock(&sy->mu);
-            struct timespec ts = {0, (long)wait_ns};
-            nanosleep(&ts, NULL);
-            pthread_mutex_lock(&sy->mu);
-        }
-        dmp_node_write_t *w = sy->head;
-        sy->head = sy->tail = NULL;
-        pthread_mutex_unlock(&sy->mu);
-        /* every write in the chain was written before this sync starts */
-        last_start = dmp_monotonic_ns();
-        int rc = dmp_store_sync_wal(sy->store);
-        atomic_fetch_add_explicit(&sy->syncs, 1, memory_order_relaxed);
-        if (rc != 0)
-            dmp_error("WAL sync failed (%s): failing %s", dmp_store_strerror(rc),
-                      "the writes waiting on it");
-        while (w) {
-            dmp_node_write_t *next = w->next;
-            w->next = NULL;
-            complete(w, rc == 0 ? w->status : 502);
-            w = next;
-        }
-        pthread_mutex_lock(&sy->mu);
-    }
-    pthread_mutex_unlock(&sy->mu);
-    return NULL;
-}
-
-int dmp_node_syncer_start(dmp_node_syncer_t *sy, dmp_store_t *store)
-{
-    memset(sy, 0, sizeof(*sy));
-    sy->store = store;
-    pthread_mutex_init(&sy->mu, NULL);
-    pthread_cond_init(&sy->cv, NULL);
-    if (pthread_create(&sy->th, NULL, syncer_main, sy) != 0)
-        return DMP_ESYS;
-    sy->started = true;
-    return 0;
-}
-
-void dmp_node_syncer_defer(dmp_node_syncer_t *sy, dmp_node_write_t *head, dmp_node_write_t *tail)
-{
-    pthread_mutex_lock(&sy->mu);
-    if (sy->tail)
-        sy->tail->next = head;
-    else
-        sy->head = head;
-    sy->tail = tail;
-    pthread_cond_signal(&sy->cv);
-    pthread_mutex_unlock(&sy->mu);
-}
-
-void dmp_node_syncer_stop(dmp_node_syncer_t *sy)
-{
-    if (!sy->started)
-        return;
-    pthread_mutex_lock(&sy->mu);
-    sy->stop = true;
-    pthread_cond_signal(&sy->cv);
-    pthread_mutex_unlock(&sy->mu);
-    pthread_join(sy->th, NULL); /* the loop drains the pending list before it exits */
-    sy->started = false;
-    pthread_cond_destroy(&sy->cv);
-    pthread_mutex_destroy(&sy->mu);
 }

@@ -1,5 +1,5 @@
 /* store: RocksDB record store (records + expiry index + stored-time index + Merkle buckets)
- * and the per-shard answer cache. See docs/store.md for the key schema and durability. */
+ *. See docs/store.md for the key schema and durability. */
 #ifndef DMP_STORE_H
 #define DMP_STORE_H
 
@@ -95,6 +95,30 @@ int dmp_store_item_digest(const char *name, size_t name_len, const uint8_t hash[
                           uint8_t out[32]);
 int dmp_store_bucket_of(const char *name, size_t name_len, uint32_t *bucket);
 int dmp_store_bucket_digest(dmp_store_t *s, uint32_t bucket, uint8_t out[32]);
+/* Every bucket digest at once (one iterator over the merkle CF; a never-touched bucket is
+ * zeros): out holds DMP_STORE_MERKLE_BUCKETS x 32 bytes. */
+int dmp_store_bucket_digests(dmp_store_t *s, uint8_t (*out)[32]);
+
+/* Anti-entropy leaf listing: visits the live rows (expires_ms > now) and the unexpired
+ * tombstones of one Merkle bucket, rows first, each group in (name, hash) order. Two prefix
+ * seeks on the bucket indexes (CF buckets, CF tombs). */
+int dmp_store_bucket_scan(dmp_store_t *s, uint32_t bucket, int64_t now_ms, dmp_store_bucket_fn fn,
+                          void *ctx);
+/* Tombstones: a delete (not the sweep) of a row leaves (name, hash) -> the row's expiry; a put
+ * of the same (name, value) lifts it; the sweep collects expired ones. *found = false when there
+ * is none or it has expired. */
+int dmp_store_tomb_get(dmp_store_t *s, const char *name, size_t name_len, const uint8_t hash[32],
+                       int64_t now_ms, bool *found, int64_t *expires_ms);
+
+/* The zone's SOA serial: persisted, advanced by one in the same WriteBatch as every change
+ * set (put batch, delete that removed something, transaction that changed something, sweep
+ * chunk that removed rows); a new store starts at its creation's Unix time. RFC 1982
+ * arithmetic applies (it wraps after 2^32 change sets). One atomic load. */
+uint32_t dmp_store_soa_serial(dmp_store_t *s);
+/* Zone transfer read: from ONE RocksDB snapshot, *serial = the serial of that version and fn
+ * visits every live row in (name, hash) order (block cache not filled). Writers are not blocked. */
+int dmp_store_zone_scan(dmp_store_t *s, int64_t now_ms, uint32_t *serial, dmp_store_visit_fn fn,
+                        void *ctx);
 
 /* Lowercase ASCII copy of name into out (cap >= name_len); validates like the store. */
 int dmp_store_normalize_name(const char *name, size_t name_len, char *out, size_t cap);
@@ -111,26 +135,31 @@ int dmp_store_kv_delete(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *key, s
 int dmp_store_kv_scan(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *prefix, size_t prefix_len,
                       dmp_store_kv_visit_fn fn, void *ctx);
 
-/* ---- Answer cache (per shard thread; not thread-safe) ----
- * Keys are names compared byte-for-byte: pass the lowercase name. An entry is dead once
- * expires_ms <= now_ms. get never allocates and is O(1) expected. */
-int dmp_cache_new(size_t max_bytes, dmp_cache_t **out);
-void dmp_cache_free(dmp_cache_t *c);
-/* HIT: *blob, *blob_len and *count set (blob owned by the cache, valid until the next call on this
- * cache). A HIT with count 0 and blob_len 0 is how the node caches "the name exists without
- * values" (an empty non-terminal): dmp_cache_put(c, name, len, NULL, 0, 0, exp). NEGATIVE: *blob =
- * NULL, *blob_len = 0, *count = 0. Any out pointer may be NULL. */
-dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
-                                 const uint8_t **blob, size_t *blob_len, uint16_t *count);
-/* Insert or replace (copies name and blob). DMP_ETOOBIG when one entry alone exceeds the
- * byte bound; evicts least recently used entries to make room. */
-int dmp_cache_put(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *blob,
-                  size_t blob_len, uint16_t count, int64_t expires_ms);
-int dmp_cache_put_negative(dmp_cache_t *c, const char *lname, size_t len, int64_t expires_ms);
-void dmp_cache_invalidate(dmp_cache_t *c, const char *lname, size_t len);
-void dmp_cache_clear(dmp_cache_t *c);
-/* Any out pointer may be NULL. bytes = accounted bytes (<= max_bytes). */
-void dmp_cache_stats(const dmp_cache_t *c, uint64_t *hits, uint64_t *misses, size_t *bytes,
-                     size_t *entries);
+/* ---- Mixed transactions (appended for the node's all-or-nothing write path) ----
+ * One op of a transaction. name/value borrowed for the call. removed is an output: the rows a
+ * delete removed (0 when nothing matched; physically present but expired rows count, as in
+ * dmp_store_delete). A value longer than DMP_STORE_MAX_VALUE matches nothing. */
+typedef enum {
+    DMP_STORE_OP_PUT = 0,       /* insert or refresh (name, value) with ttl */
+    DMP_STORE_OP_DEL_VALUE = 1, /* remove (name, value) */
+    DMP_STORE_OP_DEL_ALL = 2,   /* remove every value at name */
+} dmp_store_op_kind_t;
+
+typedef struct {
+    dmp_store_op_kind_t op;
+    const char *name;
+    size_t name_len;
+    const uint8_t *value; /* PUT, DEL_VALUE */
+    size_t value_len;
+    uint32_t ttl;   /* PUT */
+    size_t removed; /* out */
+} dmp_store_op_t;
+
+/* Applies ops in order in ONE WriteBatch: all of them or none (every op is validated first;
+ * a later op sees the earlier ones, so "delete all, then put" replaces an RRset). Nothing is
+ * written when no op changes anything. *changed (may be NULL) = puts + rows removed.
+ * flags: DMP_STORE_NOSYNC as for the other _ex writes. */
+int dmp_store_apply_ex(dmp_store_t *s, dmp_store_op_t *ops, size_t n, int64_t now_ms,
+                       unsigned flags, size_t *changed);
 
 #endif

@@ -110,3 +110,18 @@ int dmp_store_rec_parse(const uint8_t *buf, size_t len, dmp_store_rec_t *out)
     out->value_len = len - DMP_STORE_REC_HDR;
     return 0;
 }
+
+size_t dmp_store_ikey_make(uint8_t *out, int64_t t, const uint8_t *rkey, size_t rkl)
+{
+    dmp_store_ob64_put(out, t);
+    memcpy(out + 8, rkey, rkl);
+    return rkl + 8;
+}
+
+/* Name-index key: reversed(lname) | 0x00 | hash (same length as the record key). */
+size_t dmp_store_dkey_make(uint8_t *out, const char *lname, size_t nl, const uint8_t hash[32])
+{
+    char rev[DMP_STORE_MAX_NAME];
+    dmp_store_name_reverse(lname, nl, rev);
+    return dmp_store_rkey_make(out, rev, nl, hash);
+}

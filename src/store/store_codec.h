@@ -48,6 +48,12 @@ int dmp_store_rkey_parse(const uint8_t *buf, size_t len, const char **name, size
 int dmp_store_ikey_parse(const uint8_t *buf, size_t len, int64_t *t, const uint8_t **rkey,
                          size_t *rkey_len);
 
+/* Index key: ob64(t) | rkey; out holds DMP_STORE_IKEY_MAX. */
+size_t dmp_store_ikey_make(uint8_t *out, int64_t t, const uint8_t *rkey, size_t rkl);
+/* Name-index key: reversed(lname) | 0x00 | hash (same length as the record key); out holds
+ * DMP_STORE_RKEY_MAX. */
+size_t dmp_store_dkey_make(uint8_t *out, const char *lname, size_t nl, const uint8_t hash[32]);
+
 /* Encodes the header into hdr[DMP_STORE_REC_HDR]; the value bytes follow it on disk. */
 void dmp_store_rec_hdr(uint8_t hdr[DMP_STORE_REC_HDR], uint32_t ttl, int64_t stored_ms,
                        int64_t expires_ms, uint64_t seq);

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "cache/cache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

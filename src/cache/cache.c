@@ -1,9 +1,9 @@
-/* store: per-shard answer cache (byte-bounded, LRU, open addressing with linear probing). */
+/* cache: per-shard answer cache (byte-bounded, LRU, open addressing with linear probing). */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "cache/cache.h"
 
 /* One cached answer. Owned by the cache; name bytes then blob bytes follow in data[]. */
 typedef struct centry {
@@ -177,6 +177,13 @@ static void insert_slot(cslot_t *slots, size_t cap, centry_t *e)
 dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
                                  const uint8_t **blob, size_t *blob_len, uint16_t *count)
 {
+    return dmp_cache_get_exp(c, lname, len, now_ms, blob, blob_len, count, NULL);
+}
+
+dmp_cache_result_t dmp_cache_get_exp(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
+                                     const uint8_t **blob, size_t *blob_len, uint16_t *count,
+                                     int64_t *expires_ms)
+{
     if (blob)
         *blob = NULL;
     if (blob_len)
@@ -202,6 +209,8 @@ dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, 
         lru_push_front(c, e);
     }
     c->hits++;
+    if (expires_ms)
+        *expires_ms = e->expires_ms;
     if (e->negative)
         return DMP_CACHE_NEGATIVE;
     if (blob)

@@ -1,0 +1,40 @@
+/* cache: the per-shard answer cache (byte-bounded, LRU). Holds no RocksDB: the node fills it
+ * from the store and invalidates it on every write. See docs/cache.md. */
+#ifndef DMP_CACHE_H
+#define DMP_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache/cache_types.h"
+#include "util/util.h"
+
+/* Answer cache: one per shard thread, not thread-safe.
+ * Keys are names compared byte-for-byte: pass the lowercase name. An entry is dead once
+ * expires_ms <= now_ms. get never allocates and is O(1) expected. */
+int dmp_cache_new(size_t max_bytes, dmp_cache_t **out);
+void dmp_cache_free(dmp_cache_t *c);
+/* HIT: *blob, *blob_len and *count set (blob owned by the cache, valid until the next call on this
+ * cache). A HIT with count 0 and blob_len 0 is how the node caches "the name exists without
+ * values" (an empty non-terminal): dmp_cache_put(c, name, len, NULL, 0, 0, exp). NEGATIVE: *blob =
+ * NULL, *blob_len = 0, *count = 0. Any out pointer may be NULL. */
+dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
+                                 const uint8_t **blob, size_t *blob_len, uint16_t *count);
+/* dmp_cache_get that also reports the entry's expiry (HIT and NEGATIVE; expires_ms may be
+ * NULL). */
+dmp_cache_result_t dmp_cache_get_exp(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
+                                     const uint8_t **blob, size_t *blob_len, uint16_t *count,
+                                     int64_t *expires_ms);
+/* Insert or replace (copies name and blob). DMP_ETOOBIG when one entry alone exceeds the
+ * byte bound; evicts least recently used entries to make room. */
+int dmp_cache_put(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *blob,
+                  size_t blob_len, uint16_t count, int64_t expires_ms);
+int dmp_cache_put_negative(dmp_cache_t *c, const char *lname, size_t len, int64_t expires_ms);
+void dmp_cache_invalidate(dmp_cache_t *c, const char *lname, size_t len);
+void dmp_cache_clear(dmp_cache_t *c);
+/* Any out pointer may be NULL. bytes = accounted bytes (<= max_bytes). */
+void dmp_cache_stats(const dmp_cache_t *c, uint64_t *hits, uint64_t *misses, size_t *bytes,
+                     size_t *entries);
+
+#endif

@@ -1,0 +1,189 @@
+/* node: background threads (one start/stop/tick type) and the group-commit syncer on top. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "node/node.h"
+
+void dmp_node_background_thread(void)
+{
+    static _Thread_local bool done;
+    if (done)
+        return;
+    done = true;
+    /* best effort: an unprivileged process may always raise its own nice value */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 13) != 0)
+        dmp_debug("setpriority: cannot lower a background thread's priority");
+}
+
+static void *bg_main(void *arg)
+{
+    dmp_node_bgthread_t *b = arg;
+    if (b->nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), b->nice) != 0)
+        dmp_debug("%s: cannot lower the thread's priority", b->name ? b->name : "bgthread");
+    int64_t interval_ns = (int64_t)(b->interval_s * 1e9);
+    pthread_mutex_lock(&b->mu);
+    while (!b->stop) {
+        if (interval_ns > 0) {
+            /* the deadline is on CLOCK_MONOTONIC, the condvar's clock */
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + interval_ns;
+            ts.tv_sec = t / 1000000000;
+            ts.tv_nsec = t % 1000000000;
+            while (!b->stop && !b->kicked) {
+                if (pthread_cond_timedwait(&b->cv, &b->mu, &ts) == ETIMEDOUT)
+                    break;
+            }
+        } else {
+            while (!b->stop && !b->kicked)
+                pthread_cond_wait(&b->cv, &b->mu);
+        }
+        if (b->stop)
+            break;
+        b->kicked = false;
+        pthread_mutex_unlock(&b->mu);
+        b->tick(b->ctx);
+        atomic_fetch_add_explicit(&b->ticks, 1, memory_order_relaxed);
+        pthread_mutex_lock(&b->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    if (b->tick_on_stop) {
+        b->tick(b->ctx);
+        atomic_fetch_add_explicit(&b->ticks, 1, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+int dmp_node_bgthread_start(dmp_node_bgthread_t *b)
+{
+    if (!b || !b->tick || b->interval_s < 0)
+        return DMP_EINVAL;
+    b->stop = b->kicked = b->started = false;
+    atomic_init(&b->ticks, 0);
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&b->th, NULL, bg_main, b) != 0) {
+        pthread_cond_destroy(&b->cv);
+        pthread_mutex_destroy(&b->mu);
+        return DMP_ESYS;
+    }
+    b->started = true;
+    return 0;
+}
+
+void dmp_node_bgthread_kick(dmp_node_bgthread_t *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->kicked = true;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+void dmp_node_bgthread_stop(dmp_node_bgthread_t *b)
+{
+    if (!b || !b->started)
+        return;
+    pthread_mutex_lock(&b->mu);
+    b->stop = true;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    pthread_join(b->th, NULL);
+    b->started = false;
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+}
+
+/* ---- group commit ---- */
+#define DMP_NODE_SYNC_GAP_NS 2000000 /* 2 ms */
+
+static void complete(dmp_node_txn_t *t)
+{
+    if (t->done)
+        t->done(t);
+}
+
+/* One tick: syncs for every transaction handed over so far and completes them; loops until
+ * nothing is pending (so the final tick on stop drains everything). */
+static void syncer_tick(void *arg)
+{
+    dmp_node_syncer_t *sy = arg;
+    for (;;) {
+        pthread_mutex_lock(&sy->mu);
+        bool empty = sy->head == NULL;
+        pthread_mutex_unlock(&sy->mu);
+        if (empty)
+            return;
+        /* Syncs start at least DMP_NODE_SYNC_GAP_NS apart: a write arriving within that gap of
+         * the previous sync waits for the rest of it and shares the next fsync with every write
+         * that arrives meanwhile (at most 500 fsyncs/s, however fast writes come). */
+        int64_t wait_ns = sy->last_start_ns + DMP_NODE_SYNC_GAP_NS - dmp_monotonic_ns();
+        if (wait_ns > 0 && wait_ns <= DMP_NODE_SYNC_GAP_NS) {
+            struct timespec ts = {0, (long)wait_ns};
+            nanosleep(&ts, NULL);
+        }
+        pthread_mutex_lock(&sy->mu);
+        dmp_node_txn_t *t = sy->head;
+        sy->head = sy->tail = NULL;
+        pthread_mutex_unlock(&sy->mu);
+        /* every transaction in the chain was written before this sync starts */
+        sy->last_start_ns = dmp_monotonic_ns();
+        int rc = dmp_store_sync_wal(sy->store);
+        atomic_fetch_add_explicit(&sy->syncs, 1, memory_order_relaxed);
+        if (rc != 0)
+            dmp_error("WAL sync failed (%s): failing %s", dmp_store_strerror(rc),
+                      "the writes waiting on it");
+        while (t) {
+            dmp_node_txn_t *next = t->next;
+            t->next = NULL;
+            if (rc != 0)
+                t->result = DMP_EIO;
+            complete(t);
+            t = next;
+        }
+    }
+}
+
+int dmp_node_syncer_start(dmp_node_syncer_t *sy, dmp_store_t *store)
+{
+    memset(sy, 0, sizeof(*sy));
+    sy->store = store;
+    pthread_mutex_init(&sy->mu, NULL);
+    sy->bg = (dmp_node_bgthread_t){.name = "wal-sync",
+                                   .interval_s = 0,
+                                   .tick = syncer_tick,
+                                   .ctx = sy,
+                                   .nice = 13,
+                                   .tick_on_stop = true};
+    int rc = dmp_node_bgthread_start(&sy->bg);
+    if (rc != 0)
+        pthread_mutex_destroy(&sy->mu);
+    return rc;
+}
+
+void dmp_node_syncer_defer(dmp_node_syncer_t *sy, dmp_node_txn_t *head, dmp_node_txn_t *tail)
+{
+    pthread_mutex_lock(&sy->mu);
+    if (sy->tail)
+        sy->tail->next = head;
+    else
+        sy->head = head;
+    sy->tail = tail;
+    pthread_mutex_unlock(&sy->mu);
+    dmp_node_bgthread_kick(&sy->bg);
+}
+
+void dmp_node_syncer_stop(dmp_node_syncer_t *sy)
+{
+    if (!sy->bg.started)
+        return;
+    dmp_node_bgthread_stop(&sy->bg); /* the final tick drains the pending list */
+    pthread_mutex_destroy(&sy->mu);
+}

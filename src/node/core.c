@@ -1,0 +1,566 @@
+/* node: the core of dnsmeshd: shard state, name -> shard routing, the one write path
+ * (dmp_node_apply) and the shard hooks the executor (net) calls. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "node/node.h"
+
+/* One shard's state, touched only by that shard's thread (or by a thread that parked it for a
+ * multi-shard transaction, or by main after the executor stopped). */
+typedef struct {
+    dmp_node_core_t *core;
+    unsigned idx;
+    dmp_dns_zone_t zone;
+    dmp_cache_t *cache;
+    dmp_node_tstats_t *st;
+    dmp_node_lookup_t lookup;
+    dmp_node_wq_t wq;
+    dmp_node_rrl_t *rrl;            /* NULL: RRL off */
+    dmp_dns_cookie_secret_t cookie; /* secrets of cookie_epoch (derived from the master) */
+    uint64_t cookie_epoch;          /* UINT64_MAX: not derived yet */
+} shard_t;
+
+struct dmp_node_core {
+    const dmp_node_config_t *cfg;
+    dmp_store_t *store;
+    unsigned nshards;
+    shard_t *shards;
+    char apex[256]; /* served zone or "" */
+    int64_t (*now_ms)(void);
+    dmp_node_neggen_t neg;
+    _Atomic uint32_t serial; /* SOA serial: see dmp_node_serial_touch() */
+    dmp_node_syncer_t syncer;
+    bool syncer_on;
+    dmp_node_exec_fn exec;
+    void *exec_ctx;
+    dmp_node_update_fn update;
+    void *update_ctx;
+    /* multi-shard transactions are handed out one at a time, so every shard sees them in
+     * the same order and two of them can never park each other's shards (no deadlock) */
+    pthread_mutex_t multi_mu;
+    uint8_t cookie_master[32];    /* DMP_COOKIE_SECRET or random; wiped on free */
+    uint16_t keepalive;           /* RFC 7828 value for TCP answers (100 ms units) */
+    _Atomic bool cookie_required; /* reloadable (SIGHUP) */
+};
+
+static int64_t now_ms_real(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms_coarse(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void zone_from_cfg(const dmp_node_config_t *c, dmp_dns_zone_t *z)
+{
+    memset(z, 0, sizeof(*z));
+    z->ttl = c->dns_ttl;
+    if (c->served_zone)
+        snprintf(z->apex, sizeof(z->apex), "%s", c->served_zone);
+    if (c->apex_a && inet_pton(AF_INET, c->apex_a, z->a) == 1)
+        z->has_a = true;
+    if (c->apex_aaaa && inet_pton(AF_INET6, c->apex_aaaa, z->aaaa) == 1)
+        z->has_aaaa = true;
+    if (c->apex_ns)
+        snprintf(z->ns, sizeof(z->ns), "%s", c->apex_ns);
+    if (c->apex_soa_rname)
+        snprintf(z->soa_rname, sizeof(z->soa_rname), "%s", c->apex_soa_rname);
+}
+
+unsigned dmp_node_core_shard_of(const dmp_node_core_t *c, const char *lname, size_t len)
+{
+    return c->nshards <= 1 ? 0 : (unsigned)(dmp_dns_name_hash(lname, len) % c->nshards);
+}
+
+/* apply-env hooks */
+static void shard_invalidate(void *ctx, const char *lname, size_t len)
+{
+    shard_t *sh = ctx;
+    if (sh->cache)
+        dmp_cache_invalidate(sh->cache, lname, len);
+}
+
+static void core_invalidate(void *ctx, const char *lname, size_t len)
+{
+    dmp_node_core_t *c = ctx;
+    shard_t *sh = &c->shards[dmp_node_core_shard_of(c, lname, len)];
+    if (sh->cache)
+        dmp_cache_invalidate(sh->cache, lname, len);
+}
+
+static void shard_on_put(void *ctx, const char *lname, size_t len)
+{
+    shard_t *sh = ctx;
+    dmp_node_neggen_bump(&sh->core->neg, sh->core->apex, lname, len);
+}
+
+static void core_on_put(void *ctx, const char *lname, size_t len)
+{
+    dmp_node_core_t *c = ctx;
+    dmp_node_neggen_bump(&c->neg, c->apex, lname, len);
+}
+
+int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
+{
+    *out = NULL;
+    if (!o || !o->cfg || !o->store || o->nshards == 0 || !o->shard_st)
+        return DMP_EINVAL;
+    dmp_node_core_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return DMP_ENOMEM;
+    c->cfg = o->cfg;
+    c->store = o->store;
+    c->nshards = o->nshards;
+    c->now_ms = o->now_ms ? o->now_ms : now_ms_real;
+    if (o->cfg->served_zone)
+        snprintf(c->apex, sizeof(c->apex), "%s", o->cfg->served_zone);
+    atomic_init(&c->serial, (uint32_t)(c->now_ms() / 1000));
+    if (o->cfg->cookie_secret_set)
+        memcpy(c->cookie_master, o->cfg->cookie_secret, sizeof(c->cookie_master));
+    else
+        randombytes_buf(c->cookie_master, sizeof(c->cookie_master));
+    c->keepalive = o->tcp_keepalive_100ms;
+    atomic_init(&c->cookie_required, o->cfg->cookie_required);
+    pthread_mutex_init(&c->multi_mu, NULL);
+    c->shards = calloc(c->nshards, sizeof(shard_t));
+    if (!c->shards) {
+        dmp_node_core_free(c);
+        return DMP_ENOMEM;
+    }
+    if (!o->no_syncer) {
+        if (dmp_node_syncer_start(&c->syncer, c->store) != 0) {
+            dmp_node_core_free(c);
+            return DMP_ESYS;
+        }
+        c->syncer_on = true;
+    }
+    size_t cache_bytes = (size_t)(o->cfg->cache_mb << 20) / c->nshards;
+    for (unsigned i = 0; i < c->nshards; i++) {
+        shard_t *sh = &c->shards[i];
+        sh->core = c;
+        sh->idx = i;
+        sh->st = &o->shard_st[i];
+        zone_from_cfg(o->cfg, &sh->zone);
+        sh->cookie_epoch = UINT64_MAX;
+        dmp_node_rrl_config_t rc = {.rate = o->cfg->rrl_rate,
+                                    .slip = o->cfg->rrl_slip,
+                                    .v4_prefix = o->cfg->rrl_v4_prefix,
+                                    .v6_prefix = o->cfg->rrl_v6_prefix,
+                                    .buckets = o->cfg->rrl_table_size,
+                                    .whitelist = o->cfg->rrl_whitelist,
+                                    .nwhitelist = o->cfg->rrl_nwhitelist};
+        if (dmp_node_rrl_new(&rc, &sh->rrl) != 0) {
+            dmp_node_core_free(c);
+            return DMP_ENOMEM;
+        }
+        if (cache_bytes && dmp_cache_new(cache_bytes, &sh->cache) != 0) {
+            dmp_node_core_free(c);
+            return DMP_ENOMEM;
+        }
+        dmp_node_lookup_init(&sh->lookup, c->store, sh->cache, &c->neg, sh->st, o->cfg->dns_ttl);
+        sh->wq = (dmp_node_wq_t){.env = {.store = c->store,
+                                         .st = sh->st,
+                                         .now_ms = c->now_ms,
+                                         .serial = &c->serial,
+                                         .syncer = c->syncer_on ? &c->syncer : NULL,
+                                         .invalidate = shard_invalidate,
+                                         .on_put = shard_on_put,
+                                         .ctx = sh},
+                                 .max_batch = 64};
+    }
+    *out = c;
+    return 0;
+}
+
+void dmp_node_core_set_exec(dmp_node_core_t *c, dmp_node_exec_fn fn, void *ctx)
+{
+    c->exec = fn;
+    c->exec_ctx = ctx;
+}
+
+void dmp_node_core_set_update(dmp_node_core_t *c, dmp_node_update_fn fn, void *ctx)
+{
+    c->update = fn;
+    c->update_ctx = ctx;
+}
+
+/* ---- single-shard transactions ---- */
+static void shard_task(void *arg)
+{
+    dmp_node_txn_t *t = arg;
+    shard_t *sh = t->priv;
+    dmp_node_wq_take(&sh->wq, t);
+}
+
+/* ---- multi-shard transactions: park every involved shard, apply once ---- */
+typedef struct barrier barrier_t;
+typedef struct {
+    barrier_t *b;
+    unsigned shard;
+} part_t;
+
+struct barrier {
+    dmp_node_core_t *c;
+    dmp_node_txn_t *t;
+    _Atomic unsigned arrived;  /* participants arrived (shards + the submitter) */
+    _Atomic unsigned expected; /* 0 until the submitter knows how many tasks were queued */
+    _Atomic bool cancelled;    /* a hand-off failed: do not run, do not touch t */
+    _Atomic unsigned refs;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool released;
+    bool go; /* the submitter arrived last: parts[0]'s shard runs the transaction */
+    unsigned nparts;
+    part_t parts[];
+};
+
+static void barrier_unref(barrier_t *b)
+{
+    if (atomic_fetch_sub(&b->refs, 1) == 1) {
+        pthread_cond_destroy(&b->cv);
+        pthread_mutex_destroy(&b->mu);
+        free(b);
+    }
+}
+
+/* Every involved shard is parked (the caller is one of them): apply the whole transaction,
+ * counting in the caller's own metrics slot, then release the others. */
+static void barrier_run(barrier_t *b, dmp_node_tstats_t *st)
+{
+    if (!atomic_load(&b->cancelled)) {
+        dmp_node_core_t *c = b->c;
+        dmp_node_apply_env_t env = {.store = c->store,
+                                    .st = st,
+                                    .now_ms = c->now_ms,
+                                    .serial = &c->serial,
+                                    .syncer = c->syncer_on ? &c->syncer : NULL,
+                                    .invalidate = core_invalidate,
+                                    .on_put = core_on_put,
+                                    .ctx = c};
+        dmp_node_txn_exec(&env, b->t);
+    }
+    pthread_mutex_lock(&b->mu);
+    b->released = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* The last participant to arrive starts the transaction. A shard runs it itself; the submitter
+ * (any thread, never waiting) hands it to the first part's shard, which is parked by then, so
+ * only shard threads ever touch shard state and their own counters. */
+static void barrier_arrive(barrier_t *b, dmp_node_tstats_t *st, bool submitter)
+{
+    unsigned now = atomic_fetch_add(&b->arrived, 1) + 1;
+    unsigned exp = atomic_load(&b->expected);
+    if (exp == 0 || now != exp)
+        return;
+    if (!submitter || atomic_load(&b->cancelled)) {
+        barrier_run(b, st);
+        return;
+    }
+    pthread_mutex_lock(&b->mu);
+    b->go = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void part_task(void *arg)
+{
+    part_t *p = arg;
+    barrier_t *b = p->b;
+    shard_t *sh = &b->c->shards[p->shard];
+    dmp_node_wq_flush(&sh->wq); /* earlier writes to these names land first */
+    barrier_arrive(b, sh->st, false);
+    pthread_mutex_lock(&b->mu);
+    while (!b->released) {
+        if (b->go && p == &b->parts[0]) {
+            b->go = false;
+            pthread_mutex_unlock(&b->mu);
+            barrier_run(b, sh->st);
+            pthread_mutex_lock(&b->mu);
+            continue;
+        }
+        pthread_cond_wait(&b->cv, &b->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    barrier_unref(b);
+}
+
+static int apply_multi(dmp_node_core_t *c, dmp_node_txn_t *t, const unsigned *shards, unsigned ns)
+{
+    barrier_t *b = calloc(1, sizeof(*b) + ns * sizeof(part_t));
+    if (!b)
+        return DMP_ENOMEM;
+    b->c = c;
+    b->t = t;
+    b->nparts = ns;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    atomic_init(&b->arrived, 0);
+    atomic_init(&b->expected, 0);
+    atomic_init(&b->cancelled, false);
+    atomic_init(&b->refs, ns + 1);
+    unsigned queued = 0;
+    pthread_mutex_lock(&c->multi_mu);
+    for (unsigned i = 0; i < ns; i++) {
+        b->parts[i] = (part_t){b, shards[i]};
+        if (c->exec(c->exec_ctx, shards[i], part_task, &b->parts[i]) != 0)
+            break;
+        queued++;
+    }
+    pthread_mutex_unlock(&c->multi_mu);
+    if (queued < ns) {
+        atomic_store(&b->cancelled, true);
+        for (unsigned i = queued; i < ns; i++)
+            barrier_unref(b); /* the parts never queued */
+    }
+    atomic_store(&b->expected, queued + 1);
+    barrier_arrive(b, NULL, true); /* the submitter never waits */
+    barrier_unref(b);
+    return queued < ns ? DMP_EAGAIN : 0;
+}
+
+int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t)
+{
+    if (!c || !t || !t->changes || t->n == 0 || !c->exec)
+        return DMP_EINVAL;
+    unsigned stack[16];
+    unsigned *shards = c->nshards <= 16 ? stack : malloc(c->nshards * sizeof(*shards));
+    if (!shards)
+        return DMP_ENOMEM;
+    unsigned ns = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const dmp_node_change_t *ch = &t->changes[i];
+        if (ch->lname_len == 0 || ch->lname_len >= sizeof(ch->lname)) {
+            if (shards != stack)
+                free(shards);
+            return DMP_EINVAL;
+        }
+        unsigned s = dmp_node_core_shard_of(c, ch->lname, ch->lname_len);
+        bool seen = false;
+        for (unsigned j = 0; j < ns && !seen; j++)
+            seen = shards[j] == s;
+        if (!seen)
+            shards[ns++] = s;
+    }
+    /* ascending shard order: a stable order for the multi-shard hand-off */
+    for (unsigned i = 1; i < ns; i++)
+        for (unsigned j = i; j > 0 && shards[j - 1] > shards[j]; j--) {
+            unsigned x = shards[j];
+            shards[j] = shards[j - 1];
+            shards[j - 1] = x;
+        }
+    int rc;
+    t->result = 0;
+    t->changed = 0;
+    t->failed = 0;
+    t->next = NULL;
+    if (ns == 1) {
+        t->priv = &c->shards[shards[0]];
+        rc = c->exec(c->exec_ctx, shards[0], shard_task, t) == 0 ? 0 : DMP_EAGAIN;
+    } else {
+        rc = apply_multi(c, t, shards, ns);
+    }
+    if (shards != stack)
+        free(shards);
+    return rc;
+}
+
+/* ---- shard hooks ---- */
+/* EDNS options of one query: the client address for cookies (secrets re-derived when the
+ * rotation epoch changes; every shard derives the same ones from the master), NSID, keepalive. */
+static void query_opts(dmp_node_core_t *c, shard_t *sh, const struct sockaddr *peer,
+                       socklen_t peer_len, int64_t now_ms, dmp_dns_opts_t *o)
+{
+    const dmp_node_config_t *cfg = c->cfg;
+    memset(o, 0, sizeof(*o));
+    o->now_s = (uint32_t)(now_ms / 1000);
+    if (cfg->nsid) {
+        o->nsid = (const uint8_t *)cfg->nsid;
+        o->nsid_len = cfg->nsid_len;
+    }
+    o->tcp_keepalive_100ms = c->keepalive;
+    if (!cfg->cookies || !peer)
+        return;
+    if (peer->sa_family == AF_INET && peer_len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        o->client_ip = (const uint8_t *)&((const struct sockaddr_in *)peer)->sin_addr;
+        o->client_ip_len = 4;
+    } else if (peer->sa_family == AF_INET6 && peer_len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        o->client_ip = (const uint8_t *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
+        o->client_ip_len = 16;
+    } else {
+        return;
+    }
+    uint64_t epoch = (uint64_t)(now_ms / 1000) / cfg->cookie_rotate;
+    if (epoch != sh->cookie_epoch &&
+        dmp_dns_cookie_secret_at(c->cookie_master, (uint64_t)(now_ms / 1000), cfg->cookie_rotate,
+                                 &sh->cookie) == 0)
+        sh->cookie_epoch = epoch;
+    if (sh->cookie_epoch == UINT64_MAX)
+        return;
+    o->cookie = &sh->cookie;
+    o->cookie_required = atomic_load_explicit(&c->cookie_required, memory_order_relaxed);
+}
+
+void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
+                         bool tcp, const struct sockaddr *peer, socklen_t peer_len, uint8_t *out,
+                         size_t cap, size_t *out_len)
+{
+    shard_t *sh = &c->shards[shard < c->nshards ? shard : 0];
+    int64_t t0 = dmp_monotonic_ns();
+    sh->lookup.now_ms = now_ms_coarse();
+    /* the store's persisted serial: one per change set, survives restarts (docs/store.md) */
+    sh->zone.soa_serial = dmp_store_soa_serial(c->store);
+    dmp_dns_result_t res = {0};
+    dmp_dns_opts_t opts;
+    query_opts(c, sh, peer, peer_len, sh->lookup.now_ms, &opts);
+    *out_len = 0;
+    dmp_dns_respond_ex(&sh->zone, &opts, pkt, len, tcp ? DMP_DNS_TCP : DMP_DNS_UDP, dmp_node_lookup,
+                       &sh->lookup, out, cap, out_len, &res);
+    if (res.cookie >= 0 && res.cookie < 5)
+        DMP_STAT_INC(sh->st, dns_cookie[res.cookie]);
+    /* response rate limiting: UDP only (TCP proves the source), after the answer is known */
+    if (!tcp && sh->rrl && *out_len > 0) {
+        switch (dmp_node_rrl_check(sh->rrl, peer, peer_len, &res, *out_len, t0)) {
+        case DMP_NODE_RRL_DROP:
+            DMP_STAT_INC(sh->st, rrl_dropped);
+            *out_len = 0;
+            dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+            return;
+        case DMP_NODE_RRL_SLIP:
+            DMP_STAT_INC(sh->st, rrl_slipped);
+            if (dmp_dns_tc_stub(pkt, len, out, cap, out_len) != 0)
+                *out_len = 0;
+            dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+            return;
+        case DMP_NODE_RRL_EXEMPT_COOKIE:
+            DMP_STAT_INC(sh->st, rrl_exempt_cookie);
+            break;
+        case DMP_NODE_RRL_EXEMPT_LIST:
+            DMP_STAT_INC(sh->st, rrl_exempt_list);
+            break;
+        default:
+            break;
+        }
+    }
+    if (res.outcome == DMP_DNS_OUT_UPDATE && c->update)
+        c->update(c->update_ctx, shard, pkt, len, tcp, out, cap, out_len, &res);
+    if (*out_len == 0) {
+        DMP_STAT_INC(sh->st, dns_malformed);
+    } else {
+        unsigned rs = res.rcode < DMP_NODE_RCODE_SLOTS - 1 ? res.rcode : DMP_NODE_RCODE_SLOTS - 1;
+        DMP_STAT_INC(sh->st, dns_rcode[rs]);
+        if (res.outcome >= 0 && res.outcome < DMP_NODE_OUT_SLOTS)
+            DMP_STAT_INC(sh->st, dns_outcome[res.outcome]);
+    }
+    DMP_STAT_INC(sh->st, dns_qtype[res.qtype ? dmp_node_qtype_slot(res.qtype) : 14]);
+    dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+}
+
+/* SIGHUP: a new RRL table for one shard, swapped in on that shard's thread. */
+typedef struct {
+    shard_t *sh;
+    dmp_node_rrl_t *rrl;
+} rrl_swap_t;
+
+static void rrl_swap_task(void *arg)
+{
+    rrl_swap_t *s = arg;
+    dmp_node_rrl_t *old = s->sh->rrl;
+    s->sh->rrl = s->rrl;
+    dmp_node_rrl_free(old);
+    free(s);
+}
+
+int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc)
+{
+    if (!c || !nc)
+        return DMP_EINVAL;
+    atomic_store_explicit(&c->cookie_required, nc->cookie_required, memory_order_relaxed);
+    dmp_node_rrl_config_t rc = {.rate = nc->rrl_rate,
+                                .slip = nc->rrl_slip,
+                                .v4_prefix = nc->rrl_v4_prefix,
+                                .v6_prefix = nc->rrl_v6_prefix,
+                                .buckets = nc->rrl_table_size,
+                                .whitelist = nc->rrl_whitelist,
+                                .nwhitelist = nc->rrl_nwhitelist};
+    int rc_all = 0;
+    for (unsigned i = 0; i < c->nshards; i++) {
+        rrl_swap_t *s = calloc(1, sizeof(*s));
+        if (!s)
+            return DMP_ENOMEM;
+        s->sh = &c->shards[i];
+        int r = dmp_node_rrl_new(&rc, &s->rrl);
+        if (r == 0 && (!c->exec || c->exec(c->exec_ctx, i, rrl_swap_task, s) != 0))
+            r = DMP_EAGAIN;
+        if (r != 0) {
+            dmp_node_rrl_free(s->rrl);
+            free(s);
+            rc_all = r;
+        }
+    }
+    return rc_all;
+}
+
+void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)
+{
+    shard_t *sh = &c->shards[shard < c->nshards ? shard : 0];
+    dmp_node_wq_flush(&sh->wq);
+    if (sh->cache) {
+        size_t bytes = 0;
+        dmp_cache_stats(sh->cache, NULL, NULL, &bytes, NULL);
+        DMP_STAT_SET(sh->st, cache_bytes, bytes);
+    }
+}
+
+void dmp_node_core_drain(dmp_node_core_t *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; c->shards && i < c->nshards; i++)
+        dmp_node_wq_flush(&c->shards[i].wq);
+    if (c->syncer_on) {
+        dmp_node_syncer_stop(&c->syncer); /* syncs, then completes what the flushes handed over */
+        c->syncer_on = false;
+        for (unsigned i = 0; c->shards && i < c->nshards; i++)
+            c->shards[i].wq.env.syncer = NULL;
+    }
+}
+
+void dmp_node_core_free(dmp_node_core_t *c)
+{
+    if (!c)
+        return;
+    dmp_node_core_drain(c);
+    for (unsigned i = 0; c->shards && i < c->nshards; i++) {
+        dmp_node_lookup_free(&c->shards[i].lookup);
+        dmp_cache_free(c->shards[i].cache);
+        dmp_node_rrl_free(c->shards[i].rrl);
+        sodium_memzero(&c->shards[i].cookie, sizeof(c->shards[i].cookie));
+    }
+    free(c->shards);
+    pthread_mutex_destroy(&c->multi_mu);
+    sodium_memzero(c->cookie_master, sizeof(c->cookie_master));
+    free(c);
+}
+
+uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c)
+{
+    return atomic_load_explicit(&c->syncer.syncs, memory_order_relaxed);
+}
+
+uint32_t dmp_node_core_serial(dmp_node_core_t *c)
+{
+    return dmp_store_soa_serial(c->store);
+}

@@ -1,0 +1,193 @@
+/* node: a shard's answer lookup (answer cache in front of RocksDB, RFC 8020 empty
+ * non-terminals, negative caching with generations). Runs on the shard thread only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/node.h"
+
+unsigned dmp_node_neg_slot(const char *lname, size_t len)
+{
+    return (unsigned)(dmp_dns_name_hash(lname, len) % DMP_NODE_NEG_SLOTS);
+}
+
+void dmp_node_neggen_bump(dmp_node_neggen_t *g, const char *apex, const char *lname, size_t len)
+{
+    if (!g)
+        return;
+    size_t al = apex ? strlen(apex) : 0;
+    if (al &&
+        (len <= al + 1 || lname[len - al - 1] != '.' || memcmp(lname + len - al, apex, al) != 0))
+        return; /* outside the zone: refused over DNS, never cached */
+    for (size_t i = 0; i < len; i++) {
+        if (lname[i] != '.')
+            continue;
+        const char *a = lname + i + 1;
+        size_t alen = len - i - 1;
+        if (al ? alen <= al : memchr(a, '.', alen) == NULL)
+            break;
+        atomic_fetch_add_explicit(&g->gen[dmp_node_neg_slot(a, alen)], 1, memory_order_release);
+    }
+}
+
+void dmp_node_lookup_init(dmp_node_lookup_t *l, dmp_store_t *store, dmp_cache_t *cache,
+                          dmp_node_neggen_t *neg, dmp_node_tstats_t *st, uint32_t ttl)
+{
+    memset(l, 0, sizeof(*l));
+    l->store = store;
+    l->cache = cache;
+    l->neg = neg;
+    l->st = st;
+    l->ttl = ttl;
+    dmp_buf_init(&l->rrs);
+    dmp_buf_init(&l->vals);
+}
+
+void dmp_node_lookup_free(dmp_node_lookup_t *l)
+{
+    dmp_buf_free(&l->rrs);
+    dmp_buf_free(&l->vals);
+    free(l->vv);
+    free(l->voff);
+    l->vv = NULL;
+    l->voff = NULL;
+    l->vv_cap = l->vv_n = 0;
+}
+
+static int collect(void *ctx, const char *name, size_t name_len, const dmp_store_record_t *r)
+{
+    (void)name;
+    (void)name_len;
+    dmp_node_lookup_t *l = ctx;
+    if (l->vv_n == l->vv_cap) {
+        size_t nc = l->vv_cap ? l->vv_cap * 2 : 64;
+        dmp_dns_value_t *nv = realloc(l->vv, nc * sizeof(*nv));
+        if (!nv)
+            return 1;
+        l->vv = nv;
+        size_t *no = realloc(l->voff, nc * sizeof(*no));
+        if (!no)
+            return 1;
+        l->voff = no;
+        l->vv_cap = nc;
+    }
+    l->voff[l->vv_n] = l->vals.len;
+    l->vv[l->vv_n].len = r->value_len;
+    if (dmp_buf_append(&l->vals, r->value, r->value_len) != 0)
+        return 1;
+    l->vv_n++;
+    if (r->expires_ms < l->min_exp)
+        l->min_exp = r->expires_ms;
+    return 0;
+}
+
+static uint32_t neg_gen(const dmp_node_lookup_t *l, const char *lname, size_t len)
+{
+    return l->neg ? atomic_load_explicit(&l->neg->gen[dmp_node_neg_slot(lname, len)],
+                                         memory_order_acquire)
+                  : 0;
+}
+
+/* Answer TTL: the smaller of DMP_DNS_TTL (compiled into the RRs) and the RRset's remaining
+ * lifetime (its first record to expire), rounded down, so no cache keeps a record past its
+ * expiry (under a second left: TTL 0, not cached). */
+static void clamp_to(dmp_dns_rrset_view_t *out, int64_t expires_ms, int64_t now_ms)
+{
+    if (expires_ms == INT64_MAX)
+        return;
+    int64_t left = expires_ms > now_ms ? (expires_ms - now_ms) / 1000 : 0;
+    out->clamp_ttl = true;
+    out->ttl = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+}
+
+/* Cache entry kinds: count > 0 = TXT RRset; count 0 with no blob = exists, no values (empty
+ * non-terminal); count 0 with a 4-byte blob = NXDOMAIN, the blob being its generation. A put of
+ * N drops N's own entry on its shard and outdates cached NXDOMAINs of N's ancestors through the
+ * generations. A delete or expiry that empties a subtree is not chased: its ancestors may
+ * answer NODATA instead of NXDOMAIN for at most DMP_NODE_NEG_CACHE_MS (harmless). */
+int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out)
+{
+    dmp_node_lookup_t *l = ctx;
+    int64_t now = l->now_ms;
+    if (l->cache) {
+        const uint8_t *blob;
+        size_t blen;
+        uint16_t count;
+        int64_t exp = 0;
+        dmp_cache_result_t cr =
+            dmp_cache_get_exp(l->cache, lname, len, now, &blob, &blen, &count, &exp);
+        if (cr == DMP_CACHE_HIT && count == 0 && blen == sizeof(uint32_t)) {
+            uint32_t g;
+            memcpy(&g, blob, sizeof(g));
+            if (g == neg_gen(l, lname, len)) {
+                DMP_STAT_INC(l->st, cache_neg_hits);
+                return DMP_ENOTFOUND;
+            }
+            cr = DMP_CACHE_MISS; /* a descendant was written since: look again */
+        }
+        if (cr == DMP_CACHE_HIT) {
+            DMP_STAT_INC(l->st, cache_hits);
+            out->rrs = blob;
+            out->len = blen;
+            out->count = count;
+            if (count)
+                clamp_to(out, exp, now); /* a TXT entry lives exactly as long as its RRset */
+            return 0;
+        }
+        if (cr == DMP_CACHE_NEGATIVE) {
+            DMP_STAT_INC(l->st, cache_neg_hits);
+            return DMP_ENOTFOUND;
+        }
+        DMP_STAT_INC(l->st, cache_misses);
+    }
+    /* read before the store: a put racing this lookup outdates what we may cache below */
+    uint32_t gen = neg_gen(l, lname, len);
+    l->vals.len = 0;
+    l->vv_n = 0;
+    l->min_exp = INT64_MAX;
+    int rc = dmp_store_get(l->store, lname, len, now, collect, l);
+    if (rc == DMP_ENOTFOUND) {
+        /* RFC 8020: a name with live descendants exists (empty non-terminal, e.g. the
+         * mb-<hash> above slot-N.mb-<hash>): NODATA, never NXDOMAIN, or resolvers that
+         * minimise QNAMEs (RFC 9156) would treat every name below as absent. */
+        bool below = false;
+        int dr = dmp_store_has_descendant(l->store, lname, len, now, &below);
+        if (dr != 0) {
+            DMP_STAT_INC(l->st, store_errors);
+            return dr;
+        }
+        if (below) {
+            if (l->cache) /* a hit with count 0: "exists, no values" */
+                dmp_cache_put(l->cache, lname, len, NULL, 0, 0, now + DMP_NODE_NEG_CACHE_MS);
+            out->rrs = NULL;
+            out->len = 0;
+            out->count = 0;
+            return 0;
+        }
+    }
+    if (rc == DMP_ENOTFOUND || rc == DMP_ENAME || rc == DMP_ETOOBIG) {
+        if (l->cache)
+            dmp_cache_put(l->cache, lname, len, (const uint8_t *)&gen, sizeof(gen), 0,
+                          now + DMP_NODE_NEG_CACHE_MS);
+        return DMP_ENOTFOUND;
+    }
+    if (rc != 0) {
+        DMP_STAT_INC(l->st, store_errors);
+        return rc;
+    }
+    if (l->vv_n == 0)
+        return DMP_ENOTFOUND;
+    for (size_t i = 0; i < l->vv_n; i++)
+        l->vv[i].data = l->vals.data + l->voff[i];
+    l->rrs.len = 0;
+    size_t nv = l->vv_n > 65535 ? 65535 : l->vv_n;
+    rc = dmp_dns_txt_rrs_build(l->vv, nv, l->ttl, &l->rrs);
+    if (rc != 0)
+        return rc;
+    if (l->cache)
+        dmp_cache_put(l->cache, lname, len, l->rrs.data, l->rrs.len, (uint16_t)nv, l->min_exp);
+    out->rrs = l->rrs.data;
+    out->len = l->rrs.len;
+    out->count = (uint16_t)nv;
+    clamp_to(out, l->min_exp, now);
+    return 0;
+}

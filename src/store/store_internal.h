@@ -1,0 +1,145 @@
+/* store: internals shared by the store's source files (not part of the public API).
+ * Key schema, column families and durability: docs/store.md. */
+#ifndef DMP_STORE_INTERNAL_H
+#define DMP_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <rocksdb/c.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "store/store_codec.h"
+
+enum {
+    CF_DEFAULT = 0,
+    CF_RECORDS,
+    CF_EXPIRY,
+    CF_BYSTORED,
+    CF_META,
+    CF_MERKLE,
+    CF_TOKENS,
+    CF_TSIG,
+    CF_HEARTBEATS,
+    CF_RNAMES,  /* schema 2: reversed-label name index for "has descendants" */
+    CF_BUCKETS, /* schema 3: rows by Merkle bucket (anti-entropy leaf listings) */
+    CF_TOMBS,   /* schema 3: delete markers by Merkle bucket (anti-entropy) */
+    CF_OURS     /* number of column families this build knows */
+};
+
+#define META_VERSION "schema_version"
+#define META_COUNT "record_count"
+
+#define SWEEP_CHUNK 1024u
+#define MIGRATE_CHUNK 4096u
+/* has_descendant gives up (answers true) after this many dead index entries in a row. */
+#define DESC_MAX_DEAD 64u
+#define DEFAULT_CACHE_BYTES ((size_t)64 << 20)
+#define DEFAULT_WBUF_BYTES ((size_t)64 << 20)
+
+/* The store. Owns every RocksDB object below. Invariants kept by every write batch:
+ * - each row in CF_RECORDS has exactly one CF_EXPIRY entry ob64(expires)|rkey, one
+ *   CF_BYSTORED entry ob64(stored)|rkey (value = ob64 expires) and one CF_RNAMES entry
+ *   reversed(lname)|0x00|hash (value = ob64 expires);
+ * - meta "record_count" = number of rows in CF_RECORDS;
+ * - merkle bucket b = XOR of item digests of the rows whose name falls in b.
+ * `lock`: writers (put/delete) hold it shared, the sweep exclusive, so a sweep never deletes
+ * a row that a concurrent put is refreshing. Readers take no lock. */
+struct dmp_store {
+    rocksdb_t *db;
+    rocksdb_options_t *dbopts;
+    rocksdb_options_t *cfopts[CF_OURS];
+    rocksdb_options_t *extra_opts; /* options for column families of a newer schema */
+    rocksdb_column_family_handle_t *cf[CF_OURS];
+    rocksdb_column_family_handle_t **extra_cf;
+    size_t n_extra;
+    rocksdb_cache_t *cache;
+    rocksdb_block_based_table_options_t *bbt;
+    rocksdb_block_based_table_options_t *bbt_rec;
+    rocksdb_slicetransform_t *prefix;
+    rocksdb_mergeoperator_t *add_op;
+    rocksdb_mergeoperator_t *xor_op;
+    rocksdb_writeoptions_t *wsync;
+    rocksdb_writeoptions_t *wnosync;
+    rocksdb_readoptions_t *rdefault;
+    rocksdb_readoptions_t *rprefix; /* prefix_same_as_start: one RRset per seek */
+    pthread_rwlock_t lock;
+    _Atomic uint64_t seq;
+    /* Every expiry entry with time < sweep_from has been swept: the sweep seeks here instead
+     * of walking the tombstones its earlier runs left. Puts lower it (CAS-min) under the
+     * shared lock; the sweep raises it under the exclusive lock. In memory only. */
+    _Atomic int64_t sweep_from;
+    /* Where the next sweep's tombstone collection resumes (CF_TOMBS key; empty = start). */
+    pthread_mutex_t tomb_mu;
+    /* The zone serial (store_serial.c): assigned and written under serial_mu. */
+    pthread_mutex_t serial_mu;
+    _Atomic uint64_t serial;
+    uint8_t tomb_from[2 + DMP_STORE_RKEY_MAX];
+    size_t tomb_from_len;
+};
+
+/* Per-batch accumulation of Merkle bucket deltas (one merge per touched bucket). */
+typedef struct {
+    uint32_t bucket;
+    uint8_t x[32];
+} dmp_store_mdelta_t;
+
+typedef struct {
+    dmp_store_mdelta_t *d;
+    size_t n, cap;
+    int64_t count_delta;
+} dmp_store_deltas_t;
+
+typedef void (*dmp_store_merge_fn)(void *batch, rocksdb_column_family_handle_t *cf, const char *k,
+                                   size_t kl, const char *v, size_t vl);
+
+/* ---- store_options.c ---- */
+/* Creates every options object of s from o; DMP_ENOMEM when one cannot be made. */
+int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o);
+/* Consumes a RocksDB error string; returns DMP_EIO when there was one. */
+int dmp_store_rerr(char *err);
+
+/* ---- store_merkle.c ---- */
+void dmp_store_item_digest_raw(const char *lname, size_t nl, const uint8_t hash[32],
+                               uint8_t out[32]);
+uint32_t dmp_store_bucket_raw(const char *lname, size_t nl);
+/* Adds one row's digest to its bucket's delta (a row added or removed: XOR either way). */
+int dmp_store_deltas_add(dmp_store_deltas_t *dl, const char *lname, size_t nl,
+                         const uint8_t hash[32]);
+/* Emits one merge per touched bucket plus the count delta into batch through mf. */
+void dmp_store_deltas_emit(dmp_store_t *s, const dmp_store_deltas_t *dl, void *batch,
+                           dmp_store_merge_fn mf);
+void dmp_store_wb_merge(void *b, rocksdb_column_family_handle_t *cf, const char *k, size_t kl,
+                        const char *v, size_t vl);
+void dmp_store_wbi_merge(void *b, rocksdb_column_family_handle_t *cf, const char *k, size_t kl,
+                         const char *v, size_t vl);
+
+/* ---- store_write.c ---- */
+/* Adds the removal of one row (its record, index entries, count and Merkle deltas) to wb.
+ * rkey/rec describe the row as currently stored (rec NULL: it did not decode). tomb: a delete
+ * (not an expiry): leave a tombstone that lasts until the row would have expired. */
+int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_deltas_t *dl,
+                         const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec, bool tomb);
+
+/* ---- store_serial.c ---- */
+/* Loads the persisted serial (a fresh store: the current Unix time, persisted). */
+int dmp_store_serial_load(dmp_store_t *s);
+/* Writes batch (a rocksdb_writebatch_wi_t when wi, else a rocksdb_writebatch_t) with the next
+ * serial stamped into it; the in-memory serial advances only when the write succeeded. */
+int dmp_store_write_stamped(dmp_store_t *s, const rocksdb_writeoptions_t *wo, void *batch, bool wi);
+
+/* ---- store_bucket.c ---- */
+/* Bucket key: u16 BE Merkle bucket of lname | rkey; out holds DMP_STORE_BKEY_MAX. */
+#define DMP_STORE_BKEY_MAX (2 + DMP_STORE_RKEY_MAX)
+size_t dmp_store_bkey_make(uint8_t *out, const char *lname, size_t nl, const uint8_t hash[32]);
+/* Removes up to max tombstones whose time is past now, resuming where the last call stopped
+ * (bounded work per sweep). */
+int dmp_store_tombs_gc(dmp_store_t *s, int64_t now_ms, size_t max, size_t *removed);
+
+/* ---- store_read.c ---- */
+void dmp_store_to_public(const dmp_store_rec_t *rec, const uint8_t hash[32], dmp_store_record_t *r);
+
+#endif

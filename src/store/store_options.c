@@ -1,0 +1,201 @@
+/* store: RocksDB options for the store: merge operators (record count, Merkle XOR), the
+ * record-key prefix extractor, table and column-family options. docs/store.md explains them. */
+#include "store/store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- merge operators (allocated results are freed by merge_free) ---- */
+
+static char *add_full(void *st, const char *key, size_t klen, const char *ex, size_t exlen,
+                      const char *const *ops, const size_t *oplens, int n, unsigned char *ok,
+                      size_t *outlen)
+{
+    (void)st;
+    (void)key;
+    (void)klen;
+    uint64_t sum = 0;
+    if (ex != NULL && exlen == 8)
+        sum = dmp_load_u64be((const uint8_t *)ex);
+    for (int i = 0; i < n; i++)
+        if (oplens[i] == 8)
+            sum += dmp_load_u64be((const uint8_t *)ops[i]);
+    char *out = malloc(8);
+    if (out == NULL) {
+        *ok = 0;
+        return NULL;
+    }
+    dmp_store_u64be((uint8_t *)out, sum);
+    *outlen = 8;
+    *ok = 1;
+    return out;
+}
+
+static char *add_partial(void *st, const char *key, size_t klen, const char *const *ops,
+                         const size_t *oplens, int n, unsigned char *ok, size_t *outlen)
+{
+    return add_full(st, key, klen, NULL, 0, ops, oplens, n, ok, outlen);
+}
+
+static char *xor_full(void *st, const char *key, size_t klen, const char *ex, size_t exlen,
+                      const char *const *ops, const size_t *oplens, int n, unsigned char *ok,
+                      size_t *outlen)
+{
+    (void)st;
+    (void)key;
+    (void)klen;
+    char *out = calloc(1, 32);
+    if (out == NULL) {
+        *ok = 0;
+        return NULL;
+    }
+    if (ex != NULL && exlen == 32)
+        memcpy(out, ex, 32);
+    for (int i = 0; i < n; i++)
+        if (oplens[i] == 32)
+            for (size_t j = 0; j < 32; j++)
+                out[j] ^= ops[i][j];
+    *outlen = 32;
+    *ok = 1;
+    return out;
+}
+
+static char *xor_partial(void *st, const char *key, size_t klen, const char *const *ops,
+                         const size_t *oplens, int n, unsigned char *ok, size_t *outlen)
+{
+    return xor_full(st, key, klen, NULL, 0, ops, oplens, n, ok, outlen);
+}
+
+static void merge_free(void *st, const char *v, size_t len)
+{
+    (void)st;
+    (void)len;
+    free((void *)v);
+}
+
+static const char *add_name(void *st)
+{
+    (void)st;
+    return "dmp.add_u64be";
+}
+
+static const char *xor_name(void *st)
+{
+    (void)st;
+    return "dmp.xor256";
+}
+
+static void nop_destroy(void *st)
+{
+    (void)st;
+}
+
+/* Record-key prefix = the key without its trailing 32-byte hash, i.e. lname|0x00. */
+static char *rec_prefix(void *st, const char *key, size_t len, size_t *dst)
+{
+    (void)st;
+    *dst = len - 32;
+    return (char *)key;
+}
+
+static unsigned char rec_in_domain(void *st, const char *key, size_t len)
+{
+    (void)st;
+    (void)key;
+    return len >= 34;
+}
+
+static unsigned char rec_in_range(void *st, const char *key, size_t len)
+{
+    (void)st;
+    (void)key;
+    (void)len;
+    return 0;
+}
+
+static const char *rec_prefix_name(void *st)
+{
+    (void)st;
+    return "dmp.rkey_prefix.v1";
+}
+
+/* ---- options ---- */
+
+int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
+{
+    size_t cache_bytes = o->block_cache_bytes ? o->block_cache_bytes : DEFAULT_CACHE_BYTES;
+    size_t wbuf = o->write_buffer_bytes ? o->write_buffer_bytes : DEFAULT_WBUF_BYTES;
+
+    s->dbopts = rocksdb_options_create();
+    s->cache = rocksdb_cache_create_lru(cache_bytes);
+    s->bbt = rocksdb_block_based_options_create();
+    s->bbt_rec = rocksdb_block_based_options_create();
+    s->wsync = rocksdb_writeoptions_create();
+    s->wnosync = rocksdb_writeoptions_create();
+    s->rdefault = rocksdb_readoptions_create();
+    s->rprefix = rocksdb_readoptions_create();
+    s->extra_opts = rocksdb_options_create();
+    if (!s->dbopts || !s->cache || !s->bbt || !s->bbt_rec || !s->wsync || !s->wnosync ||
+        !s->rdefault || !s->rprefix || !s->extra_opts)
+        return DMP_ENOMEM;
+
+    rocksdb_options_set_create_if_missing(s->dbopts, o->create_if_missing ? 1 : 0);
+    rocksdb_options_set_create_missing_column_families(s->dbopts, 1);
+    rocksdb_options_increase_parallelism(s->dbopts, 2);
+    rocksdb_options_set_keep_log_file_num(s->dbopts, 4);
+    /* bounded table-file descriptors: the node budgets its fd limit between TCP clients, HTTP
+     * and the store (dnsmeshd keeps a reserve of 64..256 for it; unlimited would let a large
+     * store starve the listeners) */
+    rocksdb_options_set_max_open_files(s->dbopts, 192);
+    rocksdb_options_set_info_log_level(s->dbopts, 2 /* WARN */);
+
+    rocksdb_block_based_options_set_block_cache(s->bbt, s->cache);
+    rocksdb_block_based_options_set_block_cache(s->bbt_rec, s->cache);
+    rocksdb_block_based_options_set_filter_policy(s->bbt_rec,
+                                                  rocksdb_filterpolicy_create_bloom(10));
+    rocksdb_block_based_options_set_whole_key_filtering(s->bbt_rec, 1);
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->bbt_rec, 1);
+
+    for (size_t i = 0; i < CF_OURS; i++) {
+        rocksdb_options_t *co = rocksdb_options_create();
+        if (co == NULL)
+            return DMP_ENOMEM;
+        s->cfopts[i] = co;
+        rocksdb_options_set_write_buffer_size(co, i == CF_RECORDS ? wbuf : wbuf / 4 + 1);
+        rocksdb_options_set_block_based_table_factory(co, i == CF_RECORDS ? s->bbt_rec : s->bbt);
+    }
+    rocksdb_options_set_write_buffer_size(s->dbopts, wbuf);
+
+    s->prefix = rocksdb_slicetransform_create(NULL, nop_destroy, rec_prefix, rec_in_domain,
+                                              rec_in_range, rec_prefix_name);
+    s->add_op = rocksdb_mergeoperator_create(NULL, nop_destroy, add_full, add_partial, merge_free,
+                                             add_name);
+    s->xor_op = rocksdb_mergeoperator_create(NULL, nop_destroy, xor_full, xor_partial, merge_free,
+                                             xor_name);
+    if (!s->prefix || !s->add_op || !s->xor_op)
+        return DMP_ENOMEM;
+    /* The options take ownership of these three. */
+    rocksdb_options_set_prefix_extractor(s->cfopts[CF_RECORDS], s->prefix);
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->cfopts[CF_RECORDS], 0.05);
+    rocksdb_options_set_memtable_whole_key_filtering(s->cfopts[CF_RECORDS], 1);
+    rocksdb_options_set_merge_operator(s->cfopts[CF_META], s->add_op);
+    rocksdb_options_set_merge_operator(s->cfopts[CF_MERKLE], s->xor_op);
+    rocksdb_options_set_max_successive_merges(s->cfopts[CF_META], 16);
+    rocksdb_options_set_max_successive_merges(s->cfopts[CF_MERKLE], 16);
+
+    rocksdb_writeoptions_set_sync(s->wsync, 1);
+    rocksdb_writeoptions_set_sync(s->wnosync, 0);
+    rocksdb_readoptions_set_total_order_seek(s->rdefault, 1);
+    rocksdb_readoptions_set_prefix_same_as_start(s->rprefix, 1);
+    return 0;
+}
+
+/* Consumes a RocksDB error string; returns DMP_EIO when there was one. */
+int dmp_store_rerr(char *err)
+{
+    if (err == NULL)
+        return 0;
+    dmp_log(DMP_LOG_ERROR, "store: rocksdb: %s", err);
+    rocksdb_free(err);
+    return DMP_EIO;
+}

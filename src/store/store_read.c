@@ -1,0 +1,325 @@
+/* store: reads of one name or a few: get (one prefix seek per RRset), value counts, exact
+ * value checks, descendant checks through the reversed-name index, and the sync pull's
+ * several-names read. Readers take no lock. */
+#include "store/store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- reads ---- */
+
+typedef struct {
+    size_t off; /* offset of the record value in the collection buffer */
+    size_t len;
+    dmp_store_rec_t rec; /* rec.value is fixed up after collection */
+    uint8_t hash[32];
+} getent_t;
+
+static int getent_cmp(const void *a, const void *b)
+{
+    const getent_t *x = a, *y = b;
+    if (x->rec.stored_ms != y->rec.stored_ms)
+        return x->rec.stored_ms < y->rec.stored_ms ? -1 : 1;
+    if (x->rec.seq != y->rec.seq)
+        return x->rec.seq < y->rec.seq ? -1 : 1;
+    return memcmp(x->hash, y->hash, 32);
+}
+
+void dmp_store_to_public(const dmp_store_rec_t *rec, const uint8_t hash[32], dmp_store_record_t *r)
+{
+    r->value = rec->value;
+    r->value_len = rec->value_len;
+    r->ttl = rec->ttl;
+    r->stored_ms = rec->stored_ms;
+    r->expires_ms = rec->expires_ms;
+    memcpy(r->hash, hash, 32);
+}
+
+int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
+                  dmp_store_visit_fn fn, void *ctx)
+{
+    if (s == NULL || fn == NULL)
+        return DMP_EINVAL;
+    char ln[DMP_STORE_MAX_NAME];
+    int rc = dmp_store_name_norm(name, name_len, ln);
+    if (rc != 0)
+        return rc;
+    uint8_t pkey[DMP_STORE_RKEY_MAX];
+    size_t pl = dmp_store_rkey_make(pkey, ln, name_len, (const uint8_t[32]){0});
+
+    getent_t stack_ents[16];
+    getent_t *ents = stack_ents;
+    size_t n = 0, cap = 16;
+    dmp_buf_t vals;
+    dmp_buf_init(&vals);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rprefix, s->cf[CF_RECORDS]);
+    for (rocksdb_iter_seek(it, (const char *)pkey, pl); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        if (kl != pl || memcmp(k, pkey, pl - 32) != 0)
+            break;
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        dmp_store_rec_t rec;
+        if (dmp_store_rec_parse(v, vl, &rec) != 0 || rec.expires_ms <= now_ms)
+            continue;
+        if (n == cap) {
+            size_t nc = cap * 2;
+            getent_t *ne =
+                ents == stack_ents ? malloc(nc * sizeof *ne) : realloc(ents, nc * sizeof *ne);
+            if (ne == NULL) {
+                rc = DMP_ENOMEM;
+                break;
+            }
+            if (ents == stack_ents)
+                memcpy(ne, stack_ents, sizeof stack_ents);
+            ents = ne;
+            cap = nc;
+        }
+        getent_t *e = &ents[n];
+        e->off = vals.len;
+        e->len = rec.value_len;
+        e->rec = rec;
+        memcpy(e->hash, k + pl - 32, 32);
+        if ((rc = dmp_buf_append(&vals, rec.value, rec.value_len)) != 0)
+            break;
+        n++;
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    if (rc == 0)
+        rc = dmp_store_rerr(err);
+    else if (err != NULL)
+        rocksdb_free(err);
+    if (rc == 0 && n == 0)
+        rc = DMP_ENOTFOUND;
+    if (rc == 0) {
+        qsort(ents, n, sizeof *ents, getent_cmp);
+        for (size_t i = 0; i < n; i++) {
+            dmp_store_record_t r;
+            ents[i].rec.value = vals.data ? vals.data + ents[i].off : (const uint8_t *)"";
+            dmp_store_to_public(&ents[i].rec, ents[i].hash, &r);
+            if (fn(ctx, ln, name_len, &r) != 0)
+                break;
+        }
+    }
+    if (ents != stack_ents)
+        free(ents);
+    dmp_buf_free(&vals);
+    return rc;
+}
+
+int dmp_store_count_values(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
+                           size_t *out)
+{
+    if (s == NULL || out == NULL)
+        return DMP_EINVAL;
+    *out = 0;
+    char ln[DMP_STORE_MAX_NAME];
+    int rc = dmp_store_name_norm(name, name_len, ln);
+    if (rc != 0)
+        return rc;
+    uint8_t pkey[DMP_STORE_RKEY_MAX];
+    size_t pl = dmp_store_rkey_make(pkey, ln, name_len, (const uint8_t[32]){0});
+    size_t n = 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rprefix, s->cf[CF_RECORDS]);
+    for (rocksdb_iter_seek(it, (const char *)pkey, pl); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        if (kl != pl || memcmp(k, pkey, pl - 32) != 0)
+            break;
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        dmp_store_rec_t rec;
+        if (dmp_store_rec_parse(v, vl, &rec) == 0 && rec.expires_ms > now_ms)
+            n++;
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    if ((rc = dmp_store_rerr(err)) != 0)
+        return rc;
+    *out = n;
+    return 0;
+}
+
+int dmp_store_has_value(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                        size_t value_len, int64_t now_ms, bool *out)
+{
+    if (s == NULL || out == NULL || (value == NULL && value_len > 0))
+        return DMP_EINVAL;
+    *out = false;
+    char ln[DMP_STORE_MAX_NAME];
+    int rc = dmp_store_name_norm(name, name_len, ln);
+    if (rc != 0)
+        return rc;
+    uint8_t hash[32], rkey[DMP_STORE_RKEY_MAX];
+    crypto_hash_sha256(hash, value_len ? value : (const uint8_t *)"", value_len);
+    size_t rkl = dmp_store_rkey_make(rkey, ln, name_len, hash);
+    char *err = NULL;
+    size_t vl = 0;
+    char *v =
+        rocksdb_get_cf(s->db, s->rdefault, s->cf[CF_RECORDS], (const char *)rkey, rkl, &vl, &err);
+    if ((rc = dmp_store_rerr(err)) != 0)
+        return rc;
+    if (v != NULL) {
+        dmp_store_rec_t rec;
+        *out = dmp_store_rec_parse((const uint8_t *)v, vl, &rec) == 0 && rec.expires_ms > now_ms;
+        rocksdb_free(v);
+    }
+    return 0;
+}
+
+int dmp_store_has_descendant(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
+                             bool *out)
+{
+    if (s == NULL || out == NULL)
+        return DMP_EINVAL;
+    *out = false;
+    char ln[DMP_STORE_MAX_NAME];
+    int rc = dmp_store_name_norm(name, name_len, ln);
+    if (rc != 0)
+        return rc;
+    if (name_len >= DMP_STORE_MAX_NAME - 1)
+        return 0; /* no room for a label below it */
+    /* Descendants of X are exactly the index keys starting with reversed(X) "."; the '.'
+     * keeps "b.a" (a.b) apart from "b.xa" (xa.b), and X's own rows ("b.a" 0x00 ...) out. */
+    char pfx[DMP_STORE_MAX_NAME + 1];
+    dmp_store_name_reverse(ln, name_len, pfx);
+    pfx[name_len] = '.';
+    size_t pl = name_len + 1;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[CF_RNAMES]);
+    if (it == NULL)
+        return DMP_ENOMEM;
+    size_t dead = 0;
+    for (rocksdb_iter_seek(it, pfx, pl); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        if (kl < pl || memcmp(k, pfx, pl) != 0)
+            break;
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        if (vl == 8 && dmp_store_ob64_get(v) > now_ms) {
+            *out = true;
+            break;
+        }
+        /* Bounded work: a long run of dead entries (a sweep is due) answers "exists", the
+         * safe answer (NODATA instead of an NXDOMAIN that would hide names below). */
+        if (++dead >= DESC_MAX_DEAD) {
+            *out = true;
+            break;
+        }
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    if ((rc = dmp_store_rerr(err)) != 0) {
+        *out = false;
+        return rc;
+    }
+    return 0;
+}
+
+/* ---- several names (sync pull) ---- */
+
+typedef struct {
+    char name[DMP_STORE_MAX_NAME];
+    size_t name_len;
+    size_t off, len; /* value bytes in the collection buffer */
+    dmp_store_rec_t rec;
+    uint8_t hash[32];
+} manyent_t;
+
+typedef struct {
+    manyent_t *e;
+    size_t n, cap;
+    dmp_buf_t vals;
+    int rc;
+} manycoll_t;
+
+static int many_collect(void *ctx, const char *name, size_t nl, const dmp_store_record_t *r)
+{
+    manycoll_t *m = ctx;
+    if (m->n == m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 32;
+        manyent_t *ne = realloc(m->e, nc * sizeof *ne);
+        if (ne == NULL) {
+            m->rc = DMP_ENOMEM;
+            return 1;
+        }
+        m->e = ne;
+        m->cap = nc;
+    }
+    manyent_t *e = &m->e[m->n];
+    memcpy(e->name, name, nl);
+    e->name_len = nl;
+    e->off = m->vals.len;
+    e->len = r->value_len;
+    e->rec.ttl = r->ttl;
+    e->rec.stored_ms = r->stored_ms;
+    e->rec.expires_ms = r->expires_ms;
+    e->rec.seq = 0;
+    memcpy(e->hash, r->hash, 32);
+    if ((m->rc = dmp_buf_append(&m->vals, r->value, r->value_len)) != 0)
+        return 1;
+    m->n++;
+    return 0;
+}
+
+static int many_cmp(const void *a, const void *b)
+{
+    const manyent_t *x = a, *y = b;
+    if (x->rec.stored_ms != y->rec.stored_ms)
+        return x->rec.stored_ms < y->rec.stored_ms ? -1 : 1;
+    size_t ml = x->name_len < y->name_len ? x->name_len : y->name_len;
+    int c = memcmp(x->name, y->name, ml);
+    if (c != 0)
+        return c;
+    if (x->name_len != y->name_len)
+        return x->name_len < y->name_len ? -1 : 1;
+    return memcmp(x->hash, y->hash, 32);
+}
+
+int dmp_store_get_names(dmp_store_t *s, const char *const *names, const size_t *name_lens, size_t n,
+                        int64_t now_ms, dmp_store_visit_fn fn, void *ctx)
+{
+    if (s == NULL || fn == NULL || (n > 0 && (names == NULL || name_lens == NULL)))
+        return DMP_EINVAL;
+    manycoll_t m = {0};
+    dmp_buf_init(&m.vals);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char ln[DMP_STORE_MAX_NAME];
+        if (dmp_store_name_norm(names[i], name_lens[i], ln) != 0)
+            continue; /* an invalid name holds nothing */
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++) {
+            char lj[DMP_STORE_MAX_NAME];
+            dup = name_lens[j] == name_lens[i] &&
+                  dmp_store_name_norm(names[j], name_lens[j], lj) == 0 &&
+                  memcmp(lj, ln, name_lens[i]) == 0;
+        }
+        if (dup)
+            continue;
+        rc = dmp_store_get(s, ln, name_lens[i], now_ms, many_collect, &m);
+        if (rc == DMP_ENOTFOUND)
+            rc = 0;
+        if (rc == 0)
+            rc = m.rc;
+    }
+    if (rc == 0) {
+        if (m.n > 1)
+            qsort(m.e, m.n, sizeof *m.e, many_cmp);
+        for (size_t i = 0; i < m.n; i++) {
+            dmp_store_record_t r;
+            m.e[i].rec.value = m.vals.data ? m.vals.data + m.e[i].off : (const uint8_t *)"";
+            m.e[i].rec.value_len = m.e[i].len;
+            dmp_store_to_public(&m.e[i].rec, m.e[i].hash, &r);
+            if (fn(ctx, m.e[i].name, m.e[i].name_len, &r) != 0)
+                break;
+        }
+    }
+    free(m.e);
+    dmp_buf_free(&m.vals);
+    return rc;
+}

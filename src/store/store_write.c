@@ -1,0 +1,255 @@
+/* store: writes. Puts and deletes build one RocksDB write batch each, keeping every index,
+ * the record count and the Merkle buckets consistent with CF_RECORDS (store_internal.h). */
+#include "store/store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms,
+                           unsigned flags)
+{
+    if (s == NULL || (puts == NULL && n > 0))
+        return DMP_EINVAL;
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const dmp_store_put_t *p = &puts[i];
+        char tmp[DMP_STORE_MAX_NAME];
+        int rc = dmp_store_name_norm(p->name, p->name_len, tmp);
+        if (rc != 0)
+            return rc;
+        if (p->value == NULL && p->value_len > 0)
+            return DMP_EINVAL;
+        if (p->value_len > DMP_STORE_MAX_VALUE)
+            return DMP_ETOOBIG;
+        if (now_ms > INT64_MAX - (int64_t)p->ttl * 1000 || now_ms < INT64_MIN / 2)
+            return DMP_ERANGE;
+    }
+
+    rocksdb_writebatch_wi_t *wb = rocksdb_writebatch_wi_create(0, 1);
+    if (wb == NULL)
+        return DMP_ENOMEM;
+    dmp_store_deltas_t dl = {0};
+    uint8_t *vbuf = NULL;
+    size_t vcap = 0;
+    int rc = 0;
+    pthread_rwlock_rdlock(&s->lock);
+    int64_t min_exp = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        int64_t e = now_ms + (int64_t)puts[i].ttl * 1000;
+        min_exp = e < min_exp ? e : min_exp;
+    }
+    int64_t cur = atomic_load(&s->sweep_from);
+    while (min_exp < cur && !atomic_compare_exchange_weak(&s->sweep_from, &cur, min_exp)) {
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const dmp_store_put_t *p = &puts[i];
+        char ln[DMP_STORE_MAX_NAME];
+        uint8_t hash[32], rkey[DMP_STORE_RKEY_MAX], ikey[DMP_STORE_IKEY_MAX];
+        dmp_store_name_norm(p->name, p->name_len, ln);
+        crypto_hash_sha256(hash, p->value_len ? p->value : (const uint8_t *)"", p->value_len);
+        size_t rkl = dmp_store_rkey_make(rkey, ln, p->name_len, hash);
+
+        char *err = NULL;
+        size_t olen = 0;
+        char *old = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
+            wb, s->db, s->rdefault, s->cf[CF_RECORDS], (const char *)rkey, rkl, &olen, &err);
+        if ((rc = dmp_store_rerr(err)) != 0)
+            break;
+        if (old == NULL) {
+            dl.count_delta++;
+            rc = dmp_store_deltas_add(&dl, ln, p->name_len, hash);
+        } else {
+            dmp_store_rec_t orec;
+            if (dmp_store_rec_parse((const uint8_t *)old, olen, &orec) == 0) {
+                size_t ikl = dmp_store_ikey_make(ikey, orec.expires_ms, rkey, rkl);
+                rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)ikey, ikl);
+                ikl = dmp_store_ikey_make(ikey, orec.stored_ms, rkey, rkl);
+                rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_BYSTORED], (const char *)ikey, ikl);
+            }
+            rocksdb_free(old);
+        }
+        if (rc != 0)
+            break;
+
+        int64_t expires = now_ms + (int64_t)p->ttl * 1000;
+        size_t need = DMP_STORE_REC_HDR + p->value_len;
+        if (need > vcap) {
+            uint8_t *nb = realloc(vbuf, need);
+            if (nb == NULL) {
+                rc = DMP_ENOMEM;
+                break;
+            }
+            vbuf = nb;
+            vcap = need;
+        }
+        dmp_store_rec_hdr(vbuf, p->ttl, now_ms, expires, atomic_fetch_add(&s->seq, 1));
+        if (p->value_len)
+            memcpy(vbuf + DMP_STORE_REC_HDR, p->value, p->value_len);
+        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_RECORDS], (const char *)rkey, rkl,
+                                     (const char *)vbuf, need);
+        size_t ikl = dmp_store_ikey_make(ikey, expires, rkey, rkl);
+        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_EXPIRY], (const char *)ikey, ikl, "", 0);
+        uint8_t ev[8];
+        dmp_store_ob64_put(ev, expires);
+        ikl = dmp_store_ikey_make(ikey, now_ms, rkey, rkl);
+        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_BYSTORED], (const char *)ikey, ikl,
+                                     (const char *)ev, 8);
+        /* a refresh overwrites the same key: one entry per row either way */
+        ikl = dmp_store_dkey_make(ikey, ln, p->name_len, hash);
+        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_RNAMES], (const char *)ikey, ikl,
+                                     (const char *)ev, 8);
+        /* listed in its bucket; a re-publish after a delete lifts the delete's tombstone */
+        uint8_t bk[DMP_STORE_BKEY_MAX];
+        size_t bkl = dmp_store_bkey_make(bk, ln, p->name_len, hash);
+        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_BUCKETS], (const char *)bk, bkl, (const char *)ev,
+                                     8);
+        rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_TOMBS], (const char *)bk, bkl);
+    }
+    if (rc == 0) {
+        char *err = NULL;
+        (void)err;
+        dmp_store_deltas_emit(s, &dl, wb, dmp_store_wbi_merge);
+        rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
+                                     true);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    rocksdb_writebatch_wi_destroy(wb);
+    free(dl.d);
+    free(vbuf);
+    return rc;
+}
+
+int dmp_store_put_batch(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms)
+{
+    return dmp_store_put_batch_ex(s, puts, n, now_ms, 0);
+}
+
+int dmp_store_sync_wal(dmp_store_t *s)
+{
+    if (s == NULL)
+        return DMP_EINVAL;
+    char *err = NULL;
+    rocksdb_flush_wal(s->db, 1, &err); /* FlushWAL(sync=true) ends in SyncWAL() */
+    return dmp_store_rerr(err);
+}
+
+int dmp_store_put(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                  size_t value_len, uint32_t ttl, int64_t now_ms)
+{
+    dmp_store_put_t p = {name, name_len, value, value_len, ttl};
+    return dmp_store_put_batch(s, &p, 1, now_ms);
+}
+
+/* Adds the removal of one row (its record, both index entries, count and Merkle deltas) to
+ * batch. rkey/rec describe the row as currently stored. */
+int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_deltas_t *dl,
+                         const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec, bool tomb)
+{
+    const char *nm;
+    size_t nl;
+    const uint8_t *h;
+    uint8_t ikey[DMP_STORE_IKEY_MAX];
+    int rc = dmp_store_rkey_parse(rkey, rkl, &nm, &nl, &h);
+    if (rc != 0)
+        return rc;
+    rocksdb_writebatch_delete_cf(wb, s->cf[CF_RECORDS], (const char *)rkey, rkl);
+    size_t dkl = dmp_store_dkey_make(ikey, nm, nl, h);
+    rocksdb_writebatch_delete_cf(wb, s->cf[CF_RNAMES], (const char *)ikey, dkl);
+    uint8_t bk[DMP_STORE_BKEY_MAX];
+    size_t bkl = dmp_store_bkey_make(bk, nm, nl, h);
+    rocksdb_writebatch_delete_cf(wb, s->cf[CF_BUCKETS], (const char *)bk, bkl);
+    if (tomb && rec != NULL) {
+        uint8_t ev[8];
+        dmp_store_ob64_put(ev, rec->expires_ms);
+        rocksdb_writebatch_put_cf(wb, s->cf[CF_TOMBS], (const char *)bk, bkl, (const char *)ev, 8);
+    }
+    if (rec != NULL) {
+        size_t ikl = dmp_store_ikey_make(ikey, rec->expires_ms, rkey, rkl);
+        rocksdb_writebatch_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)ikey, ikl);
+        ikl = dmp_store_ikey_make(ikey, rec->stored_ms, rkey, rkl);
+        rocksdb_writebatch_delete_cf(wb, s->cf[CF_BYSTORED], (const char *)ikey, ikl);
+    }
+    dl->count_delta--;
+    return dmp_store_deltas_add(dl, nm, nl, h);
+}
+
+int dmp_store_delete(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                     size_t value_len, size_t *removed)
+{
+    return dmp_store_delete_ex(s, name, name_len, value, value_len, removed, 0);
+}
+
+int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                        size_t value_len, size_t *removed, unsigned flags)
+{
+    if (removed != NULL)
+        *removed = 0;
+    if (s == NULL)
+        return DMP_EINVAL;
+    char ln[DMP_STORE_MAX_NAME];
+    int rc = dmp_store_name_norm(name, name_len, ln);
+    if (rc != 0)
+        return rc;
+    if (value != NULL && value_len > DMP_STORE_MAX_VALUE)
+        return DMP_ENOTFOUND;
+
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    if (wb == NULL)
+        return DMP_ENOMEM;
+    dmp_store_deltas_t dl = {0};
+    size_t nrem = 0;
+    uint8_t rkey[DMP_STORE_RKEY_MAX];
+    char *err = NULL;
+    pthread_rwlock_rdlock(&s->lock);
+    if (value != NULL) {
+        uint8_t hash[32];
+        crypto_hash_sha256(hash, value_len ? value : (const uint8_t *)"", value_len);
+        size_t rkl = dmp_store_rkey_make(rkey, ln, name_len, hash);
+        size_t olen = 0;
+        char *old = rocksdb_get_cf(s->db, s->rdefault, s->cf[CF_RECORDS], (const char *)rkey, rkl,
+                                   &olen, &err);
+        rc = dmp_store_rerr(err);
+        if (rc == 0 && old != NULL) {
+            dmp_store_rec_t rec;
+            bool ok = dmp_store_rec_parse((const uint8_t *)old, olen, &rec) == 0;
+            rc = dmp_store_remove_row(s, wb, &dl, rkey, rkl, ok ? &rec : NULL, true);
+            nrem = 1;
+        }
+        rocksdb_free(old);
+    } else {
+        size_t pl = dmp_store_rkey_make(rkey, ln, name_len, (const uint8_t[32]){0});
+        rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rprefix, s->cf[CF_RECORDS]);
+        for (rocksdb_iter_seek(it, (const char *)rkey, pl); rc == 0 && rocksdb_iter_valid(it);
+             rocksdb_iter_next(it)) {
+            size_t kl, vl;
+            const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+            const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+            if (kl != pl || memcmp(k, rkey, pl - 32) != 0)
+                break;
+            dmp_store_rec_t rec;
+            bool ok = dmp_store_rec_parse(v, vl, &rec) == 0;
+            rc = dmp_store_remove_row(s, wb, &dl, k, kl, ok ? &rec : NULL, true);
+            nrem++;
+        }
+        rocksdb_iter_get_error(it, &err);
+        if (rc == 0)
+            rc = dmp_store_rerr(err);
+        else if (err != NULL)
+            rocksdb_free(err);
+        rocksdb_iter_destroy(it);
+    }
+    if (rc == 0 && nrem > 0) {
+        dmp_store_deltas_emit(s, &dl, wb, dmp_store_wb_merge);
+        rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
+                                     false);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    rocksdb_writebatch_destroy(wb);
+    free(dl.d);
+    if (rc != 0)
+        return rc;
+    if (removed != NULL)
+        *removed = nrem;
+    return nrem > 0 ? 0 : DMP_ENOTFOUND;
+}

@@ -150,17 +150,26 @@ static void fake_dns_start(fake_dns_t *f, const zone_ent_t *z, size_t nz)
     memset(f, 0, sizeof(*f));
     f->zone = z;
     f->nzone = nz;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    f->udp = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_int_equal(bind(f->udp, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t al = sizeof(a);
-    getsockname(f->udp, (struct sockaddr *)&a, &al);
-    f->port = ntohs(a.sin_port);
-    f->tcp = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(f->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    assert_int_equal(bind(f->tcp, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(f->tcp, 8), 0);
+    /* an ephemeral UDP port whose TCP twin is free too (other processes share the machine) */
+    bool bound = false;
+    for (int tries = 0; tries < 100 && !bound; tries++) {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        f->udp = socket(AF_INET, SOCK_DGRAM, 0);
+        assert_int_equal(bind(f->udp, (struct sockaddr *)&a, sizeof(a)), 0);
+        socklen_t al = sizeof(a);
+        getsockname(f->udp, (struct sockaddr *)&a, &al);
+        f->port = ntohs(a.sin_port);
+        f->tcp = socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        setsockopt(f->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(f->tcp, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(f->tcp, 8) == 0) {
+            bound = true;
+        } else {
+            close(f->udp);
+            close(f->tcp);
+        }
+    }
+    assert_true(bound);
     assert_int_equal(pthread_create(&f->th, NULL, dns_loop, f), 0);
 }
 

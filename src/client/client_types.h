@@ -241,6 +241,7 @@ typedef struct {
     long timeout_ms;
     unsigned max_retries;           /* on 429/503, with back-off */
     unsigned max_transport_retries; /* on no HTTP answer */
+    int64_t retry_budget_ms;        /* 429/503 keep being retried this long after the first */
     void *multi;                    /* CURLM* */
     void **easy;                    /* CURL*[conns], reused so connections stay alive */
     uint64_t requests, retries;

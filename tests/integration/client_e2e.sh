@@ -24,7 +24,7 @@ step() { echo "== $*"; }
 # start_node NAME: dnsmeshd on ephemeral loopback ports; sets <NAME>_DNS, <NAME>_HTTP, <NAME>_PID
 start_node() {
   local n=$1
-  "$NODE" --db-path="$T/$n.db" --dns-host=127.0.0.1 --dns-port=0 --http-host=127.0.0.1 \
+  env ${NODE_ENV:-} "$NODE" --db-path="$T/$n.db" --dns-host=127.0.0.1 --dns-port=0 --http-host=127.0.0.1 \
     --http-port=0 --ports-file="$T/$n.ports" --max-value-bytes=16384 --http-burst=1000 \
     --http-rate=1000 --dns-rate=0 --log-level=warning >"$T/$n.log" 2>&1 &
   local pid=$!
@@ -203,6 +203,30 @@ send_dbg alice bob "signed by the new key" >/dev/null
 echo "alice-third-passphrase" >"$T/alice.pass3"
 as alice identity rotate --experimental --yes --reason compromise --new-passphrase-file "$T/alice.pass3" >/dev/null 2>&1 || fail "rotate (compromise)"
 as bob send alice "to a revoked key" 2>"$T/err"; [[ $? == 2 ]] && grep -q "revoked" "$T/err" || fail "revoked key not refused: $(cat "$T/err")"
+
+step "multi-tenant node: tsig register (writes by TSIG UPDATE) and register (per-user token)"
+NODE_ENV="DMP_AUTH_MODE=multi-tenant DMP_REGISTRATION_ENABLED=1 DMP_NODE_HOSTNAME=127.0.0.1 DMP_SERVED_ZONE=mesh.test DMP_DNS_UPDATE_ENABLED=1 DMP_OPERATOR_TOKEN=op-secret" start_node C
+for u in gina hank; do
+  mkdir -p "$T/$u"; echo "$u-passphrase" >"$T/$u.pass"
+  as $u init "$u" --domain mesh.test --endpoint "http://$C_HTTP" --dns-resolvers "$C_DNS" --no-probe-local-dns >/dev/null 2>&1
+  sed -i "s|^passphrase_file: null|passphrase_file: $T/$u.pass|" "$T/$u/config.yaml"
+done
+as gina tsig register --node "$C_HTTP" --scheme http --dns-server 127.0.0.1 --dns-port "${C_DNS#*:}" >"$T/o" 2>&1 || fail "tsig register: $(cat "$T/o")"
+grep -q "TSIG key:  gina-" "$T/o" || fail "tsig register output: $(cat "$T/o")"
+grep -q "^tsig_key_name: gina-" "$T/gina/config.yaml" || fail "TSIG block not saved"
+sed -i "s|^endpoint: .*|endpoint: http://127.0.0.1:9|" "$T/gina/config.yaml" # UPDATE only from now on
+as hank register --node "$C_HTTP" --scheme http >"$T/o" 2>&1 || fail "register: $(cat "$T/o")"
+[[ -s $T/hank/tokens/${C_HTTP%:*}.json ]] || fail "token not saved: $(cat "$T/o")"
+for u in gina hank; do
+  as $u identity publish >"$T/o" 2>&1 || fail "$u publish on the multi-tenant node: $(cat "$T/o")"
+  as $u identity refresh-prekeys --count 2 >"$T/o" 2>&1; grep -q "published 2/2" "$T/o" || fail "$u prekeys: $(cat "$T/o")"
+done
+as gina identity fetch hank --add >/dev/null || fail "gina fetch hank"
+as hank identity fetch gina --add >/dev/null || fail "hank fetch gina"
+send_dbg gina hank "@$T/m3k" >/dev/null
+[[ $(recv_one hank) == "$(cat "$T/m3k")" ]] || fail "message written by TSIG UPDATE"
+send_dbg hank gina "over the token" >/dev/null
+[[ $(recv_one gina) == "over the token" ]] || fail "message written with the token"
 
 step "cluster mode: two nodes, one stopped"
 start_node B

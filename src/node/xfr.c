@@ -323,6 +323,103 @@ static int zone_visit(void *ctx, const char *name, size_t len, const dmp_store_r
     return 0;
 }
 
+/* ---- IXFR from the journal ---- */
+
+typedef struct {
+    xfr_ctx_t *c;
+    dmp_buf_t dels, adds; /* this step's rows: u8 name_len | name | u32 len | TXT rdata */
+    bool failed;
+} ixfr_t;
+
+static int note_row(dmp_buf_t *b, const char *name, size_t nl, const uint8_t *v, size_t vl)
+{
+    uint8_t owner[255];
+    size_t ol;
+    if (dmp_dns_name_from_text(name, nl, owner, sizeof(owner), &ol) != 0)
+        return 0; /* not a DNS name: never in the zone */
+    dmp_buf_t rd;
+    dmp_buf_init(&rd);
+    int rc = dmp_wire_txt_split(v, vl, &rd);
+    if (rc == 0 && rd.len <= 65535) {
+        rc = dmp_buf_append_u8(b, (uint8_t)ol);
+        if (rc == 0)
+            rc = dmp_buf_append(b, owner, ol);
+        if (rc == 0)
+            rc = dmp_buf_append_u32be(b, (uint32_t)rd.len);
+        if (rc == 0)
+            rc = dmp_buf_append(b, rd.data, rd.len);
+    }
+    dmp_buf_free(&rd);
+    return rc;
+}
+
+static bool emit_rows(xfr_ctx_t *c, const dmp_buf_t *b)
+{
+    dmp_rd_t r;
+    dmp_rd_init(&r, b->data, b->len);
+    while (dmp_rd_left(&r) > 0) {
+        uint8_t ol;
+        uint32_t rl;
+        const uint8_t *owner, *rd;
+        if (dmp_rd_u8(&r, &ol) || dmp_rd_bytes(&r, ol, &owner) || dmp_rd_u32(&r, &rl) ||
+            dmp_rd_bytes(&r, rl, &rd))
+            return false;
+        if (!add_rr(c, owner, ol, DMP_DNS_T_TXT, rd, rl))
+            return false;
+    }
+    return true;
+}
+
+static int ixfr_change(void *ctx, uint32_t serial, bool add, const char *name, size_t nl,
+                       const uint8_t *v, size_t vl)
+{
+    ixfr_t *ix = ctx;
+    xfr_ctx_t *c = ix->c;
+    if (name == NULL) { /* end of the change set that made `serial` */
+        c->serial = serial - 1;
+        bool ok = add_soa(c) && emit_rows(c, &ix->dels);
+        c->serial = serial;
+        ok = ok && add_soa(c) && emit_rows(c, &ix->adds);
+        ix->dels.len = ix->adds.len = 0;
+        ix->failed = !ok;
+        return !ok;
+    }
+    const char *zone = c->x->cfg->served_zone;
+    if (!dmp_dns_name_in_zone(name, nl, zone, strlen(zone)))
+        return 0;
+    if (note_row(add ? &ix->adds : &ix->dels, name, nl, v, vl) != 0) {
+        ix->failed = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* RFC 1995 4: SOA(new), then per change set SOA(old) deletions SOA(new) additions, SOA(new).
+ * Returns 0 when sent, DMP_ENOTFOUND when the journal does not reach back (send AXFR). */
+static int send_ixfr(xfr_ctx_t *c, uint32_t client)
+{
+    ixfr_t ix = {.c = c};
+    dmp_buf_init(&ix.dels);
+    dmp_buf_init(&ix.adds);
+    /* first check the journal covers client..to, before anything is sent */
+    uint32_t to = dmp_store_soa_serial(c->x->store);
+    int rc = dmp_store_journal_read(c->x->store, client, to, NULL, NULL);
+    if (rc != 0)
+        return rc;
+    c->serial = to;
+    bool ok = add_soa(c);
+    rc = ok ? dmp_store_journal_read(c->x->store, client, to, ixfr_change, &ix) : DMP_EIO;
+    if (rc == 0 && !ix.failed && c->serial == to) {
+        ok = add_soa(c) && send_msg(c->fd, c->m);
+        rc = ok ? 0 : DMP_EIO;
+    } else if (rc == 0) {
+        rc = DMP_EIO;
+    }
+    dmp_buf_free(&ix.dels);
+    dmp_buf_free(&ix.adds);
+    return rc;
+}
+
 static void serve_job(dmp_node_xfr_t *x, job_t *j, dmp_dns_xfr_msg_t *m)
 {
     int fd = j->fd;
@@ -355,7 +452,24 @@ static void serve_job(dmp_node_xfr_t *x, job_t *j, dmp_dns_xfr_msg_t *m)
         dmp_buf_free(&c.rd);
         goto done;
     }
-    /* AXFR, and IXFR answered in full (RFC 1995 4: no journal here yet) */
+    if (xq.qtype == DMP_DNS_T_IXFR && xq.has_client_serial) {
+        int irc = send_ixfr(&c, xq.client_serial);
+        if (irc == 0) {
+            atomic_fetch_add(&x->transfers, 1);
+            dmp_info("xfr: IXFR of %s from serial %u to %u: %llu RRs", x->cfg->served_zone,
+                     xq.client_serial, c.serial, (unsigned long long)c.rrs);
+            dmp_buf_free(&c.rd);
+            goto done;
+        }
+        if (irc != DMP_ENOTFOUND) {
+            dmp_warn("xfr: IXFR of %s failed", x->cfg->served_zone);
+            dmp_buf_free(&c.rd);
+            goto done;
+        }
+        /* the journal does not reach back that far: the whole zone (RFC 1995 4) */
+        dmp_dns_xfr_msg_begin(m, j->q, xq.question_end, xq.id, 0);
+        c.rrs = 0;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

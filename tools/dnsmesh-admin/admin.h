@@ -4,5 +4,8 @@
 
 /* `dnsmesh-admin tsig ...` (argv[0] = "tsig"). Returns the process exit status. */
 int dmp_admin_tsig(int argc, char **argv);
+/* `dnsmesh-admin cluster sign ...` / `dnsmesh-admin bootstrap sign ...` (admin_cluster.c). */
+int dmp_admin_cluster(int argc, char **argv);
+int dmp_admin_bootstrap(int argc, char **argv);
 
 #endif

@@ -9,7 +9,10 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: dnsmesh-admin <command> ...\n"
             "commands:\n"
-            "  tsig list|add|revoke   TSIG keys for DNS UPDATE (see dnsmesh-admin tsig --help)\n");
+            "  tsig list|add|revoke   TSIG keys for DNS UPDATE (see dnsmesh-admin tsig --help)\n"
+            "  cluster sign           sign (and publish) a cluster manifest (cluster sign --help)\n"
+            "  bootstrap sign         sign (and publish) a bootstrap record (bootstrap sign "
+            "--help)\n");
 }
 
 int main(int argc, char **argv)
@@ -20,6 +23,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "tsig") == 0)
         return dmp_admin_tsig(argc - 1, argv + 1);
+    if (strcmp(argv[1], "cluster") == 0)
+        return dmp_admin_cluster(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bootstrap") == 0)
+        return dmp_admin_bootstrap(argc - 1, argv + 1);
     fprintf(stderr, "dnsmesh-admin: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -11,7 +11,7 @@ DIR=$(mktemp -d /tmp/dmp_gossip.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$DIR"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -5 "$DIR"/*.log; exit 1; }
+fail() { echo "FAIL: $*"; for f in "$DIR"/*.log; do tail -n 5 "$f"; done; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 KEY=$(printf '07%.0s' $(seq 32)) OTHER=$(printf '09%.0s' $(seq 32))
 SPK=$("$ADMIN" cluster sign --name mesh.test --seq 0 --key-hex "$KEY" --node x=http://x | sed -n 's/^operator_spk: //p')

@@ -10,7 +10,7 @@ pkgs=(
   liburing-dev libsodium-dev libargon2-dev libldns-dev librocksdb-dev libisal-dev
   libjemalloc-dev libcmocka-dev libmicrohttpd-dev libjansson-dev libssl-dev libsystemd-dev
   libicu-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev
-  dnsutils curl python3 help2man dpkg-dev fakeroot systemd
+  dnsutils knot-dnsutils curl python3 help2man dpkg-dev fakeroot systemd
 )
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(nsd knot knot-dnsutils python3-zfec)

@@ -148,6 +148,21 @@ int dmp_client_send(dmp_client_session_t *s, const char *recipient, const uint8_
 int dmp_client_recv(dmp_client_session_t *s, bool primary_only, bool skip_primary,
                     dmp_client_message_t **msgs, size_t *count, dmp_client_recv_stats_t *st);
 
+/* ---- first-contact claims (claims.c) ---- */
+/* claim_provider_override alone when set, else the built-in seed (dmp.dnsmesh.io) unless
+ * DNSMESH_NO_DEFAULT_PROVIDER=1. */
+size_t dmp_client_claim_providers(const dmp_client_session_t *s, dmp_client_provider_t *out,
+                                  size_t cap);
+int dmp_client_publish_claim(dmp_client_session_t *s, const dmp_client_provider_t *p,
+                             const uint8_t recipient_id[32], const uint8_t msg_id[16],
+                             unsigned slot, int64_t now, uint32_t ttl);
+int dmp_client_recv_claims(dmp_client_session_t *s, const char *zone,
+                           bool (*pinned)(dmp_client_session_t *, const uint8_t *, const char *),
+                           dmp_client_message_t **msgs, size_t *count, unsigned *intros,
+                           dmp_client_recv_stats_t *st);
+/* After a delivery (or an intro): consume the one-time prekey, record the replay entry. */
+void dmp_client_recv_finalize(dmp_client_session_t *s, const dmp_client_message_t *m, int64_t now);
+
 /* ---- DNS reads (dns_client.c) ---- */
 void dmp_client_txtset_init(dmp_client_txtset_t *s);
 void dmp_client_txtset_clear(dmp_client_txtset_t *s);
@@ -177,6 +192,11 @@ int dmp_client_dns_fetch(void *ctx, const char *name, const dmp_client_txt_t **v
 /* One query/response with server ("ip", "ip:port", "[v6]:port"): UDP, TCP when truncated. */
 int dmp_client_dns_exchange(const char *server, uint16_t default_port, const uint8_t *q,
                             size_t qlen, uint8_t *resp, size_t cap, size_t *rlen, int timeout_ms);
+/* One raw exchange for probes and tests: the query bytes as given; UDP takes the first datagram
+ * (no retransmission); DMP_EAGAIN on timeout; over TCP DMP_ENOTFOUND when the server closed
+ * without answering, DMP_ETOOBIG when the answer exceeds cap. */
+int dmp_client_dns_raw(const char *server, bool tcp, const uint8_t *q, size_t qlen, uint8_t *resp,
+                       size_t cap, size_t *rlen, int timeout_ms);
 /* RFC 2136 UPDATE adding (or, with del, deleting) one TXT value at name in zone; the value is
  * split into <= 255-byte character-strings of one RR (client.md §9.1). Signed with TSIG when
  * tsig_name and tsig_b64 (base64 secret) are given. *out is malloc'd. */
@@ -198,6 +218,11 @@ int dmp_client_http_publish(dmp_client_http_t *h, const dmp_client_record_t *rec
 /* DELETE /v1/records/<name>, with {"value"} when value != NULL (204 = ok). */
 int dmp_client_http_delete(dmp_client_http_t *h, const char *name, const char *value,
                            dmp_client_http_result_t *res);
+/* Any request: headers are extra "Name: value\r\n" lines (may be NULL), body may be binary or
+ * NULL; *status 0 when no HTTP answer came. Appends the response body to resp (may be NULL). */
+int dmp_client_http_raw(dmp_client_http_t *h, const char *method, const char *path,
+                        const char *headers, const uint8_t *body, size_t len, int *status,
+                        dmp_buf_t *resp);
 /* One request (GET when json_body is NULL and method is "GET"); appends the body to resp. */
 int dmp_client_http_request(dmp_client_http_t *h, const char *method, const char *path,
                             const char *json_body, int *status, dmp_buf_t *resp);

@@ -256,14 +256,23 @@ typedef struct {
     char msg_id_hex[33];
     uint32_t k, n;
     size_t records;
-    unsigned attempts; /* > 1 when a slot was refused and another msg id was used */
+    unsigned attempts;                /* > 1 when a slot was refused and another msg id was used */
+    unsigned claims_ok, claims_total; /* first-contact claims published / attempted */
     int64_t lookup_ns, compose_ns, network_ns;
 } dmp_client_send_report_t;
 
-/* Counters of one receive: records skipped, never shown. */
+/* Counters of one receive: records skipped, never shown; intros queued. */
 typedef struct {
     unsigned bad_manifests, bad_chunks, undeliverable;
+    unsigned new_intros;
 } dmp_client_recv_stats_t;
+
+/* A claim provider: zone the claims go under, and the node to send them to ("" = the zone's
+ * own host). */
+typedef struct {
+    char zone[DMP_CLIENT_STR];
+    char endpoint[512];
+} dmp_client_provider_t;
 
 /* ---- session: one CLI invocation's state (session.c) ---- */
 
@@ -285,6 +294,12 @@ typedef struct {
     dmp_client_http_t http[DMP_CLIENT_MAX_WRITERS];
     size_t nhttp;
     unsigned quorum;
+    /* RFC 2136 UPDATE + TSIG writer, used instead of HTTP when config has a TSIG key */
+    bool tsig;
+    char tsig_ip[64];
+    uint16_t tsig_port;
+    char tsig_b64[400];
+    char tsig_alg[80];
     void *prekeys;
     void *intros;
     dmp_client_replay_t replay;

@@ -261,8 +261,9 @@ static int wait_fd(int fd, short ev, int64_t deadline)
     }
 }
 
+/* raw: no retransmission and the first datagram is the answer (test probes of odd queries). */
 static int udp_exchange(const dmp_client_resolver_t *r, const uint8_t *q, size_t qlen, uint16_t id,
-                        uint8_t *resp, size_t cap, size_t *rlen, int64_t deadline)
+                        uint8_t *resp, size_t cap, size_t *rlen, int64_t deadline, bool raw)
 {
     int fd = socket(r->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
@@ -272,7 +273,7 @@ static int udp_exchange(const dmp_client_resolver_t *r, const uint8_t *q, size_t
         send(fd, q, qlen, 0) != (ssize_t)qlen)
         goto done;
     /* retransmit like a stub resolver: after 400 ms, then 800, 1600 ... until the deadline */
-    int64_t gap = 400, resend = mono_ms() + gap;
+    int64_t gap = 400, resend = raw ? deadline : mono_ms() + gap;
     for (;;) {
         int64_t until = resend < deadline ? resend : deadline;
         rc = wait_fd(fd, POLLIN, until);
@@ -294,7 +295,7 @@ static int udp_exchange(const dmp_client_resolver_t *r, const uint8_t *q, size_t
             rc = DMP_EIO; /* e.g. ECONNREFUSED: nothing listens there */
             goto done;
         }
-        if (n >= 2 && dmp_load_u16be(resp) == id) {
+        if (raw || (n >= 2 && dmp_load_u16be(resp) == id)) {
             *rlen = (size_t)n;
             rc = 0;
             goto done;
@@ -316,6 +317,8 @@ static int io_full(int fd, uint8_t *p, size_t n, bool wr, int64_t deadline)
         ssize_t k = wr ? send(fd, p + off, n - off, MSG_NOSIGNAL) : recv(fd, p + off, n - off, 0);
         if (k < 0 && (errno == EAGAIN || errno == EINTR))
             continue;
+        if (!wr && off == 0 && (k == 0 || (k < 0 && errno == ECONNRESET)))
+            return DMP_ENOTFOUND; /* closed before sending anything */
         if (k <= 0)
             return DMP_EIO;
         off += (size_t)k;
@@ -343,10 +346,16 @@ static int tcp_exchange(const dmp_client_resolver_t *r, const uint8_t *q, size_t
         }
     }
     uint8_t hdr[2];
-    dmp_store_u16be(hdr, (uint16_t)qlen);
-    if ((rc = io_full(fd, hdr, 2, true, deadline)) ||
-        (rc = io_full(fd, (uint8_t *)q, qlen, true, deadline)) ||
-        (rc = io_full(fd, hdr, 2, false, deadline)))
+    uint8_t *msg = malloc(qlen + 2); /* length and query in one write: one segment */
+    if (!msg) {
+        rc = DMP_ENOMEM;
+        goto done;
+    }
+    dmp_store_u16be(msg, (uint16_t)qlen);
+    memcpy(msg + 2, q, qlen);
+    rc = io_full(fd, msg, qlen + 2, true, deadline);
+    free(msg);
+    if (rc || (rc = io_full(fd, hdr, 2, false, deadline)))
         goto done;
     size_t n = dmp_load_u16be(hdr);
     if (n > cap) {
@@ -392,7 +401,7 @@ static int ask_one(dmp_client_dns_t *d, dmp_client_resolver_t *r, const char *na
     if (dl > deadline)
         dl = deadline;
     if (!rc)
-        rc = udp_exchange(r, q, qlen, id, resp, EDNS_SIZE, &rlen, dl);
+        rc = udp_exchange(r, q, qlen, id, resp, EDNS_SIZE, &rlen, dl, false);
     if (!rc)
         rc = dmp_client_dns_answer_parse(resp, rlen, id, name, d->dnssec, out, &tc, &rcode);
     if (!rc && tc) {
@@ -492,7 +501,8 @@ int dmp_client_dns_exchange(const char *server, uint16_t default_port, const uin
     }
     int64_t dl = mono_ms() + timeout_ms;
     uint16_t id = qlen >= 2 ? dmp_load_u16be(q) : 0;
-    rc = udp_exchange(&d.r[0], q, qlen, id, resp, cap < EDNS_SIZE ? cap : EDNS_SIZE, rlen, dl);
+    rc = udp_exchange(&d.r[0], q, qlen, id, resp, cap < EDNS_SIZE ? cap : EDNS_SIZE, rlen, dl,
+                      false);
     if (!rc && *rlen >= 3 && (resp[2] & 0x02))
         rc = tcp_exchange(&d.r[0], q, qlen, resp, cap, rlen, dl);
     dmp_client_dns_free(&d);
@@ -531,10 +541,9 @@ int dmp_client_update_build(const char *zone, const char *name, const char *valu
     ldns_rr_list *up = ldns_rr_list_new();
     ldns_rr_list_push_rr(up, rr);
     ldns_pkt *p = ldns_update_pkt_new(z, LDNS_RR_CLASS_IN, NULL, up, NULL);
-    if (!p) {
-        ldns_rr_list_deep_free(up);
+    ldns_rr_list_deep_free(up); /* the packet holds a clone */
+    if (!p)
         return DMP_ENOMEM;
-    }
     ldns_pkt_set_id(p, (uint16_t)randombytes_uniform(65536));
     int rc = 0;
     if (tsig_name && tsig_b64) {
@@ -569,5 +578,20 @@ int dmp_client_update_send(const char *server, uint16_t port, const uint8_t *q, 
             *rcode = resp[3] & 0x0f;
     }
     free(resp);
+    return rc;
+}
+
+int dmp_client_dns_raw(const char *server, bool tcp, const uint8_t *q, size_t qlen, uint8_t *resp,
+                       size_t cap, size_t *rlen, int timeout_ms)
+{
+    dmp_client_dns_t d;
+    dmp_client_dns_init(&d);
+    int rc = dmp_client_dns_add(&d, server, 53);
+    if (!rc) {
+        int64_t dl = mono_ms() + timeout_ms;
+        rc = tcp ? tcp_exchange(&d.r[0], q, qlen, resp, cap, rlen, dl)
+                 : udp_exchange(&d.r[0], q, qlen, 0, resp, cap, rlen, dl, true);
+    }
+    dmp_client_dns_free(&d);
     return rc;
 }

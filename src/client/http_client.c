@@ -189,9 +189,11 @@ static int run(dmp_client_http_t *h, req_t *reqs, size_t n, dmp_client_http_resu
         return DMP_ENOMEM;
     }
     CURLM *m = h->multi;
+    /* connections in use: lowered when the node refuses connections (a per-address cap) */
+    unsigned limit = h->conns;
     while (done < n) {
         /* fill idle handles */
-        for (unsigned c = 0; c < h->conns; c++) {
+        for (unsigned c = 0; c < limit; c++) {
             if (slot[c])
                 continue;
             job_t *j = NULL;
@@ -237,6 +239,20 @@ static int run(dmp_client_http_t *h, req_t *reqs, size_t n, dmp_client_http_resu
                 error_text(&j->resp, o->error, sizeof(o->error));
             bool again = o->status == 429 || o->status == 503;
             unsigned cap = h->max_retries;
+            unsigned inflight = 0;
+            for (unsigned c = 0; c < h->conns; c++)
+                inflight += slot[c] != NULL;
+            if (o->status == 0 && limit > 1 && inflight + 1 >= limit) {
+                /* the node dropped a connection while we had many open: it caps connections
+                 * per address (dnsmeshd: DMP_HTTP_MAX_PER_IP), so use fewer and send again
+                 * without counting it as a failed try */
+                limit = inflight < limit - 1 ? inflight : limit - 1;
+                limit = limit ? limit : 1;
+                j->not_before_ms = mono_ms() + 50;
+                retry[rq_tail++ % n] = j->idx;
+                h->retries++;
+                continue;
+            }
             if (o->status == 0) {
                 again = true;
                 cap = h->max_transport_retries;
@@ -342,5 +358,60 @@ int dmp_client_http_request(dmp_client_http_t *h, const char *method, const char
     }
     curl_slist_free_all(j.hdrs);
     dmp_buf_free(&j.resp);
+    return rc;
+}
+
+int dmp_client_http_raw(dmp_client_http_t *h, const char *method, const char *path,
+                        const char *headers, const uint8_t *body, size_t len, int *status,
+                        dmp_buf_t *resp)
+{
+    if (!h || !method || !path || !status || (!body && len))
+        return DMP_EINVAL;
+    CURL *e = h->easy[0];
+    char url[1200];
+    if (snprintf(url, sizeof(url), "%s%s", h->endpoint, path) >= (int)sizeof(url))
+        return DMP_ETOOBIG;
+    dmp_buf_t got;
+    dmp_buf_init(&got);
+    struct curl_slist *hl = NULL;
+    char line[1024];
+    for (const char *p = headers; p && *p;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        if (n && n < sizeof(line)) {
+            memcpy(line, p, n);
+            line[n] = 0;
+            hl = curl_slist_append(hl, line);
+        }
+        p += n + (eol ? 2 : 0);
+    }
+    if (h->auth[0])
+        hl = curl_slist_append(hl, h->auth);
+    curl_easy_reset(e);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &got);
+    if (body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, (const char *)body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
+    } else if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    if (hl)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
+    CURLcode cc = curl_easy_perform(e);
+    long code = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    *status = code > 0 ? (int)code : 0; /* an answer that came before a send error counts */
+    (void)cc;
+    h->requests++;
+    int rc = 0;
+    if (resp && got.len)
+        rc = dmp_buf_append(resp, got.data, got.len);
+    curl_slist_free_all(hl);
+    dmp_buf_free(&got);
     return rc;
 }

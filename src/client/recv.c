@@ -58,6 +58,22 @@ static bool gate_accept(void *ctx, const uint8_t spk[32])
     return false;
 }
 
+/* Is spk pinned for a message whose mailbox zone is zone (all pins for the own zone), or where
+ * a pinned key's rotation chain leads? */
+static bool claim_pinned(dmp_client_session_t *s, const uint8_t *spk, const char *zone)
+{
+    gate_t g = {.s = s, .zone = zone, .own_zone = strcasecmp(zone, s->domain) == 0};
+    size_t n = s->cfg.n_contacts + 1;
+    g.done = calloc(n, 1);
+    g.head = calloc(n, sizeof(*g.head));
+    g.head_ok = calloc(n, sizeof(*g.head_ok));
+    bool ok = g.done && g.head && g.head_ok && gate_accept(&g, spk);
+    free(g.done);
+    free(g.head);
+    free(g.head_ok);
+    return ok;
+}
+
 static bool gate_seen(void *ctx, const uint8_t spk[32], const uint8_t msg_id[16])
 {
     gate_t *g = ctx;
@@ -84,7 +100,7 @@ static void progress_cb(void *ctx, uint32_t done, uint32_t need)
 
 /* After a delivery: forget the one-time prekey (and delete its published value), remember the
  * (spk, msg_id) until the manifest expires. */
-static void finalize(dmp_client_session_t *s, const dmp_client_message_t *m, int64_t now)
+void dmp_client_recv_finalize(dmp_client_session_t *s, const dmp_client_message_t *m, int64_t now)
 {
     if (m->prekey_id) {
         uint8_t sk[32];
@@ -93,7 +109,7 @@ static void finalize(dmp_client_session_t *s, const dmp_client_message_t *m, int
         dmp_wipe(sk, sizeof(sk));
         (void)dmp_client_prekeys_consume(s->prekeys, m->prekey_id);
         char name[DMP_WIRE_NAME_MAX];
-        if (wire[0] && s->nhttp &&
+        if (wire[0] && (s->nhttp || s->tsig) &&
             dmp_wire_name_prekeys(s->cfg.username, strlen(s->cfg.username), s->domain, name,
                                   sizeof(name)) == 0)
             (void)dmp_client_delete(s, name, wire);
@@ -101,21 +117,10 @@ static void finalize(dmp_client_session_t *s, const dmp_client_message_t *m, int
     (void)dmp_client_replay_add(&s->replay, m->sender_spk, m->msg_id, m->exp, now);
 }
 
-int dmp_client_recv(dmp_client_session_t *s, bool primary_only, bool skip_primary,
-                    dmp_client_message_t **msgs, size_t *count, dmp_client_recv_stats_t *st)
+/* Phase 2: the ten slots of each pinned contact's zone, then of the own zone. */
+static int slot_walk(dmp_client_session_t *s, bool any_pin, int64_t now,
+                     dmp_client_message_t **msgs, size_t *count, dmp_client_recv_stats_t *st)
 {
-    (void)skip_primary;
-    *msgs = NULL;
-    *count = 0;
-    memset(st, 0, sizeof(*st));
-    if (primary_only)
-        return 0; /* phase 1 (claims at the own zone) only: no claim provider configured */
-    int64_t now = dmp_client_now(s);
-    bool any_pin = false;
-    for (size_t i = 0; i < s->cfg.n_contacts; i++)
-        any_pin |= strlen(s->cfg.contacts[i].spk) == 64;
-    if (!any_pin && !s->cfg.allow_tofu)
-        return 0; /* nothing pinned and no TOFU: every manifest would be dropped */
     /* zones: each contact's zone in config order, then the own zone */
     size_t nz = 0;
     char(*zones)[DMP_CLIENT_STR] = calloc(s->cfg.n_contacts + 1, sizeof(*zones));
@@ -168,11 +173,39 @@ int dmp_client_recv(dmp_client_session_t *s, bool primary_only, bool skip_primar
         st->bad_chunks += r.bad_chunks;
         st->undeliverable += r.undeliverable;
         for (size_t i = before; i < *count; i++)
-            finalize(s, &(*msgs)[i], now);
+            dmp_client_recv_finalize(s, &(*msgs)[i], now);
     }
     free(zones);
     free(g.done);
     free(g.head);
     free(g.head_ok);
+    return rc;
+}
+
+int dmp_client_recv(dmp_client_session_t *s, bool primary_only, bool skip_primary,
+                    dmp_client_message_t **msgs, size_t *count, dmp_client_recv_stats_t *st)
+{
+    *msgs = NULL;
+    *count = 0;
+    memset(st, 0, sizeof(*st));
+    int64_t now = dmp_client_now(s);
+    bool any_pin = false;
+    for (size_t i = 0; i < s->cfg.n_contacts; i++)
+        any_pin |= strlen(s->cfg.contacts[i].spk) == 64;
+    int rc = 0;
+    /* phase 1 (M10): claims left in the own zone */
+    if (!skip_primary && (any_pin || primary_only))
+        rc = dmp_client_recv_claims(s, s->domain, claim_pinned, msgs, count, &st->new_intros, st);
+    /* phase 2: the slot walk */
+    if (!rc && !primary_only && (any_pin || s->cfg.allow_tofu))
+        rc = slot_walk(s, any_pin, now, msgs, count, st);
+    /* the providers' claims, whatever the phase flags */
+    dmp_client_provider_t prov[4];
+    size_t np = dmp_client_claim_providers(s, prov, 4);
+    for (size_t i = 0; i < np && !rc; i++)
+        if (!(strcasecmp(prov[i].zone, s->domain) == 0 && !skip_primary &&
+              (any_pin || primary_only)))
+            rc = dmp_client_recv_claims(s, prov[i].zone, claim_pinned, msgs, count, &st->new_intros,
+                                        st);
     return rc;
 }

@@ -35,7 +35,7 @@ static void set_err(dmp_client_session_t *s, const char *fmt, ...)
 size_t dmp_client_max_message_for_cap(size_t cap)
 {
     size_t best = 0;
-    for (uint32_t k = 1; k <= 787; k++) {
+    for (uint32_t k = 1; k <= 196; k++) { /* n <= 255: the erasure code's limit */
         uint32_t n = k + (3 * k + 9) / 10;
         size_t body = 108 + 32 * (size_t)n + 64;
         size_t wire = 20 + 4 * ((body + 2) / 3);
@@ -234,6 +234,18 @@ int dmp_client_send(dmp_client_session_t *s, const char *recipient, const uint8_
                 dmp_hex_encode(mid, 16, rep->msg_id_hex, sizeof(rep->msg_id_hex));
                 rep->k = m->data_chunks;
                 rep->n = m->total_chunks;
+                /* first-contact claims: best effort, they never fail the send */
+                dmp_client_provider_t prov[4];
+                size_t np = dmp_client_claim_providers(s, prov, 4);
+                uint8_t rid[32];
+                dmp_crypto_user_id(pub, rid);
+                for (size_t i = 0; i < np; i++) {
+                    rep->claims_total++;
+                    if (dmp_client_publish_claim(s, &prov[i], rid, mid,
+                                                 dmp_wire_slot_for_msg_id(mid), p.now,
+                                                 SEND_TTL) == 0)
+                        rep->claims_ok++;
+                }
             }
             free(m);
         }

@@ -1,7 +1,9 @@
 /* client: the session of one CLI command (client.md §6.2): config, passphrase, identity with the
  * verify-pubkey tripwire, reader (resolver pool or cluster union) and writers (HTTP node or
  * cluster fan-out). */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <termios.h>
@@ -301,16 +303,99 @@ static unsigned env_conns(void)
     int64_t v;
     if (e && dmp_parse_i64(e, 1, 64, &v) == 0)
         return (unsigned)v;
-    return 8;
+    /* the largest message is 256 writes, each acknowledged after the node's group commit, so
+     * many in flight pay off; 16 = dnsmeshd's default connections per address
+     * (DMP_HTTP_MAX_PER_IP = DMP_HTTP_MAX_CONCURRENCY / 4); the writer uses fewer when a node
+     * refuses connections */
+    return 16;
+}
+
+/* TSIG block of config.yaml (client.md §5.9): zone, server (tsig_dns_server or the endpoint's
+ * host), port, key name, hex secret, algorithm. */
+static int tsig_writer(dmp_client_session_t *s)
+{
+    const dmp_client_config_t *c = &s->cfg;
+    size_t hl = strlen(c->tsig_secret_hex);
+    uint8_t key[150];
+    if (hl % 2 || hl / 2 > sizeof(key) || dmp_hex_decode(c->tsig_secret_hex, hl, key, hl / 2)) {
+        set_err(s, "tsig_secret_hex in config is not valid hex");
+        return DMP_EINVAL;
+    }
+    if (!c->tsig_zone[0]) {
+        set_err(s, "tsig_zone in config is empty — re-run `dnsmesh tsig register` to "
+                   "repopulate the TSIG block");
+        return DMP_EINVAL;
+    }
+    char host[DMP_CLIENT_STR] = "";
+    if (c->tsig_dns_server[0])
+        snprintf(host, sizeof(host), "%s", c->tsig_dns_server);
+    else if (c->endpoint[0])
+        (void)dmp_client_endpoint_host(c->endpoint, host, sizeof(host));
+    if (!host[0]) {
+        set_err(s, "could not resolve a DNS server for the TSIG writer — set `tsig_dns_server` "
+                   "in config or pass --endpoint with a hostname");
+        return DMP_EINVAL;
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
+        set_err(s, "cannot resolve the TSIG DNS server %s", host);
+        return DMP_EIO;
+    }
+    void *ad = res->ai_family == AF_INET
+                   ? (void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
+                   : (void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+    inet_ntop(res->ai_family, ad, s->tsig_ip, sizeof(s->tsig_ip));
+    freeaddrinfo(res);
+    s->tsig_port =
+        (uint16_t)(c->tsig_dns_port > 0 && c->tsig_dns_port < 65536 ? c->tsig_dns_port : 53);
+    dmp_b64_encode(key, hl / 2, s->tsig_b64, sizeof(s->tsig_b64));
+    dmp_wipe(key, sizeof(key));
+    snprintf(s->tsig_alg, sizeof(s->tsig_alg), "%s%s", c->tsig_algorithm,
+             c->tsig_algorithm[strlen(c->tsig_algorithm) - 1] == '.' ? "" : ".");
+    s->tsig = true;
+    s->quorum = 1;
+    return 0;
+}
+
+/* One signed UPDATE per record over UDP (TCP when truncated); NOERROR = written. */
+static int tsig_publish(dmp_client_session_t *s, const dmp_client_record_t *recs, size_t n,
+                        bool *ok, dmp_client_http_result_t *res)
+{
+    char kn[DMP_CLIENT_STR + 2];
+    size_t kl = strlen(s->cfg.tsig_key_name);
+    snprintf(kn, sizeof(kn), "%s%s", s->cfg.tsig_key_name,
+             kl && s->cfg.tsig_key_name[kl - 1] == '.' ? "" : ".");
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *q = NULL;
+        size_t ql = 0;
+        int rcode = -1;
+        int rc = dmp_client_update_build(s->cfg.tsig_zone, recs[i].name, recs[i].value,
+                                         recs[i].value_len, recs[i].ttl, false, kn, s->tsig_b64,
+                                         s->tsig_alg, &q, &ql);
+        if (!rc)
+            rc = dmp_client_update_send(s->tsig_ip, s->tsig_port, q, ql, 5000, &rcode);
+        free(q);
+        ok[i] = rc == 0 && rcode == 0;
+        res[i].status = ok[i] ? 201 : 0;
+        if (!ok[i])
+            snprintf(res[i].error, sizeof(res[i].error), "DNS UPDATE %s",
+                     rc           ? dmp_strerror(rc)
+                     : rcode == 9 ? "NOTAUTH"
+                     : rcode == 5 ? "REFUSED"
+                                  : "failed");
+    }
+    return 0;
 }
 
 int dmp_client_session_writer(dmp_client_session_t *s)
 {
-    if (s->nhttp)
+    if (s->nhttp || s->tsig)
         return 0;
     const dmp_client_config_t *c = &s->cfg;
     if (s->cluster)
         return 0; /* dmp_client_cluster_open installed them */
+    if (c->tsig_key_name[0] && c->tsig_secret_hex[0])
+        return tsig_writer(s);
     if (!c->endpoint[0]) {
         set_err(s, "no endpoint in config: `dnsmesh init --endpoint URL` or edit config.yaml");
         return DMP_EINVAL;
@@ -468,6 +553,8 @@ int dmp_client_session_fetch(void *ctx, const char *name, const dmp_client_txt_t
 int dmp_client_publish(dmp_client_session_t *s, const dmp_client_record_t *recs, size_t n, bool *ok,
                        dmp_client_http_result_t *res)
 {
+    if (s->tsig) /* a TSIG key bypasses the fan-out, as the reference does */
+        return tsig_publish(s, recs, n, ok, res);
     if (!s->nhttp)
         return DMP_EINVAL;
     unsigned *good = calloc(n ? n : 1, sizeof(*good));
@@ -511,6 +598,21 @@ int dmp_client_publish_one(dmp_client_session_t *s, const char *name, const char
 /* Best-effort delete of one value on every writer; 0 when the quorum confirmed. */
 int dmp_client_delete(dmp_client_session_t *s, const char *name, const char *value)
 {
+    if (s->tsig) {
+        uint8_t *q = NULL;
+        size_t ql = 0;
+        int rcode = -1;
+        char kn[DMP_CLIENT_STR + 2];
+        size_t kl = strlen(s->cfg.tsig_key_name);
+        snprintf(kn, sizeof(kn), "%s%s", s->cfg.tsig_key_name,
+                 kl && s->cfg.tsig_key_name[kl - 1] == '.' ? "" : ".");
+        int rc = dmp_client_update_build(s->cfg.tsig_zone, name, value, strlen(value), 0, true, kn,
+                                         s->tsig_b64, s->tsig_alg, &q, &ql);
+        if (!rc)
+            rc = dmp_client_update_send(s->tsig_ip, s->tsig_port, q, ql, 5000, &rcode);
+        free(q);
+        return rc ? rc : rcode == 0 ? 0 : DMP_EIO;
+    }
     unsigned good = 0;
     for (size_t w = 0; w < s->nhttp; w++) {
         dmp_client_http_result_t r;

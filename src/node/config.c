@@ -63,6 +63,10 @@ enum {
     K_COOKIE_ROTATE,
     K_USER,
     K_CONFIG_FILE,
+    K_HTTP_HEADER_TO,
+    K_HTTP_BODY_TO,
+    K_HTTP_PER_IP,
+    K_SHUTDOWN_TO,
     K_REG_ENABLED,
     K_REG_ALLOWLIST,
     K_REG_TOKEN_TTL,
@@ -193,6 +197,22 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
     [K_CONFIG_FILE] = {"DMP_CONFIG_FILE", NULL, NULL, NULL,
                        "KEY=VALUE file read at start and again on SIGHUP; its values win over "
                        "the environment",
+                       false},
+    [K_HTTP_HEADER_TO] = {"DMP_HTTP_HEADER_TIMEOUT", NULL, "http-header-timeout", "5",
+                          "seconds a client has to send a request's headers (also closes idle "
+                          "keep-alive connections); then 408 and close",
+                          false},
+    [K_HTTP_BODY_TO] = {"DMP_HTTP_BODY_TIMEOUT", NULL, "http-body-timeout", "5",
+                        "seconds a client has to send a request body once the headers are in; "
+                        "then 408 and close",
+                        false},
+    [K_HTTP_PER_IP] = {"DMP_HTTP_MAX_PER_IP", NULL, "http-max-per-ip", "0",
+                       "HTTP connections open at once from one address; 0 = a quarter of "
+                       "DMP_HTTP_MAX_CONCURRENCY (at least 2)",
+                       false},
+    [K_SHUTDOWN_TO] = {"DMP_SHUTDOWN_TIMEOUT", NULL, "shutdown-timeout", "25",
+                       "seconds SIGTERM waits for writes in flight to become durable; those "
+                       "still waiting are then answered 503",
                        false},
     [K_REG_ENABLED] = {"DMP_REGISTRATION_ENABLED", NULL, "registration-enabled", "0",
                        "self-service registration (needs multi-tenant and DMP_NODE_HOSTNAME)",
@@ -495,6 +515,19 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         BAD(K_HTTP_BURST, "expected a number >= 0");
     if (parse_u32(val[K_HTTP_MAX_CONC], 1, 100000, &c->http_max_concurrency))
         BAD(K_HTTP_MAX_CONC, "expected an integer 1..100000");
+    if (parse_u32(val[K_HTTP_HEADER_TO], 1, 3600, &c->http_header_timeout))
+        BAD(K_HTTP_HEADER_TO, "expected seconds 1..3600");
+    if (parse_u32(val[K_HTTP_BODY_TO], 1, 3600, &c->http_body_timeout))
+        BAD(K_HTTP_BODY_TO, "expected seconds 1..3600");
+    if (parse_u32(val[K_SHUTDOWN_TO], 0, 3600, &c->shutdown_timeout))
+        BAD(K_SHUTDOWN_TO, "expected seconds 0..3600");
+    if (parse_u32(val[K_HTTP_PER_IP], 0, 100000, &c->http_max_per_ip))
+        BAD(K_HTTP_PER_IP, "expected an integer 0..100000");
+    if (c->http_max_per_ip == 0) {
+        c->http_max_per_ip = c->http_max_concurrency / 4;
+        if (c->http_max_per_ip < 2)
+            c->http_max_per_ip = 2;
+    }
     if (parse_u32(val[K_MAX_TTL], 1, 2147483647, &c->max_ttl))
         BAD(K_MAX_TTL, "expected an integer 1..2147483647");
     if (parse_u32(val[K_MAX_VALUE_BYTES], 1, 65535, &c->max_value_bytes))

@@ -38,6 +38,8 @@ struct dmp_node_core {
     bool syncer_on;
     dmp_node_exec_fn exec;
     void *exec_ctx;
+    dmp_node_update_fn update;
+    void *update_ctx;
     /* multi-shard transactions are handed out one at a time, so every shard sees them in
      * the same order and two of them can never park each other's shards (no deadlock) */
     pthread_mutex_t multi_mu;
@@ -187,6 +189,12 @@ void dmp_node_core_set_exec(dmp_node_core_t *c, dmp_node_exec_fn fn, void *ctx)
     c->exec_ctx = ctx;
 }
 
+void dmp_node_core_set_update(dmp_node_core_t *c, dmp_node_update_fn fn, void *ctx)
+{
+    c->update = fn;
+    c->update_ctx = ctx;
+}
+
 /* ---- single-shard transactions ---- */
 static void shard_task(void *arg)
 {
@@ -212,6 +220,7 @@ struct barrier {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool released;
+    bool go; /* the submitter arrived last: parts[0]'s shard runs the transaction */
     unsigned nparts;
     part_t parts[];
 };
@@ -225,13 +234,14 @@ static void barrier_unref(barrier_t *b)
     }
 }
 
-/* Every involved shard is parked (or is the caller): apply the whole transaction. */
-static void barrier_run(barrier_t *b)
+/* Every involved shard is parked (the caller is one of them): apply the whole transaction,
+ * counting in the caller's own metrics slot, then release the others. */
+static void barrier_run(barrier_t *b, dmp_node_tstats_t *st)
 {
     if (!atomic_load(&b->cancelled)) {
         dmp_node_core_t *c = b->c;
         dmp_node_apply_env_t env = {.store = c->store,
-                                    .st = c->shards[b->parts[0].shard].st,
+                                    .st = st,
                                     .now_ms = c->now_ms,
                                     .serial = &c->serial,
                                     .syncer = c->syncer_on ? &c->syncer : NULL,
@@ -246,16 +256,23 @@ static void barrier_run(barrier_t *b)
     pthread_mutex_unlock(&b->mu);
 }
 
-/* Returns true when the caller was the last to arrive (and so ran the transaction). */
-static bool barrier_arrive(barrier_t *b)
+/* The last participant to arrive starts the transaction. A shard runs it itself; the submitter
+ * (any thread, never waiting) hands it to the first part's shard, which is parked by then, so
+ * only shard threads ever touch shard state and their own counters. */
+static void barrier_arrive(barrier_t *b, dmp_node_tstats_t *st, bool submitter)
 {
     unsigned now = atomic_fetch_add(&b->arrived, 1) + 1;
     unsigned exp = atomic_load(&b->expected);
-    if (exp != 0 && now == exp) {
-        barrier_run(b);
-        return true;
+    if (exp == 0 || now != exp)
+        return;
+    if (!submitter || atomic_load(&b->cancelled)) {
+        barrier_run(b, st);
+        return;
     }
-    return false;
+    pthread_mutex_lock(&b->mu);
+    b->go = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
 }
 
 static void part_task(void *arg)
@@ -264,12 +281,19 @@ static void part_task(void *arg)
     barrier_t *b = p->b;
     shard_t *sh = &b->c->shards[p->shard];
     dmp_node_wq_flush(&sh->wq); /* earlier writes to these names land first */
-    if (!barrier_arrive(b)) {
-        pthread_mutex_lock(&b->mu);
-        while (!b->released)
-            pthread_cond_wait(&b->cv, &b->mu);
-        pthread_mutex_unlock(&b->mu);
+    barrier_arrive(b, sh->st, false);
+    pthread_mutex_lock(&b->mu);
+    while (!b->released) {
+        if (b->go && p == &b->parts[0]) {
+            b->go = false;
+            pthread_mutex_unlock(&b->mu);
+            barrier_run(b, sh->st);
+            pthread_mutex_lock(&b->mu);
+            continue;
+        }
+        pthread_cond_wait(&b->cv, &b->mu);
     }
+    pthread_mutex_unlock(&b->mu);
     barrier_unref(b);
 }
 
@@ -302,7 +326,7 @@ static int apply_multi(dmp_node_core_t *c, dmp_node_txn_t *t, const unsigned *sh
             barrier_unref(b); /* the parts never queued */
     }
     atomic_store(&b->expected, queued + 1);
-    barrier_arrive(b); /* the submitter never waits */
+    barrier_arrive(b, NULL, true); /* the submitter never waits */
     barrier_unref(b);
     return queued < ns ? DMP_EAGAIN : 0;
 }
@@ -430,6 +454,8 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
             break;
         }
     }
+    if (res.outcome == DMP_DNS_OUT_UPDATE && c->update)
+        c->update(c->update_ctx, shard, pkt, len, tcp, out, cap, out_len, &res);
     if (*out_len == 0) {
         DMP_STAT_INC(sh->st, dns_malformed);
     } else {

@@ -5,10 +5,27 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 
 #include "node/node.h"
+
+/* ---- deadlines libmicrohttpd cannot enforce (http_guard.c) ---- */
+typedef struct dmp_node_http_guard dmp_node_http_guard_t;
+enum { DMP_NODE_GUARD_HEADERS = 0, DMP_NODE_GUARD_BODY = 1, DMP_NODE_GUARD_BUSY = 2 };
+/* A watchdog thread; max_conns = MHD's connection limit. */
+int dmp_node_http_guard_new(size_t max_conns, unsigned header_s, unsigned body_s,
+                            dmp_node_http_guard_t **out);
+void dmp_node_http_guard_free(dmp_node_http_guard_t *g);
+/* MHD_OPTION_NOTIFY_CONNECTION callback (cls = the guard). */
+void dmp_node_http_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                                enum MHD_ConnectionNotificationCode toe);
+/* The connection's request moved to headers (waiting for the next request), body or busy
+ * (headers and body in: no deadline). MHD thread. */
+void dmp_node_http_guard_phase(dmp_node_http_guard_t *g, struct MHD_Connection *c, int phase);
+/* Connections closed by a deadline so far. */
+uint64_t dmp_node_http_guard_closed(dmp_node_http_guard_t *g);
 
 /* Owns the daemon, its listen socket, the HTTP limiter and the expected operator header. */
 struct dmp_node_http {
@@ -22,6 +39,20 @@ struct dmp_node_http {
     atomic_int inflight;   /* writes handed to the node and not yet done */
     dmp_node_reg_t *reg;   /* self-service registration, NULL when its gate is closed */
     dmp_node_rl_t *reg_rl; /* per-IP limiter shared by every /v1/registration/ route */
+    dmp_node_http_guard_t *guard;
+    /* requests whose write the node has not completed yet (for shutdown); under wmu */
+    pthread_mutex_t wmu;
+    struct dmp_node_rq *waiting;
+};
+
+/* dmp_node_rq_t.flags: who is done with the request. The request is freed by whichever of
+ * MHD (completed_cb) and the node (txn_done) finishes last, so an abandoned write (answered
+ * 503 at shutdown while its WAL sync stalls) is never used after it is freed. */
+enum {
+    RQF_NODE_DONE = 1, /* the node completed the write (txn.result set) */
+    RQF_MHD_DONE = 2,  /* MHD finished with the connection's request */
+    RQF_ABANDONED = 4, /* shutdown: answered 503 without waiting for the node */
+    RQF_SUBMITTED = 8, /* handed to the node */
 };
 
 typedef enum {
@@ -36,9 +67,10 @@ typedef enum {
 typedef struct dmp_node_route dmp_node_route_t;
 
 /* Per-request state (MHD con_cls). Owns body and val (the value the change points into). */
-typedef struct {
+typedef struct dmp_node_rq {
     dmp_node_rq_stage_t stage;
-    atomic_int node_done;
+    atomic_int flags;                  /* RQF_* */
+    struct dmp_node_rq *wprev, *wnext; /* in h->waiting while submitted and not done */
     dmp_node_http_t *h;
     struct MHD_Connection *conn;
     const char *url; /* MHD's, valid for the whole request */
@@ -123,5 +155,10 @@ bool dmp_node_http_reg_rate_ok(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_get_challenge(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_begin_reg(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_body_confirm(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_begin_admin(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_body_admin(dmp_node_rq_t *r);
+/* http_tsig.c: POST /v1/registration/tsig-confirm */
+enum MHD_Result dmp_node_http_begin_tsig_reg(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_body_tsig_confirm(dmp_node_rq_t *r);
 
 #endif

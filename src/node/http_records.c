@@ -71,8 +71,10 @@ static unsigned write_auth(dmp_node_rq_t *r)
     const char *tok = strncmp(a, "Bearer ", 7) == 0 ? a + 7 : "";
     char remote[64];
     dmp_node_http_remote(r, remote, sizeof(remote));
-    switch (dmp_node_tokens_authorize(r->h->env.tokens, tok, strlen(tok), r->name, r->name_len,
-                                      remote, r->is_delete)) {
+    dmp_node_authz_t v = dmp_node_tokens_authorize(r->h->env.tokens, tok, strlen(tok), r->name,
+                                                   r->name_len, remote, r->is_delete);
+    DMP_STAT_INC(r->h->env.st, token_auth[v <= 2 ? v : 1]);
+    switch (v) {
     case DMP_NODE_AUTHZ_OK:
         return 0;
     case DMP_NODE_AUTHZ_THROTTLED:

@@ -43,7 +43,7 @@ typedef struct node {
                          * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
     dmp_node_bgthread_t sweep;
-    dmp_node_tokens_t *tokens;    /* multi-tenant only */
+    dmp_node_tokens_t *tokens;    /* always open; user tokens write only in multi-tenant */
     dmp_node_bgthread_t audit_bg; /* writes buffered token-audit rows every second */
     dmp_node_update_t *upd;       /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
     dmp_node_cluster_t *cluster;  /* anti-entropy + gossip; NULL without DMP_SYNC_PEER_TOKEN */
@@ -365,7 +365,7 @@ static void shutdown_node(node_t *n)
     dmp_node_cluster_stop(n->cluster);
     if (n->http) {
         /* a write in flight must finish first: its shard resumes the connection */
-        dmp_node_http_stop(n->http, 25000);
+        dmp_node_http_stop(n->http, (int)n->cfg.shutdown_timeout * 1000);
         n->http = NULL;
     }
     dmp_node_bgthread_stop(&n->sweep);
@@ -557,7 +557,9 @@ int main(int argc, char **argv)
     }
     dmp_node_core_set_exec(n->core, core_exec, n);
 
-    if (n->cfg.auth_mode == DMP_NODE_AUTH_MULTI_TENANT) {
+    /* the token store is always open (dnsmesh-admin --node manages tokens in any mode); only
+     * multi-tenant mode lets user tokens write */
+    {
         if (dmp_node_tokens_open(n->store, NULL, &n->tokens) != 0) {
             fprintf(stderr, "dnsmeshd: out of memory\n");
             goto out;
@@ -587,6 +589,7 @@ int main(int argc, char **argv)
                               .st = &n->metrics.t[n->nshards + n->nfront],
                               .core = n->core,
                               .tokens = n->tokens,
+                              .tsig_enabled = n->upd != NULL,
                               .version = DNSMESHD_VERSION,
                               .cluster = dmp_node_cluster_engine(n->cluster),
                               .gauges = net_gauges,

@@ -270,6 +270,20 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
     head(out, "dmp_sweep_runs_total", "counter", "Expiry sweeps run");
     pf(out, "dmp_sweep_runs_total %llu\n", (unsigned long long)s.sweep_runs);
 
+    head(out, "dmp_token_auth_total", "counter",
+         "Record writes checked against a user token (multi-tenant), by result");
+    pf(out, "dmp_token_auth_total{result=\"ok\"} %llu\n", (unsigned long long)s.token_auth[0]);
+    pf(out, "dmp_token_auth_total{result=\"rejected\"} %llu\n",
+       (unsigned long long)s.token_auth[1]);
+    pf(out, "dmp_token_auth_total{result=\"throttled\"} %llu\n",
+       (unsigned long long)s.token_auth[2]);
+    head(out, "dmp_registrations_total", "counter",
+         "Self-service registration confirms, by result");
+    pf(out, "dmp_registrations_total{result=\"issued\"} %llu\n",
+       (unsigned long long)s.registrations[0]);
+    pf(out, "dmp_registrations_total{result=\"refused\"} %llu\n",
+       (unsigned long long)s.registrations[1]);
+
     head(out, "dmp_wal_syncs_total", "counter",
          "WAL syncs by the group-commit thread (each acknowledges every write before it)");
     pf(out, "dmp_wal_syncs_total %llu\n", (unsigned long long)g->wal_syncs);

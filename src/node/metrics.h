@@ -41,6 +41,8 @@ typedef struct {
     uint64_t cache_bytes; /* a gauge: the shard's current cache size */
     uint64_t store_errors;
     uint64_t sweep_runs, sweep_removed;
+    uint64_t token_auth[3];    /* multi-tenant user-token checks: ok, rejected, throttled */
+    uint64_t registrations[2]; /* /v1/registration/confirm: issued, refused */
 } dmp_node_tstats_t;
 
 #define DMP_STAT_ADD(st, field, n)                                                                 \

@@ -353,6 +353,13 @@ unsigned dmp_node_core_shard_of(const dmp_node_core_t *c, const char *lname, siz
  * batch and parks on arrival, and the last to arrive applies the whole transaction in one
  * WriteBatch while the others wait (queries on those shards wait for that one batch). */
 int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t);
+/* DNS UPDATE (opcode 5): dmp_dns_respond builds NOTIMP; with a handler set, the shard calls it
+ * instead (on the shard thread, with that NOTIMP reply in out) and it may rewrite out/out_len
+ * and res (e.g. parse, authorise, dmp_node_apply, and answer once done). */
+typedef void (*dmp_node_update_fn)(void *ctx, unsigned shard, const uint8_t *pkt, size_t len,
+                                   bool tcp, uint8_t *out, size_t cap, size_t *out_len,
+                                   dmp_dns_result_t *res);
+void dmp_node_core_set_update(dmp_node_core_t *c, dmp_node_update_fn fn, void *ctx);
 /* Shard-thread hooks for the executor: answer one DNS query; end of a ring drain (flush). */
 /* peer (may be NULL) is the client: DNS Cookies and response rate limiting use it. */
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
@@ -410,11 +417,21 @@ int dmp_node_tokens_revoke_hash(dmp_node_tokens_t *t, const char *hash, const ch
 int dmp_node_tokens_revoke_subject(dmp_node_tokens_t *t, const char *subject, const char *remote,
                                    size_t *count);
 int dmp_node_tokens_get(dmp_node_tokens_t *t, const char *hash_hex, dmp_node_token_t *out);
+/* The admin CLI's revoke: every live token of target as a subject; else the one live token
+ * whose hash starts with target (DMP_ENOTFOUND: none; DMP_EDUP: ambiguous, *count = matches;
+ * *which = the token revoked by prefix). */
+int dmp_node_tokens_revoke_target(dmp_node_tokens_t *t, const char *target, const char *remote,
+                                  size_t *count, dmp_node_token_t *which);
 /* Visits every row (any order); fn returns nonzero to stop. */
 int dmp_node_tokens_scan(dmp_node_tokens_t *t, int (*fn)(void *ctx, const dmp_node_token_t *r),
                          void *ctx);
 void dmp_node_tokens_audit(dmp_node_tokens_t *t, const char *event, const char *hash,
                            const char *subject, const char *remote, const char *detail);
+/* Bulk load (import of a reference node's token DB): a row as is (token_hash must be 64
+ * lowercase hex), and an audit row with its own timestamp. */
+int dmp_node_tokens_put(dmp_node_tokens_t *t, const dmp_node_token_t *row);
+void dmp_node_tokens_audit_at(dmp_node_tokens_t *t, int64_t ts, const char *event, const char *hash,
+                              const char *subject, const char *remote, const char *detail);
 /* The newest `limit` audit rows (optionally of one event), newest first, into out[*n]. */
 int dmp_node_tokens_audit_tail(dmp_node_tokens_t *t, const char *event, size_t limit,
                                dmp_node_audit_t *out, size_t *n);
@@ -457,6 +474,24 @@ int dmp_node_reg_confirm(dmp_node_reg_t *r, dmp_node_reg_req_t *q, const char *r
                          char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row,
                          dmp_node_reg_err_t *err);
 
+/* ---- operator commands (admin.c): one implementation for dnsmesh-admin on a stopped node's
+ * store and for POST /v1/admin on a running node ---- */
+typedef struct {
+    dmp_store_t *store;
+    dmp_node_tokens_t *tokens;
+    const dmp_node_config_t *cfg; /* registration settings; may be NULL */
+    const char *actor;            /* "admin:<user>" for the issuer column */
+    const char *remote;           /* for the audit log */
+    int64_t (*now_ms)(void);
+} dmp_node_admin_env_t;
+
+/* Runs op ("token.issue", "token.list", "token.revoke", "token.rotate", "audit.tail",
+ * "registration.show", "records") with its JSON args; *result (new reference) is the JSON
+ * answer. Returns 0, or an exit code (1 = not found / failed, 2 = bad arguments / ambiguous)
+ * with the message in err. */
+int dmp_node_admin_run(const dmp_node_admin_env_t *env, const char *op, json_t *args,
+                       json_t **result, char *err, size_t errcap);
+
 /* ---- landing page (landing.c) ---- */
 /* Appends s HTML-escaped (& < > " ' and control characters). */
 void dmp_node_html_escape(dmp_buf_t *b, const char *s);
@@ -472,7 +507,7 @@ typedef struct {
     dmp_node_metrics_t *metrics;
     dmp_node_tstats_t *st;     /* the HTTP thread's counter slot */
     dmp_node_core_t *core;     /* where writes go (dmp_node_apply) */
-    dmp_node_tokens_t *tokens; /* multi-tenant token store (NULL unless multi-tenant) */
+    dmp_node_tokens_t *tokens; /* the token store (user tokens write in multi-tenant mode) */
     /* Heartbeat (may be NULL: discovery off): the peers heard, newest first, into rows[cap];
      * returns how many. The self endpoint and operator key shown on the landing page. */
     size_t (*peers)(void *ctx, dmp_node_peer_row_t *rows, size_t cap);

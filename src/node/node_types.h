@@ -35,6 +35,10 @@ typedef struct {
     double http_rate, http_burst; /* likewise */
     uint32_t dns_max_concurrency; /* TCP connection cap = max(8*this, 256) */
     uint32_t http_max_concurrency;
+    uint32_t http_header_timeout; /* s: headers must be in by then (408) */
+    uint32_t http_body_timeout;   /* s: the body must be in by then, counted from the headers */
+    uint32_t http_max_per_ip;     /* connections from one address (resolved: never 0) */
+    uint32_t shutdown_timeout;    /* s SIGTERM waits for writes in flight, then 503 */
     uint32_t max_ttl;
     uint32_t max_value_bytes;
     uint32_t max_values_per_name; /* 0 = no cap */

@@ -637,3 +637,82 @@ int dmp_node_tokens_revoke_subject(dmp_node_tokens_t *t, const char *subject, co
     free(c.rows);
     return rc;
 }
+
+/* ---- operator helpers (dnsmesh-admin) ---- */
+typedef struct {
+    const char *prefix;
+    size_t plen;
+    dmp_node_token_t hit;
+    size_t n;
+    int64_t now;
+} prefix_t;
+
+static int prefix_visit(void *ctx, const dmp_node_token_t *r)
+{
+    prefix_t *p = ctx;
+    if (r->revoked_at || strncmp(r->token_hash, p->prefix, p->plen) != 0)
+        return 0;
+    if (p->n++ == 0)
+        p->hit = *r;
+    return 0;
+}
+
+int dmp_node_tokens_revoke_target(dmp_node_tokens_t *t, const char *target, const char *remote,
+                                  size_t *count, dmp_node_token_t *which)
+{
+    *count = 0;
+    memset(which, 0, sizeof(*which));
+    int rc = dmp_node_tokens_revoke_subject(t, target, remote, count);
+    if (rc != 0 || *count)
+        return rc;
+    char low[65];
+    size_t n = strlen(target);
+    if (n == 0 || n > 64)
+        return DMP_ENOTFOUND;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)((target[i] >= 'A' && target[i] <= 'Z') ? target[i] + 32 : target[i]);
+    prefix_t p = {.prefix = low, .plen = n};
+    pthread_mutex_lock(&t->mu);
+    rc = scan_rows(t, prefix_visit, &p);
+    pthread_mutex_unlock(&t->mu);
+    if (rc != 0)
+        return rc;
+    if (p.n == 0)
+        return DMP_ENOTFOUND;
+    if (p.n > 1) {
+        *count = p.n;
+        return DMP_EDUP;
+    }
+    rc = dmp_node_tokens_revoke_hash(t, p.hit.token_hash, remote);
+    if (rc == 0) {
+        *count = 1;
+        *which = p.hit;
+    }
+    return rc;
+}
+
+/* ---- bulk load (dnsmesh-admin import-reference) ---- */
+int dmp_node_tokens_put(dmp_node_tokens_t *t, const dmp_node_token_t *row)
+{
+    if (strlen(row->token_hash) != 64)
+        return DMP_EINVAL;
+    for (int i = 0; i < 64; i++) {
+        char c = row->token_hash[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return DMP_EINVAL;
+    }
+    pthread_mutex_lock(&t->mu);
+    int rc = row_put(t, row);
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+void dmp_node_tokens_audit_at(dmp_node_tokens_t *t, int64_t ts, const char *event, const char *hash,
+                              const char *subject, const char *remote, const char *detail)
+{
+    pthread_mutex_lock(&t->mu);
+    audit_locked(t, ts, event, hash, subject, remote, detail);
+    if (json_array_size(t->pending) >= 1000)
+        flush_locked(t);
+    pthread_mutex_unlock(&t->mu);
+}

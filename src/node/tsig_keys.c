@@ -213,7 +213,7 @@ int dmp_node_tsig_list(dmp_store_t *s, dmp_node_tsig_visit_fn fn, void *ctx)
         return DMP_ENOMEM;
     l->fn = fn;
     l->ctx = ctx;
-    int rc = dmp_store_kv_scan(s, DMP_STORE_KV_TSIG, NULL, 0, list_visit, l);
+    int rc = dmp_store_kv_scan(s, DMP_STORE_KV_TSIG, (const uint8_t *)"", 0, list_visit, l);
     dmp_node_tsig_rec_wipe(&l->rec);
     free(l);
     return rc;
@@ -392,17 +392,17 @@ int dmp_node_tsig_mint(dmp_store_t *s, const char *subject, const uint8_t spk[32
     char zone[254];
     if (norm_name(o->zone, zone, sizeof(zone), true) != 0 || !zone[0])
         return DMP_EINVAL;
-    char spk_hex[65], subj_h[65], local_h[65];
+    char spk_hex[65], local_h[65];
     dmp_hex_encode(spk, 32, spk_hex, sizeof(spk_hex));
-    hex_of_sha256(subject, strlen(subject), subj_h);
     hex_of_sha256(local, local_len, local_h);
-    /* label = <local>-<spk8>-<subject6>: <= 63 characters, so local <= 47 */
-    if (local_len + 16 > 63)
-        return DMP_ETOOBIG;
-    int n = snprintf(out->key.name, sizeof(out->key.name), "%s-%.8s-%.6s.%s", local, spk_hex,
-                     subj_h, zone);
-    if (n < 0 || (size_t)n >= sizeof(out->key.name))
-        return DMP_ETOOBIG;
+    /* <local>-<spk8>-<sha256(subject)[:6]>.<zone>: the label is <= 63, so local <= 47 */
+    int nr = dmp_crypto_tsig_key_name(local, local_len, spk, subject, strlen(subject), zone,
+                                      strlen(zone), out->key.name, sizeof(out->key.name));
+    if (nr != 0)
+        return nr == DMP_ENAME ? DMP_ETOOBIG : nr;
+    size_t kl = strlen(out->key.name);
+    while (kl && out->key.name[kl - 1] == '.')
+        out->key.name[--kl] = '\0';
     out->key.alg = DMP_TSIG_HMAC_SHA256;
     out->key.secret_len = 32;
     dmp_node_tsig_random_secret(out->key.secret, 32);

@@ -10,6 +10,7 @@ NODE=$1 CLI=$2 SIGN=$3
 command -v curl >/dev/null || { echo "SKIP: curl missing"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 T=$(mktemp -d /tmp/dnsmesh-e2e.XXXXXX)
+export DNSMESH_NO_DEFAULT_PROVIDER=1 # never the public claim provider; tests stay on loopback
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -116,6 +117,23 @@ l=$(send_dbg alice bob "only once")
 [[ $(recv_one bob) == "only once" ]] || fail "replay first delivery"
 as bob recv | grep -q "(no new messages)" || fail "manifest shown twice"
 as bob recv | grep -q "(no new messages)" || fail "replayed manifest shown again"
+
+step "first contact: an unpinned sender's claim becomes an intro"
+mkdir -p "$T/erin"; echo "erin-passphrase" >"$T/erin.pass"
+as erin init erin --domain mesh.test --endpoint "http://$A_HTTP" --dns-resolvers "$A_DNS" --no-probe-local-dns >/dev/null 2>&1
+sed -i "s|^passphrase_file: null|passphrase_file: $T/erin.pass|; s|^claim_provider_override: ''|claim_provider_override: http://$A_HTTP|; s|^claim_provider_zone: ''|claim_provider_zone: mesh.test|" "$T/erin/config.yaml"
+as erin identity publish >/dev/null || fail "erin publish"
+as erin identity fetch bob --add >/dev/null || fail "erin fetch bob"
+as erin send bob "hello from erin" | grep -q "(+ 1/1 claim publishes)" || fail "erin's claim not published"
+out=$(as bob recv); grep -q "1 new intro(s)" <<<"$out" || fail "no intro: $out"
+grep -q "hello from erin" <<<"$out" && fail "an unpinned sender's message was delivered"
+as bob intro list >"$T/intros"; grep -q "message:    hello from erin" "$T/intros" || fail "intro list: $(cat "$T/intros")"
+id=$(sed -n 's/^#\([0-9]*\) .*/\1/p' "$T/intros" | head -1)
+as bob intro trust "$id" --label erin | grep -q "hello from erin" || fail "intro trust"
+as bob contacts list | grep -q "^erin .*(pinned)" || fail "erin not pinned"
+as bob intro list | grep -q "(no pending intros)" || fail "intro still queued"
+send_dbg erin bob "second from erin" >/dev/null
+[[ $(recv_one bob) == "second from erin" ]] || fail "pinned erin not delivered"
 
 step "erasure repair: chunks deleted on the node, a bogus value in front of another"
 l=$(send_dbg alice bob "@$T/m3k"); c0=$(field chunk0 <<<"$l"); k=$(field k <<<"$l"); n=$(field n <<<"$l")

@@ -2,7 +2,7 @@
 if(TARGET dnsmeshd)
   add_executable(test_node_integ ${CMAKE_CURRENT_LIST_DIR}/itest.c
                                  ${CMAKE_CURRENT_LIST_DIR}/test_node_integ.c)
-  target_link_libraries(test_node_integ PRIVATE PkgConfig::CMOCKA PkgConfig::LDNS dmp_dns)
+  target_link_libraries(test_node_integ PRIVATE PkgConfig::CMOCKA PkgConfig::LDNS dmp_dns dmp_client)
   add_test(NAME node_integration COMMAND test_node_integ $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_integration PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
   add_dependencies(test_node_integ dnsmeshd)
@@ -38,11 +38,26 @@ if(TARGET dnsmeshd)
   set_tests_properties(node_service PROPERTIES TIMEOUT 120)
 endif()
 
+# The Debian package: build, dpkg -i, systemd-analyze verify, run the installed node, dig, purge.
+# Root only (skips otherwise); serial, since it installs into the machine.
+if(TARGET dnsmeshd AND NOT DMP_SANITIZE)
+  add_test(NAME node_package COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/package_test.sh
+                                     ${CMAKE_BINARY_DIR})
+  set_tests_properties(node_package PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
+endif()
+
+# Slow headers, short bodies and huge chunks cannot block the HTTP API (or DNS).
+if(TARGET dnsmeshd)
+  add_test(NAME node_http_slow COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_http_slow.py
+                                       $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_http_slow PROPERTIES TIMEOUT 120)
+endif()
+
 # Multi-tenant tokens and self-service registration over HTTP (real processes).
 if(TARGET dnsmeshd)
   add_executable(test_node_auth_integ ${CMAKE_CURRENT_LIST_DIR}/itest.c
                                       ${CMAKE_CURRENT_LIST_DIR}/test_node_auth_integ.c)
-  target_link_libraries(test_node_auth_integ PRIVATE PkgConfig::CMOCKA PkgConfig::JANSSON dmp_crypto
+  target_link_libraries(test_node_auth_integ PRIVATE dmp_client PkgConfig::CMOCKA PkgConfig::JANSSON dmp_crypto
                                                      dmp_util)
   add_test(NAME node_auth_integration COMMAND test_node_auth_integ $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_auth_integration PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
@@ -53,7 +68,7 @@ endif()
 if(TARGET dnsmeshd)
   add_executable(test_cluster_integ ${CMAKE_CURRENT_LIST_DIR}/itest.c
                                     ${CMAKE_CURRENT_LIST_DIR}/test_cluster_integ.c)
-  target_link_libraries(test_cluster_integ PRIVATE PkgConfig::CMOCKA PkgConfig::LDNS dmp_dns)
+  target_link_libraries(test_cluster_integ PRIVATE dmp_client PkgConfig::CMOCKA PkgConfig::LDNS dmp_dns)
   add_test(NAME cluster_integration COMMAND test_cluster_integ $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(cluster_integration PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
   add_dependencies(test_cluster_integ dnsmeshd)

@@ -180,8 +180,14 @@ def main():
                 os.mkdir(d2)
                 os.chmod(d2, 0o755)
                 p, dns, http = start(node, d2, {"DMP_USER": "nobody"})
-                status = open(f"/proc/{p.pid}/status").read()
-                uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M).groups()
+                # the ports file is written (as root) just before the drop: poll briefly
+                for _ in range(100):
+                    status = open(f"/proc/{p.pid}/status").read()
+                    uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status,
+                                     re.M).groups()
+                    if set(uids) == {str(user.pw_uid)}:
+                        break
+                    time.sleep(0.05)
                 if set(uids) != {str(user.pw_uid)}:
                     print("FAIL: not running as nobody after start:", uids)
                     ok = False

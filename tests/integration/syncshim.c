@@ -1,7 +1,9 @@
-/* LD_PRELOAD shim for the durability test: records every fsync/fdatasync the process makes
- * (CLOCK_MONOTONIC start and end in ns, result, path of the descriptor) as one line appended to
- * $DMP_SYNCSHIM_LOG. With DMP_SYNCSHIM_NOOP=1 the calls return 0 without syncing and without
- * being recorded: what "fsync turned into a no-op" means, to show the test then fails. */
+/* LD_PRELOAD shim for the durability and shutdown tests: records every fsync/fdatasync the
+ * process makes (CLOCK_MONOTONIC start and end in ns, result, path of the descriptor) as one
+ * line appended to $DMP_SYNCSHIM_LOG. With DMP_SYNCSHIM_NOOP=1 the calls return 0 without
+ * syncing and without being recorded: what "fsync turned into a no-op" means, to show the test
+ * then fails. While the file $DMP_SYNCSHIM_STALL exists, each call first sleeps
+ * $DMP_SYNCSHIM_DELAY_MS (a stalled disk). */
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -13,6 +15,8 @@
 
 static int g_log = -1;
 static int g_noop;
+static const char *g_stall;
+static long g_delay_ms;
 
 __attribute__((constructor)) static void shim_init(void)
 {
@@ -21,6 +25,9 @@ __attribute__((constructor)) static void shim_init(void)
         g_log = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     const char *n = getenv("DMP_SYNCSHIM_NOOP");
     g_noop = n && strcmp(n, "1") == 0;
+    g_stall = getenv("DMP_SYNCSHIM_STALL");
+    const char *d = getenv("DMP_SYNCSHIM_DELAY_MS");
+    g_delay_ms = d ? atol(d) : 0;
 }
 
 static int64_t now_ns(void)
@@ -34,6 +41,10 @@ static int wrap(int fd, int (*real)(int), const char *what)
 {
     if (g_noop)
         return 0;
+    if (g_stall && g_delay_ms > 0 && access(g_stall, F_OK) == 0) {
+        struct timespec ts = {g_delay_ms / 1000, (g_delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     int64_t t0 = now_ns();
     int r = real ? real(fd) : -1;
     int64_t t1 = now_ns();

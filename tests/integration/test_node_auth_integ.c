@@ -241,6 +241,13 @@ static void t_ceremony_and_scopes(void **state)
     assert_int_equal(post_tok(&n, "dmp.alice.example.com", tok_bob, "evil"), 401);
     assert_int_equal(values_at(&n, "dmp.alice.example.com"), 2);
 
+    /* the counters saw it all */
+    assert_int_equal(http(&n, "GET", "/metrics", "Authorization: Bearer " OPTOK "\r\n", NULL), 200);
+    assert_non_null(strstr(g_body, "dmp_registrations_total{result=\"issued\"} 3\n"));
+    assert_non_null(strstr(g_body, "dmp_registrations_total{result=\"refused\"} 8\n"));
+    assert_non_null(strstr(g_body, "dmp_token_auth_total{result=\"throttled\"} 0\n"));
+    assert_null(strstr(g_body, "dmp_token_auth_total{result=\"rejected\"} 0\n"));
+
     /* tokens and the audit log survive a kill -9 restart */
     assert_int_equal(itest_node_stop(&n, SIGKILL), 128 + SIGKILL);
     assert_int_equal(itest_node_start(&n, g_env), 0);

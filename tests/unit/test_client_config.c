@@ -162,12 +162,172 @@ static void test_atomic_save(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void rm_rf(const char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_databases(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dmp-db-XXXXXX", p[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof p, "%s/home/prekeys.db", dir);
+    void *db = NULL;
+    assert_int_equal(dmp_client_prekeys_open(p, &db), 0);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    uint8_t sk[32], pk[32], got[32];
+    memset(sk, 7, 32);
+    memset(pk, 9, 32);
+    assert_int_equal(dmp_client_prekeys_add(db, 42, sk, pk, 2000, 1000), 0);
+    assert_int_equal(dmp_client_prekeys_add(db, 42, sk, pk, 2000, 1000), DMP_EEXIST);
+    assert_int_equal(dmp_client_prekeys_add(db, 43, sk, pk, 1500, 1000), 0);
+    assert_int_equal(dmp_client_prekeys_set_wire(db, 42, "v=dmp1;t=prekey;d=X"), 0);
+    char wire[64];
+    assert_int_equal(dmp_client_prekeys_get(db, 42, 1999, got, wire, sizeof wire), 0);
+    assert_memory_equal(got, sk, 32);
+    assert_string_equal(wire, "v=dmp1;t=prekey;d=X");
+    assert_int_equal(dmp_client_prekeys_get(db, 43, 1500, got, NULL, 0), DMP_ENOTFOUND); /* exp */
+    assert_int_equal(dmp_client_prekeys_get(db, 0, 0, got, NULL, 0), DMP_ENOTFOUND);
+    int64_t n;
+    assert_int_equal(dmp_client_prekeys_count_live(db, 1200, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(dmp_client_prekeys_consume(db, 42), 0);
+    assert_int_equal(dmp_client_prekeys_get(db, 42, 1200, got, NULL, 0), DMP_ENOTFOUND);
+    dmp_client_db_close(db);
+    /* reopening keeps the rows; a newer schema is refused */
+    assert_int_equal(dmp_client_prekeys_open(p, &db), 0);
+    assert_int_equal(dmp_client_prekeys_count_live(db, 1200, &n), 0);
+    assert_int_equal(n, 1);
+    dmp_client_db_close(db);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import sqlite3; c=sqlite3.connect(\"%s\"); "
+             "c.execute(\"PRAGMA user_version=3\"); c.commit()'",
+             p);
+    if (system(cmd) == 0)
+        assert_int_equal(dmp_client_prekeys_open(p, &db), DMP_EVERSION);
+
+    snprintf(p, sizeof p, "%s/home/intros.db", dir);
+    assert_int_equal(dmp_client_intros_open(p, &db), 0);
+    dmp_client_intro_t in;
+    memset(&in, 0, sizeof in);
+    memset(in.sender_spk, 1, 32);
+    memset(in.msg_id, 2, 16);
+    dmp_buf_init(&in.plaintext);
+    dmp_buf_append_str(&in.plaintext, "hi there");
+    strcpy(in.zone, "mesh.test");
+    in.received_at = 100;
+    in.msg_exp = 400;
+    assert_int_equal(dmp_client_intros_add(db, &in), 0);
+    assert_int_equal(dmp_client_intros_add(db, &in), DMP_EDUP);
+    in.msg_id[0] = 3;
+    in.received_at = 200;
+    assert_int_equal(dmp_client_intros_add(db, &in), 0);
+    dmp_client_intro_t *v;
+    size_t cnt;
+    assert_int_equal(dmp_client_intros_list(db, &v, &cnt), 0);
+    assert_int_equal(cnt, 2);
+    assert_int_equal(v[0].received_at, 200); /* newest first */
+    assert_memory_equal(v[1].plaintext.data, "hi there", 8);
+    int64_t id = v[1].id;
+    dmp_client_intros_free(v, cnt);
+    dmp_client_intro_t one;
+    assert_int_equal(dmp_client_intros_get(db, id, &one), 0);
+    assert_string_equal(one.zone, "mesh.test");
+    dmp_buf_free(&one.plaintext);
+    assert_int_equal(dmp_client_intros_remove(db, id), 0);
+    assert_int_equal(dmp_client_intros_get(db, id, &one), DMP_ENOTFOUND);
+    assert_int_equal(dmp_client_intros_block(db, in.sender_spk, "spam", 300), 0);
+    in.msg_id[0] = 4;
+    assert_int_equal(dmp_client_intros_add(db, &in), DMP_EAUTH);
+    dmp_buf_free(&in.plaintext);
+    dmp_client_db_close(db);
+    rm_rf(dir);
+}
+
+static void test_replay_and_tokens(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dmp-rp-XXXXXX", p[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof p, "%s/replay_cache.json", dir);
+    dmp_client_replay_t r;
+    assert_int_equal(dmp_client_replay_load(&r, p, 1000), 0); /* absent: empty */
+    uint8_t spk[32], mid[16];
+    memset(spk, 0xab, 32);
+    memset(mid, 0xcd, 16);
+    assert_false(dmp_client_replay_seen(&r, spk, mid, 1000));
+    assert_int_equal(dmp_client_replay_add(&r, spk, mid, 1300, 1000), 0);
+    mid[0] = 1;
+    assert_int_equal(dmp_client_replay_add(&r, spk, mid, 1100, 1000), 0);
+    dmp_client_replay_free(&r);
+    assert_int_equal(dmp_client_replay_load(&r, p, 1200), 0); /* the 1100 entry expired */
+    assert_int_equal(r.n, 1);
+    assert_false(dmp_client_replay_seen(&r, spk, mid, 1200));
+    mid[0] = 0xcd;
+    assert_true(dmp_client_replay_seen(&r, spk, mid, 1200));
+    dmp_client_replay_free(&r);
+    /* the reference's file shape, with a malformed entry; a corrupt file is an empty cache */
+    FILE *f = fopen(p, "w");
+    fprintf(f, "[[\"%064d\", \"%032d\", 5000], [\"zz\", \"00\", 9], 7]", 0, 0);
+    fclose(f);
+    assert_int_equal(dmp_client_replay_load(&r, p, 1000), 0);
+    assert_int_equal(r.n, 1);
+    dmp_client_replay_free(&r);
+    f = fopen(p, "w");
+    fputs("{not json", f);
+    fclose(f);
+    assert_int_equal(dmp_client_replay_load(&r, p, 1000), 0);
+    assert_int_equal(r.n, 0);
+    dmp_client_replay_free(&r);
+
+    snprintf(p, sizeof p, "%s/tokens", dir);
+    setenv("DMP_TOKENS_HOME", p, 1);
+    char host[64], tok[64];
+    assert_int_equal(dmp_client_token_host(" Node.Example. ", host, sizeof host), 0);
+    assert_string_equal(host, "node.example");
+    assert_int_equal(dmp_client_token_host("../etc", host, sizeof host), DMP_ENAME);
+    assert_int_equal(dmp_client_token_host("a:80", host, sizeof host), DMP_ENAME);
+    assert_int_equal(dmp_client_token_save("node.example", "alice@mesh", "t0k", 2000, "ab", 1000),
+                     0);
+    snprintf(p, sizeof p, "%s/tokens/node.example.json", dir);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    dmp_client_config_t c;
+    dmp_client_config_defaults(&c);
+    assert_int_equal(dmp_client_token_for_host("NODE.example", 2299, tok, sizeof tok), 0);
+    assert_string_equal(tok, "t0k");
+    assert_int_equal(dmp_client_token_for_host("node.example", 2300, tok, sizeof tok),
+                     DMP_ENOTFOUND); /* expires_at + 300 */
+    assert_int_equal(dmp_client_token_forget("node.example"), 0);
+    assert_int_equal(dmp_client_token_forget("node.example"), DMP_ENOTFOUND);
+    unsetenv("DMP_TOKENS_HOME");
+    rm_rf(dir);
+}
+
+static void test_max_message_for_cap(void **state)
+{
+    (void)state;
+    /* the reference's 2,048-byte cap: n <= 42, k = 32, 4,092-byte outer (client.md §4.2) */
+    assert_int_equal(dmp_client_max_message_for_cap(2048), 3732);
+    assert_int_equal(dmp_client_max_message_for_cap(16384), DMP_CLIENT_MAX_MESSAGE);
+    assert_int_equal(dmp_client_max_message_for_cap(11132), DMP_CLIENT_MAX_MESSAGE);
+    assert_true(dmp_client_max_message_for_cap(11131) < DMP_CLIENT_MAX_MESSAGE);
+    assert_int_equal(dmp_client_max_message_for_cap(100), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reference_roundtrip),
-        cmocka_unit_test(test_defaults_and_tolerance),
-        cmocka_unit_test(test_atomic_save),
+        cmocka_unit_test(test_reference_roundtrip), cmocka_unit_test(test_defaults_and_tolerance),
+        cmocka_unit_test(test_atomic_save),         cmocka_unit_test(test_databases),
+        cmocka_unit_test(test_replay_and_tokens),   cmocka_unit_test(test_max_message_for_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

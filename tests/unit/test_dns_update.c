@@ -561,7 +561,8 @@ static size_t raw_update(uint8_t *m, const char *zone, const char *owner, uint16
     dmp_store_u32be(m + n + 4, ttl);
     dmp_store_u16be(m + n + 8, rdlen);
     n += 10;
-    memcpy(m + n, rd, rdlen);
+    if (rdlen)
+        memcpy(m + n, rd, rdlen);
     return n + rdlen;
 }
 

@@ -274,9 +274,9 @@ static void t_bodies(void **state)
     assert_int_equal(p.ttl, 300);
     assert_int_equal(p.value_len, 3);
     free(p.value);
-    assert_int_equal(PP("{\"value\": \"abc\", \"ttl\": true}"), 0);
-    assert_int_equal(p.ttl, 1);
-    free(p.value);
+    /* a JSON boolean is not an integer (the reference takes true as 1 s) */
+    assert_int_equal(PP("{\"value\": \"abc\", \"ttl\": true}"), 400);
+    assert_int_equal(PP("{\"value\": \"abc\", \"ttl\": false}"), 400);
     assert_int_equal(PP("nope"), 400);
     assert_string_equal(msg, "invalid body");
     assert_int_equal(PP("[1]"), 400);
@@ -404,6 +404,46 @@ static void t_metrics_render(void **state)
     dmp_node_metrics_free(&m);
 }
 
+/* Every configuration knob is documented, with its flag, in README.md and docs/node.md. */
+static char *slurp(const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", DMP_SOURCE_DIR, rel);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strdup(buf);
+}
+
+static void t_docs_list_every_knob(void **state)
+{
+    (void)state;
+    const char *docs[] = {"README.md", "docs/node.md"};
+    size_t n = 0;
+    const dmp_node_knob_t *k = dmp_node_knobs(&n);
+    for (size_t d = 0; d < 2; d++) {
+        char *text = slurp(docs[d]);
+        if (!text)
+            skip();
+        for (size_t i = 0; i < n; i++) {
+            char want[160];
+            snprintf(want, sizeof(want), "| `%s`", k[i].env);
+            if (!strstr(text, want))
+                fail_msg("%s does not document %s", docs[d], k[i].env);
+            if (k[i].flag) {
+                snprintf(want, sizeof(want), "`--%s`", k[i].flag);
+                if (!strstr(text, want))
+                    fail_msg("%s does not document --%s", docs[d], k[i].flag);
+            }
+        }
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,7 +451,7 @@ int main(void)
         cmocka_unit_test(t_config_errors),   cmocka_unit_test(t_loopback),
         cmocka_unit_test(t_names_values),    cmocka_unit_test(t_record_path),
         cmocka_unit_test(t_bodies),          cmocka_unit_test(t_ratelimit),
-        cmocka_unit_test(t_metrics_render),
+        cmocka_unit_test(t_metrics_render),  cmocka_unit_test(t_docs_list_every_knob),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -150,7 +150,14 @@ int cmd_send(int argc, char **argv)
         dn_die(1, "%s", s.err);
     if (rc)
         dn_die(2, "send failed: %s", s.err[0] ? s.err : dmp_strerror(rc));
-    printf("sent → %s\n", a.pos[0]);
+    if (rep.claims_total)
+        printf("sent → %s (+ %u/%u claim publishes)\n", a.pos[0], rep.claims_ok, rep.claims_total);
+    else
+        printf("sent → %s\n", a.pos[0]);
+    if (rep.claims_total && !rep.claims_ok)
+        fprintf(stderr, "  WARNING: no claim provider accepted the discovery pointer — "
+                        "first-contact reach is unavailable. Set claim_provider_override (and "
+                        "claim_provider_zone) in config.yaml or check provider reachability.\n");
     if (getenv("DNSMESH_SEND_DEBUG"))
         fprintf(stderr,
                 "  msg_id=%s prekey_id=%u k=%u n=%u records=%zu attempts=%u lookup=%.1fms "

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "node/node.h"
+#include "node/tsig_keys.h"
 #include "wire/wire.h"
 
 #define XFR_QUEUE 64
@@ -38,6 +39,7 @@ typedef struct {
     uint8_t addr[16];
     int family;
     unsigned prefix;
+    char key[256]; /* "" = no TSIG needed; else the request must be signed by this key */
 } acl_t;
 
 typedef struct {
@@ -80,18 +82,27 @@ static int parse_acl(const char *list, acl_t *out, size_t cap, size_t *n, char *
             tok[--l] = 0;
         if (!l)
             continue;
-        if (strchr(tok, '=')) {
-            snprintf(err, ecap,
-                     "DMP_XFR_ALLOW: invalid value '%s': TSIG-keyed transfers (=keyname) are not "
-                     "supported by this build; list addresses or CIDRs only",
-                     tok);
-            return DMP_NODE_ECONFIG;
-        }
         if (*n == cap) {
             snprintf(err, ecap, "DMP_XFR_ALLOW: more than %zu entries", cap);
             return DMP_NODE_ECONFIG;
         }
         acl_t *a = &out[*n];
+        a->key[0] = 0;
+        char *eq = strchr(tok, '=');
+        if (eq) { /* addr=keyname: only requests signed by that TSIG key */
+            *eq = 0;
+            size_t kl = strlen(eq + 1);
+            while (kl && eq[kl] == '.')
+                eq[kl--] = 0;
+            if (kl == 0 || kl >= sizeof(a->key)) {
+                snprintf(err, ecap, "DMP_XFR_ALLOW: invalid key name in '%s'", tok);
+                return DMP_NODE_ECONFIG;
+            }
+            for (size_t i = 0; i < kl; i++)
+                a->key[i] =
+                    (char)((eq[1 + i] >= 'A' && eq[1 + i] <= 'Z') ? eq[1 + i] + 32 : eq[1 + i]);
+            a->key[kl] = 0;
+        }
         char *slash = strchr(tok, '/');
         long pfx = -1;
         if (slash) {
@@ -134,7 +145,8 @@ static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
     return (a[full] & mask) == (b[full] & mask);
 }
 
-static bool allowed(const dmp_node_xfr_t *x, const struct sockaddr_storage *ss)
+static bool allowed(const dmp_node_xfr_t *x, const struct sockaddr_storage *ss,
+                    const char *signed_by)
 {
     uint8_t v4[4], v6[16];
     bool is4 = false, is6 = false;
@@ -152,9 +164,9 @@ static bool allowed(const dmp_node_xfr_t *x, const struct sockaddr_storage *ss)
     }
     for (size_t i = 0; i < x->nacl; i++) {
         const acl_t *a = &x->acl[i];
-        if (a->family == AF_INET && is4 && prefix_match(v4, a->addr, a->prefix))
-            return true;
-        if (a->family == AF_INET6 && is6 && prefix_match(v6, a->addr, a->prefix))
+        bool addr = (a->family == AF_INET && is4 && prefix_match(v4, a->addr, a->prefix)) ||
+                    (a->family == AF_INET6 && is6 && prefix_match(v6, a->addr, a->prefix));
+        if (addr && (!a->key[0] || (signed_by && strcmp(signed_by, a->key) == 0)))
             return true;
     }
     return false;
@@ -248,7 +260,43 @@ typedef struct {
     bool opened, failed;
     dmp_buf_t rd;
     uint64_t rrs;
+    const dmp_tsig_state_t *tsig;  /* verified request: every message is signed; else NULL */
+    uint8_t mac[DMP_TSIG_MAX_MAC]; /* the previous message's MAC (0 length before the first) */
+    size_t mac_len;
+    bool first_sent;
 } xfr_ctx_t;
+
+/* Sends the message being filled, signed when the request was (RFC 8945 §5.3.1: the first as a
+ * normal reply, every later one over the prior MAC and the timers). */
+static bool flush_msg(xfr_ctx_t *c)
+{
+    if (c->tsig) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        size_t len = c->m->len;
+        int rc;
+        if (!c->first_sent) {
+            rc = dmp_tsig_reply_finish(c->tsig, ts.tv_sec, c->m->buf, &len, sizeof(c->m->buf));
+            dmp_tsig_rr_t rr;
+            if (rc == 0 && dmp_tsig_find(c->m->buf, len, &rr) == 0 &&
+                rr.mac_len <= sizeof(c->mac)) {
+                memcpy(c->mac, rr.mac, rr.mac_len);
+                c->mac_len = rr.mac_len;
+            } else {
+                rc = DMP_EFORMAT;
+            }
+        } else {
+            rc = dmp_tsig_sign_next(c->m->buf, &len, sizeof(c->m->buf), &c->tsig->key, c->mac,
+                                    c->mac_len, (uint64_t)ts.tv_sec, DMP_TSIG_DEFAULT_FUDGE, c->mac,
+                                    &c->mac_len);
+        }
+        if (rc != 0)
+            return false;
+        c->m->len = len;
+    }
+    c->first_sent = true;
+    return send_msg(c->fd, c->m);
+}
 
 /* Adds one RR, sending the full message first when it does not fit. */
 static bool add_rr(xfr_ctx_t *c, const uint8_t *owner, size_t olen, uint16_t type,
@@ -256,7 +304,7 @@ static bool add_rr(xfr_ctx_t *c, const uint8_t *owner, size_t olen, uint16_t typ
 {
     int rc = dmp_dns_xfr_msg_rr(c->m, owner, olen, type, c->x->cfg->dns_ttl, rd, rdlen);
     if (rc == DMP_ETOOBIG && c->m->count > 0) {
-        if (!send_msg(c->fd, c->m))
+        if (!flush_msg(c))
             return false;
         dmp_dns_xfr_msg_begin(c->m, c->job->q, c->xq->question_end, c->xq->id, 0);
         rc = dmp_dns_xfr_msg_rr(c->m, owner, olen, type, c->x->cfg->dns_ttl, rd, rdlen);
@@ -410,7 +458,7 @@ static int send_ixfr(xfr_ctx_t *c, uint32_t client)
     bool ok = add_soa(c);
     rc = ok ? dmp_store_journal_read(c->x->store, client, to, ixfr_change, &ix) : DMP_EIO;
     if (rc == 0 && !ix.failed && c->serial == to) {
-        ok = add_soa(c) && send_msg(c->fd, c->m);
+        ok = add_soa(c) && flush_msg(c);
         rc = ok ? 0 : DMP_EIO;
     } else if (rc == 0) {
         rc = DMP_EIO;
@@ -429,15 +477,36 @@ static void serve_job(dmp_node_xfr_t *x, job_t *j, dmp_dns_xfr_msg_t *m)
     struct timeval tv = {10, 0};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     dmp_dns_xfr_query_t xq;
+    dmp_tsig_state_t st;
+    memset(&st, 0, sizeof(st));
     if (dmp_dns_xfr_query_parse(j->q, j->qlen, &xq) != 0)
         goto done;
-    if (!allowed(x, &j->peer)) {
+    struct timespec now_ts;
+    clock_gettime(CLOCK_REALTIME, &now_ts);
+    dmp_node_tsig_env_t kenv = {x->store, now_ts.tv_sec};
+    if (dmp_tsig_verify_request(j->q, j->qlen, now_ts.tv_sec, dmp_node_tsig_lookup, &kenv, &st) !=
+        0)
+        goto done; /* keystore error: close, the secondary retries */
+    if (st.status != DMP_TSIG_NONE && st.status != DMP_TSIG_OK) {
+        /* a bad signature, unknown key or clock skew: NOTAUTH with the TSIG error (§5.2) */
+        size_t ol = 0;
+        if (dmp_tsig_error_reply(j->q, j->qlen, &st, now_ts.tv_sec, m->buf, sizeof(m->buf), &ol) ==
+                0 &&
+            ol > 0) {
+            m->len = ol;
+            send_msg(fd, m);
+        }
         atomic_fetch_add(&x->refused, 1);
-        dmp_dns_xfr_msg_begin(m, j->q, xq.question_end, xq.id, DMP_DNS_RCODE_REFUSED);
-        send_msg(fd, m);
         goto done;
     }
     xfr_ctx_t c = {.x = x, .fd = fd, .job = j, .xq = &xq, .m = m};
+    c.tsig = st.status == DMP_TSIG_OK ? &st : NULL;
+    if (!allowed(x, &j->peer, c.tsig ? st.key.name : NULL)) {
+        atomic_fetch_add(&x->refused, 1);
+        dmp_dns_xfr_msg_begin(m, j->q, xq.question_end, xq.id, DMP_DNS_RCODE_REFUSED);
+        flush_msg(&c);
+        goto done;
+    }
     dmp_buf_init(&c.rd);
     dmp_dns_name_from_text(x->cfg->served_zone, strlen(x->cfg->served_zone), c.apex, sizeof(c.apex),
                            &c.apex_len);
@@ -448,7 +517,7 @@ static void serve_job(dmp_node_xfr_t *x, job_t *j, dmp_dns_xfr_msg_t *m)
         /* RFC 1995 2: the client is current: one SOA */
         c.serial = cur;
         if (add_soa(&c))
-            send_msg(fd, m);
+            flush_msg(&c);
         dmp_buf_free(&c.rd);
         goto done;
     }
@@ -476,7 +545,7 @@ static void serve_job(dmp_node_xfr_t *x, job_t *j, dmp_dns_xfr_msg_t *m)
     int rc = dmp_store_zone_scan(x->store, now, &c.serial, zone_visit, &c);
     if (rc == 0 && !c.failed && !c.opened && !open_zone(&c))
         c.failed = true;
-    if (rc == 0 && !c.failed && add_soa(&c) && send_msg(fd, m)) {
+    if (rc == 0 && !c.failed && add_soa(&c) && flush_msg(&c)) {
         atomic_fetch_add(&x->transfers, 1);
         dmp_info("xfr: %s of %s serial %u: %llu RRs", xq.qtype == DMP_DNS_T_AXFR ? "AXFR" : "IXFR",
                  x->cfg->served_zone, c.serial, (unsigned long long)c.rrs);
@@ -486,6 +555,7 @@ static void serve_job(dmp_node_xfr_t *x, job_t *j, dmp_dns_xfr_msg_t *m)
     }
     dmp_buf_free(&c.rd);
 done:
+    dmp_tsig_state_wipe(&st);
     close(fd);
 }
 

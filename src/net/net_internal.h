@@ -56,7 +56,7 @@
 typedef struct {
     _Atomic uint64_t udp_rx, udp_tx, udp_dropped, tcp_accepted, tcp_rejected, tcp_accept_errors,
         tcp_rx, tcp_tx, tcp_timeouts, tcp_bad_length, ring_full_drops, admit_drops, slips,
-        queries_handled, tasks_run, ring_depth_max;
+        queries_handled, tasks_run, ring_depth_max, frontend_answered;
 } counters_t;
 
 #define CINC(c, n)                                                                                 \

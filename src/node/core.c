@@ -19,6 +19,19 @@ typedef struct {
     dmp_node_wq_t wq;
 } shard_t;
 
+/* One frontend's state for dmp_node_core_query_frontend: touched only by that frontend's thread
+ * (reader index idx of every shard's answer cache). */
+typedef struct {
+    dmp_node_core_t *core;
+    unsigned idx;
+    dmp_node_tstats_t *st;
+    dmp_dns_zone_t zone;
+    int64_t now_ms;
+    bool missed; /* the answer needs the shard (a cache miss, or an outdated NXDOMAIN) */
+    unsigned hits, neg_hits; /* this query's cache answers */
+    uint8_t blob[65535];
+} fe_t;
+
 struct dmp_node_core {
     const dmp_node_config_t *cfg;
     dmp_store_t *store;
@@ -35,6 +48,8 @@ struct dmp_node_core {
     /* multi-shard transactions are handed out one at a time, so every shard sees them in
      * the same order and two of them can never park each other's shards (no deadlock) */
     pthread_mutex_t multi_mu;
+    unsigned nfe;
+    fe_t *fe; /* nfe frontends that may answer from the caches (dmp_node_core_query_frontend) */
 };
 
 static int64_t now_ms_real(void)
@@ -135,7 +150,8 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
         sh->idx = i;
         sh->st = &o->shard_st[i];
         zone_from_cfg(o->cfg, &sh->zone);
-        if (cache_bytes && dmp_cache_new(cache_bytes, &sh->cache) != 0) {
+        if (cache_bytes && (dmp_cache_new(cache_bytes, &sh->cache) != 0 ||
+                            dmp_cache_readers(sh->cache, o->nfrontends) != 0)) {
             dmp_node_core_free(c);
             return DMP_ENOMEM;
         }
@@ -149,6 +165,20 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
                                          .on_put = shard_on_put,
                                          .ctx = sh},
                                  .max_batch = 64};
+    }
+    if (cache_bytes && o->nfrontends) {
+        c->fe = calloc(o->nfrontends, sizeof(fe_t));
+        if (!c->fe) {
+            dmp_node_core_free(c);
+            return DMP_ENOMEM;
+        }
+        c->nfe = o->nfrontends;
+        for (unsigned i = 0; i < c->nfe; i++) {
+            c->fe[i].core = c;
+            c->fe[i].idx = i;
+            c->fe[i].st = o->frontend_st ? &o->frontend_st[i] : NULL;
+            zone_from_cfg(o->cfg, &c->fe[i].zone);
+        }
     }
     *out = c;
     return 0;
@@ -350,12 +380,84 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
     dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
 }
 
+/* ---- frontend hooks: answers from the shards' answer caches, read-only ---- */
+
+/* dmp_dns_lookup_fn for a frontend: the owning shard's cache entry, read with dmp_cache_read,
+ * interpreted as dmp_node_lookup does (see the cache entry kinds in lookup.c). Anything the
+ * cache cannot answer marks the query missed; the caller then hands it to the shard. */
+static int fe_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out)
+{
+    fe_t *f = ctx;
+    dmp_node_core_t *c = f->core;
+    dmp_cache_t *cache = c->shards[dmp_node_core_shard_of(c, lname, len)].cache;
+    size_t blen = 0;
+    uint16_t count = 0;
+    dmp_cache_result_t cr = dmp_cache_read(cache, f->idx, lname, len, f->now_ms, f->blob,
+                                           sizeof(f->blob), &blen, &count);
+    if (cr == DMP_CACHE_NEGATIVE) {
+        f->neg_hits++;
+        return DMP_ENOTFOUND;
+    }
+    if (cr == DMP_CACHE_HIT && count == 0 && blen == sizeof(uint32_t)) {
+        uint32_t g;
+        memcpy(&g, f->blob, sizeof(g));
+        if (g == atomic_load_explicit(&c->neg.gen[dmp_node_neg_slot(lname, len)],
+                                      memory_order_acquire)) {
+            f->neg_hits++;
+            return DMP_ENOTFOUND;
+        }
+        cr = DMP_CACHE_MISS; /* a descendant was written since: the shard looks again */
+    }
+    if (cr == DMP_CACHE_HIT) {
+        f->hits++;
+        out->rrs = blen ? f->blob : NULL;
+        out->len = blen;
+        out->count = count;
+        return 0;
+    }
+    f->missed = true;
+    return DMP_EAGAIN;
+}
+
+bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const uint8_t *pkt,
+                                  size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    *out_len = 0;
+    if (!c || frontend >= c->nfe || len < 12 || ((pkt[2] >> 3) & 0xF) != 0)
+        return false; /* only standard queries; UPDATE and the rest go to the shard */
+    fe_t *f = &c->fe[frontend];
+    int64_t t0 = dmp_monotonic_ns();
+    f->now_ms = now_ms_coarse();
+    f->zone.soa_serial = atomic_load_explicit(&c->serial, memory_order_relaxed);
+    f->missed = false;
+    f->hits = f->neg_hits = 0;
+    dmp_dns_result_t res = {0};
+    dmp_dns_respond(&f->zone, pkt, len, DMP_DNS_UDP, fe_lookup, f, out, cap, out_len, &res);
+    if (f->missed || *out_len == 0) {
+        *out_len = 0;
+        return false; /* the shard answers (and counts) it */
+    }
+    dmp_node_tstats_t *st = f->st;
+    if (st) {
+        unsigned rs = res.rcode < DMP_NODE_RCODE_SLOTS - 1 ? res.rcode : DMP_NODE_RCODE_SLOTS - 1;
+        DMP_STAT_INC(st, dns_rcode[rs]);
+        if (res.outcome >= 0 && res.outcome < DMP_NODE_OUT_SLOTS)
+            DMP_STAT_INC(st, dns_outcome[res.outcome]);
+        DMP_STAT_INC(st, dns_qtype[res.qtype ? dmp_node_qtype_slot(res.qtype) : 14]);
+        DMP_STAT_ADD(st, cache_hits, f->hits);
+        DMP_STAT_ADD(st, cache_neg_hits, f->neg_hits);
+        dmp_node_lat_observe(st, dmp_monotonic_ns() - t0);
+    }
+    return true;
+}
+
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)
 {
     shard_t *sh = &c->shards[shard < c->nshards ? shard : 0];
     dmp_node_wq_flush(&sh->wq);
     if (sh->cache) {
         size_t bytes = 0;
+        dmp_cache_reclaim(sh->cache); /* what frontends may have held, once they are past it */
         dmp_cache_stats(sh->cache, NULL, NULL, &bytes, NULL);
         DMP_STAT_SET(sh->st, cache_bytes, bytes);
     }
@@ -385,6 +487,7 @@ void dmp_node_core_free(dmp_node_core_t *c)
         dmp_cache_free(c->shards[i].cache);
     }
     free(c->shards);
+    free(c->fe);
     pthread_mutex_destroy(&c->multi_mu);
     free(c);
 }

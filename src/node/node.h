@@ -286,6 +286,10 @@ typedef struct {
     dmp_node_tstats_t *shard_st; /* nshards slots */
     int64_t (*now_ms)(void);     /* NULL = CLOCK_REALTIME */
     bool no_syncer;              /* tests: every batch written synced, completed at once */
+    /* threads that may call dmp_node_core_query_frontend (dnsmeshd: net frontends), each with
+     * its own index; 0 = none. frontend_st: their counter slots (nfrontends, may be NULL). */
+    unsigned nfrontends;
+    dmp_node_tstats_t *frontend_st;
 } dmp_node_core_opts_t;
 
 int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out);
@@ -303,6 +307,14 @@ int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t);
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
                          bool tcp, uint8_t *out, size_t cap, size_t *out_len);
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
+/* Frontend `frontend` (< opts.nfrontends; any thread, one at a time per index): answers a UDP
+ * query from the owning shard's answer cache without crossing threads and returns true, or
+ * returns false (*out_len 0) when only the shard can answer it (a cache miss, an outdated
+ * NXDOMAIN, a non-QUERY opcode, answer cache off). Never reads the store, never blocks. A write
+ * invalidates its name's entry on the shard before it is acknowledged, so a query that arrives
+ * after the acknowledgement never gets the old answer from here. */
+bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const uint8_t *pkt,
+                                  size_t len, uint8_t *out, size_t cap, size_t *out_len);
 /* After the executor stopped (no shard thread runs): flushes every shard, syncs and completes
  * everything pending, stops the syncer. */
 void dmp_node_core_drain(dmp_node_core_t *c);

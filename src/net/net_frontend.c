@@ -192,10 +192,17 @@ void dmp_net_udp_send(fe_t *fe, req_t *r)
         io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)r);
         fe->uring_ops++;
         fe->sends_out++;
+        /* Replies answered on the frontend are made while a batch of receive completions is
+         * being worked through: submit every SEND_FLUSH of them rather than after the whole
+         * batch (up to 256), so the first answer of a burst does not wait for the last. */
+        if (++fe->sends_unsubmitted >= SEND_FLUSH) {
+            (void)io_uring_submit(&fe->ring);
+            fe->sends_unsubmitted = 0;
+        }
         return;
     }
     int fd = fe->udp_fd[r->sock];
-    if (fe->nsm == BATCH || (fe->nsm && fe->sm_fd != fd)) {
+    if (fe->nsm == SEND_FLUSH || (fe->nsm && fe->sm_fd != fd)) {
         udp_send_mmsg_flush(fe);
     }
     fe->sm_fd = fd;

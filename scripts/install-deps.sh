@@ -8,8 +8,9 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   liburing-dev libsodium-dev libargon2-dev libldns-dev librocksdb-dev libisal-dev
-  libjemalloc-dev libcmocka-dev libmicrohttpd-dev libjansson-dev libssl-dev
-  dnsutils curl python3
+  libjemalloc-dev libcmocka-dev libmicrohttpd-dev libjansson-dev libssl-dev libsystemd-dev
+  libicu-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev
+  dnsutils knot-dnsutils curl python3 help2man dpkg-dev fakeroot systemd
 )
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(nsd knot python3-zfec)

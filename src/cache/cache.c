@@ -347,6 +347,13 @@ static void insert_slot(ctab_t *t, centry_t *e)
 dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
                                  const uint8_t **blob, size_t *blob_len, uint16_t *count)
 {
+    return dmp_cache_get_exp(c, lname, len, now_ms, blob, blob_len, count, NULL);
+}
+
+dmp_cache_result_t dmp_cache_get_exp(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
+                                     const uint8_t **blob, size_t *blob_len, uint16_t *count,
+                                     int64_t *expires_ms)
+{
     if (blob)
         *blob = NULL;
     if (blob_len)
@@ -372,6 +379,8 @@ dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, 
         lru_push_front(c, e);
     }
     c->hits++;
+    if (expires_ms)
+        *expires_ms = e->expires_ms;
     if (e->negative)
         return DMP_CACHE_NEGATIVE;
     if (blob)
@@ -385,7 +394,7 @@ dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, 
 
 dmp_cache_result_t dmp_cache_read(dmp_cache_t *c, unsigned reader, const char *lname, size_t len,
                                   int64_t now_ms, uint8_t *blob, size_t cap, size_t *blob_len,
-                                  uint16_t *count)
+                                  uint16_t *count, int64_t *expires_ms)
 {
     *blob_len = 0;
     *count = 0;
@@ -412,6 +421,8 @@ dmp_cache_result_t dmp_cache_read(dmp_cache_t *c, unsigned reader, const char *l
             break; /* the owner drops it, or answers a blob this big itself */
         if (atomic_load_explicit(&e->ref, memory_order_relaxed) == 0)
             atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
+        if (expires_ms)
+            *expires_ms = e->expires_ms;
         if (e->negative) {
             res = DMP_CACHE_NEGATIVE;
         } else {

@@ -21,6 +21,11 @@ void dmp_cache_free(dmp_cache_t *c);
  * NULL, *blob_len = 0, *count = 0. Any out pointer may be NULL. */
 dmp_cache_result_t dmp_cache_get(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
                                  const uint8_t **blob, size_t *blob_len, uint16_t *count);
+/* dmp_cache_get that also reports the entry's expiry (HIT and NEGATIVE; expires_ms may be
+ * NULL). */
+dmp_cache_result_t dmp_cache_get_exp(dmp_cache_t *c, const char *lname, size_t len, int64_t now_ms,
+                                     const uint8_t **blob, size_t *blob_len, uint16_t *count,
+                                     int64_t *expires_ms);
 /* Insert or replace (copies name and blob). DMP_ETOOBIG when one entry alone exceeds the
  * byte bound; evicts least recently used entries to make room. */
 int dmp_cache_put(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *blob,
@@ -32,7 +37,8 @@ void dmp_cache_clear(dmp_cache_t *c);
 /* ---- concurrent readers ----
  * dmp_cache_readers (once, before any reader runs) lets `nreaders` other threads read the cache
  * while its writer works: reader r (0..nreaders-1, one thread at a time per r) calls
- * dmp_cache_read. A read takes no lock, never blocks and never allocates; it copies a hit's blob
+ * dmp_cache_read (expires_ms, if not NULL, gets the entry's expiry as dmp_cache_get_exp reports
+ * it). A read takes no lock, never blocks and never allocates; it copies a hit's blob
  * into blob[0..cap) (a blob larger than cap reads as a miss) and does not touch the LRU order
  * (a hit gives the entry a second chance at eviction instead). It may miss an entry the writer
  * is moving at that moment (ask the owner then), but never returns a torn entry, and never one
@@ -43,7 +49,7 @@ void dmp_cache_clear(dmp_cache_t *c);
 int dmp_cache_readers(dmp_cache_t *c, unsigned nreaders);
 dmp_cache_result_t dmp_cache_read(dmp_cache_t *c, unsigned reader, const char *lname, size_t len,
                                   int64_t now_ms, uint8_t *blob, size_t cap, size_t *blob_len,
-                                  uint16_t *count);
+                                  uint16_t *count, int64_t *expires_ms);
 /* Writer: frees what readers can no longer hold (also done every 64 drops). */
 void dmp_cache_reclaim(dmp_cache_t *c);
 /* Reads answered / missed by dmp_cache_read (any thread) and items waiting to be freed (writer). */

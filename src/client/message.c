@@ -185,7 +185,7 @@ static void chunkset_free(chunkset_t *c)
 }
 
 /* Fetches chunk names until k chunks whose wire hash matches the manifest are held. */
-static int fetch_chunks(const dmp_client_recv_t *r, const dmp_wire_manifest_t *m, const char *zone,
+static int fetch_chunks(dmp_client_recv_t *r, const dmp_wire_manifest_t *m, const char *zone,
                         chunkset_t *cs)
 {
     cs->in = calloc(m->total_chunks, sizeof(*cs->in));
@@ -204,12 +204,12 @@ static int fetch_chunks(const dmp_client_recv_t *r, const dmp_wire_manifest_t *m
             continue;
         for (size_t j = 0; j < nv; j++) {
             uint8_t wire[DMP_ERASURE_CHUNK_LEN], blk[DMP_ERASURE_BLOCK_LEN];
-            if (dmp_erasure_chunk_txt_parse(vals[j].data, vals[j].len, wire))
+            if (dmp_erasure_chunk_txt_parse(vals[j].data, vals[j].len, wire) ||
+                dmp_wire_manifest_check_chunk(m, i, wire, sizeof(wire)) ||
+                dmp_erasure_chunk_unwrap(wire, sizeof(wire), blk)) {
+                r->bad_chunks++;
                 continue;
-            if (dmp_wire_manifest_check_chunk(m, i, wire, sizeof(wire)))
-                continue;
-            if (dmp_erasure_chunk_unwrap(wire, sizeof(wire), blk))
-                continue;
+            }
             uint8_t *copy = malloc(vals[j].len ? vals[j].len : 1);
             if (!copy)
                 return DMP_ENOMEM;
@@ -219,11 +219,13 @@ static int fetch_chunks(const dmp_client_recv_t *r, const dmp_wire_manifest_t *m
             cs->n++;
             break; /* first valid value per name wins */
         }
+        if (r->progress)
+            r->progress(r->progress_ctx, (uint32_t)cs->n, m->data_chunks);
     }
     return cs->n < m->data_chunks ? DMP_EDECODE : 0;
 }
 
-static bool pinned_ok(const dmp_client_recv_t *r, const uint8_t spk[32])
+static bool pinned_ok(dmp_client_recv_t *r, const uint8_t spk[32])
 {
     if (!r->pinned_spks)
         return true;
@@ -235,8 +237,8 @@ static bool pinned_ok(const dmp_client_recv_t *r, const uint8_t spk[32])
 
 /* Decodes and opens one verified manifest; appends to *msgs on success. Returns 0 when
  * delivered, a negative code when the message is undeliverable (skipped by the caller). */
-static int open_one(const dmp_client_recv_t *r, const dmp_wire_manifest_t *m,
-                    dmp_client_message_t **msgs, size_t *count)
+static int open_one(dmp_client_recv_t *r, const dmp_wire_manifest_t *m, dmp_client_message_t **msgs,
+                    size_t *count)
 {
     chunkset_t cs = {0};
     dmp_buf_t outer, pt;
@@ -277,6 +279,7 @@ static int open_one(const dmp_client_recv_t *r, const dmp_wire_manifest_t *m,
     memcpy(out->msg_id, m->msg_id, 16);
     out->ts = h.ts;
     out->prekey_id = m->prekey_id;
+    out->exp = (int64_t)m->exp;
     dmp_buf_init(&out->body);
     const uint8_t *body;
     size_t blen;
@@ -300,7 +303,7 @@ done:
     return rc;
 }
 
-int dmp_client_receive(const dmp_client_recv_t *r, dmp_client_message_t **msgs, size_t *count)
+int dmp_client_receive(dmp_client_recv_t *r, dmp_client_message_t **msgs, size_t *count)
 {
     if (!r || !r->self || !r->zone || !r->fetch || !msgs || !count)
         return DMP_EINVAL;
@@ -332,10 +335,16 @@ int dmp_client_receive(const dmp_client_recv_t *r, dmp_client_message_t **msgs, 
         }
         for (size_t j = 0; j < nv && rc != DMP_ENOMEM; j++) {
             rc = 0;
-            if (dmp_wire_manifest_parse(copies[j].data, copies[j].len, r->now, true, m))
+            if (dmp_wire_manifest_parse(copies[j].data, copies[j].len, r->now, true, m)) {
+                r->bad_manifests++;
                 continue;
+            }
             if (memcmp(m->recipient_id, self_id, 32) || dmp_wire_manifest_expired(m, r->now) ||
                 !pinned_ok(r, m->sender_spk))
+                continue;
+            if (r->accept && !r->accept(r->gate_ctx, m->sender_spk))
+                continue;
+            if (r->seen && r->seen(r->gate_ctx, m->sender_spk, m->msg_id))
                 continue;
             bool seen = false;
             for (size_t k = first; k < *count; k++)
@@ -346,6 +355,8 @@ int dmp_client_receive(const dmp_client_recv_t *r, dmp_client_message_t **msgs, 
             int orc = open_one(r, m, msgs, count);
             if (orc == DMP_ENOMEM)
                 rc = orc;
+            else if (orc)
+                r->undeliverable++;
         }
         for (size_t j = 0; j < nv; j++)
             dmp_buf_free(&copies[j]);

@@ -3,12 +3,6 @@
 
 #include <jansson.h>
 
-/* Python str.strip() whitespace restricted to ASCII (the input is ASCII by then). */
-static bool is_py_space(unsigned char c)
-{
-    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
-}
-
 static bool is_lower_alnum(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -38,9 +32,9 @@ int dmp_crypto_canonicalize_address(const char *addr, size_t len, char *out, siz
         if ((unsigned char)addr[i] >= 0x80)
             return DMP_CRYPTO_EADDR;
     size_t b = 0, e = len;
-    while (b < e && is_py_space((unsigned char)addr[b]))
+    while (b < e && dmp_py_space((unsigned char)addr[b]))
         b++;
-    while (e > b && is_py_space((unsigned char)addr[e - 1]))
+    while (e > b && dmp_py_space((unsigned char)addr[e - 1]))
         e--;
     const char *s = addr + b;
     size_t n = e - b;

@@ -538,15 +538,11 @@ void dmp_crypto_mailbox_hash(const uint8_t x25519_pk[32], char out[13])
 /* Python str.strip() (ASCII whitespace) + lower() on ASCII. */
 static void strip_lower(const char *s, size_t n, const char **b, size_t *len)
 {
-    size_t i = 0, e = n;
-    while (i < e &&
-           ((s[i] >= 0x09 && s[i] <= 0x0d) || s[i] == ' ' || (s[i] >= 0x1c && s[i] <= 0x1f)))
-        i++;
-    while (e > i && ((s[e - 1] >= 0x09 && s[e - 1] <= 0x0d) || s[e - 1] == ' ' ||
-                     (s[e - 1] >= 0x1c && s[e - 1] <= 0x1f)))
-        e--;
-    *b = s + i;
-    *len = e - i;
+    const uint8_t *p = (const uint8_t *)s;
+    size_t m = n;
+    dmp_py_strip(&p, &m);
+    *b = (const char *)p;
+    *len = m;
 }
 
 static void put_lower(char *dst, const char *src, size_t n)

@@ -9,328 +9,11 @@
 
 #include "util/util.h"
 
-/* Header flag bits (second 16-bit word). */
-#define F_QR 0x8000u
-#define F_AA 0x0400u
-#define F_TC 0x0200u
-#define F_RD 0x0100u
-#define F_CD 0x0010u
-#define OPCODE_OF(f) (((f) >> 11) & 0xFu)
+#include "dns/dns_internal.h"
 
 #define SOA_REFRESH 3600u
 #define SOA_RETRY 600u
 #define SOA_EXPIRE 604800u
-
-/* ---------------------------------------------------------------------------------------- */
-/* names                                                                                       */
-
-static inline uint8_t lower_ascii(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
-}
-
-/* 1 for the bytes allowed in names that reach the lookup: LDH (either case) and underscore. */
-static const uint8_t k_ldh[256] = {
-    ['0' ... '9'] = 1, ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['-'] = 1, ['_'] = 1,
-};
-
-int dmp_dns_name_to_text(const uint8_t *wire, size_t len, bool lower, char *out, size_t cap,
-                         size_t *out_len, size_t *consumed)
-{
-    if (!wire || !out || cap == 0)
-        return DMP_EINVAL;
-    size_t off = 0, o = 0;
-    for (;;) {
-        if (off >= len)
-            return DMP_ENAME;
-        uint8_t l = wire[off];
-        if (l == 0) {
-            off++;
-            break;
-        }
-        if (l > 63 || off + 1 + l > len || off + 1 + l >= 255)
-            return DMP_ENAME;
-        if (o != 0) {
-            if (o + 1 >= cap)
-                return DMP_ETOOBIG;
-            out[o++] = '.';
-        }
-        if (o + l >= cap)
-            return DMP_ETOOBIG;
-        for (size_t i = 0; i < l; i++) {
-            uint8_t c = wire[off + 1 + i];
-            out[o++] = (char)(lower ? lower_ascii(c) : c);
-        }
-        off += 1 + (size_t)l;
-    }
-    out[o] = '\0';
-    if (out_len)
-        *out_len = o;
-    if (consumed)
-        *consumed = off;
-    return 0;
-}
-
-int dmp_dns_name_from_text(const char *name, size_t len, uint8_t *out, size_t cap, size_t *out_len)
-{
-    if (!name || !out)
-        return DMP_EINVAL;
-    if (len > 0 && name[len - 1] == '.')
-        len--;
-    size_t o = 0;
-    size_t i = 0;
-    while (len > 0) {
-        const char *dot = memchr(name + i, '.', len - i);
-        size_t j = dot ? (size_t)(dot - name) : len;
-        size_t l = j - i;
-        if (l == 0 || l > 63)
-            return DMP_ENAME;
-        if (o + 1 + l + 1 > 255)
-            return DMP_ENAME;
-        if (o + 1 + l + 1 > cap)
-            return DMP_ETOOBIG;
-        out[o++] = (uint8_t)l;
-        memcpy(out + o, name + i, l);
-        o += l;
-        if (j == len)
-            break;
-        i = j + 1;
-    }
-    if (o + 1 > cap)
-        return DMP_ETOOBIG;
-    out[o++] = 0;
-    *out_len = o;
-    return 0;
-}
-
-/* Word-at-a-time hash of the lowercased dotted text: wyhash-style 64x64->128 multiply-fold per
- * 8 bytes (little-endian loads, so the value is the same on every host), finished with the
- * murmur3 fmix64 avalanche so the low bits (used as `hash % shards`) are well mixed. Seedless
- * and stable: it may be used for routing and in-memory tables, never as a security boundary. */
-#define HK0 0xa0761d6478bd642fULL
-#define HK1 0xe7037ed1a0b428dbULL
-#define HK2 0x8ebc6af09c88c6e3ULL
-
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-    __uint128_t r = (__uint128_t)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static inline uint64_t load_le64(const uint8_t *p)
-{
-    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
-           (uint64_t)p[7] << 56;
-}
-
-static inline uint64_t fmix64(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
-}
-
-static uint64_t hash_bytes(const uint8_t *p, size_t len)
-{
-    uint64_t h = HK2 ^ (uint64_t)len;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8)
-        h = mum(load_le64(p + i) ^ HK0, h ^ HK1);
-    uint8_t t[8] = {0};
-    memcpy(t, p + i, len - i);
-    h = mum(load_le64(t) ^ HK0, h ^ HK1);
-    return fmix64(h);
-}
-
-uint64_t dmp_dns_name_hash(const char *lname, size_t len)
-{
-    if (!lname)
-        len = 0;
-    return hash_bytes((const uint8_t *)lname, len);
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* query parsing                                                                               */
-
-/* Question name: plain labels only (a compression pointer in the first name of a message can
- * only point into the header or back into itself, so it is refused: no loops are possible).
- * Fills the lowercased text and a bitmap of label starts (wire offsets relative to the name). */
-typedef struct {
-    uint64_t label_start[4]; /* bit i set: a label length byte sits at name offset i */
-} label_map_t;
-
-static int parse_qname(const uint8_t *q, size_t qlen, size_t off, dmp_dns_query_t *out,
-                       label_map_t *lm)
-{
-    size_t start = off, o = 0;
-    bool ldh = true;
-    for (;;) {
-        if (off >= qlen)
-            return DMP_EFORMAT;
-        uint8_t l = q[off];
-        if (l == 0) {
-            off++;
-            break;
-        }
-        if (l & 0xC0) /* pointer or reserved extended label type */
-            return DMP_EFORMAT;
-        size_t rel = off - start;
-        if (rel + 1 + l + 1 > 255 || off + 1 + l > qlen)
-            return DMP_EFORMAT;
-        if (lm)
-            lm->label_start[rel >> 6] |= 1ULL << (rel & 63);
-        if (o != 0)
-            out->lname[o++] = '.';
-        const uint8_t *p = q + off + 1;
-        uint8_t ok = 1;
-        for (size_t i = 0; i < l; i++) {
-            ok &= k_ldh[p[i]];
-            out->lname[o + i] = (char)lower_ascii(p[i]);
-        }
-        o += l;
-        ldh &= ok != 0;
-        off += 1 + (size_t)l;
-    }
-    /* o <= 253 because the wire name is <= 255 bytes */
-    out->lname[o] = '\0';
-    out->lname_len = o;
-    out->qname_wire = q + start;
-    out->qname_wire_len = off - start;
-    out->name_ldh = ldh;
-    return (int)off;
-}
-
-/* Skip an RR owner name outside the question: labels, ended by a root byte or a pointer
- * (pointers are not followed, so no loops). Returns the new offset or <0. */
-static long skip_name(const uint8_t *q, size_t qlen, size_t off)
-{
-    size_t start = off;
-    for (;;) {
-        if (off >= qlen)
-            return DMP_EFORMAT;
-        uint8_t l = q[off];
-        if (l == 0)
-            return (long)(off + 1);
-        if ((l & 0xC0) == 0xC0)
-            return off + 2 <= qlen ? (long)(off + 2) : DMP_EFORMAT;
-        if (l & 0xC0)
-            return DMP_EFORMAT;
-        if (off + 1 + l > qlen || off - start + 1 + l > 255)
-            return DMP_EFORMAT;
-        off += 1 + (size_t)l;
-    }
-}
-
-static int parse_query(const uint8_t *q, size_t qlen, dmp_dns_query_t *out, label_map_t *lm)
-{
-    if (qlen < DMP_DNS_HDR_LEN)
-        return DMP_ETRUNC;
-    out->id = dmp_load_u16be(q);
-    out->flags = dmp_load_u16be(q + 2);
-    out->has_opt = false;
-    out->opt_payload = 0;
-    out->opt_version = 0;
-    out->opt_do = false;
-    out->qname_wire = NULL;
-    out->qname_wire_len = 0;
-    out->lname[0] = '\0';
-    out->lname_len = 0;
-    out->qtype = 0;
-    out->qclass = 0;
-    out->question_end = 0;
-    uint16_t qd = dmp_load_u16be(q + 4);
-    if (qd != 1)
-        return DMP_EUNSUPPORTED;
-    int r = parse_qname(q, qlen, DMP_DNS_HDR_LEN, out, lm);
-    if (r < 0)
-        return r;
-    size_t off = (size_t)r;
-    if (off + 4 > qlen)
-        return DMP_EFORMAT;
-    out->qtype = dmp_load_u16be(q + off);
-    out->qclass = dmp_load_u16be(q + off + 2);
-    off += 4;
-    out->question_end = off;
-
-    uint32_t an = dmp_load_u16be(q + 6), ns = dmp_load_u16be(q + 8), ar = dmp_load_u16be(q + 10);
-    uint32_t total = an + ns + ar;
-    for (uint32_t i = 0; i < total; i++) {
-        size_t owner = off;
-        long s = skip_name(q, qlen, off);
-        if (s < 0)
-            return DMP_EFORMAT;
-        off = (size_t)s;
-        if (off + 10 > qlen)
-            return DMP_EFORMAT;
-        uint16_t type = dmp_load_u16be(q + off);
-        uint16_t cls = dmp_load_u16be(q + off + 2);
-        uint32_t ttl = dmp_load_u32be(q + off + 4);
-        uint16_t rdlen = dmp_load_u16be(q + off + 8);
-        off += 10;
-        if (off + rdlen > qlen)
-            return DMP_EFORMAT;
-        if (type == DMP_DNS_T_OPT) {
-            /* RFC 6891 6.1.1: one OPT, in the additional section, owned by the root */
-            if (i < an + ns || out->has_opt || q[owner] != 0)
-                return DMP_EFORMAT;
-            size_t p = off, end = off + rdlen;
-            while (p < end) {
-                if (end - p < 4)
-                    return DMP_EFORMAT;
-                size_t olen = dmp_load_u16be(q + p + 2);
-                if (end - p - 4 < olen)
-                    return DMP_EFORMAT;
-                p += 4 + olen;
-            }
-            out->has_opt = true;
-            out->opt_payload = cls;
-            out->opt_version = (uint8_t)(ttl >> 16);
-            out->opt_do = (ttl & 0x8000u) != 0;
-        }
-        off += rdlen;
-    }
-    /* Bytes after the last declared RR are ignored (see docs/dns.md). */
-    return 0;
-}
-
-int dmp_dns_query_parse(const uint8_t *q, size_t qlen, dmp_dns_query_t *out)
-{
-    if (!q || !out)
-        return DMP_EINVAL;
-    return parse_query(q, qlen, out, NULL);
-}
-
-int dmp_dns_query_route(const uint8_t *q, size_t qlen, uint64_t *hash)
-{
-    if (!q || !hash)
-        return DMP_EINVAL;
-    if (qlen < DMP_DNS_HDR_LEN || (q[2] & 0x80) || dmp_load_u16be(q + 4) != 1)
-        return DMP_EFORMAT;
-    uint8_t text[256];
-    size_t off = DMP_DNS_HDR_LEN, o = 0;
-    for (;;) {
-        if (off >= qlen)
-            return DMP_EFORMAT;
-        uint8_t l = q[off];
-        if (l == 0)
-            break;
-        if ((l & 0xC0) || off - DMP_DNS_HDR_LEN + 1 + l + 1 > 255 || off + 1 + l > qlen)
-            return DMP_EFORMAT;
-        if (o != 0)
-            text[o++] = '.';
-        const uint8_t *p = q + off + 1;
-        for (size_t i = 0; i < l; i++)
-            text[o + i] = lower_ascii(p[i]);
-        o += l;
-        off += 1 + (size_t)l;
-    }
-    *hash = hash_bytes(text, o);
-    return 0;
-}
 
 /* ---------------------------------------------------------------------------------------- */
 /* reply writer                                                                                */
@@ -384,6 +67,11 @@ typedef struct {
     size_t rname_len; /* 0: no RNAME */
     bool rr_ready;    /* ns / rname converted (lazily: positive TXT answers never need them) */
     uint16_t payload; /* advertised EDNS payload */
+    /* EDNS options of this reply (COOKIE, NSID, keepalive), written into every OPT we send */
+    uint8_t eopt[4 + 40 + 4 + DMP_DNS_NSID_MAX + 4 + 2];
+    size_t eopt_len;
+    int cookie_state; /* dmp_dns_cookie_state_t of the query */
+    const dmp_dns_zone_t *z;
 } zone_wire_t;
 
 static void zone_prepare(const dmp_dns_zone_t *z, zone_wire_t *zw)
@@ -394,6 +82,9 @@ static void zone_prepare(const dmp_dns_zone_t *z, zone_wire_t *zw)
         zw->payload = DMP_DNS_MIN_UDP;
     zw->apex_tlen = strnlen(z->apex, sizeof(z->apex));
     zw->rr_ready = false;
+    zw->eopt_len = 0;
+    zw->cookie_state = DMP_DNS_COOKIE_NONE;
+    zw->z = z;
 }
 
 /* Converts NS and RNAME on first use. */
@@ -434,13 +125,15 @@ static void w_soa(wr_t *w, const zone_wire_t *zw, const dmp_dns_zone_t *z, uint1
     w_u32(w, z->ttl);
 }
 
-static void w_opt(wr_t *w, uint16_t payload, uint16_t rcode)
+static void w_opt(wr_t *w, const zone_wire_t *zw, uint16_t rcode)
 {
     uint8_t b[11] = {0};
     dmp_store_u16be(b + 1, DMP_DNS_T_OPT);
-    dmp_store_u16be(b + 3, payload);
+    dmp_store_u16be(b + 3, zw->payload);
     b[5] = (uint8_t)(rcode >> 4); /* extended rcode; version 0, flags 0 */
+    dmp_store_u16be(b + 9, (uint16_t)zw->eopt_len);
     w_bytes(w, b, sizeof(b));
+    w_bytes(w, zw->eopt, zw->eopt_len);
 }
 
 /* Header + (optionally) the question copied verbatim from the query (0x20 case preserved).
@@ -473,13 +166,13 @@ static void w_counts(wr_t *w, uint16_t an, uint16_t ns, uint16_t ar)
 
 /* A reply with no records besides the question and (when the query had one) the OPT. */
 static void w_bare(wr_t *w, const uint8_t *q, const dmp_dns_query_t *qi, bool with_q,
-                   uint16_t rcode, bool aa, bool tc, uint16_t payload)
+                   uint16_t rcode, bool aa, bool tc, const zone_wire_t *zw)
 {
     w->len = 0;
     w->ovf = false;
     w_start(w, q, qi, with_q, rcode, aa, tc);
     if (qi->has_opt) {
-        w_opt(w, payload, rcode);
+        w_opt(w, zw, rcode);
         w_counts(w, 0, 0, 1);
     }
 }
@@ -487,8 +180,8 @@ static void w_bare(wr_t *w, const uint8_t *q, const dmp_dns_query_t *qi, bool wi
 /* ---------------------------------------------------------------------------------------- */
 /* responder                                                                                   */
 
-static int finish(wr_t *w, size_t *out_len, dmp_dns_result_t *res, const dmp_dns_query_t *qi,
-                  int outcome, uint16_t rcode)
+static int finish(wr_t *w, const zone_wire_t *zw, size_t *out_len, dmp_dns_result_t *res,
+                  const dmp_dns_query_t *qi, int outcome, uint16_t rcode)
 {
     if (w->ovf) { /* output buffer too small even for this reply: send nothing */
         *out_len = 0;
@@ -500,6 +193,14 @@ static int finish(wr_t *w, size_t *out_len, dmp_dns_result_t *res, const dmp_dns
         res->qtype = qi->qtype;
         res->rcode = (uint8_t)rcode;
         res->outcome = outcome;
+        res->cookie = zw->cookie_state;
+        if (outcome == DMP_DNS_OUT_ANSWERED || outcome == DMP_DNS_OUT_NODATA ||
+            outcome == DMP_DNS_OUT_TRUNCATED)
+            res->rrl_name_hash = dmp_dns_name_hash(qi->lname, qi->lname_len);
+        else if (qi->qname_wire)
+            res->rrl_name_hash = dmp_dns_name_hash(zw->z->apex, zw->apex_tlen);
+        else
+            res->rrl_name_hash = 0;
     }
     return 0;
 }
@@ -545,9 +246,74 @@ static long zone_offset(const dmp_dns_zone_t *z, const dmp_dns_query_t *qi, cons
     return (long)(DMP_DNS_HDR_LEN + rel);
 }
 
+/* Appends one option to the reply's EDNS options (dropped when it would not fit: cannot happen
+ * with the sizes zone_wire_t reserves). */
+static void eopt_add(zone_wire_t *zw, uint16_t code, const uint8_t *d, size_t n)
+{
+    if (sizeof(zw->eopt) - zw->eopt_len < 4 + n)
+        return;
+    dmp_store_u16be(zw->eopt + zw->eopt_len, code);
+    dmp_store_u16be(zw->eopt + zw->eopt_len + 2, (uint16_t)n);
+    if (n)
+        memcpy(zw->eopt + zw->eopt_len + 4, d, n);
+    zw->eopt_len += 4 + n;
+}
+
+/* RFC 7873 5.2: classify the query's COOKIE option and put the reply's COOKIE (client cookie +
+ * our server cookie) into zw. Returns false when the option is malformed (FORMERR). */
+static bool cookie_process(const dmp_dns_opts_t *o, const dmp_dns_query_t *qi, zone_wire_t *zw)
+{
+    if (!o || !o->cookie || !o->client_ip || !qi->cookie ||
+        (o->client_ip_len != 4 && o->client_ip_len != 16))
+        return true;
+    size_t n = qi->cookie_len;
+    if (n != DMP_DNS_CLIENT_COOKIE_LEN && (n < 16 || n > 40)) {
+        zw->cookie_state = DMP_DNS_COOKIE_MALFORMED;
+        return false;
+    }
+    bool refresh = true;
+    if (n == DMP_DNS_CLIENT_COOKIE_LEN)
+        zw->cookie_state = DMP_DNS_COOKIE_CLIENT_ONLY;
+    else if (dmp_dns_cookie_check(o->cookie, qi->cookie, n, o->client_ip, o->client_ip_len,
+                                  o->now_s, &refresh) == 0)
+        zw->cookie_state = DMP_DNS_COOKIE_VALID;
+    else
+        zw->cookie_state = DMP_DNS_COOKIE_INVALID;
+    uint8_t c[DMP_DNS_CLIENT_COOKIE_LEN + DMP_DNS_SERVER_COOKIE_LEN];
+    memcpy(c, qi->cookie, DMP_DNS_CLIENT_COOKIE_LEN);
+    if (!refresh)
+        memcpy(c + 8, qi->cookie + 8, DMP_DNS_SERVER_COOKIE_LEN);
+    else if (dmp_dns_cookie_make(o->cookie, qi->cookie, o->client_ip, o->client_ip_len, o->now_s,
+                                 c + 8) != 0)
+        return true;
+    eopt_add(zw, DMP_DNS_OPT_COOKIE, c, sizeof(c));
+    return true;
+}
+
+/* Lowers the TTL of each of the `count` RRs written at p[0..len) (owner a 2-byte pointer, as
+ * dmp_dns_txt_rrs_build makes them) to at most ttl. */
+static void clamp_ttls(uint8_t *p, size_t len, uint16_t count, uint32_t ttl)
+{
+    size_t off = 0;
+    for (uint16_t i = 0; i < count && len - off >= 12; i++) {
+        if (dmp_load_u32be(p + off + 6) > ttl)
+            dmp_store_u32be(p + off + 6, ttl);
+        off += 12 + (size_t)dmp_load_u16be(p + off + 10);
+        if (off > len)
+            break;
+    }
+}
+
 int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_dns_transport_t t,
                     dmp_dns_lookup_fn lookup, void *ctx, uint8_t *out, size_t cap, size_t *out_len,
                     dmp_dns_result_t *res)
+{
+    return dmp_dns_respond_ex(z, NULL, q, qlen, t, lookup, ctx, out, cap, out_len, res);
+}
+
+int dmp_dns_respond_ex(const dmp_dns_zone_t *z, const dmp_dns_opts_t *opts, const uint8_t *q,
+                       size_t qlen, dmp_dns_transport_t t, dmp_dns_lookup_fn lookup, void *ctx,
+                       uint8_t *out, size_t cap, size_t *out_len, dmp_dns_result_t *res)
 {
     if (!z || !out_len || (!q && qlen) || (!out && cap)) {
         if (out_len)
@@ -561,6 +327,8 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
         res->qtype = 0;
         res->rcode = 0;
         res->outcome = DMP_DNS_OUT_DROPPED;
+        res->cookie = DMP_DNS_COOKIE_NONE;
+        res->rrl_name_hash = 0;
     }
     if (qlen < DMP_DNS_HDR_LEN || (q[2] & 0x80))
         return 0; /* not a query: never answer (no reply loops) */
@@ -568,7 +336,7 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
     zone_wire_t zw;
     zone_prepare(z, &zw);
     label_map_t lm = {{0, 0, 0, 0}};
-    int pr = parse_query(q, qlen, &qi, &lm);
+    int pr = dmp_dns__parse_query(q, qlen, &qi, &lm);
 
     wr_t w = {.p = out, .lim = cap > DMP_DNS_MAX_MSG ? DMP_DNS_MAX_MSG : cap, .len = 0};
     unsigned opcode = OPCODE_OF(qi.flags);
@@ -579,19 +347,40 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
             qi.has_opt = false;
             qi.qtype = 0;
         }
-        w_bare(&w, q, &qi, pr == 0, DMP_DNS_RCODE_NOTIMP, false, false, zw.payload);
-        return finish(&w, out_len, res, &qi,
+        w_bare(&w, q, &qi, pr == 0, DMP_DNS_RCODE_NOTIMP, false, false, &zw);
+        return finish(&w, &zw, out_len, res, &qi,
                       opcode == DMP_DNS_OPCODE_UPDATE ? DMP_DNS_OUT_UPDATE : DMP_DNS_OUT_NOTIMP,
                       DMP_DNS_RCODE_NOTIMP);
     }
     if (pr != 0) {
         qi.has_opt = false;
-        w_bare(&w, q, &qi, false, DMP_DNS_RCODE_FORMERR, false, false, zw.payload);
-        return finish(&w, out_len, res, &qi, DMP_DNS_OUT_FORMERR, DMP_DNS_RCODE_FORMERR);
+        w_bare(&w, q, &qi, false, DMP_DNS_RCODE_FORMERR, false, false, &zw);
+        return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_FORMERR, DMP_DNS_RCODE_FORMERR);
+    }
+    if (qi.has_opt && !cookie_process(opts, &qi, &zw)) {
+        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_FORMERR, false, false, &zw);
+        return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_FORMERR, DMP_DNS_RCODE_FORMERR);
+    }
+    if (qi.has_opt && qi.want_nsid && opts && opts->nsid && opts->nsid_len)
+        eopt_add(&zw, DMP_DNS_OPT_NSID, opts->nsid,
+                 opts->nsid_len > DMP_DNS_NSID_MAX ? DMP_DNS_NSID_MAX : opts->nsid_len);
+    if (qi.has_opt && qi.want_keepalive && t == DMP_DNS_TCP && opts && opts->tcp_keepalive_100ms) {
+        uint8_t ka[2];
+        dmp_store_u16be(ka, opts->tcp_keepalive_100ms);
+        eopt_add(&zw, DMP_DNS_OPT_KEEPALIVE, ka, 2);
     }
     if (qi.has_opt && qi.opt_version > 0) {
-        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_BADVERS, false, false, zw.payload);
-        return finish(&w, out_len, res, &qi, DMP_DNS_OUT_BADVERS, DMP_DNS_RCODE_BADVERS);
+        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_BADVERS, false, false, &zw);
+        return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_BADVERS, DMP_DNS_RCODE_BADVERS);
+    }
+
+    /* RFC 7873 5.2.3/5.2.4: policy "require": a UDP query without a valid server cookie gets
+     * BADCOOKIE with a fresh cookie, so an off-path spoofer learns nothing and reflects little. */
+    if (t == DMP_DNS_UDP && opts && opts->cookie_required &&
+        (zw.cookie_state == DMP_DNS_COOKIE_CLIENT_ONLY ||
+         zw.cookie_state == DMP_DNS_COOKIE_INVALID)) {
+        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_BADCOOKIE, false, false, &zw);
+        return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_BADCOOKIE, DMP_DNS_RCODE_BADCOOKIE);
     }
 
     /* UDP size limit: the requester's payload (at least 512), capped by what we advertise. */
@@ -605,14 +394,15 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
         w.lim = udp_lim;
 
     uint16_t qt = qi.qtype;
-    /* Meta types that are never valid as a question (RFC 6891 6.1.1, RFC 8945 5.2). */
-    if (qt == DMP_DNS_T_OPT || qt == DMP_DNS_T_TSIG) {
-        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_FORMERR, false, false, zw.payload);
-        return finish(&w, out_len, res, &qi, DMP_DNS_OUT_FORMERR, DMP_DNS_RCODE_FORMERR);
+    /* TSIG is never valid as a question (RFC 8945 5.2). A question of type OPT is answered
+     * like any type we hold no data of (NODATA/NXDOMAIN with the SOA), as Knot and NSD do. */
+    if (qt == DMP_DNS_T_TSIG) {
+        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_FORMERR, false, false, &zw);
+        return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_FORMERR, DMP_DNS_RCODE_FORMERR);
     }
     if (qi.qclass != DMP_DNS_C_IN && qi.qclass != DMP_DNS_C_ANY) {
-        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_REFUSED, false, false, zw.payload);
-        return finish(&w, out_len, res, &qi, DMP_DNS_OUT_REFUSED, DMP_DNS_RCODE_REFUSED);
+        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_REFUSED, false, false, &zw);
+        return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_REFUSED, DMP_DNS_RCODE_REFUSED);
     }
 
     long apex_off = -1; /* offset of the apex inside the question name */
@@ -620,15 +410,15 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
     if (zw.apex_tlen) {
         apex_off = zone_offset(z, &qi, &lm, &zw);
         if (apex_off < 0) {
-            w_bare(&w, q, &qi, true, DMP_DNS_RCODE_REFUSED, false, false, zw.payload);
-            return finish(&w, out_len, res, &qi, DMP_DNS_OUT_REFUSED, DMP_DNS_RCODE_REFUSED);
+            w_bare(&w, q, &qi, true, DMP_DNS_RCODE_REFUSED, false, false, &zw);
+            return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_REFUSED, DMP_DNS_RCODE_REFUSED);
         }
         at_apex = apex_off == DMP_DNS_HDR_LEN;
     }
     if (qt == DMP_DNS_T_AXFR || qt == DMP_DNS_T_IXFR) {
         if (t == DMP_DNS_TCP) {
-            w_bare(&w, q, &qi, true, DMP_DNS_RCODE_NOTIMP, false, false, zw.payload);
-            return finish(&w, out_len, res, &qi, DMP_DNS_OUT_XFR, DMP_DNS_RCODE_NOTIMP);
+            w_bare(&w, q, &qi, true, DMP_DNS_RCODE_NOTIMP, false, false, &zw);
+            return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_XFR, DMP_DNS_RCODE_NOTIMP);
         }
         if (qt == DMP_DNS_T_IXFR && at_apex && zone_has_soa(z, &zw)) {
             /* RFC 1995 2: over UDP, a single SOA tells the client to retry over TCP */
@@ -637,24 +427,23 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
             w_start(&w, q, &qi, true, DMP_DNS_RCODE_NOERROR, true, false);
             w_soa(&w, &zw, z, DMP_DNS_HDR_LEN);
             if (qi.has_opt)
-                w_opt(&w, zw.payload, 0);
+                w_opt(&w, &zw, 0);
             w_counts(&w, 1, 0, qi.has_opt ? 1 : 0);
-            return finish(&w, out_len, res, &qi, DMP_DNS_OUT_ANSWERED, DMP_DNS_RCODE_NOERROR);
+            return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_ANSWERED, DMP_DNS_RCODE_NOERROR);
         }
-        uint16_t rc = qt == DMP_DNS_T_AXFR ? DMP_DNS_RCODE_FORMERR : DMP_DNS_RCODE_NOTIMP;
-        w_bare(&w, q, &qi, true, rc, false, false, zw.payload);
-        return finish(&w, out_len, res, &qi,
-                      rc == DMP_DNS_RCODE_FORMERR ? DMP_DNS_OUT_FORMERR : DMP_DNS_OUT_NOTIMP, rc);
+        /* AXFR over UDP (RFC 5936 4.2 forbids it): NOTIMP, as Knot and NSD answer */
+        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_NOTIMP, false, false, &zw);
+        return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_NOTIMP, DMP_DNS_RCODE_NOTIMP);
     }
     if (qt == DMP_DNS_T_MAILA || qt == DMP_DNS_T_MAILB || qt == DMP_DNS_T_TKEY) {
-        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_NOTIMP, false, false, zw.payload);
-        return finish(&w, out_len, res, &qi, DMP_DNS_OUT_NOTIMP, DMP_DNS_RCODE_NOTIMP);
+        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_NOTIMP, false, false, &zw);
+        return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_NOTIMP, DMP_DNS_RCODE_NOTIMP);
     }
 
     /* Decide the answer. */
     enum { ANS_NONE, ANS_TXT, ANS_A, ANS_AAAA, ANS_NS, ANS_SOA } ans = ANS_NONE;
     bool exists = false;
-    dmp_dns_rrset_view_t view = {NULL, 0, 0};
+    dmp_dns_rrset_view_t view = {NULL, 0, 0, false, 0};
 
     if (at_apex) {
         exists = true;
@@ -679,8 +468,8 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
             if (view.count > 0 && (qt == DMP_DNS_T_TXT || qt == DMP_DNS_T_ANY))
                 ans = ANS_TXT;
         } else if (lr != DMP_ENOTFOUND) {
-            w_bare(&w, q, &qi, true, DMP_DNS_RCODE_SERVFAIL, false, false, zw.payload);
-            return finish(&w, out_len, res, &qi, DMP_DNS_OUT_SERVFAIL, DMP_DNS_RCODE_SERVFAIL);
+            w_bare(&w, q, &qi, true, DMP_DNS_RCODE_SERVFAIL, false, false, &zw);
+            return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_SERVFAIL, DMP_DNS_RCODE_SERVFAIL);
         }
     }
     if (ans == ANS_NONE && at_apex && qt == DMP_DNS_T_ANY && zone_has_soa(z, &zw))
@@ -699,10 +488,14 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
     w_start(&w, q, &qi, true, rcode, true, false);
     uint16_t an = 0, ns = 0;
     switch (ans) {
-    case ANS_TXT:
+    case ANS_TXT: {
+        size_t at = w.len;
         w_bytes(&w, view.rrs, view.len);
+        if (view.clamp_ttl && !w.ovf)
+            clamp_ttls(w.p + at, view.len, view.count, view.ttl);
         an = view.count;
         break;
+    }
     case ANS_A:
         w_rrhdr(&w, DMP_DNS_HDR_LEN, DMP_DNS_T_A, z->ttl, 4);
         w_bytes(&w, z->a, 4);
@@ -731,20 +524,20 @@ int dmp_dns_respond(const dmp_dns_zone_t *z, const uint8_t *q, size_t qlen, dmp_
         break;
     }
     if (qi.has_opt)
-        w_opt(&w, zw.payload, rcode);
+        w_opt(&w, &zw, rcode);
     w_counts(&w, an, ns, qi.has_opt ? 1 : 0);
 
     if (w.ovf) {
         w.lim = cap > DMP_DNS_MAX_MSG ? DMP_DNS_MAX_MSG : cap;
         if (t == DMP_DNS_UDP) {
             /* RFC 2181 9: set TC and send only what is needed to retry over TCP */
-            w_bare(&w, q, &qi, true, rcode, true, true, zw.payload);
-            return finish(&w, out_len, res, &qi, DMP_DNS_OUT_TRUNCATED, rcode);
+            w_bare(&w, q, &qi, true, rcode, true, true, &zw);
+            return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_TRUNCATED, rcode);
         }
-        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_SERVFAIL, false, false, zw.payload);
-        return finish(&w, out_len, res, &qi, DMP_DNS_OUT_SERVFAIL, DMP_DNS_RCODE_SERVFAIL);
+        w_bare(&w, q, &qi, true, DMP_DNS_RCODE_SERVFAIL, false, false, &zw);
+        return finish(&w, &zw, out_len, res, &qi, DMP_DNS_OUT_SERVFAIL, DMP_DNS_RCODE_SERVFAIL);
     }
-    return finish(&w, out_len, res, &qi, outcome, rcode);
+    return finish(&w, &zw, out_len, res, &qi, outcome, rcode);
 }
 
 int dmp_dns_tc_stub(const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, size_t *out_len)
@@ -755,155 +548,15 @@ int dmp_dns_tc_stub(const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, siz
     if (qlen < DMP_DNS_HDR_LEN || (q[2] & 0x80))
         return 0;
     dmp_dns_query_t qi;
-    if (parse_query(q, qlen, &qi, NULL) != 0 || OPCODE_OF(qi.flags) != DMP_DNS_OPCODE_QUERY)
+    if (dmp_dns__parse_query(q, qlen, &qi, NULL) != 0 ||
+        OPCODE_OF(qi.flags) != DMP_DNS_OPCODE_QUERY)
         return 0;
     wr_t w = {.p = out, .lim = cap > DMP_DNS_MAX_MSG ? DMP_DNS_MAX_MSG : cap, .len = 0};
-    w_bare(&w, q, &qi, true, 0, true, true, DMP_DNS_DEFAULT_EDNS_PAYLOAD);
+    zone_wire_t zw;
+    zw.payload = DMP_DNS_DEFAULT_EDNS_PAYLOAD;
+    zw.eopt_len = 0;
+    w_bare(&w, q, &qi, true, 0, true, true, &zw);
     if (!w.ovf)
         *out_len = w.len;
     return 0;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* TXT RR precompilation                                                                       */
-
-int dmp_dns_txt_rrs_build(const dmp_dns_value_t *vals, size_t n, uint32_t ttl, dmp_buf_t *out)
-{
-    if ((!vals && n) || !out)
-        return DMP_EINVAL;
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!vals[i].data && vals[i].len)
-            return DMP_EINVAL;
-        size_t chunks = vals[i].len == 0 ? 1 : (vals[i].len + 254) / 255;
-        size_t rdlen = vals[i].len + chunks;
-        if (rdlen > 65535)
-            return DMP_ETOOBIG;
-        total += 12 + rdlen;
-    }
-    int r = dmp_buf_reserve(out, total);
-    if (r != 0)
-        return r;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = vals[i].len;
-        size_t chunks = len == 0 ? 1 : (len + 254) / 255;
-        uint8_t *p = out->data + out->len;
-        dmp_store_u16be(p, 0xC00C);
-        dmp_store_u16be(p + 2, DMP_DNS_T_TXT);
-        dmp_store_u16be(p + 4, DMP_DNS_C_IN);
-        dmp_store_u32be(p + 6, ttl);
-        dmp_store_u16be(p + 10, (uint16_t)(len + chunks));
-        p += 12;
-        const uint8_t *d = vals[i].data;
-        size_t left = len;
-        for (size_t c = 0; c < chunks; c++) {
-            size_t k = left > 255 ? 255 : left;
-            *p++ = (uint8_t)k;
-            if (k)
-                memcpy(p, d, k);
-            p += k;
-            d += k;
-            left -= k;
-        }
-        out->len += 12 + len + chunks;
-    }
-    return 0;
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* names for metrics                                                                           */
-
-const char *dmp_dns_outcome_name(int outcome)
-{
-    static const char *const names[DMP_DNS_OUT_COUNT_] = {
-        "answered", "nodata",    "nxdomain", "refused", "formerr", "notimp",
-        "servfail", "truncated", "badvers",  "dropped", "update",  "xfr",
-    };
-    if (outcome < 0 || outcome >= DMP_DNS_OUT_COUNT_)
-        return "unknown";
-    return names[outcome];
-}
-
-const char *dmp_dns_qtype_name(uint16_t qtype)
-{
-    switch (qtype) {
-    case DMP_DNS_T_A:
-        return "A";
-    case DMP_DNS_T_NS:
-        return "NS";
-    case DMP_DNS_T_CNAME:
-        return "CNAME";
-    case DMP_DNS_T_SOA:
-        return "SOA";
-    case DMP_DNS_T_PTR:
-        return "PTR";
-    case DMP_DNS_T_MX:
-        return "MX";
-    case DMP_DNS_T_TXT:
-        return "TXT";
-    case DMP_DNS_T_AAAA:
-        return "AAAA";
-    case DMP_DNS_T_SRV:
-        return "SRV";
-    case DMP_DNS_T_OPT:
-        return "OPT";
-    case DMP_DNS_T_DS:
-        return "DS";
-    case DMP_DNS_T_RRSIG:
-        return "RRSIG";
-    case DMP_DNS_T_DNSKEY:
-        return "DNSKEY";
-    case 65:
-        return "HTTPS";
-    case 257:
-        return "CAA";
-    case DMP_DNS_T_TKEY:
-        return "TKEY";
-    case DMP_DNS_T_TSIG:
-        return "TSIG";
-    case DMP_DNS_T_IXFR:
-        return "IXFR";
-    case DMP_DNS_T_AXFR:
-        return "AXFR";
-    case DMP_DNS_T_ANY:
-        return "ANY";
-    default:
-        return "other";
-    }
-}
-
-const char *dmp_dns_rcode_name(int rcode)
-{
-    switch (rcode) {
-    case DMP_DNS_RCODE_NOERROR:
-        return "NOERROR";
-    case DMP_DNS_RCODE_FORMERR:
-        return "FORMERR";
-    case DMP_DNS_RCODE_SERVFAIL:
-        return "SERVFAIL";
-    case DMP_DNS_RCODE_NXDOMAIN:
-        return "NXDOMAIN";
-    case DMP_DNS_RCODE_NOTIMP:
-        return "NOTIMP";
-    case DMP_DNS_RCODE_REFUSED:
-        return "REFUSED";
-    case 9:
-        return "NOTAUTH";
-    case 10:
-        return "NOTZONE";
-    case DMP_DNS_RCODE_BADVERS:
-        return "BADVERS";
-    default:
-        return "other";
-    }
-}
-
-const char *dmp_dns_strerror(int err)
-{
-    switch (err) {
-    case DMP_DNS_ENOSPACE:
-        return "DNS reply does not fit the output buffer";
-    default:
-        return dmp_strerror(err);
-    }
 }

@@ -6,6 +6,7 @@
 #include "erasure/erasure.h"
 #include "erasure/erasure_internal.h"
 #include "util/b64_public.h"
+#include "wire/wire.h"
 
 #define BLK DMP_ERASURE_BLOCK_LEN
 #define TXT_STRIDE (DMP_ERASURE_CHUNK_TXT_LEN + 1)
@@ -164,109 +165,24 @@ int dmp_erasure_chunk_txt_encode(const uint8_t wire[DMP_ERASURE_CHUNK_LEN], char
                                  cap - DMP_ERASURE_CHUNK_PREFIX_LEN);
 }
 
-/* Python str.strip() on ASCII: space, \t \n \v \f \r and \x1c-\x1f. */
-static int py_space(uint8_t c)
-{
-    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
-}
-
-static void strip(const uint8_t **p, size_t *len)
-{
-    while (*len && py_space((*p)[0])) {
-        (*p)++;
-        (*len)--;
-    }
-    while (*len && py_space((*p)[*len - 1]))
-        (*len)--;
-}
-
-/* int(v.replace("dmp", "")) succeeds: after removing every "dmp", optional whitespace, an
- * optional sign and ASCII digits with single underscores between digits. */
-static int int_literal_ok(const uint8_t *p, size_t tl)
-{
-    strip(&p, &tl);
-    if (tl && (p[0] == '+' || p[0] == '-')) {
-        p++;
-        tl--;
-    }
-    if (tl == 0)
-        return 0;
-    for (size_t i = 0; i < tl; i++) {
-        if (p[i] >= '0' && p[i] <= '9')
-            continue;
-        if (p[i] == '_' && i > 0 && i + 1 < tl && p[i - 1] != '_' && p[i + 1] >= '0' &&
-            p[i + 1] <= '9')
-            continue;
-        return 0;
-    }
-    return 1;
-}
-
-static int version_ok(const uint8_t *v, size_t len)
-{
-    uint8_t small[64];
-    uint8_t *tmp = len <= sizeof small ? small : malloc(len);
-    if (tmp == NULL)
-        return 0;
-    size_t tl = 0;
-    for (size_t i = 0; i < len;) {
-        if (i + 3 <= len && memcmp(v + i, "dmp", 3) == 0) {
-            i += 3;
-            continue;
-        }
-        tmp[tl++] = v[i++];
-    }
-    int ok = int_literal_ok(tmp, tl);
-    if (tmp != small)
-        free(tmp);
-    return ok;
-}
-
 int dmp_erasure_chunk_txt_parse(const uint8_t *txt, size_t len, uint8_t wire[DMP_ERASURE_CHUNK_LEN])
 {
     if ((txt == NULL && len) || wire == NULL)
         return DMP_EINVAL;
-    if (len < 5 || memcmp(txt, "v=dmp", 5) != 0)
-        return DMP_EERASURE_NOTCHUNK;
-    const uint8_t *v = (const uint8_t *)"dmp1", *t = (const uint8_t *)"chunk", *d = NULL;
-    size_t vl = 4, tlen = 5, dl = 0;
-    size_t pos = 0;
-    while (pos <= len) {
-        const uint8_t *semi = pos < len ? memchr(txt + pos, ';', len - pos) : NULL;
-        size_t end = semi ? (size_t)(semi - txt) : len;
-        const uint8_t *part = txt + pos;
-        size_t plen = end - pos;
-        const uint8_t *eq = plen ? memchr(part, '=', plen) : NULL;
-        if (eq) {
-            const uint8_t *key = part, *val = eq + 1;
-            size_t kl = (size_t)(eq - part), vlen = plen - kl - 1;
-            strip(&key, &kl);
-            strip(&val, &vlen);
-            if (kl == 1 && key[0] == 'v') {
-                v = val;
-                vl = vlen;
-            } else if (kl == 1 && key[0] == 't') {
-                t = val;
-                tlen = vlen;
-            } else if (kl == 1 && key[0] == 'd') {
-                d = val;
-                dl = vlen;
-            }
-        }
-        pos = end + 1;
-    }
-    if (!version_ok(v, vl) || tlen != 5 || memcmp(t, "chunk", 5) != 0)
+    const uint8_t *d;
+    size_t dl;
+    /* one framing parser for the project: wire's (docs/wire.md divergence #3) */
+    int rc = dmp_wire_chunk_fields(txt, len, &d, &dl);
+    if (rc == DMP_EWIRE_B64)
+        return DMP_EFORMAT; /* non-ASCII d=: Python's b64decode refuses str input */
+    if (rc)
         return DMP_EERASURE_NOTCHUNK;
     if (d == NULL || dl > 4096)
         return DMP_EFORMAT;
-    for (size_t i = 0; i < dl; i++) {
-        if (d[i] >= 0x80)
-            return DMP_EFORMAT; /* Python's b64decode refuses non-ASCII str input */
-    }
     /* fast path for canonical base64 (what every encoder emits); on those inputs CPython's lax
      * decoder gives the same bytes, anything else goes through the exact lax decoder */
     size_t got = 0;
-    int rc = dmp_b64_decode_canonical((const char *)d, dl, wire, DMP_ERASURE_CHUNK_LEN, &got);
+    rc = dmp_b64_decode_canonical((const char *)d, dl, wire, DMP_ERASURE_CHUNK_LEN, &got);
     if (rc == 0)
         return got == DMP_ERASURE_CHUNK_LEN ? 0 : DMP_EFORMAT;
     if (rc == DMP_ETOOBIG)

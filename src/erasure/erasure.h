@@ -70,11 +70,11 @@ int dmp_erasure_chunk_unwrap(const uint8_t *wire, size_t len, uint8_t block[DMP_
  * (cap >= 242). */
 int dmp_erasure_chunk_txt_encode(const uint8_t wire[DMP_ERASURE_CHUNK_LEN], char *out, size_t cap);
 
-/* Parses a chunk TXT value like the reference client: must start with "v=dmp"; then a generic
- * ';'-separated key=value parse (keys/values stripped, last duplicate wins), v must be
- * "dmp<int>", t (default "chunk") must be "chunk", d is lax base64 and must decode to exactly 168
- * bytes. DMP_EERASURE_NOTCHUNK or DMP_EFORMAT otherwise (wire is then unspecified). Does not
- * RS-decode. The metadata part (m=) is ignored, as the reference client does. */
+/* Parses a chunk TXT value with the project's one framing parser, dmp_wire_chunk_fields (the
+ * reference's generic k=v parse; v= must be the integer 1, docs/wire.md divergence #3; t defaults
+ * to chunk); d is lax base64 and must decode to exactly 168 bytes. DMP_EERASURE_NOTCHUNK or
+ * DMP_EFORMAT otherwise (wire is then unspecified). Does not RS-decode. The metadata part (m=) is
+ * ignored, as the reference client does. */
 int dmp_erasure_chunk_txt_parse(const uint8_t *txt, size_t len,
                                 uint8_t wire[DMP_ERASURE_CHUNK_LEN]);
 

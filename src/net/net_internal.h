@@ -56,8 +56,9 @@
  * them with relaxed loads. */
 typedef struct {
     _Atomic uint64_t udp_rx, udp_tx, udp_dropped, tcp_accepted, tcp_rejected, tcp_accept_errors,
-        tcp_rx, tcp_tx, tcp_timeouts, tcp_bad_length, ring_full_drops, admit_drops, slips,
-        queries_handled, tasks_run, ring_depth_max, frontend_answered;
+        tcp_rx, tcp_tx, tcp_timeouts, tcp_evicted, tcp_source_capped, tcp_bad_length,
+        ring_full_drops, admit_drops, slips, queries_handled, tasks_run, ring_depth_max,
+        frontend_answered;
 } counters_t;
 
 #define CINC(c, n)                                                                                 \
@@ -120,7 +121,9 @@ typedef struct {
     unsigned wq_count; /* replies in wq; pending + wq_count is capped by tcp_max_pipelined */
     uint8_t *rbuf;     /* owned; rlen bytes buffered of rcap */
     size_t rlen, rcap;
-    int64_t last_ms;
+    int64_t last_ms;      /* last complete query received or reply queued/written whole */
+    int64_t msg_start_ms; /* first byte of the partial query in rbuf arrived; 0 = none */
+    int64_t wq_since_ms;  /* the reply at the head of wq started waiting to be taken */
     wbuf_t *wq_head, *wq_tail;
     struct sockaddr_storage peer;
     socklen_t peer_len;

@@ -38,6 +38,7 @@ void dmp_net_config_default(dmp_net_config_t *cfg)
     cfg->udp_max_payload = 4096;
     cfg->udp_reply_cap = 4096;
     cfg->tcp_idle_timeout_ms = 10000;
+    cfg->tcp_msg_timeout_ms = 2000;
     cfg->tcp_max_conns = 1024;
     cfg->tcp_max_pipelined = 64;
     cfg->tcp_max_query = 65535;
@@ -301,6 +302,13 @@ int dmp_net_start(const dmp_net_config_t *cfg, const dmp_net_handler_t *h, dmp_n
         return DMP_ENOMEM;
     }
     n->cfg = *cfg;
+    if (n->cfg.tcp_max_per_source == 0) {
+        unsigned half = n->cfg.tcp_max_conns / 2;
+        n->cfg.tcp_max_per_source = half < 1 ? 1 : half > 64 ? 64 : half;
+    }
+    if (n->cfg.tcp_msg_timeout_ms == 0) {
+        n->cfg.tcp_msg_timeout_ms = 2000;
+    }
     n->h = *h;
     n->F = cfg->frontends;
     n->S = cfg->shards;
@@ -481,6 +489,8 @@ static void add_counters(dmp_net_stats_t *o, const counters_t *c)
     o->tcp_rx += CGET(c->tcp_rx);
     o->tcp_tx += CGET(c->tcp_tx);
     o->tcp_timeouts += CGET(c->tcp_timeouts);
+    o->tcp_evicted += CGET(c->tcp_evicted);
+    o->tcp_source_capped += CGET(c->tcp_source_capped);
     o->tcp_bad_length += CGET(c->tcp_bad_length);
     o->ring_full_drops += CGET(c->ring_full_drops);
     o->admit_drops += CGET(c->admit_drops);

@@ -33,8 +33,10 @@ void dmp_net_conn_close(fe_t *fe, unsigned ci)
     if (!c->open) {
         return;
     }
-    (void)epoll_ctl(fe->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
+    if (c->fd >= 0) {
+        (void)epoll_ctl(fe->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+    }
     c->fd = -1;
     c->open = false;
     c->gen++;
@@ -79,7 +81,6 @@ static void conn_flush(fe_t *fe, unsigned ci)
             dmp_net_conn_close(fe, ci);
             return;
         }
-        c->last_ms = net_now_ms();
         size_t left = (size_t)wr;
         while (c->wq_head && left >= c->wq_head->len - c->wq_head->off) {
             wbuf_t *w = c->wq_head;
@@ -87,6 +88,8 @@ static void conn_flush(fe_t *fe, unsigned ci)
             c->wq_head = w->next;
             c->wq_count--;
             free(w);
+            /* a reply taken whole: activity, and the next one starts its own clock */
+            c->last_ms = c->wq_since_ms = net_now_ms();
         }
         if (!c->wq_head) {
             c->wq_tail = NULL;
@@ -115,6 +118,7 @@ static void conn_queue_reply(fe_t *fe, unsigned ci, wbuf_t *w)
             c->wq_tail->next = w;
         } else {
             c->wq_head = w;
+            c->wq_since_ms = net_now_ms();
         }
         c->wq_tail = w;
         c->wq_count++;
@@ -165,6 +169,15 @@ static bool conn_parse(fe_t *fe, unsigned ci)
             ok = false;
             break;
         }
+        if (n->h.tcp_takeover && c->pending == 0 && c->wq_count == 0 &&
+            n->h.tcp_takeover(n->h.ctx, c->fd, (const struct sockaddr *)&c->peer, c->peer_len, pkt,
+                              l)) {
+            /* the fd is the callee's now: forget it without closing it */
+            (void)epoll_ctl(fe->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+            c->fd = -1;
+            ok = false;
+            break;
+        }
         unsigned s = dmp_net_pick_shard(fe, pkt, l);
         if (fe->inflight[s] >= n->cfg.ring_capacity) {
             CINC(fe->c.ring_full_drops, 1);
@@ -195,6 +208,9 @@ static bool conn_parse(fe_t *fe, unsigned ci)
     if (off) {
         memmove(c->rbuf, c->rbuf + off, c->rlen - off);
         c->rlen -= off;
+        /* complete queries: activity; what is left is a new message with its own clock */
+        c->last_ms = net_now_ms();
+        c->msg_start_ms = c->rlen ? c->last_ms : 0;
     }
     /* a client that sends but does not read stops being read: replies cannot pile up */
     bool paused = c->pending + c->wq_count >= n->cfg.tcp_max_pipelined;
@@ -242,8 +258,10 @@ static void conn_read(fe_t *fe, unsigned ci)
             return;
         }
         size_t space = c->rcap - c->rlen;
+        if (c->rlen == 0) {
+            c->msg_start_ms = net_now_ms(); /* not refreshed by later bytes (slowloris) */
+        }
         c->rlen += (size_t)rd;
-        c->last_ms = net_now_ms();
         if (!conn_parse(fe, ci)) {
             return;
         }
@@ -257,6 +275,60 @@ static void conn_read(fe_t *fe, unsigned ci)
 }
 
 #define ACCEPT_PAUSE_MS 100
+
+/* Same source: the IPv4 address, or the /64 of an IPv6 address (one host's usual share). */
+static bool same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family) {
+        return false;
+    }
+    if (a->ss_family == AF_INET) {
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    }
+    if (a->ss_family == AF_INET6) {
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, 8) == 0;
+    }
+    return false;
+}
+
+/* Open connections of this frontend from peer's source (a linear scan: tcp_max_conns is a few
+ * hundred per frontend and this runs once per accepted connection). */
+static unsigned source_count(fe_t *fe, const struct sockaddr_storage *peer)
+{
+    unsigned k = 0;
+    for (unsigned ci = 0; ci < fe->net->cfg.tcp_max_conns; ci++) {
+        if (fe->conns[ci].open && same_source(&fe->conns[ci].peer, peer)) {
+            k++;
+        }
+    }
+    return k;
+}
+
+/* Full table (or a source at its share, when only is set: then among that source's own
+ * connections): closes the connection that has waited longest without a query in a shard or a
+ * reply to write (RFC 7766 6.2.3 lets a server close idle connections under pressure), so held
+ * connections can never lock new clients out. false when every connection is busy. */
+static bool evict_idlest(fe_t *fe, const struct sockaddr_storage *only)
+{
+    unsigned victim = UINT32_MAX;
+    int64_t oldest = INT64_MAX;
+    for (unsigned ci = 0; ci < fe->net->cfg.tcp_max_conns; ci++) {
+        conn_t *c = &fe->conns[ci];
+        if (c->open && c->pending == 0 && !c->wq_head && c->last_ms < oldest &&
+            (!only || same_source(&c->peer, only))) {
+            oldest = c->last_ms;
+            victim = ci;
+        }
+    }
+    if (victim == UINT32_MAX) {
+        return false;
+    }
+    CINC(fe->c.tcp_evicted, 1);
+    dmp_net_conn_close(fe, victim);
+    return true;
+}
 
 static void listen_epoll(fe_t *fe, uint32_t events)
 {
@@ -308,7 +380,18 @@ static void tcp_accept(fe_t *fe, unsigned li)
         if (i == BATCH - 1) {
             fe->tcp_more = true;
         }
-        if (fe->nconn_free == 0 || atomic_load_explicit(&n->fe_stop, memory_order_relaxed)) {
+        if (atomic_load_explicit(&n->fe_stop, memory_order_relaxed)) {
+            CINC(fe->c.tcp_rejected, 1);
+            close(fd);
+            continue;
+        }
+        /* a source at its share makes room from its own idle connections, never others' */
+        if (source_count(fe, &peer) >= n->cfg.tcp_max_per_source && !evict_idlest(fe, &peer)) {
+            CINC(fe->c.tcp_source_capped, 1);
+            close(fd);
+            continue;
+        }
+        if (fe->nconn_free == 0 && !evict_idlest(fe, NULL)) {
             CINC(fe->c.tcp_rejected, 1);
             close(fd);
             continue;
@@ -324,6 +407,8 @@ static void tcp_accept(fe_t *fe, unsigned li)
         c->wq_count = 0;
         c->rlen = 0;
         c->last_ms = net_now_ms();
+        c->msg_start_ms = 0;
+        c->wq_since_ms = 0;
         memcpy(&c->peer, &peer, pl);
         c->peer_len = pl;
         struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EP_KEY(EP_TAG_CONN, ci)};
@@ -343,9 +428,20 @@ void dmp_net_tcp_sweep(fe_t *fe)
     dmp_net_t *n = fe->net;
     int64_t now = net_now_ms();
     tcp_accept_maybe_resume(fe, now);
+    int64_t idle = (int64_t)n->cfg.tcp_idle_timeout_ms, msg = (int64_t)n->cfg.tcp_msg_timeout_ms;
     for (unsigned ci = 0; ci < n->cfg.tcp_max_conns; ci++) {
         conn_t *c = &fe->conns[ci];
-        if (c->open && c->pending == 0 && now - c->last_ms >= (int64_t)n->cfg.tcp_idle_timeout_ms) {
+        if (!c->open || c->pending > 0) {
+            continue; /* a shard owes it a reply */
+        }
+        /* RFC 7766 6.2.3: idle since the last complete query or reply (bytes of a partial
+         * message do not count, or one byte every few seconds would hold the slot for ever);
+         * a query that takes too long to arrive or a reply that takes too long to be read
+         * (slow read) closes too */
+        bool idle_out = now - c->last_ms >= idle;
+        bool slow_in = c->rlen > 0 && c->msg_start_ms && now - c->msg_start_ms >= msg;
+        bool slow_out = c->wq_head && now - c->wq_since_ms >= msg;
+        if (idle_out || slow_in || slow_out) {
             CINC(fe->c.tcp_timeouts, 1);
             dmp_net_conn_close(fe, ci);
         }

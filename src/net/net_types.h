@@ -59,6 +59,12 @@ typedef struct {
                    size_t *out_len);
     /* Shard thread: after each drained batch and at least every ~100 ms when idle. May be NULL. */
     void (*tick)(void *ctx, unsigned shard);
+    /* Frontend thread, TCP only, after admit and only while the connection has nothing else in
+     * flight: return true to take the connection over (zone transfers stream many messages on
+     * their own thread). The callee then owns fd (net forgets it without closing it); pkt is
+     * borrowed for the call. NULL = never. */
+    bool (*tcp_takeover)(void *ctx, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                         const uint8_t *pkt, size_t len);
     void *ctx;
     /* Optional, frontend thread, UDP only, after admit and before route: answer the query right
      * here (dnsmeshd: from a read-only view of the owning shard's answer cache) and return true,
@@ -96,8 +102,14 @@ typedef struct {
     unsigned task_ring_capacity;  /* per-shard dmp_net_submit ring (power of two), default 1024 */
     unsigned udp_max_payload;     /* largest UDP datagram received (bigger: dropped), def. 4096 */
     unsigned udp_reply_cap;       /* `cap` given to handle() for UDP, default 4096 */
-    unsigned tcp_idle_timeout_ms; /* idle connection closed after this, default 10000 */
-    unsigned tcp_max_conns;       /* open connections per frontend; over it: closed, def. 1024 */
+    unsigned tcp_idle_timeout_ms; /* closed this long after its last complete query or reply
+                                   * (bytes of a partial message do not count), default 10000 */
+    unsigned tcp_msg_timeout_ms;  /* a query must arrive whole, and a reply be taken whole,
+                                   * within this of its first byte (slow read/write), def. 2000 */
+    unsigned tcp_max_conns;       /* open connections per frontend; when full, the longest-idle
+                                   * connection is closed for a new one, default 1024 */
+    unsigned tcp_max_per_source;  /* open connections per frontend from one address (IPv6: one
+                                   * /64); 0 = min(64, max(1, tcp_max_conns / 2)) */
     unsigned tcp_max_pipelined;   /* queries of one connection in flight at once, default 64 */
     unsigned tcp_max_query;       /* a longer length prefix closes the connection, def. 65535 */
     unsigned tcp_backlog;         /* listen backlog, default 128 */
@@ -112,10 +124,12 @@ typedef struct {
     uint64_t udp_rx, udp_tx;     /* datagrams received / replies sent */
     uint64_t udp_dropped;        /* over udp_max_payload, no request memory, or send failed */
     uint64_t tcp_accepted;       /* connections accepted and kept */
-    uint64_t tcp_rejected;       /* closed at accept because of tcp_max_conns */
+    uint64_t tcp_rejected;       /* closed at accept: every slot busy or stopping */
     uint64_t tcp_accept_errors;  /* accept() failures such as EMFILE (accepting then pauses) */
     uint64_t tcp_rx, tcp_tx;     /* framed queries received / replies written */
-    uint64_t tcp_timeouts;       /* connections closed for idleness */
+    uint64_t tcp_timeouts;       /* connections closed for idleness or a slow message */
+    uint64_t tcp_evicted;        /* idle connections closed to make room for a new one */
+    uint64_t tcp_source_capped;  /* closed at accept: the source has tcp_max_per_source open */
     uint64_t tcp_bad_length;     /* connections closed for a zero or too-long length */
     uint64_t ring_full_drops;    /* queries dropped because the shard's ring/in-flight was full */
     uint64_t admit_drops, slips; /* admit() said DROP / SLIP */

@@ -53,12 +53,10 @@ int dmp_node_post_parse(const dmp_node_config_t *cfg, const uint8_t *body, size_
     json_int_t ttl = 300;
     bool ok = jv && json_is_string(jv);
     if (jt) {
+        /* JSON booleans are not integers: "ttl": true is a 400 (the reference, where Python's
+         * True is the int 1, stores it with a TTL of 1 s; see docs/node.md) */
         if (json_is_integer(jt))
             ttl = json_integer_value(jt);
-        else if (json_is_true(jt))
-            ttl = 1; /* Python: True is the int 1 */
-        else if (json_is_false(jt))
-            ttl = 0;
         else
             ok = false;
     }

@@ -50,6 +50,38 @@ enum {
     K_CACHE_MB,
     K_RING_SIZE,
     K_PORTS_FILE,
+    K_RRL_RATE,
+    K_RRL_SLIP,
+    K_RRL_V4,
+    K_RRL_V6,
+    K_RRL_WHITELIST,
+    K_RRL_TABLE,
+    K_NSID,
+    K_COOKIES,
+    K_COOKIE_REQUIRE,
+    K_COOKIE_SECRET,
+    K_COOKIE_ROTATE,
+    K_USER,
+    K_CONFIG_FILE,
+    K_HTTP_HEADER_TO,
+    K_HTTP_BODY_TO,
+    K_HTTP_PER_IP,
+    K_SHUTDOWN_TO,
+    K_REG_ENABLED,
+    K_REG_ALLOWLIST,
+    K_REG_TOKEN_TTL,
+    K_REG_ISSUED_RATE,
+    K_REG_ISSUED_BURST,
+    K_REG_EP_RATE,
+    K_REG_EP_BURST,
+    K_SYNC_PEERS,
+    K_SYNC_TOKEN,
+    K_SYNC_INTERVAL,
+    K_SYNC_SPK,
+    K_SYNC_SELF,
+    K_NODE_ID,
+    K_XFR_ALLOW,
+    K_NOTIFY,
     K_COUNT
 };
 
@@ -66,8 +98,10 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                      "HTTP API port; 0 = ephemeral (printed at start)", false},
     [K_DNS_TTL] = {"DMP_DNS_TTL", NULL, "dns-ttl", "60",
                    "TTL on every DNS answer RR and the SOA MINIMUM (s)", false},
-    [K_DNS_RATE] = {"DMP_DNS_RATE", NULL, "dns-rate", "50",
-                    "per-source DNS token-bucket refill (queries/s); 0 disables", false},
+    [K_DNS_RATE] = {"DMP_DNS_RATE", NULL, "dns-rate", "0",
+                    "per-source DNS query token bucket as the reference's (queries/s; the "
+                    "reference's default is 50); 0 = off, RRL protects instead",
+                    false},
     [K_DNS_BURST] = {"DMP_DNS_BURST", NULL, "dns-burst", "200",
                      "per-source DNS bucket size; 0 disables", false},
     [K_DNS_MAX_CONC] = {"DMP_DNS_MAX_CONCURRENCY", NULL, "dns-max-concurrency", "128",
@@ -89,7 +123,9 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                           "/metrics and record reads",
                           false},
     [K_AUTH_MODE] = {"DMP_AUTH_MODE", NULL, "auth-mode", NULL,
-                     "open | legacy; unset = open without a token, legacy with one", false},
+                     "open | legacy | multi-tenant; unset = open without a token, legacy with "
+                     "one",
+                     false},
     [K_ALLOW_OPEN] = {"DMP_ALLOW_OPEN_PUBLIC_BIND", NULL, "allow-open-public-bind", "0",
                       "allow auth mode open on a non-loopback HTTP bind", true},
     [K_SERVED_ZONE] = {"DMP_SERVED_ZONE", NULL, "served-zone", NULL,
@@ -99,7 +135,9 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
     [K_CLUSTER_BASE_DOMAIN] = {"DMP_CLUSTER_BASE_DOMAIN", NULL, NULL, NULL,
                                "served zone, 3rd in the chain", false},
     [K_DOMAIN] = {"DMP_DOMAIN", NULL, NULL, NULL, "served zone, 4th in the chain", false},
-    [K_NODE_HOSTNAME] = {"DMP_NODE_HOSTNAME", NULL, NULL, NULL, "served zone, 5th in the chain",
+    [K_NODE_HOSTNAME] = {"DMP_NODE_HOSTNAME", NULL, "node-hostname", NULL,
+                         "this node's hostname: served zone (5th in the chain) and the 'node' "
+                         "string registration challenges are signed over",
                          false},
     [K_APEX_A] = {"DMP_DNS_APEX_A", NULL, "apex-a", NULL, "IPv4 answered for <zone> A", false},
     [K_APEX_AAAA] = {"DMP_DNS_APEX_AAAA", NULL, "apex-aaaa", NULL, "IPv6 answered for <zone> AAAA",
@@ -123,6 +161,98 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                      "entries per frontend<->shard ring (power of two)", false},
     [K_PORTS_FILE] = {"DMP_PORTS_FILE", NULL, "ports-file", NULL,
                       "write the bound ports here once listening (dns=H:P http=H:P)", false},
+    [K_RRL_RATE] = {"DMP_RRL_RATE", NULL, "rrl-rate", "200",
+                    "response rate limit: identical UDP responses/s per source prefix (as "
+                    "Knot mod-rrl / NSD rrl-ratelimit); 0 = off",
+                    false},
+    [K_RRL_SLIP] = {"DMP_RRL_SLIP", NULL, "rrl-slip", "2",
+                    "every Nth rate-limited response is sent truncated (TC=1); 0 = drop all",
+                    false},
+    [K_RRL_V4] = {"DMP_RRL_IPV4_PREFIX", NULL, "rrl-ipv4-prefix", "24",
+                  "IPv4 prefix length sharing one RRL bucket (1..32)", false},
+    [K_RRL_V6] = {"DMP_RRL_IPV6_PREFIX", NULL, "rrl-ipv6-prefix", "56",
+                  "IPv6 prefix length sharing one RRL bucket (1..128)", false},
+    [K_RRL_WHITELIST] = {"DMP_RRL_WHITELIST", NULL, "rrl-whitelist", NULL,
+                         "addresses/prefixes never rate limited (comma separated CIDRs)", false},
+    [K_RRL_TABLE] = {"DMP_RRL_TABLE_SIZE", NULL, "rrl-table-size", "65536",
+                     "RRL buckets per shard (memory bound: 24 bytes each)", false},
+    [K_NSID] = {"DMP_NSID", NULL, "nsid", NULL,
+                "NSID (RFC 5001) answered to queries that ask; text, or 0x-prefixed hex", false},
+    [K_COOKIES] = {"DMP_COOKIES", NULL, "cookies", "1",
+                   "answer DNS Cookies (RFC 7873, server cookies as RFC 9018)", true},
+    [K_COOKIE_REQUIRE] = {"DMP_COOKIE_REQUIRE", NULL, "cookie-require", "0",
+                          "answer BADCOOKIE to UDP queries that carry a client cookie but no "
+                          "valid server cookie",
+                          true},
+    [K_COOKIE_SECRET] = {"DMP_COOKIE_SECRET", NULL, "cookie-secret", NULL,
+                         "64 hex digits: cookie master key, shared by anycast siblings; unset = "
+                         "random per start",
+                         false},
+    [K_COOKIE_ROTATE] = {"DMP_COOKIE_ROTATE", NULL, "cookie-rotate", "86400",
+                         "seconds each cookie secret is used (the previous one stays accepted; "
+                         ">= 3600)",
+                         false},
+    [K_USER] = {"DMP_USER", NULL, "user", NULL,
+                "started as root: drop to this user after binding the listeners", false},
+    [K_CONFIG_FILE] = {"DMP_CONFIG_FILE", NULL, NULL, NULL,
+                       "KEY=VALUE file read at start and again on SIGHUP; its values win over "
+                       "the environment",
+                       false},
+    [K_HTTP_HEADER_TO] = {"DMP_HTTP_HEADER_TIMEOUT", NULL, "http-header-timeout", "5",
+                          "seconds a client has to send a request's headers (also closes idle "
+                          "keep-alive connections); then 408 and close",
+                          false},
+    [K_HTTP_BODY_TO] = {"DMP_HTTP_BODY_TIMEOUT", NULL, "http-body-timeout", "5",
+                        "seconds a client has to send a request body once the headers are in; "
+                        "then 408 and close",
+                        false},
+    [K_HTTP_PER_IP] = {"DMP_HTTP_MAX_PER_IP", NULL, "http-max-per-ip", "0",
+                       "HTTP connections open at once from one address; 0 = a quarter of "
+                       "DMP_HTTP_MAX_CONCURRENCY (at least 2)",
+                       false},
+    [K_SHUTDOWN_TO] = {"DMP_SHUTDOWN_TIMEOUT", NULL, "shutdown-timeout", "25",
+                       "seconds SIGTERM waits for writes in flight to become durable; those "
+                       "still waiting are then answered 503",
+                       false},
+    [K_REG_ENABLED] = {"DMP_REGISTRATION_ENABLED", NULL, "registration-enabled", "0",
+                       "self-service registration (needs multi-tenant and DMP_NODE_HOSTNAME)",
+                       true},
+    [K_REG_ALLOWLIST] = {"DMP_REGISTRATION_ALLOWLIST", NULL, "registration-allowlist", NULL,
+                         "comma list of subject domains allowed to register; unset = any", false},
+    [K_REG_TOKEN_TTL] = {"DMP_REGISTRATION_TOKEN_TTL_SECONDS", NULL, "registration-token-ttl",
+                         "7776000", "lifetime of self-service tokens (s); 0 = no expiry", false},
+    [K_REG_ISSUED_RATE] = {"DMP_REGISTRATION_ISSUED_RATE_PER_SEC", NULL, "registration-issued-rate",
+                           "10", "per-token write rate stamped on self-service tokens", false},
+    [K_REG_ISSUED_BURST] = {"DMP_REGISTRATION_ISSUED_RATE_BURST", NULL, "registration-issued-burst",
+                            "50", "per-token burst stamped on self-service tokens", false},
+    [K_REG_EP_RATE] = {"DMP_REGISTRATION_ENDPOINT_RATE_PER_SEC", NULL, "registration-rate",
+                       "0.001388888888888889",
+                       "per-IP request rate on /v1/registration/* (req/s; default 5/hour)", false},
+    [K_REG_EP_BURST] = {"DMP_REGISTRATION_ENDPOINT_RATE_BURST", NULL, "registration-burst", "5",
+                        "per-IP bucket size on /v1/registration/*", false},
+    [K_SYNC_PEERS] = {"DMP_SYNC_PEERS", NULL, "sync-peers", NULL,
+                      "anti-entropy peers: comma-separated base URLs (http://host:port)", false},
+    [K_SYNC_TOKEN] = {"DMP_SYNC_PEER_TOKEN", NULL, "sync-peer-token", NULL,
+                      "shared bearer token of the /v1/sync/* routes; unset = they answer 403",
+                      false},
+    [K_SYNC_INTERVAL] = {"DMP_SYNC_INTERVAL", "DMP_SYNC_INTERVAL_SECONDS", "sync-interval", "10",
+                         "seconds between anti-entropy rounds (one peer per round) (> 0)", false},
+    [K_SYNC_SPK] = {"DMP_SYNC_OPERATOR_SPK", NULL, "sync-operator-spk", NULL,
+                    "operator Ed25519 key (64 hex): verifies cluster manifests; with "
+                    "DMP_CLUSTER_BASE_DOMAIN enables manifest gossip",
+                    false},
+    [K_SYNC_SELF] = {"DMP_SYNC_SELF_ENDPOINT", NULL, "sync-self-endpoint", NULL,
+                     "this node's own base URL, never synced with", false},
+    [K_NODE_ID] = {"DMP_NODE_ID", NULL, "node-id", NULL,
+                   "this node's id in the cluster manifest, never synced with", false},
+    [K_XFR_ALLOW] = {"DMP_XFR_ALLOW", NULL, "xfr-allow", NULL,
+                     "AXFR/IXFR of the served zone over TCP to these comma-separated addresses "
+                     "or CIDRs; everyone else gets REFUSED (needs the apex NS and SOA)",
+                     false},
+    [K_NOTIFY] = {"DMP_NOTIFY", NULL, "notify", NULL,
+                  "send NOTIFY (RFC 1996) to these comma-separated host:port when the zone "
+                  "serial moves (at most once a second)",
+                  false},
 };
 
 const dmp_node_knob_t *dmp_node_knobs(size_t *n)
@@ -254,6 +384,24 @@ void dmp_node_config_free(dmp_node_config_t *c)
     free(c->apex_ns);
     free(c->apex_soa_rname);
     free(c->ports_file);
+    free(c->rrl_whitelist);
+    free(c->nsid);
+    free(c->user);
+    dmp_wipe(c->cookie_secret, sizeof(c->cookie_secret));
+    free(c->node_hostname);
+    for (size_t i = 0; c->reg_allowlist && i < c->reg_allowlist_n; i++)
+        free(c->reg_allowlist[i]);
+    free(c->reg_allowlist);
+    free(c->sync_peers);
+    if (c->sync_token) {
+        dmp_wipe(c->sync_token, strlen(c->sync_token));
+        free(c->sync_token);
+    }
+    free(c->sync_self_endpoint);
+    free(c->node_id);
+    free(c->xfr_allow);
+    free(c->notify);
+    free(c->cluster_base_domain);
     memset(c, 0, sizeof(*c));
 }
 
@@ -367,6 +515,19 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         BAD(K_HTTP_BURST, "expected a number >= 0");
     if (parse_u32(val[K_HTTP_MAX_CONC], 1, 100000, &c->http_max_concurrency))
         BAD(K_HTTP_MAX_CONC, "expected an integer 1..100000");
+    if (parse_u32(val[K_HTTP_HEADER_TO], 1, 3600, &c->http_header_timeout))
+        BAD(K_HTTP_HEADER_TO, "expected seconds 1..3600");
+    if (parse_u32(val[K_HTTP_BODY_TO], 1, 3600, &c->http_body_timeout))
+        BAD(K_HTTP_BODY_TO, "expected seconds 1..3600");
+    if (parse_u32(val[K_SHUTDOWN_TO], 0, 3600, &c->shutdown_timeout))
+        BAD(K_SHUTDOWN_TO, "expected seconds 0..3600");
+    if (parse_u32(val[K_HTTP_PER_IP], 0, 100000, &c->http_max_per_ip))
+        BAD(K_HTTP_PER_IP, "expected an integer 0..100000");
+    if (c->http_max_per_ip == 0) {
+        c->http_max_per_ip = c->http_max_concurrency / 4;
+        if (c->http_max_per_ip < 2)
+            c->http_max_per_ip = 2;
+    }
     if (parse_u32(val[K_MAX_TTL], 1, 2147483647, &c->max_ttl))
         BAD(K_MAX_TTL, "expected an integer 1..2147483647");
     if (parse_u32(val[K_MAX_VALUE_BYTES], 1, 65535, &c->max_value_bytes))
@@ -398,9 +559,9 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         else if (strcmp(m, "legacy") == 0)
             c->auth_mode = DMP_NODE_AUTH_LEGACY;
         else if (strcmp(m, "multi-tenant") == 0)
-            BAD(K_AUTH_MODE, "multi-tenant is not supported by this build (use open or legacy)");
+            c->auth_mode = DMP_NODE_AUTH_MULTI_TENANT;
         else
-            BAD(K_AUTH_MODE, "expected open or legacy");
+            BAD(K_AUTH_MODE, "expected open, legacy or multi-tenant");
         c->auth_mode_set = true;
     } else {
         c->auth_mode = c->operator_token ? DMP_NODE_AUTH_LEGACY : DMP_NODE_AUTH_OPEN;
@@ -466,6 +627,145 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         c->ports_file = xstrdup(val[K_PORTS_FILE]);
     c->http_max_body = 16384;
 
+    if (dmp_parse_double(val[K_RRL_RATE], 0, 1e9, &c->rrl_rate))
+        BAD(K_RRL_RATE, "expected a number >= 0");
+    if (parse_u32(val[K_RRL_SLIP], 0, 100, &c->rrl_slip))
+        BAD(K_RRL_SLIP, "expected an integer 0..100");
+    if (parse_u32(val[K_RRL_V4], 1, 32, &c->rrl_v4_prefix))
+        BAD(K_RRL_V4, "expected a prefix length 1..32");
+    if (parse_u32(val[K_RRL_V6], 1, 128, &c->rrl_v6_prefix))
+        BAD(K_RRL_V6, "expected a prefix length 1..128");
+    if (parse_u32(val[K_RRL_TABLE], 64, 1 << 24, &c->rrl_table_size))
+        BAD(K_RRL_TABLE, "expected an integer 64..16777216");
+    if (val[K_RRL_WHITELIST] &&
+        dmp_node_cidr_parse_list(val[K_RRL_WHITELIST], &c->rrl_whitelist, &c->rrl_nwhitelist))
+        BAD(K_RRL_WHITELIST, "expected addresses or CIDR prefixes (host bits zero), "
+                             "comma separated");
+    if (val[K_NSID]) {
+        const char *v = val[K_NSID];
+        size_t n = strlen(v);
+        if (n >= 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+            dmp_buf_t b;
+            dmp_buf_init(&b);
+            if (n == 2 || dmp_hex_decode_buf(v + 2, n - 2, &b) != 0 || b.len > 128) {
+                dmp_buf_free(&b);
+                BAD(K_NSID, "expected 0x and an even number of hex digits (at most 128 bytes)");
+            }
+            c->nsid = calloc(1, b.len + 1);
+            if (c->nsid)
+                memcpy(c->nsid, b.data, b.len);
+            c->nsid_len = b.len;
+            dmp_buf_free(&b);
+        } else {
+            if (n == 0 || n > 128)
+                BAD(K_NSID, "expected 1..128 bytes of text");
+            c->nsid = xstrdup(v);
+            c->nsid_len = n;
+        }
+    }
+    if (dmp_parse_bool(val[K_COOKIES], &c->cookies))
+        BAD(K_COOKIES, "expected 1/true/yes/on or 0/false/no/off");
+    if (dmp_parse_bool(val[K_COOKIE_REQUIRE], &c->cookie_required))
+        BAD(K_COOKIE_REQUIRE, "expected 1/true/yes/on or 0/false/no/off");
+    if (c->cookie_required && !c->cookies)
+        BAD(K_COOKIE_REQUIRE, "cookies cannot be required when DMP_COOKIES is off");
+    if (val[K_COOKIE_SECRET]) {
+        if (strlen(val[K_COOKIE_SECRET]) != 64 ||
+            dmp_hex_decode(val[K_COOKIE_SECRET], 64, c->cookie_secret, 32) != 0)
+            BAD(K_COOKIE_SECRET, "expected 64 hex digits");
+        c->cookie_secret_set = true;
+    }
+    if (parse_u32(val[K_COOKIE_ROTATE], 3600, 365 * 86400, &c->cookie_rotate))
+        BAD(K_COOKIE_ROTATE, "expected seconds 3600..31536000");
+    if (val[K_USER]) {
+        for (const char *p = val[K_USER]; *p; p++)
+            if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+                BAD(K_USER, "expected a user name (letters, digits, _ - .)");
+        c->user = xstrdup(val[K_USER]);
+    }
+    if (val[K_NODE_HOSTNAME]) {
+        const char *h = val[K_NODE_HOSTNAME];
+        while (isspace((unsigned char)*h))
+            h++;
+        size_t hl = strlen(h);
+        while (hl && isspace((unsigned char)h[hl - 1]))
+            hl--;
+        c->node_hostname = strndup(h, hl);
+    }
+    if (dmp_parse_bool(val[K_REG_ENABLED], &c->registration_enabled))
+        BAD(K_REG_ENABLED, "expected 1/true/yes/on or 0/false/no/off");
+    if (val[K_REG_ALLOWLIST]) {
+        /* comma list; entries lowercased, stripped, trailing dots removed, empties skipped */
+        const char *p = val[K_REG_ALLOWLIST];
+        size_t n = 1;
+        for (const char *q = p; *q; q++)
+            n += *q == ',';
+        c->reg_allowlist = calloc(n + 1, sizeof(char *));
+        if (!c->reg_allowlist) {
+            rc = DMP_ENOMEM;
+            goto out;
+        }
+        while (*p) {
+            size_t l = strcspn(p, ",");
+            const char *b = p, *e = p + l;
+            while (b < e && isspace((unsigned char)*b))
+                b++;
+            while (e > b && (isspace((unsigned char)e[-1]) || e[-1] == '.'))
+                e--;
+            if (e > b) {
+                char *d = strndup(b, (size_t)(e - b));
+                if (!d) {
+                    rc = DMP_ENOMEM;
+                    goto out;
+                }
+                for (char *q = d; *q; q++)
+                    *q = (char)tolower((unsigned char)*q);
+                c->reg_allowlist[c->reg_allowlist_n++] = d;
+            }
+            p += l;
+            if (*p == ',')
+                p++;
+        }
+    }
+    if (dmp_parse_i64(val[K_REG_TOKEN_TTL], 0, (int64_t)1 << 40, &c->reg_token_ttl_s))
+        BAD(K_REG_TOKEN_TTL, "expected an integer number of seconds >= 0");
+    if (dmp_parse_double(val[K_REG_ISSUED_RATE], 0, 1e9, &c->reg_issued_rate))
+        BAD(K_REG_ISSUED_RATE, "expected a number >= 0");
+    if (dmp_parse_i64(val[K_REG_ISSUED_BURST], 0, 1000000000, &c->reg_issued_burst))
+        BAD(K_REG_ISSUED_BURST, "expected an integer >= 0");
+    if (dmp_parse_double(val[K_REG_EP_RATE], 0, 1e9, &c->reg_endpoint_rate))
+        BAD(K_REG_EP_RATE, "expected a number >= 0");
+    if (dmp_parse_double(val[K_REG_EP_BURST], 0, 1e9, &c->reg_endpoint_burst))
+        BAD(K_REG_EP_BURST, "expected a number >= 0");
+    if (val[K_SYNC_PEERS])
+        c->sync_peers = xstrdup(val[K_SYNC_PEERS]);
+    if (val[K_SYNC_TOKEN] && *val[K_SYNC_TOKEN]) {
+        for (const char *p = val[K_SYNC_TOKEN]; *p; p++)
+            if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+                BAD(K_SYNC_TOKEN, "the token must be printable ASCII without spaces");
+        c->sync_token = xstrdup(val[K_SYNC_TOKEN]);
+    }
+    if (dmp_parse_double(val[K_SYNC_INTERVAL], 1e-3, 1e7, &c->sync_interval))
+        BAD(K_SYNC_INTERVAL, "expected a number of seconds > 0");
+    if (val[K_SYNC_SPK] && *val[K_SYNC_SPK]) {
+        /* the reference ignores a bad key with a warning; refusing is safer than syncing
+         * manifests nobody can verify */
+        if (dmp_hex_decode(val[K_SYNC_SPK], strlen(val[K_SYNC_SPK]), c->sync_operator_spk, 32))
+            BAD(K_SYNC_SPK, "expected 64 hex digits (an Ed25519 public key)");
+        c->has_sync_operator_spk = true;
+    }
+    if (val[K_SYNC_SELF])
+        c->sync_self_endpoint = xstrdup(val[K_SYNC_SELF]);
+    if (val[K_NODE_ID])
+        c->node_id = xstrdup(val[K_NODE_ID]);
+    if (val[K_XFR_ALLOW] && *val[K_XFR_ALLOW])
+        c->xfr_allow = xstrdup(val[K_XFR_ALLOW]);
+    if (val[K_NOTIFY] && *val[K_NOTIFY])
+        c->notify = xstrdup(val[K_NOTIFY]);
+    if (val[K_CLUSTER_BASE_DOMAIN] &&
+        norm_zone(val[K_CLUSTER_BASE_DOMAIN], &c->cluster_base_domain))
+        BAD(K_CLUSTER_BASE_DOMAIN, "expected a DNS name");
+
     if (!c->db_path || !c->dns_host || !c->http_host) {
         rc = DMP_ENOMEM;
         goto out;
@@ -509,6 +809,13 @@ void dmp_node_config_usage(FILE *f)
         print_wrapped(f, kb->help);
     }
     fprintf(f, "  --version\n      print the version\n");
+    fprintf(f, "  --check-config\n      validate the environment and flags, print a summary, "
+               "exit 0 (valid) or 2\n");
+    fprintf(f, "  --env-template\n      print every variable, commented, as an environment "
+               "file\n");
+    fprintf(f, "\nSignals: SIGTERM/SIGINT drain and stop; SIGHUP re-reads DMP_CONFIG_FILE and the "
+               "environment,\napplies log level/format, DMP_RRL_* and DMP_COOKIE_REQUIRE, and "
+               "logs what needs a restart.\n");
     fprintf(f, "  --help\n      this text\n\nA bad value prints one line naming the variable "
                "and exits with status 2.\n");
 }
@@ -522,5 +829,21 @@ const char *dmp_node_strerror(int err)
         return "cannot bind a listener";
     default:
         return dmp_strerror(err);
+    }
+}
+
+void dmp_node_config_env_template(FILE *f)
+{
+    fprintf(f, "# Environment of dnsmeshd (read by its systemd unit at start, and by dnsmeshd\n"
+               "# itself on SIGHUP through DMP_CONFIG_FILE: `systemctl reload dnsmeshd` applies\n"
+               "# what can change while running and logs what needs a restart).\n"
+               "# Every variable is listed with its default; uncomment to change one.\n"
+               "# `dnsmeshd --check-config` validates a change before a restart.\n");
+    for (int k = 0; k < K_COUNT; k++) {
+        const dmp_node_knob_t *kb = &knobs[k];
+        fprintf(f, "\n# %s", kb->help);
+        if (kb->alias)
+            fprintf(f, " (alias %s)", kb->alias);
+        fprintf(f, "\n#%s=%s\n", kb->env, kb->defval ? kb->defval : "");
     }
 }

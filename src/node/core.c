@@ -1,9 +1,12 @@
 /* node: the core of dnsmeshd: shard state, name -> shard routing, the one write path
  * (dmp_node_apply) and the shard hooks the executor (net) calls. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sodium.h>
 
 #include "node/node.h"
 
@@ -17,6 +20,9 @@ typedef struct {
     dmp_node_tstats_t *st;
     dmp_node_lookup_t lookup;
     dmp_node_wq_t wq;
+    dmp_node_rrl_t *rrl;            /* NULL: RRL off */
+    dmp_dns_cookie_secret_t cookie; /* secrets of cookie_epoch (derived from the master) */
+    uint64_t cookie_epoch;          /* UINT64_MAX: not derived yet */
 } shard_t;
 
 /* One frontend's state for dmp_node_core_query_frontend: touched only by that frontend's thread
@@ -28,7 +34,9 @@ typedef struct {
     dmp_dns_zone_t zone;
     int64_t now_ms;
     bool missed; /* the answer needs the shard (a cache miss, or an outdated NXDOMAIN) */
-    unsigned hits, neg_hits; /* this query's cache answers */
+    unsigned hits, neg_hits;        /* this query's cache answers */
+    dmp_dns_cookie_secret_t cookie; /* this frontend's copy of the cookie secrets */
+    uint64_t cookie_epoch;          /* UINT64_MAX: not derived yet */
     uint8_t blob[65535];
 } fe_t;
 
@@ -45,11 +53,19 @@ struct dmp_node_core {
     bool syncer_on;
     dmp_node_exec_fn exec;
     void *exec_ctx;
+    dmp_node_update_fn update;
+    void *update_ctx;
     /* multi-shard transactions are handed out one at a time, so every shard sees them in
      * the same order and two of them can never park each other's shards (no deadlock) */
     pthread_mutex_t multi_mu;
     unsigned nfe;
     fe_t *fe; /* nfe frontends that may answer from the caches (dmp_node_core_query_frontend) */
+    uint8_t cookie_master[32];    /* DMP_COOKIE_SECRET or random; wiped on free */
+    uint16_t keepalive;           /* RFC 7828 value for TCP answers (100 ms units) */
+    _Atomic bool cookie_required; /* reloadable (SIGHUP) */
+    /* RRL on (reloadable): its tables are per shard and single-threaded, so frontends then
+     * leave every query to its shard */
+    _Atomic bool rrl_on;
 };
 
 static int64_t now_ms_real(void)
@@ -130,6 +146,12 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
     if (o->cfg->served_zone)
         snprintf(c->apex, sizeof(c->apex), "%s", o->cfg->served_zone);
     atomic_init(&c->serial, (uint32_t)(c->now_ms() / 1000));
+    if (o->cfg->cookie_secret_set)
+        memcpy(c->cookie_master, o->cfg->cookie_secret, sizeof(c->cookie_master));
+    else
+        randombytes_buf(c->cookie_master, sizeof(c->cookie_master));
+    c->keepalive = o->tcp_keepalive_100ms;
+    atomic_init(&c->cookie_required, o->cfg->cookie_required);
     pthread_mutex_init(&c->multi_mu, NULL);
     c->shards = calloc(c->nshards, sizeof(shard_t));
     if (!c->shards) {
@@ -150,6 +172,20 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
         sh->idx = i;
         sh->st = &o->shard_st[i];
         zone_from_cfg(o->cfg, &sh->zone);
+        sh->cookie_epoch = UINT64_MAX;
+        dmp_node_rrl_config_t rc = {.rate = o->cfg->rrl_rate,
+                                    .slip = o->cfg->rrl_slip,
+                                    .v4_prefix = o->cfg->rrl_v4_prefix,
+                                    .v6_prefix = o->cfg->rrl_v6_prefix,
+                                    .buckets = o->cfg->rrl_table_size,
+                                    .whitelist = o->cfg->rrl_whitelist,
+                                    .nwhitelist = o->cfg->rrl_nwhitelist};
+        if (dmp_node_rrl_new(&rc, &sh->rrl) != 0) {
+            dmp_node_core_free(c);
+            return DMP_ENOMEM;
+        }
+        if (sh->rrl)
+            atomic_store_explicit(&c->rrl_on, true, memory_order_relaxed);
         if (cache_bytes && (dmp_cache_new(cache_bytes, &sh->cache) != 0 ||
                             dmp_cache_readers(sh->cache, o->nfrontends) != 0)) {
             dmp_node_core_free(c);
@@ -177,6 +213,7 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
             c->fe[i].core = c;
             c->fe[i].idx = i;
             c->fe[i].st = o->frontend_st ? &o->frontend_st[i] : NULL;
+            c->fe[i].cookie_epoch = UINT64_MAX;
             zone_from_cfg(o->cfg, &c->fe[i].zone);
         }
     }
@@ -188,6 +225,12 @@ void dmp_node_core_set_exec(dmp_node_core_t *c, dmp_node_exec_fn fn, void *ctx)
 {
     c->exec = fn;
     c->exec_ctx = ctx;
+}
+
+void dmp_node_core_set_update(dmp_node_core_t *c, dmp_node_update_fn fn, void *ctx)
+{
+    c->update = fn;
+    c->update_ctx = ctx;
 }
 
 /* ---- single-shard transactions ---- */
@@ -215,6 +258,7 @@ struct barrier {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool released;
+    bool go; /* the submitter arrived last: parts[0]'s shard runs the transaction */
     unsigned nparts;
     part_t parts[];
 };
@@ -228,13 +272,14 @@ static void barrier_unref(barrier_t *b)
     }
 }
 
-/* Every involved shard is parked (or is the caller): apply the whole transaction. */
-static void barrier_run(barrier_t *b)
+/* Every involved shard is parked (the caller is one of them): apply the whole transaction,
+ * counting in the caller's own metrics slot, then release the others. */
+static void barrier_run(barrier_t *b, dmp_node_tstats_t *st)
 {
     if (!atomic_load(&b->cancelled)) {
         dmp_node_core_t *c = b->c;
         dmp_node_apply_env_t env = {.store = c->store,
-                                    .st = c->shards[b->parts[0].shard].st,
+                                    .st = st,
                                     .now_ms = c->now_ms,
                                     .serial = &c->serial,
                                     .syncer = c->syncer_on ? &c->syncer : NULL,
@@ -249,16 +294,23 @@ static void barrier_run(barrier_t *b)
     pthread_mutex_unlock(&b->mu);
 }
 
-/* Returns true when the caller was the last to arrive (and so ran the transaction). */
-static bool barrier_arrive(barrier_t *b)
+/* The last participant to arrive starts the transaction. A shard runs it itself; the submitter
+ * (any thread, never waiting) hands it to the first part's shard, which is parked by then, so
+ * only shard threads ever touch shard state and their own counters. */
+static void barrier_arrive(barrier_t *b, dmp_node_tstats_t *st, bool submitter)
 {
     unsigned now = atomic_fetch_add(&b->arrived, 1) + 1;
     unsigned exp = atomic_load(&b->expected);
-    if (exp != 0 && now == exp) {
-        barrier_run(b);
-        return true;
+    if (exp == 0 || now != exp)
+        return;
+    if (!submitter || atomic_load(&b->cancelled)) {
+        barrier_run(b, st);
+        return;
     }
-    return false;
+    pthread_mutex_lock(&b->mu);
+    b->go = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
 }
 
 static void part_task(void *arg)
@@ -267,12 +319,19 @@ static void part_task(void *arg)
     barrier_t *b = p->b;
     shard_t *sh = &b->c->shards[p->shard];
     dmp_node_wq_flush(&sh->wq); /* earlier writes to these names land first */
-    if (!barrier_arrive(b)) {
-        pthread_mutex_lock(&b->mu);
-        while (!b->released)
-            pthread_cond_wait(&b->cv, &b->mu);
-        pthread_mutex_unlock(&b->mu);
+    barrier_arrive(b, sh->st, false);
+    pthread_mutex_lock(&b->mu);
+    while (!b->released) {
+        if (b->go && p == &b->parts[0]) {
+            b->go = false;
+            pthread_mutex_unlock(&b->mu);
+            barrier_run(b, sh->st);
+            pthread_mutex_lock(&b->mu);
+            continue;
+        }
+        pthread_cond_wait(&b->cv, &b->mu);
     }
+    pthread_mutex_unlock(&b->mu);
     barrier_unref(b);
 }
 
@@ -305,7 +364,7 @@ static int apply_multi(dmp_node_core_t *c, dmp_node_txn_t *t, const unsigned *sh
             barrier_unref(b); /* the parts never queued */
     }
     atomic_store(&b->expected, queued + 1);
-    barrier_arrive(b); /* the submitter never waits */
+    barrier_arrive(b, NULL, true); /* the submitter never waits */
     barrier_unref(b);
     return queued < ns ? DMP_EAGAIN : 0;
 }
@@ -357,17 +416,85 @@ int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t)
 }
 
 /* ---- shard hooks ---- */
+/* EDNS options of one query: the client address for cookies (secrets re-derived when the
+ * rotation epoch changes; every shard derives the same ones from the master), NSID, keepalive. */
+static void query_opts(dmp_node_core_t *c, dmp_dns_cookie_secret_t *cookie, uint64_t *cookie_epoch,
+                       const struct sockaddr *peer, socklen_t peer_len, int64_t now_ms,
+                       dmp_dns_opts_t *o)
+{
+    const dmp_node_config_t *cfg = c->cfg;
+    memset(o, 0, sizeof(*o));
+    o->now_s = (uint32_t)(now_ms / 1000);
+    if (cfg->nsid) {
+        o->nsid = (const uint8_t *)cfg->nsid;
+        o->nsid_len = cfg->nsid_len;
+    }
+    o->tcp_keepalive_100ms = c->keepalive;
+    if (!cfg->cookies || !peer)
+        return;
+    if (peer->sa_family == AF_INET && peer_len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        o->client_ip = (const uint8_t *)&((const struct sockaddr_in *)peer)->sin_addr;
+        o->client_ip_len = 4;
+    } else if (peer->sa_family == AF_INET6 && peer_len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        o->client_ip = (const uint8_t *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
+        o->client_ip_len = 16;
+    } else {
+        return;
+    }
+    uint64_t epoch = (uint64_t)(now_ms / 1000) / cfg->cookie_rotate;
+    if (epoch != *cookie_epoch &&
+        dmp_dns_cookie_secret_at(c->cookie_master, (uint64_t)(now_ms / 1000), cfg->cookie_rotate,
+                                 cookie) == 0)
+        *cookie_epoch = epoch;
+    if (*cookie_epoch == UINT64_MAX)
+        return;
+    o->cookie = cookie;
+    o->cookie_required = atomic_load_explicit(&c->cookie_required, memory_order_relaxed);
+}
+
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
-                         bool tcp, uint8_t *out, size_t cap, size_t *out_len)
+                         bool tcp, const struct sockaddr *peer, socklen_t peer_len, uint8_t *out,
+                         size_t cap, size_t *out_len)
 {
     shard_t *sh = &c->shards[shard < c->nshards ? shard : 0];
     int64_t t0 = dmp_monotonic_ns();
     sh->lookup.now_ms = now_ms_coarse();
-    sh->zone.soa_serial = atomic_load_explicit(&c->serial, memory_order_relaxed);
+    /* the store's persisted serial: one per change set, survives restarts (docs/store.md) */
+    sh->zone.soa_serial = dmp_store_soa_serial(c->store);
     dmp_dns_result_t res = {0};
+    dmp_dns_opts_t opts;
+    query_opts(c, &sh->cookie, &sh->cookie_epoch, peer, peer_len, sh->lookup.now_ms, &opts);
     *out_len = 0;
-    dmp_dns_respond(&sh->zone, pkt, len, tcp ? DMP_DNS_TCP : DMP_DNS_UDP, dmp_node_lookup,
-                    &sh->lookup, out, cap, out_len, &res);
+    dmp_dns_respond_ex(&sh->zone, &opts, pkt, len, tcp ? DMP_DNS_TCP : DMP_DNS_UDP, dmp_node_lookup,
+                       &sh->lookup, out, cap, out_len, &res);
+    if (res.cookie >= 0 && res.cookie < 5)
+        DMP_STAT_INC(sh->st, dns_cookie[res.cookie]);
+    /* response rate limiting: UDP only (TCP proves the source), after the answer is known */
+    if (!tcp && sh->rrl && *out_len > 0) {
+        switch (dmp_node_rrl_check(sh->rrl, peer, peer_len, &res, *out_len, t0)) {
+        case DMP_NODE_RRL_DROP:
+            DMP_STAT_INC(sh->st, rrl_dropped);
+            *out_len = 0;
+            dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+            return;
+        case DMP_NODE_RRL_SLIP:
+            DMP_STAT_INC(sh->st, rrl_slipped);
+            if (dmp_dns_tc_stub(pkt, len, out, cap, out_len) != 0)
+                *out_len = 0;
+            dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+            return;
+        case DMP_NODE_RRL_EXEMPT_COOKIE:
+            DMP_STAT_INC(sh->st, rrl_exempt_cookie);
+            break;
+        case DMP_NODE_RRL_EXEMPT_LIST:
+            DMP_STAT_INC(sh->st, rrl_exempt_list);
+            break;
+        default:
+            break;
+        }
+    }
+    if (res.outcome == DMP_DNS_OUT_UPDATE && c->update)
+        c->update(c->update_ctx, shard, pkt, len, tcp, out, cap, out_len, &res);
     if (*out_len == 0) {
         DMP_STAT_INC(sh->st, dns_malformed);
     } else {
@@ -392,8 +519,9 @@ static int fe_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_vie
     dmp_cache_t *cache = c->shards[dmp_node_core_shard_of(c, lname, len)].cache;
     size_t blen = 0;
     uint16_t count = 0;
+    int64_t exp = 0;
     dmp_cache_result_t cr = dmp_cache_read(cache, f->idx, lname, len, f->now_ms, f->blob,
-                                           sizeof(f->blob), &blen, &count);
+                                           sizeof(f->blob), &blen, &count, &exp);
     if (cr == DMP_CACHE_NEGATIVE) {
         f->neg_hits++;
         return DMP_ENOTFOUND;
@@ -413,6 +541,8 @@ static int fe_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_vie
         out->rrs = blen ? f->blob : NULL;
         out->len = blen;
         out->count = count;
+        if (count) /* the same TTL as the shard gives (dmp_node_lookup) */
+            dmp_node_lookup_clamp_ttl(out, exp, f->now_ms);
         return 0;
     }
     f->missed = true;
@@ -420,25 +550,32 @@ static int fe_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_vie
 }
 
 bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const uint8_t *pkt,
-                                  size_t len, uint8_t *out, size_t cap, size_t *out_len)
+                                  size_t len, const struct sockaddr *peer, socklen_t peer_len,
+                                  uint8_t *out, size_t cap, size_t *out_len)
 {
     *out_len = 0;
-    if (!c || frontend >= c->nfe || len < 12 || ((pkt[2] >> 3) & 0xF) != 0)
-        return false; /* only standard queries; UPDATE and the rest go to the shard */
+    if (!c || frontend >= c->nfe || len < 12 || ((pkt[2] >> 3) & 0xF) != 0 ||
+        atomic_load_explicit(&c->rrl_on, memory_order_relaxed))
+        return false; /* only standard queries, and only without RRL: the rest go to the shard */
     fe_t *f = &c->fe[frontend];
     int64_t t0 = dmp_monotonic_ns();
     f->now_ms = now_ms_coarse();
-    f->zone.soa_serial = atomic_load_explicit(&c->serial, memory_order_relaxed);
+    f->zone.soa_serial = dmp_store_soa_serial(c->store);
     f->missed = false;
     f->hits = f->neg_hits = 0;
     dmp_dns_result_t res = {0};
-    dmp_dns_respond(&f->zone, pkt, len, DMP_DNS_UDP, fe_lookup, f, out, cap, out_len, &res);
-    if (f->missed || *out_len == 0) {
+    dmp_dns_opts_t opts;
+    query_opts(c, &f->cookie, &f->cookie_epoch, peer, peer_len, f->now_ms, &opts);
+    dmp_dns_respond_ex(&f->zone, &opts, pkt, len, DMP_DNS_UDP, fe_lookup, f, out, cap, out_len,
+                       &res);
+    if (f->missed || *out_len == 0 || res.outcome == DMP_DNS_OUT_UPDATE) {
         *out_len = 0;
         return false; /* the shard answers (and counts) it */
     }
     dmp_node_tstats_t *st = f->st;
     if (st) {
+        if (res.cookie >= 0 && res.cookie < 5)
+            DMP_STAT_INC(st, dns_cookie[res.cookie]);
         unsigned rs = res.rcode < DMP_NODE_RCODE_SLOTS - 1 ? res.rcode : DMP_NODE_RCODE_SLOTS - 1;
         DMP_STAT_INC(st, dns_rcode[rs]);
         if (res.outcome >= 0 && res.outcome < DMP_NODE_OUT_SLOTS)
@@ -449,6 +586,53 @@ bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const u
         dmp_node_lat_observe(st, dmp_monotonic_ns() - t0);
     }
     return true;
+}
+
+/* SIGHUP: a new RRL table for one shard, swapped in on that shard's thread. */
+typedef struct {
+    shard_t *sh;
+    dmp_node_rrl_t *rrl;
+} rrl_swap_t;
+
+static void rrl_swap_task(void *arg)
+{
+    rrl_swap_t *s = arg;
+    dmp_node_rrl_t *old = s->sh->rrl;
+    s->sh->rrl = s->rrl;
+    dmp_node_rrl_free(old);
+    free(s);
+}
+
+int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc)
+{
+    if (!c || !nc)
+        return DMP_EINVAL;
+    atomic_store_explicit(&c->cookie_required, nc->cookie_required, memory_order_relaxed);
+    dmp_node_rrl_config_t rc = {.rate = nc->rrl_rate,
+                                .slip = nc->rrl_slip,
+                                .v4_prefix = nc->rrl_v4_prefix,
+                                .v6_prefix = nc->rrl_v6_prefix,
+                                .buckets = nc->rrl_table_size,
+                                .whitelist = nc->rrl_whitelist,
+                                .nwhitelist = nc->rrl_nwhitelist};
+    int rc_all = 0;
+    /* frontends stop (or start) answering from the caches at once; the shards' tables follow */
+    atomic_store_explicit(&c->rrl_on, nc->rrl_rate > 0, memory_order_relaxed);
+    for (unsigned i = 0; i < c->nshards; i++) {
+        rrl_swap_t *s = calloc(1, sizeof(*s));
+        if (!s)
+            return DMP_ENOMEM;
+        s->sh = &c->shards[i];
+        int r = dmp_node_rrl_new(&rc, &s->rrl);
+        if (r == 0 && (!c->exec || c->exec(c->exec_ctx, i, rrl_swap_task, s) != 0))
+            r = DMP_EAGAIN;
+        if (r != 0) {
+            dmp_node_rrl_free(s->rrl);
+            free(s);
+            rc_all = r;
+        }
+    }
+    return rc_all;
 }
 
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)
@@ -485,10 +669,13 @@ void dmp_node_core_free(dmp_node_core_t *c)
     for (unsigned i = 0; c->shards && i < c->nshards; i++) {
         dmp_node_lookup_free(&c->shards[i].lookup);
         dmp_cache_free(c->shards[i].cache);
+        dmp_node_rrl_free(c->shards[i].rrl);
+        sodium_memzero(&c->shards[i].cookie, sizeof(c->shards[i].cookie));
     }
     free(c->shards);
     free(c->fe);
     pthread_mutex_destroy(&c->multi_mu);
+    sodium_memzero(c->cookie_master, sizeof(c->cookie_master));
     free(c);
 }
 
@@ -499,5 +686,5 @@ uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c)
 
 uint32_t dmp_node_core_serial(dmp_node_core_t *c)
 {
-    return atomic_load_explicit(&c->serial, memory_order_relaxed);
+    return dmp_store_soa_serial(c->store);
 }

@@ -23,6 +23,16 @@ static const dmp_node_route_t routes[] = {
     {"/v1/records/", DMP_NODE_MATCH_PREFIX, DMP_NODE_M_GET | DMP_NODE_M_POST | DMP_NODE_M_DELETE,
      dmp_node_http_get_record, dmp_node_http_begin_record, dmp_node_http_body_record,
      dmp_node_http_done_record},
+    {"/v1/registration/challenge", DMP_NODE_MATCH_RAW, DMP_NODE_M_GET, dmp_node_http_get_challenge,
+     NULL, NULL, NULL},
+    {"/v1/registration/confirm", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL,
+     dmp_node_http_begin_reg, dmp_node_http_body_confirm, NULL},
+    {"/v1/sync/", DMP_NODE_MATCH_PREFIX, DMP_NODE_M_GET | DMP_NODE_M_POST, dmp_node_http_get_sync,
+     dmp_node_http_begin_sync, dmp_node_http_body_sync, NULL},
+    {"/v1/admin", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL, dmp_node_http_begin_admin,
+     dmp_node_http_body_admin, NULL},
+    {"/v1/registration/tsig-confirm", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL,
+     dmp_node_http_begin_tsig_reg, dmp_node_http_body_tsig_confirm, NULL},
 };
 
 static bool route_matches(const dmp_node_route_t *rt, const char *url)
@@ -161,6 +171,20 @@ bool dmp_node_http_rate_ok(dmp_node_rq_t *r)
     return false;
 }
 
+void dmp_node_http_remote(dmp_node_rq_t *r, char *out, size_t cap)
+{
+    out[0] = 0;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
+}
+
 bool dmp_node_http_length_ok(dmp_node_rq_t *r)
 {
     dmp_node_http_t *h = r->h;
@@ -177,12 +201,41 @@ bool dmp_node_http_length_ok(dmp_node_rq_t *r)
 }
 
 /* ---- writes ---- */
+/* An HTTP server whose abandoned writes had not completed when it stopped (kept: txn_done
+ * still uses it; the process is exiting). */
+static dmp_node_http_t *g_abandoned_http;
+
+static void rq_free(dmp_node_rq_t *r)
+{
+    dmp_buf_free(&r->body);
+    free(r->val);
+    free(r);
+}
+
+static void waiting_unlink(dmp_node_http_t *h, dmp_node_rq_t *r)
+{
+    if (r->wprev)
+        r->wprev->wnext = r->wnext;
+    else if (h->waiting == r)
+        h->waiting = r->wnext;
+    if (r->wnext)
+        r->wnext->wprev = r->wprev;
+    r->wprev = r->wnext = NULL;
+}
+
+/* Any thread (a shard or the WAL syncer). */
 static void txn_done(dmp_node_txn_t *t)
 {
     dmp_node_rq_t *r = t->ctx;
     dmp_node_http_t *h = r->h;
-    atomic_store(&r->node_done, 1);
-    MHD_resume_connection(r->conn);
+    pthread_mutex_lock(&h->wmu);
+    waiting_unlink(h, r);
+    int prev = atomic_fetch_or(&r->flags, RQF_NODE_DONE);
+    pthread_mutex_unlock(&h->wmu);
+    if (prev & RQF_MHD_DONE)
+        rq_free(r); /* answered 503 at shutdown and gone from MHD: only we hold it */
+    else if (!(prev & RQF_ABANDONED))
+        MHD_resume_connection(r->conn);
     atomic_fetch_sub(&h->inflight, 1);
 }
 
@@ -193,14 +246,20 @@ enum MHD_Result dmp_node_http_submit(dmp_node_rq_t *r)
     r->txn.ctx = r;
     r->stage = RQ_WAITING;
     atomic_fetch_add(&h->inflight, 1);
+    pthread_mutex_lock(&h->wmu);
+    r->wprev = NULL;
+    r->wnext = h->waiting;
+    if (h->waiting)
+        h->waiting->wprev = r;
+    h->waiting = r;
+    atomic_fetch_or(&r->flags, RQF_SUBMITTED);
+    pthread_mutex_unlock(&h->wmu);
     MHD_suspend_connection(r->conn);
     int rc = dmp_node_apply(h->env.core, &r->txn);
     if (rc != 0) {
         /* not queued: answer "busy" once MHD calls us again after the resume */
         r->txn.result = DMP_EAGAIN;
-        atomic_store(&r->node_done, 1);
-        atomic_fetch_sub(&h->inflight, 1);
-        MHD_resume_connection(r->conn);
+        txn_done(&r->txn);
     }
     return MHD_YES;
 }
@@ -236,8 +295,19 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         dmp_buf_init(&r->body);
         *con_cls = r;
         unsigned mb = method_bit(method);
+        /* headers are in: a body (if any) now has DMP_HTTP_BODY_TIMEOUT to arrive */
+        dmp_node_http_guard_phase(h->guard, c,
+                                  mb == DMP_NODE_M_GET ? DMP_NODE_GUARD_BUSY : DMP_NODE_GUARD_BODY);
         if (mb == 0)
             return dmp_node_http_send_err(r, 501, "unsupported method");
+        if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding")) {
+            /* bodies are at most DMP_HTTP_MAX_BODY bytes and must say so up front; a chunked
+             * body (e.g. a chunk size of ffffffffffffffff) would otherwise hold the connection
+             * for the whole body deadline. The reference reads Content-Length only. */
+            return dmp_node_http_send_err(r, 411,
+                                          "send the body with Content-Length (chunked request "
+                                          "bodies are not accepted)");
+        }
         r->route = route_find(url, mb);
         if (mb == DMP_NODE_M_GET) {
             /* Answered on the next call: MHD treats a response queued on the first call as
@@ -262,7 +332,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         return r->route->get(r);
     case RQ_BODY:
         if (*upload_size) {
-            if (!r->too_big && r->body.len + *upload_size <= h->env.cfg->http_max_body) {
+            size_t cap = r->body_cap ? r->body_cap : h->env.cfg->http_max_body;
+            if (!r->too_big && r->body.len + *upload_size <= cap) {
                 if (dmp_buf_append(&r->body, upload, *upload_size) != 0)
                     r->too_big = true;
             } else {
@@ -271,16 +342,23 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
             *upload_size = 0;
             return MHD_YES;
         }
+        dmp_node_http_guard_phase(h->guard, c, DMP_NODE_GUARD_BUSY); /* the body is in */
         if (r->too_big) {
             DMP_STAT_INC(h->env.st, http_body_too_large);
             return dmp_node_http_send_err(r, 413, "request body too large");
         }
         return r->route->body(r);
-    case RQ_WAITING:
-        if (!atomic_load(&r->node_done)) {
+    case RQ_WAITING: {
+        int f = atomic_load(&r->flags);
+        if (!(f & RQF_NODE_DONE)) {
             *upload_size = 0;
+            if (f & RQF_ABANDONED) /* shutdown while the write waits on a stalled sync */
+                return dmp_node_http_send_err(r, 503,
+                                              "node shutting down before the write was "
+                                              "confirmed durable: retry it");
             return MHD_YES;
         }
+    }
         r->stage = RQ_DONE;
         /* fall through */
     case RQ_DONE:
@@ -296,16 +374,19 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
+    dmp_node_http_t *h = cls;
+    /* the request is over: a keep-alive connection has DMP_HTTP_HEADER_TIMEOUT to send the
+     * next one */
+    dmp_node_http_guard_phase(h->guard, c, DMP_NODE_GUARD_HEADERS);
     dmp_node_rq_t *r = *con_cls;
     if (!r)
         return;
-    dmp_buf_free(&r->body);
-    free(r->val);
-    free(r);
     *con_cls = NULL;
+    int prev = atomic_fetch_or(&r->flags, RQF_MHD_DONE);
+    if ((prev & RQF_SUBMITTED) && !(prev & RQF_NODE_DONE))
+        return; /* the node still holds it: txn_done frees it */
+    rq_free(r);
 }
 
 /* Keep the raw path: record names are percent-decoded by dmp_node_record_path. */
@@ -376,6 +457,7 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         return DMP_ENOMEM;
     h->env = *env;
     atomic_init(&h->inflight, 0);
+    pthread_mutex_init(&h->wmu, NULL);
     int rc = dmp_node_rl_new(env->cfg->http_rate, env->cfg->http_burst, 10000, 0, &h->rl);
     if (rc)
         goto fail;
@@ -390,6 +472,18 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         memcpy(h->expected_auth + 7, env->cfg->operator_token, tl + 1);
         h->expected_auth_len = tl + 7;
     }
+    rc = dmp_node_http_guard_new(env->cfg->http_max_concurrency, env->cfg->http_header_timeout,
+                                 env->cfg->http_body_timeout, &h->guard);
+    if (rc)
+        goto fail;
+    if (dmp_node_reg_enabled(env->cfg, env->tokens)) {
+        rc = dmp_node_reg_new(env->cfg, env->tokens, NULL, &h->reg);
+        if (rc == 0)
+            rc = dmp_node_rl_new(env->cfg->reg_endpoint_rate, env->cfg->reg_endpoint_burst, 10000,
+                                 0, &h->reg_rl);
+        if (rc)
+            goto fail;
+    }
     h->lfd = bind_listen(host, port, &h->port, err, errcap);
     if (h->lfd < 0) {
         rc = DMP_NODE_EBIND;
@@ -400,8 +494,11 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
             MHD_USE_ERROR_LOG,
         0, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, log_cb, h,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->lfd, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)env->cfg->http_max_concurrency, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)10, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+        (unsigned int)env->cfg->http_max_concurrency, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)env->cfg->http_max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)32768, /* request line + headers cap: larger is refused by MHD */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_NOTIFY_COMPLETED, completed_cb,
+        h, MHD_OPTION_NOTIFY_CONNECTION, dmp_node_http_guard_notify, h->guard,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, h, MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errcap, "http: libmicrohttpd failed to start");
@@ -412,6 +509,9 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
     *out = h;
     return 0;
 fail:
+    dmp_node_http_guard_free(h->guard);
+    dmp_node_reg_free(h->reg);
+    dmp_node_rl_free(h->reg_rl);
     dmp_node_rl_free(h->rl);
     free(h->expected_auth);
     free(h);
@@ -432,23 +532,66 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms)
          * (idle keep-alive clients do not hold shutdown longer), and writes already handed to
          * a shard are always waited for (bounded by timeout_ms): the shard resumes them. */
         MHD_quiesce_daemon(h->d);
-        for (int waited = 0; waited < timeout_ms; waited += 5) {
+        int64_t t0 = dmp_monotonic_ns() / 1000000;
+        for (;;) {
+            int64_t waited = dmp_monotonic_ns() / 1000000 - t0;
             const union MHD_DaemonInfo *di =
                 MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
             unsigned conns = di ? di->num_connections : 0;
-            if (atomic_load(&h->inflight) == 0 && (conns == 0 || waited >= 2000))
+            if ((atomic_load(&h->inflight) == 0 && (conns == 0 || waited >= 2000)) ||
+                waited >= timeout_ms)
                 break;
             usleep(5000);
+        }
+        /* Writes still waiting (a stalled WAL sync): answer them 503 now rather than leave
+         * them suspended, which MHD_stop_daemon cannot survive. Their requests stay allocated
+         * until the node completes them. */
+        int abandoned = 0;
+        pthread_mutex_lock(&h->wmu);
+        for (dmp_node_rq_t *r = h->waiting; r; r = r->wnext) {
+            int prev = atomic_fetch_or(&r->flags, RQF_ABANDONED);
+            if (!(prev & (RQF_NODE_DONE | RQF_ABANDONED))) {
+                MHD_resume_connection(r->conn);
+                abandoned++;
+            }
+        }
+        pthread_mutex_unlock(&h->wmu);
+        if (abandoned) {
+            dmp_warn("shutdown: %d write(s) still wait on the WAL sync after %d ms: answered 503",
+                     abandoned, timeout_ms);
+            for (int i = 0; i < 400; i++) { /* up to 2 s for MHD to send the 503s */
+                bool all = true;
+                pthread_mutex_lock(&h->wmu);
+                for (dmp_node_rq_t *r = h->waiting; r && all; r = r->wnext)
+                    all = (atomic_load(&r->flags) & RQF_MHD_DONE) != 0;
+                pthread_mutex_unlock(&h->wmu);
+                if (all)
+                    break;
+                usleep(5000);
+            }
         }
         MHD_stop_daemon(h->d);
         h->d = NULL;
     }
+    dmp_node_http_guard_free(h->guard); /* after MHD: its callbacks use the guard */
+    h->guard = NULL;
     if (h->lfd >= 0)
         close(h->lfd);
+    h->lfd = -1;
     dmp_node_rl_free(h->rl);
+    h->rl = NULL;
+    dmp_node_rl_free(h->reg_rl);
+    dmp_node_reg_free(h->reg);
     if (h->expected_auth) {
         dmp_wipe(h->expected_auth, h->expected_auth_len);
         free(h->expected_auth);
+        h->expected_auth = NULL;
     }
+    if (atomic_load(&h->inflight) != 0) {
+        /* abandoned writes complete later (txn_done uses h): keep it, reachable */
+        g_abandoned_http = h;
+        return;
+    }
+    pthread_mutex_destroy(&h->wmu);
     free(h);
 }

@@ -5,9 +5,27 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 
 #include "node/node.h"
+
+/* ---- deadlines libmicrohttpd cannot enforce (http_guard.c) ---- */
+typedef struct dmp_node_http_guard dmp_node_http_guard_t;
+enum { DMP_NODE_GUARD_HEADERS = 0, DMP_NODE_GUARD_BODY = 1, DMP_NODE_GUARD_BUSY = 2 };
+/* A watchdog thread; max_conns = MHD's connection limit. */
+int dmp_node_http_guard_new(size_t max_conns, unsigned header_s, unsigned body_s,
+                            dmp_node_http_guard_t **out);
+void dmp_node_http_guard_free(dmp_node_http_guard_t *g);
+/* MHD_OPTION_NOTIFY_CONNECTION callback (cls = the guard). */
+void dmp_node_http_guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                                enum MHD_ConnectionNotificationCode toe);
+/* The connection's request moved to headers (waiting for the next request), body or busy
+ * (headers and body in: no deadline). MHD thread. */
+void dmp_node_http_guard_phase(dmp_node_http_guard_t *g, struct MHD_Connection *c, int phase);
+/* Connections closed by a deadline so far. */
+uint64_t dmp_node_http_guard_closed(dmp_node_http_guard_t *g);
 
 /* Owns the daemon, its listen socket, the HTTP limiter and the expected operator header. */
 struct dmp_node_http {
@@ -18,7 +36,23 @@ struct dmp_node_http {
     dmp_node_rl_t *rl;   /* touched only by the MHD thread */
     char *expected_auth; /* "Bearer <token>" or NULL; wiped on stop */
     size_t expected_auth_len;
-    atomic_int inflight; /* writes handed to the node and not yet done */
+    atomic_int inflight;   /* writes handed to the node and not yet done */
+    dmp_node_reg_t *reg;   /* self-service registration, NULL when its gate is closed */
+    dmp_node_rl_t *reg_rl; /* per-IP limiter shared by every /v1/registration/ route */
+    dmp_node_http_guard_t *guard;
+    /* requests whose write the node has not completed yet (for shutdown); under wmu */
+    pthread_mutex_t wmu;
+    struct dmp_node_rq *waiting;
+};
+
+/* dmp_node_rq_t.flags: who is done with the request. The request is freed by whichever of
+ * MHD (completed_cb) and the node (txn_done) finishes last, so an abandoned write (answered
+ * 503 at shutdown while its WAL sync stalls) is never used after it is freed. */
+enum {
+    RQF_NODE_DONE = 1, /* the node completed the write (txn.result set) */
+    RQF_MHD_DONE = 2,  /* MHD finished with the connection's request */
+    RQF_ABANDONED = 4, /* shutdown: answered 503 without waiting for the node */
+    RQF_SUBMITTED = 8, /* handed to the node */
 };
 
 typedef enum {
@@ -33,9 +67,10 @@ typedef enum {
 typedef struct dmp_node_route dmp_node_route_t;
 
 /* Per-request state (MHD con_cls). Owns body and val (the value the change points into). */
-typedef struct {
+typedef struct dmp_node_rq {
     dmp_node_rq_stage_t stage;
-    atomic_int node_done;
+    atomic_int flags;                  /* RQF_* */
+    struct dmp_node_rq *wprev, *wnext; /* in h->waiting while submitted and not done */
     dmp_node_http_t *h;
     struct MHD_Connection *conn;
     const char *url; /* MHD's, valid for the whole request */
@@ -43,7 +78,8 @@ typedef struct {
     const dmp_node_route_t *route;
     bool is_delete;
     bool too_big;
-    char name[256]; /* decoded record name as given (for messages), NUL-terminated */
+    size_t body_cap; /* 0 = cfg->http_max_body; the sync routes accept more */
+    char name[256];  /* decoded record name as given (for messages), NUL-terminated */
     size_t name_len;
     bool name_ok;
     dmp_buf_t body;
@@ -90,6 +126,8 @@ json_t *dmp_node_http_json_bytes(const uint8_t *p, size_t n);
 const char *dmp_node_http_auth_header(dmp_node_rq_t *r);
 bool dmp_node_http_operator_ok(dmp_node_rq_t *r);
 bool dmp_node_http_rate_ok(dmp_node_rq_t *r);
+/* The peer's IP address as text ("" when unknown). */
+void dmp_node_http_remote(dmp_node_rq_t *r, char *out, size_t cap);
 /* Reads Content-Length: answers 413 and returns false when it announces more than the cap. */
 bool dmp_node_http_length_ok(dmp_node_rq_t *r);
 /* Hands r->txn to the node and suspends the connection until done; answers 503 when the node
@@ -105,5 +143,22 @@ enum MHD_Result dmp_node_http_get_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_begin_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_body_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r);
+/* the /v1/sync routes (http_sync.c), answered by the cluster engine */
+enum MHD_Result dmp_node_http_get_sync(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_begin_sync(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_body_sync(dmp_node_rq_t *r);
+
+/* registration (http_reg.c). A new registration POST route (tsig-confirm) uses begin_reg and
+ * then dmp_node_reg_parse + dmp_node_reg_verify on r->body in its body handler. */
+bool dmp_node_http_reg_gate(dmp_node_rq_t *r);
+bool dmp_node_http_reg_rate_ok(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_get_challenge(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_begin_reg(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_body_confirm(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_begin_admin(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_body_admin(dmp_node_rq_t *r);
+/* http_tsig.c: POST /v1/registration/tsig-confirm */
+enum MHD_Result dmp_node_http_begin_tsig_reg(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_body_tsig_confirm(dmp_node_rq_t *r);
 
 #endif

@@ -59,18 +59,41 @@ enum MHD_Result dmp_node_http_get_metrics(dmp_node_rq_t *r)
 
 enum MHD_Result dmp_node_http_get_index(dmp_node_rq_t *r)
 {
-    uint64_t n = 0;
-    dmp_store_record_count(r->h->env.store, &n);
-    char *page = NULL;
-    const char *mode = r->h->env.cfg->auth_mode == DMP_NODE_AUTH_OPEN ? "open" : "legacy";
-    int len = asprintf(&page,
-                       "<!doctype html><html><head><meta charset=\"utf-8\">"
-                       "<title>dnsmeshd</title></head><body><h1>dnsmeshd</h1>"
-                       "<p>healthy &middot; %llu records &middot; auth mode %s</p>"
-                       "<p><a href=\"/health\">/health</a> &middot; "
-                       "<a href=\"/stats\">/stats</a></p></body></html>\n",
-                       (unsigned long long)n, mode);
-    if (len < 0)
+    dmp_node_http_t *h = r->h;
+    const dmp_node_config_t *cfg = h->env.cfg;
+    dmp_node_landing_t in = {0};
+    in.self_endpoint = h->env.self_endpoint;
+    in.host_header = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+    in.operator_spk_hex = h->env.operator_spk_hex;
+    in.zone = cfg->served_zone;
+    in.version = h->env.version;
+    int rc =
+        dmp_store_get(h->env.store, "__dmp_health_probe__", 20, h->env.now_ms(), probe_visit, NULL);
+    in.healthy = rc == 0 || rc == DMP_ENOTFOUND;
+    in.records_ok = dmp_store_record_count(h->env.store, &in.records) == 0;
+    in.auth_mode = (int)cfg->auth_mode;
+    in.registration_open = h->reg != NULL;
+    in.tsig_enabled = h->env.tsig_enabled;
+    in.token_ttl_s = cfg->reg_token_ttl_s;
+    in.allowlist = (const char *const *)cfg->reg_allowlist;
+    in.allowlist_n = cfg->reg_allowlist_n;
+    in.now_s = h->env.now_ms() / 1000;
+    dmp_node_peer_row_t *rows = NULL;
+    if (h->env.peers) {
+        in.heartbeat_on = true;
+        rows = calloc(500, sizeof(*rows));
+        if (rows)
+            in.npeers = h->env.peers(h->env.ctx, rows, 500);
+        in.peers = rows;
+    }
+    dmp_buf_t b;
+    dmp_buf_init(&b);
+    rc = dmp_node_landing_render(&in, &b);
+    free(rows);
+    if (rc != 0) {
+        dmp_buf_free(&b);
         return dmp_node_http_send_err(r, 500, "internal error");
-    return dmp_node_http_send_raw(r, 200, page, (size_t)len, "text/html; charset=utf-8");
+    }
+    size_t len = b.len;
+    return dmp_node_http_send_raw(r, 200, (char *)b.data, len, "text/html; charset=utf-8");
 }

@@ -56,12 +56,32 @@ enum MHD_Result dmp_node_http_get_record(dmp_node_rq_t *r)
 }
 
 /* Record writes (reference §5.1): open allows all; the operator token allows all; legacy
- * denies everything else. */
-static bool write_ok(dmp_node_rq_t *r)
+ * denies everything else; multi-tenant asks the token store (owner/shared-pool scopes, the
+ * per-token bucket). Returns 0 or the status to answer (401, 429). */
+static unsigned write_auth(dmp_node_rq_t *r)
 {
-    if (r->h->env.cfg->auth_mode == DMP_NODE_AUTH_OPEN)
-        return true;
-    return dmp_node_http_operator_ok(r);
+    const dmp_node_config_t *cfg = r->h->env.cfg;
+    if (cfg->auth_mode == DMP_NODE_AUTH_OPEN)
+        return 0;
+    if (cfg->operator_token && dmp_node_http_operator_ok(r))
+        return 0;
+    if (cfg->auth_mode != DMP_NODE_AUTH_MULTI_TENANT || !r->h->env.tokens)
+        return 401;
+    const char *a = dmp_node_http_auth_header(r);
+    const char *tok = strncmp(a, "Bearer ", 7) == 0 ? a + 7 : "";
+    char remote[64];
+    dmp_node_http_remote(r, remote, sizeof(remote));
+    dmp_node_authz_t v = dmp_node_tokens_authorize(r->h->env.tokens, tok, strlen(tok), r->name,
+                                                   r->name_len, remote, r->is_delete);
+    DMP_STAT_INC(r->h->env.st, token_auth[v <= 2 ? v : 1]);
+    switch (v) {
+    case DMP_NODE_AUTHZ_OK:
+        return 0;
+    case DMP_NODE_AUTHZ_THROTTLED:
+        return 429;
+    default:
+        return 401;
+    }
 }
 
 enum MHD_Result dmp_node_http_begin_record(dmp_node_rq_t *r)
@@ -76,7 +96,10 @@ enum MHD_Result dmp_node_http_begin_record(dmp_node_rq_t *r)
         r->name[0] = 0;
     if (!dmp_node_http_rate_ok(r))
         return dmp_node_http_send_err(r, 429, "rate limit exceeded");
-    if (!write_ok(r))
+    unsigned st = write_auth(r);
+    if (st == 429)
+        return dmp_node_http_send_err(r, 429, "per-token rate limit exceeded");
+    if (st)
         return dmp_node_http_send_err(r, 401, "unauthorized");
     if (r->is_delete && !r->name_ok)
         return dmp_node_http_send_err(r, 400, "invalid record name");

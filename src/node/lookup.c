@@ -87,6 +87,18 @@ static uint32_t neg_gen(const dmp_node_lookup_t *l, const char *lname, size_t le
                   : 0;
 }
 
+/* Answer TTL: the smaller of DMP_DNS_TTL (compiled into the RRs) and the RRset's remaining
+ * lifetime (its first record to expire), rounded down, so no cache keeps a record past its
+ * expiry (under a second left: TTL 0, not cached). */
+void dmp_node_lookup_clamp_ttl(dmp_dns_rrset_view_t *out, int64_t expires_ms, int64_t now_ms)
+{
+    if (expires_ms == INT64_MAX)
+        return;
+    int64_t left = expires_ms > now_ms ? (expires_ms - now_ms) / 1000 : 0;
+    out->clamp_ttl = true;
+    out->ttl = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+}
+
 /* Cache entry kinds: count > 0 = TXT RRset; count 0 with no blob = exists, no values (empty
  * non-terminal); count 0 with a 4-byte blob = NXDOMAIN, the blob being its generation. A put of
  * N drops N's own entry on its shard and outdates cached NXDOMAINs of N's ancestors through the
@@ -100,7 +112,9 @@ int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view
         const uint8_t *blob;
         size_t blen;
         uint16_t count;
-        dmp_cache_result_t cr = dmp_cache_get(l->cache, lname, len, now, &blob, &blen, &count);
+        int64_t exp = 0;
+        dmp_cache_result_t cr =
+            dmp_cache_get_exp(l->cache, lname, len, now, &blob, &blen, &count, &exp);
         if (cr == DMP_CACHE_HIT && count == 0 && blen == sizeof(uint32_t)) {
             uint32_t g;
             memcpy(&g, blob, sizeof(g));
@@ -115,6 +129,9 @@ int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view
             out->rrs = blob;
             out->len = blen;
             out->count = count;
+            if (count)
+                dmp_node_lookup_clamp_ttl(out, exp,
+                                          now); /* a TXT entry lives exactly as long as its RRset */
             return 0;
         }
         if (cr == DMP_CACHE_NEGATIVE) {
@@ -172,5 +189,6 @@ int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view
     out->rrs = l->rrs.data;
     out->len = l->rrs.len;
     out->count = (uint16_t)nv;
+    dmp_node_lookup_clamp_ttl(out, l->min_exp, now);
     return 0;
 }

@@ -1,9 +1,12 @@
-/* dnsmeshd: wires config, store, net (frontends + shards), dns, the HTTP API and the sweep.
+/* dnsmeshd: wires config, store, net (frontends + shards), dns, the HTTP API, the sweep and the
+ * cluster (anti-entropy, gossip).
  * Threads: F frontends and S shards (net), one HTTP thread (libmicrohttpd), one sweep thread,
+ * with DMP_SYNC_PEER_TOKEN an anti-entropy and a gossip thread,
  * and main, which only waits for SIGTERM/SIGINT and then shuts everything down in order. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "cache/cache.h"
 #include "dns/dns.h"
 #include "net/net.h"
+#include "node/dns_update.h"
 #include "node/node.h"
 #include "store/store.h"
 
@@ -39,6 +43,11 @@ typedef struct node {
                          * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
     dmp_node_bgthread_t sweep;
+    dmp_node_tokens_t *tokens;    /* always open; user tokens write only in multi-tenant */
+    dmp_node_bgthread_t audit_bg; /* writes buffered token-audit rows every second */
+    dmp_node_update_t *upd;       /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
+    dmp_node_cluster_t *cluster;  /* anti-entropy + gossip; NULL without DMP_SYNC_PEER_TOKEN */
+    dmp_node_xfr_t *xfr;          /* zone transfers + NOTIFY; NULL without DMP_XFR_ALLOW */
 } node_t;
 
 static int64_t now_ms_real(void)
@@ -53,8 +62,12 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
                       size_t *out_len)
 {
     node_t *n = ctx;
-    dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, out, cap,
-                        out_len);
+    if (shard >= n->nshards) { /* an UPDATE worker (net routes only UPDATEs there) */
+        dmp_node_update_handle(n->upd, q->pkt, q->len, out, cap, out_len);
+        return;
+    }
+    dmp_node_core_query(n->core, shard, q->pkt, q->len, q->transport == DMP_NET_TCP, q->peer,
+                        q->peer_len, out, cap, out_len);
 }
 
 /* Frontend thread: a UDP query answered from the owning shard's answer cache, or false. */
@@ -62,13 +75,15 @@ static bool on_frontend(void *ctx, unsigned frontend, const dmp_net_query_t *q, 
                         size_t cap, size_t *out_len)
 {
     node_t *n = ctx;
-    return dmp_node_core_query_frontend(n->core, frontend, q->pkt, q->len, out, cap, out_len);
+    return dmp_node_core_query_frontend(n->core, frontend, q->pkt, q->len, q->peer, q->peer_len,
+                                        out, cap, out_len);
 }
 
 static void on_tick(void *ctx, unsigned shard)
 {
     node_t *n = ctx;
-    dmp_node_core_tick(n->core, shard);
+    if (shard < n->nshards)
+        dmp_node_core_tick(n->core, shard);
 }
 
 /* The core's executor: net's per-shard task rings. */
@@ -78,9 +93,20 @@ static int core_exec(void *ctx, unsigned shard, void (*fn)(void *arg), void *arg
     return dmp_net_submit(n->net, shard, fn, arg);
 }
 
+static bool on_takeover(void *ctx, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                        const uint8_t *pkt, size_t len)
+{
+    node_t *n = ctx;
+    return dmp_node_xfr_takeover(n->xfr, fd, peer, peer_len, pkt, len);
+}
+
 static int on_route(void *ctx, const uint8_t *pkt, size_t len, unsigned nshards)
 {
-    (void)ctx;
+    node_t *n = ctx;
+    unsigned us;
+    if (dmp_node_update_route(n->upd, pkt, len, &us))
+        return (int)(n->nshards + us); /* UPDATE workers follow the name-owning shards */
+    nshards = n->nshards;
     uint64_t h;
     if (nshards <= 1 || dmp_dns_query_route(pkt, len, &h) != 0)
         return 0;
@@ -139,6 +165,8 @@ static void net_gauges(void *ctx, dmp_node_gauges_t *g)
     g->tcp_accepted = ns.tcp_accepted;
     g->tcp_rejected = ns.tcp_rejected;
     g->tcp_timeouts = ns.tcp_timeouts;
+    g->tcp_evicted = ns.tcp_evicted;
+    g->tcp_source_capped = ns.tcp_source_capped;
     g->tcp_bad_length = ns.tcp_bad_length;
     g->tasks_run = ns.tasks_run;
 }
@@ -160,11 +188,55 @@ static void sweep_tick(void *arg)
     }
 }
 
+static void audit_tick(void *arg)
+{
+    node_t *n = arg;
+    int rc = dmp_node_tokens_flush(n->tokens);
+    if (rc != 0)
+        dmp_warn("token audit log: cannot write: %s", dmp_store_strerror(rc));
+}
+
 /* ---- start-up helpers ---- */
+/* The environment, with DMP_CONFIG_FILE's assignments (ctx, may be NULL) winning over it: the
+ * unit passes the same file as EnvironmentFile=, and SIGHUP re-reads it. */
 static const char *env_get(const char *name, void *ctx)
 {
-    (void)ctx;
-    return getenv(name);
+    const char *v = ctx ? dmp_node_envfile_get(ctx, name) : NULL;
+    return v ? v : getenv(name);
+}
+
+/* Loads the configuration from the environment (+ DMP_CONFIG_FILE) and argv. */
+static int load_config(dmp_node_config_t *c, int argc, char **argv, bool *help, char *err,
+                       size_t errcap)
+{
+    dmp_node_envfile_t ef = {0};
+    const char *path = getenv("DMP_CONFIG_FILE");
+    if (path && *path && dmp_node_envfile_load(path, &ef) != 0) {
+        snprintf(err, errcap, "DMP_CONFIG_FILE: cannot read '%s': %s", path, strerror(errno));
+        return DMP_NODE_ECONFIG;
+    }
+    int rc =
+        dmp_node_config_load(c, env_get, path && *path ? &ef : NULL, argc, argv, help, err, errcap);
+    dmp_node_envfile_free(&ef);
+    return rc;
+}
+
+/* SIGHUP: re-read the configuration, apply what can change while running, log the rest. */
+static void reload(node_t *n, int argc, char **argv)
+{
+    dmp_node_service_notify("RELOADING=1");
+    dmp_node_config_t nc;
+    char err[512], done[512], restart[512];
+    bool help = false;
+    if (load_config(&nc, argc, argv, &help, err, sizeof(err)) != 0) {
+        dmp_error("SIGHUP: %s; nothing reloaded", err);
+    } else {
+        dmp_node_config_reload(&n->cfg, &nc, n->core, done, sizeof(done), restart, sizeof(restart));
+        dmp_info("SIGHUP: reloaded %s%s%s", done[0] ? done : "nothing (no change)",
+                 restart[0] ? "; changed but needs a restart: " : "", restart);
+        dmp_node_config_free(&nc);
+    }
+    dmp_node_service_notify("READY=1");
 }
 
 static int mkdir_parents(const char *path)
@@ -298,18 +370,29 @@ static int write_ports_file(const char *path, const char *line)
 
 static void shutdown_node(node_t *n)
 {
+    /* cluster rounds first: they write through the core, which must still run */
+    dmp_node_cluster_stop(n->cluster);
     if (n->http) {
         /* a write in flight must finish first: its shard resumes the connection */
-        dmp_node_http_stop(n->http, 25000);
+        dmp_node_http_stop(n->http, (int)n->cfg.shutdown_timeout * 1000);
         n->http = NULL;
     }
     dmp_node_bgthread_stop(&n->sweep);
+    dmp_node_bgthread_stop(&n->audit_bg); /* last tick writes what is buffered */
+    dmp_node_tokens_close(n->tokens);
+    n->tokens = NULL;
     if (n->net) {
         dmp_net_stop(n->net);
         dmp_net_free(n->net);
         n->net = NULL;
     }
+    dmp_node_xfr_stop(n->xfr); /* no frontend hands connections over any more */
+    n->xfr = NULL;
+    dmp_node_cluster_free(n->cluster); /* no HTTP handler uses the engine any more */
+    n->cluster = NULL;
     /* shard threads are gone: flush what they left, sync it, answer it */
+    dmp_node_update_free(n->upd);
+    n->upd = NULL;
     dmp_node_core_free(n->core);
     n->core = NULL;
     for (unsigned i = 0; n->rl && i < 2 * n->nfront; i++)
@@ -330,20 +413,46 @@ int main(int argc, char **argv)
     char err[512];
     bool help = false;
 
+    bool check = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--version") == 0) {
             printf("dnsmeshd %s (DMP v1, store schema %u)\n", DNSMESHD_VERSION,
                    DMP_STORE_SCHEMA_VERSION);
             return 0;
         }
+        if (strcmp(argv[i], "--env-template") == 0) {
+            dmp_node_config_env_template(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--check-config") == 0) {
+            check = true; /* taken out of argv: the knob parser does not know it */
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+            argc--;
+            i--;
+        }
     }
-    if (dmp_node_config_load(&n->cfg, env_get, NULL, argc, argv, &help, err, sizeof(err)) != 0) {
+    if (load_config(&n->cfg, argc, argv, &help, err, sizeof(err)) != 0) {
         fprintf(stderr, "dnsmeshd: %s\n", err);
         return 2;
     }
     if (help) {
         dmp_node_config_usage(stdout);
         return 0;
+    }
+    if (check) {
+        /* as nsd-checkconf / knotc conf-check: validate and exit, touching nothing */
+        int rc = 0;
+        if (n->cfg.user && !getpwnam(n->cfg.user)) {
+            fprintf(stderr, "dnsmeshd: DMP_USER: no such user '%s'\n", n->cfg.user);
+            rc = 2;
+        }
+        if (rc == 0)
+            printf("dnsmeshd: configuration OK (dns=%s:%u http=%s:%u db=%s zone=%s rrl=%g/s)\n",
+                   n->cfg.dns_host, n->cfg.dns_port, n->cfg.http_host, n->cfg.http_port,
+                   n->cfg.db_path, n->cfg.served_zone ? n->cfg.served_zone : "(none)",
+                   n->cfg.rrl_rate);
+        dmp_node_config_free(&n->cfg);
+        return rc;
     }
     dmp_log_set_level(n->cfg.log_level);
     dmp_log_set_format(n->cfg.log_format);
@@ -353,6 +462,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -381,15 +491,25 @@ int main(int argc, char **argv)
      * frontends could answer from the shards' caches; kept measurable, bench/frontend-path.sh) */
     const char *fec = getenv("DMP_DNS_FRONTEND_CACHE");
     bool fe_cache = !(fec && strcmp(fec, "0") == 0);
+    dmp_net_config_t ncd;
+    dmp_net_config_default(&ncd); /* the TCP idle timeout the keepalive option announces */
     dmp_node_core_opts_t co = {.cfg = &n->cfg,
                                .store = n->store,
                                .nshards = n->nshards,
                                .shard_st = n->metrics.t,
                                .nfrontends = fe_cache ? n->nfront : 0,
-                               .frontend_st = &n->metrics.t[n->nshards]};
+                               .frontend_st = &n->metrics.t[n->nshards],
+                               .tcp_keepalive_100ms = (uint16_t)(ncd.tcp_idle_timeout_ms / 100)};
     rc = dmp_node_core_new(&co, &n->core);
     if (rc != 0) {
         fprintf(stderr, "dnsmeshd: cannot start the node core: %s\n", dmp_node_strerror(rc));
+        goto out;
+    }
+    dmp_node_update_opts_t uo = {
+        .cfg = &n->cfg, .store = n->store, .core = n->core, .now_ms = now_ms_real};
+    dmp_node_update_cfg_load(&uo.ucfg, &n->cfg, env_get, NULL);
+    if (uo.ucfg.enabled && dmp_node_update_new(&uo, &n->upd) != 0) {
+        fprintf(stderr, "dnsmeshd: out of memory\n");
         goto out;
     }
     n->rl = calloc(2 * (size_t)n->nfront, sizeof(*n->rl));
@@ -422,7 +542,7 @@ int main(int argc, char **argv)
         goto out;
     }
     nc.frontends = n->nfront;
-    nc.shards = n->nshards;
+    nc.shards = n->nshards + (n->upd ? dmp_node_update_workers(n->upd) : 0);
     nc.ring_capacity = n->cfg.ring_size;
     nc.task_ring_capacity = n->cfg.ring_size;
     unsigned tcp_cap = n->cfg.dns_max_concurrency * 8;
@@ -430,10 +550,18 @@ int main(int argc, char **argv)
         tcp_cap = 256;
     fit_fd_limit(n->nfront, &tcp_cap, &n->cfg.http_max_concurrency);
     nc.tcp_max_conns = (tcp_cap + n->nfront - 1) / n->nfront;
+    err[0] = 0;
+    rc = dmp_node_xfr_start(&n->cfg, n->store, &n->xfr, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err[0] ? err : "cannot start zone transfers");
+        status = rc == DMP_NODE_ECONFIG ? 2 : 1;
+        goto out;
+    }
     dmp_net_handler_t hd = {.route = on_route,
                             .admit = on_admit,
                             .handle = on_handle,
                             .tick = on_tick,
+                            .tcp_takeover = n->xfr ? on_takeover : NULL,
                             .ctx = n,
                             .frontend_answer = fe_cache ? on_frontend : NULL};
     rc = dmp_net_start(&nc, &hd, &n->net, err, sizeof(err));
@@ -445,11 +573,41 @@ int main(int argc, char **argv)
     }
     dmp_node_core_set_exec(n->core, core_exec, n);
 
+    /* the token store is always open (dnsmesh-admin --node manages tokens in any mode); only
+     * multi-tenant mode lets user tokens write */
+    {
+        if (dmp_node_tokens_open(n->store, NULL, &n->tokens) != 0) {
+            fprintf(stderr, "dnsmeshd: out of memory\n");
+            goto out;
+        }
+        n->audit_bg = (dmp_node_bgthread_t){.name = "token-audit",
+                                            .interval_s = 1.0,
+                                            .tick = audit_tick,
+                                            .ctx = n,
+                                            .nice = 13,
+                                            .tick_on_stop = true};
+        if (dmp_node_bgthread_start(&n->audit_bg) != 0) {
+            fprintf(stderr, "dnsmeshd: cannot start the token audit thread\n");
+            goto out;
+        }
+    }
+    err[0] = 0;
+    rc = dmp_node_cluster_start(&n->cfg, n->store, n->core, &n->cluster, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err[0] ? err : "cannot start anti-entropy");
+        status = rc == DMP_NODE_ECONFIG ? 2 : 1;
+        goto out;
+    }
+
     dmp_node_http_env_t he = {.cfg = &n->cfg,
                               .store = n->store,
                               .metrics = &n->metrics,
                               .st = &n->metrics.t[n->nshards + n->nfront],
                               .core = n->core,
+                              .tokens = n->tokens,
+                              .tsig_enabled = n->upd != NULL,
+                              .version = DNSMESHD_VERSION,
+                              .cluster = dmp_node_cluster_engine(n->cluster),
                               .gauges = net_gauges,
                               .ctx = n,
                               .now_ms = now_ms_real};
@@ -483,16 +641,41 @@ int main(int argc, char **argv)
              "auth=%s",
              dhp, hhp, n->cfg.db_path, n->nfront, n->nshards,
              dmp_net_backend(n->net) == DMP_NET_BACKEND_URING ? "io_uring" : "mmsg",
-             n->cfg.auth_mode == DMP_NODE_AUTH_OPEN ? "open" : "legacy");
+             n->cfg.auth_mode == DMP_NODE_AUTH_OPEN     ? "open"
+             : n->cfg.auth_mode == DMP_NODE_AUTH_LEGACY ? "legacy"
+                                                        : "multi-tenant");
     if (!n->cfg.operator_token)
         dmp_warn("metrics endpoint unauthenticated; do not expose this node to the public "
                  "internet without setting DMP_OPERATOR_TOKEN.");
     if (n->cfg.ports_file && write_ports_file(n->cfg.ports_file, line) != 0)
         dmp_warn("cannot write ports file %s: %s", n->cfg.ports_file, strerror(errno));
 
-    int sig = 0;
-    while (sigwait(&sigs, &sig) != 0) {
+    /* every socket is bound: started as root (no systemd), give root up now */
+    err[0] = 0;
+    rc = dmp_node_drop_privileges(n->cfg.user, n->cfg.db_path, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "dnsmeshd: %s\n", err);
+        goto out;
     }
+    if (n->cfg.user && geteuid() != 0)
+        dmp_info("running as user %s", n->cfg.user);
+    else if (geteuid() == 0)
+        dmp_warn("running as root: set DMP_USER to drop privileges once the listeners are "
+                 "bound (the systemd unit runs as user dnsmesh instead)");
+
+    char ready[400];
+    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving %s", line);
+    dmp_node_service_notify(ready);
+
+    int sig = 0;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        reload(n, argc, argv);
+    }
+    dmp_node_service_notify("STOPPING=1");
     dmp_info("signal %d: draining and shutting down", sig);
     status = 0;
 out:

@@ -199,7 +199,34 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
     }
     pf(out, "dmp_dns_responses_total{result=\"slip\"} %llu\n", (unsigned long long)s.dns_slipped);
 
+    head(out, "dmp_dns_rrl_total", "counter",
+         "Response rate limiting (UDP): responses dropped, slipped (TC=1) or exempt");
+    pf(out, "dmp_dns_rrl_total{action=\"drop\"} %llu\n", (unsigned long long)s.rrl_dropped);
+    pf(out, "dmp_dns_rrl_total{action=\"slip\"} %llu\n", (unsigned long long)s.rrl_slipped);
+    pf(out, "dmp_dns_rrl_total{action=\"exempt_cookie\"} %llu\n",
+       (unsigned long long)s.rrl_exempt_cookie);
+    pf(out, "dmp_dns_rrl_total{action=\"exempt_whitelist\"} %llu\n",
+       (unsigned long long)s.rrl_exempt_list);
+    static const char *const cookie_state[5] = {"none", "client_only", "invalid", "valid",
+                                                "malformed"};
+    head(out, "dmp_dns_cookies_total", "counter", "DNS queries by COOKIE option (RFC 7873)");
+    for (unsigned i = 0; i < 5; i++)
+        pf(out, "dmp_dns_cookies_total{state=\"%s\"} %llu\n", cookie_state[i],
+           (unsigned long long)s.dns_cookie[i]);
+
     if (g->have_net) {
+        head(out, "dmp_dns_tcp_closed_total", "counter",
+             "DNS TCP connections closed by the server, by reason");
+        pf(out, "dmp_dns_tcp_closed_total{reason=\"timeout\"} %llu\n",
+           (unsigned long long)g->tcp_timeouts);
+        pf(out, "dmp_dns_tcp_closed_total{reason=\"evicted\"} %llu\n",
+           (unsigned long long)g->tcp_evicted);
+        pf(out, "dmp_dns_tcp_closed_total{reason=\"source_cap\"} %llu\n",
+           (unsigned long long)g->tcp_source_capped);
+        pf(out, "dmp_dns_tcp_closed_total{reason=\"full\"} %llu\n",
+           (unsigned long long)g->tcp_rejected);
+        pf(out, "dmp_dns_tcp_closed_total{reason=\"bad_length\"} %llu\n",
+           (unsigned long long)g->tcp_bad_length);
         head(out, "dmp_dns_tcp_connections_total", "counter", "DNS TCP connections accepted");
         pf(out, "dmp_dns_tcp_connections_total %llu\n", (unsigned long long)g->tcp_accepted);
         head(out, "dmp_dns_udp_packets_total", "counter", "DNS UDP datagrams by direction");
@@ -242,6 +269,20 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
     pf(out, "dmp_sweep_removed_total %llu\n", (unsigned long long)s.sweep_removed);
     head(out, "dmp_sweep_runs_total", "counter", "Expiry sweeps run");
     pf(out, "dmp_sweep_runs_total %llu\n", (unsigned long long)s.sweep_runs);
+
+    head(out, "dmp_token_auth_total", "counter",
+         "Record writes checked against a user token (multi-tenant), by result");
+    pf(out, "dmp_token_auth_total{result=\"ok\"} %llu\n", (unsigned long long)s.token_auth[0]);
+    pf(out, "dmp_token_auth_total{result=\"rejected\"} %llu\n",
+       (unsigned long long)s.token_auth[1]);
+    pf(out, "dmp_token_auth_total{result=\"throttled\"} %llu\n",
+       (unsigned long long)s.token_auth[2]);
+    head(out, "dmp_registrations_total", "counter",
+         "Self-service registration confirms, by result");
+    pf(out, "dmp_registrations_total{result=\"issued\"} %llu\n",
+       (unsigned long long)s.registrations[0]);
+    pf(out, "dmp_registrations_total{result=\"refused\"} %llu\n",
+       (unsigned long long)s.registrations[1]);
 
     head(out, "dmp_wal_syncs_total", "counter",
          "WAL syncs by the group-commit thread (each acknowledges every write before it)");

@@ -20,9 +20,14 @@ typedef struct {
     _Alignas(64) uint64_t dns_rcode[DMP_NODE_RCODE_SLOTS];
     uint64_t dns_outcome[DMP_NODE_OUT_SLOTS];
     uint64_t dns_qtype[DMP_NODE_QT_SLOTS];
-    uint64_t dns_rate_limited; /* admit() said drop */
-    uint64_t dns_slipped;      /* admit() said slip (TC=1 stub) */
-    uint64_t dns_malformed;    /* nothing sent back */
+    uint64_t dns_rate_limited;  /* admit() said drop */
+    uint64_t dns_slipped;       /* admit() said slip (TC=1 stub) */
+    uint64_t dns_malformed;     /* nothing sent back */
+    uint64_t rrl_dropped;       /* response rate limiting: response not sent */
+    uint64_t rrl_slipped;       /* response rate limiting: TC=1 reply sent instead */
+    uint64_t rrl_exempt_cookie; /* over no limit: a valid server cookie */
+    uint64_t rrl_exempt_list;   /* over no limit: DMP_RRL_WHITELIST */
+    uint64_t dns_cookie[5];     /* queries by dmp_dns_cookie_state_t */
     uint64_t lat_bucket[DMP_NODE_LAT_BUCKETS + 1];
     uint64_t lat_sum_ns;
     uint64_t http[DMP_NODE_HTTP_METHODS][DMP_NODE_HTTP_STATUSES];
@@ -36,6 +41,8 @@ typedef struct {
     uint64_t cache_bytes; /* a gauge: the shard's current cache size */
     uint64_t store_errors;
     uint64_t sweep_runs, sweep_removed;
+    uint64_t token_auth[3];    /* multi-tenant user-token checks: ok, rejected, throttled */
+    uint64_t registrations[2]; /* /v1/registration/confirm: issued, refused */
 } dmp_node_tstats_t;
 
 #define DMP_STAT_ADD(st, field, n)                                                                 \
@@ -57,6 +64,7 @@ typedef struct {
     uint64_t ring_full_drops;
     uint64_t udp_rx, udp_tx, udp_rx_dropped;
     uint64_t tcp_accepted, tcp_rejected, tcp_timeouts, tcp_bad_length;
+    uint64_t tcp_evicted, tcp_source_capped;
     uint64_t tasks_run;
     uint64_t wal_syncs; /* group-commit WAL syncs */
     int have_net;

@@ -7,12 +7,16 @@
 #include <stdio.h>
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include "node/metrics.h"
 
 #include "cache/cache.h"
 #include "node/node_types.h"
+#include <jansson.h>
+
 #include "dns/dns.h"
+#include "cluster/cluster.h"
 #include "store/store.h"
 
 const char *dmp_node_strerror(int err);
@@ -46,6 +50,55 @@ int dmp_node_rl_new(double rate, double burst, size_t max_keys, unsigned slip, d
 void dmp_node_rl_free(dmp_node_rl_t *rl);
 dmp_node_rl_verdict_t dmp_node_rl_check(dmp_node_rl_t *rl, const void *key, size_t key_len,
                                         int64_t now_ns);
+
+/* ---- response rate limiting (rrl.c; types in node_types.h) ---- */
+/* Parses "10.0.0.0/8, 2001:db8::/32 192.0.2.1" (comma and/or space separated; a bare address is
+ * /32 or /128) into a malloc'd array (*out, freed by the caller; NULL when n is 0). Host bits
+ * beyond the prefix must be zero. DMP_EFORMAT names nothing: the caller reports the variable. */
+int dmp_node_cidr_parse_list(const char *text, dmp_node_cidr_t **out, size_t *n);
+/* True when the address (4 or 16 bytes of family) lies inside c. */
+bool dmp_node_cidr_match(const dmp_node_cidr_t *c, int family, const uint8_t *addr);
+
+/* *out = NULL (RRL off, every check passes) when cfg->rate <= 0. */
+int dmp_node_rrl_new(const dmp_node_rrl_config_t *cfg, dmp_node_rrl_t **out);
+void dmp_node_rrl_free(dmp_node_rrl_t *r);
+
+/* Accounts one UDP response (res from dmp_dns_respond_ex, reply_len its size) to the bucket of
+ * (source prefix, response class, qtype, name) and says what to send. now_ns: a monotonic clock
+ * (injected in tests). Responses to TCP queries must not be passed here (TCP proves the
+ * source). A NULL table or peer passes. */
+dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockaddr *peer,
+                                          socklen_t peer_len, const dmp_dns_result_t *res,
+                                          size_t reply_len, int64_t now_ns);
+
+/* ---- running as a service (service.c) ---- */
+typedef struct dmp_node_core dmp_node_core_t;
+/* sd_notify(3) state ("READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..."): > 0 sent, 0 no
+ * NOTIFY_SOCKET (not under systemd), DMP_ESYS on error. */
+int dmp_node_service_notify(const char *state);
+/* Started as root (euid 0) with a user: chowns state_path (recursively, if not NULL) to
+ * `user`, then switches every thread to that user and its groups for good. 0 when not root or
+ * user is NULL (nothing done). */
+int dmp_node_drop_privileges(const char *user, const char *state_path, char *err, size_t errcap);
+/* KEY=VALUE lines of an environment file (# comments, optional quotes, "export " ignored), as
+ * systemd's EnvironmentFile= and /etc/default files use them. Owns kv (wiped on free: tokens). */
+typedef struct {
+    char **kv;
+    size_t n;
+} dmp_node_envfile_t;
+int dmp_node_envfile_load(const char *path, dmp_node_envfile_t *e);
+const char *dmp_node_envfile_get(const dmp_node_envfile_t *e, const char *name);
+void dmp_node_envfile_free(dmp_node_envfile_t *e);
+/* SIGHUP: applies to cur (the running configuration) what can change without a restart from
+ * nc (freshly loaded): log level and format, RRL parameters and DMP_COOKIE_REQUIRE (through
+ * dmp_node_core_reload when core is set). done / restart receive comma-separated names of what
+ * was reloaded and of what changed but needs a restart. nc keeps ownership of what it holds
+ * (fields moved into cur are swapped with cur's old values). */
+int dmp_node_config_reload(dmp_node_config_t *cur, dmp_node_config_t *nc, dmp_node_core_t *core,
+                           char *done, size_t donecap, char *restart, size_t restartcap);
+/* The environment file template: every knob, commented, with its help and default (packaging's
+ * /etc/default/dnsmeshd). */
+void dmp_node_config_env_template(FILE *f);
 
 /* ---- validation (validate.c) ---- */
 /* The reference's record-name rule: <= 253 chars, labels _?[A-Za-z0-9]([A-Za-z0-9-]{0,61}
@@ -269,6 +322,9 @@ void dmp_node_lookup_free(dmp_node_lookup_t *l);
 /* The dmp_dns_lookup_fn of a shard (ctx = dmp_node_lookup_t): 0 with the RRset view (count 0 =
  * the name exists without values, RFC 8020), DMP_ENOTFOUND (NXDOMAIN), other = SERVFAIL. */
 int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out);
+/* Answer TTL of a TXT RRset expiring at expires_ms: sets out->clamp_ttl/ttl (used by the shard's
+ * lookup and the frontends'). */
+void dmp_node_lookup_clamp_ttl(dmp_dns_rrset_view_t *out, int64_t expires_ms, int64_t now_ms);
 
 /* ---- the node core (core.c): shards, routing, the apply API ----
  * Owns the per-shard state (write queue, answer cache, lookup buffers), the negative-cache
@@ -283,9 +339,10 @@ typedef struct {
     const dmp_node_config_t *cfg; /* zone, TTL, cache size; borrowed for the core's life */
     dmp_store_t *store;
     unsigned nshards;
-    dmp_node_tstats_t *shard_st; /* nshards slots */
-    int64_t (*now_ms)(void);     /* NULL = CLOCK_REALTIME */
-    bool no_syncer;              /* tests: every batch written synced, completed at once */
+    dmp_node_tstats_t *shard_st;  /* nshards slots */
+    int64_t (*now_ms)(void);      /* NULL = CLOCK_REALTIME */
+    bool no_syncer;               /* tests: every batch written synced, completed at once */
+    uint16_t tcp_keepalive_100ms; /* RFC 7828 timeout sent in TCP answers that ask; 0 = never */
     /* threads that may call dmp_node_core_query_frontend (dnsmeshd: net frontends), each with
      * its own index; 0 = none. frontend_st: their counter slots (nfrontends, may be NULL). */
     unsigned nfrontends;
@@ -303,24 +360,159 @@ unsigned dmp_node_core_shard_of(const dmp_node_core_t *c, const char *lname, siz
  * batch and parks on arrival, and the last to arrive applies the whole transaction in one
  * WriteBatch while the others wait (queries on those shards wait for that one batch). */
 int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t);
+/* DNS UPDATE (opcode 5): dmp_dns_respond builds NOTIMP; with a handler set, the shard calls it
+ * instead (on the shard thread, with that NOTIMP reply in out) and it may rewrite out/out_len
+ * and res (e.g. parse, authorise, dmp_node_apply, and answer once done). */
+typedef void (*dmp_node_update_fn)(void *ctx, unsigned shard, const uint8_t *pkt, size_t len,
+                                   bool tcp, uint8_t *out, size_t cap, size_t *out_len,
+                                   dmp_dns_result_t *res);
+void dmp_node_core_set_update(dmp_node_core_t *c, dmp_node_update_fn fn, void *ctx);
 /* Shard-thread hooks for the executor: answer one DNS query; end of a ring drain (flush). */
+/* peer (may be NULL) is the client: DNS Cookies and response rate limiting use it. */
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
-                         bool tcp, uint8_t *out, size_t cap, size_t *out_len);
+                         bool tcp, const struct sockaddr *peer, socklen_t peer_len, uint8_t *out,
+                         size_t cap, size_t *out_len);
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
 /* Frontend `frontend` (< opts.nfrontends; any thread, one at a time per index): answers a UDP
  * query from the owning shard's answer cache without crossing threads and returns true, or
  * returns false (*out_len 0) when only the shard can answer it (a cache miss, an outdated
- * NXDOMAIN, a non-QUERY opcode, answer cache off). Never reads the store, never blocks. A write
- * invalidates its name's entry on the shard before it is acknowledged, so a query that arrives
- * after the acknowledgement never gets the old answer from here. */
+ * NXDOMAIN, a non-QUERY opcode, answer cache off, response rate limiting on: its tables live on
+ * the shards). Cookies and the other EDNS options are handled as on the shard. Never reads the
+ * store, never blocks. A write invalidates its name's entry on the shard before it is acknowledged,
+ * so a query that arrives after the acknowledgement never gets the old answer from here. */
 bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const uint8_t *pkt,
-                                  size_t len, uint8_t *out, size_t cap, size_t *out_len);
+                                  size_t len, const struct sockaddr *peer, socklen_t peer_len,
+                                  uint8_t *out, size_t cap, size_t *out_len);
 /* After the executor stopped (no shard thread runs): flushes every shard, syncs and completes
  * everything pending, stops the syncer. */
 void dmp_node_core_drain(dmp_node_core_t *c);
 void dmp_node_core_free(dmp_node_core_t *c);
 uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c);
+/* SIGHUP: applies what can change while running (RRL parameters, a table swapped in on each
+ * shard's thread; cookie_required) from nc. DMP_EAGAIN when a shard's task ring was full (that
+ * shard keeps its old table). */
+int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc);
 uint32_t dmp_node_core_serial(dmp_node_core_t *c);
+
+/* ---- tokens: shapes, subjects, scopes (scope.c) ---- */
+void dmp_node_token_generate(char out[DMP_NODE_TOKEN_LEN + 1]);
+/* "dmp_v1_" + 52 of [A-Z0-9] with at least one letter (the reference's shape check). */
+bool dmp_node_token_shape_ok(const char *tok, size_t len);
+void dmp_node_token_hash(const char *tok, size_t len, char hex[65]);
+void dmp_node_sha256_hex(const void *data, size_t len, char hex[65]);
+/* The reference's canonicalize_subject: NFKC, strip, lowercase, ASCII, <local>@<fqdn>. On
+ * error returns DMP_EINVAL with the reference's message in detail. */
+int dmp_node_subject_canonical(const char *raw, size_t len, char *out, size_t cap, char *detail,
+                               size_t dcap);
+/* The reference's classify_name (node.md §5.2), fail-closed. */
+void dmp_node_classify_name(const char *name, size_t len, dmp_node_scope_t *out);
+
+/* ---- the token store (tokens.c) on the store's TOKENS column family ----
+ * Thread-safe (one mutex). Audit rows are buffered in memory and written in batches by
+ * dmp_node_tokens_flush (the node flushes every second and on stop; issuance and revocation
+ * flush at once). */
+typedef struct dmp_node_tokens dmp_node_tokens_t;
+int dmp_node_tokens_open(dmp_store_t *store, int64_t (*now_s)(void), dmp_node_tokens_t **out);
+void dmp_node_tokens_close(dmp_node_tokens_t *t); /* flushes */
+int dmp_node_tokens_flush(dmp_node_tokens_t *t);
+bool dmp_node_token_live(const dmp_node_token_t *r, int64_t now_s);
+/* May the bearer of token write (or delete) name? The reference's order and audit rows. */
+dmp_node_authz_t dmp_node_tokens_authorize(dmp_node_tokens_t *t, const char *token, size_t tlen,
+                                           const char *name, size_t nlen, const char *remote,
+                                           bool is_delete);
+/* Admin issuance (no revocation of earlier tokens). DMP_EINVAL for a bad subject. */
+int dmp_node_tokens_issue(dmp_node_tokens_t *t, const char *subject, const dmp_node_issue_t *o,
+                          char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row);
+/* Self-service issuance, atomic: DMP_EEXIST (409) when a live self-service token of the subject
+ * carries another Ed25519 key; else revokes the subject's self-service tokens and issues one. */
+int dmp_node_tokens_rotate_self_service(dmp_node_tokens_t *t, const char *canon_subject,
+                                        const char *spk_hex, const dmp_node_issue_t *o,
+                                        char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row);
+/* DMP_ENOTFOUND when no such live token. */
+int dmp_node_tokens_revoke_hash(dmp_node_tokens_t *t, const char *hash, const char *remote);
+/* Revokes every live token of the (canonicalised) subject; *count = how many. */
+int dmp_node_tokens_revoke_subject(dmp_node_tokens_t *t, const char *subject, const char *remote,
+                                   size_t *count);
+int dmp_node_tokens_get(dmp_node_tokens_t *t, const char *hash_hex, dmp_node_token_t *out);
+/* The admin CLI's revoke: every live token of target as a subject; else the one live token
+ * whose hash starts with target (DMP_ENOTFOUND: none; DMP_EDUP: ambiguous, *count = matches;
+ * *which = the token revoked by prefix). */
+int dmp_node_tokens_revoke_target(dmp_node_tokens_t *t, const char *target, const char *remote,
+                                  size_t *count, dmp_node_token_t *which);
+/* Visits every row (any order); fn returns nonzero to stop. */
+int dmp_node_tokens_scan(dmp_node_tokens_t *t, int (*fn)(void *ctx, const dmp_node_token_t *r),
+                         void *ctx);
+void dmp_node_tokens_audit(dmp_node_tokens_t *t, const char *event, const char *hash,
+                           const char *subject, const char *remote, const char *detail);
+/* Bulk load (import of a reference node's token DB): a row as is (token_hash must be 64
+ * lowercase hex), and an audit row with its own timestamp. */
+int dmp_node_tokens_put(dmp_node_tokens_t *t, const dmp_node_token_t *row);
+void dmp_node_tokens_audit_at(dmp_node_tokens_t *t, int64_t ts, const char *event, const char *hash,
+                              const char *subject, const char *remote, const char *detail);
+/* The newest `limit` audit rows (optionally of one event), newest first, into out[*n]. */
+int dmp_node_tokens_audit_tail(dmp_node_tokens_t *t, const char *event, size_t limit,
+                               dmp_node_audit_t *out, size_t *n);
+
+/* ---- self-service registration (registration.c) ---- */
+typedef struct dmp_node_reg dmp_node_reg_t;
+
+/* A parsed confirm body (both confirm and tsig-confirm). Owns body (the JSON object, for the
+ * fields a flow adds, e.g. x25519_pub / x25519_pop); free with dmp_node_reg_req_free. */
+typedef struct {
+    json_t *body;
+    char subject[256]; /* canonical */
+    uint8_t spk[32];
+    char spk_hex[65]; /* lowercase */
+    uint8_t sig[64];
+    uint8_t challenge[32];
+    char challenge_text[65];   /* as sent (the challenge store's key) */
+    uint8_t server_eph_sk[32]; /* set by verify: the challenge's X25519 key, for the PoP */
+} dmp_node_reg_req_t;
+
+/* The reference's route gate: DMP_REGISTRATION_ENABLED, multi-tenant, a token store and
+ * DMP_NODE_HOSTNAME. Otherwise every registration route is 404. */
+bool dmp_node_reg_enabled(const dmp_node_config_t *cfg, const dmp_node_tokens_t *tokens);
+int dmp_node_reg_new(const dmp_node_config_t *cfg, dmp_node_tokens_t *tokens,
+                     int64_t (*now_s)(void), dmp_node_reg_t **out);
+void dmp_node_reg_free(dmp_node_reg_t *r);
+/* A fresh single-use challenge (60 s) with its own ephemeral X25519 key. */
+int dmp_node_reg_challenge(dmp_node_reg_t *r, dmp_node_challenge_t *out);
+size_t dmp_node_reg_pending(dmp_node_reg_t *r);
+/* Parses a confirm body: JSON object (else 400 "invalid body"), the four string fields in the
+ * reference's order, canonical subject, hex of spk, signature, challenge. 0 or err->status. */
+int dmp_node_reg_parse(const uint8_t *buf, size_t len, dmp_node_reg_req_t *q,
+                       dmp_node_reg_err_t *err);
+void dmp_node_reg_req_free(dmp_node_reg_req_t *q);
+/* Consumes the challenge (single use, even on later failure), verifies the Ed25519 signature
+ * (401, weak keys refused) and the allowlist (403). Shared by confirm and tsig-confirm. */
+int dmp_node_reg_verify(dmp_node_reg_t *r, dmp_node_reg_req_t *q, dmp_node_reg_err_t *err);
+/* verify, then the atomic self-service token rotation (409 for another key's subject). */
+int dmp_node_reg_confirm(dmp_node_reg_t *r, dmp_node_reg_req_t *q, const char *remote,
+                         char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row,
+                         dmp_node_reg_err_t *err);
+
+/* ---- operator commands (admin.c): one implementation for dnsmesh-admin on a stopped node's
+ * store and for POST /v1/admin on a running node ---- */
+typedef struct {
+    dmp_store_t *store;
+    dmp_node_tokens_t *tokens;
+    const dmp_node_config_t *cfg; /* registration settings; may be NULL */
+    const char *actor;            /* "admin:<user>" for the issuer column */
+    const char *remote;           /* for the audit log */
+    int64_t (*now_ms)(void);
+} dmp_node_admin_env_t;
+
+/* Runs op ("token.issue", "token.list", "token.revoke", "token.rotate", "audit.tail",
+ * "registration.show", "records") with its JSON args; *result (new reference) is the JSON
+ * answer. Returns 0, or an exit code (1 = not found / failed, 2 = bad arguments / ambiguous)
+ * with the message in err. */
+int dmp_node_admin_run(const dmp_node_admin_env_t *env, const char *op, json_t *args,
+                       json_t **result, char *err, size_t errcap);
+
+/* ---- landing page (landing.c) ---- */
+/* Appends s HTML-escaped (& < > " ' and control characters). */
+void dmp_node_html_escape(dmp_buf_t *b, const char *s);
+int dmp_node_landing_render(const dmp_node_landing_t *in, dmp_buf_t *out);
 
 /* ---- HTTP API (http.c) ---- */
 typedef struct dmp_node_http dmp_node_http_t;
@@ -330,8 +522,17 @@ typedef struct {
     const dmp_node_config_t *cfg;
     dmp_store_t *store;
     dmp_node_metrics_t *metrics;
-    dmp_node_tstats_t *st; /* the HTTP thread's counter slot */
-    dmp_node_core_t *core; /* where writes go (dmp_node_apply) */
+    dmp_node_tstats_t *st;     /* the HTTP thread's counter slot */
+    dmp_node_core_t *core;     /* where writes go (dmp_node_apply) */
+    dmp_node_tokens_t *tokens; /* the token store (user tokens write in multi-tenant mode) */
+    /* Heartbeat (may be NULL: discovery off): the peers heard, newest first, into rows[cap];
+     * returns how many. The self endpoint and operator key shown on the landing page. */
+    size_t (*peers)(void *ctx, dmp_node_peer_row_t *rows, size_t cap);
+    const char *self_endpoint;
+    const char *operator_spk_hex;
+    bool tsig_enabled; /* DNS UPDATE on (registration also mints TSIG keys) */
+    const char *version;
+    dmp_cluster_t *cluster; /* serves the /v1/sync routes; NULL = no sync token: 403 */
     /* Fills the net gauges for /metrics; may be NULL. */
     void (*gauges)(void *ctx, dmp_node_gauges_t *g);
     void *ctx;
@@ -348,5 +549,33 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms);
 /* JSON helpers (exposed for tests): the reference's json.dumps style ("k": v, ", "). Returns a
  * malloc'd string. */
 char *dmp_node_json_error(const char *msg);
+
+/* ---- the cluster (cluster.c): anti-entropy and manifest gossip threads ---- */
+typedef struct dmp_node_cluster dmp_node_cluster_t;
+/* Creates the anti-entropy engine when DMP_SYNC_PEER_TOKEN is set (else *out = NULL: the sync
+ * routes answer 403, as the reference's), with peers from DMP_SYNC_PEERS or, failing that, the
+ * verified cluster manifest in the store. Pulled records go through dmp_node_apply(). Starts
+ * the anti-entropy thread when there are peers and the gossip thread when a pinned key and a
+ * base domain are set (both nice 13). On error writes one line to err. */
+int dmp_node_cluster_start(const dmp_node_config_t *cfg, dmp_store_t *store, dmp_node_core_t *core,
+                           dmp_node_cluster_t **out, char *err, size_t errcap);
+dmp_cluster_t *dmp_node_cluster_engine(dmp_node_cluster_t *nc);
+/* Stops both threads (a round in flight gives up at its next request). The engine stays
+ * usable for serve() until dmp_node_cluster_free. */
+void dmp_node_cluster_stop(dmp_node_cluster_t *nc);
+void dmp_node_cluster_free(dmp_node_cluster_t *nc);
+
+/* ---- zone transfers (xfr.c) ---- */
+typedef struct dmp_node_xfr dmp_node_xfr_t;
+/* With DMP_XFR_ALLOW or DMP_NOTIFY: checks the zone has its apex NS and SOA (else
+ * DMP_NODE_ECONFIG with one line in err), starts the transfer thread and, with targets, the
+ * NOTIFY thread. Neither set: *out = NULL, transfers stay NOTIMP. */
+int dmp_node_xfr_start(const dmp_node_config_t *cfg, dmp_store_t *store, dmp_node_xfr_t **out,
+                       char *err, size_t errcap);
+/* The TCP frontend's takeover hook: true when pkt is an AXFR/IXFR of the served zone and the
+ * connection was queued for the transfer thread (which then owns fd). */
+bool dmp_node_xfr_takeover(dmp_node_xfr_t *x, int fd, const struct sockaddr *peer,
+                           socklen_t peer_len, const uint8_t *pkt, size_t len);
+void dmp_node_xfr_stop(dmp_node_xfr_t *x);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns/dns_types.h"
 #include "util/util_types.h"
 
 /* node error codes (-700..) */
@@ -17,6 +18,7 @@ enum {
 typedef enum {
     DMP_NODE_AUTH_OPEN = 0,
     DMP_NODE_AUTH_LEGACY = 1,
+    DMP_NODE_AUTH_MULTI_TENANT = 2, /* per-user bearer tokens (node.md §5.2) */
 } dmp_node_auth_mode_t;
 
 /* Parsed configuration. Owns every string (malloc'd, freed by dmp_node_config_free; the
@@ -33,6 +35,10 @@ typedef struct {
     double http_rate, http_burst; /* likewise */
     uint32_t dns_max_concurrency; /* TCP connection cap = max(8*this, 256) */
     uint32_t http_max_concurrency;
+    uint32_t http_header_timeout; /* s: headers must be in by then (408) */
+    uint32_t http_body_timeout;   /* s: the body must be in by then, counted from the headers */
+    uint32_t http_max_per_ip;     /* connections from one address (resolved: never 0) */
+    uint32_t shutdown_timeout;    /* s SIGTERM waits for writes in flight, then 503 */
     uint32_t max_ttl;
     uint32_t max_value_bytes;
     uint32_t max_values_per_name; /* 0 = no cap */
@@ -54,6 +60,45 @@ typedef struct {
     uint32_t ring_size;     /* entries per SPSC ring */
     char *ports_file;       /* where to write the bound ports, or NULL */
     uint32_t http_max_body; /* bytes accepted in a request body */
+    /* response rate limiting (rrl.c) */
+    double rrl_rate;                     /* identical responses/s per bucket; 0 = off */
+    uint32_t rrl_slip;                   /* every Nth limited response is TC=1; 0 = drop all */
+    uint32_t rrl_v4_prefix;              /* 1..32 */
+    uint32_t rrl_v6_prefix;              /* 1..128 */
+    uint32_t rrl_table_size;             /* buckets per shard */
+    struct dmp_node_cidr *rrl_whitelist; /* malloc'd array (dmp_node_cidr_t), or NULL */
+    size_t rrl_nwhitelist;
+    /* EDNS */
+    char *nsid; /* NSID payload (RFC 5001), NULL = not answered */
+    size_t nsid_len;
+    bool cookies;              /* answer DNS Cookies (RFC 7873) */
+    bool cookie_required;      /* BADCOOKIE for UDP queries without a valid server cookie */
+    bool cookie_secret_set;    /* cookie_secret came from DMP_COOKIE_SECRET (else random) */
+    uint8_t cookie_secret[32]; /* master key of the rotating cookie secrets; wiped on free */
+    uint32_t cookie_rotate;    /* seconds per cookie secret */
+    char *user;                /* DMP_USER: drop to this user after binding when run as root */
+    /* self-service registration (node.md §1.7) */
+    char *node_hostname; /* DMP_NODE_HOSTNAME as given (stripped, case kept) or NULL */
+    bool registration_enabled;
+    char **reg_allowlist; /* lowercased domains without trailing dot; NULL-terminated */
+    size_t reg_allowlist_n;
+    int64_t reg_token_ttl_s; /* 0 = tokens never expire */
+    double reg_issued_rate;  /* per-token rate stamped on self-service tokens */
+    int64_t reg_issued_burst;
+    double reg_endpoint_rate; /* per-IP limiter on the registration routes */
+    double reg_endpoint_burst;
+    /* anti-entropy (docs/cluster.md) */
+    char *sync_peers;     /* DMP_SYNC_PEERS as given, or NULL */
+    char *sync_token;     /* DMP_SYNC_PEER_TOKEN or NULL (wiped on free) */
+    double sync_interval; /* seconds between rounds, > 0 */
+    uint8_t sync_operator_spk[32];
+    bool has_sync_operator_spk;
+    char *sync_self_endpoint;  /* or NULL */
+    char *node_id;             /* DMP_NODE_ID or NULL */
+    char *cluster_base_domain; /* DMP_CLUSTER_BASE_DOMAIN, lowercased, or NULL */
+    /* zone transfers (docs/node.md "Zone transfers") */
+    char *xfr_allow; /* DMP_XFR_ALLOW as given, or NULL (transfers NOTIMP) */
+    char *notify;    /* DMP_NOTIFY as given, or NULL */
 } dmp_node_config_t;
 
 /* One configuration knob: the environment variable, the command-line flag that overrides it,
@@ -67,5 +112,142 @@ typedef struct {
     const char *help;
     bool is_bool; /* a bare --flag means "1" */
 } dmp_node_knob_t;
+
+/* ---- response rate limiting (rrl.c) ---- */
+/* An address prefix: family AF_INET or AF_INET6, addr in network order, bits 0..32/128. */
+typedef struct dmp_node_cidr {
+    int family;
+    uint8_t addr[16];
+    unsigned bits;
+} dmp_node_cidr_t;
+
+typedef struct {
+    double rate;        /* identical responses per second per bucket; <= 0: RRL off */
+    unsigned slip;      /* 0: drop every limited response; N: every Nth is a TC=1 reply */
+    unsigned v4_prefix; /* source prefix that shares a bucket, 1..32 (24) */
+    unsigned v6_prefix; /* 1..128 (56) */
+    size_t buckets;     /* table size (rounded up to a power of two; 0 = 65536) */
+    const dmp_node_cidr_t *whitelist; /* never limited; copied */
+    size_t nwhitelist;
+} dmp_node_rrl_config_t;
+
+typedef enum {
+    DMP_NODE_RRL_PASS = 0,      /* under the limit */
+    DMP_NODE_RRL_EXEMPT_COOKIE, /* a valid server cookie proves the source: never limited */
+    DMP_NODE_RRL_EXEMPT_LIST,   /* source in the whitelist */
+    DMP_NODE_RRL_DROP,          /* over the limit: send nothing */
+    DMP_NODE_RRL_SLIP,          /* over the limit: send a TC=1 reply instead */
+} dmp_node_rrl_verdict_t;
+
+/* One table, used by one thread (each shard owns one: identical responses are about one name,
+ * and a name always lands on the same shard). */
+typedef struct dmp_node_rrl dmp_node_rrl_t;
+/* ---- multi-tenant tokens (node.md §5.2) ---- */
+#define DMP_NODE_TOKEN_LEN 59 /* "dmp_v1_" + 52 base32 characters */
+
+/* A token row: the reference's `tokens` columns. Empty strings / 0 stand for SQL NULL
+ * (expires_at 0 = never; revoked_at 0 = not revoked). The token itself is never kept. */
+typedef struct {
+    char token_hash[65]; /* sha256(token) hex */
+    char subject[256];   /* canonical user@domain */
+    int subject_type;    /* 1 = user identity */
+    char subject_hash12[13];
+    double rate_per_sec;
+    int64_t rate_burst;
+    int64_t issued_at;
+    int64_t expires_at;
+    int64_t revoked_at;
+    char issuer[128];
+    char note[256];
+    char registered_spk[65]; /* Ed25519 key hex of a self-service registration, else "" */
+} dmp_node_token_t;
+
+/* One audit row (token_audit): empty strings are NULL. */
+typedef struct {
+    int64_t ts;
+    char event[16]; /* issued | revoked | used | rejected | throttled */
+    char token_hash[65];
+    char subject[256];
+    char remote_addr[64];
+    char detail[400];
+} dmp_node_audit_t;
+
+/* Issue options. Strings borrowed; NULL = empty. */
+typedef struct {
+    double rate_per_sec;  /* default 10 */
+    int64_t rate_burst;   /* default 50 */
+    int64_t expires_in_s; /* 0 = never */
+    const char *issuer;
+    const char *note;
+    const char *subject_hash12; /* --with-prekey-scope */
+    const char *registered_spk;
+    const char *remote;
+} dmp_node_issue_t;
+
+typedef enum {
+    DMP_NODE_AUTHZ_OK = 0,
+    DMP_NODE_AUTHZ_REJECT = 1,    /* 401 */
+    DMP_NODE_AUTHZ_THROTTLED = 2, /* 429 per-token rate limit exceeded */
+} dmp_node_authz_t;
+
+typedef enum {
+    DMP_NODE_SCOPE_UNKNOWN = 0,
+    DMP_NODE_SCOPE_OWNER = 1,    /* owner-exclusive: subject names the owner */
+    DMP_NODE_SCOPE_SHARED = 2,   /* shared pool (mailbox slots, chunks): publish only */
+    DMP_NODE_SCOPE_OPERATOR = 3, /* operator token only */
+} dmp_node_scope_kind_t;
+
+typedef struct {
+    dmp_node_scope_kind_t kind;
+    /* OWNER: "user@domain", "#id16:<hex16>@domain", "#prekeys:<hex12>@domain" or "#<hex12>" */
+    char subject[300];
+    const char *reason; /* static text for the audit log */
+} dmp_node_scope_t;
+
+/* ---- self-service registration (node.md §5.3) ---- */
+typedef struct {
+    char challenge_hex[65];
+    char node[256];
+    int64_t expires_at;
+    char server_x25519_pub_hex[65];
+} dmp_node_challenge_t;
+
+/* A failure of the ceremony: the reference's HTTP status and `error` text. */
+typedef struct {
+    int status;
+    char msg[800];
+} dmp_node_reg_err_t;
+
+/* ---- landing page (landing.c) ---- */
+/* One peer heard by heartbeat (strings are peer-derived: the page escapes them). */
+typedef struct {
+    char endpoint[256];
+    char operator_spk_hex[65];
+    char version[64];
+    int64_t ts;
+    unsigned sources;
+} dmp_node_peer_row_t;
+
+/* What the landing page shows. Strings borrowed, may be NULL. */
+typedef struct {
+    const char *self_endpoint;    /* heartbeat self endpoint, else NULL */
+    const char *host_header;      /* the request's Host header (untrusted) */
+    const char *operator_spk_hex; /* heartbeat operator key, else NULL */
+    const char *zone;             /* served zone or NULL */
+    const char *version;
+    bool healthy;
+    bool records_ok;
+    uint64_t records;
+    int auth_mode; /* dmp_node_auth_mode_t */
+    bool registration_open;
+    bool tsig_enabled; /* DNS UPDATE on: registration also mints TSIG keys */
+    int64_t token_ttl_s;
+    const char *const *allowlist;
+    size_t allowlist_n;
+    bool heartbeat_on;
+    const dmp_node_peer_row_t *peers; /* newest first */
+    size_t npeers;
+    int64_t now_s;
+} dmp_node_landing_t;
 
 #endif

@@ -95,6 +95,30 @@ int dmp_store_item_digest(const char *name, size_t name_len, const uint8_t hash[
                           uint8_t out[32]);
 int dmp_store_bucket_of(const char *name, size_t name_len, uint32_t *bucket);
 int dmp_store_bucket_digest(dmp_store_t *s, uint32_t bucket, uint8_t out[32]);
+/* Every bucket digest at once (one iterator over the merkle CF; a never-touched bucket is
+ * zeros): out holds DMP_STORE_MERKLE_BUCKETS x 32 bytes. */
+int dmp_store_bucket_digests(dmp_store_t *s, uint8_t (*out)[32]);
+
+/* Anti-entropy leaf listing: visits the live rows (expires_ms > now) and the unexpired
+ * tombstones of one Merkle bucket, rows first, each group in (name, hash) order. Two prefix
+ * seeks on the bucket indexes (CF buckets, CF tombs). */
+int dmp_store_bucket_scan(dmp_store_t *s, uint32_t bucket, int64_t now_ms, dmp_store_bucket_fn fn,
+                          void *ctx);
+/* Tombstones: a delete (not the sweep) of a row leaves (name, hash) -> the row's expiry; a put
+ * of the same (name, value) lifts it; the sweep collects expired ones. *found = false when there
+ * is none or it has expired. */
+int dmp_store_tomb_get(dmp_store_t *s, const char *name, size_t name_len, const uint8_t hash[32],
+                       int64_t now_ms, bool *found, int64_t *expires_ms);
+
+/* The zone's SOA serial: persisted, advanced by one in the same WriteBatch as every change
+ * set (put batch, delete that removed something, transaction that changed something, sweep
+ * chunk that removed rows); a new store starts at its creation's Unix time. RFC 1982
+ * arithmetic applies (it wraps after 2^32 change sets). One atomic load. */
+uint32_t dmp_store_soa_serial(dmp_store_t *s);
+/* Zone transfer read: from ONE RocksDB snapshot, *serial = the serial of that version and fn
+ * visits every live row in (name, hash) order (block cache not filled). Writers are not blocked. */
+int dmp_store_zone_scan(dmp_store_t *s, int64_t now_ms, uint32_t *serial, dmp_store_visit_fn fn,
+                        void *ctx);
 
 /* Lowercase ASCII copy of name into out (cap >= name_len); validates like the store. */
 int dmp_store_normalize_name(const char *name, size_t name_len, char *out, size_t cap);

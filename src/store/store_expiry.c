@@ -59,7 +59,7 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
         dmp_store_rec_t rec;
         if (v != NULL && dmp_store_rec_parse((const uint8_t *)v, vl, &rec) == 0 &&
             rec.expires_ms == t) {
-            rc = dmp_store_remove_row(s, wb, &dl, rkey, rkl, &rec);
+            rc = dmp_store_remove_row(s, wb, &dl, rkey, rkl, &rec, false);
             n++;
         } else {
             /* Stale index entry (row gone or refreshed): drop just the entry. */
@@ -77,9 +77,14 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
     }
     if (rc == 0 && rocksdb_writebatch_count(wb) > 0) {
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wb_merge);
-        /* Not synced: a lost sweep is simply redone; the batch is atomic either way. */
-        rocksdb_write(s->db, s->wnosync, wb, &err);
-        rc = dmp_store_rerr(err);
+        /* Not synced: a lost sweep is simply redone; the batch is atomic either way. Removing
+         * rows changes the zone (a new serial); dropping stale index entries does not. */
+        if (n > 0) {
+            rc = dmp_store_write_stamped(s, s->wnosync, wb, false);
+        } else {
+            rocksdb_write(s->db, s->wnosync, wb, &err);
+            rc = dmp_store_rerr(err);
+        }
     }
     if (rc == 0) {
         int64_t next = *more ? resume : (bounded ? now_ms + 1 : start);
@@ -112,6 +117,10 @@ int dmp_store_sweep(dmp_store_t *s, int64_t now_ms, size_t max_records, size_t *
         rc = sweep_chunk(s, now_ms, chunk, &total, &more);
         if (rc != 0 || !more || total == before || (max_records && total >= max_records))
             break;
+    }
+    if (rc == 0) {
+        size_t tombs = 0;
+        rc = dmp_store_tombs_gc(s, now_ms, 4096, &tombs);
     }
     if (removed != NULL)
         *removed = total;

@@ -24,8 +24,10 @@ enum {
     CF_TOKENS,
     CF_TSIG,
     CF_HEARTBEATS,
-    CF_RNAMES, /* schema 2: reversed-label name index for "has descendants" */
-    CF_OURS    /* number of column families this build knows */
+    CF_RNAMES,  /* schema 2: reversed-label name index for "has descendants" */
+    CF_BUCKETS, /* schema 3: rows by Merkle bucket (anti-entropy leaf listings) */
+    CF_TOMBS,   /* schema 3: delete markers by Merkle bucket (anti-entropy) */
+    CF_OURS     /* number of column families this build knows */
 };
 
 #define META_VERSION "schema_version"
@@ -70,6 +72,13 @@ struct dmp_store {
      * of walking the tombstones its earlier runs left. Puts lower it (CAS-min) under the
      * shared lock; the sweep raises it under the exclusive lock. In memory only. */
     _Atomic int64_t sweep_from;
+    /* Where the next sweep's tombstone collection resumes (CF_TOMBS key; empty = start). */
+    pthread_mutex_t tomb_mu;
+    /* The zone serial (store_serial.c): assigned and written under serial_mu. */
+    pthread_mutex_t serial_mu;
+    _Atomic uint64_t serial;
+    uint8_t tomb_from[2 + DMP_STORE_RKEY_MAX];
+    size_t tomb_from_len;
 };
 
 /* Per-batch accumulation of Merkle bucket deltas (one merge per touched bucket). */
@@ -110,9 +119,25 @@ void dmp_store_wbi_merge(void *b, rocksdb_column_family_handle_t *cf, const char
 
 /* ---- store_write.c ---- */
 /* Adds the removal of one row (its record, index entries, count and Merkle deltas) to wb.
- * rkey/rec describe the row as currently stored (rec NULL: it did not decode). */
+ * rkey/rec describe the row as currently stored (rec NULL: it did not decode). tomb: a delete
+ * (not an expiry): leave a tombstone that lasts until the row would have expired. */
 int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_deltas_t *dl,
-                         const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec);
+                         const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec, bool tomb);
+
+/* ---- store_serial.c ---- */
+/* Loads the persisted serial (a fresh store: the current Unix time, persisted). */
+int dmp_store_serial_load(dmp_store_t *s);
+/* Writes batch (a rocksdb_writebatch_wi_t when wi, else a rocksdb_writebatch_t) with the next
+ * serial stamped into it; the in-memory serial advances only when the write succeeded. */
+int dmp_store_write_stamped(dmp_store_t *s, const rocksdb_writeoptions_t *wo, void *batch, bool wi);
+
+/* ---- store_bucket.c ---- */
+/* Bucket key: u16 BE Merkle bucket of lname | rkey; out holds DMP_STORE_BKEY_MAX. */
+#define DMP_STORE_BKEY_MAX (2 + DMP_STORE_RKEY_MAX)
+size_t dmp_store_bkey_make(uint8_t *out, const char *lname, size_t nl, const uint8_t hash[32]);
+/* Removes up to max tombstones whose time is past now, resuming where the last call stopped
+ * (bounded work per sweep). */
+int dmp_store_tombs_gc(dmp_store_t *s, int64_t now_ms, size_t max, size_t *removed);
 
 /* ---- store_read.c ---- */
 void dmp_store_to_public(const dmp_store_rec_t *rec, const uint8_t hash[32], dmp_store_record_t *r);

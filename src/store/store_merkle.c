@@ -156,3 +156,27 @@ int dmp_store_bucket_digest(dmp_store_t *s, uint32_t bucket, uint8_t out[32])
     }
     return 0;
 }
+
+int dmp_store_bucket_digests(dmp_store_t *s, uint8_t (*out)[32])
+{
+    if (s == NULL || out == NULL)
+        return DMP_EINVAL;
+    memset(out, 0, (size_t)DMP_STORE_MERKLE_BUCKETS * 32);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[CF_MERKLE]);
+    if (it == NULL)
+        return DMP_ENOMEM;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        const char *v = rocksdb_iter_value(it, &vl); /* merge operands are applied by the read */
+        if (kl != 4 || vl != 32)
+            continue;
+        uint32_t b = dmp_load_u32be(k);
+        if (b < DMP_STORE_MERKLE_BUCKETS)
+            memcpy(out[b], v, 32);
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    return dmp_store_rerr(err);
+}

@@ -8,8 +8,8 @@
 #include <time.h>
 
 static const char *const cf_names[CF_OURS] = {
-    "default", "records", "expiry", "bystored",   "meta",
-    "merkle",  "tokens",  "tsig",   "heartbeats", "rnames",
+    "default", "records", "expiry",     "bystored", "meta",    "merkle",
+    "tokens",  "tsig",    "heartbeats", "rnames",   "buckets", "tombs",
 };
 
 const char *dmp_store_strerror(int err)
@@ -72,10 +72,13 @@ static void store_free(dmp_store_t *s)
     if (s->rprefix)
         rocksdb_readoptions_destroy(s->rprefix);
     pthread_rwlock_destroy(&s->lock);
+    pthread_mutex_destroy(&s->tomb_mu);
+    pthread_mutex_destroy(&s->serial_mu);
     free(s);
 }
 
-/* Schema 1 -> 2: builds the CF_RNAMES index from every row of CF_RECORDS (expired rows too:
+/* Schema 1 -> 2 -> 3: builds the CF_RNAMES (from 1) and CF_BUCKETS (from 1 or 2) indexes from
+ * every row of CF_RECORDS (expired rows too:
  * the sweep removes their entries with them), in unsynced batches; the last batch also stamps
  * the new version and is synced, which makes the earlier batches durable as well. Re-running
  * after a crash rewrites the same keys. Runs before the handle is shared, so no lock. */
@@ -109,7 +112,13 @@ static int migrate(dmp_store_t *s, const char *path, uint32_t from, char *errbuf
         uint8_t dk[DMP_STORE_RKEY_MAX], ev[8];
         size_t dkl = dmp_store_dkey_make(dk, nm, nl, h);
         dmp_store_ob64_put(ev, rec.expires_ms);
-        rocksdb_writebatch_put_cf(wb, s->cf[CF_RNAMES], (const char *)dk, dkl, (const char *)ev, 8);
+        if (from < 2)
+            rocksdb_writebatch_put_cf(wb, s->cf[CF_RNAMES], (const char *)dk, dkl, (const char *)ev,
+                                      8);
+        uint8_t bk[DMP_STORE_BKEY_MAX];
+        size_t bkl = dmp_store_bkey_make(bk, nm, nl, h);
+        rocksdb_writebatch_put_cf(wb, s->cf[CF_BUCKETS], (const char *)bk, bkl, (const char *)ev,
+                                  8);
         rows++;
         if (rocksdb_writebatch_count(wb) >= (int)MIGRATE_CHUNK) {
             rocksdb_write(s->db, s->wnosync, wb, &err);
@@ -132,7 +141,7 @@ static int migrate(dmp_store_t *s, const char *path, uint32_t from, char *errbuf
         rocksdb_free(err);
         return DMP_EIO;
     }
-    dmp_info("store %s: migrated schema %u -> %u: indexed %zu rows by name (%zu undecodable "
+    dmp_info("store %s: migrated schema %u -> %u: indexed %zu rows (%zu undecodable "
              "skipped)",
              path, from, DMP_STORE_SCHEMA_VERSION, rows, skipped);
     return 0;
@@ -199,6 +208,8 @@ int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, s
     pthread_rwlockattr_init(&la);
     pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&s->lock, &la);
+    pthread_mutex_init(&s->tomb_mu, NULL);
+    pthread_mutex_init(&s->serial_mu, NULL);
     pthread_rwlockattr_destroy(&la);
     atomic_init(&s->seq, seq_seed());
     atomic_init(&s->sweep_from, INT64_MIN);
@@ -269,6 +280,8 @@ int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, s
             s->extra_cf[i - CF_OURS] = handles[i];
     }
     rc = check_version(s, o->path, errbuf, errlen);
+    if (rc == 0 && (rc = dmp_store_serial_load(s)) != 0)
+        dmp_store_set_err(errbuf, errlen, "store %s: cannot read the zone serial%s", o->path, "");
 
 out_lists:
     free(names);

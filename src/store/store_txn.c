@@ -15,6 +15,15 @@ static void remove_row_wi(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store
     rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_RECORDS], (const char *)rkey, rkl);
     size_t dkl = dmp_store_dkey_make(ikey, ln, nl, hash);
     rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_RNAMES], (const char *)ikey, dkl);
+    uint8_t bk[DMP_STORE_BKEY_MAX];
+    size_t bkl = dmp_store_bkey_make(bk, ln, nl, hash);
+    rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_BUCKETS], (const char *)bk, bkl);
+    if (rec != NULL) { /* a delete leaves a tombstone until the row would have expired */
+        uint8_t tv[8];
+        dmp_store_ob64_put(tv, rec->expires_ms);
+        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_TOMBS], (const char *)bk, bkl, (const char *)tv,
+                                     8);
+    }
     if (rec != NULL) {
         size_t ikl = dmp_store_ikey_make(ikey, rec->expires_ms, rkey, rkl);
         rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)ikey, ikl);
@@ -79,6 +88,10 @@ static int apply_put(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_delt
     ikl = dmp_store_dkey_make(ikey, ln, p->name_len, hash);
     rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_RNAMES], (const char *)ikey, ikl, (const char *)ev,
                                  8);
+    uint8_t bk[DMP_STORE_BKEY_MAX];
+    size_t bkl = dmp_store_bkey_make(bk, ln, p->name_len, hash);
+    rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_BUCKETS], (const char *)bk, bkl, (const char *)ev, 8);
+    rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_TOMBS], (const char *)bk, bkl);
     return 0;
 }
 
@@ -225,10 +238,10 @@ int dmp_store_apply_ex(dmp_store_t *s, dmp_store_op_t *ops, size_t n, int64_t no
     }
     if (rc == 0 && nchanged > 0) {
         char *err = NULL;
+        (void)err;
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wbi_merge);
-        rocksdb_write_writebatch_wi(s->db, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
-                                    &err);
-        rc = dmp_store_rerr(err);
+        rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
+                                     true);
     }
     pthread_rwlock_unlock(&s->lock);
     rocksdb_writebatch_wi_destroy(wb);

@@ -14,7 +14,7 @@ enum {
     DMP_STORE_ECORRUPT = -400, /* a stored record or index entry does not decode */
 };
 
-#define DMP_STORE_SCHEMA_VERSION 2u    /* 2: CF rnames (name index for descendants) */
+#define DMP_STORE_SCHEMA_VERSION 3u    /* 2: CF rnames; 3: CFs buckets, tombs (anti-entropy) */
 #define DMP_STORE_MAX_NAME 255u        /* bytes of an owner name (no trailing dot) */
 #define DMP_STORE_MAX_VALUE (1u << 20) /* hard store limit; the node's caps are lower */
 #define DMP_STORE_MERKLE_BITS 16u      /* bucket = first 16 bits of SHA-256(lowercase name) */
@@ -60,6 +60,12 @@ typedef struct {
  * NUL-terminated. Return 0 to continue, nonzero to stop (the iterating call then returns 0). */
 typedef int (*dmp_store_visit_fn)(void *ctx, const char *name, size_t name_len,
                                   const dmp_store_record_t *r);
+
+/* Bucket visitor (anti-entropy leaf listing): one live row (tombstone false; expires_ms = the
+ * row's expiry) or one delete marker (tombstone true; expires_ms = expiry of the row it
+ * deleted). name is lowercase, valid only during the call. Nonzero stops. */
+typedef int (*dmp_store_bucket_fn)(void *ctx, const char *name, size_t name_len,
+                                   const uint8_t hash[32], int64_t expires_ms, bool tombstone);
 
 /* The reserved auxiliary column families, as plain synced key/value maps (keys and values
  * are opaque bytes; the owning module defines their encoding). */

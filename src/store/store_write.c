@@ -99,13 +99,19 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
         ikl = dmp_store_dkey_make(ikey, ln, p->name_len, hash);
         rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_RNAMES], (const char *)ikey, ikl,
                                      (const char *)ev, 8);
+        /* listed in its bucket; a re-publish after a delete lifts the delete's tombstone */
+        uint8_t bk[DMP_STORE_BKEY_MAX];
+        size_t bkl = dmp_store_bkey_make(bk, ln, p->name_len, hash);
+        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_BUCKETS], (const char *)bk, bkl, (const char *)ev,
+                                     8);
+        rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_TOMBS], (const char *)bk, bkl);
     }
     if (rc == 0) {
         char *err = NULL;
+        (void)err;
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wbi_merge);
-        rocksdb_write_writebatch_wi(s->db, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
-                                    &err);
-        rc = dmp_store_rerr(err);
+        rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
+                                     true);
     }
     pthread_rwlock_unlock(&s->lock);
     rocksdb_writebatch_wi_destroy(wb);
@@ -138,7 +144,7 @@ int dmp_store_put(dmp_store_t *s, const char *name, size_t name_len, const uint8
 /* Adds the removal of one row (its record, both index entries, count and Merkle deltas) to
  * batch. rkey/rec describe the row as currently stored. */
 int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_deltas_t *dl,
-                         const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec)
+                         const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec, bool tomb)
 {
     const char *nm;
     size_t nl;
@@ -150,6 +156,14 @@ int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_del
     rocksdb_writebatch_delete_cf(wb, s->cf[CF_RECORDS], (const char *)rkey, rkl);
     size_t dkl = dmp_store_dkey_make(ikey, nm, nl, h);
     rocksdb_writebatch_delete_cf(wb, s->cf[CF_RNAMES], (const char *)ikey, dkl);
+    uint8_t bk[DMP_STORE_BKEY_MAX];
+    size_t bkl = dmp_store_bkey_make(bk, nm, nl, h);
+    rocksdb_writebatch_delete_cf(wb, s->cf[CF_BUCKETS], (const char *)bk, bkl);
+    if (tomb && rec != NULL) {
+        uint8_t ev[8];
+        dmp_store_ob64_put(ev, rec->expires_ms);
+        rocksdb_writebatch_put_cf(wb, s->cf[CF_TOMBS], (const char *)bk, bkl, (const char *)ev, 8);
+    }
     if (rec != NULL) {
         size_t ikl = dmp_store_ikey_make(ikey, rec->expires_ms, rkey, rkl);
         rocksdb_writebatch_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)ikey, ikl);
@@ -199,7 +213,7 @@ int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const
         if (rc == 0 && old != NULL) {
             dmp_store_rec_t rec;
             bool ok = dmp_store_rec_parse((const uint8_t *)old, olen, &rec) == 0;
-            rc = dmp_store_remove_row(s, wb, &dl, rkey, rkl, ok ? &rec : NULL);
+            rc = dmp_store_remove_row(s, wb, &dl, rkey, rkl, ok ? &rec : NULL, true);
             nrem = 1;
         }
         rocksdb_free(old);
@@ -215,7 +229,7 @@ int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const
                 break;
             dmp_store_rec_t rec;
             bool ok = dmp_store_rec_parse(v, vl, &rec) == 0;
-            rc = dmp_store_remove_row(s, wb, &dl, k, kl, ok ? &rec : NULL);
+            rc = dmp_store_remove_row(s, wb, &dl, k, kl, ok ? &rec : NULL, true);
             nrem++;
         }
         rocksdb_iter_get_error(it, &err);
@@ -227,8 +241,8 @@ int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const
     }
     if (rc == 0 && nrem > 0) {
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wb_merge);
-        rocksdb_write(s->db, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb, &err);
-        rc = dmp_store_rerr(err);
+        rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
+                                     false);
     }
     pthread_rwlock_unlock(&s->lock);
     rocksdb_writebatch_destroy(wb);

@@ -615,3 +615,32 @@ void dmp_wipe(void *p, size_t n)
 {
     sodium_memzero(p, n);
 }
+
+void dmp_py_strip(const uint8_t **p, size_t *n)
+{
+    while (*n && dmp_py_space((*p)[0])) {
+        (*p)++;
+        (*n)--;
+    }
+    while (*n && dmp_py_space((*p)[*n - 1]))
+        (*n)--;
+}
+
+int dmp_txt_split(const uint8_t *val, size_t len, dmp_buf_t *rdata)
+{
+    if ((!val && len) || !rdata)
+        return DMP_EINVAL;
+    size_t pieces = len == 0 ? 1 : (len + 254) / 255;
+    int rc = dmp_buf_reserve(rdata, len + pieces);
+    if (rc)
+        return rc;
+    if (len == 0)
+        return dmp_buf_append_u8(rdata, 0);
+    for (size_t off = 0; off < len; off += 255) {
+        size_t k = len - off < 255 ? len - off : 255;
+        rdata->data[rdata->len++] = (uint8_t)k;
+        memcpy(rdata->data + rdata->len, val + off, k);
+        rdata->len += k;
+    }
+    return 0;
+}

@@ -128,6 +128,19 @@ int dmp_parse_double(const char *s, double min, double max, double *out);
 /* 1/true/yes/on and 0/false/no/off (case-insensitive). */
 int dmp_parse_bool(const char *s, bool *out);
 
+/* --- Python-compatible text helpers (the reference's str.strip() and TXT splitting) --- */
+/* Python's str.strip() whitespace within ASCII: \t \n \v \f \r, 0x1c..0x1f and space. */
+static inline bool dmp_py_space(unsigned char c)
+{
+    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+}
+/* Moves *p / shrinks *n past leading and trailing dmp_py_space bytes (str.strip()). */
+void dmp_py_strip(const uint8_t **p, size_t *n);
+
+/* One TXT value -> RDATA: consecutive character-strings of at most 255 bytes (raw byte
+ * boundaries, not semantic), appended to rdata. An empty value is one empty string. */
+int dmp_txt_split(const uint8_t *val, size_t len, dmp_buf_t *rdata);
+
 /* Constant-time equality for secrets (0 when equal length and bytes). */
 bool dmp_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* Wipes memory the compiler may not elide. */

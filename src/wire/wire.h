@@ -46,8 +46,6 @@ int dmp_wire_txt_split(const uint8_t *val, size_t len, dmp_buf_t *rdata);
 int dmp_wire_txt_join(const uint8_t *rdata, size_t len, dmp_buf_t *out);
 
 /* ---- owner names (client.md §2, cluster.md §1.2/§2.2, node.md §6.1) ---- */
-/* First nhex (<= 64) lowercase hex chars of SHA-256(in) plus NUL into out[nhex + 1]. */
-void dmp_wire_hash_hex(const uint8_t *in, size_t len, size_t nhex, char *out);
 /* Mailbox slot chosen by a sender: u32_be(msg_id[0:4]) % 10. */
 unsigned dmp_wire_slot_for_msg_id(const uint8_t msg_id[16]);
 /* slot-{N}.mb-{hash12(recipient_id)}.{zone} (zone verbatim). */
@@ -121,8 +119,11 @@ int dmp_wire_manifest_check_chunk(const dmp_wire_manifest_t *m, uint32_t idx, co
 
 /* ---- chunk TXT framing (client.md §1.4); the 168-byte body belongs to erasure ---- */
 int dmp_wire_chunk_encode(const uint8_t *body, size_t len, dmp_buf_t *out);
-/* Generic `;`-separated k=v parse: must start "v=dmp", v must be 1, t (default chunk) must be
- * "chunk", d is lax base64 (missing d -> empty body). Appends the decoded body to `body`. */
+/* The one chunk-TXT framing parser (docs/wire.md divergence #3): the generic k=v parse, v= must
+ * be the integer 1 ("dmp" removed), t= (default chunk) must be chunk. On 0, *d / *dn span the
+ * stripped d= value inside buf (NULL/0 when absent; always ASCII). */
+int dmp_wire_chunk_fields(const uint8_t *buf, size_t len, const uint8_t **d, size_t *dn);
+/* dmp_wire_chunk_fields, then d is lax base64 (missing d -> empty body), appended to `body`. */
 int dmp_wire_chunk_parse(const uint8_t *buf, size_t len, dmp_buf_t *body);
 
 /* ---- rotation (client.md §1.5): co-signed by old_spk then new_spk ---- */

@@ -282,38 +282,24 @@ int dmp_wire_chunk_encode(const uint8_t *body, size_t len, dmp_buf_t *out)
     return rc;
 }
 
-static bool ws(uint8_t c)
-{
-    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
-}
-
-static void trim(const uint8_t **p, size_t *n)
-{
-    while (*n && ws((*p)[0])) {
-        (*p)++;
-        (*n)--;
-    }
-    while (*n && ws((*p)[*n - 1]))
-        (*n)--;
-}
-
 /* Reference DMPDNSRecord.from_txt_record: split on ';', parts with '=' split at the first '=',
  * key and value stripped; later keys overwrite earlier ones. Divergence (docs/wire.md #3): v must
  * be the digits of 1 (the reference takes any int()), and bad base64 in d= is an error rather
  * than empty data; the manifest's chunk hash would reject both anyway. */
-int dmp_wire_chunk_parse(const uint8_t *buf, size_t len, dmp_buf_t *body)
+int dmp_wire_chunk_fields(const uint8_t *buf, size_t len, const uint8_t **d_out, size_t *dn_out)
 {
-    if (!body)
+    if (!d_out || !dn_out)
         return DMP_EINVAL;
+    *d_out = NULL;
+    *dn_out = 0;
     if (!buf || len < 5 || memcmp(buf, "v=dmp", 5) != 0)
         return DMP_EWIRE_PREFIX;
     const uint8_t *v = NULL, *t = NULL, *d = NULL;
     size_t vn = 0, tn = 0, dn = 0;
     size_t i = 0;
     while (i <= len) {
-        size_t j = i;
-        while (j < len && buf[j] != ';')
-            j++;
+        const uint8_t *semi = i < len ? memchr(buf + i, ';', len - i) : NULL;
+        size_t j = semi ? (size_t)(semi - buf) : len;
         const uint8_t *part = buf + i;
         size_t pn = j - i;
         const uint8_t *eq = pn ? memchr(part, '=', pn) : NULL;
@@ -322,8 +308,8 @@ int dmp_wire_chunk_parse(const uint8_t *buf, size_t len, dmp_buf_t *body)
             size_t kn = (size_t)(eq - part);
             const uint8_t *val = eq + 1;
             size_t valn = pn - kn - 1;
-            trim(&key, &kn);
-            trim(&val, &valn);
+            dmp_py_strip(&key, &kn);
+            dmp_py_strip(&val, &valn);
             if (kn == 1 && key[0] == 'v') {
                 v = val;
                 vn = valn;
@@ -359,11 +345,23 @@ int dmp_wire_chunk_parse(const uint8_t *buf, size_t len, dmp_buf_t *body)
     }
     if (t && !(tn == 5 && memcmp(t, "chunk", 5) == 0))
         return DMP_EWIRE_TYPE;
-    if (!d)
-        return 0;
-    if (!dmp_wire__ascii(d, dn))
+    if (d && !dmp_wire__ascii(d, dn))
         return DMP_EWIRE_B64;
-    int rc = dmp_b64_decode((const char *)d, dn, DMP_B64_LAX, body);
+    *d_out = d;
+    *dn_out = dn;
+    return 0;
+}
+
+int dmp_wire_chunk_parse(const uint8_t *buf, size_t len, dmp_buf_t *body)
+{
+    if (!body)
+        return DMP_EINVAL;
+    const uint8_t *d;
+    size_t dn;
+    int rc = dmp_wire_chunk_fields(buf, len, &d, &dn);
+    if (rc || !d)
+        return rc;
+    rc = dmp_b64_decode((const char *)d, dn, DMP_B64_LAX, body);
     return rc == DMP_EBASE64 ? DMP_EWIRE_B64 : rc;
 }
 

@@ -309,21 +309,7 @@ bool dmp_wire__name_eq(const char *a, size_t alen, const char *b, size_t blen)
  * (client.md §9.1, docs/wire.md #1). Bytes are split as-is, also for non-ASCII values. */
 int dmp_wire_txt_split(const uint8_t *val, size_t len, dmp_buf_t *rdata)
 {
-    if (!val && len)
-        return DMP_EINVAL;
-    size_t pieces = len == 0 ? 1 : (len + DMP_WIRE_TXT_STRING - 1) / DMP_WIRE_TXT_STRING;
-    int rc = dmp_buf_reserve(rdata, len + pieces);
-    if (rc)
-        return rc;
-    if (len == 0)
-        return dmp_buf_append_u8(rdata, 0);
-    for (size_t off = 0; off < len; off += DMP_WIRE_TXT_STRING) {
-        size_t n = len - off < DMP_WIRE_TXT_STRING ? len - off : DMP_WIRE_TXT_STRING;
-        rdata->data[rdata->len++] = (uint8_t)n;
-        memcpy(rdata->data + rdata->len, val + off, n);
-        rdata->len += n;
-    }
-    return 0;
+    return dmp_txt_split(val, len, rdata);
 }
 
 int dmp_wire_txt_join(const uint8_t *rdata, size_t len, dmp_buf_t *out)
@@ -349,18 +335,6 @@ int dmp_wire_txt_join(const uint8_t *rdata, size_t len, dmp_buf_t *out)
 }
 
 /* ---- owner names ---- */
-
-void dmp_wire_hash_hex(const uint8_t *in, size_t len, size_t nhex, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    uint8_t h[32];
-    dmp_crypto_sha256(in, len, h);
-    if (nhex > 64)
-        nhex = 64;
-    for (size_t i = 0; i < nhex; i++)
-        out[i] = hx[(h[i / 2] >> ((i % 2) ? 0 : 4)) & 0xF];
-    out[nhex] = '\0';
-}
 
 unsigned dmp_wire_slot_for_msg_id(const uint8_t msg_id[16])
 {
@@ -401,7 +375,7 @@ int dmp_wire_name_slot(const uint8_t recipient_id[32], unsigned slot, const char
     if (!recipient_id || !zone || slot > 9)
         return DMP_EINVAL;
     char h[13];
-    dmp_wire_hash_hex(recipient_id, 32, 12, h);
+    dmp_crypto_sha256_hex(recipient_id, 32, 12, h);
     return put_name(out, cap, "slot-%u.mb-%s.%s", slot, h, zone);
 }
 
@@ -415,7 +389,7 @@ int dmp_wire_name_chunk(unsigned idx, const uint8_t msg_id[16], const uint8_t re
     memcpy(in + 16, recipient_id, 32);
     memcpy(in + 48, sender_spk, 32);
     char h[13];
-    dmp_wire_hash_hex(in, sizeof in, 12, h);
+    dmp_crypto_sha256_hex(in, sizeof in, 12, h);
     return put_name(out, cap, "chunk-%04u-%s.%s", idx, h, zone);
 }
 
@@ -425,7 +399,7 @@ int dmp_wire_name_identity(const char *username, size_t ulen, const char *domain
     if (!username || !domain)
         return DMP_EINVAL;
     char h[17];
-    dmp_wire_hash_hex((const uint8_t *)username, ulen, 16, h);
+    dmp_crypto_sha256_hex((const uint8_t *)username, ulen, 16, h);
     return put_name(out, cap, "id-%s.%.*s", h, rstrip_dots(domain), domain);
 }
 
@@ -442,7 +416,7 @@ int dmp_wire_name_prekeys(const char *username, size_t ulen, const char *domain,
     if (!username || !domain)
         return DMP_EINVAL;
     char h[13];
-    dmp_wire_hash_hex((const uint8_t *)username, ulen, 12, h);
+    dmp_crypto_sha256_hex((const uint8_t *)username, ulen, 12, h);
     return put_name(out, cap, "prekeys.id-%s.%.*s", h, rstrip_dots(domain), domain);
 }
 
@@ -454,7 +428,7 @@ int dmp_wire_name_claim(const uint8_t recipient_id[32], unsigned slot, const cha
     if (zone[0] == '\0')
         return DMP_EWIRE_NAME;
     char h[13];
-    dmp_wire_hash_hex(recipient_id, 32, 12, h);
+    dmp_crypto_sha256_hex(recipient_id, 32, 12, h);
     return put_name(out, cap, "claim-%u.mb-%s.%s", slot, h, zone);
 }
 
@@ -464,7 +438,7 @@ int dmp_wire_name_rotate_user(const char *username, size_t ulen, const char *dom
     if (!username || !domain)
         return DMP_EINVAL;
     char h[17];
-    dmp_wire_hash_hex((const uint8_t *)username, ulen, 16, h);
+    dmp_crypto_sha256_hex((const uint8_t *)username, ulen, 16, h);
     return put_name(out, cap, "rotate.id-%s.%.*s", h, rstrip_dots(domain), domain);
 }
 
@@ -520,20 +494,9 @@ int dmp_wire_name_seen(const char *zone, char *out, size_t cap)
     return put_name(out, cap, "_dnsmesh-seen.%s", zone);
 }
 
-/* Python str.strip() whitespace restricted to ASCII: \t\n\v\f\r, 0x1c-0x1f, space. */
-static bool py_space(unsigned char c)
-{
-    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
-}
-
 static void strip_span(const char **p, size_t *n)
 {
-    while (*n && py_space((unsigned char)(*p)[0])) {
-        (*p)++;
-        (*n)--;
-    }
-    while (*n && py_space((unsigned char)(*p)[*n - 1]))
-        (*n)--;
+    dmp_py_strip((const uint8_t **)p, n);
 }
 
 int dmp_wire_parse_address(const char *addr, size_t len, char *user, size_t ucap, char *host,

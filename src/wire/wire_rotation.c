@@ -6,11 +6,6 @@
 #define ROT_MAGIC "DMPROT1"
 #define REV_MAGIC "DMPRV01"
 
-static bool py_space(uint8_t c)
-{
-    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
-}
-
 /* client.md §1.5a. The subject bytes must already be valid UTF-8. */
 static int subject_check(uint8_t type, const uint8_t *s, size_t n)
 {
@@ -29,20 +24,10 @@ static int subject_check(uint8_t type, const uint8_t *s, size_t n)
             return DMP_EWIRE_SUBJECT;
         const uint8_t *u = s;
         size_t un = (size_t)(at - s);
-        while (un && py_space(u[0])) {
-            u++;
-            un--;
-        }
-        while (un && py_space(u[un - 1]))
-            un--;
+        dmp_py_strip(&u, &un);
         h = at + 1;
         hn = n - (size_t)(at - s) - 1;
-        while (hn && py_space(h[0])) {
-            h++;
-            hn--;
-        }
-        while (hn && py_space(h[hn - 1]))
-            hn--;
+        dmp_py_strip(&h, &hn);
         if (un == 0 || hn == 0)
             return DMP_EWIRE_SUBJECT;
     }

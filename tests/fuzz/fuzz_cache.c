@@ -67,7 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         default: {
             size_t rl;
             uint16_t rc;
-            dmp_cache_result_t rr = dmp_cache_read(c, 0, nm, nl, now, rbuf, sizeof rbuf, &rl, &rc);
+            dmp_cache_result_t rr =
+                dmp_cache_read(c, 0, nm, nl, now, rbuf, sizeof rbuf, &rl, &rc, NULL);
             dmp_cache_result_t r = dmp_cache_get(c, nm, nl, now, &b, &bl, &cnt);
             /* single-threaded, nothing moves between the two: they agree exactly */
             if (rr != r || (r == DMP_CACHE_HIT &&

@@ -4,3 +4,5 @@ dmp_fuzz_target(fuzz_node_path SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_node_path.
                 CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/node_path)
 dmp_fuzz_target(fuzz_node_config SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_node_config.c
                 LIBS dmp_node CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/node_config)
+dmp_fuzz_target(fuzz_node_reg SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_node_reg.c LIBS dmp_node
+                CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/node_reg)

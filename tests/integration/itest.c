@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/client.h"
+#include "util/util.h"
 #include "itest.h"
 
 extern char **environ;
@@ -358,27 +360,26 @@ static int mk_addr(const itest_node_t *n, int port, struct sockaddr_storage *ss,
     return ss->ss_family;
 }
 
+/* "host:port" / "[v6]:port" of the node's DNS listener, for the client library. */
+static void dns_server(const itest_node_t *n, char *out, size_t cap)
+{
+    if (strchr(n->host, ':'))
+        snprintf(out, cap, "[%s]:%d", n->host, n->dns_port);
+    else
+        snprintf(out, cap, "%s:%d", n->host, n->dns_port);
+}
+
+/* Through the client library's raw exchange (the same socket code dnsmesh uses). */
 int itest_udp(const itest_node_t *n, const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
               int timeout_ms)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    int fam = mk_addr(n, n->dns_port, &ss, &sl);
-    int fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    if (sendto(fd, q, qlen, 0, (struct sockaddr *)&ss, sl) != (ssize_t)qlen) {
-        close(fd);
-        return -1;
-    }
-    struct pollfd p = {fd, POLLIN, 0};
-    int rc = 0;
-    if (poll(&p, 1, timeout_ms) > 0) {
-        ssize_t r = recv(fd, resp, cap, 0);
-        rc = r < 0 ? -1 : (int)r;
-    }
-    close(fd);
-    return rc;
+    char srv[96];
+    dns_server(n, srv, sizeof(srv));
+    size_t rl = 0;
+    int rc = dmp_client_dns_raw(srv, false, q, qlen, resp, cap, &rl, timeout_ms);
+    if (rc == DMP_EAGAIN)
+        return 0;
+    return rc ? -1 : (int)rl;
 }
 
 int itest_connect_tcp(const itest_node_t *n, int port)
@@ -398,90 +399,41 @@ int itest_connect_tcp(const itest_node_t *n, int port)
     return fd;
 }
 
-/* Reads exactly n bytes (deadline); returns bytes read (short on EOF), -1 on timeout/error. */
-static ssize_t read_full(int fd, uint8_t *p, size_t n, int64_t deadline)
-{
-    size_t got = 0;
-    while (got < n) {
-        int left = (int)(deadline - mono_ms());
-        if (left <= 0)
-            return -1;
-        struct pollfd pf = {fd, POLLIN, 0};
-        if (poll(&pf, 1, left) <= 0)
-            return -1;
-        ssize_t r = read(fd, p + got, n - got);
-        if (r < 0)
-            return errno == ECONNRESET ? (ssize_t)got : -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
 int itest_tcp(const itest_node_t *n, const uint8_t *q, size_t qlen, uint8_t *resp, size_t cap,
               int timeout_ms)
 {
-    int fd = itest_connect_tcp(n, n->dns_port);
-    if (fd < 0)
-        return -1;
-    uint8_t *buf = malloc(qlen + 2);
-    buf[0] = (uint8_t)(qlen >> 8);
-    buf[1] = (uint8_t)qlen;
-    memcpy(buf + 2, q, qlen);
-    ssize_t w = send(fd, buf, qlen + 2, MSG_NOSIGNAL);
-    free(buf);
-    if (w != (ssize_t)(qlen + 2)) {
-        close(fd);
-        return -1;
-    }
-    int64_t deadline = mono_ms() + timeout_ms;
-    uint8_t lp[2];
-    ssize_t r = read_full(fd, lp, 2, deadline);
-    if (r != 2) {
-        close(fd);
-        return r == 0 ? 0 : -1;
-    }
-    size_t l = (size_t)lp[0] << 8 | lp[1];
-    if (l > cap) {
-        close(fd);
-        return -1;
-    }
-    r = read_full(fd, resp, l, deadline);
-    close(fd);
-    return r == (ssize_t)l ? (int)l : -1;
+    char srv[96];
+    dns_server(n, srv, sizeof(srv));
+    size_t rl = 0;
+    int rc = dmp_client_dns_raw(srv, true, q, qlen, resp, cap, &rl, timeout_ms);
+    if (rc == DMP_ENOTFOUND)
+        return 0; /* closed without an answer */
+    return rc ? -1 : (int)rl;
 }
 
 /* ---- HTTP ---- */
+/* Through the client library's HTTP client (libcurl). */
 int itest_http(const itest_node_t *n, const char *method, const char *path,
                const char *extra_headers, const char *body, size_t body_len, char *resp_body,
                size_t cap)
 {
-    int fd = itest_connect_tcp(n, n->http_port);
-    if (fd < 0)
+    char ep[128];
+    if (strchr(n->host, ':'))
+        snprintf(ep, sizeof(ep), "http://[%s]:%d", n->host, n->http_port);
+    else
+        snprintf(ep, sizeof(ep), "http://%s:%d", n->host, n->http_port);
+    dmp_client_http_t h;
+    if (dmp_client_http_init(&h, ep, NULL, 1))
         return -1;
-    char head[2048];
-    int hl = snprintf(head, sizeof(head),
-                      "%s %s HTTP/1.0\r\nHost: localhost\r\n%sContent-Length: %zu\r\n\r\n", method,
-                      path, extra_headers ? extra_headers : "", body ? body_len : 0);
-    if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) != hl) {
-        close(fd);
-        return -1;
-    }
-    if (body && body_len)
-        (void)send(fd, body, body_len, MSG_NOSIGNAL); /* the server may answer early */
-    static char buf[1 << 20];
-    ssize_t r = read_full(fd, (uint8_t *)buf, sizeof(buf) - 1, mono_ms() + 10000);
-    close(fd);
-    if (r <= 0)
-        return -1;
-    buf[r] = 0;
-    int status = -1;
-    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
-        return -1;
-    const char *b = strstr(buf, "\r\n\r\n");
-    if (resp_body && cap) {
-        snprintf(resp_body, cap, "%s", b ? b + 4 : "");
-    }
-    return status;
+    h.timeout_ms = 10000;
+    int status = 0;
+    dmp_buf_t b;
+    dmp_buf_init(&b);
+    int rc = dmp_client_http_raw(&h, method, path, extra_headers, (const uint8_t *)body,
+                                 body ? body_len : 0, &status, &b);
+    dmp_client_http_free(&h);
+    if (resp_body && cap)
+        snprintf(resp_body, cap, "%.*s", (int)b.len, b.data ? (const char *)b.data : "");
+    dmp_buf_free(&b);
+    return rc || status == 0 ? -1 : status;
 }

@@ -2,7 +2,7 @@
 if(TARGET dnsmeshd)
   add_executable(test_node_integ ${CMAKE_CURRENT_LIST_DIR}/itest.c
                                  ${CMAKE_CURRENT_LIST_DIR}/test_node_integ.c)
-  target_link_libraries(test_node_integ PRIVATE PkgConfig::CMOCKA PkgConfig::LDNS dmp_dns
+  target_link_libraries(test_node_integ PRIVATE PkgConfig::CMOCKA PkgConfig::LDNS dmp_dns dmp_client
                                                 Threads::Threads)
   add_test(NAME node_integration COMMAND test_node_integ $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_integration PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
@@ -12,4 +12,72 @@ if(TARGET dnsmeshd)
   add_test(NAME node_dig_curl COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/node_dig_curl.sh
                                            $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_dig_curl PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
+endif()
+
+# Durability: every acknowledged write is covered by a WAL sync that started after it was sent
+# (syncshim.so logs fsync/fdatasync from inside dnsmeshd). DMP_SYNCSHIM_NOOP=1 must make it fail.
+if(TARGET dnsmeshd)
+  add_library(dmp_syncshim SHARED ${CMAKE_CURRENT_LIST_DIR}/syncshim.c)
+  target_link_libraries(dmp_syncshim PRIVATE ${CMAKE_DL_LIBS})
+  add_test(NAME node_durability COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/durability.py
+                                        $<TARGET_FILE:dnsmeshd> $<TARGET_FILE:dmp_syncshim>)
+  set_tests_properties(node_durability PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+  add_dependencies(dnsmeshd dmp_syncshim)
+endif()
+
+# Response rate limiting, DNS Cookies (dig +cookie), NSID and keepalive against a real node.
+if(TARGET dnsmeshd)
+  add_test(NAME node_rrl_cookies COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_rrl.py
+                                         $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_rrl_cookies PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()
+
+# Service behaviour: sd_notify readiness/reload/stopping, SIGHUP reload, --check-config, DMP_USER.
+if(TARGET dnsmeshd)
+  add_test(NAME node_service COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_service.py
+                                     $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_service PROPERTIES TIMEOUT 120)
+endif()
+
+# The Debian package: build, dpkg -i, systemd-analyze verify, run the installed node, dig, purge.
+# Root only (skips otherwise); serial, since it installs into the machine.
+if(TARGET dnsmeshd AND NOT DMP_SANITIZE)
+  add_test(NAME node_package COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/package_test.sh
+                                     ${CMAKE_BINARY_DIR})
+  set_tests_properties(node_package PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
+endif()
+
+# Slow headers, short bodies and huge chunks cannot block the HTTP API (or DNS).
+if(TARGET dnsmeshd)
+  add_test(NAME node_http_slow COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_http_slow.py
+                                       $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_http_slow PROPERTIES TIMEOUT 120)
+endif()
+
+# Multi-tenant tokens and self-service registration over HTTP (real processes).
+if(TARGET dnsmeshd)
+  add_executable(test_node_auth_integ ${CMAKE_CURRENT_LIST_DIR}/itest.c
+                                      ${CMAKE_CURRENT_LIST_DIR}/test_node_auth_integ.c)
+  target_link_libraries(test_node_auth_integ PRIVATE dmp_client PkgConfig::CMOCKA PkgConfig::JANSSON dmp_crypto
+                                                     dmp_util)
+  add_test(NAME node_auth_integration COMMAND test_node_auth_integ $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_auth_integration PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+  add_dependencies(test_node_auth_integ dnsmeshd)
+endif()
+
+# The cluster: 3 nodes converging over /v1/sync, restart, deletes, expiry, a lying peer.
+if(TARGET dnsmeshd)
+  add_executable(test_cluster_integ ${CMAKE_CURRENT_LIST_DIR}/itest.c
+                                    ${CMAKE_CURRENT_LIST_DIR}/test_cluster_integ.c)
+  target_link_libraries(test_cluster_integ PRIVATE dmp_client PkgConfig::CMOCKA PkgConfig::LDNS dmp_dns)
+  add_test(NAME cluster_integration COMMAND test_cluster_integ $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(cluster_integration PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+  add_dependencies(test_cluster_integ dnsmeshd)
+endif()
+
+# SIGTERM while a write waits on a stalled WAL sync: 503 at the drain deadline, clean exit.
+if(TARGET dnsmeshd)
+  add_test(NAME node_shutdown_stall COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_shutdown.py
+                                            $<TARGET_FILE:dnsmeshd> $<TARGET_FILE:dmp_syncshim>)
+  set_tests_properties(node_shutdown_stall PROPERTIES TIMEOUT 120)
 endif()

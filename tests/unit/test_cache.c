@@ -160,35 +160,37 @@ static void test_cache_readers_basic(void **state)
     uint16_t cnt = 99;
     assert_int_equal(dmp_cache_new(1 << 20, &c), 0);
     /* no readers registered: every read misses */
-    assert_int_equal(dmp_cache_read(c, 0, "a.test", 6, T0, buf, sizeof buf, &bl, &cnt),
+    assert_int_equal(dmp_cache_read(c, 0, "a.test", 6, T0, buf, sizeof buf, &bl, &cnt, NULL),
                      DMP_CACHE_MISS);
     assert_int_equal(dmp_cache_readers(c, 2), 0);
     assert_int_equal(dmp_cache_readers(c, 2), DMP_EINVAL); /* once */
     assert_int_equal(dmp_cache_put(c, "a.test", 6, (const uint8_t *)"RRSET", 5, 3, T0 + 1000), 0);
-    assert_int_equal(dmp_cache_read(c, 1, "a.test", 6, T0, buf, sizeof buf, &bl, &cnt),
+    int64_t exp = 0;
+    assert_int_equal(dmp_cache_read(c, 1, "a.test", 6, T0, buf, sizeof buf, &bl, &cnt, &exp),
                      DMP_CACHE_HIT);
     assert_int_equal(bl, 5);
     assert_int_equal(cnt, 3);
     assert_memory_equal(buf, "RRSET", 5);
-    assert_int_equal(dmp_cache_read(c, 2, "a.test", 6, T0, buf, sizeof buf, &bl, &cnt),
+    assert_int_equal(exp, T0 + 1000);
+    assert_int_equal(dmp_cache_read(c, 2, "a.test", 6, T0, buf, sizeof buf, &bl, &cnt, NULL),
                      DMP_CACHE_MISS); /* no such reader */
-    assert_int_equal(dmp_cache_read(c, 0, "a.test", 6, T0, buf, 4, &bl, &cnt),
+    assert_int_equal(dmp_cache_read(c, 0, "a.test", 6, T0, buf, 4, &bl, &cnt, NULL),
                      DMP_CACHE_MISS); /* does not fit */
-    assert_int_equal(dmp_cache_read(c, 0, "a.test", 6, T0 + 1000, buf, sizeof buf, &bl, &cnt),
+    assert_int_equal(dmp_cache_read(c, 0, "a.test", 6, T0 + 1000, buf, sizeof buf, &bl, &cnt, NULL),
                      DMP_CACHE_MISS); /* expired */
     assert_int_equal(dmp_cache_put(c, "a.test", 6, (const uint8_t *)"NEW", 3, 1, T0 + 1000), 0);
-    assert_int_equal(dmp_cache_read(c, 0, "a.test", 6, T0, buf, sizeof buf, &bl, &cnt),
+    assert_int_equal(dmp_cache_read(c, 0, "a.test", 6, T0, buf, sizeof buf, &bl, &cnt, NULL),
                      DMP_CACHE_HIT);
     assert_int_equal(bl, 3);
     assert_memory_equal(buf, "NEW", 3);
     dmp_cache_invalidate(c, "a.test", 6);
-    assert_int_equal(dmp_cache_read(c, 0, "a.test", 6, T0, buf, sizeof buf, &bl, &cnt),
+    assert_int_equal(dmp_cache_read(c, 0, "a.test", 6, T0, buf, sizeof buf, &bl, &cnt, NULL),
                      DMP_CACHE_MISS);
     assert_int_equal(dmp_cache_put_negative(c, "nx.test", 7, T0 + 500), 0);
-    assert_int_equal(dmp_cache_read(c, 0, "nx.test", 7, T0, buf, sizeof buf, &bl, &cnt),
+    assert_int_equal(dmp_cache_read(c, 0, "nx.test", 7, T0, buf, sizeof buf, &bl, &cnt, NULL),
                      DMP_CACHE_NEGATIVE);
     assert_int_equal(dmp_cache_put(c, "ent.test", 8, NULL, 0, 0, T0 + 500), 0);
-    assert_int_equal(dmp_cache_read(c, 0, "ent.test", 8, T0, buf, sizeof buf, &bl, &cnt),
+    assert_int_equal(dmp_cache_read(c, 0, "ent.test", 8, T0, buf, sizeof buf, &bl, &cnt, NULL),
                      DMP_CACHE_HIT);
     assert_int_equal(bl, 0);
     assert_int_equal(cnt, 0);
@@ -227,11 +229,14 @@ static void test_cache_readers_second_chance(void **state)
     }
     /* n0 was evicted by the put of n<n>; n1 is now the least recently used: read it */
     assert_true(n >= 4);
-    assert_int_equal(dmp_cache_read(c, 0, "n0", 2, T0, buf, sizeof buf, &bl, &cnt), DMP_CACHE_MISS);
-    assert_int_equal(dmp_cache_read(c, 0, "n1", 2, T0, buf, sizeof buf, &bl, &cnt), DMP_CACHE_HIT);
+    assert_int_equal(dmp_cache_read(c, 0, "n0", 2, T0, buf, sizeof buf, &bl, &cnt, NULL),
+                     DMP_CACHE_MISS);
+    assert_int_equal(dmp_cache_read(c, 0, "n1", 2, T0, buf, sizeof buf, &bl, &cnt, NULL),
+                     DMP_CACHE_HIT);
     assert_int_equal(dmp_cache_put(c, "x", 1, v, sizeof v, 1, T0 + 1000), 0);
-    assert_int_equal(dmp_cache_read(c, 0, "n1", 2, T0, buf, sizeof buf, &bl, &cnt), DMP_CACHE_HIT);
-    assert_int_equal(dmp_cache_read(c, 0, "n2", 2, T0, buf, sizeof buf, &bl, &cnt),
+    assert_int_equal(dmp_cache_read(c, 0, "n1", 2, T0, buf, sizeof buf, &bl, &cnt, NULL),
+                     DMP_CACHE_HIT);
+    assert_int_equal(dmp_cache_read(c, 0, "n2", 2, T0, buf, sizeof buf, &bl, &cnt, NULL),
                      DMP_CACHE_MISS); /* evicted in n1's place */
     dmp_cache_free(c);
 }
@@ -308,7 +313,7 @@ static void *rw_reader(void *arg)
         uint64_t fl = atomic_load_explicit(&w->floor[k], memory_order_acquire);
         size_t bl;
         uint16_t cnt;
-        if (dmp_cache_read(w->c, a->idx, nm, strlen(nm), T0, b, sizeof b, &bl, &cnt) !=
+        if (dmp_cache_read(w->c, a->idx, nm, strlen(nm), T0, b, sizeof b, &bl, &cnt, NULL) !=
             DMP_CACHE_HIT)
             continue;
         uint64_t v;

@@ -866,8 +866,10 @@ static void test_xfr(void **state)
     dmp_dns_zone_t z = test_zone();
     fake_t f = {0};
     reply_t r;
+    /* AXFR over UDP: NOTIMP with the question, as Knot and NSD */
     runq(&r, &z, (qspec_t){.name = APEX, .qtype = 252}, DMP_DNS_UDP, &f);
-    assert_int_equal(r.res.outcome, DMP_DNS_OUT_FORMERR);
+    assert_int_equal(r.res.outcome, DMP_DNS_OUT_NOTIMP);
+    assert_int_equal(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOTIMPL);
     assert_int_equal(ldns_pkt_qdcount(r.pkt), 1);
     reply_free(&r);
     runq(&r, &z, (qspec_t){.name = APEX, .qtype = 252}, DMP_DNS_TCP, &f);
@@ -889,14 +891,27 @@ static void test_xfr(void **state)
     runq(&r, &z, (qspec_t){.name = "other.org", .qtype = 252}, DMP_DNS_TCP, &f);
     assert_int_equal(r.res.outcome, DMP_DNS_OUT_REFUSED);
     reply_free(&r);
-    /* meta types */
-    runq(&r, &z, (qspec_t){.name = APEX, .qtype = 41}, DMP_DNS_UDP, &f);
-    assert_int_equal(r.res.outcome, DMP_DNS_OUT_FORMERR);
-    reply_free(&r);
+    /* meta types: MAILA NOTIMP; TSIG FORMERR */
     runq(&r, &z, (qspec_t){.name = APEX, .qtype = 254}, DMP_DNS_UDP, &f);
     assert_int_equal(r.res.outcome, DMP_DNS_OUT_NOTIMP);
     reply_free(&r);
+    runq(&r, &z, (qspec_t){.name = APEX, .qtype = 250}, DMP_DNS_UDP, &f);
+    assert_int_equal(r.res.outcome, DMP_DNS_OUT_FORMERR);
+    reply_free(&r);
     assert_int_equal(f.calls, 0);
+    /* a question of type OPT: NOERROR/NODATA with the SOA at the apex (Knot, NSD) */
+    runq(&r, &z, (qspec_t){.name = APEX, .qtype = 41, .edns = 1232}, DMP_DNS_UDP, &f);
+    assert_int_equal(r.res.outcome, DMP_DNS_OUT_NODATA);
+    assert_int_equal(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+    assert_int_equal(ldns_pkt_ancount(r.pkt), 0);
+    assert_int_equal(ldns_pkt_nscount(r.pkt), 1);
+    check_soa(ldns_rr_list_rr(ldns_pkt_authority(r.pkt), 0), APEX ".");
+    reply_free(&r);
+    /* ... and below the apex it is looked up: a missing name is NXDOMAIN */
+    runq(&r, &z, (qspec_t){.name = "nope." APEX, .qtype = 41}, DMP_DNS_UDP, &f);
+    assert_int_equal(r.res.outcome, DMP_DNS_OUT_NXDOMAIN);
+    assert_int_equal(ldns_pkt_nscount(r.pkt), 1);
+    reply_free(&r);
 }
 
 static void test_drop(void **state)

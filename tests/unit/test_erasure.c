@@ -796,15 +796,25 @@ static void test_txt_parse(void **state)
     assert_int_equal(PARSE(buf), 0);
     snprintf(buf, sizeof buf, "v=dmp1;t=chunk;d=AAAA;d=%s", b64); /* last wins */
     assert_int_equal(PARSE(buf), 0);
-    snprintf(buf, sizeof buf, "v=dmp2;t=chunk;d=%.100s\n%s", b64, b64 + 100); /* lax base64 */
+    snprintf(buf, sizeof buf, "v=dmp1;t=chunk;d=%.100s\n%s", b64, b64 + 100); /* lax base64 */
     assert_int_equal(PARSE(buf), 0);
     assert_memory_equal(got, wire, 168);
+    snprintf(buf, sizeof buf, "v=dmp1 ;t=chunk;d=%s", b64); /* value stripped */
+    assert_int_equal(PARSE(buf), 0);
+    snprintf(buf, sizeof buf, "v=dmp001;t=chunk;d=%s", b64);
+    assert_int_equal(PARSE(buf), 0);
+    /* docs/wire.md divergence #3: v= must be the integer 1 written with digits only; the
+     * reference's int() would also take these */
+    snprintf(buf, sizeof buf, "v=dmp2;t=chunk;d=%s", b64);
+    assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);
     snprintf(buf, sizeof buf, "v=dmp1_0;t=chunk;d=%s", b64);
-    assert_int_equal(PARSE(buf), 0);
-    snprintf(buf, sizeof buf, "v=dmp %0100d ;t=chunk;d=%s", 7, b64); /* long int literal */
-    assert_int_equal(PARSE(buf), 0);
+    assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);
+    snprintf(buf, sizeof buf, "v=dmp %0100d ;t=chunk;d=%s", 7, b64);
+    assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);
     snprintf(buf, sizeof buf, "v=dmpdmp-2dmp;t=chunk;d=%s", b64);
-    assert_int_equal(PARSE(buf), 0);
+    assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);
+    snprintf(buf, sizeof buf, "v=dmp+1;t=chunk;d=%s", b64);
+    assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);
 
     snprintf(buf, sizeof buf, " v=dmp1;t=chunk;d=%s", b64);
     assert_int_equal(PARSE(buf), DMP_EERASURE_NOTCHUNK);

@@ -889,12 +889,103 @@ static void test_tcp_idle_timeout(void **state)
     dmp_net_free(n);
 }
 
+/* Slowloris (issue 10): a length prefix, then one byte every 150 ms. Each byte used to restart
+ * the idle timer, so the connection held its slot for ever; it must close by the idle deadline
+ * counted from the last complete message, well within the 3 s this client keeps trickling. */
+static void test_tcp_slowloris(void **state)
+{
+    (void)state;
+    dmp_net_config_t cfg;
+    dmp_net_config_default(&cfg);
+    cfg.tcp_idle_timeout_ms = 400;
+    dmp_net_t *n = start_server(&cfg, false);
+    SKIP_IF_NULL(n);
+    int fd = tcp_client(AF_INET, (uint16_t)dmp_net_tcp_port(n, 0));
+    uint8_t prefix[2] = {0, 40}, one = 0;
+    assert_int_equal(send(fd, prefix, 2, 0), 2);
+    bool closed = false;
+    for (int i = 0; i < 20 && !closed; i++) {
+        struct timespec ts = {0, 150 * 1000000L};
+        nanosleep(&ts, NULL);
+        uint8_t b[16];
+        ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
+            send(fd, &one, 1, MSG_NOSIGNAL) != 1) {
+            closed = true;
+        }
+    }
+    assert_true(closed);
+    close(fd);
+    dmp_net_stats_t st;
+    dmp_net_stats(n, &st);
+    assert_true(st.tcp_timeouts >= 1);
+    dmp_net_free(n);
+}
+
+/* Connect from a given loopback address (127.0.0.x). */
+static int tcp_client_from(const char *src, uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, src, &a.sin_addr), 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct sockaddr_in d = {.sin_family = AF_INET, .sin_port = htons(port)};
+    d.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&d, sizeof d), 0);
+    return fd;
+}
+
+/* Held connections cannot lock out new TCP clients (issue 10: with every slot taken by
+ * connections that sent a length prefix and nothing more, each fresh connection was reset, so
+ * the TCP retry that TC answers rely on was gone). One source gets at most its share of the
+ * slots, and a full table makes room by closing the longest-idle connection. */
+static void test_tcp_held_slots(void **state)
+{
+    (void)state;
+    dmp_net_config_t cfg;
+    dmp_net_config_default(&cfg);
+    cfg.tcp_max_conns = 8;
+    cfg.tcp_idle_timeout_ms = 5000;
+    dmp_net_t *n = start_server(&cfg, false);
+    SKIP_IF_NULL(n);
+    uint16_t port = (uint16_t)dmp_net_tcp_port(n, 0);
+    uint8_t q[64], r[128];
+    size_t ql = make_query(q, 0x51, 0);
+    uint8_t framed[66] = {0, (uint8_t)ql};
+    memcpy(framed + 2, q, ql);
+    int held[8];
+    for (int i = 0; i < 8; i++) {
+        held[i] = tcp_client_from("127.0.0.1", port);
+        uint8_t prefix[2] = {0, 40};
+        (void)send(held[i], prefix, 2, MSG_NOSIGNAL);
+    }
+    struct timespec ts = {0, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    /* another address is served */
+    int fresh = tcp_client_from("127.0.0.2", port);
+    assert_int_equal(send(fresh, framed, ql + 2, 0), (ssize_t)ql + 2);
+    assert_int_equal(tcp_read_msg(fresh, r, sizeof r), (ssize_t)ql + 1);
+    close(fresh);
+    /* and so is the same address (at its share of the slots): its longest-idle held
+     * connection makes room */
+    int again = tcp_client_from("127.0.0.1", port);
+    assert_int_equal(send(again, framed, ql + 2, 0), (ssize_t)ql + 2);
+    assert_int_equal(tcp_read_msg(again, r, sizeof r), (ssize_t)ql + 1);
+    close(again);
+    for (int i = 0; i < 8; i++) {
+        close(held[i]);
+    }
+    dmp_net_free(n);
+}
+
 static void test_tcp_conn_cap(void **state)
 {
     (void)state;
     dmp_net_config_t cfg;
     dmp_net_config_default(&cfg);
     cfg.tcp_max_conns = 2;
+    cfg.tcp_max_per_source = 2;
     dmp_net_t *n = start_server(&cfg, false);
     SKIP_IF_NULL(n);
     uint16_t port = (uint16_t)dmp_net_tcp_port(n, 0);
@@ -908,13 +999,15 @@ static void test_tcp_conn_cap(void **state)
         assert_int_equal(send(fds[i], framed, ql + 2, 0), (ssize_t)ql + 2);
         assert_int_equal(tcp_read_msg(fds[i], r, sizeof r), (ssize_t)ql + 1);
     }
+    /* both idle: a third connection takes the slot of the longest-idle one (RFC 7766 6.2.3) */
     int third = tcp_client(AF_INET, port);
-    (void)send(third, framed, ql + 2, MSG_NOSIGNAL);
-    assert_true(tcp_closed(third));
+    assert_int_equal(send(third, framed, ql + 2, 0), (ssize_t)ql + 2);
+    assert_int_equal(tcp_read_msg(third, r, sizeof r), (ssize_t)ql + 1);
+    assert_true(tcp_closed(fds[0]));
     close(third);
     dmp_net_stats_t st;
     dmp_net_stats(n, &st);
-    assert_int_equal(st.tcp_rejected, 1);
+    assert_int_equal(st.tcp_evicted, 1);
     /* after one closes, a new connection is served */
     close(fds[0]);
     bool served = false;
@@ -1256,7 +1349,8 @@ static int set_uring(void **state)
         cmocka_unit_test(test_udp_pktinfo), cmocka_unit_test(test_frontend_answer),                \
         cmocka_unit_test(test_tcp_pipelined_and_split), cmocka_unit_test(test_tcp_pipeline_cap),   \
         cmocka_unit_test(test_tcp_nonreader_isolated), cmocka_unit_test(test_admit_drop_and_slip), \
-        cmocka_unit_test(test_tcp_idle_timeout), cmocka_unit_test(test_tcp_conn_cap),              \
+        cmocka_unit_test(test_tcp_idle_timeout), cmocka_unit_test(test_tcp_slowloris),             \
+        cmocka_unit_test(test_tcp_held_slots), cmocka_unit_test(test_tcp_conn_cap),                \
         cmocka_unit_test(test_tcp_bad_lengths), cmocka_unit_test(test_tcp_accept_emfile),          \
         cmocka_unit_test(test_ring_full_drops), cmocka_unit_test(test_submit_and_tick),            \
         cmocka_unit_test(test_submit_full), cmocka_unit_test(test_stop_with_traffic)

@@ -52,7 +52,7 @@ static void t_config_defaults(void **state)
     assert_int_equal(c.dns_port, 5353);
     assert_int_equal(c.http_port, 8053);
     assert_int_equal(c.dns_ttl, 60);
-    assert_true(c.dns_rate == 50.0 && c.dns_burst == 200.0);
+    assert_true(c.dns_rate == 0.0 && c.dns_burst == 200.0); /* RRL protects instead */
     assert_true(c.http_rate == 10.0 && c.http_burst == 100.0);
     assert_int_equal(c.max_ttl, 86400);
     assert_int_equal(c.max_value_bytes, 2048);
@@ -120,7 +120,11 @@ static void t_config_errors(void **state)
         {"DMP_DNS_BURST=nan", "DMP_DNS_BURST"},
         {"DMP_MAX_TTL=0", "DMP_MAX_TTL"},
         {"DMP_MAX_VALUE_BYTES=0", "DMP_MAX_VALUE_BYTES"},
-        {"DMP_AUTH_MODE=multi-tenant", "DMP_AUTH_MODE"},
+        {"DMP_AUTH_MODE=multi-tenants", "DMP_AUTH_MODE"},
+        {"DMP_REGISTRATION_ENABLED=maybe", "DMP_REGISTRATION_ENABLED"},
+        {"DMP_REGISTRATION_TOKEN_TTL_SECONDS=-1", "DMP_REGISTRATION_TOKEN_TTL_SECONDS"},
+        {"DMP_REGISTRATION_ISSUED_RATE_BURST=x", "DMP_REGISTRATION_ISSUED_RATE_BURST"},
+        {"DMP_REGISTRATION_ENDPOINT_RATE_PER_SEC=-2", "DMP_REGISTRATION_ENDPOINT_RATE_PER_SEC"},
         {"DMP_AUTH_MODE=legacy", "DMP_AUTH_MODE"}, /* no token */
         {"DMP_ALLOW_OPEN_PUBLIC_BIND=maybe", "DMP_ALLOW_OPEN_PUBLIC_BIND"},
         {"DMP_DNS_HOST=example.com", "DMP_DNS_HOST"},
@@ -141,6 +145,24 @@ static void t_config_errors(void **state)
             fail_msg("%s: message '%s' does not name %s", cases[i].kv, err, cases[i].want);
         assert_null(strchr(err, '\n'));
     }
+    /* multi-tenant and the registration knobs */
+    const char *mt[] = {
+        "DMP_HTTP_HOST=127.0.0.1",          "DMP_AUTH_MODE=Multi-Tenant",
+        "DMP_REGISTRATION_ENABLED=yes",     "DMP_REGISTRATION_ALLOWLIST= Example.COM. ,,b.test",
+        "DMP_NODE_HOSTNAME= Node.Example ", NULL};
+    assert_int_equal(load(mt, 0, NULL, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.auth_mode, DMP_NODE_AUTH_MULTI_TENANT);
+    assert_true(c.registration_enabled);
+    assert_int_equal(c.reg_allowlist_n, 2);
+    assert_string_equal(c.reg_allowlist[0], "example.com");
+    assert_string_equal(c.reg_allowlist[1], "b.test");
+    assert_string_equal(c.node_hostname, "Node.Example"); /* case kept, as the reference */
+    assert_string_equal(c.served_zone, "node.example");
+    assert_int_equal(c.reg_token_ttl_s, 7776000);
+    assert_true(c.reg_issued_rate == 10.0 && c.reg_issued_burst == 50);
+    assert_true(c.reg_endpoint_rate > 0.00138 && c.reg_endpoint_rate < 0.00139);
+    assert_true(c.reg_endpoint_burst == 5.0);
+    dmp_node_config_free(&c);
     /* open mode on a public bind needs the opt-in; a token lifts the guard */
     const char *pub[] = {"DMP_HTTP_HOST=0.0.0.0", NULL};
     assert_int_equal(load(pub, 0, NULL, &c, err, sizeof(err)), DMP_NODE_ECONFIG);
@@ -252,9 +274,9 @@ static void t_bodies(void **state)
     assert_int_equal(p.ttl, 300);
     assert_int_equal(p.value_len, 3);
     free(p.value);
-    assert_int_equal(PP("{\"value\": \"abc\", \"ttl\": true}"), 0);
-    assert_int_equal(p.ttl, 1);
-    free(p.value);
+    /* a JSON boolean is not an integer (the reference takes true as 1 s) */
+    assert_int_equal(PP("{\"value\": \"abc\", \"ttl\": true}"), 400);
+    assert_int_equal(PP("{\"value\": \"abc\", \"ttl\": false}"), 400);
     assert_int_equal(PP("nope"), 400);
     assert_string_equal(msg, "invalid body");
     assert_int_equal(PP("[1]"), 400);
@@ -382,6 +404,46 @@ static void t_metrics_render(void **state)
     dmp_node_metrics_free(&m);
 }
 
+/* Every configuration knob is documented, with its flag, in README.md and docs/node.md. */
+static char *slurp(const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", DMP_SOURCE_DIR, rel);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strdup(buf);
+}
+
+static void t_docs_list_every_knob(void **state)
+{
+    (void)state;
+    const char *docs[] = {"README.md", "docs/node.md"};
+    size_t n = 0;
+    const dmp_node_knob_t *k = dmp_node_knobs(&n);
+    for (size_t d = 0; d < 2; d++) {
+        char *text = slurp(docs[d]);
+        if (!text)
+            skip();
+        for (size_t i = 0; i < n; i++) {
+            char want[160];
+            snprintf(want, sizeof(want), "| `%s`", k[i].env);
+            if (!strstr(text, want))
+                fail_msg("%s does not document %s", docs[d], k[i].env);
+            if (k[i].flag) {
+                snprintf(want, sizeof(want), "`--%s`", k[i].flag);
+                if (!strstr(text, want))
+                    fail_msg("%s does not document --%s", docs[d], k[i].flag);
+            }
+        }
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,7 +451,7 @@ int main(void)
         cmocka_unit_test(t_config_errors),   cmocka_unit_test(t_loopback),
         cmocka_unit_test(t_names_values),    cmocka_unit_test(t_record_path),
         cmocka_unit_test(t_bodies),          cmocka_unit_test(t_ratelimit),
-        cmocka_unit_test(t_metrics_render),
+        cmocka_unit_test(t_metrics_render),  cmocka_unit_test(t_docs_list_every_knob),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

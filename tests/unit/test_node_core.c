@@ -493,6 +493,7 @@ typedef struct {
     fshard_t sh[NSH];
     int fail_shard; /* -1 = none: submissions to it fail (ring full) */
     dmp_node_core_t *core;
+    int delay_us; /* after each submission: lets the shards arrive before the submitter */
 } fexec_t;
 
 static fexec_t *g_ex;
@@ -541,6 +542,8 @@ static int fexec_submit(void *ctx, unsigned shard, void (*fn)(void *), void *arg
     s->tail = t;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    if (e->delay_us)
+        usleep((useconds_t)e->delay_us);
     return 0;
 }
 
@@ -683,6 +686,18 @@ static void t_core(void **state)
     assert_true(has(ts.s, a, "va") && has(ts.s, b, "vb"));
     assert_true(dmp_node_core_serial(c) >= serial0);
 
+    /* the submitter arriving last hands the work to a parked shard: same result */
+    ex.delay_us = 20000;
+    mk(&ch[0], DMP_NODE_CH_PUT, a, "late-submitter");
+    mk(&ch[1], DMP_NODE_CH_DEL_VALUE, b, "vb");
+    t = (dmp_node_txn_t){.changes = ch, .n = 2, .done = wg_done, .ctx = &wg};
+    assert_int_equal(dmp_node_apply(c, &t), 0);
+    wg_wait(&wg, 4);
+    assert_int_equal(t.result, 0);
+    assert_int_equal(ch[1].removed, 1);
+    assert_true(has(ts.s, a, "late-submitter") && !has(ts.s, b, "vb"));
+    ex.delay_us = 0;
+
     /* a hand-off that fails half-way runs nothing, never calls done, leaves no shard parked */
     ex.fail_shard = (int)dmp_node_core_shard_of(c, b, strlen(b));
     mk(&ch[0], DMP_NODE_CH_PUT, a, "late");
@@ -693,7 +708,7 @@ static void t_core(void **state)
     mk(&ch[0], DMP_NODE_CH_PUT, a, "after");
     t = (dmp_node_txn_t){.changes = ch, .n = 1, .done = wg_done, .ctx = &wg};
     assert_int_equal(dmp_node_apply(c, &t), 0);
-    wg_wait(&wg, 4); /* the shard of a was not left parked */
+    wg_wait(&wg, 5); /* the shard of a was not left parked */
     assert_false(has(ts.s, a, "late"));
     assert_true(has(ts.s, a, "after"));
 
@@ -712,6 +727,63 @@ static void t_core(void **state)
     assert_int_equal(count_at(ts.s, "h2-49-2.zone.test"), 1);
 
     fexec_stop(&ex);
+    dmp_node_core_free(c);
+    dmp_node_metrics_free(&m);
+    tstore_close(&ts);
+}
+
+/* ---- the DNS UPDATE hook ---- */
+static int g_update_calls;
+static void fake_update(void *ctx, unsigned shard, const uint8_t *pkt, size_t len, bool tcp,
+                        uint8_t *out, size_t cap, size_t *out_len, dmp_dns_result_t *res)
+{
+    (void)ctx;
+    (void)shard;
+    (void)len;
+    (void)tcp;
+    (void)cap;
+    g_update_calls++;
+    assert_true(*out_len >= 12);
+    assert_int_equal(out[3] & 0x0f, 4); /* dns built NOTIMP */
+    memcpy(out, pkt, 12);
+    out[2] |= 0x80;
+    out[3] = (uint8_t)((out[3] & 0xf0) | 5); /* REFUSED, say */
+    *out_len = 12;
+    res->rcode = 5;
+}
+
+static void t_update_hook(void **state)
+{
+    (void)state;
+    tstore_t ts;
+    tstore_open(&ts);
+    dmp_node_metrics_t m;
+    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
+    dmp_node_config_t cfg = {0};
+    cfg.served_zone = "zone.test";
+    cfg.dns_ttl = 60;
+    dmp_node_core_t *c = NULL;
+    dmp_node_core_opts_t o = {
+        .cfg = &cfg, .store = ts.s, .nshards = 1, .shard_st = m.t, .no_syncer = true};
+    assert_int_equal(dmp_node_core_new(&o, &c), 0);
+    /* UPDATE for zone.test: header, zone section (zone.test SOA IN) */
+    uint8_t pkt[64] = {0x12, 0x34, 5 << 3, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+    size_t n = 12;
+    const uint8_t zname[] = {4, 'z', 'o', 'n', 'e', 4, 't', 'e', 's', 't', 0, 0, 6, 0, 1};
+    memcpy(pkt + n, zname, sizeof(zname));
+    n += sizeof(zname);
+    uint8_t out[512];
+    size_t ol = 0;
+    dmp_node_core_query(c, 0, pkt, n, false, NULL, 0, out, sizeof(out), &ol);
+    assert_true(ol >= 12);
+    assert_int_equal(out[3] & 0x0f, 4); /* NOTIMP without a handler */
+    assert_int_equal(g_update_calls, 0);
+    dmp_node_core_set_update(c, fake_update, NULL);
+    dmp_node_core_query(c, 0, pkt, n, false, NULL, 0, out, sizeof(out), &ol);
+    assert_int_equal(g_update_calls, 1);
+    assert_int_equal(ol, 12);
+    assert_int_equal(out[3] & 0x0f, 5);
+    assert_int_equal(m.t[0].dns_rcode[5], 1); /* counted with the handler's rcode */
     dmp_node_core_free(c);
     dmp_node_metrics_free(&m);
     tstore_close(&ts);
@@ -760,7 +832,8 @@ typedef struct {
 static void squery_task(void *arg)
 {
     squery_t *s = arg;
-    dmp_node_core_query(s->c, s->shard, s->q, s->qlen, false, s->out, sizeof(s->out), &s->out_len);
+    dmp_node_core_query(s->c, s->shard, s->q, s->qlen, false, NULL, 0, s->out, sizeof(s->out),
+                        &s->out_len);
     atomic_store(&s->done, 1);
 }
 
@@ -836,7 +909,7 @@ static void *fe_reader(void *arg)
         int a = atomic_load(&r->acked);
         size_t ol = 0;
         const uint8_t *ans = out;
-        if (dmp_node_core_query_frontend(r->c, 1, q, ql, out, sizeof(out), &ol)) {
+        if (dmp_node_core_query_frontend(r->c, 1, q, ql, NULL, 0, out, sizeof(out), &ol)) {
             atomic_fetch_add(&r->fe_hits, 1);
         } else {
             shard_query(r->ex, r->c, "race.zone.test", q, ql, &s);
@@ -883,35 +956,37 @@ static void t_core_frontend(void **state)
 
     put_wait(c, &wg, &nw, "x.zone.test", "v1");
     size_t ql = mkq(q, 0x1234, "x.zone.test", 16);
-    assert_false(dmp_node_core_query_frontend(c, 0, q, ql, out, sizeof(out), &ol)); /* not cached */
+    assert_false(
+        dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol)); /* not cached */
     assert_int_equal(ol, 0);
-    assert_false(dmp_node_core_query_frontend(c, 2, q, ql, out, sizeof(out), &ol)); /* no such fe */
+    assert_false(
+        dmp_node_core_query_frontend(c, 2, q, ql, NULL, 0, out, sizeof(out), &ol)); /* no such fe */
     shard_query(&ex, c, "x.zone.test", q, ql, &s); /* the shard answers and caches */
     assert_true(has_txt(s.out, s.out_len, "v1"));
-    assert_true(dmp_node_core_query_frontend(c, 0, q, ql, out, sizeof(out), &ol));
+    assert_true(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
     assert_int_equal(ol, s.out_len);
     assert_memory_equal(out, s.out, ol); /* byte for byte what the shard says */
     /* an acknowledged write is never answered from the old entry */
     put_wait(c, &wg, &nw, "x.zone.test", "v2");
-    assert_false(dmp_node_core_query_frontend(c, 0, q, ql, out, sizeof(out), &ol));
+    assert_false(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
     shard_query(&ex, c, "x.zone.test", q, ql, &s);
-    assert_true(dmp_node_core_query_frontend(c, 1, q, ql, out, sizeof(out), &ol));
+    assert_true(dmp_node_core_query_frontend(c, 1, q, ql, NULL, 0, out, sizeof(out), &ol));
     assert_true(has_txt(out, ol, "v1") && has_txt(out, ol, "v2"));
     /* UPDATE (opcode 5) is never answered here */
     q[2] = (uint8_t)(5 << 3);
-    assert_false(dmp_node_core_query_frontend(c, 0, q, ql, out, sizeof(out), &ol));
+    assert_false(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
 
     /* NXDOMAIN from the cache, until a name below it is written (negative generations) */
     ql = mkq(q, 0x2222, "nope.zone.test", 16);
     shard_query(&ex, c, "nope.zone.test", q, ql, &s);
     assert_int_equal(s.out[3] & 0xF, 3);
-    assert_true(dmp_node_core_query_frontend(c, 0, q, ql, out, sizeof(out), &ol));
+    assert_true(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
     assert_int_equal(out[3] & 0xF, 3);
     put_wait(c, &wg, &nw, "a.nope.zone.test", "below");
-    assert_false(dmp_node_core_query_frontend(c, 0, q, ql, out, sizeof(out), &ol));
+    assert_false(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
     shard_query(&ex, c, "nope.zone.test", q, ql, &s);
     assert_int_equal(s.out[3] & 0xF, 0); /* NODATA now (an empty non-terminal) */
-    assert_true(dmp_node_core_query_frontend(c, 0, q, ql, out, sizeof(out), &ol));
+    assert_true(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
     assert_int_equal(out[3] & 0xF, 0);
 
     /* a writer and a frontend at once: never an answer older than the last acknowledged write */
@@ -950,11 +1025,11 @@ static void t_core_frontend(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_change_set),    cmocka_unit_test(t_store_apply),
-        cmocka_unit_test(t_txn_exec),      cmocka_unit_test(t_write_queue),
-        cmocka_unit_test(t_neggen),        cmocka_unit_test(t_lookup),
-        cmocka_unit_test(t_bgthread),      cmocka_unit_test(t_core),
-        cmocka_unit_test(t_core_frontend),
+        cmocka_unit_test(t_change_set),  cmocka_unit_test(t_store_apply),
+        cmocka_unit_test(t_txn_exec),    cmocka_unit_test(t_write_queue),
+        cmocka_unit_test(t_neggen),      cmocka_unit_test(t_lookup),
+        cmocka_unit_test(t_bgthread),    cmocka_unit_test(t_core),
+        cmocka_unit_test(t_update_hook), cmocka_unit_test(t_core_frontend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

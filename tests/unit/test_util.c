@@ -177,6 +177,39 @@ static void test_parse(void **state)
     assert_int_equal(dmp_log_level_parse("loud", &l), DMP_EINVAL);
 }
 
+static void test_py_text(void **state)
+{
+    (void)state;
+    const char *in = " \t\x1c abc \x1f\r\n\v\f";
+    const uint8_t *p = (const uint8_t *)in;
+    size_t n = strlen(in);
+    dmp_py_strip(&p, &n);
+    assert_int_equal(n, 3);
+    assert_memory_equal(p, "abc", 3);
+    assert_false(dmp_py_space(0x1b));
+    assert_false(dmp_py_space(0xa0)); /* not ASCII: never stripped here */
+    p = (const uint8_t *)"   ";
+    n = 3;
+    dmp_py_strip(&p, &n);
+    assert_int_equal(n, 0);
+
+    uint8_t val[600];
+    memset(val, 'x', sizeof val);
+    dmp_buf_t rd;
+    dmp_buf_init(&rd);
+    assert_int_equal(dmp_txt_split(val, 600, &rd), 0);
+    assert_int_equal(rd.len, 603);
+    assert_int_equal(rd.data[0], 255);
+    assert_int_equal(rd.data[256], 255);
+    assert_int_equal(rd.data[512], 90);
+    rd.len = 0;
+    assert_int_equal(dmp_txt_split(val, 0, &rd), 0);
+    assert_int_equal(rd.len, 1);
+    assert_int_equal(rd.data[0], 0);
+    assert_int_equal(dmp_txt_split(NULL, 3, &rd), DMP_EINVAL);
+    dmp_buf_free(&rd);
+}
+
 static void test_clock_and_ct(void **state)
 {
     (void)state;
@@ -199,7 +232,7 @@ int main(void)
         cmocka_unit_test(test_b64_modes),     cmocka_unit_test(test_b64_roundtrip),
         cmocka_unit_test(test_hex),           cmocka_unit_test(test_reader),
         cmocka_unit_test(test_buf_and_arena), cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_clock_and_ct),
+        cmocka_unit_test(test_clock_and_ct),  cmocka_unit_test(test_py_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

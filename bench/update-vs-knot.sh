@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# update-vs-knot.sh: TSIG-signed (hmac-sha256) RFC 2136 UPDATE throughput and latency of
+# dnsmeshd and Knot DNS in the same run, with the same load generator (`dnsmesh-bench update`:
+# --conc clients, one UPDATE in flight each, every UPDATE adds one new TXT record) and one
+# closed-loop query thread measuring queries/s during the update load. dnsmeshd acknowledges
+# an UPDATE once its WAL sync is done (group commit); Knot once the change is in its zone and
+# its journal (journal-content: changes; LMDB commit). Servers are started here on loopback
+# ports in a temp dir, pinned to CPU 0, the generator to CPU 1; while one server is measured the
+# other is frozen (SIGSTOP). Only PIDs started here are signalled.
+#
+#   bench/update-vs-knot.sh [--build DIR] [--runs R] [--duration S] [--conc C] [--out FILE]
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD=build
+RUNS=3
+DURATION=5
+CONC=16
+OUT=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+    --build) BUILD=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --conc) CONC=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "update-vs-knot: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+[[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 && $RUNS -le 20 ]] || { echo "--runs 1..20" >&2; exit 2; }
+[[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 && $DURATION -le 60 ]] || { echo "--duration 1..60" >&2; exit 2; }
+[[ $CONC =~ ^[0-9]+$ && $CONC -ge 1 && $CONC -le 256 ]] || { echo "--conc 1..256" >&2; exit 2; }
+BENCH="$BUILD/dnsmesh-bench"
+NODE="$BUILD/src/node/dnsmeshd"
+ADMIN="$BUILD/tools/dnsmesh-admin/dnsmesh-admin"
+for b in "$BENCH" "$NODE" "$ADMIN"; do [[ -x $b ]] || { echo "update-vs-knot: missing $b (build first)" >&2; exit 2; }; done
+command -v knotd >/dev/null || { echo "update-vs-knot: knotd not installed (scripts/install-deps.sh --bench)" >&2; exit 2; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dmp-updbench-XXXXXX")
+declare -A PID PORT
+cleanup() {
+    for p in "${PID[@]}"; do
+        kill -CONT "$p" 2>/dev/null || true
+        kill -TERM "$p" 2>/dev/null || true
+    done
+    sleep 0.5
+    for p in "${PID[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+    local p=$1 i
+    for ((i = 0; i < 50; i++, p++)); do
+        if [[ -z "$(ss -Hlnu "sport = :$p")" && -z "$(ss -Hlnt "sport = :$p")" ]]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "no free port near $1" >&2
+    exit 2
+}
+wait_soa() { # PORT
+    for _ in $(seq 1 120); do
+        dig +time=1 +tries=1 -p "$1" @127.0.0.1 mesh.test SOA 2>/dev/null | grep -q 'status: NOERROR' && return 0
+        sleep 0.25
+    done
+    echo "update-vs-knot: no server on port $1" >&2
+    return 1
+}
+
+SECRET=$(head -c 32 /dev/urandom | base64 -w0)
+KEY="hmac-sha256:bench.mesh.test:$SECRET"
+
+# dnsmeshd: one frontend, one name-owning shard (the UPDATE workers block on the WAL sync)
+mkdir -p "$WORK/node"
+"$ADMIN" tsig add bench.mesh.test --scope mesh.test --secret-b64 "$SECRET" --db "$WORK/node/db" >/dev/null
+PORT[node]=$(free_port 25353)
+env DMP_DNS_UPDATE_ENABLED=1 DMP_SERVED_ZONE=mesh.test DMP_DNS_APEX_NS=ns1.mesh.test \
+    DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test DMP_DB_PATH="$WORK/node/db" \
+    DMP_DNS_HOST=127.0.0.1 DMP_DNS_PORT="${PORT[node]}" DMP_HTTP_HOST=127.0.0.1 DMP_HTTP_PORT=0 \
+    DMP_DNS_RATE=0 DMP_DNS_BURST=0 DMP_RRL_RATE=0 DMP_FRONTENDS=1 DMP_SHARDS=1 \
+    taskset -c 0 "$NODE" >"$WORK/node/log" 2>&1 &
+PID[node]=$!
+
+# Knot: the same zone, an update ACL for the same key, changes journaled
+mkdir -p "$WORK/knot"
+PORT[knot]=$(free_port 35353)
+cat >"$WORK/knot/mesh.test.zone" <<ZONE
+\$ORIGIN mesh.test.
+\$TTL 60
+@ IN SOA ns1.mesh.test. hostmaster.mesh.test. 1 3600 600 604800 60
+@ IN NS ns1.mesh.test.
+ns1 IN A 127.0.0.1
+ZONE
+cat >"$WORK/knot/knot.conf" <<CONF
+server:
+    rundir: "$WORK/knot"
+    user: root:root
+    listen: 127.0.0.1@${PORT[knot]}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+    pidfile: "$WORK/knot/knot.pid"
+log:
+  - target: "$WORK/knot/knot.log"
+    any: warning
+database:
+    storage: "$WORK/knot"
+key:
+  - id: bench.mesh.test
+    algorithm: hmac-sha256
+    secret: $SECRET
+acl:
+  - id: update_acl
+    key: bench.mesh.test
+    action: update
+template:
+  - id: default
+    storage: "$WORK/knot"
+    semantic-checks: off
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: changes
+zone:
+  - domain: mesh.test
+    file: "$WORK/knot/mesh.test.zone"
+    acl: update_acl
+CONF
+taskset -c 0 knotd -c "$WORK/knot/knot.conf" >"$WORK/knot/stdout.log" 2>&1 &
+PID[knot]=$!
+wait_soa "${PORT[node]}"
+wait_soa "${PORT[knot]}"
+
+run() { # server -> one JSON line
+    local s=$1 other
+    other=$([[ $s == node ]] && echo knot || echo node)
+    kill -STOP "${PID[$other]}"
+    taskset -c 1 "$BENCH" update --port "${PORT[$s]}" --zone mesh.test --key "$KEY" \
+        --duration "$DURATION" --conc "$CONC" --query-threads 1 --qname mesh.test --json
+    kill -CONT "${PID[$other]}"
+}
+
+{
+    echo "# update-vs-knot: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# command: bench/update-vs-knot.sh --build $BUILD --runs $RUNS --duration $DURATION --conc $CONC"
+    echo "# knotd: $(knotd --version 2>&1 | head -1); dnsmeshd: $("$NODE" --version)"
+} | tee "$WORK/results.txt"
+for ((r = 1; r <= RUNS; r++)); do
+    for s in node knot; do
+        line=$(run "$s")
+        echo "$s run $r: $line" | tee -a "$WORK/results.txt"
+    done
+done
+python3 - "$WORK/results.txt" <<'PY' | tee -a "$WORK/results.txt"
+import json, statistics, sys
+rows = {"node": [], "knot": []}
+for l in open(sys.argv[1]):
+    if " run " in l and ": {" in l:
+        s = l.split()[0]
+        rows[s].append(json.loads(l.split(": ", 1)[1]))
+def med(s, k):
+    return statistics.median(r[k] for r in rows[s])
+for s, name in (("node", "dnsmeshd"), ("knot", "Knot")):
+    print(f"{name:9s} median {med(s,'updates_per_s'):9.1f} acked updates/s  p50 {med(s,'p50_us')/1000:7.2f} ms"
+          f"  p99 {med(s,'p99_us')/1000:7.2f} ms  queries during updates {med(s,'queries_per_s'):9.1f}/s"
+          f"  (non-NOERROR {sum(r['refused_or_other'] for r in rows[s])}, timeouts {sum(r['timeouts'] for r in rows[s])})")
+k = med("knot", "updates_per_s")
+print(f"ratio dnsmeshd/Knot acked updates/s: {med('node','updates_per_s')/k:.2f}" if k else "Knot acked nothing")
+PY
+if [[ -n $OUT ]]; then
+    mkdir -p "$(dirname "$OUT")"
+    cp "$WORK/results.txt" "$OUT"
+fi

@@ -1,0 +1,167 @@
+/* cluster: one anti-entropy round with a peer that speaks our Merkle protocol: compare trees,
+ * list the differing buckets on both sides, pull what we lack, apply the peer's tombstones. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/cluster_int.h"
+
+#define LEAF_BATCH 512 /* buckets per leaf request */
+
+typedef struct {
+    dmp_cluster_t *c;
+    const char *url;
+} remote_ctx_t;
+
+static int remote_children(void *ctx, const dmp_cluster_mreq_t *req, uint8_t root[32],
+                           uint8_t (*children)[DMP_CLUSTER_FANOUT][32])
+{
+    remote_ctx_t *r = ctx;
+    dmp_buf_t b;
+    dmp_buf_init(&b);
+    int rc = dmp_cluster_mreq_encode(req, &b);
+    if (rc != 0)
+        return rc;
+    dmp_cluster_http_resp_t resp;
+    rc = dmp_cluster__http(r->c, r->url, "/v1/sync/merkle", b.data, b.len,
+                           "application/octet-stream", &resp);
+    dmp_buf_free(&b);
+    if (rc != 0)
+        return rc;
+    if (resp.status == 404 || resp.status == 405)
+        rc = DMP_EUNSUPPORTED; /* a reference node: use the digest protocol */
+    else if (resp.status != 200)
+        rc = DMP_CLUSTER_EHTTP;
+    else
+        rc = dmp_cluster_mresp_parse(resp.body, resp.len, req, root, children);
+    dmp_cluster_http_resp_free(&resp);
+    return rc;
+}
+
+/* Deletes our copy of (name, hash) through the write path (a peer's tombstone covers it). */
+typedef struct {
+    const uint8_t *hash;
+    uint8_t *value;
+    size_t len;
+    bool found;
+} grab_t;
+
+static int grab(void *ctx, const char *name, size_t nl, const dmp_store_record_t *r)
+{
+    (void)name;
+    (void)nl;
+    grab_t *g = ctx;
+    if (memcmp(r->hash, g->hash, 32) != 0)
+        return 0;
+    g->value = malloc(r->value_len ? r->value_len : 1);
+    if (g->value) {
+        memcpy(g->value, r->value, r->value_len);
+        g->len = r->value_len;
+        g->found = true;
+    }
+    return 1;
+}
+
+static int delete_local(dmp_cluster_t *c, const dmp_cluster_leaf_entry_t *e, int64_t now)
+{
+    grab_t g = {.hash = e->hash};
+    int rc = dmp_store_get(c->env.store, e->name, e->name_len, now, grab, &g);
+    if (rc == DMP_ENOTFOUND || (rc == 0 && !g.found))
+        return 0;
+    if (rc != 0)
+        return rc;
+    dmp_cluster_change_t ch = {.del = true,
+                               .name = e->name,
+                               .name_len = e->name_len,
+                               .value = g.value,
+                               .value_len = g.len};
+    rc = c->env.apply(c->env.ctx, &ch, 1);
+    free(g.value);
+    if (rc == 0) {
+        ST_ADD(c, deleted, 1);
+        dmp_cluster_tree_touch_name(c->tree, e->name, e->name_len);
+    }
+    return rc == DMP_ENOTFOUND ? 0 : rc;
+}
+
+int dmp_cluster__round_merkle(dmp_cluster_t *c, peer_state_t *ps)
+{
+    int rc = dmp_cluster_refresh(c, false);
+    if (rc != 0)
+        return rc;
+    remote_ctx_t rctx = {.c = c, .url = ps->p.url};
+    dmp_cluster_remote_t rem = {.children = remote_children, .ctx = &rctx};
+    size_t maxb = c->env.max_diff_buckets;
+    uint16_t *buckets = malloc(maxb * sizeof(*buckets));
+    if (!buckets)
+        return DMP_ENOMEM;
+    size_t nb = 0;
+    bool truncated = false;
+    rc = dmp_cluster_tree_diff(c->tree, &rem, buckets, maxb, &nb, &truncated, NULL);
+    if (rc != 0) {
+        free(buckets);
+        return rc;
+    }
+    ST_ADD(c, merkle_rounds, 1);
+    if (nb == 0) {
+        ST_ADD(c, in_sync, 1);
+        free(buckets);
+        return 0;
+    }
+    wants_t ws = {0};
+    dmp_cluster_mreq_t *req = malloc(sizeof(*req));
+    if (!req) {
+        free(buckets);
+        return DMP_ENOMEM;
+    }
+    int64_t now = cl_now(c);
+    for (size_t off = 0; off < nb && rc == 0; off += LEAF_BATCH) {
+        req->level = DMP_CLUSTER_DEPTH;
+        req->n = nb - off < LEAF_BATCH ? nb - off : LEAF_BATCH;
+        memcpy(req->idx, buckets + off, req->n * sizeof(uint16_t));
+        dmp_buf_t b;
+        dmp_buf_init(&b);
+        rc = dmp_cluster_lreq_encode(req, &b);
+        dmp_cluster_http_resp_t resp;
+        if (rc == 0)
+            rc = dmp_cluster__http(c, ps->p.url, "/v1/sync/merkle-leaf", b.data, b.len,
+                                   "application/octet-stream", &resp);
+        dmp_buf_free(&b);
+        if (rc != 0)
+            break;
+        dmp_cluster_leaves_t l = {0};
+        rc = resp.status == 200 ? dmp_cluster_lresp_parse(resp.body, resp.len, req, &l)
+                                : DMP_CLUSTER_EHTTP;
+        dmp_cluster_http_resp_free(&resp);
+        for (size_t i = 0; i < l.n && rc == 0; i++) {
+            const dmp_cluster_leaf_entry_t *e = &l.e[i];
+            int64_t rexp = now + (int64_t)e->ttl * 1000;
+            dmp_cluster_state_t remote = {.present = !e->tombstone,
+                                          .expires_ms = rexp,
+                                          .tombstone = e->tombstone,
+                                          .tomb_expires = rexp};
+            dmp_cluster_state_t local;
+            rc = dmp_cluster__local_state(c, e->name, e->name_len, e->hash, now, &local);
+            if (rc != 0)
+                break;
+            switch (dmp_cluster_decide(&local, &remote)) {
+            case DMP_CLUSTER_PULL:
+                if (ws.n < c->env.max_pull_records &&
+                    !dmp_cluster__quarantined(c, e->name, e->name_len, e->hash))
+                    rc = dmp_cluster__wants_add(&ws, e->name, e->name_len, e->hash);
+                break;
+            case DMP_CLUSTER_DELETE:
+                rc = delete_local(c, e, now);
+                break;
+            default:
+                break;
+            }
+        }
+        dmp_cluster_leaves_free(&l);
+    }
+    if (rc == 0)
+        rc = dmp_cluster__pull_apply(c, ps->p.url, &ws, DMP_CLUSTER_PULL_BODY_MAX);
+    dmp_cluster__wants_free(&ws);
+    free(req);
+    free(buckets);
+    return rc;
+}

@@ -1,0 +1,119 @@
+/* store: the zone's SOA serial, persisted in CF_META ("soa_serial", u64 BE) and advanced by one
+ * in the same WriteBatch as every change set (put batch, delete, transaction, sweep chunk that
+ * removes rows). A fresh store starts at the Unix time of its creation, so a serial never goes
+ * below what a time-based serial of an older build handed out. */
+#include "store/store_internal.h"
+
+#include <string.h>
+#include <time.h>
+
+#define META_SERIAL "soa_serial"
+
+int dmp_store_serial_load(dmp_store_t *s)
+{
+    char *err = NULL;
+    size_t vl = 0;
+    char *v = rocksdb_get_cf(s->db, s->rdefault, s->cf[CF_META], META_SERIAL,
+                             sizeof META_SERIAL - 1, &vl, &err);
+    int rc = dmp_store_rerr(err);
+    if (rc != 0)
+        return rc;
+    uint64_t cur;
+    if (v != NULL && vl == 8) {
+        cur = dmp_load_u64be((const uint8_t *)v);
+    } else {
+        cur = (uint64_t)time(NULL);
+        uint8_t b[8];
+        dmp_store_u64be(b, cur);
+        rocksdb_put_cf(s->db, s->wsync, s->cf[CF_META], META_SERIAL, sizeof META_SERIAL - 1,
+                       (const char *)b, 8, &err);
+        rc = dmp_store_rerr(err);
+    }
+    rocksdb_free(v);
+    atomic_store(&s->serial, cur);
+    return rc;
+}
+
+/* The serial is assigned and the batch written under serial_mu, so serials reach the WAL in
+ * order and the persisted value is always the latest one. */
+int dmp_store_write_stamped(dmp_store_t *s, const rocksdb_writeoptions_t *wo, void *batch, bool wi)
+{
+    char *err = NULL;
+    uint8_t b[8];
+    pthread_mutex_lock(&s->serial_mu);
+    uint64_t next = atomic_load(&s->serial) + 1;
+    dmp_store_u64be(b, next);
+    if (wi) {
+        rocksdb_writebatch_wi_put_cf(batch, s->cf[CF_META], META_SERIAL, sizeof META_SERIAL - 1,
+                                     (const char *)b, 8);
+        rocksdb_write_writebatch_wi(s->db, wo, batch, &err);
+    } else {
+        rocksdb_writebatch_put_cf(batch, s->cf[CF_META], META_SERIAL, sizeof META_SERIAL - 1,
+                                  (const char *)b, 8);
+        rocksdb_write(s->db, wo, batch, &err);
+    }
+    int rc = dmp_store_rerr(err);
+    if (rc == 0)
+        atomic_store(&s->serial, next);
+    pthread_mutex_unlock(&s->serial_mu);
+    return rc;
+}
+
+uint32_t dmp_store_soa_serial(dmp_store_t *s)
+{
+    return s ? (uint32_t)atomic_load_explicit(&s->serial, memory_order_relaxed) : 0;
+}
+
+int dmp_store_zone_scan(dmp_store_t *s, int64_t now_ms, uint32_t *serial, dmp_store_visit_fn fn,
+                        void *ctx)
+{
+    if (s == NULL || serial == NULL || fn == NULL)
+        return DMP_EINVAL;
+    /* one snapshot for the serial and the rows: the transfer is exactly that version */
+    const rocksdb_snapshot_t *snap = rocksdb_create_snapshot(s->db);
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    if (snap == NULL || ro == NULL) {
+        if (ro)
+            rocksdb_readoptions_destroy(ro);
+        if (snap)
+            rocksdb_release_snapshot(s->db, snap);
+        return DMP_ENOMEM;
+    }
+    rocksdb_readoptions_set_snapshot(ro, snap);
+    rocksdb_readoptions_set_fill_cache(ro, 0); /* a full walk must not evict the hot set */
+    char *err = NULL;
+    size_t vl = 0;
+    char *v =
+        rocksdb_get_cf(s->db, ro, s->cf[CF_META], META_SERIAL, sizeof META_SERIAL - 1, &vl, &err);
+    int rc = dmp_store_rerr(err);
+    *serial = (v != NULL && vl == 8) ? (uint32_t)dmp_load_u64be((const uint8_t *)v)
+                                     : dmp_store_soa_serial(s);
+    rocksdb_free(v);
+    rocksdb_iterator_t *it =
+        rc == 0 ? rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_RECORDS]) : NULL;
+    if (it != NULL) {
+        for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+            size_t kl, rl;
+            const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+            const char *nm;
+            size_t nml;
+            const uint8_t *h;
+            if (dmp_store_rkey_parse(k, kl, &nm, &nml, &h) != 0)
+                continue;
+            const uint8_t *rv = (const uint8_t *)rocksdb_iter_value(it, &rl);
+            dmp_store_rec_t rec;
+            if (dmp_store_rec_parse(rv, rl, &rec) != 0 || rec.expires_ms <= now_ms)
+                continue;
+            dmp_store_record_t r;
+            dmp_store_to_public(&rec, h, &r);
+            if (fn(ctx, nm, nml, &r) != 0)
+                break;
+        }
+        rocksdb_iter_get_error(it, &err);
+        rc = dmp_store_rerr(err);
+        rocksdb_iter_destroy(it);
+    }
+    rocksdb_readoptions_destroy(ro);
+    rocksdb_release_snapshot(s->db, snap);
+    return rc;
+}

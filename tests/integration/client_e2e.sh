@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# End-to-end test of the dnsmesh CLI with real processes, loopback only: two users with separate
+# config homes exchange messages both ways through one dnsmeshd (1 byte, 3 KB, the maximum),
+# forward secrecy (the consumed prekey is gone and the next message uses another), erasure repair
+# (chunks deleted on the node), replayed manifests not shown twice, exit codes of bad input, a
+# rotated key, and cluster mode over two nodes with one stopped.
+#   client_e2e.sh DNSMESHD DNSMESH SIGN_CLUSTER
+set -uo pipefail
+NODE=$1 CLI=$2 SIGN=$3
+command -v curl >/dev/null || { echo "SKIP: curl missing"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
+T=$(mktemp -d /tmp/dnsmesh-e2e.XXXXXX)
+export DNSMESH_NO_DEFAULT_PROVIDER=1 # never the public claim provider; tests stay on loopback
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+step() { echo "== $*"; }
+
+# start_node NAME: dnsmeshd on ephemeral loopback ports; sets <NAME>_DNS, <NAME>_HTTP, <NAME>_PID
+start_node() {
+  local n=$1
+  "$NODE" --db-path="$T/$n.db" --dns-host=127.0.0.1 --dns-port=0 --http-host=127.0.0.1 \
+    --http-port=0 --ports-file="$T/$n.ports" --max-value-bytes=16384 --http-burst=1000 \
+    --http-rate=1000 --dns-rate=0 --log-level=warning >"$T/$n.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 100); do [[ -s $T/$n.ports ]] && break; sleep 0.05; done
+  [[ -s $T/$n.ports ]] || fail "node $n did not start: $(cat "$T/$n.log")"
+  eval "${n}_DNS=$(sed 's/.*dns=\([^ ]*\).*/\1/' "$T/$n.ports")"
+  eval "${n}_HTTP=$(sed 's/.*http=\([^ ]*\).*/\1/' "$T/$n.ports")"
+  eval "${n}_PID=$pid"
+}
+
+# as USER CMD...: runs dnsmesh in USER's config home (passphrase from its passphrase_file)
+as() {
+  local u=$1; shift
+  DMP_CONFIG_HOME="$T/$u" DMP_TOKENS_HOME="$T/$u/tokens" "$CLI" "$@"
+}
+
+# send_dbg USER TO MSG: sends, prints the send report line (stderr) to stdout
+send_dbg() {
+  local u=$1 to=$2 msg=$3
+  DNSMESH_SEND_DEBUG=1 as "$u" send "$to" "$msg" 2>"$T/send.err" >"$T/send.out" ||
+    fail "$u send to $to failed: $(cat "$T/send.err")"
+  grep -q "sent → $to" "$T/send.out" || fail "no 'sent' line: $(cat "$T/send.out")"
+  grep 'msg_id=' "$T/send.err"
+}
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+
+# recv_body USER: the single message body a recv prints (fails unless exactly one arrived)
+recv_one() {
+  local u=$1 out
+  out=$(as "$u" recv) || fail "$u recv failed"
+  [[ $(grep -c '^from ' <<<"$out") == 1 ]] || fail "$u expected one message, got: ${out:0:300}"
+  sed -n '3p' <<<"$out" | sed 's/^  //'
+}
+
+prekey_ids() { # USER -> ids in prekeys.db, one per line
+  python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join(str(r[0]) for r in c.execute("select prekey_id from prekeys order by 1")))' "$T/$1/prekeys.db"
+}
+
+start_node A
+step "init, publish, fetch --add both ways (node dns=$A_DNS http=$A_HTTP)"
+for u in alice bob; do
+  mkdir -p "$T/$u"
+  echo "$u-passphrase" >"$T/$u.pass"
+  as $u init "$u" --domain mesh.test --endpoint "http://$A_HTTP" --dns-resolvers "$A_DNS" \
+    --no-probe-local-dns >/dev/null 2>&1 || fail "init $u"
+  sed -i "s|^passphrase_file: null|passphrase_file: $T/$u.pass|" "$T/$u/config.yaml"
+  [[ $(stat -c %a "$T/$u/config.yaml") == 600 ]] || fail "config.yaml not 0600"
+  as $u identity publish >/dev/null || fail "identity publish $u"
+  as $u identity refresh-prekeys --count 12 >"$T/pk.out" 2>&1; grep -q "published 12/12" "$T/pk.out" || fail "prekeys $u: $(cat "$T/pk.out")"
+done
+as alice identity fetch bob --add | grep -q "added contact bob (pinned signing key)" || fail "fetch bob"
+as bob identity fetch alice --add | grep -q "added contact alice" || fail "fetch alice"
+as bob init bob 2>"$T/err"; [[ $? == 1 ]] && grep -q "config already exists" "$T/err" || fail "init refuses an existing config"
+
+step "messages both ways: 1 byte, 3 KB, the maximum (24,724 bytes)"
+head -c 2300 /dev/urandom | base64 -w0 | head -c 3072 >"$T/m3k"
+head -c 20000 /dev/urandom | base64 -w0 | head -c 24724 >"$T/mmax"
+for pair in "alice bob" "bob alice"; do
+  set -- $pair
+  send_dbg "$1" "$2" "x" >/dev/null
+  [[ $(recv_one "$2") == "x" ]] || fail "1-byte message $1 -> $2"
+  send_dbg "$1" "$2" "@$T/m3k" >/dev/null
+  [[ $(recv_one "$2") == "$(cat "$T/m3k")" ]] || fail "3 KB message $1 -> $2"
+  line=$(send_dbg "$1" "$2" "@$T/mmax")
+  [[ $(field k <<<"$line") == 196 && $(field n <<<"$line") == 255 ]] || fail "max message k/n: $line"
+  [[ $(recv_one "$2") == "$(cat "$T/mmax")" ]] || fail "max message $1 -> $2"
+done
+head -c 24725 "$T/mmax" >/dev/null
+{ cat "$T/mmax"; echo -n y; } >"$T/mover"
+as alice send bob "@$T/mover" 2>"$T/err"; rc=$?
+[[ $rc == 1 ]] && grep -q "largest message DMP carries is 24724" "$T/err" || fail "oversize message: rc=$rc $(cat "$T/err")"
+echo -n "from stdin" | as alice send bob - >/dev/null || fail "send from stdin"
+[[ $(recv_one bob) == "from stdin" ]] || fail "stdin message"
+
+step "forward secrecy: send, recv, send"
+before=$(prekey_ids bob)
+l1=$(send_dbg alice bob "fs one"); p1=$(field prekey_id <<<"$l1")
+[[ $p1 != 0 ]] || fail "first message did not use a prekey"
+[[ $(recv_one bob) == "fs one" ]] || fail "fs one"
+after=$(prekey_ids bob)
+grep -qx "$p1" <<<"$before" || fail "prekey $p1 was not bob's"
+grep -qx "$p1" <<<"$after" && fail "consumed prekey $p1 is still in prekeys.db"
+l2=$(send_dbg alice bob "fs two"); p2=$(field prekey_id <<<"$l2")
+[[ $p2 != 0 && $p2 != "$p1" ]] || fail "second message reused prekey $p1 (got $p2)"
+[[ $(recv_one bob) == "fs two" ]] || fail "fs two"
+
+step "replay: a manifest already delivered is not shown twice"
+l=$(send_dbg alice bob "only once")
+[[ $(recv_one bob) == "only once" ]] || fail "replay first delivery"
+as bob recv | grep -q "(no new messages)" || fail "manifest shown twice"
+as bob recv | grep -q "(no new messages)" || fail "replayed manifest shown again"
+
+step "first contact: an unpinned sender's claim becomes an intro"
+mkdir -p "$T/erin"; echo "erin-passphrase" >"$T/erin.pass"
+as erin init erin --domain mesh.test --endpoint "http://$A_HTTP" --dns-resolvers "$A_DNS" --no-probe-local-dns >/dev/null 2>&1
+sed -i "s|^passphrase_file: null|passphrase_file: $T/erin.pass|; s|^claim_provider_override: ''|claim_provider_override: http://$A_HTTP|; s|^claim_provider_zone: ''|claim_provider_zone: mesh.test|" "$T/erin/config.yaml"
+as erin identity publish >/dev/null || fail "erin publish"
+as erin identity fetch bob --add >/dev/null || fail "erin fetch bob"
+as erin send bob "hello from erin" | grep -q "(+ 1/1 claim publishes)" || fail "erin's claim not published"
+out=$(as bob recv); grep -q "1 new intro(s)" <<<"$out" || fail "no intro: $out"
+grep -q "hello from erin" <<<"$out" && fail "an unpinned sender's message was delivered"
+as bob intro list >"$T/intros"; grep -q "message:    hello from erin" "$T/intros" || fail "intro list: $(cat "$T/intros")"
+id=$(sed -n 's/^#\([0-9]*\) .*/\1/p' "$T/intros" | head -1)
+as bob intro trust "$id" --label erin | grep -q "hello from erin" || fail "intro trust"
+as bob contacts list | grep -q "^erin .*(pinned)" || fail "erin not pinned"
+as bob intro list | grep -q "(no pending intros)" || fail "intro still queued"
+send_dbg erin bob "second from erin" >/dev/null
+[[ $(recv_one bob) == "second from erin" ]] || fail "pinned erin not delivered"
+
+step "erasure repair: chunks deleted on the node, a bogus value in front of another"
+l=$(send_dbg alice bob "@$T/m3k"); c0=$(field chunk0 <<<"$l"); k=$(field k <<<"$l"); n=$(field n <<<"$l")
+key=${c0#chunk-0000-}
+for i in 0 $((k - 1)); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "http://$A_HTTP/v1/records/chunk-$(printf %04d "$i")-$key")
+  [[ $code == 204 ]] || fail "delete chunk $i: HTTP $code"
+done
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+  -d '{"value":"v=dmp1;t=chunk;d=AAAA","ttl":300}' "http://$A_HTTP/v1/records/chunk-0001-$key"
+[[ $(recv_one bob) == "$(cat "$T/m3k")" ]] || fail "message with $((n - k)) lost chunks not repaired"
+
+step "bad input: unknown contact, missing config, wrong passphrase, unreachable node"
+as alice send nobody hi 2>"$T/err"; [[ $? == 1 ]] && grep -q "unknown contact" "$T/err" || fail "unknown contact"
+DMP_CONFIG_HOME="$T/none" "$CLI" recv 2>"$T/err"; [[ $? == 1 ]] && grep -q "no config at" "$T/err" || fail "missing config"
+DMP_PASSPHRASE=wrong as alice recv 2>"$T/err"; [[ $? == 1 ]] && grep -q "passphrase mismatch" "$T/err" || fail "wrong passphrase"
+cp -r "$T/alice" "$T/alice-off"
+sed -i "s|^endpoint: .*|endpoint: http://127.0.0.1:9|" "$T/alice-off/config.yaml"
+as alice-off send bob hi 2>"$T/err"; [[ $? == 2 ]] || fail "unreachable node: $(cat "$T/err")"
+printf 'contacts: [\n' >"$T/alice-off/config.yaml"
+as alice-off recv 2>"$T/err"; [[ $? == 1 ]] || fail "corrupt config"
+bob_contacts=$(as bob contacts list)
+as bob send alice "@$T/nonexistent" 2>/dev/null
+[[ $(as bob contacts list) == "$bob_contacts" ]] || fail "a failed command changed the contacts"
+
+step "rotated key: bob follows alice's rotation chain (send and recv)"
+echo "alice-new-passphrase" >"$T/alice.newpass"
+as alice identity rotate --experimental --yes --new-passphrase-file "$T/alice.newpass" \
+  >"$T/rot.out" 2>&1 || fail "rotate: $(cat "$T/rot.out")"
+grep -q "published RotationRecord" "$T/rot.out" || fail "no rotation published"
+as bob send alice "after rotation" >/dev/null 2>"$T/err" || fail "send after rotation: $(cat "$T/err")"
+grep -q "rotated its key" "$T/err" || fail "bob did not follow the rotation"
+[[ $(recv_one alice) == "after rotation" ]] || fail "alice (new key) did not get the message"
+send_dbg alice bob "signed by the new key" >/dev/null
+[[ $(recv_one bob) == "signed by the new key" ]] || fail "bob refused the rotated key"
+echo "alice-third-passphrase" >"$T/alice.pass3"
+as alice identity rotate --experimental --yes --reason compromise --new-passphrase-file "$T/alice.pass3" >/dev/null 2>&1 || fail "rotate (compromise)"
+as bob send alice "to a revoked key" 2>"$T/err"; [[ $? == 2 ]] && grep -q "revoked" "$T/err" || fail "revoked key not refused: $(cat "$T/err")"
+
+step "cluster mode: two nodes, one stopped"
+start_node B
+mapfile -t signed < <("$SIGN" mesh.test $(( $(date +%s) + 86400 )) n1 "http://$A_HTTP" "$A_DNS" n2 "http://$B_HTTP" "$B_DNS")
+opspk=${signed[0]}
+for h in "$A_HTTP" "$B_HTTP"; do
+  body=$(python3 -c 'import json,sys; print(json.dumps({"value":sys.argv[1],"ttl":86400}))' "${signed[1]}")
+  [[ $(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d "$body" "http://$h/v1/records/cluster.mesh.test") == 201 ]] || fail "publish cluster manifest to $h"
+done
+for u in carol dave; do
+  mkdir -p "$T/$u"; echo "$u-passphrase" >"$T/$u.pass"
+  as $u init "$u" --domain mesh.test --endpoint "http://$A_HTTP" --dns-resolvers "$A_DNS" --no-probe-local-dns >/dev/null 2>&1
+  sed -i "s|^passphrase_file: null|passphrase_file: $T/$u.pass|" "$T/$u/config.yaml"
+  as $u cluster pin "$opspk" mesh.test >/dev/null || fail "cluster pin"
+  as $u cluster enable >"$T/ce.out" 2>&1; grep -q "cluster mode enabled" "$T/ce.out" || fail "cluster enable: $(cat "$T/ce.out")"
+  as $u identity publish >/dev/null || fail "cluster identity publish $u"
+  as $u identity refresh-prekeys --count 2 >"$T/pk.out" 2>&1; grep -q "published 2/2" "$T/pk.out" || fail "cluster prekeys $u: $(cat "$T/pk.out")"
+done
+as carol identity fetch dave --add >/dev/null || fail "cluster fetch dave"
+as dave identity fetch carol --add >/dev/null || fail "cluster fetch carol"
+send_dbg carol dave "both nodes up" >/dev/null
+[[ $(recv_one dave) == "both nodes up" ]] || fail "cluster both up"
+kill "$B_PID"; wait "$B_PID" 2>/dev/null
+send_dbg carol dave "one node stopped" >/dev/null
+[[ $(recv_one dave) == "one node stopped" ]] || fail "cluster with a node stopped"
+send_dbg dave carol "and back" >/dev/null
+[[ $(recv_one carol) == "and back" ]] || fail "cluster reply with a node stopped"
+echo "client_e2e: ok"

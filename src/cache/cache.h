@@ -10,9 +10,9 @@
 #include "cache/cache_types.h"
 #include "util/util.h"
 
-/* Answer cache: one per shard thread, not thread-safe.
- * Keys are names compared byte-for-byte: pass the lowercase name. An entry is dead once
- * expires_ms <= now_ms. get never allocates and is O(1) expected. */
+/* Answer cache: one per shard. Every function but dmp_cache_read is for one writer at a time
+ * (the owning shard thread). Keys are names compared byte-for-byte: pass the lowercase name. An
+ * entry is dead once expires_ms <= now_ms. get never allocates and is O(1) expected. */
 int dmp_cache_new(size_t max_bytes, dmp_cache_t **out);
 void dmp_cache_free(dmp_cache_t *c);
 /* HIT: *blob, *blob_len and *count set (blob owned by the cache, valid until the next call on this
@@ -33,6 +33,27 @@ int dmp_cache_put(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *
 int dmp_cache_put_negative(dmp_cache_t *c, const char *lname, size_t len, int64_t expires_ms);
 void dmp_cache_invalidate(dmp_cache_t *c, const char *lname, size_t len);
 void dmp_cache_clear(dmp_cache_t *c);
+
+/* ---- concurrent readers ----
+ * dmp_cache_readers (once, before any reader runs) lets `nreaders` other threads read the cache
+ * while its writer works: reader r (0..nreaders-1, one thread at a time per r) calls
+ * dmp_cache_read (expires_ms, if not NULL, gets the entry's expiry as dmp_cache_get_exp reports
+ * it). A read takes no lock, never blocks and never allocates; it copies a hit's blob
+ * into blob[0..cap) (a blob larger than cap reads as a miss) and does not touch the LRU order
+ * (a hit gives the entry a second chance at eviction instead). It may miss an entry the writer
+ * is moving at that moment (ask the owner then), but never returns a torn entry, and never one
+ * that was invalidated or replaced before the read began. Memory the writer drops is freed once
+ * no read can hold it (on later writes, or dmp_cache_reclaim). dmp_cache_free only after every
+ * reader stopped. */
+#define DMP_CACHE_MAX_READERS 256u
+int dmp_cache_readers(dmp_cache_t *c, unsigned nreaders);
+dmp_cache_result_t dmp_cache_read(dmp_cache_t *c, unsigned reader, const char *lname, size_t len,
+                                  int64_t now_ms, uint8_t *blob, size_t cap, size_t *blob_len,
+                                  uint16_t *count, int64_t *expires_ms);
+/* Writer: frees what readers can no longer hold (also done every 64 drops). */
+void dmp_cache_reclaim(dmp_cache_t *c);
+/* Reads answered / missed by dmp_cache_read (any thread) and items waiting to be freed (writer). */
+void dmp_cache_reader_stats(dmp_cache_t *c, uint64_t *hits, uint64_t *misses, size_t *retired);
 /* Any out pointer may be NULL. bytes = accounted bytes (<= max_bytes). */
 void dmp_cache_stats(const dmp_cache_t *c, uint64_t *hits, uint64_t *misses, size_t *bytes,
                      size_t *entries);

@@ -106,6 +106,26 @@ void dmp_net_udp_ingest(fe_t *fe, unsigned sock, const uint8_t *pkt, size_t len,
         dmp_net_udp_send(fe, r);
         return;
     }
+    if (n->h.frontend_answer) {
+        dmp_net_query_t q = {.pkt = r->data,
+                             .len = len,
+                             .transport = DMP_NET_UDP,
+                             .peer = (const struct sockaddr *)&r->peer,
+                             .peer_len = peer_len,
+                             .frontend = fe->idx};
+        size_t ol = 0;
+        uint8_t *out = r->data + n->cfg.udp_max_payload;
+        if (n->h.frontend_answer(n->h.ctx, fe->idx, &q, out, n->cfg.udp_reply_cap, &ol)) {
+            CINC(fe->c.frontend_answered, 1);
+            if (ol == 0 || ol > n->cfg.udp_reply_cap) {
+                dmp_net_udp_req_put(fe, r);
+                return;
+            }
+            r->out_len = ol;
+            dmp_net_udp_send(fe, r);
+            return;
+        }
+    }
     unsigned s = dmp_net_pick_shard(fe, r->data, len);
     if (fe->inflight[s] >= n->cfg.ring_capacity) {
         CINC(fe->c.ring_full_drops, 1);
@@ -172,10 +192,17 @@ void dmp_net_udp_send(fe_t *fe, req_t *r)
         io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)r);
         fe->uring_ops++;
         fe->sends_out++;
+        /* Replies answered on the frontend are made while a batch of receive completions is
+         * being worked through: submit every SEND_FLUSH of them rather than after the whole
+         * batch (up to 256), so the first answer of a burst does not wait for the last. */
+        if (++fe->sends_unsubmitted >= SEND_FLUSH) {
+            (void)io_uring_submit(&fe->ring);
+            fe->sends_unsubmitted = 0;
+        }
         return;
     }
     int fd = fe->udp_fd[r->sock];
-    if (fe->nsm == BATCH || (fe->nsm && fe->sm_fd != fd)) {
+    if (fe->nsm == SEND_FLUSH || (fe->nsm && fe->sm_fd != fd)) {
         udp_send_mmsg_flush(fe);
     }
     fe->sm_fd = fd;

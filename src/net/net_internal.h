@@ -43,6 +43,7 @@
 #include "util/util.h"
 
 #define BATCH 64
+#define SEND_FLUSH 32 /* UDP replies queued before they are pushed out mid-batch */
 #define TCP_MAX_MSG 65535
 #define UD_EFD 1ULL
 #define UD_EPOLL 2ULL
@@ -56,7 +57,8 @@
 typedef struct {
     _Atomic uint64_t udp_rx, udp_tx, udp_dropped, tcp_accepted, tcp_rejected, tcp_accept_errors,
         tcp_rx, tcp_tx, tcp_timeouts, tcp_evicted, tcp_source_capped, tcp_bad_length,
-        ring_full_drops, admit_drops, slips, queries_handled, tasks_run, ring_depth_max;
+        ring_full_drops, admit_drops, slips, queries_handled, tasks_run, ring_depth_max,
+        frontend_answered;
 } counters_t;
 
 #define CINC(c, n)                                                                                 \
@@ -196,10 +198,11 @@ struct fe {
     unsigned nbufs, bufsz, br_added;
     struct msghdr rmsg;
     uint64_t efd_val;
-    unsigned uring_ops; /* armed requests whose final CQE has not arrived */
-    unsigned sends_out; /* sendmsg SQEs not yet completed */
-    bool buf_leak;      /* teardown could not confirm the kernel is done with bufs */
-    bool fixed_files;   /* udp_fd[] registered: SQEs name socket i as fixed file i */
+    unsigned uring_ops;         /* armed requests whose final CQE has not arrived */
+    unsigned sends_out;         /* sendmsg SQEs not yet completed */
+    unsigned sends_unsubmitted; /* sendmsg SQEs queued since the last submit (approximate) */
+    bool buf_leak;              /* teardown could not confirm the kernel is done with bufs */
+    bool fixed_files;           /* udp_fd[] registered: SQEs name socket i as fixed file i */
 
     /* mmsg backend */
     struct mmsghdr *mm;

@@ -497,6 +497,7 @@ static void add_counters(dmp_net_stats_t *o, const counters_t *c)
     o->slips += CGET(c->slips);
     o->queries_handled += CGET(c->queries_handled);
     o->tasks_run += CGET(c->tasks_run);
+    o->frontend_answered += CGET(c->frontend_answered);
     if (CGET(c->ring_depth_max) > o->ring_depth_max) {
         o->ring_depth_max = CGET(c->ring_depth_max);
     }

@@ -66,6 +66,13 @@ typedef struct {
     bool (*tcp_takeover)(void *ctx, int fd, const struct sockaddr *peer, socklen_t peer_len,
                          const uint8_t *pkt, size_t len);
     void *ctx;
+    /* Optional, frontend thread, UDP only, after admit and before route: answer the query right
+     * here (dnsmeshd: from a read-only view of the owning shard's answer cache) and return true,
+     * or return false to hand it to its shard as usual. Same contract for out, cap and out_len as
+     * handle() (out_len 0: send nothing). TCP queries always go to their shard, whose replies
+     * keep the connection's order. NULL = every query goes to a shard. */
+    bool (*frontend_answer)(void *ctx, unsigned frontend, const dmp_net_query_t *q, uint8_t *out,
+                            size_t cap, size_t *out_len);
 } dmp_net_handler_t;
 
 /* A listen address. host is a numeric IPv4 or IPv6 address ("127.0.0.1", "::1", "0.0.0.0",
@@ -127,6 +134,7 @@ typedef struct {
     uint64_t ring_full_drops;    /* queries dropped because the shard's ring/in-flight was full */
     uint64_t admit_drops, slips; /* admit() said DROP / SLIP */
     uint64_t queries_handled;    /* handle() calls */
+    uint64_t frontend_answered;  /* UDP queries frontend_answer() answered */
     uint64_t tasks_run;          /* submitted tasks run */
     uint64_t ring_depth_max;     /* most queries seen waiting in one frontend->shard ring */
     uint64_t ring_depth_now;     /* queries waiting in all frontend->shard rings now */

@@ -239,6 +239,7 @@ void dmp_net_uring_loop(fe_t *fe)
         bool idle = !fe->tcp_more && dmp_net_fe_replies_quiet(fe);
         struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = idle ? 100000000 : 0};
         struct io_uring_cqe *cqe = NULL;
+        fe->sends_unsubmitted = 0;
         if (idle) {
             (void)io_uring_submit_and_wait_timeout(&fe->ring, &cqe, 1, &ts, NULL);
         } else {

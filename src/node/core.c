@@ -25,6 +25,21 @@ typedef struct {
     uint64_t cookie_epoch;          /* UINT64_MAX: not derived yet */
 } shard_t;
 
+/* One frontend's state for dmp_node_core_query_frontend: touched only by that frontend's thread
+ * (reader index idx of every shard's answer cache). */
+typedef struct {
+    dmp_node_core_t *core;
+    unsigned idx;
+    dmp_node_tstats_t *st;
+    dmp_dns_zone_t zone;
+    int64_t now_ms;
+    bool missed; /* the answer needs the shard (a cache miss, or an outdated NXDOMAIN) */
+    unsigned hits, neg_hits;        /* this query's cache answers */
+    dmp_dns_cookie_secret_t cookie; /* this frontend's copy of the cookie secrets */
+    uint64_t cookie_epoch;          /* UINT64_MAX: not derived yet */
+    uint8_t blob[65535];
+} fe_t;
+
 struct dmp_node_core {
     const dmp_node_config_t *cfg;
     dmp_store_t *store;
@@ -41,9 +56,14 @@ struct dmp_node_core {
     /* multi-shard transactions are handed out one at a time, so every shard sees them in
      * the same order and two of them can never park each other's shards (no deadlock) */
     pthread_mutex_t multi_mu;
+    unsigned nfe;
+    fe_t *fe; /* nfe frontends that may answer from the caches (dmp_node_core_query_frontend) */
     uint8_t cookie_master[32];    /* DMP_COOKIE_SECRET or random; wiped on free */
     uint16_t keepalive;           /* RFC 7828 value for TCP answers (100 ms units) */
     _Atomic bool cookie_required; /* reloadable (SIGHUP) */
+    /* RRL on (reloadable): its tables are per shard and single-threaded, so frontends then
+     * leave every query to its shard */
+    _Atomic bool rrl_on;
 };
 
 static int64_t now_ms_real(void)
@@ -162,7 +182,10 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
             dmp_node_core_free(c);
             return DMP_ENOMEM;
         }
-        if (cache_bytes && dmp_cache_new(cache_bytes, &sh->cache) != 0) {
+        if (sh->rrl)
+            atomic_store_explicit(&c->rrl_on, true, memory_order_relaxed);
+        if (cache_bytes && (dmp_cache_new(cache_bytes, &sh->cache) != 0 ||
+                            dmp_cache_readers(sh->cache, o->nfrontends) != 0)) {
             dmp_node_core_free(c);
             return DMP_ENOMEM;
         }
@@ -176,6 +199,21 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
                                          .on_put = shard_on_put,
                                          .ctx = sh},
                                  .max_batch = 64};
+    }
+    if (cache_bytes && o->nfrontends) {
+        c->fe = calloc(o->nfrontends, sizeof(fe_t));
+        if (!c->fe) {
+            dmp_node_core_free(c);
+            return DMP_ENOMEM;
+        }
+        c->nfe = o->nfrontends;
+        for (unsigned i = 0; i < c->nfe; i++) {
+            c->fe[i].core = c;
+            c->fe[i].idx = i;
+            c->fe[i].st = o->frontend_st ? &o->frontend_st[i] : NULL;
+            c->fe[i].cookie_epoch = UINT64_MAX;
+            zone_from_cfg(o->cfg, &c->fe[i].zone);
+        }
     }
     *out = c;
     return 0;
@@ -372,8 +410,9 @@ int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t)
 /* ---- shard hooks ---- */
 /* EDNS options of one query: the client address for cookies (secrets re-derived when the
  * rotation epoch changes; every shard derives the same ones from the master), NSID, keepalive. */
-static void query_opts(dmp_node_core_t *c, shard_t *sh, const struct sockaddr *peer,
-                       socklen_t peer_len, int64_t now_ms, dmp_dns_opts_t *o)
+static void query_opts(dmp_node_core_t *c, dmp_dns_cookie_secret_t *cookie, uint64_t *cookie_epoch,
+                       const struct sockaddr *peer, socklen_t peer_len, int64_t now_ms,
+                       dmp_dns_opts_t *o)
 {
     const dmp_node_config_t *cfg = c->cfg;
     memset(o, 0, sizeof(*o));
@@ -395,13 +434,13 @@ static void query_opts(dmp_node_core_t *c, shard_t *sh, const struct sockaddr *p
         return;
     }
     uint64_t epoch = (uint64_t)(now_ms / 1000) / cfg->cookie_rotate;
-    if (epoch != sh->cookie_epoch &&
+    if (epoch != *cookie_epoch &&
         dmp_dns_cookie_secret_at(c->cookie_master, (uint64_t)(now_ms / 1000), cfg->cookie_rotate,
-                                 &sh->cookie) == 0)
-        sh->cookie_epoch = epoch;
-    if (sh->cookie_epoch == UINT64_MAX)
+                                 cookie) == 0)
+        *cookie_epoch = epoch;
+    if (*cookie_epoch == UINT64_MAX)
         return;
-    o->cookie = &sh->cookie;
+    o->cookie = cookie;
     o->cookie_required = atomic_load_explicit(&c->cookie_required, memory_order_relaxed);
 }
 
@@ -416,7 +455,7 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
     sh->zone.soa_serial = dmp_store_soa_serial(c->store);
     dmp_dns_result_t res = {0};
     dmp_dns_opts_t opts;
-    query_opts(c, sh, peer, peer_len, sh->lookup.now_ms, &opts);
+    query_opts(c, &sh->cookie, &sh->cookie_epoch, peer, peer_len, sh->lookup.now_ms, &opts);
     *out_len = 0;
     dmp_dns_respond_ex(&sh->zone, &opts, pkt, len, tcp ? DMP_DNS_TCP : DMP_DNS_UDP, dmp_node_lookup,
                        &sh->lookup, out, cap, out_len, &res);
@@ -458,6 +497,87 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
     dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
 }
 
+/* ---- frontend hooks: answers from the shards' answer caches, read-only ---- */
+
+/* dmp_dns_lookup_fn for a frontend: the owning shard's cache entry, read with dmp_cache_read,
+ * interpreted as dmp_node_lookup does (see the cache entry kinds in lookup.c). Anything the
+ * cache cannot answer marks the query missed; the caller then hands it to the shard. */
+static int fe_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out)
+{
+    fe_t *f = ctx;
+    dmp_node_core_t *c = f->core;
+    dmp_cache_t *cache = c->shards[dmp_node_core_shard_of(c, lname, len)].cache;
+    size_t blen = 0;
+    uint16_t count = 0;
+    int64_t exp = 0;
+    dmp_cache_result_t cr = dmp_cache_read(cache, f->idx, lname, len, f->now_ms, f->blob,
+                                           sizeof(f->blob), &blen, &count, &exp);
+    if (cr == DMP_CACHE_NEGATIVE) {
+        f->neg_hits++;
+        return DMP_ENOTFOUND;
+    }
+    if (cr == DMP_CACHE_HIT && count == 0 && blen == sizeof(uint32_t)) {
+        uint32_t g;
+        memcpy(&g, f->blob, sizeof(g));
+        if (g == atomic_load_explicit(&c->neg.gen[dmp_node_neg_slot(lname, len)],
+                                      memory_order_acquire)) {
+            f->neg_hits++;
+            return DMP_ENOTFOUND;
+        }
+        cr = DMP_CACHE_MISS; /* a descendant was written since: the shard looks again */
+    }
+    if (cr == DMP_CACHE_HIT) {
+        f->hits++;
+        out->rrs = blen ? f->blob : NULL;
+        out->len = blen;
+        out->count = count;
+        if (count) /* the same TTL as the shard gives (dmp_node_lookup) */
+            dmp_node_lookup_clamp_ttl(out, exp, f->now_ms);
+        return 0;
+    }
+    f->missed = true;
+    return DMP_EAGAIN;
+}
+
+bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const uint8_t *pkt,
+                                  size_t len, const struct sockaddr *peer, socklen_t peer_len,
+                                  uint8_t *out, size_t cap, size_t *out_len)
+{
+    *out_len = 0;
+    if (!c || frontend >= c->nfe || len < 12 || ((pkt[2] >> 3) & 0xF) != 0 ||
+        atomic_load_explicit(&c->rrl_on, memory_order_relaxed))
+        return false; /* only standard queries, and only without RRL: the rest go to the shard */
+    fe_t *f = &c->fe[frontend];
+    int64_t t0 = dmp_monotonic_ns();
+    f->now_ms = now_ms_coarse();
+    f->zone.soa_serial = dmp_store_soa_serial(c->store);
+    f->missed = false;
+    f->hits = f->neg_hits = 0;
+    dmp_dns_result_t res = {0};
+    dmp_dns_opts_t opts;
+    query_opts(c, &f->cookie, &f->cookie_epoch, peer, peer_len, f->now_ms, &opts);
+    dmp_dns_respond_ex(&f->zone, &opts, pkt, len, DMP_DNS_UDP, fe_lookup, f, out, cap, out_len,
+                       &res);
+    if (f->missed || *out_len == 0 || res.outcome == DMP_DNS_OUT_UPDATE) {
+        *out_len = 0;
+        return false; /* the shard answers (and counts) it */
+    }
+    dmp_node_tstats_t *st = f->st;
+    if (st) {
+        if (res.cookie >= 0 && res.cookie < 5)
+            DMP_STAT_INC(st, dns_cookie[res.cookie]);
+        unsigned rs = res.rcode < DMP_NODE_RCODE_SLOTS - 1 ? res.rcode : DMP_NODE_RCODE_SLOTS - 1;
+        DMP_STAT_INC(st, dns_rcode[rs]);
+        if (res.outcome >= 0 && res.outcome < DMP_NODE_OUT_SLOTS)
+            DMP_STAT_INC(st, dns_outcome[res.outcome]);
+        DMP_STAT_INC(st, dns_qtype[res.qtype ? dmp_node_qtype_slot(res.qtype) : 14]);
+        DMP_STAT_ADD(st, cache_hits, f->hits);
+        DMP_STAT_ADD(st, cache_neg_hits, f->neg_hits);
+        dmp_node_lat_observe(st, dmp_monotonic_ns() - t0);
+    }
+    return true;
+}
+
 /* SIGHUP: a new RRL table for one shard, swapped in on that shard's thread. */
 typedef struct {
     shard_t *sh;
@@ -486,6 +606,8 @@ int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc)
                                 .whitelist = nc->rrl_whitelist,
                                 .nwhitelist = nc->rrl_nwhitelist};
     int rc_all = 0;
+    /* frontends stop (or start) answering from the caches at once; the shards' tables follow */
+    atomic_store_explicit(&c->rrl_on, nc->rrl_rate > 0, memory_order_relaxed);
     for (unsigned i = 0; i < c->nshards; i++) {
         rrl_swap_t *s = calloc(1, sizeof(*s));
         if (!s)
@@ -509,6 +631,7 @@ void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)
     dmp_node_wq_flush(&sh->wq);
     if (sh->cache) {
         size_t bytes = 0;
+        dmp_cache_reclaim(sh->cache); /* what frontends may have held, once they are past it */
         dmp_cache_stats(sh->cache, NULL, NULL, &bytes, NULL);
         DMP_STAT_SET(sh->st, cache_bytes, bytes);
     }
@@ -540,6 +663,7 @@ void dmp_node_core_free(dmp_node_core_t *c)
         sodium_memzero(&c->shards[i].cookie, sizeof(c->shards[i].cookie));
     }
     free(c->shards);
+    free(c->fe);
     pthread_mutex_destroy(&c->multi_mu);
     sodium_memzero(c->cookie_master, sizeof(c->cookie_master));
     free(c);

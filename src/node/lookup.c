@@ -90,7 +90,7 @@ static uint32_t neg_gen(const dmp_node_lookup_t *l, const char *lname, size_t le
 /* Answer TTL: the smaller of DMP_DNS_TTL (compiled into the RRs) and the RRset's remaining
  * lifetime (its first record to expire), rounded down, so no cache keeps a record past its
  * expiry (under a second left: TTL 0, not cached). */
-static void clamp_to(dmp_dns_rrset_view_t *out, int64_t expires_ms, int64_t now_ms)
+void dmp_node_lookup_clamp_ttl(dmp_dns_rrset_view_t *out, int64_t expires_ms, int64_t now_ms)
 {
     if (expires_ms == INT64_MAX)
         return;
@@ -130,7 +130,8 @@ int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view
             out->len = blen;
             out->count = count;
             if (count)
-                clamp_to(out, exp, now); /* a TXT entry lives exactly as long as its RRset */
+                dmp_node_lookup_clamp_ttl(out, exp,
+                                          now); /* a TXT entry lives exactly as long as its RRset */
             return 0;
         }
         if (cr == DMP_CACHE_NEGATIVE) {
@@ -188,6 +189,6 @@ int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view
     out->rrs = l->rrs.data;
     out->len = l->rrs.len;
     out->count = (uint16_t)nv;
-    clamp_to(out, l->min_exp, now);
+    dmp_node_lookup_clamp_ttl(out, l->min_exp, now);
     return 0;
 }

@@ -70,6 +70,15 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
                         q->peer_len, out, cap, out_len);
 }
 
+/* Frontend thread: a UDP query answered from the owning shard's answer cache, or false. */
+static bool on_frontend(void *ctx, unsigned frontend, const dmp_net_query_t *q, uint8_t *out,
+                        size_t cap, size_t *out_len)
+{
+    node_t *n = ctx;
+    return dmp_node_core_query_frontend(n->core, frontend, q->pkt, q->len, q->peer, q->peer_len,
+                                        out, cap, out_len);
+}
+
 static void on_tick(void *ctx, unsigned shard)
 {
     node_t *n = ctx;
@@ -491,12 +500,18 @@ int main(int argc, char **argv)
                 err[0] ? err : dmp_store_strerror(rc));
         goto out;
     }
+    /* DMP_DNS_FRONTEND_CACHE=0: every query crosses to its shard (the path before the
+     * frontends could answer from the shards' caches; kept measurable, bench/frontend-path.sh) */
+    const char *fec = getenv("DMP_DNS_FRONTEND_CACHE");
+    bool fe_cache = !(fec && strcmp(fec, "0") == 0);
     dmp_net_config_t ncd;
     dmp_net_config_default(&ncd); /* the TCP idle timeout the keepalive option announces */
     dmp_node_core_opts_t co = {.cfg = &n->cfg,
                                .store = n->store,
                                .nshards = n->nshards,
                                .shard_st = n->metrics.t,
+                               .nfrontends = fe_cache ? n->nfront : 0,
+                               .frontend_st = &n->metrics.t[n->nshards],
                                .tcp_keepalive_100ms = (uint16_t)(ncd.tcp_idle_timeout_ms / 100)};
     rc = dmp_node_core_new(&co, &n->core);
     if (rc != 0) {
@@ -560,7 +575,8 @@ int main(int argc, char **argv)
                             .handle = on_handle,
                             .tick = on_tick,
                             .tcp_takeover = n->xfr ? on_takeover : NULL,
-                            .ctx = n};
+                            .ctx = n,
+                            .frontend_answer = fe_cache ? on_frontend : NULL};
     rc = dmp_net_start(&nc, &hd, &n->net, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "dnsmeshd: DNS listener on %s port %u: %s\n", n->cfg.dns_host,

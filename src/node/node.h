@@ -322,6 +322,9 @@ void dmp_node_lookup_free(dmp_node_lookup_t *l);
 /* The dmp_dns_lookup_fn of a shard (ctx = dmp_node_lookup_t): 0 with the RRset view (count 0 =
  * the name exists without values, RFC 8020), DMP_ENOTFOUND (NXDOMAIN), other = SERVFAIL. */
 int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out);
+/* Answer TTL of a TXT RRset expiring at expires_ms: sets out->clamp_ttl/ttl (used by the shard's
+ * lookup and the frontends'). */
+void dmp_node_lookup_clamp_ttl(dmp_dns_rrset_view_t *out, int64_t expires_ms, int64_t now_ms);
 
 /* ---- the node core (core.c): shards, routing, the apply API ----
  * Owns the per-shard state (write queue, answer cache, lookup buffers), the negative-cache
@@ -340,6 +343,10 @@ typedef struct {
     int64_t (*now_ms)(void);      /* NULL = CLOCK_REALTIME */
     bool no_syncer;               /* tests: every batch written synced, completed at once */
     uint16_t tcp_keepalive_100ms; /* RFC 7828 timeout sent in TCP answers that ask; 0 = never */
+    /* threads that may call dmp_node_core_query_frontend (dnsmeshd: net frontends), each with
+     * its own index; 0 = none. frontend_st: their counter slots (nfrontends, may be NULL). */
+    unsigned nfrontends;
+    dmp_node_tstats_t *frontend_st;
 } dmp_node_core_opts_t;
 
 int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out);
@@ -359,6 +366,16 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
                          bool tcp, const struct sockaddr *peer, socklen_t peer_len, uint8_t *out,
                          size_t cap, size_t *out_len);
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
+/* Frontend `frontend` (< opts.nfrontends; any thread, one at a time per index): answers a UDP
+ * query from the owning shard's answer cache without crossing threads and returns true, or
+ * returns false (*out_len 0) when only the shard can answer it (a cache miss, an outdated
+ * NXDOMAIN, a non-QUERY opcode, answer cache off, response rate limiting on: its tables live on
+ * the shards). Cookies and the other EDNS options are handled as on the shard. Never reads the
+ * store, never blocks. A write invalidates its name's entry on the shard before it is acknowledged,
+ * so a query that arrives after the acknowledgement never gets the old answer from here. */
+bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const uint8_t *pkt,
+                                  size_t len, const struct sockaddr *peer, socklen_t peer_len,
+                                  uint8_t *out, size_t cap, size_t *out_len);
 /* After the executor stopped (no shard thread runs): flushes every shard, syncs and completes
  * everything pending, stops the syncer. */
 void dmp_node_core_drain(dmp_node_core_t *c);

@@ -15,6 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Small byte bound so eviction happens constantly. */
     if (dmp_cache_new(2048, &c) != 0)
         return 0;
+    /* one registered reader: every lookup is also made through dmp_cache_read, which must agree
+     * with the shadow table (and with get: before get, which may drop an expired entry) */
+    if (dmp_cache_readers(c, 1) != 0) {
+        dmp_cache_free(c);
+        return 0;
+    }
+    uint8_t rbuf[255];
     int64_t shadow_exp[256];
     uint8_t shadow_len[256];
     bool present[256];
@@ -54,8 +61,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 4:
             now += arg & 7;
             break;
+        case 5:
+            dmp_cache_reclaim(c);
+            break;
         default: {
+            size_t rl;
+            uint16_t rc;
+            dmp_cache_result_t rr =
+                dmp_cache_read(c, 0, nm, nl, now, rbuf, sizeof rbuf, &rl, &rc, NULL);
             dmp_cache_result_t r = dmp_cache_get(c, nm, nl, now, &b, &bl, &cnt);
+            /* single-threaded, nothing moves between the two: they agree exactly */
+            if (rr != r || (r == DMP_CACHE_HIT &&
+                            (rl != bl || rc != cnt || (bl > 0 && memcmp(rbuf, b, bl) != 0))))
+                __builtin_trap();
             /* The cache may have evicted it; it must never return stale or wrong data. */
             if (r != DMP_CACHE_MISS && (!present[key] || shadow_exp[key] <= now))
                 __builtin_trap();

@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1187,6 +1189,117 @@ static void t_fd_limits(void **state)
     itest_node_cleanup(&n);
 }
 
+/* ---- a write is visible over DNS right after its 201, while queries keep the name hot ---- */
+
+typedef struct {
+    itest_node_t *node;
+    _Atomic int stop;
+    _Atomic int round; /* which names the load threads ask for */
+    _Atomic long sent, unanswered;
+} hot_t;
+
+static hot_t g_hot;
+
+static void *hot_load(void *arg)
+{
+    (void)arg;
+    uint8_t q[600], resp[4096];
+    time_t until = time(NULL) + 60;
+    for (long i = 0; i < 2000000 && !atomic_load(&g_hot.stop) && time(NULL) < until; i++) {
+        int k = atomic_load(&g_hot.round);
+        char nm[64];
+        switch (i % 3) {
+        case 0:
+            snprintf(nm, sizeof(nm), "hot%d.mesh.test", k);
+            break;
+        case 1:
+            snprintf(nm, sizeof(nm), "nx%d.mesh.test", k);
+            break;
+        default:
+            snprintf(nm, sizeof(nm), "p%d.mesh.test", k);
+            break;
+        }
+        size_t ql = itest_build_query(q, sizeof(q), (uint16_t)i, nm, LDNS_RR_TYPE_TXT, -1, 0, 0);
+        if (ql == 0 || itest_udp(g_hot.node, q, ql, resp, sizeof(resp), 1000) <= 0)
+            atomic_fetch_add(&g_hot.unanswered, 1);
+        atomic_fetch_add(&g_hot.sent, 1);
+    }
+    return NULL;
+}
+
+/* True when the TXT answer to name holds value (UDP, as resolvers ask first). */
+static bool answer_has(const char *name, const char *value, int *rcode)
+{
+    reply_t r;
+    *rcode = -1;
+    if (query(g_hot.node, false, name, LDNS_RR_TYPE_TXT, 1232, &r) != 0)
+        return false;
+    *rcode = rcode_of(&r);
+    bool found = false;
+    for (size_t i = 0; i < ancount(&r) && !found; i++) {
+        char v[4096];
+        size_t ns;
+        txt_value(&r, i, v, sizeof(v), &ns);
+        found = strcmp(v, value) == 0;
+    }
+    reply_free(&r);
+    return found;
+}
+
+static void t_write_visible_under_load(void **state)
+{
+    (void)state;
+    /* its own node: no DNS rate limit nor RRL (the load comes from one address), several
+     * shards, and the frontends answering cache hits (the default when RRL is off) */
+    static const char *const env[] = {"DMP_SERVED_ZONE=mesh.test",
+                                      "DMP_MAX_VALUES_PER_NAME=3",
+                                      "DMP_DNS_RATE=0",
+                                      "DMP_DNS_BURST=0",
+                                      "DMP_RRL_RATE=0", /* frontends answer only with RRL off */
+                                      "DMP_SHARDS=4",
+                                      "DMP_FRONTENDS=2",
+                                      NULL};
+    static itest_node_t node;
+    assert_int_equal(itest_node_init(&node), 0);
+    assert_int_equal(itest_node_start(&node, env), 0);
+    memset(&g_hot, 0, sizeof(g_hot));
+    g_hot.node = &node;
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, hot_load, NULL), 0);
+    int stale = 0, rc;
+    for (int k = 0; k < 12; k++) {
+        char hot[64], nx[64], p[64], child[80], v[32];
+        snprintf(hot, sizeof(hot), "hot%d.mesh.test", k);
+        snprintf(nx, sizeof(nx), "nx%d.mesh.test", k);
+        snprintf(p, sizeof(p), "p%d.mesh.test", k);
+        snprintf(child, sizeof(child), "c.p%d.mesh.test", k);
+        assert_int_equal(post_value(&node, hot, "first", 300), 201);
+        atomic_store(&g_hot.round, k);
+        sleep_ms(30); /* the load threads cache hot (answer), nx and p (NXDOMAIN) */
+        for (int j = 2; j <= 3; j++) { /* DMP_MAX_VALUES_PER_NAME=3 */
+            snprintf(v, sizeof(v), "value-%d", j);
+            assert_int_equal(post_value(&node, hot, v, 300), 201);
+            stale += !answer_has(hot, v, &rc);
+            sleep_ms(5);
+        }
+        assert_int_equal(post_value(&node, nx, "now-here", 300), 201);
+        stale += !answer_has(nx, "now-here", &rc);
+        /* a name below p makes p an empty non-terminal: NODATA, no longer NXDOMAIN */
+        assert_int_equal(post_value(&node, child, "below", 300), 201);
+        answer_has(p, "-", &rc);
+        stale += rc != 0;
+    }
+    atomic_store(&g_hot.stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(itest_node_stop(&node, SIGTERM), 0);
+    itest_node_cleanup(&node);
+    assert_int_equal(stale, 0);
+    assert_true(atomic_load(&g_hot.sent) > 100);
+    assert_int_equal(atomic_load(&g_hot.unanswered), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -1229,6 +1342,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_rate_limit),
         cmocka_unit_test(t_ipv6),
         cmocka_unit_test(t_fd_limits),
+        cmocka_unit_test(t_write_visible_under_load),
     };
     int rc = cmocka_run_group_tests_name("node_shared", shared, group_setup, group_teardown);
     rc |= cmocka_run_group_tests_name("node_own", own, NULL, NULL);

@@ -347,6 +347,28 @@ static void t_tick(void *ctx, unsigned shard)
     atomic_fetch_add(&c->ticks, 1);
 }
 
+/* Answers UDP queries whose ID high byte is 0xFA on the frontend (last byte 0xFE); 0xFB: answered
+ * with nothing (no reply at all); others go to their shard. */
+static bool t_frontend_answer(void *ctx, unsigned fe, const dmp_net_query_t *q, uint8_t *out,
+                              size_t cap, size_t *out_len)
+{
+    (void)ctx;
+    (void)fe;
+    assert_true(q->transport == DMP_NET_UDP); /* never called for TCP */
+    if (q->len < 2 || q->len + 1 > cap || (q->pkt[0] != 0xFA && q->pkt[0] != 0xFB)) {
+        return false;
+    }
+    *out_len = 0;
+    if (q->pkt[0] == 0xFA) {
+        memcpy(out, q->pkt, q->len);
+        out[q->len] = 0xFE;
+        *out_len = q->len + 1;
+    }
+    return true;
+}
+
+static bool g_use_fa;
+
 static size_t make_query(uint8_t *b, uint8_t hi, uint8_t lo)
 {
     static const uint8_t tmpl[] = {0, 0, 0x01, 0x00, 0,    1, 0,  0, 0, 0,
@@ -369,6 +391,9 @@ static dmp_net_t *start_server(dmp_net_config_t *cfg, bool want_v6)
     }
     dmp_net_handler_t h = {
         .route = t_route, .admit = t_admit, .handle = t_handle, .tick = t_tick, .ctx = &g_ctx};
+    if (g_use_fa) {
+        h.frontend_answer = t_frontend_answer;
+    }
     dmp_net_t *n = NULL;
     char err[256];
     int rc = dmp_net_start(cfg, &h, &n, err, sizeof err);
@@ -593,6 +618,50 @@ static void test_udp_pktinfo(void **state)
     assert_true(rrecv(fd, r, sizeof r, 0) >= 12);
     assert_true(r[2] & 0x02);
     close(fd);
+    dmp_net_free(n);
+}
+
+static void test_frontend_answer(void **state)
+{
+    (void)state;
+    dmp_net_config_t cfg;
+    dmp_net_config_default(&cfg);
+    cfg.shards = 2;
+    g_use_fa = true;
+    dmp_net_t *n = start_server(&cfg, false);
+    g_use_fa = false;
+    SKIP_IF_NULL(n);
+    uint16_t port = (uint16_t)dmp_net_udp_port(n, 0);
+    int fd = udp_client(AF_INET, port);
+    uint8_t q[64], r[128];
+    size_t ql = make_query(q, 0xFB, 1); /* answered with nothing: no datagram comes back */
+    assert_int_equal(send(fd, q, ql, 0), (ssize_t)ql);
+    ql = make_query(q, 0xFA, 1);
+    assert_int_equal(send(fd, q, ql, 0), (ssize_t)ql);
+    assert_int_equal(rrecv(fd, r, sizeof r, 0), (ssize_t)ql + 1);
+    assert_int_equal(r[0], 0xFA);
+    assert_int_equal(r[ql], 0xFE); /* by the frontend */
+    ql = make_query(q, 0x14, 1);
+    assert_int_equal(send(fd, q, ql, 0), (ssize_t)ql);
+    assert_int_equal(rrecv(fd, r, sizeof r, 0), (ssize_t)ql + 1);
+    assert_int_equal(r[ql], 1); /* by shard 1 */
+    close(fd);
+    /* TCP never takes the frontend path: the shard answers 0xFA too */
+    int t = tcp_client(AF_INET, port);
+    uint8_t buf[64];
+    ql = make_query(q, 0xFA, 0);
+    buf[0] = 0;
+    buf[1] = (uint8_t)ql;
+    memcpy(buf + 2, q, ql);
+    assert_int_equal(send(t, buf, ql + 2, 0), (ssize_t)ql + 2);
+    assert_int_equal(tcp_read_msg(t, r, sizeof r), (ssize_t)ql + 1);
+    assert_int_not_equal(r[ql], 0xFE);
+    close(t);
+    dmp_net_stats_t st;
+    dmp_net_stats(n, &st);
+    assert_int_equal(st.frontend_answered, 2);
+    assert_int_equal(st.queries_handled, 2);
+    assert_int_equal(st.udp_tx, 2);
     dmp_net_free(n);
 }
 
@@ -1277,14 +1346,14 @@ static int set_uring(void **state)
 
 #define SERVER_TESTS                                                                               \
     cmocka_unit_test(test_udp_echo), cmocka_unit_test(test_udp_oversize_dropped),                  \
-        cmocka_unit_test(test_udp_pktinfo), cmocka_unit_test(test_tcp_pipelined_and_split),        \
-        cmocka_unit_test(test_tcp_pipeline_cap), cmocka_unit_test(test_tcp_nonreader_isolated),    \
-        cmocka_unit_test(test_admit_drop_and_slip), cmocka_unit_test(test_tcp_idle_timeout),       \
-        cmocka_unit_test(test_tcp_slowloris), cmocka_unit_test(test_tcp_held_slots),               \
-        cmocka_unit_test(test_tcp_conn_cap), cmocka_unit_test(test_tcp_bad_lengths),               \
-        cmocka_unit_test(test_tcp_accept_emfile), cmocka_unit_test(test_ring_full_drops),          \
-        cmocka_unit_test(test_submit_and_tick), cmocka_unit_test(test_submit_full),                \
-        cmocka_unit_test(test_stop_with_traffic)
+        cmocka_unit_test(test_udp_pktinfo), cmocka_unit_test(test_frontend_answer),                \
+        cmocka_unit_test(test_tcp_pipelined_and_split), cmocka_unit_test(test_tcp_pipeline_cap),   \
+        cmocka_unit_test(test_tcp_nonreader_isolated), cmocka_unit_test(test_admit_drop_and_slip), \
+        cmocka_unit_test(test_tcp_idle_timeout), cmocka_unit_test(test_tcp_slowloris),             \
+        cmocka_unit_test(test_tcp_held_slots), cmocka_unit_test(test_tcp_conn_cap),                \
+        cmocka_unit_test(test_tcp_bad_lengths), cmocka_unit_test(test_tcp_accept_emfile),          \
+        cmocka_unit_test(test_ring_full_drops), cmocka_unit_test(test_submit_and_tick),            \
+        cmocka_unit_test(test_submit_full), cmocka_unit_test(test_stop_with_traffic)
 
 int main(void)
 {

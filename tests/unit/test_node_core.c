@@ -732,13 +732,262 @@ static void t_core(void **state)
     tstore_close(&ts);
 }
 
+/* ---- frontend answers from the shards' caches ---- */
+
+static size_t mkq(uint8_t *b, uint16_t id, const char *name, uint16_t qtype)
+{
+    size_t n = 0;
+    b[n++] = (uint8_t)(id >> 8);
+    b[n++] = (uint8_t)id;
+    b[n++] = 0x01; /* RD */
+    b[n++] = 0;
+    b[n++] = 0;
+    b[n++] = 1; /* QDCOUNT */
+    memset(b + n, 0, 6);
+    n += 6;
+    for (const char *p = name; *p;) {
+        const char *dot = strchr(p, '.');
+        size_t l = dot ? (size_t)(dot - p) : strlen(p);
+        b[n++] = (uint8_t)l;
+        memcpy(b + n, p, l);
+        n += l;
+        p += l + (dot ? 1 : 0);
+    }
+    b[n++] = 0;
+    b[n++] = (uint8_t)(qtype >> 8);
+    b[n++] = (uint8_t)qtype;
+    b[n++] = 0;
+    b[n++] = 1;
+    return n;
+}
+
+/* a shard query run on the shard's own thread (as net would), waited for */
+typedef struct {
+    dmp_node_core_t *c;
+    unsigned shard;
+    const uint8_t *q;
+    size_t qlen;
+    uint8_t out[4096];
+    size_t out_len;
+    _Atomic int done;
+} squery_t;
+
+static void squery_task(void *arg)
+{
+    squery_t *s = arg;
+    dmp_node_core_query(s->c, s->shard, s->q, s->qlen, false, NULL, 0, s->out, sizeof(s->out),
+                        &s->out_len);
+    atomic_store(&s->done, 1);
+}
+
+static void shard_query(fexec_t *ex, dmp_node_core_t *c, const char *name, const uint8_t *q,
+                        size_t qlen, squery_t *s)
+{
+    s->c = c;
+    s->shard = dmp_node_core_shard_of(c, name, strlen(name));
+    s->q = q;
+    s->qlen = qlen;
+    s->out_len = 0;
+    atomic_store(&s->done, 0);
+    assert_int_equal(fexec_submit(ex, s->shard, squery_task, s), 0);
+    for (int i = 0; i < 20000 && !atomic_load(&s->done); i++)
+        usleep(200);
+    assert_true(atomic_load(&s->done));
+}
+
+static bool has_txt(const uint8_t *m, size_t len, const char *v)
+{
+    size_t vl = strlen(v);
+    for (size_t i = 0; i + 1 + vl <= len; i++)
+        if (m[i] == vl && memcmp(m + i + 1, v, vl) == 0)
+            return true;
+    return false;
+}
+
+/* The highest n of the TXT strings "k<n>" in a message, or -1. */
+static int newest_k(const uint8_t *m, size_t len)
+{
+    int best = -1;
+    for (size_t i = 0; i + 2 < len; i++) {
+        size_t l = m[i];
+        if (l < 2 || l > 6 || i + 1 + l > len || m[i + 1] != 'k')
+            continue;
+        int n = 0;
+        size_t j = 1;
+        while (j < l && m[i + 1 + j] >= '0' && m[i + 1 + j] <= '9')
+            n = n * 10 + (m[i + 1 + j++] - '0');
+        if (j == l && n > best)
+            best = n;
+    }
+    return best;
+}
+
+static void put_wait(dmp_node_core_t *c, waitgrp_t *wg, int *n, const char *name, const char *v)
+{
+    dmp_node_change_t ch;
+    /* a record TTL well above DMP_DNS_TTL: answers carry 60 whenever they are made (the TTL is
+     * clamped to the remaining lifetime), so frontend and shard answers compare byte for byte */
+    assert_int_equal(dmp_node_change_set(&ch, DMP_NODE_CH_PUT, name, strlen(name),
+                                         (const uint8_t *)v, strlen(v), 3600),
+                     0);
+    dmp_node_txn_t t = {.changes = &ch, .n = 1, .done = wg_done, .ctx = wg};
+    assert_int_equal(dmp_node_apply(c, &t), 0);
+    wg_wait(wg, ++*n);
+    assert_int_equal(t.result, 0);
+}
+
+typedef struct {
+    dmp_node_core_t *c;
+    fexec_t *ex;
+    _Atomic int acked; /* highest k whose "k<k>" (replacing the name's value) was acknowledged */
+    _Atomic int stop;
+    _Atomic int stale, fe_hits, wrong;
+} fe_race_t;
+
+/* A frontend: asks its cache first, the shard on a miss (as net does); every answer must hold
+ * the value acknowledged before the query was asked. */
+static void *fe_reader(void *arg)
+{
+    fe_race_t *r = arg;
+    uint8_t q[512], out[4096];
+    size_t ql = mkq(q, 0x4242, "race.zone.test", 16);
+    static squery_t s;
+    for (int i = 0; i < 200000 && !atomic_load(&r->stop); i++) {
+        int a = atomic_load(&r->acked);
+        size_t ol = 0;
+        const uint8_t *ans = out;
+        if (dmp_node_core_query_frontend(r->c, 1, q, ql, NULL, 0, out, sizeof(out), &ol)) {
+            atomic_fetch_add(&r->fe_hits, 1);
+        } else {
+            shard_query(r->ex, r->c, "race.zone.test", q, ql, &s);
+            ans = s.out;
+            ol = s.out_len;
+        }
+        if (ol < 12 || ans[0] != 0x42 || ans[1] != 0x42)
+            atomic_fetch_add(&r->wrong, 1);
+        if (a > 0 && newest_k(ans, ol) < a)
+            atomic_fetch_add(&r->stale, 1);
+    }
+    return NULL;
+}
+
+static void t_core_frontend(void **state)
+{
+    (void)state;
+    tstore_t ts;
+    tstore_open(&ts);
+    dmp_node_metrics_t m;
+    assert_int_equal(dmp_node_metrics_init(&m, NSH + 2), 0);
+    dmp_node_config_t cfg = {0};
+    cfg.served_zone = "zone.test";
+    cfg.dns_ttl = 60;
+    cfg.cache_mb = 4;
+    dmp_node_core_t *c = NULL;
+    dmp_node_core_opts_t o = {.cfg = &cfg,
+                              .store = ts.s,
+                              .nshards = NSH,
+                              .shard_st = m.t,
+                              .now_ms = NULL, /* queries read the real clock: so must writes */
+                              .nfrontends = 2,
+                              .frontend_st = &m.t[NSH]};
+    assert_int_equal(dmp_node_core_new(&o, &c), 0);
+    static fexec_t ex;
+    fexec_start(&ex);
+    ex.core = c;
+    dmp_node_core_set_exec(c, fexec_submit, &ex);
+    waitgrp_t wg = {0};
+    int nw = 0;
+    uint8_t q[512], out[4096];
+    size_t ol;
+    static squery_t s;
+
+    put_wait(c, &wg, &nw, "x.zone.test", "v1");
+    size_t ql = mkq(q, 0x1234, "x.zone.test", 16);
+    assert_false(
+        dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol)); /* not cached */
+    assert_int_equal(ol, 0);
+    assert_false(
+        dmp_node_core_query_frontend(c, 2, q, ql, NULL, 0, out, sizeof(out), &ol)); /* no such fe */
+    shard_query(&ex, c, "x.zone.test", q, ql, &s); /* the shard answers and caches */
+    assert_true(has_txt(s.out, s.out_len, "v1"));
+    assert_true(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
+    assert_int_equal(ol, s.out_len);
+    assert_memory_equal(out, s.out, ol); /* byte for byte what the shard says */
+    /* an acknowledged write is never answered from the old entry */
+    put_wait(c, &wg, &nw, "x.zone.test", "v2");
+    assert_false(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
+    shard_query(&ex, c, "x.zone.test", q, ql, &s);
+    assert_true(dmp_node_core_query_frontend(c, 1, q, ql, NULL, 0, out, sizeof(out), &ol));
+    assert_true(has_txt(out, ol, "v1") && has_txt(out, ol, "v2"));
+    /* with RRL on (its tables live on the shards) every query goes to its shard */
+    dmp_node_config_t rcfg = cfg;
+    rcfg.rrl_rate = 100;
+    rcfg.rrl_slip = 2;
+    rcfg.rrl_v4_prefix = 24;
+    rcfg.rrl_v6_prefix = 56;
+    assert_int_equal(dmp_node_core_reload(c, &rcfg), 0);
+    assert_false(dmp_node_core_query_frontend(c, 1, q, ql, NULL, 0, out, sizeof(out), &ol));
+    rcfg.rrl_rate = 0;
+    assert_int_equal(dmp_node_core_reload(c, &rcfg), 0);
+    assert_true(dmp_node_core_query_frontend(c, 1, q, ql, NULL, 0, out, sizeof(out), &ol));
+    /* UPDATE (opcode 5) is never answered here */
+    q[2] = (uint8_t)(5 << 3);
+    assert_false(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
+
+    /* NXDOMAIN from the cache, until a name below it is written (negative generations) */
+    ql = mkq(q, 0x2222, "nope.zone.test", 16);
+    shard_query(&ex, c, "nope.zone.test", q, ql, &s);
+    assert_int_equal(s.out[3] & 0xF, 3);
+    assert_true(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
+    assert_int_equal(out[3] & 0xF, 3);
+    put_wait(c, &wg, &nw, "a.nope.zone.test", "below");
+    assert_false(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
+    shard_query(&ex, c, "nope.zone.test", q, ql, &s);
+    assert_int_equal(s.out[3] & 0xF, 0); /* NODATA now (an empty non-terminal) */
+    assert_true(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
+    assert_int_equal(out[3] & 0xF, 0);
+
+    /* a writer and a frontend at once: never an answer older than the last acknowledged write */
+    static fe_race_t r;
+    memset(&r, 0, sizeof(r));
+    r.c = c;
+    r.ex = &ex;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fe_reader, &r), 0);
+    for (int k = 1; k <= 60; k++) {
+        /* replace the name's one value: its answer stays small (no truncation) */
+        char v[16];
+        snprintf(v, sizeof(v), "k%d", k);
+        dmp_node_change_t ch[2];
+        mk(&ch[0], DMP_NODE_CH_DEL_ALL, "race.zone.test", NULL);
+        mk(&ch[1], DMP_NODE_CH_PUT, "race.zone.test", v);
+        dmp_node_txn_t tx = {.changes = ch, .n = 2, .done = wg_done, .ctx = &wg};
+        assert_int_equal(dmp_node_apply(c, &tx), 0);
+        wg_wait(&wg, ++nw);
+        assert_int_equal(tx.result, 0);
+        atomic_store(&r.acked, k);
+        usleep(2000); /* let the reader hit the refilled entry */
+    }
+    atomic_store(&r.stop, 1);
+    pthread_join(th, NULL);
+    assert_int_equal(atomic_load(&r.wrong), 0);
+    assert_int_equal(atomic_load(&r.stale), 0);
+    assert_true(atomic_load(&r.fe_hits) > 0);
+
+    fexec_stop(&ex);
+    dmp_node_core_free(c);
+    dmp_node_metrics_free(&m);
+    tstore_close(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_change_set), cmocka_unit_test(t_store_apply),
-        cmocka_unit_test(t_txn_exec),   cmocka_unit_test(t_write_queue),
-        cmocka_unit_test(t_neggen),     cmocka_unit_test(t_lookup),
-        cmocka_unit_test(t_bgthread),   cmocka_unit_test(t_core),
+        cmocka_unit_test(t_change_set),    cmocka_unit_test(t_store_apply),
+        cmocka_unit_test(t_txn_exec),      cmocka_unit_test(t_write_queue),
+        cmocka_unit_test(t_neggen),        cmocka_unit_test(t_lookup),
+        cmocka_unit_test(t_bgthread),      cmocka_unit_test(t_core),
+        cmocka_unit_test(t_core_frontend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages dnsmesh-c builds, tests and benchmarks with.
 # Idempotent: packages already present are left alone and apt is not touched.
-#   scripts/install-deps.sh          build + test packages
+#   scripts/install-deps.sh          build + test packages (nsd and knot: the zone-transfer
+#                                    tests start them as secondaries on loopback)
 #   scripts/install-deps.sh --bench  also the peers the benchmarks compare with
 set -euo pipefail
 
@@ -11,9 +12,10 @@ pkgs=(
   libjemalloc-dev libcmocka-dev libmicrohttpd-dev libjansson-dev libssl-dev libsystemd-dev
   libicu-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev
   dnsutils knot-dnsutils curl python3 help2man dpkg-dev fakeroot systemd
+  nsd knot
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(nsd knot knot-dnsutils python3-zfec)
+  pkgs+=(python3-zfec)
 fi
 
 missing=()

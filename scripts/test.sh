@@ -38,6 +38,11 @@ required=(
   "output:io_uring:test_net:io_uring backend unavailable"
   "ctest:node_integration"
   "ctest:node_dig_curl"
+  "ctest:node_update_nsupdate"
+  "ctest:xfr_knot"
+  "ctest:xfr_nsd"
+  "ctest:xfr_tsig"
+  "ctest:client_e2e"
 )
 run_ctest() {
   local dir=$1 junit

@@ -143,8 +143,8 @@ static void syncer_tick(void *arg)
         while (t) {
             dmp_node_txn_t *next = t->next;
             t->next = NULL;
-            if (rc != 0)
-                t->result = DMP_EIO;
+            if (rc != 0) /* applied and visible: say so, not "not applied" */
+                t->result = DMP_NODE_ENOTDURABLE;
             complete(t);
             t = next;
         }

@@ -19,6 +19,11 @@ enum MHD_Result dmp_node_http_get_health(dmp_node_rq_t *r)
     dmp_node_http_t *h = r->h;
     int rc =
         dmp_store_get(h->env.store, "__dmp_health_probe__", 20, h->env.now_ms(), probe_visit, NULL);
+    if ((rc == 0 || rc == DMP_ENOTFOUND) && dmp_store_writes_failing(h->env.store))
+        return dmp_node_http_send_json(
+            r, 503,
+            dmp_node_http_dumps(json_pack("{s:s,s:s,s:s}", "status", "degraded", "reads", "ok",
+                                          "writes", "failing (see the node's log)")));
     if (rc == 0 || rc == DMP_ENOTFOUND)
         return dmp_node_http_send_json(r, 200,
                                        dmp_node_http_dumps(json_pack("{s:s}", "status", "ok")));

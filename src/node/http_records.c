@@ -158,10 +158,25 @@ enum MHD_Result dmp_node_http_body_record(dmp_node_rq_t *r)
 enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r)
 {
     int res = r->txn.result;
+    /* store failures say whether the write happened: 507 / 503 "not written" (nothing
+     * changed), 503 "not durable" (applied and visible, but its WAL sync failed: retry) */
+    if (res == DMP_STORE_ENOSPC)
+        return dmp_node_http_send_json(
+            r, 507,
+            dmp_node_http_dumps(json_pack("{s:b,s:s}", "ok", 0, "error",
+                                          "no space left on the node's disk: not written")));
+    if (res == DMP_NODE_ENOTDURABLE)
+        return dmp_node_http_send_json(
+            r, 503,
+            dmp_node_http_dumps(json_pack("{s:b,s:s}", "ok", 0, "error",
+                                          "applied but not confirmed durable (WAL sync failed): "
+                                          "retry")));
     if (r->is_delete) {
         if (res == 0)
             return dmp_node_http_send_raw(r, r->txn.changed ? 204 : 404, NULL, 0, NULL);
-        return dmp_node_http_send_json(r, 502, dmp_node_http_dumps(json_pack("{s:b}", "ok", 0)));
+        return dmp_node_http_send_json(r, 503,
+                                       dmp_node_http_dumps(json_pack("{s:b,s:s}", "ok", 0, "error",
+                                                                     "store error: not deleted")));
     }
     switch (res) {
     case 0:
@@ -175,6 +190,8 @@ enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r)
     case DMP_EINVAL:
         return dmp_node_http_send_err(r, 400, "invalid record value");
     default:
-        return dmp_node_http_send_json(r, 502, dmp_node_http_dumps(json_pack("{s:b}", "ok", 0)));
+        return dmp_node_http_send_json(r, 503,
+                                       dmp_node_http_dumps(json_pack("{s:b,s:s}", "ok", 0, "error",
+                                                                     "store error: not written")));
     }
 }

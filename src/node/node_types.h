@@ -11,8 +11,9 @@
 
 /* node error codes (-700..) */
 enum {
-    DMP_NODE_ECONFIG = -700, /* a configuration value is invalid */
-    DMP_NODE_EBIND = -701,   /* a listener could not be bound */
+    DMP_NODE_ECONFIG = -700,     /* a configuration value is invalid */
+    DMP_NODE_EBIND = -701,       /* a listener could not be bound */
+    DMP_NODE_ENOTDURABLE = -702, /* applied and visible, but its WAL sync failed */
 };
 
 typedef enum {

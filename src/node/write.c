@@ -230,7 +230,7 @@ void dmp_node_txn_exec(const dmp_node_apply_env_t *env, dmp_node_txn_t *t)
     if (rc != 0) {
         DMP_STAT_INC(env->st, write_errors);
         DMP_STAT_INC(env->st, store_errors);
-        t->result = rc == DMP_ETOOBIG || rc == DMP_ENAME ? rc : DMP_EIO;
+        t->result = rc == DMP_ETOOBIG || rc == DMP_ENAME || rc == DMP_STORE_ENOSPC ? rc : DMP_EIO;
         finish(env, t);
         return;
     }
@@ -325,7 +325,7 @@ void dmp_node_wq_flush(dmp_node_wq_t *q)
             if (r1 == 0)
                 DMP_STAT_INC(env->st, write_batches);
             else
-                res = r1 == DMP_ETOOBIG || r1 == DMP_ENAME ? r1 : DMP_EIO;
+                res = r1 == DMP_ETOOBIG || r1 == DMP_ENAME || r1 == DMP_STORE_ENOSPC ? r1 : DMP_EIO;
         }
         t->result = res;
         if (res == 0) {

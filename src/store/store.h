@@ -40,6 +40,9 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
 int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
                         size_t value_len, size_t *removed, unsigned flags);
 int dmp_store_sync_wal(dmp_store_t *s);
+/* True from a failed write (DMP_EIO, DMP_STORE_ENOSPC) until a later dmp_store_sync_wal
+ * succeeds: while true, writes fail (the node answers 507/503 and /health says so). */
+bool dmp_store_writes_failing(const dmp_store_t *s);
 
 /* Visit the live values (expires_ms > now_ms) at name, ordered by stored_ms then insertion
  * order. Returns DMP_ENOTFOUND when there are none (fn not called), 0 otherwise. */

@@ -134,7 +134,7 @@ int dmp_store_tombs_gc(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
             s->tomb_from_len = 0;
         if (rc == 0 && *removed > 0) {
             rocksdb_write(s->db, s->wnosync, wb, &err);
-            rc = dmp_store_rerr(err);
+            rc = dmp_store_werr(s, err);
         }
     }
     if (it)

@@ -83,7 +83,7 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
             rc = dmp_store_write_stamped(s, s->wnosync, wb, false, &dl);
         } else {
             rocksdb_write(s->db, s->wnosync, wb, &err);
-            rc = dmp_store_rerr(err);
+            rc = dmp_store_werr(s, err);
         }
     }
     if (rc == 0) {

@@ -69,6 +69,10 @@ struct dmp_store {
     rocksdb_readoptions_t *rprefix; /* prefix_same_as_start: one RRset per seek */
     pthread_rwlock_t lock;
     _Atomic uint64_t seq;
+    /* A write failed (e.g. ENOSPC while appending to the WAL): RocksDB's WAL writer must not
+     * be flushed or synced again (its debug build asserts, a release build would sync a file
+     * in an unknown state) until a synced probe write succeeds (see dmp_store_sync_wal). */
+    _Atomic int write_failed;
     /* Every expiry entry with time < sweep_from has been swept: the sweep seeks here instead
      * of walking the tombstones its earlier runs left. Puts lower it (CAS-min) under the
      * shared lock; the sweep raises it under the exclusive lock. In memory only. */
@@ -106,6 +110,8 @@ typedef void (*dmp_store_merge_fn)(void *batch, rocksdb_column_family_handle_t *
 int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o);
 /* Consumes a RocksDB error string; returns DMP_EIO when there was one. */
 int dmp_store_rerr(char *err);
+/* dmp_store_rerr for a write: also marks the store's writes as failing (write_failed). */
+int dmp_store_werr(dmp_store_t *s, char *err);
 
 /* ---- store_merkle.c ---- */
 void dmp_store_item_digest_raw(const char *lname, size_t nl, const uint8_t hash[32],

@@ -16,6 +16,8 @@ const char *dmp_store_strerror(int err)
 {
     if (err == DMP_STORE_ECORRUPT)
         return "store: stored record does not decode";
+    if (err == DMP_STORE_ENOSPC)
+        return "store: no space left on device";
     return dmp_strerror(err);
 }
 

@@ -147,7 +147,10 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
      * and the store (dnsmeshd keeps a reserve of 64..256 for it; unlimited would let a large
      * store starve the listeners) */
     rocksdb_options_set_max_open_files(s->dbopts, 192);
-    rocksdb_options_set_info_log_level(s->dbopts, 2 /* WARN */);
+    /* FATAL only: RocksDB's info LOG lives on the store's disk, and once an append to it has
+     * failed (ENOSPC) the next warning written to it trips an assertion in librocksdb (Debian
+     * builds keep them), killing the node on a full disk. The node logs store errors itself. */
+    rocksdb_options_set_info_log_level(s->dbopts, 4 /* FATAL */);
 
     rocksdb_block_based_options_set_block_cache(s->bbt, s->cache);
     rocksdb_block_based_options_set_block_cache(s->bbt_rec, s->cache);
@@ -190,12 +193,39 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
     return 0;
 }
 
-/* Consumes a RocksDB error string; returns DMP_EIO when there was one. */
+/* Error lines are rate-limited (one per second, with a count of those left out), since a
+ * failing disk fails every read and write and the log would otherwise cost more than the
+ * queries (and fill the disk that is already full). */
+static _Atomic int64_t g_next_log_ms;
+static _Atomic uint64_t g_suppressed;
+
+/* Consumes a RocksDB error string; returns DMP_STORE_ENOSPC for a full disk, else DMP_EIO
+ * when there was one. */
 int dmp_store_rerr(char *err)
 {
     if (err == NULL)
         return 0;
-    dmp_log(DMP_LOG_ERROR, "store: rocksdb: %s", err);
+    int rc = strstr(err, "No space left on device") ? DMP_STORE_ENOSPC : DMP_EIO;
+    int64_t now = dmp_monotonic_ns() / 1000000;
+    int64_t next = atomic_load_explicit(&g_next_log_ms, memory_order_relaxed);
+    if (now >= next && atomic_compare_exchange_strong(&g_next_log_ms, &next, now + 1000)) {
+        uint64_t more = atomic_exchange(&g_suppressed, 0);
+        if (more)
+            dmp_log(DMP_LOG_ERROR, "store: rocksdb: %s (%llu more errors in the last second(s))",
+                    err, (unsigned long long)more);
+        else
+            dmp_log(DMP_LOG_ERROR, "store: rocksdb: %s", err);
+    } else {
+        atomic_fetch_add_explicit(&g_suppressed, 1, memory_order_relaxed);
+    }
     rocksdb_free(err);
-    return DMP_EIO;
+    return rc;
+}
+
+int dmp_store_werr(dmp_store_t *s, char *err)
+{
+    int rc = dmp_store_rerr(err);
+    if (rc != 0)
+        atomic_store(&s->write_failed, 1);
+    return rc;
 }

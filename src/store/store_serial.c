@@ -79,7 +79,7 @@ int dmp_store_write_stamped(dmp_store_t *s, const rocksdb_writeoptions_t *wo, vo
         rocksdb_writebatch_delete_cf(batch, s->cf[CF_JOURNAL], (const char *)old, 8);
         rocksdb_write(s->db, wo, batch, &err);
     }
-    int rc = dmp_store_rerr(err);
+    int rc = dmp_store_werr(s, err);
     if (rc == 0)
         atomic_store(&s->serial, next);
     pthread_mutex_unlock(&s->serial_mu);

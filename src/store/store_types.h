@@ -12,6 +12,7 @@
  * DMP_ETOOBIG (value longer than DMP_STORE_MAX_VALUE). */
 enum {
     DMP_STORE_ECORRUPT = -400, /* a stored record or index entry does not decode */
+    DMP_STORE_ENOSPC = -401,   /* the disk is full: nothing was written */
 };
 
 #define DMP_STORE_SCHEMA_VERSION 4u    /* 2: CF rnames; 3: buckets, tombs; 4: journal (IXFR) */

@@ -132,8 +132,25 @@ int dmp_store_sync_wal(dmp_store_t *s)
     if (s == NULL)
         return DMP_EINVAL;
     char *err = NULL;
+    if (atomic_load(&s->write_failed)) {
+        /* After a failed write the WAL writer must not be synced (see write_failed). A synced
+         * write goes through RocksDB's write path, which refuses while the database is in
+         * its background-error state and, once RocksDB has recovered (a fresh WAL), syncs
+         * everything written before it: so it both probes and syncs. */
+        static const char k[] = "write_probe";
+        rocksdb_put_cf(s->db, s->wsync, s->cf[CF_META], k, sizeof k - 1, "1", 1, &err);
+        int rc = dmp_store_rerr(err);
+        if (rc == 0)
+            atomic_store(&s->write_failed, 0);
+        return rc;
+    }
     rocksdb_flush_wal(s->db, 1, &err); /* FlushWAL(sync=true) ends in SyncWAL() */
-    return dmp_store_rerr(err);
+    return dmp_store_werr(s, err);
+}
+
+bool dmp_store_writes_failing(const dmp_store_t *s)
+{
+    return s && atomic_load(&((dmp_store_t *)s)->write_failed) != 0;
 }
 
 int dmp_store_put(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,

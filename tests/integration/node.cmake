@@ -80,3 +80,18 @@ if(TARGET dnsmeshd)
                                             $<TARGET_FILE:dnsmeshd> $<TARGET_FILE:dmp_syncshim>)
   set_tests_properties(node_shutdown_stall PROPERTIES TIMEOUT 120)
 endif()
+
+# A full disk (small tmpfs, root only): 507 while full, reads go on, /health degraded, every
+# acknowledged write readable, writes resume when space returns, error logs rate-limited.
+if(TARGET dnsmeshd AND NOT DMP_SANITIZE)
+  add_test(NAME node_full_disk COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_full_disk.py
+                                       $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_full_disk PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 400 RUN_SERIAL TRUE)
+endif()
+
+# A failed WAL sync: 503 "applied but not confirmed durable" (the value is visible), /health.
+if(TARGET dnsmeshd)
+  add_test(NAME node_sync_fail COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_sync_fail.py
+                                       $<TARGET_FILE:dnsmeshd> $<TARGET_FILE:dmp_syncshim>)
+  set_tests_properties(node_sync_fail PROPERTIES TIMEOUT 120)
+endif()

@@ -3,8 +3,10 @@
  * line appended to $DMP_SYNCSHIM_LOG. With DMP_SYNCSHIM_NOOP=1 the calls return 0 without
  * syncing and without being recorded: what "fsync turned into a no-op" means, to show the test
  * then fails. While the file $DMP_SYNCSHIM_STALL exists, each call first sleeps
- * $DMP_SYNCSHIM_DELAY_MS (a stalled disk). */
+ * $DMP_SYNCSHIM_DELAY_MS (a stalled disk); while $DMP_SYNCSHIM_FAIL exists, each call fails
+ * with EIO (a failing disk). */
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 static int g_log = -1;
 static int g_noop;
 static const char *g_stall;
+static const char *g_fail;
 static long g_delay_ms;
 
 __attribute__((constructor)) static void shim_init(void)
@@ -26,6 +29,7 @@ __attribute__((constructor)) static void shim_init(void)
     const char *n = getenv("DMP_SYNCSHIM_NOOP");
     g_noop = n && strcmp(n, "1") == 0;
     g_stall = getenv("DMP_SYNCSHIM_STALL");
+    g_fail = getenv("DMP_SYNCSHIM_FAIL");
     const char *d = getenv("DMP_SYNCSHIM_DELAY_MS");
     g_delay_ms = d ? atol(d) : 0;
 }
@@ -44,6 +48,10 @@ static int wrap(int fd, int (*real)(int), const char *what)
     if (g_stall && g_delay_ms > 0 && access(g_stall, F_OK) == 0) {
         struct timespec ts = {g_delay_ms / 1000, (g_delay_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
+    }
+    if (g_fail && access(g_fail, F_OK) == 0) {
+        errno = EIO; /* a failing disk */
+        return -1;
     }
     int64_t t0 = now_ns();
     int r = real ? real(fd) : -1;

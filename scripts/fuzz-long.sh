@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Long fuzz run: every libFuzzer target (or the ones named) for a given time each, with a kept
+# corpus that is minimised (libFuzzer -merge=1) after each run, and crash artifacts saved.
+#   scripts/fuzz-long.sh [-t SECONDS] [-o DIR] [target ...]
+#     -t  seconds per target (default 600)
+#     -o  where corpora, crashes and the results table live (default build-fuzz/long; not
+#         committed: copy a minimised corpus into tests/fuzz/corpus/<name>/ only when small)
+#   Targets are fuzz_* binaries in build-fuzz (built here with clang, -DDMP_FUZZ=ON).
+# Prints a Markdown table (target, seconds, executions, exec/s, corpus units, crashes) and
+# appends it to DIR/results.md for docs/testing.md. Exit 1 when a target crashed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+secs=600
+out=$root/build-fuzz/long
+while getopts "t:o:" o; do
+  case $o in
+  t) secs=$OPTARG ;;
+  o) out=$OPTARG ;;
+  *) sed -n '2,11p' "$0"; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DDMP_FUZZ=ON \
+  -DDMP_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+if (($#)); then
+  cmake --build build-fuzz -j"${JOBS:-2}" --target "$@"
+  targets=("$@")
+else
+  cmake --build build-fuzz -j"${JOBS:-2}"
+  targets=()
+  for b in build-fuzz/fuzz_*; do [[ -x $b ]] && targets+=("$(basename "$b")"); done
+fi
+mkdir -p "$out"
+table=$out/table.$$
+{
+  echo "| target | seconds | executions | exec/s | corpus units (minimised) | crashes |"
+  echo "|---|---:|---:|---:|---:|---:|"
+} >"$table"
+crashed=0
+for t in "${targets[@]}"; do
+  name=${t#fuzz_}
+  corpus=$out/corpus/$name
+  crashes=$out/crashes/$name
+  mkdir -p "$corpus" "$crashes"
+  [[ -d tests/fuzz/corpus/$name ]] && cp -rn tests/fuzz/corpus/"$name"/. "$corpus"/ 2>/dev/null || true
+  log=$out/$name.log
+  echo "-- $t: ${secs}s" >&2
+  rc=0
+  nice -n 5 build-fuzz/"$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+    -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" >"$log" 2>&1 || rc=$?
+  execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)
+  rate=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+).*/\1/p' "$log" | tail -1)
+  # minimise: keep only inputs that add coverage
+  min=$out/corpus/$name.min
+  rm -rf "$min"
+  mkdir -p "$min"
+  build-fuzz/"$t" -merge=1 -rss_limit_mb=2048 -timeout=10 "$min" "$corpus" >"$log.merge" 2>&1 &&
+    { rm -rf "$corpus"; mv "$min" "$corpus"; } || rm -rf "$min"
+  units=$(find "$corpus" -type f | wc -l)
+  ncrash=$(find "$crashes" -type f | wc -l)
+  if ((rc != 0)); then
+    crashed=1
+    echo "$t exited $rc; log: $log" >&2
+    tail -30 "$log" >&2
+  fi
+  echo "| $t | $secs | ${execs:-?} | ${rate:-?} | $units | $ncrash |" >>"$table"
+done
+{
+  echo
+  echo "### $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  cat "$table"
+} >>"$out/results.md"
+cat "$table"
+rm -f "$table"
+exit $crashed

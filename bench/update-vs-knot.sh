@@ -8,7 +8,9 @@
 # ports in a temp dir, pinned to CPU 0, the generator to CPU 1; while one server is measured the
 # other is frozen (SIGSTOP). Only PIDs started here are signalled.
 #
-#   bench/update-vs-knot.sh [--build DIR] [--runs R] [--duration S] [--conc C] [--out FILE]
+#   bench/update-vs-knot.sh [--build DIR] [--runs R] [--duration S] [--conc C] [--workers W]
+#                           [--out FILE]
+# --workers: dnsmeshd's DMP_UPDATE_WORKERS (UPDATEs in flight at once; default 8).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +18,7 @@ BUILD=build
 RUNS=3
 DURATION=5
 CONC=16
+WORKERS=8
 OUT=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -23,8 +26,9 @@ while [[ $# -gt 0 ]]; do
     --runs) RUNS=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --conc) CONC=$2; shift 2 ;;
+    --workers) WORKERS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "update-vs-knot: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -81,6 +85,7 @@ env DMP_DNS_UPDATE_ENABLED=1 DMP_SERVED_ZONE=mesh.test DMP_DNS_APEX_NS=ns1.mesh.
     DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test DMP_DB_PATH="$WORK/node/db" \
     DMP_DNS_HOST=127.0.0.1 DMP_DNS_PORT="${PORT[node]}" DMP_HTTP_HOST=127.0.0.1 DMP_HTTP_PORT=0 \
     DMP_DNS_RATE=0 DMP_DNS_BURST=0 DMP_RRL_RATE=0 DMP_FRONTENDS=1 DMP_SHARDS=1 \
+    DMP_UPDATE_WORKERS="$WORKERS" \
     taskset -c 0 "$NODE" >"$WORK/node/log" 2>&1 &
 PID[node]=$!
 
@@ -144,7 +149,7 @@ run() { # server -> one JSON line
 
 {
     echo "# update-vs-knot: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "# command: bench/update-vs-knot.sh --build $BUILD --runs $RUNS --duration $DURATION --conc $CONC"
+    echo "# command: bench/update-vs-knot.sh --build $BUILD --runs $RUNS --duration $DURATION --conc $CONC --workers $WORKERS"
     echo "# knotd: $(knotd --version 2>&1 | head -1); dnsmeshd: $("$NODE" --version)"
 } | tee "$WORK/results.txt"
 for ((r = 1; r <= RUNS; r++)); do

@@ -25,42 +25,158 @@ static bool zone_eq(const char *a, const char *b)
     return la == lb && strncasecmp(a, b, la) == 0;
 }
 
-/* The providers a send publishes claims to: claim_provider_override alone when set, else the
- * built-in seed (the reference's default) unless DNSMESH_NO_DEFAULT_PROVIDER=1. Heartbeat-based
- * discovery of more providers is not done. */
-size_t dmp_client_claim_providers(const dmp_client_session_t *s, dmp_client_provider_t *out,
-                                  size_t cap)
+/* Zone of a provider's URL: its host, unless that is an IP literal or localhost. */
+static bool zone_from_endpoint(const char *ep, char *out, size_t cap)
+{
+    char host[DMP_CLIENT_STR];
+    struct in6_addr a;
+    if (!ep[0] || dmp_client_endpoint_host(ep, host, sizeof(host)) ||
+        strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, &a) == 1 ||
+        inet_pton(AF_INET6, host, &a) == 1 || strlen(host) >= cap)
+        return false;
+    strcpy(out, host);
+    return true;
+}
+
+static void add_provider(dmp_client_provider_t *out, size_t *n, size_t cap, const char *zone,
+                         const char *endpoint)
+{
+    char canon[512];
+    if (!zone[0] || !endpoint[0] || *n >= cap ||
+        dmp_client_endpoint_normalize(endpoint, canon, sizeof(canon)))
+        return;
+    for (char *c = canon; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c + 32);
+    for (size_t i = 0; i < *n; i++)
+        if (strcasecmp(out[i].endpoint, canon) == 0)
+            return;
+    memset(&out[*n], 0, sizeof(out[*n]));
+    snprintf(out[*n].zone, sizeof(out[*n].zone), "%s", zone);
+    snprintf(out[*n].endpoint, sizeof(out[*n].endpoint), "%s", canon);
+    (*n)++;
+}
+
+typedef struct {
+    dmp_wire_heartbeat_t hb;
+} hb_t;
+
+static int hb_newest_first(const void *a, const void *b)
+{
+    uint64_t x = ((const hb_t *)a)->hb.ts, y = ((const hb_t *)b)->hb.ts;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The providers claims go to and are polled at (client.md §5.7): claim_provider_override alone
+ * when set; else the three most recently heard claim providers of the home node's seen feed
+ * (_dnsmesh-seen.<zone> for the cluster base domain, the TSIG zone, the endpoint's host), one per
+ * operator, then the built-in seed dmp.dnsmesh.io (dropped when its own heartbeat opts out, or
+ * when DNSMESH_NO_DEFAULT_PROVIDER=1). */
+size_t dmp_client_claim_providers(dmp_client_session_t *s, dmp_client_provider_t *out, size_t cap)
 {
     size_t n = 0;
     const dmp_client_config_t *c = &s->cfg;
-    if (c->claim_provider_override[0] && n < cap) {
-        dmp_client_provider_t *p = &out[n];
-        memset(p, 0, sizeof(*p));
-        if (dmp_client_endpoint_normalize(c->claim_provider_override, p->endpoint,
-                                          sizeof(p->endpoint)))
+    if (c->claim_provider_override[0]) {
+        char ep[512], zone[DMP_CLIENT_STR];
+        if (dmp_client_endpoint_normalize(c->claim_provider_override, ep, sizeof(ep)))
             return 0;
-        if (c->claim_provider_zone[0]) {
-            snprintf(p->zone, sizeof(p->zone), "%s", c->claim_provider_zone);
-        } else {
-            char host[256];
-            struct in6_addr a6;
-            if (dmp_client_endpoint_host(p->endpoint, host, sizeof(host)) ||
-                strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, &a6) == 1 ||
-                inet_pton(AF_INET6, host, &a6) == 1)
-                return 0; /* an IP literal is no zone */
-            snprintf(p->zone, sizeof(p->zone), "%s", host);
+        if (c->claim_provider_zone[0])
+            snprintf(zone, sizeof(zone), "%s", c->claim_provider_zone);
+        else if (!zone_from_endpoint(ep, zone, sizeof(zone)))
+            return 0;
+        add_provider(out, &n, cap, zone, ep);
+        return n;
+    }
+    /* candidate zones of the seen feed */
+    char zones[3][DMP_CLIENT_STR];
+    size_t nz = 0;
+    const char *cand[3] = {c->cluster_base_domain, c->tsig_zone, ""};
+    char eh[DMP_CLIENT_STR];
+    if (c->endpoint[0] && zone_from_endpoint(c->endpoint, eh, sizeof(eh)))
+        cand[2] = eh;
+    for (int i = 0; i < 3; i++) {
+        size_t l = strlen(cand[i]);
+        while (l && cand[i][l - 1] == '.')
+            l--;
+        if (!l || l >= sizeof(zones[0]))
+            continue;
+        bool dup = false;
+        for (size_t z = 0; z < nz; z++)
+            dup |= strncasecmp(zones[z], cand[i], l) == 0 && zones[z][l] == 0;
+        if (!dup) {
+            memcpy(zones[nz], cand[i], l);
+            zones[nz++][l] = 0;
         }
-        return 1;
     }
+    int64_t now = dmp_client_now(s);
+    hb_t *hbs = NULL;
+    size_t nh = 0;
+    dmp_client_txtset_t t;
+    dmp_client_txtset_init(&t);
+    for (size_t z = 0; z < nz && !dmp_client_session_reader(s); z++) {
+        char name[DMP_WIRE_NAME_MAX];
+        if (dmp_wire_name_seen(zones[z], name, sizeof(name)) || dmp_client_query(s, name, &t))
+            continue;
+        for (size_t i = 0; i < t.n; i++) {
+            hb_t h;
+            if (dmp_wire_heartbeat_parse(t.v[i].data, t.v[i].len, now, -1, &h.hb) ||
+                !(h.hb.capabilities & DMP_WIRE_CAP_CLAIM_PROVIDER))
+                continue;
+            hb_t *g = realloc(hbs, (nh + 1) * sizeof(*g));
+            if (!g)
+                break;
+            hbs = g;
+            hbs[nh++] = h;
+        }
+    }
+    if (nh)
+        qsort(hbs, nh, sizeof(*hbs), hb_newest_first);
+    size_t taken = 0;
+    for (size_t i = 0; i < nh && taken < 3; i++) {
+        bool dup_op = false;
+        for (size_t j = 0; j < i; j++)
+            dup_op |= memcmp(hbs[j].hb.operator_spk, hbs[i].hb.operator_spk, 32) == 0;
+        if (dup_op)
+            continue;
+        char zone[DMP_CLIENT_STR];
+        if (hbs[i].hb.zone_len)
+            snprintf(zone, sizeof(zone), "%s", hbs[i].hb.claim_provider_zone);
+        else if (!zone_from_endpoint(hbs[i].hb.endpoint, zone, sizeof(zone)))
+            continue;
+        for (char *p = zone; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p + 32);
+        add_provider(out, &n, cap, zone, hbs[i].hb.endpoint);
+        taken++;
+    }
+    free(hbs);
     const char *off = getenv("DNSMESH_NO_DEFAULT_PROVIDER");
-    if (off && strcmp(off, "1") == 0)
-        return 0;
-    if (n < cap) {
-        memset(&out[n], 0, sizeof(out[n]));
-        snprintf(out[n].zone, sizeof(out[n].zone), "%s", SEED_ZONE);
-        snprintf(out[n].endpoint, sizeof(out[n].endpoint), "%s", SEED_ENDPOINT);
-        n++;
+    if (!(off && strcmp(off, "1") == 0)) {
+        /* the seed, re-checked: a verified heartbeat without the claim-provider bit drops it;
+         * anything else (absent, unreachable, unverifiable) keeps it */
+        char zone[DMP_CLIENT_STR] = SEED_ZONE, ep[512] = SEED_ENDPOINT, name[DMP_WIRE_NAME_MAX];
+        bool optout = false, found = false;
+        if (dmp_wire_name_heartbeat(SEED_ZONE, name, sizeof(name)) == 0 &&
+            dmp_client_session_reader(s) == 0 && dmp_client_query(s, name, &t) == 0) {
+            for (size_t i = 0; i < t.n && !found; i++) {
+                dmp_wire_heartbeat_t h;
+                if (dmp_wire_heartbeat_parse(t.v[i].data, t.v[i].len, now, -1, &h))
+                    continue;
+                if (!(h.capabilities & DMP_WIRE_CAP_CLAIM_PROVIDER)) {
+                    optout = true;
+                    continue;
+                }
+                found = true;
+                if (h.zone_len)
+                    snprintf(zone, sizeof(zone), "%s", h.claim_provider_zone);
+                if (h.endpoint_len)
+                    snprintf(ep, sizeof(ep), "%s", h.endpoint);
+            }
+        }
+        if (found || !optout)
+            add_provider(out, &n, cap, zone, ep);
     }
+    dmp_client_txtset_free(&t);
     return n;
 }
 
@@ -112,7 +228,7 @@ int dmp_client_publish_claim(dmp_client_session_t *s, const dmp_client_provider_
     char own[512] = "";
     if (s->cfg.endpoint[0])
         (void)dmp_client_endpoint_normalize(s->cfg.endpoint, own, sizeof(own));
-    bool same_node = own[0] && strcmp(own, p->endpoint) == 0;
+    bool same_node = own[0] && strcasecmp(own, p->endpoint) == 0;
     if ((!p->endpoint[0] && zone_eq(p->zone, s->domain)) || same_node) {
         dmp_client_http_result_t r;
         rc = s->nhttp || s->tsig ? dmp_client_publish_one(s, name, (const char *)w.data, ttl, &r)
@@ -247,8 +363,8 @@ int dmp_client_recv_claims(dmp_client_session_t *s, const char *zone,
                     memcpy(in.msg_id, got[k].msg_id, 16);
                     in.plaintext = got[k].body;
                     snprintf(in.zone, sizeof(in.zone), "%s", cl[i].sender_mailbox_domain);
-                    size_t fl = strlen(got[k].from);
-                    memcpy(in.label, got[k].from, fl < sizeof(in.label) ? fl + 1 : 0);
+                    dmp_client_verify_label(s, got[k].from, got[k].sender_spk, in.label,
+                                            sizeof(in.label));
                     in.received_at = now;
                     in.msg_exp = got[k].exp;
                     if (dmp_client_intros_add(s->intros, &in) == 0)

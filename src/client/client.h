@@ -138,6 +138,12 @@ int dmp_client_pick_prekey(dmp_client_session_t *s, const char *user, const char
 int dmp_client_refresh_prekeys(dmp_client_session_t *s, unsigned count, uint32_t ttl,
                                unsigned *published, dmp_client_http_result_t *last_fail);
 
+bool dmp_client_own_address(const dmp_client_session_t *s, char *out, size_t cap);
+bool dmp_client_recipient_v2(dmp_client_session_t *s, const char *user, const char *host,
+                             const uint8_t spk[32]);
+void dmp_client_verify_label(dmp_client_session_t *s, const char *claimed, const uint8_t spk[32],
+                             char *out, size_t cap);
+
 /* ---- send / receive (send.c, recv.c) ---- */
 size_t dmp_client_max_message_for_cap(size_t cap);
 int dmp_client_find_contact(dmp_client_session_t *s, const char *recipient,
@@ -149,10 +155,10 @@ int dmp_client_recv(dmp_client_session_t *s, bool primary_only, bool skip_primar
                     dmp_client_message_t **msgs, size_t *count, dmp_client_recv_stats_t *st);
 
 /* ---- first-contact claims (claims.c) ---- */
-/* claim_provider_override alone when set, else the built-in seed (dmp.dnsmesh.io) unless
- * DNSMESH_NO_DEFAULT_PROVIDER=1. */
-size_t dmp_client_claim_providers(const dmp_client_session_t *s, dmp_client_provider_t *out,
-                                  size_t cap);
+/* claim_provider_override alone when set; else up to three providers from the home node's seen
+ * feed, then the built-in seed (dmp.dnsmesh.io) unless it opted out or
+ * DNSMESH_NO_DEFAULT_PROVIDER=1. Deduplicated by endpoint. */
+size_t dmp_client_claim_providers(dmp_client_session_t *s, dmp_client_provider_t *out, size_t cap);
 int dmp_client_publish_claim(dmp_client_session_t *s, const dmp_client_provider_t *p,
                              const uint8_t recipient_id[32], const uint8_t msg_id[16],
                              unsigned slot, int64_t now, uint32_t ttl);

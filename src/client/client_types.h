@@ -241,6 +241,7 @@ typedef struct {
     long timeout_ms;
     unsigned max_retries;           /* on 429/503, with back-off */
     unsigned max_transport_retries; /* on no HTTP answer */
+    int64_t retry_budget_ms;        /* 429/503 keep being retried this long after the first */
     void *multi;                    /* CURLM* */
     void **easy;                    /* CURL*[conns], reused so connections stay alive */
     uint64_t requests, retries;
@@ -258,6 +259,7 @@ typedef struct {
     size_t records;
     unsigned attempts;                /* > 1 when a slot was refused and another msg id was used */
     unsigned claims_ok, claims_total; /* first-contact claims published / attempted */
+    bool v2;                          /* sent with the DMPv2 envelope (our address inside) */
     int64_t lookup_ns, compose_ns, network_ns;
 } dmp_client_send_report_t;
 
@@ -291,6 +293,7 @@ typedef struct {
     dmp_client_dns_t dns;         /* resolver pool (bootstrap / non-cluster reads) */
     dmp_client_dns_t cluster_dns; /* union over cluster nodes' DNS endpoints */
     bool cluster;
+    bool cluster_reads_all; /* every read through the cluster union (identity --via-bootstrap) */
     dmp_client_http_t http[DMP_CLIENT_MAX_WRITERS];
     size_t nhttp;
     unsigned quorum;

@@ -570,7 +570,11 @@ int dmp_client_update_send(const char *server, uint16_t port, const uint8_t *q, 
         snprintf(hp, sizeof(hp), "[%s]:%u", server, port);
     else
         snprintf(hp, sizeof(hp), "%s:%u", server, port);
-    int rc = dmp_client_dns_exchange(hp, port, q, qlen, resp, 65535, &rlen, timeout_ms);
+    /* an UPDATE larger than a safe UDP payload (1,232 bytes, DNS flag day 2020) goes over TCP:
+     * the largest manifest makes an ~11 KB UPDATE that a server's UDP socket may drop */
+    int rc = qlen > 1232
+                 ? dmp_client_dns_raw(hp, true, q, qlen, resp, 65535, &rlen, timeout_ms)
+                 : dmp_client_dns_exchange(hp, port, q, qlen, resp, 65535, &rlen, timeout_ms);
     if (!rc) {
         if (rlen < 12 || dmp_load_u16be(resp) != dmp_load_u16be(q))
             rc = DMP_EFORMAT;

@@ -51,6 +51,7 @@ int dmp_client_http_init(dmp_client_http_t *h, const char *endpoint, const char 
     h->conns = conns ? (conns > 64 ? 64 : conns) : 1;
     h->timeout_ms = 15000;
     h->max_retries = 6;
+    h->retry_budget_ms = 60000;
     h->max_transport_retries = 2;
     h->multi = curl_multi_init();
     h->easy = calloc(h->conns, sizeof(*h->easy));
@@ -81,6 +82,7 @@ void dmp_client_http_free(dmp_client_http_t *h)
         curl_multi_cleanup(h->multi);
     h->easy = NULL;
     h->multi = NULL;
+    dmp_wipe(h->auth, sizeof(h->auth)); /* the bearer token */
 }
 
 /* One request in flight on a pooled handle. */
@@ -91,6 +93,7 @@ typedef struct {
     struct curl_slist *hdrs;
     unsigned tries;
     int64_t not_before_ms;
+    int64_t first_ms; /* when the first answer came: bounds the 429/503 retries */
 } job_t;
 
 static size_t on_data(char *p, size_t sz, size_t nm, void *ud)
@@ -257,7 +260,13 @@ static int run(dmp_client_http_t *h, req_t *reqs, size_t n, dmp_client_http_resu
                 again = true;
                 cap = h->max_transport_retries;
             }
-            if (again && j->tries < cap) {
+            if (!j->first_ms)
+                j->first_ms = mono_ms();
+            /* a rate limit (429) or a busy node (503) is waited out for up to retry_budget_ms
+             * (a per-token limit of 10/s needs ~25 s for the largest message's 256 writes) */
+            bool in_budget = again && o->status != 0 &&
+                             (j->tries < cap || mono_ms() - j->first_ms < h->retry_budget_ms);
+            if (again && (o->status == 0 ? j->tries < cap : in_budget)) {
                 /* back-off: 100 ms, 200, 400, ... capped at 2 s */
                 int64_t wait = 100LL << (j->tries < 5 ? j->tries : 5);
                 j->tries++;

@@ -220,6 +220,20 @@ int dmp_client_identity_filter(dmp_client_session_t *s, const char *user, const 
     int rc = chain_load(s, user, host, &c);
     if (rc)
         return rc;
+    /* a re-published record (same keys, newer ts or versions) is the same identity: keep the
+     * newest of each key pair (the reference would call the name ambiguous) */
+    size_t u = 0;
+    for (size_t i = 0; i < *n; i++) {
+        size_t j = 0;
+        while (j < u && !(memcmp(recs[j].x25519_pk, recs[i].x25519_pk, 32) == 0 &&
+                          memcmp(recs[j].ed25519_spk, recs[i].ed25519_spk, 32) == 0))
+            j++;
+        if (j == u)
+            recs[u++] = recs[i];
+        else if (recs[i].ts > recs[j].ts)
+            recs[j] = recs[i];
+    }
+    *n = u;
     size_t w = 0;
     for (size_t i = 0; i < *n; i++)
         if (!is_revoked(&c, recs[i].ed25519_spk))
@@ -347,4 +361,54 @@ int dmp_client_refresh_prekeys(dmp_client_session_t *s, unsigned count, uint32_t
     free(ok);
     free(res);
     return rc;
+}
+
+/* ---------------------------------------------------------------- DMPv2 (client.md §3.7, §5.6) */
+
+/* Our canonical address, username@(identity_domain or domain); false when it does not
+ * canonicalize. */
+bool dmp_client_own_address(const dmp_client_session_t *s, char *out, size_t cap)
+{
+    char raw[2 * DMP_CLIENT_STR + 2];
+    snprintf(raw, sizeof(raw), "%s@%s", s->cfg.username,
+             s->cfg.identity_domain[0] ? s->cfg.identity_domain : s->domain);
+    return dmp_crypto_canonicalize_address(raw, strlen(raw), out, cap, NULL) == 0;
+}
+
+/* Whether the contact's identity record (same key as pinned) advertises protocol version 2. */
+bool dmp_client_recipient_v2(dmp_client_session_t *s, const char *user, const char *host,
+                             const uint8_t spk[32])
+{
+    dmp_wire_identity_t *recs = NULL;
+    size_t n = 0;
+    char name[DMP_WIRE_NAME_MAX];
+    bool v2 = false;
+    if (dmp_client_identity_lookup(s, user, host, true, true, &recs, &n, name, sizeof(name)) == 0)
+        for (size_t i = 0; i < n; i++)
+            if (memcmp(recs[i].ed25519_spk, spk, 32) == 0)
+                for (size_t v = 0; v < recs[i].n_versions; v++)
+                    v2 |= recs[i].versions[v] == 2;
+    free(recs);
+    return v2;
+}
+
+/* _resolve_envelope_label: the claimed sender address is shown only when its identity record
+ * carries the key that signed the message; else "". */
+void dmp_client_verify_label(dmp_client_session_t *s, const char *claimed, const uint8_t spk[32],
+                             char *out, size_t cap)
+{
+    out[0] = 0;
+    char canon[DMP_CRYPTO_ADDR_MAX + 1], user[DMP_CLIENT_STR], host[DMP_CLIENT_STR];
+    if (!claimed[0] ||
+        dmp_crypto_canonicalize_address(claimed, strlen(claimed), canon, sizeof(canon), NULL) ||
+        dmp_wire_parse_address(canon, strlen(canon), user, sizeof(user), host, sizeof(host)))
+        return;
+    dmp_wire_identity_t *recs = NULL;
+    size_t n = 0;
+    char name[DMP_WIRE_NAME_MAX];
+    if (dmp_client_identity_lookup(s, user, host, true, true, &recs, &n, name, sizeof(name)) == 0)
+        for (size_t i = 0; i < n; i++)
+            if (memcmp(recs[i].ed25519_spk, spk, 32) == 0)
+                snprintf(out, cap, "%s", canon);
+    free(recs);
 }

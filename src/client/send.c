@@ -148,6 +148,11 @@ int dmp_client_send(dmp_client_session_t *s, const char *recipient, const uint8_
         if (rc)
             return rc;
     }
+    /* DMPv2 envelope only for a recipient whose identity record advertises version 2 */
+    char from[DMP_CRYPTO_ADDR_MAX + 1];
+    bool v2 = have_spk && dmp_client_own_address(s, from, sizeof(from)) &&
+              dmp_client_recipient_v2(s, user, host, spk);
+    rep->v2 = v2;
     rep->lookup_ns = mono_ns() - t0;
 
     for (unsigned attempt = 0; attempt < SEND_SLOT_TRIES; attempt++) {
@@ -158,11 +163,19 @@ int dmp_client_send(dmp_client_session_t *s, const char *recipient, const uint8_
                                .prekey_pk = rep->prekey_id ? rep->prekey_pk : NULL,
                                .prekey_id = rep->prekey_id,
                                .now = dmp_client_now(s),
-                               .ttl = SEND_TTL};
+                               .ttl = SEND_TTL,
+                               .envelope_from = v2 ? from : NULL};
         dmp_client_records_t recs = {0};
         int64_t t1 = mono_ns();
         rc = dmp_client_compose(&p, msg, len, &recs);
         rep->compose_ns += mono_ns() - t1;
+        if ((rc == DMP_ETOOBIG || rc == DMP_EERASURE_PARAM) && v2) {
+            /* the envelope pushed it past the largest message: send it as v1 instead */
+            dmp_client_records_free(&recs);
+            v2 = rep->v2 = false;
+            attempt--;
+            continue;
+        }
         if (rc == DMP_ETOOBIG || rc == DMP_EERASURE_PARAM) {
             set_err(s, "message is %zu bytes; the largest message DMP carries is %zu bytes", len,
                     (size_t)DMP_CLIENT_MAX_MESSAGE);

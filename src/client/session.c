@@ -54,6 +54,7 @@ void dmp_client_session_free(dmp_client_session_t *s)
     dmp_client_db_close(s->intros);
     s->prekeys = s->intros = NULL;
     dmp_client_replay_free(&s->replay);
+    dmp_wipe(s->tsig_b64, sizeof(s->tsig_b64));
     if (s->have_id)
         dmp_crypto_identity_wipe(&s->id);
     s->have_id = false;
@@ -522,6 +523,8 @@ int dmp_client_session_net(dmp_client_session_t *s, bool write)
 int dmp_client_query(dmp_client_session_t *s, const char *name, dmp_client_txtset_t *out)
 {
     dmp_client_dns_t *d = &s->dns;
+    if (s->cluster && s->cluster_dns.n && s->cluster_reads_all)
+        return dmp_client_dns_txt(&s->cluster_dns, name, out);
     if (s->cluster && s->cluster_dns.n) {
         size_t nl = strlen(name), bl = strlen(s->cfg.cluster_base_domain);
         while (bl && s->cfg.cluster_base_domain[bl - 1] == '.')

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "node/node.h"
+#include "node/tsig_keys.h"
 
 static int fail(char *err, size_t cap, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -374,6 +375,8 @@ int dmp_node_admin_run(const dmp_node_admin_env_t *env, const char *op, json_t *
         rc = op_registration(env, result, err, errcap);
     else if (strcmp(op, "records") == 0)
         rc = op_records(env, args, result, err, errcap);
+    else if (strncmp(op, "tsig.", 5) == 0) /* admin_tsig.c */
+        rc = dmp_node_admin_tsig(env->store, env->now_ms() / 1000, op, args, result, err, errcap);
     else
         rc = fail(err, errcap, 2, "unknown command '%s'", op);
     json_decref(empty);

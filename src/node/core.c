@@ -38,8 +38,6 @@ struct dmp_node_core {
     bool syncer_on;
     dmp_node_exec_fn exec;
     void *exec_ctx;
-    dmp_node_update_fn update;
-    void *update_ctx;
     /* multi-shard transactions are handed out one at a time, so every shard sees them in
      * the same order and two of them can never park each other's shards (no deadlock) */
     pthread_mutex_t multi_mu;
@@ -187,12 +185,6 @@ void dmp_node_core_set_exec(dmp_node_core_t *c, dmp_node_exec_fn fn, void *ctx)
 {
     c->exec = fn;
     c->exec_ctx = ctx;
-}
-
-void dmp_node_core_set_update(dmp_node_core_t *c, dmp_node_update_fn fn, void *ctx)
-{
-    c->update = fn;
-    c->update_ctx = ctx;
 }
 
 /* ---- single-shard transactions ---- */
@@ -454,8 +446,6 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
             break;
         }
     }
-    if (res.outcome == DMP_DNS_OUT_UPDATE && c->update)
-        c->update(c->update_ctx, shard, pkt, len, tcp, out, cap, out_len, &res);
     if (*out_len == 0) {
         DMP_STAT_INC(sh->st, dns_malformed);
     } else {

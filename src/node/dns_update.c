@@ -63,7 +63,7 @@ void dmp_node_update_cfg_load(dmp_node_update_cfg_t *u, const dmp_node_config_t 
         u->claim_burst = d;
     u->tsig_loose = truthy4(ENV("DMP_TSIG_LOOSE_SCOPE"));
     u->tsig_tight = truthy4(ENV("DMP_TSIG_TIGHT_SCOPE"));
-    u->workers = 4;
+    u->workers = 8;
     if ((v = ENV("DMP_UPDATE_WORKERS")) && dmp_parse_i64(v, 1, 64, &i64) == 0)
         u->workers = (unsigned)i64;
 #undef ENV

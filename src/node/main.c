@@ -142,6 +142,19 @@ static void net_gauges(void *ctx, dmp_node_gauges_t *g)
 {
     node_t *n = ctx;
     g->wal_syncs = n->core ? dmp_node_core_wal_syncs(n->core) : 0;
+    if (n->upd) {
+        dmp_node_update_stats_t us;
+        dmp_node_update_stats(n->upd, &us);
+        const uint64_t r[7] = {us.noerror,  us.refused, us.notauth,      us.formerr,
+                               us.servfail, us.notzone, us.prereq_failed};
+        memcpy(g->upd_result, r, sizeof(r));
+        g->tsig_error[0] = us.tsig_badkey;
+        g->tsig_error[1] = us.tsig_badsig;
+        g->tsig_error[2] = us.tsig_badtime;
+        g->claims[0] = us.claims_accepted;
+        g->claims[1] = us.claims_throttled;
+        g->have_update = 1;
+    }
     if (!n->net)
         return;
     dmp_net_stats_t ns;

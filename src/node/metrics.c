@@ -284,6 +284,25 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
     pf(out, "dmp_registrations_total{result=\"refused\"} %llu\n",
        (unsigned long long)s.registrations[1]);
 
+    if (g->have_update) {
+        static const char *const ur[7] = {"noerror",  "refused", "notauth",      "formerr",
+                                          "servfail", "notzone", "prereq_failed"};
+        static const char *const te[3] = {"badkey", "badsig", "badtime"};
+        head(out, "dmp_dns_updates_total", "counter", "DNS UPDATE messages answered, by result");
+        for (int i = 0; i < 7; i++)
+            pf(out, "dmp_dns_updates_total{result=\"%s\"} %llu\n", ur[i],
+               (unsigned long long)g->upd_result[i]);
+        head(out, "dmp_tsig_errors_total", "counter", "TSIG verification failures, by error");
+        for (int i = 0; i < 3; i++)
+            pf(out, "dmp_tsig_errors_total{error=\"%s\"} %llu\n", te[i],
+               (unsigned long long)g->tsig_error[i]);
+        head(out, "dmp_dns_update_claims_total", "counter",
+             "Anonymous claim records over UPDATE, by result");
+        pf(out, "dmp_dns_update_claims_total{result=\"accepted\"} %llu\n",
+           (unsigned long long)g->claims[0]);
+        pf(out, "dmp_dns_update_claims_total{result=\"throttled\"} %llu\n",
+           (unsigned long long)g->claims[1]);
+    }
     head(out, "dmp_wal_syncs_total", "counter",
          "WAL syncs by the group-commit thread (each acknowledges every write before it)");
     pf(out, "dmp_wal_syncs_total %llu\n", (unsigned long long)g->wal_syncs);

@@ -68,6 +68,11 @@ typedef struct {
     uint64_t tasks_run;
     uint64_t wal_syncs; /* group-commit WAL syncs */
     int have_net;
+    /* DNS UPDATE (dmp_node_update_stats), when enabled */
+    int have_update;
+    uint64_t upd_result[7]; /* noerror refused notauth formerr servfail notzone prereq_failed */
+    uint64_t tsig_error[3]; /* badkey badsig badtime */
+    uint64_t claims[2];     /* accepted throttled */
 } dmp_node_gauges_t;
 
 int dmp_node_metrics_init(dmp_node_metrics_t *m, unsigned nslots);

@@ -353,13 +353,6 @@ unsigned dmp_node_core_shard_of(const dmp_node_core_t *c, const char *lname, siz
  * batch and parks on arrival, and the last to arrive applies the whole transaction in one
  * WriteBatch while the others wait (queries on those shards wait for that one batch). */
 int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t);
-/* DNS UPDATE (opcode 5): dmp_dns_respond builds NOTIMP; with a handler set, the shard calls it
- * instead (on the shard thread, with that NOTIMP reply in out) and it may rewrite out/out_len
- * and res (e.g. parse, authorise, dmp_node_apply, and answer once done). */
-typedef void (*dmp_node_update_fn)(void *ctx, unsigned shard, const uint8_t *pkt, size_t len,
-                                   bool tcp, uint8_t *out, size_t cap, size_t *out_len,
-                                   dmp_dns_result_t *res);
-void dmp_node_core_set_update(dmp_node_core_t *c, dmp_node_update_fn fn, void *ctx);
 /* Shard-thread hooks for the executor: answer one DNS query; end of a ring drain (flush). */
 /* peer (may be NULL) is the client: DNS Cookies and response rate limiting use it. */
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,

@@ -79,4 +79,15 @@ int dmp_node_tsig_recipient_registered(dmp_store_t *s, const char *zone, const c
 /* A new random secret of n bytes for admin-made keys. */
 void dmp_node_tsig_random_secret(uint8_t *out, size_t n);
 
+/* ---- operator commands (admin_tsig.c), reached through dmp_node_admin_run ----
+ * "tsig.list" {include_revoked}: array of keys (no secrets); "tsig.add" {name, scopes[],
+ * algorithm?, secret_b64?, subject?, expires_in?}: the key with "secret_b64" and
+ * "nsupdate_key" (ALG:NAME:SECRET); "tsig.revoke" {name}. 0, or an exit code (1 failed / not
+ * found, 2 bad arguments) with err. */
+typedef struct json_t json_t;
+int dmp_node_admin_tsig(dmp_store_t *s, int64_t now_s, const char *op, json_t *args,
+                        json_t **result, char *err, size_t cap);
+/* A key as JSON, without its secret (new reference). */
+json_t *dmp_node_tsig_rec_json(const dmp_node_tsig_rec_t *r, int64_t now_s);
+
 #endif

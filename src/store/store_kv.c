@@ -85,7 +85,7 @@ int dmp_store_kv_scan(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *prefix, 
     for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t kl, vl;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
-        if (kl < prefix_len || memcmp(k, prefix, prefix_len) != 0)
+        if (kl < prefix_len || (prefix_len > 0 && memcmp(k, prefix, prefix_len) != 0))
             break;
         const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
         if (fn(ctx, k, kl, v, vl) != 0)

@@ -10,8 +10,46 @@
 #include "util/util.h"
 #include "wire/wire.h"
 
+/* client_sign_cluster --bootstrap USER_DOMAIN EXP CLUSTER_BASE OPERATOR_SPK_HEX: prints the
+ * bootstrap signer's spk and the _dmp.<user_domain> TXT value. */
+static int bootstrap(int argc, char **argv)
+{
+    if (argc != 6)
+        return 2;
+    uint8_t seed[32];
+    dmp_crypto_sha256((const uint8_t *)"dnsmesh-c/tests/bootstrap-signer", 32, seed);
+    dmp_crypto_identity_t sg;
+    if (dmp_crypto_identity_from_x25519(seed, &sg))
+        return 1;
+    static dmp_wire_bootstrap_t b;
+    b.seq = 1;
+    b.exp = strtoull(argv[3], NULL, 10);
+    memcpy(b.signer_spk, sg.ed_pk, 32);
+    b.user_domain_len = (size_t)snprintf(b.user_domain, sizeof(b.user_domain), "%s", argv[2]);
+    b.n_entries = 1;
+    b.entries[0].priority = 10;
+    b.entries[0].base_len = (size_t)snprintf(
+        b.entries[0].cluster_base_domain, sizeof(b.entries[0].cluster_base_domain), "%s", argv[4]);
+    if (strlen(argv[5]) != 64 || dmp_hex_decode(argv[5], 64, b.entries[0].operator_spk, 32))
+        return 2;
+    dmp_buf_t out;
+    dmp_buf_init(&out);
+    if (dmp_wire_bootstrap_encode(&b, sg.ed_sk, &out))
+        return 1;
+    char hx[65];
+    dmp_hex_encode(sg.ed_pk, 32, hx, sizeof(hx));
+    printf("%s\n%.*s\n", hx, (int)out.len, (const char *)out.data);
+    dmp_buf_free(&out);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--bootstrap") == 0) {
+        if (dmp_crypto_init())
+            return 1;
+        return bootstrap(argc, argv);
+    }
     if (argc < 6 || (argc - 3) % 3 != 0) {
         fprintf(stderr, "usage: %s BASE EXP ID HTTP DNS [ID HTTP DNS ...]\n", argv[0]);
         return 2;

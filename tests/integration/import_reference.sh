@@ -3,6 +3,7 @@
 # §4.1, §5.2, §5.4) with python3's sqlite3, imports them into a fresh store, then runs dnsmeshd
 # on it: live records answer over DNS and HTTP with their expiry kept, expired ones stay
 # behind, imported tokens write their names (revoked ones do not), the audit log came along.
+# TSIG keys come along too and sign nsupdate UPDATEs within their scope.
 # Usage: import_reference.sh DNSMESHD DNSMESH-ADMIN. Kills only the PID it started.
 set -euo pipefail
 bin=$1
@@ -71,6 +72,13 @@ k.execute("CREATE TABLE tsig_keys(name TEXT PRIMARY KEY, algorithm TEXT NOT NULL
           "NOT NULL DEFAULT 0, subject TEXT NOT NULL DEFAULT '', registered_spk TEXT NOT NULL "
           "DEFAULT '', registered_x25519_pub TEXT NOT NULL DEFAULT '')")
 k.execute("INSERT INTO tsig_keys(name, secret, created_at) VALUES('k.example.com.', x'00', 1)")
+k.execute("INSERT INTO tsig_keys(name, algorithm, secret, allowed_suffixes, created_at, "
+          "expires_at, subject, registered_spk) VALUES('Alice-1.Example.Com.', 'hmac-sha256', ?, "
+          "?, ?, 0, 'alice@example.com', ?)",
+          (b"dnsmesh-test-secret-0123456789ab", "id-abc.example.com\nslot-*.mb-*.example.com",
+           now - 100, "ab" * 32))
+k.execute("INSERT INTO tsig_keys(name, algorithm, secret, created_at) "
+          "VALUES('bad.example.com.', 'gss-tsig', x'01', 1)")
 k.commit()
 PY
 
@@ -86,10 +94,17 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["records"] == {"imported": 4, "expired_skipped": 1, "invalid_skipped": 1}, r
 assert r["tokens"]["imported"] == 2 and r["tokens"]["audit_rows"] == 2, r
-assert r["tsig_keys"]["found"] == 1 and r["tsig_keys"]["imported"] == 0, r
+# k.example.com. (a 1-byte hmac-sha256 secret) and Alice-1 import; gss-tsig cannot be a key
+assert r["tsig_keys"] == {"found": 3, "imported": 2, "invalid_skipped": 1}, r
 PY
-"$admin" --db "$dir/store" import-reference "$dir/ref/dmp.db" 2>&1 >/dev/null |
-  grep -q "TSIG key(s) .* NOT imported" || fail "tsig warning"
+"$admin" --db "$dir/store" import-reference "$dir/ref/dmp.db" | grep -q "tsig keys: 2 imported" ||
+  fail "tsig summary"
+"$admin" tsig list --db "$dir/store" --json | python3 -c '
+import json,sys; rows = {r["name"]: r for r in json.load(sys.stdin)}
+assert sorted(rows) == ["alice-1.example.com", "k.example.com"], rows
+a = rows["alice-1.example.com"]
+assert a["allowed_suffixes"] == ["id-abc.example.com", "slot-*.mb-*.example.com"], a
+assert a["subject"] == "alice@example.com" and a["registered_spk"] == "ab" * 32 and a["active"], a'
 "$admin" --db "$dir/store" token list --json | python3 -c '
 import json,sys; rows = json.load(sys.stdin)
 assert [r["subject"] for r in rows] == ["alice@example.com"], rows
@@ -98,7 +113,8 @@ assert rows[0]["registered_spk"] == "ab" * 32 and rows[0]["issuer"] == "self-ser
 
 env -u DMP_HTTP_TOKEN DMP_DB_PATH="$dir/store" DMP_DNS_HOST=127.0.0.1 DMP_HTTP_HOST=127.0.0.1 \
   DMP_DNS_PORT=0 DMP_HTTP_PORT=0 DMP_PORTS_FILE="$dir/ports" DMP_AUTH_MODE=multi-tenant \
-  DMP_OPERATOR_TOKEN=op DMP_SERVED_ZONE=example.com "$bin" >"$dir/out" 2>"$dir/err" &
+  DMP_OPERATOR_TOKEN=op DMP_SERVED_ZONE=example.com DMP_DNS_UPDATE_ENABLED=1 \
+  "$bin" >"$dir/out" 2>"$dir/err" &
 pid=$!
 for _ in $(seq 1 200); do [[ -s $dir/ports ]] && break; sleep 0.05; done
 [[ -s $dir/ports ]] || { cat "$dir/err"; fail "node did not start"; }
@@ -122,6 +138,13 @@ post() {
 [[ $(post dmp.alice.example.com "$live_tok") == 201 ]] || fail "imported token"
 [[ $(post dmp.bob.example.com "$live_tok") == 401 ]] || fail "imported token outside scope"
 [[ $(post dmp.bob.example.com "$dead_tok") == 401 ]] || fail "revoked token"
+# the imported TSIG key signs UPDATEs for its scope
+if command -v nsupdate >/dev/null; then
+  printf 'server 127.0.0.1 %s\nzone example.com\nupdate add x.id-abc.example.com 60 TXT "k"\nsend\n' \
+    "$dns" | nsupdate -t 3 -r 0 -y "hmac-sha256:alice-1.example.com:$(printf dnsmesh-test-secret-0123456789ab | base64)" ||
+    fail "imported TSIG key"
+  [[ $(q x.id-abc.example.com) == '"k" ' ]] || fail "imported TSIG key: record"
+fi
 kill -TERM "$pid"
 wait "$pid" || fail "node exit status"
 pid=

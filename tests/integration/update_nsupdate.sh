@@ -21,11 +21,13 @@ start() { # $1 = DMP_DNS_UPDATE_ENABLED
   rm -f "$dir/ports"
   env -u DMP_OPERATOR_TOKEN -u DMP_HTTP_TOKEN DMP_DNS_UPDATE_ENABLED="$1" DMP_SERVED_ZONE=mesh.test \
     DMP_DB_PATH="$dir/db" DMP_DNS_HOST=127.0.0.1 DMP_HTTP_HOST=127.0.0.1 DMP_DNS_PORT=0 \
-    DMP_HTTP_PORT=0 DMP_PORTS_FILE="$dir/ports" DMP_DNS_RATE=0 "$bin" >"$dir/out" 2>"$dir/err" &
+    DMP_HTTP_PORT=0 DMP_PORTS_FILE="$dir/ports" DMP_DNS_RATE=0 DMP_OPERATOR_TOKEN=op-secret \
+    "$bin" >"$dir/out" 2>"$dir/err" &
   pid=$!
   for _ in $(seq 1 200); do [[ -s $dir/ports ]] && break; sleep 0.05; done
   [[ -s $dir/ports ]] || fail "node did not start"
   dns=$(sed -E 's/.*dns=127\.0\.0\.1:([0-9]+).*/\1/' "$dir/ports")
+  http=$(sed -E 's/.*http=127\.0\.0\.1:([0-9]+).*/\1/' "$dir/ports")
 }
 stop_kill9() { kill -KILL "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
 q() { dig @127.0.0.1 -p "$dns" +norecurse +short +time=2 +tries=1 "$@"; }
@@ -93,8 +95,29 @@ out=$(printf 'update add ok.id-bob.mesh.test 60 TXT "x"\nupdate add bad.mesh.tes
 [[ $(status ok.id-bob.mesh.test TXT) == NXDOMAIN ]] || fail "all-or-nothing: a refused message wrote"
 [[ $(status bad.mesh.test TXT) == NXDOMAIN ]] || fail "a refused update wrote"
 echo 'update add ok.id-bob.mesh.test 60 TXT "y"' | nsu "-y $bob" >/dev/null || fail "bob in scope"
+
+# keys through the running node's admin API: add, use at once, revoke, refused at once
+dave=$("$admin" --node "http://127.0.0.1:$http" --token op-secret tsig add dave.mesh.test \
+  --scope dave.mesh.test --algorithm hmac-sha384) || fail "remote tsig add"
+[[ $dave == hmac-sha384:dave.mesh.test:* ]] || fail "remote key line: $dave"
+echo 'update add dave.mesh.test 60 TXT "d"' | nsu "-y $dave" >/dev/null || fail "remote key use"
+"$admin" tsig list --node "http://127.0.0.1:$http" --token op-secret | grep -q $'^dave.mesh.test\thmac-sha384\tactive' ||
+  fail "remote list"
+"$admin" tsig revoke dave.mesh.test --node "http://127.0.0.1:$http" --token op-secret >/dev/null || fail "remote revoke"
+out=$(echo 'update add dave.mesh.test 60 TXT "e"' | nsu "-y $dave") && fail "revoked key still writes"
+[[ $out == *'NOTAUTH(BADKEY)'* ]] || fail "revoked at once: $out"
+"$admin" tsig list --node "http://127.0.0.1:$http" --token wrong >/dev/null 2>&1 && fail "wrong operator token"
 out=$(echo 'update add x.other.test 60 TXT "x"' | nsu "-y $key") && fail "NOTZONE accepted"
 [[ $out == *NOTZONE* ]] || fail "NOTZONE: $out"
+
+# counters
+if command -v curl >/dev/null; then
+  m=$(curl -s -m 5 -H 'Authorization: Bearer op-secret' "http://127.0.0.1:$http/metrics")
+  grep -Eq '^dmp_tsig_errors_total\{error="badsig"\} [1-9]' <<<"$m" || fail "metrics badsig"
+  grep -Eq '^dmp_tsig_errors_total\{error="badkey"\} [1-9]' <<<"$m" || fail "metrics badkey"
+  grep -Eq '^dmp_dns_updates_total\{result="noerror"\} [1-9]' <<<"$m" || fail "metrics noerror"
+  grep -Eq '^dmp_dns_updates_total\{result="notzone"\} 1$' <<<"$m" || fail "metrics notzone"
+fi
 
 # kill -9 right after the acknowledgements: everything acknowledged is there after restart
 stop_kill9

@@ -30,7 +30,7 @@
 
 typedef struct {
     const char *name;
-    const char *values[3];
+    const char *values[4];
 } zone_ent_t;
 
 typedef struct {
@@ -69,7 +69,7 @@ static size_t answer(fake_dns_t *f, const uint8_t *q, size_t qlen, uint8_t *out,
             ldns_pkt_set_tc(a, true);
             break;
         }
-        for (size_t v = 0; v < 3 && f->zone[i].values[v]; v++) {
+        for (size_t v = 0; v < 4 && f->zone[i].values[v]; v++) {
             const char *val = f->zone[i].values[v];
             size_t vl = strlen(val);
             ldns_rr *rr = ldns_rr_new();
@@ -150,17 +150,26 @@ static void fake_dns_start(fake_dns_t *f, const zone_ent_t *z, size_t nz)
     memset(f, 0, sizeof(*f));
     f->zone = z;
     f->nzone = nz;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    f->udp = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_int_equal(bind(f->udp, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t al = sizeof(a);
-    getsockname(f->udp, (struct sockaddr *)&a, &al);
-    f->port = ntohs(a.sin_port);
-    f->tcp = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(f->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    assert_int_equal(bind(f->tcp, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(f->tcp, 8), 0);
+    /* an ephemeral UDP port whose TCP twin is free too (other processes share the machine) */
+    bool bound = false;
+    for (int tries = 0; tries < 100 && !bound; tries++) {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        f->udp = socket(AF_INET, SOCK_DGRAM, 0);
+        assert_int_equal(bind(f->udp, (struct sockaddr *)&a, sizeof(a)), 0);
+        socklen_t al = sizeof(a);
+        getsockname(f->udp, (struct sockaddr *)&a, &al);
+        f->port = ntohs(a.sin_port);
+        f->tcp = socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        setsockopt(f->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(f->tcp, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(f->tcp, 8) == 0) {
+            bound = true;
+        } else {
+            close(f->udp);
+            close(f->tcp);
+        }
+    }
+    assert_true(bound);
     assert_int_equal(pthread_create(&f->th, NULL, dns_loop, f), 0);
 }
 
@@ -340,6 +349,10 @@ typedef struct {
     dmp_buf_t body;
 } conn_t;
 
+/* send-flow modes of the fake node: 0 accept all, 1 refuse the first manifest because the
+ * slot's answer would be too large, 2 refuse every manifest for its size */
+static atomic_int g_send_mode, g_manifests;
+
 static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *data,
                               size_t *size, void **ptr)
@@ -363,7 +376,16 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
         atomic_fetch_add(&f->bad_auth, 1);
     unsigned st = 201;
     const char *msg = "{\"ok\":true}";
-    if (strstr(url, "busy") && atomic_fetch_add(&f->busy_once, 1) == 0) {
+    if (strstr(url, "/slot-")) {
+        int k = atomic_fetch_add(&g_manifests, 1);
+        if ((atomic_load(&g_send_mode) == 1 && k == 0)) {
+            st = 413;
+            msg = "{\"error\":\"answer for this name would exceed one DNS message\"}";
+        } else if (atomic_load(&g_send_mode) == 2) {
+            st = 400;
+            msg = "{\"error\":\"value exceeds cap of 2048 bytes\"}";
+        }
+    } else if (strstr(url, "busy") && atomic_fetch_add(&f->busy_once, 1) == 0) {
         st = 503;
         msg = "{\"error\":\"node busy, retry\"}";
     } else if (strstr(url, "big")) {
@@ -618,6 +640,129 @@ static void test_rotation_chain(void **state)
     free(bad);
 }
 
+static char *heartbeat(const char *label, const char *endpoint, const char *zone, uint16_t caps,
+                       int64_t ts)
+{
+    dmp_crypto_identity_t op;
+    ident(label, &op);
+    dmp_wire_heartbeat_t h = {.capabilities = caps, .ts = (uint64_t)ts, .exp = (uint64_t)ts + 3600};
+    h.endpoint_len = (size_t)snprintf(h.endpoint, sizeof h.endpoint, "%s", endpoint);
+    h.version_len = (size_t)snprintf(h.version, sizeof h.version, "0.7.5");
+    h.zone_len = (size_t)snprintf(h.claim_provider_zone, sizeof h.claim_provider_zone, "%s", zone);
+    memcpy(h.operator_spk, op.ed_pk, 32);
+    dmp_buf_t b;
+    dmp_buf_init(&b);
+    assert_int_equal(dmp_wire_heartbeat_encode(&h, op.ed_sk, &b), 0);
+    dmp_buf_append_u8(&b, 0);
+    return (char *)b.data;
+}
+
+/* Claim-provider selection: the home node's seen feed (newest first, one per operator, only
+ * claim providers), then the seed unless its heartbeat opts out or it is turned off. */
+static void test_claim_providers(void **state)
+{
+    (void)state;
+    int64_t now = (int64_t)time(NULL);
+    char *p1 = heartbeat("op/1", "https://p1.example.com", "claims.p1.example.com", 1, now - 10);
+    char *p1b = heartbeat("op/1", "https://p1b.example.com", "", 1, now - 5); /* same operator */
+    char *p2 = heartbeat("op/2", "https://p2.example.com:8053", "", 1, now - 20);
+    char *p3 = heartbeat("op/3", "https://p3.example.com", "", 0, now); /* not a provider */
+    char *seed_out = heartbeat("op/seed", "https://dnsmesh.io", "", 0, now);
+    zone_ent_t z[2] = {{"_dnsmesh-seen.home.example", {p1, p1b, p2, p3}},
+                       {"_dnsmesh-heartbeat.dmp.dnsmesh.io", {NULL, NULL, NULL, NULL}}};
+    fake_dns_t f;
+    fake_dns_start(&f, z, 2);
+    dmp_client_session_t s;
+    dmp_client_session_init(&s);
+    char spec[64];
+    snprintf(spec, sizeof spec, "127.0.0.1:%u", f.port);
+    dmp_client_config_add_resolver(&s.cfg, spec);
+    snprintf(s.cfg.endpoint, sizeof s.cfg.endpoint, "https://home.example:8053");
+    dmp_client_provider_t pv[8];
+    unsetenv("DNSMESH_NO_DEFAULT_PROVIDER");
+    size_t n = dmp_client_claim_providers(&s, pv, 8);
+    assert_int_equal(n, 3);
+    assert_string_equal(pv[0].endpoint, "https://p1b.example.com"); /* newest of operator 1 */
+    assert_string_equal(pv[0].zone, "p1b.example.com");
+    assert_string_equal(pv[1].endpoint, "https://p2.example.com:8053");
+    assert_string_equal(pv[1].zone, "p2.example.com");
+    assert_string_equal(pv[2].zone, "dmp.dnsmesh.io"); /* the seed, no heartbeat: kept */
+    z[1].values[0] = seed_out;                         /* a verified opt-out drops it */
+    n = dmp_client_claim_providers(&s, pv, 8);
+    assert_int_equal(n, 2);
+    setenv("DNSMESH_NO_DEFAULT_PROVIDER", "1", 1);
+    z[1].values[0] = NULL;
+    assert_int_equal(dmp_client_claim_providers(&s, pv, 8), 2);
+    /* the override alone */
+    snprintf(s.cfg.claim_provider_override, sizeof s.cfg.claim_provider_override,
+             "provider.example.org/");
+    n = dmp_client_claim_providers(&s, pv, 8);
+    assert_int_equal(n, 1);
+    assert_string_equal(pv[0].endpoint, "https://provider.example.org");
+    assert_string_equal(pv[0].zone, "provider.example.org");
+    snprintf(s.cfg.claim_provider_override, sizeof s.cfg.claim_provider_override,
+             "http://127.0.0.1:8053");
+    assert_int_equal(dmp_client_claim_providers(&s, pv, 8), 0); /* no zone from an IP */
+    unsetenv("DNSMESH_NO_DEFAULT_PROVIDER");
+    dmp_client_session_free(&s);
+    fake_dns_stop(&f);
+    free(p1);
+    free(p1b);
+    free(p2);
+    free(p3);
+    free(seed_out);
+}
+
+/* The send flow against a fake node: a slot refused because its answer would grow too large is
+ * retried with a new message id; a manifest refused for its size names the largest message the
+ * node takes. */
+static void test_send_refusals(void **state)
+{
+    (void)state;
+    fake_http_t f;
+    memset(&f, 0, sizeof f);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL, on_req, &f,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+    if (!d)
+        skip();
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    setenv("DNSMESH_NO_DEFAULT_PROVIDER", "1", 1);
+    dmp_client_session_t s;
+    dmp_client_session_init(&s);
+    snprintf(s.cfg.endpoint, sizeof s.cfg.endpoint, "http://127.0.0.1:%u", info->port);
+    snprintf(s.cfg.http_token, sizeof s.cfg.http_token, "tok-123");
+    s.cfg.http_token_set = true;
+    snprintf(s.domain, sizeof s.domain, "mesh.test");
+    ident("send/alice", &s.id);
+    s.have_id = true;
+    dmp_crypto_identity_t bob;
+    ident("send/bob", &bob);
+    dmp_client_contact_t ct = {.name = "bob"};
+    dmp_hex_encode(bob.x25519_pk, 32, ct.pub, sizeof ct.pub); /* no spk: no DNS lookups */
+    assert_int_equal(dmp_client_config_contact_put(&s.cfg, &ct), 0);
+    assert_int_equal(dmp_client_session_writer(&s), 0);
+    dmp_client_send_report_t rep;
+    atomic_store(&g_send_mode, 1);
+    atomic_store(&g_manifests, 0);
+    assert_int_equal(dmp_client_send(&s, "bob@mesh.test", (const uint8_t *)"hi", 2, &rep), 0);
+    assert_int_equal(rep.attempts, 2);
+    assert_int_equal(atomic_load(&g_manifests), 2);
+    assert_int_equal(rep.prekey_id, 0);
+    atomic_store(&g_send_mode, 2);
+    uint8_t big[6000];
+    memset(big, 'b', sizeof big);
+    assert_int_equal(dmp_client_send(&s, "bob", big, sizeof big, &rep), DMP_EIO);
+    assert_non_null(strstr(s.err, "its cap is 2048 bytes"));
+    assert_non_null(strstr(s.err, "the largest message it takes is 3732 bytes"));
+    assert_int_equal(dmp_client_send(&s, "nobody", big, 1, &rep), DMP_ENOTFOUND);
+    assert_non_null(strstr(s.err, "unknown contact"));
+    atomic_store(&g_send_mode, 0);
+    dmp_client_session_free(&s);
+    MHD_stop_daemon(d);
+    unsetenv("DNSMESH_NO_DEFAULT_PROVIDER");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -628,6 +773,8 @@ int main(void)
         cmocka_unit_test(test_endpoint_normalize),
         cmocka_unit_test(test_update_builder),
         cmocka_unit_test(test_rotation_chain),
+        cmocka_unit_test(test_send_refusals),
+        cmocka_unit_test(test_claim_providers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

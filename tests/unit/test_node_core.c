@@ -732,71 +732,13 @@ static void t_core(void **state)
     tstore_close(&ts);
 }
 
-/* ---- the DNS UPDATE hook ---- */
-static int g_update_calls;
-static void fake_update(void *ctx, unsigned shard, const uint8_t *pkt, size_t len, bool tcp,
-                        uint8_t *out, size_t cap, size_t *out_len, dmp_dns_result_t *res)
-{
-    (void)ctx;
-    (void)shard;
-    (void)len;
-    (void)tcp;
-    (void)cap;
-    g_update_calls++;
-    assert_true(*out_len >= 12);
-    assert_int_equal(out[3] & 0x0f, 4); /* dns built NOTIMP */
-    memcpy(out, pkt, 12);
-    out[2] |= 0x80;
-    out[3] = (uint8_t)((out[3] & 0xf0) | 5); /* REFUSED, say */
-    *out_len = 12;
-    res->rcode = 5;
-}
-
-static void t_update_hook(void **state)
-{
-    (void)state;
-    tstore_t ts;
-    tstore_open(&ts);
-    dmp_node_metrics_t m;
-    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
-    dmp_node_config_t cfg = {0};
-    cfg.served_zone = "zone.test";
-    cfg.dns_ttl = 60;
-    dmp_node_core_t *c = NULL;
-    dmp_node_core_opts_t o = {
-        .cfg = &cfg, .store = ts.s, .nshards = 1, .shard_st = m.t, .no_syncer = true};
-    assert_int_equal(dmp_node_core_new(&o, &c), 0);
-    /* UPDATE for zone.test: header, zone section (zone.test SOA IN) */
-    uint8_t pkt[64] = {0x12, 0x34, 5 << 3, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-    size_t n = 12;
-    const uint8_t zname[] = {4, 'z', 'o', 'n', 'e', 4, 't', 'e', 's', 't', 0, 0, 6, 0, 1};
-    memcpy(pkt + n, zname, sizeof(zname));
-    n += sizeof(zname);
-    uint8_t out[512];
-    size_t ol = 0;
-    dmp_node_core_query(c, 0, pkt, n, false, NULL, 0, out, sizeof(out), &ol);
-    assert_true(ol >= 12);
-    assert_int_equal(out[3] & 0x0f, 4); /* NOTIMP without a handler */
-    assert_int_equal(g_update_calls, 0);
-    dmp_node_core_set_update(c, fake_update, NULL);
-    dmp_node_core_query(c, 0, pkt, n, false, NULL, 0, out, sizeof(out), &ol);
-    assert_int_equal(g_update_calls, 1);
-    assert_int_equal(ol, 12);
-    assert_int_equal(out[3] & 0x0f, 5);
-    assert_int_equal(m.t[0].dns_rcode[5], 1); /* counted with the handler's rcode */
-    dmp_node_core_free(c);
-    dmp_node_metrics_free(&m);
-    tstore_close(&ts);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_change_set),  cmocka_unit_test(t_store_apply),
-        cmocka_unit_test(t_txn_exec),    cmocka_unit_test(t_write_queue),
-        cmocka_unit_test(t_neggen),      cmocka_unit_test(t_lookup),
-        cmocka_unit_test(t_bgthread),    cmocka_unit_test(t_core),
-        cmocka_unit_test(t_update_hook),
+        cmocka_unit_test(t_change_set), cmocka_unit_test(t_store_apply),
+        cmocka_unit_test(t_txn_exec),   cmocka_unit_test(t_write_queue),
+        cmocka_unit_test(t_neggen),     cmocka_unit_test(t_lookup),
+        cmocka_unit_test(t_bgthread),   cmocka_unit_test(t_core),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* dnsmesh-admin import-reference: copies a reference (Python) node's SQLite databases into a
  * stopped dnsmeshd store, so an operator can switch nodes without users re-registering:
  * live records with their stored time and expiry (`dmp.db`), tokens and their audit log
- * (`<stem>_tokens<ext>` or DMP_TOKEN_DB_PATH). The SQLite files are opened read-only. */
+ * (`<stem>_tokens<ext>` or DMP_TOKEN_DB_PATH), TSIG keys (`<stem>_tsig<ext>` or
+ * DMP_TSIG_DB_PATH). The SQLite files are opened read-only. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include <time.h>
 
 #include "admin.h"
+#include "dns/dns.h"
+#include "node/tsig_keys.h"
 
 #define TOKENS_SCHEMA_MAX 2 /* the reference's tokens user_version this tool understands */
 
@@ -296,23 +299,24 @@ int admin_import_reference(const char *store_path, const char *ref_db, const cha
             rep, "tokens",
             json_pack("{s:s,s:s}", "skipped", "no token database", "path", tokens_db));
     }
-    /* TSIG keys have no keystore in this build yet: count them so nothing is lost silently */
+    /* TSIG keys into the keystore (import_tsig.c) */
     if (rc == 0 && is_file(tsig_db)) {
         sqlite3 *kdb = NULL;
-        int64_t keys = -1;
-        char kerr[300];
-        if (open_ro(tsig_db, &kdb, kerr, sizeof(kerr)) == 0 && has_table(kdb, "tsig_keys")) {
-            sqlite3_stmt *st = NULL;
-            if (sqlite3_prepare_v2(kdb, "SELECT COUNT(*) FROM tsig_keys", -1, &st, NULL) ==
-                    SQLITE_OK &&
-                sqlite3_step(st) == SQLITE_ROW)
-                keys = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
+        if (open_ro(tsig_db, &kdb, err, cap) != 0) {
+            rc = 1;
+        } else if (has_table(kdb, "tsig_keys")) {
+            int64_t found = 0, imported = 0, invalid = 0;
+            rc = admin_import_tsig(kdb, s, &found, &imported, &invalid, err, cap);
+            if (rc == 0 && dmp_store_sync_wal(s) != 0) {
+                snprintf(err, cap, "syncing the store after the TSIG keys");
+                rc = 1;
+            }
+            json_object_set_new(rep, "tsig_keys",
+                                json_pack("{s:I,s:I,s:I}", "found", (json_int_t)found, "imported",
+                                          (json_int_t)imported, "invalid_skipped",
+                                          (json_int_t)invalid));
         }
         sqlite3_close(kdb);
-        json_object_set_new(rep, "tsig_keys",
-                            json_pack("{s:I,s:i,s:s}", "found", (json_int_t)keys, "imported", 0,
-                                      "note", "this build has no TSIG keystore yet"));
     }
     dmp_store_close(s);
     sqlite3_close(rdb);

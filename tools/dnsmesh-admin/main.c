@@ -41,12 +41,13 @@ static const char USAGE[] =
     "      self-service registration settings (local: from the DMP_* environment)\n"
     "  records NAME\n"
     "      the live values at NAME with TTL and expiry, and who may write it\n"
-    "  tsig list|add|revoke --db PATH ...   (first word; see dnsmesh-admin tsig --help)\n"
+    "  tsig list|add|revoke ...   TSIG keys for DNS UPDATE (see dnsmesh-admin tsig --help)\n"
     "      TSIG keys for DNS UPDATE in a stopped node's store; add prints the nsupdate key line\n"
     "  import-reference REF_DB [--tokens PATH] [--tsig PATH]   (needs --db, node stopped)\n"
     "      copy a reference node's SQLite databases into the store: live records with their\n"
     "      stored time and expiry (REF_DB = its DMP_DB_PATH), tokens and the token audit log\n"
-    "      (--tokens, else $DMP_TOKEN_DB_PATH, else <stem>_tokens<ext> beside REF_DB)\n"
+    "      (--tokens, else $DMP_TOKEN_DB_PATH, else <stem>_tokens<ext> beside REF_DB) and TSIG\n"
+    "      keys (--tsig, else $DMP_TSIG_DB_PATH, else <stem>_tsig<ext>)\n"
     "\n"
     "DUR is digits with an optional unit s, m, h, d or w (90d, 12h; bare digits = seconds).\n"
     "Exit status: 0 done, 1 failed or not found, 2 bad usage.\n";
@@ -415,6 +416,12 @@ static int run_remote(const opts_t *o, const char *op, json_t *args, json_t **re
     return rc ? rc : 1;
 }
 
+int admin_remote(const char *node, const char *token, const char *op, json_t *args, json_t **res)
+{
+    opts_t o = {.node = node, .token = token};
+    return run_remote(&o, op, args, res);
+}
+
 static int want_value(int argc, char **argv, int *i, const char **out)
 {
     const char *a = argv[*i];
@@ -431,8 +438,16 @@ static int want_value(int argc, char **argv, int *i, const char **out)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "tsig") == 0)
-        return dmp_admin_tsig(argc - 1, argv + 1);
+    /* `tsig` (admin_tsig.c) parses its own options, before or after the word */
+    for (int i = 1; i < argc; i++) {
+        const char *p = i > 1 ? argv[i - 1] : "";
+        bool prev_takes_value = strncmp(p, "--", 2) == 0 && !strchr(p, '=') &&
+                                strcmp(p, "--json") != 0 && strcmp(p, "--include-revoked") != 0;
+        if (strcmp(argv[i], "tsig") == 0 && !prev_takes_value)
+            return dmp_admin_tsig(argc, argv);
+        if (argv[i][0] != '-' && !prev_takes_value)
+            break; /* another command */
+    }
     opts_t o = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -528,11 +543,9 @@ int main(int argc, char **argv)
                        (long long)json_integer_value(json_object_get(t, "audit_rows")));
             json_t *k = json_object_get(rep, "tsig_keys");
             if (k)
-                fprintf(stderr,
-                        "warning: %lld TSIG key(s) in the reference's keystore were NOT "
-                        "imported: %s\n",
-                        (long long)json_integer_value(json_object_get(k, "found")),
-                        jstr(k, "note", ""));
+                printf("tsig keys: %lld imported, %lld invalid skipped\n",
+                       (long long)json_integer_value(json_object_get(k, "imported")),
+                       (long long)json_integer_value(json_object_get(k, "invalid_skipped")));
         }
         json_decref(rep);
         return 0;

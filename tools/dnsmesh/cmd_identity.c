@@ -125,6 +125,65 @@ static void fingerprint(const dmp_wire_identity_t *r, char out[17])
     dmp_crypto_sha256_hex(in, 64, 16, out);
 }
 
+/* --via-bootstrap: the cluster serving host, from its bootstrap record signed by the pinned
+ * bootstrap signer; every read of this fetch then goes through that cluster's nodes. Nothing is
+ * written to the config. */
+static void via_bootstrap(dmp_client_session_t *s, const char *addr)
+{
+    char user[DMP_CLIENT_STR], host[DMP_CLIENT_STR];
+    if (dmp_wire_parse_address(addr, strlen(addr), user, sizeof(user), host, sizeof(host)))
+        dn_die(1, "--via-bootstrap requires an address in user@host form; got '%s'", addr);
+    if (dmp_wire_dns_name_check(host, strlen(host), NULL))
+        dn_die(1, "--via-bootstrap: invalid host in address: %s", host);
+    if (strcasecmp(s->cfg.bootstrap_user_domain, host) != 0)
+        dn_die(1,
+               "--via-bootstrap: no bootstrap signer pinned for '%s'; run `dnsmesh bootstrap "
+               "pin %s <signer_spk_hex>` first",
+               host, host);
+    uint8_t signer[32];
+    if (strlen(s->cfg.bootstrap_signer_spk) != 64 ||
+        dmp_hex_decode(s->cfg.bootstrap_signer_spk, 64, signer, 32))
+        dn_die(1, "bootstrap_signer_spk must be 64 hex chars (32 bytes Ed25519)");
+    if (dmp_client_session_reader(s))
+        dn_die(1, "%s", s->err);
+    char name[DMP_WIRE_NAME_MAX];
+    dmp_wire_name_bootstrap(host, name, sizeof(name));
+    dmp_client_txtset_t t;
+    dmp_client_txtset_init(&t);
+    dmp_wire_bootstrap_t *b = malloc(sizeof(*b));
+    bool found = false;
+    if (b && dmp_client_query(s, name, &t) == 0)
+        for (size_t i = 0; i < t.n && !found; i++)
+            found = dmp_wire_bootstrap_parse(t.v[i].data, t.v[i].len, signer, dmp_client_now(s),
+                                             host, b) == 0;
+    dmp_client_txtset_free(&t);
+    if (!found)
+        dn_die(2, "--via-bootstrap: no verifying bootstrap record at _dmp.%s", host);
+    char keep_spk[sizeof(s->cfg.cluster_operator_spk)],
+        keep_base[sizeof(s->cfg.cluster_base_domain)];
+    memcpy(keep_spk, s->cfg.cluster_operator_spk, sizeof(keep_spk));
+    memcpy(keep_base, s->cfg.cluster_base_domain, sizeof(keep_base));
+    for (size_t i = 0; i < b->n_entries; i++) {
+        dmp_hex_encode(b->entries[i].operator_spk, 32, s->cfg.cluster_operator_spk,
+                       sizeof(s->cfg.cluster_operator_spk));
+        snprintf(s->cfg.cluster_base_domain, sizeof(s->cfg.cluster_base_domain), "%s",
+                 b->entries[i].cluster_base_domain);
+        int rc = dmp_client_cluster_open(s);
+        /* the config keeps its own anchors: `--add` saves it afterwards */
+        memcpy(s->cfg.cluster_operator_spk, keep_spk, sizeof(keep_spk));
+        memcpy(s->cfg.cluster_base_domain, keep_base, sizeof(keep_base));
+        if (rc == 0) {
+            s->cluster_reads_all = true;
+            free(b);
+            return;
+        }
+    }
+    dn_die(2,
+           "--via-bootstrap: no usable cluster manifest in the bootstrap record for %s (tried "
+           "%zu in priority order)",
+           host, b->n_entries);
+}
+
 static int id_fetch(int argc, char **argv)
 {
     static const dn_opt_t o[] = {{"--domain", true, NULL},
@@ -137,12 +196,12 @@ static int id_fetch(int argc, char **argv)
     dn_parse("identity fetch",
              "NAME [--domain D] [--add] [--accept-fingerprint HEX16] [--json] [--via-bootstrap]",
              argc, argv, o, 5, 1, 1, &a);
-    if (a.set[VIA])
-        dn_die(1, "--via-bootstrap is not supported by this client yet; pin the cluster with "
-                  "`dnsmesh bootstrap discover --auto-pin` instead");
     dmp_client_session_t s;
     dn_session(&s, false);
-    dn_net(&s, false);
+    if (a.set[VIA])
+        via_bootstrap(&s, a.pos[0]);
+    else
+        dn_net(&s, false);
     const char *arg = a.pos[0];
     char user[DMP_CLIENT_STR], host[DMP_CLIENT_STR];
     bool addr =

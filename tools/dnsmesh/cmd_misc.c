@@ -738,9 +738,10 @@ static int do_register(int argc, char **argv, bool tsig)
         printf("  subsequent `dnsmesh identity publish` / `dnsmesh send` to this node will use "
                "this token automatically.\n");
     } else {
-        const char *kn = json_string_value(json_object_get(r, "key_name"));
-        const char *sec = json_string_value(json_object_get(r, "secret_hex"));
-        const char *alg = json_string_value(json_object_get(r, "algorithm"));
+        /* the reference's tsig-confirm answers tsig_key_name / tsig_secret_hex / tsig_algorithm */
+        const char *kn = json_string_value(json_object_get(r, "tsig_key_name"));
+        const char *sec = json_string_value(json_object_get(r, "tsig_secret_hex"));
+        const char *alg = json_string_value(json_object_get(r, "tsig_algorithm"));
         const char *zone = json_string_value(json_object_get(r, "zone"));
         if (!kn || !sec || !zone)
             dn_die(2, "tsig-confirm returned no key: %.*s", (int)body.len, (const char *)body.data);
@@ -753,8 +754,25 @@ static int do_register(int argc, char **argv, bool tsig)
                  a.val[DNSSRV][0] ? a.val[DNSSRV] : host);
         s.cfg.tsig_dns_port = dn_int(&a, o, DNSPORT, 1, 65535);
         dn_save(&s);
-        printf("registered TSIG key %s for %s on %s\n  zone %s; UPDATEs go to %s:%lld\n", kn,
-               subject, node_host, zone, s.cfg.tsig_dns_server, (long long)s.cfg.tsig_dns_port);
+        printf("registered %s on %s\n  TSIG key:  %s\n  algorithm: %s\n  zone:      %s\n  DNS:   "
+               "    %s:%lld/udp\n",
+               subject, node_host, kn, s.cfg.tsig_algorithm, zone, s.cfg.tsig_dns_server,
+               (long long)s.cfg.tsig_dns_port);
+        json_t *suf = json_object_get(r, "allowed_suffixes");
+        if (json_array_size(suf)) {
+            printf("  scope:\n");
+            size_t k;
+            json_t *v;
+            json_array_foreach(suf, k, v) printf("    - %s\n", json_string_value(v));
+        }
+        json_t *ex = json_object_get(r, "expires_at");
+        if (json_is_integer(ex) && json_integer_value(ex) > 0) {
+            char ts[32];
+            iso(json_integer_value(ex), ts, sizeof(ts));
+            printf("  expires:   %s\n", ts);
+        }
+        printf("  subsequent `dnsmesh identity publish` / `dnsmesh send` will go over DNS UPDATE "
+               "through the node's DNS port.\n");
     }
     json_decref(ch);
     json_decref(r);

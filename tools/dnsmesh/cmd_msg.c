@@ -161,10 +161,10 @@ int cmd_send(int argc, char **argv)
     if (getenv("DNSMESH_SEND_DEBUG"))
         fprintf(stderr,
                 "  msg_id=%s prekey_id=%u k=%u n=%u records=%zu attempts=%u lookup=%.1fms "
-                "compose=%.1fms network=%.1fms manifest=%s chunk0=%s\n",
+                "compose=%.1fms network=%.1fms manifest=%s chunk0=%s v2=%d\n",
                 rep.msg_id_hex, rep.prekey_id, rep.k, rep.n, rep.records, rep.attempts,
                 (double)rep.lookup_ns / 1e6, (double)rep.compose_ns / 1e6,
-                (double)rep.network_ns / 1e6, rep.manifest_name, rep.chunk0_name);
+                (double)rep.network_ns / 1e6, rep.manifest_name, rep.chunk0_name, rep.v2);
     dmp_client_session_free(&s);
     return 0;
 }
@@ -228,9 +228,23 @@ int cmd_recv(int argc, char **argv)
     dmp_client_message_t *msgs = NULL;
     size_t n = 0;
     dmp_client_recv_stats_t st;
+    uint64_t q0 = s.dns.queries + s.cluster_dns.queries;
     int rc = dmp_client_recv(&s, primary_only, a.set[1], &msgs, &n, &st);
     if (rc)
         dn_die(2, "receive failed: %s", dmp_strerror(rc));
+    /* every query went unanswered: say so instead of "(no new messages)" */
+    uint64_t answered = 0;
+    for (size_t i = 0; i < s.dns.n; i++)
+        answered += s.dns.r[i].answers;
+    for (size_t i = 0; i < s.cluster_dns.n; i++)
+        answered += s.cluster_dns.r[i].answers;
+    if (s.dns.queries + s.cluster_dns.queries > q0 && answered == 0) {
+        char list[256] = "";
+        for (size_t i = 0; i < s.dns.n; i++)
+            snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+                     s.dns.r[i].text);
+        dn_die(2, "no DNS resolver answered (%s)", list);
+    }
     dmp_client_intros_list(s.intros, &intros, &after);
     dmp_client_intros_free(intros, after);
     size_t new_intros = after > before ? after - before : 0;
@@ -321,46 +335,64 @@ int cmd_intro(int argc, char **argv)
     dmp_client_intro_t in;
     if (dmp_client_intros_get(s.intros, id, &in))
         dn_die(1, "no pending intro with id %s", a.pos[0]);
+    char spk[65];
+    dmp_hex_encode(in.sender_spk, 32, spk, sizeof(spk));
     if (strcmp(sub, "block") == 0) {
-        dmp_client_intros_block(s.intros, in.sender_spk, a.val[0], now);
-        dmp_client_intros_remove(s.intros, id);
-        char spk[65];
-        dmp_hex_encode(in.sender_spk, 32, spk, sizeof(spk));
-        printf("blocked %.16s... and dropped intro #%lld\n", spk, (long long)id);
+        if (dmp_client_intros_block(s.intros, in.sender_spk, a.val[0], now) ||
+            dmp_client_intros_remove(s.intros, id))
+            dn_die(2, "block_intro failed");
+        printf("blocked intro #%lld\n  sender_spk: %s\n  future claims signed by this key will "
+               "be silently dropped.\n",
+               (long long)id, spk);
+    } else if (strcmp(sub, "trust") == 0) {
+        const char *remote = a.val[1] ? a.val[1] : "";
+        dmp_client_contact_t ct;
+        memset(&ct, 0, sizeof(ct));
+        if (a.val[0])
+            snprintf(ct.name, sizeof(ct.name), "%s", a.val[0]);
+        else if (remote[0])
+            snprintf(ct.name, sizeof(ct.name), "%s", remote);
+        else
+            snprintf(ct.name, sizeof(ct.name), "intro-%.12s", spk);
+        dmp_client_contact_t *ex = dmp_client_config_contact(&s.cfg, ct.name);
+        if (ex && ex->spk[0] && strcasecmp(ex->spk, spk) != 0)
+            dn_die(1,
+                   "contact `%s` already pinned to a different signing key (%.16s…); refusing to "
+                   "overwrite with %.16s…. Re-run with --label <a-different-name> to keep both.",
+                   ct.name, ex->spk, spk);
+        if (ex && ex->domain[0] && strcmp(ex->domain, in.zone) != 0)
+            dn_die(1,
+                   "contact `%s` already pinned at zone `%s`; this intro is from `%s`. Re-run "
+                   "with --label <a-different-name> to keep both.",
+                   ct.name, ex->domain, in.zone);
+        snprintf(ct.pub, sizeof(ct.pub), "%s", ex ? ex->pub : "");
+        snprintf(ct.spk, sizeof(ct.spk), "%s", spk);
+        snprintf(ct.domain, sizeof(ct.domain), "%s", in.zone);
+        snprintf(ct.remote_username, sizeof(ct.remote_username), "%s", remote);
+        ct.has_remote_username = true;
+        if (dmp_client_config_contact_put(&s.cfg, &ct))
+            dn_die(1, "out of memory");
+        dn_save(&s); /* the pin first: losing the intro row then loses nothing */
+        if (dmp_client_intros_remove(s.intros, id))
+            dn_die(2, "trust_intro failed (raced removal?)");
+        printf("trusted intro #%lld as `%s`\n", (long long)id, ct.name);
+        print_body(in.plaintext.data, in.plaintext.len);
+        if (remote[0])
+            printf("  pinned signing key only — run `dnsmesh identity fetch %s@%s --add` to fill "
+                   "in the X25519 key needed to reply.\n",
+                   remote, in.zone);
+        else
+            printf("  pinned signing key only — run `dnsmesh identity fetch "
+                   "<remote-username>@%s --add` to fill in the X25519 key needed to reply (pass "
+                   "--username on trust to skip the prompt next time).\n",
+                   in.zone);
     } else {
-        if (strcmp(sub, "trust") == 0) {
-            char spk[65];
-            dmp_hex_encode(in.sender_spk, 32, spk, sizeof(spk));
-            dmp_client_contact_t ct;
-            memset(&ct, 0, sizeof(ct));
-            if (a.val[0])
-                snprintf(ct.name, sizeof(ct.name), "%s", a.val[0]);
-            else if (a.val[1])
-                snprintf(ct.name, sizeof(ct.name), "%s", a.val[1]);
-            else
-                snprintf(ct.name, sizeof(ct.name), "intro-%.12s", spk);
-            dmp_client_contact_t *ex = dmp_client_config_contact(&s.cfg, ct.name);
-            if (ex && (strcasecmp(ex->spk, spk) != 0 || strcasecmp(ex->domain, in.zone) != 0))
-                dn_die(1,
-                       "contact `%s` already exists with a different key or zone — pick "
-                       "another --label",
-                       ct.name);
-            snprintf(ct.pub, sizeof(ct.pub), "%s", ex ? ex->pub : "");
-            snprintf(ct.spk, sizeof(ct.spk), "%s", spk);
-            snprintf(ct.domain, sizeof(ct.domain), "%s", in.zone);
-            snprintf(ct.remote_username, sizeof(ct.remote_username), "%s",
-                     a.val[1] ? a.val[1] : "");
-            ct.has_remote_username = true;
-            dmp_client_config_contact_put(&s.cfg, &ct);
-            dn_save(&s);
-            printf("pinned %s as `%s`\n", spk, ct.name);
-        }
-        dmp_client_intros_remove(s.intros, id);
+        if (dmp_client_intros_remove(s.intros, id))
+            dn_die(1, "no pending intro with id %s", a.pos[0]);
         printf("accepted intro #%lld\n", (long long)id);
         print_body(in.plaintext.data, in.plaintext.len);
-        if (strcmp(sub, "accept") == 0)
-            printf("  (sender NOT pinned — `dnsmesh intro trust` if you want future messages "
-                   "from this key to bypass quarantine)\n");
+        printf("  (sender NOT pinned — `dnsmesh intro trust` if you want future messages from "
+               "this key to bypass quarantine)\n");
     }
     dmp_buf_free_secret(&in.plaintext);
     dmp_client_session_free(&s);

@@ -13,7 +13,7 @@ pkgs=(
   dnsutils knot-dnsutils curl python3 help2man dpkg-dev fakeroot systemd
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(nsd knot python3-zfec)
+  pkgs+=(nsd knot knot-dnsutils python3-zfec)
 fi
 
 missing=()

@@ -35,10 +35,37 @@ size_t dmp_cluster_peers_from_manifest(const dmp_wire_cluster_t *m, dmp_cluster_
     return k;
 }
 
+/* A verifying manifest in our own store with a higher seq than the one in use (an operator
+ * POSTed it to this node) becomes the peer list. */
+static void adopt_stored(dmp_cluster_t *c)
+{
+    dmp_buf_t w;
+    dmp_buf_init(&w);
+    int64_t seq = -1, cur;
+    dmp_wire_cluster_t m;
+    pthread_mutex_lock(&c->mu);
+    cur = c->installed_seq;
+    pthread_mutex_unlock(&c->mu);
+    if (dmp_cluster__best_wire(c, &w, &seq) == 0 && seq > cur &&
+        dmp_wire_cluster_parse(w.data, w.len, c->spk, cl_now(c) / 1000, c->base, &m) == 0) {
+        dmp_cluster_peer_t peers[DMP_WIRE_CLUSTER_MAX_NODES];
+        size_t n = dmp_cluster_peers_from_manifest(&m, peers, DMP_WIRE_CLUSTER_MAX_NODES);
+        if (dmp_cluster_set_peers(c, peers, n) == 0) {
+            pthread_mutex_lock(&c->mu);
+            c->installed_seq = seq;
+            pthread_mutex_unlock(&c->mu);
+            dmp_info("gossip: using the stored cluster manifest seq %lld (%zu nodes)",
+                     (long long)seq, n);
+        }
+    }
+    dmp_buf_free(&w);
+}
+
 int dmp_cluster_gossip_tick(dmp_cluster_t *c)
 {
     if (!c->has_spk || !c->base)
         return DMP_EUNSUPPORTED;
+    adopt_stored(c);
     pthread_mutex_lock(&c->mu);
     if (c->npeers == 0) {
         pthread_mutex_unlock(&c->mu);

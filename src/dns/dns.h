@@ -131,6 +131,13 @@ int dmp_tsig_sign(uint8_t *m, size_t *len, size_t cap, const dmp_tsig_key_t *key
                   const uint8_t *req_mac, size_t req_mac_len, uint64_t time_signed, uint16_t fudge,
                   uint16_t error, const uint8_t *other, uint16_t other_len);
 
+/* A message after the first of a multi-message answer (zone transfer, RFC 8945 §5.3.1): appends
+ * a TSIG RR whose MAC covers the prior message's MAC, this message and the timers; *out_mac
+ * receives it (the next message's prior MAC). */
+int dmp_tsig_sign_next(uint8_t *m, size_t *len, size_t cap, const dmp_tsig_key_t *key,
+                       const uint8_t *prior_mac, size_t prior_len, uint64_t time_signed,
+                       uint16_t fudge, uint8_t out_mac[DMP_TSIG_MAX_MAC], size_t *out_mac_len);
+
 /* Completes the reply m[0..*len) as st requires: OK -> signed (time now, fudge 300, chained to
  * the request MAC); BAD_SIGNED (BADTIME) -> signed, Time Signed of the request, Other Data =
  * now; BAD_UNSIGNED (BADKEY/BADSIG) -> unsigned TSIG RR (MAC size 0) with the error; NONE and

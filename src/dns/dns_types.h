@@ -424,8 +424,9 @@ typedef struct {
 
 /* One transfer message being filled (owner names uncompressed). Invariant: buf[0..len) is a
  * complete message with count answer RRs. 16 KiB per message keeps every secondary happy. */
+#define DMP_DNS_XFR_MSG_RRS 16384 /* RRs fill at most this much; the rest is for a TSIG RR */
 typedef struct {
-    uint8_t buf[16384];
+    uint8_t buf[DMP_DNS_XFR_MSG_RRS + 1024];
     size_t len;
     size_t count;
 } dmp_dns_xfr_msg_t;

@@ -441,6 +441,45 @@ int dmp_tsig_sign(uint8_t *m, size_t *len, size_t cap, const dmp_tsig_key_t *key
     return rc;
 }
 
+int dmp_tsig_sign_next(uint8_t *m, size_t *len, size_t cap, const dmp_tsig_key_t *key,
+                       const uint8_t *prior_mac, size_t prior_len, uint64_t time_signed,
+                       uint16_t fudge, uint8_t out_mac[DMP_TSIG_MAX_MAC], size_t *out_mac_len)
+{
+    if (!m || !len || !key || !prior_mac || !out_mac || !out_mac_len || *len < DMP_DNS_HDR_LEN ||
+        *len > cap || prior_len > DMP_TSIG_MAX_MAC)
+        return DMP_EINVAL;
+    if (dmp_load_u16be(m + 10) == 0xFFFF)
+        return DMP_ETOOBIG;
+    uint8_t kw[255], aw[64];
+    size_t kwl = 0, awl = 0;
+    int rc = dmp_dns_name_from_text(key->name, strlen(key->name), kw, sizeof(kw), &kwl);
+    if (rc == 0)
+        rc = alg_wire(key->alg, aw, sizeof(aw), &awl);
+    if (rc != 0)
+        return rc;
+    wire_lower(kw, kwl);
+    /* §5.3.1: prior MAC (with its length), this message as it is, then only the timers */
+    mac_t mc = {0};
+    rc = mac_begin(&mc, key);
+    if (rc != 0)
+        return rc;
+    uint8_t b[8];
+    dmp_store_u16be(b, (uint16_t)prior_len);
+    mac_add(&mc, b, 2);
+    mac_add(&mc, prior_mac, prior_len);
+    mac_add(&mc, m, *len);
+    time_signed &= 0xFFFFFFFFFFFFULL;
+    dmp_store_u16be(b, (uint16_t)(time_signed >> 32));
+    dmp_store_u32be(b + 2, (uint32_t)time_signed);
+    dmp_store_u16be(b + 6, fudge);
+    mac_add(&mc, b, 8);
+    rc = mac_end(&mc, out_mac, out_mac_len);
+    if (rc != 0)
+        return rc;
+    vars_t v = {kw, kwl, aw, awl, time_signed, fudge, DMP_TSIG_ERR_NONE, NULL, 0};
+    return append_rr(m, len, cap, &v, out_mac, *out_mac_len, dmp_load_u16be(m));
+}
+
 int dmp_tsig_reply_finish(const dmp_tsig_state_t *st, int64_t now_s, uint8_t *m, size_t *len,
                           size_t cap)
 {

@@ -65,7 +65,7 @@ int dmp_dns_xfr_msg_rr(dmp_dns_xfr_msg_t *w, const uint8_t *owner, size_t owner_
     if (!w || !owner || owner_len == 0 || owner_len > 255 || rdlen > 65535 || (rdlen && !rdata))
         return DMP_EINVAL;
     size_t need = owner_len + 10 + rdlen;
-    if (w->len + need > sizeof(w->buf) || w->count == 0xffff)
+    if (w->len + need > DMP_DNS_XFR_MSG_RRS || w->count == 0xffff)
         return DMP_ETOOBIG; /* the caller sends this message and starts the next */
     uint8_t *p = w->buf + w->len;
     memcpy(p, owner, owner_len);

@@ -247,7 +247,8 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                    "this node's id in the cluster manifest, never synced with", false},
     [K_XFR_ALLOW] = {"DMP_XFR_ALLOW", NULL, "xfr-allow", NULL,
                      "AXFR/IXFR of the served zone over TCP to these comma-separated addresses "
-                     "or CIDRs; everyone else gets REFUSED (needs the apex NS and SOA)",
+                     "or CIDRs, each optionally =TSIGKEY (then only signed by that key); "
+                     "everyone else gets REFUSED (needs the apex NS and SOA)",
                      false},
     [K_NOTIFY] = {"DMP_NOTIFY", NULL, "notify", NULL,
                   "send NOTIFY (RFC 1996) to these comma-separated host:port when the zone "

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "node/node.h"
+#include "node/tsig_keys.h"
 #include "wire/wire.h"
 
 #define XFR_QUEUE 64
@@ -38,6 +39,7 @@ typedef struct {
     uint8_t addr[16];
     int family;
     unsigned prefix;
+    char key[256]; /* "" = no TSIG needed; else the request must be signed by this key */
 } acl_t;
 
 typedef struct {
@@ -80,18 +82,27 @@ static int parse_acl(const char *list, acl_t *out, size_t cap, size_t *n, char *
             tok[--l] = 0;
         if (!l)
             continue;
-        if (strchr(tok, '=')) {
-            snprintf(err, ecap,
-                     "DMP_XFR_ALLOW: invalid value '%s': TSIG-keyed transfers (=keyname) are not "
-                     "supported by this build; list addresses or CIDRs only",
-                     tok);
-            return DMP_NODE_ECONFIG;
-        }
         if (*n == cap) {
             snprintf(err, ecap, "DMP_XFR_ALLOW: more than %zu entries", cap);
             return DMP_NODE_ECONFIG;
         }
         acl_t *a = &out[*n];
+        a->key[0] = 0;
+        char *eq = strchr(tok, '=');
+        if (eq) { /* addr=keyname: only requests signed by that TSIG key */
+            *eq = 0;
+            size_t kl = strlen(eq + 1);
+            while (kl && eq[kl] == '.')
+                eq[kl--] = 0;
+            if (kl == 0 || kl >= sizeof(a->key)) {
+                snprintf(err, ecap, "DMP_XFR_ALLOW: invalid key name in '%s'", tok);
+                return DMP_NODE_ECONFIG;
+            }
+            for (size_t i = 0; i < kl; i++)
+                a->key[i] =
+                    (char)((eq[1 + i] >= 'A' && eq[1 + i] <= 'Z') ? eq[1 + i] + 32 : eq[1 + i]);
+            a->key[kl] = 0;
+        }
         char *slash = strchr(tok, '/');
         long pfx = -1;
         if (slash) {
@@ -134,7 +145,8 @@ static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
     return (a[full] & mask) == (b[full] & mask);
 }
 
-static bool allowed(const dmp_node_xfr_t *x, const struct sockaddr_storage *ss)
+static bool allowed(const dmp_node_xfr_t *x, const struct sockaddr_storage *ss,
+                    const char *signed_by)
 {
     uint8_t v4[4], v6[16];
     bool is4 = false, is6 = false;
@@ -152,9 +164,9 @@ static bool allowed(const dmp_node_xfr_t *x, const struct sockaddr_storage *ss)
     }
     for (size_t i = 0; i < x->nacl; i++) {
         const acl_t *a = &x->acl[i];
-        if (a->family == AF_INET && is4 && prefix_match(v4, a->addr, a->prefix))
-            return true;
-        if (a->family == AF_INET6 && is6 && prefix_match(v6, a->addr, a->prefix))
+        bool addr = (a->family == AF_INET && is4 && prefix_match(v4, a->addr, a->prefix)) ||
+                    (a->family == AF_INET6 && is6 && prefix_match(v6, a->addr, a->prefix));
+        if (addr && (!a->key[0] || (signed_by && strcmp(signed_by, a->key) == 0)))
             return true;
     }
     return false;
@@ -248,7 +260,43 @@ typedef struct {
     bool opened, failed;
     dmp_buf_t rd;
     uint64_t rrs;
+    const dmp_tsig_state_t *tsig;  /* verified request: every message is signed; else NULL */
+    uint8_t mac[DMP_TSIG_MAX_MAC]; /* the previous message's MAC (0 length before the first) */
+    size_t mac_len;
+    bool first_sent;
 } xfr_ctx_t;
+
+/* Sends the message being filled, signed when the request was (RFC 8945 §5.3.1: the first as a
+ * normal reply, every later one over the prior MAC and the timers). */
+static bool flush_msg(xfr_ctx_t *c)
+{
+    if (c->tsig) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        size_t len = c->m->len;
+        int rc;
+        if (!c->first_sent) {
+            rc = dmp_tsig_reply_finish(c->tsig, ts.tv_sec, c->m->buf, &len, sizeof(c->m->buf));
+            dmp_tsig_rr_t rr;
+            if (rc == 0 && dmp_tsig_find(c->m->buf, len, &rr) == 0 &&
+                rr.mac_len <= sizeof(c->mac)) {
+                memcpy(c->mac, rr.mac, rr.mac_len);
+                c->mac_len = rr.mac_len;
+            } else {
+                rc = DMP_EFORMAT;
+            }
+        } else {
+            rc = dmp_tsig_sign_next(c->m->buf, &len, sizeof(c->m->buf), &c->tsig->key, c->mac,
+                                    c->mac_len, (uint64_t)ts.tv_sec, DMP_TSIG_DEFAULT_FUDGE, c->mac,
+                                    &c->mac_len);
+        }
+        if (rc != 0)
+            return false;
+        c->m->len = len;
+    }
+    c->first_sent = true;
+    return send_msg(c->fd, c->m);
+}
 
 /* Adds one RR, sending the full message first when it does not fit. */
 static bool add_rr(xfr_ctx_t *c, const uint8_t *owner, size_t olen, uint16_t type,
@@ -256,7 +304,7 @@ static bool add_rr(xfr_ctx_t *c, const uint8_t *owner, size_t olen, uint16_t typ
 {
     int rc = dmp_dns_xfr_msg_rr(c->m, owner, olen, type, c->x->cfg->dns_ttl, rd, rdlen);
     if (rc == DMP_ETOOBIG && c->m->count > 0) {
-        if (!send_msg(c->fd, c->m))
+        if (!flush_msg(c))
             return false;
         dmp_dns_xfr_msg_begin(c->m, c->job->q, c->xq->question_end, c->xq->id, 0);
         rc = dmp_dns_xfr_msg_rr(c->m, owner, olen, type, c->x->cfg->dns_ttl, rd, rdlen);
@@ -323,6 +371,103 @@ static int zone_visit(void *ctx, const char *name, size_t len, const dmp_store_r
     return 0;
 }
 
+/* ---- IXFR from the journal ---- */
+
+typedef struct {
+    xfr_ctx_t *c;
+    dmp_buf_t dels, adds; /* this step's rows: u8 name_len | name | u32 len | TXT rdata */
+    bool failed;
+} ixfr_t;
+
+static int note_row(dmp_buf_t *b, const char *name, size_t nl, const uint8_t *v, size_t vl)
+{
+    uint8_t owner[255];
+    size_t ol;
+    if (dmp_dns_name_from_text(name, nl, owner, sizeof(owner), &ol) != 0)
+        return 0; /* not a DNS name: never in the zone */
+    dmp_buf_t rd;
+    dmp_buf_init(&rd);
+    int rc = dmp_wire_txt_split(v, vl, &rd);
+    if (rc == 0 && rd.len <= 65535) {
+        rc = dmp_buf_append_u8(b, (uint8_t)ol);
+        if (rc == 0)
+            rc = dmp_buf_append(b, owner, ol);
+        if (rc == 0)
+            rc = dmp_buf_append_u32be(b, (uint32_t)rd.len);
+        if (rc == 0)
+            rc = dmp_buf_append(b, rd.data, rd.len);
+    }
+    dmp_buf_free(&rd);
+    return rc;
+}
+
+static bool emit_rows(xfr_ctx_t *c, const dmp_buf_t *b)
+{
+    dmp_rd_t r;
+    dmp_rd_init(&r, b->data, b->len);
+    while (dmp_rd_left(&r) > 0) {
+        uint8_t ol;
+        uint32_t rl;
+        const uint8_t *owner, *rd;
+        if (dmp_rd_u8(&r, &ol) || dmp_rd_bytes(&r, ol, &owner) || dmp_rd_u32(&r, &rl) ||
+            dmp_rd_bytes(&r, rl, &rd))
+            return false;
+        if (!add_rr(c, owner, ol, DMP_DNS_T_TXT, rd, rl))
+            return false;
+    }
+    return true;
+}
+
+static int ixfr_change(void *ctx, uint32_t serial, bool add, const char *name, size_t nl,
+                       const uint8_t *v, size_t vl)
+{
+    ixfr_t *ix = ctx;
+    xfr_ctx_t *c = ix->c;
+    if (name == NULL) { /* end of the change set that made `serial` */
+        c->serial = serial - 1;
+        bool ok = add_soa(c) && emit_rows(c, &ix->dels);
+        c->serial = serial;
+        ok = ok && add_soa(c) && emit_rows(c, &ix->adds);
+        ix->dels.len = ix->adds.len = 0;
+        ix->failed = !ok;
+        return !ok;
+    }
+    const char *zone = c->x->cfg->served_zone;
+    if (!dmp_dns_name_in_zone(name, nl, zone, strlen(zone)))
+        return 0;
+    if (note_row(add ? &ix->adds : &ix->dels, name, nl, v, vl) != 0) {
+        ix->failed = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* RFC 1995 4: SOA(new), then per change set SOA(old) deletions SOA(new) additions, SOA(new).
+ * Returns 0 when sent, DMP_ENOTFOUND when the journal does not reach back (send AXFR). */
+static int send_ixfr(xfr_ctx_t *c, uint32_t client)
+{
+    ixfr_t ix = {.c = c};
+    dmp_buf_init(&ix.dels);
+    dmp_buf_init(&ix.adds);
+    /* first check the journal covers client..to, before anything is sent */
+    uint32_t to = dmp_store_soa_serial(c->x->store);
+    int rc = dmp_store_journal_read(c->x->store, client, to, NULL, NULL);
+    if (rc != 0)
+        return rc;
+    c->serial = to;
+    bool ok = add_soa(c);
+    rc = ok ? dmp_store_journal_read(c->x->store, client, to, ixfr_change, &ix) : DMP_EIO;
+    if (rc == 0 && !ix.failed && c->serial == to) {
+        ok = add_soa(c) && flush_msg(c);
+        rc = ok ? 0 : DMP_EIO;
+    } else if (rc == 0) {
+        rc = DMP_EIO;
+    }
+    dmp_buf_free(&ix.dels);
+    dmp_buf_free(&ix.adds);
+    return rc;
+}
+
 static void serve_job(dmp_node_xfr_t *x, job_t *j, dmp_dns_xfr_msg_t *m)
 {
     int fd = j->fd;
@@ -332,15 +477,36 @@ static void serve_job(dmp_node_xfr_t *x, job_t *j, dmp_dns_xfr_msg_t *m)
     struct timeval tv = {10, 0};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     dmp_dns_xfr_query_t xq;
+    dmp_tsig_state_t st;
+    memset(&st, 0, sizeof(st));
     if (dmp_dns_xfr_query_parse(j->q, j->qlen, &xq) != 0)
         goto done;
-    if (!allowed(x, &j->peer)) {
+    struct timespec now_ts;
+    clock_gettime(CLOCK_REALTIME, &now_ts);
+    dmp_node_tsig_env_t kenv = {x->store, now_ts.tv_sec};
+    if (dmp_tsig_verify_request(j->q, j->qlen, now_ts.tv_sec, dmp_node_tsig_lookup, &kenv, &st) !=
+        0)
+        goto done; /* keystore error: close, the secondary retries */
+    if (st.status != DMP_TSIG_NONE && st.status != DMP_TSIG_OK) {
+        /* a bad signature, unknown key or clock skew: NOTAUTH with the TSIG error (§5.2) */
+        size_t ol = 0;
+        if (dmp_tsig_error_reply(j->q, j->qlen, &st, now_ts.tv_sec, m->buf, sizeof(m->buf), &ol) ==
+                0 &&
+            ol > 0) {
+            m->len = ol;
+            send_msg(fd, m);
+        }
         atomic_fetch_add(&x->refused, 1);
-        dmp_dns_xfr_msg_begin(m, j->q, xq.question_end, xq.id, DMP_DNS_RCODE_REFUSED);
-        send_msg(fd, m);
         goto done;
     }
     xfr_ctx_t c = {.x = x, .fd = fd, .job = j, .xq = &xq, .m = m};
+    c.tsig = st.status == DMP_TSIG_OK ? &st : NULL;
+    if (!allowed(x, &j->peer, c.tsig ? st.key.name : NULL)) {
+        atomic_fetch_add(&x->refused, 1);
+        dmp_dns_xfr_msg_begin(m, j->q, xq.question_end, xq.id, DMP_DNS_RCODE_REFUSED);
+        flush_msg(&c);
+        goto done;
+    }
     dmp_buf_init(&c.rd);
     dmp_dns_name_from_text(x->cfg->served_zone, strlen(x->cfg->served_zone), c.apex, sizeof(c.apex),
                            &c.apex_len);
@@ -351,18 +517,35 @@ static void serve_job(dmp_node_xfr_t *x, job_t *j, dmp_dns_xfr_msg_t *m)
         /* RFC 1995 2: the client is current: one SOA */
         c.serial = cur;
         if (add_soa(&c))
-            send_msg(fd, m);
+            flush_msg(&c);
         dmp_buf_free(&c.rd);
         goto done;
     }
-    /* AXFR, and IXFR answered in full (RFC 1995 4: no journal here yet) */
+    if (xq.qtype == DMP_DNS_T_IXFR && xq.has_client_serial) {
+        int irc = send_ixfr(&c, xq.client_serial);
+        if (irc == 0) {
+            atomic_fetch_add(&x->transfers, 1);
+            dmp_info("xfr: IXFR of %s from serial %u to %u: %llu RRs", x->cfg->served_zone,
+                     xq.client_serial, c.serial, (unsigned long long)c.rrs);
+            dmp_buf_free(&c.rd);
+            goto done;
+        }
+        if (irc != DMP_ENOTFOUND) {
+            dmp_warn("xfr: IXFR of %s failed", x->cfg->served_zone);
+            dmp_buf_free(&c.rd);
+            goto done;
+        }
+        /* the journal does not reach back that far: the whole zone (RFC 1995 4) */
+        dmp_dns_xfr_msg_begin(m, j->q, xq.question_end, xq.id, 0);
+        c.rrs = 0;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     int rc = dmp_store_zone_scan(x->store, now, &c.serial, zone_visit, &c);
     if (rc == 0 && !c.failed && !c.opened && !open_zone(&c))
         c.failed = true;
-    if (rc == 0 && !c.failed && add_soa(&c) && send_msg(fd, m)) {
+    if (rc == 0 && !c.failed && add_soa(&c) && flush_msg(&c)) {
         atomic_fetch_add(&x->transfers, 1);
         dmp_info("xfr: %s of %s serial %u: %llu RRs", xq.qtype == DMP_DNS_T_AXFR ? "AXFR" : "IXFR",
                  x->cfg->served_zone, c.serial, (unsigned long long)c.rrs);
@@ -372,6 +555,7 @@ static void serve_job(dmp_node_xfr_t *x, job_t *j, dmp_dns_xfr_msg_t *m)
     }
     dmp_buf_free(&c.rd);
 done:
+    dmp_tsig_state_wipe(&st);
     close(fd);
 }
 

@@ -118,8 +118,17 @@ int dmp_store_tomb_get(dmp_store_t *s, const char *name, size_t name_len, const 
  * chunk that removed rows); a new store starts at its creation's Unix time. RFC 1982
  * arithmetic applies (it wraps after 2^32 change sets). One atomic load. */
 uint32_t dmp_store_soa_serial(dmp_store_t *s);
+/* IXFR read: fn visits the changes of every change set after `from` up to `upto` (<= the
+ * current serial), oldest first, each set's rows (removed / added) then one call with name NULL
+ * ending that set. fn NULL: only checks that every set is there. DMP_ENOTFOUND when the journal
+ * does not cover them (more than DMP_STORE_JOURNAL_MAX back, or a set without an entry): send
+ * AXFR instead. Entries at or below the current serial never change. */
+int dmp_store_journal_read(dmp_store_t *s, uint32_t from, uint32_t upto, dmp_store_change_fn fn,
+                           void *ctx);
 /* Zone transfer read: from ONE RocksDB snapshot, *serial = the serial of that version and fn
- * visits every live row in (name, hash) order (block cache not filled). Writers are not blocked. */
+ * visits every row present in (name, hash) order — expired rows too until the sweep removes
+ * them, since the sweep is the change set that takes them out of the zone (and the journal);
+ * block cache not filled. Writers are not blocked. now_ms is unused. */
 int dmp_store_zone_scan(dmp_store_t *s, int64_t now_ms, uint32_t *serial, dmp_store_visit_fn fn,
                         void *ctx);
 

@@ -80,7 +80,7 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
         /* Not synced: a lost sweep is simply redone; the batch is atomic either way. Removing
          * rows changes the zone (a new serial); dropping stale index entries does not. */
         if (n > 0) {
-            rc = dmp_store_write_stamped(s, s->wnosync, wb, false);
+            rc = dmp_store_write_stamped(s, s->wnosync, wb, false, &dl);
         } else {
             rocksdb_write(s->db, s->wnosync, wb, &err);
             rc = dmp_store_werr(s, err);
@@ -96,6 +96,7 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
         rocksdb_writebatch_destroy(wb);
     rocksdb_readoptions_destroy(ro);
     free(dl.d);
+    dmp_buf_free(&dl.journal);
     if (rc == 0)
         *removed += n;
     return rc;

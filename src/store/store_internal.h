@@ -27,6 +27,7 @@ enum {
     CF_RNAMES,  /* schema 2: reversed-label name index for "has descendants" */
     CF_BUCKETS, /* schema 3: rows by Merkle bucket (anti-entropy leaf listings) */
     CF_TOMBS,   /* schema 3: delete markers by Merkle bucket (anti-entropy) */
+    CF_JOURNAL, /* schema 4: zone changes per serial (IXFR) */
     CF_OURS     /* number of column families this build knows */
 };
 
@@ -95,6 +96,10 @@ typedef struct {
     dmp_store_mdelta_t *d;
     size_t n, cap;
     int64_t count_delta;
+    /* the change set's zone diff for the journal (store_serial.c): entries
+     * u8 op (1 add, 2 del) | u8 name_len | name | u32 value_len | value */
+    dmp_buf_t journal;
+    bool journal_failed; /* out of memory: the entry is dropped, IXFR falls back to AXFR */
 } dmp_store_deltas_t;
 
 typedef void (*dmp_store_merge_fn)(void *batch, rocksdb_column_family_handle_t *cf, const char *k,
@@ -135,7 +140,12 @@ int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_del
 int dmp_store_serial_load(dmp_store_t *s);
 /* Writes batch (a rocksdb_writebatch_wi_t when wi, else a rocksdb_writebatch_t) with the next
  * serial stamped into it; the in-memory serial advances only when the write succeeded. */
-int dmp_store_write_stamped(dmp_store_t *s, const rocksdb_writeoptions_t *wo, void *batch, bool wi);
+int dmp_store_write_stamped(dmp_store_t *s, const rocksdb_writeoptions_t *wo, void *batch, bool wi,
+                            dmp_store_deltas_t *dl);
+/* Notes one row added (op 1) or removed (op 2) in the change set's journal entry. */
+void dmp_store_journal_note(dmp_store_deltas_t *dl, uint8_t op, const char *lname, size_t nl,
+                            const uint8_t *value, size_t vlen);
+#define DMP_STORE_JOURNAL_MAX 4096u /* change sets kept for IXFR */
 
 /* ---- store_bucket.c ---- */
 /* Bucket key: u16 BE Merkle bucket of lname | rkey; out holds DMP_STORE_BKEY_MAX. */

@@ -8,8 +8,8 @@
 #include <time.h>
 
 static const char *const cf_names[CF_OURS] = {
-    "default", "records", "expiry",     "bystored", "meta",    "merkle",
-    "tokens",  "tsig",    "heartbeats", "rnames",   "buckets", "tombs",
+    "default", "records",    "expiry", "bystored", "meta",  "merkle",  "tokens",
+    "tsig",    "heartbeats", "rnames", "buckets",  "tombs", "journal",
 };
 
 const char *dmp_store_strerror(int err)
@@ -97,8 +97,11 @@ static int migrate(dmp_store_t *s, const char *path, uint32_t from, char *errbuf
     }
     char *err = NULL;
     size_t rows = 0, skipped = 0;
-    for (rocksdb_iter_seek_to_first(it); err == NULL && rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    /* 3 -> 4 only adds the (empty) journal: nothing to walk */
+    if (from >= 3)
+        rocksdb_iter_seek_to_last(it);
+    for (from >= 3 ? (void)0 : rocksdb_iter_seek_to_first(it);
+         from < 3 && err == NULL && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t kl, vl;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
         const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);

@@ -34,22 +34,49 @@ int dmp_store_serial_load(dmp_store_t *s)
     return rc;
 }
 
+void dmp_store_journal_note(dmp_store_deltas_t *dl, uint8_t op, const char *lname, size_t nl,
+                            const uint8_t *value, size_t vlen)
+{
+    if (dl->journal_failed)
+        return;
+    if (nl > 255 || vlen > UINT32_MAX || dmp_buf_append_u8(&dl->journal, op) != 0 ||
+        dmp_buf_append_u8(&dl->journal, (uint8_t)nl) != 0 ||
+        dmp_buf_append(&dl->journal, lname, nl) != 0 ||
+        dmp_buf_append_u32be(&dl->journal, (uint32_t)vlen) != 0 ||
+        (vlen && dmp_buf_append(&dl->journal, value, vlen) != 0))
+        dl->journal_failed = true;
+}
+
 /* The serial is assigned and the batch written under serial_mu, so serials reach the WAL in
- * order and the persisted value is always the latest one. */
-int dmp_store_write_stamped(dmp_store_t *s, const rocksdb_writeoptions_t *wo, void *batch, bool wi)
+ * order and the persisted value is always the latest one. The change set's journal entry goes
+ * under the new serial in the same batch, and the entry DMP_STORE_JOURNAL_MAX behind is
+ * dropped, which bounds the journal. A change set whose diff could not be recorded writes no
+ * entry: IXFR across it falls back to AXFR. */
+int dmp_store_write_stamped(dmp_store_t *s, const rocksdb_writeoptions_t *wo, void *batch, bool wi,
+                            dmp_store_deltas_t *dl)
 {
     char *err = NULL;
-    uint8_t b[8];
+    uint8_t b[8], old[8];
     pthread_mutex_lock(&s->serial_mu);
     uint64_t next = atomic_load(&s->serial) + 1;
     dmp_store_u64be(b, next);
+    dmp_store_u64be(old, next - DMP_STORE_JOURNAL_MAX);
+    bool jr = dl && !dl->journal_failed;
+    const char *jv = jr && dl->journal.data ? (const char *)dl->journal.data : "";
+    size_t jl = jr ? dl->journal.len : 0;
     if (wi) {
         rocksdb_writebatch_wi_put_cf(batch, s->cf[CF_META], META_SERIAL, sizeof META_SERIAL - 1,
                                      (const char *)b, 8);
+        if (jr)
+            rocksdb_writebatch_wi_put_cf(batch, s->cf[CF_JOURNAL], (const char *)b, 8, jv, jl);
+        rocksdb_writebatch_wi_delete_cf(batch, s->cf[CF_JOURNAL], (const char *)old, 8);
         rocksdb_write_writebatch_wi(s->db, wo, batch, &err);
     } else {
         rocksdb_writebatch_put_cf(batch, s->cf[CF_META], META_SERIAL, sizeof META_SERIAL - 1,
                                   (const char *)b, 8);
+        if (jr)
+            rocksdb_writebatch_put_cf(batch, s->cf[CF_JOURNAL], (const char *)b, 8, jv, jl);
+        rocksdb_writebatch_delete_cf(batch, s->cf[CF_JOURNAL], (const char *)old, 8);
         rocksdb_write(s->db, wo, batch, &err);
     }
     int rc = dmp_store_werr(s, err);
@@ -102,7 +129,10 @@ int dmp_store_zone_scan(dmp_store_t *s, int64_t now_ms, uint32_t *serial, dmp_st
                 continue;
             const uint8_t *rv = (const uint8_t *)rocksdb_iter_value(it, &rl);
             dmp_store_rec_t rec;
-            if (dmp_store_rec_parse(rv, rl, &rec) != 0 || rec.expires_ms <= now_ms)
+            /* rows physically present, expired or not: that is the version the serial names
+             * (a row leaves it with the sweep, which moves the serial and journals it) */
+            (void)now_ms;
+            if (dmp_store_rec_parse(rv, rl, &rec) != 0)
                 continue;
             dmp_store_record_t r;
             dmp_store_to_public(&rec, h, &r);
@@ -115,5 +145,48 @@ int dmp_store_zone_scan(dmp_store_t *s, int64_t now_ms, uint32_t *serial, dmp_st
     }
     rocksdb_readoptions_destroy(ro);
     rocksdb_release_snapshot(s->db, snap);
+    return rc;
+}
+
+int dmp_store_journal_read(dmp_store_t *s, uint32_t from, uint32_t upto, dmp_store_change_fn fn,
+                           void *ctx)
+{
+    if (s == NULL)
+        return DMP_EINVAL;
+    uint64_t cur = atomic_load(&s->serial);
+    uint32_t ahead = (uint32_t)cur - upto; /* RFC 1982 distances from the current serial */
+    uint32_t behind = upto - from;
+    if (ahead > cur || behind > cur || (uint64_t)ahead + behind >= DMP_STORE_JOURNAL_MAX)
+        return DMP_ENOTFOUND;
+    uint64_t last = cur - ahead, first = last - behind + 1;
+    int rc = 0;
+    for (uint64_t k = first; rc == 0 && k <= last; k++) {
+        uint8_t key[8];
+        dmp_store_u64be(key, k);
+        char *err = NULL;
+        size_t vl = 0;
+        char *v =
+            rocksdb_get_cf(s->db, s->rdefault, s->cf[CF_JOURNAL], (const char *)key, 8, &vl, &err);
+        rc = dmp_store_rerr(err);
+        if (rc == 0 && v == NULL)
+            rc = DMP_ENOTFOUND; /* trimmed, or a change set that could not be journaled */
+        dmp_rd_t r;
+        dmp_rd_init(&r, (const uint8_t *)v, v ? vl : 0);
+        while (rc == 0 && fn != NULL && dmp_rd_left(&r) > 0) {
+            uint8_t op, nl;
+            uint32_t len;
+            const uint8_t *nm, *val;
+            if (dmp_rd_u8(&r, &op) || dmp_rd_u8(&r, &nl) || dmp_rd_bytes(&r, nl, &nm) ||
+                dmp_rd_u32(&r, &len) || dmp_rd_bytes(&r, len, &val) || (op != 1 && op != 2)) {
+                rc = DMP_STORE_ECORRUPT;
+                break;
+            }
+            if (fn(ctx, (uint32_t)k, op == 1, (const char *)nm, nl, val, len) != 0)
+                rc = DMP_EAGAIN;
+        }
+        rocksdb_free(v);
+        if (rc == 0 && fn != NULL && fn(ctx, (uint32_t)k, false, NULL, 0, NULL, 0) != 0)
+            rc = DMP_EAGAIN;
+    }
     return rc;
 }

@@ -30,6 +30,10 @@ static void remove_row_wi(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store
         ikl = dmp_store_ikey_make(ikey, rec->stored_ms, rkey, rkl);
         rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_BYSTORED], (const char *)ikey, ikl);
     }
+    if (rec != NULL && (rec->value != NULL || rec->value_len == 0))
+        dmp_store_journal_note(dl, 2, ln, nl, rec->value, rec->value_len);
+    else
+        dl->journal_failed = true;
     dl->count_delta--;
     if (*rc == 0)
         *rc = dmp_store_deltas_add(dl, ln, nl, hash);
@@ -52,6 +56,7 @@ static int apply_put(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_delt
     if (old == NULL) {
         dl->count_delta++;
         rc = dmp_store_deltas_add(dl, ln, p->name_len, hash);
+        dmp_store_journal_note(dl, 1, ln, p->name_len, p->value, p->value_len);
     } else {
         dmp_store_rec_t orec;
         if (dmp_store_rec_parse((const uint8_t *)old, olen, &orec) == 0) {
@@ -131,6 +136,7 @@ static int apply_delete(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_d
         size_t kl;
         dmp_store_rec_t rec;
         bool ok;
+        uint8_t *val; /* a copy of the value (the journal needs it after the walk) */
     } victim_t;
     victim_t *vs = NULL;
     size_t nv = 0, cv = 0;
@@ -154,7 +160,13 @@ static int apply_delete(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_d
         memcpy(vs[nv].k, k, kl);
         vs[nv].kl = kl;
         vs[nv].ok = dmp_store_rec_parse(v, vl, &vs[nv].rec) == 0;
-        vs[nv].rec.value = NULL; /* points into the iterator: not kept */
+        vs[nv].val = NULL;
+        if (vs[nv].ok && vs[nv].rec.value_len > 0) {
+            vs[nv].val = malloc(vs[nv].rec.value_len);
+            if (vs[nv].val)
+                memcpy(vs[nv].val, vs[nv].rec.value, vs[nv].rec.value_len);
+        }
+        vs[nv].rec.value = vs[nv].val; /* the iterator's bytes are not kept */
         nv++;
     }
     rocksdb_iter_get_error(it, &err);
@@ -174,6 +186,8 @@ static int apply_delete(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_d
     }
     if (rc == 0)
         p->removed = nv;
+    for (size_t i = 0; i < nv; i++)
+        free(vs[i].val);
     free(vs);
     return rc;
 }
@@ -241,11 +255,12 @@ int dmp_store_apply_ex(dmp_store_t *s, dmp_store_op_t *ops, size_t n, int64_t no
         (void)err;
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wbi_merge);
         rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
-                                     true);
+                                     true, &dl);
     }
     pthread_rwlock_unlock(&s->lock);
     rocksdb_writebatch_wi_destroy(wb);
     free(dl.d);
+    dmp_buf_free(&dl.journal);
     free(vbuf);
     if (rc != 0) {
         for (size_t i = 0; i < n; i++)

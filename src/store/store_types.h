@@ -15,7 +15,7 @@ enum {
     DMP_STORE_ENOSPC = -401,   /* the disk is full: nothing was written */
 };
 
-#define DMP_STORE_SCHEMA_VERSION 3u    /* 2: CF rnames; 3: CFs buckets, tombs (anti-entropy) */
+#define DMP_STORE_SCHEMA_VERSION 4u    /* 2: CF rnames; 3: buckets, tombs; 4: journal (IXFR) */
 #define DMP_STORE_MAX_NAME 255u        /* bytes of an owner name (no trailing dot) */
 #define DMP_STORE_MAX_VALUE (1u << 20) /* hard store limit; the node's caps are lower */
 #define DMP_STORE_MERKLE_BITS 16u      /* bucket = first 16 bits of SHA-256(lowercase name) */
@@ -67,6 +67,12 @@ typedef int (*dmp_store_visit_fn)(void *ctx, const char *name, size_t name_len,
  * deleted). name is lowercase, valid only during the call. Nonzero stops. */
 typedef int (*dmp_store_bucket_fn)(void *ctx, const char *name, size_t name_len,
                                    const uint8_t hash[32], int64_t expires_ms, bool tombstone);
+
+/* Journal visitor (IXFR): one row added (add true) or removed in the change set that made
+ * serial; name and value valid only during the call. After each change set's rows it is called
+ * once more with name NULL (end of that step). Nonzero stops. */
+typedef int (*dmp_store_change_fn)(void *ctx, uint32_t serial, bool add, const char *name,
+                                   size_t name_len, const uint8_t *value, size_t value_len);
 
 /* The reserved auxiliary column families, as plain synced key/value maps (keys and values
  * are opaque bytes; the owning module defines their encoding). */

@@ -59,6 +59,7 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
         if (old == NULL) {
             dl.count_delta++;
             rc = dmp_store_deltas_add(&dl, ln, p->name_len, hash);
+            dmp_store_journal_note(&dl, 1, ln, p->name_len, p->value, p->value_len);
         } else {
             dmp_store_rec_t orec;
             if (dmp_store_rec_parse((const uint8_t *)old, olen, &orec) == 0) {
@@ -111,11 +112,12 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
         (void)err;
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wbi_merge);
         rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
-                                     true);
+                                     true, &dl);
     }
     pthread_rwlock_unlock(&s->lock);
     rocksdb_writebatch_wi_destroy(wb);
     free(dl.d);
+    dmp_buf_free(&dl.journal);
     free(vbuf);
     return rc;
 }
@@ -187,6 +189,10 @@ int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_del
         ikl = dmp_store_ikey_make(ikey, rec->stored_ms, rkey, rkl);
         rocksdb_writebatch_delete_cf(wb, s->cf[CF_BYSTORED], (const char *)ikey, ikl);
     }
+    if (rec != NULL)
+        dmp_store_journal_note(dl, 2, nm, nl, rec->value, rec->value_len);
+    else
+        dl->journal_failed = true; /* an undecodable row: its RR cannot be journaled */
     dl->count_delta--;
     return dmp_store_deltas_add(dl, nm, nl, h);
 }
@@ -259,11 +265,12 @@ int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const
     if (rc == 0 && nrem > 0) {
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wb_merge);
         rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
-                                     false);
+                                     false, &dl);
     }
     pthread_rwlock_unlock(&s->lock);
     rocksdb_writebatch_destroy(wb);
     free(dl.d);
+    dmp_buf_free(&dl.journal);
     if (rc != 0)
         return rc;
     if (removed != NULL)

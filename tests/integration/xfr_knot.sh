@@ -7,9 +7,9 @@ BIN=$1
 KNOTD=$(command -v knotd || echo /usr/sbin/knotd)
 [ -x "$KNOTD" ] && command -v kdig >/dev/null && command -v curl >/dev/null || { echo "skip: knotd/kdig/curl missing"; exit 77; }
 DIR=$(mktemp -d /tmp/dmp_xfr_knot.XXXXXX)
-NODE_PID= KNOT_PID=
+NODE_PID= SEC_PID=
 cleanup() {
-  [ -n "$KNOT_PID" ] && kill "$KNOT_PID" 2>/dev/null && wait "$KNOT_PID" 2>/dev/null
+  [ -n "$SEC_PID" ] && kill "$SEC_PID" 2>/dev/null && wait "$SEC_PID" 2>/dev/null
   [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null
   rm -rf "$DIR"
 }
@@ -65,7 +65,7 @@ zone:
 CONF
 mkdir -p "$DIR/kdb" "$DIR/kzones"
 "$KNOTD" -c "$DIR/knot.conf" >"$DIR/knotd.out" 2>&1 &
-KNOT_PID=$!
+SEC_PID=$!
 
 q() { kdig +short +time=1 +retry=0 @127.0.0.1 -p "$KPORT" "$1" TXT 2>/dev/null; }
 wait_for() { # name expected(present|absent) value
@@ -81,7 +81,8 @@ wait_for r2.mesh.test present v2 || fail "knot did not AXFR the zone"
 echo "ok: knot serves the zone after AXFR"
 [ "$(pub r4.mesh.test v4 600)" = 201 ] || fail "publish r4"
 wait_for r4.mesh.test present v4 || fail "knot did not follow the NOTIFY (r4)"
-echo "ok: knot follows a write after NOTIFY"
+grep -q 'IXFR, incoming.*finished' "$DIR/knot.log" || fail "knot did not get the change by IXFR"
+echo "ok: knot follows a write after NOTIFY, by IXFR from the journal"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "http://$HTTP/v1/records/r1.mesh.test")
 [ "$code" = 204 ] || fail "delete r1: $code"
 wait_for r1.mesh.test absent v1 || fail "knot still serves the deleted r1"

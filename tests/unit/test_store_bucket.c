@@ -114,6 +114,20 @@ static void test_bucket_index_and_tombstones(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static int jlog(void *ctx, uint32_t serial, bool add, const char *name, size_t nl, const uint8_t *v,
+                size_t vl)
+{
+    (void)serial;
+    char *log = ctx;
+    size_t l = strlen(log);
+    if (!name)
+        snprintf(log + l, 512 - l, "|");
+    else
+        snprintf(log + l, 512 - l, "%s%.*s=%.*s ", add ? "+" : "-", (int)nl, name, (int)vl,
+                 (const char *)v);
+    return 0;
+}
+
 static void test_soa_serial(void **state)
 {
     (void)state;
@@ -160,6 +174,17 @@ static void test_soa_serial(void **state)
                               .value_len = 1}};
     assert_int_equal(dmp_store_apply_ex(s, ops, 2, t0, 0, NULL), 0);
     assert_int_equal(dmp_store_soa_serial(s), s0 + 4);
+    /* the journal: each change set's rows, oldest first, each set closed by a NULL name */
+    char log[512] = "";
+    assert_int_equal(dmp_store_journal_read(s, s0, s0 + 4, jlog, log), 0);
+    assert_string_equal(log, "+a.x=1 +b.x=2 +c.x=3 |-a.x=1 |-b.x=2 |+d.x=4 -c.x=3 |");
+    log[0] = 0;
+    assert_int_equal(dmp_store_journal_read(s, s0 + 3, s0 + 4, jlog, log), 0);
+    assert_string_equal(log, "+d.x=4 -c.x=3 |");
+    assert_int_equal(dmp_store_journal_read(s, s0 + 4, s0 + 4, NULL, NULL), 0);
+    /* beyond the journal: AXFR */
+    assert_int_equal(dmp_store_journal_read(s, s0 - 10, s0 + 4, NULL, NULL), DMP_ENOTFOUND);
+    assert_int_equal(dmp_store_journal_read(s, s0, s0 + 9, NULL, NULL), DMP_ENOTFOUND);
     /* it survives a restart */
     dmp_store_close(s);
     assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);

@@ -18,6 +18,9 @@ int admin_import_reference(const char *store_path, const char *ref_db, const cha
  * options): TSIG keys in a stopped node's store (--db) or through a running node (--node URL
  * --token T). Returns the process exit status. */
 int dmp_admin_tsig(int argc, char **argv);
+/* `dnsmesh-admin cluster sign ...` / `dnsmesh-admin bootstrap sign ...` (admin_cluster.c). */
+int dmp_admin_cluster(int argc, char **argv);
+int dmp_admin_bootstrap(int argc, char **argv);
 
 /* POST /v1/admin {"op", "args"} to a running node (main.c); 0 with *res, or an exit code
  * (the message already printed). */

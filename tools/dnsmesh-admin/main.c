@@ -42,7 +42,11 @@ static const char USAGE[] =
     "  records NAME\n"
     "      the live values at NAME with TTL and expiry, and who may write it\n"
     "  tsig list|add|revoke ...   TSIG keys for DNS UPDATE (see dnsmesh-admin tsig --help)\n"
-    "      TSIG keys for DNS UPDATE in a stopped node's store; add prints the nsupdate key line\n"
+    "      on a stopped store or a running node; add prints the nsupdate key line\n"
+    "  cluster sign --name BASE --seq N --key-file F --node ID=URL ... [--publish NODE_URL]\n"
+    "      sign (and publish) a cluster manifest (first word; see dnsmesh-admin cluster --help)\n"
+    "  bootstrap sign --domain D --seq N --key-file F --entry PRIO=BASE=SPK ... [--publish URL]\n"
+    "      sign (and publish) a bootstrap record (first word; see dnsmesh-admin bootstrap --help)\n"
     "  import-reference REF_DB [--tokens PATH] [--tsig PATH]   (needs --db, node stopped)\n"
     "      copy a reference node's SQLite databases into the store: live records with their\n"
     "      stored time and expiry (REF_DB = its DMP_DB_PATH), tokens and the token audit log\n"
@@ -448,6 +452,10 @@ int main(int argc, char **argv)
         if (argv[i][0] != '-' && !prev_takes_value)
             break; /* another command */
     }
+    if (argc > 1 && strcmp(argv[1], "cluster") == 0)
+        return dmp_admin_cluster(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "bootstrap") == 0)
+        return dmp_admin_bootstrap(argc - 1, argv + 1);
     opts_t o = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

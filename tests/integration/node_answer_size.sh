@@ -15,6 +15,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'echo "failed at line $LINENO"; tail -5 "$dir/err" 2>/dev/null' ERR
 env -u DMP_OPERATOR_TOKEN -u DMP_HTTP_TOKEN -u DMP_MAX_VALUE_BYTES -u DMP_HTTP_BURST \
   -u DMP_MAX_VALUES_PER_NAME DMP_DB_PATH="$dir/db" DMP_DNS_HOST=127.0.0.1 \
   DMP_HTTP_HOST=127.0.0.1 DMP_DNS_PORT=0 DMP_HTTP_PORT=0 DMP_PORTS_FILE="$dir/ports" \
@@ -60,10 +61,10 @@ code=$(post big.mesh.test "'a' * 12288")
 [[ $code == 201 ]] || { echo "refresh: $code $(cat "$dir/resp")"; exit 1; }
 
 # every stored value is still served, over TCP (dig sends a COOKIE; ask for NSID too)
-dig @127.0.0.1 -p "$dns" +norecurse +tcp +nsid +time=5 +tries=1 big.mesh.test TXT >"$dir/dig"
+dig @127.0.0.1 -p "$dns" +norecurse +tcp +nsid +time=10 +tries=1 big.mesh.test TXT >"$dir/dig"
 grep -q 'status: NOERROR' "$dir/dig" || { echo "dig:"; cat "$dir/dig"; exit 1; }
 grep -q 'ANSWER: 5,' "$dir/dig" || { echo "dig answer count:"; grep flags "$dir/dig"; exit 1; }
-short=$(dig @127.0.0.1 -p "$dns" +norecurse +tcp +short +time=5 +tries=1 big.mesh.test TXT)
+short=$(dig @127.0.0.1 -p "$dns" +norecurse +tcp +short +time=10 +tries=1 big.mesh.test TXT)
 firsts=$(printf '%s\n' "$short" | cut -c2 | sort | tr -d '\n')
 [[ $firsts == abcde ]] || { echo "values served: $firsts"; exit 1; }
 len=$(printf '%s\n' "$short" | head -1 | tr -d '" \n' | wc -c)

@@ -331,6 +331,7 @@ static uint8_t apply(dmp_node_update_t *u, const dmp_dns_update_t *m)
         t.changes = ch;
         t.n = k;
         t.cap = u->cfg->max_values_per_name;
+        t.flags = DMP_NODE_TXN_CHECK_SIZE;
         t.done = txn_done;
         waiter_t w = {.done = false};
         pthread_mutex_init(&w.mu, NULL);
@@ -347,8 +348,8 @@ static uint8_t apply(dmp_node_update_t *u, const dmp_dns_update_t *m)
         pthread_mutex_destroy(&w.mu);
         if (r != 0) { /* a shard ring is full (busy) or the node is stopping */
             rc = DMP_DNS_RCODE_SERVFAIL;
-        } else if (t.result == DMP_EFULL || t.result == DMP_ETOOBIG || t.result == DMP_ENAME ||
-                   t.result == DMP_EINVAL) {
+        } else if (t.result == DMP_EFULL || t.result == DMP_EMSGSIZE || t.result == DMP_ETOOBIG ||
+                   t.result == DMP_ENAME || t.result == DMP_EINVAL) {
             rc = DMP_DNS_RCODE_REFUSED;
         } else if (t.result != 0) {
             rc = DMP_DNS_RCODE_SERVFAIL;

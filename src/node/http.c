@@ -189,9 +189,10 @@ bool dmp_node_http_length_ok(dmp_node_rq_t *r)
 {
     dmp_node_http_t *h = r->h;
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    size_t cap = r->body_cap ? r->body_cap : h->env.cfg->http_max_body;
     if (cl) {
         int64_t n;
-        if (dmp_parse_i64(cl, 0, INT64_MAX, &n) == 0 && n > (int64_t)h->env.cfg->http_max_body) {
+        if (dmp_parse_i64(cl, 0, INT64_MAX, &n) == 0 && (uint64_t)n > cap) {
             DMP_STAT_INC(h->env.st, http_body_too_large);
             dmp_node_http_send_err(r, 413, "request body too large");
             return false;

@@ -128,8 +128,13 @@ bool dmp_node_http_operator_ok(dmp_node_rq_t *r);
 bool dmp_node_http_rate_ok(dmp_node_rq_t *r);
 /* The peer's IP address as text ("" when unknown). */
 void dmp_node_http_remote(dmp_node_rq_t *r, char *out, size_t cap);
-/* Reads Content-Length: answers 413 and returns false when it announces more than the cap. */
+/* Reads Content-Length: answers 413 and returns false when it announces more than the cap
+ * (r->body_cap, or cfg->http_max_body when 0). */
 bool dmp_node_http_length_ok(dmp_node_rq_t *r);
+/* Body cap of a record publish: cfg->http_max_body, raised so a value at max_value_bytes is
+ * accepted at its worst JSON escaping (\u00XX: 6 bytes a byte) with a 253-byte name escaped
+ * likewise, the TTL and the keys (4,096 bytes of room). */
+size_t dmp_node_http_records_body_max(const dmp_node_config_t *cfg);
 /* Hands r->txn to the node and suspends the connection until done; answers 503 when the node
  * could not take it. */
 enum MHD_Result dmp_node_http_submit(dmp_node_rq_t *r);

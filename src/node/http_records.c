@@ -103,6 +103,7 @@ enum MHD_Result dmp_node_http_begin_record(dmp_node_rq_t *r)
         return dmp_node_http_send_err(r, 401, "unauthorized");
     if (r->is_delete && !r->name_ok)
         return dmp_node_http_send_err(r, 400, "invalid record name");
+    r->body_cap = dmp_node_http_records_body_max(r->h->env.cfg);
     if (!dmp_node_http_length_ok(r))
         return MHD_YES;
     r->stage = RQ_BODY;
@@ -131,7 +132,7 @@ static enum MHD_Result post_body(dmp_node_rq_t *r)
     r->txn = (dmp_node_txn_t){.changes = &r->ch,
                               .n = 1,
                               .cap = cfg->max_values_per_name,
-                              .flags = DMP_NODE_TXN_CHECK_VALUES};
+                              .flags = DMP_NODE_TXN_CHECK_VALUES | DMP_NODE_TXN_CHECK_SIZE};
     return dmp_node_http_submit(r);
 }
 
@@ -147,6 +148,12 @@ static enum MHD_Result delete_body(dmp_node_rq_t *r)
         return dmp_node_http_send_err(r, 400, "invalid record name");
     r->txn = (dmp_node_txn_t){.changes = &r->ch, .n = 1};
     return dmp_node_http_submit(r);
+}
+
+size_t dmp_node_http_records_body_max(const dmp_node_config_t *cfg)
+{
+    size_t worst = 6 * (size_t)cfg->max_value_bytes + 4096;
+    return worst > cfg->http_max_body ? worst : cfg->http_max_body;
 }
 
 enum MHD_Result dmp_node_http_body_record(dmp_node_rq_t *r)
@@ -185,6 +192,15 @@ enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r)
         char msg[400];
         snprintf(msg, sizeof(msg), "RRset at %s already holds %u values", r->name,
                  r->h->env.cfg->max_values_per_name);
+        return dmp_node_http_send_err(r, 413, msg);
+    }
+    case DMP_EMSGSIZE: {
+        /* the client retries a 413 that is not about the request body with a new message
+         * id (src/client/send.c answer_too_large): keep "request body" out of this text */
+        char msg[400];
+        snprintf(msg, sizeof(msg),
+                 "the answer for %s would no longer fit one DNS message (%u bytes): not written",
+                 r->name, DMP_NODE_ANSWER_MAX);
         return dmp_node_http_send_err(r, 413, msg);
     }
     case DMP_EINVAL:

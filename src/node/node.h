@@ -191,6 +191,22 @@ int dmp_node_change_set(dmp_node_change_t *ch, dmp_node_chop_t op, const char *n
 
 /* Check flags of a transaction. */
 #define DMP_NODE_TXN_CHECK_VALUES 1u /* refuse unsafe values (dmp_node_value_safe) */
+#define DMP_NODE_TXN_CHECK_SIZE 2u   /* refuse a put whose name's answer would exceed one message */
+
+/* Largest DNS message (RFC 1035 4.2.2: a TCP message carries a 16-bit length). */
+#define DMP_NODE_ANSWER_MAX 65535u
+
+/* Bytes of the largest reply the node can send to a TXT query for a name of lname_len
+ * characters (no trailing dot) holding nrr values whose TXT RDATA totals rdata_bytes (the sum of
+ * dmp_store_txt_rdata_len). Exact for dmp_dns_respond's positive answer:
+ *   header 12
+ *   + question: name in wire form (lname_len + 2: a length byte per label replaces each dot,
+ *     plus the first length byte and the root byte) + type 2 + class 2
+ *   + per RR: owner 2 (pointer 0xC00C) + type 2 + class 2 + TTL 4 + RDLENGTH 2 = 12, + RDATA
+ *     (the value plus one length byte per 255-byte character-string, at least one string)
+ *   + OPT RR 11 (root owner 1 + type 2 + class 2 + TTL 4 + RDLENGTH 2) plus the options the
+ *     node may echo at their largest: COOKIE 4+8+16, NSID 4+DMP_DNS_NSID_MAX, keepalive 4+2. */
+size_t dmp_node_answer_size(size_t lname_len, size_t nrr, size_t rdata_bytes);
 
 typedef struct dmp_node_txn dmp_node_txn_t;
 
@@ -198,6 +214,9 @@ typedef struct dmp_node_txn dmp_node_txn_t;
  * node thread (a shard or the WAL-sync thread). result codes:
  *   0            applied and durable; `changed` = puts + rows removed (0: nothing matched)
  *   DMP_EFULL    a put would give its name more than `cap` live values (changes[failed])
+ *   DMP_EMSGSIZE with DMP_NODE_TXN_CHECK_SIZE: a put would make its name's TXT answer larger
+ *                than DMP_NODE_ANSWER_MAX (dmp_node_answer_size; changes[failed]), checked after
+ *                the cap
  *   DMP_EINVAL   an unsafe value with DMP_NODE_TXN_CHECK_VALUES (changes[failed]), checked
  *                after the cap, the reference's order
  *   DMP_ETOOBIG / DMP_ENAME  the store refuses a value or name

@@ -80,9 +80,16 @@ static int present_after(const dmp_node_apply_env_t *env, const dmp_node_txn_t *
     return store_has(env, c, now, out);
 }
 
-/* Live values at c's name once changes[0..upto) have been applied. */
+size_t dmp_node_answer_size(size_t lname_len, size_t nrr, size_t rdata_bytes)
+{
+    size_t opt = 11 + (4 + DMP_DNS_CLIENT_COOKIE_LEN + DMP_DNS_SERVER_COOKIE_LEN) +
+                 (4 + DMP_DNS_NSID_MAX) + (4 + 2);
+    return 12 + (lname_len + 2 + 4) + nrr * 12 + rdata_bytes + opt;
+}
+
+/* Live values at c's name, and their TXT RDATA bytes, once changes[0..upto) are applied. */
 static int count_after(const dmp_node_apply_env_t *env, const dmp_node_txn_t *t, size_t upto,
-                       const dmp_node_change_t *c, int64_t now, size_t *out)
+                       const dmp_node_change_t *c, int64_t now, size_t *out, size_t *bytes_out)
 {
     size_t start = 0;
     bool cleared = false;
@@ -93,9 +100,9 @@ static int count_after(const dmp_node_apply_env_t *env, const dmp_node_txn_t *t,
             break;
         }
     }
-    size_t count = 0;
+    size_t count = 0, bytes = 0;
     if (!cleared) {
-        int rc = dmp_store_count_values(env->store, c->lname, c->lname_len, now, &count);
+        int rc = dmp_store_count_values_ex(env->store, c->lname, c->lname_len, now, &count, &bytes);
         if (rc != 0 && rc != DMP_ENOTFOUND)
             return rc;
     }
@@ -115,29 +122,36 @@ static int count_after(const dmp_node_apply_env_t *env, const dmp_node_txn_t *t,
             rc = present_after(env, t, upto, p, now, &after);
         if (rc != 0)
             return rc;
-        if (after && !before)
+        size_t rb = dmp_store_txt_rdata_len(p->value_len);
+        if (after && !before) {
             count++;
-        else if (!after && before && count > 0)
+            bytes += rb;
+        } else if (!after && before && count > 0) {
             count--;
+            bytes -= rb < bytes ? rb : bytes;
+        }
     }
     *out = count;
+    *bytes_out = bytes;
     return 0;
 }
 
-/* The RRset cap (reference step 9) then the value rule (step 11), per put in order, each
- * seeing the changes before it. extra: values pending in the shard's batch for this name that
- * the store does not hold yet (single-put path). */
+/* The RRset cap (reference step 9), the answer-size rule (ours), then the value rule (step
+ * 11), per put in order, each seeing the changes before it. extra / extra_bytes: values pending
+ * in the shard's batch for this name that the store does not hold yet, and their TXT RDATA
+ * bytes (single-put path). */
 static int txn_check(const dmp_node_apply_env_t *env, dmp_node_txn_t *t, int64_t now, size_t extra,
-                     bool extra_has_value)
+                     size_t extra_bytes, bool extra_has_value)
 {
+    bool check_size = (t->flags & DMP_NODE_TXN_CHECK_SIZE) != 0;
     for (size_t i = 0; i < t->n; i++) {
         const dmp_node_change_t *c = &t->changes[i];
         if (c->op != DMP_NODE_CH_PUT)
             continue;
-        if (t->cap) {
-            size_t count = 0;
+        if (t->cap || check_size) {
+            size_t count = 0, bytes = 0;
             bool present = extra_has_value;
-            int rc = count_after(env, t, i, c, now, &count);
+            int rc = count_after(env, t, i, c, now, &count, &bytes);
             if (rc == 0 && !present)
                 rc = present_after(env, t, i, c, now, &present);
             if (rc != 0) {
@@ -145,9 +159,17 @@ static int txn_check(const dmp_node_apply_env_t *env, dmp_node_txn_t *t, int64_t
                 t->failed = i;
                 return DMP_EIO;
             }
-            if (count + extra >= t->cap && !present) {
+            if (t->cap && count + extra >= t->cap && !present) {
                 t->failed = i;
                 return DMP_EFULL;
+            }
+            /* a value already there only refreshes: the answer does not grow */
+            if (check_size && !present &&
+                dmp_node_answer_size(c->lname_len, count + extra + 1,
+                                     bytes + extra_bytes + dmp_store_txt_rdata_len(c->value_len)) >
+                    DMP_NODE_ANSWER_MAX) {
+                t->failed = i;
+                return DMP_EMSGSIZE;
             }
         }
         if ((t->flags & DMP_NODE_TXN_CHECK_VALUES) &&
@@ -198,7 +220,7 @@ void dmp_node_txn_exec(const dmp_node_apply_env_t *env, dmp_node_txn_t *t)
     t->result = 0;
     t->changed = 0;
     t->next = NULL;
-    int rc = txn_check(env, t, now, 0, false);
+    int rc = txn_check(env, t, now, 0, 0, false);
     if (rc != 0) {
         t->result = rc;
         finish(env, t);
@@ -252,13 +274,13 @@ static bool single_put(const dmp_node_txn_t *t)
     return t->n == 1 && t->changes[0].op == DMP_NODE_CH_PUT;
 }
 
-/* Cap check of a single put against the store plus the shard's pending batch. */
+/* Cap and size checks of a single put against the store plus the shard's pending batch. */
 static int pending_check(dmp_node_wq_t *q, dmp_node_txn_t *t, int64_t now)
 {
     const dmp_node_change_t *c = &t->changes[0];
-    size_t extra = 0;
+    size_t extra = 0, extra_bytes = 0;
     bool present = false;
-    if (t->cap) {
+    if (t->cap || (t->flags & DMP_NODE_TXN_CHECK_SIZE)) {
         for (dmp_node_txn_t *p = q->head; p; p = p->next) {
             const dmp_node_change_t *pc = &p->changes[0];
             if (!same_name(pc, c))
@@ -278,11 +300,13 @@ static int pending_check(dmp_node_wq_t *q, dmp_node_txn_t *t, int64_t now)
             bool dup = false;
             for (dmp_node_txn_t *e = q->head; e != p; e = e->next)
                 dup = dup || (same_name(&e->changes[0], pc) && same_value(&e->changes[0], pc));
-            if (!dup)
+            if (!dup) {
                 extra++;
+                extra_bytes += dmp_store_txt_rdata_len(pc->value_len);
+            }
         }
     }
-    return txn_check(&q->env, t, now, extra, present);
+    return txn_check(&q->env, t, now, extra, extra_bytes, present);
 }
 
 void dmp_node_wq_flush(dmp_node_wq_t *q)

@@ -51,6 +51,16 @@ int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now
 /* Number of live values at name (0 when none; returns 0). Cheap: one prefix seek. */
 int dmp_store_count_values(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
                            size_t *out);
+/* RDATA bytes of one TXT RR holding a value_len-byte value: the value plus one length byte per
+ * 255-byte character-string, at least one string (an empty value is one empty string). */
+static inline size_t dmp_store_txt_rdata_len(size_t value_len)
+{
+    return value_len + (value_len ? (value_len + 254) / 255 : 1);
+}
+/* Like dmp_store_count_values, and *rdata_bytes = the sum of dmp_store_txt_rdata_len over the
+ * live values (the TXT RDATA an answer for name carries). Either out may be NULL. */
+int dmp_store_count_values_ex(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
+                              size_t *count, size_t *rdata_bytes);
 /* *out = true when (name, value) is present and live. One point lookup. */
 int dmp_store_has_value(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
                         size_t value_len, int64_t now_ms, bool *out);

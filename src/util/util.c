@@ -72,6 +72,8 @@ const char *dmp_strerror(int err)
         return "duplicate";
     case DMP_ESYS:
         return "system error";
+    case DMP_EMSGSIZE:
+        return "answer would not fit one DNS message";
     default:
         return err <= -100 ? "module error" : "unknown error";
     }

@@ -39,6 +39,7 @@ enum {
     DMP_EMISMATCH = -26,    /* embedded field disagrees with its cross-check */
     DMP_EDUP = -27,         /* duplicate entry */
     DMP_ESYS = -28,         /* system call failed; see errno */
+    DMP_EMSGSIZE = -29,     /* a DNS answer would no longer fit one DNS message */
 };
 
 /* Growable byte buffer. Owns `data` (malloc'd); len <= cap; data may be NULL when cap == 0. */

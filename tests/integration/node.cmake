@@ -12,6 +12,12 @@ if(TARGET dnsmeshd)
   add_test(NAME node_dig_curl COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/node_dig_curl.sh
                                            $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_dig_curl PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
+
+  # Default caps: the largest manifest passes; a write that would make a name's answer larger
+  # than one DNS message gets 413 and dig +tcp still answers with every earlier value.
+  add_test(NAME node_answer_size COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/node_answer_size.sh
+                                              $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_answer_size PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
 endif()
 
 # Durability: every acknowledged write is covered by a WAL sync that started after it was sent

@@ -481,7 +481,7 @@ static void t_http_errors(void **state)
     (void)state;
     assert_int_equal(post_value(&g_node, "keep.mesh.test", "keep-me", 300), 201);
     /* oversized body, announced by Content-Length: 413, nothing written */
-    size_t big = 20000;
+    size_t big = 100000; /* over the records cap, 6 x the value cap + 4096 */
     char *body = malloc(big + 1);
     memset(body, 'x', big);
     memcpy(body, "{\"value\": \"", 11);
@@ -534,11 +534,11 @@ static void t_http_errors(void **state)
     assert_int_equal(post(&g_node, "keep.mesh.test", "{\"value\": \"x\", \"ttl\": 999999}", NULL),
                      400);
     assert_string_equal(g_body, "{\"error\": \"ttl exceeds cap of 86400s\"}");
-    char *lv = malloc(3000);
-    memset(lv, 'v', 2049);
-    lv[2049] = 0;
+    char *lv = malloc(13000);
+    memset(lv, 'v', 12289);
+    lv[12289] = 0;
     assert_int_equal(post_value(&g_node, "keep.mesh.test", lv, 60), 400);
-    assert_string_equal(g_body, "{\"error\": \"value exceeds cap of 2048 bytes\"}");
+    assert_string_equal(g_body, "{\"error\": \"value exceeds cap of 12288 bytes\"}");
     free(lv);
     assert_int_equal(post_value(&g_node, "bad..name.mesh.test", "x", 60), 400);
     assert_string_equal(g_body, "{\"error\": \"invalid record name\"}");

@@ -142,7 +142,8 @@ static void t_tsig_time(void **state)
 {
     (void)state;
     itest_node_t n;
-    start(&n, NULL);
+    const char *cap[] = {"DMP_MAX_VALUE_BYTES=2048", NULL}; /* the reference's cap */
+    start(&n, cap);
     dmp_tsig_key_t k = alice_key();
     uint8_t r[4096], mac[64];
     size_t ml = 0;
@@ -366,6 +367,41 @@ static void t_shards(void **state)
     itest_node_cleanup(&n);
 }
 
+/* Default caps: an UPDATE that would make its name's TXT answer larger than one DNS message is
+ * REFUSED, as a cap refusal; the name still answers over TCP with every earlier value. */
+static void t_answer_size(void **state)
+{
+    (void)state;
+    itest_node_t n;
+    start(&n, NULL);
+    dmp_tsig_key_t k = alice_key();
+    enum { VL = 12288 };
+    static uint8_t vals[6 * VL], r[70000];
+    uint8_t mac[64], q[512];
+    size_t ml = 0;
+    for (int i = 0; i < 6; i++)
+        memset(vals + (size_t)i * VL, 'a' + i, VL);
+    dmp_upd_op_t ops[5];
+    for (int i = 0; i < 5; i++)
+        ops[i] = add_op("full.mesh.test", (size_t)i * VL, VL, 60);
+    int64_t now = (int64_t)time(NULL);
+    int rl = send_update(&n, ops, 5, vals, &k, now, r, sizeof(r), mac, &ml);
+    assert_true(rl >= 12);
+    assert_int_equal(r[3] & 0xF, DMP_DNS_RCODE_NOERROR);
+    dmp_upd_op_t six = add_op("full.mesh.test", 5 * VL, VL, 60);
+    rl = send_update(&n, &six, 1, vals, &k, now, r, sizeof(r), mac, &ml);
+    assert_true(rl >= 12);
+    assert_int_equal(r[3] & 0xF, DMP_DNS_RCODE_REFUSED);
+    assert_true(ldns_ok(r, (size_t)rl, mac, ml));
+    size_t ql = itest_build_query(q, sizeof(q), 9, "full.mesh.test", DMP_DNS_T_TXT, 0, 0, 0);
+    rl = itest_tcp(&n, q, ql, r, sizeof(r), 5000);
+    assert_true(rl > 12 && rl <= 65535);
+    assert_int_equal(r[3] & 0xF, DMP_DNS_RCODE_NOERROR);
+    assert_int_equal(dmp_load_u16be(r + 6), 5); /* ANCOUNT: every earlier value */
+    assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
+    itest_node_cleanup(&n);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -381,9 +417,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     srand((unsigned)time(NULL));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_tsig_time),
-        cmocka_unit_test(t_claims_provider),
-        cmocka_unit_test(t_claims_receiver_only),
+        cmocka_unit_test(t_tsig_time),       cmocka_unit_test(t_answer_size),
+        cmocka_unit_test(t_claims_provider), cmocka_unit_test(t_claims_receiver_only),
         cmocka_unit_test(t_shards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,9 +53,9 @@ static void t_config_defaults(void **state)
     assert_int_equal(c.http_port, 8053);
     assert_int_equal(c.dns_ttl, 60);
     assert_true(c.dns_rate == 0.0 && c.dns_burst == 200.0); /* RRL protects instead */
-    assert_true(c.http_rate == 10.0 && c.http_burst == 100.0);
+    assert_true(c.http_rate == 10.0 && c.http_burst == 300.0);
     assert_int_equal(c.max_ttl, 86400);
-    assert_int_equal(c.max_value_bytes, 2048);
+    assert_int_equal(c.max_value_bytes, 12288);
     assert_int_equal(c.max_values_per_name, 64);
     assert_int_equal(c.auth_mode, DMP_NODE_AUTH_OPEN);
     assert_null(c.operator_token);

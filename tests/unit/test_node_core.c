@@ -431,6 +431,121 @@ static void t_lookup(void **state)
     tstore_close(&ts);
 }
 
+/* ---- answer size: a put that would make the name's answer exceed one DNS message ---- */
+static void t_answer_size(void **state)
+{
+    (void)state;
+    /* TXT RDATA: value + one length byte per 255-byte string, at least one string */
+    assert_int_equal(dmp_store_txt_rdata_len(0), 1);
+    assert_int_equal(dmp_store_txt_rdata_len(255), 256);
+    assert_int_equal(dmp_store_txt_rdata_len(256), 258);
+    assert_int_equal(dmp_store_txt_rdata_len(12288), 12288 + 49);
+    /* header 12 + question (13 + 2 + 4) + OPT 11 + options 28 + 132 + 6, + 12 per RR */
+    assert_int_equal(dmp_node_answer_size(13, 0, 0), 12 + 19 + 177);
+    assert_int_equal(dmp_node_answer_size(13, 2, 100), 12 + 19 + 177 + 24 + 100);
+
+    tstore_t ts;
+    tstore_open(&ts);
+    dmp_node_metrics_t m;
+    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
+    hooks_t hk = {0};
+    dmp_node_wq_t q = {.env = {.store = ts.s,
+                               .st = &m.t[0],
+                               .now_ms = fake_now,
+                               .invalidate = h_inval,
+                               .on_put = h_put,
+                               .ctx = &hk},
+                       .max_batch = 16};
+    const char *name = "big.zone.test"; /* 13 */
+    enum { VL = 12288, NV = 8 };
+    static uint8_t vals[NV][VL];
+    dmp_node_change_t ch[NV];
+    dmp_node_txn_t t[NV];
+    /* 5 x 12,288-byte values: 208 + 5 x 12,349 = 61,953 bytes fit; a sixth would not */
+    for (int i = 0; i < NV; i++) {
+        memset(vals[i], 'a' + i, VL);
+        assert_int_equal(
+            dmp_node_change_set(&ch[i], DMP_NODE_CH_PUT, name, strlen(name), vals[i], VL, 60), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        t[i] = (dmp_node_txn_t){.changes = &ch[i],
+                                .n = 1,
+                                .cap = 64,
+                                .flags = DMP_NODE_TXN_CHECK_SIZE,
+                                .done = h_done,
+                                .ctx = &hk};
+        dmp_node_wq_take(&q, &t[i]);
+    }
+    /* the five earlier ones are still pending in the batch: they count */
+    assert_int_equal(q.n, 5);
+    assert_int_equal(t[5].result, DMP_EMSGSIZE);
+    assert_int_equal(hk.done, 1);
+    dmp_node_wq_flush(&q);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(t[i].result, 0);
+    assert_int_equal(count_at(ts.s, name), 5);
+    /* against the store alone: still refused; a value already there only refreshes */
+    t[6] = (dmp_node_txn_t){.changes = &ch[6],
+                            .n = 1,
+                            .cap = 64,
+                            .flags = DMP_NODE_TXN_CHECK_SIZE,
+                            .done = h_done,
+                            .ctx = &hk};
+    dmp_node_txn_exec(&q.env, &t[6]);
+    assert_int_equal(t[6].result, DMP_EMSGSIZE);
+    assert_int_equal(t[6].failed, 0);
+    t[0].result = 99;
+    dmp_node_txn_exec(&q.env, &t[0]);
+    assert_int_equal(t[0].result, 0);
+    size_t cnt = 0, bytes = 0;
+    assert_int_equal(dmp_store_count_values_ex(ts.s, name, strlen(name), g_now, &cnt, &bytes), 0);
+    assert_int_equal(cnt, 5);
+    assert_int_equal(bytes, 5 * (VL + 49));
+    /* every stored value is served, in an answer that fits one message */
+    dmp_node_lookup_t l;
+    dmp_node_lookup_init(&l, ts.s, NULL, NULL, &m.t[0], 60);
+    l.now_ms = g_now;
+    dmp_dns_rrset_view_t v;
+    assert_int_equal(dmp_node_lookup(&l, name, strlen(name), &v), 0);
+    assert_int_equal(v.count, 5);
+    assert_int_equal(v.len, 5 * (12 + VL + 49)); /* the formula's per-RR bytes, exactly */
+    assert_true(dmp_node_answer_size(strlen(name), v.count, v.len - 12 * v.count) <= 65535);
+    dmp_node_lookup_free(&l);
+
+    /* earlier changes of one transaction count: clear + 5 puts fit, clear + 6 do not */
+    dmp_node_change_t tc[7];
+    assert_int_equal(
+        dmp_node_change_set(&tc[0], DMP_NODE_CH_DEL_ALL, name, strlen(name), NULL, 0, 60), 0);
+    for (int i = 0; i < 6; i++)
+        tc[i + 1] = ch[i + 2]; /* c..h */
+    dmp_node_txn_t tt = {.changes = tc,
+                         .n = 7,
+                         .cap = 64,
+                         .flags = DMP_NODE_TXN_CHECK_SIZE,
+                         .done = h_done,
+                         .ctx = &hk};
+    dmp_node_txn_exec(&q.env, &tt);
+    assert_int_equal(tt.result, DMP_EMSGSIZE);
+    assert_int_equal(tt.failed, 6);
+    assert_int_equal(count_at(ts.s, name), 5); /* nothing of it applied */
+    tt.n = 6;
+    dmp_node_txn_exec(&q.env, &tt);
+    assert_int_equal(tt.result, 0);
+    assert_int_equal(count_at(ts.s, name), 5);
+    /* a small value still fits beside them: 61,953 + 12 + 2 */
+    dmp_node_change_t sc;
+    assert_int_equal(
+        dmp_node_change_set(&sc, DMP_NODE_CH_PUT, name, strlen(name), (const uint8_t *)"s", 1, 60),
+        0);
+    dmp_node_txn_t st = {
+        .changes = &sc, .n = 1, .flags = DMP_NODE_TXN_CHECK_SIZE, .done = h_done, .ctx = &hk};
+    dmp_node_txn_exec(&q.env, &st);
+    assert_int_equal(st.result, 0);
+    assert_int_equal(count_at(ts.s, name), 6);
+    dmp_node_metrics_free(&m);
+    tstore_close(&ts);
+}
+
 /* ---- background threads ---- */
 static _Atomic int g_ticks;
 static void count_tick(void *ctx)
@@ -983,11 +1098,11 @@ static void t_core_frontend(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_change_set),    cmocka_unit_test(t_store_apply),
-        cmocka_unit_test(t_txn_exec),      cmocka_unit_test(t_write_queue),
-        cmocka_unit_test(t_neggen),        cmocka_unit_test(t_lookup),
-        cmocka_unit_test(t_bgthread),      cmocka_unit_test(t_core),
-        cmocka_unit_test(t_core_frontend),
+        cmocka_unit_test(t_change_set),  cmocka_unit_test(t_store_apply),
+        cmocka_unit_test(t_txn_exec),    cmocka_unit_test(t_write_queue),
+        cmocka_unit_test(t_neggen),      cmocka_unit_test(t_lookup),
+        cmocka_unit_test(t_answer_size), cmocka_unit_test(t_bgthread),
+        cmocka_unit_test(t_core),        cmocka_unit_test(t_core_frontend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
  * _dnsmesh-seen.<zone>. Own records go through the node's one write path. */
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct dmp_node_hb {
     bool dns_ready;
     dmp_node_bgthread_t bg;
     bool started;
+    _Atomic bool stopping; /* set by free: the harvest stops between zones */
 };
 
 static void strv_free(strv_t *s)
@@ -289,7 +291,7 @@ static void refresh_seed_lists(dmp_node_hb_t *hb, int64_t now)
         return;
     hb->seeds_fetched = true;
     hb->seeds_at = now; /* advances even on failure, as the reference */
-    for (size_t i = 0; i < hb->urls.n; i++) {
+    for (size_t i = 0; i < hb->urls.n && !atomic_load(&hb->stopping); i++) {
         dmp_buf_t body;
         dmp_buf_init(&body);
         int rc = hb->env.http_get
@@ -378,6 +380,8 @@ static void harvest(dmp_node_hb_t *hb, int64_t now)
     strv_t zones = {0}, failed = {0};
     harvest_zones(hb, now, &zones);
     for (size_t i = 0; i < zones.n; i++) {
+        if (atomic_load(&hb->stopping))
+            break;
         if (strv_has(&hb->cooling, zones.v[i]))
             continue; /* failed last tick: skip one tick */
         if (harvest_zone(hb, zones.v[i], now) == 0)
@@ -601,6 +605,7 @@ void dmp_node_hb_free(dmp_node_hb_t *hb)
 {
     if (!hb)
         return;
+    atomic_store(&hb->stopping, true);
     if (hb->started)
         dmp_node_bgthread_stop(&hb->bg);
     if (hb->dns_ready)

@@ -82,6 +82,20 @@ enum {
     K_NODE_ID,
     K_XFR_ALLOW,
     K_NOTIFY,
+    K_HB_ENABLED,
+    K_HB_SELF,
+    K_HB_KEY,
+    K_HB_SEEN_MAX,
+    K_HB_SEEDS,
+    K_HB_INTERVAL,
+    K_HB_TTL,
+    K_HB_MAX_PEERS,
+    K_HB_VERSION,
+    K_HB_SEED_URLS,
+    K_HB_SEED_URLS_OFF,
+    K_HB_RESOLVERS,
+    K_HB_DNSSEC,
+    K_HB_SEED_LOCAL,
     K_COUNT
 };
 
@@ -254,6 +268,47 @@ static const dmp_node_knob_t knobs[K_COUNT] = {
                   "send NOTIFY (RFC 1996) to these comma-separated host:port when the zone "
                   "serial moves (at most once a second)",
                   false},
+    [K_HB_ENABLED] = {"DMP_HEARTBEAT_ENABLED", NULL, "heartbeat-enabled", "0",
+                      "publish a signed heartbeat and harvest peers' (docs/node.md Heartbeat)",
+                      true},
+    [K_HB_SELF] = {"DMP_HEARTBEAT_SELF_ENDPOINT", NULL, "heartbeat-self-endpoint", NULL,
+                   "this node's public URL in its heartbeat (https://host[:port], no path); "
+                   "required by heartbeat",
+                   false},
+    [K_HB_KEY] = {"DMP_HEARTBEAT_OPERATOR_KEY_PATH", NULL, "heartbeat-operator-key-path", NULL,
+                  "file with the operator Ed25519 seed (32 raw bytes or 64 hex) signing the "
+                  "heartbeat; required by heartbeat",
+                  false},
+    [K_HB_SEEN_MAX] = {"DMP_HEARTBEAT_SEEN_MAX_ROWS", NULL, "heartbeat-seen-max-rows", "10000",
+                       "peers' heartbeats kept (oldest received dropped first)", false},
+    [K_HB_SEEDS] = {"DMP_HEARTBEAT_SEEDS", NULL, "heartbeat-seeds", NULL,
+                    "comma list of seed zones (hostnames or URLs) harvested first", false},
+    [K_HB_INTERVAL] = {"DMP_HEARTBEAT_INTERVAL_SECONDS", NULL, "heartbeat-interval", "300",
+                       "seconds between heartbeat ticks (first tick at start)", false},
+    [K_HB_TTL] = {"DMP_HEARTBEAT_TTL_SECONDS", NULL, "heartbeat-ttl", "86400",
+                  "lifetime of our heartbeat (exp - ts) and TTL of the published TXT records",
+                  false},
+    [K_HB_MAX_PEERS] = {"DMP_HEARTBEAT_MAX_PEERS", NULL, "heartbeat-max-peers", "25",
+                        "zones harvested per tick", false},
+    [K_HB_VERSION] = {"DMP_HEARTBEAT_VERSION", NULL, "heartbeat-version", NULL,
+                      "version string in the heartbeat (<= 32 ASCII; default the node's)", false},
+    [K_HB_SEED_URLS] = {"DMP_HEARTBEAT_PUBLIC_SEED_URLS", NULL, "heartbeat-public-seed-urls",
+                        "https://raw.githubusercontent.com/oscarvalenzuelab/DNSMeshProtocol/main/"
+                        "directory/seeds.txt",
+                        "comma list of https URLs of seed-zone lists (refreshed every 6 h)", false},
+    [K_HB_SEED_URLS_OFF] = {"DMP_HEARTBEAT_PUBLIC_SEED_URLS_DISABLED", NULL,
+                            "heartbeat-public-seed-urls-disabled", "0",
+                            "do not fetch the public seed lists", true},
+    [K_HB_RESOLVERS] = {"DMP_HEARTBEAT_DNS_RESOLVERS", NULL, "heartbeat-dns-resolvers", NULL,
+                        "comma list of ip or ip:port resolvers for harvest queries; unset = "
+                        "/etc/resolv.conf",
+                        false},
+    [K_HB_DNSSEC] = {"DMP_HEARTBEAT_DNSSEC_REQUIRED", NULL, "heartbeat-dnssec-required", "0",
+                     "drop harvest answers without the AD bit", true},
+    [K_HB_SEED_LOCAL] = {"DMP_HEARTBEAT_SEED_URLS_ALLOW_LOCAL", NULL,
+                         "heartbeat-seed-urls-allow-local", "0",
+                         "tests only: let seed URLs be http:// and loopback/private addresses",
+                         true},
 };
 
 const dmp_node_knob_t *dmp_node_knobs(size_t *n)
@@ -403,6 +458,12 @@ void dmp_node_config_free(dmp_node_config_t *c)
     free(c->xfr_allow);
     free(c->notify);
     free(c->cluster_base_domain);
+    free(c->hb_self_endpoint);
+    free(c->hb_key_path);
+    free(c->hb_seeds);
+    free(c->hb_version);
+    free(c->hb_seed_urls);
+    free(c->hb_resolvers);
     memset(c, 0, sizeof(*c));
 }
 
@@ -763,6 +824,30 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
         c->xfr_allow = xstrdup(val[K_XFR_ALLOW]);
     if (val[K_NOTIFY] && *val[K_NOTIFY])
         c->notify = xstrdup(val[K_NOTIFY]);
+    if (dmp_parse_bool(val[K_HB_ENABLED], &c->hb_enabled))
+        BAD(K_HB_ENABLED, "expected a boolean");
+    c->hb_self_endpoint = val[K_HB_SELF] ? xstrdup(val[K_HB_SELF]) : NULL;
+    c->hb_key_path = val[K_HB_KEY] ? xstrdup(val[K_HB_KEY]) : NULL;
+    if (parse_u32(val[K_HB_SEEN_MAX], 1, 10000000, &c->hb_seen_max_rows))
+        BAD(K_HB_SEEN_MAX, "expected an integer 1..10000000");
+    c->hb_seeds = val[K_HB_SEEDS] ? xstrdup(val[K_HB_SEEDS]) : NULL;
+    if (dmp_parse_double(val[K_HB_INTERVAL], 1e-3, 1e7, &c->hb_interval))
+        BAD(K_HB_INTERVAL, "expected a number of seconds > 0");
+    if (parse_u32(val[K_HB_TTL], 1, 2592000, &c->hb_ttl))
+        BAD(K_HB_TTL, "expected seconds 1..2592000");
+    if (parse_u32(val[K_HB_MAX_PEERS], 0, 100000, &c->hb_max_peers))
+        BAD(K_HB_MAX_PEERS, "expected an integer 0..100000");
+    if (val[K_HB_VERSION] && strlen(val[K_HB_VERSION]) > 32)
+        BAD(K_HB_VERSION, "at most 32 characters");
+    c->hb_version = val[K_HB_VERSION] ? xstrdup(val[K_HB_VERSION]) : NULL;
+    c->hb_seed_urls = val[K_HB_SEED_URLS] ? xstrdup(val[K_HB_SEED_URLS]) : NULL;
+    if (dmp_parse_bool(val[K_HB_SEED_URLS_OFF], &c->hb_seed_urls_disabled))
+        BAD(K_HB_SEED_URLS_OFF, "expected a boolean");
+    c->hb_resolvers = val[K_HB_RESOLVERS] ? xstrdup(val[K_HB_RESOLVERS]) : NULL;
+    if (dmp_parse_bool(val[K_HB_DNSSEC], &c->hb_dnssec))
+        BAD(K_HB_DNSSEC, "expected a boolean");
+    if (dmp_parse_bool(val[K_HB_SEED_LOCAL], &c->hb_seed_allow_local))
+        BAD(K_HB_SEED_LOCAL, "expected a boolean");
     if (val[K_CLUSTER_BASE_DOMAIN] &&
         norm_zone(val[K_CLUSTER_BASE_DOMAIN], &c->cluster_base_domain))
         BAD(K_CLUSTER_BASE_DOMAIN, "expected a DNS name");

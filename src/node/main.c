@@ -48,6 +48,7 @@ typedef struct node {
     dmp_node_update_t *upd;       /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
     dmp_node_cluster_t *cluster;  /* anti-entropy + gossip; NULL without DMP_SYNC_PEER_TOKEN */
     dmp_node_xfr_t *xfr;          /* zone transfers + NOTIFY; NULL without DMP_XFR_ALLOW */
+    dmp_node_hb_t *hb;            /* heartbeat / discovery; NULL when off */
 } node_t;
 
 static int64_t now_ms_real(void)
@@ -182,6 +183,11 @@ static void net_gauges(void *ctx, dmp_node_gauges_t *g)
     g->tcp_source_capped = ns.tcp_source_capped;
     g->tcp_bad_length = ns.tcp_bad_length;
     g->tasks_run = ns.tasks_run;
+}
+
+static size_t hb_peers(void *ctx, dmp_node_peer_row_t *rows, size_t cap)
+{
+    return dmp_node_hb_peers(((node_t *)ctx)->hb, rows, cap);
 }
 
 /* ---- sweep: a background thread ticking every DMP_CLEANUP_INTERVAL ---- */
@@ -390,6 +396,8 @@ static void shutdown_node(node_t *n)
         dmp_node_http_stop(n->http, (int)n->cfg.shutdown_timeout * 1000);
         n->http = NULL;
     }
+    dmp_node_hb_free(n->hb); /* after HTTP (its peer table), before the shards (its writes) */
+    n->hb = NULL;
     dmp_node_bgthread_stop(&n->sweep);
     dmp_node_bgthread_stop(&n->audit_bg); /* last tick writes what is buffered */
     dmp_node_tokens_close(n->tokens);
@@ -612,6 +620,15 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    dmp_node_hb_env_t hbe = {.cfg = &n->cfg,
+                             .store = n->store,
+                             .core = n->core,
+                             .version = DNSMESHD_VERSION,
+                             .claim_provider = n->upd && uo.ucfg.claim_provider};
+    if (dmp_node_hb_new(&hbe, &n->hb) != 0 || (n->hb && dmp_node_hb_start(n->hb) != 0)) {
+        fprintf(stderr, "dnsmeshd: cannot start the heartbeat\n");
+        goto out;
+    }
     dmp_node_http_env_t he = {.cfg = &n->cfg,
                               .store = n->store,
                               .metrics = &n->metrics,
@@ -622,6 +639,9 @@ int main(int argc, char **argv)
                               .version = DNSMESHD_VERSION,
                               .cluster = dmp_node_cluster_engine(n->cluster),
                               .gauges = net_gauges,
+                              .peers = n->hb ? hb_peers : NULL,
+                              .self_endpoint = dmp_node_hb_endpoint(n->hb),
+                              .operator_spk_hex = dmp_node_hb_spk_hex(n->hb),
                               .ctx = n,
                               .now_ms = now_ms_real};
     err[0] = 0;

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "dns/dns.h"
+#include "client/client_types.h"
 #include "cluster/cluster.h"
 #include "store/store.h"
 
@@ -589,5 +590,68 @@ int dmp_node_xfr_start(const dmp_node_config_t *cfg, dmp_store_t *store, dmp_nod
 bool dmp_node_xfr_takeover(dmp_node_xfr_t *x, int fd, const struct sockaddr *peer,
                            socklen_t peer_len, const uint8_t *pkt, size_t len);
 void dmp_node_xfr_stop(dmp_node_xfr_t *x);
+
+/* ---- heartbeat / discovery (heartbeat.c, heartbeat_seen.c; docs/node.md "Heartbeat") ----
+ * The node signs and publishes its heartbeat at _dnsmesh-heartbeat.<zone>, harvests its peers'
+ * heartbeats (and their seen lists) over DNS into the SeenStore (the store's heartbeats column
+ * family) and republishes the most recent ones at _dnsmesh-seen.<zone> (node.md §6). */
+typedef struct dmp_node_hb dmp_node_hb_t;
+
+typedef struct {
+    const dmp_node_config_t *cfg;
+    dmp_store_t *store;
+    dmp_node_core_t *core; /* own records go through dmp_node_apply (unless apply is set) */
+    const char *version;   /* default heartbeat version (DMP_HEARTBEAT_VERSION overrides) */
+    bool claim_provider;   /* capability bit 0: claim provider on and DNS UPDATE enabled */
+    /* injectables for tests (NULL = the real thing) */
+    int64_t (*now_s)(void *ctx);
+    /* TXT values at name (harvest): 0, DMP_ENOTFOUND or DMP_EIO */
+    int (*txt)(void *ctx, const char *name, dmp_client_txtset_t *out);
+    /* GET of a seed-list URL: 0 with the body of a 200 answer, else an error */
+    int (*http_get)(void *ctx, const char *url, dmp_buf_t *body);
+    /* applies the changes to one name, all or nothing, durably */
+    int (*apply)(void *ctx, dmp_node_change_t *ch, size_t n);
+    void *ctx;
+} dmp_node_hb_env_t;
+
+/* Returns 0 with *out NULL when heartbeat is off, or misconfigured (an ERROR is logged and the
+ * node runs without it, as the reference does). env is copied; its pointees are borrowed. */
+int dmp_node_hb_new(const dmp_node_hb_env_t *env, dmp_node_hb_t **out);
+/* One tick: publish own, refresh seed lists (every 6 h), harvest, publish the seen list. */
+void dmp_node_hb_tick(dmp_node_hb_t *hb);
+/* Ticks now and then every DMP_HEARTBEAT_INTERVAL_SECONDS on a background thread. */
+int dmp_node_hb_start(dmp_node_hb_t *hb);
+void dmp_node_hb_free(dmp_node_hb_t *hb); /* stops the thread first; NULL ok */
+/* The landing page's peer table: the SeenStore's live rows plus our own (always fresh), newest
+ * first. */
+size_t dmp_node_hb_peers(dmp_node_hb_t *hb, dmp_node_peer_row_t *rows, size_t cap);
+const char *dmp_node_hb_spk_hex(const dmp_node_hb_t *hb);
+const char *dmp_node_hb_endpoint(const dmp_node_hb_t *hb);
+
+/* SeenStore over DMP_STORE_KV_HEARTBEATS: key operator_spk || endpoint; value ts, exp,
+ * received_at (u64 BE each) || wire. accept verifies (skew s, < 0 = 300) and upserts unless the
+ * stored ts is newer; DMP_EEXIST when an older ts was refused. */
+typedef struct {
+    dmp_wire_heartbeat_t hb;
+    char wire[DMP_WIRE_MAX_WIRE + 1];
+    size_t wire_len;
+    int64_t received_at;
+} dmp_node_seen_row_t;
+
+int dmp_node_seen_accept(dmp_store_t *s, const uint8_t *wire, size_t len, int64_t now, int64_t skew,
+                         dmp_wire_heartbeat_t *out);
+/* Deletes expired rows (exp <= now), then the oldest received beyond max_rows. */
+int dmp_node_seen_trim(dmp_store_t *s, int64_t now, size_t max_rows);
+/* Live rows (exp > now, re-verified) by ts descending, at most cap; returns the count. */
+size_t dmp_node_seen_recent(dmp_store_t *s, int64_t now, dmp_node_seen_row_t *rows, size_t cap);
+/* Seed normalisation (reference _zone_from_seed): a URL gives its lower-cased host; a bare
+ * name loses its :port and is lower-cased. DMP_EINVAL when nothing is left. */
+int dmp_node_hb_zone_norm(const char *seed, size_t len, char *out, size_t cap);
+/* A seed list body: lines stripped, blank and # lines skipped, each normalised; appends zones
+ * (malloc'd) to *zones / *n. DMP_EINVAL when the body is not UTF-8. */
+int dmp_node_hb_seed_list_parse(const uint8_t *body, size_t len, char ***zones, size_t *n);
+/* GET url with libcurl for seed lists: https only (unless allow_local), connected address must
+ * be public (unless allow_local), 5 s, no redirects, 200 only, body cut at 64 KiB. */
+int dmp_node_hb_http_get(const char *url, bool allow_local, dmp_buf_t *body);
 
 #endif

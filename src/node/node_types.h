@@ -100,6 +100,21 @@ typedef struct {
     /* zone transfers (docs/node.md "Zone transfers") */
     char *xfr_allow; /* DMP_XFR_ALLOW as given, or NULL (transfers NOTIMP) */
     char *notify;    /* DMP_NOTIFY as given, or NULL */
+    /* heartbeat / discovery (docs/node.md "Heartbeat"; node.md §1.9) */
+    bool hb_enabled;
+    char *hb_self_endpoint; /* or NULL */
+    char *hb_key_path;      /* or NULL */
+    uint32_t hb_seen_max_rows;
+    char *hb_seeds; /* comma list or NULL */
+    double hb_interval;
+    uint32_t hb_ttl;
+    uint32_t hb_max_peers;
+    char *hb_version;   /* or NULL = the node's version */
+    char *hb_seed_urls; /* comma list or NULL */
+    bool hb_seed_urls_disabled;
+    char *hb_resolvers; /* comma list or NULL = /etc/resolv.conf */
+    bool hb_dnssec;
+    bool hb_seed_allow_local; /* tests: http:// and non-public seed URL addresses */
 } dmp_node_config_t;
 
 /* One configuration knob: the environment variable, the command-line flag that overrides it,

@@ -233,6 +233,12 @@ int dmp_node_config_reload(dmp_node_config_t *cur, dmp_node_config_t *nc, dmp_no
     NEEDS_RESTART(nc->max_ttl != cur->max_ttl || nc->max_value_bytes != cur->max_value_bytes ||
                       nc->max_values_per_name != cur->max_values_per_name,
                   "write limits");
+    NEEDS_RESTART(nc->hb_enabled != cur->hb_enabled ||
+                      str_differs(nc->hb_self_endpoint, cur->hb_self_endpoint) ||
+                      str_differs(nc->hb_key_path, cur->hb_key_path) ||
+                      str_differs(nc->hb_seeds, cur->hb_seeds) ||
+                      nc->hb_interval != cur->hb_interval,
+                  "DMP_HEARTBEAT_*");
 #undef NEEDS_RESTART
     return 0;
 }

@@ -6,3 +6,5 @@ dmp_fuzz_target(fuzz_node_config SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_node_con
                 LIBS dmp_node CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/node_config)
 dmp_fuzz_target(fuzz_node_reg SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_node_reg.c LIBS dmp_node
                 CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/node_reg)
+dmp_fuzz_target(fuzz_node_hb_seeds SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_node_hb_seeds.c
+                LIBS dmp_node CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/node_hb_seeds)

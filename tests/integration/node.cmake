@@ -102,3 +102,10 @@ if(TARGET dnsmeshd)
                                        $<TARGET_FILE:dnsmeshd> $<TARGET_FILE:dmp_syncshim>)
   set_tests_properties(node_sync_fail PROPERTIES TIMEOUT 120)
 endif()
+
+# Heartbeat discovery: two nodes harvest each other over loopback DNS (dig, landing page).
+if(TARGET dnsmeshd)
+  add_test(NAME node_heartbeat COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_heartbeat.py
+                                       $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_heartbeat PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()

@@ -186,7 +186,8 @@ size_t dmp_node_seen_recent(dmp_store_t *s, int64_t now, dmp_node_seen_row_t *ro
         free(r.rows);
         return 0;
     }
-    qsort(r.rows, r.n, sizeof(*r.rows), by_ts_desc);
+    if (r.n)
+        qsort(r.rows, r.n, sizeof(*r.rows), by_ts_desc);
     size_t n = r.n < cap ? r.n : cap;
     if (n)
         memcpy(rows, r.rows, n * sizeof(*rows));

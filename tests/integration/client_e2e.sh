@@ -25,7 +25,7 @@ step() { echo "== $*"; }
 start_node() {
   local n=$1
   env ${NODE_ENV:-} "$NODE" --db-path="$T/$n.db" --dns-host=127.0.0.1 --dns-port=0 --http-host=127.0.0.1 \
-    --http-port=0 --ports-file="$T/$n.ports" --max-value-bytes=16384 --http-burst=1000 \
+    --http-port=0 --ports-file="$T/$n.ports" --http-burst=1000 \
     --http-rate=1000 --dns-rate=0 --log-level=warning >"$T/$n.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")

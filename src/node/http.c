@@ -146,10 +146,9 @@ bool dmp_node_http_operator_ok(dmp_node_rq_t *r)
     return dmp_ct_equal(a, strlen(a), h->expected_auth, h->expected_auth_len);
 }
 
-bool dmp_node_http_rate_ok(dmp_node_rq_t *r)
+bool dmp_node_http_peer_allowed(dmp_node_rq_t *r, dmp_node_rl_t *rl)
 {
-    dmp_node_http_t *h = r->h;
-    if (!h->rl)
+    if (!rl)
         return true;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -165,9 +164,14 @@ bool dmp_node_http_rate_ok(dmp_node_rq_t *r)
         key = &((const struct sockaddr_in6 *)sa)->sin6_addr;
         klen = 16;
     }
-    if (dmp_node_rl_check(h->rl, key, klen, dmp_monotonic_ns()) == DMP_NODE_RL_ALLOW)
+    return dmp_node_rl_check(rl, key, klen, dmp_monotonic_ns()) == DMP_NODE_RL_ALLOW;
+}
+
+bool dmp_node_http_rate_ok(dmp_node_rq_t *r)
+{
+    if (dmp_node_http_peer_allowed(r, r->h->rl))
         return true;
-    DMP_STAT_INC(h->env.st, http_rate_limited);
+    DMP_STAT_INC(r->h->env.st, http_rate_limited);
     return false;
 }
 

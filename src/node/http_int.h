@@ -125,6 +125,8 @@ json_t *dmp_node_http_json_bytes(const uint8_t *p, size_t n);
 /* auth and limits */
 const char *dmp_node_http_auth_header(dmp_node_rq_t *r);
 bool dmp_node_http_operator_ok(dmp_node_rq_t *r);
+/* One token of the per-address bucket rl (NULL = no limit) for the request's peer. */
+bool dmp_node_http_peer_allowed(dmp_node_rq_t *r, dmp_node_rl_t *rl);
 bool dmp_node_http_rate_ok(dmp_node_rq_t *r);
 /* The peer's IP address as text ("" when unknown). */
 void dmp_node_http_remote(dmp_node_rq_t *r, char *out, size_t cap);

@@ -17,24 +17,7 @@ bool dmp_node_http_reg_gate(dmp_node_rq_t *r)
 
 bool dmp_node_http_reg_rate_ok(dmp_node_rq_t *r)
 {
-    dmp_node_http_t *h = r->h;
-    if (!h->reg_rl)
-        return true;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!ci || !ci->client_addr)
-        return true;
-    const struct sockaddr *sa = ci->client_addr;
-    const void *key = NULL;
-    size_t klen = 0;
-    if (sa->sa_family == AF_INET) {
-        key = &((const struct sockaddr_in *)sa)->sin_addr;
-        klen = 4;
-    } else if (sa->sa_family == AF_INET6) {
-        key = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        klen = 16;
-    }
-    return dmp_node_rl_check(h->reg_rl, key, klen, dmp_monotonic_ns()) == DMP_NODE_RL_ALLOW;
+    return dmp_node_http_peer_allowed(r, r->h->reg_rl);
 }
 
 enum MHD_Result dmp_node_http_get_challenge(dmp_node_rq_t *r)

@@ -67,7 +67,7 @@ grep -q 'ANSWER: 5,' "$dir/dig" || { echo "dig answer count:"; grep flags "$dir/
 short=$(dig @127.0.0.1 -p "$dns" +norecurse +tcp +short +time=10 +tries=1 big.mesh.test TXT)
 firsts=$(printf '%s\n' "$short" | cut -c2 | sort | tr -d '\n')
 [[ $firsts == abcde ]] || { echo "values served: $firsts"; exit 1; }
-len=$(printf '%s\n' "$short" | head -1 | tr -d '" \n' | wc -c)
+len=$(printf '%s\n' "$short" | sed -n 1p | tr -d '" \n' | wc -c)
 [[ $len == 12288 ]] || { echo "value length $len"; exit 1; }
 
 kill -TERM "$pid"

@@ -15,7 +15,7 @@ T=$(mktemp -d /tmp/dnsmesh-cvr.XXXXXX)
 trap 'kill $NODE_PID 2>/dev/null; wait $NODE_PID 2>/dev/null; rm -rf "$T"' EXIT
 export DNSMESH_NO_DEFAULT_PROVIDER=1
 "$B/src/node/dnsmeshd" --db-path="$T/db" --dns-host=127.0.0.1 --dns-port=0 --http-host=127.0.0.1 \
-  --http-port=0 --ports-file="$T/ports" --max-value-bytes=16384 --http-burst=100000 \
+  --http-port=0 --ports-file="$T/ports" --http-burst=100000 \
   --http-rate=100000 --dns-rate=0 --log-level=warning >"$T/node.log" 2>&1 &
 NODE_PID=$!
 for _ in $(seq 100); do [[ -s $T/ports ]] && break; sleep 0.05; done

@@ -545,6 +545,11 @@ int dmp_cluster__pull_apply(dmp_cluster_t *c, const char *base_url, wants_t *ws,
              * at a requested name are ones we have already) */
             if (!bsearch(&key, ws->w, ws->n, sizeof(*ws->w), want_cmp))
                 continue;
+            /* expired at the peer but not yet swept there (pulls list such rows until the
+             * sweep removes them): copying it would store a row our sweep just removed, and
+             * nodes could hand an expired record back and forth */
+            if (r->ttl == 0)
+                continue;
             ST_ADD(c, pulled, 1);
             const char *why = NULL;
             if (dmp_cluster_verify_record(r->name, r->name_len, r->value, r->value_len,

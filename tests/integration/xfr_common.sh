@@ -5,8 +5,10 @@
 # port for the secondary, dnsmeshd started as a primary on ephemeral loopback ports, and the
 # checks the Knot and NSD tests make alike. The tests define q NAME (the secondary's TXT answer).
 
-# xfr_setup NAME SECONDARY_LOG: DIR, fail, free_port, KPORT (the secondary's port).
+# xfr_setup NAME SECONDARY_LOG: DIR, fail, free_port, KPORT (the secondary's port); SEC=NAME names
+# the secondary in messages.
 xfr_setup() {
+  SEC=$1
   DIR=$(mktemp -d "/tmp/dmp_xfr_$1.XXXXXX")
   SEC_LOG=$2
   NODE_PID='' SEC_PID=''
@@ -105,8 +107,8 @@ wait_for() { # name expected(present|absent) value
   return 1
 }
 
-# The checks xfr_knot.sh and xfr_nsd.sh share; SEC names the secondary in messages. After
-# xfr_start_node and publishing r1..r3 (v1..v3): the secondary serves the zone after AXFR.
+# The checks xfr_knot.sh and xfr_nsd.sh share. After xfr_start_node and publishing r1..r3
+# (v1..v3): the secondary serves the zone after AXFR.
 xfr_check_axfr() {
   wait_for r2.mesh.test present v2 || fail "$SEC did not AXFR the zone"
   echo "ok: $SEC serves the zone after AXFR"

@@ -7,7 +7,6 @@ BIN=$1
 KNOTD=$(command -v knotd || echo /usr/sbin/knotd)
 [ -x "$KNOTD" ] && command -v kdig >/dev/null && command -v curl >/dev/null || { echo "skip: knotd/kdig/curl missing"; exit 77; }
 . "$(dirname "${BASH_SOURCE[0]}")/xfr_common.sh"
-SEC=knot
 xfr_setup knot knot.log
 xfr_check_no_apex
 xfr_start_node DMP_XFR_ALLOW=127.0.0.1 DMP_CLEANUP_INTERVAL=0.5

@@ -7,7 +7,6 @@ BIN=$1
 NSD=$(command -v nsd || echo /usr/sbin/nsd)
 [ -x "$NSD" ] && command -v kdig >/dev/null && command -v dig >/dev/null && command -v curl >/dev/null || { echo "skip: nsd/dig/curl missing"; exit 77; }
 . "$(dirname "${BASH_SOURCE[0]}")/xfr_common.sh"
-SEC=nsd
 xfr_setup nsd nsd.log
 xfr_check_no_apex
 xfr_start_node DMP_XFR_ALLOW=127.0.0.1 DMP_CLEANUP_INTERVAL=0.5

@@ -21,6 +21,7 @@ FLOOD_RATE=50000
 RECORDS=20000
 KEEP=0
 NICE=-10
+RT=0
 SERVER_CPU=0
 GEN_CPU=1
 # dnsmeshd's RRL defaults (src/node/config_knobs.c), given to Knot's mod-rrl as they are:
@@ -50,6 +51,9 @@ reflected bytes per flood query <= Knot's).
   --nice N           run both servers and the generator at this nice value (default -10, -20..0:
                      on a box shared with other jobs a server that waits for the CPU overflows
                      its socket buffer, which is not what this measures; 0 = as started)
+  --rt               run both servers and the generator SCHED_FIFO (chrt -f 10) instead: on this
+                     VM even nice -10 leaves a server preempted long enough to overflow a default
+                     212,992-byte socket buffer (Knot's)
   --keep             keep the temp directory (zone, configs, logs, JSON of every run)
 EOF
 }
@@ -72,11 +76,14 @@ while [[ $# -gt 0 ]]; do
     --flood-rate) [[ $# -ge 2 ]] || die "--flood-rate needs a value"; int_arg "$1" "$2" 1000 500000; FLOOD_RATE=$((10#$2)); shift 2 ;;
     --records) [[ $# -ge 2 ]] || die "--records needs a value"; int_arg "$1" "$2" 1000 200000; RECORDS=$((10#$2)); shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --rt) RT=1; shift ;;
     --nice) [[ $# -ge 2 ]] || die "--nice needs a value"; [[ "$2" =~ ^-?[0-9]+$ ]] && (($2 >= -20 && $2 <= 0)) || die "--nice must be in -20..0"; NICE=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
     esac
 done
+PRIO=(nice -n "$NICE")
+((RT == 0)) || PRIO=(chrt -f 10)
 [[ "$(nproc)" -ge 2 ]] || die "needs at least 2 CPUs (servers on $SERVER_CPU, generator on $GEN_CPU)"
 BENCH="$BUILD/dnsmesh-bench"
 NODE="$BUILD/src/node/dnsmeshd"
@@ -141,7 +148,7 @@ echo "# rrl-vs-knot: $(date -u +%FT%TZ), $(nproc) CPUs (shared with other jobs),
 echo "# command: bench/rrl-vs-knot.sh ${ARGS:-(defaults)}"
 echo "# $(knotd -V 2>&1 | head -1); $("$NODE" --version 2>&1 | head -1)"
 echo "# limits, both servers: $RRL_RATE identical responses/s per /$RRL_V4 (IPv4) or /$RRL_V6 (IPv6), slip $RRL_SLIP"
-echo "# servers pinned to CPU $SERVER_CPU (one UDP worker each; dnsmeshd 1 frontend + 1 shard), dnsmesh-bench rrl to CPU $GEN_CPU; all at nice $NICE"
+echo "# servers pinned to CPU $SERVER_CPU (one UDP worker each; dnsmeshd 1 frontend + 1 shard), dnsmesh-bench rrl to CPU $GEN_CPU; all run with: ${PRIO[*]}"
 
 # --- records, the expect file and the flooded name ----------------------------------------
 python3 "$HERE/gen_records.py" --count "$RECORDS" --out-dir "$WORK/recs" --formats zone,jsonl >"$WORK/gen.txt"
@@ -220,7 +227,7 @@ zone:
   - domain: mesh.test
     file: "$WORK/knot/mesh.test.zone"
 EOF
-nice -n "$NICE" taskset -c "$SERVER_CPU" knotd -c "$WORK/knot/knot.conf" >"$WORK/knot/stdout.log" 2>&1 &
+"${PRIO[@]}" taskset -c "$SERVER_CPU" knotd -c "$WORK/knot/knot.conf" >"$WORK/knot/stdout.log" 2>&1 &
 PID[knot]=$!
 PIDS+=("${PID[knot]}")
 
@@ -232,7 +239,7 @@ env DMP_DNS_HOST=127.0.0.1 DMP_DNS_PORT="${PORT[dnsmeshd]}" DMP_HTTP_HOST=127.0.
     DMP_HTTP_RATE=0 DMP_HTTP_BURST=0 DMP_FRONTENDS=1 DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test \
     DMP_DNS_APEX_NS=ns1.mesh.test DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test \
     DMP_LOG_LEVEL=warning \
-    nice -n "$NICE" taskset -c "$SERVER_CPU" "$NODE" >"$WORK/node/stdout.log" 2>&1 &
+    "${PRIO[@]}" taskset -c "$SERVER_CPU" "$NODE" >"$WORK/node/stdout.log" 2>&1 &
 PID[dnsmeshd]=$!
 PIDS+=("${PID[dnsmeshd]}")
 for ((i = 0; i < 100; i++)); do
@@ -255,10 +262,10 @@ SERVERS=(dnsmeshd knot)
 run() { # SERVER OUT SECONDS: one run with the other server frozen; OUT.cpu_ms gets its CPU
     local s=$1 o c0 c1 d0
     for o in "${SERVERS[@]}"; do [[ $o == "$s" ]] || kill -STOP "${PID[$o]}"; done
-    sleep 1 # RRL buckets of the last run refill (both servers: within 1 s of Knot's 4 s window)
+    sleep 1 # the other server's run came between: both tables have refilled (ours to 1 s worth, Knot's to 4 s)
     c0=$(cpu_ticks "${PID[$s]}")
     d0=$(udp_drops "${PORT[$s]}")
-    nice -n "$NICE" taskset -c "$GEN_CPU" "$BENCH" rrl --port "${PORT[$s]}" --expect "$WORK/expect.txt" \
+    "${PRIO[@]}" taskset -c "$GEN_CPU" "$BENCH" rrl --port "${PORT[$s]}" --expect "$WORK/expect.txt" \
         --flood-name "$FLOOD_NAME" --legit-rate "$LEGIT_RATE" --flood-rate "$FLOOD_RATE" \
         --duration "$3" --cpu "$GEN_CPU" --json >"$2" || true
     c1=$(cpu_ticks "${PID[$s]}")

@@ -138,6 +138,13 @@ cpu_ticks() { # PID: user + system ticks of the process (all threads)
     awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 CLK_TCK=$(getconf CLK_TCK)
+# thread_ticks PID: "comm/tid ticks" for every thread of PID (user + system)
+thread_ticks() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        echo "$(cat "$t/comm" 2>/dev/null)/${t##*/} $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "$t/stat" 2>/dev/null)"
+    done | sort
+}
 # udp_drops PORT: datagrams the kernel dropped at 127.0.0.1:PORT's UDP sockets (receive buffer
 # full: the server did not read fast enough), from the drops column of /proc/net/udp
 udp_drops() {
@@ -265,12 +272,17 @@ run() { # SERVER OUT SECONDS: one run with the other server frozen; OUT.cpu_ms g
     sleep 1 # the other server's run came between: both tables have refilled (ours to 1 s worth, Knot's to 4 s)
     c0=$(cpu_ticks "${PID[$s]}")
     d0=$(udp_drops "${PORT[$s]}")
+    thread_ticks "${PID[$s]}" >"$2.t0"
     "${PRIO[@]}" taskset -c "$GEN_CPU" "$BENCH" rrl --port "${PORT[$s]}" --expect "$WORK/expect.txt" \
         --flood-name "$FLOOD_NAME" --legit-rate "$LEGIT_RATE" --flood-rate "$FLOOD_RATE" \
         --duration "$3" --cpu "$GEN_CPU" --json >"$2" || true
     c1=$(cpu_ticks "${PID[$s]}")
     echo "$(((c1 - c0) * 1000 / CLK_TCK))" >"$2.cpu_ms"
     echo "$(($(udp_drops "${PORT[$s]}") - d0))" >"$2.sockdrops"
+    # CPU per thread name (ms), busiest first: which of the server's threads did the work
+    thread_ticks "${PID[$s]}" | join "$2.t0" - |
+        awk -v hz="$CLK_TCK" '{sub(/\/.*/, "", $1); d[$1] += $3 - $2} END {for (k in d) if (d[k] > 0) printf "%s %d\n", k, d[k] * 1000 / hz}' |
+        sort -k2,2nr | awk '{printf "%s%s=%.2fs", (NR > 1 ? " " : ""), $1, $2 / 1000}' >"$2.threads"
     for o in "${SERVERS[@]}"; do kill -CONT "${PID[$o]}"; done
 }
 
@@ -284,13 +296,14 @@ for ((r = 1; r <= RUNS; r++)); do
 import json, sys
 j = json.load(open(sys.argv[1])); c = int(open(sys.argv[1] + ".cpu_ms").read()) / 1000
 d = int(open(sys.argv[1] + ".sockdrops").read())
+th = open(sys.argv[1] + ".threads").read().strip()
 l, f = j["legit"], j["flood"]
 print("run %s %-8s legit %d sent, %.3f %% in full (trunc %d, wrong %d, lost %d), p50 %.0f us p99 %.0f us | "
       "flood %d sent (%.0f/s): full %d, slipped %d, dropped %d, wrong %d, %.2f B/query | "
-      "server CPU %.2f s, server socket drops %d, bench rx overflow %d/%d"
+      "server CPU %.2f s (%s), server socket drops %d, bench rx overflow %d/%d"
       % (sys.argv[3], sys.argv[2], l["sent"], l["full_pct"], l["truncated"], l["wrong"], l["lost"],
          l["p50_us"], l["p99_us"], f["sent"], f["rate"], f["full"], f["slipped"], f["dropped"],
-         f["wrong"], f["bytes_per_query"], c, d, l["rx_overflow"], f["rx_overflow"]))
+         f["wrong"], f["bytes_per_query"], c, th, d, l["rx_overflow"], f["rx_overflow"]))
 EOF
     done
     sleep 4

@@ -33,22 +33,12 @@
 
 #include "bench.h"
 #include "bench_dns_util.h"
+#include "bench_rrl_check.h"
 
-#define MAX_EXPECT 5000000
 #define QBUF 300
 #define RBUF 4096
 #define BATCH 64
 #define ID_SPACE 65536
-
-/* One name the legitimate client may ask, with what its TXT answer must hold. */
-typedef struct {
-    uint8_t wire[256]; /* lowercase wire form, ending in the root label */
-    uint16_t wire_len;
-    uint8_t rcode;
-    uint16_t count; /* TXT records in the answer */
-    uint32_t bytes; /* their values' bytes (character-strings joined, length octets excluded) */
-    uint64_t hash;  /* sum over the values of FNV-1a-64(value) */
-} expect_t;
 
 typedef struct {
     const char *server, *expect_file, *flood_name, *legit_src, *flood_src;
@@ -56,18 +46,6 @@ typedef struct {
     double duration, legit_rate, flood_rate;
     bool json;
 } opts_t;
-
-/* What the parser found in one reply. */
-typedef struct {
-    bool question_ok; /* one question, equal to the one asked (case-insensitive), TXT IN */
-    bool tc;
-    uint8_t rcode;
-    uint16_t ancount;
-    uint16_t txt_count;
-    uint32_t txt_bytes;
-    uint64_t txt_hash;
-    bool parsed; /* every answer record was inside the datagram */
-} reply_t;
 
 typedef struct {
     uint64_t sent, full, truncated, wrong, lost, late, send_errors, behind;
@@ -200,205 +178,6 @@ static int parse_args(int argc, char **argv, opts_t *o)
     return 0;
 }
 
-/* "a.b.c" (a trailing dot allowed) -> lowercase wire form. */
-static int name_to_wire(const char *s, size_t n, uint8_t *w, uint16_t *wlen)
-{
-    if (n > 0 && s[n - 1] == '.')
-        n--;
-    size_t p = 0, lab = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i == n || s[i] == '.') {
-            size_t l = i - lab;
-            if (l == 0 || l > 63 || p + 1 + l + 1 > 255)
-                return -1;
-            w[p++] = (uint8_t)l;
-            for (size_t k = lab; k < i; k++) {
-                char c = s[k];
-                w[p++] = (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-            }
-            lab = i + 1;
-        }
-    }
-    w[p++] = 0;
-    *wlen = (uint16_t)p;
-    return 0;
-}
-
-static int expect_load(const char *path, expect_t **out, size_t *n)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "rrl: cannot open %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 0, cnt = 0;
-    expect_t *v = NULL;
-    char line[512];
-    unsigned long lineno = 0;
-    int rc = 0;
-    while (fgets(line, sizeof(line), f)) {
-        lineno++;
-        if (line[0] == '#' || line[0] == '\n')
-            continue;
-        char name[300];
-        unsigned rcode, count;
-        unsigned long bytes;
-        unsigned long long hash;
-        if (sscanf(line, "%299s %u %u %lu %llx", name, &rcode, &count, &bytes, &hash) != 5 ||
-            rcode > 15 || count > 65535 || bytes > 65535 || cnt >= MAX_EXPECT) {
-            fprintf(stderr, "rrl: %s:%lu: expected 'name rcode count bytes hash16'\n", path,
-                    lineno);
-            rc = -1;
-            break;
-        }
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            expect_t *nv = realloc(v, nc * sizeof(*nv));
-            if (!nv) {
-                rc = -1;
-                break;
-            }
-            v = nv;
-            cap = nc;
-        }
-        expect_t *e = &v[cnt];
-        if (name_to_wire(name, strlen(name), e->wire, &e->wire_len) != 0) {
-            fprintf(stderr, "rrl: %s:%lu: bad name '%s'\n", path, lineno, name);
-            rc = -1;
-            break;
-        }
-        e->rcode = (uint8_t)rcode;
-        e->count = (uint16_t)count;
-        e->bytes = (uint32_t)bytes;
-        e->hash = (uint64_t)hash;
-        cnt++;
-    }
-    fclose(f);
-    if (rc == 0 && cnt == 0) {
-        fprintf(stderr, "rrl: %s holds no names\n", path);
-        rc = -1;
-    }
-    if (rc != 0) {
-        free(v);
-        return -1;
-    }
-    *out = v;
-    *n = cnt;
-    return 0;
-}
-
-static size_t build_query(uint8_t *q, const expect_t *e, uint16_t id, int64_t edns)
-{
-    q[0] = (uint8_t)(id >> 8);
-    q[1] = (uint8_t)id;
-    q[2] = 0; /* QUERY, RD=0: an authoritative server */
-    q[3] = 0;
-    q[4] = 0;
-    q[5] = 1;
-    memset(q + 6, 0, 6);
-    memcpy(q + 12, e->wire, e->wire_len);
-    size_t p = 12 + e->wire_len;
-    q[p++] = 0;
-    q[p++] = 16; /* TXT */
-    q[p++] = 0;
-    q[p++] = 1; /* IN */
-    if (edns) {
-        q[11] = 1;
-        q[p++] = 0;
-        q[p++] = 0;
-        q[p++] = 41;
-        q[p++] = (uint8_t)(edns >> 8);
-        q[p++] = (uint8_t)edns;
-        memset(q + p, 0, 6);
-        p += 6;
-    }
-    return p;
-}
-
-/* Skips a possibly compressed name at r[*p]; 0 or -1 when it runs past len. */
-static int skip_name(const uint8_t *r, size_t len, size_t *p)
-{
-    size_t i = *p;
-    for (int labels = 0; labels < 128; labels++) {
-        if (i >= len)
-            return -1;
-        uint8_t l = r[i];
-        if (l == 0) {
-            *p = i + 1;
-            return 0;
-        }
-        if ((l & 0xC0) == 0xC0) {
-            if (i + 2 > len)
-                return -1;
-            *p = i + 2;
-            return 0;
-        }
-        if (l & 0xC0)
-            return -1;
-        i += 1 + (size_t)l;
-    }
-    return -1;
-}
-
-/* Parses a reply to the question `e` (never reads past len). */
-static void parse_reply(const uint8_t *r, size_t len, const expect_t *e, reply_t *out)
-{
-    memset(out, 0, sizeof(*out));
-    if (len < 12 || !(r[2] & 0x80) || ((r[2] >> 3) & 0xF) != 0)
-        return;
-    out->tc = (r[2] & 0x02) != 0;
-    out->rcode = r[3] & 0x0F;
-    out->ancount = (uint16_t)(r[6] << 8 | r[7]);
-    if (r[4] != 0 || r[5] != 1 || len < 12u + e->wire_len + 4)
-        return;
-    for (size_t i = 0; i < e->wire_len; i++) {
-        uint8_t c = r[12 + i];
-        if (c >= 'A' && c <= 'Z')
-            c = (uint8_t)(c + 32);
-        if (c != e->wire[i])
-            return;
-    }
-    size_t p = 12 + e->wire_len;
-    if (r[p] != 0 || r[p + 1] != 16 || r[p + 2] != 0 || r[p + 3] != 1)
-        return;
-    out->question_ok = true;
-    p += 4;
-    for (unsigned a = 0; a < out->ancount; a++) {
-        if (skip_name(r, len, &p) != 0 || p + 10 > len)
-            return;
-        uint16_t type = (uint16_t)(r[p] << 8 | r[p + 1]);
-        uint16_t rdlen = (uint16_t)(r[p + 8] << 8 | r[p + 9]);
-        p += 10;
-        if (p + rdlen > len)
-            return;
-        if (type == 16) {
-            uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a-64 over the joined strings */
-            size_t q = p, end = p + rdlen;
-            while (q < end) {
-                size_t sl = r[q++];
-                if (q + sl > end)
-                    return;
-                for (size_t k = 0; k < sl; k++) {
-                    h ^= r[q + k];
-                    h *= 0x100000001b3ULL;
-                }
-                out->txt_bytes += (uint32_t)sl;
-                q += sl;
-            }
-            out->txt_count++;
-            out->txt_hash += h;
-        }
-        p += rdlen;
-    }
-    out->parsed = true;
-}
-
-static bool reply_full(const reply_t *rp, const expect_t *e)
-{
-    return rp->question_ok && rp->parsed && !rp->tc && rp->rcode == e->rcode &&
-           rp->txt_count == e->count && rp->txt_bytes == e->bytes && rp->txt_hash == e->hash;
-}
-
 static int open_sock(const char *src, const struct sockaddr_storage *dst, socklen_t dstlen)
 {
     struct sockaddr_storage sa;
@@ -459,9 +238,9 @@ static int recv_some(int fd, uint8_t *rbuf, size_t *lens, uint32_t *ovfl, bool *
 
 typedef struct {
     opts_t o;
-    expect_t *ex;
+    dmpb_rrl_expect_t *ex;
     size_t nex;
-    const expect_t *flood;
+    const dmpb_rrl_expect_t *flood;
     int lfd, ffd;
     inflight_t *inf;
     legit_stats_t ls;
@@ -493,14 +272,14 @@ static void legit_recv(run_t *R)
                 R->ls.late++;
                 continue;
             }
-            const expect_t *e = &R->ex[R->inf->name[id]];
-            reply_t rp;
-            parse_reply(r, lens[i], e, &rp);
+            const dmpb_rrl_expect_t *e = &R->ex[R->inf->name[id]];
+            dmpb_rrl_reply_t rp;
+            dmpb_rrl_parse_reply(r, lens[i], e, &rp);
             if (!rp.question_ok) {
                 R->ls.wrong++; /* not the answer to this query: it stays outstanding */
                 continue;
             }
-            if (reply_full(&rp, e)) {
+            if (dmpb_rrl_reply_full(&rp, e)) {
                 R->ls.full++;
                 int64_t lat = now - R->inf->sent_ns[id];
                 dmpb_hist_add(&R->ls.hist, lat > 0 ? (uint64_t)lat : 0);
@@ -531,9 +310,9 @@ static void flood_recv(run_t *R)
         for (int i = 0; i < n; i++) {
             R->fs.replies++;
             R->fs.bytes += lens[i];
-            reply_t rp;
-            parse_reply(R->rbuf + (size_t)i * RBUF, lens[i], R->flood, &rp);
-            if (reply_full(&rp, R->flood))
+            dmpb_rrl_reply_t rp;
+            dmpb_rrl_parse_reply(R->rbuf + (size_t)i * RBUF, lens[i], R->flood, &rp);
+            if (dmpb_rrl_reply_full(&rp, R->flood))
                 R->fs.full++;
             else if (rp.question_ok && rp.tc)
                 R->fs.slipped++;
@@ -577,7 +356,7 @@ static void legit_send(run_t *R, int want)
         ids[i] = id;
         R->inf->name[id] = name;
         iov[i].iov_base = qb[i];
-        iov[i].iov_len = build_query(qb[i], &R->ex[name], id, R->o.edns);
+        iov[i].iov_len = dmpb_rrl_build_query(qb[i], &R->ex[name], id, R->o.edns);
         memset(&msgs[i], 0, sizeof(msgs[i]));
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
@@ -770,11 +549,11 @@ static int rrl_main(int argc, char **argv)
     R->lfd = R->ffd = -1;
     if (parse_args(argc, argv, &R->o) != 0)
         goto out;
-    if (expect_load(R->o.expect_file, &R->ex, &R->nex) != 0)
+    if (dmpb_rrl_expect_load(R->o.expect_file, &R->ex, &R->nex) != 0)
         goto out;
     uint8_t fw[256];
     uint16_t fwl;
-    if (name_to_wire(R->o.flood_name, strlen(R->o.flood_name), fw, &fwl) != 0) {
+    if (dmpb_rrl_name_to_wire(R->o.flood_name, strlen(R->o.flood_name), fw, &fwl) != 0) {
         fprintf(stderr, "rrl: bad --flood-name\n");
         goto out;
     }
@@ -804,7 +583,7 @@ static int rrl_main(int argc, char **argv)
     if (R->rng == 0)
         R->rng = 1;
     uint8_t tmpl[QBUF];
-    size_t tlen = build_query(tmpl, R->flood, 0, R->o.edns);
+    size_t tlen = dmpb_rrl_build_query(tmpl, R->flood, 0, R->o.edns);
     dmpb_catch_signals();
     double c0 = cpu_s(), send_s = 0;
     run_loop(R, tmpl, tlen, &send_s);

@@ -41,7 +41,7 @@
 #define ID_SPACE 65536
 
 typedef struct {
-    const char *server, *expect_file, *flood_name, *legit_src, *flood_src;
+    const char *server, *expect_file, *flood_name, *flood_under, *legit_src, *flood_src;
     int64_t port, edns, cpu, seed, timeout_ms, max_flood;
     double duration, legit_rate, flood_rate;
     bool json;
@@ -79,6 +79,9 @@ static void usage(FILE *f)
             "  --expect FILE       lines 'name rcode count bytes hash16': the legitimate names\n"
             "                      and the answers they must get (bench/rrl-vs-knot.sh writes it)\n"
             "  --flood-name NAME   the flooded name (must be in FILE)\n"
+            "  --flood-random-under ZONE\n"
+            "                      instead: flood <12 random hex digits>.ZONE, a name that does\n"
+            "                      not exist, different in every query (NXDOMAIN expected)\n"
             "  --legit-src ADDR    source of the legitimate client (default 127.0.1.1)\n"
             "  --flood-src ADDR    source of the flood (default 127.0.0.1)\n"
             "  --legit-rate R      legitimate queries/s (default 5000, 1..50000)\n"
@@ -134,6 +137,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             o->expect_file = v;
         else if (strcmp(a, "--flood-name") == 0)
             o->flood_name = v;
+        else if (strcmp(a, "--flood-random-under") == 0)
+            o->flood_under = v;
         else if (strcmp(a, "--legit-src") == 0)
             o->legit_src = v;
         else if (strcmp(a, "--flood-src") == 0)
@@ -161,8 +166,9 @@ static int parse_args(int argc, char **argv, opts_t *o)
         if (r != 0)
             return -1;
     }
-    if (!o->port || !o->expect_file || !o->flood_name) {
-        fprintf(stderr, "rrl: --port, --expect and --flood-name are required (see --help)\n");
+    if (!o->port || !o->expect_file || !o->flood_name == !o->flood_under) {
+        fprintf(stderr, "rrl: --port, --expect and one of --flood-name and --flood-random-under "
+                        "are required (see --help)\n");
         return -1;
     }
     if (o->edns > 0 && o->edns < 512) {
@@ -246,7 +252,8 @@ typedef struct {
     legit_stats_t ls;
     flood_stats_t fs;
     uint8_t *rbuf;
-    uint64_t rng;
+    uint64_t rng, frng;
+    dmpb_rrl_expect_t flood_nx; /* --flood-random-under */
 } run_t;
 
 static void legit_recv(run_t *R)
@@ -385,6 +392,11 @@ static void flood_send(run_t *R, int want, const uint8_t *tmpl, size_t tlen)
         want = BATCH;
     for (int i = 0; i < want; i++) {
         memcpy(qb[i], tmpl, tlen);
+        if (R->flood->random_label) {
+            uint64_t x = dmpb_rand(&R->frng);
+            for (int k = 0; k < DMPB_RRL_RANDOM_LABEL; k++, x >>= 4)
+                qb[i][13 + k] = (uint8_t) "0123456789abcdef"[x & 15];
+        }
         uint16_t id = (uint16_t)(R->fs.sent + (uint64_t)i);
         qb[i][0] = (uint8_t)(id >> 8);
         qb[i][1] = (uint8_t)id;
@@ -551,18 +563,34 @@ static int rrl_main(int argc, char **argv)
         goto out;
     if (dmpb_rrl_expect_load(R->o.expect_file, &R->ex, &R->nex) != 0)
         goto out;
-    uint8_t fw[256];
-    uint16_t fwl;
-    if (dmpb_rrl_name_to_wire(R->o.flood_name, strlen(R->o.flood_name), fw, &fwl) != 0) {
-        fprintf(stderr, "rrl: bad --flood-name\n");
-        goto out;
-    }
-    for (size_t i = 0; i < R->nex && !R->flood; i++)
-        if (R->ex[i].wire_len == fwl && memcmp(R->ex[i].wire, fw, fwl) == 0)
-            R->flood = &R->ex[i];
-    if (!R->flood) {
-        fprintf(stderr, "rrl: --flood-name %s is not in %s\n", R->o.flood_name, R->o.expect_file);
-        goto out;
+    if (R->o.flood_under) {
+        /* the template's first label is overwritten in every query (flood_send) */
+        char nm[300];
+        int nl = snprintf(nm, sizeof(nm), "%.*s.%s", DMPB_RRL_RANDOM_LABEL, "000000000000000000",
+                          R->o.flood_under);
+        if (nl <= 0 || (size_t)nl >= sizeof(nm) ||
+            dmpb_rrl_name_to_wire(nm, (size_t)nl, R->flood_nx.wire, &R->flood_nx.wire_len) != 0) {
+            fprintf(stderr, "rrl: bad --flood-random-under\n");
+            goto out;
+        }
+        R->flood_nx.rcode = 3; /* NXDOMAIN, no TXT */
+        R->flood_nx.random_label = true;
+        R->flood = &R->flood_nx;
+    } else {
+        uint8_t fw[256];
+        uint16_t fwl;
+        if (dmpb_rrl_name_to_wire(R->o.flood_name, strlen(R->o.flood_name), fw, &fwl) != 0) {
+            fprintf(stderr, "rrl: bad --flood-name\n");
+            goto out;
+        }
+        for (size_t i = 0; i < R->nex && !R->flood; i++)
+            if (R->ex[i].wire_len == fwl && memcmp(R->ex[i].wire, fw, fwl) == 0)
+                R->flood = &R->ex[i];
+        if (!R->flood) {
+            fprintf(stderr, "rrl: --flood-name %s is not in %s\n", R->o.flood_name,
+                    R->o.expect_file);
+            goto out;
+        }
     }
     struct sockaddr_storage ss;
     socklen_t sslen;
@@ -582,6 +610,7 @@ static int rrl_main(int argc, char **argv)
     R->rng = (uint64_t)R->o.seed * 0x9E3779B97F4A7C15ULL + 0x1234567ULL;
     if (R->rng == 0)
         R->rng = 1;
+    R->frng = R->rng ^ 0x5DEECE66DULL;
     uint8_t tmpl[QBUF];
     size_t tlen = dmpb_rrl_build_query(tmpl, R->flood, 0, R->o.edns);
     dmpb_catch_signals();

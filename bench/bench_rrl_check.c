@@ -164,8 +164,12 @@ void dmpb_rrl_parse_reply(const uint8_t *r, size_t len, const dmpb_rrl_expect_t 
         uint8_t c = r[12 + i];
         if (c >= 'A' && c <= 'Z')
             c = (uint8_t)(c + 32);
-        if (c != e->wire[i])
+        if (e->random_label && i >= 1 && i <= DMPB_RRL_RANDOM_LABEL) {
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                return;
+        } else if (c != e->wire[i]) {
             return;
+        }
     }
     size_t p = 12 + e->wire_len;
     if (r[p] != 0 || r[p + 1] != 16 || r[p + 2] != 0 || r[p + 3] != 1)

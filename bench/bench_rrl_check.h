@@ -15,7 +15,12 @@ typedef struct {
     uint16_t count; /* TXT records in the answer */
     uint32_t bytes; /* their values' bytes (character-strings joined, length octets excluded) */
     uint64_t hash;  /* sum over the values of FNV-1a-64(value) */
+    /* the first label is DMPB_RRL_RANDOM_LABEL lowercase hex digits, a different one in each
+     * query (a random-subdomain flood): any such label matches */
+    bool random_label;
 } dmpb_rrl_expect_t;
+
+#define DMPB_RRL_RANDOM_LABEL 12
 
 /* What the parser found in one reply. */
 typedef struct {

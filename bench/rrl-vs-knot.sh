@@ -20,6 +20,7 @@ LEGIT_RATE=5000
 FLOOD_RATE=50000
 RECORDS=20000
 KEEP=0
+RANDOM_SUB=0
 NICE=-10
 RT=0
 SERVER_CPU=0
@@ -54,6 +55,8 @@ reflected bytes per flood query <= Knot's).
   --rt               run both servers and the generator SCHED_FIFO (chrt -f 10) instead: on this
                      VM even nice -10 leaves a server preempted long enough to overflow a default
                      212,992-byte socket buffer (Knot's)
+  --random-subdomain flood <12 random hex digits>.mesh.test instead, a name that does not exist
+                     and differs in every query (NXDOMAIN: one RRL bucket for the zone)
   --keep             keep the temp directory (zone, configs, logs, JSON of every run)
 EOF
 }
@@ -77,6 +80,7 @@ while [[ $# -gt 0 ]]; do
     --records) [[ $# -ge 2 ]] || die "--records needs a value"; int_arg "$1" "$2" 1000 200000; RECORDS=$((10#$2)); shift 2 ;;
     --keep) KEEP=1; shift ;;
     --rt) RT=1; shift ;;
+    --random-subdomain) RANDOM_SUB=1; shift ;;
     --nice) [[ $# -ge 2 ]] || die "--nice needs a value"; [[ "$2" =~ ^-?[0-9]+$ ]] && (($2 >= -20 && $2 <= 0)) || die "--nice must be in -20..0"; NICE=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -198,7 +202,13 @@ print(best[0], best[1], len(rows) - nx, nx)
 EOF
 read -r FLOOD_NAME FLOOD_SIZE NPOS NNX <"$WORK/flood.txt"
 echo "# records: $(cat "$WORK/gen.txt"); legitimate names: $NPOS answered + $NNX NXDOMAIN;"
-echo "#   flooded name: $FLOOD_NAME (TXT answer $FLOOD_SIZE bytes)"
+if ((RANDOM_SUB)); then
+    FLOOD_ARGS=(--flood-random-under mesh.test)
+    echo "#   flood: random-subdomain, <12 hex digits>.mesh.test (NXDOMAIN)"
+else
+    FLOOD_ARGS=(--flood-name "$FLOOD_NAME")
+    echo "#   flooded name: $FLOOD_NAME (TXT answer $FLOOD_SIZE bytes)"
+fi
 echo "# legitimate $LEGIT_RATE q/s from 127.0.1.1, flood $FLOOD_RATE q/s from 127.0.0.1, ${DURATION} s per run, $RUNS runs each, interleaved"
 
 # --- Knot: the zone file, mod-rrl as in Knot's documentation -------------------------------
@@ -274,7 +284,7 @@ run() { # SERVER OUT SECONDS: one run with the other server frozen; OUT.cpu_ms g
     d0=$(udp_drops "${PORT[$s]}")
     thread_ticks "${PID[$s]}" >"$2.t0"
     "${PRIO[@]}" taskset -c "$GEN_CPU" "$BENCH" rrl --port "${PORT[$s]}" --expect "$WORK/expect.txt" \
-        --flood-name "$FLOOD_NAME" --legit-rate "$LEGIT_RATE" --flood-rate "$FLOOD_RATE" \
+        "${FLOOD_ARGS[@]}" --legit-rate "$LEGIT_RATE" --flood-rate "$FLOOD_RATE" \
         --duration "$3" --cpu "$GEN_CPU" --json >"$2" || true
     c1=$(cpu_ticks "${PID[$s]}")
     echo "$(((c1 - c0) * 1000 / CLK_TCK))" >"$2.cpu_ms"

@@ -6,8 +6,9 @@
  * start + i/rate) for names drawn at random from the --expect file; the flood sender bound to
  * --flood-src (default 127.0.0.1, another /24) sends the same question (--flood-name, TXT) at
  * --flood-rate queries/s (0: as fast as the socket takes them), as a spoofed-source reflection
- * attack would. The run stops after --duration seconds or --max-flood flood queries, then waits
- * --timeout-ms for stragglers.
+ * attack would (or, with --flood-random-under ZONE, a different name that does not exist in every
+ * query: a random-subdomain flood). The run stops after --duration seconds or --max-flood flood
+ * queries, then waits --timeout-ms for stragglers.
  *
  * Every reply is parsed and checked against the expect file (name, RCODE, number of TXT answer
  * records, their total bytes and an order-independent hash of their values): a legitimate query

@@ -284,7 +284,9 @@ static void legit_recv(run_t *R)
             dmpb_rrl_reply_t rp;
             dmpb_rrl_parse_reply(r, lens[i], e, &rp);
             if (!rp.question_ok) {
-                R->ls.wrong++; /* not the answer to this query: it stays outstanding */
+                /* not the answer to this query (a very late one to an earlier query with the
+                 * same ID): this one stays outstanding, so it is counted once, when it ends */
+                R->ls.late++;
                 continue;
             }
             if (dmpb_rrl_reply_full(&rp, e)) {

@@ -112,12 +112,61 @@ static bool zone_has_soa(const dmp_dns_zone_t *z, zone_wire_t *zw)
     return zw->ns_len && zw->rname_len;
 }
 
+static uint8_t ascii_lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+/* RFC 1035 4.1.4 compression of the SOA's MNAME and RNAME, as Knot and NSD do (18 bytes less per
+ * negative answer): finds the longest suffix of wire name nm[0..nl) that equals (ignoring ASCII
+ * case) a suffix of the uncompressed name written at w->p + ptr (the apex inside the question).
+ * Returns the length of the prefix to write before a pointer to *at; nl when nothing matches. */
+static size_t compress_prefix(const wr_t *w, const uint8_t *nm, size_t nl, uint16_t ptr,
+                              uint16_t *at)
+{
+    const uint8_t *sfx = w->p + ptr;
+    size_t slen = 0;
+    while (ptr + slen < w->len && sfx[slen] != 0 && (sfx[slen] & 0xC0) == 0)
+        slen += 1u + sfx[slen];
+    if (ptr + slen >= w->len || sfx[slen] != 0)
+        return nl; /* not an uncompressed name inside what is written: never point at it */
+    slen++;
+    for (size_t i = 0; i < nl && nm[i] != 0; i += 1u + nm[i]) {
+        for (size_t j = 0; j < slen && sfx[j] != 0; j += 1u + sfx[j]) {
+            if (nl - i != slen - j)
+                continue;
+            size_t k = 0;
+            while (k < slen - j && ascii_lower(nm[i + k]) == ascii_lower(sfx[j + k]))
+                k++;
+            if (k == slen - j) {
+                *at = (uint16_t)(ptr + j);
+                return i;
+            }
+        }
+    }
+    return nl;
+}
+
+static void w_name_ptr(wr_t *w, const uint8_t *nm, size_t nl, size_t pre, uint16_t at)
+{
+    w_bytes(w, nm, pre);
+    if (pre < nl) {
+        uint8_t b[2];
+        dmp_store_u16be(b, (uint16_t)(0xC000u | at));
+        w_bytes(w, b, 2);
+    }
+}
+
 static void w_soa(wr_t *w, const zone_wire_t *zw, const dmp_dns_zone_t *z, uint16_t owner_ptr)
 {
-    size_t rdlen = zw->ns_len + zw->rname_len + 20;
-    w_rrhdr(w, owner_ptr, DMP_DNS_T_SOA, z->ttl, (uint16_t)rdlen);
-    w_bytes(w, zw->ns, zw->ns_len);
-    w_bytes(w, zw->rname, zw->rname_len);
+    uint16_t mat = 0, rat = 0;
+    size_t mpre = compress_prefix(w, zw->ns, zw->ns_len, owner_ptr, &mat);
+    size_t rpre = compress_prefix(w, zw->rname, zw->rname_len, owner_ptr, &rat);
+    size_t mlen = mpre < zw->ns_len ? mpre + 2 : zw->ns_len;
+    size_t rlen = rpre < zw->rname_len ? rpre + 2 : zw->rname_len;
+    w_rrhdr(w, owner_ptr, DMP_DNS_T_SOA, z->ttl, (uint16_t)(mlen + rlen + 20));
+    w_name_ptr(w, zw->ns, zw->ns_len, mpre, mat);
+    w_name_ptr(w, zw->rname, zw->rname_len, rpre, rat);
     w_u32(w, z->soa_serial);
     w_u32(w, SOA_REFRESH);
     w_u32(w, SOA_RETRY);

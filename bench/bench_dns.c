@@ -349,8 +349,9 @@ static int mix_names(const opts_t *o, dmpb_names_t *nm, picker_t *p)
     uint32_t cum = 0;
     for (int k = 0; k < K_N; k++) {
         if (p->end[k] == p->start[k] && w[k]) {
-            fprintf(stderr, "dns: the records have no '%s' names; mix weight ignored\n",
-                    kind_names[k]);
+            if (k != K_TC || !o->tcp) /* over TCP nothing is truncated */
+                fprintf(stderr, "dns: the records have no '%s' names; mix weight ignored\n",
+                        kind_names[k]);
             w[k] = 0;
         }
         cum += w[k];

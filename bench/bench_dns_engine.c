@@ -20,69 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <liburing.h>
-
-#include "bench_dns.h"
+#include "bench_dns_engine.h"
 
 #define SCAN_NS 20000000LL
-#define TCP_IN_CAP (256 * 1024)
-#define MAX_RECONNECTS 1000
-#define RETRY_SLOTS 256
 
-/* One outstanding query. sent_ns == 0 means the slot is free. */
-typedef struct {
-    int64_t sent_ns;
-    uint32_t name;
-    uint16_t id;
-    uint8_t kind;
-} slot_t;
-
-/* One connected socket and its share of the window. id_map[id] = slot index + 1 while a query
- * with that ID is outstanding, else 0; free[0..nfree) lists the free slots. */
-typedef struct {
-    int fd;
-    bool tcp, retry; /* retry: the TCP connection that repeats TC=1 answers */
-    uint32_t nslots, nfree;
-    slot_t *slots;
-    uint32_t *free;
-    uint32_t *id_map;
-    uint8_t *qbuf;  /* batch * QBUF */
-    uint8_t *rbuf;  /* batch * RBUF */
-    uint32_t *pend; /* slots filled for the current send batch */
-    /* TCP only: bytes not yet written (out[out_off..out_len)) and bytes read but not yet
-     * parsed (in[0..in_len)); both owned here. */
-    uint8_t *out, *in;
-    size_t out_off, out_len, in_len;
-} sock_t;
-
-/* A query to repeat over TCP. */
-typedef struct {
-    int64_t sent_ns;
-    uint32_t name;
-    uint8_t kind;
-} retry_t;
-
-/* One ring for all UDP sockets. Owns sbuf[i] (socket i's per-slot query buffers: a query's
- * bytes stay put until its send completes). */
-typedef struct {
-    struct io_uring ring;
-    bool inited;
-    uint8_t *sbuf[DMPB_MAX_SOCKETS];
-} uring_t;
-
-struct dmpb_gen {
-    dmpb_gen_cfg_t c;
-    int nsock;
-    sock_t socks[DMPB_MAX_SOCKETS];
-    sock_t rs; /* TC retries over TCP (fd -1 until the first one) */
-    retry_t *rq;
-    uint32_t rq_head, rq_len;
-    uring_t *u;
-    uint64_t rng;
-    dmpb_stats_t *st;
-};
-
-static size_t build_query(uint8_t *q, const dmpb_names_t *nm, uint32_t name, uint16_t id, int edns)
+size_t dmpb_e_build_query(uint8_t *q, const dmpb_names_t *nm, uint32_t name, uint16_t id, int edns)
 {
     size_t nl = nm->off[name + 1] - nm->off[name];
     uint16_t qt = nm->qtype[name];
@@ -109,30 +51,30 @@ static size_t build_query(uint8_t *q, const dmpb_names_t *nm, uint32_t name, uin
     return p;
 }
 
-static void slot_free(sock_t *s, uint32_t si)
+void dmpb_e_slot_free(sock_t *s, uint32_t si)
 {
     s->id_map[s->slots[si].id] = 0;
     s->slots[si].sent_ns = 0;
     s->free[s->nfree++] = si;
 }
 
-static void count_lost(dmpb_gen_t *g, sock_t *s, uint32_t si)
+void dmpb_e_count_lost(dmpb_gen_t *g, sock_t *s, uint32_t si)
 {
     g->st->lost++;
     g->st->kind[s->slots[si].kind].lost++;
     if (s->retry)
         g->st->tcp_retry_lost++;
-    slot_free(s, si);
+    dmpb_e_slot_free(s, si);
 }
 
 /* A query the kernel did not take: it was not sent after all. */
-static void unsend(dmpb_gen_t *g, sock_t *s, uint32_t si)
+void dmpb_e_unsend(dmpb_gen_t *g, sock_t *s, uint32_t si)
 {
     if (g->st->sent > 0)
         g->st->sent--;
     if (g->st->kind[s->slots[si].kind].sent > 0)
         g->st->kind[s->slots[si].kind].sent--;
-    slot_free(s, si);
+    dmpb_e_slot_free(s, si);
 }
 
 static void show_wrong(dmpb_gen_t *g, uint32_t name, int outcome, const uint8_t *r)
@@ -148,7 +90,7 @@ static void show_wrong(dmpb_gen_t *g, uint32_t name, int outcome, const uint8_t 
 }
 
 /* Matches one reply against the socket's outstanding queries and records it. */
-static void handle_reply(dmpb_gen_t *g, sock_t *s, const uint8_t *r, size_t len, int64_t now)
+void dmpb_e_handle_reply(dmpb_gen_t *g, sock_t *s, const uint8_t *r, size_t len, int64_t now)
 {
     dmpb_stats_t *st = g->st;
     const dmpb_names_t *nm = g->c.names;
@@ -196,7 +138,7 @@ static void handle_reply(dmpb_gen_t *g, sock_t *s, const uint8_t *r, size_t len,
                 ks->lost++;
                 st->tcp_retry_lost++;
             }
-            slot_free(s, si);
+            dmpb_e_slot_free(s, si);
             return;
         }
     }
@@ -230,19 +172,19 @@ static void handle_reply(dmpb_gen_t *g, sock_t *s, const uint8_t *r, size_t len,
     dmpb_hist_add(&st->hist, lat > 0 ? (uint64_t)lat : 0);
     dmpb_hist_add(&ks->hist, lat > 0 ? (uint64_t)lat : 0);
     st->t_last_answer = now;
-    slot_free(s, si);
+    dmpb_e_slot_free(s, si);
 }
 
 static void expire(dmpb_gen_t *g, sock_t *s, int64_t now, int64_t timeout_ns)
 {
     for (uint32_t i = 0; i < s->nslots; i++)
         if (s->slots[i].sent_ns != 0 && now - s->slots[i].sent_ns > timeout_ns)
-            count_lost(g, s, i);
+            dmpb_e_count_lost(g, s, i);
 }
 
 /* Opens s->fd: a connected non-blocking UDP socket, or a TCP connection (blocking connect,
  * then non-blocking). */
-static int sock_connect(sock_t *s, const struct sockaddr_storage *ss, socklen_t sslen)
+int dmpb_e_sock_connect(sock_t *s, const struct sockaddr_storage *ss, socklen_t sslen)
 {
     s->fd = socket(ss->ss_family, (s->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
     if (s->fd < 0) {
@@ -271,7 +213,7 @@ static int sock_setup(sock_t *s, uint32_t nslots, int batch, bool tcp, bool conn
     memset(s, 0, sizeof(*s));
     s->fd = -1;
     s->tcp = tcp;
-    if (connect_now && sock_connect(s, ss, sslen) != 0)
+    if (connect_now && dmpb_e_sock_connect(s, ss, sslen) != 0)
         return -1;
     if (tcp) {
         s->out = malloc((size_t)batch * (DMPB_QBUF + 2));
@@ -315,7 +257,7 @@ static void sock_close(sock_t *s)
 
 /* Takes a free slot of s for the next query (from the workload, or for the retry connection
  * from the retry queue); fills it and returns its index, or -1 when nothing is to be sent. */
-static int64_t take_slot(dmpb_gen_t *g, sock_t *s, int64_t now)
+int64_t dmpb_e_take_slot(dmpb_gen_t *g, sock_t *s, int64_t now)
 {
     if (s->nfree == 0)
         return -1;
@@ -361,13 +303,14 @@ static int send_batch(dmpb_gen_t *g, sock_t *s, int want)
     int n = 0;
     int64_t now = dmpb_now_ns();
     while (n < want) {
-        int64_t si = take_slot(g, s, now);
+        int64_t si = dmpb_e_take_slot(g, s, now);
         if (si < 0)
             break;
         s->pend[n] = (uint32_t)si;
         uint8_t *q = s->qbuf + (size_t)n * DMPB_QBUF;
         iov[n].iov_base = q;
-        iov[n].iov_len = build_query(q, g->c.names, s->slots[si].name, s->slots[si].id, g->c.edns);
+        iov[n].iov_len =
+            dmpb_e_build_query(q, g->c.names, s->slots[si].name, s->slots[si].id, g->c.edns);
         memset(&msgs[n], 0, sizeof(msgs[n]));
         msgs[n].msg_hdr.msg_iov = &iov[n];
         msgs[n].msg_hdr.msg_iovlen = 1;
@@ -382,7 +325,7 @@ static int send_batch(dmpb_gen_t *g, sock_t *s, int want)
         r = 0;
     }
     for (int i = r; i < n; i++)
-        unsend(g, s, s->pend[i]);
+        dmpb_e_unsend(g, s, s->pend[i]);
     return r;
 }
 
@@ -409,239 +352,13 @@ static int recv_batch(dmpb_gen_t *g, sock_t *s, int batch)
                 g->st->malformed++;
                 continue;
             }
-            handle_reply(g, s, s->rbuf + (size_t)i * DMPB_RBUF, msgs[i].msg_len, now);
+            dmpb_e_handle_reply(g, s, s->rbuf + (size_t)i * DMPB_RBUF, msgs[i].msg_len, now);
         }
         total += r;
         if (r < batch)
             break;
     }
     return total;
-}
-
-/* --- TCP --------------------------------------------------------------------------------- */
-
-/* The server closed or broke the connection: write off its outstanding queries as lost and
- * reconnect (at most MAX_RECONNECTS times per run, then stop the run). */
-static void tcp_reset(dmpb_gen_t *g, sock_t *s)
-{
-    for (uint32_t i = 0; i < s->nslots; i++)
-        if (s->slots[i].sent_ns != 0)
-            count_lost(g, s, i);
-    if (s->fd >= 0)
-        close(s->fd);
-    s->fd = -1;
-    if (++g->st->reconnects > MAX_RECONNECTS) {
-        fprintf(stderr, "dns: more than %d TCP reconnects; stopping\n", MAX_RECONNECTS);
-        dmpb_stop = 1;
-        return;
-    }
-    if (sock_connect(s, &g->c.target, g->c.target_len) != 0)
-        dmpb_stop = 1;
-}
-
-/* Writes pending bytes; 0 when all were written or the socket is full, -1 when broken. */
-static int tcp_flush(sock_t *s)
-{
-    while (s->out_off < s->out_len) {
-        ssize_t w = send(s->fd, s->out + s->out_off, s->out_len - s->out_off, MSG_NOSIGNAL);
-        if (w > 0)
-            s->out_off += (size_t)w;
-        else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
-        else
-            return -1;
-    }
-    s->out_off = s->out_len = 0;
-    return 0;
-}
-
-static int tcp_send_batch(dmpb_gen_t *g, sock_t *s, int want)
-{
-    if (s->fd < 0) {
-        if (!s->retry || g->rq_len == 0 || sock_connect(s, &g->c.target, g->c.target_len) != 0)
-            return 0;
-    }
-    if (s->out_len > 0) {
-        if (tcp_flush(s) != 0)
-            tcp_reset(g, s);
-        return 0; /* send new queries only once the previous batch is fully written */
-    }
-    int64_t now = dmpb_now_ns();
-    int n = 0;
-    size_t len = 0;
-    while (n < want) {
-        int64_t si = take_slot(g, s, now);
-        if (si < 0)
-            break;
-        size_t ql = build_query(s->out + len + 2, g->c.names, s->slots[si].name, s->slots[si].id,
-                                g->c.edns);
-        s->out[len] = (uint8_t)(ql >> 8);
-        s->out[len + 1] = (uint8_t)ql;
-        len += ql + 2;
-        n++;
-    }
-    if (n == 0)
-        return 0;
-    s->out_off = 0;
-    s->out_len = len;
-    if (tcp_flush(s) != 0)
-        tcp_reset(g, s);
-    return n;
-}
-
-static int tcp_recv(dmpb_gen_t *g, sock_t *s)
-{
-    int got = 0;
-    for (int round = 0; round < 4 && s->fd >= 0; round++) {
-        ssize_t r = recv(s->fd, s->in + s->in_len, TCP_IN_CAP - s->in_len, MSG_DONTWAIT);
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (r <= 0) {
-            tcp_reset(g, s);
-            break;
-        }
-        s->in_len += (size_t)r;
-        int64_t now = dmpb_now_ns();
-        size_t off = 0;
-        while (s->in_len - off >= 2) {
-            size_t ml = (size_t)s->in[off] << 8 | s->in[off + 1];
-            if (s->in_len - off - 2 < ml)
-                break;
-            handle_reply(g, s, s->in + off + 2, ml, now);
-            off += 2 + ml;
-            got++;
-        }
-        memmove(s->in, s->in + off, s->in_len - off);
-        s->in_len -= off;
-    }
-    return got;
-}
-
-/* --- io_uring (UDP) -------------------------------------------------------------------------- */
-
-enum { UD_RECV = 1, UD_SEND = 2 };
-
-static uint64_t ud_make(unsigned type, unsigned sock, uint64_t low40)
-{
-    return (uint64_t)type << 60 | (uint64_t)sock << 40 | (low40 & 0xffffffffffULL);
-}
-
-static struct io_uring_sqe *uring_sqe(uring_t *u)
-{
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-    if (!sqe) {
-        io_uring_submit(&u->ring);
-        sqe = io_uring_get_sqe(&u->ring);
-    }
-    return sqe;
-}
-
-static int uring_arm_recv(uring_t *u, sock_t *s, unsigned sock, uint32_t b)
-{
-    struct io_uring_sqe *sqe = uring_sqe(u);
-    if (!sqe)
-        return -1;
-    io_uring_prep_recv(sqe, s->fd, s->rbuf + (size_t)b * DMPB_RBUF, DMPB_RBUF, 0);
-    io_uring_sqe_set_data64(sqe, ud_make(UD_RECV, sock, b));
-    return 0;
-}
-
-static int uring_init(dmpb_gen_t *g)
-{
-    uring_t *u = g->u;
-    unsigned need = (unsigned)(g->nsock * g->c.batch + g->c.window), entries = 64;
-    while (entries < need && entries < 16384)
-        entries <<= 1;
-    struct io_uring_params p;
-    memset(&p, 0, sizeof(p));
-    p.flags = IORING_SETUP_CQSIZE;
-    p.cq_entries = entries * 4;
-    int rc = io_uring_queue_init_params(entries, &u->ring, &p);
-    if (rc < 0) {
-        fprintf(stderr, "io_uring unavailable (%s); use --io mmsg\n", strerror(-rc));
-        return -1;
-    }
-    u->inited = true;
-    for (int i = 0; i < g->nsock; i++) {
-        u->sbuf[i] = malloc((size_t)g->socks[i].nslots * DMPB_QBUF);
-        if (!u->sbuf[i]) {
-            fprintf(stderr, "out of memory\n");
-            return -1;
-        }
-        for (int b = 0; b < g->c.batch; b++)
-            if (uring_arm_recv(u, &g->socks[i], (unsigned)i, (uint32_t)b) != 0) {
-                fprintf(stderr, "io_uring: no submission entry for a receive\n");
-                return -1;
-            }
-    }
-    io_uring_submit(&u->ring);
-    return 0;
-}
-
-/* Prepares up to `want` sends on socket `sock` (submitted by uring_pump). */
-static int uring_send(dmpb_gen_t *g, unsigned sock, int want)
-{
-    sock_t *s = &g->socks[sock];
-    int64_t now = dmpb_now_ns();
-    int n = 0;
-    while (n < want) {
-        struct io_uring_sqe *sqe = uring_sqe(g->u);
-        if (!sqe)
-            break;
-        int64_t si = take_slot(g, s, now);
-        if (si < 0) {
-            io_uring_prep_nop(sqe);
-            io_uring_sqe_set_data64(sqe, 0);
-            break;
-        }
-        uint8_t *q = g->u->sbuf[sock] + (size_t)si * DMPB_QBUF;
-        size_t ql = build_query(q, g->c.names, s->slots[si].name, s->slots[si].id, g->c.edns);
-        io_uring_prep_send(sqe, s->fd, q, ql, 0);
-        io_uring_sqe_set_data64(sqe, ud_make(UD_SEND, sock, (uint64_t)si << 16 | s->slots[si].id));
-        n++;
-    }
-    return n;
-}
-
-/* Submits what is prepared, waits up to 1 ms for a completion if `may_wait`, and handles every
- * completion that is ready. Returns the number handled. */
-static int uring_pump(dmpb_gen_t *g, bool may_wait)
-{
-    uring_t *u = g->u;
-    struct io_uring_cqe *cqes[256];
-    io_uring_submit(&u->ring);
-    unsigned n = io_uring_peek_batch_cqe(&u->ring, cqes, 256);
-    if (n == 0 && may_wait) {
-        struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
-        struct io_uring_cqe *c;
-        if (io_uring_wait_cqe_timeout(&u->ring, &c, &ts) == 0)
-            n = io_uring_peek_batch_cqe(&u->ring, cqes, 256);
-    }
-    int64_t now = dmpb_now_ns();
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t ud = io_uring_cqe_get_data64(cqes[i]);
-        int res = cqes[i]->res;
-        unsigned type = (unsigned)(ud >> 60), sock = (unsigned)(ud >> 40) & 0xfffff;
-        if (ud == 0 || sock >= DMPB_MAX_SOCKETS)
-            continue;
-        sock_t *s = &g->socks[sock];
-        if (type == UD_RECV) {
-            uint32_t b = (uint32_t)(ud & 0xffffffffffULL);
-            if (res > 0)
-                handle_reply(g, s, s->rbuf + (size_t)b * DMPB_RBUF, (size_t)res, now);
-            if (res != -ECANCELED)
-                (void)uring_arm_recv(u, s, sock, b);
-        } else if (type == UD_SEND && res < 0) {
-            uint32_t si = (uint32_t)(ud >> 16) & 0xffffff;
-            uint16_t id = (uint16_t)ud;
-            if (res != -ECONNREFUSED && res != -EAGAIN && res != -ENOBUFS)
-                g->st->send_errors++;
-            if (si < s->nslots && s->slots[si].sent_ns != 0 && s->slots[si].id == id)
-                unsend(g, s, si);
-        }
-    }
-    io_uring_cq_advance(&u->ring, n);
-    return (int)n;
 }
 
 /* --- lifecycle and the run loop -----------------------------------------------------------------
@@ -674,7 +391,7 @@ int dmpb_gen_new(const dmpb_gen_cfg_t *cfg, dmpb_gen_t **out)
     }
     if (cfg->uring) {
         g->u = calloc(1, sizeof(*g->u));
-        if (!g->u || uring_init(g) != 0)
+        if (!g->u || dmpb_e_uring_init(g) != 0)
             return -1;
     }
     return 0;
@@ -752,20 +469,20 @@ int dmpb_gen_run(dmpb_gen_t *g, double duration, int64_t max_queries, double rat
             if (want <= 0)
                 break;
             if (g->u)
-                prog += uring_send(g, (unsigned)i, (int)want);
+                prog += dmpb_e_uring_send(g, (unsigned)i, (int)want);
             else
-                prog += g->c.tcp ? tcp_send_batch(g, &g->socks[i], (int)want)
+                prog += g->c.tcp ? dmpb_e_tcp_send_batch(g, &g->socks[i], (int)want)
                                  : send_batch(g, &g->socks[i], (int)want);
         }
         if (g->rq)
-            prog += tcp_send_batch(g, &g->rs, g->c.batch) + tcp_recv(g, &g->rs);
+            prog += dmpb_e_tcp_send_batch(g, &g->rs, g->c.batch) + dmpb_e_tcp_recv(g, &g->rs);
         if (g->u) {
-            int got = uring_pump(g, prog == 0);
+            int got = dmpb_e_uring_pump(g, prog == 0);
             prog += got > 0 ? got : 1; /* the pump already waited */
         } else {
             for (int i = 0; i < g->nsock; i++)
-                prog +=
-                    g->c.tcp ? tcp_recv(g, &g->socks[i]) : recv_batch(g, &g->socks[i], g->c.batch);
+                prog += g->c.tcp ? dmpb_e_tcp_recv(g, &g->socks[i])
+                                 : recv_batch(g, &g->socks[i], g->c.batch);
         }
         if (now >= next_scan) {
             for (int i = 0; i < g->nsock; i++)
@@ -805,11 +522,11 @@ int dmpb_gen_run(dmpb_gen_t *g, double duration, int64_t max_queries, double rat
     for (int i = 0; i < g->nsock; i++)
         for (uint32_t k = 0; k < g->socks[i].nslots; k++)
             if (g->socks[i].slots[k].sent_ns != 0)
-                count_lost(g, &g->socks[i], k);
+                dmpb_e_count_lost(g, &g->socks[i], k);
     if (g->rq) {
         for (uint32_t k = 0; k < g->rs.nslots; k++)
             if (g->rs.slots[k].sent_ns != 0)
-                count_lost(g, &g->rs, k);
+                dmpb_e_count_lost(g, &g->rs, k);
         while (g->rq_len > 0) {
             st->lost++;
             st->tcp_retry_lost++;

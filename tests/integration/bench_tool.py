@@ -2,7 +2,7 @@
 """dnsmesh-bench as a load-testing tool, each mode run briefly against a real dnsmeshd.
 
 Loopback only, every run bounded in queries and seconds. Checks the reports, not speed:
-  1. `dns --records` (the generated mix): no wrong answer; missing names counted as NXDOMAIN
+  1. `dns --records` (the generated mix; over UDP, TCP and io_uring): no wrong answer; missing names counted as NXDOMAIN
      and right; empty non-terminals answered NOERROR without records and right; names whose
      answer exceeds 1232 bytes come back TC=1, are retried over TCP and are right;
   2. the same with one published value altered in the expected records: those answers are
@@ -95,6 +95,13 @@ def main():
               "mix: large answers TC=1, retried over TCP, right (%s)" % k["tc"])
         check(k["exist"]["right"] > 0 and r["lost"] == 0,
               "mix: existing names right, none lost (lost %d)" % r["lost"])
+
+        # the same over TCP and through io_uring
+        for extra in (["--tcp"], ["--io", "uring"]):
+            rc, out, err = run(base + extra)
+            r = json.loads(out)
+            check(rc == 0 and r["wrong"] == 0 and r["right"] == r["answered"] > 0
+                  and r["lost"] == 0, "mix %s: every answer right, none lost" % " ".join(extra))
 
         # 2. a deliberately wrong expected value is counted as wrong
         lines = open(recs).read().splitlines()

@@ -3,9 +3,10 @@
  * Every user polls its ten mailbox slots (slot-N.mb-<hash12(recipient_id)>.<zone>, libdmp's
  * wire module names them) once per --poll-interval, spread evenly over the interval: most
  * polls find nothing (NXDOMAIN). Senders publish new messages at --publish-rate over the
- * node's HTTP API: n chunk records (chunk-NNNN-<hash12>.<zone>, a 168-byte body each), then
- * the signed slot manifest (libdmp's manifest encoder) in the recipient's slot. When a poll
- * finds a manifest it has not seen, the user fetches the message's k data chunks over DNS.
+ * node's HTTP API (or as TSIG-signed DNS UPDATEs): n chunk records (chunk-NNNN-<hash12>.<zone>, a
+ * 168-byte body each), then the signed slot manifest (libdmp's manifest encoder) in the recipient's
+ * slot. When a poll finds a manifest it has not seen, the user fetches the message's k data chunks
+ * over DNS.
  *
  * Every DNS answer is checked against what was published: a value acknowledged (HTTP 201)
  * before the query left must be in the answer, and every value in it must be one that was
@@ -36,7 +37,7 @@ enum { K_POLL, K_MANIFEST, K_CHUNK, K_N };
 static const char *const kind_names[K_N] = {"poll-empty", "manifest", "chunk"};
 
 typedef struct {
-    const char *target, *http, *token, *zone;
+    const char *target, *http, *token, *zone, *update_key;
     bool remote_ok, json, quiet, fetch_all;
     int64_t users, sockets, batch, window, timeout_ms, publishers, http_conns, chunks, ttl, seed;
     double poll_interval, publish_rate, duration;
@@ -78,7 +79,10 @@ typedef struct {
 struct work {
     dopts_t o;
     char http_ep[128];
-    uint8_t (*rid)[32]; /* per user */
+    char dns_host[64];
+    int dns_port;
+    char key_alg[32], key_name[256], key_secret[256]; /* --update-key */
+    uint8_t (*rid)[32];                               /* per user */
     uint8_t spk[32], sk[64];
     dmpb_names_t nm;
     dmpb_expect_t ex;
@@ -108,9 +112,11 @@ static void dopts_usage(FILE *f)
             "its k data chunks over DNS. Every answer is checked against what was published.\n"
             "\n"
             "  --target ADDR:PORT   the node's DNS address\n"
-            "  --http ADDR:PORT     the node's HTTP API (POST /v1/records)\n"
+            "  --http ADDR:PORT     the node's HTTP API (POST /v1/records) for publishing\n"
             "  --target-is-mine     allow addresses outside loopback (a node you run)\n"
             "  --token T            bearer token for the HTTP API, if the node wants one\n"
+            "  --update-key ALG:NAME:SECRET_B64   publish with TSIG-signed DNS UPDATEs to\n"
+            "                       --target instead of over HTTP (one UPDATE per record)\n"
             "  --zone Z             the node's served zone (default mesh.test)\n"
             "  --users N            simulated users (default 1000, max %d)\n"
             "  --poll-interval S    seconds between two polls of a user's slots (default 30)\n"
@@ -179,6 +185,8 @@ static int dparse(int argc, char **argv, dopts_t *o)
             o->http = v;
         } else if (strcmp(a, "--token") == 0) {
             o->token = v;
+        } else if (strcmp(a, "--update-key") == 0) {
+            o->update_key = v;
         } else if (strcmp(a, "--zone") == 0) {
             o->zone = v;
         } else if (strcmp(a, "--users") == 0) {
@@ -215,8 +223,8 @@ static int dparse(int argc, char **argv, dopts_t *o)
             return -1;
         i++;
     }
-    if (!o->target || (!o->http && o->publish_rate > 0)) {
-        fprintf(stderr, "dmp: give --target ADDR:PORT and --http ADDR:PORT\n");
+    if (!o->target || (!o->http && !o->update_key && o->publish_rate > 0)) {
+        fprintf(stderr, "dmp: give --target ADDR:PORT and --http ADDR:PORT (or --update-key)\n");
         return -1;
     }
     if (o->window < o->sockets) {
@@ -307,13 +315,40 @@ static void count_status(pub_stats_t *st, const dmp_client_http_result_t *r, siz
     }
 }
 
+/* Publishes recs[0..n) over HTTP (concurrently) or, with --update-key, one TSIG-signed UPDATE
+ * each; res[i].status is 201 for an acknowledged record (UPDATE: NOERROR), 0 without answer. */
+static void publish(work_t *w, dmp_client_http_t *h, const dmp_client_record_t *recs, size_t n,
+                    dmp_client_http_result_t *res)
+{
+    memset(res, 0, n * sizeof(*res));
+    if (!w->o.update_key) {
+        (void)dmp_client_http_publish(h, recs, n, res);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *q = NULL;
+        size_t ql = 0;
+        int rcode = -1;
+        if (dmp_client_update_build(w->o.zone, recs[i].name, recs[i].value, recs[i].value_len,
+                                    recs[i].ttl, false, w->key_name, w->key_secret, w->key_alg, &q,
+                                    &ql) == 0 &&
+            dmp_client_update_send(w->dns_host, (uint16_t)w->dns_port, q, ql, (int)w->o.timeout_ms,
+                                   &rcode) == 0)
+            res[i].status = rcode == 0 ? 201 : 400 + rcode; /* rejected: 4xx-like */
+        free(q);
+    }
+}
+
 static void *publisher_main(void *arg)
 {
     publisher_t *p = arg;
     work_t *w = p->w;
     dmp_client_http_t h;
     dmp_wire_manifest_t *m = malloc(sizeof(*m));
-    if (!m || dmp_client_http_init(&h, w->http_ep, w->o.token, (unsigned)w->o.http_conns) != 0) {
+    memset(&h, 0, sizeof(h));
+    bool http = !w->o.update_key;
+    if (!m || (http &&
+               dmp_client_http_init(&h, w->http_ep, w->o.token, (unsigned)w->o.http_conns) != 0)) {
         fprintf(stderr, "dmp: cannot set up the HTTP client\n");
         free(m);
         return NULL;
@@ -349,8 +384,7 @@ static void *publisher_main(void *arg)
             recs[i].value_len = strlen(mg->chunk_val[i]);
             recs[i].ttl = (uint32_t)w->o.ttl;
         }
-        memset(res, 0, sizeof(res));
-        (void)dmp_client_http_publish(&h, recs, mg->n, res);
+        publish(w, &h, recs, mg->n, res);
         count_status(&p->st, res, mg->n);
         bool ok = true;
         for (uint32_t i = 0; i < mg->n; i++)
@@ -363,8 +397,7 @@ static void *publisher_main(void *arg)
         recs[0].value = mg->manifest;
         recs[0].value_len = strlen(mg->manifest);
         recs[0].ttl = (uint32_t)w->o.ttl;
-        memset(res, 0, sizeof(res));
-        (void)dmp_client_http_publish(&h, recs, 1, res);
+        publish(w, &h, recs, 1, res);
         count_status(&p->st, res, 1);
         int64_t man_ns = res[0].status == 201 ? dmpb_now_ns() : INT64_MAX;
         p->st.messages++;
@@ -374,7 +407,8 @@ static void *publisher_main(void *arg)
         }
         push_event(w, (event_t){EV_DONE, (uint32_t)j, chunks_ns, man_ns});
     }
-    dmp_client_http_free(&h);
+    if (http)
+        dmp_client_http_free(&h);
     free(m);
     return NULL;
 }
@@ -493,7 +527,8 @@ static void print_pub(FILE *f, const pub_stats_t *p, double rate, double secs)
 {
     fprintf(f,
             "publish: %llu messages (%.1f/s offered, %.1f/s done), %llu fully acknowledged; "
-            "%llu records, %llu x 201, %llu rejected, %llu no answer; %llu started late\n",
+            "%llu records, %llu acknowledged (201 / NOERROR), %llu rejected, %llu no answer; %llu "
+            "started late\n",
             (unsigned long long)p->messages, rate, secs > 0 ? (double)p->messages / secs : 0,
             (unsigned long long)p->messages_ok, (unsigned long long)p->records,
             (unsigned long long)p->records_ok, (unsigned long long)p->rejected,
@@ -519,6 +554,7 @@ static void free_work(work_t *w)
     dmpb_names_free(&w->nm);
     dmpb_expect_free(&w->ex);
     sodium_memzero(w->sk, sizeof(w->sk));
+    sodium_memzero(w->key_secret, sizeof(w->key_secret));
     pthread_mutex_destroy(&w->mu);
 }
 
@@ -542,6 +578,19 @@ static int dmp_main(int argc, char **argv)
     if (dmpb_target_parse(o->target, -1, o->remote_ok, &cfg.target, &cfg.target_len, host, &port) !=
         0)
         goto out;
+    snprintf(w->dns_host, sizeof(w->dns_host), "%s", host);
+    w->dns_port = port;
+    if (o->update_key) {
+        const char *c1 = strchr(o->update_key, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2 || c1 - o->update_key >= (long)sizeof(w->key_alg) ||
+            c2 - c1 - 1 >= (long)sizeof(w->key_name) || strlen(c2 + 1) >= sizeof(w->key_secret)) {
+            fprintf(stderr, "dmp: --update-key must be ALG:NAME:SECRET_B64\n");
+            goto out;
+        }
+        memcpy(w->key_alg, o->update_key, (size_t)(c1 - o->update_key));
+        memcpy(w->key_name, c1 + 1, (size_t)(c2 - c1 - 1));
+        snprintf(w->key_secret, sizeof(w->key_secret), "%s", c2 + 1);
+    }
     if (o->http) {
         struct sockaddr_storage hs;
         socklen_t hl;
@@ -645,7 +694,7 @@ static int dmp_main(int argc, char **argv)
                 j, "publish",
                 json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "messages",
                           (json_int_t)ps.messages, "messages_ok", (json_int_t)ps.messages_ok,
-                          "records", (json_int_t)ps.records, "records_201",
+                          "records", (json_int_t)ps.records, "records_ok",
                           (json_int_t)ps.records_ok, "rejected", (json_int_t)ps.rejected,
                           "no_answer", (json_int_t)ps.no_answer, "late", (json_int_t)ps.late,
                           "offered_per_s", o->publish_rate, "p50_ms",

@@ -14,7 +14,10 @@ Loopback only, every run bounded in queries and seconds. Checks the reports, not
      right, empty slots NXDOMAIN, manifests found and their chunks fetched, every record 201;
   6. a target outside loopback is refused without --target-is-mine.
 
-usage: bench_tool.py DNSMESHD DNSMESH_BENCH SOURCE_DIR"""
+  7. `dmp --update-key`: the same workload publishing with TSIG-signed DNS UPDATEs (a key made
+     by dnsmesh-admin), every UPDATE acknowledged and every answer right.
+
+usage: bench_tool.py DNSMESHD DNSMESH_BENCH SOURCE_DIR [DNSMESH_ADMIN]"""
 import json
 import os
 import shutil
@@ -24,6 +27,7 @@ import tempfile
 import time
 
 DNSMESHD, BENCH, SRC = sys.argv[1:4]
+ADMIN = sys.argv[4] if len(sys.argv) > 4 else None
 failures = []
 
 
@@ -38,7 +42,7 @@ def run(args, timeout=60):
     return p.returncode, p.stdout, p.stderr
 
 
-def start_node(d):
+def start_node(d, extra_env=None):
     env = dict(os.environ)
     env.update({
         "DMP_DNS_HOST": "127.0.0.1", "DMP_DNS_PORT": "0", "DMP_HTTP_HOST": "127.0.0.1",
@@ -48,6 +52,7 @@ def start_node(d):
         "DMP_SERVED_ZONE": "mesh.test", "DMP_DNS_APEX_NS": "ns1.mesh.test",
         "DMP_DNS_APEX_SOA_RNAME": "hostmaster.mesh.test", "DMP_LOG_LEVEL": "warning",
     })
+    env.update(extra_env or {})
     log = open(os.path.join(d, "node.log"), "w")
     p = subprocess.Popen([DNSMESHD], env=env, stdout=log, stderr=subprocess.STDOUT)
     ports = os.path.join(d, "ports")
@@ -165,7 +170,7 @@ def main():
         check(k["manifest"]["right"] > 0 and k["chunk"]["right"] > 0,
               "dmp: manifests found and chunks fetched (%d, %d)"
               % (k["manifest"]["right"], k["chunk"]["right"]))
-        check(pub["messages"] >= 20 and pub["records_201"] == pub["records"] > 0,
+        check(pub["messages"] >= 20 and pub["records_ok"] == pub["records"] > 0,
               "dmp: messages published, every record 201 (%s)" % pub)
 
         # 6. loopback only unless the operator says the target is theirs
@@ -173,6 +178,28 @@ def main():
         check(rc == 2 and "--target-is-mine" in err, "a non-loopback target is refused")
         rc, out, err = run(["dmp", "--target", "192.0.2.1:53", "--http", http])
         check(rc == 2, "dmp: a non-loopback target is refused")
+        # 7. publishing with DNS UPDATE
+        if ADMIN:
+            node.terminate()
+            node.wait(20)
+            node = None
+            d2 = os.path.join(d, "upd")
+            os.mkdir(d2)
+            key = subprocess.run([ADMIN, "tsig", "add", "bench.mesh.test", "--scope", "mesh.test",
+                                  "--db", os.path.join(d2, "db")], check=True,
+                                 capture_output=True, text=True).stdout.strip()
+            node, dns, http = start_node(d2, {"DMP_DNS_UPDATE_ENABLED": "1"})
+            rc, out, err = run(["dmp", "--target", dns, "--update-key", key, "--users", "50",
+                                "--poll-interval", "1", "--publish-rate", "10", "--duration",
+                                "3", "--timeout-ms", "5000", "--json", "--quiet"], timeout=60)
+            r = json.loads(out)
+            pub = r["publish"]
+            check(rc == 0 and r["wrong"] == 0 and r["lost"] == 0 and r["right"] == r["answered"],
+                  "dmp over UPDATE: every answer right, none lost (exit %d; %s)"
+                  % (rc, err.strip()[:200]))
+            check(pub["messages"] >= 20 and pub["records_ok"] == pub["records"] > 0
+                  and r["kinds"]["chunk"]["right"] > 0,
+                  "dmp over UPDATE: every UPDATE acknowledged, chunks fetched (%s)" % pub)
     finally:
         if node:
             node.terminate()

@@ -438,9 +438,7 @@ static int fetch_push(work_t *w, uint32_t name)
 static void sync_events(void *ctx)
 {
     work_t *w = ctx;
-    if (w->ev_len == 0) /* racy peek; the lock below orders what matters */
-        return;
-    pthread_mutex_lock(&w->mu);
+    pthread_mutex_lock(&w->mu); /* uncontended almost always: about 20 ns a loop */
     for (size_t e = 0; e < w->ev_len; e++) {
         event_t *ev = &w->ev[e];
         msg_t *mg = &w->msgs[ev->msg];

@@ -125,22 +125,32 @@ cleanup() {
     for p in "${PIDS[@]}"; do stop_pid "$p"; done
     if [[ $KEEP -eq 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
-# stop_pid PID: TERM the process we started (and the children it forked), KILL after 10 s.
+# stop_pid PID: TERM the process we started (and everything it forked, which may be frozen by
+# only_run), KILL what is left after 10 s.
 stop_pid() {
-    local pid=$1 kids i
+    local pid=$1 kids i k
     kill -0 "$pid" 2>/dev/null || return 0
-    kids="$(pgrep -P "$pid" || true)"
+    kids="$(tree_pids "$pid" | tail -n +2)"
+    kill -CONT "$pid" $kids 2>/dev/null || true
     kill -TERM "$pid" 2>/dev/null || true
-    kill -CONT "$pid" $kids 2>/dev/null || true # it may be frozen by only_run
     for ((i = 0; i < 100; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
     for k in $kids; do
-        if kill -0 "$k" 2>/dev/null; then kill -KILL "$k" 2>/dev/null || true; fi
+        if kill -0 "$k" 2>/dev/null; then
+            kill -CONT "$k" 2>/dev/null || true
+            kill -KILL "$k" 2>/dev/null || true
+        fi
     done
     wait "$pid" 2>/dev/null || true
+}
+# tree_pids PID: PID and all its descendants (NSD forks its server processes).
+tree_pids() {
+    local p
+    echo "$1"
+    for p in $(pgrep -P "$1" || true); do tree_pids "$p"; done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -273,19 +283,28 @@ start_dnsmeshd() {
     fi
 }
 
-# load_dnsmeshd JSONL: POST every record; fails unless all got a 2xx.
+# load_dnsmeshd JSONL: POST every record (16 connections); what did not get a 2xx (a busy shared
+# box has given a few 408s and timeouts) is posted again, up to 3 passes; fails unless every
+# record got a 2xx in the end.
 load_dnsmeshd() {
-    local out="$WORK/load-$(basename "$1").json"
-    taskset -c "$GEN_CPU" "$BENCH" load --port "${PORT[dnsmeshd_http]}" --file "$1" --conns 32 \
-        --duration 1800 --json --quiet >"$out" || true
-    python3 - "$out" <<'EOF'
+    local in="$1" pass out
+    for pass in 1 2 3; do
+        out="$WORK/load-$(basename "$1")-$pass.json"
+        taskset -c "$GEN_CPU" "$BENCH" load --port "${PORT[dnsmeshd_http]}" --file "$in" --conns 16 \
+            --duration 1800 --failed "$out.failed" --json --quiet >"$out" || true
+        python3 - "$out" "$pass" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
-print("  loaded %d records in %.1f s (%.0f/s), 2xx %d, 4xx %d, 5xx %d, errors %d, timeouts %d"
-      % (r["answered"], r["duration_s"], r["rate"], r["ok"], r["4xx"], r["5xx"], r["errors"],
-         r["timeouts"]))
-sys.exit(0 if r["ok"] == r["sent"] and r["sent"] > 0 else 1)
+st = " ".join("%s=%d" % kv for kv in sorted(r.get("status", {}).items()) if not kv[0].startswith("2"))
+print("  load pass %s: %d records in %.1f s (%.0f/s), 2xx %d, 4xx %d, 5xx %d, errors %d, timeouts %d%s"
+      % (sys.argv[2], r["answered"], r["duration_s"], r["rate"], r["ok"], r["4xx"], r["5xx"],
+         r["errors"], r["timeouts"], ("; not 2xx: " + st) if st else ""))
 EOF
+        [[ -s "$out.failed" ]] || return 0
+        in="$out.failed"
+    done
+    echo "  $(wc -l <"$in") records still without a 2xx after 3 passes" >&2
+    return 1
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -370,12 +389,6 @@ done
 [[ ${#ACTIVE[@]} -gt 0 ]] || die "no server to measure"
 for s in "${ACTIVE[@]}"; do echo "  $s: pid ${PID[$s]}, 127.0.0.1:${PORT[$s]}"; done
 
-# tree_pids PID: PID and all its descendants (NSD forks its server processes).
-tree_pids() {
-    local p
-    echo "$1"
-    for p in $(pgrep -P "$1" || true); do tree_pids "$p"; done
-}
 # cpu_ticks PID: user + system clock ticks used so far by PID's process tree (all threads).
 cpu_ticks() {
     local t=0 p v

@@ -29,6 +29,7 @@ TCP=0
 RATES="10000,20000,50000,0"
 DNSPERF=1
 OUT=""
+PLOT=""
 SERVER_CPU=0
 GEN_CPU=1
 
@@ -59,6 +60,7 @@ posts records at --write-rate per second, and the drop in %.
   --no-dnsperf       skip the fixed-rate comparison
   --out DIR          save the outputs there: results.tsv, the SVG curves, the build flags
                      (default: none; the README's figures used bench/results/dns-vs-peers-DATE)
+  --plot DIR         only redraw DIR's SVG curves from its results.tsv (a saved run)
   --keep             keep the temp directory (zone files, configs, logs, JSON results)
 
 Every server runs with its limiters off: dnsmeshd DMP_DNS_RATE=0 DMP_DNS_BURST=0
@@ -95,10 +97,50 @@ while [[ $# -gt 0 ]]; do
     --rates) [[ $# -ge 2 ]] || die "--rates needs a value"; [[ "$2" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--rates: comma list of integers"; RATES="$2"; shift 2 ;;
     --no-dnsperf) DNSPERF=0; shift ;;
     --out) [[ $# -ge 2 ]] || die "--out needs a value"; OUT="$2"; shift 2 ;;
+    --plot) [[ $# -ge 2 ]] || die "--plot needs a value"; PLOT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
     esac
 done
+# plot_curves DIR SERVER...: DIR/cpu-per-query.svg and DIR/latency.svg from DIR/results.tsv,
+# one line (one colour) per server against the fixed offered loads.
+plot_curves() {
+    local dir=$1 s i=1 cpu="" lat=""
+    shift
+    for s in "$@"; do
+        awk -v s="$s" -F'\t' '$1 == s && $2 > 0 {print $2 / 1000, $3, $8, $9}' "$dir/results.tsv" >"$dir/curve-$s.dat"
+        cpu+="'$dir/curve-$s.dat' using 1:2 with linespoints lc $i lw 2 title '$s',"
+        lat+="'$dir/curve-$s.dat' using 1:3 with linespoints lc $i lw 2 dt 1 title '$s p50', '$dir/curve-$s.dat' using 1:4 with linespoints lc $i lw 2 dt 2 title '$s p99',"
+        i=$((i + 1))
+    done
+    gnuplot <<EOF
+set terminal svg size 720,440 dynamic enhanced font 'sans,12' background rgb 'white'
+set grid
+set key outside right top
+set xlabel 'offered load (thousand queries/s)'
+set output '$dir/cpu-per-query.svg'
+set title 'server CPU per answered query (dnsperf; each server on one core)'
+set ylabel 'microseconds of CPU per answer'
+set yrange [0:*]
+plot ${cpu%,}
+set output '$dir/latency.svg'
+set title 'latency p50 (solid) and p99 (dashed), dnsmesh-bench dns, answers checked'
+set ylabel 'microseconds (log scale)'
+set logscale y
+set yrange [*:*]
+plot ${lat%,}
+EOF
+    rm -f "$dir"/curve-*.dat
+}
+
+if [[ -n "$PLOT" ]]; then
+    [[ -s "$PLOT/results.tsv" ]] || die "no $PLOT/results.tsv"
+    command -v gnuplot >/dev/null || die "gnuplot is missing (scripts/install-deps.sh --bench)"
+    plot_curves "$PLOT" $(awk -F'\t' 'NR > 1 && !seen[$1]++ {print $1}' "$PLOT/results.tsv")
+    echo "redrew $PLOT/cpu-per-query.svg and $PLOT/latency.svg"
+    exit 0
+fi
+
 IFS=',' read -r -a SERVERS <<<"$ONLY"
 for s in "${SERVERS[@]}"; do
     case "$s" in dnsmeshd | nsd | knot) ;; *) die "--only: unknown server '$s' (dnsmeshd, nsd, knot)" ;; esac
@@ -358,7 +400,7 @@ echo "  queries: $(wc -l <"$QUERIES") lines ($(grep -c '^nx-' "$QUERIES") for mi
         echo "  knot package: $(dpkg-query -W -f='${Version}' knot 2>/dev/null || echo '?'); knotd links: $(ldd "$(command -v knotd)" | awk '{print $1}' | grep -v -e linux-vdso -e ld-linux | tr '\n' ' ')"
     fi
     if command -v dnsperf >/dev/null; then echo "  dnsperf: $(dnsperf -h 2>&1 | grep -m1 '^Version')"; fi
-    echo "  dnsmeshd: $DNSMESHD, commit $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$HERE" diff --quiet 2>/dev/null || echo ' (with local changes)')"
+    echo "  dnsmeshd: $DNSMESHD, commit $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$HERE" diff --quiet -- . ':!results' 2>/dev/null || echo ' (with local changes)')"
 } | tee ${OUT:+"$OUT/builds.txt"}
 
 ACTIVE=()
@@ -611,32 +653,7 @@ if out:
             f.write("\t".join(str(x) for x in row) + "\n")
 EOF
     if [[ -n "$OUT" ]] && command -v gnuplot >/dev/null; then
-        for s in "${ACTIVE[@]}"; do
-            awk -v s="$s" -F'\t' '$1 == s && $2 > 0 {print $2 / 1000, $3, $8, $9}' "$OUT/results.tsv" >"$OUT/curve-$s.dat"
-        done
-        plots_cpu="" plots_lat=""
-        for s in "${ACTIVE[@]}"; do
-            plots_cpu+="'$OUT/curve-$s.dat' using 1:2 with linespoints title '$s',"
-            plots_lat+="'$OUT/curve-$s.dat' using 1:3 with linespoints dt 1 title '$s p50', '$OUT/curve-$s.dat' using 1:4 with linespoints dt 2 title '$s p99',"
-        done
-        gnuplot <<EOF
-set terminal svg size 720,440 dynamic enhanced font 'sans,12' background rgb 'white'
-set grid
-set key top right
-set xlabel 'offered load (thousand queries/s)'
-set output '$OUT/cpu-per-query.svg'
-set title 'server CPU per answered query (dnsperf, one core per server)'
-set ylabel 'microseconds of CPU per answer'
-set yrange [0:*]
-plot ${plots_cpu%,}
-set output '$OUT/latency.svg'
-set title 'latency, p50 (solid) and p99 (dashed) (dnsmesh-bench dns, answers checked)'
-set ylabel 'microseconds'
-set logscale y
-set yrange [*:*]
-plot ${plots_lat%,}
-EOF
-        rm -f "$OUT"/curve-*.dat
+        plot_curves "$OUT" "${ACTIVE[@]}"
         echo "  curves: $OUT/cpu-per-query.svg, $OUT/latency.svg"
     fi
 fi

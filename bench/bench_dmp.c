@@ -95,7 +95,8 @@ struct work {
     /* DNS thread */
     uint32_t *fetch;
     size_t fetch_head, fetch_len, fetch_cap;
-    int64_t t0, poll_step_ns;
+    int64_t t0;
+    double poll_step_ns; /* between two polls (of any user) */
     uint64_t next_poll, late_polls;
     int64_t t_end;
 };
@@ -505,7 +506,7 @@ static int64_t dmp_pick(void *ctx, int64_t now, uint8_t *kind)
         *kind = K_CHUNK;
         return name;
     }
-    int64_t due = w->t0 + (int64_t)w->next_poll * w->poll_step_ns;
+    int64_t due = w->t0 + (int64_t)((double)w->next_poll * w->poll_step_ns);
     if (now < due)
         return -1;
     if (now - due > 10000000)
@@ -643,9 +644,7 @@ static int dmp_main(int argc, char **argv)
     if (dmpb_gen_new(&cfg, &g) != 0)
         goto out;
     dmpb_catch_signals();
-    w->poll_step_ns = (int64_t)(o->poll_interval * 1e9 / (double)(o->users * 10));
-    if (w->poll_step_ns < 1)
-        w->poll_step_ns = 1;
+    w->poll_step_ns = o->poll_interval * 1e9 / (double)(o->users * 10);
     w->t0 = dmpb_now_ns();
     w->t_end = w->t0 + (int64_t)(o->duration * 1e9);
     if (o->publish_rate > 0)

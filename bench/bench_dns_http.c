@@ -44,6 +44,7 @@ typedef struct {
     char resp[RESP_CAP];
     size_t resp_len;
     uint64_t served; /* requests answered on this connection since it opened */
+    char *src;       /* load: the input line of the request in flight (malloc'd), or NULL */
 } conn_t;
 
 typedef struct {
@@ -51,6 +52,7 @@ typedef struct {
     const char *host;
     int port;
     const char *file;
+    const char *failed; /* load: write the lines that did not get a 2xx here */
     const char *token;
     const char *zone;
     int64_t conns, max_requests, timeout_ms, value_bytes, ttl, cpu, seed;
@@ -96,7 +98,9 @@ static void usage(FILE *f, bool writes)
                    "  --ttl N            record TTL (default 300)\n"
                    "  --seed N           seed of the generated names and values (default: time)\n");
     else
-        fprintf(f, "  --file F           JSON-lines input (required)\n");
+        fprintf(f, "  --file F           JSON-lines input (required)\n"
+                   "  --failed F         write the input lines that did not get a 2xx (error,\n"
+                   "                     timeout, other status) to F, to post them again\n");
     fprintf(f, "  --cpu N            pin to CPU N\n"
                "  --json             one JSON object instead of text\n"
                "  --quiet            no progress line on stderr\n"
@@ -174,6 +178,8 @@ static int parse_args(int argc, char **argv, bool writes, hopts_t *o)
             rc = dmpb_opt_i64(a, v, 0, INT64_MAX, &o->seed);
         } else if (!writes && strcmp(a, "--file") == 0) {
             o->file = v;
+        } else if (!writes && strcmp(a, "--failed") == 0) {
+            o->failed = v;
         } else {
             fprintf(stderr, "%s: unknown option '%s' (see --help)\n", argv[0], a);
             return -1;
@@ -248,6 +254,8 @@ static int url_path(char *out, size_t cap, const char *name)
  * (already counted). */
 static int next_request(source_t *src, const hopts_t *o, conn_t *c, hstats_t *st)
 {
+    free(c->src);
+    c->src = NULL;
     char name[300], path[1024];
     char *body = NULL;
     if (o->writes) {
@@ -293,6 +301,8 @@ static int next_request(source_t *src, const hopts_t *o, conn_t *c, hstats_t *st
                 continue;
             }
             snprintf(name, sizeof(name), "%s", nm);
+            if (o->failed)
+                c->src = strndup(src->line, (size_t)l);
             json_t *b = json_pack("{s:O, s:I}", "value", val, "ttl",
                                   (json_int_t)(ttl ? json_integer_value(ttl) : 300));
             body = b ? json_dumps(b, JSON_COMPACT) : NULL;
@@ -323,8 +333,24 @@ static int next_request(source_t *src, const hopts_t *o, conn_t *c, hstats_t *st
 
 /* --- connections ------------------------------------------------------------------------ */
 
+static FILE *g_failed; /* load --failed: lines whose request did not get a 2xx */
+
+/* The request in flight on c did not get a 2xx: keep its input line for --failed. */
+static void req_failed(conn_t *c)
+{
+    if (g_failed && c->src) {
+        fputs(c->src, g_failed);
+        if (c->src[0] && c->src[strlen(c->src) - 1] != '\n')
+            fputc('\n', g_failed);
+    }
+    free(c->src);
+    c->src = NULL;
+}
+
 static void conn_close(conn_t *c)
 {
+    if (c->state == C_SENDING || c->state == C_WAITING)
+        req_failed(c); /* closed with a request in flight: it failed */
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -490,6 +516,11 @@ static int http_main(int argc, char **argv, bool writes)
             fprintf(stderr, "load: cannot open %s: %s\n", o.file, strerror(errno));
             return 2;
         }
+        if (o.failed && !(g_failed = fopen(o.failed, "w"))) {
+            fprintf(stderr, "load: cannot create %s: %s\n", o.failed, strerror(errno));
+            fclose(src.f);
+            return 2;
+        }
     } else {
         uint64_t seed = o.seed >= 0 ? (uint64_t)o.seed : (uint64_t)dmpb_now_ns();
         src.rng = seed * 0x9E3779B97F4A7C15ULL + 1;
@@ -639,6 +670,10 @@ static int http_main(int argc, char **argv, bool writes)
                     int pr = parse_response(c, &status, &close_after);
                     if (pr == 1) {
                         record_status(st, status, now - c->t_start);
+                        if (status < 200 || status >= 300)
+                            req_failed(c);
+                        free(c->src);
+                        c->src = NULL;
                         consecutive_fail = 0;
                         c->served++;
                         c->resp_len = 0;
@@ -655,6 +690,10 @@ static int http_main(int argc, char **argv, bool writes)
                     if (parse_response(c, &status, &close_after) >= 0 && status > 0 &&
                         c->resp_len > 0) {
                         record_status(st, status, now - c->t_start);
+                        if (status < 200 || status >= 300)
+                            req_failed(c);
+                        free(c->src);
+                        c->src = NULL;
                         consecutive_fail = 0;
                     } else {
                         st->errors++;
@@ -699,9 +738,16 @@ static int http_main(int argc, char **argv, bool writes)
               : 1;
 out:
     if (cs)
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             if (cs[i].fd >= 0)
                 close(cs[i].fd);
+            free(cs[i].src);
+        }
+    if (g_failed && fclose(g_failed) != 0) {
+        fprintf(stderr, "load: writing %s failed\n", o.failed);
+        ret = 1;
+    }
+    g_failed = NULL;
     free(cs);
     free(st);
     free(pfd);

@@ -152,6 +152,79 @@ int dmpb_loopback_addr(const char *host, int port, struct sockaddr_storage *ss, 
     return -1;
 }
 
+int dmpb_target_parse(const char *spec, int default_port, bool allow_remote,
+                      struct sockaddr_storage *ss, socklen_t *sslen, char *host_out, int *port_out)
+{
+    char host[64];
+    const char *port_s = NULL;
+    size_t hl;
+    if (spec[0] == '[') {
+        const char *e = strchr(spec, ']');
+        if (!e || (e[1] != 0 && e[1] != ':')) {
+            fprintf(stderr, "target '%s': want [V6]:PORT\n", spec);
+            return -1;
+        }
+        hl = (size_t)(e - spec - 1);
+        if (hl >= sizeof(host)) {
+            fprintf(stderr, "target '%s': address too long\n", spec);
+            return -1;
+        }
+        memcpy(host, spec + 1, hl);
+        if (e[1] == ':')
+            port_s = e + 2;
+    } else {
+        const char *c = strchr(spec, ':');
+        if (c && strchr(c + 1, ':'))
+            c = NULL; /* a bare IPv6 address */
+        hl = c ? (size_t)(c - spec) : strlen(spec);
+        if (hl >= sizeof(host)) {
+            fprintf(stderr, "target '%s': address too long\n", spec);
+            return -1;
+        }
+        memcpy(host, spec, hl);
+        if (c)
+            port_s = c + 1;
+    }
+    host[hl] = 0;
+    int64_t port = default_port;
+    if (port_s && dmpb_opt_i64("target port", port_s, 1, 65535, &port) != 0)
+        return -1;
+    if (port < 1) {
+        fprintf(stderr, "target '%s': give ADDR:PORT\n", spec);
+        return -1;
+    }
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    bool loop;
+    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        *sslen = sizeof(*sin);
+        loop = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+    } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        *sslen = sizeof(*sin6);
+        loop = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+    } else {
+        fprintf(stderr, "target '%s' is not an IP address literal\n", host);
+        return -1;
+    }
+    if (!loop && !allow_remote) {
+        fprintf(stderr,
+                "refusing target %s: it is not loopback (127.0.0.0/8, ::1); add --target-is-mine "
+                "to load a server you run or may test\n",
+                host);
+        return -1;
+    }
+    if (host_out)
+        snprintf(host_out, 64, "%s", host);
+    if (port_out)
+        *port_out = (int)port;
+    return 0;
+}
+
 volatile int dmpb_stop;
 
 static void on_signal(int sig)

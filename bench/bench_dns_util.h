@@ -37,6 +37,12 @@ int dmpb_pin_cpu(int cpu);
  * anything else (names, other addresses) is refused with a message on stderr and -1. */
 int dmpb_loopback_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *sslen);
 
+/* "ADDR:PORT", "[V6]:PORT" or "ADDR" (then default_port; -1 = a port is required): IP literals
+ * only. Addresses outside 127.0.0.0/8 and ::1 only with allow_remote (the operator's
+ * --target-is-mine). On success host_out[64] (may be NULL) gets the address text. */
+int dmpb_target_parse(const char *spec, int default_port, bool allow_remote,
+                      struct sockaddr_storage *ss, socklen_t *sslen, char *host_out, int *port_out);
+
 /* Signal flag set by SIGINT/SIGTERM once dmpb_catch_signals() was called. */
 extern volatile int dmpb_stop;
 void dmpb_catch_signals(void);

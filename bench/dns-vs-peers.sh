@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # dns-vs-peers.sh: dnsmeshd against NSD and Knot on the same records, same load generator, in
-# one run; plus dnsmeshd's query throughput under a 2,000 writes/s HTTP load and its RSS with
-# 1,000,000 records. Loopback only; every server is started here on its own port and temp dir
+# one run, with our generator (every answer checked) and with dnsperf (Debian, a client we did not
+# write) at fixed offered loads, drawing CPU per query and p50/p99 latency against offered load as
+# SVG (gnuplot); plus dnsmeshd's query throughput under a 2,000 writes/s HTTP load and its RSS
+# with 1,000,000 records. Loopback only; every server is started here on its own port and temp dir
 # and stopped by the PID this script got when it started it. While one server is measured the
 # others are frozen with SIGSTOP (and thawed with SIGCONT) so they cannot take CPU from it.
 #
 #   bench/dns-vs-peers.sh [--build DIR] [--records N] [--runs R] [--duration S] [--no-writes]
 #                         [--write-rate W] [--only LIST] [--rss] [--rss-records N] [--keep]
+#                         [--rates LIST] [--no-dnsperf] [--out DIR]
 #
 # See bench/README.md for what it prints and the figures measured on the build box.
 set -euo pipefail
@@ -23,6 +26,10 @@ RSS=0
 RSS_RECORDS=1000000
 KEEP=0
 TCP=0
+RATES="10000,20000,50000,0"
+DNSPERF=1
+OUT=""
+PLOT=""
 SERVER_CPU=0
 GEN_CPU=1
 
@@ -47,7 +54,19 @@ posts records at --write-rate per second, and the drop in %.
   --rss              instead of the above: load --rss-records records into a fresh dnsmeshd
                      and compare its VmRSS with the goal 2 x raw bytes + 64 MiB
   --rss-records N    records for --rss (default 1000000, 1000..5000000)
+  --rates LIST       offered loads (queries/s) for the fixed-rate comparison, 0 = as fast as
+                     the client can (default 10000,20000,50000,0); each is run with dnsperf
+                     (server CPU per answer) and with our generator (p50/p99, checked answers)
+  --no-dnsperf       skip the fixed-rate comparison
+  --out DIR          save the outputs there: results.tsv, the SVG curves, the build flags
+                     (default: none; the README's figures used bench/results/dns-vs-peers-DATE)
+  --plot DIR         only redraw DIR's SVG curves from its results.tsv (a saved run)
   --keep             keep the temp directory (zone files, configs, logs, JSON results)
+
+Every server runs with its limiters off: dnsmeshd DMP_DNS_RATE=0 DMP_DNS_BURST=0
+DMP_RRL_RATE=0, NSD rrl-ratelimit: 0, Knot without mod-rrl. The queries are one file in
+dnsperf's format (\`dnsmesh-bench dns --write-queries\`: existing names, names whose answer
+needs TCP, empty non-terminals and missing names), used by both clients.
 EOF
 }
 
@@ -61,6 +80,7 @@ int_arg() { # name value min max
     ((10#$2 >= $3 && 10#$2 <= $4)) || die "$1 must be in $3..$4, got '$2'"
 }
 
+ARGS="$*"
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --build) [[ $# -ge 2 ]] || die "--build needs a value"; BUILD="$2"; shift 2 ;;
@@ -74,10 +94,53 @@ while [[ $# -gt 0 ]]; do
     --rss-records) [[ $# -ge 2 ]] || die "--rss-records needs a value"; int_arg "$1" "$2" 1000 5000000; RSS_RECORDS=$((10#$2)); shift 2 ;;
     --keep) KEEP=1; shift ;;
     --tcp) TCP=1; shift ;;
+    --rates) [[ $# -ge 2 ]] || die "--rates needs a value"; [[ "$2" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--rates: comma list of integers"; RATES="$2"; shift 2 ;;
+    --no-dnsperf) DNSPERF=0; shift ;;
+    --out) [[ $# -ge 2 ]] || die "--out needs a value"; OUT="$2"; shift 2 ;;
+    --plot) [[ $# -ge 2 ]] || die "--plot needs a value"; PLOT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
     esac
 done
+# plot_curves DIR SERVER...: DIR/cpu-per-query.svg and DIR/latency.svg from DIR/results.tsv,
+# one line (one colour) per server against the fixed offered loads.
+plot_curves() {
+    local dir=$1 s i=1 cpu="" lat=""
+    shift
+    for s in "$@"; do
+        awk -v s="$s" -F'\t' '$1 == s && $2 > 0 {print $2 / 1000, $3, $8, $9}' "$dir/results.tsv" >"$dir/curve-$s.dat"
+        cpu+="'$dir/curve-$s.dat' using 1:2 with linespoints lc $i lw 2 title '$s',"
+        lat+="'$dir/curve-$s.dat' using 1:3 with linespoints lc $i lw 2 dt 1 title '$s p50', '$dir/curve-$s.dat' using 1:4 with linespoints lc $i lw 2 dt 2 title '$s p99',"
+        i=$((i + 1))
+    done
+    gnuplot <<EOF
+set terminal svg size 720,440 dynamic enhanced font 'sans,12' background rgb 'white'
+set grid
+set key outside right top
+set xlabel 'offered load (thousand queries/s)'
+set output '$dir/cpu-per-query.svg'
+set title 'server CPU per answered query (dnsperf; each server on one core)'
+set ylabel 'microseconds of CPU per answer'
+set yrange [0:*]
+plot ${cpu%,}
+set output '$dir/latency.svg'
+set title 'latency p50 (solid) and p99 (dashed), dnsmesh-bench dns, answers checked'
+set ylabel 'microseconds (log scale)'
+set logscale y
+set yrange [*:*]
+plot ${lat%,}
+EOF
+    rm -f "$dir"/curve-*.dat
+}
+
+if [[ -n "$PLOT" ]]; then
+    [[ -s "$PLOT/results.tsv" ]] || die "no $PLOT/results.tsv"
+    command -v gnuplot >/dev/null || die "gnuplot is missing (scripts/install-deps.sh --bench)"
+    plot_curves "$PLOT" $(awk -F'\t' 'NR > 1 && !seen[$1]++ {print $1}' "$PLOT/results.tsv")
+    echo "redrew $PLOT/cpu-per-query.svg and $PLOT/latency.svg"
+    exit 0
+fi
+
 IFS=',' read -r -a SERVERS <<<"$ONLY"
 for s in "${SERVERS[@]}"; do
     case "$s" in dnsmeshd | nsd | knot) ;; *) die "--only: unknown server '$s' (dnsmeshd, nsd, knot)" ;; esac
@@ -90,7 +153,12 @@ DNSMESHD=""
 for c in "$BUILD/dnsmeshd" "$BUILD/src/node/dnsmeshd" "$BUILD/bin/dnsmeshd"; do
     if [[ -x "$c" ]]; then DNSMESHD="$c"; break; fi
 done
-for t in python3 taskset dig ss; do command -v "$t" >/dev/null || die "$t is missing"; done
+for t in python3 taskset dig ss curl; do command -v "$t" >/dev/null || die "$t is missing"; done
+if [[ $DNSPERF -eq 1 ]]; then
+    command -v dnsperf >/dev/null || die "dnsperf is missing (scripts/install-deps.sh --bench), or give --no-dnsperf"
+    command -v gnuplot >/dev/null || echo "dns-vs-peers: gnuplot is missing (scripts/install-deps.sh --bench): no SVG curves" >&2
+fi
+if [[ -n "$OUT" ]]; then mkdir -p "$OUT" || die "cannot create $OUT"; fi
 
 WORK="$(mktemp -d /tmp/dnsmesh-bench.XXXXXX)"
 PIDS=()
@@ -99,22 +167,32 @@ cleanup() {
     for p in "${PIDS[@]}"; do stop_pid "$p"; done
     if [[ $KEEP -eq 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
-# stop_pid PID: TERM the process we started (and the children it forked), KILL after 10 s.
+# stop_pid PID: TERM the process we started (and everything it forked, which may be frozen by
+# only_run), KILL what is left after 10 s.
 stop_pid() {
-    local pid=$1 kids i
+    local pid=$1 kids i k
     kill -0 "$pid" 2>/dev/null || return 0
-    kids="$(pgrep -P "$pid" || true)"
+    kids="$(tree_pids "$pid" | tail -n +2)"
+    kill -CONT "$pid" $kids 2>/dev/null || true
     kill -TERM "$pid" 2>/dev/null || true
-    kill -CONT "$pid" $kids 2>/dev/null || true # it may be frozen by only_run
     for ((i = 0; i < 100; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
     for k in $kids; do
-        if kill -0 "$k" 2>/dev/null; then kill -KILL "$k" 2>/dev/null || true; fi
+        if kill -0 "$k" 2>/dev/null; then
+            kill -CONT "$k" 2>/dev/null || true
+            kill -KILL "$k" 2>/dev/null || true
+        fi
     done
     wait "$pid" 2>/dev/null || true
+}
+# tree_pids PID: PID and all its descendants (NSD forks its server processes).
+tree_pids() {
+    local p
+    echo "$1"
+    for p in $(pgrep -P "$1" || true); do tree_pids "$p"; done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -226,7 +304,8 @@ start_dnsmeshd() {
     env DMP_DNS_HOST=127.0.0.1 DMP_DNS_PORT="${PORT[dnsmeshd]}" \
         DMP_HTTP_HOST=127.0.0.1 DMP_HTTP_PORT="${PORT[dnsmeshd_http]}" \
         DMP_DB_PATH="$d/db" DMP_PORTS_FILE="$d/ports" \
-        DMP_DNS_RATE=0 DMP_DNS_BURST=0 DMP_HTTP_RATE=0 DMP_HTTP_BURST=0 \
+        DMP_DNS_RATE=0 DMP_DNS_BURST=0 DMP_RRL_RATE=0 DMP_HTTP_RATE=0 DMP_HTTP_BURST=0 \
+        DMP_HTTP_MAX_PER_IP=64 \
         DMP_FRONTENDS=1 DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test \
         DMP_DNS_APEX_NS=ns1.mesh.test DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test \
         DMP_LOG_LEVEL=warning \
@@ -246,19 +325,28 @@ start_dnsmeshd() {
     fi
 }
 
-# load_dnsmeshd JSONL: POST every record; fails unless all got a 2xx.
+# load_dnsmeshd JSONL: POST every record (16 connections); what did not get a 2xx (a busy shared
+# box has given a few 408s and timeouts) is posted again, up to 3 passes; fails unless every
+# record got a 2xx in the end.
 load_dnsmeshd() {
-    local out="$WORK/load-$(basename "$1").json"
-    taskset -c "$GEN_CPU" "$BENCH" load --port "${PORT[dnsmeshd_http]}" --file "$1" --conns 32 \
-        --duration 1800 --json --quiet >"$out" || true
-    python3 - "$out" <<'EOF'
+    local in="$1" pass out
+    for pass in 1 2 3; do
+        out="$WORK/load-$(basename "$1")-$pass.json"
+        taskset -c "$GEN_CPU" "$BENCH" load --port "${PORT[dnsmeshd_http]}" --file "$in" --conns 16 \
+            --duration 1800 --failed "$out.failed" --json --quiet >"$out" || true
+        python3 - "$out" "$pass" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
-print("  loaded %d records in %.1f s (%.0f/s), 2xx %d, 4xx %d, 5xx %d, errors %d, timeouts %d"
-      % (r["answered"], r["duration_s"], r["rate"], r["ok"], r["4xx"], r["5xx"], r["errors"],
-         r["timeouts"]))
-sys.exit(0 if r["ok"] == r["sent"] and r["sent"] > 0 else 1)
+st = " ".join("%s=%d" % kv for kv in sorted(r.get("status", {}).items()) if not kv[0].startswith("2"))
+print("  load pass %s: %d records in %.1f s (%.0f/s), 2xx %d, 4xx %d, 5xx %d, errors %d, timeouts %d%s"
+      % (sys.argv[2], r["answered"], r["duration_s"], r["rate"], r["ok"], r["4xx"], r["5xx"],
+         r["errors"], r["timeouts"], ("; not 2xx: " + st) if st else ""))
 EOF
+        [[ -s "$out.failed" ]] || return 0
+        in="$out.failed"
+    done
+    echo "  $(wc -l <"$in") records still without a 2xx after 3 passes" >&2
+    return 1
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -293,8 +381,27 @@ fi
 echo "== $(date -u +%FT%TZ) $(nproc) CPUs; servers on CPU $SERVER_CPU, generator on CPU $GEN_CPU"
 summary="$(python3 "$HERE/gen_records.py" --count "$RECORDS" --out-dir "$WORK/recs")"
 echo "  records: $summary"
+echo "  command: $0 $ARGS"
+echo "  load average: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs; the box may be shared)"
 NAMES="$WORK/recs/names.txt"
 PROBE="$(head -1 "$NAMES")"
+RECS="$WORK/recs/records.jsonl"
+QUERIES="$WORK/queries.txt"
+# one query file for both clients: existing names, names whose answer needs TCP, empty
+# non-terminals and missing names (--mix default of dnsmesh-bench dns)
+"$BENCH" dns --records "$RECS" --write-queries "$QUERIES" --queries $((RECORDS * 2)) 2>/dev/null ||
+    die "could not write the query file"
+echo "  queries: $(wc -l <"$QUERIES") lines ($(grep -c '^nx-' "$QUERIES") for missing names)"
+{
+    echo "== builds"
+    if command -v nsd >/dev/null; then nsd -v 2>&1 | sed -n '1p;/Configure line/p' | sed 's/^/  nsd -v: /'; fi
+    if command -v knotd >/dev/null; then
+        echo "  knotd -V: $(knotd -V 2>&1 | head -1)"
+        echo "  knot package: $(dpkg-query -W -f='${Version}' knot 2>/dev/null || echo '?'); knotd links: $(ldd "$(command -v knotd)" | awk '{print $1}' | grep -v -e linux-vdso -e ld-linux | tr '\n' ' ')"
+    fi
+    if command -v dnsperf >/dev/null; then echo "  dnsperf: $(dnsperf -h 2>&1 | grep -m1 '^Version')"; fi
+    echo "  dnsmeshd: $DNSMESHD, commit $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$HERE" diff --quiet -- . ':!results' 2>/dev/null || echo ' (with local changes)')"
+} | tee ${OUT:+"$OUT/builds.txt"}
 
 ACTIVE=()
 for s in "${SERVERS[@]}"; do
@@ -324,12 +431,6 @@ done
 [[ ${#ACTIVE[@]} -gt 0 ]] || die "no server to measure"
 for s in "${ACTIVE[@]}"; do echo "  $s: pid ${PID[$s]}, 127.0.0.1:${PORT[$s]}"; done
 
-# tree_pids PID: PID and all its descendants (NSD forks its server processes).
-tree_pids() {
-    local p
-    echo "$1"
-    for p in $(pgrep -P "$1" || true); do tree_pids "$p"; done
-}
 # cpu_ticks PID: user + system clock ticks used so far by PID's process tree (all threads).
 cpu_ticks() {
     local t=0 p v
@@ -361,8 +462,9 @@ run_dns() {
     local c0 c1
     only_run "$1"
     c0=$(cpu_ticks "${PID[$1]}")
-    taskset -c "$GEN_CPU" "$BENCH" dns --port "${PORT[$1]}" --names "$NAMES" --duration "$3" \
-        --cpu "$GEN_CPU" --sockets 4 --batch 32 --window 512 --json --quiet ${4:-} >"$2" || true
+    taskset -c "$GEN_CPU" "$BENCH" dns --port "${PORT[$1]}" --names "$QUERIES" --records "$RECS" \
+        --duration "$3" --cpu "$GEN_CPU" --sockets 4 --batch 32 --window 512 --json --quiet \
+        --show-wrong 0 ${4:-} >"$2" || true
     c1=$(cpu_ticks "${PID[$1]}")
     echo "$(((c1 - c0) * 1000 / CLK_TCK))" >"$2.cpu_ms"
 }
@@ -374,7 +476,7 @@ for s in "${ACTIVE[@]}"; do run_dns "$s" "$WORK/warm-$pre$s.json" 1 "$extra"; do
 for ((r = 1; r <= RUNS; r++)); do
     for s in "${ACTIVE[@]}"; do
         run_dns "$s" "$WORK/run-$pre$s-$r.json" "$DURATION" "$extra"
-        python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); c=int(open(sys.argv[1]+".cpu_ms").read())/1000; print("  run %s %-9s qps %8.0f  p50 %7.1f us  p99 %7.1f us  lost %.3f%%  server CPU %.2f s = %.0f answers/CPU-s" % (sys.argv[2], sys.argv[3], r["qps"], r["p50_us"], r["p99_us"], r["lost_pct"], c, r["answered"] / c if c > 0 else 0))' \
+        python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); c=int(open(sys.argv[1]+".cpu_ms").read())/1000; print("  run %s %-9s qps %8.0f  p50 %7.1f us  p99 %7.1f us  lost %.3f%%  wrong %d  server CPU %.2f s = %.0f answers/CPU-s" % (sys.argv[2], sys.argv[3], r["qps"], r["p50_us"], r["p99_us"], r["lost_pct"], r["wrong"], c, r["answered"] / c if c > 0 else 0))' \
             "$WORK/run-$pre$s-$r.json" "$r" "$s" 2>/dev/null || echo "  run $r $s: no result"
     done
 done
@@ -384,7 +486,7 @@ import json, statistics, sys
 work, runs, pre, servers = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 med = {}
 print("== summary (medians over %d runs)" % runs)
-print("  %-9s %10s %10s %10s %10s %8s %14s" % ("server", "qps", "p50_us", "p99_us", "p99.9_us", "lost%", "answers/CPU-s"))
+print("  %-9s %10s %10s %10s %10s %8s %8s %14s" % ("server", "qps", "p50_us", "p99_us", "p99.9_us", "lost%", "wrong", "answers/CPU-s"))
 for s in servers:
     rs = []
     for r in range(1, runs + 1):
@@ -400,7 +502,8 @@ for s in servers:
         continue
     m = {k: statistics.median(x[k] for x in rs) for k in ("qps", "p50_us", "p99_us", "p999_us", "lost_pct", "per_cpu")}
     med[s] = m
-    print("  %-9s %10.0f %10.1f %10.1f %10.1f %8.3f %14.0f" % (s, m["qps"], m["p50_us"], m["p99_us"], m["p999_us"], m["lost_pct"], m["per_cpu"]))
+    wrong = sum(x.get("wrong", 0) for x in rs)
+    print("  %-9s %10.0f %10.1f %10.1f %10.1f %8.3f %8d %14.0f" % (s, m["qps"], m["p50_us"], m["p99_us"], m["p999_us"], m["lost_pct"], wrong, m["per_cpu"]))
 for peer, name in (("nsd", "NSD"), ("knot", "Knot")):
     if "dnsmeshd" in med and peer in med and med[peer]["qps"] > 0:
         print("  dnsmeshd/%s QPS ratio %.2f%s; answers per server CPU-second ratio %.2f"
@@ -417,6 +520,143 @@ if [[ $TCP -eq 1 ]]; then
     compare tcp- --tcp
 fi
 thaw_all
+
+# --- fixed offered loads: dnsperf and our generator ------------------------------------------
+# cache_snap FILE: dnsmeshd's answer-cache counters (hit, negative_hit, miss) from /metrics.
+cache_snap() {
+    curl -s --max-time 5 "http://127.0.0.1:${PORT[dnsmeshd_http]}/metrics" |
+        awk '/^dmp_cache_lookups_total/ {split($1, a, "\""); print a[2], $2}' >"$1" 2>/dev/null || true
+}
+# run_dnsperf SERVER TAG RATE: dnsperf for DURATION s at RATE q/s (0 = unlimited) on GEN_CPU;
+# TAG.dnsperf its output, TAG.time its wall/user/sys seconds, TAG.cpu_ms the server's CPU.
+run_dnsperf() {
+    local s=$1 tag=$2 rate=$3 c0 c1 q=()
+    ((rate > 0)) && q=(-Q "$rate")
+    only_run "$s"
+    [[ "$s" == dnsmeshd ]] && cache_snap "$tag.cache0"
+    c0=$(cpu_ticks "${PID[$s]}")
+    {
+        TIMEFORMAT='%R %U %S'
+        time taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "${PORT[$s]}" -d "$QUERIES" \
+            -l "$DURATION" -c 8 -q 500 -e "${q[@]}" >"$tag.dnsperf" 2>&1
+    } 2>"$tag.time" || true
+    c1=$(cpu_ticks "${PID[$s]}")
+    [[ "$s" == dnsmeshd ]] && cache_snap "$tag.cache1"
+    echo "$(((c1 - c0) * 1000 / CLK_TCK))" >"$tag.cpu_ms"
+}
+# run_ours SERVER TAG RATE: our generator at RATE (0 = as the window allows), answers checked.
+run_ours() {
+    local extra=""
+    (($3 > 0)) && extra="--rate $3"
+    run_dns "$1" "$2.json" "$DURATION" "$extra"
+}
+
+if [[ $DNSPERF -eq 1 ]]; then
+    IFS=',' read -r -a RLIST <<<"$RATES"
+    echo "== fixed offered loads ($RATES q/s; 0 = as fast as the client can): $RUNS runs x $DURATION s per server and rate, interleaved"
+    echo "   dnsperf -c 8 -q 500 -e [-Q rate] on CPU $GEN_CPU gives the server CPU per answer; dnsmesh-bench dns at the same rate gives p50/p99 and checks every answer"
+    for rate in "${RLIST[@]}"; do
+        for ((r = 1; r <= RUNS; r++)); do
+            for s in "${ACTIVE[@]}"; do
+                run_dnsperf "$s" "$WORK/perf-$rate-$s-$r" "$rate"
+                run_ours "$s" "$WORK/ours-$rate-$s-$r" "$rate"
+            done
+        done
+        python3 - "$WORK" "$RUNS" "$rate" "${ACTIVE[@]}" <<'EOF'
+import json, re, statistics, sys
+work, runs, rate, servers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+for s in servers:
+    for r in range(1, runs + 1):
+        t = "%s/perf-%d-%s-%d" % (work, rate, s, r)
+        try:
+            d = open(t + ".dnsperf").read()
+            done = int(re.search(r"Queries completed:\s+(\d+)", d).group(1))
+            lost = int(re.search(r"Queries lost:\s+(\d+)", d).group(1))
+            qps = float(re.search(r"Queries per second:\s+([\d.]+)", d).group(1))
+            lat = float(re.search(r"Average Latency \(s\):\s+([\d.]+)", d).group(1)) * 1e6
+            wall, usr, sy = map(float, open(t + ".time").read().split()[-3:])
+            cpu = int(open(t + ".cpu_ms").read()) / 1000.0
+            o = json.load(open("%s/ours-%d-%s-%d.json" % (work, rate, s, r)))
+        except Exception as e:
+            print("  %-9s rate %6d run %d: no result (%s)" % (s, rate, r, e))
+            continue
+        hit = ""
+        try:
+            c0 = dict(l.split() for l in open(t + ".cache0"))
+            c1 = dict(l.split() for l in open(t + ".cache1"))
+            d_ = {k: float(c1[k]) - float(c0.get(k, 0)) for k in c1}
+            tot = sum(d_.values())
+            if tot > 0:
+                hit = "  cache hits %.1f%%" % (100.0 * (d_.get("hit", 0) + d_.get("negative_hit", 0)) / tot)
+        except Exception:
+            pass
+        print("  %-9s rate %6s run %d: dnsperf %7.0f q/s answered, lost %d, avg %6.0f us, dnsperf CPU %3.0f%%; server %5.2f us CPU/answer | ours %7.0f q/s, p50 %7.1f us, p99 %8.1f us, wrong %d, lost %d%s"
+              % (s, rate or "max", r, qps, lost, lat, 100.0 * (usr + sy) / wall if wall else 0,
+                 1e6 * cpu / done if done else 0, o["qps"], o["p50_us"], o["p99_us"], o["wrong"], o["lost"], hit))
+EOF
+    done
+    thaw_all
+    python3 - "$WORK" "$RUNS" "$RATES" "${OUT:-}" "${ACTIVE[@]}" <<'EOF'
+import json, os, re, statistics, sys
+work, runs, rates, out, servers = sys.argv[1], int(sys.argv[2]), [int(x) for x in sys.argv[3].split(",")], sys.argv[4], sys.argv[5:]
+rows = []
+med = lambda v: statistics.median(v) if v else float("nan")
+for rate in rates:
+    for s in servers:
+        cpu_us, dqps, dcpu, dlat, oq, p50, p99, wrong, lost, hits = [], [], [], [], [], [], [], 0, 0, []
+        for r in range(1, runs + 1):
+            t = "%s/perf-%d-%s-%d" % (work, rate, s, r)
+            try:
+                d = open(t + ".dnsperf").read()
+                done = int(re.search(r"Queries completed:\s+(\d+)", d).group(1))
+                wall, usr, sy = map(float, open(t + ".time").read().split()[-3:])
+                cpu = int(open(t + ".cpu_ms").read()) / 1000.0
+                if done:
+                    cpu_us.append(1e6 * cpu / done)
+                dqps.append(float(re.search(r"Queries per second:\s+([\d.]+)", d).group(1)))
+                dlat.append(float(re.search(r"Average Latency \(s\):\s+([\d.]+)", d).group(1)) * 1e6)
+                dcpu.append(100.0 * (usr + sy) / wall if wall else 0)
+                c0 = dict(l.split() for l in open(t + ".cache0")) if os.path.exists(t + ".cache0") else {}
+                c1 = dict(l.split() for l in open(t + ".cache1")) if os.path.exists(t + ".cache1") else {}
+                dd = {k: float(c1[k]) - float(c0.get(k, 0)) for k in c1}
+                if sum(dd.values()) > 0:
+                    hits.append(100.0 * (dd.get("hit", 0) + dd.get("negative_hit", 0)) / sum(dd.values()))
+            except Exception:
+                pass
+            try:
+                o = json.load(open("%s/ours-%d-%s-%d.json" % (work, rate, s, r)))
+                oq.append(o["qps"]); p50.append(o["p50_us"]); p99.append(o["p99_us"])
+                wrong += o["wrong"]; lost += o["lost"]
+            except Exception:
+                pass
+        rows.append((s, rate, med(cpu_us), med(dqps), med(dcpu), med(dlat), med(oq), med(p50), med(p99), wrong, lost, med(hits) if hits else -1))
+print("== fixed offered loads: medians of %d runs (CPU/answer and avg latency from dnsperf; p50/p99 from dnsmesh-bench dns, every answer checked)" % runs)
+print("  %-9s %8s %12s %12s %10s %12s %11s %10s %10s %7s %7s %8s" % ("server", "offered", "CPU/answer", "dnsperf q/s", "dnsperf%", "dnsperf avg", "ours q/s", "p50_us", "p99_us", "wrong", "lost", "cache%"))
+for (s, rate, c, dq, dc, dl, oq, a, b, w, l, h) in rows:
+    flag = " <- dnsperf at %.0f%% of its core: the client was the limit" % dc if dc >= 90 else ""
+    if rate and dq < 0.97 * rate:
+        flag += " (answered below the offered rate)"
+    print("  %-9s %8s %9.2f us %12.0f %9.0f%% %9.0f us %11.0f %10.1f %10.1f %7d %7d %8s%s"
+          % (s, rate or "max", c, dq, dc, dl, oq, a, b, w, l, ("%.1f%%" % h) if h >= 0 else "-", flag))
+for rate in rates:
+    by = {s: r for r in rows if r[1] == rate for s in [r[0]]}
+    if "dnsmeshd" in by:
+        for peer in ("nsd", "knot"):
+            if peer in by and by[peer][2] > 0:
+                print("  at %s q/s: dnsmeshd / %s CPU per answer %.2f, p99 %.2f"
+                      % (rate or "max", peer, by["dnsmeshd"][2] / by[peer][2],
+                         by["dnsmeshd"][8] / by[peer][8] if by[peer][8] > 0 else float("nan")))
+if out:
+    with open(os.path.join(out, "results.tsv"), "w") as f:
+        f.write("server\toffered\tcpu_us_per_answer\tdnsperf_qps\tdnsperf_cpu_pct\tdnsperf_avg_us\tours_qps\tp50_us\tp99_us\twrong\tlost\tcache_hit_pct\n")
+        for row in rows:
+            f.write("\t".join(str(x) for x in row) + "\n")
+EOF
+    if [[ -n "$OUT" ]] && command -v gnuplot >/dev/null; then
+        plot_curves "$OUT" "${ACTIVE[@]}"
+        echo "  curves: $OUT/cpu-per-query.svg, $OUT/latency.svg"
+    fi
+fi
 
 # --- queries under writes (dnsmeshd) ------------------------------------------------------
 if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then

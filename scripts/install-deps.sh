@@ -3,7 +3,9 @@
 # Idempotent: packages already present are left alone and apt is not touched.
 #   scripts/install-deps.sh          build + test packages (nsd and knot: the zone-transfer
 #                                    tests start them as secondaries on loopback)
-#   scripts/install-deps.sh --bench  also the peers the benchmarks compare with
+#   scripts/install-deps.sh --bench  also what the benchmarks need: zfec (erasure peer), dnsperf
+#                                    (a DNS load client we did not write) and gnuplot (the SVG
+#                                    curves of bench/dns-vs-peers.sh)
 set -euo pipefail
 
 pkgs=(
@@ -15,7 +17,7 @@ pkgs=(
   nsd knot
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(python3-zfec)
+  pkgs+=(python3-zfec dnsperf gnuplot-nox)
 fi
 
 missing=()

@@ -174,6 +174,9 @@ def main():
         print(f"rocksdb error lines logged: {len(errs)} in {elapsed:.0f}s")
         if len(errs) > elapsed + 5:
             print("FAIL: error logs not rate-limited"); ok = False
+        if not ok:
+            print(f"node exit status: {p.poll()}; its last log lines:")
+            print("\n".join(open(errf).read().splitlines()[-25:]))
         return 0 if ok else 1
     finally:
         if p is not None and p.poll() is None:

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <openssl/sha.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "store/store_ingest.h"
@@ -162,21 +164,79 @@ static void progress(dmp_store_ingest_t *g, const char *stage, uint64_t done, ui
 
 void dmp_store_ingest_seterr(dmp_store_ingest_t *g, const char *fmt, const char *a)
 {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* two writer threads */
+    pthread_mutex_lock(&mu);
     if (g->err && g->errlen && g->err[0] == '\0')
         snprintf(g->err, g->errlen, fmt, a ? a : "");
+    pthread_mutex_unlock(&mu);
+}
+
+/* ---- two threads over an index range ---- */
+
+typedef struct {
+    dmp_store_ingest_t *g;
+    size_t from, to;
+    void (*fn)(dmp_store_ingest_t *g, size_t from, size_t to, void *part);
+    void *part;
+} par_t;
+
+static void *par_run(void *arg)
+{
+    par_t *p = arg;
+    p->fn(p->g, p->from, p->to, p->part);
+    return NULL;
+}
+
+/* Runs fn over [0, n) in DMP_STORE_LOAD_THREADS slices (fewer when a thread cannot start);
+ * parts[t] is slice t's private state. */
+#define DMP_STORE_LOAD_THREADS 2
+static void par_for(dmp_store_ingest_t *g, size_t n,
+                    void (*fn)(dmp_store_ingest_t *, size_t, size_t, void *), void **parts)
+{
+    par_t p[DMP_STORE_LOAD_THREADS];
+    pthread_t th[DMP_STORE_LOAD_THREADS];
+    bool started[DMP_STORE_LOAD_THREADS] = {false};
+    size_t per = n / DMP_STORE_LOAD_THREADS + 1;
+    for (int t = 0; t < DMP_STORE_LOAD_THREADS; t++) {
+        size_t from = per * (size_t)t, to = from + per;
+        p[t] = (par_t){g, from < n ? from : n, to < n ? to : n, fn, parts ? parts[t] : NULL};
+        if (t > 0 && n >= 4096)
+            started[t] = pthread_create(&th[t], NULL, par_run, &p[t]) == 0;
+    }
+    par_run(&p[0]);
+    for (int t = 1; t < DMP_STORE_LOAD_THREADS; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            par_run(&p[t]);
+    }
+}
+
+/* SHA-256 of name; the bucket is its first 16 bits (as dmp_store_bucket_raw). */
+static uint16_t bucket_fast(const char *name, size_t nl)
+{
+    uint8_t h[32];
+    SHA256((const unsigned char *)name, nl, h);
+    return (uint16_t)(((uint32_t)h[0] << 8 | h[1]) >> (16 - DMP_STORE_MERKLE_BITS));
+}
+
+static void hash_slice(dmp_store_ingest_t *g, size_t from, size_t to, void *part)
+{
+    (void)part;
+    for (size_t i = from; i < to; i++) {
+        dmp_store_lent_t *e = &g->l->e[i];
+        SHA256(e->value, e->vlen, e->hash);
+        e->bucket = bucket_fast(e->name, e->nl);
+        if (from == 0 && (i & 0x3ffff) == 0)
+            progress(g, "hash", i * 2, g->l->n);
+    }
 }
 
 /* Hashes every value, then sorts and deduplicates the records order. */
 static int prepare(dmp_store_ingest_t *g)
 {
     dmp_store_load_t *l = g->l;
-    for (size_t i = 0; i < l->n; i++) {
-        dmp_store_lent_t *e = &l->e[i];
-        crypto_hash_sha256(e->hash, e->value, e->vlen);
-        e->bucket = (uint16_t)dmp_store_bucket_raw(e->name, e->nl);
-        if ((i & 0x3ffff) == 0)
-            progress(g, "hash", i, l->n);
-    }
+    par_for(g, l->n, hash_slice, NULL);
     progress(g, "hash", l->n, l->n);
     int rc = dmp_store_ingest_sort(g, DMP_STORE_ORDER_RKEY, &g->u, &g->nu);
     if (rc != 0)
@@ -279,6 +339,22 @@ static int check_names(dmp_store_ingest_t *g)
     return rc;
 }
 
+static void digest_slice(dmp_store_ingest_t *g, size_t from, size_t to, void *part)
+{
+    uint8_t(*mk)[32] = part;
+    uint8_t buf[DMP_STORE_RKEY_MAX], dig[32];
+    for (size_t i = from; i < to; i++) {
+        const dmp_store_lent_t *e = &g->l->e[g->u[i].idx];
+        if (e->flags & DMP_STORE_LENT_REFRESH)
+            continue;
+        /* item digest = SHA-256(lname || 0x00 || hash), as dmp_store_item_digest_raw */
+        size_t kl = dmp_store_rkey_make(buf, e->name, e->nl, e->hash);
+        SHA256(buf, kl, dig);
+        for (size_t j = 0; j < 32; j++)
+            mk[e->bucket][j] ^= dig[j];
+    }
+}
+
 /* Merkle deltas (one per touched bucket) and the journal entry of the new rows. */
 static int deltas(dmp_store_ingest_t *g)
 {
@@ -288,14 +364,22 @@ static int deltas(dmp_store_ingest_t *g)
     uint32_t *firsts = NULL;
     int rc = (mk && touched) ? 0 : DMP_ENOMEM;
     size_t jbytes = 0, nnew = 0;
+    /* item digests in two slices, each XORed into its own bucket array */
+    uint8_t(*mk2)[32] = rc == 0 ? calloc(DMP_STORE_MERKLE_BUCKETS, 32) : NULL;
+    if (rc == 0 && mk2 == NULL)
+        rc = DMP_ENOMEM;
+    if (rc == 0) {
+        void *parts[2] = {mk, mk2};
+        par_for(g, g->nu, digest_slice, parts);
+        for (size_t b = 0; b < DMP_STORE_MERKLE_BUCKETS; b++)
+            for (size_t j = 0; j < 32; j++)
+                mk[b][j] ^= mk2[b][j];
+    }
+    free(mk2);
     for (size_t i = 0; rc == 0 && i < g->nu; i++) {
         const dmp_store_lent_t *e = &l->e[g->u[i].idx];
         if (e->flags & DMP_STORE_LENT_REFRESH)
             continue;
-        uint8_t dig[32];
-        dmp_store_item_digest_raw(e->name, e->nl, e->hash, dig);
-        for (size_t j = 0; j < 32; j++)
-            mk[e->bucket][j] ^= dig[j];
         touched[e->bucket] = 1;
         jbytes += 6 + (size_t)e->nl + e->vlen;
         nnew++;

@@ -62,7 +62,6 @@ typedef struct {
     char **files[CF_OURS];
     size_t nfiles[CF_OURS];
     uint64_t seq_base;
-    size_t written, to_write; /* progress of the write stage */
 } dmp_store_ingest_t;
 
 /* store_ingest.c: the first error message wins (fmt has one %s). */

@@ -4,6 +4,7 @@
  * extractor as flushed files), then ingested by moving (linking) them into the store. */
 /* qsort_r: _GNU_SOURCE comes from the build (CMakeLists.txt) */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,7 @@ typedef struct {
     rocksdb_sstfilewriter_t *w;
     size_t since_check;
     size_t files_cap;
+    uint64_t files, bytes;
 } sstw_t;
 
 static int sstw_fail(sstw_t *w, const char *what, char *err)
@@ -154,8 +156,8 @@ static int sstw_close_file(sstw_t *w)
     w->w = NULL;
     if (err != NULL)
         return sstw_fail(w, "writing a table file: %s", err);
-    w->g->stats->sst_files++;
-    w->g->stats->sst_bytes += sz;
+    w->files++;
+    w->bytes += sz;
     return 0;
 }
 
@@ -211,10 +213,12 @@ static int sstw_add(sstw_t *w, const uint8_t *k, size_t kl, const uint8_t *v, si
     return 0;
 }
 
+/* progress is reported by the records writer (the main thread) only */
 static void sstw_progress(dmp_store_ingest_t *g, size_t i, size_t n)
 {
+    (void)n;
     if ((i & 0x3ffff) == 0 && g->progress)
-        g->progress(g->ctx, "write", g->written + i, g->to_write);
+        g->progress(g->ctx, "write", i, g->nu);
 }
 
 /* records, bystored (both in records order) */
@@ -245,7 +249,6 @@ static int write_records(dmp_store_ingest_t *g, sstw_t *wr, sstw_t *wb)
         sstw_progress(g, i, g->nu);
     }
     free(vbuf);
-    g->written += g->nu;
     return rc;
 }
 
@@ -272,10 +275,8 @@ static int write_expiry(dmp_store_ingest_t *g, sstw_t *w)
         size_t rkl = dmp_store_rkey_make(rk, e->name, e->nl, e->hash);
         size_t ikl = dmp_store_ikey_make(ik, g->now_ms + (int64_t)e->ttl * 1000, rk, rkl);
         rc = sstw_add(w, ik, ikl, (const uint8_t *)"", 0, false);
-        sstw_progress(g, i, g->nu);
     }
     free(ord);
-    g->written += g->nu;
     return rc;
 }
 
@@ -301,16 +302,15 @@ static int write_buckets(dmp_store_ingest_t *g, sstw_t *w, sstw_t *wt)
     for (size_t i = 0; i < g->nu && rc == 0; i++) {
         const dmp_store_lent_t *e = &l->e[ord[i]];
         uint8_t bk[DMP_STORE_BKEY_MAX], ev[8];
-        size_t bkl = dmp_store_bkey_make(bk, e->name, e->nl, e->hash);
+        dmp_store_u16be(bk, e->bucket); /* = dmp_store_bkey_make, bucket hashed already */
+        size_t bkl = 2 + dmp_store_rkey_make(bk + 2, e->name, e->nl, e->hash);
         dmp_store_ob64_put(ev, g->now_ms + (int64_t)e->ttl * 1000);
         rc = sstw_add(w, bk, bkl, ev, 8, false);
         if (rc == 0 && wt != NULL)
             rc = sstw_add(wt, bk, bkl, NULL, 0, true);
-        sstw_progress(g, i, g->nu);
     }
     free(start);
     free(ord);
-    g->written += g->nu;
     return rc;
 }
 
@@ -326,10 +326,8 @@ static int write_rnames(dmp_store_ingest_t *g, sstw_t *w)
         size_t dkl = dmp_store_dkey_make(dk, e->name, e->nl, e->hash);
         dmp_store_ob64_put(ev, g->now_ms + (int64_t)e->ttl * 1000);
         rc = sstw_add(w, dk, dkl, ev, 8, false);
-        sstw_progress(g, i, n);
     }
     free(v);
-    g->written += n;
     return rc;
 }
 
@@ -344,6 +342,25 @@ static bool cf_empty(dmp_store_t *s, int cf)
     return empty;
 }
 
+typedef struct {
+    dmp_store_ingest_t *g;
+    sstw_t *w;
+    bool tombs;
+    int rc;
+} side_t;
+
+/* The index column families other than bystored, on a second thread. */
+static void *write_side(void *arg)
+{
+    side_t *sd = arg;
+    sd->rc = write_expiry(sd->g, &sd->w[CF_EXPIRY]);
+    if (sd->rc == 0)
+        sd->rc = write_buckets(sd->g, &sd->w[CF_BUCKETS], sd->tombs ? &sd->w[CF_TOMBS] : NULL);
+    if (sd->rc == 0)
+        sd->rc = write_rnames(sd->g, &sd->w[CF_RNAMES]);
+    return NULL;
+}
+
 int dmp_store_ingest_write(dmp_store_ingest_t *g)
 {
     dmp_store_t *s = g->l->s;
@@ -351,26 +368,30 @@ int dmp_store_ingest_write(dmp_store_ingest_t *g)
     rocksdb_envoptions_t *env = rocksdb_envoptions_create();
     if (env == NULL)
         return DMP_ENOMEM;
-    bool tombs = !cf_empty(s, CF_TOMBS);
     sstw_t w[CF_OURS];
     for (int c = 0; c < CF_OURS; c++)
         w[c] = (sstw_t){.g = g, .cf = c, .env = env};
-    g->to_write = g->nu * (tombs ? 5 : 4);
+    side_t sd = {.g = g, .w = w, .tombs = !cf_empty(s, CF_TOMBS)};
+    /* records + bystored here, the other indexes beside: independent files */
+    pthread_t th;
+    bool threaded = pthread_create(&th, NULL, write_side, &sd) == 0;
     int rc = write_records(g, &w[CF_RECORDS], &w[CF_BYSTORED]);
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        write_side(&sd);
     if (rc == 0)
-        rc = write_expiry(g, &w[CF_EXPIRY]);
-    if (rc == 0)
-        rc = write_buckets(g, &w[CF_BUCKETS], tombs ? &w[CF_TOMBS] : NULL);
-    if (rc == 0)
-        rc = write_rnames(g, &w[CF_RNAMES]);
+        rc = sd.rc;
     for (int c = 0; c < CF_OURS; c++) {
         int r2 = sstw_close_file(&w[c]);
         if (rc == 0)
             rc = r2;
+        g->stats->sst_files += w[c].files;
+        g->stats->sst_bytes += w[c].bytes;
     }
     rocksdb_envoptions_destroy(env);
     if (g->progress)
-        g->progress(g->ctx, "write", g->to_write, g->to_write);
+        g->progress(g->ctx, "write", g->nu, g->nu);
     return rc;
 }
 

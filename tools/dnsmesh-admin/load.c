@@ -40,6 +40,13 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static char *arena(ld_t *L, size_t n)
 {
     if (n > ARENA_BLOCK)
@@ -519,8 +526,8 @@ static void on_progress(void *ctx, const char *stage, uint64_t done, uint64_t to
     if (new_stage)
         pg->stage = stage;
     pg->L->last_print = t;
-    fprintf(stderr, "load: %-6s %llu/%llu (%.1f s)\n", stage, (unsigned long long)done,
-            (unsigned long long)total, t - pg->L->t0);
+    fprintf(stderr, "load: %-6s %llu/%llu (%.1f s, cpu %.1f s)\n", stage, (unsigned long long)done,
+            (unsigned long long)total, t - pg->L->t0, cpu_s());
 }
 
 static int on_name(void *ctx, const char *name, size_t nl, size_t values, size_t bytes, size_t last)

@@ -245,8 +245,8 @@ typedef struct {
     char origin[256];
     size_t olen;
     bool have_origin;
-    int64_t dflt_ttl; /* $TTL, else the last explicit TTL; -1 = none */
-    char owner[256];
+    int64_t dflt_ttl;  /* $TTL, else the last explicit TTL; -1 = none */
+    const char *owner; /* in the arena: the loader borrows names until it commits */
     size_t owner_len;
     bool have_owner;
 } zst_t;
@@ -402,7 +402,13 @@ static int zone_line(ld_t *L, zst_t *z, size_t line, const char *p, const char *
             return fail(L, line, "%s", why);
         if (zone_name(L, z, line, tok, tl, owner, &owl))
             return 1;
-        memcpy(z->owner, owner, owl);
+        if (!z->have_owner || owl != z->owner_len || memcmp(owner, z->owner, owl) != 0) {
+            char *c = arena(L, owl ? owl : 1);
+            if (!c)
+                return fail(L, line, "out of memory");
+            memcpy(c, owner, owl);
+            z->owner = c;
+        }
         z->owner_len = owl;
         z->have_owner = true;
         p = skip_ws(q, e);

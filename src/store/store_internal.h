@@ -38,7 +38,7 @@ enum {
 #define MIGRATE_CHUNK 4096u
 /* has_descendant gives up (answers true) after this many dead index entries in a row. */
 #define DESC_MAX_DEAD 64u
-#define DEFAULT_CACHE_BYTES ((size_t)64 << 20)
+#define DEFAULT_CACHE_BYTES ((size_t)256 << 20) /* filled lazily: small stores use less */
 #define DEFAULT_WBUF_BYTES ((size_t)64 << 20)
 
 /* The store. Owns every RocksDB object below. Invariants kept by every write batch:

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -212,24 +212,49 @@ static void par_for(dmp_store_ingest_t *g, size_t n,
     }
 }
 
-/* SHA-256 of name; the bucket is its first 16 bits (as dmp_store_bucket_raw). */
-static uint16_t bucket_fast(const char *name, size_t nl)
+/* SHA-256 through a fetched EVP_MD and one context per slice: OpenSSL 3's one-shot SHA256()
+ * looks the algorithm up on every call, which cost more than the hashing. libsodium if the
+ * context fails. */
+typedef struct {
+    EVP_MD_CTX *ctx;
+    const EVP_MD *md;
+} sha_t;
+
+static void sha_init(sha_t *h, const EVP_MD *md)
 {
-    uint8_t h[32];
-    SHA256((const unsigned char *)name, nl, h);
-    return (uint16_t)(((uint32_t)h[0] << 8 | h[1]) >> (16 - DMP_STORE_MERKLE_BITS));
+    h->md = md;
+    h->ctx = md ? EVP_MD_CTX_new() : NULL;
+}
+
+static void sha_done(sha_t *h)
+{
+    EVP_MD_CTX_free(h->ctx);
+}
+
+static void sha256(sha_t *h, const void *p, size_t len, uint8_t out[32])
+{
+    unsigned int ol = 0;
+    if (h->ctx == NULL || EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 ||
+        EVP_DigestUpdate(h->ctx, p, len) != 1 || EVP_DigestFinal_ex(h->ctx, out, &ol) != 1 ||
+        ol != 32)
+        crypto_hash_sha256(out, p, len);
 }
 
 static void hash_slice(dmp_store_ingest_t *g, size_t from, size_t to, void *part)
 {
     (void)part;
+    sha_t h;
+    sha_init(&h, g->md);
     for (size_t i = from; i < to; i++) {
         dmp_store_lent_t *e = &g->l->e[i];
-        SHA256(e->value, e->vlen, e->hash);
-        e->bucket = bucket_fast(e->name, e->nl);
+        uint8_t nh[32];
+        sha256(&h, e->value, e->vlen, e->hash);
+        sha256(&h, e->name, e->nl, nh); /* the bucket: as dmp_store_bucket_raw */
+        e->bucket = (uint16_t)(((uint32_t)nh[0] << 8 | nh[1]) >> (16 - DMP_STORE_MERKLE_BITS));
         if (from == 0 && (i & 0x3ffff) == 0)
             progress(g, "hash", i * 2, g->l->n);
     }
+    sha_done(&h);
 }
 
 /* Hashes every value, then sorts and deduplicates the records order. */
@@ -343,16 +368,19 @@ static void digest_slice(dmp_store_ingest_t *g, size_t from, size_t to, void *pa
 {
     uint8_t(*mk)[32] = part;
     uint8_t buf[DMP_STORE_RKEY_MAX], dig[32];
+    sha_t h;
+    sha_init(&h, g->md);
     for (size_t i = from; i < to; i++) {
         const dmp_store_lent_t *e = &g->l->e[g->u[i].idx];
         if (e->flags & DMP_STORE_LENT_REFRESH)
             continue;
         /* item digest = SHA-256(lname || 0x00 || hash), as dmp_store_item_digest_raw */
         size_t kl = dmp_store_rkey_make(buf, e->name, e->nl, e->hash);
-        SHA256(buf, kl, dig);
+        sha256(&h, buf, kl, dig);
         for (size_t j = 0; j < 32; j++)
             mk[e->bucket][j] ^= dig[j];
     }
+    sha_done(&h);
 }
 
 /* Merkle deltas (one per touched bucket) and the journal entry of the new rows. */
@@ -489,6 +517,7 @@ int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, c
                             .err = err,
                             .errlen = errlen};
     dmp_buf_init(&g.dl.journal);
+    g.md = EVP_MD_fetch(NULL, "SHA256", NULL); /* NULL: libsodium hashes */
     int rc = prepare(&g);
     if (rc == 0)
         rc = check_names(&g);
@@ -525,6 +554,7 @@ int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, c
     stats->serial = dmp_store_soa_serial(l->s);
     if (rc != 0 && rc != DMP_EINVAL)
         dmp_store_ingest_seterr(&g, "%s", dmp_store_strerror(rc));
+    EVP_MD_free(g.md);
     free(g.u);
     free(g.ref);
     free(g.dl.d);

@@ -3,6 +3,8 @@
 #ifndef DMP_STORE_INGEST_H
 #define DMP_STORE_INGEST_H
 
+#include <openssl/evp.h>
+
 #include "store/store_internal.h"
 
 #define DMP_STORE_LENT_REFRESH 1u /* the store holds this (name, value) already */
@@ -62,6 +64,7 @@ typedef struct {
     char **files[CF_OURS];
     size_t nfiles[CF_OURS];
     uint64_t seq_base;
+    EVP_MD *md; /* SHA-256 (libcrypto), NULL: libsodium */
 } dmp_store_ingest_t;
 
 /* store_ingest.c: the first error message wins (fmt has one %s). */

@@ -349,13 +349,11 @@ typedef struct {
     int rc;
 } side_t;
 
-/* The index column families other than bystored, on a second thread. */
+/* buckets (+ tombs) and rnames (its own sort), on a second thread. */
 static void *write_side(void *arg)
 {
     side_t *sd = arg;
-    sd->rc = write_expiry(sd->g, &sd->w[CF_EXPIRY]);
-    if (sd->rc == 0)
-        sd->rc = write_buckets(sd->g, &sd->w[CF_BUCKETS], sd->tombs ? &sd->w[CF_TOMBS] : NULL);
+    sd->rc = write_buckets(sd->g, &sd->w[CF_BUCKETS], sd->tombs ? &sd->w[CF_TOMBS] : NULL);
     if (sd->rc == 0)
         sd->rc = write_rnames(sd->g, &sd->w[CF_RNAMES]);
     return NULL;
@@ -372,10 +370,12 @@ int dmp_store_ingest_write(dmp_store_ingest_t *g)
     for (int c = 0; c < CF_OURS; c++)
         w[c] = (sstw_t){.g = g, .cf = c, .env = env};
     side_t sd = {.g = g, .w = w, .tombs = !cf_empty(s, CF_TOMBS)};
-    /* records + bystored here, the other indexes beside: independent files */
+    /* records, bystored and expiry here, buckets and rnames beside: independent files */
     pthread_t th;
     bool threaded = pthread_create(&th, NULL, write_side, &sd) == 0;
     int rc = write_records(g, &w[CF_RECORDS], &w[CF_BYSTORED]);
+    if (rc == 0)
+        rc = write_expiry(g, &w[CF_EXPIRY]);
     if (threaded)
         pthread_join(th, NULL);
     else

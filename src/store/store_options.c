@@ -147,6 +147,12 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
      * and the store (dnsmeshd keeps a reserve of 64..256 for it; unlimited would let a large
      * store starve the listeners) */
     rocksdb_options_set_max_open_files(s->dbopts, 192);
+    /* ... and one LRU over those 182 table readers: with RocksDB's default 64 shards each held
+     * ~3, so a 10M-record store's ~90 files kept evicting each other and every few lookups
+     * re-opened a table (footer, properties, top-level index and filter: 16 % of the CPU of a
+     * miss at 10M records). A table-cache lookup per file per iterator is cheap enough for one
+     * mutex at our thread counts. */
+    rocksdb_options_set_table_cache_numshardbits(s->dbopts, 0);
     /* FATAL only: RocksDB's info LOG lives on the store's disk, and once an append to it has
      * failed (ENOSPC) the next warning written to it trips an assertion in librocksdb (Debian
      * builds keep them), killing the node on a full disk. The node logs store errors itself. */

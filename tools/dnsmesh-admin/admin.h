@@ -37,5 +37,9 @@ int admin_import_tsig(sqlite3 *kdb, dmp_store_t *s, int64_t *found, int64_t *imp
  * Returns the exit status. */
 int admin_load(const char *db, const char *file, const char *format, bool json_out,
                const dmp_node_config_t *cfg);
+/* The parser alone (fuzz target): every record of buf checked, nothing stored. 0 with
+ * *records, or 1 with the FILE:LINE message in err. */
+int admin_load_parse(const uint8_t *buf, size_t len, bool jsonl, const dmp_node_config_t *cfg,
+                     size_t *records, char *err, size_t cap);
 
 #endif

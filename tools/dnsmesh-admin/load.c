@@ -516,6 +516,24 @@ static int parse_file(ld_t *L, const uint8_t *m, size_t len, bool jsonl)
     return 0;
 }
 
+int admin_load_parse(const uint8_t *buf, size_t len, bool jsonl, const dmp_node_config_t *cfg,
+                     size_t *records, char *err, size_t cap)
+{
+    ld_t L = {.path = "input", .cfg = cfg};
+    L.t0 = L.last_print = now_s() + 1e9; /* no progress lines */
+    int rc = dmp_store_load_new(&L.ld) == 0 ? parse_file(&L, buf, len, jsonl) : 1;
+    if (rc != 0 && err && cap)
+        snprintf(err, cap, "%s", L.ld ? L.err : "out of memory");
+    if (records)
+        *records = L.n;
+    dmp_store_load_free(L.ld);
+    for (size_t i = 0; i < L.nblocks; i++)
+        free(L.blocks[i]);
+    free(L.blocks);
+    free(L.lines);
+    return rc;
+}
+
 typedef struct {
     ld_t *L;
     double stage_t;

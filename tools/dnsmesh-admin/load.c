@@ -27,7 +27,7 @@ typedef struct {
     uint32_t *lines; /* line of each record */
     size_t n, lines_cap;
     char **blocks; /* copies of values that are not contiguous in the file */
-    size_t nblocks, blocks_cap, used;
+    size_t nblocks, blocks_cap, used, block_size;
     uint64_t skipped; /* non-TXT records of a zone file */
     double t0, last_print;
     char err[1024];
@@ -51,7 +51,12 @@ static char *arena(ld_t *L, size_t n)
 {
     if (n > ARENA_BLOCK)
         return NULL;
-    if (L->nblocks == 0 || L->used + n > ARENA_BLOCK) {
+    if (L->nblocks == 0 || L->used + n > L->block_size) {
+        /* blocks grow from 64 KiB to 16 MiB: small inputs stay small */
+        size_t bs = L->block_size ? L->block_size * 2 : (size_t)64 << 10;
+        L->block_size = bs > ARENA_BLOCK ? ARENA_BLOCK : bs;
+        while (L->block_size < n)
+            L->block_size *= 2;
         if (L->nblocks == L->blocks_cap) {
             size_t nc = L->blocks_cap ? L->blocks_cap * 2 : 16;
             char **nb = realloc(L->blocks, nc * sizeof *nb);
@@ -60,7 +65,7 @@ static char *arena(ld_t *L, size_t n)
             L->blocks = nb;
             L->blocks_cap = nc;
         }
-        if (!(L->blocks[L->nblocks] = malloc(ARENA_BLOCK)))
+        if (!(L->blocks[L->nblocks] = malloc(L->block_size)))
             return NULL;
         L->nblocks++;
         L->used = 0;

@@ -184,4 +184,52 @@ typedef struct {
 int dmp_store_apply_ex(dmp_store_t *s, dmp_store_op_t *ops, size_t n, int64_t now_ms,
                        unsigned flags, size_t *changed);
 
+/* ---- Bulk load (store_ingest.c; `dnsmesh-admin load`) ----
+ * Adds many records through RocksDB SST ingestion instead of the write path, leaving the store
+ * as dmp_store_put_batch of the same records at one now_ms would (every index, the record
+ * count, the Merkle buckets, the serial advanced by one change set and its journal entry),
+ * bypassing the WAL and the memtables. Meant for a store no node has open (RocksDB's lock
+ * guarantees no other process does); nothing else may write the handle during the commit.
+ * Usage: new, add every record, commit, free. add borrows name and value until free (keep them
+ * alive and unchanged); it only validates like the write path (DMP_ENAME, DMP_ETOOBIG). */
+typedef struct dmp_store_load dmp_store_load_t;
+
+/* Per distinct name of the load, in name order: the live values the name will hold after the
+ * load (the store's plus the new ones) and their TXT RDATA bytes; last_index = the largest add
+ * index among this name's new rows (SIZE_MAX when every one refreshes an existing row). Nonzero
+ * refuses the load: commit returns DMP_EINVAL with stats->bad_index = last_index. */
+typedef int (*dmp_store_load_name_fn)(void *ctx, const char *name, size_t name_len, size_t values,
+                                      size_t rdata_bytes, size_t last_index);
+/* Progress: stage ("hash", "sort", "check", "write", "ingest", "commit"), done of total. */
+typedef void (*dmp_store_load_progress_fn)(void *ctx, const char *stage, uint64_t done,
+                                           uint64_t total);
+
+typedef struct {
+    uint64_t records;    /* records added to the loader */
+    uint64_t duplicates; /* the same (name, value) again in the input: the later one won */
+    uint64_t added;      /* new rows */
+    uint64_t refreshed;  /* rows the store held already (ttl and times refreshed) */
+    uint64_t names;      /* distinct names */
+    uint64_t sst_files, sst_bytes;
+    uint32_t serial;  /* the zone serial after the load */
+    bool journaled;   /* false: the change set exceeds DMP_STORE_LOAD_JOURNAL_MAX; IXFR
+                       * across it falls back to AXFR */
+    size_t bad_index; /* see dmp_store_load_name_fn */
+} dmp_store_load_stats_t;
+
+#define DMP_STORE_LOAD_JOURNAL_MAX ((size_t)64 << 20) /* bytes of one journal entry */
+
+int dmp_store_load_new(dmp_store_load_t **out);
+int dmp_store_load_add(dmp_store_load_t *l, const char *name, size_t name_len, const uint8_t *value,
+                       size_t value_len, uint32_t ttl);
+/* Sorts, checks (check may be NULL), writes the table files under tmpdir (created; on the
+ * store's filesystem, so ingestion links instead of copying; removed afterwards), ingests them
+ * and writes the count, Merkle, serial and journal in one synced batch. Before the first
+ * ingestion a marker is written (synced) and the final batch removes it: a store whose load was
+ * interrupted in between refuses to open (dmp_store_open says so). On error err says why. */
+int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, const char *tmpdir,
+                          dmp_store_load_name_fn check, dmp_store_load_progress_fn progress,
+                          void *ctx, dmp_store_load_stats_t *stats, char *err, size_t errlen);
+void dmp_store_load_free(dmp_store_load_t *l);
+
 #endif

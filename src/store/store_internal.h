@@ -38,7 +38,7 @@ enum {
 #define MIGRATE_CHUNK 4096u
 /* has_descendant gives up (answers true) after this many dead index entries in a row. */
 #define DESC_MAX_DEAD 64u
-#define DEFAULT_CACHE_BYTES ((size_t)64 << 20)
+#define DEFAULT_CACHE_BYTES ((size_t)256 << 20) /* filled lazily: small stores use less */
 #define DEFAULT_WBUF_BYTES ((size_t)64 << 20)
 
 /* The store. Owns every RocksDB object below. Invariants kept by every write batch:
@@ -154,6 +154,10 @@ size_t dmp_store_bkey_make(uint8_t *out, const char *lname, size_t nl, const uin
 /* Removes up to max tombstones whose time is past now, resuming where the last call stopped
  * (bounded work per sweep). */
 int dmp_store_tombs_gc(dmp_store_t *s, int64_t now_ms, size_t max, size_t *removed);
+
+/* ---- store_ingest.c ---- */
+/* DMP_STORE_ECORRUPT with a message when an interrupted bulk load left its marker. */
+int dmp_store_load_check(dmp_store_t *s, const char *path, char *errbuf, size_t errlen);
 
 /* ---- store_read.c ---- */
 void dmp_store_to_public(const dmp_store_rec_t *rec, const uint8_t hash[32], dmp_store_record_t *r);

@@ -285,6 +285,8 @@ int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, s
             s->extra_cf[i - CF_OURS] = handles[i];
     }
     rc = check_version(s, o->path, errbuf, errlen);
+    if (rc == 0)
+        rc = dmp_store_load_check(s, o->path, errbuf, errlen);
     if (rc == 0 && (rc = dmp_store_serial_load(s)) != 0)
         dmp_store_set_err(errbuf, errlen, "store %s: cannot read the zone serial%s", o->path, "");
 

@@ -147,6 +147,12 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
      * and the store (dnsmeshd keeps a reserve of 64..256 for it; unlimited would let a large
      * store starve the listeners) */
     rocksdb_options_set_max_open_files(s->dbopts, 192);
+    /* ... and one LRU over those 182 table readers: with RocksDB's default 64 shards each held
+     * ~3, so a 10M-record store's ~90 files kept evicting each other and every few lookups
+     * re-opened a table (footer, properties, top-level index and filter: 16 % of the CPU of a
+     * miss at 10M records). A table-cache lookup per file per iterator is cheap enough for one
+     * mutex at our thread counts. */
+    rocksdb_options_set_table_cache_numshardbits(s->dbopts, 0);
     /* FATAL only: RocksDB's info LOG lives on the store's disk, and once an append to it has
      * failed (ENOSPC) the next warning written to it trips an assertion in librocksdb (Debian
      * builds keep them), killing the node on a full disk. The node logs store errors itself. */
@@ -157,7 +163,22 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
     rocksdb_block_based_options_set_filter_policy(s->bbt_rec,
                                                   rocksdb_filterpolicy_create_bloom(10));
     rocksdb_block_based_options_set_whole_key_filtering(s->bbt_rec, 1);
+    /* The records' index and filter blocks live in the block cache (bounded memory) but are
+     * partitioned: a lookup loads one 4 KiB index partition and one filter partition instead of
+     * a table file's whole index (~0.8 MiB per 64 MiB file) and filter (~0.5 MiB). With
+     * unpartitioned blocks, a 10M-record store's metadata (~60 MiB) no longer fit the cache
+     * beside the data blocks, and every miss re-read and re-parsed whole index and filter blocks
+     * (docs/store.md "Read path at scale"). The top-level index of each file stays pinned, and
+     * metadata goes to the cache's high-priority pool so data blocks evict it last; so are L0's
+     * (fresh flushes, read by every lookup). */
+    rocksdb_block_based_options_set_index_type(
+        s->bbt_rec, rocksdb_block_based_table_index_type_two_level_index_search);
+    rocksdb_block_based_options_set_partition_filters(s->bbt_rec, 1);
+    rocksdb_block_based_options_set_metadata_block_size(s->bbt_rec, 4096);
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->bbt_rec, 1);
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks_with_high_priority(s->bbt_rec, 1);
+    rocksdb_block_based_options_set_pin_top_level_index_and_filter(s->bbt_rec, 1);
+    rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(s->bbt_rec, 1);
 
     for (size_t i = 0; i < CF_OURS; i++) {
         rocksdb_options_t *co = rocksdb_options_create();
@@ -179,6 +200,9 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
         return DMP_ENOMEM;
     /* The options take ownership of these three. */
     rocksdb_options_set_prefix_extractor(s->cfopts[CF_RECORDS], s->prefix);
+    /* DMP values are base64 of ciphertext: Snappy saves ~nothing on them and every block read
+     * would pay its decompression (docs/store.md "Read path at scale") */
+    rocksdb_options_set_compression(s->cfopts[CF_RECORDS], rocksdb_no_compression);
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->cfopts[CF_RECORDS], 0.05);
     rocksdb_options_set_memtable_whole_key_filtering(s->cfopts[CF_RECORDS], 1);
     rocksdb_options_set_merge_operator(s->cfopts[CF_META], s->add_op);

@@ -27,7 +27,8 @@ enum {
 typedef struct dmp_store dmp_store_t;
 
 /* Open options. `path` is borrowed for the duration of dmp_store_open only.
- * 0 for a size means the built-in default (64 MiB block cache, 64 MiB write buffer). */
+ * 0 for a size means the built-in default (256 MiB block cache, filled only as blocks are read;
+ * 64 MiB write buffer). */
 typedef struct {
     const char *path;
     size_t block_cache_bytes;

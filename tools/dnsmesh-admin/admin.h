@@ -32,4 +32,14 @@ int admin_remote(const char *node, const char *token, const char *op, json_t *ar
 int admin_import_tsig(sqlite3 *kdb, dmp_store_t *s, int64_t *found, int64_t *imported,
                       int64_t *invalid, char *err, size_t cap);
 
+/* load.c: `dnsmesh-admin load FILE` into the stopped store at db (created if missing);
+ * format "zone", "jsonl" or NULL (by extension / first byte). The node's caps come from cfg.
+ * Returns the exit status. */
+int admin_load(const char *db, const char *file, const char *format, bool json_out,
+               const dmp_node_config_t *cfg);
+/* The parser alone (fuzz target): every record of buf checked, nothing stored. 0 with
+ * *records, or 1 with the FILE:LINE message in err. */
+int admin_load_parse(const uint8_t *buf, size_t len, bool jsonl, const dmp_node_config_t *cfg,
+                     size_t *records, char *err, size_t cap);
+
 #endif

@@ -1,0 +1,563 @@
+/* store: bulk load through SST ingestion (dnsmesh-admin load). The records are hashed, sorted
+ * once per key order (records, reversed names, Merkle buckets, expiry), written as table files
+ * per column family and ingested, which puts them straight into the bottom level of an empty
+ * store (no compaction, no WAL, no memtable). The count, Merkle deltas, the serial and the
+ * journal entry follow in one synced batch, so the store ends as the write path would leave
+ * it. docs/store.md "Bulk load". */
+#include "store/store_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "store/store_ingest.h"
+
+#define META_LOAD "bulk_load"
+#define ARENA_BLOCK ((size_t)16 << 20)
+
+int dmp_store_load_new(dmp_store_load_t **out)
+{
+    if (out == NULL)
+        return DMP_EINVAL;
+    dmp_store_load_t *l = calloc(1, sizeof *l);
+    if (l == NULL)
+        return DMP_ENOMEM;
+    *out = l;
+    return 0;
+}
+
+void dmp_store_load_free(dmp_store_load_t *l)
+{
+    if (l == NULL)
+        return;
+    for (size_t i = 0; i < l->nblocks; i++)
+        free(l->blocks[i]);
+    free(l->blocks);
+    free(l->e);
+    free(l);
+}
+
+/* Lowercased copies of names that are not lowercase already (borrowed otherwise). */
+static char *arena_copy(dmp_store_load_t *l, size_t n)
+{
+    if (l->nblocks == 0 || l->block_used + n > ARENA_BLOCK) {
+        if (l->nblocks == l->blocks_cap) {
+            size_t nc = l->blocks_cap ? l->blocks_cap * 2 : 16;
+            char **nb = realloc(l->blocks, nc * sizeof *nb);
+            if (nb == NULL)
+                return NULL;
+            l->blocks = nb;
+            l->blocks_cap = nc;
+        }
+        char *b = malloc(ARENA_BLOCK);
+        if (b == NULL)
+            return NULL;
+        l->blocks[l->nblocks++] = b;
+        l->block_used = 0;
+    }
+    char *p = l->blocks[l->nblocks - 1] + l->block_used;
+    l->block_used += n;
+    return p;
+}
+
+int dmp_store_load_add(dmp_store_load_t *l, const char *name, size_t name_len, const uint8_t *value,
+                       size_t value_len, uint32_t ttl)
+{
+    if (l == NULL || (value == NULL && value_len > 0))
+        return DMP_EINVAL;
+    if (name == NULL || name_len == 0 || name_len > DMP_STORE_MAX_NAME)
+        return DMP_ENAME;
+    if (value_len > DMP_STORE_MAX_VALUE)
+        return DMP_ETOOBIG;
+    if (l->n >= UINT32_MAX - 1)
+        return DMP_ERANGE;
+    bool lower = true;
+    for (size_t i = 0; i < name_len; i++) {
+        if (name[i] == '\0')
+            return DMP_ENAME;
+        if (name[i] >= 'A' && name[i] <= 'Z')
+            lower = false;
+    }
+    if (!lower) {
+        char *c = arena_copy(l, name_len);
+        if (c == NULL)
+            return DMP_ENOMEM;
+        dmp_store_name_norm(name, name_len, c);
+        name = c;
+    }
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 4096;
+        dmp_store_lent_t *ne = realloc(l->e, nc * sizeof *ne);
+        if (ne == NULL)
+            return DMP_ENOMEM;
+        l->e = ne;
+        l->cap = nc;
+    }
+    dmp_store_lent_t *e = &l->e[l->n++];
+    memset(e, 0, sizeof *e);
+    e->name = name;
+    e->value = value_len ? value : (const uint8_t *)"";
+    e->vlen = (uint32_t)value_len;
+    e->ttl = ttl;
+    e->nl = (uint8_t)name_len;
+    return 0;
+}
+
+/* ---- the marker of a load in progress ---- */
+
+int dmp_store_load_check(dmp_store_t *s, const char *path, char *errbuf, size_t errlen)
+{
+    char *err = NULL;
+    size_t vl = 0;
+    char *v = rocksdb_get_cf(s->db, s->rdefault, s->cf[CF_META], META_LOAD, sizeof META_LOAD - 1,
+                             &vl, &err);
+    int rc = dmp_store_rerr(err);
+    if (rc != 0) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "store %s: cannot read the bulk-load marker", path);
+        return rc;
+    }
+    if (v == NULL)
+        return 0;
+    int64_t t = vl == 8 ? (int64_t)dmp_load_u64be((const uint8_t *)v) : 0;
+    rocksdb_free(v);
+    if (errbuf && errlen)
+        snprintf(errbuf, errlen,
+                 "store %s: a bulk load (dnsmesh-admin load, started at %" PRId64
+                 " ms Unix time) was interrupted: the store may hold part of it without its "
+                 "record count, Merkle digests and serial; restore the store from a backup, or "
+                 "remove it and load again",
+                 path, t);
+    return DMP_STORE_ECORRUPT;
+}
+
+static int marker_write(dmp_store_t *s, int64_t now_ms)
+{
+    uint8_t b[8];
+    dmp_store_u64be(b, (uint64_t)now_ms);
+    char *err = NULL;
+    rocksdb_put_cf(s->db, s->wsync, s->cf[CF_META], META_LOAD, sizeof META_LOAD - 1,
+                   (const char *)b, 8, &err);
+    return dmp_store_werr(s, err);
+}
+
+static int marker_clear(dmp_store_t *s)
+{
+    char *err = NULL;
+    rocksdb_delete_cf(s->db, s->wsync, s->cf[CF_META], META_LOAD, sizeof META_LOAD - 1, &err);
+    return dmp_store_werr(s, err);
+}
+
+/* ---- commit ---- */
+
+static void progress(dmp_store_ingest_t *g, const char *stage, uint64_t done, uint64_t total)
+{
+    if (g->progress)
+        g->progress(g->ctx, stage, done, total);
+}
+
+void dmp_store_ingest_seterr(dmp_store_ingest_t *g, const char *fmt, const char *a)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* two writer threads */
+    pthread_mutex_lock(&mu);
+    if (g->err && g->errlen && g->err[0] == '\0')
+        snprintf(g->err, g->errlen, fmt, a ? a : "");
+    pthread_mutex_unlock(&mu);
+}
+
+/* ---- two threads over an index range ---- */
+
+typedef struct {
+    dmp_store_ingest_t *g;
+    size_t from, to;
+    void (*fn)(dmp_store_ingest_t *g, size_t from, size_t to, void *part);
+    void *part;
+} par_t;
+
+static void *par_run(void *arg)
+{
+    par_t *p = arg;
+    p->fn(p->g, p->from, p->to, p->part);
+    return NULL;
+}
+
+/* Runs fn over [0, n) in DMP_STORE_LOAD_THREADS slices (fewer when a thread cannot start);
+ * parts[t] is slice t's private state. */
+#define DMP_STORE_LOAD_THREADS 2
+static void par_for(dmp_store_ingest_t *g, size_t n,
+                    void (*fn)(dmp_store_ingest_t *, size_t, size_t, void *), void **parts)
+{
+    par_t p[DMP_STORE_LOAD_THREADS];
+    pthread_t th[DMP_STORE_LOAD_THREADS];
+    bool started[DMP_STORE_LOAD_THREADS] = {false};
+    size_t per = n / DMP_STORE_LOAD_THREADS + 1;
+    for (int t = 0; t < DMP_STORE_LOAD_THREADS; t++) {
+        size_t from = per * (size_t)t, to = from + per;
+        p[t] = (par_t){g, from < n ? from : n, to < n ? to : n, fn, parts ? parts[t] : NULL};
+        if (t > 0 && n >= 4096)
+            started[t] = pthread_create(&th[t], NULL, par_run, &p[t]) == 0;
+    }
+    par_run(&p[0]);
+    for (int t = 1; t < DMP_STORE_LOAD_THREADS; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            par_run(&p[t]);
+    }
+}
+
+/* SHA-256 through a fetched EVP_MD and one context per slice: OpenSSL 3's one-shot SHA256()
+ * looks the algorithm up on every call, which cost more than the hashing. libsodium if the
+ * context fails. */
+typedef struct {
+    EVP_MD_CTX *ctx;
+    const EVP_MD *md;
+} sha_t;
+
+static void sha_init(sha_t *h, const EVP_MD *md)
+{
+    h->md = md;
+    h->ctx = md ? EVP_MD_CTX_new() : NULL;
+}
+
+static void sha_done(sha_t *h)
+{
+    EVP_MD_CTX_free(h->ctx);
+}
+
+static void sha256(sha_t *h, const void *p, size_t len, uint8_t out[32])
+{
+    unsigned int ol = 0;
+    if (h->ctx == NULL || EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 ||
+        EVP_DigestUpdate(h->ctx, p, len) != 1 || EVP_DigestFinal_ex(h->ctx, out, &ol) != 1 ||
+        ol != 32)
+        crypto_hash_sha256(out, p, len);
+}
+
+static void hash_slice(dmp_store_ingest_t *g, size_t from, size_t to, void *part)
+{
+    (void)part;
+    sha_t h;
+    sha_init(&h, g->md);
+    for (size_t i = from; i < to; i++) {
+        dmp_store_lent_t *e = &g->l->e[i];
+        uint8_t nh[32];
+        sha256(&h, e->value, e->vlen, e->hash);
+        sha256(&h, e->name, e->nl, nh); /* the bucket: as dmp_store_bucket_raw */
+        e->bucket = (uint16_t)(((uint32_t)nh[0] << 8 | nh[1]) >> (16 - DMP_STORE_MERKLE_BITS));
+        if (from == 0 && (i & 0x3ffff) == 0)
+            progress(g, "hash", i * 2, g->l->n);
+    }
+    sha_done(&h);
+}
+
+/* Hashes every value, then sorts and deduplicates the records order. */
+static int prepare(dmp_store_ingest_t *g)
+{
+    dmp_store_load_t *l = g->l;
+    par_for(g, l->n, hash_slice, NULL);
+    progress(g, "hash", l->n, l->n);
+    int rc = dmp_store_ingest_sort(g, DMP_STORE_ORDER_RKEY, &g->u, &g->nu);
+    if (rc != 0)
+        return rc;
+    /* runs of one key: the last added wins (a refresh in the write path); its journal place
+     * is the first one's */
+    size_t w = 0;
+    for (size_t i = 0; i < g->nu;) {
+        size_t j = i + 1;
+        while (j < g->nu && dmp_store_ingest_key_eq(l, g->u[i].idx, g->u[j].idx))
+            j++;
+        dmp_store_lent_t *win = &l->e[g->u[j - 1].idx];
+        win->first = g->u[i].idx;
+        g->stats->duplicates += j - i - 1;
+        g->u[w++] = g->u[j - 1];
+        i = j;
+    }
+    g->nu = w;
+    progress(g, "sort", l->n, l->n);
+    return 0;
+}
+
+static bool same_name(const dmp_store_lent_t *a, const dmp_store_lent_t *b)
+{
+    return a->nl == b->nl && memcmp(a->name, b->name, a->nl) == 0;
+}
+
+/* Per name: the rows the store already holds (refreshes), and the caller's check. */
+static int check_names(dmp_store_ingest_t *g)
+{
+    dmp_store_load_t *l = g->l;
+    dmp_store_t *s = l->s;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rprefix, s->cf[CF_RECORDS]);
+    if (it == NULL)
+        return DMP_ENOMEM;
+    rocksdb_iter_seek_to_first(it);
+    bool empty = !rocksdb_iter_valid(it);
+    int rc = 0;
+    for (size_t i = 0; i < g->nu && rc == 0;) {
+        const dmp_store_lent_t *e0 = &l->e[g->u[i].idx];
+        size_t j = i + 1;
+        while (j < g->nu && same_name(e0, &l->e[g->u[j].idx]))
+            j++;
+        g->stats->names++;
+        size_t values = 0, bytes = 0, last = SIZE_MAX;
+        if (!empty) {
+            uint8_t pk[DMP_STORE_RKEY_MAX];
+            size_t pl = dmp_store_rkey_make(pk, e0->name, e0->nl, (const uint8_t[32]){0});
+            size_t k = i;
+            for (rocksdb_iter_seek(it, (const char *)pk, pl); rocksdb_iter_valid(it);
+                 rocksdb_iter_next(it)) {
+                size_t kl, vl;
+                const uint8_t *key = (const uint8_t *)rocksdb_iter_key(it, &kl);
+                if (kl != pl || memcmp(key, pk, pl - 32) != 0)
+                    break;
+                dmp_store_rec_t rec;
+                const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+                if (dmp_store_rec_parse(v, vl, &rec) != 0)
+                    continue;
+                const uint8_t *h = key + pl - 32;
+                while (k < j && memcmp(l->e[g->u[k].idx].hash, h, 32) < 0)
+                    k++;
+                bool refresh = k < j && memcmp(l->e[g->u[k].idx].hash, h, 32) == 0;
+                if (refresh) {
+                    rc = dmp_store_ingest_note_refresh(g, g->u[k].idx, rec.stored_ms,
+                                                       rec.expires_ms);
+                    if (rc != 0)
+                        break;
+                } else if (rec.expires_ms > g->now_ms) {
+                    values++;
+                    bytes += dmp_store_txt_rdata_len(rec.value_len);
+                }
+            }
+            char *err = NULL;
+            rocksdb_iter_get_error(it, &err);
+            if (rc == 0)
+                rc = dmp_store_rerr(err);
+            else if (err)
+                rocksdb_free(err);
+        }
+        for (size_t k = i; k < j; k++) {
+            const dmp_store_lent_t *e = &l->e[g->u[k].idx];
+            if (e->ttl > 0) { /* a ttl-0 row is stored dead, as the write path does */
+                values++;
+                bytes += dmp_store_txt_rdata_len(e->vlen);
+            }
+            if (!(e->flags & DMP_STORE_LENT_REFRESH) && (last == SIZE_MAX || g->u[k].idx > last))
+                last = g->u[k].idx;
+        }
+        if (rc == 0 && g->check && g->check(g->ctx, e0->name, e0->nl, values, bytes, last) != 0) {
+            g->stats->bad_index = last;
+            rc = DMP_EINVAL;
+        }
+        if ((g->stats->names & 0xffff) == 0)
+            progress(g, "check", i, g->nu);
+        i = j;
+    }
+    rocksdb_iter_destroy(it);
+    progress(g, "check", g->nu, g->nu);
+    return rc;
+}
+
+static void digest_slice(dmp_store_ingest_t *g, size_t from, size_t to, void *part)
+{
+    uint8_t(*mk)[32] = part;
+    uint8_t buf[DMP_STORE_RKEY_MAX], dig[32];
+    sha_t h;
+    sha_init(&h, g->md);
+    for (size_t i = from; i < to; i++) {
+        const dmp_store_lent_t *e = &g->l->e[g->u[i].idx];
+        if (e->flags & DMP_STORE_LENT_REFRESH)
+            continue;
+        /* item digest = SHA-256(lname || 0x00 || hash), as dmp_store_item_digest_raw */
+        size_t kl = dmp_store_rkey_make(buf, e->name, e->nl, e->hash);
+        sha256(&h, buf, kl, dig);
+        for (size_t j = 0; j < 32; j++)
+            mk[e->bucket][j] ^= dig[j];
+    }
+    sha_done(&h);
+}
+
+/* Merkle deltas (one per touched bucket) and the journal entry of the new rows. */
+static int deltas(dmp_store_ingest_t *g)
+{
+    dmp_store_load_t *l = g->l;
+    uint8_t(*mk)[32] = calloc(DMP_STORE_MERKLE_BUCKETS, 32);
+    uint8_t *touched = calloc(DMP_STORE_MERKLE_BUCKETS, 1);
+    uint32_t *firsts = NULL;
+    int rc = (mk && touched) ? 0 : DMP_ENOMEM;
+    size_t jbytes = 0, nnew = 0;
+    /* item digests in two slices, each XORed into its own bucket array */
+    uint8_t(*mk2)[32] = rc == 0 ? calloc(DMP_STORE_MERKLE_BUCKETS, 32) : NULL;
+    if (rc == 0 && mk2 == NULL)
+        rc = DMP_ENOMEM;
+    if (rc == 0) {
+        void *parts[2] = {mk, mk2};
+        par_for(g, g->nu, digest_slice, parts);
+        for (size_t b = 0; b < DMP_STORE_MERKLE_BUCKETS; b++)
+            for (size_t j = 0; j < 32; j++)
+                mk[b][j] ^= mk2[b][j];
+    }
+    free(mk2);
+    for (size_t i = 0; rc == 0 && i < g->nu; i++) {
+        const dmp_store_lent_t *e = &l->e[g->u[i].idx];
+        if (e->flags & DMP_STORE_LENT_REFRESH)
+            continue;
+        touched[e->bucket] = 1;
+        jbytes += 6 + (size_t)e->nl + e->vlen;
+        nnew++;
+    }
+    g->stats->added = nnew;
+    g->dl.count_delta = (int64_t)nnew;
+    for (size_t b = 0; rc == 0 && b < DMP_STORE_MERKLE_BUCKETS; b++) {
+        if (!touched[b])
+            continue;
+        if (g->dl.n == g->dl.cap) {
+            size_t nc = g->dl.cap ? g->dl.cap * 2 : 1024;
+            dmp_store_mdelta_t *nd = realloc(g->dl.d, nc * sizeof *nd);
+            if (nd == NULL) {
+                rc = DMP_ENOMEM;
+                break;
+            }
+            g->dl.d = nd;
+            g->dl.cap = nc;
+        }
+        g->dl.d[g->dl.n].bucket = (uint32_t)b;
+        memcpy(g->dl.d[g->dl.n].x, mk[b], 32);
+        g->dl.n++;
+    }
+    /* the journal lists the new rows in the order of their first appearance, as a put batch
+     * of the same records does; too large an entry is left out (IXFR falls back to AXFR) */
+    if (rc == 0 && jbytes > DMP_STORE_LOAD_JOURNAL_MAX)
+        g->dl.journal_failed = true;
+    if (rc == 0 && !g->dl.journal_failed && nnew > 0) {
+        firsts = malloc(nnew * sizeof *firsts);
+        if (firsts == NULL || dmp_buf_reserve(&g->dl.journal, jbytes) != 0) {
+            g->dl.journal_failed = true;
+        } else {
+            size_t k = 0;
+            for (size_t i = 0; i < g->nu; i++) {
+                const dmp_store_lent_t *e = &l->e[g->u[i].idx];
+                if (!(e->flags & DMP_STORE_LENT_REFRESH))
+                    firsts[k++] = g->u[i].idx;
+            }
+            dmp_store_ingest_sort_u32_by_first(l, firsts, nnew);
+            for (size_t i = 0; i < nnew; i++) {
+                const dmp_store_lent_t *e = &l->e[firsts[i]];
+                dmp_store_journal_note(&g->dl, 1, e->name, e->nl, e->value, e->vlen);
+            }
+        }
+    }
+    g->stats->journaled = !g->dl.journal_failed;
+    free(firsts);
+    free(mk);
+    free(touched);
+    return rc;
+}
+
+/* The refreshed rows' old index entries, the count, Merkle, serial and journal, and the marker's
+ * removal: one synced batch. */
+static int final_batch(dmp_store_ingest_t *g)
+{
+    dmp_store_t *s = g->l->s;
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    if (wb == NULL)
+        return DMP_ENOMEM;
+    for (size_t i = 0; i < g->nref; i++) {
+        const dmp_store_lent_t *e = &g->l->e[g->ref[i].idx];
+        uint8_t rk[DMP_STORE_RKEY_MAX], ik[DMP_STORE_IKEY_MAX];
+        size_t rkl = dmp_store_rkey_make(rk, e->name, e->nl, e->hash);
+        int64_t exp = g->now_ms + (int64_t)e->ttl * 1000;
+        if (g->ref[i].old_expires != exp) {
+            size_t ikl = dmp_store_ikey_make(ik, g->ref[i].old_expires, rk, rkl);
+            rocksdb_writebatch_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)ik, ikl);
+        }
+        if (g->ref[i].old_stored != g->now_ms) {
+            size_t ikl = dmp_store_ikey_make(ik, g->ref[i].old_stored, rk, rkl);
+            rocksdb_writebatch_delete_cf(wb, s->cf[CF_BYSTORED], (const char *)ik, ikl);
+        }
+    }
+    rocksdb_writebatch_delete_cf(wb, s->cf[CF_META], META_LOAD, sizeof META_LOAD - 1);
+    dmp_store_deltas_emit(s, &g->dl, wb, dmp_store_wb_merge);
+    int rc = dmp_store_write_stamped(s, s->wsync, wb, false, &g->dl);
+    rocksdb_writebatch_destroy(wb);
+    return rc;
+}
+
+int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, const char *tmpdir,
+                          dmp_store_load_name_fn check, dmp_store_load_progress_fn prog, void *ctx,
+                          dmp_store_load_stats_t *stats, char *err, size_t errlen)
+{
+    dmp_store_load_stats_t dummy;
+    if (stats == NULL)
+        stats = &dummy;
+    memset(stats, 0, sizeof *stats);
+    if (err && errlen)
+        err[0] = '\0';
+    if (l == NULL || s == NULL || tmpdir == NULL)
+        return DMP_EINVAL;
+    l->s = s;
+    stats->records = l->n;
+    stats->bad_index = SIZE_MAX;
+    for (size_t i = 0; i < l->n; i++)
+        if (now_ms > INT64_MAX - (int64_t)l->e[i].ttl * 1000 || now_ms < INT64_MIN / 2)
+            return DMP_ERANGE;
+    dmp_store_ingest_t g = {.l = l,
+                            .now_ms = now_ms,
+                            .tmpdir = tmpdir,
+                            .check = check,
+                            .progress = prog,
+                            .ctx = ctx,
+                            .stats = stats,
+                            .err = err,
+                            .errlen = errlen};
+    dmp_buf_init(&g.dl.journal);
+    g.md = EVP_MD_fetch(NULL, "SHA256", NULL); /* NULL: libsodium hashes */
+    int rc = prepare(&g);
+    if (rc == 0)
+        rc = check_names(&g);
+    if (rc == 0)
+        rc = deltas(&g);
+    stats->refreshed = g.nref;
+    if (rc == 0 && l->n > 0) {
+        if (mkdir(tmpdir, 0700) != 0 && errno != EEXIST) {
+            dmp_store_ingest_seterr(&g, "cannot create the staging directory %s", tmpdir);
+            rc = DMP_EIO;
+        }
+        if (rc == 0)
+            rc = dmp_store_ingest_write(&g);
+        bool ingested = false;
+        if (rc == 0 && (rc = marker_write(l->s, now_ms)) != 0)
+            dmp_store_ingest_seterr(&g, "cannot write the bulk-load marker%s", "");
+        if (rc == 0)
+            rc = dmp_store_ingest_files(&g, &ingested);
+        if (rc == 0) {
+            progress(&g, "commit", 0, 1);
+            rc = final_batch(&g);
+            if (rc != 0)
+                dmp_store_ingest_seterr(
+                    &g,
+                    "the final batch (count, Merkle, serial) failed: the store keeps the "
+                    "bulk-load marker%s",
+                    "");
+            progress(&g, "commit", 1, 1);
+        } else if (!ingested && marker_clear(l->s) != 0) {
+            dmp_store_ingest_seterr(&g, "cannot remove the bulk-load marker%s", "");
+        }
+        dmp_store_ingest_cleanup(&g);
+    }
+    stats->serial = dmp_store_soa_serial(l->s);
+    if (rc != 0 && rc != DMP_EINVAL)
+        dmp_store_ingest_seterr(&g, "%s", dmp_store_strerror(rc));
+    EVP_MD_free(g.md);
+    free(g.u);
+    free(g.ref);
+    free(g.dl.d);
+    dmp_buf_free(&g.dl.journal);
+    return rc;
+}

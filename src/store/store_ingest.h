@@ -1,0 +1,88 @@
+/* store: internals of the bulk load shared by store_ingest.c (API, checks, final batch) and
+ * store_ingest_sst.c (sort orders, table files, ingestion). Not part of the public API. */
+#ifndef DMP_STORE_INGEST_H
+#define DMP_STORE_INGEST_H
+
+#include <openssl/evp.h>
+
+#include "store/store_internal.h"
+
+#define DMP_STORE_LENT_REFRESH 1u /* the store holds this (name, value) already */
+
+/* One added record. name is lowercase (borrowed, or a copy in the loader's arena). */
+typedef struct {
+    const char *name;
+    const uint8_t *value;
+    uint32_t vlen;
+    uint32_t ttl;
+    uint32_t first; /* the winner of a run of equal keys: the add index of the run's first */
+    uint16_t bucket;
+    uint8_t nl;
+    uint8_t flags;
+    uint8_t hash[32];
+} dmp_store_lent_t;
+
+struct dmp_store_load {
+    dmp_store_t *s;
+    dmp_store_lent_t *e;
+    size_t n, cap;
+    char **blocks; /* arena of lowercased names */
+    size_t nblocks, blocks_cap, block_used;
+};
+
+/* A sort element: up to 24 key bytes after the order's common prefix, then the add index. */
+#define DMP_STORE_SKEY_PFX 24u
+typedef struct {
+    uint8_t k[DMP_STORE_SKEY_PFX];
+    uint32_t idx;
+    uint32_t pad;
+} dmp_store_skey_t;
+
+typedef struct {
+    uint32_t idx;
+    int64_t old_stored, old_expires;
+} dmp_store_lref_t;
+
+typedef enum { DMP_STORE_ORDER_RKEY = 0, DMP_STORE_ORDER_DKEY = 1 } dmp_store_order_t;
+
+typedef struct {
+    dmp_store_load_t *l;
+    int64_t now_ms;
+    const char *tmpdir;
+    dmp_store_load_name_fn check;
+    dmp_store_load_progress_fn progress;
+    void *ctx;
+    dmp_store_load_stats_t *stats;
+    char *err;
+    size_t errlen;
+    dmp_store_skey_t *u; /* the unique rows in records order (after prepare) */
+    size_t nu;
+    dmp_store_lref_t *ref; /* refreshed rows */
+    size_t nref, ref_cap;
+    dmp_store_deltas_t dl;
+    /* table files per column family */
+    char **files[CF_OURS];
+    size_t nfiles[CF_OURS];
+    uint64_t seq_base;
+    EVP_MD *md; /* SHA-256 (libcrypto), NULL: libsodium */
+} dmp_store_ingest_t;
+
+/* store_ingest.c: the first error message wins (fmt has one %s). */
+void dmp_store_ingest_seterr(dmp_store_ingest_t *g, const char *fmt, const char *a);
+
+/* store_ingest_sst.c */
+/* Sorts the rows (every added row for RKEY, the unique rows of g->u for DKEY) into *out. */
+int dmp_store_ingest_sort(dmp_store_ingest_t *g, dmp_store_order_t order, dmp_store_skey_t **out,
+                          size_t *n);
+bool dmp_store_ingest_key_eq(const dmp_store_load_t *l, uint32_t a, uint32_t b);
+void dmp_store_ingest_sort_u32_by_first(const dmp_store_load_t *l, uint32_t *v, size_t n);
+int dmp_store_ingest_note_refresh(dmp_store_ingest_t *g, uint32_t idx, int64_t old_stored,
+                                  int64_t old_expires);
+/* Writes every column family's table files under g->tmpdir. */
+int dmp_store_ingest_write(dmp_store_ingest_t *g);
+/* Ingests them (index column families first, records last); *any = something was ingested. */
+int dmp_store_ingest_files(dmp_store_ingest_t *g, bool *any);
+/* Removes what is left of the table files and the staging directory. */
+void dmp_store_ingest_cleanup(dmp_store_ingest_t *g);
+
+#endif

@@ -1,0 +1,726 @@
+/* dnsmesh-admin load: bulk-loads TXT records from a zone file or JSON lines into a stopped
+ * node's store through RocksDB SST ingestion (dmp_store_load_*). Every record is checked as
+ * the HTTP publish path checks it (name rule, value rule, TTL and value caps, values per name,
+ * answer size) before anything is written; the first bad record is reported with its line. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin.h"
+
+#define ARENA_BLOCK ((size_t)16 << 20)
+#define DEFAULT_JSON_TTL 300 /* as POST /v1/records without "ttl" */
+
+typedef struct {
+    const char *path;
+    const dmp_node_config_t *cfg;
+    dmp_store_load_t *ld;
+    uint32_t *lines; /* line of each record */
+    size_t n, lines_cap;
+    char **blocks; /* copies of values that are not contiguous in the file */
+    size_t nblocks, blocks_cap, used, block_size;
+    uint64_t skipped; /* non-TXT records of a zone file */
+    double t0, last_print;
+    char err[1024];
+} ld_t;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *arena(ld_t *L, size_t n)
+{
+    if (n > ARENA_BLOCK)
+        return NULL;
+    if (L->nblocks == 0 || L->used + n > L->block_size) {
+        /* blocks grow from 64 KiB to 16 MiB: small inputs stay small */
+        size_t bs = L->block_size ? L->block_size * 2 : (size_t)64 << 10;
+        L->block_size = bs > ARENA_BLOCK ? ARENA_BLOCK : bs;
+        while (L->block_size < n)
+            L->block_size *= 2;
+        if (L->nblocks == L->blocks_cap) {
+            size_t nc = L->blocks_cap ? L->blocks_cap * 2 : 16;
+            char **nb = realloc(L->blocks, nc * sizeof *nb);
+            if (!nb)
+                return NULL;
+            L->blocks = nb;
+            L->blocks_cap = nc;
+        }
+        if (!(L->blocks[L->nblocks] = malloc(L->block_size)))
+            return NULL;
+        L->nblocks++;
+        L->used = 0;
+    }
+    char *p = L->blocks[L->nblocks - 1] + L->used;
+    L->used += n;
+    return p;
+}
+
+static int fail(ld_t *L, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(ld_t *L, size_t line, const char *fmt, ...)
+{
+    int o = snprintf(L->err, sizeof L->err, "%s:%zu: ", L->path, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(L->err + o, sizeof L->err - (size_t)o, fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+static void progress_line(ld_t *L, bool force)
+{
+    double t = now_s();
+    if (!force && t - L->last_print < 1.0)
+        return;
+    L->last_print = t;
+    fprintf(stderr, "load: read %zu records (%.0f records/s)\n", L->n,
+            (double)L->n / (t - L->t0 > 1e-9 ? t - L->t0 : 1e-9));
+}
+
+/* One record, checked like POST /v1/records/{name}. */
+static int add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t *val, size_t vl,
+                   int64_t ttl)
+{
+    if (nl > 0 && name[nl - 1] == '.')
+        nl--;
+    if (!dmp_node_name_valid(name, nl))
+        return fail(L, line, "invalid record name '%.*s'", (int)(nl > 300 ? 300 : nl), name);
+    if (ttl <= 0)
+        return fail(L, line, "ttl must be an integer > 0");
+    if (ttl > (int64_t)L->cfg->max_ttl)
+        return fail(L, line, "ttl %lld exceeds the cap of %us (DMP_MAX_TTL)", (long long)ttl,
+                    L->cfg->max_ttl);
+    if (vl > L->cfg->max_value_bytes)
+        return fail(L, line, "value of %zu bytes exceeds the cap of %u (DMP_MAX_VALUE_BYTES)", vl,
+                    L->cfg->max_value_bytes);
+    if (!dmp_node_value_safe(val, vl))
+        return fail(L, line, "invalid record value (a '\"', a control byte or DEL)");
+    if (L->n == L->lines_cap) {
+        size_t nc = L->lines_cap ? L->lines_cap * 2 : 65536;
+        uint32_t *nv = realloc(L->lines, nc * sizeof *nv);
+        if (!nv)
+            return fail(L, line, "out of memory");
+        L->lines = nv;
+        L->lines_cap = nc;
+    }
+    int rc = dmp_store_load_add(L->ld, name, nl, val, vl, (uint32_t)ttl);
+    if (rc != 0)
+        return fail(L, line, "%s", dmp_store_strerror(rc));
+    L->lines[L->n++] = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line;
+    if ((L->n & 0xffff) == 0)
+        progress_line(L, false);
+    return 0;
+}
+
+/* ---- JSON lines ---- */
+
+static const char *skip_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* A string without escapes: [*s, *s + *n) inside the line. 0 = not that simple. */
+static int plain_str(const char **p, const char *e, const char **s, size_t *n)
+{
+    if (*p >= e || **p != '"')
+        return 0;
+    const char *q = *p + 1;
+    const char *end = memchr(q, '"', (size_t)(e - q));
+    if (!end)
+        return 0;
+    for (const char *c = q; c < end; c++)
+        if (*c == '\\' || (unsigned char)*c < 0x20)
+            return 0;
+    *s = q;
+    *n = (size_t)(end - q);
+    *p = end + 1;
+    return 1;
+}
+
+/* The shape json.dumps writes ({"name": "...", "value": "...", "ttl": N} in any key order, no
+ * escapes): parsed in place, the value borrowed from the file. 0 = use jansson. */
+static int json_fast(ld_t *L, size_t line, const char *p, const char *e, int *out)
+{
+    const char *name = NULL, *val = NULL;
+    size_t nl = 0, vl = 0;
+    int64_t ttl = DEFAULT_JSON_TTL;
+    p = skip_ws(p, e);
+    if (p >= e || *p++ != '{')
+        return 0;
+    for (int k = 0; k < 3; k++) {
+        const char *key;
+        size_t kl;
+        p = skip_ws(p, e);
+        if (!plain_str(&p, e, &key, &kl))
+            return 0;
+        p = skip_ws(p, e);
+        if (p >= e || *p++ != ':')
+            return 0;
+        p = skip_ws(p, e);
+        if (kl == 4 && memcmp(key, "name", 4) == 0 && !name) {
+            if (!plain_str(&p, e, &name, &nl))
+                return 0;
+        } else if (kl == 5 && memcmp(key, "value", 5) == 0 && !val) {
+            if (!plain_str(&p, e, &val, &vl))
+                return 0;
+        } else if (kl == 3 && memcmp(key, "ttl", 3) == 0) {
+            int64_t t = 0;
+            int digits = 0;
+            while (p < e && *p >= '0' && *p <= '9' && digits < 12)
+                t = t * 10 + (*p++ - '0'), digits++;
+            if (digits == 0 || digits == 12)
+                return 0;
+            ttl = t;
+        } else {
+            return 0;
+        }
+        p = skip_ws(p, e);
+        if (p < e && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < e && *p == '}') {
+            p = skip_ws(p + 1, e);
+            if (p != e || !name || !val)
+                return 0;
+            *out = add_rec(L, line, name, nl, (const uint8_t *)val, vl, ttl);
+            return 1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+static int json_line(ld_t *L, size_t line, const char *p, size_t len)
+{
+    int rc;
+    if (json_fast(L, line, p, p + len, &rc))
+        return rc;
+    json_error_t je;
+    json_t *j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
+    if (!j)
+        return fail(L, line, "invalid JSON: %s", je.text);
+    json_t *jn = json_object_get(j, "name"), *jv = json_object_get(j, "value"),
+           *jt = json_object_get(j, "ttl");
+    if (!json_is_object(j) || !json_is_string(jn) || !json_is_string(jv) ||
+        (jt && !json_is_integer(jt))) {
+        json_decref(j);
+        return fail(L, line,
+                    "expected {\"name\": string, \"value\": string, \"ttl\": integer (optional, "
+                    "default %d)}",
+                    DEFAULT_JSON_TTL);
+    }
+    size_t nl = json_string_length(jn), vl = json_string_length(jv);
+    char *c = arena(L, nl + vl + 1);
+    if (!c) {
+        json_decref(j);
+        return fail(L, line, "out of memory (or a value over 16 MiB)");
+    }
+    memcpy(c, json_string_value(jn), nl);
+    memcpy(c + nl, json_string_value(jv), vl);
+    int64_t ttl = jt ? (int64_t)json_integer_value(jt) : DEFAULT_JSON_TTL;
+    json_decref(j);
+    return add_rec(L, line, c, nl, (const uint8_t *)c + nl, vl, ttl);
+}
+
+/* ---- zone files (RFC 1035 master file subset: $ORIGIN, $TTL, TXT; other types skipped) ---- */
+
+typedef struct {
+    char origin[256];
+    size_t olen;
+    bool have_origin;
+    int64_t dflt_ttl;  /* $TTL, else the last explicit TTL; -1 = none */
+    const char *owner; /* in the arena: the loader borrows names until it commits */
+    size_t owner_len;
+    bool have_owner;
+} zst_t;
+
+/* One token at p: a quoted string (quoted = true, escapes decoded into out) or a bare word
+ * (escapes decoded too). Returns the position after it, NULL on a syntax error. */
+static const char *zone_token(const char *p, const char *e, char *out, size_t cap, size_t *olen,
+                              bool *quoted, const char **why)
+{
+    size_t n = 0;
+    *quoted = *p == '"';
+    if (*quoted)
+        p++;
+    while (p < e) {
+        char c = *p;
+        if (*quoted ? c == '"' : (c == ' ' || c == '\t' || c == ';' || c == '"'))
+            break;
+        if (!*quoted && (c == '(' || c == ')')) {
+            *why = "parentheses (records over several lines) are not supported";
+            return NULL;
+        }
+        if (c == '\\') {
+            if (p + 1 >= e) {
+                *why = "a '\\' at the end of the line";
+                return NULL;
+            }
+            if (p[1] >= '0' && p[1] <= '9') {
+                if (e - p < 4 || p[2] < '0' || p[2] > '9' || p[3] < '0' || p[3] > '9') {
+                    *why = "a \\DDD escape needs three digits";
+                    return NULL;
+                }
+                int v = (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
+                if (v > 255) {
+                    *why = "a \\DDD escape above 255";
+                    return NULL;
+                }
+                c = (char)v;
+                p += 4;
+            } else {
+                c = p[1];
+                p += 2;
+            }
+        } else {
+            p++;
+        }
+        if (n == cap) {
+            *why = "a character-string longer than 255 bytes";
+            return NULL;
+        }
+        out[n++] = c;
+    }
+    if (*quoted) {
+        if (p >= e) {
+            *why = "an unterminated quoted string";
+            return NULL;
+        }
+        p++;
+    }
+    *olen = n;
+    return p;
+}
+
+static bool is_ttl(const char *t, size_t n, int64_t *out)
+{
+    if (n == 0 || n > 10)
+        return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] < '0' || t[i] > '9')
+            return false;
+        v = v * 10 + (t[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static bool word_is(const char *t, size_t n, const char *w)
+{
+    return n == strlen(w) && strncasecmp(t, w, n) == 0;
+}
+
+/* An owner or $ORIGIN name: absolute (trailing dot), '@', or relative to $ORIGIN. */
+static int zone_name(ld_t *L, zst_t *z, size_t line, const char *t, size_t n, char *out,
+                     size_t *olen)
+{
+    if (n == 1 && t[0] == '@') {
+        if (!z->have_origin)
+            return fail(L, line, "'@' without $ORIGIN");
+        memcpy(out, z->origin, z->olen);
+        *olen = z->olen;
+        return 0;
+    }
+    if (n > 0 && t[n - 1] == '.') {
+        if (n - 1 > 253)
+            return fail(L, line, "name too long");
+        memcpy(out, t, n - 1);
+        *olen = n - 1;
+        return 0;
+    }
+    if (!z->have_origin)
+        return fail(L, line, "relative name '%.*s' without $ORIGIN", (int)n, t);
+    if (n + 1 + z->olen > 253)
+        return fail(L, line, "name too long");
+    memcpy(out, t, n);
+    out[n] = '.';
+    memcpy(out + n + 1, z->origin, z->olen);
+    *olen = n + 1 + z->olen;
+    return 0;
+}
+
+static int zone_line(ld_t *L, zst_t *z, size_t line, const char *p, const char *e)
+{
+    char tok[256];
+    size_t tl;
+    bool quoted;
+    const char *why = NULL;
+    bool blank_owner = p < e && (*p == ' ' || *p == '\t');
+    p = skip_ws(p, e);
+    if (p >= e || *p == ';')
+        return 0;
+    if (*p == '$') {
+        const char *q = zone_token(p, e, tok, sizeof tok, &tl, &quoted, &why);
+        if (!q)
+            return fail(L, line, "%s", why);
+        p = skip_ws(q, e);
+        char arg[256];
+        size_t al;
+        q = p < e ? zone_token(p, e, arg, sizeof arg, &al, &quoted, &why) : NULL;
+        if (!q)
+            return fail(L, line, "%.*s needs an argument", (int)tl, tok);
+        if (word_is(tok, tl, "$TTL")) {
+            if (!is_ttl(arg, al, &z->dflt_ttl))
+                return fail(L, line, "$TTL: expected seconds, got '%.*s'", (int)al, arg);
+            return 0;
+        }
+        if (word_is(tok, tl, "$ORIGIN")) {
+            if (al == 0 || arg[al - 1] != '.')
+                return fail(L, line, "$ORIGIN must be an absolute name (ending in '.')");
+            if (al - 1 > 253)
+                return fail(L, line, "$ORIGIN too long");
+            memcpy(z->origin, arg, al - 1);
+            z->olen = al - 1;
+            z->have_origin = true;
+            return 0;
+        }
+        return fail(L, line, "unsupported directive %.*s", (int)tl, tok);
+    }
+    char owner[256];
+    size_t owl = 0;
+    if (!blank_owner) {
+        const char *q = zone_token(p, e, tok, sizeof tok, &tl, &quoted, &why);
+        if (!q)
+            return fail(L, line, "%s", why);
+        if (zone_name(L, z, line, tok, tl, owner, &owl))
+            return 1;
+        if (!z->have_owner || owl != z->owner_len || memcmp(owner, z->owner, owl) != 0) {
+            char *c = arena(L, owl ? owl : 1);
+            if (!c)
+                return fail(L, line, "out of memory");
+            memcpy(c, owner, owl);
+            z->owner = c;
+        }
+        z->owner_len = owl;
+        z->have_owner = true;
+        p = skip_ws(q, e);
+    } else if (!z->have_owner) {
+        return fail(L, line, "a record without an owner name");
+    }
+    int64_t ttl = -1;
+    /* [ttl] [class] type, ttl and class in either order */
+    for (int k = 0; k < 3; k++) {
+        if (p >= e || *p == ';')
+            return fail(L, line, "a record without a type");
+        const char *q = zone_token(p, e, tok, sizeof tok, &tl, &quoted, &why);
+        if (!q)
+            return fail(L, line, "%s", why);
+        p = skip_ws(q, e);
+        int64_t t;
+        if (ttl < 0 && is_ttl(tok, tl, &t)) {
+            ttl = t;
+            continue;
+        }
+        if (word_is(tok, tl, "IN"))
+            continue;
+        if (word_is(tok, tl, "CH") || word_is(tok, tl, "HS") || word_is(tok, tl, "CS"))
+            return fail(L, line, "class %.*s: only IN is served", (int)tl, tok);
+        if (!word_is(tok, tl, "TXT")) {
+            L->skipped++;
+            return 0;
+        }
+        if (ttl >= 0)
+            z->dflt_ttl = ttl; /* RFC 1035: later records without a TTL reuse it */
+        else if ((ttl = z->dflt_ttl) < 0)
+            return fail(L, line, "a record without a TTL and no $TTL before it");
+        /* the character-strings, concatenated: the value the node splits again */
+        size_t vl = 0;
+        char *val = NULL;
+        size_t count = 0;
+        char *buf = malloc((size_t)(e - p) + 1);
+        if (!buf)
+            return fail(L, line, "out of memory");
+        while (p < e && *p != ';') {
+            q = zone_token(p, e, buf + vl, 255, &tl, &quoted, &why);
+            if (!q) {
+                free(buf);
+                return fail(L, line, "%s", why);
+            }
+            vl += tl;
+            count++;
+            p = skip_ws(q, e);
+        }
+        if (count == 0) {
+            free(buf);
+            return fail(L, line, "TXT without a character-string");
+        }
+        val = arena(L, vl + 1);
+        if (!val) {
+            free(buf);
+            return fail(L, line, "out of memory (or a value over 16 MiB)");
+        }
+        memcpy(val, buf, vl);
+        free(buf);
+        return add_rec(L, line, z->owner, z->owner_len, (const uint8_t *)val, vl, ttl);
+    }
+    return fail(L, line, "a record without a type");
+}
+
+/* ---- driver ---- */
+
+static bool looks_jsonl(const char *path, const uint8_t *m, size_t len)
+{
+    size_t pl = strlen(path);
+    if ((pl > 6 && strcmp(path + pl - 6, ".jsonl") == 0) ||
+        (pl > 5 && strcmp(path + pl - 5, ".json") == 0))
+        return true;
+    size_t i = 0;
+    while (i < len && (m[i] == ' ' || m[i] == '\t' || m[i] == '\r' || m[i] == '\n'))
+        i++;
+    return i < len && m[i] == '{';
+}
+
+static int parse_file(ld_t *L, const uint8_t *m, size_t len, bool jsonl)
+{
+    zst_t z = {.dflt_ttl = -1};
+    size_t line = 0;
+    for (size_t off = 0; off < len;) {
+        const uint8_t *nl = memchr(m + off, '\n', len - off);
+        size_t end = nl ? (size_t)(nl - m) : len;
+        line++;
+        const char *p = (const char *)m + off, *e = (const char *)m + end;
+        while (e > p && e[-1] == '\r')
+            e--;
+        if (memchr(p, 0, (size_t)(e - p)))
+            return fail(L, line, "a NUL byte");
+        int rc = 0;
+        if (jsonl) {
+            const char *q = skip_ws(p, e);
+            if (q < e)
+                rc = json_line(L, line, p, (size_t)(e - p));
+        } else {
+            rc = zone_line(L, &z, line, p, e);
+        }
+        if (rc)
+            return rc;
+        off = end + 1;
+    }
+    return 0;
+}
+
+int admin_load_parse(const uint8_t *buf, size_t len, bool jsonl, const dmp_node_config_t *cfg,
+                     size_t *records, char *err, size_t cap)
+{
+    ld_t L = {.path = "input", .cfg = cfg};
+    L.t0 = L.last_print = now_s() + 1e9; /* no progress lines */
+    int rc = dmp_store_load_new(&L.ld) == 0 ? parse_file(&L, buf, len, jsonl) : 1;
+    if (rc != 0 && err && cap)
+        snprintf(err, cap, "%s", L.ld ? L.err : "out of memory");
+    if (records)
+        *records = L.n;
+    dmp_store_load_free(L.ld);
+    for (size_t i = 0; i < L.nblocks; i++)
+        free(L.blocks[i]);
+    free(L.blocks);
+    free(L.lines);
+    return rc;
+}
+
+typedef struct {
+    ld_t *L;
+    double stage_t;
+    const char *stage;
+} prog_t;
+
+static void on_progress(void *ctx, const char *stage, uint64_t done, uint64_t total)
+{
+    prog_t *pg = ctx;
+    double t = now_s();
+    bool new_stage = pg->stage == NULL || strcmp(pg->stage, stage) != 0;
+    if (!new_stage && t - pg->L->last_print < 1.0 && done < total)
+        return;
+    if (new_stage)
+        pg->stage = stage;
+    pg->L->last_print = t;
+    fprintf(stderr, "load: %-6s %llu/%llu (%.1f s, cpu %.1f s)\n", stage, (unsigned long long)done,
+            (unsigned long long)total, t - pg->L->t0, cpu_s());
+}
+
+static int on_name(void *ctx, const char *name, size_t nl, size_t values, size_t bytes, size_t last)
+{
+    prog_t *pg = ctx;
+    ld_t *L = pg->L;
+    const dmp_node_config_t *c = L->cfg;
+    size_t line = last < L->n ? L->lines[last] : 0;
+    if (c->max_values_per_name && values > c->max_values_per_name) {
+        fail(L, line,
+             "%.*s would hold %zu values, over the cap of %u (DMP_MAX_VALUES_PER_NAME); this is "
+             "its last record",
+             (int)nl, name, values, c->max_values_per_name);
+        return 1;
+    }
+    size_t sz = dmp_node_answer_size(nl, values, bytes);
+    if (sz > DMP_NODE_ANSWER_MAX) {
+        fail(L, line,
+             "the answer for %.*s would be %zu bytes, over the %u-byte DNS limit; this is its "
+             "last record",
+             (int)nl, name, sz, DMP_NODE_ANSWER_MAX);
+        return 1;
+    }
+    return 0;
+}
+
+static int open_store(const char *db, bool create, dmp_store_t **s)
+{
+    dmp_store_opts_t so = {.path = db, .create_if_missing = create};
+    char err[700];
+    int rc = dmp_store_open(&so, s, err, sizeof err);
+    if (rc == 0)
+        return 0;
+    if (strstr(err, "lock") || strstr(err, "LOCK"))
+        fprintf(stderr,
+                "dnsmesh-admin: load: store '%s' is in use (is dnsmeshd running?): stop the node "
+                "first; load writes only a stopped node's store\n",
+                db);
+    else
+        fprintf(stderr, "dnsmesh-admin: load: cannot open store '%s': %s\n", db,
+                err[0] ? err : dmp_store_strerror(rc));
+    return 1;
+}
+
+int admin_load(const char *db, const char *file, const char *format, bool json_out,
+               const dmp_node_config_t *cfg)
+{
+    bool jsonl;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "dnsmesh-admin: load: cannot open '%s': %s\n", file, strerror(errno));
+        return 1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "dnsmesh-admin: load: '%s' is not a regular file\n", file);
+        close(fd);
+        return 1;
+    }
+    size_t len = (size_t)st.st_size;
+    const uint8_t *m = (const uint8_t *)"";
+    if (len > 0) {
+        void *mp = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (mp == MAP_FAILED) {
+            fprintf(stderr, "dnsmesh-admin: load: cannot map '%s': %s\n", file, strerror(errno));
+            close(fd);
+            return 1;
+        }
+        madvise(mp, len, MADV_SEQUENTIAL);
+        m = mp;
+    }
+    close(fd);
+    if (format && strcmp(format, "jsonl") == 0)
+        jsonl = true;
+    else if (format && strcmp(format, "zone") == 0)
+        jsonl = false;
+    else
+        jsonl = looks_jsonl(file, m, len);
+
+    /* an existing store is opened (and locked) first, so a running node fails it at once; a
+     * new one is created only once the input has parsed */
+    char cur[4200];
+    snprintf(cur, sizeof cur, "%s/CURRENT", db);
+    bool exists = access(cur, F_OK) == 0;
+    dmp_store_t *s = NULL;
+    int rc = 0;
+    ld_t L = {.path = file, .cfg = cfg};
+    L.t0 = L.last_print = now_s();
+    if (exists && open_store(db, false, &s) != 0)
+        rc = 1;
+    dmp_store_load_t *ld = NULL;
+    if (rc == 0 && dmp_store_load_new(&ld) != 0) {
+        fprintf(stderr, "dnsmesh-admin: load: out of memory\n");
+        rc = 1;
+    }
+    L.ld = ld;
+    if (rc == 0 && parse_file(&L, m, len, jsonl) != 0) {
+        fprintf(stderr, "dnsmesh-admin: load: %s\n", L.err);
+        fprintf(stderr, "dnsmesh-admin: load: nothing was written\n");
+        rc = 1;
+    }
+    double t_parse = now_s() - L.t0;
+    if (rc == 0)
+        progress_line(&L, true);
+    if (rc == 0 && !exists && open_store(db, true, &s) != 0)
+        rc = 1;
+    dmp_store_load_stats_t stt;
+    memset(&stt, 0, sizeof stt);
+    if (rc == 0) {
+        char tmp[4200], err[1024];
+        snprintf(tmp, sizeof tmp, "%s/bulk-load.tmp", db);
+        prog_t pg = {.L = &L};
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        L.err[0] = '\0';
+        int lr = dmp_store_load_commit(ld, s, now_ms, tmp, on_name, on_progress, &pg, &stt, err,
+                                       sizeof err);
+        if (lr != 0) {
+            fprintf(stderr, "dnsmesh-admin: load: %s\n", L.err[0] ? L.err : err);
+            if (lr == DMP_EINVAL)
+                fprintf(stderr, "dnsmesh-admin: load: nothing was written\n");
+            rc = 1;
+        }
+    }
+    double t_all = now_s() - L.t0;
+    if (rc == 0) {
+        double rate = (double)stt.records / (t_all > 1e-9 ? t_all : 1e-9);
+        if (json_out) {
+            json_t *r = json_pack(
+                "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:b,s:f,s:f,s:f}", "file", file,
+                "store", db, "records", (json_int_t)stt.records, "added", (json_int_t)stt.added,
+                "refreshed", (json_int_t)stt.refreshed, "duplicates", (json_int_t)stt.duplicates,
+                "names", (json_int_t)stt.names, "skipped_non_txt", (json_int_t)L.skipped,
+                "sst_files", (json_int_t)stt.sst_files, "sst_bytes", (json_int_t)stt.sst_bytes,
+                "serial", (int)stt.serial, "journaled", stt.journaled, "parse_seconds", t_parse,
+                "seconds", t_all, "records_per_second", rate);
+            char *js = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            printf("%s\n", js ? js : "{}");
+            free(js);
+            json_decref(r);
+        } else {
+            printf("loaded %llu records from %s into %s in %.1f s (%.0f records/s; reading "
+                   "%.1f s)\n",
+                   (unsigned long long)stt.records, file, db, t_all, rate, t_parse);
+            printf("  %llu new rows, %llu refreshed, %llu duplicates in the input (the later "
+                   "won), %llu names; %llu non-TXT records skipped\n",
+                   (unsigned long long)stt.added, (unsigned long long)stt.refreshed,
+                   (unsigned long long)stt.duplicates, (unsigned long long)stt.names,
+                   (unsigned long long)L.skipped);
+            printf("  %llu table files, %.1f MiB; zone serial %u; %s\n",
+                   (unsigned long long)stt.sst_files, (double)stt.sst_bytes / 1048576.0, stt.serial,
+                   stt.journaled ? "journaled as one change set (IXFR)"
+                                 : "not journaled (over 64 MiB): IXFR from an older serial "
+                                   "falls back to AXFR");
+        }
+    }
+    dmp_store_load_free(ld);
+    dmp_store_close(s);
+    for (size_t i = 0; i < L.nblocks; i++)
+        free(L.blocks[i]);
+    free(L.blocks);
+    free(L.lines);
+    if (len > 0)
+        munmap((void *)m, len);
+    return rc;
+}

@@ -83,8 +83,8 @@ void dmp_client_db_close(void *db)
 /* ---------------------------------------------------------------- prekeys.db */
 
 static const char *const prekey_schema[] = {
-    "CREATE TABLE IF NOT EXISTS prekeys (prekey_id INTEGER PRIMARY KEY, private_key BLOB NOT "
-    "NULL, public_key BLOB NOT NULL, exp INTEGER NOT NULL, created_at INTEGER NOT NULL)",
+    ("CREATE TABLE IF NOT EXISTS prekeys (prekey_id INTEGER PRIMARY KEY, private_key BLOB NOT "
+     "NULL, public_key BLOB NOT NULL, exp INTEGER NOT NULL, created_at INTEGER NOT NULL)"),
     "CREATE INDEX IF NOT EXISTS idx_prekeys_exp ON prekeys(exp)",
     "ALTER TABLE prekeys ADD COLUMN wire_record TEXT DEFAULT ''",
 };
@@ -204,8 +204,8 @@ static const char *const intro_schema[] = {
     "sender_label TEXT NOT NULL DEFAULT '', received_at INTEGER NOT NULL, msg_exp INTEGER NOT "
     "NULL, UNIQUE(sender_spk, msg_id))",
     "CREATE INDEX IF NOT EXISTS idx_intros_received_at ON intros(received_at DESC)",
-    "CREATE TABLE IF NOT EXISTS denylist (sender_spk BLOB PRIMARY KEY, blocked_at INTEGER NOT "
-    "NULL, note TEXT NOT NULL DEFAULT '')",
+    ("CREATE TABLE IF NOT EXISTS denylist (sender_spk BLOB PRIMARY KEY, blocked_at INTEGER NOT "
+     "NULL, note TEXT NOT NULL DEFAULT '')"),
 };
 
 int dmp_client_intros_open(const char *path, void **db)

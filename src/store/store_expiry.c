@@ -1,14 +1,70 @@
-/* store: the expiry sweep. Walks CF_EXPIRY from sweep_from up to now in chunks, each under the
- * exclusive lock, removing expired rows with all their index entries. */
+/* store: the expiry sweep. Walks CF_EXPIRY from sweep_from up to now in small chunks, removing
+ * expired rows with all their index entries; each chunk holds the exclusive lock only to
+ * re-read and write what it found without it. */
 #include "store/store_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-/* ---- sweep ---- */
+/* ---- sweep ----
+ *
+ * The sweep must never hold a shard's write flush for long: the shards answer DNS, the sweep
+ * runs at nice 13, and a low-priority thread holding the exclusive lock while the busy threads
+ * of the node keep the CPU is a priority inversion. So each chunk works in two steps:
+ *  1. without the lock: walk CF_EXPIRY from the sweep's cursor (the slow part: it may step over
+ * many deletion markers) and collect up to SWEEP_STEP index entries that are due, then read their
+ *     rows once so that the blocks they live in are in the block cache;
+ *  2. under the exclusive lock (taken with trywrlock while writers hold it, so a waiting sweep
+ *     does not queue in front of them): read those rows again in one batched MultiGet (memtable
+ *     or block cache), remove the ones still expired at exactly the indexed time, write the
+ *     batch without a sync, move the cursor on, release.
+ * A put or delete holds the shared lock over its read-modify-write, so under the exclusive lock
+ * no row changes between step 2's read and its write: the invariants of store_internal.h hold
+ * exactly as before. Step 1's reads only warm the cache; nothing is decided on them.
+ *
+ * sweep_from while a sweep runs: step 1 walks without the lock, so a put may add an entry behind
+ * the walk (a record already due, e.g. ttl 0) after the walk passed its place. The sweep keeps
+ * its own cursor and parks sweep_from at INT64_MAX (under the exclusive lock, when no put is
+ * in flight); each put lowers it to its own earliest expiry (CAS-min, as always), so at every
+ * chunk's exclusive section the sweep takes what puts left there and walks from the smaller of
+ * that and its cursor. At the end it stores the cursor back. One sweep at a time (sweep_mu). */
 
-/* One chunk under the exclusive lock: removes up to `max` expired rows. */
-static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *removed, bool *more)
+/* Index entries handled per exclusive section: small enough that a section is a few hundred
+ * microseconds (one batched read of hot rows and one unsynced write). */
+#define SWEEP_STEP 64u
+/* trywrlock attempts (with a short sleep between) before the sweep queues for the lock. */
+#define SWEEP_TRY 50
+#define SWEEP_TRY_SLEEP_US 200
+
+typedef struct {
+    uint8_t k[DMP_STORE_IKEY_MAX];
+    size_t kl;
+    int64_t t;
+    bool bad;   /* the index key does not decode: drop it */
+    size_t rko; /* offset of the record key within k */
+    size_t rkl;
+} sweep_cand_t;
+
+/* Takes s->lock exclusively without queueing in front of writers while they hold it (a queued
+ * writer-preferring rwlock blocks every new reader), then queues if it keeps failing. */
+static void sweep_lock(dmp_store_t *s)
 {
+    for (int i = 0; i < SWEEP_TRY; i++) {
+        if (pthread_rwlock_trywrlock(&s->lock) == 0)
+            return;
+        struct timespec ts = {0, SWEEP_TRY_SLEEP_US * 1000L};
+        nanosleep(&ts, NULL);
+    }
+    pthread_rwlock_wrlock(&s->lock);
+}
+
+/* Step 1: up to max (<= SWEEP_STEP) index entries due at now_ms, from start on. *more:
+ * entries past these may be due too; *resume: where the next walk starts. */
+static int sweep_collect(dmp_store_t *s, int64_t now_ms, int64_t start, size_t max, sweep_cand_t *c,
+                         size_t *nc, bool *more, int64_t *resume)
+{
+    int64_t last = start;
     uint8_t ub[8];
     bool bounded = now_ms < INT64_MAX;
     if (bounded)
@@ -18,62 +74,132 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
         return DMP_ENOMEM;
     if (bounded)
         rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)ub, 8);
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    dmp_store_deltas_t dl = {0};
-    size_t n = 0;
-    int rc = wb ? 0 : DMP_ENOMEM;
-    char *err = NULL;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_EXPIRY]);
+    uint8_t sk[8];
+    dmp_store_ob64_put(sk, start);
+    *nc = 0;
     *more = false;
-
-    pthread_rwlock_wrlock(&s->lock);
-    rocksdb_iterator_t *it =
-        rc == 0 ? rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_EXPIRY]) : NULL;
-    int64_t start = atomic_load(&s->sweep_from), resume = INT64_MIN;
-    if (it != NULL) {
-        uint8_t sk[8];
-        dmp_store_ob64_put(sk, start);
-        rocksdb_iter_seek(it, (const char *)sk, 8);
-    }
-    for (; it != NULL && rc == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    for (rocksdb_iter_seek(it, (const char *)sk, 8); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
         size_t kl;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
         int64_t t;
         const uint8_t *rkey;
         size_t rkl;
-        if (dmp_store_ikey_parse(k, kl, &t, &rkey, &rkl) != 0) {
-            rocksdb_writebatch_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)k, kl);
+        bool bad = kl > DMP_STORE_IKEY_MAX || dmp_store_ikey_parse(k, kl, &t, &rkey, &rkl) != 0;
+        if (!bad && t > now_ms)
+            break; /* only without an upper bound (now_ms == INT64_MAX cannot get here) */
+        if (*nc == max) {
+            *more = true;
+            *resume = bad ? last : t;
+            break;
+        }
+        if (!bad)
+            last = t;
+        sweep_cand_t *x = &c[(*nc)++];
+        x->bad = bad;
+        x->kl = kl > DMP_STORE_IKEY_MAX ? DMP_STORE_IKEY_MAX : kl;
+        memcpy(x->k, k, x->kl);
+        x->t = bad ? start : t;
+        x->rko = bad ? 0 : (size_t)(rkey - k);
+        x->rkl = bad ? 0 : rkl;
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    return dmp_store_rerr(err);
+}
+
+/* Reads the rows of c[0..n) in one batched MultiGet; vals[i] NULL when row i is gone. */
+static int sweep_read(dmp_store_t *s, const sweep_cand_t *c, size_t n,
+                      rocksdb_pinnableslice_t **vals)
+{
+    const char *keys[SWEEP_STEP];
+    size_t lens[SWEEP_STEP];
+    char *errs[SWEEP_STEP];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].bad)
+            continue;
+        keys[m] = (const char *)c[i].k + c[i].rko;
+        lens[m] = c[i].rkl;
+        errs[m] = NULL;
+        vals[m] = NULL;
+        m++;
+    }
+    if (m == 0)
+        return 0;
+    rocksdb_batched_multi_get_cf(s->db, s->rdefault, s->cf[CF_RECORDS], m, keys, lens, vals, errs,
+                                 false);
+    int rc = 0;
+    for (size_t i = 0; i < m; i++) {
+        int r = dmp_store_rerr(errs[i]);
+        if (r != 0 && rc == 0)
+            rc = r;
+    }
+    return rc;
+}
+
+static void sweep_vals_free(rocksdb_pinnableslice_t **vals, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        if (vals[i] != NULL) {
+            rocksdb_pinnableslice_destroy(vals[i]);
+            vals[i] = NULL;
+        }
+}
+
+/* One chunk from *from (the sweep's cursor): collects without the lock, decides and writes
+ * under it, and moves *from on. Up to max index entries. */
+static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, int64_t *from, size_t *removed,
+                       bool *more)
+{
+    sweep_cand_t *c = malloc(SWEEP_STEP * sizeof *c);
+    rocksdb_pinnableslice_t *vals[SWEEP_STEP] = {0};
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    if (c == NULL || wb == NULL) {
+        free(c);
+        if (wb)
+            rocksdb_writebatch_destroy(wb);
+        return DMP_ENOMEM;
+    }
+    int64_t start = *from, resume = INT64_MIN;
+    size_t nc = 0, nrows = 0;
+    int rc =
+        sweep_collect(s, now_ms, start, max < SWEEP_STEP ? max : SWEEP_STEP, c, &nc, more, &resume);
+    for (size_t i = 0; i < nc; i++)
+        nrows += !c[i].bad;
+    if (rc == 0 && nrows > 0) { /* warm the block cache outside the lock */
+        rc = sweep_read(s, c, nc, vals);
+        sweep_vals_free(vals, nrows);
+    }
+
+    dmp_store_deltas_t dl = {0};
+    size_t n = 0;
+    sweep_lock(s);
+    /* puts since the last exclusive section left their earliest expiry here */
+    int64_t put_min = atomic_exchange(&s->sweep_from, INT64_MAX);
+    if (rc == 0 && nc > 0)
+        rc = sweep_read(s, c, nc, vals);
+    for (size_t i = 0, v = 0; rc == 0 && i < nc; i++) {
+        const sweep_cand_t *x = &c[i];
+        if (x->bad) {
+            rocksdb_writebatch_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)x->k, x->kl);
             continue;
         }
-        if (t > now_ms)
-            break; /* only without an upper bound (now_ms == INT64_MAX cannot get here) */
-        if (n >= max) {
-            *more = true;
-            resume = t;
-            break;
-        }
+        rocksdb_pinnableslice_t *ps = vals[v++];
         size_t vl = 0;
-        char *v = rocksdb_get_cf(s->db, s->rdefault, s->cf[CF_RECORDS], (const char *)rkey, rkl,
-                                 &vl, &err);
-        if ((rc = dmp_store_rerr(err)) != 0)
-            break;
+        const char *val = ps ? rocksdb_pinnableslice_value(ps, &vl) : NULL;
         dmp_store_rec_t rec;
-        if (v != NULL && dmp_store_rec_parse((const uint8_t *)v, vl, &rec) == 0 &&
-            rec.expires_ms == t) {
-            rc = dmp_store_remove_row(s, wb, &dl, rkey, rkl, &rec, false);
+        if (val != NULL && dmp_store_rec_parse((const uint8_t *)val, vl, &rec) == 0 &&
+            rec.expires_ms == x->t) {
+            rc = dmp_store_remove_row(s, wb, &dl, x->k + x->rko, x->rkl, &rec, false);
             n++;
         } else {
             /* Stale index entry (row gone or refreshed): drop just the entry. */
-            rocksdb_writebatch_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)k, kl);
+            rocksdb_writebatch_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)x->k, x->kl);
         }
-        rocksdb_free(v);
-    }
-    if (it != NULL) {
-        rocksdb_iter_get_error(it, &err);
-        if (rc == 0)
-            rc = dmp_store_rerr(err);
-        else if (err != NULL)
-            rocksdb_free(err);
-        rocksdb_iter_destroy(it);
     }
     if (rc == 0 && rocksdb_writebatch_count(wb) > 0) {
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wb_merge);
@@ -82,25 +208,29 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
         if (n > 0) {
             rc = dmp_store_write_stamped(s, s->wnosync, wb, false, &dl);
         } else {
+            char *err = NULL;
             rocksdb_write(s->db, s->wnosync, wb, &err);
             rc = dmp_store_werr(s, err);
         }
     }
-    if (rc == 0) {
-        int64_t next = *more ? resume : (bounded ? now_ms + 1 : start);
-        if (next > start)
-            atomic_store(&s->sweep_from, next);
-    }
+    int64_t next = start;
+    if (rc == 0)
+        next = *more ? resume : (now_ms < INT64_MAX ? now_ms + 1 : start);
+    *from = next < put_min ? next : put_min;
+    if (put_min < next)
+        *more = true; /* a put added an entry the walk may have passed: walk from it */
     pthread_rwlock_unlock(&s->lock);
-    if (wb)
-        rocksdb_writebatch_destroy(wb);
-    rocksdb_readoptions_destroy(ro);
+    sweep_vals_free(vals, nrows);
+    rocksdb_writebatch_destroy(wb);
     free(dl.d);
     dmp_buf_free(&dl.journal);
+    free(c);
     if (rc == 0)
         *removed += n;
     return rc;
 }
+
+static pthread_mutex_t sweep_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int dmp_store_sweep(dmp_store_t *s, int64_t now_ms, size_t max_records, size_t *removed)
 {
@@ -110,15 +240,23 @@ int dmp_store_sweep(dmp_store_t *s, int64_t now_ms, size_t max_records, size_t *
         return DMP_EINVAL;
     size_t total = 0;
     int rc = 0;
+    pthread_mutex_lock(&sweep_mu);
+    /* park sweep_from (see above): from here puts lower it from INT64_MAX */
+    sweep_lock(s);
+    int64_t from = atomic_exchange(&s->sweep_from, INT64_MAX);
+    pthread_rwlock_unlock(&s->lock);
     for (;;) {
-        size_t left = max_records == 0 ? SIZE_MAX : max_records - total;
-        size_t chunk = left < SWEEP_CHUNK ? left : SWEEP_CHUNK;
         bool more = false;
-        size_t before = total;
-        rc = sweep_chunk(s, now_ms, chunk, &total, &more);
-        if (rc != 0 || !more || total == before || (max_records && total >= max_records))
+        size_t left = max_records == 0 ? SIZE_MAX : max_records - total;
+        rc = sweep_chunk(s, now_ms, left, &from, &total, &more);
+        if (rc != 0 || !more || (max_records && total >= max_records))
             break;
     }
+    /* hand the cursor back, keeping what puts lowered it to meanwhile */
+    int64_t cur = atomic_load(&s->sweep_from);
+    while (from < cur && !atomic_compare_exchange_weak(&s->sweep_from, &cur, from)) {
+    }
+    pthread_mutex_unlock(&sweep_mu);
     if (rc == 0) {
         size_t tombs = 0;
         rc = dmp_store_tombs_gc(s, now_ms, 4096, &tombs);

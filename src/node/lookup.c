@@ -100,8 +100,9 @@ void dmp_node_lookup_clamp_ttl(dmp_dns_rrset_view_t *out, int64_t expires_ms, in
 }
 
 /* Cache entry kinds: count > 0 = TXT RRset; count 0 with no blob = exists, no values (empty
- * non-terminal); count 0 with a 4-byte blob = NXDOMAIN, the blob being its generation. A put of
- * N drops N's own entry on its shard and outdates cached NXDOMAINs of N's ancestors through the
+ * non-terminal); count 0 with a 4-byte blob = NXDOMAIN, the blob being its generation, held in the
+ * cache's negative class (dmp_cache_put_nx: a random-name flood evicts only other NXDOMAINs). A put
+ * of N drops N's own entry on its shard and outdates cached NXDOMAINs of N's ancestors through the
  * generations. A delete or expiry that empties a subtree is not chased: its ancestors may
  * answer NODATA instead of NXDOMAIN for at most DMP_NODE_NEG_CACHE_MS (harmless). */
 int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out)
@@ -167,8 +168,8 @@ int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view
     }
     if (rc == DMP_ENOTFOUND || rc == DMP_ENAME || rc == DMP_ETOOBIG) {
         if (l->cache)
-            dmp_cache_put(l->cache, lname, len, (const uint8_t *)&gen, sizeof(gen), 0,
-                          now + DMP_NODE_NEG_CACHE_MS);
+            dmp_cache_put_nx(l->cache, lname, len, (const uint8_t *)&gen, sizeof(gen),
+                             now + DMP_NODE_NEG_CACHE_MS);
         return DMP_ENOTFOUND;
     }
     if (rc != 0) {

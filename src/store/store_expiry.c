@@ -36,6 +36,7 @@
 /* trywrlock attempts (with a short sleep between) before the sweep queues for the lock. */
 #define SWEEP_TRY 50
 #define SWEEP_TRY_SLEEP_US 200
+#define SWEEP_NAP_US 20
 
 typedef struct {
     uint8_t k[DMP_STORE_IKEY_MAX];
@@ -50,6 +51,11 @@ typedef struct {
  * writer-preferring rwlock blocks every new reader), then queues if it keeps failing. */
 static void sweep_lock(dmp_store_t *s)
 {
+    /* Start the exclusive section on a fresh time slice: a thread at nice 13 that has been
+     * walking is the first to be preempted, and a preemption inside the section is what the
+     * shards would wait for. A short sleep puts it back through the scheduler first. */
+    struct timespec nap = {0, SWEEP_NAP_US * 1000L};
+    nanosleep(&nap, NULL);
     for (int i = 0; i < SWEEP_TRY; i++) {
         if (pthread_rwlock_trywrlock(&s->lock) == 0)
             return;

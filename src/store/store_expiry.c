@@ -33,10 +33,21 @@
 /* Index entries handled per exclusive section: small enough that a section is a few hundred
  * microseconds (one batched read of hot rows and one unsynced write). */
 #define SWEEP_STEP 64u
-/* trywrlock attempts (with a short sleep between) before the sweep queues for the lock. */
-#define SWEEP_TRY 50
-#define SWEEP_TRY_SLEEP_US 200
+/* The sweep tries the lock (trywrlock, which does not queue) for up to SWEEP_TRY_MS before it
+ * queues for it: a queued writer of this writer-preferring rwlock blocks every new reader, and
+ * the queued thread is a nice-13 one that needs the CPU to take and release the lock. */
+#define SWEEP_TRY_MS 1000
 #define SWEEP_NAP_US 20
+
+/* Where the sweep's walk resumes: the exact index key of the first entry not yet handled (kl >
+ * 0), or just a time (kl == 0: seek to ob64(t)). Resuming at the key, not the time, matters when
+ * many records share one expiry time (a batch put at one instant): the walk would otherwise step
+ * again over the deletion markers of every entry it already removed at that time. */
+typedef struct {
+    int64_t t;
+    uint8_t k[DMP_STORE_IKEY_MAX];
+    size_t kl;
+} sweep_pos_t;
 
 typedef struct {
     uint8_t k[DMP_STORE_IKEY_MAX];
@@ -47,8 +58,8 @@ typedef struct {
     size_t rkl;
 } sweep_cand_t;
 
-/* Takes s->lock exclusively without queueing in front of writers while they hold it (a queued
- * writer-preferring rwlock blocks every new reader), then queues if it keeps failing. */
+/* Takes s->lock exclusively without queueing in front of writers while they hold it, then
+ * queues if it keeps failing for SWEEP_TRY_MS. */
 static void sweep_lock(dmp_store_t *s)
 {
     /* Start the exclusive section on a fresh time slice: a thread at nice 13 that has been
@@ -56,21 +67,25 @@ static void sweep_lock(dmp_store_t *s)
      * shards would wait for. A short sleep puts it back through the scheduler first. */
     struct timespec nap = {0, SWEEP_NAP_US * 1000L};
     nanosleep(&nap, NULL);
-    for (int i = 0; i < SWEEP_TRY; i++) {
-        if (pthread_rwlock_trywrlock(&s->lock) == 0)
+    int64_t until = dmp_monotonic_ns() + (int64_t)SWEEP_TRY_MS * 1000000;
+    long us = 50;
+    while (pthread_rwlock_trywrlock(&s->lock) != 0) {
+        if (dmp_monotonic_ns() >= until) {
+            pthread_rwlock_wrlock(&s->lock);
             return;
-        struct timespec ts = {0, SWEEP_TRY_SLEEP_US * 1000L};
+        }
+        struct timespec ts = {0, us * 1000L};
         nanosleep(&ts, NULL);
+        us = us < 1000 ? us * 2 : 1000;
     }
-    pthread_rwlock_wrlock(&s->lock);
 }
 
-/* Step 1: up to max (<= SWEEP_STEP) index entries due at now_ms, from start on. *more:
+/* Step 1: up to max (<= SWEEP_STEP) index entries due at now_ms, from *from on. *more:
  * entries past these may be due too; *resume: where the next walk starts. */
-static int sweep_collect(dmp_store_t *s, int64_t now_ms, int64_t start, size_t max, sweep_cand_t *c,
-                         size_t *nc, bool *more, int64_t *resume)
+static int sweep_collect(dmp_store_t *s, int64_t now_ms, const sweep_pos_t *from, size_t max,
+                         sweep_cand_t *c, size_t *nc, bool *more, sweep_pos_t *resume)
 {
-    int64_t last = start;
+    int64_t start = from->t, last = from->t;
     uint8_t ub[8];
     bool bounded = now_ms < INT64_MAX;
     if (bounded)
@@ -83,10 +98,11 @@ static int sweep_collect(dmp_store_t *s, int64_t now_ms, int64_t start, size_t m
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_EXPIRY]);
     uint8_t sk[8];
     dmp_store_ob64_put(sk, start);
+    const char *seek = from->kl ? (const char *)from->k : (const char *)sk;
+    size_t seekl = from->kl ? from->kl : 8;
     *nc = 0;
     *more = false;
-    for (rocksdb_iter_seek(it, (const char *)sk, 8); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    for (rocksdb_iter_seek(it, seek, seekl); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t kl;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
         int64_t t;
@@ -97,7 +113,12 @@ static int sweep_collect(dmp_store_t *s, int64_t now_ms, int64_t start, size_t m
             break; /* only without an upper bound (now_ms == INT64_MAX cannot get here) */
         if (*nc == max) {
             *more = true;
-            *resume = bad ? last : t;
+            resume->t = bad ? last : t;
+            resume->kl = 0;
+            if (!bad) { /* resume at exactly this entry */
+                memcpy(resume->k, k, kl);
+                resume->kl = kl;
+            }
             break;
         }
         if (!bad)
@@ -158,8 +179,8 @@ static void sweep_vals_free(rocksdb_pinnableslice_t **vals, size_t m)
 
 /* One chunk from *from (the sweep's cursor): collects without the lock, decides and writes
  * under it, and moves *from on. Up to max index entries. */
-static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, int64_t *from, size_t *removed,
-                       bool *more)
+static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, sweep_pos_t *from,
+                       size_t *removed, bool *more)
 {
     sweep_cand_t *c = malloc(SWEEP_STEP * sizeof *c);
     rocksdb_pinnableslice_t *vals[SWEEP_STEP] = {0};
@@ -170,10 +191,18 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, int64_t *from
             rocksdb_writebatch_destroy(wb);
         return DMP_ENOMEM;
     }
-    int64_t start = *from, resume = INT64_MIN;
+    int64_t start = from->t;
+    sweep_pos_t *resume = malloc(sizeof *resume);
+    if (resume == NULL) {
+        free(c);
+        rocksdb_writebatch_destroy(wb);
+        return DMP_ENOMEM;
+    }
+    resume->t = start;
+    resume->kl = 0;
     size_t nc = 0, nrows = 0;
     int rc =
-        sweep_collect(s, now_ms, start, max < SWEEP_STEP ? max : SWEEP_STEP, c, &nc, more, &resume);
+        sweep_collect(s, now_ms, from, max < SWEEP_STEP ? max : SWEEP_STEP, c, &nc, more, resume);
     for (size_t i = 0; i < nc; i++)
         nrows += !c[i].bad;
     if (rc == 0 && nrows > 0) { /* warm the block cache outside the lock */
@@ -219,18 +248,24 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, int64_t *from
             rc = dmp_store_werr(s, err);
         }
     }
-    int64_t next = start;
-    if (rc == 0)
-        next = *more ? resume : (now_ms < INT64_MAX ? now_ms + 1 : start);
-    *from = next < put_min ? next : put_min;
-    if (put_min < next)
-        *more = true; /* a put added an entry the walk may have passed: walk from it */
+    if (rc == 0 && *more) {
+        *from = *resume;
+    } else if (rc == 0) {
+        from->t = now_ms < INT64_MAX ? now_ms + 1 : start;
+        from->kl = 0;
+    }
+    if (put_min < from->t) { /* a put added an entry the walk may have passed: walk from it */
+        from->t = put_min;
+        from->kl = 0;
+        *more = true;
+    }
     pthread_rwlock_unlock(&s->lock);
     sweep_vals_free(vals, nrows);
     rocksdb_writebatch_destroy(wb);
     free(dl.d);
     dmp_buf_free(&dl.journal);
     free(c);
+    free(resume);
     if (rc == 0)
         *removed += n;
     return rc;
@@ -249,7 +284,7 @@ int dmp_store_sweep(dmp_store_t *s, int64_t now_ms, size_t max_records, size_t *
     pthread_mutex_lock(&sweep_mu);
     /* park sweep_from (see above): from here puts lower it from INT64_MAX */
     sweep_lock(s);
-    int64_t from = atomic_exchange(&s->sweep_from, INT64_MAX);
+    sweep_pos_t from = {.t = atomic_exchange(&s->sweep_from, INT64_MAX), .kl = 0};
     pthread_rwlock_unlock(&s->lock);
     for (;;) {
         bool more = false;
@@ -260,7 +295,7 @@ int dmp_store_sweep(dmp_store_t *s, int64_t now_ms, size_t max_records, size_t *
     }
     /* hand the cursor back, keeping what puts lowered it to meanwhile */
     int64_t cur = atomic_load(&s->sweep_from);
-    while (from < cur && !atomic_compare_exchange_weak(&s->sweep_from, &cur, from)) {
+    while (from.t < cur && !atomic_compare_exchange_weak(&s->sweep_from, &cur, from.t)) {
     }
     pthread_mutex_unlock(&sweep_mu);
     if (rc == 0) {

@@ -108,7 +108,9 @@ static int sweep_collect(dmp_store_t *s, int64_t now_ms, const sweep_pos_t *from
         int64_t t;
         const uint8_t *rkey;
         size_t rkl;
-        bool bad = kl > DMP_STORE_IKEY_MAX || dmp_store_ikey_parse(k, kl, &t, &rkey, &rkl) != 0;
+        if (kl > DMP_STORE_IKEY_MAX)
+            continue; /* no writer makes such a key: left alone rather than cut short */
+        bool bad = dmp_store_ikey_parse(k, kl, &t, &rkey, &rkl) != 0;
         if (!bad && t > now_ms)
             break; /* only without an upper bound (now_ms == INT64_MAX cannot get here) */
         if (*nc == max) {
@@ -125,7 +127,7 @@ static int sweep_collect(dmp_store_t *s, int64_t now_ms, const sweep_pos_t *from
             last = t;
         sweep_cand_t *x = &c[(*nc)++];
         x->bad = bad;
-        x->kl = kl > DMP_STORE_IKEY_MAX ? DMP_STORE_IKEY_MAX : kl;
+        x->kl = kl;
         memcpy(x->k, k, x->kl);
         x->t = bad ? start : t;
         x->rko = bad ? 0 : (size_t)(rkey - k);

@@ -13,15 +13,17 @@
  * runs at nice 13, and a low-priority thread holding the exclusive lock while the busy threads
  * of the node keep the CPU is a priority inversion. So each chunk works in two steps:
  *  1. without the lock: walk CF_EXPIRY from the sweep's cursor (the slow part: it may step over
- * many deletion markers) and collect up to SWEEP_STEP index entries that are due, then read their
- *     rows once so that the blocks they live in are in the block cache;
+ *     many deletion markers), collect up to SWEEP_STEP index entries that are due, read their
+ *     rows (warming the block cache) and build the removal batch (index entries, count and
+ *     Merkle deltas, journal) from those reads;
  *  2. under the exclusive lock (taken with trywrlock while writers hold it, so a waiting sweep
  *     does not queue in front of them): read those rows again in one batched MultiGet (memtable
- *     or block cache), remove the ones still expired at exactly the indexed time, write the
- *     batch without a sync, move the cursor on, release.
+ *     or block cache); if any differs from step 1's read (a put or delete came between: every
+ *     put writes a fresh sequence number into its row), rebuild the batch from the fresh reads;
+ *     write it without a sync, move the cursor on, release.
  * A put or delete holds the shared lock over its read-modify-write, so under the exclusive lock
- * no row changes between step 2's read and its write: the invariants of store_internal.h hold
- * exactly as before. Step 1's reads only warm the cache; nothing is decided on them.
+ * no row changes between step 2's read and its write: what is written is decided on rows exactly
+ * as they are then, and the invariants of store_internal.h hold exactly as before.
  *
  * sweep_from while a sweep runs: step 1 walks without the lock, so a put may add an entry behind
  * the walk (a record already due, e.g. ttl 0) after the walk passed its place. The sweep keeps
@@ -179,46 +181,14 @@ static void sweep_vals_free(rocksdb_pinnableslice_t **vals, size_t m)
         }
 }
 
-/* One chunk from *from (the sweep's cursor): collects without the lock, decides and writes
- * under it, and moves *from on. Up to max index entries. */
-static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, sweep_pos_t *from,
-                       size_t *removed, bool *more)
+/* Adds to wb/dl what removing the due rows among c[0..nc) takes, from their rows as read into
+ * vals (see sweep_read); *n counts the rows removed. */
+static int sweep_build(dmp_store_t *s, const sweep_cand_t *c, size_t nc,
+                       rocksdb_pinnableslice_t *const *vals, rocksdb_writebatch_t *wb,
+                       dmp_store_deltas_t *dl, size_t *n)
 {
-    sweep_cand_t *c = malloc(SWEEP_STEP * sizeof *c);
-    rocksdb_pinnableslice_t *vals[SWEEP_STEP] = {0};
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    if (c == NULL || wb == NULL) {
-        free(c);
-        if (wb)
-            rocksdb_writebatch_destroy(wb);
-        return DMP_ENOMEM;
-    }
-    int64_t start = from->t;
-    sweep_pos_t *resume = malloc(sizeof *resume);
-    if (resume == NULL) {
-        free(c);
-        rocksdb_writebatch_destroy(wb);
-        return DMP_ENOMEM;
-    }
-    resume->t = start;
-    resume->kl = 0;
-    size_t nc = 0, nrows = 0;
-    int rc =
-        sweep_collect(s, now_ms, from, max < SWEEP_STEP ? max : SWEEP_STEP, c, &nc, more, resume);
-    for (size_t i = 0; i < nc; i++)
-        nrows += !c[i].bad;
-    if (rc == 0 && nrows > 0) { /* warm the block cache outside the lock */
-        rc = sweep_read(s, c, nc, vals);
-        sweep_vals_free(vals, nrows);
-    }
-
-    dmp_store_deltas_t dl = {0};
-    size_t n = 0;
-    sweep_lock(s);
-    /* puts since the last exclusive section left their earliest expiry here */
-    int64_t put_min = atomic_exchange(&s->sweep_from, INT64_MAX);
-    if (rc == 0 && nc > 0)
-        rc = sweep_read(s, c, nc, vals);
+    int rc = 0;
+    *n = 0;
     for (size_t i = 0, v = 0; rc == 0 && i < nc; i++) {
         const sweep_cand_t *x = &c[i];
         if (x->bad) {
@@ -231,12 +201,75 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, sweep_pos_t *
         dmp_store_rec_t rec;
         if (val != NULL && dmp_store_rec_parse((const uint8_t *)val, vl, &rec) == 0 &&
             rec.expires_ms == x->t) {
-            rc = dmp_store_remove_row(s, wb, &dl, x->k + x->rko, x->rkl, &rec, false);
-            n++;
+            rc = dmp_store_remove_row(s, wb, dl, x->k + x->rko, x->rkl, &rec, false);
+            (*n)++;
         } else {
             /* Stale index entry (row gone or refreshed): drop just the entry. */
             rocksdb_writebatch_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)x->k, x->kl);
         }
+    }
+    return rc;
+}
+
+/* True when two reads of the same rows found the same bytes (every put writes a fresh sequence
+ * number into the row, so equal bytes are the same version of the row). */
+static bool sweep_same(rocksdb_pinnableslice_t *const *a, rocksdb_pinnableslice_t *const *b,
+                       size_t m)
+{
+    for (size_t i = 0; i < m; i++) {
+        size_t al = 0, bl = 0;
+        const char *av = a[i] ? rocksdb_pinnableslice_value(a[i], &al) : NULL;
+        const char *bv = b[i] ? rocksdb_pinnableslice_value(b[i], &bl) : NULL;
+        if ((av == NULL) != (bv == NULL) || al != bl || (al && memcmp(av, bv, al) != 0))
+            return false;
+    }
+    return true;
+}
+
+/* One chunk from *from (the sweep's cursor): collects, reads and builds its batch without the
+ * lock; under it, re-reads the rows and writes the batch if they are unchanged (else rebuilds it
+ * from the fresh reads first), and moves *from on. Up to max index entries. */
+static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, sweep_pos_t *from,
+                       size_t *removed, bool *more)
+{
+    sweep_cand_t *c = malloc(SWEEP_STEP * sizeof *c);
+    rocksdb_pinnableslice_t *vals[SWEEP_STEP] = {0}, *pre[SWEEP_STEP] = {0};
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    sweep_pos_t *resume = malloc(sizeof *resume);
+    if (c == NULL || wb == NULL || resume == NULL) {
+        free(c);
+        free(resume);
+        if (wb)
+            rocksdb_writebatch_destroy(wb);
+        return DMP_ENOMEM;
+    }
+    int64_t start = from->t;
+    resume->t = start;
+    resume->kl = 0;
+    size_t nc = 0, nrows = 0, n = 0;
+    dmp_store_deltas_t dl = {0};
+    int rc =
+        sweep_collect(s, now_ms, from, max < SWEEP_STEP ? max : SWEEP_STEP, c, &nc, more, resume);
+    for (size_t i = 0; i < nc; i++)
+        nrows += !c[i].bad;
+    /* without the lock: read the rows (warming the block cache) and build the batch */
+    if (rc == 0 && nrows > 0)
+        rc = sweep_read(s, c, nc, pre);
+    if (rc == 0 && nc > 0)
+        rc = sweep_build(s, c, nc, pre, wb, &dl, &n);
+
+    sweep_lock(s);
+    /* puts since the last exclusive section left their earliest expiry here */
+    int64_t put_min = atomic_exchange(&s->sweep_from, INT64_MAX);
+    if (rc == 0 && nrows > 0)
+        rc = sweep_read(s, c, nc, vals);
+    if (rc == 0 && nrows > 0 && !sweep_same(pre, vals, nrows)) {
+        /* a put or delete touched one of these rows meanwhile: decide again on what is there */
+        rocksdb_writebatch_clear(wb);
+        free(dl.d);
+        dmp_buf_free(&dl.journal);
+        memset(&dl, 0, sizeof dl);
+        rc = sweep_build(s, c, nc, vals, wb, &dl, &n);
     }
     if (rc == 0 && rocksdb_writebatch_count(wb) > 0) {
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wb_merge);
@@ -263,6 +296,7 @@ static int sweep_chunk(dmp_store_t *s, int64_t now_ms, size_t max, sweep_pos_t *
     }
     pthread_rwlock_unlock(&s->lock);
     sweep_vals_free(vals, nrows);
+    sweep_vals_free(pre, nrows);
     rocksdb_writebatch_destroy(wb);
     free(dl.d);
     dmp_buf_free(&dl.journal);

@@ -6,7 +6,7 @@
 # shard, limits off, pinned to --server-cpu) and stopped by the PID this script got.
 #
 #   bench/frontend-path.sh [--build DIR] [--records N] [--rate Q] [--duration S] [--runs R]
-#                          [--modes LIST] [--rt] [--record] [--out DIR]
+#                          [--modes LIST] [--rrl RATE] [--rt] [--record] [--out DIR]
 #
 # Prints one line per run and the medians per mode; with --out it also saves every dnsperf and
 # perf output there (bench/results/ keeps the ones quoted in bench/README.md).
@@ -23,6 +23,7 @@ MODES="0,1"
 OUT=""
 RT=0
 RECORD=0
+RRL=0
 SERVER_CPU=0
 GEN_CPU=1
 
@@ -37,6 +38,8 @@ usage() {
   --duration S    seconds per measured run (default 10)
   --runs R        runs per mode, interleaved (default 3)
   --modes LIST    comma list of DMP_DNS_FRONTEND_CACHE values (default 0,1)
+  --rrl RATE      DMP_RRL_RATE for the node (default 0: RRL off, as in the peer comparisons;
+                  the node's own default is 200)
   --rt            run the node and dnsperf SCHED_FIFO (chrt -f 10): on a box shared with other
                   work this keeps its load out of the latency figures (CPU/answer barely moves)
   --record        also \`perf record -g\` the node during the last run of each mode and save the
@@ -59,13 +62,14 @@ while [[ $# -gt 0 ]]; do
     --runs) RUNS="$2"; shift 2 ;;
     --modes) MODES="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
+    --rrl) RRL="$2"; shift 2 ;;
     --rt) RT=1; shift ;;
     --record) RECORD=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
     esac
 done
-for v in RECORDS RATE DURATION RUNS; do
+for v in RECORDS RATE DURATION RUNS RRL; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v,,} needs an integer"
 done
 ((DURATION >= 1 && DURATION <= 120 && RUNS >= 1 && RUNS <= 20)) || die "duration 1..120, runs 1..20"
@@ -103,7 +107,7 @@ start_node() { # mode
     rm -f "$WORK/ports"
     env DMP_DNS_HOST=127.0.0.1 DMP_DNS_PORT="$PORT" DMP_HTTP_HOST=127.0.0.1 DMP_HTTP_PORT="$HPORT" \
         DMP_DB_PATH="$WORK/db" DMP_PORTS_FILE="$WORK/ports" \
-        DMP_DNS_RATE=0 DMP_DNS_BURST=0 DMP_HTTP_RATE=0 DMP_HTTP_BURST=0 DMP_RRL_RATE=0 \
+        DMP_DNS_RATE=0 DMP_DNS_BURST=0 DMP_HTTP_RATE=0 DMP_HTTP_BURST=0 DMP_RRL_RATE="$RRL" \
         DMP_FRONTENDS=1 DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test \
         DMP_DNS_APEX_NS=ns1.mesh.test DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test \
         DMP_LOG_LEVEL=warning DMP_DNS_FRONTEND_CACHE="$1" \
@@ -146,7 +150,7 @@ EOF
 
 echo "frontend-path: $RECORDS records, $(wc -l <"$WORK/queries.txt") query names," \
     "$( ((RATE)) && echo "$RATE q/s offered" || echo "unlimited rate")," \
-    "${DURATION} s x $RUNS runs per mode, node on CPU $SERVER_CPU, dnsperf on CPU $GEN_CPU$( ((RT)) && echo ", both SCHED_FIFO")"
+    "${DURATION} s x $RUNS runs per mode, RRL rate $RRL, node on CPU $SERVER_CPU, dnsperf on CPU $GEN_CPU$( ((RT)) && echo ", both SCHED_FIFO")"
 echo "command: $0 $ARGS"
 start_node 0
 taskset -c "$GEN_CPU" "$BENCH" load --port "$HPORT" --file "$WORK/recs/records.jsonl" --conns 32 \

@@ -31,8 +31,14 @@ typedef struct centry {
     uint32_t blob_len;
     uint16_t count;
     uint8_t negative;
+    uint8_t cls; /* CLS_POS or CLS_NEG: which LRU list and byte budget it lives in */
     uint8_t data[];
 } centry_t;
+
+/* Two classes of entries, each with its own LRU list: answers for names that exist, and answers
+ * that a name does not exist (dmp_cache_put_negative, dmp_cache_put_nx). A flood of random names
+ * only fills and recycles the negative class, so it cannot evict the hot set of real answers. */
+enum { CLS_POS = 0, CLS_NEG = 1, CLS_N = 2 };
 
 /* A slot: e == NULL means empty. The hash is kept beside the pointer so a probe compares
  * hashes without touching the entry (readers re-check the entry's own hash). */
@@ -62,16 +68,23 @@ typedef struct {
 
 /* Invariants: tab->cap is a power of two; used <= cap / 2; every entry is in exactly one slot
  * (linear probing from hash & (cap-1), no tombstones: removal shifts back) and in the LRU
- * list; bytes = sum of entry_bytes() <= max_bytes. Reclamation: an item retired at epoch R is
- * freed only when every reader's announced epoch is 0 or > R (the writer advances the global
- * epoch before looking), so a reader that could have found it has left its read. */
+ * list of its class; cbytes[k] = sum of entry_bytes() of class k; bytes = cbytes[0] + cbytes[1]
+ * <= max_bytes. Budgets: negative entries never hold more than neg_max bytes; positive ones may
+ * use all of max_bytes, but a negative insert may evict a positive entry only while positive
+ * entries hold more than max_bytes - neg_max (space they borrowed from the negative class), so
+ * positive entries within their own share are never evicted by negative ones. Reclamation: an item
+ * retired at epoch R is freed only when every reader's announced epoch is 0 or > R (the writer
+ * advances the global epoch before looking), so a reader that could have found it has left its
+ * read. */
 struct dmp_cache {
     ctab_t *tab;           /* the writer's view (same as pub) */
     _Atomic(ctab_t *) pub; /* what readers probe */
     size_t used;
     size_t bytes;
     size_t max_bytes;
-    centry_t *head, *tail;
+    size_t neg_max; /* byte budget of the negative class (dmp_cache_set_negative_bytes) */
+    size_t cbytes[CLS_N];
+    centry_t *lhead[CLS_N], *ltail[CLS_N]; /* per-class LRU lists */
     uint64_t hits, misses;
     uint8_t key[crypto_shorthash_KEYBYTES]; /* SipHash key: names come from the network */
     /* concurrent readers (dmp_cache_readers) */
@@ -84,6 +97,7 @@ struct dmp_cache {
 };
 
 #define MIN_CAP 64u
+#define NEG_SHARE_DIV 8u  /* default negative budget: an eighth of the cache */
 #define RECLAIM_AFTER 64u /* retired items that trigger a reclamation attempt */
 
 static size_t entry_bytes(size_t name_len, size_t blob_len)
@@ -184,6 +198,7 @@ int dmp_cache_new(size_t max_bytes, dmp_cache_t **out)
     atomic_init(&c->reader_hits, 0);
     atomic_init(&c->reader_misses, 0);
     c->max_bytes = max_bytes;
+    c->neg_max = max_bytes / NEG_SHARE_DIV;
     randombytes_buf(c->key, sizeof c->key);
     *out = c;
     return 0;
@@ -217,12 +232,15 @@ void dmp_cache_clear(dmp_cache_t *c)
         return;
     for (size_t i = 0; i < c->tab->cap; i++)
         slot_clear(&c->tab->slots[i]);
-    for (centry_t *e = c->head; e != NULL;) {
-        centry_t *nx = e->next;
-        retire(c, e);
-        e = nx;
+    for (int k = 0; k < CLS_N; k++) {
+        for (centry_t *e = c->lhead[k]; e != NULL;) {
+            centry_t *nx = e->next;
+            retire(c, e);
+            e = nx;
+        }
+        c->lhead[k] = c->ltail[k] = NULL;
+        c->cbytes[k] = 0;
     }
-    c->head = c->tail = NULL;
     c->used = 0;
     c->bytes = 0;
 }
@@ -252,23 +270,23 @@ static void lru_unlink(dmp_cache_t *c, centry_t *e)
     if (e->prev)
         e->prev->next = e->next;
     else
-        c->head = e->next;
+        c->lhead[e->cls] = e->next;
     if (e->next)
         e->next->prev = e->prev;
     else
-        c->tail = e->prev;
+        c->ltail[e->cls] = e->prev;
     e->prev = e->next = NULL;
 }
 
 static void lru_push_front(dmp_cache_t *c, centry_t *e)
 {
     e->prev = NULL;
-    e->next = c->head;
-    if (c->head)
-        c->head->prev = e;
-    c->head = e;
-    if (c->tail == NULL)
-        c->tail = e;
+    e->next = c->lhead[e->cls];
+    if (c->lhead[e->cls])
+        c->lhead[e->cls]->prev = e;
+    c->lhead[e->cls] = e;
+    if (c->ltail[e->cls] == NULL)
+        c->ltail[e->cls] = e;
 }
 
 /* Writer-side slot access (the writer is the only one storing, so relaxed loads see its own
@@ -316,6 +334,7 @@ static void remove_slot(dmp_cache_t *c, size_t i)
     size_t mask = c->tab->cap - 1;
     lru_unlink(c, e);
     c->bytes -= entry_bytes(e->name_len, e->blob_len);
+    c->cbytes[e->cls] -= entry_bytes(e->name_len, e->blob_len);
     c->used--;
     size_t j = i;
     for (;;) {
@@ -374,7 +393,7 @@ dmp_cache_result_t dmp_cache_get_exp(dmp_cache_t *c, const char *lname, size_t l
         c->misses++;
         return DMP_CACHE_MISS;
     }
-    if (c->head != e) {
+    if (c->lhead[e->cls] != e) {
         lru_unlink(c, e);
         lru_push_front(c, e);
     }
@@ -458,13 +477,16 @@ static int grow(dmp_cache_t *c)
     return 0;
 }
 
-/* Evicts the least recently used entry; an entry a reader hit since it was last looked at
- * gets one more round at the head instead (readers cannot move entries in the LRU list). */
-static int evict_one(dmp_cache_t *c)
+/* Evicts the least recently used entry of class k; an entry a reader hit since it was last
+ * looked at gets one more round at the head instead (readers cannot move entries in the LRU
+ * list). */
+static int evict_one(dmp_cache_t *c, int k)
 {
     for (size_t tries = 0; tries <= c->used; tries++) {
-        centry_t *victim = c->tail;
-        if (atomic_load_explicit(&victim->ref, memory_order_relaxed) && c->head != victim) {
+        centry_t *victim = c->ltail[k];
+        if (victim == NULL)
+            return DMP_EINVAL;
+        if (atomic_load_explicit(&victim->ref, memory_order_relaxed) && c->lhead[k] != victim) {
             atomic_store_explicit(&victim->ref, 0, memory_order_relaxed);
             lru_unlink(c, victim);
             lru_push_front(c, victim);
@@ -479,8 +501,34 @@ static int evict_one(dmp_cache_t *c)
     return DMP_EINVAL;
 }
 
+/* Makes room for `need` more bytes of class k (see the budgets above struct dmp_cache).
+ * DMP_ETOOBIG when class k cannot hold it at all. */
+static int make_room(dmp_cache_t *c, int k, size_t need)
+{
+    size_t cap_k = k == CLS_NEG ? c->neg_max : c->max_bytes;
+    if (need > cap_k)
+        return DMP_ETOOBIG;
+    if (k == CLS_NEG)
+        while (c->cbytes[CLS_NEG] + need > c->neg_max) {
+            int rc = evict_one(c, CLS_NEG);
+            if (rc != 0)
+                return rc;
+        }
+    while (c->bytes + need > c->max_bytes) {
+        int from = k;
+        if (k == CLS_POS)
+            from = c->ltail[CLS_POS] != NULL ? CLS_POS : CLS_NEG;
+        else if (c->cbytes[CLS_POS] > c->max_bytes - c->neg_max || c->ltail[CLS_NEG] == NULL)
+            from = CLS_POS; /* positive entries hold space of the negative budget */
+        int rc = evict_one(c, from);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int put_entry(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *blob,
-                     size_t blob_len, uint16_t count, bool negative, int64_t expires_ms)
+                     size_t blob_len, uint16_t count, bool negative, int cls, int64_t expires_ms)
 {
     if (c == NULL || (lname == NULL && len > 0) || (blob == NULL && blob_len > 0) ||
         len > UINT32_MAX || blob_len > UINT32_MAX)
@@ -490,18 +538,11 @@ static int put_entry(dmp_cache_t *c, const char *lname, size_t len, const uint8_
     size_t old = find_slot(c, lname, len, h);
     if (old != SIZE_MAX)
         remove_slot(c, old);
-    if (need > c->max_bytes)
-        return DMP_ETOOBIG;
-    while (c->bytes + need > c->max_bytes && c->tail != NULL) {
-        int rc = evict_one(c);
-        if (rc != 0)
-            return rc;
-    }
-    if ((c->used + 1) * 2 > c->tab->cap) {
-        int rc = grow(c);
-        if (rc != 0)
-            return rc;
-    }
+    int rc = make_room(c, cls, need);
+    if (rc != 0)
+        return rc;
+    if ((c->used + 1) * 2 > c->tab->cap && (rc = grow(c)) != 0)
+        return rc;
     centry_t *e = malloc(sizeof *e + len + blob_len);
     if (e == NULL)
         return DMP_ENOMEM;
@@ -513,6 +554,7 @@ static int put_entry(dmp_cache_t *c, const char *lname, size_t len, const uint8_
     e->blob_len = (uint32_t)blob_len;
     e->count = count;
     e->negative = negative ? 1 : 0;
+    e->cls = (uint8_t)cls;
     if (len)
         memcpy(e->data, lname, len);
     if (blob_len)
@@ -521,18 +563,44 @@ static int put_entry(dmp_cache_t *c, const char *lname, size_t len, const uint8_
     lru_push_front(c, e);
     c->used++;
     c->bytes += need;
+    c->cbytes[cls] += need;
     return 0;
 }
 
 int dmp_cache_put(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *blob,
                   size_t blob_len, uint16_t count, int64_t expires_ms)
 {
-    return put_entry(c, lname, len, blob, blob_len, count, false, expires_ms);
+    return put_entry(c, lname, len, blob, blob_len, count, false, CLS_POS, expires_ms);
 }
 
 int dmp_cache_put_negative(dmp_cache_t *c, const char *lname, size_t len, int64_t expires_ms)
 {
-    return put_entry(c, lname, len, NULL, 0, 0, true, expires_ms);
+    return put_entry(c, lname, len, NULL, 0, 0, true, CLS_NEG, expires_ms);
+}
+
+int dmp_cache_put_nx(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *blob,
+                     size_t blob_len, int64_t expires_ms)
+{
+    return put_entry(c, lname, len, blob, blob_len, 0, false, CLS_NEG, expires_ms);
+}
+
+int dmp_cache_set_negative_bytes(dmp_cache_t *c, size_t bytes)
+{
+    if (c == NULL || bytes > c->max_bytes)
+        return DMP_EINVAL;
+    c->neg_max = bytes;
+    while (c->cbytes[CLS_NEG] > c->neg_max)
+        if (evict_one(c, CLS_NEG) != 0)
+            return DMP_EINVAL;
+    return 0;
+}
+
+void dmp_cache_class_stats(const dmp_cache_t *c, size_t *pos_bytes, size_t *neg_bytes)
+{
+    if (pos_bytes)
+        *pos_bytes = c ? c->cbytes[CLS_POS] : 0;
+    if (neg_bytes)
+        *neg_bytes = c ? c->cbytes[CLS_NEG] : 0;
 }
 
 void dmp_cache_invalidate(dmp_cache_t *c, const char *lname, size_t len)

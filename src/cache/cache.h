@@ -31,6 +31,21 @@ dmp_cache_result_t dmp_cache_get_exp(dmp_cache_t *c, const char *lname, size_t l
 int dmp_cache_put(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *blob,
                   size_t blob_len, uint16_t count, int64_t expires_ms);
 int dmp_cache_put_negative(dmp_cache_t *c, const char *lname, size_t len, int64_t expires_ms);
+/* An answer that the name does not exist, with opaque bytes the caller checks on a hit (dnsmeshd
+ * keeps the negative-cache generation there): read back exactly as dmp_cache_put(c, lname, len,
+ * blob, blob_len, 0, expires_ms) would be (a HIT with count 0), but held in the negative class.
+ *
+ * Classes: entries from dmp_cache_put_negative and dmp_cache_put_nx are "negative", the rest
+ * "positive"; each class has its own LRU list. Negative entries never hold more than the
+ * negative budget (default max_bytes / 8; dmp_cache_set_negative_bytes) and only evict other
+ * negative entries, or positive ones that hold more than max_bytes minus that budget: a flood of
+ * names that do not exist cannot evict the positive entries that fit in their share. */
+int dmp_cache_put_nx(dmp_cache_t *c, const char *lname, size_t len, const uint8_t *blob,
+                     size_t blob_len, int64_t expires_ms);
+/* Sets the negative budget (<= max_bytes), evicting negative entries down to it. */
+int dmp_cache_set_negative_bytes(dmp_cache_t *c, size_t bytes);
+/* Bytes held by each class (any out pointer may be NULL). */
+void dmp_cache_class_stats(const dmp_cache_t *c, size_t *pos_bytes, size_t *neg_bytes);
 void dmp_cache_invalidate(dmp_cache_t *c, const char *lname, size_t len);
 void dmp_cache_clear(dmp_cache_t *c);
 

@@ -20,9 +20,9 @@ typedef struct {
     dmp_node_tstats_t *st;
     dmp_node_lookup_t lookup;
     dmp_node_wq_t wq;
-    dmp_node_rrl_t *rrl;            /* NULL: RRL off */
-    dmp_dns_cookie_secret_t cookie; /* secrets of cookie_epoch (derived from the master) */
-    uint64_t cookie_epoch;          /* UINT64_MAX: not derived yet */
+    _Atomic(dmp_node_rrl_t *) rrl_hz; /* the RRL table this thread is using (core->rrl) */
+    dmp_dns_cookie_secret_t cookie;   /* secrets of cookie_epoch (derived from the master) */
+    uint64_t cookie_epoch;            /* UINT64_MAX: not derived yet */
 } shard_t;
 
 /* One frontend's state for dmp_node_core_query_frontend: touched only by that frontend's thread
@@ -34,9 +34,10 @@ typedef struct {
     dmp_dns_zone_t zone;
     int64_t now_ms;
     bool missed; /* the answer needs the shard (a cache miss, or an outdated NXDOMAIN) */
-    unsigned hits, neg_hits;        /* this query's cache answers */
-    dmp_dns_cookie_secret_t cookie; /* this frontend's copy of the cookie secrets */
-    uint64_t cookie_epoch;          /* UINT64_MAX: not derived yet */
+    unsigned hits, neg_hits;          /* this query's cache answers */
+    dmp_dns_cookie_secret_t cookie;   /* this frontend's copy of the cookie secrets */
+    uint64_t cookie_epoch;            /* UINT64_MAX: not derived yet */
+    _Atomic(dmp_node_rrl_t *) rrl_hz; /* the RRL table this thread is using (core->rrl) */
     uint8_t blob[65535];
 } fe_t;
 
@@ -61,9 +62,11 @@ struct dmp_node_core {
     uint8_t cookie_master[32];    /* DMP_COOKIE_SECRET or random; wiped on free */
     uint16_t keepalive;           /* RFC 7828 value for TCP answers (100 ms units) */
     _Atomic bool cookie_required; /* reloadable (SIGHUP) */
-    /* RRL on (reloadable): its tables are per shard and single-threaded, so frontends then
-     * leave every query to its shard */
-    _Atomic bool rrl_on;
+    /* Response rate limiting: one table for the node (NULL: off), shared by the shards and the
+     * frontends (dmp_node_rrl_check_mt), so a response is limited the same whichever thread
+     * answers it. A SIGHUP swaps it: each query thread announces the table it uses in its
+     * rrl_hz (a hazard pointer), and the old table is freed once no thread announces it. */
+    _Atomic(dmp_node_rrl_t *) rrl;
 };
 
 static int64_t now_ms_real(void)
@@ -129,6 +132,75 @@ static void core_on_put(void *ctx, const char *lname, size_t len)
     dmp_node_neggen_bump(&c->neg, c->apex, lname, len);
 }
 
+/* The node's RRL table: DMP_RRL_TABLE_SIZE buckets per shard, as when each shard had its own. */
+static dmp_node_rrl_config_t rrl_config(const dmp_node_config_t *cfg, unsigned nshards)
+{
+    return (dmp_node_rrl_config_t){.rate = cfg->rrl_rate,
+                                   .slip = cfg->rrl_slip,
+                                   .v4_prefix = cfg->rrl_v4_prefix,
+                                   .v6_prefix = cfg->rrl_v6_prefix,
+                                   .buckets = (size_t)cfg->rrl_table_size * nshards,
+                                   .whitelist = cfg->rrl_whitelist,
+                                   .nwhitelist = cfg->rrl_nwhitelist};
+}
+
+/* Announces and returns the current RRL table (NULL: off); rrl_leave when done with it. */
+static dmp_node_rrl_t *rrl_enter(dmp_node_core_t *c, _Atomic(dmp_node_rrl_t *) *hz)
+{
+    dmp_node_rrl_t *r = atomic_load_explicit(&c->rrl, memory_order_acquire);
+    while (r != NULL) {
+        atomic_store(hz, r); /* seq_cst: ordered before the re-check and the reload's look */
+        dmp_node_rrl_t *again = atomic_load(&c->rrl);
+        if (again == r)
+            break;
+        r = again;
+    }
+    return r;
+}
+
+static void rrl_leave(_Atomic(dmp_node_rrl_t *) *hz)
+{
+    atomic_store_explicit(hz, NULL, memory_order_release);
+}
+
+/* Response rate limiting of one UDP answer (in out[0..*out_len)), the same on a shard and on a
+ * frontend: a dropped answer leaves *out_len 0, a slipped one is replaced by a TC=1 stub.
+ * Returns true when the answer was dropped or slipped (counted here in st). */
+static bool rrl_apply(dmp_node_core_t *c, _Atomic(dmp_node_rrl_t *) *hz, dmp_node_tstats_t *st,
+                      const struct sockaddr *peer, socklen_t peer_len, const dmp_dns_result_t *res,
+                      const uint8_t *pkt, size_t len, uint8_t *out, size_t cap, size_t *out_len,
+                      int64_t now_ns)
+{
+    dmp_node_rrl_t *r = rrl_enter(c, hz);
+    if (r == NULL)
+        return false;
+    dmp_node_rrl_verdict_t v = dmp_node_rrl_check_mt(r, peer, peer_len, res, *out_len, now_ns);
+    rrl_leave(hz);
+    if (v == DMP_NODE_RRL_DROP || v == DMP_NODE_RRL_SLIP) {
+        *out_len = 0;
+        if (v == DMP_NODE_RRL_SLIP && dmp_dns_tc_stub(pkt, len, out, cap, out_len) != 0)
+            *out_len = 0;
+    }
+    if (st == NULL) /* a frontend counted nowhere (tests) */
+        return v == DMP_NODE_RRL_DROP || v == DMP_NODE_RRL_SLIP;
+    switch (v) {
+    case DMP_NODE_RRL_DROP:
+        DMP_STAT_INC(st, rrl_dropped);
+        return true;
+    case DMP_NODE_RRL_SLIP:
+        DMP_STAT_INC(st, rrl_slipped);
+        return true;
+    case DMP_NODE_RRL_EXEMPT_COOKIE:
+        DMP_STAT_INC(st, rrl_exempt_cookie);
+        return false;
+    case DMP_NODE_RRL_EXEMPT_LIST:
+        DMP_STAT_INC(st, rrl_exempt_list);
+        return false;
+    default:
+        return false;
+    }
+}
+
 int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
 {
     *out = NULL;
@@ -164,6 +236,13 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
         c->syncer_on = true;
     }
     size_t cache_bytes = (size_t)(o->cfg->cache_mb << 20) / c->nshards;
+    dmp_node_rrl_t *rrl = NULL;
+    dmp_node_rrl_config_t rrc = rrl_config(o->cfg, c->nshards);
+    if (dmp_node_rrl_new(&rrc, &rrl) != 0) {
+        dmp_node_core_free(c);
+        return DMP_ENOMEM;
+    }
+    atomic_init(&c->rrl, rrl);
     for (unsigned i = 0; i < c->nshards; i++) {
         shard_t *sh = &c->shards[i];
         sh->core = c;
@@ -171,19 +250,7 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
         sh->st = &o->shard_st[i];
         zone_from_cfg(o->cfg, &sh->zone);
         sh->cookie_epoch = UINT64_MAX;
-        dmp_node_rrl_config_t rc = {.rate = o->cfg->rrl_rate,
-                                    .slip = o->cfg->rrl_slip,
-                                    .v4_prefix = o->cfg->rrl_v4_prefix,
-                                    .v6_prefix = o->cfg->rrl_v6_prefix,
-                                    .buckets = o->cfg->rrl_table_size,
-                                    .whitelist = o->cfg->rrl_whitelist,
-                                    .nwhitelist = o->cfg->rrl_nwhitelist};
-        if (dmp_node_rrl_new(&rc, &sh->rrl) != 0) {
-            dmp_node_core_free(c);
-            return DMP_ENOMEM;
-        }
-        if (sh->rrl)
-            atomic_store_explicit(&c->rrl_on, true, memory_order_relaxed);
+        atomic_init(&sh->rrl_hz, NULL);
         if (cache_bytes && (dmp_cache_new(cache_bytes, &sh->cache) != 0 ||
                             dmp_cache_readers(sh->cache, o->nfrontends) != 0)) {
             dmp_node_core_free(c);
@@ -212,6 +279,7 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
             c->fe[i].idx = i;
             c->fe[i].st = o->frontend_st ? &o->frontend_st[i] : NULL;
             c->fe[i].cookie_epoch = UINT64_MAX;
+            atomic_init(&c->fe[i].rrl_hz, NULL);
             zone_from_cfg(o->cfg, &c->fe[i].zone);
         }
     }
@@ -462,28 +530,10 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
     if (res.cookie >= 0 && res.cookie < 5)
         DMP_STAT_INC(sh->st, dns_cookie[res.cookie]);
     /* response rate limiting: UDP only (TCP proves the source), after the answer is known */
-    if (!tcp && sh->rrl && *out_len > 0) {
-        switch (dmp_node_rrl_check(sh->rrl, peer, peer_len, &res, *out_len, t0)) {
-        case DMP_NODE_RRL_DROP:
-            DMP_STAT_INC(sh->st, rrl_dropped);
-            *out_len = 0;
-            dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
-            return;
-        case DMP_NODE_RRL_SLIP:
-            DMP_STAT_INC(sh->st, rrl_slipped);
-            if (dmp_dns_tc_stub(pkt, len, out, cap, out_len) != 0)
-                *out_len = 0;
-            dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
-            return;
-        case DMP_NODE_RRL_EXEMPT_COOKIE:
-            DMP_STAT_INC(sh->st, rrl_exempt_cookie);
-            break;
-        case DMP_NODE_RRL_EXEMPT_LIST:
-            DMP_STAT_INC(sh->st, rrl_exempt_list);
-            break;
-        default:
-            break;
-        }
+    if (!tcp && *out_len > 0 &&
+        rrl_apply(c, &sh->rrl_hz, sh->st, peer, peer_len, &res, pkt, len, out, cap, out_len, t0)) {
+        dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
+        return;
     }
     if (*out_len == 0) {
         DMP_STAT_INC(sh->st, dns_malformed);
@@ -544,9 +594,8 @@ bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const u
                                   uint8_t *out, size_t cap, size_t *out_len)
 {
     *out_len = 0;
-    if (!c || frontend >= c->nfe || len < 12 || ((pkt[2] >> 3) & 0xF) != 0 ||
-        atomic_load_explicit(&c->rrl_on, memory_order_relaxed))
-        return false; /* only standard queries, and only without RRL: the rest go to the shard */
+    if (!c || frontend >= c->nfe || len < 12 || ((pkt[2] >> 3) & 0xF) != 0)
+        return false; /* only standard queries: the rest go to the shard */
     fe_t *f = &c->fe[frontend];
     int64_t t0 = dmp_monotonic_ns();
     f->now_ms = now_ms_coarse();
@@ -563,6 +612,17 @@ bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const u
         return false; /* the shard answers (and counts) it */
     }
     dmp_node_tstats_t *st = f->st;
+    /* rate limited exactly as the shard would (one table for both) */
+    if (rrl_apply(c, &f->rrl_hz, st, peer, peer_len, &res, pkt, len, out, cap, out_len, t0)) {
+        if (st) {
+            if (res.cookie >= 0 && res.cookie < 5)
+                DMP_STAT_INC(st, dns_cookie[res.cookie]);
+            DMP_STAT_ADD(st, cache_hits, f->hits);
+            DMP_STAT_ADD(st, cache_neg_hits, f->neg_hits);
+            dmp_node_lat_observe(st, dmp_monotonic_ns() - t0);
+        }
+        return true; /* *out_len 0: nothing is sent */
+    }
     if (st) {
         if (res.cookie >= 0 && res.cookie < 5)
             DMP_STAT_INC(st, dns_cookie[res.cookie]);
@@ -578,19 +638,19 @@ bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const u
     return true;
 }
 
-/* SIGHUP: a new RRL table for one shard, swapped in on that shard's thread. */
-typedef struct {
-    shard_t *sh;
-    dmp_node_rrl_t *rrl;
-} rrl_swap_t;
-
-static void rrl_swap_task(void *arg)
+/* Waits until no query thread announces r (each holds it for one check), then frees it. */
+static void rrl_retire(dmp_node_core_t *c, dmp_node_rrl_t *r)
 {
-    rrl_swap_t *s = arg;
-    dmp_node_rrl_t *old = s->sh->rrl;
-    s->sh->rrl = s->rrl;
-    dmp_node_rrl_free(old);
-    free(s);
+    if (r == NULL)
+        return;
+    struct timespec nap = {0, 100000};
+    for (unsigned i = 0; c->shards && i < c->nshards; i++)
+        while (atomic_load(&c->shards[i].rrl_hz) == r)
+            nanosleep(&nap, NULL);
+    for (unsigned i = 0; c->fe && i < c->nfe; i++)
+        while (atomic_load(&c->fe[i].rrl_hz) == r)
+            nanosleep(&nap, NULL);
+    dmp_node_rrl_free(r);
 }
 
 int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc)
@@ -598,31 +658,14 @@ int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc)
     if (!c || !nc)
         return DMP_EINVAL;
     atomic_store_explicit(&c->cookie_required, nc->cookie_required, memory_order_relaxed);
-    dmp_node_rrl_config_t rc = {.rate = nc->rrl_rate,
-                                .slip = nc->rrl_slip,
-                                .v4_prefix = nc->rrl_v4_prefix,
-                                .v6_prefix = nc->rrl_v6_prefix,
-                                .buckets = nc->rrl_table_size,
-                                .whitelist = nc->rrl_whitelist,
-                                .nwhitelist = nc->rrl_nwhitelist};
-    int rc_all = 0;
-    /* frontends stop (or start) answering from the caches at once; the shards' tables follow */
-    atomic_store_explicit(&c->rrl_on, nc->rrl_rate > 0, memory_order_relaxed);
-    for (unsigned i = 0; i < c->nshards; i++) {
-        rrl_swap_t *s = calloc(1, sizeof(*s));
-        if (!s)
-            return DMP_ENOMEM;
-        s->sh = &c->shards[i];
-        int r = dmp_node_rrl_new(&rc, &s->rrl);
-        if (r == 0 && (!c->exec || c->exec(c->exec_ctx, i, rrl_swap_task, s) != 0))
-            r = DMP_EAGAIN;
-        if (r != 0) {
-            dmp_node_rrl_free(s->rrl);
-            free(s);
-            rc_all = r;
-        }
-    }
-    return rc_all;
+    dmp_node_rrl_config_t rc = rrl_config(nc, c->nshards);
+    dmp_node_rrl_t *r = NULL;
+    int rv = dmp_node_rrl_new(&rc, &r);
+    if (rv != 0)
+        return rv;
+    /* from the next query on, every thread uses the new table (or none) */
+    rrl_retire(c, atomic_exchange(&c->rrl, r));
+    return 0;
 }
 
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)
@@ -659,9 +702,9 @@ void dmp_node_core_free(dmp_node_core_t *c)
     for (unsigned i = 0; c->shards && i < c->nshards; i++) {
         dmp_node_lookup_free(&c->shards[i].lookup);
         dmp_cache_free(c->shards[i].cache);
-        dmp_node_rrl_free(c->shards[i].rrl);
         sodium_memzero(&c->shards[i].cookie, sizeof(c->shards[i].cookie));
     }
+    dmp_node_rrl_free(atomic_load(&c->rrl));
     free(c->shards);
     free(c->fe);
     pthread_mutex_destroy(&c->multi_mu);

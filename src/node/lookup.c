@@ -80,6 +80,18 @@ static int collect(void *ctx, const char *name, size_t name_len, const dmp_store
     return 0;
 }
 
+/* A failing store fails every query: one line per second on the shards, with a count of the
+ * rest (the store logs RocksDB's own message the same way). */
+static dmp_log_limit_t g_store_err_log = DMP_LOG_LIMIT_INIT(1000);
+
+static int store_error(dmp_node_lookup_t *l, int rc)
+{
+    DMP_STAT_INC(l->st, store_errors);
+    dmp_log_limited(&g_store_err_log, DMP_LOG_ERROR,
+                    "dns: store read failed, answering SERVFAIL: %s", dmp_store_strerror(rc));
+    return rc;
+}
+
 static uint32_t neg_gen(const dmp_node_lookup_t *l, const char *lname, size_t len)
 {
     return l->neg ? atomic_load_explicit(&l->neg->gen[dmp_node_neg_slot(lname, len)],
@@ -100,8 +112,9 @@ void dmp_node_lookup_clamp_ttl(dmp_dns_rrset_view_t *out, int64_t expires_ms, in
 }
 
 /* Cache entry kinds: count > 0 = TXT RRset; count 0 with no blob = exists, no values (empty
- * non-terminal); count 0 with a 4-byte blob = NXDOMAIN, the blob being its generation. A put of
- * N drops N's own entry on its shard and outdates cached NXDOMAINs of N's ancestors through the
+ * non-terminal); count 0 with a 4-byte blob = NXDOMAIN, the blob being its generation, held in the
+ * cache's negative class (dmp_cache_put_nx: a random-name flood evicts only other NXDOMAINs). A put
+ * of N drops N's own entry on its shard and outdates cached NXDOMAINs of N's ancestors through the
  * generations. A delete or expiry that empties a subtree is not chased: its ancestors may
  * answer NODATA instead of NXDOMAIN for at most DMP_NODE_NEG_CACHE_MS (harmless). */
 int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out)
@@ -152,10 +165,8 @@ int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view
          * minimise QNAMEs (RFC 9156) would treat every name below as absent. */
         bool below = false;
         int dr = dmp_store_has_descendant(l->store, lname, len, now, &below);
-        if (dr != 0) {
-            DMP_STAT_INC(l->st, store_errors);
-            return dr;
-        }
+        if (dr != 0)
+            return store_error(l, dr);
         if (below) {
             if (l->cache) /* a hit with count 0: "exists, no values" */
                 dmp_cache_put(l->cache, lname, len, NULL, 0, 0, now + DMP_NODE_NEG_CACHE_MS);
@@ -167,14 +178,12 @@ int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view
     }
     if (rc == DMP_ENOTFOUND || rc == DMP_ENAME || rc == DMP_ETOOBIG) {
         if (l->cache)
-            dmp_cache_put(l->cache, lname, len, (const uint8_t *)&gen, sizeof(gen), 0,
-                          now + DMP_NODE_NEG_CACHE_MS);
+            dmp_cache_put_nx(l->cache, lname, len, (const uint8_t *)&gen, sizeof(gen),
+                             now + DMP_NODE_NEG_CACHE_MS);
         return DMP_ENOTFOUND;
     }
-    if (rc != 0) {
-        DMP_STAT_INC(l->st, store_errors);
-        return rc;
-    }
+    if (rc != 0)
+        return store_error(l, rc);
     if (l->vv_n == 0)
         return DMP_ENOTFOUND;
     for (size_t i = 0; i < l->vv_n; i++)

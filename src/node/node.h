@@ -71,6 +71,12 @@ void dmp_node_rrl_free(dmp_node_rrl_t *r);
 dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockaddr *peer,
                                           socklen_t peer_len, const dmp_dns_result_t *res,
                                           size_t reply_len, int64_t now_ns);
+/* dmp_node_rrl_check for a table shared by several threads at once (each set of buckets is
+ * updated under its own spinlock): the same verdicts as one thread calling dmp_node_rrl_check
+ * for every response in turn. */
+dmp_node_rrl_verdict_t dmp_node_rrl_check_mt(dmp_node_rrl_t *r, const struct sockaddr *peer,
+                                             socklen_t peer_len, const dmp_dns_result_t *res,
+                                             size_t reply_len, int64_t now_ns);
 
 /* ---- running as a service (service.c) ---- */
 typedef struct dmp_node_core dmp_node_core_t;

@@ -8,7 +8,14 @@
  * reply so a real client behind a spoofed-on prefix retries over TCP and gets its answer.
  * The table is a fixed set-associative array keyed by a keyed hash: bounded memory whatever the
  * flood, the least recently touched way evicted (a new bucket starts full, so eviction can only
- * let responses through, never block a real client). */
+ * let responses through, never block a real client).
+ *
+ * Threads: dmp_node_rrl_check is for one thread at a time; dmp_node_rrl_check_mt lets every
+ * query thread (shards and frontends) share one table: the same accounting, with each set of
+ * ways behind its own one-byte spinlock held for the few instructions of the bucket update, so
+ * a response is limited the same whichever thread answered it. */
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,8 +42,9 @@ typedef struct {
 } rrl_bucket_t;
 
 struct dmp_node_rrl {
-    rrl_bucket_t *b; /* nsets * RRL_WAYS */
-    size_t nsets;    /* power of two */
+    rrl_bucket_t *b;     /* nsets * RRL_WAYS */
+    _Atomic uint8_t *lk; /* nsets spinlocks (dmp_node_rrl_check_mt) */
+    size_t nsets;        /* power of two */
     double rate;
     unsigned slip;
     unsigned v4_prefix, v6_prefix;
@@ -157,12 +165,13 @@ int dmp_node_rrl_new(const dmp_node_rrl_config_t *cfg, dmp_node_rrl_t **out)
     if (!r)
         return DMP_ENOMEM;
     r->b = calloc(sets * RRL_WAYS, sizeof(*r->b));
+    r->lk = calloc(sets, sizeof(*r->lk));
     if (cfg->nwhitelist) {
         r->wl = malloc(cfg->nwhitelist * sizeof(*r->wl));
         if (r->wl)
             memcpy(r->wl, cfg->whitelist, cfg->nwhitelist * sizeof(*r->wl));
     }
-    if (!r->b || (cfg->nwhitelist && !r->wl)) {
+    if (!r->b || !r->lk || (cfg->nwhitelist && !r->wl)) {
         dmp_node_rrl_free(r);
         return DMP_ENOMEM;
     }
@@ -182,6 +191,7 @@ void dmp_node_rrl_free(dmp_node_rrl_t *r)
     if (!r)
         return;
     free(r->b);
+    free((void *)r->lk);
     free(r->wl);
     free(r);
 }
@@ -201,14 +211,19 @@ static rrl_class_t classify(const dmp_dns_result_t *res, size_t reply_len)
     }
 }
 
-dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockaddr *peer,
-                                          socklen_t peer_len, const dmp_dns_result_t *res,
-                                          size_t reply_len, int64_t now_ns)
+/* True with the bucket key of a response in *key; false with the verdict that needs no bucket
+ * (PASS, EXEMPT_*) in *v. */
+static bool rrl_key(const dmp_node_rrl_t *r, const struct sockaddr *peer, socklen_t peer_len,
+                    const dmp_dns_result_t *res, size_t reply_len, uint64_t *key,
+                    dmp_node_rrl_verdict_t *v)
 {
+    *v = DMP_NODE_RRL_PASS;
     if (!r || !peer || !res)
-        return DMP_NODE_RRL_PASS;
-    if (res->cookie == DMP_DNS_COOKIE_VALID)
-        return DMP_NODE_RRL_EXEMPT_COOKIE;
+        return false;
+    if (res->cookie == DMP_DNS_COOKIE_VALID) {
+        *v = DMP_NODE_RRL_EXEMPT_COOKIE;
+        return false;
+    }
     uint8_t a[16];
     size_t alen;
     int fam = peer->sa_family;
@@ -219,11 +234,13 @@ dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockad
         memcpy(a, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
         alen = 16;
     } else {
-        return DMP_NODE_RRL_PASS;
+        return false;
     }
     for (size_t i = 0; i < r->nwl; i++)
-        if (dmp_node_cidr_match(&r->wl[i], fam, a))
-            return DMP_NODE_RRL_EXEMPT_LIST;
+        if (dmp_node_cidr_match(&r->wl[i], fam, a)) {
+            *v = DMP_NODE_RRL_EXEMPT_LIST;
+            return false;
+        }
     mask_prefix(a, alen, fam == AF_INET ? r->v4_prefix : r->v6_prefix);
 
     /* key: class | qtype | family | prefix | name hash, hashed with the table's secret */
@@ -236,10 +253,14 @@ dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockad
     memcpy(k + 4 + alen, &res->rrl_name_hash, 8);
     uint64_t h;
     crypto_shorthash_siphash24((uint8_t *)&h, k, 4 + alen + 8, r->hkey);
-    if (h == 0)
-        h = 1;
+    *key = h ? h : 1;
+    return true;
+}
 
-    rrl_bucket_t *set = &r->b[(h & (r->nsets - 1)) * RRL_WAYS];
+/* Takes one response from the bucket h in its set (the caller owns the set). */
+static dmp_node_rrl_verdict_t rrl_take(dmp_node_rrl_t *r, rrl_bucket_t *set, uint64_t h,
+                                       int64_t now_ns)
+{
     rrl_bucket_t *hit = NULL, *victim = &set[0];
     for (int w = 0; w < RRL_WAYS; w++) {
         rrl_bucket_t *e = &set[w];
@@ -271,4 +292,38 @@ dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockad
         return DMP_NODE_RRL_SLIP;
     }
     return DMP_NODE_RRL_DROP;
+}
+
+dmp_node_rrl_verdict_t dmp_node_rrl_check(dmp_node_rrl_t *r, const struct sockaddr *peer,
+                                          socklen_t peer_len, const dmp_dns_result_t *res,
+                                          size_t reply_len, int64_t now_ns)
+{
+    uint64_t h = 0;
+    dmp_node_rrl_verdict_t v;
+    if (!rrl_key(r, peer, peer_len, res, reply_len, &h, &v))
+        return v;
+    return rrl_take(r, &r->b[(h & (r->nsets - 1)) * RRL_WAYS], h, now_ns);
+}
+
+dmp_node_rrl_verdict_t dmp_node_rrl_check_mt(dmp_node_rrl_t *r, const struct sockaddr *peer,
+                                             socklen_t peer_len, const dmp_dns_result_t *res,
+                                             size_t reply_len, int64_t now_ns)
+{
+    uint64_t h = 0;
+    dmp_node_rrl_verdict_t v;
+    if (!rrl_key(r, peer, peer_len, res, reply_len, &h, &v))
+        return v;
+    size_t si = h & (r->nsets - 1);
+    _Atomic uint8_t *lk = &r->lk[si];
+    /* held for a few dozen instructions; a holder preempted meanwhile is waited out by
+     * yielding rather than spinning */
+    for (unsigned spins = 0; atomic_exchange_explicit(lk, 1, memory_order_acquire) != 0;) {
+        if (++spins >= 64) {
+            spins = 0;
+            sched_yield();
+        }
+    }
+    v = rrl_take(r, &r->b[si * RRL_WAYS], h, now_ns);
+    atomic_store_explicit(lk, 0, memory_order_release);
+    return v;
 }

@@ -201,13 +201,24 @@ int dmp_store_has_descendant(dmp_store_t *s, const char *name, size_t name_len, 
         return 0; /* no room for a label below it */
     /* Descendants of X are exactly the index keys starting with reversed(X) "."; the '.'
      * keeps "b.a" (a.b) apart from "b.xa" (xa.b), and X's own rows ("b.a" 0x00 ...) out. */
-    char pfx[DMP_STORE_MAX_NAME + 1];
+    char pfx[DMP_STORE_MAX_NAME + 1], ub[DMP_STORE_MAX_NAME + 1];
     dmp_store_name_reverse(ln, name_len, pfx);
     pfx[name_len] = '.';
     size_t pl = name_len + 1;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[CF_RNAMES]);
-    if (it == NULL)
+    /* Upper bound = the prefix with its '.' raised to '/': the seek never reads past the
+     * prefix's range (for a name with no descendants, the usual NXDOMAIN, it stops at once
+     * instead of loading the block or table file after it). */
+    memcpy(ub, pfx, pl);
+    ub[name_len] = '.' + 1;
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    if (ro == NULL)
         return DMP_ENOMEM;
+    rocksdb_readoptions_set_iterate_upper_bound(ro, ub, pl);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_RNAMES]);
+    if (it == NULL) {
+        rocksdb_readoptions_destroy(ro);
+        return DMP_ENOMEM;
+    }
     size_t dead = 0;
     for (rocksdb_iter_seek(it, pfx, pl); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t kl, vl;
@@ -229,6 +240,7 @@ int dmp_store_has_descendant(dmp_store_t *s, const char *name, size_t name_len, 
     char *err = NULL;
     rocksdb_iter_get_error(it, &err);
     rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
     if ((rc = dmp_store_rerr(err)) != 0) {
         *out = false;
         return rc;

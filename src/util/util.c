@@ -538,6 +538,39 @@ void dmp_log(dmp_log_level_t lvl, const char *fmt, ...)
     fputs(line, stderr); /* stdio locks the stream per call */
 }
 
+bool dmp_log_limit_pass(dmp_log_limit_t *l, int64_t now_ms, uint64_t *suppressed)
+{
+    int64_t next = atomic_load_explicit(&l->next_ms, memory_order_relaxed);
+    if (now_ms >= next &&
+        atomic_compare_exchange_strong(&l->next_ms, &next,
+                                       now_ms + (l->every_ms > 0 ? l->every_ms : 1000))) {
+        uint64_t more = atomic_exchange(&l->suppressed, 0);
+        if (suppressed)
+            *suppressed = more;
+        return true;
+    }
+    atomic_fetch_add_explicit(&l->suppressed, 1, memory_order_relaxed);
+    return false;
+}
+
+void dmp_log_limited(dmp_log_limit_t *l, dmp_log_level_t lvl, const char *fmt, ...)
+{
+    if (lvl < g_level)
+        return;
+    uint64_t more = 0;
+    if (!dmp_log_limit_pass(l, dmp_monotonic_ns() / 1000000, &more))
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (more)
+        dmp_log(lvl, "%s (%llu more like it left out)", msg, (unsigned long long)more);
+    else
+        dmp_log(lvl, "%s", msg);
+}
+
 /* --- parsing --- */
 int dmp_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {

@@ -120,6 +120,13 @@ void dmp_log(dmp_log_level_t lvl, const char *fmt, ...) __attribute__((format(pr
 #define dmp_info(...) dmp_log(DMP_LOG_INFO, __VA_ARGS__)
 #define dmp_warn(...) dmp_log(DMP_LOG_WARN, __VA_ARGS__)
 #define dmp_error(...) dmp_log(DMP_LOG_ERROR, __VA_ARGS__)
+/* Rate-limited dmp_log (see dmp_log_limit_t): lines below the log level cost nothing; a line
+ * written after others were left out ends with "(N more like it left out)". Any thread. */
+void dmp_log_limited(dmp_log_limit_t *l, dmp_log_level_t lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The limiter's decision at now_ms (monotonic; injectable for tests): true = write a line now,
+ * with *suppressed (may be NULL) the number left out since the last one; false = count it. */
+bool dmp_log_limit_pass(dmp_log_limit_t *l, int64_t now_ms, uint64_t *suppressed);
 
 /* --- number / flag parsing for env vars and flags ---
  * Whole string must parse (surrounding whitespace allowed); range inclusive. */

@@ -2,6 +2,7 @@
 #ifndef DMP_UTIL_TYPES_H
 #define DMP_UTIL_TYPES_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,20 @@ typedef enum {
     DMP_LOG_TEXT = 0,
     DMP_LOG_JSON = 1,
 } dmp_log_format_t;
+
+/* A log line limiter for code on a query thread (a failing disk fails every read): at most one
+ * line per every_ms, the next line saying how many were left out. Static storage, zero state:
+ *   static dmp_log_limit_t lim = DMP_LOG_LIMIT_INIT(1000);
+ *   dmp_log_limited(&lim, DMP_LOG_ERROR, "store read failed: %s", why); */
+typedef struct {
+    int64_t every_ms;
+    _Atomic int64_t next_ms;     /* monotonic ms before which lines are counted, not written */
+    _Atomic uint64_t suppressed; /* lines left out since the last one written */
+} dmp_log_limit_t;
+#define DMP_LOG_LIMIT_INIT(every)                                                                  \
+    {                                                                                              \
+        (every), 0, 0                                                                              \
+    }
 
 /* Base64 decoding modes (see reference/client.md §1.0 and cluster.md §1.9).
  * STRICT: standard alphabet, padding required, no other characters, nothing after padding;

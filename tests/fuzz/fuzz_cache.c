@@ -24,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t rbuf[255];
     int64_t shadow_exp[256];
     uint8_t shadow_len[256];
+    uint8_t shadow_cnt[256];
     bool present[256];
     memset(present, 0, sizeof present);
     uint8_t blob[255];
@@ -37,12 +38,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t bl;
         uint16_t cnt;
         switch (op) {
+        case 1: /* an NXDOMAIN with its bytes, held in the negative class */
+            if (dmp_cache_put_nx(c, nm, nl, blob, arg & 7, now + (arg & 15)) == 0) {
+                present[key] = true;
+                shadow_exp[key] = now + (arg & 15);
+                shadow_len[key] = arg & 7;
+                shadow_cnt[key] = 0;
+            } else {
+                present[key] = false;
+            }
+            break;
         case 0:
-        case 1:
             if (dmp_cache_put(c, nm, nl, blob, arg, arg, now + (arg & 15)) == 0) {
                 present[key] = true;
                 shadow_exp[key] = now + (arg & 15);
                 shadow_len[key] = arg;
+                shadow_cnt[key] = arg;
             } else {
                 present[key] = false;
             }
@@ -52,6 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 present[key] = true;
                 shadow_exp[key] = now + (arg & 15);
                 shadow_len[key] = 0;
+                shadow_cnt[key] = 0;
+            } else {
+                present[key] = false;
             }
             break;
         case 3:
@@ -77,15 +91,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* The cache may have evicted it; it must never return stale or wrong data. */
             if (r != DMP_CACHE_MISS && (!present[key] || shadow_exp[key] <= now))
                 __builtin_trap();
-            if (r == DMP_CACHE_HIT && (bl != shadow_len[key] || cnt != shadow_len[key] ||
+            if (r == DMP_CACHE_HIT && (bl != shadow_len[key] || cnt != shadow_cnt[key] ||
                                        (bl > 0 && memcmp(b, blob, bl) != 0)))
                 __builtin_trap();
             break;
         }
         }
-        size_t bytes;
+        size_t bytes, pos, neg;
         dmp_cache_stats(c, NULL, NULL, &bytes, NULL);
-        if (bytes > 2048)
+        dmp_cache_class_stats(c, &pos, &neg);
+        if (bytes > 2048 || neg > 2048 / 8 || pos + neg != bytes)
             __builtin_trap();
     }
     dmp_cache_free(c);

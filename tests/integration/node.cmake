@@ -33,9 +33,13 @@ endif()
 
 # Response rate limiting, DNS Cookies (dig +cookie), NSID and keepalive against a real node.
 if(TARGET dnsmeshd)
+  # both query paths: frontends answering cached names (and rate limiting them), and shards only
   add_test(NAME node_rrl_cookies COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_rrl.py
-                                         $<TARGET_FILE:dnsmeshd>)
+                                         $<TARGET_FILE:dnsmeshd> 1)
   set_tests_properties(node_rrl_cookies PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+  add_test(NAME node_rrl_cookies_shard_path COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_rrl.py
+                                                    $<TARGET_FILE:dnsmeshd> 0)
+  set_tests_properties(node_rrl_cookies_shard_path PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()
 
 # Service behaviour: sd_notify readiness/reload/stopping, SIGHUP reload, --check-config, DMP_USER.

@@ -7,7 +7,11 @@ A spoofed-source-style flood (many identical queries from 127.0.0.1) is limited 
 (dig checks our echo of its client cookie: "(good)"); /metrics counts drops, slips and cookie
 exemptions; NSID and the TCP keepalive option come back to dig.
 
-usage: node_rrl.py DNSMESHD   (exit 77 when dig is missing)"""
+The frontends answer cached names themselves and apply RRL there with the same table as the
+shards: FRONTEND_CACHE 1 (the default) tests that path, 0 the one where every query crosses to
+its shard (DMP_DNS_FRONTEND_CACHE); both must limit identically.
+
+usage: node_rrl.py DNSMESHD [FRONTEND_CACHE]   (exit 77 when dig is missing)"""
 import os
 import re
 import shutil
@@ -98,6 +102,7 @@ def main():
         "DMP_DNS_APEX_NS": "ns1.mesh.test", "DMP_DNS_APEX_SOA_RNAME": "hostmaster.mesh.test",
         "DMP_RRL_RATE": "20", "DMP_RRL_SLIP": "2", "DMP_NSID": "rrl-test-node",
         "DMP_SHARDS": "1", "DMP_FRONTENDS": "1",
+        "DMP_DNS_FRONTEND_CACHE": sys.argv[2] if len(sys.argv) > 2 else "1",
     })
     p = subprocess.Popen([node], env=env, stdout=subprocess.DEVNULL,
                          stderr=open(os.path.join(d, "err"), "w"))

@@ -114,6 +114,99 @@ static void test_cache_eviction(void **state)
     dmp_cache_free(c);
 }
 
+/* A flood of names that do not exist (NXDOMAINs held with dmp_cache_put_nx, and plain negative
+ * entries) recycles only the negative class: the hot set of real answers stays cached, the
+ * negative class stays within its budget, and NXDOMAINs are still cached. */
+static void test_cache_negative_flood(void **state)
+{
+    (void)state;
+    dmp_cache_t *c;
+    const size_t max = 256 * 1024;
+    assert_int_equal(dmp_cache_new(max, &c), 0);
+    uint8_t blob[400];
+    memset(blob, 0x5C, sizeof blob);
+    char nm[64];
+    const int hot = 100; /* ~48 KiB: well within the positive share */
+    for (int i = 0; i < hot; i++) {
+        snprintf(nm, sizeof nm, "hot%03d.mesh.test", i);
+        assert_int_equal(dmp_cache_put(c, nm, strlen(nm), blob, sizeof blob, 1, T0 + 60000), 0);
+    }
+    const uint32_t gen = 7;
+    for (int i = 0; i < 50000; i++) {
+        snprintf(nm, sizeof nm, "nx-%08x.mesh.test", (unsigned)(i * 2654435761u));
+        int rc = (i % 5 == 0) ? dmp_cache_put_negative(c, nm, strlen(nm), T0 + 60000)
+                              : dmp_cache_put_nx(c, nm, strlen(nm), (const uint8_t *)&gen,
+                                                 sizeof gen, T0 + 60000);
+        assert_int_equal(rc, 0);
+        size_t pos = 0, neg = 0, bytes = 0;
+        dmp_cache_class_stats(c, &pos, &neg);
+        dmp_cache_stats(c, NULL, NULL, &bytes, NULL);
+        assert_true(neg <= max / 8);
+        assert_true(bytes <= max && bytes == pos + neg);
+    }
+    /* every hot entry is still there (never touched during the flood: not even LRU order helped) */
+    for (int i = 0; i < hot; i++) {
+        snprintf(nm, sizeof nm, "hot%03d.mesh.test", i);
+        const uint8_t *b;
+        size_t bl;
+        uint16_t cnt;
+        assert_int_equal(dmp_cache_get(c, nm, strlen(nm), T0, &b, &bl, &cnt), DMP_CACHE_HIT);
+        assert_int_equal(bl, sizeof blob);
+        assert_int_equal(cnt, 1);
+    }
+    /* the newest NXDOMAIN is cached and reads back as put (a HIT with count 0 and its blob) */
+    snprintf(nm, sizeof nm, "nx-%08x.mesh.test", (unsigned)(49999 * 2654435761u));
+    const uint8_t *b;
+    size_t bl;
+    uint16_t cnt = 9;
+    assert_int_equal(dmp_cache_get(c, nm, strlen(nm), T0, &b, &bl, &cnt), DMP_CACHE_HIT);
+    assert_int_equal(cnt, 0);
+    assert_int_equal(bl, sizeof gen);
+    assert_memory_equal(b, &gen, sizeof gen);
+    /* the oldest ones were recycled */
+    assert_int_equal(dmp_cache_get(c, "nx-00000000.mesh.test", 21, T0, NULL, NULL, NULL),
+                     DMP_CACHE_MISS);
+    dmp_cache_free(c);
+}
+
+/* Positive entries may use the whole cache, but only their share (max - negative budget) is
+ * safe from negative inserts; a negative budget of 0 caches no negative entry at all. */
+static void test_cache_negative_budget(void **state)
+{
+    (void)state;
+    dmp_cache_t *c;
+    const size_t max = 64 * 1024;
+    assert_int_equal(dmp_cache_new(max, &c), 0);
+    uint8_t blob[1000];
+    memset(blob, 1, sizeof blob);
+    char nm[32];
+    for (int i = 0; i < 200; i++) { /* positives fill everything */
+        snprintf(nm, sizeof nm, "p%03d.test", i);
+        assert_int_equal(dmp_cache_put(c, nm, strlen(nm), blob, sizeof blob, 1, T0 + 1000), 0);
+    }
+    size_t pos = 0, neg = 0;
+    dmp_cache_class_stats(c, &pos, &neg);
+    assert_true(pos > max - max / 8 && neg == 0);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(nm, sizeof nm, "n%05d.test", i);
+        assert_int_equal(dmp_cache_put_negative(c, nm, strlen(nm), T0 + 1000), 0);
+    }
+    dmp_cache_class_stats(c, &pos, &neg);
+    /* negatives took back their budget only: positives keep at least their share */
+    assert_true(pos >= max - max / 8 - (sizeof blob + 256));
+    assert_true(neg <= max / 8 && neg > max / 16);
+    /* the most recent positives survived */
+    assert_int_equal(dmp_cache_get(c, "p199.test", 9, T0, NULL, NULL, NULL), DMP_CACHE_HIT);
+    /* budget 0: negatives are dropped and no longer cached */
+    assert_int_equal(dmp_cache_set_negative_bytes(c, 0), 0);
+    dmp_cache_class_stats(c, &pos, &neg);
+    assert_int_equal(neg, 0);
+    assert_int_equal(dmp_cache_put_negative(c, "z.test", 6, T0 + 1000), DMP_ETOOBIG);
+    assert_int_equal(dmp_cache_get(c, "z.test", 6, T0, NULL, NULL, NULL), DMP_CACHE_MISS);
+    assert_int_equal(dmp_cache_set_negative_bytes(c, max + 1), DMP_EINVAL);
+    dmp_cache_free(c);
+}
+
 static void test_cache_churn(void **state)
 {
     /* Many small entries with random invalidations: cross-check against a shadow table. */
@@ -357,6 +450,8 @@ int main(void)
         cmocka_unit_test(test_cache_basic),
         cmocka_unit_test(test_cache_eviction),
         cmocka_unit_test(test_cache_churn),
+        cmocka_unit_test(test_cache_negative_flood),
+        cmocka_unit_test(test_cache_negative_budget),
         cmocka_unit_test(test_cache_readers_basic),
         cmocka_unit_test(test_cache_readers_second_chance),
         cmocka_unit_test(test_cache_readers_threads),

@@ -3,6 +3,9 @@
  * shards' caches while writes go on). */
 #include "node_core_harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 /* ---- background threads ---- */
 static _Atomic int g_ticks;
 
@@ -344,13 +347,15 @@ typedef struct {
     uint8_t out[4096];
     size_t out_len;
     _Atomic int done;
+    const struct sockaddr *peer; /* NULL: none (no RRL) */
+    socklen_t peer_len;
 } squery_t;
 
 static void squery_task(void *arg)
 {
     squery_t *s = arg;
-    dmp_node_core_query(s->c, s->shard, s->q, s->qlen, false, NULL, 0, s->out, sizeof(s->out),
-                        &s->out_len);
+    dmp_node_core_query(s->c, s->shard, s->q, s->qlen, false, s->peer, s->peer_len, s->out,
+                        sizeof(s->out), &s->out_len);
     atomic_store(&s->done, 1);
 }
 
@@ -493,17 +498,54 @@ static void t_core_frontend(void **state)
     shard_query(&ex, c, "x.zone.test", q, ql, &s);
     assert_true(dmp_node_core_query_frontend(c, 1, q, ql, NULL, 0, out, sizeof(out), &ol));
     assert_true(has_txt(out, ol, "v1") && has_txt(out, ol, "v2"));
-    /* with RRL on (its tables live on the shards) every query goes to its shard */
+    /* with RRL on the frontends still answer, rate limited by the same table as the shards:
+     * one bucket of 5 per second (slip 2) for this source and answer, whichever thread answers */
     dmp_node_config_t rcfg = cfg;
-    rcfg.rrl_rate = 100;
+    rcfg.rrl_rate = 5;
     rcfg.rrl_slip = 2;
     rcfg.rrl_v4_prefix = 24;
     rcfg.rrl_v6_prefix = 56;
+    rcfg.rrl_table_size = 1024;
     assert_int_equal(dmp_node_core_reload(c, &rcfg), 0);
-    assert_false(dmp_node_core_query_frontend(c, 1, q, ql, NULL, 0, out, sizeof(out), &ol));
+    struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = htons(5353)};
+    peer.sin_addr.s_addr = htonl(0x7F000001);
+    dmp_node_tstats_t before;
+    dmp_node_metrics_sum(&m, &before);
+    unsigned full = 0, tc = 0, none = 0;
+    for (int i = 0; i < 20; i++) {
+        assert_true(dmp_node_core_query_frontend(c, i & 1, q, ql, (struct sockaddr *)&peer,
+                                                 sizeof(peer), out, sizeof(out), &ol));
+        if (ol == 0)
+            none++;
+        else if (out[2] & 0x02)
+            tc++;
+        else
+            full++;
+    }
+    assert_true(full >= 5 && full <= 6); /* the bucket, plus what refills meanwhile */
+    assert_true(tc >= 6 && none >= 6);
+    /* the shard's path draws on the same (now empty) bucket: limited as well */
+    s.peer = (struct sockaddr *)&peer;
+    s.peer_len = sizeof(peer);
+    unsigned shard_full = 0;
+    for (int i = 0; i < 4; i++) {
+        shard_query(&ex, c, "x.zone.test", q, ql, &s);
+        shard_full += s.out_len > 0 && !(s.out[2] & 0x02);
+    }
+    assert_true(shard_full <= 1);
+    s.peer = NULL;
+    s.peer_len = 0;
+    dmp_node_tstats_t after;
+    dmp_node_metrics_sum(&m, &after);
+    assert_true(after.rrl_dropped - before.rrl_dropped >= none);
+    assert_true(after.rrl_slipped - before.rrl_slipped >= tc);
     rcfg.rrl_rate = 0;
     assert_int_equal(dmp_node_core_reload(c, &rcfg), 0);
-    assert_true(dmp_node_core_query_frontend(c, 1, q, ql, NULL, 0, out, sizeof(out), &ol));
+    for (int i = 0; i < 20; i++) {
+        assert_true(dmp_node_core_query_frontend(c, 1, q, ql, (struct sockaddr *)&peer,
+                                                 sizeof(peer), out, sizeof(out), &ol));
+        assert_true(ol > 0 && !(out[2] & 0x02));
+    }
     /* UPDATE (opcode 5) is never answered here */
     q[2] = (uint8_t)(5 << 3);
     assert_false(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
 
 #include "dns/dns.h"
@@ -327,6 +328,75 @@ static void test_config_knobs(void **state)
     assert_non_null(strstr(err, "DMP_COOKIE_REQUIRE"));
 }
 
+/* One table shared by several threads (dmp_node_rrl_check_mt, as the node's shards and
+ * frontends use it): at one instant (the clock is injected, so no refill) exactly `rate`
+ * responses of a bucket pass and exactly every slip-th limited one slips, however the responses
+ * are spread over the threads; other buckets are untouched. */
+typedef struct {
+    dmp_node_rrl_t *r;
+    const struct sockaddr *sa;
+    socklen_t sl;
+    dmp_dns_result_t res;
+    int pass, drop, slip;
+} mt_t;
+
+static void *mt_main(void *arg)
+{
+    mt_t *m = arg;
+    for (int i = 0; i < 5000; i++) {
+        switch (dmp_node_rrl_check_mt(m->r, m->sa, m->sl, &m->res, 100, 7 * SEC)) {
+        case DMP_NODE_RRL_PASS:
+            m->pass++;
+            break;
+        case DMP_NODE_RRL_SLIP:
+            m->slip++;
+            break;
+        case DMP_NODE_RRL_DROP:
+            m->drop++;
+            break;
+        default:
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void test_shared_threads(void **state)
+{
+    (void)state;
+    dmp_node_rrl_config_t c = cfg(100, 4);
+    dmp_node_rrl_t *r = NULL;
+    assert_int_equal(dmp_node_rrl_new(&c, &r), 0);
+    struct sockaddr_in a = v4("192.0.2.9");
+    enum { NT = 4 };
+    mt_t m[NT];
+    pthread_t th[NT];
+    for (int i = 0; i < NT; i++) {
+        m[i] = (mt_t){.r = r, .sa = (struct sockaddr *)&a, .sl = sizeof(a)};
+        m[i].res = answer("hot.example.com");
+        assert_int_equal(pthread_create(&th[i], NULL, mt_main, &m[i]), 0);
+    }
+    int pass = 0, slip = 0, drop = 0;
+    for (int i = 0; i < NT; i++) {
+        pthread_join(th[i], NULL);
+        pass += m[i].pass;
+        slip += m[i].slip;
+        drop += m[i].drop;
+    }
+    assert_int_equal(pass, 100);
+    assert_int_equal(pass + slip + drop, NT * 5000);
+    assert_int_equal(slip, (NT * 5000 - 100) / 4);
+    /* the single-thread check sees the same (empty) bucket, and another name is fresh */
+    dmp_dns_result_t hot = answer("hot.example.com"), other = answer("other.example.com");
+    assert_int_not_equal(
+        dmp_node_rrl_check(r, (struct sockaddr *)&a, sizeof(a), &hot, 100, 7 * SEC),
+        DMP_NODE_RRL_PASS);
+    assert_int_equal(
+        dmp_node_rrl_check_mt(r, (struct sockaddr *)&a, sizeof(a), &other, 100, 7 * SEC),
+        DMP_NODE_RRL_PASS);
+    dmp_node_rrl_free(r);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -335,7 +405,7 @@ int main(void)
         cmocka_unit_test(test_limit_and_slip), cmocka_unit_test(test_classes),
         cmocka_unit_test(test_exemptions),     cmocka_unit_test(test_ipv6_prefix),
         cmocka_unit_test(test_off_and_bad),    cmocka_unit_test(test_bounded_table),
-        cmocka_unit_test(test_config_knobs),
+        cmocka_unit_test(test_config_knobs),   cmocka_unit_test(test_shared_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,13 +226,39 @@ static void test_clock_and_ct(void **state)
     assert_string_equal(dmp_strerror(DMP_ESIG), "bad signature");
 }
 
+/* The log limiter: one line per interval, the next one reporting how many were left out. */
+static void test_log_limit(void **state)
+{
+    (void)state;
+    static dmp_log_limit_t l = DMP_LOG_LIMIT_INIT(1000);
+    uint64_t more = 99;
+    assert_true(dmp_log_limit_pass(&l, 5000, &more));
+    assert_int_equal(more, 0);
+    for (int i = 0; i < 7; i++)
+        assert_false(dmp_log_limit_pass(&l, 5000 + 100 * i, &more));
+    assert_false(dmp_log_limit_pass(&l, 5999, NULL));
+    assert_true(dmp_log_limit_pass(&l, 6000, &more));
+    assert_int_equal(more, 8);
+    assert_true(dmp_log_limit_pass(&l, 9000, &more)); /* quiet meanwhile: nothing left out */
+    assert_int_equal(more, 0);
+    /* below the level: nothing counted, nothing written */
+    dmp_log_level_t old = dmp_log_get_level();
+    dmp_log_set_level(DMP_LOG_ERROR);
+    static dmp_log_limit_t q = DMP_LOG_LIMIT_INIT(1000);
+    dmp_log_limited(&q, DMP_LOG_INFO, "not written %d", 1);
+    assert_int_equal(atomic_load(&q.suppressed), 0);
+    assert_int_equal(atomic_load(&q.next_ms), 0);
+    dmp_log_set_level(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_b64_modes),     cmocka_unit_test(test_b64_roundtrip),
-        cmocka_unit_test(test_hex),           cmocka_unit_test(test_reader),
-        cmocka_unit_test(test_buf_and_arena), cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_clock_and_ct),  cmocka_unit_test(test_py_text),
+        cmocka_unit_test(test_b64_modes), cmocka_unit_test(test_b64_roundtrip),
+        cmocka_unit_test(test_hex),       cmocka_unit_test(test_reader),
+        cmocka_unit_test(test_log_limit), cmocka_unit_test(test_buf_and_arena),
+        cmocka_unit_test(test_parse),     cmocka_unit_test(test_clock_and_ct),
+        cmocka_unit_test(test_py_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

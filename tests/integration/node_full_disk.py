@@ -68,6 +68,8 @@ def main():
         shutil.rmtree(d, ignore_errors=True)
         return 77
     p = None
+    ok = False
+    errf = os.path.join(d, "err")
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DMP_")}
         env.update({
@@ -76,7 +78,6 @@ def main():
             "DMP_PORTS_FILE": os.path.join(d, "ports"), "DMP_SERVED_ZONE": "mesh.test",
             "DMP_HTTP_RATE": "0", "DMP_MAX_VALUES_PER_NAME": "0", "DMP_MAX_VALUE_BYTES": "15000",
         })
-        errf = os.path.join(d, "err")
         p = subprocess.Popen([node], env=env, stdout=subprocess.DEVNULL, stderr=open(errf, "w"))
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not os.path.exists(os.path.join(d, "ports")):
@@ -174,11 +175,14 @@ def main():
         print(f"rocksdb error lines logged: {len(errs)} in {elapsed:.0f}s")
         if len(errs) > elapsed + 5:
             print("FAIL: error logs not rate-limited"); ok = False
-        if not ok:
-            print(f"node exit status: {p.poll()}; its last log lines:")
-            print("\n".join(open(errf).read().splitlines()[-25:]))
         return 0 if ok else 1
+    except Exception:
+        ok = False
+        raise
     finally:
+        if not ok and p is not None:
+            print(f"node exit status: {p.poll()}; its last log lines:")
+            print("\n".join(open(errf).read().splitlines()[-40:]))
         if p is not None and p.poll() is None:
             p.send_signal(signal.SIGTERM)
             try:

@@ -197,7 +197,8 @@ int dmp_cluster_new(const dmp_cluster_env_t *env, dmp_cluster_t **out);
 void dmp_cluster_free(dmp_cluster_t *c);
 /* Replaces the peer list (self filtered, duplicates by node_id dropped; a peer keeps its digest
  * cursor when its normalised endpoint and id match an old one, or the old id was synthetic:
- * reference cluster.md §3.10.4). */
+ * reference cluster.md §3.10.4). A peer new to the engine takes the digest cursor persisted in
+ * the store for its endpoint by the same rule (so a restart resumes the reference digest). */
 int dmp_cluster_set_peers(dmp_cluster_t *c, const dmp_cluster_peer_t *p, size_t n);
 /* Copies up to cap peers out; returns the number of peers. */
 size_t dmp_cluster_get_peers(dmp_cluster_t *c, dmp_cluster_peer_t *out, size_t cap);
@@ -215,6 +216,8 @@ int dmp_cluster_sync_peer(dmp_cluster_t *c, size_t i);
  * as the peer list. DMP_EUNSUPPORTED when gossip is off (no key or no base domain). */
 int dmp_cluster_gossip_tick(dmp_cluster_t *c);
 void dmp_cluster_get_stats(dmp_cluster_t *c, dmp_cluster_stats_t *out);
+/* Copies up to cap peers' health out; returns the number of peers. */
+size_t dmp_cluster_get_peer_stats(dmp_cluster_t *c, dmp_cluster_peer_stats_t *out, size_t cap);
 /* Makes every later peer request fail at once (DMP_EAGAIN), so a round in flight ends quickly
  * at shutdown. serve() keeps working. */
 void dmp_cluster_abort(dmp_cluster_t *c);

@@ -245,6 +245,16 @@ typedef struct {
     uint64_t gossip_installed;
 } dmp_cluster_stats_t;
 
+/* Per-peer health (dmp_cluster_get_peer_stats). */
+typedef struct {
+    char url[DMP_CLUSTER_URL_MAX + 1];
+    char node_id[DMP_CLUSTER_NODE_ID_MAX + 1];
+    int64_t last_ok_ms;   /* end of the last successful round, engine clock ms; 0 = never */
+    uint64_t failures;    /* failed rounds with this peer */
+    unsigned failing_now; /* consecutive failures (back-off) */
+    int merkle;           /* 1 speaks our Merkle protocol, 0 digest only, -1 not known yet */
+} dmp_cluster_peer_stats_t;
+
 /* The engine: peers, tree, quarantine, stats. Thread-safe: tick() and gossip_tick() from their
  * own threads, serve() from HTTP handler threads. */
 typedef struct dmp_cluster dmp_cluster_t;

@@ -145,6 +145,25 @@ void dmp_cluster_get_stats(dmp_cluster_t *c, dmp_cluster_stats_t *o)
 #undef LD
 }
 
+size_t dmp_cluster_get_peer_stats(dmp_cluster_t *c, dmp_cluster_peer_stats_t *out, size_t cap)
+{
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->npeers;
+    for (size_t i = 0; i < n && i < cap; i++) {
+        const peer_state_t *ps = &c->peers[i];
+        dmp_cluster_peer_stats_t *o = &out[i];
+        memset(o, 0, sizeof(*o));
+        memcpy(o->url, ps->p.url, sizeof(o->url));
+        memcpy(o->node_id, ps->p.node_id, sizeof(o->node_id));
+        o->last_ok_ms = ps->last_ok_ms;
+        o->failures = ps->failures;
+        o->failing_now = ps->p.bo.failures;
+        o->merkle = ps->merkle;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
 int dmp_cluster_refresh(dmp_cluster_t *c, bool all)
 {
     pthread_mutex_lock(&c->refresh_mu);
@@ -202,8 +221,19 @@ int dmp_cluster_set_peers(dmp_cluster_t *c, const dmp_cluster_peer_t *p, size_t 
     if (!c || (n && !p))
         return DMP_EINVAL;
     peer_state_t *np = calloc(n ? n : 1, sizeof(*np));
-    if (!np)
+    /* persisted cursors, read before the lock (a store read per peer) */
+    peer_state_t *stored = calloc(n ? n : 1, sizeof(*stored));
+    bool *has_stored = calloc(n ? n : 1, sizeof(*has_stored));
+    if (!np || !stored || !has_stored) {
+        free(np);
+        free(stored);
+        free(has_stored);
         return DMP_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        stored[i].p = p[i];
+        has_stored[i] = dmp_cluster__cursor_load(c, &stored[i]);
+    }
     pthread_mutex_lock(&c->mu);
     size_t k = 0;
     for (size_t i = 0; i < n && k < DMP_CLUSTER_MAX_PEERS; i++) {
@@ -217,6 +247,8 @@ int dmp_cluster_set_peers(dmp_cluster_t *c, const dmp_cluster_peer_t *p, size_t 
         peer_state_t *ps = &np[k++];
         ps->p = p[i];
         ps->merkle = -1;
+        if (has_stored[i])
+            ps->cursor = stored[i].cursor;
         char want[DMP_CLUSTER_URL_MAX + 1];
         norm_ep(p[i].url, want, sizeof(want));
         for (size_t j = 0; j < c->npeers; j++) {
@@ -228,6 +260,8 @@ int dmp_cluster_set_peers(dmp_cluster_t *c, const dmp_cluster_peer_t *p, size_t 
                 ps->cursor = c->peers[j].cursor;
                 ps->merkle = c->peers[j].merkle;
                 ps->p.bo = c->peers[j].p.bo;
+                ps->last_ok_ms = c->peers[j].last_ok_ms;
+                ps->failures = c->peers[j].failures;
             }
             break;
         }
@@ -238,6 +272,8 @@ int dmp_cluster_set_peers(dmp_cluster_t *c, const dmp_cluster_peer_t *p, size_t 
     c->rr = k ? c->rr % k : 0;
     c->grr = k ? c->grr % k : 0;
     pthread_mutex_unlock(&c->mu);
+    free(stored);
+    free(has_stored);
     return 0;
 }
 
@@ -364,6 +400,7 @@ int dmp_cluster_sync_peer(dmp_cluster_t *c, size_t i)
     }
     peer_state_t ps = c->peers[i];
     pthread_mutex_unlock(&c->mu);
+    const dmp_cluster_cursor_t cursor0 = ps.cursor;
 
     ST_ADD(c, rounds, 1);
     int rc = DMP_EUNSUPPORTED;
@@ -379,10 +416,18 @@ int dmp_cluster_sync_peer(dmp_cluster_t *c, size_t i)
     if (rc == DMP_EUNSUPPORTED)
         rc = dmp_cluster__round_digest(c, &ps);
     int64_t now = cl_now(c);
+    if (memcmp(&ps.cursor, &cursor0, sizeof(cursor0)) != 0) {
+        int src = dmp_cluster__cursor_save(c, &ps);
+        if (src != 0)
+            dmp_debug("anti-entropy: cannot persist the digest cursor of %s: %s", ps.p.url,
+                      dmp_cluster_strerror(src));
+    }
     if (rc == 0) {
         dmp_cluster_backoff_ok(&ps.p.bo);
+        ps.last_ok_ms = now;
     } else {
         ST_ADD(c, errors, 1);
+        ps.failures++;
         dmp_cluster_backoff_fail(&ps.p.bo, now, BACKOFF_BASE_MS, BACKOFF_MAX_MS,
                                  randombytes_random());
         dmp_debug("anti-entropy with %s failed: %s", ps.p.url, dmp_cluster_strerror(rc));

@@ -300,6 +300,14 @@ static void test_refused_records_and_liars(void **state)
     dmp_cluster_get_peers(g_nodes[0].c, ps, NN);
     assert_int_equal(ps[1].bo.failures, 1);
     assert_true(ps[1].bo.next_ms > g_now);
+    dmp_cluster_peer_stats_t hs[NN];
+    assert_int_equal(dmp_cluster_get_peer_stats(g_nodes[0].c, hs, NN), 2);
+    assert_int_equal(hs[1].failures, 1);
+    assert_int_equal(hs[1].failing_now, 1);
+    assert_true(hs[1].last_ok_ms == 0);
+    assert_true(hs[0].last_ok_ms == g_now); /* n1 answered */
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.errors, 1);
     /* tick skips the backed-off peer */
     assert_int_equal(dmp_cluster_tick(g_nodes[0].c), 0);
     assert_int_equal(dmp_cluster_tick(g_nodes[0].c), 0);
@@ -337,6 +345,60 @@ static void test_digest_fallback(void **state)
     assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
     dmp_cluster_get_stats(g_nodes[0].c, &st);
     assert_int_equal(st.written, 2501);
+}
+
+/* The digest cursor of a reference peer survives a restart (kept in the store), so the restarted
+ * node reads only what is new; a different node at the same endpoint does not inherit it. */
+static void test_digest_cursor_persisted(void **state)
+{
+    (void)state;
+    make_node(0, NULL, NULL, true);
+    make_node(1, NULL, NULL, false); /* a "reference" peer: no Merkle routes */
+    make_node(2, NULL, NULL, true);
+    char name[64];
+    for (int k = 0; k < 1500; k++) {
+        snprintf(name, sizeof(name), "p%d.mesh.test", k);
+        put(1, name, "v", 600);
+        g_now += 1;
+    }
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
+    assert_int_equal(count(0), 1500);
+    dmp_cluster_stats_t st;
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    uint64_t full_in = st.bytes_in;
+    assert_true(full_in > 100000);
+
+    /* restart node 0: new engine over the reopened store */
+    dmp_cluster_free(g_nodes[0].c);
+    dmp_store_close(g_nodes[0].s);
+    make_node(0, NULL, NULL, true);
+    for (int k = 0; k < 10; k++) {
+        snprintf(name, sizeof(name), "q%d.mesh.test", k);
+        put(1, name, "w", 600);
+        g_now += 1;
+    }
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
+    assert_int_equal(count(0), 1510);
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.digest_rounds, 1);
+    assert_int_equal(st.written, 10);
+    assert_true(st.bytes_in < full_in / 20); /* one page of the 10 new rows and their pull */
+
+    /* another node (a manifest id, not synthetic) at the same endpoint starts from zero */
+    dmp_cluster_peer_t other = {.url = "http://n1", .node_id = "other"};
+    assert_int_equal(dmp_cluster_set_peers(g_nodes[0].c, &other, 1), 0);
+    uint64_t in0 = st.bytes_in;
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_true(st.bytes_in - in0 > full_in / 2); /* the whole digest again */
+
+    /* per-peer health */
+    dmp_cluster_peer_stats_t ps[2];
+    assert_int_equal(dmp_cluster_get_peer_stats(g_nodes[0].c, ps, 2), 1);
+    assert_string_equal(ps[0].url, "http://n1");
+    assert_true(ps[0].last_ok_ms == g_now);
+    assert_int_equal(ps[0].failures, 0);
+    assert_int_equal(ps[0].merkle, 0);
 }
 
 static void test_serve_errors(void **state)
@@ -468,6 +530,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_merkle_converge_and_tombstones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_records_and_liars, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_fallback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_digest_cursor_persisted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serve_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gossip, setup, teardown),
     };

@@ -3,9 +3,75 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cluster/cluster_int.h"
 
-#define LEAF_BATCH 512 /* buckets per leaf request */
+#define LEAF_BATCH 512       /* buckets per leaf request */
+#define LEAF_BODY_MAX 65536u /* a leaf request stays under the peer's sync body cap */
+_Static_assert(LEAF_BODY_MAX + 4 + DMP_CLUSTER_HAVE_BYTES <= DMP_CLUSTER_PULL_BODY_MAX,
+               "leaf requests fit the sync routes' body cap");
+
+/* Our live rows of one bucket as a have-list (keys under the request's salt). */
+typedef struct {
+    dmp_cluster_have_t *h;
+    size_t n, cap;
+    const uint8_t *salt;
+    int rc;
+} have_ctx_t;
+
+static int have_visit(void *ctx, const dmp_cluster_leaf_entry_t *e)
+{
+    have_ctx_t *hc = ctx;
+    if (e->tombstone)
+        return 0;
+    if (hc->n == hc->cap) {
+        size_t nc = hc->cap ? hc->cap * 2 : 64;
+        dmp_cluster_have_t *nh = realloc(hc->h, nc * sizeof(*nh));
+        if (!nh) {
+            hc->rc = DMP_ENOMEM;
+            return 1;
+        }
+        hc->h = nh;
+        hc->cap = nc;
+    }
+    hc->h[hc->n++] = (dmp_cluster_have_t){
+        .key = dmp_cluster_have_key(hc->salt, e->name, e->name_len, e->hash), .ttl = e->ttl};
+    return 0;
+}
+
+/* Encodes the next leaf request (version 2) for buckets[*off..]: as many buckets as fit in
+ * LEAF_BATCH and LEAF_BODY_MAX, each with our have-list; req gets the buckets. */
+static int build_leaf_req(dmp_cluster_t *c, const uint16_t *buckets, size_t nb, size_t *off,
+                          int64_t now, dmp_cluster_mreq_t *req, dmp_buf_t *b)
+{
+    uint8_t salt[16];
+    randombytes_buf(salt, sizeof(salt));
+    req->level = DMP_CLUSTER_DEPTH;
+    req->n = 0;
+    have_ctx_t hc = {.salt = salt};
+    int rc = dmp_cluster_lreq2_begin(b, salt);
+    while (rc == 0 && *off < nb && req->n < LEAF_BATCH) {
+        hc.n = 0;
+        rc = c->env.list_bucket(c->idx_ctx, buckets[*off], now, have_visit, &hc);
+        if (rc == 0)
+            rc = hc.rc;
+        if (rc != 0)
+            break;
+        size_t need = 4 + hc.n * DMP_CLUSTER_HAVE_BYTES, k = hc.n;
+        if (b->len + need > LEAF_BODY_MAX) {
+            if (req->n > 0)
+                break; /* the next request takes it */
+            k = (LEAF_BODY_MAX - b->len - 4) / DMP_CLUSTER_HAVE_BYTES; /* a hint: shortened */
+        }
+        rc = dmp_cluster_lreq2_bucket(b, buckets[*off], hc.h, k);
+        req->idx[req->n++] = buckets[(*off)++];
+    }
+    if (rc == 0)
+        rc = dmp_cluster_lreq2_end(b, req->n);
+    free(hc.h);
+    return rc;
+}
 
 typedef struct {
     dmp_cluster_t *c;
@@ -114,13 +180,10 @@ int dmp_cluster__round_merkle(dmp_cluster_t *c, peer_state_t *ps)
         return DMP_ENOMEM;
     }
     int64_t now = cl_now(c);
-    for (size_t off = 0; off < nb && rc == 0; off += LEAF_BATCH) {
-        req->level = DMP_CLUSTER_DEPTH;
-        req->n = nb - off < LEAF_BATCH ? nb - off : LEAF_BATCH;
-        memcpy(req->idx, buckets + off, req->n * sizeof(uint16_t));
+    for (size_t off = 0; off < nb && rc == 0;) {
         dmp_buf_t b;
         dmp_buf_init(&b);
-        rc = dmp_cluster_lreq_encode(req, &b);
+        rc = build_leaf_req(c, buckets, nb, &off, now, req, &b);
         dmp_cluster_http_resp_t resp;
         if (rc == 0)
             rc = dmp_cluster__http(c, ps->p.url, "/v1/sync/merkle-leaf", b.data, b.len,

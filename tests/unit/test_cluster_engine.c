@@ -28,6 +28,7 @@ typedef struct node {
 } node_t;
 
 static char g_dir[64];
+static size_t g_leaf_resp_bytes; /* bodies of merkle-leaf responses, all nodes */
 static node_t g_nodes[NN];
 static int64_t g_now = 1800000000000LL;
 
@@ -108,6 +109,8 @@ static int http_fn(void *hctx, const char *url, const uint8_t *body, size_t len,
     resp->status = r.status;
     resp->body = r.body.data;
     resp->len = r.body.len;
+    if (strcmp(path, "/v1/sync/merkle-leaf") == 0)
+        g_leaf_resp_bytes += r.body.len;
     return 0;
 }
 
@@ -267,6 +270,35 @@ static void test_merkle_converge_and_tombstones(void **state)
     assert_true(converge() >= 0);
     for (int i = 0; i < NN; i++)
         assert_true(has(i, "multi.mesh.test", "one"));
+}
+
+/* A leaf response lists only what the requester lacks (version-2 leaf requests): one new value
+ * among 300 at one name costs the one entry, not the 300. */
+static void test_leaf_lists_only_differences(void **state)
+{
+    (void)state;
+    for (int i = 0; i < NN; i++)
+        make_node(i, NULL, NULL, true);
+    char val[64];
+    for (int k = 0; k < 300; k++) {
+        snprintf(val, sizeof(val), "v=spf1 include:value-%d.example", k);
+        put(0, "big.mesh.test", val, 600);
+        put(1, "big.mesh.test", val, 600);
+    }
+    put(1, "big.mesh.test", "the new one", 600);
+    dmp_cluster_stats_t st;
+    g_leaf_resp_bytes = 0;
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0); /* node 0 from n1 */
+    assert_true(has(0, "big.mesh.test", "the new one"));
+    assert_int_equal(count(0), 301);
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.written, 1);
+    /* the leaf response: one entry (~60 bytes); listing all 301 would be over 20 KiB. (The
+     * pull still returns the whole RRset: /v1/sync/pull is by name.) */
+    assert_true(g_leaf_resp_bytes > 40 && g_leaf_resp_bytes < 200);
+    /* our have-list went out instead: 300 entries of 12 bytes */
+    assert_true(st.bytes_out > 300 * DMP_CLUSTER_HAVE_BYTES);
+    assert_true(st.bytes_out < 300 * DMP_CLUSTER_HAVE_BYTES + 2048);
 }
 
 static void test_refused_records_and_liars(void **state)
@@ -528,6 +560,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_merkle_converge_and_tombstones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leaf_lists_only_differences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_records_and_liars, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_cursor_persisted, setup, teardown),

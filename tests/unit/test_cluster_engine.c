@@ -28,7 +28,8 @@ typedef struct node {
 } node_t;
 
 static char g_dir[64];
-static size_t g_leaf_resp_bytes; /* bodies of merkle-leaf responses, all nodes */
+static size_t g_leaf_resp_bytes;      /* bodies of merkle-leaf responses, all nodes */
+static size_t g_max_pull, g_max_diff; /* engine bounds of the next make_node (0 = default) */
 static node_t g_nodes[NN];
 static int64_t g_now = 1800000000000LL;
 
@@ -134,7 +135,9 @@ static void make_node(int i, const uint8_t *spk, const char *base, bool leaf)
                              .token = TOKEN,
                              .operator_spk = spk,
                              .base_domain = base,
-                             .self_url = self};
+                             .self_url = self,
+                             .max_pull_records = g_max_pull,
+                             .max_diff_buckets = g_max_diff};
     assert_int_equal(dmp_cluster_new(&env, &nd->c), 0);
     dmp_cluster_peer_t peers[NN];
     size_t np = 0;
@@ -156,6 +159,7 @@ static int setup(void **state)
     if (!mkdtemp(g_dir))
         return -1;
     g_now = 1800000000000LL;
+    g_max_pull = g_max_diff = 0;
     return 0;
 }
 
@@ -299,6 +303,33 @@ static void test_leaf_lists_only_differences(void **state)
     /* our have-list went out instead: 300 entries of 12 bytes */
     assert_true(st.bytes_out > 300 * DMP_CLUSTER_HAVE_BYTES);
     assert_true(st.bytes_out < 300 * DMP_CLUSTER_HAVE_BYTES + 2048);
+}
+
+/* Catching up: a round makes passes until the difference is gone, each bounded by the pull
+ * cap and the differing-bucket cap, and a pass lists only what it can pull. */
+static void test_round_catches_up_in_passes(void **state)
+{
+    (void)state;
+    g_max_pull = 100;
+    g_max_diff = 64;
+    for (int i = 0; i < NN; i++)
+        make_node(i, NULL, NULL, true);
+    char name[64];
+    for (int k = 0; k < 1000; k++) {
+        snprintf(name, sizeof(name), "c%d.mesh.test", k);
+        put(1, name, "v=spf1 catch-up", 600);
+    }
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0); /* one round */
+    assert_int_equal(count(0), 1000);
+    dmp_cluster_stats_t st;
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.merkle_rounds, 1);
+    assert_int_equal(st.written, 1000);
+    assert_int_equal(st.pulled, 1000);
+    /* the next round finds the trees equal */
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.in_sync, 1);
 }
 
 static void test_refused_records_and_liars(void **state)
@@ -561,6 +592,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_merkle_converge_and_tombstones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leaf_lists_only_differences, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_catches_up_in_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_records_and_liars, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_cursor_persisted, setup, teardown),

@@ -7,7 +7,8 @@
 
 #include "cluster/cluster_int.h"
 
-#define LEAF_BATCH 512       /* buckets per leaf request */
+/* buckets per leaf request: a slow peer still answers well inside the request timeout */
+#define LEAF_BATCH 128
 #define LEAF_BODY_MAX 65536u /* a leaf request stays under the peer's sync body cap */
 #define MAX_PASSES 64        /* passes of one round (each pulls at most max_pull_records) */
 _Static_assert(LEAF_BODY_MAX + 4 + DMP_CLUSTER_HAVE_BYTES <= DMP_CLUSTER_PULL_BODY_MAX,

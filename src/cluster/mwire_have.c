@@ -53,7 +53,8 @@ int dmp_cluster_lreq2_bucket(dmp_buf_t *out, uint16_t bucket, dmp_cluster_have_t
 {
     if (!out || (k && !have))
         return DMP_EINVAL;
-    qsort(have, k, sizeof(*have), have_cmp);
+    if (k > 1)
+        qsort(have, k, sizeof(*have), have_cmp);
     /* equal keys (one row listed twice, or a 2^-64 collision): keep the longest ttl */
     size_t m = 0;
     for (size_t i = 0; i < k; i++) {

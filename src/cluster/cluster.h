@@ -67,6 +67,23 @@ int dmp_cluster_mresp_parse(const uint8_t *buf, size_t len, const dmp_cluster_mr
 /* Leaf request: reuses dmp_cluster_mreq_t with level = DMP_CLUSTER_DEPTH (idx = buckets). */
 int dmp_cluster_lreq_encode(const dmp_cluster_mreq_t *req, dmp_buf_t *out);
 int dmp_cluster_lreq_parse(const uint8_t *buf, size_t len, dmp_cluster_mreq_t *out);
+/* Version-2 leaf requests (the have-list, cluster_types.h). The key of (lowercase name, value
+ * hash) under salt: */
+uint64_t dmp_cluster_have_key(const uint8_t salt[16], const char *lname, size_t len,
+                              const uint8_t hash[32]);
+/* Writer: begin, then per bucket (ascending) its have-list (sorted and de-duplicated in place;
+ * k is clamped to 65535), then end with the number of buckets written. */
+int dmp_cluster_lreq2_begin(dmp_buf_t *out, const uint8_t salt[16]);
+int dmp_cluster_lreq2_bucket(dmp_buf_t *out, uint16_t bucket, dmp_cluster_have_t *have, size_t k);
+int dmp_cluster_lreq2_end(dmp_buf_t *out, size_t n);
+/* Parses a version-2 request: the buckets into out (level DMP_CLUSTER_DEPTH), the have-list
+ * into have (pointing into buf). Strict: anything out of order or left over is DMP_EFORMAT. */
+int dmp_cluster_lreq2_parse(const uint8_t *buf, size_t len, dmp_cluster_mreq_t *out,
+                            dmp_cluster_lhave_t *have);
+/* True when entry e of request bucket i can be left out of the response: a live row the
+ * requester holds with at most DMP_CLUSTER_TTL_SLOP seconds less left. */
+bool dmp_cluster_lhave_covers(const dmp_cluster_lhave_t *have, size_t i,
+                              const dmp_cluster_leaf_entry_t *e);
 /* Leaf response writer: begin, then per requested bucket (in request order) bucket_begin and
  * its entries; end patches the counts. max_bytes bounds the response (DMP_ETOOBIG beyond). */
 typedef struct {
@@ -197,7 +214,8 @@ int dmp_cluster_new(const dmp_cluster_env_t *env, dmp_cluster_t **out);
 void dmp_cluster_free(dmp_cluster_t *c);
 /* Replaces the peer list (self filtered, duplicates by node_id dropped; a peer keeps its digest
  * cursor when its normalised endpoint and id match an old one, or the old id was synthetic:
- * reference cluster.md §3.10.4). */
+ * reference cluster.md §3.10.4). A peer new to the engine takes the digest cursor persisted in
+ * the store for its endpoint by the same rule (so a restart resumes the reference digest). */
 int dmp_cluster_set_peers(dmp_cluster_t *c, const dmp_cluster_peer_t *p, size_t n);
 /* Copies up to cap peers out; returns the number of peers. */
 size_t dmp_cluster_get_peers(dmp_cluster_t *c, dmp_cluster_peer_t *out, size_t cap);
@@ -215,6 +233,8 @@ int dmp_cluster_sync_peer(dmp_cluster_t *c, size_t i);
  * as the peer list. DMP_EUNSUPPORTED when gossip is off (no key or no base domain). */
 int dmp_cluster_gossip_tick(dmp_cluster_t *c);
 void dmp_cluster_get_stats(dmp_cluster_t *c, dmp_cluster_stats_t *out);
+/* Copies up to cap peers' health out; returns the number of peers. */
+size_t dmp_cluster_get_peer_stats(dmp_cluster_t *c, dmp_cluster_peer_stats_t *out, size_t cap);
 /* Makes every later peer request fail at once (DMP_EAGAIN), so a round in flight ends quickly
  * at shutdown. serve() keeps working. */
 void dmp_cluster_abort(dmp_cluster_t *c);

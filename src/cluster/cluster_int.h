@@ -22,6 +22,8 @@ typedef struct {
     dmp_cluster_cursor_t cursor;
     int merkle; /* 1 = speaks our Merkle protocol, 0 = does not (404), -1 = unknown */
     unsigned rounds_since_probe;
+    int64_t last_ok_ms; /* end of the last successful round (clock ms; 0 = never) */
+    uint64_t failures;  /* failed rounds with this peer */
 } peer_state_t;
 
 typedef struct {
@@ -92,6 +94,12 @@ int dmp_cluster__pull_apply(dmp_cluster_t *c, const char *base_url, wants_t *ws,
 int dmp_cluster__best_seq(dmp_cluster_t *c, int64_t *seq);
 /* The best stored manifest's wire (appended to wire) and seq (-1: none). */
 int dmp_cluster__best_wire(dmp_cluster_t *c, dmp_buf_t *wire, int64_t *seq);
+
+/* cursors.c: the persisted digest cursor of a peer (store map DMP_STORE_KV_CLUSTER). load
+ * fills ps->cursor when one is stored for the peer's endpoint under the same node id, or under
+ * a synthetic id (the retention rule of set_peers); returns true when it did. */
+bool dmp_cluster__cursor_load(dmp_cluster_t *c, peer_state_t *ps);
+int dmp_cluster__cursor_save(dmp_cluster_t *c, const peer_state_t *ps);
 
 /* round_merkle.c: 0 on success; DMP_EUNSUPPORTED when the peer has no Merkle routes. */
 int dmp_cluster__round_merkle(dmp_cluster_t *c, peer_state_t *ps);

@@ -69,6 +69,34 @@ typedef struct {
     uint16_t idx[DMP_CLUSTER_MERKLE_MAX_NODES];
 } dmp_cluster_mreq_t;
 
+/* Leaf request version 2, the "have-list": the requester says which live rows of each bucket it
+ * already holds, so the response carries only what differs.
+ *   request  u8 version(2) | u8 zero | 16 salt | u16 n |
+ *            n x (u16 bucket | u16 k | k x (u64 key | u32 ttl)), buckets and keys strictly
+ *            ascending; key = SipHash-2-4 keyed by salt of (lowercase name | 0x00 | SHA-256
+ *            (value)), ttl = seconds the requester's copy has left
+ *   response as for version 1, without the live rows whose key the requester listed, unless
+ *            the responder's copy outlives the requester's by more than DMP_CLUSTER_TTL_SLOP
+ *            (tombstones are always listed)
+ * The list is a hint: a row left out of it is listed back (bytes, not correctness). The salt is
+ * fresh per request, so nobody can make two rows' keys collide on purpose. */
+#define DMP_CLUSTER_LEAF_VERSION 2u
+#define DMP_CLUSTER_HAVE_BYTES 12u /* one have-list entry on the wire */
+
+typedef struct {
+    uint64_t key;
+    uint32_t ttl;
+} dmp_cluster_have_t;
+
+/* A parsed have-list (dmp_cluster_lreq2_parse): bucket i of the request has cnt[i] entries at
+ * have + off[i] (have = the request body, borrowed). */
+typedef struct {
+    uint8_t salt[16];
+    const uint8_t *have;
+    uint32_t off[DMP_CLUSTER_MERKLE_MAX_NODES]; /* byte offset of bucket i's first entry */
+    uint16_t cnt[DMP_CLUSTER_MERKLE_MAX_NODES];
+} dmp_cluster_lhave_t;
+
 /* One leaf entry: a live row or a tombstone. ttl = seconds the row has left on the sender (for
  * a tombstone: seconds left of the row it deleted). Relative times keep clock skew out: the
  * receiver reads it as now + ttl on its own clock (the reference's rule, ±1 s per hop). */
@@ -244,6 +272,16 @@ typedef struct {
     uint64_t bytes_in, bytes_out;
     uint64_t gossip_installed;
 } dmp_cluster_stats_t;
+
+/* Per-peer health (dmp_cluster_get_peer_stats). */
+typedef struct {
+    char url[DMP_CLUSTER_URL_MAX + 1];
+    char node_id[DMP_CLUSTER_NODE_ID_MAX + 1];
+    int64_t last_ok_ms;   /* end of the last successful round, engine clock ms; 0 = never */
+    uint64_t failures;    /* failed rounds with this peer */
+    unsigned failing_now; /* consecutive failures (back-off) */
+    int merkle;           /* 1 speaks our Merkle protocol, 0 digest only, -1 not known yet */
+} dmp_cluster_peer_stats_t;
 
 /* The engine: peers, tree, quarantine, stats. Thread-safe: tick() and gossip_tick() from their
  * own threads, serve() from HTTP handler threads. */

@@ -145,6 +145,25 @@ void dmp_cluster_get_stats(dmp_cluster_t *c, dmp_cluster_stats_t *o)
 #undef LD
 }
 
+size_t dmp_cluster_get_peer_stats(dmp_cluster_t *c, dmp_cluster_peer_stats_t *out, size_t cap)
+{
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->npeers;
+    for (size_t i = 0; i < n && i < cap; i++) {
+        const peer_state_t *ps = &c->peers[i];
+        dmp_cluster_peer_stats_t *o = &out[i];
+        memset(o, 0, sizeof(*o));
+        memcpy(o->url, ps->p.url, sizeof(o->url));
+        memcpy(o->node_id, ps->p.node_id, sizeof(o->node_id));
+        o->last_ok_ms = ps->last_ok_ms;
+        o->failures = ps->failures;
+        o->failing_now = ps->p.bo.failures;
+        o->merkle = ps->merkle;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
 int dmp_cluster_refresh(dmp_cluster_t *c, bool all)
 {
     pthread_mutex_lock(&c->refresh_mu);
@@ -202,8 +221,19 @@ int dmp_cluster_set_peers(dmp_cluster_t *c, const dmp_cluster_peer_t *p, size_t 
     if (!c || (n && !p))
         return DMP_EINVAL;
     peer_state_t *np = calloc(n ? n : 1, sizeof(*np));
-    if (!np)
+    /* persisted cursors, read before the lock (a store read per peer) */
+    peer_state_t *stored = calloc(n ? n : 1, sizeof(*stored));
+    bool *has_stored = calloc(n ? n : 1, sizeof(*has_stored));
+    if (!np || !stored || !has_stored) {
+        free(np);
+        free(stored);
+        free(has_stored);
         return DMP_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        stored[i].p = p[i];
+        has_stored[i] = dmp_cluster__cursor_load(c, &stored[i]);
+    }
     pthread_mutex_lock(&c->mu);
     size_t k = 0;
     for (size_t i = 0; i < n && k < DMP_CLUSTER_MAX_PEERS; i++) {
@@ -217,6 +247,8 @@ int dmp_cluster_set_peers(dmp_cluster_t *c, const dmp_cluster_peer_t *p, size_t 
         peer_state_t *ps = &np[k++];
         ps->p = p[i];
         ps->merkle = -1;
+        if (has_stored[i])
+            ps->cursor = stored[i].cursor;
         char want[DMP_CLUSTER_URL_MAX + 1];
         norm_ep(p[i].url, want, sizeof(want));
         for (size_t j = 0; j < c->npeers; j++) {
@@ -228,6 +260,8 @@ int dmp_cluster_set_peers(dmp_cluster_t *c, const dmp_cluster_peer_t *p, size_t 
                 ps->cursor = c->peers[j].cursor;
                 ps->merkle = c->peers[j].merkle;
                 ps->p.bo = c->peers[j].p.bo;
+                ps->last_ok_ms = c->peers[j].last_ok_ms;
+                ps->failures = c->peers[j].failures;
             }
             break;
         }
@@ -238,6 +272,8 @@ int dmp_cluster_set_peers(dmp_cluster_t *c, const dmp_cluster_peer_t *p, size_t 
     c->rr = k ? c->rr % k : 0;
     c->grr = k ? c->grr % k : 0;
     pthread_mutex_unlock(&c->mu);
+    free(stored);
+    free(has_stored);
     return 0;
 }
 
@@ -364,6 +400,7 @@ int dmp_cluster_sync_peer(dmp_cluster_t *c, size_t i)
     }
     peer_state_t ps = c->peers[i];
     pthread_mutex_unlock(&c->mu);
+    const dmp_cluster_cursor_t cursor0 = ps.cursor;
 
     ST_ADD(c, rounds, 1);
     int rc = DMP_EUNSUPPORTED;
@@ -379,10 +416,18 @@ int dmp_cluster_sync_peer(dmp_cluster_t *c, size_t i)
     if (rc == DMP_EUNSUPPORTED)
         rc = dmp_cluster__round_digest(c, &ps);
     int64_t now = cl_now(c);
+    if (memcmp(&ps.cursor, &cursor0, sizeof(cursor0)) != 0) {
+        int src = dmp_cluster__cursor_save(c, &ps);
+        if (src != 0)
+            dmp_debug("anti-entropy: cannot persist the digest cursor of %s: %s", ps.p.url,
+                      dmp_cluster_strerror(src));
+    }
     if (rc == 0) {
         dmp_cluster_backoff_ok(&ps.p.bo);
+        ps.last_ok_ms = now;
     } else {
         ST_ADD(c, errors, 1);
+        ps.failures++;
         dmp_cluster_backoff_fail(&ps.p.bo, now, BACKOFF_BASE_MS, BACKOFF_MAX_MS,
                                  randombytes_random());
         dmp_debug("anti-entropy with %s failed: %s", ps.p.url, dmp_cluster_strerror(rc));
@@ -484,7 +529,38 @@ static int apply_batch(dmp_cluster_t *c, dmp_cluster_change_t *ch, size_t n, con
     return 0;
 }
 
-#define APPLY_CHUNK 256
+/* Verified records are handed to the write path in groups of up to APPLY_GROUP, gathered
+ * over several pull pages (kept alive until applied): the write path acknowledges a group after
+ * one WAL sync, so a backfill waits for one sync per group instead of one per page. */
+#define APPLY_GROUP 4096
+#define PAGE_MAX DMP_CLUSTER_PULL_MAX_NAMES /* records in one pull page (names asked) */
+#define MAX_PAGES (APPLY_GROUP / 64)
+
+typedef struct {
+    dmp_cluster_change_t *ch;
+    uint8_t (*hs)[32];
+    size_t nch;
+    dmp_cluster_pull_t *pages;
+    size_t npages;
+} group_t;
+
+/* Applies the gathered changes; their pages stay alive. */
+static int group_apply(dmp_cluster_t *c, group_t *g)
+{
+    int rc = apply_batch(c, g->ch, g->nch, (const uint8_t(*)[32])g->hs);
+    g->nch = 0;
+    return rc;
+}
+
+/* Applies the gathered changes and frees their pages. */
+static int group_flush(dmp_cluster_t *c, group_t *g)
+{
+    int rc = group_apply(c, g);
+    for (size_t i = 0; i < g->npages; i++)
+        dmp_cluster_pull_free(&g->pages[i]);
+    g->npages = 0;
+    return rc;
+}
 
 int dmp_cluster__pull_apply(dmp_cluster_t *c, const char *base_url, wants_t *ws, size_t body_cap)
 {
@@ -494,10 +570,11 @@ int dmp_cluster__pull_apply(dmp_cluster_t *c, const char *base_url, wants_t *ws,
     /* distinct names, in order */
     const char **names = malloc(ws->n * sizeof(*names));
     size_t *lens = malloc(ws->n * sizeof(*lens));
-    dmp_cluster_change_t *ch = malloc(APPLY_CHUNK * sizeof(*ch));
-    uint8_t(*hs)[32] = malloc(APPLY_CHUNK * 32);
+    group_t g = {.ch = malloc(APPLY_GROUP * sizeof(*g.ch)),
+                 .hs = malloc(APPLY_GROUP * 32),
+                 .pages = calloc(MAX_PAGES, sizeof(*g.pages))};
     int rc = 0;
-    if (!names || !lens || !ch || !hs) {
+    if (!names || !lens || !g.ch || !g.hs || !g.pages) {
         rc = DMP_ENOMEM;
         goto out;
     }
@@ -523,19 +600,19 @@ int dmp_cluster__pull_apply(dmp_cluster_t *c, const char *base_url, wants_t *ws,
         dmp_buf_free(&req);
         if (rc != 0)
             break;
-        dmp_cluster_pull_t pr;
+        dmp_cluster_pull_t *pr = &g.pages[g.npages];
         if (resp.status != 200) {
             rc = DMP_CLUSTER_EHTTP;
         } else {
-            rc = dmp_cluster_pull_parse(resp.body, resp.len, &pr);
+            rc = dmp_cluster_pull_parse(resp.body, resp.len, pr);
         }
         dmp_cluster_http_resp_free(&resp);
         if (rc != 0)
             break;
-        ST_ADD(c, rejected, pr.rejected);
-        size_t nch = 0;
-        for (size_t i = 0; i < pr.n && rc == 0; i++) {
-            dmp_cluster_precord_t *r = &pr.r[i];
+        g.npages++;
+        ST_ADD(c, rejected, pr->rejected);
+        for (size_t i = 0; i < pr->n && rc == 0; i++) {
+            dmp_cluster_precord_t *r = &pr->r[i];
             want_t key;
             memset(&key, 0, sizeof(key));
             memcpy(key.name, r->name, r->name_len);
@@ -559,26 +636,30 @@ int dmp_cluster__pull_apply(dmp_cluster_t *c, const char *base_url, wants_t *ws,
                 dmp_debug("anti-entropy: refused %s from %s: %s", r->name, base_url, why);
                 continue;
             }
-            ch[nch] = (dmp_cluster_change_t){.name = r->name,
-                                             .name_len = r->name_len,
-                                             .value = r->value,
-                                             .value_len = r->value_len,
-                                             .ttl = r->ttl};
-            memcpy(hs[nch], key.hash, 32);
-            if (++nch == APPLY_CHUNK) {
-                rc = apply_batch(c, ch, nch, (const uint8_t(*)[32])hs);
-                nch = 0;
-            }
+            g.ch[g.nch] = (dmp_cluster_change_t){.name = r->name,
+                                                 .name_len = r->name_len,
+                                                 .value = r->value,
+                                                 .value_len = r->value_len,
+                                                 .ttl = r->ttl};
+            memcpy(g.hs[g.nch], key.hash, 32);
+            if (++g.nch == APPLY_GROUP)
+                rc = group_apply(c, &g); /* a page bigger than asked for: apply mid-page */
         }
-        if (rc == 0)
-            rc = apply_batch(c, ch, nch, (const uint8_t(*)[32])hs);
-        dmp_cluster_pull_free(&pr);
         off += taken;
+        /* room for one more full page of records, and for its parsed page */
+        if (rc == 0 && (g.nch + PAGE_MAX > APPLY_GROUP || g.npages == MAX_PAGES))
+            rc = group_flush(c, &g);
     }
+    if (rc == 0)
+        rc = group_flush(c, &g);
 out:
+    if (g.pages)
+        for (size_t i = 0; i < g.npages; i++)
+            dmp_cluster_pull_free(&g.pages[i]);
     free(names);
     free(lens);
-    free(ch);
-    free(hs);
+    free(g.ch);
+    free(g.hs);
+    free(g.pages);
     return rc;
 }

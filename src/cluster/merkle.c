@@ -250,6 +250,8 @@ static uint64_t exchange_bytes(size_t n)
     return 4 + 2 * (uint64_t)n + 4 + 32 + (uint64_t)n * (2 + DMP_CLUSTER_FANOUT * 32);
 }
 
+#define DIFF_CHUNK_MIN 64 /* nodes per request at least (unless fewer are left) */
+
 int dmp_cluster_tree_diff(dmp_cluster_tree_t *local, const dmp_cluster_remote_t *remote,
                           uint16_t *out, size_t max_out, size_t *n_out, bool *truncated,
                           uint64_t *bytes)
@@ -274,10 +276,14 @@ int dmp_cluster_tree_diff(dmp_cluster_tree_t *local, const dmp_cluster_remote_t 
     for (unsigned level = 0; level < DMP_CLUSTER_DEPTH && ncur > 0; level++) {
         size_t acc = 0;
         bool full = false;
-        for (size_t off = 0; off < ncur && !full; off += DMP_CLUSTER_MERKLE_MAX_NODES) {
-            size_t m = ncur - off;
-            if (m > DMP_CLUSTER_MERKLE_MAX_NODES)
-                m = DMP_CLUSTER_MERKLE_MAX_NODES;
+        for (size_t off = 0, m; off < ncur && !full; off += m) {
+            /* each differing node holds 1..16 differing children: ask for about a quarter of
+             * the room left, so a backfill (16 each) does not fetch 16 times what it keeps,
+             * while a sparse difference still takes one request per level */
+            m = (cap - acc + 3) / 4;
+            m = m < DIFF_CHUNK_MIN ? DIFF_CHUNK_MIN : m;
+            m = m > DMP_CLUSTER_MERKLE_MAX_NODES ? DMP_CLUSTER_MERKLE_MAX_NODES : m;
+            m = m > ncur - off ? ncur - off : m;
             req->level = level;
             req->n = m;
             for (size_t i = 0; i < m; i++)

@@ -279,12 +279,16 @@ static int serve_manifest(dmp_cluster_t *c, dmp_cluster_reply_t *r)
 
 typedef struct {
     dmp_cluster_lresp_t *w;
+    const dmp_cluster_lhave_t *have; /* version-2 request: the requester's have-list */
+    size_t i;                        /* the request's bucket number */
     int rc;
 } leaf_ctx_t;
 
 static int leaf_visit(void *ctx, const dmp_cluster_leaf_entry_t *e)
 {
     leaf_ctx_t *l = ctx;
+    if (l->have && dmp_cluster_lhave_covers(l->have, l->i, e))
+        return 0; /* the requester holds it, at least as long */
     l->rc = dmp_cluster_lresp_entry(l->w, e);
     return l->rc != 0;
 }
@@ -293,12 +297,20 @@ static int serve_merkle(dmp_cluster_t *c, bool leaf, const uint8_t *body, size_t
                         dmp_cluster_reply_t *r)
 {
     dmp_cluster_mreq_t *q = malloc(sizeof(*q));
+    dmp_cluster_lhave_t *have = NULL;
     if (!q)
         return DMP_ENOMEM;
-    int rc = leaf ? dmp_cluster_lreq_parse(body, len, q) : dmp_cluster_mreq_parse(body, len, q);
+    int rc;
+    if (leaf && len > 0 && body[0] == DMP_CLUSTER_LEAF_VERSION) {
+        have = malloc(sizeof(*have));
+        rc = have ? dmp_cluster_lreq2_parse(body, len, q, have) : DMP_ENOMEM;
+    } else {
+        rc = leaf ? dmp_cluster_lreq_parse(body, len, q) : dmp_cluster_mreq_parse(body, len, q);
+    }
     if (rc != 0) {
         free(q);
-        return reply_error(r, 400, "invalid body");
+        free(have);
+        return rc == DMP_ENOMEM ? rc : reply_error(r, 400, "invalid body");
     }
     if (!leaf) {
         if (q->level == 0)
@@ -314,7 +326,7 @@ static int serve_merkle(dmp_cluster_t *c, bool leaf, const uint8_t *body, size_t
     int64_t now = cl_now(c);
     for (size_t i = 0; i < q->n && rc == 0; i++) {
         rc = dmp_cluster_lresp_bucket(&w, q->idx[i]);
-        leaf_ctx_t l = {.w = &w};
+        leaf_ctx_t l = {.w = &w, .have = have, .i = i};
         if (rc == 0)
             rc = c->env.list_bucket(c->idx_ctx, q->idx[i], now, leaf_visit, &l);
         if (rc == 0)
@@ -323,6 +335,7 @@ static int serve_merkle(dmp_cluster_t *c, bool leaf, const uint8_t *body, size_t
     if (rc == 0)
         rc = dmp_cluster_lresp_end(&w);
     free(q);
+    free(have);
     if (rc == 0) {
         r->status = 200;
         r->content_type = BIN;

@@ -42,6 +42,8 @@ static void txn_done(dmp_node_txn_t *t)
     pthread_mutex_unlock(&w->mu);
 }
 
+#define APPLY_INFLIGHT 512
+
 static int glue_apply(void *ctx, const dmp_cluster_change_t *ch, size_t n)
 {
     dmp_node_cluster_t *nc = ctx;
@@ -75,6 +77,11 @@ static int glue_apply(void *ctx, const dmp_cluster_change_t *ch, size_t n)
                                  .done = txn_done,
                                  .ctx = &w};
         pthread_mutex_lock(&w.mu);
+        /* at most APPLY_INFLIGHT in the shards' task rings at once (1,024 slots each, shared
+         * with the HTTP API's writes): a large group waits for completions instead of filling
+         * the rings and timing out on them */
+        while (w.pending >= APPLY_INFLIGHT)
+            pthread_cond_wait(&w.cv, &w.mu);
         w.pending++;
         pthread_mutex_unlock(&w.mu);
         /* a full shard ring: wait a little (bounded), the shard drains it */

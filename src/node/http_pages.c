@@ -54,7 +54,8 @@ enum MHD_Result dmp_node_http_get_metrics(dmp_node_rq_t *r)
         h->env.gauges(h->env.ctx, &g);
     dmp_buf_t b;
     dmp_buf_init(&b);
-    if (dmp_node_metrics_render(h->env.metrics, &g, &b) != 0) {
+    if (dmp_node_metrics_render(h->env.metrics, &g, &b) != 0 ||
+        dmp_node_metrics_render_cluster(h->env.cluster, &b) != 0) {
         dmp_buf_free(&b);
         return dmp_node_http_send_err(r, 500, "internal error");
     }

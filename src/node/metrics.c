@@ -315,3 +315,91 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
 
     return out->len > start ? 0 : DMP_ENOMEM;
 }
+
+/* A label value: backslash, double quote and newline escaped (exposition format 0.0.4). */
+static void label_esc(const char *in, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (; *in && k + 3 < cap; in++) {
+        if (*in == '\\' || *in == '"') {
+            out[k++] = '\\';
+            out[k++] = *in;
+        } else if (*in == '\n') {
+            out[k++] = '\\';
+            out[k++] = 'n';
+        } else {
+            out[k++] = *in;
+        }
+    }
+    out[k] = '\0';
+}
+
+int dmp_node_metrics_render_cluster(dmp_cluster_t *c, dmp_buf_t *out)
+{
+    if (!c)
+        return 0;
+    size_t start = out->len;
+    dmp_cluster_stats_t st;
+    dmp_cluster_get_stats(c, &st);
+    head(out, "dmp_cluster_rounds_total", "counter",
+         "Anti-entropy rounds by protocol (a round that failed before choosing one: none)");
+    pf(out, "dmp_cluster_rounds_total{protocol=\"merkle\"} %llu\n",
+       (unsigned long long)st.merkle_rounds);
+    pf(out, "dmp_cluster_rounds_total{protocol=\"digest\"} %llu\n",
+       (unsigned long long)st.digest_rounds);
+    uint64_t none = st.rounds > st.merkle_rounds + st.digest_rounds
+                        ? st.rounds - st.merkle_rounds - st.digest_rounds
+                        : 0;
+    pf(out, "dmp_cluster_rounds_total{protocol=\"none\"} %llu\n", (unsigned long long)none);
+    head(out, "dmp_cluster_rounds_in_sync_total", "counter",
+         "Merkle rounds that found the peer's tree equal to ours");
+    pf(out, "dmp_cluster_rounds_in_sync_total %llu\n", (unsigned long long)st.in_sync);
+    head(out, "dmp_cluster_round_failures_total", "counter",
+         "Anti-entropy rounds that failed (peer unreachable, bad answer, write error)");
+    pf(out, "dmp_cluster_round_failures_total %llu\n", (unsigned long long)st.errors);
+    head(out, "dmp_cluster_records_total", "counter",
+         "Records from peers: pulled (received), applied (written), rejected (failed "
+         "verification or refused by the write path), deleted (by a peer's tombstone)");
+    pf(out, "dmp_cluster_records_total{result=\"pulled\"} %llu\n", (unsigned long long)st.pulled);
+    pf(out, "dmp_cluster_records_total{result=\"applied\"} %llu\n", (unsigned long long)st.written);
+    pf(out, "dmp_cluster_records_total{result=\"rejected\"} %llu\n",
+       (unsigned long long)st.rejected);
+    pf(out, "dmp_cluster_records_total{result=\"deleted\"} %llu\n", (unsigned long long)st.deleted);
+    head(out, "dmp_cluster_bytes_total", "counter",
+         "Anti-entropy bytes exchanged with peers by this node's rounds (bodies and paths)");
+    pf(out, "dmp_cluster_bytes_total{dir=\"in\"} %llu\n", (unsigned long long)st.bytes_in);
+    pf(out, "dmp_cluster_bytes_total{dir=\"out\"} %llu\n", (unsigned long long)st.bytes_out);
+    head(out, "dmp_cluster_manifests_installed_total", "counter",
+         "Cluster manifests installed from gossip");
+    pf(out, "dmp_cluster_manifests_installed_total %llu\n",
+       (unsigned long long)st.gossip_installed);
+
+    dmp_cluster_peer_stats_t *ps = calloc(DMP_CLUSTER_MAX_PEERS, sizeof(*ps));
+    if (!ps)
+        return DMP_ENOMEM;
+    size_t n = dmp_cluster_get_peer_stats(c, ps, DMP_CLUSTER_MAX_PEERS);
+    if (n > DMP_CLUSTER_MAX_PEERS)
+        n = DMP_CLUSTER_MAX_PEERS;
+    head(out, "dmp_cluster_peers", "gauge", "Anti-entropy peers");
+    pf(out, "dmp_cluster_peers %zu\n", n);
+    head(out, "dmp_cluster_peer_failures_total", "counter", "Failed rounds, per peer");
+    for (size_t i = 0; i < n; i++) {
+        char u[200], id[2 * DMP_CLUSTER_NODE_ID_MAX + 4]; /* lines stay under pf()'s 512 */
+        label_esc(ps[i].url, u, sizeof(u));
+        label_esc(ps[i].node_id, id, sizeof(id));
+        pf(out, "dmp_cluster_peer_failures_total{peer=\"%s\",node_id=\"%s\"} %llu\n", u, id,
+           (unsigned long long)ps[i].failures);
+    }
+    head(out, "dmp_cluster_peer_last_success_timestamp_seconds", "gauge",
+         "Unix time of the last successful round with the peer (0: none yet)");
+    for (size_t i = 0; i < n; i++) {
+        char u[200], id[2 * DMP_CLUSTER_NODE_ID_MAX + 4]; /* lines stay under pf()'s 512 */
+        label_esc(ps[i].url, u, sizeof(u));
+        label_esc(ps[i].node_id, id, sizeof(id));
+        pf(out,
+           "dmp_cluster_peer_last_success_timestamp_seconds{peer=\"%s\",node_id=\"%s\"} %.3f\n", u,
+           id, (double)ps[i].last_ok_ms / 1000.0);
+    }
+    free(ps);
+    return out->len > start ? 0 : DMP_ENOMEM;
+}

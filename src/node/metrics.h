@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "cluster/cluster.h"
 #include "util/util.h"
 
 #define DMP_NODE_LAT_BUCKETS 14 /* + the implicit +Inf */
@@ -91,5 +92,8 @@ void dmp_node_http_count(dmp_node_tstats_t *st, const char *method, unsigned sta
 /* Appends the Prometheus text exposition (format 0.0.4) of every metric to out. */
 int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t *g,
                             dmp_buf_t *out);
+/* Appends the anti-entropy engine's counters (dmp_cluster_get_stats) and per-peer health;
+ * nothing when c is NULL (no DMP_SYNC_PEER_TOKEN). */
+int dmp_node_metrics_render_cluster(dmp_cluster_t *c, dmp_buf_t *out);
 
 #endif

@@ -81,6 +81,7 @@ typedef enum {
     DMP_STORE_KV_TOKENS = 0,
     DMP_STORE_KV_TSIG = 1,
     DMP_STORE_KV_HEARTBEATS = 2,
+    DMP_STORE_KV_CLUSTER = 3, /* anti-entropy state (digest cursors); in "meta", key-prefixed */
 } dmp_store_kv_t;
 
 /* KV visitor: key/value valid only during the call. Nonzero stops. */

@@ -447,6 +447,81 @@ static void test_leaf_roundtrip_and_rejects(void **state)
     dmp_cluster_leaves_free(&l);
 }
 
+/* Version-2 leaf requests: the have-list round-trips, is strict, and leaves out exactly the
+ * rows the requester holds at least as long (minus the TTL slop). */
+static void test_leaf_have_list(void **state)
+{
+    (void)state;
+    uint8_t salt[16];
+    memset(salt, 7, sizeof(salt));
+    dmp_cluster_leaf_entry_t held = entry("a.mesh.test", 1, 100, false),
+                             other = entry("a.mesh.test", 2, 100, false),
+                             tomb = entry("a.mesh.test", 1, 100, true);
+    dmp_cluster_have_t h[3] = {
+        {dmp_cluster_have_key(salt, held.name, held.name_len, held.hash), 90},
+        {dmp_cluster_have_key(salt, "b.mesh.test", 11, held.hash), 5},
+        {dmp_cluster_have_key(salt, held.name, held.name_len, held.hash), 95}, /* twice */
+    };
+    /* the key depends on the salt, the name and the hash */
+    uint8_t salt2[16];
+    memset(salt2, 8, sizeof(salt2));
+    assert_true(h[0].key != dmp_cluster_have_key(salt2, held.name, held.name_len, held.hash));
+    assert_true(h[0].key != dmp_cluster_have_key(salt, other.name, other.name_len, other.hash));
+    dmp_buf_t b;
+    dmp_buf_init(&b);
+    assert_int_equal(dmp_cluster_lreq2_begin(&b, salt), 0);
+    assert_int_equal(dmp_cluster_lreq2_bucket(&b, 3, NULL, 0), 0);
+    assert_int_equal(dmp_cluster_lreq2_bucket(&b, 9, h, 3), 0);
+    assert_int_equal(dmp_cluster_lreq2_end(&b, 2), 0);
+    assert_int_equal(b.len, 20 + 4 + 4 + 2 * DMP_CLUSTER_HAVE_BYTES); /* the duplicate merged */
+    static dmp_cluster_mreq_t q;
+    static dmp_cluster_lhave_t hv;
+    assert_int_equal(dmp_cluster_lreq2_parse(b.data, b.len, &q, &hv), 0);
+    assert_int_equal(q.level, DMP_CLUSTER_DEPTH);
+    assert_int_equal(q.n, 2);
+    assert_int_equal(q.idx[0], 3);
+    assert_int_equal(q.idx[1], 9);
+    assert_int_equal(hv.cnt[0], 0);
+    assert_int_equal(hv.cnt[1], 2);
+    assert_memory_equal(hv.salt, salt, 16);
+    /* held with 95 s left (the longer of the two): a copy with <= 100 s is left out */
+    assert_false(dmp_cluster_lhave_covers(&hv, 0, &held)); /* not listed in bucket 0 */
+    assert_true(dmp_cluster_lhave_covers(&hv, 1, &held));
+    held.ttl = 101;
+    assert_false(dmp_cluster_lhave_covers(&hv, 1, &held));  /* outlives ours beyond the slop */
+    assert_false(dmp_cluster_lhave_covers(&hv, 1, &other)); /* another value */
+    assert_false(dmp_cluster_lhave_covers(&hv, 1, &tomb));  /* tombstones always travel */
+    /* strict parsing: version, trailing byte, truncation, order */
+    dmp_buf_t bad;
+    dmp_buf_init(&bad);
+    dmp_buf_append(&bad, b.data, b.len);
+    dmp_buf_append_u8(&bad, 0);
+    assert_int_equal(dmp_cluster_lreq2_parse(bad.data, bad.len, &q, &hv), DMP_EFORMAT);
+    assert_int_equal(dmp_cluster_lreq2_parse(b.data, b.len - 1, &q, &hv), DMP_ETRUNC);
+    bad.data[0] = 1;
+    assert_int_equal(dmp_cluster_lreq2_parse(bad.data, b.len, &q, &hv), DMP_EVERSION);
+    bad.data[0] = DMP_CLUSTER_LEAF_VERSION;
+    /* swap the two keys of bucket 9: no longer ascending */
+    uint8_t tmp[DMP_CLUSTER_HAVE_BYTES];
+    uint8_t *k0 = bad.data + 28, *k1 = k0 + DMP_CLUSTER_HAVE_BYTES;
+    memcpy(tmp, k0, sizeof(tmp));
+    memcpy(k0, k1, sizeof(tmp));
+    memcpy(k1, tmp, sizeof(tmp));
+    assert_int_equal(dmp_cluster_lreq2_parse(bad.data, b.len, &q, &hv), DMP_EFORMAT);
+    /* buckets out of order */
+    dmp_buf_free(&bad);
+    dmp_buf_init(&bad);
+    dmp_cluster_lreq2_begin(&bad, salt);
+    dmp_cluster_lreq2_bucket(&bad, 9, NULL, 0);
+    dmp_cluster_lreq2_bucket(&bad, 9, NULL, 0);
+    dmp_cluster_lreq2_end(&bad, 2);
+    assert_int_equal(dmp_cluster_lreq2_parse(bad.data, bad.len, &q, &hv), DMP_EFORMAT);
+    /* a version-1 body is not a version-2 request, and vice versa */
+    assert_int_not_equal(dmp_cluster_lreq_parse(b.data, b.len, &q), 0);
+    dmp_buf_free(&bad);
+    dmp_buf_free(&b);
+}
+
 /* ---- verification ---- */
 
 static void test_verify_record_classes(void **state)
@@ -650,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_tree_over_store),
         cmocka_unit_test(test_mreq_parse_rejects),
         cmocka_unit_test(test_leaf_roundtrip_and_rejects),
+        cmocka_unit_test(test_leaf_have_list),
         cmocka_unit_test(test_verify_record_classes),
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_peer_ids_and_list),

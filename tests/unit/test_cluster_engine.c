@@ -28,6 +28,8 @@ typedef struct node {
 } node_t;
 
 static char g_dir[64];
+static size_t g_leaf_resp_bytes;      /* bodies of merkle-leaf responses, all nodes */
+static size_t g_max_pull, g_max_diff; /* engine bounds of the next make_node (0 = default) */
 static node_t g_nodes[NN];
 static int64_t g_now = 1800000000000LL;
 
@@ -108,6 +110,8 @@ static int http_fn(void *hctx, const char *url, const uint8_t *body, size_t len,
     resp->status = r.status;
     resp->body = r.body.data;
     resp->len = r.body.len;
+    if (strcmp(path, "/v1/sync/merkle-leaf") == 0)
+        g_leaf_resp_bytes += r.body.len;
     return 0;
 }
 
@@ -131,7 +135,9 @@ static void make_node(int i, const uint8_t *spk, const char *base, bool leaf)
                              .token = TOKEN,
                              .operator_spk = spk,
                              .base_domain = base,
-                             .self_url = self};
+                             .self_url = self,
+                             .max_pull_records = g_max_pull,
+                             .max_diff_buckets = g_max_diff};
     assert_int_equal(dmp_cluster_new(&env, &nd->c), 0);
     dmp_cluster_peer_t peers[NN];
     size_t np = 0;
@@ -153,6 +159,7 @@ static int setup(void **state)
     if (!mkdtemp(g_dir))
         return -1;
     g_now = 1800000000000LL;
+    g_max_pull = g_max_diff = 0;
     return 0;
 }
 
@@ -269,6 +276,62 @@ static void test_merkle_converge_and_tombstones(void **state)
         assert_true(has(i, "multi.mesh.test", "one"));
 }
 
+/* A leaf response lists only what the requester lacks (version-2 leaf requests): one new value
+ * among 300 at one name costs the one entry, not the 300. */
+static void test_leaf_lists_only_differences(void **state)
+{
+    (void)state;
+    for (int i = 0; i < NN; i++)
+        make_node(i, NULL, NULL, true);
+    char val[64];
+    for (int k = 0; k < 300; k++) {
+        snprintf(val, sizeof(val), "v=spf1 include:value-%d.example", k);
+        put(0, "big.mesh.test", val, 600);
+        put(1, "big.mesh.test", val, 600);
+    }
+    put(1, "big.mesh.test", "the new one", 600);
+    dmp_cluster_stats_t st;
+    g_leaf_resp_bytes = 0;
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0); /* node 0 from n1 */
+    assert_true(has(0, "big.mesh.test", "the new one"));
+    assert_int_equal(count(0), 301);
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.written, 1);
+    /* the leaf response: one entry (~60 bytes); listing all 301 would be over 20 KiB. (The
+     * pull still returns the whole RRset: /v1/sync/pull is by name.) */
+    assert_true(g_leaf_resp_bytes > 40 && g_leaf_resp_bytes < 200);
+    /* our have-list went out instead: 300 entries of 12 bytes */
+    assert_true(st.bytes_out > 300 * DMP_CLUSTER_HAVE_BYTES);
+    assert_true(st.bytes_out < 300 * DMP_CLUSTER_HAVE_BYTES + 2048);
+}
+
+/* Catching up: a round makes passes until the difference is gone, each bounded by the pull
+ * cap and the differing-bucket cap, and a pass lists only what it can pull. */
+static void test_round_catches_up_in_passes(void **state)
+{
+    (void)state;
+    g_max_pull = 100;
+    g_max_diff = 64;
+    for (int i = 0; i < NN; i++)
+        make_node(i, NULL, NULL, true);
+    char name[64];
+    for (int k = 0; k < 1000; k++) {
+        snprintf(name, sizeof(name), "c%d.mesh.test", k);
+        put(1, name, "v=spf1 catch-up", 600);
+    }
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0); /* one round */
+    assert_int_equal(count(0), 1000);
+    dmp_cluster_stats_t st;
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.merkle_rounds, 1);
+    assert_int_equal(st.written, 1000);
+    assert_int_equal(st.pulled, 1000);
+    /* the next round finds the trees equal */
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.in_sync, 1);
+}
+
 static void test_refused_records_and_liars(void **state)
 {
     (void)state;
@@ -300,6 +363,14 @@ static void test_refused_records_and_liars(void **state)
     dmp_cluster_get_peers(g_nodes[0].c, ps, NN);
     assert_int_equal(ps[1].bo.failures, 1);
     assert_true(ps[1].bo.next_ms > g_now);
+    dmp_cluster_peer_stats_t hs[NN];
+    assert_int_equal(dmp_cluster_get_peer_stats(g_nodes[0].c, hs, NN), 2);
+    assert_int_equal(hs[1].failures, 1);
+    assert_int_equal(hs[1].failing_now, 1);
+    assert_true(hs[1].last_ok_ms == 0);
+    assert_true(hs[0].last_ok_ms == g_now); /* n1 answered */
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.errors, 1);
     /* tick skips the backed-off peer */
     assert_int_equal(dmp_cluster_tick(g_nodes[0].c), 0);
     assert_int_equal(dmp_cluster_tick(g_nodes[0].c), 0);
@@ -337,6 +408,60 @@ static void test_digest_fallback(void **state)
     assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
     dmp_cluster_get_stats(g_nodes[0].c, &st);
     assert_int_equal(st.written, 2501);
+}
+
+/* The digest cursor of a reference peer survives a restart (kept in the store), so the restarted
+ * node reads only what is new; a different node at the same endpoint does not inherit it. */
+static void test_digest_cursor_persisted(void **state)
+{
+    (void)state;
+    make_node(0, NULL, NULL, true);
+    make_node(1, NULL, NULL, false); /* a "reference" peer: no Merkle routes */
+    make_node(2, NULL, NULL, true);
+    char name[64];
+    for (int k = 0; k < 1500; k++) {
+        snprintf(name, sizeof(name), "p%d.mesh.test", k);
+        put(1, name, "v", 600);
+        g_now += 1;
+    }
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
+    assert_int_equal(count(0), 1500);
+    dmp_cluster_stats_t st;
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    uint64_t full_in = st.bytes_in;
+    assert_true(full_in > 100000);
+
+    /* restart node 0: new engine over the reopened store */
+    dmp_cluster_free(g_nodes[0].c);
+    dmp_store_close(g_nodes[0].s);
+    make_node(0, NULL, NULL, true);
+    for (int k = 0; k < 10; k++) {
+        snprintf(name, sizeof(name), "q%d.mesh.test", k);
+        put(1, name, "w", 600);
+        g_now += 1;
+    }
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
+    assert_int_equal(count(0), 1510);
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.digest_rounds, 1);
+    assert_int_equal(st.written, 10);
+    assert_true(st.bytes_in < full_in / 20); /* one page of the 10 new rows and their pull */
+
+    /* another node (a manifest id, not synthetic) at the same endpoint starts from zero */
+    dmp_cluster_peer_t other = {.url = "http://n1", .node_id = "other"};
+    assert_int_equal(dmp_cluster_set_peers(g_nodes[0].c, &other, 1), 0);
+    uint64_t in0 = st.bytes_in;
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_true(st.bytes_in - in0 > full_in / 2); /* the whole digest again */
+
+    /* per-peer health */
+    dmp_cluster_peer_stats_t ps[2];
+    assert_int_equal(dmp_cluster_get_peer_stats(g_nodes[0].c, ps, 2), 1);
+    assert_string_equal(ps[0].url, "http://n1");
+    assert_true(ps[0].last_ok_ms == g_now);
+    assert_int_equal(ps[0].failures, 0);
+    assert_int_equal(ps[0].merkle, 0);
 }
 
 static void test_serve_errors(void **state)
@@ -466,8 +591,11 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_merkle_converge_and_tombstones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leaf_lists_only_differences, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_catches_up_in_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_records_and_liars, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_fallback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_digest_cursor_persisted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serve_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gossip, setup, teardown),
     };

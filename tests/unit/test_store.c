@@ -1282,6 +1282,29 @@ static void test_kv(void **state)
     assert_int_equal(dmp_store_kv_delete(f->s, DMP_STORE_KV_TOKENS, k1, 9), 0);
     assert_int_equal(dmp_store_kv_delete(f->s, DMP_STORE_KV_TOKENS, k1, 9), 0);
     assert_int_equal(dmp_store_kv_get(f->s, DMP_STORE_KV_TOKENS, k1, 9, &b), DMP_ENOTFOUND);
+    /* the cluster map shares "meta" under a prefix: its keys come back without it, and the
+     * store's own meta keys stay invisible and intact */
+    assert_int_equal(dmp_store_kv_put(f->s, DMP_STORE_KV_CLUSTER, (const uint8_t *)"dc/x", 4,
+                                      (const uint8_t *)"cur", 3),
+                     0);
+    assert_int_equal(dmp_store_kv_get(f->s, DMP_STORE_KV_CLUSTER, k1, 9, &b), DMP_ENOTFOUND);
+    assert_int_equal(
+        dmp_store_kv_get(f->s, DMP_STORE_KV_CLUSTER, (const uint8_t *)"schema_version", 14, &b),
+        DMP_ENOTFOUND);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(dmp_store_kv_scan(f->s, DMP_STORE_KV_CLUSTER, NULL, 0, kv_collect, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.names[0], "dc/x");
+    assert_string_equal(c.vals[0], "cur");
+    reopen(f);
+    assert_int_equal(dmp_store_kv_get(f->s, DMP_STORE_KV_CLUSTER, (const uint8_t *)"dc/x", 4, &b),
+                     0);
+    assert_memory_equal(b.data, "cur", 3);
+    assert_int_equal(dmp_store_kv_delete(f->s, DMP_STORE_KV_CLUSTER, (const uint8_t *)"dc/x", 4),
+                     0);
+    assert_int_equal(dmp_store_kv_get(f->s, DMP_STORE_KV_CLUSTER, (const uint8_t *)"dc/x", 4, &b),
+                     DMP_ENOTFOUND);
+    assert_int_equal(count_of(f->s), 0);
     assert_int_equal(dmp_store_kv_put(f->s, (dmp_store_kv_t)7, k1, 9, NULL, 0), DMP_EINVAL);
     assert_int_equal(dmp_store_kv_put(f->s, DMP_STORE_KV_TSIG, k1, 0, NULL, 0), DMP_EINVAL);
     dmp_buf_free(&b);

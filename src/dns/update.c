@@ -101,6 +101,15 @@ static void *grow(void *p, size_t n, size_t sz)
     return realloc(p, (n ? n : 1) * sz);
 }
 
+/* Entries needed for a section of count RRs at off: no more than the rest of the message can
+ * hold (an RR is at least 11 bytes: a 1-byte name and 10 fixed), so a forged count in a short
+ * message cannot allocate megabytes (65535 ops were 18 MB). */
+static size_t section_fit(unsigned count, size_t len, size_t off)
+{
+    size_t most = off < len ? (len - off) / 11 : 0;
+    return count < most ? count : most;
+}
+
 int dmp_dns_update_parse(const uint8_t *m, size_t len, const char *zone,
                          const dmp_upd_limits_t *lim, dmp_dns_update_t *u)
 {
@@ -143,7 +152,7 @@ int dmp_dns_update_parse(const uint8_t *m, size_t len, const char *zone,
 
     /* prerequisites (§2.4, §3.2) */
     if (pr) {
-        u->prqs = grow(NULL, pr, sizeof(dmp_prq_t));
+        u->prqs = grow(NULL, section_fit(pr, len, off), sizeof(dmp_prq_t));
         if (!u->prqs)
             return DMP_ENOMEM;
     }
@@ -192,7 +201,7 @@ int dmp_dns_update_parse(const uint8_t *m, size_t len, const char *zone,
 
     /* update section (§3.4.1 prescan; reference order: NOTZONE, then shape / UTF-8 per RR) */
     if (up) {
-        u->ops = grow(NULL, up, sizeof(dmp_upd_op_t));
+        u->ops = grow(NULL, section_fit(up, len, off), sizeof(dmp_upd_op_t));
         if (!u->ops)
             return DMP_ENOMEM;
     }

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 #include <ldns/ldns.h>
+#include <malloc.h>
 
 #include "dns/dns.h"
 #include "util/util.h"
@@ -829,6 +830,30 @@ static void test_update_build_roundtrip(void **state)
     dmp_buf_free(&b);
 }
 
+/* A forged section count in a short message: the parser allocated an entry per counted RR
+ * (65535 ops, 18 MB) before reading any; now no more than the message can hold. */
+static void test_update_forged_counts(void **state)
+{
+    (void)state;
+    uint8_t m[600];
+    size_t n = raw_update(m, ZONE, "a." ZONE, DMP_DNS_T_TXT, DMP_DNS_C_IN, 60,
+                          (const uint8_t *)"\x02hi", 3, 1);
+    for (int section = 0; section < 2; section++) {
+        uint8_t f[600];
+        memcpy(f, m, n);
+        dmp_store_u16be(f + 6 + 2 * section, 65535);
+        dmp_dns_update_t u;
+        dmp_upd_limits_t lim = {2048, 86400};
+        assert_int_equal(dmp_dns_update_parse(f, n, ZONE, &lim, &u), 0);
+        assert_int_equal(u.rcode, DMP_DNS_RCODE_FORMERR);
+        void *arr = section == 0 ? (void *)u.prqs : (void *)u.ops;
+        size_t one = section == 0 ? sizeof(dmp_prq_t) : sizeof(dmp_upd_op_t);
+        assert_non_null(arr);
+        assert_true(malloc_usable_size(arr) < 8 * one);
+        dmp_dns_update_free(&u);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -844,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_update_compression_loops),
         cmocka_unit_test(test_update_prereqs),
         cmocka_unit_test(test_update_build_roundtrip),
+        cmocka_unit_test(test_update_forged_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

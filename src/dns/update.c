@@ -103,7 +103,7 @@ static void *grow(void *p, size_t n, size_t sz)
 
 /* Entries needed for a section of count RRs at off: no more than the rest of the message can
  * hold (an RR is at least 11 bytes: a 1-byte name and 10 fixed), so a forged count in a short
- * message cannot allocate megabytes (65535 ops were 18 MB). */
+ * message cannot allocate megabytes (65535 ops were 19 MB). */
 static size_t section_fit(unsigned count, size_t len, size_t off)
 {
     size_t most = off < len ? (len - off) / 11 : 0;

@@ -831,7 +831,7 @@ static void test_update_build_roundtrip(void **state)
 }
 
 /* A forged section count in a short message: the parser allocated an entry per counted RR
- * (65535 ops, 18 MB) before reading any; now no more than the message can hold. */
+ * (65535 ops, 19 MB) before reading any; now no more than the message can hold. */
 static void test_update_forged_counts(void **state)
 {
     (void)state;

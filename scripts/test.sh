@@ -84,7 +84,7 @@ run_ctest build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 # store's crash tests fork after RocksDB's threads start, which TSan cannot follow; they skip
 # themselves in this build (they run in the two builds above). tests/tsan.supp says why
 # RocksDB's own (uninstrumented) synchronisation is suppressed.
-tsan_tests=(test_net test_store test_node test_node_core test_cache)
+tsan_tests=(test_net test_store test_node test_node_core_apply test_node_core_shards test_cache)
 step "build under ThreadSanitizer and run ${tsan_tests[*]}"
 cmake -S . -B build-tsan -DDMP_WERROR=ON -DDMP_TSAN=ON -DDMP_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -1,0 +1,486 @@
+/* Unit tests for the node core's write path: changes, mixed store transactions, the apply path
+ * (cap, values, invalidation, generations, serial), the shard write queue, negative generations,
+ * the answer lookup and the answer-size limit. */
+#include "node_core_harness.h"
+
+static void t_change_set(void **state)
+{
+    (void)state;
+    dmp_node_change_t ch;
+    assert_int_equal(dmp_node_change_set(&ch, DMP_NODE_CH_PUT, "Mb-AB.Zone.Test.", 16,
+                                         (const uint8_t *)"v", 1, 60),
+                     0);
+    assert_string_equal(ch.lname, "mb-ab.zone.test");
+    assert_int_equal(ch.lname_len, 15);
+    assert_int_equal(ch.ttl, 60);
+    assert_int_equal(
+        dmp_node_change_set(&ch, DMP_NODE_CH_DEL_ALL, "a", 1, (const uint8_t *)"ignored", 7, 0), 0);
+    assert_null(ch.value);
+    assert_int_equal(ch.value_len, 0);
+    assert_int_equal(dmp_node_change_set(&ch, DMP_NODE_CH_PUT, "...", 3, NULL, 0, 1), DMP_ENAME);
+    char big[300];
+    memset(big, 'a', sizeof(big));
+    assert_int_equal(dmp_node_change_set(&ch, DMP_NODE_CH_PUT, big, 254, NULL, 0, 1), DMP_ENAME);
+    assert_int_equal(dmp_node_change_set(&ch, DMP_NODE_CH_PUT, "a\0b", 3, NULL, 0, 1), DMP_ENAME);
+}
+
+/* ---- the store's mixed transactions ---- */
+static void t_store_apply(void **state)
+{
+    (void)state;
+    tstore_t a, b;
+    tstore_open(&a);
+    tstore_open(&b);
+    const uint8_t *v1 = (const uint8_t *)"one", *v2 = (const uint8_t *)"two",
+                  *v3 = (const uint8_t *)"three";
+    dmp_store_put_t p[2] = {{"n.test", 6, v1, 3, 60}, {"n.test", 6, v2, 3, 60}};
+    assert_int_equal(dmp_store_put_batch(a.s, p, 2, g_now), 0);
+    /* replace the RRset in one batch: delete all, put three, put one again then delete it */
+    dmp_store_op_t ops[4] = {
+        {.op = DMP_STORE_OP_DEL_ALL, .name = "N.test", .name_len = 6},
+        {.op = DMP_STORE_OP_PUT,
+         .name = "n.test",
+         .name_len = 6,
+         .value = v3,
+         .value_len = 5,
+         .ttl = 60},
+        {.op = DMP_STORE_OP_PUT,
+         .name = "n.test",
+         .name_len = 6,
+         .value = v1,
+         .value_len = 3,
+         .ttl = 60},
+        {.op = DMP_STORE_OP_DEL_VALUE,
+         .name = "n.test",
+         .name_len = 6,
+         .value = v1,
+         .value_len = 3},
+    };
+    size_t changed = 0;
+    assert_int_equal(dmp_store_apply_ex(a.s, ops, 4, g_now, 0, &changed), 0);
+    assert_int_equal(ops[0].removed, 2);
+    assert_int_equal(ops[3].removed, 1);
+    assert_int_equal(changed, 5);
+    assert_int_equal(count_at(a.s, "n.test"), 1);
+    assert_true(has(a.s, "n.test", "three"));
+    uint64_t rc_a = 0;
+    assert_int_equal(dmp_store_record_count(a.s, &rc_a), 0);
+    assert_int_equal(rc_a, 1);
+    /* the Merkle bucket equals that of a store that only ever held "three" */
+    dmp_store_put_t p3 = {"n.test", 6, v3, 5, 60};
+    assert_int_equal(dmp_store_put_batch(b.s, &p3, 1, g_now), 0);
+    uint32_t bucket;
+    assert_int_equal(dmp_store_bucket_of("n.test", 6, &bucket), 0);
+    uint8_t da[32], db[32];
+    assert_int_equal(dmp_store_bucket_digest(a.s, bucket, da), 0);
+    assert_int_equal(dmp_store_bucket_digest(b.s, bucket, db), 0);
+    assert_memory_equal(da, db, 32);
+    /* the name index follows: no descendants left under a deleted subtree */
+    dmp_store_op_t o2[2] = {
+        {.op = DMP_STORE_OP_PUT,
+         .name = "x.sub.test",
+         .name_len = 10,
+         .value = v1,
+         .value_len = 3,
+         .ttl = 60},
+        {.op = DMP_STORE_OP_DEL_ALL, .name = "x.sub.test", .name_len = 10},
+    };
+    assert_int_equal(dmp_store_apply_ex(a.s, o2, 2, g_now, 0, NULL), 0);
+    bool below = true;
+    assert_int_equal(dmp_store_has_descendant(a.s, "sub.test", 8, g_now, &below), 0);
+    assert_false(below);
+    /* a bad op anywhere: nothing written */
+    dmp_store_op_t bad[2] = {
+        {.op = DMP_STORE_OP_PUT,
+         .name = "ok.test",
+         .name_len = 7,
+         .value = v1,
+         .value_len = 3,
+         .ttl = 60},
+        {.op = DMP_STORE_OP_PUT, .name = "", .name_len = 0, .value = v1, .value_len = 3, .ttl = 60},
+    };
+    assert_int_not_equal(dmp_store_apply_ex(a.s, bad, 2, g_now, 0, NULL), 0);
+    assert_int_equal(count_at(a.s, "ok.test"), 0);
+    /* deleting what is not there changes nothing and writes nothing */
+    dmp_store_op_t none = {.op = DMP_STORE_OP_DEL_ALL, .name = "nope.test", .name_len = 9};
+    assert_int_equal(dmp_store_apply_ex(a.s, &none, 1, g_now, DMP_STORE_NOSYNC, &changed), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(none.removed, 0);
+    tstore_close(&a);
+    tstore_close(&b);
+}
+
+/* ---- the apply path ---- */
+typedef struct {
+    int done;
+    int invalidated;
+    int puts;
+    char last_inval[256];
+} hooks_t;
+
+static void h_inval(void *ctx, const char *lname, size_t len)
+{
+    hooks_t *h = ctx;
+    h->invalidated++;
+    snprintf(h->last_inval, sizeof(h->last_inval), "%.*s", (int)len, lname);
+}
+
+static void h_put(void *ctx, const char *lname, size_t len)
+{
+    (void)lname;
+    (void)len;
+    ((hooks_t *)ctx)->puts++;
+}
+
+static void h_done(dmp_node_txn_t *t)
+{
+    ((hooks_t *)t->ctx)->done++;
+}
+
+static void t_txn_exec(void **state)
+{
+    (void)state;
+    tstore_t ts;
+    tstore_open(&ts);
+    dmp_node_metrics_t m;
+    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
+    _Atomic uint32_t serial = 0;
+    hooks_t hk = {0};
+    dmp_node_apply_env_t env = {.store = ts.s,
+                                .st = &m.t[0],
+                                .now_ms = fake_now,
+                                .serial = &serial,
+                                .invalidate = h_inval,
+                                .on_put = h_put,
+                                .ctx = &hk};
+    assert_int_equal(dmp_store_put(ts.s, "n.test", 6, (const uint8_t *)"a", 1, 60, g_now), 0);
+    dmp_node_change_t ch[3];
+    dmp_node_txn_t t = {.changes = ch, .cap = 2, .done = h_done, .ctx = &hk};
+    /* cap 2 with "a" stored: b fits, c does not -> the whole transaction fails */
+    mk(&ch[0], DMP_NODE_CH_PUT, "n.test", "b");
+    mk(&ch[1], DMP_NODE_CH_PUT, "n.test", "c");
+    t.n = 2;
+    dmp_node_txn_exec(&env, &t);
+    assert_int_equal(t.result, DMP_EFULL);
+    assert_int_equal(t.failed, 1);
+    assert_int_equal(hk.done, 1);
+    assert_false(has(ts.s, "n.test", "b"));
+    assert_int_equal(hk.invalidated, 0);
+    assert_int_equal(atomic_load(&serial), 0);
+    /* deleting "a" first makes room for both */
+    mk(&ch[0], DMP_NODE_CH_DEL_VALUE, "n.test", "a");
+    mk(&ch[1], DMP_NODE_CH_PUT, "n.test", "b");
+    mk(&ch[2], DMP_NODE_CH_PUT, "n.test", "c");
+    t.n = 3;
+    dmp_node_txn_exec(&env, &t);
+    assert_int_equal(t.result, 0);
+    assert_int_equal(t.changed, 3);
+    assert_int_equal(ch[0].removed, 1);
+    assert_int_equal(hk.done, 2);
+    assert_int_equal(hk.invalidated, 3);
+    assert_int_equal(hk.puts, 2);
+    assert_int_equal(atomic_load(&serial), (uint32_t)(g_now / 1000));
+    assert_false(has(ts.s, "n.test", "a"));
+    assert_true(has(ts.s, "n.test", "b") && has(ts.s, "n.test", "c"));
+    /* re-publishing an existing value at the cap is fine; a new one is not */
+    mk(&ch[0], DMP_NODE_CH_PUT, "n.test", "b");
+    t.n = 1;
+    dmp_node_txn_exec(&env, &t);
+    assert_int_equal(t.result, 0);
+    /* delete all then put: at most the put counts */
+    mk(&ch[0], DMP_NODE_CH_DEL_ALL, "n.test", NULL);
+    mk(&ch[1], DMP_NODE_CH_PUT, "n.test", "z");
+    t.n = 2;
+    dmp_node_txn_exec(&env, &t);
+    assert_int_equal(t.result, 0);
+    assert_int_equal(count_at(ts.s, "n.test"), 1);
+    /* unsafe value: checked after the cap, only with the flag */
+    mk(&ch[0], DMP_NODE_CH_PUT, "u.test", "bad\"");
+    t.n = 1;
+    t.flags = DMP_NODE_TXN_CHECK_VALUES;
+    dmp_node_txn_exec(&env, &t);
+    assert_int_equal(t.result, DMP_EINVAL);
+    assert_int_equal(count_at(ts.s, "u.test"), 0);
+    mk(&ch[0], DMP_NODE_CH_PUT, "n.test", "new\"");
+    dmp_node_txn_exec(&env, &t); /* at the cap: 413 comes first, as the reference */
+    t.cap = 1;
+    dmp_node_txn_exec(&env, &t);
+    assert_int_equal(t.result, DMP_EFULL);
+    /* deleting nothing: result 0, nothing changed, serial untouched */
+    atomic_store(&serial, 5);
+    mk(&ch[0], DMP_NODE_CH_DEL_ALL, "absent.test", NULL);
+    t.flags = 0;
+    dmp_node_txn_exec(&env, &t);
+    assert_int_equal(t.result, 0);
+    assert_int_equal(t.changed, 0);
+    assert_int_equal(atomic_load(&serial), 5);
+    dmp_node_metrics_free(&m);
+    tstore_close(&ts);
+}
+
+/* the shard queue: single puts are batched, cap counted over pending values */
+static void t_write_queue(void **state)
+{
+    (void)state;
+    tstore_t ts;
+    tstore_open(&ts);
+    dmp_node_metrics_t m;
+    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
+    hooks_t hk = {0};
+    dmp_node_wq_t q = {.env = {.store = ts.s,
+                               .st = &m.t[0],
+                               .now_ms = fake_now,
+                               .invalidate = h_inval,
+                               .on_put = h_put,
+                               .ctx = &hk},
+                       .max_batch = 8};
+    dmp_node_change_t ch[12];
+    dmp_node_txn_t t[12];
+    const char *vals[4] = {"one", "two", "three", "one"};
+    for (int i = 0; i < 4; i++) {
+        mk(&ch[i], DMP_NODE_CH_PUT, "n.test", vals[i]);
+        t[i] = (dmp_node_txn_t){.changes = &ch[i], .n = 1, .cap = 2, .done = h_done, .ctx = &hk};
+        dmp_node_wq_take(&q, &t[i]);
+    }
+    assert_int_equal(t[2].result, DMP_EFULL); /* over the cap counting pending values */
+    assert_int_equal(hk.done, 1);             /* the others wait for the batch */
+    assert_int_equal(q.n, 3);
+    dmp_node_wq_flush(&q);
+    assert_int_equal(hk.done, 4);
+    assert_int_equal(t[0].result, 0);
+    assert_int_equal(t[1].result, 0);
+    assert_int_equal(t[3].result, 0);
+    assert_int_equal(count_at(ts.s, "n.test"), 2);
+    assert_string_equal(hk.last_inval, "n.test");
+    /* a delete flushes the pending puts first, then runs */
+    mk(&ch[4], DMP_NODE_CH_PUT, "d.test", "x");
+    t[4] = (dmp_node_txn_t){.changes = &ch[4], .n = 1, .done = h_done, .ctx = &hk};
+    dmp_node_wq_take(&q, &t[4]);
+    mk(&ch[5], DMP_NODE_CH_DEL_ALL, "d.test", NULL);
+    t[5] = (dmp_node_txn_t){.changes = &ch[5], .n = 1, .done = h_done, .ctx = &hk};
+    dmp_node_wq_take(&q, &t[5]);
+    assert_int_equal(t[4].result, 0);
+    assert_int_equal(t[5].result, 0);
+    assert_int_equal(t[5].changed, 1);
+    dmp_node_wq_take(&q, &t[5]);
+    assert_int_equal(t[5].changed, 0); /* nothing left: HTTP answers 404 */
+    /* the batch bound flushes by itself */
+    char names[8][16];
+    dmp_node_change_t mc[8];
+    dmp_node_txn_t mt[8];
+    for (int i = 0; i < 8; i++) {
+        snprintf(names[i], sizeof(names[i]), "b%d.test", i);
+        mk(&mc[i], DMP_NODE_CH_PUT, names[i], "v");
+        mt[i] = (dmp_node_txn_t){.changes = &mc[i], .n = 1, .done = h_done, .ctx = &hk};
+        mt[i].result = 99;
+        dmp_node_wq_take(&q, &mt[i]);
+    }
+    assert_int_equal(q.n, 0);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(mt[i].result, 0);
+    dmp_node_tstats_t sum;
+    dmp_node_metrics_sum(&m, &sum);
+    assert_true(sum.writes >= 12);
+    assert_true(sum.write_batches >= 3);
+    assert_int_equal(sum.deletes, 1); /* the second delete removed nothing */
+    dmp_node_metrics_free(&m);
+    tstore_close(&ts);
+}
+
+/* ---- generations and the lookup ---- */
+static void t_neggen(void **state)
+{
+    (void)state;
+    dmp_node_neggen_t *g = calloc(1, sizeof(*g));
+    assert_non_null(g);
+    unsigned s_b = dmp_node_neg_slot("b.zone.test", 11);
+    unsigned s_z = dmp_node_neg_slot("zone.test", 9);
+    dmp_node_neggen_bump(g, "zone.test", "a.b.zone.test", 13);
+    assert_int_equal(atomic_load(&g->gen[s_b]), 1);
+    if (s_z != s_b)
+        assert_int_equal(atomic_load(&g->gen[s_z]), 0);         /* the apex itself is not bumped */
+    dmp_node_neggen_bump(g, "zone.test", "a.b.other.test", 14); /* outside: nothing */
+    assert_int_equal(atomic_load(&g->gen[s_b]), 1);
+    /* no zone: every ancestor of >= 2 labels */
+    unsigned s_bc = dmp_node_neg_slot("b.c", 3), s_c = dmp_node_neg_slot("c", 1);
+    dmp_node_neggen_bump(g, "", "a.b.c", 5);
+    assert_int_equal(atomic_load(&g->gen[s_bc]), s_bc == s_b ? 2 : 1);
+    if (s_c != s_bc && s_c != s_b)
+        assert_int_equal(atomic_load(&g->gen[s_c]), 0);
+    free(g);
+}
+
+static void t_lookup(void **state)
+{
+    (void)state;
+    tstore_t ts;
+    tstore_open(&ts);
+    dmp_node_metrics_t m;
+    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
+    dmp_cache_t *cache = NULL;
+    assert_int_equal(dmp_cache_new(1 << 20, &cache), 0);
+    dmp_node_neggen_t *g = calloc(1, sizeof(*g));
+    dmp_node_lookup_t l;
+    dmp_node_lookup_init(&l, ts.s, cache, g, &m.t[0], 60);
+    l.now_ms = g_now;
+    dmp_dns_rrset_view_t v;
+    /* NXDOMAIN, cached */
+    assert_int_equal(dmp_node_lookup(&l, "mb.zone.test", 12, &v), DMP_ENOTFOUND);
+    assert_int_equal(dmp_node_lookup(&l, "mb.zone.test", 12, &v), DMP_ENOTFOUND);
+    assert_int_equal(m.t[0].cache_neg_hits, 1);
+    /* a child appears in the store: the cached NXDOMAIN still answers until the bump */
+    assert_int_equal(
+        dmp_store_put(ts.s, "slot-0.mb.zone.test", 19, (const uint8_t *)"v", 1, 60, g_now), 0);
+    assert_int_equal(dmp_node_lookup(&l, "mb.zone.test", 12, &v), DMP_ENOTFOUND);
+    dmp_node_neggen_bump(g, "zone.test", "slot-0.mb.zone.test", 19);
+    assert_int_equal(dmp_node_lookup(&l, "mb.zone.test", 12, &v), 0); /* NODATA (RFC 8020) */
+    assert_int_equal(v.count, 0);
+    /* the child: a miss, then a hit with the same bytes */
+    assert_int_equal(dmp_node_lookup(&l, "slot-0.mb.zone.test", 19, &v), 0);
+    assert_int_equal(v.count, 1);
+    uint64_t misses = m.t[0].cache_misses;
+    assert_int_equal(dmp_node_lookup(&l, "slot-0.mb.zone.test", 19, &v), 0);
+    assert_int_equal(m.t[0].cache_misses, misses);
+    assert_true(m.t[0].cache_hits >= 1);
+    /* entries end with the earliest expiry */
+    l.now_ms = g_now + 61000;
+    assert_int_equal(dmp_node_lookup(&l, "slot-0.mb.zone.test", 19, &v), DMP_ENOTFOUND);
+    /* without a cache every lookup reads the store */
+    dmp_node_lookup_t l2;
+    dmp_node_lookup_init(&l2, ts.s, NULL, NULL, &m.t[0], 60);
+    l2.now_ms = g_now;
+    assert_int_equal(dmp_node_lookup(&l2, "slot-0.mb.zone.test", 19, &v), 0);
+    assert_int_equal(v.count, 1);
+    dmp_node_lookup_free(&l2);
+    dmp_node_lookup_free(&l);
+    dmp_cache_free(cache);
+    free(g);
+    dmp_node_metrics_free(&m);
+    tstore_close(&ts);
+}
+
+/* ---- answer size: a put that would make the name's answer exceed one DNS message ---- */
+static void t_answer_size(void **state)
+{
+    (void)state;
+    /* TXT RDATA: value + one length byte per 255-byte string, at least one string */
+    assert_int_equal(dmp_store_txt_rdata_len(0), 1);
+    assert_int_equal(dmp_store_txt_rdata_len(255), 256);
+    assert_int_equal(dmp_store_txt_rdata_len(256), 258);
+    assert_int_equal(dmp_store_txt_rdata_len(12288), 12288 + 49);
+    /* header 12 + question (13 + 2 + 4) + OPT 11 + options 28 + 132 + 6, + 12 per RR */
+    assert_int_equal(dmp_node_answer_size(13, 0, 0), 12 + 19 + 177);
+    assert_int_equal(dmp_node_answer_size(13, 2, 100), 12 + 19 + 177 + 24 + 100);
+
+    tstore_t ts;
+    tstore_open(&ts);
+    dmp_node_metrics_t m;
+    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
+    hooks_t hk = {0};
+    dmp_node_wq_t q = {.env = {.store = ts.s,
+                               .st = &m.t[0],
+                               .now_ms = fake_now,
+                               .invalidate = h_inval,
+                               .on_put = h_put,
+                               .ctx = &hk},
+                       .max_batch = 16};
+    const char *name = "big.zone.test"; /* 13 */
+    enum { VL = 12288, NV = 8 };
+    static uint8_t vals[NV][VL];
+    dmp_node_change_t ch[NV];
+    dmp_node_txn_t t[NV];
+    /* 5 x 12,288-byte values: 208 + 5 x 12,349 = 61,953 bytes fit; a sixth would not */
+    for (int i = 0; i < NV; i++) {
+        memset(vals[i], 'a' + i, VL);
+        assert_int_equal(
+            dmp_node_change_set(&ch[i], DMP_NODE_CH_PUT, name, strlen(name), vals[i], VL, 60), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        t[i] = (dmp_node_txn_t){.changes = &ch[i],
+                                .n = 1,
+                                .cap = 64,
+                                .flags = DMP_NODE_TXN_CHECK_SIZE,
+                                .done = h_done,
+                                .ctx = &hk};
+        dmp_node_wq_take(&q, &t[i]);
+    }
+    /* the five earlier ones are still pending in the batch: they count */
+    assert_int_equal(q.n, 5);
+    assert_int_equal(t[5].result, DMP_EMSGSIZE);
+    assert_int_equal(hk.done, 1);
+    dmp_node_wq_flush(&q);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(t[i].result, 0);
+    assert_int_equal(count_at(ts.s, name), 5);
+    /* against the store alone: still refused; a value already there only refreshes */
+    t[6] = (dmp_node_txn_t){.changes = &ch[6],
+                            .n = 1,
+                            .cap = 64,
+                            .flags = DMP_NODE_TXN_CHECK_SIZE,
+                            .done = h_done,
+                            .ctx = &hk};
+    dmp_node_txn_exec(&q.env, &t[6]);
+    assert_int_equal(t[6].result, DMP_EMSGSIZE);
+    assert_int_equal(t[6].failed, 0);
+    t[0].result = 99;
+    dmp_node_txn_exec(&q.env, &t[0]);
+    assert_int_equal(t[0].result, 0);
+    size_t cnt = 0, bytes = 0;
+    assert_int_equal(dmp_store_count_values_ex(ts.s, name, strlen(name), g_now, &cnt, &bytes), 0);
+    assert_int_equal(cnt, 5);
+    assert_int_equal(bytes, 5 * (VL + 49));
+    /* every stored value is served, in an answer that fits one message */
+    dmp_node_lookup_t l;
+    dmp_node_lookup_init(&l, ts.s, NULL, NULL, &m.t[0], 60);
+    l.now_ms = g_now;
+    dmp_dns_rrset_view_t v;
+    assert_int_equal(dmp_node_lookup(&l, name, strlen(name), &v), 0);
+    assert_int_equal(v.count, 5);
+    assert_int_equal(v.len, 5 * (12 + VL + 49)); /* the formula's per-RR bytes, exactly */
+    assert_true(dmp_node_answer_size(strlen(name), v.count, v.len - 12 * v.count) <= 65535);
+    dmp_node_lookup_free(&l);
+
+    /* earlier changes of one transaction count: clear + 5 puts fit, clear + 6 do not */
+    dmp_node_change_t tc[7];
+    assert_int_equal(
+        dmp_node_change_set(&tc[0], DMP_NODE_CH_DEL_ALL, name, strlen(name), NULL, 0, 60), 0);
+    for (int i = 0; i < 6; i++)
+        tc[i + 1] = ch[i + 2]; /* c..h */
+    dmp_node_txn_t tt = {.changes = tc,
+                         .n = 7,
+                         .cap = 64,
+                         .flags = DMP_NODE_TXN_CHECK_SIZE,
+                         .done = h_done,
+                         .ctx = &hk};
+    dmp_node_txn_exec(&q.env, &tt);
+    assert_int_equal(tt.result, DMP_EMSGSIZE);
+    assert_int_equal(tt.failed, 6);
+    assert_int_equal(count_at(ts.s, name), 5); /* nothing of it applied */
+    tt.n = 6;
+    dmp_node_txn_exec(&q.env, &tt);
+    assert_int_equal(tt.result, 0);
+    assert_int_equal(count_at(ts.s, name), 5);
+    /* a small value still fits beside them: 61,953 + 12 + 2 */
+    dmp_node_change_t sc;
+    assert_int_equal(
+        dmp_node_change_set(&sc, DMP_NODE_CH_PUT, name, strlen(name), (const uint8_t *)"s", 1, 60),
+        0);
+    dmp_node_txn_t st = {
+        .changes = &sc, .n = 1, .flags = DMP_NODE_TXN_CHECK_SIZE, .done = h_done, .ctx = &hk};
+    dmp_node_txn_exec(&q.env, &st);
+    assert_int_equal(st.result, 0);
+    assert_int_equal(count_at(ts.s, name), 6);
+    dmp_node_metrics_free(&m);
+    tstore_close(&ts);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_change_set),  cmocka_unit_test(t_store_apply),
+        cmocka_unit_test(t_txn_exec),    cmocka_unit_test(t_write_queue),
+        cmocka_unit_test(t_neggen),      cmocka_unit_test(t_lookup),
+        cmocka_unit_test(t_answer_size),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

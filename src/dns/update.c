@@ -93,7 +93,14 @@ static int join_txt(const uint8_t *m, const dmp_dns_rr_t *rr, dmp_buf_t *vals, s
 
 static int owner_text(const dmp_dns_rr_t *rr, char *out, size_t *len, bool *ldh)
 {
-    return dmp_dns_wire_name_text(rr->owner, rr->owner_len, out, 254, len, ldh);
+    int rc = dmp_dns_wire_name_text(rr->owner, rr->owner_len, out, 254, len, ldh);
+    /* a NUL byte inside a label (legal on the wire, never LDH) must not cut the C string that
+     * prerequisite lookups and the node use: it reads '?', still not LDH, so never stored */
+    for (size_t i = 0; rc == 0 && i < *len; i++) {
+        if (out[i] == '\0')
+            out[i] = '?';
+    }
+    return rc;
 }
 
 static void *grow(void *p, size_t n, size_t sz)
@@ -259,7 +266,7 @@ int dmp_dns_update_parse(const uint8_t *m, size_t len, const char *zone,
             return 0;
         }
         if ((op->kind == DMP_UPD_ADD || op->kind == DMP_UPD_DEL_VALUE) &&
-            !dmp_dns_utf8_valid(u->values.data + op->value_off, op->value_len))
+            !dmp_dns_utf8_valid(dmp_dns_update_value(u, op->value_off), op->value_len))
             return 0; /* FORMERR: values are UTF-8 text (reference) */
         u->n_ops++;
     }

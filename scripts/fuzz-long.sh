@@ -1,23 +1,34 @@
 #!/usr/bin/env bash
 # Long fuzz run: every libFuzzer target (or the ones named) for a given time each, with a kept
 # corpus that is minimised (libFuzzer -merge=1) after each run, and crash artifacts saved.
-#   scripts/fuzz-long.sh [-t SECONDS] [-o DIR] [target ...]
-#     -t  seconds per target (default 600)
+#   scripts/fuzz-long.sh [-t SECONDS] [-r RUNS] [-d UNTIL] [-o DIR] [target ...]
+#     -t  seconds per target (default 600): the run stops then at the latest
+#     -r  executions per target (libFuzzer -runs): the run stops after that many (with -t too,
+#         whichever comes first); default: no count limit
+#     -d  no run starts after UNTIL (any `date -d` time, e.g. 06:55) and a run is cut to end by
+#         it: for a machine shared with others
 #     -o  where corpora, crashes and the results table live (default build-fuzz/long; not
 #         committed: copy a minimised corpus into tests/fuzz/corpus/<name>/ only when small)
-#   Targets are fuzz_* binaries in build-fuzz (built here with clang, -DDMP_FUZZ=ON).
-# Prints a Markdown table (target, seconds, executions, exec/s, corpus units, crashes) and
-# appends it to DIR/results.md for docs/testing.md. Exit 1 when a target crashed.
+#   Targets are fuzz_* binaries in build-fuzz (built here with clang, -DDMP_FUZZ=ON). The
+#   fuzzers run under nice (NICE, default 15), one at a time.
+# Prints a Markdown table (target, seconds, executions, exec/s, corpus units, crashes, total
+# executions over every run kept in DIR) and appends it to DIR/results.md for docs/testing.md;
+# DIR/execs.tsv keeps one line per run (target, seconds, executions, crashes). Exit 1 when a
+# target crashed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 secs=600
+runs=-1
+until_s=
 out=$root/build-fuzz/long
-while getopts "t:o:" o; do
+while getopts "t:r:d:o:" o; do
   case $o in
   t) secs=$OPTARG ;;
+  r) runs=$OPTARG ;;
+  d) until_s=$(date -d "$OPTARG" +%s) ;;
   o) out=$OPTARG ;;
-  *) sed -n '2,11p' "$0"; exit 2 ;;
+  *) sed -n '2,18p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -35,8 +46,8 @@ fi
 mkdir -p "$out"
 table=$out/table.$$
 {
-  echo "| target | seconds | executions | exec/s | corpus units (minimised) | crashes |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| target | seconds | executions | exec/s | corpus units (minimised) | crashes | executions, all runs |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
 } >"$table"
 crashed=0
 for t in "${targets[@]}"; do
@@ -46,10 +57,20 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$crashes"
   [[ -d tests/fuzz/corpus/$name ]] && cp -rn tests/fuzz/corpus/"$name"/. "$corpus"/ 2>/dev/null || true
   log=$out/$name.log
-  echo "-- $t: ${secs}s" >&2
+  t0=$(date +%s)
+  tsecs=$secs
+  if [[ -n $until_s ]]; then
+    if ((t0 >= until_s - 10)); then
+      echo "-- $t: not started (past -d)" >&2
+      continue
+    fi
+    ((until_s - t0 < tsecs)) && tsecs=$((until_s - t0))
+  fi
+  echo "-- $t: ${tsecs}s, runs $runs" >&2
   rc=0
-  nice -n 5 build-fuzz/"$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
-    -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" >"$log" 2>&1 || rc=$?
+  nice -n "${NICE:-15}" build-fuzz/"$t" -max_total_time="$tsecs" -runs="$runs" -rss_limit_mb=2048 \
+    -timeout=10 -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" >"$log" 2>&1 || rc=$?
+  took=$(($(date +%s) - t0))
   execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)
   rate=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+).*/\1/p' "$log" | tail -1)
   # minimise: keep only inputs that add coverage
@@ -65,7 +86,9 @@ for t in "${targets[@]}"; do
     echo "$t exited $rc; log: $log" >&2
     tail -30 "$log" >&2
   fi
-  echo "| $t | $secs | ${execs:-?} | ${rate:-?} | $units | $ncrash |" >>"$table"
+  printf '%s\t%s\t%s\t%s\n' "$t" "$took" "${execs:-0}" "$ncrash" >>"$out/execs.tsv"
+  total=$(awk -F'\t' -v t="$t" '$1 == t { s += $3 } END { print s + 0 }' "$out/execs.tsv")
+  echo "| $t | $took | ${execs:-?} | ${rate:-?} | $units | $ncrash | $total |" >>"$table"
 done
 {
   echo

@@ -93,12 +93,28 @@ static int join_txt(const uint8_t *m, const dmp_dns_rr_t *rr, dmp_buf_t *vals, s
 
 static int owner_text(const dmp_dns_rr_t *rr, char *out, size_t *len, bool *ldh)
 {
-    return dmp_dns_wire_name_text(rr->owner, rr->owner_len, out, 254, len, ldh);
+    int rc = dmp_dns_wire_name_text(rr->owner, rr->owner_len, out, 254, len, ldh);
+    /* a NUL byte inside a label (legal on the wire, never LDH) must not cut the C string that
+     * prerequisite lookups and the node use: it reads '?', still not LDH, so never stored */
+    for (size_t i = 0; rc == 0 && i < *len; i++) {
+        if (out[i] == '\0')
+            out[i] = '?';
+    }
+    return rc;
 }
 
 static void *grow(void *p, size_t n, size_t sz)
 {
     return realloc(p, (n ? n : 1) * sz);
+}
+
+/* Entries needed for a section of count RRs at off: no more than the rest of the message can
+ * hold (an RR is at least 11 bytes: a 1-byte name and 10 fixed), so a forged count in a short
+ * message cannot allocate megabytes (65535 ops were 19 MB). */
+static size_t section_fit(unsigned count, size_t len, size_t off)
+{
+    size_t most = off < len ? (len - off) / 11 : 0;
+    return count < most ? count : most;
 }
 
 int dmp_dns_update_parse(const uint8_t *m, size_t len, const char *zone,
@@ -143,7 +159,7 @@ int dmp_dns_update_parse(const uint8_t *m, size_t len, const char *zone,
 
     /* prerequisites (§2.4, §3.2) */
     if (pr) {
-        u->prqs = grow(NULL, pr, sizeof(dmp_prq_t));
+        u->prqs = grow(NULL, section_fit(pr, len, off), sizeof(dmp_prq_t));
         if (!u->prqs)
             return DMP_ENOMEM;
     }
@@ -192,7 +208,7 @@ int dmp_dns_update_parse(const uint8_t *m, size_t len, const char *zone,
 
     /* update section (§3.4.1 prescan; reference order: NOTZONE, then shape / UTF-8 per RR) */
     if (up) {
-        u->ops = grow(NULL, up, sizeof(dmp_upd_op_t));
+        u->ops = grow(NULL, section_fit(up, len, off), sizeof(dmp_upd_op_t));
         if (!u->ops)
             return DMP_ENOMEM;
     }
@@ -250,7 +266,7 @@ int dmp_dns_update_parse(const uint8_t *m, size_t len, const char *zone,
             return 0;
         }
         if ((op->kind == DMP_UPD_ADD || op->kind == DMP_UPD_DEL_VALUE) &&
-            !dmp_dns_utf8_valid(u->values.data + op->value_off, op->value_len))
+            !dmp_dns_utf8_valid(dmp_dns_update_value(u, op->value_off), op->value_len))
             return 0; /* FORMERR: values are UTF-8 text (reference) */
         u->n_ops++;
     }

@@ -103,7 +103,7 @@ bool dmp_net_fe_busy(fe_t *fe)
         return true;
     }
     for (unsigned ci = 0; ci < fe->net->cfg.tcp_max_conns; ci++) {
-        if (fe->conns[ci].open && fe->conns[ci].wq_head) {
+        if (fe->conns[ci].open && fe->conns[ci].t.wq_head) {
             return true;
         }
     }

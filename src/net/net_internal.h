@@ -5,7 +5,9 @@
  *   net_mmsg.c      recvmmsg/sendmmsg fallback loop
  *   net_frontend.c  UDP ingest -> admit; replies back from shards and sent
  *   net_handoff.c   request pool, route, batched ring pushes, in-flight accounting
- *   net_tcp.c       TCP connections: accept, framing, pipelining, ordered replies
+ *   net_tcp.c       TCP connections: accept, reads, writes, epoll interest, sweeps
+ *   tcp_conn.c      one TCP connection's state machine (no I/O): framing, pipelining,
+ *                   ordered replies, timeouts, per-source admission
  *   net_shard.c     shard threads: handle() and submitted tasks
  *   net_start.c     start / stop / stats, the frontend thread's main
  *
@@ -40,6 +42,7 @@
 #include "net/frame.h"
 #include "net/net.h"
 #include "net/ring.h"
+#include "net/tcp_conn.h"
 #include "util/util.h"
 
 #define BATCH 64
@@ -65,14 +68,6 @@ typedef struct {
     atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + (n),            \
                           memory_order_relaxed)
 #define CGET(c) atomic_load_explicit(&(c), memory_order_relaxed)
-
-/* A framed TCP reply (2-byte length + message). Malloc'd by the shard, freed by the frontend
- * once written. off = bytes already written. */
-typedef struct wbuf {
-    struct wbuf *next;
-    size_t len, off;
-    uint8_t data[];
-} wbuf_t;
 
 enum { REQ_UDP = 0, REQ_TCP = 1 };
 
@@ -111,22 +106,13 @@ typedef struct req {
     uint8_t data[];
 } req_t;
 
-/* TCP connection. Invariant: open <=> fd >= 0 and registered in the frontend's epoll set;
- * pending = queries of this connection inside shards; wq = replies not yet fully written. */
+/* TCP connection. Invariant: open <=> fd >= 0 and registered in the frontend's epoll set.
+ * t: the socket-free state (tcp_conn.h): buffered bytes, queries in shards, queued replies. */
 typedef struct {
     int fd;
     unsigned gen;
-    bool open, rd_closed, rd_paused, want_out, dirty;
-    unsigned pending;  /* queries of this connection inside shards */
-    unsigned wq_count; /* replies in wq; pending + wq_count is capped by tcp_max_pipelined */
-    uint8_t *rbuf;     /* owned; rlen bytes buffered of rcap */
-    size_t rlen, rcap;
-    int64_t last_ms;      /* last complete query received or reply queued/written whole */
-    int64_t msg_start_ms; /* first byte of the partial query in rbuf arrived; 0 = none */
-    int64_t wq_since_ms;  /* the reply at the head of wq started waiting to be taken */
-    wbuf_t *wq_head, *wq_tail;
-    struct sockaddr_storage peer;
-    socklen_t peer_len;
+    bool open, want_out, dirty;
+    dmp_net_tconn_t t;
 } conn_t;
 
 typedef struct fe fe_t;

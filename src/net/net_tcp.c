@@ -1,6 +1,7 @@
-/* net: the TCP frontend (RFC 7766): accept, framed reads with a pipelining cap, replies queued
- * in order per connection, idle timeouts. Non-blocking sockets driven by the frontend's epoll
- * set under both backends. */
+/* net: the TCP frontend (RFC 7766): accept, reads, writes and timer sweeps on non-blocking
+ * sockets driven by the frontend's epoll set under both backends. Each connection's state
+ * (framing, pipelining cap, ordered replies, timeouts, per-source admission) is the socket-free
+ * state machine of tcp_conn.c; this file feeds it events. */
 #include "net/net_internal.h"
 
 #include <errno.h>
@@ -18,11 +19,20 @@
 #define EP_TAG_EFD 4ULL
 #define EP_KEY(tag, i) ((tag) << 32 | (uint64_t)(i))
 
+static dmp_net_tconn_limits_t tcp_limits(const dmp_net_t *n)
+{
+    dmp_net_tconn_limits_t lim = {.max_query = n->cfg.tcp_max_query,
+                                  .max_pipelined = n->cfg.tcp_max_pipelined,
+                                  .idle_ms = (int64_t)n->cfg.tcp_idle_timeout_ms,
+                                  .msg_ms = (int64_t)n->cfg.tcp_msg_timeout_ms};
+    return lim;
+}
+
 static void conn_epoll(fe_t *fe, unsigned ci)
 {
     conn_t *c = &fe->conns[ci];
     struct epoll_event ev = {0};
-    ev.events = (c->rd_paused || c->rd_closed ? 0 : EPOLLIN) | (c->want_out ? EPOLLOUT : 0);
+    ev.events = (c->t.rd_paused || c->t.rd_closed ? 0 : EPOLLIN) | (c->want_out ? EPOLLOUT : 0);
     ev.data.u64 = EP_KEY(EP_TAG_CONN, ci);
     (void)epoll_ctl(fe->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
@@ -40,35 +50,16 @@ void dmp_net_conn_close(fe_t *fe, unsigned ci)
     c->fd = -1;
     c->open = false;
     c->gen++;
-    free(c->rbuf);
-    c->rbuf = NULL;
-    c->rlen = c->rcap = 0;
-    for (wbuf_t *w = c->wq_head; w;) {
-        wbuf_t *nx = w->next;
-        free(w);
-        w = nx;
-    }
-    c->wq_head = c->wq_tail = NULL;
-    c->wq_count = 0;
+    dmp_net_tconn_release(&c->t);
     fe->conn_free[fe->nconn_free++] = ci;
-}
-
-/* Done with the connection when the peer closed its side and nothing is left to answer. */
-static bool conn_finished(const conn_t *c)
-{
-    return c->rd_closed && c->pending == 0 && !c->wq_head;
 }
 
 static void conn_flush(fe_t *fe, unsigned ci)
 {
     conn_t *c = &fe->conns[ci];
-    while (c->wq_head) {
+    while (c->t.wq_head) {
         struct iovec iov[BATCH];
-        int k = 0;
-        for (wbuf_t *w = c->wq_head; w && k < BATCH; w = w->next, k++) {
-            iov[k].iov_base = w->data + w->off;
-            iov[k].iov_len = w->len - w->off;
-        }
+        int k = dmp_net_tconn_write_iov(&c->t, iov, BATCH);
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)k};
         ssize_t wr = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (wr < 0) {
@@ -81,141 +72,102 @@ static void conn_flush(fe_t *fe, unsigned ci)
             dmp_net_conn_close(fe, ci);
             return;
         }
-        size_t left = (size_t)wr;
-        while (c->wq_head && left >= c->wq_head->len - c->wq_head->off) {
-            wbuf_t *w = c->wq_head;
-            left -= w->len - w->off;
-            c->wq_head = w->next;
-            c->wq_count--;
-            free(w);
-            /* a reply taken whole: activity, and the next one starts its own clock */
-            c->last_ms = c->wq_since_ms = net_now_ms();
-        }
-        if (!c->wq_head) {
-            c->wq_tail = NULL;
-        } else {
-            c->wq_head->off += left;
-        }
+        dmp_net_tconn_wrote(&c->t, (size_t)wr, net_now_ms());
     }
-    bool want = c->wq_head != NULL;
+    bool want = c->t.wq_head != NULL;
     if (want != c->want_out) {
         c->want_out = want;
         conn_epoll(fe, ci);
     }
-    if (conn_finished(c)) {
+    if (dmp_net_tconn_finished(&c->t)) {
         dmp_net_conn_close(fe, ci);
     }
 }
 
-/* Appends w (may be NULL: nothing to write) to the connection's write queue, taking it, and
- * marks the connection for a flush at the end of the batch. */
-static void conn_queue_reply(fe_t *fe, unsigned ci, wbuf_t *w)
+/* Marks the connection for a flush at the end of the batch. */
+static void conn_mark_dirty(fe_t *fe, unsigned ci)
 {
     conn_t *c = &fe->conns[ci];
-    if (w) {
-        w->next = NULL;
-        if (c->wq_tail) {
-            c->wq_tail->next = w;
-        } else {
-            c->wq_head = w;
-            c->wq_since_ms = net_now_ms();
-        }
-        c->wq_tail = w;
-        c->wq_count++;
-        CINC(fe->c.tcp_tx, 1);
-    }
     if (!c->dirty) {
         c->dirty = true;
         fe->dirty[fe->ndirty++] = ci;
     }
 }
 
+typedef struct {
+    fe_t *fe;
+    unsigned ci;
+} parse_ctx_t;
+
+/* One complete query of connection pc->ci: admit, takeover, or into a shard. */
+static dmp_net_tconn_verdict_t conn_query(void *ctx, dmp_net_tconn_t *t, const uint8_t *pkt,
+                                          size_t l)
+{
+    parse_ctx_t *pc = ctx;
+    fe_t *fe = pc->fe;
+    dmp_net_t *n = fe->net;
+    conn_t *c = &fe->conns[pc->ci];
+    CINC(fe->c.tcp_rx, 1);
+    if (atomic_load_explicit(&n->fe_stop, memory_order_relaxed)) {
+        return DMP_NET_TCONN_SKIP;
+    }
+    dmp_net_admit_t a = DMP_NET_ADMIT;
+    if (n->h.admit) {
+        a = n->h.admit(n->h.ctx, fe->idx, (const struct sockaddr *)&t->peer, t->peer_len,
+                       DMP_NET_TCP);
+    }
+    if (a == DMP_NET_DROP) {
+        CINC(fe->c.admit_drops, 1);
+        return DMP_NET_TCONN_DROP;
+    }
+    if (n->h.tcp_takeover && t->pending == 0 && t->wq_count == 0 &&
+        n->h.tcp_takeover(n->h.ctx, c->fd, (const struct sockaddr *)&t->peer, t->peer_len, pkt,
+                          l)) {
+        /* the fd is the callee's now: forget it without closing it */
+        (void)epoll_ctl(fe->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        c->fd = -1;
+        return DMP_NET_TCONN_DROP;
+    }
+    unsigned s = dmp_net_pick_shard(fe, pkt, l);
+    if (fe->inflight[s] >= n->cfg.ring_capacity) {
+        CINC(fe->c.ring_full_drops, 1);
+        return DMP_NET_TCONN_DROP;
+    }
+    req_t *r = malloc(sizeof(req_t) + l);
+    if (!r) {
+        return DMP_NET_TCONN_DROP;
+    }
+    r->kind = REQ_TCP;
+    r->conn_idx = pc->ci;
+    r->conn_gen = c->gen;
+    memcpy(&r->peer, &t->peer, t->peer_len);
+    r->peer_len = t->peer_len;
+    memcpy(r->data, pkt, l);
+    r->len = l;
+    r->out_len = 0;
+    r->wb = NULL;
+    dmp_net_fe_enqueue(fe, s, r);
+    return DMP_NET_TCONN_TAKE;
+}
+
 /* Hands every complete buffered message to a shard (until the pipelining cap). false when the
  * connection was closed. */
 static bool conn_parse(fe_t *fe, unsigned ci)
 {
-    dmp_net_t *n = fe->net;
     conn_t *c = &fe->conns[ci];
-    size_t off = 0;
-    bool ok = true;
-    while (c->rlen - off >= 2) {
-        if (c->pending + c->wq_count >= n->cfg.tcp_max_pipelined) {
-            break;
-        }
-        size_t l = 0;
-        dmp_net_frame_t fr =
-            dmp_net_frame_next(c->rbuf + off, c->rlen - off, n->cfg.tcp_max_query, &l);
-        if (fr == DMP_NET_FRAME_BAD) {
+    dmp_net_tconn_limits_t lim = tcp_limits(fe->net);
+    parse_ctx_t pc = {fe, ci};
+    bool pause_changed = false;
+    dmp_net_tconn_parse_t pr =
+        dmp_net_tconn_parse(&c->t, &lim, net_now_ms(), conn_query, &pc, &pause_changed);
+    if (pr != DMP_NET_TCONN_OK) {
+        if (pr == DMP_NET_TCONN_BAD_LENGTH) {
             CINC(fe->c.tcp_bad_length, 1);
-            ok = false;
-            break;
         }
-        if (fr == DMP_NET_FRAME_MORE) {
-            break;
-        }
-        const uint8_t *pkt = c->rbuf + off + 2;
-        off += 2 + l;
-        CINC(fe->c.tcp_rx, 1);
-        if (atomic_load_explicit(&n->fe_stop, memory_order_relaxed)) {
-            continue;
-        }
-        dmp_net_admit_t a = DMP_NET_ADMIT;
-        if (n->h.admit) {
-            a = n->h.admit(n->h.ctx, fe->idx, (const struct sockaddr *)&c->peer, c->peer_len,
-                           DMP_NET_TCP);
-        }
-        if (a == DMP_NET_DROP) {
-            CINC(fe->c.admit_drops, 1);
-            ok = false;
-            break;
-        }
-        if (n->h.tcp_takeover && c->pending == 0 && c->wq_count == 0 &&
-            n->h.tcp_takeover(n->h.ctx, c->fd, (const struct sockaddr *)&c->peer, c->peer_len, pkt,
-                              l)) {
-            /* the fd is the callee's now: forget it without closing it */
-            (void)epoll_ctl(fe->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-            c->fd = -1;
-            ok = false;
-            break;
-        }
-        unsigned s = dmp_net_pick_shard(fe, pkt, l);
-        if (fe->inflight[s] >= n->cfg.ring_capacity) {
-            CINC(fe->c.ring_full_drops, 1);
-            ok = false;
-            break;
-        }
-        req_t *r = malloc(sizeof(req_t) + l);
-        if (!r) {
-            ok = false;
-            break;
-        }
-        r->kind = REQ_TCP;
-        r->conn_idx = ci;
-        r->conn_gen = c->gen;
-        memcpy(&r->peer, &c->peer, c->peer_len);
-        r->peer_len = c->peer_len;
-        memcpy(r->data, pkt, l);
-        r->len = l;
-        r->out_len = 0;
-        r->wb = NULL;
-        c->pending++;
-        dmp_net_fe_enqueue(fe, s, r);
-    }
-    if (!ok) {
         dmp_net_conn_close(fe, ci);
         return false;
     }
-    if (off) {
-        memmove(c->rbuf, c->rbuf + off, c->rlen - off);
-        c->rlen -= off;
-        /* complete queries: activity; what is left is a new message with its own clock */
-        c->last_ms = net_now_ms();
-        c->msg_start_ms = c->rlen ? c->last_ms : 0;
-    }
-    /* a client that sends but does not read stops being read: replies cannot pile up */
-    bool paused = c->pending + c->wq_count >= n->cfg.tcp_max_pipelined;
-    if (paused != c->rd_paused) {
-        c->rd_paused = paused;
+    if (pause_changed) {
         conn_epoll(fe, ci);
     }
     return true;
@@ -224,21 +176,14 @@ static bool conn_parse(fe_t *fe, unsigned ci)
 static void conn_read(fe_t *fe, unsigned ci)
 {
     conn_t *c = &fe->conns[ci];
-    for (int rounds = 0; rounds < 16 && c->open && !c->rd_paused && !c->rd_closed; rounds++) {
-        size_t need = c->rlen < 2 ? 2 : 2 + (size_t)dmp_load_u16be(c->rbuf);
-        if (need < 512) {
-            need = 512;
+    for (int rounds = 0; rounds < 16 && c->open && !c->t.rd_paused && !c->t.rd_closed; rounds++) {
+        uint8_t *at = NULL;
+        size_t space = 0;
+        if (dmp_net_tconn_read_room(&c->t, &at, &space) != 0) {
+            dmp_net_conn_close(fe, ci);
+            return;
         }
-        if (c->rcap < need) {
-            uint8_t *nb = realloc(c->rbuf, need);
-            if (!nb) {
-                dmp_net_conn_close(fe, ci);
-                return;
-            }
-            c->rbuf = nb;
-            c->rcap = need;
-        }
-        ssize_t rd = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, MSG_DONTWAIT);
+        ssize_t rd = recv(c->fd, at, space, MSG_DONTWAIT);
         if (rd < 0) {
             if (errno == EINTR) {
                 continue;
@@ -249,19 +194,15 @@ static void conn_read(fe_t *fe, unsigned ci)
             return;
         }
         if (rd == 0) {
-            c->rd_closed = true;
-            if (conn_finished(c)) {
+            dmp_net_tconn_peer_closed(&c->t);
+            if (dmp_net_tconn_finished(&c->t)) {
                 dmp_net_conn_close(fe, ci);
             } else {
                 conn_epoll(fe, ci);
             }
             return;
         }
-        size_t space = c->rcap - c->rlen;
-        if (c->rlen == 0) {
-            c->msg_start_ms = net_now_ms(); /* not refreshed by later bytes (slowloris) */
-        }
-        c->rlen += (size_t)rd;
+        dmp_net_tconn_bytes_in(&c->t, (size_t)rd, net_now_ms());
         if (!conn_parse(fe, ci)) {
             return;
         }
@@ -269,65 +210,17 @@ static void conn_read(fe_t *fe, unsigned ci)
             return; /* drained the socket */
         }
     }
-    if (c->open && !c->rd_paused && !c->rd_closed) {
+    if (c->open && !c->t.rd_paused && !c->t.rd_closed) {
         fe->tcp_more = true;
     }
 }
 
 #define ACCEPT_PAUSE_MS 100
 
-/* Same source: the IPv4 address, or the /64 of an IPv6 address (one host's usual share). */
-static bool same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static const dmp_net_tconn_t *conn_slot(void *ctx, unsigned i)
 {
-    if (a->ss_family != b->ss_family) {
-        return false;
-    }
-    if (a->ss_family == AF_INET) {
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    }
-    if (a->ss_family == AF_INET6) {
-        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                      &((const struct sockaddr_in6 *)b)->sin6_addr, 8) == 0;
-    }
-    return false;
-}
-
-/* Open connections of this frontend from peer's source (a linear scan: tcp_max_conns is a few
- * hundred per frontend and this runs once per accepted connection). */
-static unsigned source_count(fe_t *fe, const struct sockaddr_storage *peer)
-{
-    unsigned k = 0;
-    for (unsigned ci = 0; ci < fe->net->cfg.tcp_max_conns; ci++) {
-        if (fe->conns[ci].open && same_source(&fe->conns[ci].peer, peer)) {
-            k++;
-        }
-    }
-    return k;
-}
-
-/* Full table (or a source at its share, when only is set: then among that source's own
- * connections): closes the connection that has waited longest without a query in a shard or a
- * reply to write (RFC 7766 6.2.3 lets a server close idle connections under pressure), so held
- * connections can never lock new clients out. false when every connection is busy. */
-static bool evict_idlest(fe_t *fe, const struct sockaddr_storage *only)
-{
-    unsigned victim = UINT32_MAX;
-    int64_t oldest = INT64_MAX;
-    for (unsigned ci = 0; ci < fe->net->cfg.tcp_max_conns; ci++) {
-        conn_t *c = &fe->conns[ci];
-        if (c->open && c->pending == 0 && !c->wq_head && c->last_ms < oldest &&
-            (!only || same_source(&c->peer, only))) {
-            oldest = c->last_ms;
-            victim = ci;
-        }
-    }
-    if (victim == UINT32_MAX) {
-        return false;
-    }
-    CINC(fe->c.tcp_evicted, 1);
-    dmp_net_conn_close(fe, victim);
-    return true;
+    fe_t *fe = ctx;
+    return fe->conns[i].open ? &fe->conns[i].t : NULL;
 }
 
 static void listen_epoll(fe_t *fe, uint32_t events)
@@ -386,15 +279,22 @@ static void tcp_accept(fe_t *fe, unsigned li)
             continue;
         }
         /* a source at its share makes room from its own idle connections, never others' */
-        if (source_count(fe, &peer) >= n->cfg.tcp_max_per_source && !evict_idlest(fe, &peer)) {
-            CINC(fe->c.tcp_source_capped, 1);
+        unsigned victim = UINT32_MAX;
+        dmp_net_tconn_admit_t ad =
+            dmp_net_tconn_admit(conn_slot, fe, n->cfg.tcp_max_conns, fe->nconn_free, &peer,
+                                n->cfg.tcp_max_per_source, &victim);
+        if (ad == DMP_NET_TCONN_REJECT_SOURCE || ad == DMP_NET_TCONN_REJECT_FULL) {
+            if (ad == DMP_NET_TCONN_REJECT_SOURCE) {
+                CINC(fe->c.tcp_source_capped, 1);
+            } else {
+                CINC(fe->c.tcp_rejected, 1);
+            }
             close(fd);
             continue;
         }
-        if (fe->nconn_free == 0 && !evict_idlest(fe, NULL)) {
-            CINC(fe->c.tcp_rejected, 1);
-            close(fd);
-            continue;
+        if (ad == DMP_NET_TCONN_ADMIT_EVICT) {
+            CINC(fe->c.tcp_evicted, 1);
+            dmp_net_conn_close(fe, victim);
         }
         unsigned ci = fe->conn_free[--fe->nconn_free];
         conn_t *c = &fe->conns[ci];
@@ -402,15 +302,8 @@ static void tcp_accept(fe_t *fe, unsigned li)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->fd = fd;
         c->open = true;
-        c->rd_closed = c->rd_paused = c->want_out = c->dirty = false;
-        c->pending = 0;
-        c->wq_count = 0;
-        c->rlen = 0;
-        c->last_ms = net_now_ms();
-        c->msg_start_ms = 0;
-        c->wq_since_ms = 0;
-        memcpy(&c->peer, &peer, pl);
-        c->peer_len = pl;
+        c->want_out = c->dirty = false;
+        dmp_net_tconn_open(&c->t, &peer, pl, net_now_ms());
         struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EP_KEY(EP_TAG_CONN, ci)};
         if (epoll_ctl(fe->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             c->open = false;
@@ -428,20 +321,10 @@ void dmp_net_tcp_sweep(fe_t *fe)
     dmp_net_t *n = fe->net;
     int64_t now = net_now_ms();
     tcp_accept_maybe_resume(fe, now);
-    int64_t idle = (int64_t)n->cfg.tcp_idle_timeout_ms, msg = (int64_t)n->cfg.tcp_msg_timeout_ms;
+    dmp_net_tconn_limits_t lim = tcp_limits(n);
     for (unsigned ci = 0; ci < n->cfg.tcp_max_conns; ci++) {
         conn_t *c = &fe->conns[ci];
-        if (!c->open || c->pending > 0) {
-            continue; /* a shard owes it a reply */
-        }
-        /* RFC 7766 6.2.3: idle since the last complete query or reply (bytes of a partial
-         * message do not count, or one byte every few seconds would hold the slot for ever);
-         * a query that takes too long to arrive or a reply that takes too long to be read
-         * (slow read) closes too */
-        bool idle_out = now - c->last_ms >= idle;
-        bool slow_in = c->rlen > 0 && c->msg_start_ms && now - c->msg_start_ms >= msg;
-        bool slow_out = c->wq_head && now - c->wq_since_ms >= msg;
-        if (idle_out || slow_in || slow_out) {
+        if (c->open && dmp_net_tconn_expired(&c->t, &lim, now)) {
             CINC(fe->c.tcp_timeouts, 1);
             dmp_net_conn_close(fe, ci);
         }
@@ -454,9 +337,11 @@ void dmp_net_tcp_reply(fe_t *fe, req_t *r)
     conn_t *c = &fe->conns[r->conn_idx];
     wbuf_t *w = r->wb;
     if (c->open && c->gen == r->conn_gen) {
-        c->pending--;
-        c->last_ms = net_now_ms();
-        conn_queue_reply(fe, r->conn_idx, w); /* also marks the connection dirty */
+        if (w) {
+            CINC(fe->c.tcp_tx, 1);
+        }
+        dmp_net_tconn_reply(&c->t, w, net_now_ms()); /* takes w */
+        conn_mark_dirty(fe, r->conn_idx);
         w = NULL;
     }
     free(w);
@@ -468,8 +353,8 @@ void dmp_net_tcp_reply(fe_t *fe, req_t *r)
 static void conn_maybe_resume(fe_t *fe, unsigned ci)
 {
     conn_t *c = &fe->conns[ci];
-    if (c->open && c->rd_paused && c->pending + c->wq_count < fe->net->cfg.tcp_max_pipelined &&
-        conn_parse(fe, ci) && !c->rd_paused) {
+    dmp_net_tconn_limits_t lim = tcp_limits(fe->net);
+    if (c->open && dmp_net_tconn_can_resume(&c->t, &lim) && conn_parse(fe, ci) && !c->t.rd_paused) {
         conn_read(fe, ci);
     }
 }
@@ -500,7 +385,7 @@ void dmp_net_tcp_event(fe_t *fe, uint64_t key, uint32_t events)
         return;
     }
     conn_t *c = &fe->conns[i];
-    if ((events & EPOLLERR) || ((events & EPOLLHUP) && c->rd_closed)) {
+    if ((events & EPOLLERR) || ((events & EPOLLHUP) && c->t.rd_closed)) {
         dmp_net_conn_close(fe, i); /* reset, or both directions shut: nothing can be delivered */
         return;
     }

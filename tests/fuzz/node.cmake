@@ -8,3 +8,7 @@ dmp_fuzz_target(fuzz_node_reg SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_node_reg.c 
                 CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/node_reg)
 dmp_fuzz_target(fuzz_node_hb_seeds SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_node_hb_seeds.c
                 LIBS dmp_node CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/node_hb_seeds)
+# the CPU count asked once (see fuzz_node_config.c)
+if(TARGET fuzz_node_config)
+  target_link_options(fuzz_node_config PRIVATE -Wl,--wrap=sysconf)
+endif()

@@ -20,3 +20,11 @@ dmp_fuzz_target(fuzz_wire_chunk SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_wire_chun
                 CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/wire_chunk)
 dmp_fuzz_target(fuzz_wire_txt_split SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_wire_txt_split.c LIBS dmp_wire
                 CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/wire_txt_split)
+# Signed-record targets: Ed25519 replaced by a fast stand-in (see fuzz_wire_harness.h).
+foreach(t identity prekey manifest cluster bootstrap rotation revocation claim heartbeat)
+  if(TARGET fuzz_wire_${t})
+    target_link_options(fuzz_wire_${t} PRIVATE -Wl,--wrap=dmp_crypto_sign
+                        -Wl,--wrap=dmp_crypto_verify)
+    target_link_libraries(fuzz_wire_${t} PRIVATE PkgConfig::SODIUM)
+  endif()
+endforeach()

@@ -3,6 +3,8 @@
  * prerequisites; building an UPDATE and parsing it back. */
 #include "dns_update_harness.h"
 
+#include <malloc.h>
+
 /* ---------------------------------------------------------------------------------------- */
 /* UPDATE parsing                                                                              */
 
@@ -369,12 +371,73 @@ static void test_update_build_roundtrip(void **state)
     dmp_buf_free(&b);
 }
 
+/* A forged section count in a short message: the parser allocated an entry per counted RR
+ * (65535 ops, 19 MB) before reading any; now no more than the message can hold. */
+static void test_update_forged_counts(void **state)
+{
+    (void)state;
+    uint8_t m[600];
+    size_t n = raw_update(m, ZONE, "a." ZONE, DMP_DNS_T_TXT, DMP_DNS_C_IN, 60,
+                          (const uint8_t *)"\x02hi", 3, 1);
+    for (int section = 0; section < 2; section++) {
+        uint8_t f[600];
+        memcpy(f, m, n);
+        dmp_store_u16be(f + 6 + 2 * section, 65535);
+        dmp_dns_update_t u;
+        dmp_upd_limits_t lim = {2048, 86400};
+        assert_int_equal(dmp_dns_update_parse(f, n, ZONE, &lim, &u), 0);
+        assert_int_equal(u.rcode, DMP_DNS_RCODE_FORMERR);
+        void *arr = section == 0 ? (void *)u.prqs : (void *)u.ops;
+        size_t one = section == 0 ? sizeof(dmp_prq_t) : sizeof(dmp_upd_op_t);
+        assert_non_null(arr);
+        assert_true(malloc_usable_size(arr) < 8 * one);
+        dmp_dns_update_free(&u);
+    }
+}
+
+/* Found by fuzz_dns_update (10M-execution run, 2 Dec 2026): a delete at an owner with NUL
+ * bytes inside a label gave an op whose owner string was cut short at the first NUL (a C string
+ * shorter than owner_len); and an empty value to delete did pointer arithmetic on NULL (UBSan). */
+static void test_update_nul_label_and_empty_value(void **state)
+{
+    (void)state;
+    static const uint8_t crash[] = {
+        0xe8, 0x04, 0x28, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x04, 0x6d, 0x65,
+        0x73, 0x68, 0x04, 0x74, 0x65, 0x73, 0x74, 0x00, 0x00, 0x06, 0x00, 0x01, 0x01, 0x61, 0x07,
+        0x74, 0x65, 0x88, 0x7f, 0x00, 0x00, 0x00, 0x04, 0x6d, 0x65, 0x73, 0x68, 0x04, 0x74, 0x65,
+        0x73, 0x74, 0x00, 0x08, 0x31, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x74,
+        0x65, 0x88, 0x8b, 0x94, 0x9a, 0x79, 0x04, 0x6d, 0x65, 0x73, 0x68, 0x04, 0x74, 0x65, 0x73,
+        0x74, 0x00, 0x08, 0x31, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3b, 0x3b, 0x3f};
+    dmp_dns_update_t u;
+    dmp_upd_limits_t lim = {300, 3600};
+    assert_int_equal(dmp_dns_update_parse(crash, sizeof crash, ZONE, &lim, &u), 0);
+    assert_int_equal(u.n_ops, 1);
+    assert_int_equal(u.ops[0].kind, DMP_UPD_NOOP);
+    assert_int_equal(strlen(u.ops[0].owner), u.ops[0].owner_len);
+    assert_string_equal(u.ops[0].owner, "a.te\x88\x7f???.mesh.test");
+    dmp_dns_update_free(&u);
+    /* delete of the empty value "" (nothing in the values buffer: the NULL + 0 case) */
+    uint8_t m[600];
+    size_t n = raw_update(m, ZONE, "a." ZONE, DMP_DNS_T_TXT, DMP_DNS_C_NONE, 0,
+                          (const uint8_t *)"\x00", 1, 1);
+    assert_int_equal(dmp_dns_update_parse(m, n, ZONE, &lim, &u), 0);
+    assert_int_equal(u.rcode, DMP_DNS_RCODE_NOERROR);
+    assert_int_equal(u.n_ops, 1);
+    assert_int_equal(u.ops[0].kind, DMP_UPD_DEL_VALUE);
+    assert_int_equal(u.ops[0].value_len, 0);
+    dmp_dns_update_free(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_update_vectors_parse),     cmocka_unit_test(test_update_rcodes),
-        cmocka_unit_test(test_update_compression_loops), cmocka_unit_test(test_update_prereqs),
+        cmocka_unit_test(test_update_vectors_parse),
+        cmocka_unit_test(test_update_rcodes),
+        cmocka_unit_test(test_update_compression_loops),
+        cmocka_unit_test(test_update_prereqs),
         cmocka_unit_test(test_update_build_roundtrip),
+        cmocka_unit_test(test_update_forged_counts),
+        cmocka_unit_test(test_update_nul_label_and_empty_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,7 +35,8 @@ skipped=0
 # must not exit 77; "output:<group>:<test>:<text>" = that text in the test's output means the
 # group skipped (cmocka skips inside an executable that passes).
 required=(
-  "output:io_uring:test_net:io_uring backend unavailable"
+  "output:io_uring:test_net_udp:io_uring backend unavailable"
+  "output:io_uring:test_net_tcp:io_uring backend unavailable"
   "ctest:node_integration"
   "ctest:node_dig_curl"
   "ctest:node_update_nsupdate"
@@ -84,7 +85,7 @@ run_ctest build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 # store's crash tests fork after RocksDB's threads start, which TSan cannot follow; they skip
 # themselves in this build (they run in the two builds above). tests/tsan.supp says why
 # RocksDB's own (uninstrumented) synchronisation is suppressed.
-tsan_tests=(test_net test_store test_node test_node_core_apply test_node_core_shards test_cache test_node_rrl)
+tsan_tests=(test_net_rings test_net_udp test_net_tcp test_store test_node test_node_core_apply test_node_core_shards test_cache test_node_rrl)
 step "build under ThreadSanitizer and run ${tsan_tests[*]}"
 cmake -S . -B build-tsan -DDMP_WERROR=ON -DDMP_TSAN=ON -DDMP_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -37,7 +37,9 @@ skipped=0
 required=(
   "output:io_uring:test_net_udp:io_uring backend unavailable"
   "output:io_uring:test_net_tcp:io_uring backend unavailable"
-  "ctest:node_integration"
+  "ctest:node_integration_dns"
+  "ctest:node_integration_http"
+  "ctest:node_integration_own"
   "ctest:node_dig_curl"
   "ctest:node_update_nsupdate"
   "ctest:xfr_knot"

@@ -159,71 +159,32 @@ static int dparse(int argc, char **argv, dopts_t *o)
                    .poll_interval = 30,
                    .publish_rate = 2,
                    .duration = 30};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            dopts_usage(stdout);
-            exit(0);
-        } else if (strcmp(a, "--json") == 0) {
-            o->json = true;
-            continue;
-        } else if (strcmp(a, "--quiet") == 0) {
-            o->quiet = true;
-            continue;
-        } else if (strcmp(a, "--fetch-all") == 0) {
-            o->fetch_all = true;
-            continue;
-        } else if (strcmp(a, "--target-is-mine") == 0) {
-            o->remote_ok = true;
-            continue;
-        } else if (!v) {
-            fprintf(stderr, "dmp: option '%s' needs a value or is unknown\n", a);
-            return -1;
-        } else if (strcmp(a, "--target") == 0) {
-            o->target = v;
-        } else if (strcmp(a, "--http") == 0) {
-            o->http = v;
-        } else if (strcmp(a, "--token") == 0) {
-            o->token = v;
-        } else if (strcmp(a, "--update-key") == 0) {
-            o->update_key = v;
-        } else if (strcmp(a, "--zone") == 0) {
-            o->zone = v;
-        } else if (strcmp(a, "--users") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, MAX_USERS, &o->users);
-        } else if (strcmp(a, "--poll-interval") == 0) {
-            rc = dmpb_opt_double(a, v, 0.001, 86400, &o->poll_interval);
-        } else if (strcmp(a, "--publish-rate") == 0) {
-            rc = dmpb_opt_double(a, v, 0, 100000, &o->publish_rate);
-        } else if (strcmp(a, "--chunks") == 0) {
-            rc = dmpb_opt_i64(a, v, 0, 12, &o->chunks);
-        } else if (strcmp(a, "--duration") == 0) {
-            rc = dmpb_opt_double(a, v, 0.1, 3600, &o->duration);
-        } else if (strcmp(a, "--publishers") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, MAX_PUBLISHERS, &o->publishers);
-        } else if (strcmp(a, "--http-conns") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, 64, &o->http_conns);
-        } else if (strcmp(a, "--ttl") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, 86400 * 30, &o->ttl);
-        } else if (strcmp(a, "--sockets") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, DMPB_MAX_SOCKETS, &o->sockets);
-        } else if (strcmp(a, "--batch") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, DMPB_MAX_BATCH, &o->batch);
-        } else if (strcmp(a, "--window") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, DMPB_MAX_WINDOW, &o->window);
-        } else if (strcmp(a, "--timeout-ms") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, 60000, &o->timeout_ms);
-        } else if (strcmp(a, "--seed") == 0) {
-            rc = dmpb_opt_i64(a, v, 0, INT64_MAX, &o->seed);
-        } else {
-            fprintf(stderr, "dmp: unknown option '%s' (see --help)\n", a);
-            return -1;
-        }
-        if (rc != 0)
-            return -1;
-        i++;
-    }
+    const dmpb_opt_t tab[] = {
+        DMPB_FLAG("--json", &o->json),
+        DMPB_FLAG("--quiet", &o->quiet),
+        DMPB_FLAG("--fetch-all", &o->fetch_all),
+        DMPB_FLAG("--target-is-mine", &o->remote_ok),
+        DMPB_STR("--target", &o->target),
+        DMPB_STR("--http", &o->http),
+        DMPB_STR("--token", &o->token),
+        DMPB_STR("--update-key", &o->update_key),
+        DMPB_STR("--zone", &o->zone),
+        DMPB_I64("--users", &o->users, 1, MAX_USERS),
+        DMPB_DBL("--poll-interval", &o->poll_interval, 0.001, 86400),
+        DMPB_DBL("--publish-rate", &o->publish_rate, 0, 100000),
+        DMPB_I64("--chunks", &o->chunks, 0, 12),
+        DMPB_DBL("--duration", &o->duration, 0.1, 3600),
+        DMPB_I64("--publishers", &o->publishers, 1, MAX_PUBLISHERS),
+        DMPB_I64("--http-conns", &o->http_conns, 1, 64),
+        DMPB_I64("--ttl", &o->ttl, 1, 86400 * 30),
+        DMPB_I64("--sockets", &o->sockets, 1, DMPB_MAX_SOCKETS),
+        DMPB_I64("--batch", &o->batch, 1, DMPB_MAX_BATCH),
+        DMPB_I64("--window", &o->window, 1, DMPB_MAX_WINDOW),
+        DMPB_I64("--timeout-ms", &o->timeout_ms, 1, 60000),
+        DMPB_I64("--seed", &o->seed, 0, INT64_MAX),
+    };
+    if (dmpb_opts_parse("dmp", tab, sizeof tab / sizeof tab[0], argc, argv, dopts_usage) != 0)
+        return -1;
     if (!o->target || (!o->http && !o->update_key && o->publish_rate > 0)) {
         fprintf(stderr, "dmp: give --target ADDR:PORT and --http ADDR:PORT (or --update-key)\n");
         return -1;

@@ -96,8 +96,10 @@ static void usage(FILE *f)
         MAX_STEPS, DMPB_MAX_SOCKETS, DMPB_MAX_BATCH, DMPB_MAX_WINDOW);
 }
 
-static int parse_rates(const char *v, opts_t *o)
+static int parse_rates(const char *opt, const char *v, void *dst)
 {
+    opts_t *o = dst;
+    (void)opt;
     char buf[1024];
     snprintf(buf, sizeof(buf), "%s", v);
     o->nrates = 0;
@@ -111,6 +113,22 @@ static int parse_rates(const char *v, opts_t *o)
         o->nrates++;
     }
     return o->nrates ? 0 : -1;
+}
+
+static int parse_io(const char *opt, const char *v, void *dst)
+{
+    if (strcmp(v, "mmsg") != 0 && strcmp(v, "uring") != 0) {
+        fprintf(stderr, "%s: give mmsg or uring, not '%s'\n", opt, v);
+        return -1;
+    }
+    *(bool *)dst = strcmp(v, "uring") == 0;
+    return 0;
+}
+
+static int parse_qtype(const char *opt, const char *v, void *dst)
+{
+    (void)opt;
+    return dmpb_parse_qtype(v, dst);
 }
 
 static int parse_args(int argc, char **argv, opts_t *o)
@@ -132,95 +150,44 @@ static int parse_args(int argc, char **argv, opts_t *o)
                   .queries = -1,
                   .show_wrong = 5,
                   .step_seconds = 10};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int64_t x;
-        int used = 1, rc = 0;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        } else if (strcmp(a, "--json") == 0 || strcmp(a, "--quiet") == 0 ||
-                   strcmp(a, "--tcp") == 0 || strcmp(a, "--target-is-mine") == 0 ||
-                   strcmp(a, "--no-tc-retry") == 0) {
-            used = 0;
-            bool *flag = a[2] == 'j'   ? &o->json
-                         : a[2] == 'q' ? &o->quiet
-                         : a[3] == 'c' ? &o->tcp
-                         : a[2] == 't' ? &o->remote_ok
-                                       : &o->no_tc_retry;
-            *flag = true;
-        } else if (!v) {
-            fprintf(stderr, "dns: option '%s' needs a value or is unknown\n", a);
-            return -1;
-        } else if (strcmp(a, "--target") == 0) {
-            o->target = v;
-        } else if (strcmp(a, "--server") == 0) {
-            o->server = v;
-        } else if (strcmp(a, "--io") == 0) {
-            if (strcmp(v, "mmsg") != 0 && strcmp(v, "uring") != 0) {
-                fprintf(stderr, "--io: give mmsg or uring, not '%s'\n", v);
-                return -1;
-            }
-            o->uring = strcmp(v, "uring") == 0;
-        } else if (strcmp(a, "--port") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, 65535, &x);
-            o->port = (int)x;
-        } else if (strcmp(a, "--names") == 0) {
-            o->names_file = v;
-        } else if (strcmp(a, "--pattern") == 0) {
-            o->pattern = v;
-        } else if (strcmp(a, "--records") == 0) {
-            o->records = v;
-        } else if (strcmp(a, "--zone") == 0) {
-            o->zone = v;
-        } else if (strcmp(a, "--mix") == 0) {
-            o->mix = v;
-        } else if (strcmp(a, "--write-queries") == 0) {
-            o->write_queries = v;
-        } else if (strcmp(a, "--queries") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, 100000000, &o->queries);
-        } else if (strcmp(a, "--count") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, DMPB_MAX_NAMES, &o->count);
-        } else if (strcmp(a, "--duration") == 0) {
-            rc = dmpb_opt_double(a, v, 0.01, 3600, &o->duration);
-        } else if (strcmp(a, "--step-seconds") == 0) {
-            rc = dmpb_opt_double(a, v, 0.01, 3600, &o->step_seconds);
-        } else if (strcmp(a, "--rates") == 0) {
-            rc = parse_rates(v, o);
-        } else if (strcmp(a, "--max-queries") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, 1000000000000LL, &o->max_queries);
-        } else if (strcmp(a, "--sockets") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, DMPB_MAX_SOCKETS, &o->sockets);
-        } else if (strcmp(a, "--batch") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, DMPB_MAX_BATCH, &o->batch);
-        } else if (strcmp(a, "--window") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, DMPB_MAX_WINDOW, &o->window);
-        } else if (strcmp(a, "--timeout-ms") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, 60000, &o->timeout_ms);
-        } else if (strcmp(a, "--rate") == 0) {
-            rc = dmpb_opt_double(a, v, 0, 1e8, &o->rate);
-        } else if (strcmp(a, "--edns") == 0) {
-            rc = dmpb_opt_i64(a, v, 0, 65535, &o->edns);
-            if (rc == 0 && o->edns != 0 && o->edns < 512) {
-                fprintf(stderr, "--edns: give 0 (no OPT) or a size of at least 512\n");
-                rc = -1;
-            }
-        } else if (strcmp(a, "--qtype") == 0) {
-            rc = dmpb_parse_qtype(v, &o->qtype);
-        } else if (strcmp(a, "--cpu") == 0) {
-            rc = dmpb_opt_i64(a, v, 0, 1023, &o->cpu);
-        } else if (strcmp(a, "--seed") == 0) {
-            rc = dmpb_opt_i64(a, v, 0, INT64_MAX, &o->seed);
-        } else if (strcmp(a, "--show-wrong") == 0) {
-            rc = dmpb_opt_i64(a, v, 0, 1000000, &o->show_wrong);
-        } else {
-            fprintf(stderr, "dns: unknown option '%s' (see --help)\n", a);
-            return -1;
-        }
-        if (rc != 0)
-            return -1;
-        i += used;
+    const dmpb_opt_t tab[] = {
+        DMPB_FLAG("--json", &o->json),
+        DMPB_FLAG("--quiet", &o->quiet),
+        DMPB_FLAG("--tcp", &o->tcp),
+        DMPB_FLAG("--target-is-mine", &o->remote_ok),
+        DMPB_FLAG("--no-tc-retry", &o->no_tc_retry),
+        DMPB_STR("--target", &o->target),
+        DMPB_STR("--server", &o->server),
+        DMPB_FN("--io", parse_io, &o->uring),
+        DMPB_INT("--port", &o->port, 1, 65535),
+        DMPB_STR("--names", &o->names_file),
+        DMPB_STR("--pattern", &o->pattern),
+        DMPB_STR("--records", &o->records),
+        DMPB_STR("--zone", &o->zone),
+        DMPB_STR("--mix", &o->mix),
+        DMPB_STR("--write-queries", &o->write_queries),
+        DMPB_I64("--queries", &o->queries, 1, 100000000),
+        DMPB_I64("--count", &o->count, 1, DMPB_MAX_NAMES),
+        DMPB_DBL("--duration", &o->duration, 0.01, 3600),
+        DMPB_DBL("--step-seconds", &o->step_seconds, 0.01, 3600),
+        DMPB_FN("--rates", parse_rates, o),
+        DMPB_I64("--max-queries", &o->max_queries, 1, 1000000000000LL),
+        DMPB_I64("--sockets", &o->sockets, 1, DMPB_MAX_SOCKETS),
+        DMPB_I64("--batch", &o->batch, 1, DMPB_MAX_BATCH),
+        DMPB_I64("--window", &o->window, 1, DMPB_MAX_WINDOW),
+        DMPB_I64("--timeout-ms", &o->timeout_ms, 1, 60000),
+        DMPB_DBL("--rate", &o->rate, 0, 1e8),
+        DMPB_I64("--edns", &o->edns, 0, 65535),
+        DMPB_FN("--qtype", parse_qtype, &o->qtype),
+        DMPB_I64("--cpu", &o->cpu, 0, 1023),
+        DMPB_I64("--seed", &o->seed, 0, INT64_MAX),
+        DMPB_I64("--show-wrong", &o->show_wrong, 0, 1000000),
+    };
+    if (dmpb_opts_parse("dns", tab, sizeof tab / sizeof tab[0], argc, argv, usage) != 0)
+        return -1;
+    if (o->edns != 0 && o->edns < 512) {
+        fprintf(stderr, "--edns: give 0 (no OPT) or a size of at least 512\n");
+        return -1;
     }
     if (!o->write_queries && !o->target && o->port < 0) {
         fprintf(stderr, "dns: give --target ADDR:PORT (or --port N)\n");

@@ -110,6 +110,38 @@ static void usage(FILE *f, bool writes)
                "2 on bad arguments.\n");
 }
 
+static void usage_writes(FILE *f)
+{
+    usage(f, true);
+}
+
+static void usage_load(FILE *f)
+{
+    usage(f, false);
+}
+
+static int parse_token(const char *opt, const char *v, void *dst)
+{
+    for (const char *p = v; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f) {
+            fprintf(stderr, "%s: only printable ASCII without spaces\n", opt);
+            return -1;
+        }
+    *(const char **)dst = v;
+    return 0;
+}
+
+static int parse_zone(const char *opt, const char *v, void *dst)
+{
+    size_t zl = strlen(v);
+    if (zl == 0 || zl > 200 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-.") != zl) {
+        fprintf(stderr, "%s: a lower-case DNS name of at most 200 chars\n", opt);
+        return -1;
+    }
+    *(const char **)dst = v;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, bool writes, hopts_t *o)
 {
     *o = (hopts_t){.writes = writes,
@@ -124,70 +156,35 @@ static int parse_args(int argc, char **argv, bool writes, hopts_t *o)
                    .seed = -1,
                    .rate = writes ? 2000 : 0,
                    .duration = writes ? 10 : 3600};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int64_t x;
-        int rc = 0, used = 1;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout, writes);
-            exit(0);
-        } else if (strcmp(a, "--json") == 0) {
-            o->json = true;
-            used = 0;
-        } else if (strcmp(a, "--quiet") == 0) {
-            o->quiet = true;
-            used = 0;
-        } else if (!v) {
-            fprintf(stderr, "%s: option '%s' needs a value or is unknown\n", argv[0], a);
-            return -1;
-        } else if (strcmp(a, "--server") == 0) {
-            o->host = v;
-        } else if (strcmp(a, "--port") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, 65535, &x);
-            o->port = (int)x;
-        } else if (strcmp(a, "--token") == 0) {
-            o->token = v;
-            for (const char *p = v; *p; p++)
-                if (*p <= ' ' || *p >= 0x7f) {
-                    fprintf(stderr, "--token: only printable ASCII without spaces\n");
-                    return -1;
-                }
-        } else if (strcmp(a, "--conns") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, MAX_CONNS, &o->conns);
-        } else if (strcmp(a, "--rate") == 0) {
-            rc = dmpb_opt_double(a, v, 0, 1e7, &o->rate);
-        } else if (strcmp(a, "--duration") == 0) {
-            rc = dmpb_opt_double(a, v, 0.01, 86400, &o->duration);
-        } else if (strcmp(a, "--max-requests") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, 1000000000LL, &o->max_requests);
-        } else if (strcmp(a, "--timeout-ms") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, 600000, &o->timeout_ms);
-        } else if (strcmp(a, "--cpu") == 0) {
-            rc = dmpb_opt_i64(a, v, 0, 1023, &o->cpu);
-        } else if (writes && strcmp(a, "--zone") == 0) {
-            o->zone = v;
-            size_t zl = strlen(v);
-            if (zl == 0 || zl > 200 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-.") != zl) {
-                fprintf(stderr, "--zone: a lower-case DNS name of at most 200 chars\n");
-                return -1;
-            }
-        } else if (writes && strcmp(a, "--ttl") == 0) {
-            rc = dmpb_opt_i64(a, v, 1, 86400, &o->ttl);
-        } else if (writes && strcmp(a, "--seed") == 0) {
-            rc = dmpb_opt_i64(a, v, 0, INT64_MAX, &o->seed);
-        } else if (!writes && strcmp(a, "--file") == 0) {
-            o->file = v;
-        } else if (!writes && strcmp(a, "--failed") == 0) {
-            o->failed = v;
-        } else {
-            fprintf(stderr, "%s: unknown option '%s' (see --help)\n", argv[0], a);
-            return -1;
-        }
-        if (rc != 0)
-            return -1;
-        i += used;
+    dmpb_opt_t tab[] = {
+        DMPB_FLAG("--json", &o->json),
+        DMPB_FLAG("--quiet", &o->quiet),
+        DMPB_STR("--server", &o->host),
+        DMPB_INT("--port", &o->port, 1, 65535),
+        DMPB_FN("--token", parse_token, &o->token),
+        DMPB_I64("--conns", &o->conns, 1, MAX_CONNS),
+        DMPB_DBL("--rate", &o->rate, 0, 1e7),
+        DMPB_DBL("--duration", &o->duration, 0.01, 86400),
+        DMPB_I64("--max-requests", &o->max_requests, 1, 1000000000LL),
+        DMPB_I64("--timeout-ms", &o->timeout_ms, 1, 600000),
+        DMPB_I64("--cpu", &o->cpu, 0, 1023),
+        /* writes only */
+        DMPB_FN("--zone", parse_zone, &o->zone),
+        DMPB_I64("--ttl", &o->ttl, 1, 86400),
+        DMPB_I64("--seed", &o->seed, 0, INT64_MAX),
+        /* load only */
+        DMPB_STR("--file", &o->file),
+        DMPB_STR("--failed", &o->failed),
+    };
+    size_t n = sizeof tab / sizeof tab[0];
+    if (writes) {
+        n -= 2; /* no --file, --failed */
+    } else {
+        memmove(&tab[n - 5], &tab[n - 2], 2 * sizeof tab[0]); /* no --zone, --ttl, --seed */
+        n -= 3;
     }
+    if (dmpb_opts_parse(argv[0], tab, n, argc, argv, writes ? usage_writes : usage_load) != 0)
+        return -1;
     if (o->port < 0) {
         fprintf(stderr, "%s: --port is required\n", argv[0]);
         return -1;

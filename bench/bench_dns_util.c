@@ -103,6 +103,59 @@ int dmpb_opt_double(const char *opt, const char *val, double min, double max, do
     return 0;
 }
 
+int dmpb_opts_parse(const char *cmd, const dmpb_opt_t *tab, size_t n, int argc, char **argv,
+                    void (*usage)(FILE *))
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        const dmpb_opt_t *o = NULL;
+        for (size_t k = 0; k < n && !o; k++)
+            if (strcmp(a, tab[k].name) == 0)
+                o = &tab[k];
+        if (!o) {
+            fprintf(stderr, "%s: unknown option '%s' (see --help)\n", cmd, a);
+            return -1;
+        }
+        if (o->kind == DMPB_OPT_FLAG) {
+            *(bool *)o->dst = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "%s: option %s needs a value\n", cmd, a);
+            return -1;
+        }
+        const char *v = argv[++i];
+        int64_t x;
+        int rc = 0;
+        switch (o->kind) {
+        case DMPB_OPT_STR:
+            *(const char **)o->dst = v;
+            break;
+        case DMPB_OPT_I64:
+            rc = dmpb_opt_i64(a, v, o->imin, o->imax, (int64_t *)o->dst);
+            break;
+        case DMPB_OPT_INT:
+            rc = dmpb_opt_i64(a, v, o->imin, o->imax, &x);
+            if (rc == 0)
+                *(int *)o->dst = (int)x;
+            break;
+        case DMPB_OPT_DBL:
+            rc = dmpb_opt_double(a, v, o->dmin, o->dmax, (double *)o->dst);
+            break;
+        default:
+            rc = o->fn(a, v, o->dst);
+            break;
+        }
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int dmpb_pin_cpu(int cpu)
 {
     cpu_set_t set;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 /* HDR-style histogram of nanosecond values: values below 2^SUB_BITS are exact, above that each
@@ -29,6 +30,57 @@ int64_t dmpb_now_ns(void); /* CLOCK_MONOTONIC */
  * stderr and returns -1 on anything else (empty, trailing junk, overflow, out of range). */
 int dmpb_opt_i64(const char *opt, const char *val, int64_t min, int64_t max, int64_t *out);
 int dmpb_opt_double(const char *opt, const char *val, double min, double max, double *out);
+
+/* One option of a dnsmesh-bench subcommand, for dmpb_opts_parse: a flag (bool *), a string
+ * (const char **, pointing into argv), an integer (int64_t * or int *) or a number (double *) in
+ * a range, or a value handed to fn (dst is fn's context). */
+typedef enum {
+    DMPB_OPT_FLAG,
+    DMPB_OPT_STR,
+    DMPB_OPT_I64,
+    DMPB_OPT_INT,
+    DMPB_OPT_DBL,
+    DMPB_OPT_FN
+} dmpb_opt_kind_t;
+typedef struct {
+    const char *name; /* "--port" */
+    dmpb_opt_kind_t kind;
+    void *dst;
+    int64_t imin, imax;                                     /* DMPB_OPT_I64 / DMPB_OPT_INT */
+    double dmin, dmax;                                      /* DMPB_OPT_DBL */
+    int (*fn)(const char *opt, const char *val, void *dst); /* DMPB_OPT_FN: 0, or -1 once it
+                                                               has said why on stderr */
+} dmpb_opt_t;
+#define DMPB_FLAG(n, p)                                                                            \
+    {                                                                                              \
+        .name = (n), .kind = DMPB_OPT_FLAG, .dst = (p)                                             \
+    }
+#define DMPB_STR(n, p)                                                                             \
+    {                                                                                              \
+        .name = (n), .kind = DMPB_OPT_STR, .dst = (p)                                              \
+    }
+#define DMPB_I64(n, p, lo, hi)                                                                     \
+    {                                                                                              \
+        .name = (n), .kind = DMPB_OPT_I64, .dst = (p), .imin = (lo), .imax = (hi)                  \
+    }
+#define DMPB_INT(n, p, lo, hi)                                                                     \
+    {                                                                                              \
+        .name = (n), .kind = DMPB_OPT_INT, .dst = (p), .imin = (lo), .imax = (hi)                  \
+    }
+#define DMPB_DBL(n, p, lo, hi)                                                                     \
+    {                                                                                              \
+        .name = (n), .kind = DMPB_OPT_DBL, .dst = (p), .dmin = (lo), .dmax = (hi)                  \
+    }
+#define DMPB_FN(n, f, p)                                                                           \
+    {                                                                                              \
+        .name = (n), .kind = DMPB_OPT_FN, .dst = (p), .fn = (f)                                    \
+    }
+
+/* Parses argv[1..argc-1] against tab[0..n-1]. --help or -h prints usage(stdout) and exits 0; an
+ * unknown option, a missing value or a bad one prints a clear error (prefixed "cmd: ") and
+ * returns -1. Later occurrences of an option override earlier ones. */
+int dmpb_opts_parse(const char *cmd, const dmpb_opt_t *tab, size_t n, int argc, char **argv,
+                    void (*usage)(FILE *));
 
 /* Pins the calling thread to `cpu`; prints the reason and returns -1 on failure. */
 int dmpb_pin_cpu(int cpu);

@@ -114,59 +114,26 @@ static int parse_args(int argc, char **argv, opts_t *o)
     o->duration = 10;
     o->legit_rate = 5000;
     o->flood_rate = 50000;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        }
-        if (strcmp(a, "--json") == 0) {
-            o->json = true;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "rrl: %s needs a value (see --help)\n", a);
-            return -1;
-        }
-        const char *v = argv[++i];
-        int r = 0;
-        if (strcmp(a, "--server") == 0)
-            o->server = v;
-        else if (strcmp(a, "--port") == 0)
-            r = dmpb_opt_i64(a, v, 1, 65535, &o->port);
-        else if (strcmp(a, "--expect") == 0)
-            o->expect_file = v;
-        else if (strcmp(a, "--flood-name") == 0)
-            o->flood_name = v;
-        else if (strcmp(a, "--flood-random-under") == 0)
-            o->flood_under = v;
-        else if (strcmp(a, "--legit-src") == 0)
-            o->legit_src = v;
-        else if (strcmp(a, "--flood-src") == 0)
-            o->flood_src = v;
-        else if (strcmp(a, "--legit-rate") == 0)
-            r = dmpb_opt_double(a, v, 1, 50000, &o->legit_rate);
-        else if (strcmp(a, "--flood-rate") == 0)
-            r = dmpb_opt_double(a, v, 0, 10000000, &o->flood_rate);
-        else if (strcmp(a, "--duration") == 0)
-            r = dmpb_opt_double(a, v, 0.1, 120, &o->duration);
-        else if (strcmp(a, "--max-flood") == 0)
-            r = dmpb_opt_i64(a, v, 1, 1000000000, &o->max_flood);
-        else if (strcmp(a, "--timeout-ms") == 0)
-            r = dmpb_opt_i64(a, v, 10, 1000, &o->timeout_ms);
-        else if (strcmp(a, "--edns") == 0)
-            r = dmpb_opt_i64(a, v, 0, 65535, &o->edns);
-        else if (strcmp(a, "--cpu") == 0)
-            r = dmpb_opt_i64(a, v, 0, 1023, &o->cpu);
-        else if (strcmp(a, "--seed") == 0)
-            r = dmpb_opt_i64(a, v, 0, INT64_MAX, &o->seed);
-        else {
-            fprintf(stderr, "rrl: unknown option '%s' (see --help)\n", a);
-            return -1;
-        }
-        if (r != 0)
-            return -1;
-    }
+    const dmpb_opt_t tab[] = {
+        DMPB_FLAG("--json", &o->json),
+        DMPB_STR("--server", &o->server),
+        DMPB_I64("--port", &o->port, 1, 65535),
+        DMPB_STR("--expect", &o->expect_file),
+        DMPB_STR("--flood-name", &o->flood_name),
+        DMPB_STR("--flood-random-under", &o->flood_under),
+        DMPB_STR("--legit-src", &o->legit_src),
+        DMPB_STR("--flood-src", &o->flood_src),
+        DMPB_DBL("--legit-rate", &o->legit_rate, 1, 50000),
+        DMPB_DBL("--flood-rate", &o->flood_rate, 0, 10000000),
+        DMPB_DBL("--duration", &o->duration, 0.1, 120),
+        DMPB_I64("--max-flood", &o->max_flood, 1, 1000000000),
+        DMPB_I64("--timeout-ms", &o->timeout_ms, 10, 1000),
+        DMPB_I64("--edns", &o->edns, 0, 65535),
+        DMPB_I64("--cpu", &o->cpu, 0, 1023),
+        DMPB_I64("--seed", &o->seed, 0, INT64_MAX),
+    };
+    if (dmpb_opts_parse("rrl", tab, sizeof tab / sizeof tab[0], argc, argv, usage) != 0)
+        return -1;
     if (!o->port || !o->expect_file || !o->flood_name == !o->flood_under) {
         fprintf(stderr, "rrl: --port, --expect and one of --flood-name and --flood-random-under "
                         "are required (see --help)\n");

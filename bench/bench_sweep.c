@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_dns_util.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -228,41 +229,28 @@ static int usage(FILE *f)
     return f == stdout ? 0 : 2;
 }
 
+static void usage_f(FILE *f)
+{
+    (void)usage(f);
+}
+
 static int sweep_main(int argc, char **argv)
 {
-    long records = 100000, writers = 1, batch = 16, cpu = 0, nice_v = 13;
-    bool hog = true;
+    int64_t records = 100000, writers = 1, batch = 16, cpu = 0, nice_v = 13;
+    bool no_hog = false;
     const char *dir = "/tmp";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-            return usage(stdout);
-        if (strcmp(a, "--no-hog") == 0) {
-            hog = false;
-            continue;
-        }
-        if (!v)
-            return usage(stderr);
-        i++;
-        if (strcmp(a, "--records") == 0)
-            records = atol(v);
-        else if (strcmp(a, "--writers") == 0)
-            writers = atol(v);
-        else if (strcmp(a, "--batch") == 0)
-            batch = atol(v);
-        else if (strcmp(a, "--cpu") == 0)
-            cpu = atol(v);
-        else if (strcmp(a, "--nice") == 0)
-            nice_v = atol(v);
-        else if (strcmp(a, "--dir") == 0)
-            dir = v;
-        else
-            return usage(stderr);
-    }
-    if (records < 1 || records > 10000000 || writers < 1 || writers > 8 || batch < 1 ||
-        batch > 64 || nice_v < 0 || nice_v > 19)
-        return usage(stderr);
+    const dmpb_opt_t tab[] = {
+        DMPB_FLAG("--no-hog", &no_hog),
+        DMPB_I64("--records", &records, 1, 10000000),
+        DMPB_I64("--writers", &writers, 1, 8),
+        DMPB_I64("--batch", &batch, 1, 64),
+        DMPB_I64("--cpu", &cpu, 0, 1023),
+        DMPB_I64("--nice", &nice_v, 0, 19),
+        DMPB_STR("--dir", &dir),
+    };
+    if (dmpb_opts_parse("sweep", tab, sizeof tab / sizeof tab[0], argc, argv, usage_f) != 0)
+        return 2;
+    bool hog = !no_hog;
     char path[4096];
     snprintf(path, sizeof path, "%s/dmp-bench-sweep.XXXXXX", dir);
     if (!mkdtemp(path)) {

@@ -160,49 +160,21 @@ static int bench_update_main(int argc, char **argv)
     o.conc = 8;
     o.value_bytes = 120;
     o.timeout_ms = 2000;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--json")) {
-            o.json = true;
-            continue;
-        }
-        if (!strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!v) {
-            usage(stderr);
-            return 2;
-        }
-        i++;
-        int bad = 0;
-        if (!strcmp(a, "--host"))
-            host = v;
-        else if (!strcmp(a, "--port"))
-            bad = dmpb_opt_i64(a, v, 1, 65535, &port);
-        else if (!strcmp(a, "--zone"))
-            o.zone = v;
-        else if (!strcmp(a, "--key"))
-            key = v;
-        else if (!strcmp(a, "--duration"))
-            bad = dmpb_opt_double(a, v, 0.1, 600, &o.duration);
-        else if (!strcmp(a, "--conc"))
-            bad = dmpb_opt_i64(a, v, 0, 256, &o.conc);
-        else if (!strcmp(a, "--query-threads"))
-            bad = dmpb_opt_i64(a, v, 0, 64, &o.qthreads);
-        else if (!strcmp(a, "--value-bytes"))
-            bad = dmpb_opt_i64(a, v, 1, 60000, &o.value_bytes);
-        else if (!strcmp(a, "--timeout-ms"))
-            bad = dmpb_opt_i64(a, v, 10, 60000, &o.timeout_ms);
-        else if (!strcmp(a, "--qname"))
-            o.qname = v;
-        else {
-            fprintf(stderr, "dnsmesh-bench update: unknown option %s\n", a);
-            return 2;
-        }
-        if (bad)
-            return 2;
-    }
+    const dmpb_opt_t tab[] = {
+        DMPB_FLAG("--json", &o.json),
+        DMPB_STR("--host", &host),
+        DMPB_I64("--port", &port, 1, 65535),
+        DMPB_STR("--zone", &o.zone),
+        DMPB_STR("--key", &key),
+        DMPB_DBL("--duration", &o.duration, 0.1, 600),
+        DMPB_I64("--conc", &o.conc, 0, 256),
+        DMPB_I64("--query-threads", &o.qthreads, 0, 64),
+        DMPB_I64("--value-bytes", &o.value_bytes, 1, 60000),
+        DMPB_I64("--timeout-ms", &o.timeout_ms, 10, 60000),
+        DMPB_STR("--qname", &o.qname),
+    };
+    if (dmpb_opts_parse("update", tab, sizeof tab / sizeof tab[0], argc, argv, usage) != 0)
+        return 2;
     if (!port || !o.zone || !key) {
         usage(stderr);
         return 2;

@@ -132,6 +132,18 @@ def main():
         check(first["name"] in err and "unpublished data" in err,
               "altered value: the wrong answer is shown on stderr")
 
+        # 2b. bad arguments: exit 2 with an error that names the option (every subcommand
+        # parses its options through one table-driven parser)
+        for args, want in ((["dns", "--bogus"], "unknown option '--bogus'"),
+                           (["dns", "--target", dns, "--timeout-ms"], "--timeout-ms needs a value"),
+                           (["dns", "--target", dns, "--port", "70000"], "not an integer in 1..65535"),
+                           (["rrl", "--port", "1", "--flood-rate", "x"], "--flood-rate: 'x'"),
+                           (["sweep", "--records", "0"], "--records: '0'"),
+                           (["load", "--port", "1", "--zone", "z"], "unknown option '--zone'")):
+            rc, out, err = run(args)
+            check(rc == 2 and want in err, "%s: exit 2 and %r (got %d, %r)"
+                  % (" ".join(args), want, rc, err.strip()[:120]))
+
         # 3. dnsperf's format and fixed-rate steps
         rc, out, err = run(["dns", "--target", dns, "--names", qf, "--records", recs, "--json",
                             "--quiet", "--rates", "200,400", "--step-seconds", "1",

@@ -137,25 +137,44 @@ static void h_done(dmp_node_txn_t *t)
     ((hooks_t *)t->ctx)->done++;
 }
 
+/* A temporary store, one shard's metrics and the hooks, with an apply environment over them. */
+typedef struct {
+    tstore_t ts;
+    dmp_node_metrics_t m;
+    hooks_t hk;
+    dmp_node_apply_env_t env;
+} fix_t;
+
+static void fix_open(fix_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    tstore_open(&f->ts);
+    assert_int_equal(dmp_node_metrics_init(&f->m, 1), 0);
+    f->env = (dmp_node_apply_env_t){.store = f->ts.s,
+                                    .st = &f->m.t[0],
+                                    .now_ms = fake_now,
+                                    .invalidate = h_inval,
+                                    .on_put = h_put,
+                                    .ctx = &f->hk};
+}
+
+static void fix_close(fix_t *f)
+{
+    dmp_node_metrics_free(&f->m);
+    tstore_close(&f->ts);
+}
+
 static void t_txn_exec(void **state)
 {
     (void)state;
-    tstore_t ts;
-    tstore_open(&ts);
-    dmp_node_metrics_t m;
-    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
+    fix_t f;
+    fix_open(&f);
     _Atomic uint32_t serial = 0;
-    hooks_t hk = {0};
-    dmp_node_apply_env_t env = {.store = ts.s,
-                                .st = &m.t[0],
-                                .now_ms = fake_now,
-                                .serial = &serial,
-                                .invalidate = h_inval,
-                                .on_put = h_put,
-                                .ctx = &hk};
-    assert_int_equal(dmp_store_put(ts.s, "n.test", 6, (const uint8_t *)"a", 1, 60, g_now), 0);
+    dmp_node_apply_env_t env = f.env;
+    env.serial = &serial;
+    assert_int_equal(dmp_store_put(f.ts.s, "n.test", 6, (const uint8_t *)"a", 1, 60, g_now), 0);
     dmp_node_change_t ch[3];
-    dmp_node_txn_t t = {.changes = ch, .cap = 2, .done = h_done, .ctx = &hk};
+    dmp_node_txn_t t = {.changes = ch, .cap = 2, .done = h_done, .ctx = &f.hk};
     /* cap 2 with "a" stored: b fits, c does not -> the whole transaction fails */
     mk(&ch[0], DMP_NODE_CH_PUT, "n.test", "b");
     mk(&ch[1], DMP_NODE_CH_PUT, "n.test", "c");
@@ -163,9 +182,9 @@ static void t_txn_exec(void **state)
     dmp_node_txn_exec(&env, &t);
     assert_int_equal(t.result, DMP_EFULL);
     assert_int_equal(t.failed, 1);
-    assert_int_equal(hk.done, 1);
-    assert_false(has(ts.s, "n.test", "b"));
-    assert_int_equal(hk.invalidated, 0);
+    assert_int_equal(f.hk.done, 1);
+    assert_false(has(f.ts.s, "n.test", "b"));
+    assert_int_equal(f.hk.invalidated, 0);
     assert_int_equal(atomic_load(&serial), 0);
     /* deleting "a" first makes room for both */
     mk(&ch[0], DMP_NODE_CH_DEL_VALUE, "n.test", "a");
@@ -176,12 +195,12 @@ static void t_txn_exec(void **state)
     assert_int_equal(t.result, 0);
     assert_int_equal(t.changed, 3);
     assert_int_equal(ch[0].removed, 1);
-    assert_int_equal(hk.done, 2);
-    assert_int_equal(hk.invalidated, 3);
-    assert_int_equal(hk.puts, 2);
+    assert_int_equal(f.hk.done, 2);
+    assert_int_equal(f.hk.invalidated, 3);
+    assert_int_equal(f.hk.puts, 2);
     assert_int_equal(atomic_load(&serial), (uint32_t)(g_now / 1000));
-    assert_false(has(ts.s, "n.test", "a"));
-    assert_true(has(ts.s, "n.test", "b") && has(ts.s, "n.test", "c"));
+    assert_false(has(f.ts.s, "n.test", "a"));
+    assert_true(has(f.ts.s, "n.test", "b") && has(f.ts.s, "n.test", "c"));
     /* re-publishing an existing value at the cap is fine; a new one is not */
     mk(&ch[0], DMP_NODE_CH_PUT, "n.test", "b");
     t.n = 1;
@@ -193,14 +212,14 @@ static void t_txn_exec(void **state)
     t.n = 2;
     dmp_node_txn_exec(&env, &t);
     assert_int_equal(t.result, 0);
-    assert_int_equal(count_at(ts.s, "n.test"), 1);
+    assert_int_equal(count_at(f.ts.s, "n.test"), 1);
     /* unsafe value: checked after the cap, only with the flag */
     mk(&ch[0], DMP_NODE_CH_PUT, "u.test", "bad\"");
     t.n = 1;
     t.flags = DMP_NODE_TXN_CHECK_VALUES;
     dmp_node_txn_exec(&env, &t);
     assert_int_equal(t.result, DMP_EINVAL);
-    assert_int_equal(count_at(ts.s, "u.test"), 0);
+    assert_int_equal(count_at(f.ts.s, "u.test"), 0);
     mk(&ch[0], DMP_NODE_CH_PUT, "n.test", "new\"");
     dmp_node_txn_exec(&env, &t); /* at the cap: 413 comes first, as the reference */
     t.cap = 1;
@@ -214,50 +233,40 @@ static void t_txn_exec(void **state)
     assert_int_equal(t.result, 0);
     assert_int_equal(t.changed, 0);
     assert_int_equal(atomic_load(&serial), 5);
-    dmp_node_metrics_free(&m);
-    tstore_close(&ts);
+    fix_close(&f);
 }
 
 /* the shard queue: single puts are batched, cap counted over pending values */
 static void t_write_queue(void **state)
 {
     (void)state;
-    tstore_t ts;
-    tstore_open(&ts);
-    dmp_node_metrics_t m;
-    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
-    hooks_t hk = {0};
-    dmp_node_wq_t q = {.env = {.store = ts.s,
-                               .st = &m.t[0],
-                               .now_ms = fake_now,
-                               .invalidate = h_inval,
-                               .on_put = h_put,
-                               .ctx = &hk},
-                       .max_batch = 8};
+    fix_t f;
+    fix_open(&f);
+    dmp_node_wq_t q = {.env = f.env, .max_batch = 8};
     dmp_node_change_t ch[12];
     dmp_node_txn_t t[12];
     const char *vals[4] = {"one", "two", "three", "one"};
     for (int i = 0; i < 4; i++) {
         mk(&ch[i], DMP_NODE_CH_PUT, "n.test", vals[i]);
-        t[i] = (dmp_node_txn_t){.changes = &ch[i], .n = 1, .cap = 2, .done = h_done, .ctx = &hk};
+        t[i] = (dmp_node_txn_t){.changes = &ch[i], .n = 1, .cap = 2, .done = h_done, .ctx = &f.hk};
         dmp_node_wq_take(&q, &t[i]);
     }
     assert_int_equal(t[2].result, DMP_EFULL); /* over the cap counting pending values */
-    assert_int_equal(hk.done, 1);             /* the others wait for the batch */
+    assert_int_equal(f.hk.done, 1);           /* the others wait for the batch */
     assert_int_equal(q.n, 3);
     dmp_node_wq_flush(&q);
-    assert_int_equal(hk.done, 4);
+    assert_int_equal(f.hk.done, 4);
     assert_int_equal(t[0].result, 0);
     assert_int_equal(t[1].result, 0);
     assert_int_equal(t[3].result, 0);
-    assert_int_equal(count_at(ts.s, "n.test"), 2);
-    assert_string_equal(hk.last_inval, "n.test");
+    assert_int_equal(count_at(f.ts.s, "n.test"), 2);
+    assert_string_equal(f.hk.last_inval, "n.test");
     /* a delete flushes the pending puts first, then runs */
     mk(&ch[4], DMP_NODE_CH_PUT, "d.test", "x");
-    t[4] = (dmp_node_txn_t){.changes = &ch[4], .n = 1, .done = h_done, .ctx = &hk};
+    t[4] = (dmp_node_txn_t){.changes = &ch[4], .n = 1, .done = h_done, .ctx = &f.hk};
     dmp_node_wq_take(&q, &t[4]);
     mk(&ch[5], DMP_NODE_CH_DEL_ALL, "d.test", NULL);
-    t[5] = (dmp_node_txn_t){.changes = &ch[5], .n = 1, .done = h_done, .ctx = &hk};
+    t[5] = (dmp_node_txn_t){.changes = &ch[5], .n = 1, .done = h_done, .ctx = &f.hk};
     dmp_node_wq_take(&q, &t[5]);
     assert_int_equal(t[4].result, 0);
     assert_int_equal(t[5].result, 0);
@@ -271,7 +280,7 @@ static void t_write_queue(void **state)
     for (int i = 0; i < 8; i++) {
         snprintf(names[i], sizeof(names[i]), "b%d.test", i);
         mk(&mc[i], DMP_NODE_CH_PUT, names[i], "v");
-        mt[i] = (dmp_node_txn_t){.changes = &mc[i], .n = 1, .done = h_done, .ctx = &hk};
+        mt[i] = (dmp_node_txn_t){.changes = &mc[i], .n = 1, .done = h_done, .ctx = &f.hk};
         mt[i].result = 99;
         dmp_node_wq_take(&q, &mt[i]);
     }
@@ -279,12 +288,11 @@ static void t_write_queue(void **state)
     for (int i = 0; i < 8; i++)
         assert_int_equal(mt[i].result, 0);
     dmp_node_tstats_t sum;
-    dmp_node_metrics_sum(&m, &sum);
+    dmp_node_metrics_sum(&f.m, &sum);
     assert_true(sum.writes >= 12);
     assert_true(sum.write_batches >= 3);
     assert_int_equal(sum.deletes, 1); /* the second delete removed nothing */
-    dmp_node_metrics_free(&m);
-    tstore_close(&ts);
+    fix_close(&f);
 }
 
 /* ---- generations and the lookup ---- */
@@ -313,24 +321,22 @@ static void t_neggen(void **state)
 static void t_lookup(void **state)
 {
     (void)state;
-    tstore_t ts;
-    tstore_open(&ts);
-    dmp_node_metrics_t m;
-    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
+    fix_t f;
+    fix_open(&f);
     dmp_cache_t *cache = NULL;
     assert_int_equal(dmp_cache_new(1 << 20, &cache), 0);
     dmp_node_neggen_t *g = calloc(1, sizeof(*g));
     dmp_node_lookup_t l;
-    dmp_node_lookup_init(&l, ts.s, cache, g, &m.t[0], 60);
+    dmp_node_lookup_init(&l, f.ts.s, cache, g, &f.m.t[0], 60);
     l.now_ms = g_now;
     dmp_dns_rrset_view_t v;
     /* NXDOMAIN, cached */
     assert_int_equal(dmp_node_lookup(&l, "mb.zone.test", 12, &v), DMP_ENOTFOUND);
     assert_int_equal(dmp_node_lookup(&l, "mb.zone.test", 12, &v), DMP_ENOTFOUND);
-    assert_int_equal(m.t[0].cache_neg_hits, 1);
+    assert_int_equal(f.m.t[0].cache_neg_hits, 1);
     /* a child appears in the store: the cached NXDOMAIN still answers until the bump */
     assert_int_equal(
-        dmp_store_put(ts.s, "slot-0.mb.zone.test", 19, (const uint8_t *)"v", 1, 60, g_now), 0);
+        dmp_store_put(f.ts.s, "slot-0.mb.zone.test", 19, (const uint8_t *)"v", 1, 60, g_now), 0);
     assert_int_equal(dmp_node_lookup(&l, "mb.zone.test", 12, &v), DMP_ENOTFOUND);
     dmp_node_neggen_bump(g, "zone.test", "slot-0.mb.zone.test", 19);
     assert_int_equal(dmp_node_lookup(&l, "mb.zone.test", 12, &v), 0); /* NODATA (RFC 8020) */
@@ -338,16 +344,16 @@ static void t_lookup(void **state)
     /* the child: a miss, then a hit with the same bytes */
     assert_int_equal(dmp_node_lookup(&l, "slot-0.mb.zone.test", 19, &v), 0);
     assert_int_equal(v.count, 1);
-    uint64_t misses = m.t[0].cache_misses;
+    uint64_t misses = f.m.t[0].cache_misses;
     assert_int_equal(dmp_node_lookup(&l, "slot-0.mb.zone.test", 19, &v), 0);
-    assert_int_equal(m.t[0].cache_misses, misses);
-    assert_true(m.t[0].cache_hits >= 1);
+    assert_int_equal(f.m.t[0].cache_misses, misses);
+    assert_true(f.m.t[0].cache_hits >= 1);
     /* entries end with the earliest expiry */
     l.now_ms = g_now + 61000;
     assert_int_equal(dmp_node_lookup(&l, "slot-0.mb.zone.test", 19, &v), DMP_ENOTFOUND);
     /* without a cache every lookup reads the store */
     dmp_node_lookup_t l2;
-    dmp_node_lookup_init(&l2, ts.s, NULL, NULL, &m.t[0], 60);
+    dmp_node_lookup_init(&l2, f.ts.s, NULL, NULL, &f.m.t[0], 60);
     l2.now_ms = g_now;
     assert_int_equal(dmp_node_lookup(&l2, "slot-0.mb.zone.test", 19, &v), 0);
     assert_int_equal(v.count, 1);
@@ -355,8 +361,7 @@ static void t_lookup(void **state)
     dmp_node_lookup_free(&l);
     dmp_cache_free(cache);
     free(g);
-    dmp_node_metrics_free(&m);
-    tstore_close(&ts);
+    fix_close(&f);
 }
 
 /* ---- answer size: a put that would make the name's answer exceed one DNS message ---- */
@@ -372,18 +377,9 @@ static void t_answer_size(void **state)
     assert_int_equal(dmp_node_answer_size(13, 0, 0), 12 + 19 + 177);
     assert_int_equal(dmp_node_answer_size(13, 2, 100), 12 + 19 + 177 + 24 + 100);
 
-    tstore_t ts;
-    tstore_open(&ts);
-    dmp_node_metrics_t m;
-    assert_int_equal(dmp_node_metrics_init(&m, 1), 0);
-    hooks_t hk = {0};
-    dmp_node_wq_t q = {.env = {.store = ts.s,
-                               .st = &m.t[0],
-                               .now_ms = fake_now,
-                               .invalidate = h_inval,
-                               .on_put = h_put,
-                               .ctx = &hk},
-                       .max_batch = 16};
+    fix_t f;
+    fix_open(&f);
+    dmp_node_wq_t q = {.env = f.env, .max_batch = 16};
     const char *name = "big.zone.test"; /* 13 */
     enum { VL = 12288, NV = 8 };
     static uint8_t vals[NV][VL];
@@ -401,24 +397,24 @@ static void t_answer_size(void **state)
                                 .cap = 64,
                                 .flags = DMP_NODE_TXN_CHECK_SIZE,
                                 .done = h_done,
-                                .ctx = &hk};
+                                .ctx = &f.hk};
         dmp_node_wq_take(&q, &t[i]);
     }
     /* the five earlier ones are still pending in the batch: they count */
     assert_int_equal(q.n, 5);
     assert_int_equal(t[5].result, DMP_EMSGSIZE);
-    assert_int_equal(hk.done, 1);
+    assert_int_equal(f.hk.done, 1);
     dmp_node_wq_flush(&q);
     for (int i = 0; i < 5; i++)
         assert_int_equal(t[i].result, 0);
-    assert_int_equal(count_at(ts.s, name), 5);
+    assert_int_equal(count_at(f.ts.s, name), 5);
     /* against the store alone: still refused; a value already there only refreshes */
     t[6] = (dmp_node_txn_t){.changes = &ch[6],
                             .n = 1,
                             .cap = 64,
                             .flags = DMP_NODE_TXN_CHECK_SIZE,
                             .done = h_done,
-                            .ctx = &hk};
+                            .ctx = &f.hk};
     dmp_node_txn_exec(&q.env, &t[6]);
     assert_int_equal(t[6].result, DMP_EMSGSIZE);
     assert_int_equal(t[6].failed, 0);
@@ -426,12 +422,12 @@ static void t_answer_size(void **state)
     dmp_node_txn_exec(&q.env, &t[0]);
     assert_int_equal(t[0].result, 0);
     size_t cnt = 0, bytes = 0;
-    assert_int_equal(dmp_store_count_values_ex(ts.s, name, strlen(name), g_now, &cnt, &bytes), 0);
+    assert_int_equal(dmp_store_count_values_ex(f.ts.s, name, strlen(name), g_now, &cnt, &bytes), 0);
     assert_int_equal(cnt, 5);
     assert_int_equal(bytes, 5 * (VL + 49));
     /* every stored value is served, in an answer that fits one message */
     dmp_node_lookup_t l;
-    dmp_node_lookup_init(&l, ts.s, NULL, NULL, &m.t[0], 60);
+    dmp_node_lookup_init(&l, f.ts.s, NULL, NULL, &f.m.t[0], 60);
     l.now_ms = g_now;
     dmp_dns_rrset_view_t v;
     assert_int_equal(dmp_node_lookup(&l, name, strlen(name), &v), 0);
@@ -451,27 +447,26 @@ static void t_answer_size(void **state)
                          .cap = 64,
                          .flags = DMP_NODE_TXN_CHECK_SIZE,
                          .done = h_done,
-                         .ctx = &hk};
+                         .ctx = &f.hk};
     dmp_node_txn_exec(&q.env, &tt);
     assert_int_equal(tt.result, DMP_EMSGSIZE);
     assert_int_equal(tt.failed, 6);
-    assert_int_equal(count_at(ts.s, name), 5); /* nothing of it applied */
+    assert_int_equal(count_at(f.ts.s, name), 5); /* nothing of it applied */
     tt.n = 6;
     dmp_node_txn_exec(&q.env, &tt);
     assert_int_equal(tt.result, 0);
-    assert_int_equal(count_at(ts.s, name), 5);
+    assert_int_equal(count_at(f.ts.s, name), 5);
     /* a small value still fits beside them: 61,953 + 12 + 2 */
     dmp_node_change_t sc;
     assert_int_equal(
         dmp_node_change_set(&sc, DMP_NODE_CH_PUT, name, strlen(name), (const uint8_t *)"s", 1, 60),
         0);
     dmp_node_txn_t st = {
-        .changes = &sc, .n = 1, .flags = DMP_NODE_TXN_CHECK_SIZE, .done = h_done, .ctx = &hk};
+        .changes = &sc, .n = 1, .flags = DMP_NODE_TXN_CHECK_SIZE, .done = h_done, .ctx = &f.hk};
     dmp_node_txn_exec(&q.env, &st);
     assert_int_equal(st.result, 0);
-    assert_int_equal(count_at(ts.s, name), 6);
-    dmp_node_metrics_free(&m);
-    tstore_close(&ts);
+    assert_int_equal(count_at(f.ts.s, name), 6);
+    fix_close(&f);
 }
 
 int main(void)

@@ -135,6 +135,15 @@ void dmp_store_wbi_merge(void *b, rocksdb_column_family_handle_t *cf, const char
 int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_deltas_t *dl,
                          const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec, bool tomb);
 
+/* ---- store_txn.c ---- */
+/* Adds one put (p->name/value/ttl; ln = its normalised name) to wb: the record, its expiry,
+ * by-stored, name and bucket index entries, the lifted tombstone, and (for a new row) the count,
+ * Merkle and journal deltas in dl; a refresh replaces the old row's index entries. *vbuf and *vcap
+ * is a scratch buffer the caller frees. */
+int dmp_store_apply_put(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_deltas_t *dl,
+                        const dmp_store_op_t *p, const char *ln, int64_t now_ms, uint8_t **vbuf,
+                        size_t *vcap);
+
 /* ---- store_serial.c ---- */
 /* Loads the persisted serial (a fresh store: the current Unix time, persisted). */
 int dmp_store_serial_load(dmp_store_t *s);

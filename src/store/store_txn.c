@@ -39,9 +39,9 @@ static void remove_row_wi(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store
         *rc = dmp_store_deltas_add(dl, ln, nl, hash);
 }
 
-static int apply_put(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_deltas_t *dl,
-                     const dmp_store_op_t *p, const char *ln, int64_t now_ms, uint8_t **vbuf,
-                     size_t *vcap)
+int dmp_store_apply_put(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_deltas_t *dl,
+                        const dmp_store_op_t *p, const char *ln, int64_t now_ms, uint8_t **vbuf,
+                        size_t *vcap)
 {
     uint8_t hash[32], rkey[DMP_STORE_RKEY_MAX], ikey[DMP_STORE_IKEY_MAX];
     crypto_hash_sha256(hash, p->value_len ? p->value : (const uint8_t *)"", p->value_len);
@@ -243,7 +243,7 @@ int dmp_store_apply_ex(dmp_store_t *s, dmp_store_op_t *ops, size_t n, int64_t no
         char ln[DMP_STORE_MAX_NAME];
         dmp_store_name_norm(p->name, p->name_len, ln);
         if (p->op == DMP_STORE_OP_PUT) {
-            rc = apply_put(s, wb, &dl, p, ln, now_ms, &vbuf, &vcap);
+            rc = dmp_store_apply_put(s, wb, &dl, p, ln, now_ms, &vbuf, &vcap);
             nchanged++;
         } else {
             rc = apply_delete(s, wb, &dl, p, ln);

@@ -45,71 +45,16 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
     for (size_t i = 0; i < n && rc == 0; i++) {
         const dmp_store_put_t *p = &puts[i];
         char ln[DMP_STORE_MAX_NAME];
-        uint8_t hash[32], rkey[DMP_STORE_RKEY_MAX], ikey[DMP_STORE_IKEY_MAX];
         dmp_store_name_norm(p->name, p->name_len, ln);
-        crypto_hash_sha256(hash, p->value_len ? p->value : (const uint8_t *)"", p->value_len);
-        size_t rkl = dmp_store_rkey_make(rkey, ln, p->name_len, hash);
-
-        char *err = NULL;
-        size_t olen = 0;
-        char *old = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
-            wb, s->db, s->rdefault, s->cf[CF_RECORDS], (const char *)rkey, rkl, &olen, &err);
-        if ((rc = dmp_store_rerr(err)) != 0)
-            break;
-        if (old == NULL) {
-            dl.count_delta++;
-            rc = dmp_store_deltas_add(&dl, ln, p->name_len, hash);
-            dmp_store_journal_note(&dl, 1, ln, p->name_len, p->value, p->value_len);
-        } else {
-            dmp_store_rec_t orec;
-            if (dmp_store_rec_parse((const uint8_t *)old, olen, &orec) == 0) {
-                size_t ikl = dmp_store_ikey_make(ikey, orec.expires_ms, rkey, rkl);
-                rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_EXPIRY], (const char *)ikey, ikl);
-                ikl = dmp_store_ikey_make(ikey, orec.stored_ms, rkey, rkl);
-                rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_BYSTORED], (const char *)ikey, ikl);
-            }
-            rocksdb_free(old);
-        }
-        if (rc != 0)
-            break;
-
-        int64_t expires = now_ms + (int64_t)p->ttl * 1000;
-        size_t need = DMP_STORE_REC_HDR + p->value_len;
-        if (need > vcap) {
-            uint8_t *nb = realloc(vbuf, need);
-            if (nb == NULL) {
-                rc = DMP_ENOMEM;
-                break;
-            }
-            vbuf = nb;
-            vcap = need;
-        }
-        dmp_store_rec_hdr(vbuf, p->ttl, now_ms, expires, atomic_fetch_add(&s->seq, 1));
-        if (p->value_len)
-            memcpy(vbuf + DMP_STORE_REC_HDR, p->value, p->value_len);
-        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_RECORDS], (const char *)rkey, rkl,
-                                     (const char *)vbuf, need);
-        size_t ikl = dmp_store_ikey_make(ikey, expires, rkey, rkl);
-        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_EXPIRY], (const char *)ikey, ikl, "", 0);
-        uint8_t ev[8];
-        dmp_store_ob64_put(ev, expires);
-        ikl = dmp_store_ikey_make(ikey, now_ms, rkey, rkl);
-        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_BYSTORED], (const char *)ikey, ikl,
-                                     (const char *)ev, 8);
-        /* a refresh overwrites the same key: one entry per row either way */
-        ikl = dmp_store_dkey_make(ikey, ln, p->name_len, hash);
-        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_RNAMES], (const char *)ikey, ikl,
-                                     (const char *)ev, 8);
-        /* listed in its bucket; a re-publish after a delete lifts the delete's tombstone */
-        uint8_t bk[DMP_STORE_BKEY_MAX];
-        size_t bkl = dmp_store_bkey_make(bk, ln, p->name_len, hash);
-        rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_BUCKETS], (const char *)bk, bkl, (const char *)ev,
-                                     8);
-        rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_TOMBS], (const char *)bk, bkl);
+        dmp_store_op_t op = {.op = DMP_STORE_OP_PUT,
+                             .name = p->name,
+                             .name_len = p->name_len,
+                             .value = p->value,
+                             .value_len = p->value_len,
+                             .ttl = p->ttl};
+        rc = dmp_store_apply_put(s, wb, &dl, &op, ln, now_ms, &vbuf, &vcap);
     }
     if (rc == 0) {
-        char *err = NULL;
-        (void)err;
         dmp_store_deltas_emit(s, &dl, wb, dmp_store_wbi_merge);
         rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
                                      true, &dl);

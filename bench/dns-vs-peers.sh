@@ -15,6 +15,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LIB_NAME=dns-vs-peers
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 BUILD="build"
 RECORDS=100000
 RUNS=5
@@ -68,16 +71,6 @@ DMP_RRL_RATE=0, NSD rrl-ratelimit: 0, Knot without mod-rrl. The queries are one 
 dnsperf's format (\`dnsmesh-bench dns --write-queries\`: existing names, names whose answer
 needs TCP, empty non-terminals and missing names), used by both clients.
 EOF
-}
-
-die() {
-    echo "dns-vs-peers: $*" >&2
-    exit 2
-}
-
-int_arg() { # name value min max
-    [[ "$2" =~ ^[0-9]+$ ]] || die "$1 needs an integer, got '$2'"
-    ((10#$2 >= $3 && 10#$2 <= $4)) || die "$1 must be in $3..$4, got '$2'"
 }
 
 ARGS="$*"
@@ -161,53 +154,8 @@ fi
 if [[ -n "$OUT" ]]; then mkdir -p "$OUT" || die "cannot create $OUT"; fi
 
 WORK="$(mktemp -d /tmp/dnsmesh-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do stop_pid "$p"; done
-    if [[ $KEEP -eq 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-# stop_pid PID: TERM the process we started (and everything it forked, which may be frozen by
-# only_run), KILL what is left after 10 s.
-stop_pid() {
-    local pid=$1 kids i k
-    kill -0 "$pid" 2>/dev/null || return 0
-    kids="$(tree_pids "$pid" | tail -n +2)"
-    kill -CONT "$pid" $kids 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-    for k in $kids; do
-        if kill -0 "$k" 2>/dev/null; then
-            kill -CONT "$k" 2>/dev/null || true
-            kill -KILL "$k" 2>/dev/null || true
-        fi
-    done
-    wait "$pid" 2>/dev/null || true
-}
-# tree_pids PID: PID and all its descendants (NSD forks its server processes).
-tree_pids() {
-    local p
-    echo "$1"
-    for p in $(pgrep -P "$1" || true); do tree_pids "$p"; done
-}
-trap cleanup EXIT
+trap lib_stop_all EXIT
 trap 'exit 130' INT TERM
-
-# free_port BASE: first port >= BASE with neither a UDP nor a TCP listener (50 tries).
-free_port() {
-    local p=$1 i
-    for ((i = 0; i < 50; i++, p++)); do
-        if [[ -z "$(ss -Hlnu "sport = :$p")" && -z "$(ss -Hlnt "sport = :$p")" ]]; then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port near $1"
-}
 
 # wait_dns PORT NAME LABEL: until the server answers NAME (at most 120 s).
 wait_dns() {
@@ -265,20 +213,9 @@ start_knot() {
     cp "$WORK/recs/mesh.test.zone" "$d/"
     PORT[knot]=$(free_port 35353)
     # RRL is a module (mod-rrl) that is not loaded: no rate limiting.
-    cat >"$d/knot.conf" <<EOF
-server:
-    rundir: "$d"
-    user: root:root
-    listen: 127.0.0.1@${PORT[knot]}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-    pidfile: "$d/knot.pid"
-log:
-  - target: "$d/knot.log"
-    any: info
-database:
-    storage: "$d"
+    {
+        knot_server_conf "$d" "${PORT[knot]}"
+        cat <<EOF
 template:
   - id: default
     storage: "$d"
@@ -290,6 +227,7 @@ zone:
   - domain: mesh.test
     file: "$d/mesh.test.zone"
 EOF
+    } >"$d/knot.conf"
     taskset -c "$SERVER_CPU" knotd -c "$d/knot.conf" >"$d/stdout.log" 2>&1 &
     PID[knot]=$!
     PIDS+=("${PID[knot]}")

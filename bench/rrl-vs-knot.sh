@@ -13,6 +13,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LIB_NAME=rrl-vs-knot
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 BUILD="build"
 RUNS=3
 DURATION=10
@@ -61,14 +64,6 @@ reflected bytes per flood query <= Knot's).
 EOF
 }
 
-die() {
-    echo "rrl-vs-knot: $*" >&2
-    exit 2
-}
-int_arg() { # name value min max
-    [[ "$2" =~ ^[0-9]+$ ]] || die "$1 needs an integer, got '$2'"
-    ((10#$2 >= $3 && 10#$2 <= $4)) || die "$1 must be in $3..$4, got '$2'"
-}
 ARGS="$*"
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -97,37 +92,9 @@ for t in python3 taskset dig ss knotd; do command -v "$t" >/dev/null || die "$t 
 
 WORK="$(mktemp -d /tmp/rrl-vs-knot.XXXXXX)"
 declare -A PORT PID
-PIDS=()
-stop_pid() { # PID: TERM the process we started, KILL after 10 s
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    kill -CONT "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-    wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do stop_pid "$p"; done
-    if [[ $KEEP -eq 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
+trap lib_stop_all EXIT
 trap 'exit 130' INT TERM
 
-free_port() { # BASE: first port >= BASE with no UDP or TCP listener
-    local p=$1 i
-    for ((i = 0; i < 50; i++, p++)); do
-        if [[ -z "$(ss -Hlnu "sport = :$p")" && -z "$(ss -Hlnt "sport = :$p")" ]]; then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port near $1"
-}
 wait_dns() { # PORT NAME LABEL: until the server answers NAME (at most 60 s)
     local i
     for ((i = 0; i < 120; i++)); do
@@ -215,20 +182,9 @@ echo "# legitimate $LEGIT_RATE q/s from 127.0.1.1, flood $FLOOD_RATE q/s from 12
 mkdir -p "$WORK/knot"
 cp "$WORK/recs/mesh.test.zone" "$WORK/knot/"
 PORT[knot]=$(free_port 36353)
-cat >"$WORK/knot/knot.conf" <<EOF
-server:
-    rundir: "$WORK/knot"
-    user: root:root
-    listen: 127.0.0.1@${PORT[knot]}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-    pidfile: "$WORK/knot/knot.pid"
-log:
-  - target: "$WORK/knot/knot.log"
-    any: info
-database:
-    storage: "$WORK/knot"
+{
+    knot_server_conf "$WORK/knot" "${PORT[knot]}"
+    cat <<EOF
 mod-rrl:
   - id: default
     rate-limit: $RRL_RATE
@@ -244,6 +200,7 @@ zone:
   - domain: mesh.test
     file: "$WORK/knot/mesh.test.zone"
 EOF
+} >"$WORK/knot/knot.conf"
 "${PRIO[@]}" taskset -c "$SERVER_CPU" knotd -c "$WORK/knot/knot.conf" >"$WORK/knot/stdout.log" 2>&1 &
 PID[knot]=$!
 PIDS+=("${PID[knot]}")

@@ -14,6 +14,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LIB_NAME=update-vs-knot
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 BUILD=build
 RUNS=3
 DURATION=5
@@ -22,49 +25,28 @@ WORKERS=8
 OUT=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
+    --build | --runs | --duration | --conc | --workers | --out)
+        [[ $# -ge 2 ]] || die "$1 needs a value" ;;&
     --build) BUILD=$2; shift 2 ;;
-    --runs) RUNS=$2; shift 2 ;;
-    --duration) DURATION=$2; shift 2 ;;
-    --conc) CONC=$2; shift 2 ;;
-    --workers) WORKERS=$2; shift 2 ;;
+    --runs) int_arg "$1" "$2" 1 20; RUNS=$((10#$2)); shift 2 ;;
+    --duration) int_arg "$1" "$2" 1 60; DURATION=$((10#$2)); shift 2 ;;
+    --conc) int_arg "$1" "$2" 1 256; CONC=$((10#$2)); shift 2 ;;
+    --workers) int_arg "$1" "$2" 1 64; WORKERS=$((10#$2)); shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) echo "update-vs-knot: unknown option $1" >&2; exit 2 ;;
+    *) die "unknown option '$1' (see --help)" ;;
     esac
 done
-[[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 && $RUNS -le 20 ]] || { echo "--runs 1..20" >&2; exit 2; }
-[[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 && $DURATION -le 60 ]] || { echo "--duration 1..60" >&2; exit 2; }
-[[ $CONC =~ ^[0-9]+$ && $CONC -ge 1 && $CONC -le 256 ]] || { echo "--conc 1..256" >&2; exit 2; }
 BENCH="$BUILD/dnsmesh-bench"
 NODE="$BUILD/src/node/dnsmeshd"
 ADMIN="$BUILD/tools/dnsmesh-admin/dnsmesh-admin"
-for b in "$BENCH" "$NODE" "$ADMIN"; do [[ -x $b ]] || { echo "update-vs-knot: missing $b (build first)" >&2; exit 2; }; done
-command -v knotd >/dev/null || { echo "update-vs-knot: knotd not installed (scripts/install-deps.sh --bench)" >&2; exit 2; }
+for b in "$BENCH" "$NODE" "$ADMIN"; do [[ -x $b ]] || die "missing $b (build first)"; done
+command -v knotd >/dev/null || die "knotd not installed (scripts/install-deps.sh --bench)"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dmp-updbench-XXXXXX")
 declare -A PID PORT
-cleanup() {
-    for p in "${PID[@]}"; do
-        kill -CONT "$p" 2>/dev/null || true
-        kill -TERM "$p" 2>/dev/null || true
-    done
-    sleep 0.5
-    for p in "${PID[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap lib_stop_all EXIT
 
-free_port() {
-    local p=$1 i
-    for ((i = 0; i < 50; i++, p++)); do
-        if [[ -z "$(ss -Hlnu "sport = :$p")" && -z "$(ss -Hlnt "sport = :$p")" ]]; then
-            echo "$p"
-            return 0
-        fi
-    done
-    echo "no free port near $1" >&2
-    exit 2
-}
 wait_soa() { # PORT
     for _ in $(seq 1 120); do
         dig +time=1 +tries=1 -p "$1" @127.0.0.1 mesh.test SOA 2>/dev/null | grep -q 'status: NOERROR' && return 0
@@ -88,6 +70,7 @@ env DMP_DNS_UPDATE_ENABLED=1 DMP_SERVED_ZONE=mesh.test DMP_DNS_APEX_NS=ns1.mesh.
     DMP_UPDATE_WORKERS="$WORKERS" \
     taskset -c 0 "$NODE" >"$WORK/node/log" 2>&1 &
 PID[node]=$!
+PIDS+=("${PID[node]}")
 
 # Knot: the same zone, an update ACL for the same key, changes journaled
 mkdir -p "$WORK/knot"
@@ -99,20 +82,9 @@ cat >"$WORK/knot/mesh.test.zone" <<ZONE
 @ IN NS ns1.mesh.test.
 ns1 IN A 127.0.0.1
 ZONE
-cat >"$WORK/knot/knot.conf" <<CONF
-server:
-    rundir: "$WORK/knot"
-    user: root:root
-    listen: 127.0.0.1@${PORT[knot]}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-    pidfile: "$WORK/knot/knot.pid"
-log:
-  - target: "$WORK/knot/knot.log"
-    any: warning
-database:
-    storage: "$WORK/knot"
+{
+    knot_server_conf "$WORK/knot" "${PORT[knot]}" warning
+    cat <<CONF
 key:
   - id: bench.mesh.test
     algorithm: hmac-sha256
@@ -133,8 +105,10 @@ zone:
     file: "$WORK/knot/mesh.test.zone"
     acl: update_acl
 CONF
+} >"$WORK/knot/knot.conf"
 taskset -c 0 knotd -c "$WORK/knot/knot.conf" >"$WORK/knot/stdout.log" 2>&1 &
 PID[knot]=$!
+PIDS+=("${PID[knot]}")
 wait_soa "${PORT[node]}"
 wait_soa "${PORT[knot]}"
 

@@ -1,0 +1,90 @@
+# bench/lib.sh: helpers shared by the bench scripts (sourced, not run). Set LIB_NAME (the
+# script's name for messages) and WORK (its temp directory) before using them. Processes a
+# script starts go into PIDS; lib_stop_all stops exactly those (and what they forked).
+
+PIDS=()
+KEEP=${KEEP:-0}
+
+# die MESSAGE: the message on stderr, prefixed with the script's name; exit 2 (bad arguments or
+# a missing tool, as every bench script does).
+die() {
+    echo "${LIB_NAME:-bench}: $*" >&2
+    exit 2
+}
+
+# int_arg NAME VALUE MIN MAX: VALUE must be a base-10 integer in MIN..MAX.
+int_arg() {
+    [[ "$2" =~ ^[0-9]+$ ]] || die "$1 needs an integer, got '$2'"
+    ((10#$2 >= $3 && 10#$2 <= $4)) || die "$1 must be in $3..$4, got '$2'"
+}
+
+# tree_pids PID: PID and all its descendants (NSD forks its server processes).
+tree_pids() {
+    local p
+    echo "$1"
+    for p in $(pgrep -P "$1" || true); do tree_pids "$p"; done
+}
+
+# stop_pid PID: TERM a process this script started (and everything it forked, which may be
+# frozen), KILL what is left after 10 s.
+stop_pid() {
+    local pid=$1 kids i k
+    kill -0 "$pid" 2>/dev/null || return 0
+    kids="$(tree_pids "$pid" | tail -n +2)"
+    kill -CONT "$pid" $kids 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    for k in $kids; do
+        if kill -0 "$k" 2>/dev/null; then
+            kill -CONT "$k" 2>/dev/null || true
+            kill -KILL "$k" 2>/dev/null || true
+        fi
+    done
+    wait "$pid" 2>/dev/null || true
+}
+
+# lib_stop_all: stop every PID in PIDS, then remove WORK (kept, and said so, with KEEP=1).
+lib_stop_all() {
+    local p
+    for p in "${PIDS[@]}"; do stop_pid "$p"; done
+    [[ -n "${WORK:-}" ]] || return 0
+    if [[ $KEEP -eq 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+
+# free_port BASE: first port >= BASE with neither a UDP nor a TCP listener (50 tries).
+free_port() {
+    local p=$1 i
+    for ((i = 0; i < 50; i++, p++)); do
+        if [[ -z "$(ss -Hlnu "sport = :$p")" && -z "$(ss -Hlnt "sport = :$p")" ]]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    die "no free port near $1"
+}
+
+# knot_server_conf DIR PORT [LOGLEVEL]: the server, log and database sections of a knot.conf
+# for one Knot on 127.0.0.1@PORT with one UDP, one TCP and one background worker (the peer
+# set-up every bench uses), on stdout; callers append their key, acl, module, template and
+# zone sections.
+knot_server_conf() {
+    cat <<EOF
+server:
+    rundir: "$1"
+    user: root:root
+    listen: 127.0.0.1@$2
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+    pidfile: "$1/knot.pid"
+log:
+  - target: "$1/knot.log"
+    any: ${3:-info}
+database:
+    storage: "$1"
+EOF
+}

@@ -112,11 +112,6 @@ static bool zone_has_soa(const dmp_dns_zone_t *z, zone_wire_t *zw)
     return zw->ns_len && zw->rname_len;
 }
 
-static uint8_t ascii_lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
 /* RFC 1035 4.1.4 compression of the SOA's MNAME and RNAME, as Knot and NSD do (18 bytes less per
  * negative answer): finds the longest suffix of wire name nm[0..nl) that equals (ignoring ASCII
  * case) a suffix of the uncompressed name written at w->p + ptr (the apex inside the question).
@@ -136,7 +131,7 @@ static size_t compress_prefix(const wr_t *w, const uint8_t *nm, size_t nl, uint1
             if (nl - i != slen - j)
                 continue;
             size_t k = 0;
-            while (k < slen - j && ascii_lower(nm[i + k]) == ascii_lower(sfx[j + k]))
+            while (k < slen - j && lower_ascii(nm[i + k]) == lower_ascii(sfx[j + k]))
                 k++;
             if (k == slen - j) {
                 *at = (uint16_t)(ptr + j);

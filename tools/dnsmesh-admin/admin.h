@@ -22,7 +22,7 @@ int dmp_admin_tsig(int argc, char **argv);
 int dmp_admin_cluster(int argc, char **argv);
 int dmp_admin_bootstrap(int argc, char **argv);
 
-/* POST /v1/admin {"op", "args"} to a running node (main.c); 0 with *res, or an exit code
+/* POST /v1/admin {"op", "args"} to a running node (remote.c); 0 with *res, or an exit code
  * (the message already printed). */
 int admin_remote(const char *node, const char *token, const char *op, json_t *args, json_t **res);
 

@@ -99,14 +99,29 @@ void dmp_client_config_free(dmp_client_config_t *c)
     c->n_resolvers = c->n_contacts = 0;
 }
 
+/* The resolver and contact arrays hold n entries in a capacity of 4, then the next power of two
+ * (no capacity field: it follows from n), so n appends cost O(n) copying, not O(n^2). */
+static bool needs_room(size_t n)
+{
+    return n == 0 || (n >= 4 && (n & (n - 1)) == 0);
+}
+
+static size_t grown(size_t n)
+{
+    return n == 0 ? 4 : 2 * n;
+}
+
 int dmp_client_config_add_resolver(dmp_client_config_t *c, const char *r)
 {
     if (strlen(r) >= sizeof(c->dns_resolvers[0]))
         return DMP_ETOOBIG;
-    char(*v)[80] = realloc(c->dns_resolvers, (c->n_resolvers + 1) * sizeof(*v));
-    if (!v)
-        return DMP_ENOMEM;
-    c->dns_resolvers = v;
+    char(*v)[80] = c->dns_resolvers;
+    if (needs_room(c->n_resolvers)) {
+        v = realloc(v, grown(c->n_resolvers) * sizeof(*v));
+        if (!v)
+            return DMP_ENOMEM;
+        c->dns_resolvers = v;
+    }
     snprintf(v[c->n_resolvers++], sizeof(v[0]), "%s", r);
     return 0;
 }
@@ -126,10 +141,13 @@ int dmp_client_config_contact_put(dmp_client_config_t *c, const dmp_client_conta
         *e = *ct;
         return 0;
     }
-    dmp_client_contact_t *v = realloc(c->contacts, (c->n_contacts + 1) * sizeof(*v));
-    if (!v)
-        return DMP_ENOMEM;
-    c->contacts = v;
+    dmp_client_contact_t *v = c->contacts;
+    if (needs_room(c->n_contacts)) {
+        v = realloc(v, grown(c->n_contacts) * sizeof(*v));
+        if (!v)
+            return DMP_ENOMEM;
+        c->contacts = v;
+    }
     v[c->n_contacts++] = *ct;
     return 0;
 }

@@ -311,6 +311,45 @@ static void test_replay_and_tokens(void **state)
     rm_rf(dir);
 }
 
+/* Many resolvers and contacts: every one kept, in order, a re-put replaces in place, and the
+ * emitted YAML parses back to the same counts (the arrays grow by doubling). */
+static void test_many_entries(void **state)
+{
+    (void)state;
+    dmp_client_config_t c, back;
+    dmp_client_config_defaults(&c);
+    char buf[64];
+    for (int i = 0; i < 37; i++) {
+        snprintf(buf, sizeof buf, "127.0.%d.%d", i / 200, i % 200 + 1);
+        assert_int_equal(dmp_client_config_add_resolver(&c, buf), 0);
+    }
+    for (int i = 0; i < 300; i++) {
+        dmp_client_contact_t ct = {0};
+        snprintf(ct.name, sizeof ct.name, "friend%03d", i);
+        snprintf(ct.domain, sizeof ct.domain, "d%d.mesh.test", i);
+        assert_int_equal(dmp_client_config_contact_put(&c, &ct), 0);
+    }
+    dmp_client_contact_t again = {0};
+    snprintf(again.name, sizeof again.name, "friend007");
+    snprintf(again.domain, sizeof again.domain, "moved.mesh.test");
+    assert_int_equal(dmp_client_config_contact_put(&c, &again), 0);
+    assert_int_equal(c.n_resolvers, 37);
+    assert_int_equal(c.n_contacts, 300);
+    assert_string_equal(c.dns_resolvers[36], "127.0.0.37");
+    assert_string_equal(c.contacts[299].name, "friend299");
+    assert_string_equal(dmp_client_config_contact(&c, "friend007")->domain, "moved.mesh.test");
+    dmp_buf_t out;
+    dmp_buf_init(&out);
+    assert_int_equal(dmp_client_config_emit(&c, &out), 0);
+    char err[200];
+    assert_int_equal(dmp_client_config_parse(out.data, out.len, &back, err, sizeof err), 0);
+    assert_int_equal(back.n_resolvers, 37);
+    assert_int_equal(back.n_contacts, 300);
+    dmp_buf_free(&out);
+    dmp_client_config_free(&back);
+    dmp_client_config_free(&c);
+}
+
 static void test_max_message_for_cap(void **state)
 {
     (void)state;
@@ -328,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_reference_roundtrip), cmocka_unit_test(test_defaults_and_tolerance),
         cmocka_unit_test(test_atomic_save),         cmocka_unit_test(test_databases),
         cmocka_unit_test(test_replay_and_tokens),   cmocka_unit_test(test_max_message_for_cap),
+        cmocka_unit_test(test_many_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,8 +9,9 @@
 #         it: for a machine shared with others
 #     -o  where corpora, crashes and the results table live (default build-fuzz/long; not
 #         committed: copy a minimised corpus into tests/fuzz/corpus/<name>/ only when small)
-#   Targets are fuzz_* binaries in build-fuzz (built here with clang, -DDMP_FUZZ=ON). The
-#   fuzzers run under nice (NICE, default 15), one at a time.
+#   Targets are fuzz_* binaries in build-fuzz (FUZZ_BUILD overrides it: a separate build dir lets
+#   a long run go on while scripts/test.sh rebuilds build-fuzz as Debug), built here with clang,
+#   -DDMP_FUZZ=ON. The fuzzers run under nice (NICE, default 15), one at a time.
 # Prints a Markdown table (target, seconds, executions, exec/s, corpus units, crashes, total
 # executions over every run kept in DIR) and appends it to DIR/results.md for docs/testing.md;
 # DIR/execs.tsv keeps one line per run (target, seconds, executions, crashes). Exit 1 when a
@@ -33,15 +34,16 @@ while getopts "t:r:d:o:" o; do
 done
 shift $((OPTIND - 1))
 
-cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DDMP_FUZZ=ON \
+bdir=${FUZZ_BUILD:-build-fuzz}
+cmake -S . -B "$bdir" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DDMP_FUZZ=ON \
   -DDMP_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 if (($#)); then
-  cmake --build build-fuzz -j"${JOBS:-2}" --target "$@"
+  cmake --build "$bdir" -j"${JOBS:-2}" --target "$@"
   targets=("$@")
 else
-  cmake --build build-fuzz -j"${JOBS:-2}"
+  cmake --build "$bdir" -j"${JOBS:-2}"
   targets=()
-  for b in build-fuzz/fuzz_*; do [[ -x $b ]] && targets+=("$(basename "$b")"); done
+  for b in "$bdir"/fuzz_*; do [[ -x $b ]] && targets+=("$(basename "$b")"); done
 fi
 mkdir -p "$out"
 table=$out/table.$$
@@ -68,7 +70,7 @@ for t in "${targets[@]}"; do
   fi
   echo "-- $t: ${tsecs}s, runs $runs" >&2
   rc=0
-  nice -n "${NICE:-15}" build-fuzz/"$t" -max_total_time="$tsecs" -runs="$runs" -rss_limit_mb=2048 \
+  nice -n "${NICE:-15}" "$bdir/$t" -max_total_time="$tsecs" -runs="$runs" -rss_limit_mb=2048 \
     -timeout=10 -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" >"$log" 2>&1 || rc=$?
   took=$(($(date +%s) - t0))
   execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)
@@ -77,7 +79,7 @@ for t in "${targets[@]}"; do
   min=$out/corpus/$name.min
   rm -rf "$min"
   mkdir -p "$min"
-  build-fuzz/"$t" -merge=1 -rss_limit_mb=2048 -timeout=10 "$min" "$corpus" >"$log.merge" 2>&1 &&
+  "$bdir/$t" -merge=1 -rss_limit_mb=2048 -timeout=10 "$min" "$corpus" >"$log.merge" 2>&1 &&
     { rm -rf "$corpus"; mv "$min" "$corpus"; } || rm -rf "$min"
   units=$(find "$corpus" -type f | wc -l)
   ncrash=$(find "$crashes" -type f | wc -l)

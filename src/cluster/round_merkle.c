@@ -181,6 +181,10 @@ static int merkle_pass(dmp_cluster_t *c, peer_state_t *ps, uint16_t *buckets, bo
     size_t off = 0;
     /* listing more buckets than this pass can pull would only be listed again next pass */
     while (off < nb && rc == 0 && ws.n < c->env.max_pull_records) {
+        rc = dmp_cluster__pace_wait(c); /* the last pulls are paid for before listing more */
+        if (rc != 0)
+            break;
+        now = cl_now(c);
         dmp_buf_t b;
         dmp_buf_init(&b);
         rc = build_leaf_req(c, buckets, nb, &off, now, req, &b);

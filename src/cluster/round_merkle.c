@@ -242,16 +242,18 @@ int dmp_cluster__round_merkle(dmp_cluster_t *c, peer_state_t *ps)
     uint16_t *buckets = malloc(c->env.max_diff_buckets * sizeof(*buckets));
     if (!buckets)
         return DMP_ENOMEM;
-    int64_t start = cl_now(c);
+    int64_t start = cl_now(c), paced0 = atomic_load(&c->paced_ms);
     bool more = false;
     int rc = merkle_pass(c, ps, buckets, true, &more);
     if (rc == 0)
         ST_ADD(c, merkle_rounds, 1);
     /* catching up (a backfill, a long partition): more passes while the round's budget lasts;
      * each is bounded by the pull cap, and the applying node paces them (its writes are the
-     * slow part), so the serving peer sees a few reads per pass */
+     * slow part), so the serving peer sees a few reads per pass. The budget counts work, not
+     * the waits for DMP_SYNC_PULL_RATE: a paced backfill keeps going at its pace. */
     for (int pass = 1; rc == 0 && more && pass < MAX_PASSES; pass++) {
-        if (cl_now(c) - start >= c->env.round_budget_ms)
+        int64_t waited = atomic_load(&c->paced_ms) - paced0;
+        if (cl_now(c) - start - waited >= c->env.round_budget_ms)
             break;
         rc = merkle_pass(c, ps, buckets, false, &more);
     }

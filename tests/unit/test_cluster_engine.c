@@ -402,6 +402,29 @@ static void test_pull_pacing(void **state)
     assert_int_equal(g_slept_ms, slept);
 }
 
+/* The round's budget (10 s) counts work, not the waits for the pace: a paced round of many
+ * passes runs past 10 s of clock and still catches up in one round. */
+static void test_pull_pacing_round_budget(void **state)
+{
+    (void)state;
+    g_pull_rate = 100;
+    g_max_pull = 100; /* passes of 100 records, each waiting ~1 s */
+    for (int i = 0; i < NN; i++)
+        make_node(i, NULL, NULL, true);
+    char name[64];
+    for (int k = 0; k < 1500; k++) {
+        snprintf(name, sizeof(name), "b%d.mesh.test", k);
+        put(1, name, "v=spf1 budget", 3600);
+    }
+    int64_t t0 = g_now;
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
+    assert_int_equal(count(0), 1500);
+    assert_true(g_now - t0 >= 13000); /* 1,400 records at 100/s after the first second's */
+    dmp_cluster_stats_t st;
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.merkle_rounds, 1);
+}
+
 static void test_pull_pacing_abort(void **state)
 {
     (void)state;
@@ -681,6 +704,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leaf_lists_only_differences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_catches_up_in_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_pacing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_pacing_round_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_pacing_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_records_and_liars, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_fallback, setup, teardown),

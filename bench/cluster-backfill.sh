@@ -164,7 +164,12 @@ start_node() {
     DNS[$name]=$(sed -E 's/.*dns=127\.0\.0\.1:([0-9]+).*/\1/' "$WORK/$name.ports")
     HTTP[$name]=$(sed -E 's/.*http=127\.0\.0\.1:([0-9]+).*/\1/' "$WORK/$name.ports")
 }
-records_of() { curl -s -m 5 "http://127.0.0.1:${HTTP[$1]}/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("records") or 0)' 2>/dev/null || echo -1; }
+# records_of NODE: its /stats record count (curl and sed: the poller runs twice a second)
+records_of() {
+    local n
+    n=$(curl -s -m 5 "http://127.0.0.1:${HTTP[$1]}/stats" | sed -n 's/.*"records": *\([0-9][0-9]*\).*/\1/p')
+    echo "${n:-0}"
+}
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # thread_ticks PID: "comm ticks" per thread (the comm may hold spaces: it is between parens)
@@ -224,6 +229,7 @@ echo "node B started (dns ${DNS[b]}, http ${HTTP[b]}): backfill from A"
 ) >"$WORK/progress" &
 POLLER=$!
 PIDS+=("$POLLER")
+taskset -pc "$GEN_CPU" "$POLLER" >/dev/null # off A's CPU (its children inherit this)
 PAUSED=0 # seconds B spent frozen
 count_now() { tail -1 "$WORK/progress" 2>/dev/null | cut -d' ' -f2; }
 converged() { [[ "$(count_now)" == "$RECORDS" ]] || ! kill -0 "$POLLER" 2>/dev/null; }

@@ -47,9 +47,8 @@ struct dmp_cluster {
     atomic_bool aborted;
     pthread_mutex_t refresh_mu;
     int64_t last_full_refresh;
-    pthread_mutex_t pace_mu;  /* pace */
-    dmp_cluster_pace_t pace;  /* DMP_SYNC_PULL_RATE */
-    _Atomic int64_t paced_ms; /* time spent waiting for the pace (not counted in round budgets) */
+    pthread_mutex_t pace_mu; /* pace */
+    dmp_cluster_pace_t pace; /* DMP_SYNC_PULL_RATE */
     struct {
         _Atomic uint64_t rounds, merkle_rounds, digest_rounds, in_sync, pulled, written, rejected,
             deleted, errors, bytes_in, bytes_out, gossip_installed;

@@ -374,13 +374,10 @@ int dmp_cluster__pace_wait(dmp_cluster_t *c)
             return 0;
         if (d > PACE_STEP_MS)
             d = PACE_STEP_MS;
-        int64_t t0 = cl_now(c);
         if (c->env.sleep_ms)
             c->env.sleep_ms(c->env.sleep_ctx, d);
         else
             sleep_real(d);
-        int64_t t1 = cl_now(c);
-        atomic_fetch_add(&c->paced_ms, t1 > t0 ? t1 - t0 : 0);
     }
 }
 

@@ -242,18 +242,19 @@ int dmp_cluster__round_merkle(dmp_cluster_t *c, peer_state_t *ps)
     uint16_t *buckets = malloc(c->env.max_diff_buckets * sizeof(*buckets));
     if (!buckets)
         return DMP_ENOMEM;
-    int64_t start = cl_now(c), paced0 = atomic_load(&c->paced_ms);
+    int64_t start = cl_now(c);
     bool more = false;
     int rc = merkle_pass(c, ps, buckets, true, &more);
     if (rc == 0)
         ST_ADD(c, merkle_rounds, 1);
-    /* catching up (a backfill, a long partition): more passes while the round's budget lasts;
-     * each is bounded by the pull cap, and the applying node paces them (its writes are the
-     * slow part), so the serving peer sees a few reads per pass. The budget counts work, not
-     * the waits for DMP_SYNC_PULL_RATE: a paced backfill keeps going at its pace. */
+    /* catching up (a backfill, a long partition): more passes, each bounded by the pull cap.
+     * Unpaced, while the round's budget lasts (the applying node's writes are the slow part,
+     * so the serving peer sees a few reads per pass). Paced (DMP_SYNC_PULL_RATE), until caught
+     * up: the pace already bounds what the peer serves, and a budget would make a backfill
+     * wait DMP_SYNC_INTERVAL every few passes. At most MAX_PASSES either way. */
+    bool paced = c->env.pull_rate > 0;
     for (int pass = 1; rc == 0 && more && pass < MAX_PASSES; pass++) {
-        int64_t waited = atomic_load(&c->paced_ms) - paced0;
-        if (cl_now(c) - start - waited >= c->env.round_budget_ms)
+        if (!paced && cl_now(c) - start >= c->env.round_budget_ms)
             break;
         rc = merkle_pass(c, ps, buckets, false, &more);
     }

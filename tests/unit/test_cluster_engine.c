@@ -402,8 +402,9 @@ static void test_pull_pacing(void **state)
     assert_int_equal(g_slept_ms, slept);
 }
 
-/* The round's budget (10 s) counts work, not the waits for the pace: a paced round of many
- * passes runs past 10 s of clock and still catches up in one round. */
+/* A paced round is not cut by the 10 s budget: its passes run past 10 s of clock and it
+ * catches up in one round (an unpaced one stops at the budget: test_round_catches_up_in_passes
+ * shows its passes). */
 static void test_pull_pacing_round_budget(void **state)
 {
     (void)state;

@@ -8,17 +8,20 @@ usage() {
     cat <<'EOF'
 usage: bench/cluster-backfill.sh [--build DIR] [--records N] [--runs R] [--duration S]
                                  [--interval S] [--timeout S] [--cache DIR] [--interleave]
+                                 [--pull-rate N] [--b-nice N] [--b-env VAR=VALUE] [--warmup S]
                                  [--keep]
 
 Starts node A (dnsmeshd, pinned to CPU 0) on a store holding N records written straight into
 it before start (dnsmesh-bench populate), measures its answered DNS qps idle (R runs of S
 seconds, dnsmesh-bench dns on CPU 1, every answer checked: NOERROR with a non-empty answer),
-then starts node B (empty store, CPU 1, DMP_SYNC_PEERS = A, DMP_SYNC_INTERVAL = --interval)
-and measures A's qps in back-to-back runs while B backfills, until B holds N records; then R
-idle runs again with B stopped. A's CPU time per run is read from /proc. Reports the time to
-converge (B's start until B's /stats shows N), the bytes B's anti-entropy exchanged (its
-/metrics), and the ratio of A's median qps during the backfill to its median idle qps
-(before and after; goal >= 0.8).
+then starts node B (empty store, CPU 1 at nice --b-nice, DMP_SYNC_PEERS = A,
+DMP_SYNC_INTERVAL = --interval, DMP_SYNC_PULL_RATE = --pull-rate) and measures A's qps in
+back-to-back runs while B backfills, until B holds N records; then R idle runs again with B
+stopped. A's CPU time per run is read from /proc, and per thread over the whole backfill (its
+HTTP thread, which serves /v1/sync/*, against its DNS threads). Reports the time to converge
+(B's start until B's /stats shows N), the bytes B's anti-entropy exchanged (its /metrics),
+and the ratio of A's median qps during the backfill to its median idle qps (before and after;
+goal >= 0.8).
 With --interleave, every backfill run is followed by one with B frozen (SIGSTOP), an idle
 figure taken between the backfill's own runs (B's frozen time is not counted in the time to
 converge). A peer request in flight across a freeze times out (5 s) and fails its round, so
@@ -32,12 +35,21 @@ this only suits backfills whose rounds are short (small N).
   --timeout S     give up on the backfill after S seconds (default 1800)
   --cache DIR     keep the populated store in DIR and reuse it when it holds N records
   --interleave    alternate backfill runs with runs while B is frozen (small N only)
+  --pull-rate N   B's DMP_SYNC_PULL_RATE (records/s; default: dnsmeshd's default, 1000; 0 =
+                  unpaced)
+  --b-nice N      B's nice value (default 19). B shares CPU 1 with the load generator, which a
+                  second machine would not: at 19, B takes CPU 1 mostly when the generator
+                  leaves it (same session, so the same autogroup: nice applies between them).
+                  0 = the layout of the runs before 2026-12-02b
+  --warmup S      seconds of DNS load before the idle runs (default 15)
+  --b-env VAR=VALUE  more environment for B (repeatable)
   --keep          keep the work directory
 Loopback only; every process is started by this script and stopped by its PID.
 EOF
 }
 
-BUILD=build RECORDS=1000000 RUNS=3 DURATION=5 INTERVAL=1 TIMEOUT=1800 CACHE="" KEEP=0 FREEZE=0
+BUILD=build RECORDS=1000000 RUNS=3 DURATION=5 INTERVAL=1 TIMEOUT=1800 CACHE="" KEEP=0 FREEZE=0 B_NICE=19 PULL_RATE=default WARMUP=15
+B_ENV=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --build) BUILD=$2; shift 2 ;;
@@ -48,6 +60,10 @@ while [[ $# -gt 0 ]]; do
     --timeout) TIMEOUT=$2; shift 2 ;;
     --cache) CACHE=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --b-nice) B_NICE=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --pull-rate) B_ENV+=("DMP_SYNC_PULL_RATE=$2"); PULL_RATE=$2; shift 2 ;;
+    --b-env) B_ENV+=("$2"); shift 2 ;;
     --interleave) FREEZE=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
@@ -58,6 +74,9 @@ die() { echo "cluster-backfill: $*" >&2; exit 1; }
 [[ "$RUNS" =~ ^[0-9]+$ && $RUNS -ge 1 && $RUNS -le 20 ]] || die "bad --runs"
 [[ "$DURATION" =~ ^[0-9]+$ && $DURATION -ge 1 && $DURATION -le 60 ]] || die "bad --duration"
 [[ "$TIMEOUT" =~ ^[0-9]+$ && $TIMEOUT -ge 10 && $TIMEOUT -le 7200 ]] || die "bad --timeout"
+[[ "$WARMUP" =~ ^[0-9]+$ && $WARMUP -ge 1 && $WARMUP -le 600 ]] || die "bad --warmup"
+[[ "$B_NICE" =~ ^[0-9]+$ && $B_NICE -le 19 ]] || die "bad --b-nice"
+[[ "$PULL_RATE" == default || "$PULL_RATE" =~ ^[0-9]+$ ]] || die "bad --pull-rate"
 DNSMESHD="$BUILD/src/node/dnsmeshd"
 BENCH="$BUILD/dnsmesh-bench"
 [[ -x "$DNSMESHD" && -x "$BENCH" ]] || die "build $DNSMESHD and $BENCH first"
@@ -103,7 +122,8 @@ clone() {
 }
 
 echo "cluster-backfill: $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "records $RECORDS, runs $RUNS x ${DURATION}s, B's sync interval ${INTERVAL}s"
+echo "records $RECORDS, runs $RUNS x ${DURATION}s, B's sync interval ${INTERVAL}s," \
+    "pull rate $PULL_RATE, nice $B_NICE${B_ENV[*]:+, env ${B_ENV[*]}}"
 
 # --- A's store: N records written before start ---------------------------------------------
 BASE="${CACHE:-$WORK/cache}/base"
@@ -144,15 +164,28 @@ start_node() {
     DNS[$name]=$(sed -E 's/.*dns=127\.0\.0\.1:([0-9]+).*/\1/' "$WORK/$name.ports")
     HTTP[$name]=$(sed -E 's/.*http=127\.0\.0\.1:([0-9]+).*/\1/' "$WORK/$name.ports")
 }
-records_of() { curl -s -m 5 "http://127.0.0.1:${HTTP[$1]}/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("records") or 0)' 2>/dev/null || echo -1; }
+# records_of NODE: its /stats record count (curl and sed: the poller runs twice a second)
+records_of() {
+    local n
+    n=$(curl -s -m 5 "http://127.0.0.1:${HTTP[$1]}/stats" | sed -n 's/.*"records": *\([0-9][0-9]*\).*/\1/p')
+    echo "${n:-0}"
+}
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# thread_ticks PID: "comm ticks" per thread (the comm may hold spaces: it is between parens)
+thread_ticks() {
+    local t
+    for t in /proc/"$1"/task/*/stat; do
+        sed -E 's/^[0-9]+ \((.*)\) (.*)$/\1|\2/' "$t" 2>/dev/null |
+            awk -F'|' '{ split($2, f, " "); gsub(/ /, "_", $1); print $1, f[12] + f[13] }'
+    done
+}
 # run_dns OUT: one qps run against A (generator on CPU 1); A's CPU time of the run in OUT.cpu_ms.
 run_dns() {
     local c0 c1
     c0=$(cpu_ticks "${PID[a]}")
     taskset -c "$GEN_CPU" "$BENCH" dns --port "${DNS[a]}" --pattern "$PATTERN" --count "$RECORDS" \
-        --duration "$DURATION" --sockets 4 --batch 32 --window 512 --json --quiet >"$1" || true
+        --duration "${2:-$DURATION}" --sockets 4 --batch 32 --window 512 --json --quiet >"$1" || true
     c1=$(cpu_ticks "${PID[a]}")
     echo $(((c1 - c0) * 1000 / CLK_TCK)) >"$1.cpu_ms"
 }
@@ -171,7 +204,7 @@ start_node a "$SERVER_CPU" 0
 have=$(records_of a)
 echo "node A: dns port ${DNS[a]}, http port ${HTTP[a]}, $have records"
 [[ "$have" == "$RECORDS" ]] || die "node A holds $have records, expected $RECORDS"
-run_dns "$WORK/warm.json"
+run_dns "$WORK/warm.json" "$WARMUP" # A's answer cache and block cache fill before idle runs
 for ((r = 1; r <= RUNS; r++)); do
     run_dns "$WORK/idle-before-$r.json"
     show_run "$WORK/idle-before-$r.json" "idle $r"
@@ -180,7 +213,8 @@ done
 # --- B: empty, A as its peer -----------------------------------------------------------
 # Back-to-back runs while B backfills; with --interleave each is followed by one with B frozen
 # (SIGSTOP), an idle figure between the backfill's own runs.
-start_node b "$GEN_CPU" 0 DMP_SYNC_PEERS="http://127.0.0.1:${HTTP[a]}" DMP_SYNC_INTERVAL="$INTERVAL"
+start_node b "$GEN_CPU" "$B_NICE" "${B_ENV[@]}" DMP_SYNC_PEERS="http://127.0.0.1:${HTTP[a]}" DMP_SYNC_INTERVAL="$INTERVAL"
+thread_ticks "${PID[a]}" >"$WORK/a-threads-0"
 T0=$(date +%s.%N)
 echo "node B started (dns ${DNS[b]}, http ${HTTP[b]}): backfill from A"
 # a poller records B's record count twice a second (bounded by the timeout)
@@ -195,6 +229,7 @@ echo "node B started (dns ${DNS[b]}, http ${HTTP[b]}): backfill from A"
 ) >"$WORK/progress" &
 POLLER=$!
 PIDS+=("$POLLER")
+taskset -pc "$GEN_CPU" "$POLLER" >/dev/null # off A's CPU (its children inherit this)
 PAUSED=0 # seconds B spent frozen
 count_now() { tail -1 "$WORK/progress" 2>/dev/null | cut -d' ' -f2; }
 converged() { [[ "$(count_now)" == "$RECORDS" ]] || ! kill -0 "$POLLER" 2>/dev/null; }
@@ -220,6 +255,25 @@ wait "$POLLER" 2>/dev/null || true
 DONE=$(awk -v want="$RECORDS" '$2 == want { print $1; exit }' "$WORK/progress")
 [[ -n "$DONE" ]] || die "B did not converge within ${TIMEOUT}s (last: $(tail -1 "$WORK/progress"))"
 CONV=$(python3 -c "print('%.1f' % ($DONE - $T0 - $PAUSED))")
+thread_ticks "${PID[a]}" >"$WORK/a-threads-1"
+# A's CPU per thread kind over the backfill: its HTTP thread (libmicrohttpd's, serving
+# /v1/sync/*) against its DNS threads (frontends dmp-fe*, shards dmp-sh*)
+python3 - "$WORK" "$CLK_TCK" <<'PY'
+import sys
+work, tck = sys.argv[1], int(sys.argv[2])
+def load(p):
+    d = {}
+    for line in open(p):
+        comm, t = line.rsplit(" ", 1)
+        d[comm] = d.get(comm, 0) + int(t)
+    return d
+a, b = load(work + "/a-threads-0"), load(work + "/a-threads-1")
+kind = lambda c: "HTTP (serving /v1/sync/*)" if c.startswith("MHD") else "DNS (dmp-fe*, dmp-sh*)" if c.startswith("dmp-") else "other"
+tot = {}
+for c in b:
+    tot[kind(c)] = tot.get(kind(c), 0) + b[c] - a.get(c, 0)
+print("A's CPU during the backfill: " + ", ".join("%s %.1f s" % (k, v / tck) for k, v in sorted(tot.items())))
+PY
 curl -s -m 10 "http://127.0.0.1:${HTTP[b]}/metrics" | grep '^dmp_cluster_' >"$WORK/b.metrics" || true
 B_CPU=$(python3 -c "print('%.1f' % ($(cpu_ticks "${PID[b]}") / $CLK_TCK))")
 A_CPU=$(python3 -c "print('%.1f' % ($(cpu_ticks "${PID[a]}") / $CLK_TCK))")

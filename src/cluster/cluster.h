@@ -12,6 +12,15 @@
 
 const char *dmp_cluster_strerror(int err);
 
+/* ---- pull pacing (pace.c) ---- */
+/* A bucket of rate records/s (0 = unpaced), full at now_ms. */
+void dmp_cluster_pace_init(dmp_cluster_pace_t *p, uint32_t rate, int64_t now_ms);
+/* Milliseconds to wait before the next pull request (0: now). A clock that went back is
+ * taken as no time passed. */
+int64_t dmp_cluster_pace_delay(dmp_cluster_pace_t *p, int64_t now_ms);
+/* Charges n records received (the bucket may go into debt: the next delay pays it back). */
+void dmp_cluster_pace_charge(dmp_cluster_pace_t *p, uint64_t n, int64_t now_ms);
+
 /* ---- Merkle tree (merkle.c) ---- */
 int dmp_cluster_tree_new(dmp_cluster_tree_t **out);
 void dmp_cluster_tree_free(dmp_cluster_tree_t *t);

@@ -47,6 +47,8 @@ struct dmp_cluster {
     atomic_bool aborted;
     pthread_mutex_t refresh_mu;
     int64_t last_full_refresh;
+    pthread_mutex_t pace_mu; /* pace */
+    dmp_cluster_pace_t pace; /* DMP_SYNC_PULL_RATE */
     struct {
         _Atomic uint64_t rounds, merkle_rounds, digest_rounds, in_sync, pulled, written, rejected,
             deleted, errors, bytes_in, bytes_out, gossip_installed;
@@ -69,6 +71,10 @@ void dmp_cluster__quarantine(dmp_cluster_t *c, const char *name, size_t len,
  * 0 with resp filled (any status) or a transport error code. */
 int dmp_cluster__http(dmp_cluster_t *c, const char *base_url, const char *path, const uint8_t *body,
                       size_t len, const char *ctype, dmp_cluster_http_resp_t *resp);
+/* Waits until the pull pacing allows the next request: 0, or DMP_EAGAIN once aborted. */
+int dmp_cluster__pace_wait(dmp_cluster_t *c);
+/* Charges n pulled records to the pacing. */
+void dmp_cluster__pace_charge(dmp_cluster_t *c, uint64_t n);
 /* The local state of (name, hash): the live row and its expiry, the tombstone. */
 int dmp_cluster__local_state(dmp_cluster_t *c, const char *name, size_t len, const uint8_t hash[32],
                              int64_t now_ms, dmp_cluster_state_t *out);

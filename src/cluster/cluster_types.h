@@ -232,6 +232,16 @@ typedef struct {
 
 typedef int (*dmp_cluster_entry_fn)(void *fctx, const dmp_cluster_leaf_entry_t *e);
 
+/* Pacing of the records a node pulls (a token bucket on the engine's clock, in thousandths of a
+ * record): before each pull request the puller waits until the bucket is not in debt, after it
+ * the records received are charged. Full after a second of rest (rate records), so a small
+ * sync goes out at once. */
+typedef struct {
+    uint32_t rate;   /* records per second; 0 = unpaced */
+    int64_t tokens;  /* thousandths of a record available (negative: owed) */
+    int64_t last_ms; /* clock of the last refill */
+} dmp_cluster_pace_t;
+
 /* What the engine needs from the node. Everything is borrowed for the engine's life. */
 typedef struct {
     dmp_store_t *store; /* reads: get, get_names, iter_since, bucket digests */
@@ -263,6 +273,13 @@ typedef struct {
     size_t max_diff_buckets;     /* per round (0 = 4096) */
     size_t max_pull_records;     /* per round (0 = 20000) */
     int64_t round_budget_ms;     /* wall time of one round (0 = 10000) */
+    /* DMP_SYNC_PULL_RATE: records pulled per second (0 = unpaced); the engine syncs with one
+     * peer at a time, so this bounds what any one peer serves us and the node's total. */
+    uint32_t pull_rate;
+    /* Waits ms milliseconds (NULL = nanosleep; tests advance their clock). The engine waits in
+     * steps of at most 100 ms and stops waiting once aborted. */
+    void (*sleep_ms)(void *sctx, int64_t ms);
+    void *sleep_ctx;
 } dmp_cluster_env_t;
 
 /* Counters (monotonic; read without locks). */

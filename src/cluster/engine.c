@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -94,6 +95,8 @@ int dmp_cluster_new(const dmp_cluster_env_t *env, dmp_cluster_t **out)
     }
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->refresh_mu, NULL);
+    pthread_mutex_init(&c->pace_mu, NULL);
+    dmp_cluster_pace_init(&c->pace, env->pull_rate, cl_now(c));
     *out = c;
     return 0;
 }
@@ -348,6 +351,43 @@ int dmp_cluster__http(dmp_cluster_t *c, const char *base_url, const char *path, 
     return rc;
 }
 
+/* ---- pull pacing ---- */
+
+#define PACE_STEP_MS 100 /* longest single wait: an abort is seen within this */
+
+static void sleep_real(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+int dmp_cluster__pace_wait(dmp_cluster_t *c)
+{
+    for (;;) {
+        if (atomic_load(&c->aborted))
+            return DMP_EAGAIN;
+        pthread_mutex_lock(&c->pace_mu);
+        int64_t d = dmp_cluster_pace_delay(&c->pace, cl_now(c));
+        pthread_mutex_unlock(&c->pace_mu);
+        if (d <= 0)
+            return 0;
+        if (d > PACE_STEP_MS)
+            d = PACE_STEP_MS;
+        if (c->env.sleep_ms)
+            c->env.sleep_ms(c->env.sleep_ctx, d);
+        else
+            sleep_real(d);
+    }
+}
+
+void dmp_cluster__pace_charge(dmp_cluster_t *c, uint64_t n)
+{
+    pthread_mutex_lock(&c->pace_mu);
+    dmp_cluster_pace_charge(&c->pace, n, cl_now(c));
+    pthread_mutex_unlock(&c->pace_mu);
+}
+
 /* ---- local state ---- */
 
 typedef struct {
@@ -595,8 +635,10 @@ int dmp_cluster__pull_apply(dmp_cluster_t *c, const char *base_url, wants_t *ws,
             break;
         }
         dmp_cluster_http_resp_t resp;
-        rc = dmp_cluster__http(c, base_url, "/v1/sync/pull", req.data, req.len, "application/json",
-                               &resp);
+        rc = dmp_cluster__pace_wait(c); /* DMP_SYNC_PULL_RATE */
+        if (rc == 0)
+            rc = dmp_cluster__http(c, base_url, "/v1/sync/pull", req.data, req.len,
+                                   "application/json", &resp);
         dmp_buf_free(&req);
         if (rc != 0)
             break;
@@ -609,6 +651,7 @@ int dmp_cluster__pull_apply(dmp_cluster_t *c, const char *base_url, wants_t *ws,
         dmp_cluster_http_resp_free(&resp);
         if (rc != 0)
             break;
+        dmp_cluster__pace_charge(c, pr->n);
         g.npages++;
         ST_ADD(c, rejected, pr->rejected);
         for (size_t i = 0; i < pr->n && rc == 0; i++) {

@@ -181,6 +181,10 @@ static int merkle_pass(dmp_cluster_t *c, peer_state_t *ps, uint16_t *buckets, bo
     size_t off = 0;
     /* listing more buckets than this pass can pull would only be listed again next pass */
     while (off < nb && rc == 0 && ws.n < c->env.max_pull_records) {
+        rc = dmp_cluster__pace_wait(c); /* the last pulls are paid for before listing more */
+        if (rc != 0)
+            break;
+        now = cl_now(c);
         dmp_buf_t b;
         dmp_buf_init(&b);
         rc = build_leaf_req(c, buckets, nb, &off, now, req, &b);
@@ -243,11 +247,14 @@ int dmp_cluster__round_merkle(dmp_cluster_t *c, peer_state_t *ps)
     int rc = merkle_pass(c, ps, buckets, true, &more);
     if (rc == 0)
         ST_ADD(c, merkle_rounds, 1);
-    /* catching up (a backfill, a long partition): more passes while the round's budget lasts;
-     * each is bounded by the pull cap, and the applying node paces them (its writes are the
-     * slow part), so the serving peer sees a few reads per pass */
+    /* catching up (a backfill, a long partition): more passes, each bounded by the pull cap.
+     * Unpaced, while the round's budget lasts (the applying node's writes are the slow part,
+     * so the serving peer sees a few reads per pass). Paced (DMP_SYNC_PULL_RATE), until caught
+     * up: the pace already bounds what the peer serves, and a budget would make a backfill
+     * wait DMP_SYNC_INTERVAL every few passes. At most MAX_PASSES either way. */
+    bool paced = c->env.pull_rate > 0;
     for (int pass = 1; rc == 0 && more && pass < MAX_PASSES; pass++) {
-        if (cl_now(c) - start >= c->env.round_budget_ms)
+        if (!paced && cl_now(c) - start >= c->env.round_budget_ms)
             break;
         rc = merkle_pass(c, ps, buckets, false, &more);
     }

@@ -151,7 +151,8 @@ int dmp_node_cluster_start(const dmp_node_config_t *cfg, dmp_store_t *store, dmp
                                  cfg->has_sync_operator_spk ? cfg->sync_operator_spk : NULL,
                              .base_domain = cfg->cluster_base_domain,
                              .self_url = cfg->sync_self_endpoint,
-                             .self_id = cfg->node_id};
+                             .self_id = cfg->node_id,
+                             .pull_rate = cfg->sync_pull_rate};
     if (rc == 0)
         rc = dmp_cluster_new(&env, &nc->engine);
     if (rc != 0) {
@@ -207,7 +208,10 @@ int dmp_node_cluster_start(const dmp_node_config_t *cfg, dmp_store_t *store, dmp
         dmp_warn("manifest gossip is off: it needs both DMP_SYNC_OPERATOR_SPK and "
                  "DMP_CLUSTER_BASE_DOMAIN");
     }
-    dmp_info("anti-entropy: %zu peer(s), every %.3g s%s", npeers, cfg->sync_interval,
+    char pace[48] = ", pulls unpaced";
+    if (cfg->sync_pull_rate)
+        snprintf(pace, sizeof(pace), ", pulls at most %u records/s", cfg->sync_pull_rate);
+    dmp_info("anti-entropy: %zu peer(s), every %.3g s%s%s", npeers, cfg->sync_interval, pace,
              gossip ? ", manifest gossip on" : "");
     *out = nc;
     return 0;

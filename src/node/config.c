@@ -507,6 +507,8 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
     }
     if (dmp_parse_double(val[K_SYNC_INTERVAL], 1e-3, 1e7, &c->sync_interval))
         BAD(K_SYNC_INTERVAL, "expected a number of seconds > 0");
+    if (parse_u32(val[K_SYNC_PULL_RATE], 0, 10000000, &c->sync_pull_rate))
+        BAD(K_SYNC_PULL_RATE, "expected records per second 0..10000000 (0 = unpaced)");
     if (val[K_SYNC_SPK] && *val[K_SYNC_SPK]) {
         /* the reference ignores a bad key with a warning; refusing is safer than syncing
          * manifests nobody can verify */

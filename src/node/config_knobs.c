@@ -157,6 +157,10 @@ const dmp_node_knob_t dmp_node_knob_table[K_COUNT] = {
                       false},
     [K_SYNC_INTERVAL] = {"DMP_SYNC_INTERVAL", "DMP_SYNC_INTERVAL_SECONDS", "sync-interval", "10",
                          "seconds between anti-entropy rounds (one peer per round) (> 0)", false},
+    [K_SYNC_PULL_RATE] = {"DMP_SYNC_PULL_RATE", NULL, "sync-pull-rate", "1000",
+                          "records/s this node pulls from its peers (a backfill's pace, so the "
+                          "serving peer keeps answering DNS); 0 = unpaced",
+                          false},
     [K_SYNC_SPK] = {"DMP_SYNC_OPERATOR_SPK", NULL, "sync-operator-spk", NULL,
                     "operator Ed25519 key (64 hex): verifies cluster manifests; with "
                     "DMP_CLUSTER_BASE_DOMAIN enables manifest gossip",

@@ -70,6 +70,7 @@ enum {
     K_SYNC_PEERS,
     K_SYNC_TOKEN,
     K_SYNC_INTERVAL,
+    K_SYNC_PULL_RATE,
     K_SYNC_SPK,
     K_SYNC_SELF,
     K_NODE_ID,

@@ -89,9 +89,10 @@ typedef struct {
     double reg_endpoint_rate; /* per-IP limiter on the registration routes */
     double reg_endpoint_burst;
     /* anti-entropy (docs/cluster.md) */
-    char *sync_peers;     /* DMP_SYNC_PEERS as given, or NULL */
-    char *sync_token;     /* DMP_SYNC_PEER_TOKEN or NULL (wiped on free) */
-    double sync_interval; /* seconds between rounds, > 0 */
+    char *sync_peers;        /* DMP_SYNC_PEERS as given, or NULL */
+    char *sync_token;        /* DMP_SYNC_PEER_TOKEN or NULL (wiped on free) */
+    double sync_interval;    /* seconds between rounds, > 0 */
+    uint32_t sync_pull_rate; /* DMP_SYNC_PULL_RATE: records pulled per second, 0 = unpaced */
     uint8_t sync_operator_spk[32];
     bool has_sync_operator_spk;
     char *sync_self_endpoint;  /* or NULL */

@@ -713,6 +713,69 @@ static void test_backoff_and_auth(void **state)
     assert_false(dmp_cluster_auth_ok("Bearer x", NULL));
 }
 
+/* ---- pull pacing ---- */
+
+static void test_pace_bucket(void **state)
+{
+    (void)state;
+    dmp_cluster_pace_t p;
+    int64_t t = 5000;
+    /* unpaced: never waits, whatever is charged */
+    dmp_cluster_pace_init(&p, 0, t);
+    dmp_cluster_pace_charge(&p, 1000000, t);
+    assert_int_equal(dmp_cluster_pace_delay(&p, t), 0);
+
+    /* 1000 records/s: a full second's worth goes out at once */
+    dmp_cluster_pace_init(&p, 1000, t);
+    assert_int_equal(dmp_cluster_pace_delay(&p, t), 0);
+    dmp_cluster_pace_charge(&p, 1000, t);
+    assert_int_equal(dmp_cluster_pace_delay(&p, t), 0); /* exactly spent, not in debt */
+    dmp_cluster_pace_charge(&p, 256, t);
+    assert_int_equal(dmp_cluster_pace_delay(&p, t), 256); /* 256 records = 256 ms */
+    assert_int_equal(dmp_cluster_pace_delay(&p, t + 100), 156);
+    assert_int_equal(dmp_cluster_pace_delay(&p, t + 256), 0);
+
+    /* a clock that goes back is no time passed (and does not refill) */
+    dmp_cluster_pace_charge(&p, 500, t + 256);
+    assert_int_equal(dmp_cluster_pace_delay(&p, t), 500);
+    assert_int_equal(dmp_cluster_pace_delay(&p, t + 200), 300);
+
+    /* a long rest fills the bucket only to one second's worth */
+    t += 1000000;
+    assert_int_equal(dmp_cluster_pace_delay(&p, t), 0);
+    dmp_cluster_pace_charge(&p, 1500, t);
+    assert_int_equal(dmp_cluster_pace_delay(&p, t), 500);
+
+    /* rounding up: 3 records/s, one record over = 334 ms */
+    dmp_cluster_pace_init(&p, 3, 0);
+    dmp_cluster_pace_charge(&p, 4, 0);
+    assert_int_equal(dmp_cluster_pace_delay(&p, 0), 334);
+    assert_int_equal(dmp_cluster_pace_delay(&p, 333), 1);
+    assert_int_equal(dmp_cluster_pace_delay(&p, 334), 0);
+
+    /* a huge charge is bounded (an hour of debt), never overflows */
+    dmp_cluster_pace_init(&p, 10000000, 0);
+    dmp_cluster_pace_charge(&p, UINT64_MAX, 0);
+    assert_int_equal(dmp_cluster_pace_delay(&p, 0), 3600 * 1000);
+    dmp_cluster_pace_charge(&p, 1, 0);
+    assert_int_equal(dmp_cluster_pace_delay(&p, 0), 3600 * 1000);
+
+    /* the steady state: pages of 256 at 1000 records/s, each sent when the delay says so,
+     * average out at the rate */
+    dmp_cluster_pace_init(&p, 1000, 0);
+    t = 0;
+    uint64_t sent = 0;
+    for (int i = 0; i < 100; i++) {
+        t += dmp_cluster_pace_delay(&p, t);
+        assert_int_equal(dmp_cluster_pace_delay(&p, t), 0);
+        dmp_cluster_pace_charge(&p, 256, t);
+        sent += 256;
+    }
+    /* 25,600 records, the first 1000 free: the last page went out at 24,344 ms (256 pages of
+     * 1 ms each rounded up are paid exactly at 1000/s) */
+    assert_true(t >= (int64_t)(sent - 1000 - 256) && t <= (int64_t)(sent - 1000));
+}
+
 int main(void)
 {
     if (dmp_crypto_init() != 0)
@@ -730,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_peer_ids_and_list),
         cmocka_unit_test(test_backoff_and_auth),
+        cmocka_unit_test(test_pace_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

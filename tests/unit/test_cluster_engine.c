@@ -30,6 +30,14 @@ typedef struct node {
 static char g_dir[64];
 static size_t g_leaf_resp_bytes;      /* bodies of merkle-leaf responses, all nodes */
 static size_t g_max_pull, g_max_diff; /* engine bounds of the next make_node (0 = default) */
+static uint32_t g_pull_rate;          /* DMP_SYNC_PULL_RATE of the next make_node */
+/* pacing: the engine's waits (they advance the clock), and each pull request node 0 sends
+ * (the clock then and the records node 0 had pulled before it) */
+static int64_t g_slept_ms;
+static unsigned g_sleeps, g_abort_after;
+static int64_t g_pull_at[64];
+static uint64_t g_pulled_before[64];
+static size_t g_npulls;
 static node_t g_nodes[NN];
 static int64_t g_now = 1800000000000LL;
 
@@ -102,6 +110,12 @@ static int http_fn(void *hctx, const char *url, const uint8_t *body, size_t len,
         resp->status = 404;
         return 0;
     }
+    if (strcmp(path, "/v1/sync/pull") == 0 && g_npulls < 64 && g_nodes[0].c) {
+        dmp_cluster_stats_t st;
+        dmp_cluster_get_stats(g_nodes[0].c, &st);
+        g_pull_at[g_npulls] = g_now;
+        g_pulled_before[g_npulls++] = st.pulled;
+    }
     dmp_cluster_reply_t r;
     int rc =
         dmp_cluster_serve(nd->c, body ? "POST" : "GET", path, &q, "Bearer " TOKEN, body, len, &r);
@@ -113,6 +127,17 @@ static int http_fn(void *hctx, const char *url, const uint8_t *body, size_t len,
     if (strcmp(path, "/v1/sync/merkle-leaf") == 0)
         g_leaf_resp_bytes += r.body.len;
     return 0;
+}
+
+/* The engine's wait: moves the test clock (node 0 is aborted after g_abort_after waits). */
+static void sleep_fn(void *ctx, int64_t ms)
+{
+    (void)ctx;
+    assert_true(ms > 0 && ms <= 100);
+    g_now += ms;
+    g_slept_ms += ms;
+    if (++g_sleeps == g_abort_after)
+        dmp_cluster_abort(g_nodes[0].c);
 }
 
 static void make_node(int i, const uint8_t *spk, const char *base, bool leaf)
@@ -137,7 +162,9 @@ static void make_node(int i, const uint8_t *spk, const char *base, bool leaf)
                              .base_domain = base,
                              .self_url = self,
                              .max_pull_records = g_max_pull,
-                             .max_diff_buckets = g_max_diff};
+                             .max_diff_buckets = g_max_diff,
+                             .pull_rate = g_pull_rate,
+                             .sleep_ms = sleep_fn};
     assert_int_equal(dmp_cluster_new(&env, &nd->c), 0);
     dmp_cluster_peer_t peers[NN];
     size_t np = 0;
@@ -160,6 +187,10 @@ static int setup(void **state)
         return -1;
     g_now = 1800000000000LL;
     g_max_pull = g_max_diff = 0;
+    g_pull_rate = 0;
+    g_slept_ms = 0;
+    g_sleeps = g_abort_after = 0;
+    g_npulls = 0;
     return 0;
 }
 
@@ -330,6 +361,86 @@ static void test_round_catches_up_in_passes(void **state)
     assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
     dmp_cluster_get_stats(g_nodes[0].c, &st);
     assert_int_equal(st.in_sync, 1);
+}
+
+/* DMP_SYNC_PULL_RATE: a backfill at 100 records/s waits between pull pages so that each page
+ * goes out only once the records before it (less one second's worth) are paid for; an abort
+ * ends the waiting. */
+static void test_pull_pacing(void **state)
+{
+    (void)state;
+    g_pull_rate = 100;
+    for (int i = 0; i < NN; i++)
+        make_node(i, NULL, NULL, true);
+    char name[64];
+    for (int k = 0; k < 1000; k++) {
+        snprintf(name, sizeof(name), "p%d.mesh.test", k);
+        put(1, name, "v=spf1 paced", 3600);
+    }
+    int64_t t0 = g_now;
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
+    assert_int_equal(count(0), 1000);
+    assert_true(g_npulls >= 4); /* pages of at most 256 names */
+    for (size_t k = 0; k < g_npulls; k++) {
+        /* paid for: (pulled - 100 free) records at 10 ms each, to the millisecond per page */
+        int64_t due = g_pulled_before[k] > 100 ? (int64_t)(g_pulled_before[k] - 100) * 10 : 0;
+        assert_true(g_pull_at[k] - t0 >= due);
+        assert_true(g_pull_at[k] - t0 <= due + (int64_t)k);
+    }
+    /* every wait was the engine's (the clock moves only there) */
+    assert_int_equal(g_now - t0, g_slept_ms);
+    assert_true(g_slept_ms >= (int64_t)(g_pulled_before[g_npulls - 1] - 100) * 10);
+
+    /* the same node unpaced does not wait */
+    g_pull_rate = 0;
+    dmp_cluster_free(g_nodes[2].c);
+    dmp_store_close(g_nodes[2].s);
+    make_node(2, NULL, NULL, true);
+    int64_t slept = g_slept_ms;
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[2].c, 0), 0); /* n2's peer 0 is n0 */
+    assert_int_equal(count(2), 1000);
+    assert_int_equal(g_slept_ms, slept);
+}
+
+/* A paced round is not cut by the 10 s budget: its passes run past 10 s of clock and it
+ * catches up in one round (an unpaced one stops at the budget: test_round_catches_up_in_passes
+ * shows its passes). */
+static void test_pull_pacing_round_budget(void **state)
+{
+    (void)state;
+    g_pull_rate = 100;
+    g_max_pull = 100; /* passes of 100 records, each waiting ~1 s */
+    for (int i = 0; i < NN; i++)
+        make_node(i, NULL, NULL, true);
+    char name[64];
+    for (int k = 0; k < 1500; k++) {
+        snprintf(name, sizeof(name), "b%d.mesh.test", k);
+        put(1, name, "v=spf1 budget", 3600);
+    }
+    int64_t t0 = g_now;
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), 0);
+    assert_int_equal(count(0), 1500);
+    assert_true(g_now - t0 >= 13000); /* 1,400 records at 100/s after the first second's */
+    dmp_cluster_stats_t st;
+    dmp_cluster_get_stats(g_nodes[0].c, &st);
+    assert_int_equal(st.merkle_rounds, 1);
+}
+
+static void test_pull_pacing_abort(void **state)
+{
+    (void)state;
+    g_pull_rate = 50;
+    for (int i = 0; i < NN; i++)
+        make_node(i, NULL, NULL, true);
+    char name[64];
+    for (int k = 0; k < 1000; k++) {
+        snprintf(name, sizeof(name), "q%d.mesh.test", k);
+        put(1, name, "v=spf1 paced", 3600);
+    }
+    g_abort_after = 3; /* 300 ms into the first wait (a page costs 5 s at 50/s) */
+    assert_int_equal(dmp_cluster_sync_peer(g_nodes[0].c, 0), DMP_EAGAIN);
+    assert_int_equal(g_sleeps, 3);
+    assert_true(count(0) < 1000);
 }
 
 static void test_refused_records_and_liars(void **state)
@@ -593,6 +704,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_merkle_converge_and_tombstones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leaf_lists_only_differences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_catches_up_in_passes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_pacing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_pacing_round_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_pacing_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_records_and_liars, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_cursor_persisted, setup, teardown),

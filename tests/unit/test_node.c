@@ -61,6 +61,7 @@ static void t_config_defaults(void **state)
     assert_null(c.operator_token);
     assert_null(c.served_zone);
     assert_true(c.cleanup_interval == 60.0);
+    assert_int_equal(c.sync_pull_rate, 1000); /* a backfill's pace, docs/cluster.md */
     assert_true(c.frontends >= 1 && c.shards >= 1);
     dmp_node_config_free(&c);
 }
@@ -78,6 +79,7 @@ static void t_config_env_and_flags(void **state)
                         "DMP_DNS_APEX_A=192.0.2.7",
                         "DMP_CLEANUP_INTERVAL=0.5",
                         "DMP_LOG_LEVEL=WARNING",
+                        "DMP_SYNC_PULL_RATE=0",
                         NULL};
     char *argv[] = {"dnsmeshd", "--dns-port=1053",          "--shards",
                     "3",        "--allow-open-public-bind", NULL};
@@ -91,6 +93,7 @@ static void t_config_env_and_flags(void **state)
     assert_string_equal(c.apex_a, "192.0.2.7");
     assert_true(c.cleanup_interval == 0.5);
     assert_int_equal(c.log_level, DMP_LOG_WARN);
+    assert_int_equal(c.sync_pull_rate, 0); /* unpaced */
     dmp_node_config_free(&c);
 
     /* DMP_OPERATOR_TOKEN wins over the alias; the served-zone chain order */
@@ -136,6 +139,9 @@ static void t_config_errors(void **state)
         {"DMP_LOG_FORMAT=xml", "DMP_LOG_FORMAT"},
         {"DMP_RING_SIZE=1000", "DMP_RING_SIZE"},
         {"DMP_OPERATOR_TOKEN=has space", "DMP_OPERATOR_TOKEN"},
+        {"DMP_SYNC_PULL_RATE=-1", "DMP_SYNC_PULL_RATE"},
+        {"DMP_SYNC_PULL_RATE=10000001", "DMP_SYNC_PULL_RATE"},
+        {"DMP_SYNC_PULL_RATE=1k", "DMP_SYNC_PULL_RATE"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *kv[] = {"DMP_HTTP_HOST=127.0.0.1", cases[i].kv, NULL};

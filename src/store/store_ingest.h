@@ -46,10 +46,11 @@ typedef struct {
     uint8_t hash[32];
 } dmp_store_row_t;
 
-/* A sort element: up to 24 key bytes after the order's common prefix, then an index. */
+/* A sort element: up to 24 key bytes after the order's common prefix (as three big-endian
+ * words, so integer order is byte order), then an index. */
 #define DMP_STORE_SKEY_PFX 24u
 typedef struct {
-    uint8_t k[DMP_STORE_SKEY_PFX];
+    uint64_t k[DMP_STORE_SKEY_PFX / 8];
     uint32_t idx;
     uint32_t pad;
 } dmp_store_skey_t;

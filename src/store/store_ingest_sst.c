@@ -16,41 +16,139 @@
 
 /* ---- key orders ---- */
 
-/* Sorts v[0..n) by cmp; at 64k elements and more, the two halves on two threads and then one
- * merge. Returns the sorted array (v, or a new one with v freed), NULL when out of memory. */
-typedef int (*cmp_r_fn)(const void *, const void *, void *);
+/* The tie-break of two elements whose inline bytes are equal (the full keys). */
+typedef int (*tie_fn)(const dmp_store_skey_t *, const dmp_store_skey_t *, const void *);
+
+static inline int skey_cmp(const dmp_store_skey_t *x, const dmp_store_skey_t *y, tie_fn tie,
+                           const void *arg)
+{
+    for (int i = 0; i < 3; i++)
+        if (x->k[i] != y->k[i])
+            return x->k[i] < y->k[i] ? -1 : 1;
+    return tie(x, y, arg);
+}
+
+static inline void skey_swap(dmp_store_skey_t *a, dmp_store_skey_t *b)
+{
+    dmp_store_skey_t t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void sift_down(dmp_store_skey_t *v, size_t i, size_t n, tie_fn tie, const void *arg)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && skey_cmp(&v[c], &v[c + 1], tie, arg) < 0)
+            c++;
+        if (skey_cmp(&v[i], &v[c], tie, arg) >= 0)
+            return;
+        skey_swap(&v[i], &v[c]);
+        i = c;
+    }
+}
+
+/* Introsort with the comparison inlined (glibc's qsort_r calls a function and memcmp per
+ * comparison): quicksort on the median of three, insertion sort below 16, heapsort when the
+ * recursion goes too deep. */
+static void isort(dmp_store_skey_t *v, size_t n, int depth, tie_fn tie, const void *arg)
+{
+    while (n > 16) {
+        if (depth-- == 0) {
+            for (size_t i = n / 2; i-- > 0;)
+                sift_down(v, i, n, tie, arg);
+            for (size_t i = n - 1; i > 0; i--) {
+                skey_swap(&v[0], &v[i]);
+                sift_down(v, 0, i, tie, arg);
+            }
+            return;
+        }
+        size_t m = n / 2;
+        if (skey_cmp(&v[m], &v[0], tie, arg) < 0)
+            skey_swap(&v[m], &v[0]);
+        if (skey_cmp(&v[n - 1], &v[m], tie, arg) < 0) {
+            skey_swap(&v[n - 1], &v[m]);
+            if (skey_cmp(&v[m], &v[0], tie, arg) < 0)
+                skey_swap(&v[m], &v[0]);
+        }
+        dmp_store_skey_t p = v[m];
+        size_t i = 0, j = n - 1;
+        for (;;) { /* Hoare partition around the median */
+            while (skey_cmp(&v[i], &p, tie, arg) < 0)
+                i++;
+            while (skey_cmp(&p, &v[j], tie, arg) < 0)
+                j--;
+            if (i >= j)
+                break;
+            skey_swap(&v[i], &v[j]);
+            i++;
+            j--;
+        }
+        /* v[0..j] <= p <= v[j+1..n): recurse into the smaller side */
+        if (j + 1 < n - j - 1) {
+            isort(v, j + 1, depth, tie, arg);
+            v += j + 1;
+            n -= j + 1;
+        } else {
+            isort(v + j + 1, n - j - 1, depth, tie, arg);
+            n = j + 1;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        dmp_store_skey_t x = v[i];
+        size_t j = i;
+        while (j > 0 && skey_cmp(&x, &v[j - 1], tie, arg) < 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+static void ssort(dmp_store_skey_t *v, size_t n, tie_fn tie, const void *arg)
+{
+    int depth = 0;
+    for (size_t x = n; x > 1; x >>= 1)
+        depth += 2;
+    isort(v, n, depth, tie, arg);
+}
 
 typedef struct {
     dmp_store_skey_t *v;
     size_t n;
-    cmp_r_fn cmp;
-    void *arg;
+    tie_fn tie;
+    const void *arg;
 } halfsort_t;
 
 static void *halfsort_run(void *p)
 {
     halfsort_t *h = p;
-    qsort_r(h->v, h->n, sizeof *h->v, h->cmp, h->arg);
+    ssort(h->v, h->n, h->tie, h->arg);
     return NULL;
 }
 
-static dmp_store_skey_t *psort(dmp_store_skey_t *v, size_t n, cmp_r_fn cmp, void *arg)
+/* Sorts v[0..n); from dmp_store_ingest_par_min elements on, the two halves on two threads and
+ * then one merge. Returns the sorted array (v, or a new one with v freed). Equal elements do
+ * not occur: every tie-break ends with the unique idx. */
+static dmp_store_skey_t *psort(dmp_store_skey_t *v, size_t n, tie_fn tie, const void *arg)
 {
     dmp_store_skey_t *out =
         n >= dmp_store_ingest_par_min && n >= 2 ? malloc(n * sizeof *out) : NULL;
     pthread_t th;
     size_t m = n / 2;
-    halfsort_t hs[2] = {{v, m, cmp, arg}, {v + m, n - m, cmp, arg}};
+    halfsort_t hs[2] = {{v, m, tie, arg}, {v + m, n - m, tie, arg}};
     if (out == NULL || pthread_create(&th, NULL, halfsort_run, &hs[1]) != 0) {
         free(out);
-        qsort_r(v, n, sizeof *v, cmp, arg);
+        ssort(v, n, tie, arg);
         return v;
     }
     halfsort_run(&hs[0]);
     pthread_join(th, NULL);
-    size_t i = 0, j = m, k = 0; /* stable: the left half first on ties (none: idx breaks them) */
+    size_t i = 0, j = m, k = 0;
     while (i < m && j < n)
-        out[k++] = cmp(&v[j], &v[i], arg) < 0 ? v[j++] : v[i++];
+        out[k++] = skey_cmp(&v[j], &v[i], tie, arg) < 0 ? v[j++] : v[i++];
     while (i < m)
         out[k++] = v[i++];
     while (j < n)
@@ -59,23 +157,22 @@ static dmp_store_skey_t *psort(dmp_store_skey_t *v, size_t n, cmp_r_fn cmp, void
     return out;
 }
 
-static int rkey_cmp(const void *a, const void *b, void *arg)
+/* records order: the full keys, then the add order (the later of equal keys sorts last) */
+static int rkey_tie(const dmp_store_skey_t *x, const dmp_store_skey_t *y, const void *arg)
 {
-    const dmp_store_skey_t *x = a, *y = b;
-    int c = memcmp(x->k, y->k, DMP_STORE_SKEY_PFX);
-    if (c != 0)
-        return c;
+    if (x->idx == y->idx)
+        return 0;
     const dmp_store_load_t *l = arg;
     uint8_t kx[DMP_STORE_RKEY_MAX], ky[DMP_STORE_RKEY_MAX];
     const dmp_store_lent_t *ex = &l->e[x->idx], *ey = &l->e[y->idx];
     size_t lx = dmp_store_rkey_make(kx, ex->name, ex->nl, ex->hash),
            ly = dmp_store_rkey_make(ky, ey->name, ey->nl, ey->hash);
-    c = memcmp(kx, ky, lx < ly ? lx : ly);
+    int c = memcmp(kx, ky, lx < ly ? lx : ly);
     if (c != 0)
         return c;
     if (lx != ly)
         return lx < ly ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx; /* equal keys: add order */
+    return x->idx < y->idx ? -1 : 1;
 }
 
 bool dmp_store_ingest_key_eq(const dmp_store_load_t *l, uint32_t a, uint32_t b)
@@ -89,9 +186,11 @@ bool dmp_store_ingest_key_eq(const dmp_store_load_t *l, uint32_t a, uint32_t b)
  * then sorts first, as in byte order, since keys hold no NUL before their name ends). */
 static void skey_fill(dmp_store_skey_t *v, const uint8_t *k, size_t kl, size_t lcp)
 {
-    memset(v->k, 0, DMP_STORE_SKEY_PFX);
+    uint8_t b[DMP_STORE_SKEY_PFX] = {0};
     if (kl > lcp)
-        memcpy(v->k, k + lcp, kl - lcp < DMP_STORE_SKEY_PFX ? kl - lcp : DMP_STORE_SKEY_PFX);
+        memcpy(b, k + lcp, kl - lcp < DMP_STORE_SKEY_PFX ? kl - lcp : DMP_STORE_SKEY_PFX);
+    for (int i = 0; i < 3; i++)
+        v->k[i] = dmp_load_u64be(b + 8 * i);
     v->pad = 0;
 }
 
@@ -123,10 +222,7 @@ int dmp_store_ingest_sort(dmp_store_ingest_t *g, dmp_store_skey_t **out, size_t 
         skey_fill(&v[i], k, dmp_store_rkey_make(k, e->name, e->nl, e->hash), lcp);
         v[i].idx = (uint32_t)i;
     }
-    v = psort(v, cnt, rkey_cmp, (void *)l);
-    if (v == NULL)
-        return DMP_ENOMEM;
-    *out = v;
+    *out = psort(v, cnt, rkey_tie, l);
     *n = cnt;
     return 0;
 }
@@ -298,6 +394,8 @@ static int write_records(wpool_t *p, sstw_t *w, size_t from, size_t to)
     int rc = 0;
     for (size_t i = from; i < to && rc == 0; i++) {
         const dmp_store_row_t *e = &g->rows[i];
+        if (i + 8 < to) /* the values lie in input order: fetch ahead of the copy */
+            __builtin_prefetch(g->rows[i + 8].value);
         uint8_t rk[DMP_STORE_RKEY_MAX];
         size_t rkl = dmp_store_rkey_make(rk, e->name, e->nl, e->hash);
         int64_t exp = g->now_ms + (int64_t)e->ttl * 1000;
@@ -436,22 +534,20 @@ static void *pool_thread(void *arg)
 
 /* Names by reversed name: inline bytes after the common prefix, the full reversed names on a
  * tie (distinct names never compare equal). idx = the name's first row. */
-static int rname_cmp(const void *a, const void *b, void *arg)
+static int rname_tie(const dmp_store_skey_t *x, const dmp_store_skey_t *y, const void *arg)
 {
-    const dmp_store_skey_t *x = a, *y = b;
-    int c = memcmp(x->k, y->k, DMP_STORE_SKEY_PFX);
-    if (c != 0)
-        return c;
+    if (x->idx == y->idx)
+        return 0;
     const dmp_store_row_t *rows = arg, *ex = &rows[x->idx], *ey = &rows[y->idx];
     char rx[DMP_STORE_MAX_NAME], ry[DMP_STORE_MAX_NAME];
     dmp_store_name_reverse(ex->name, ex->nl, rx);
     dmp_store_name_reverse(ey->name, ey->nl, ry);
-    c = memcmp(rx, ry, ex->nl < ey->nl ? ex->nl : ey->nl);
+    int c = memcmp(rx, ry, ex->nl < ey->nl ? ex->nl : ey->nl);
     if (c != 0)
         return c;
     if (ex->nl != ey->nl)
         return ex->nl < ey->nl ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
+    return x->idx < y->idx ? -1 : 1;
 }
 
 /* The distinct names sorted by reversed name (the rows of one name share its pointer). */
@@ -483,7 +579,7 @@ static int sort_rnames(dmp_store_ingest_t *g, dmp_store_skey_t **out, size_t *nn
         skey_fill(&v[k], (const uint8_t *)r, rows[i].nl, lcp);
         v[k++].idx = (uint32_t)i;
     }
-    *out = psort(v, nn, rname_cmp, (void *)rows);
+    *out = psort(v, nn, rname_tie, rows);
     *nn_out = nn;
     return 0;
 }

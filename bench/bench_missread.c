@@ -64,7 +64,7 @@ static const char *sname[S_N] = {
     "has_descendant, absent, past the index's range", "has_descendant, absent, inside the range"};
 
 /* --store mode: reads of an existing store's names. */
-static int missread_store(const char *store, const char *names_file, long reads)
+static int missread_store(const char *store, const char *names_file, long reads, long cache_mb)
 {
     FILE *f = fopen(names_file, "r");
     if (f == NULL) {
@@ -94,7 +94,8 @@ static int missread_store(const char *store, const char *names_file, long reads)
         fprintf(stderr, "missread: no names in %s\n", names_file);
         return 1;
     }
-    dmp_store_opts_t o = {.path = store, .create_if_missing = false};
+    dmp_store_opts_t o = {
+        .path = store, .create_if_missing = false, .block_cache_bytes = (size_t)cache_mb << 20};
     dmp_store_t *s = NULL;
     char err[512];
     if (dmp_store_open(&o, &s, err, sizeof err) != 0) {
@@ -104,9 +105,12 @@ static int missread_store(const char *store, const char *names_file, long reads)
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
     int64_t now = (int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
-    printf("missread: store %s, %zu names, %ld reads per kind and round, median of 5 rounds "
-           "(wall / thread CPU per read)\n",
-           store, n, reads);
+    char cb[32] = "the default";
+    if (cache_mb)
+        snprintf(cb, sizeof cb, "%ld MiB", cache_mb);
+    printf("missread: store %s, %zu names, block cache %s, %ld reads per kind and round, median "
+           "of 5 rounds (wall / thread CPU per read)\n",
+           store, n, cb, reads);
     double wall[S_N][5], cpu[S_N][5];
     unsigned seed = 11;
     int rc = 0;
@@ -163,7 +167,7 @@ static int missread_store(const char *store, const char *names_file, long reads)
 
 static int missread_main(int argc, char **argv)
 {
-    long records = 100000, reads = 20000;
+    long records = 100000, reads = 20000, cache_mb = 0;
     const char *dir = "/tmp", *store = NULL, *names = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -173,7 +177,8 @@ static int missread_main(int argc, char **argv)
                    "  --reads R    reads per kind and round (default 20000)\n"
                    "  --dir PATH   parent directory of the temporary store (default /tmp)\n"
                    "  --store DIR  read this existing store instead (not open elsewhere)\n"
-                   "  --names FILE its names, one per line (bench/gen_records.py names.txt)\n");
+                   "  --names FILE its names, one per line (bench/gen_records.py names.txt)\n"
+                   "  --cache-mb M the store's block cache (default: the store's default)\n");
             return 0;
         }
         if (i + 1 >= argc)
@@ -188,13 +193,16 @@ static int missread_main(int argc, char **argv)
             store = argv[++i];
         else if (strcmp(argv[i], "--names") == 0)
             names = argv[++i];
+        else if (strcmp(argv[i], "--cache-mb") == 0)
+            cache_mb = atol(argv[++i]);
         else
             return 2;
     }
     if (store != NULL || names != NULL) {
-        if (store == NULL || names == NULL || reads < 100 || reads > 1000000)
+        if (store == NULL || names == NULL || reads < 100 || reads > 1000000 || cache_mb < 0 ||
+            cache_mb > 65536)
             return 2;
-        return missread_store(store, names, reads);
+        return missread_store(store, names, reads, cache_mb);
     }
     if (records < 100 || records > 10000000 || reads < 100 || reads > 1000000)
         return 2;

@@ -578,7 +578,8 @@ static int merge_ld(ld_t *L, ld_t *L2, size_t base)
         L->blocks_cap = L->nblocks + L2->nblocks;
     }
     /* the second half's value copies are only freed from here on (no more parsing) */
-    memcpy(L->blocks + L->nblocks, L2->blocks, L2->nblocks * sizeof *L2->blocks);
+    if (L2->nblocks)
+        memcpy(L->blocks + L->nblocks, L2->blocks, L2->nblocks * sizeof *L2->blocks);
     L->nblocks += L2->nblocks;
     L2->nblocks = 0;
     L->skipped += L2->skipped;

@@ -8,29 +8,6 @@
 
 /* ---- reads ---- */
 
-/* An iterator over one name's rows: the prefix seek, bounded above by lname|0x01. The bound lets
- * RocksDB stop at the end of the name's rows from the index alone: without it, a name whose
- * last row ends a data block made the iterator read the next block (a second block read for
- * about one lookup in ten at 10M records) only to find another name there. ro is the caller's
- * to destroy after the iterator; ub must outlive both. */
-static rocksdb_iterator_t *name_iter(dmp_store_t *s, const uint8_t *pkey, size_t pl, uint8_t *ub,
-                                     rocksdb_readoptions_t **ro)
-{
-    *ro = rocksdb_readoptions_create();
-    if (*ro == NULL)
-        return NULL;
-    memcpy(ub, pkey, pl - 32);
-    ub[pl - 33] = 0x01; /* name|0x00 -> name|0x01 */
-    rocksdb_readoptions_set_prefix_same_as_start(*ro, 1);
-    rocksdb_readoptions_set_iterate_upper_bound(*ro, (const char *)ub, pl - 32);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, *ro, s->cf[CF_RECORDS]);
-    if (it == NULL) {
-        rocksdb_readoptions_destroy(*ro);
-        *ro = NULL;
-    }
-    return it;
-}
-
 typedef struct {
     size_t off; /* offset of the record value in the collection buffer */
     size_t len;
@@ -73,13 +50,9 @@ int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now
     getent_t stack_ents[16];
     getent_t *ents = stack_ents;
     size_t n = 0, cap = 16;
-    uint8_t ub[DMP_STORE_RKEY_MAX];
-    rocksdb_readoptions_t *ro;
-    rocksdb_iterator_t *it = name_iter(s, pkey, pl, ub, &ro);
-    if (it == NULL)
-        return DMP_ENOMEM;
     dmp_buf_t vals;
     dmp_buf_init(&vals);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rprefix, s->cf[CF_RECORDS]);
     for (rocksdb_iter_seek(it, (const char *)pkey, pl); rocksdb_iter_valid(it);
          rocksdb_iter_next(it)) {
         size_t kl, vl;
@@ -115,7 +88,6 @@ int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now
     char *err = NULL;
     rocksdb_iter_get_error(it, &err);
     rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
     if (rc == 0)
         rc = dmp_store_rerr(err);
     else if (err != NULL)
@@ -162,11 +134,7 @@ int dmp_store_count_values_ex(dmp_store_t *s, const char *name, size_t name_len,
     uint8_t pkey[DMP_STORE_RKEY_MAX];
     size_t pl = dmp_store_rkey_make(pkey, ln, name_len, (const uint8_t[32]){0});
     size_t n = 0, bytes = 0;
-    uint8_t ub[DMP_STORE_RKEY_MAX];
-    rocksdb_readoptions_t *ro;
-    rocksdb_iterator_t *it = name_iter(s, pkey, pl, ub, &ro);
-    if (it == NULL)
-        return DMP_ENOMEM;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rprefix, s->cf[CF_RECORDS]);
     for (rocksdb_iter_seek(it, (const char *)pkey, pl); rocksdb_iter_valid(it);
          rocksdb_iter_next(it)) {
         size_t kl, vl;
@@ -183,7 +151,6 @@ int dmp_store_count_values_ex(dmp_store_t *s, const char *name, size_t name_len,
     char *err = NULL;
     rocksdb_iter_get_error(it, &err);
     rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
     if ((rc = dmp_store_rerr(err)) != 0)
         return rc;
     if (count)

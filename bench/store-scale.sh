@@ -85,7 +85,7 @@ run_one() { # count run
     local t0 t1
     t0=$(date +%s.%N)
     env DMP_DB_PATH="$DATA/s$c" DMP_DNS_HOST=127.0.0.1 DMP_HTTP_HOST=127.0.0.1 DMP_DNS_PORT=0 \
-        DMP_HTTP_PORT=0 DMP_PORTS_FILE="$d/ports" DMP_DNS_RATE=0 DMP_DNS_BURST=0 \
+        DMP_HTTP_PORT=0 DMP_PORTS_FILE="$d/ports" DMP_DNS_RATE=0 DMP_DNS_BURST=0 DMP_RRL_RATE=0 \
         DMP_FRONTENDS=1 DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test DMP_LOG_LEVEL=warning \
         taskset -c "$SERVER_CPU" "$DNSMESHD" >"$d/out" 2>&1 &
     pid=$!

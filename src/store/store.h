@@ -222,6 +222,9 @@ typedef struct {
 int dmp_store_load_new(dmp_store_load_t **out);
 int dmp_store_load_add(dmp_store_load_t *l, const char *name, size_t name_len, const uint8_t *value,
                        size_t value_len, uint32_t ttl);
+/* Moves every record of src to the end of dst (add indexes continue after dst's), so several
+ * threads can each fill a loader with one part of an input; src is left empty. */
+int dmp_store_load_append(dmp_store_load_t *dst, dmp_store_load_t *src);
 /* Sorts, checks (check may be NULL), writes the table files under tmpdir (created; on the
  * store's filesystem, so ingestion links instead of copying; removed afterwards), ingests them
  * and writes the count, Merkle, serial and journal in one synced batch. Before the first

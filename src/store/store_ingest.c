@@ -19,6 +19,8 @@
 #include "store/store_ingest.h"
 
 #define META_LOAD "bulk_load"
+
+size_t dmp_store_ingest_par_min = 65536;
 #define ARENA_BLOCK ((size_t)16 << 20)
 
 int dmp_store_load_new(dmp_store_load_t **out)
@@ -106,6 +108,49 @@ int dmp_store_load_add(dmp_store_load_t *l, const char *name, size_t name_len, c
     e->vlen = (uint32_t)value_len;
     e->ttl = ttl;
     e->nl = (uint8_t)name_len;
+    l->name_bytes += name_len;
+    return 0;
+}
+
+int dmp_store_load_append(dmp_store_load_t *dst, dmp_store_load_t *src)
+{
+    if (dst == NULL || src == NULL)
+        return DMP_EINVAL;
+    if (src->n > UINT32_MAX - 1 - dst->n)
+        return DMP_ERANGE;
+    if (dst->n + src->n > dst->cap) {
+        dmp_store_lent_t *ne = realloc(dst->e, (dst->n + src->n) * sizeof *ne);
+        if (ne == NULL)
+            return DMP_ENOMEM;
+        dst->e = ne;
+        dst->cap = dst->n + src->n;
+    }
+    if (dst->nblocks + src->nblocks > dst->blocks_cap) {
+        char **nb = realloc(dst->blocks, (dst->nblocks + src->nblocks) * sizeof *nb);
+        if (nb == NULL)
+            return DMP_ENOMEM;
+        dst->blocks = nb;
+        dst->blocks_cap = dst->nblocks + src->nblocks;
+    }
+    if (src->n)
+        memcpy(dst->e + dst->n, src->e, src->n * sizeof *src->e);
+    dst->n += src->n;
+    dst->name_bytes += src->name_bytes;
+    /* src's name copies move with their blocks; dst's current block stays the one it fills */
+    if (src->nblocks) {
+        char *cur = dst->nblocks ? dst->blocks[dst->nblocks - 1] : NULL;
+        memcpy(dst->blocks + dst->nblocks, src->blocks, src->nblocks * sizeof *src->blocks);
+        dst->nblocks += src->nblocks;
+        if (cur != NULL) { /* keep filling the block dst was filling: swap it to the end */
+            dst->blocks[dst->nblocks - src->nblocks - 1] = dst->blocks[dst->nblocks - 1];
+            dst->blocks[dst->nblocks - 1] = cur;
+        } else {
+            dst->block_used = ARENA_BLOCK; /* src's last block: treat as full */
+        }
+    }
+    src->n = 0;
+    src->name_bytes = 0;
+    src->nblocks = 0;
     return 0;
 }
 
@@ -189,7 +234,6 @@ static void *par_run(void *arg)
 
 /* Runs fn over [0, n) in DMP_STORE_LOAD_THREADS slices (fewer when a thread cannot start);
  * parts[t] is slice t's private state. */
-#define DMP_STORE_LOAD_THREADS 2
 static void par_for(dmp_store_ingest_t *g, size_t n,
                     void (*fn)(dmp_store_ingest_t *, size_t, size_t, void *), void **parts)
 {
@@ -200,7 +244,7 @@ static void par_for(dmp_store_ingest_t *g, size_t n,
     for (int t = 0; t < DMP_STORE_LOAD_THREADS; t++) {
         size_t from = per * (size_t)t, to = from + per;
         p[t] = (par_t){g, from < n ? from : n, to < n ? to : n, fn, parts ? parts[t] : NULL};
-        if (t > 0 && n >= 4096)
+        if (t > 0 && n >= dmp_store_ingest_par_min)
             started[t] = pthread_create(&th[t], NULL, par_run, &p[t]) == 0;
     }
     par_run(&p[0]);
@@ -240,53 +284,108 @@ static void sha256(sha_t *h, const void *p, size_t len, uint8_t out[32])
         crypto_hash_sha256(out, p, len);
 }
 
+/* item digest = SHA-256(lname || 0x00 || hash), as dmp_store_item_digest_raw */
+static void item_digest(sha_t *h, const char *name, size_t nl, const uint8_t hash[32],
+                        uint8_t out[32])
+{
+    uint8_t buf[DMP_STORE_RKEY_MAX];
+    size_t kl = dmp_store_rkey_make(buf, name, nl, hash);
+    sha256(h, buf, kl, out);
+}
+
+static void xor32(uint8_t *dst, const uint8_t *src)
+{
+    for (size_t j = 0; j < 32; j++)
+        dst[j] ^= src[j];
+}
+
+/* Per added row, in add order (the values are read in file order): the value's hash (the row
+ * key), the name's (the Merkle bucket) and the item digest, XORed into the slice's bucket
+ * array. prepare and deltas XOR back the rows that do not add to the digest (the losers of
+ * repeated keys, refreshes), which are few. */
 static void hash_slice(dmp_store_ingest_t *g, size_t from, size_t to, void *part)
 {
-    (void)part;
+    uint8_t(*mk)[32] = part;
     sha_t h;
     sha_init(&h, g->md);
     for (size_t i = from; i < to; i++) {
         dmp_store_lent_t *e = &g->l->e[i];
-        uint8_t nh[32];
+        uint8_t nh[32], dig[32];
         sha256(&h, e->value, e->vlen, e->hash);
         sha256(&h, e->name, e->nl, nh); /* the bucket: as dmp_store_bucket_raw */
         e->bucket = (uint16_t)(((uint32_t)nh[0] << 8 | nh[1]) >> (16 - DMP_STORE_MERKLE_BITS));
+        item_digest(&h, e->name, e->nl, e->hash, dig);
+        xor32(mk[e->bucket], dig);
         if (from == 0 && (i & 0x3ffff) == 0)
             progress(g, "hash", i * 2, g->l->n);
     }
     sha_done(&h);
 }
 
-/* Hashes every value, then sorts and deduplicates the records order. */
+/* Hashes every value, sorts the rows into records order, drops repeated keys (the last added
+ * wins, as a put batch) and lays the unique rows out in that order with their names copied
+ * once per name, so every later pass reads them in order. */
 static int prepare(dmp_store_ingest_t *g)
 {
     dmp_store_load_t *l = g->l;
-    par_for(g, l->n, hash_slice, NULL);
+    for (int t = 0; t < DMP_STORE_LOAD_THREADS; t++)
+        if ((g->mk[t] = calloc(DMP_STORE_MERKLE_BUCKETS, 32)) == NULL)
+            return DMP_ENOMEM;
+    par_for(g, l->n, hash_slice, (void **)g->mk);
     progress(g, "hash", l->n, l->n);
-    int rc = dmp_store_ingest_sort(g, DMP_STORE_ORDER_RKEY, &g->u, &g->nu);
+    dmp_store_skey_t *u = NULL;
+    size_t n = 0;
+    int rc = dmp_store_ingest_sort(g, &u, &n);
     if (rc != 0)
         return rc;
-    /* runs of one key: the last added wins (a refresh in the write path); its journal place
-     * is the first one's */
-    size_t w = 0;
-    for (size_t i = 0; i < g->nu;) {
-        size_t j = i + 1;
-        while (j < g->nu && dmp_store_ingest_key_eq(l, g->u[i].idx, g->u[j].idx))
-            j++;
-        dmp_store_lent_t *win = &l->e[g->u[j - 1].idx];
-        win->first = g->u[i].idx;
-        g->stats->duplicates += j - i - 1;
-        g->u[w++] = g->u[j - 1];
-        i = j;
+    g->rows = malloc((n ? n : 1) * sizeof *g->rows);
+    g->names = malloc(l->name_bytes ? l->name_bytes : 1);
+    if (g->rows == NULL || g->names == NULL) {
+        free(u);
+        return DMP_ENOMEM;
     }
+    sha_t h;
+    sha_init(&h, g->md);
+    size_t w = 0, nused = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t idx = u[i].idx;
+        const dmp_store_lent_t *e = &l->e[idx];
+        dmp_store_row_t *prev = w ? &g->rows[w - 1] : NULL;
+        bool same_name = prev && prev->nl == e->nl && memcmp(prev->name, e->name, e->nl) == 0;
+        dmp_store_row_t *r;
+        if (same_name && memcmp(prev->hash, e->hash, 32) == 0) {
+            /* a repeated key: this later add wins; the journal place is the run's first */
+            l->e[idx].first = l->e[prev->idx].first;
+            g->stats->duplicates++;
+            uint8_t dig[32];
+            item_digest(&h, e->name, e->nl, e->hash, dig);
+            xor32(g->mk[0][e->bucket], dig);
+            r = prev;
+        } else {
+            l->e[idx].first = idx;
+            r = &g->rows[w++];
+            if (same_name) {
+                r->name = prev->name;
+            } else {
+                memcpy(g->names + nused, e->name, e->nl);
+                r->name = g->names + nused;
+                nused += e->nl;
+            }
+            memcpy(r->hash, e->hash, 32);
+            r->nl = e->nl;
+            r->bucket = e->bucket;
+            r->flags = 0;
+        }
+        r->value = e->value;
+        r->vlen = e->vlen;
+        r->ttl = e->ttl;
+        r->idx = idx;
+    }
+    sha_done(&h);
+    free(u);
     g->nu = w;
     progress(g, "sort", l->n, l->n);
     return 0;
-}
-
-static bool same_name(const dmp_store_lent_t *a, const dmp_store_lent_t *b)
-{
-    return a->nl == b->nl && memcmp(a->name, b->name, a->nl) == 0;
 }
 
 /* Per name: the rows the store already holds (refreshes), and the caller's check. */
@@ -301,9 +400,9 @@ static int check_names(dmp_store_ingest_t *g)
     bool empty = !rocksdb_iter_valid(it);
     int rc = 0;
     for (size_t i = 0; i < g->nu && rc == 0;) {
-        const dmp_store_lent_t *e0 = &l->e[g->u[i].idx];
+        const dmp_store_row_t *e0 = &g->rows[i];
         size_t j = i + 1;
-        while (j < g->nu && same_name(e0, &l->e[g->u[j].idx]))
+        while (j < g->nu && g->rows[j].name == e0->name)
             j++;
         g->stats->names++;
         size_t values = 0, bytes = 0, last = SIZE_MAX;
@@ -322,11 +421,11 @@ static int check_names(dmp_store_ingest_t *g)
                 if (dmp_store_rec_parse(v, vl, &rec) != 0)
                     continue;
                 const uint8_t *h = key + pl - 32;
-                while (k < j && memcmp(l->e[g->u[k].idx].hash, h, 32) < 0)
+                while (k < j && memcmp(g->rows[k].hash, h, 32) < 0)
                     k++;
-                bool refresh = k < j && memcmp(l->e[g->u[k].idx].hash, h, 32) == 0;
+                bool refresh = k < j && memcmp(g->rows[k].hash, h, 32) == 0;
                 if (refresh) {
-                    rc = dmp_store_ingest_note_refresh(g, g->u[k].idx, rec.stored_ms,
+                    rc = dmp_store_ingest_note_refresh(g, (uint32_t)k, rec.stored_ms,
                                                        rec.expires_ms);
                     if (rc != 0)
                         break;
@@ -343,13 +442,13 @@ static int check_names(dmp_store_ingest_t *g)
                 rocksdb_free(err);
         }
         for (size_t k = i; k < j; k++) {
-            const dmp_store_lent_t *e = &l->e[g->u[k].idx];
+            const dmp_store_row_t *e = &g->rows[k];
             if (e->ttl > 0) { /* a ttl-0 row is stored dead, as the write path does */
                 values++;
                 bytes += dmp_store_txt_rdata_len(e->vlen);
             }
-            if (!(e->flags & DMP_STORE_LENT_REFRESH) && (last == SIZE_MAX || g->u[k].idx > last))
-                last = g->u[k].idx;
+            if (!(e->flags & DMP_STORE_LENT_REFRESH) && (last == SIZE_MAX || e->idx > last))
+                last = e->idx;
         }
         if (rc == 0 && g->check && g->check(g->ctx, e0->name, e0->nl, values, bytes, last) != 0) {
             g->stats->bad_index = last;
@@ -364,54 +463,33 @@ static int check_names(dmp_store_ingest_t *g)
     return rc;
 }
 
-static void digest_slice(dmp_store_ingest_t *g, size_t from, size_t to, void *part)
-{
-    uint8_t(*mk)[32] = part;
-    uint8_t buf[DMP_STORE_RKEY_MAX], dig[32];
-    sha_t h;
-    sha_init(&h, g->md);
-    for (size_t i = from; i < to; i++) {
-        const dmp_store_lent_t *e = &g->l->e[g->u[i].idx];
-        if (e->flags & DMP_STORE_LENT_REFRESH)
-            continue;
-        /* item digest = SHA-256(lname || 0x00 || hash), as dmp_store_item_digest_raw */
-        size_t kl = dmp_store_rkey_make(buf, e->name, e->nl, e->hash);
-        sha256(&h, buf, kl, dig);
-        for (size_t j = 0; j < 32; j++)
-            mk[e->bucket][j] ^= dig[j];
-    }
-    sha_done(&h);
-}
-
 /* Merkle deltas (one per touched bucket) and the journal entry of the new rows. */
 static int deltas(dmp_store_ingest_t *g)
 {
     dmp_store_load_t *l = g->l;
-    uint8_t(*mk)[32] = calloc(DMP_STORE_MERKLE_BUCKETS, 32);
+    uint8_t(*mk)[32] = g->mk[0];
     uint8_t *touched = calloc(DMP_STORE_MERKLE_BUCKETS, 1);
     uint32_t *firsts = NULL;
-    int rc = (mk && touched) ? 0 : DMP_ENOMEM;
+    int rc = touched ? 0 : DMP_ENOMEM;
     size_t jbytes = 0, nnew = 0;
-    /* item digests in two slices, each XORed into its own bucket array */
-    uint8_t(*mk2)[32] = rc == 0 ? calloc(DMP_STORE_MERKLE_BUCKETS, 32) : NULL;
-    if (rc == 0 && mk2 == NULL)
-        rc = DMP_ENOMEM;
-    if (rc == 0) {
-        void *parts[2] = {mk, mk2};
-        par_for(g, g->nu, digest_slice, parts);
+    for (int t = 1; rc == 0 && t < DMP_STORE_LOAD_THREADS; t++)
         for (size_t b = 0; b < DMP_STORE_MERKLE_BUCKETS; b++)
-            for (size_t j = 0; j < 32; j++)
-                mk[b][j] ^= mk2[b][j];
-    }
-    free(mk2);
+            xor32(mk[b], g->mk[t][b]);
+    sha_t h;
+    sha_init(&h, g->md);
     for (size_t i = 0; rc == 0 && i < g->nu; i++) {
-        const dmp_store_lent_t *e = &l->e[g->u[i].idx];
-        if (e->flags & DMP_STORE_LENT_REFRESH)
+        const dmp_store_row_t *e = &g->rows[i];
+        if (e->flags & DMP_STORE_LENT_REFRESH) { /* the row is there already: no change */
+            uint8_t dig[32];
+            item_digest(&h, e->name, e->nl, e->hash, dig);
+            xor32(mk[e->bucket], dig);
             continue;
+        }
         touched[e->bucket] = 1;
         jbytes += 6 + (size_t)e->nl + e->vlen;
         nnew++;
     }
+    sha_done(&h);
     g->stats->added = nnew;
     g->dl.count_delta = (int64_t)nnew;
     for (size_t b = 0; rc == 0 && b < DMP_STORE_MERKLE_BUCKETS; b++) {
@@ -441,11 +519,9 @@ static int deltas(dmp_store_ingest_t *g)
             g->dl.journal_failed = true;
         } else {
             size_t k = 0;
-            for (size_t i = 0; i < g->nu; i++) {
-                const dmp_store_lent_t *e = &l->e[g->u[i].idx];
-                if (!(e->flags & DMP_STORE_LENT_REFRESH))
-                    firsts[k++] = g->u[i].idx;
-            }
+            for (size_t i = 0; i < g->nu; i++)
+                if (!(g->rows[i].flags & DMP_STORE_LENT_REFRESH))
+                    firsts[k++] = g->rows[i].idx;
             dmp_store_ingest_sort_u32_by_first(l, firsts, nnew);
             for (size_t i = 0; i < nnew; i++) {
                 const dmp_store_lent_t *e = &l->e[firsts[i]];
@@ -455,7 +531,6 @@ static int deltas(dmp_store_ingest_t *g)
     }
     g->stats->journaled = !g->dl.journal_failed;
     free(firsts);
-    free(mk);
     free(touched);
     return rc;
 }
@@ -469,7 +544,7 @@ static int final_batch(dmp_store_ingest_t *g)
     if (wb == NULL)
         return DMP_ENOMEM;
     for (size_t i = 0; i < g->nref; i++) {
-        const dmp_store_lent_t *e = &g->l->e[g->ref[i].idx];
+        const dmp_store_row_t *e = &g->rows[g->ref[i].row];
         uint8_t rk[DMP_STORE_RKEY_MAX], ik[DMP_STORE_IKEY_MAX];
         size_t rkl = dmp_store_rkey_make(rk, e->name, e->nl, e->hash);
         int64_t exp = g->now_ms + (int64_t)e->ttl * 1000;
@@ -555,7 +630,10 @@ int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, c
     if (rc != 0 && rc != DMP_EINVAL)
         dmp_store_ingest_seterr(&g, "%s", dmp_store_strerror(rc));
     EVP_MD_free(g.md);
-    free(g.u);
+    for (int t = 0; t < DMP_STORE_LOAD_THREADS; t++)
+        free(g.mk[t]);
+    free(g.rows);
+    free(g.names);
     free(g.ref);
     free(g.dl.d);
     dmp_buf_free(&g.dl.journal);

@@ -26,24 +26,44 @@ struct dmp_store_load {
     dmp_store_t *s;
     dmp_store_lent_t *e;
     size_t n, cap;
-    char **blocks; /* arena of lowercased names */
+    size_t name_bytes; /* sum of the added names' lengths */
+    char **blocks;     /* arena of lowercased names */
     size_t nblocks, blocks_cap, block_used;
 };
 
-/* A sort element: up to 24 key bytes after the order's common prefix, then the add index. */
+/* One unique row in records order (after prepare): what the table writers need, contiguous, so
+ * the passes over the rows read memory in order. name points into the ingest's name arena,
+ * shared by the rows of one name (equal names have equal pointers). */
+typedef struct {
+    const char *name;
+    const uint8_t *value;
+    uint32_t vlen;
+    uint32_t ttl;
+    uint32_t idx; /* the add index */
+    uint16_t bucket;
+    uint8_t nl;
+    uint8_t flags;
+    uint8_t hash[32];
+} dmp_store_row_t;
+
+/* A sort element: up to 24 key bytes after the order's common prefix (as three big-endian
+ * words, so integer order is byte order), then an index. */
 #define DMP_STORE_SKEY_PFX 24u
 typedef struct {
-    uint8_t k[DMP_STORE_SKEY_PFX];
+    uint64_t k[DMP_STORE_SKEY_PFX / 8];
     uint32_t idx;
     uint32_t pad;
 } dmp_store_skey_t;
 
 typedef struct {
-    uint32_t idx;
+    uint32_t row; /* index in rows */
     int64_t old_stored, old_expires;
 } dmp_store_lref_t;
 
-typedef enum { DMP_STORE_ORDER_RKEY = 0, DMP_STORE_ORDER_DKEY = 1 } dmp_store_order_t;
+#define DMP_STORE_LOAD_THREADS 2
+/* Work of at least this many rows is split over the threads (hashing, sorting); tests lower it
+ * so that small loads take the threaded paths too. */
+extern size_t dmp_store_ingest_par_min;
 
 typedef struct {
     dmp_store_load_t *l;
@@ -55,9 +75,11 @@ typedef struct {
     dmp_store_load_stats_t *stats;
     char *err;
     size_t errlen;
-    dmp_store_skey_t *u; /* the unique rows in records order (after prepare) */
+    dmp_store_row_t *rows; /* the unique rows in records order (after prepare) */
     size_t nu;
-    dmp_store_lref_t *ref; /* refreshed rows */
+    char *names;                               /* their names, once per name, in records order */
+    uint8_t (*mk[DMP_STORE_LOAD_THREADS])[32]; /* item digests XORed per bucket, per hash slice */
+    dmp_store_lref_t *ref;                     /* refreshed rows */
     size_t nref, ref_cap;
     dmp_store_deltas_t dl;
     /* table files per column family */
@@ -71,12 +93,11 @@ typedef struct {
 void dmp_store_ingest_seterr(dmp_store_ingest_t *g, const char *fmt, const char *a);
 
 /* store_ingest_sst.c */
-/* Sorts the rows (every added row for RKEY, the unique rows of g->u for DKEY) into *out. */
-int dmp_store_ingest_sort(dmp_store_ingest_t *g, dmp_store_order_t order, dmp_store_skey_t **out,
-                          size_t *n);
+/* Sorts every added row into records (key) order, equal keys in add order; *out is malloc'd. */
+int dmp_store_ingest_sort(dmp_store_ingest_t *g, dmp_store_skey_t **out, size_t *n);
 bool dmp_store_ingest_key_eq(const dmp_store_load_t *l, uint32_t a, uint32_t b);
 void dmp_store_ingest_sort_u32_by_first(const dmp_store_load_t *l, uint32_t *v, size_t n);
-int dmp_store_ingest_note_refresh(dmp_store_ingest_t *g, uint32_t idx, int64_t old_stored,
+int dmp_store_ingest_note_refresh(dmp_store_ingest_t *g, uint32_t row, int64_t old_stored,
                                   int64_t old_expires);
 /* Writes every column family's table files under g->tmpdir. */
 int dmp_store_ingest_write(dmp_store_ingest_t *g);

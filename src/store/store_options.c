@@ -160,25 +160,21 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
 
     rocksdb_block_based_options_set_block_cache(s->bbt, s->cache);
     rocksdb_block_based_options_set_block_cache(s->bbt_rec, s->cache);
+    /* The records' bloom filter is on the prefix (the name) only: every DNS lookup is a prefix
+     * seek, and has_value's point lookups use the prefix filter as well; whole keys would double
+     * the filter for nothing. */
     rocksdb_block_based_options_set_filter_policy(s->bbt_rec,
                                                   rocksdb_filterpolicy_create_bloom(10));
-    rocksdb_block_based_options_set_whole_key_filtering(s->bbt_rec, 1);
-    /* The records' index and filter blocks live in the block cache (bounded memory) but are
-     * partitioned: a lookup loads one 4 KiB index partition and one filter partition instead of
-     * a table file's whole index (~0.8 MiB per 64 MiB file) and filter (~0.5 MiB). With
-     * unpartitioned blocks, a 10M-record store's metadata (~60 MiB) no longer fit the cache
-     * beside the data blocks, and every miss re-read and re-parsed whole index and filter blocks
-     * (docs/store.md "Read path at scale"). The top-level index of each file stays pinned, and
-     * metadata goes to the cache's high-priority pool so data blocks evict it last; so are L0's
-     * (fresh flushes, read by every lookup). */
-    rocksdb_block_based_options_set_index_type(
-        s->bbt_rec, rocksdb_block_based_table_index_type_two_level_index_search);
-    rocksdb_block_based_options_set_partition_filters(s->bbt_rec, 1);
-    rocksdb_block_based_options_set_metadata_block_size(s->bbt_rec, 4096);
-    rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->bbt_rec, 1);
-    rocksdb_block_based_options_set_cache_index_and_filter_blocks_with_high_priority(s->bbt_rec, 1);
-    rocksdb_block_based_options_set_pin_top_level_index_and_filter(s->bbt_rec, 1);
-    rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(s->bbt_rec, 1);
+    rocksdb_block_based_options_set_whole_key_filtering(s->bbt_rec, 0);
+    /* Index and filter blocks are held by the open table readers, not in the block cache: a
+     * lookup binary-searches the file's index in memory and probes its filter with no cache
+     * lookup, no partition to fetch and nothing to evict. At 10M records that is about 50 MiB
+     * of index and 12 MiB of filter for the records, ~40 MiB of index for the other column
+     * families, all of it resident while the files are open (max_open_files above covers
+     * ~190 table files, about 12 GB of store; past that, re-opening a table re-reads them).
+     * docs/store.md "Read path at scale" has the measurements against the partitioned,
+     * cached layout of before. */
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->bbt_rec, 0);
 
     for (size_t i = 0; i < CF_OURS; i++) {
         rocksdb_options_t *co = rocksdb_options_create();
@@ -200,9 +196,12 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
         return DMP_ENOMEM;
     /* The options take ownership of these three. */
     rocksdb_options_set_prefix_extractor(s->cfopts[CF_RECORDS], s->prefix);
-    /* DMP values are base64 of ciphertext: Snappy saves ~nothing on them and every block read
-     * would pay its decompression (docs/store.md "Read path at scale") */
-    rocksdb_options_set_compression(s->cfopts[CF_RECORDS], rocksdb_no_compression);
+    /* No compression anywhere. DMP values are base64 of ciphertext and the index column
+     * families' keys end in a SHA-256: Snappy saves little on either, while every block read
+     * (a cache miss of the DNS path, the descendant check in rnames) would pay a decompression
+     * and every table file written a compression (docs/store.md "Read path at scale"). */
+    for (size_t i = 0; i < CF_OURS; i++)
+        rocksdb_options_set_compression(s->cfopts[i], rocksdb_no_compression);
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->cfopts[CF_RECORDS], 0.05);
     rocksdb_options_set_memtable_whole_key_filtering(s->cfopts[CF_RECORDS], 1);
     rocksdb_options_set_merge_operator(s->cfopts[CF_META], s->add_op);

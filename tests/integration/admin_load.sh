@@ -143,14 +143,46 @@ st=$?
 set -e
 [[ $st == 1 ]] && grep -qF "cap.zone:6: cap.mesh.test would hold 3 values" "$dir/e" ||
   fail "cap: $(cat "$dir/e")"
+# JSON lines of 4 MiB and more are read in two halves on two threads: errors and cap refusals
+# in the second half still name their line in the whole file
+python3 - "$dir/big.jsonl" <<'EOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(40000):  # ~5 MB
+        f.write('{"name": "big-%d.mesh.test", "value": "%s", "ttl": 60}\n' % (i, "v" * 80))
+EOF
+cp "$dir/big.jsonl" "$dir/big-bad.jsonl"
+printf '{"name": "bad name!.mesh.test", "value": "c", "ttl": 60}\n' >>"$dir/big-bad.jsonl"
+set +e
+"$admin" --db "$dir/a" load "$dir/big-bad.jsonl" >/dev/null 2>"$dir/e"; st=$?
+set -e
+[[ $st == 1 ]] && grep -qF "big-bad.jsonl:40001: invalid record name" "$dir/e" ||
+  fail "big bad jsonl: $(cat "$dir/e")"
+cp "$dir/big.jsonl" "$dir/big-cap.jsonl"
+printf '{"name": "big-39990.mesh.test", "value": "w", "ttl": 60}\n' >>"$dir/big-cap.jsonl"
+set +e
+DMP_MAX_VALUES_PER_NAME=1 "$admin" --db "$dir/a" load "$dir/big-cap.jsonl" >/dev/null 2>"$dir/e"
+st=$?
+set -e
+[[ $st == 1 ]] && grep -qF "big-cap.jsonl:40001: big-39990.mesh.test would hold 2 values" "$dir/e" ||
+  fail "big cap: $(cat "$dir/e")"
 # the failed loads left store a as it was: ok1 and other were not written
 "$admin" --db "$dir/a" records ok1.mesh.test | grep "no live values" >/dev/null || fail "ok1 written"
 "$admin" --db "$dir/a" records other.mesh.test | grep "no live values" >/dev/null || fail "other written"
+"$admin" --db "$dir/a" records big-1.mesh.test | grep "no live values" >/dev/null || fail "big-1 written"
 # and a good load into the existing store adds to it
 "$admin" --db "$dir/a" load "$dir/one.jsonl" >"$dir/sum" 2>/dev/null || fail "second load"
 grep -q "1 new rows" "$dir/sum" || fail "second load summary: $(cat "$dir/sum")"
 start "$dir/a"
 dig +short -p "$dns" @127.0.0.1 late.mesh.test TXT | grep -x '"x"' >/dev/null || fail "second load answer"
 check_dns "$dir/g/records.jsonl" || fail "first load's answers after the second"
+stop
+# the big file itself loads (both halves), every record answered
+"$admin" --db "$dir/big" load "$dir/big.jsonl" >"$dir/sum" 2>/dev/null || fail "big load"
+grep -q "40000 new rows" "$dir/sum" || fail "big load summary: $(cat "$dir/sum")"
+start "$dir/big"
+for i in 0 19999 20000 20001 39999; do
+  dig +short -p "$dns" @127.0.0.1 "big-$i.mesh.test" TXT | grep -q '"vvvv' || fail "big-$i answer"
+done
 stop
 echo "admin_load: ok"

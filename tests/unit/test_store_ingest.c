@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "store/store_ingest.h"
 #include <sodium.h>
 
 #include "store/store.h"
@@ -238,6 +240,15 @@ static int check_fn(void *ctx, const char *name, size_t nl, size_t values, size_
     return 0;
 }
 
+/* the same with every split over the threads (hashing, the sorts' halves and their merge) */
+static void test_load_equals_write_path_threaded(void **state)
+{
+    size_t old = dmp_store_ingest_par_min;
+    dmp_store_ingest_par_min = 2;
+    test_load_equals_write_path(state);
+    dmp_store_ingest_par_min = old;
+}
+
 static void test_load_refused_and_marker(void **state)
 {
     (void)state;
@@ -308,6 +319,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_equals_write_path),
+        cmocka_unit_test(test_load_equals_write_path_threaded),
         cmocka_unit_test(test_load_refused_and_marker),
         cmocka_unit_test(test_load_bad_args),
     };

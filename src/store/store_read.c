@@ -308,6 +308,19 @@ static int many_cmp(const void *a, const void *b)
     return memcmp(x->hash, y->hash, 32);
 }
 
+typedef struct {
+    char ln[DMP_STORE_MAX_NAME];
+    size_t len;
+} normname_t;
+
+static int normname_cmp(const void *a, const void *b)
+{
+    const normname_t *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return memcmp(x->ln, y->ln, x->len);
+}
+
 int dmp_store_get_names(dmp_store_t *s, const char *const *names, const size_t *name_lens, size_t n,
                         int64_t now_ms, dmp_store_visit_fn fn, void *ctx)
 {
@@ -316,25 +329,27 @@ int dmp_store_get_names(dmp_store_t *s, const char *const *names, const size_t *
     manycoll_t m = {0};
     dmp_buf_init(&m.vals);
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        char ln[DMP_STORE_MAX_NAME];
-        if (dmp_store_name_norm(names[i], name_lens[i], ln) != 0)
-            continue; /* an invalid name holds nothing */
-        bool dup = false;
-        for (size_t j = 0; j < i && !dup; j++) {
-            char lj[DMP_STORE_MAX_NAME];
-            dup = name_lens[j] == name_lens[i] &&
-                  dmp_store_name_norm(names[j], name_lens[j], lj) == 0 &&
-                  memcmp(lj, ln, name_lens[i]) == 0;
-        }
-        if (dup)
+    /* each name normalised once, then sorted: equal names are neighbours and read once (the
+     * visits are sorted below, so the read order does not show) */
+    normname_t *nn = n ? malloc(n * sizeof(*nn)) : NULL;
+    if (n && !nn)
+        return DMP_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (dmp_store_name_norm(names[i], name_lens[i], nn[k].ln) == 0) /* invalid: holds nothing */
+            nn[k++].len = name_lens[i];
+    if (k > 1)
+        qsort(nn, k, sizeof(*nn), normname_cmp);
+    for (size_t i = 0; i < k && rc == 0; i++) {
+        if (i > 0 && normname_cmp(&nn[i - 1], &nn[i]) == 0)
             continue;
-        rc = dmp_store_get(s, ln, name_lens[i], now_ms, many_collect, &m);
+        rc = dmp_store_get(s, nn[i].ln, nn[i].len, now_ms, many_collect, &m);
         if (rc == DMP_ENOTFOUND)
             rc = 0;
         if (rc == 0)
             rc = m.rc;
     }
+    free(nn);
     if (rc == 0) {
         if (m.n > 1)
             qsort(m.e, m.n, sizeof *m.e, many_cmp);

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# write-cpu.sh: where dnsmeshd's CPU goes per acknowledged HTTP write. A fresh node (one
+# frontend, one shard, limits off, pinned to CPU 0) takes `dnsmesh-bench writes` at a fixed rate
+# from CPU 1; each thread's CPU time (/proc/PID/task/*/stat, utime + stime) is read before and
+# after every run and printed per write, by thread. With --perf FILE the last run is also
+# recorded with `perf record -g` (root) for `perf report -i FILE --comm <thread>`.
+# Loopback only; the node is stopped by the PID this script got.
+#
+#   bench/write-cpu.sh [--build DIR] [--rate W] [--duration S] [--runs R] [--perf FILE]
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LIB_NAME=write-cpu
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
+BUILD=build
+RATE=2000
+DURATION=10
+RUNS=3
+PERF_OUT=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+    --build | --rate | --duration | --runs | --perf)
+        [[ $# -ge 2 ]] || die "$1 needs a value" ;;&
+    --build) BUILD=$2; shift 2 ;;
+    --rate) int_arg "$1" "$2" 1 50000; RATE=$((10#$2)); shift 2 ;;
+    --duration) int_arg "$1" "$2" 1 120; DURATION=$((10#$2)); shift 2 ;;
+    --runs) int_arg "$1" "$2" 1 20; RUNS=$((10#$2)); shift 2 ;;
+    --perf) PERF_OUT=$2; shift 2 ;;
+    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+    esac
+done
+NODE="$BUILD/src/node/dnsmeshd"
+BENCH="$BUILD/dnsmesh-bench"
+[[ -x $NODE && -x $BENCH ]] || die "build dnsmeshd and dnsmesh-bench under $BUILD first"
+[[ -z $PERF_OUT ]] || command -v perf >/dev/null || die "--perf needs perf (linux-perf)"
+[[ "$(nproc)" -ge 2 ]] || die "needs 2 CPUs (node on 0, writer on 1)"
+
+WORK="$(mktemp -d /tmp/dnsmesh-wcpu.XXXXXX)"
+trap lib_stop_all EXIT
+trap 'exit 130' INT TERM
+
+env DMP_DNS_HOST=127.0.0.1 DMP_DNS_PORT=0 DMP_HTTP_HOST=127.0.0.1 DMP_HTTP_PORT=0 \
+    DMP_DB_PATH="$WORK/db" DMP_PORTS_FILE="$WORK/ports" DMP_DNS_RATE=0 DMP_DNS_BURST=0 \
+    DMP_RRL_RATE=0 DMP_HTTP_RATE=0 DMP_HTTP_BURST=0 DMP_HTTP_MAX_PER_IP=64 DMP_FRONTENDS=1 \
+    DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test DMP_DNS_APEX_NS=ns1.mesh.test \
+    DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test DMP_LOG_LEVEL=warning \
+    taskset -c 0 "$NODE" >"$WORK/node.log" 2>&1 &
+NPID=$!
+PIDS+=("$NPID")
+for _ in $(seq 100); do [[ -s $WORK/ports ]] && break; sleep 0.1; done
+[[ -s $WORK/ports ]] || { cat "$WORK/node.log" >&2; die "the node did not start"; }
+HPORT=$(sed 's/.*http=127\.0\.0\.1://' "$WORK/ports")
+
+echo "# write-cpu: $(date -u +%FT%TZ) on $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# command: bench/write-cpu.sh --build $BUILD --rate $RATE --duration $DURATION --runs $RUNS${PERF_OUT:+ --perf $PERF_OUT}"
+echo "# $("$NODE" --version 2>/dev/null | head -1); node on CPU 0 (1 frontend, 1 shard), writer on CPU 1"
+
+snap() { # thread-name_tid ticks, sorted
+    local t
+    for t in /proc/"$NPID"/task/*; do
+        echo "$(cat "$t/comm" | tr ' ' _)_$(basename "$t") $(awk '{print $14 + $15}' "$t/stat")"
+    done | sort
+}
+hz=$(getconf CLK_TCK)
+for r in $(seq "$RUNS"); do
+    snap >"$WORK/s0"
+    ppid=""
+    if [[ -n $PERF_OUT && $r -eq $RUNS ]]; then
+        perf record -g -p "$NPID" -o "$PERF_OUT" -- sleep "$((DURATION > 2 ? DURATION - 2 : 1))" \
+            >/dev/null 2>&1 &
+        ppid=$!
+    fi
+    taskset -c 1 "$BENCH" writes --port "$HPORT" --rate "$RATE" --duration "$DURATION" --quiet \
+        --json --seed "$r" >"$WORK/w.json" 2>"$WORK/w.err" || true
+    [[ -z $ppid ]] || wait "$ppid" || true
+    snap >"$WORK/s1"
+    read -r sent ok < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sent"], r["ok"])' "$WORK/w.json")
+    ((ok > 0)) || die "run $r: no write acknowledged ($(head -c 300 "$WORK/w.err"))"
+    join "$WORK/s0" "$WORK/s1" | awk -v n="$ok" -v r="$r" -v hz="$hz" -v s="$sent" '
+        { d = $3 - $2; if (d > 0) { sub(/_[0-9]+$/, "", $1); t[$1] += d; all += d } }
+        END {
+            for (k in t) printf "run %d  %-14s %7.1f us/write\n", r, k, t[k] * 1e6 / hz / n
+            printf "run %d  %-14s %7.1f us/write  (%d of %d writes acknowledged)\n", r, "TOTAL", all * 1e6 / hz / n, n, s
+        }' | sort -k3,3
+done

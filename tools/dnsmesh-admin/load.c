@@ -16,25 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin.h"
-
-#define ARENA_BLOCK ((size_t)16 << 20)
-#define DEFAULT_JSON_TTL 300 /* as POST /v1/records without "ttl" */
-
-typedef struct {
-    const char *path;
-    const dmp_node_config_t *cfg;
-    dmp_store_load_t *ld;
-    uint32_t *lines; /* line of each record */
-    size_t n, lines_cap;
-    char **blocks; /* copies of values that are not contiguous in the file */
-    size_t nblocks, blocks_cap, used, block_size;
-    uint64_t skipped; /* non-TXT records of a zone file */
-    double t0, last_print;
-    size_t err_line; /* the failing line (in this part of the input) and why */
-    char err_msg[900];
-    char err[1024]; /* "path:line: why" */
-} ld_t;
+#include "load_int.h"
 
 static double now_s(void)
 {
@@ -50,7 +32,7 @@ static double cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static char *arena(ld_t *L, size_t n)
+char *ld_arena(ld_t *L, size_t n)
 {
     if (n > ARENA_BLOCK)
         return NULL;
@@ -78,8 +60,8 @@ static char *arena(ld_t *L, size_t n)
     return p;
 }
 
-static int fail(ld_t *L, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(ld_t *L, size_t line, const char *fmt, ...)
+int ld_fail(ld_t *L, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ld_fail(ld_t *L, size_t line, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -101,34 +83,34 @@ static void progress_line(ld_t *L, bool force)
 }
 
 /* One record, checked like POST /v1/records/{name}. */
-static int add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t *val, size_t vl,
-                   int64_t ttl)
+int ld_add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t *val, size_t vl,
+               int64_t ttl)
 {
     if (nl > 0 && name[nl - 1] == '.')
         nl--;
     if (!dmp_node_name_valid(name, nl))
-        return fail(L, line, "invalid record name '%.*s'", (int)(nl > 300 ? 300 : nl), name);
+        return ld_fail(L, line, "invalid record name '%.*s'", (int)(nl > 300 ? 300 : nl), name);
     if (ttl <= 0)
-        return fail(L, line, "ttl must be an integer > 0");
+        return ld_fail(L, line, "ttl must be an integer > 0");
     if (ttl > (int64_t)L->cfg->max_ttl)
-        return fail(L, line, "ttl %lld exceeds the cap of %us (DMP_MAX_TTL)", (long long)ttl,
-                    L->cfg->max_ttl);
+        return ld_fail(L, line, "ttl %lld exceeds the cap of %us (DMP_MAX_TTL)", (long long)ttl,
+                       L->cfg->max_ttl);
     if (vl > L->cfg->max_value_bytes)
-        return fail(L, line, "value of %zu bytes exceeds the cap of %u (DMP_MAX_VALUE_BYTES)", vl,
-                    L->cfg->max_value_bytes);
+        return ld_fail(L, line, "value of %zu bytes exceeds the cap of %u (DMP_MAX_VALUE_BYTES)",
+                       vl, L->cfg->max_value_bytes);
     if (!dmp_node_value_safe(val, vl))
-        return fail(L, line, "invalid record value (a '\"', a control byte or DEL)");
+        return ld_fail(L, line, "invalid record value (a '\"', a control byte or DEL)");
     if (L->n == L->lines_cap) {
         size_t nc = L->lines_cap ? L->lines_cap * 2 : 65536;
         uint32_t *nv = realloc(L->lines, nc * sizeof *nv);
         if (!nv)
-            return fail(L, line, "out of memory");
+            return ld_fail(L, line, "out of memory");
         L->lines = nv;
         L->lines_cap = nc;
     }
     int rc = dmp_store_load_add(L->ld, name, nl, val, vl, (uint32_t)ttl);
     if (rc != 0)
-        return fail(L, line, "%s", dmp_store_strerror(rc));
+        return ld_fail(L, line, "%s", dmp_store_strerror(rc));
     L->lines[L->n++] = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line;
     if ((L->n & 0xffff) == 0)
         progress_line(L, false);
@@ -137,7 +119,7 @@ static int add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint
 
 /* ---- JSON lines ---- */
 
-static const char *skip_ws(const char *p, const char *e)
+const char *ld_skip_ws(const char *p, const char *e)
 {
     while (p < e && (*p == ' ' || *p == '\t' || *p == '\r'))
         p++;
@@ -168,19 +150,19 @@ static int json_fast(ld_t *L, size_t line, const char *p, const char *e, int *ou
     const char *name = NULL, *val = NULL;
     size_t nl = 0, vl = 0;
     int64_t ttl = DEFAULT_JSON_TTL;
-    p = skip_ws(p, e);
+    p = ld_skip_ws(p, e);
     if (p >= e || *p++ != '{')
         return 0;
     for (int k = 0; k < 3; k++) {
         const char *key;
         size_t kl;
-        p = skip_ws(p, e);
+        p = ld_skip_ws(p, e);
         if (!plain_str(&p, e, &key, &kl))
             return 0;
-        p = skip_ws(p, e);
+        p = ld_skip_ws(p, e);
         if (p >= e || *p++ != ':')
             return 0;
-        p = skip_ws(p, e);
+        p = ld_skip_ws(p, e);
         if (kl == 4 && memcmp(key, "name", 4) == 0 && !name) {
             if (!plain_str(&p, e, &name, &nl))
                 return 0;
@@ -198,16 +180,16 @@ static int json_fast(ld_t *L, size_t line, const char *p, const char *e, int *ou
         } else {
             return 0;
         }
-        p = skip_ws(p, e);
+        p = ld_skip_ws(p, e);
         if (p < e && *p == ',') {
             p++;
             continue;
         }
         if (p < e && *p == '}') {
-            p = skip_ws(p + 1, e);
+            p = ld_skip_ws(p + 1, e);
             if (p != e || !name || !val)
                 return 0;
-            *out = add_rec(L, line, name, nl, (const uint8_t *)val, vl, ttl);
+            *out = ld_add_rec(L, line, name, nl, (const uint8_t *)val, vl, ttl);
             return 1;
         }
         return 0;
@@ -223,266 +205,29 @@ static int json_line(ld_t *L, size_t line, const char *p, size_t len)
     json_error_t je;
     json_t *j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
     if (!j)
-        return fail(L, line, "invalid JSON: %s", je.text);
+        return ld_fail(L, line, "invalid JSON: %s", je.text);
     json_t *jn = json_object_get(j, "name"), *jv = json_object_get(j, "value"),
            *jt = json_object_get(j, "ttl");
     if (!json_is_object(j) || !json_is_string(jn) || !json_is_string(jv) ||
         (jt && !json_is_integer(jt))) {
         json_decref(j);
-        return fail(L, line,
-                    "expected {\"name\": string, \"value\": string, \"ttl\": integer (optional, "
-                    "default %d)}",
-                    DEFAULT_JSON_TTL);
+        return ld_fail(L, line,
+                       "expected {\"name\": string, \"value\": string, \"ttl\": integer (optional, "
+                       "default %d)}",
+                       DEFAULT_JSON_TTL);
     }
     size_t nl = json_string_length(jn), vl = json_string_length(jv);
-    char *c = arena(L, nl + vl + 1);
+    char *c = ld_arena(L, nl + vl + 1);
     if (!c) {
         json_decref(j);
-        return fail(L, line, "out of memory (or a value over 16 MiB)");
+        return ld_fail(L, line, "out of memory (or a value over 16 MiB)");
     }
     memcpy(c, json_string_value(jn), nl);
     memcpy(c + nl, json_string_value(jv), vl);
     int64_t ttl = jt ? (int64_t)json_integer_value(jt) : DEFAULT_JSON_TTL;
     json_decref(j);
-    return add_rec(L, line, c, nl, (const uint8_t *)c + nl, vl, ttl);
+    return ld_add_rec(L, line, c, nl, (const uint8_t *)c + nl, vl, ttl);
 }
-
-/* ---- zone files (RFC 1035 master file subset: $ORIGIN, $TTL, TXT; other types skipped) ---- */
-
-typedef struct {
-    char origin[256];
-    size_t olen;
-    bool have_origin;
-    int64_t dflt_ttl;  /* $TTL, else the last explicit TTL; -1 = none */
-    const char *owner; /* in the arena: the loader borrows names until it commits */
-    size_t owner_len;
-    bool have_owner;
-} zst_t;
-
-/* One token at p: a quoted string (quoted = true, escapes decoded into out) or a bare word
- * (escapes decoded too). Returns the position after it, NULL on a syntax error. */
-static const char *zone_token(const char *p, const char *e, char *out, size_t cap, size_t *olen,
-                              bool *quoted, const char **why)
-{
-    size_t n = 0;
-    *quoted = *p == '"';
-    if (*quoted)
-        p++;
-    while (p < e) {
-        char c = *p;
-        if (*quoted ? c == '"' : (c == ' ' || c == '\t' || c == ';' || c == '"'))
-            break;
-        if (!*quoted && (c == '(' || c == ')')) {
-            *why = "parentheses (records over several lines) are not supported";
-            return NULL;
-        }
-        if (c == '\\') {
-            if (p + 1 >= e) {
-                *why = "a '\\' at the end of the line";
-                return NULL;
-            }
-            if (p[1] >= '0' && p[1] <= '9') {
-                if (e - p < 4 || p[2] < '0' || p[2] > '9' || p[3] < '0' || p[3] > '9') {
-                    *why = "a \\DDD escape needs three digits";
-                    return NULL;
-                }
-                int v = (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
-                if (v > 255) {
-                    *why = "a \\DDD escape above 255";
-                    return NULL;
-                }
-                c = (char)v;
-                p += 4;
-            } else {
-                c = p[1];
-                p += 2;
-            }
-        } else {
-            p++;
-        }
-        if (n == cap) {
-            *why = "a character-string longer than 255 bytes";
-            return NULL;
-        }
-        out[n++] = c;
-    }
-    if (*quoted) {
-        if (p >= e) {
-            *why = "an unterminated quoted string";
-            return NULL;
-        }
-        p++;
-    }
-    *olen = n;
-    return p;
-}
-
-static bool is_ttl(const char *t, size_t n, int64_t *out)
-{
-    if (n == 0 || n > 10)
-        return false;
-    int64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (t[i] < '0' || t[i] > '9')
-            return false;
-        v = v * 10 + (t[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static bool word_is(const char *t, size_t n, const char *w)
-{
-    return n == strlen(w) && strncasecmp(t, w, n) == 0;
-}
-
-/* An owner or $ORIGIN name: absolute (trailing dot), '@', or relative to $ORIGIN. */
-static int zone_name(ld_t *L, zst_t *z, size_t line, const char *t, size_t n, char *out,
-                     size_t *olen)
-{
-    if (n == 1 && t[0] == '@') {
-        if (!z->have_origin)
-            return fail(L, line, "'@' without $ORIGIN");
-        memcpy(out, z->origin, z->olen);
-        *olen = z->olen;
-        return 0;
-    }
-    if (n > 0 && t[n - 1] == '.') {
-        if (n - 1 > 253)
-            return fail(L, line, "name too long");
-        memcpy(out, t, n - 1);
-        *olen = n - 1;
-        return 0;
-    }
-    if (!z->have_origin)
-        return fail(L, line, "relative name '%.*s' without $ORIGIN", (int)n, t);
-    if (n + 1 + z->olen > 253)
-        return fail(L, line, "name too long");
-    memcpy(out, t, n);
-    out[n] = '.';
-    memcpy(out + n + 1, z->origin, z->olen);
-    *olen = n + 1 + z->olen;
-    return 0;
-}
-
-static int zone_line(ld_t *L, zst_t *z, size_t line, const char *p, const char *e)
-{
-    char tok[256];
-    size_t tl;
-    bool quoted;
-    const char *why = NULL;
-    bool blank_owner = p < e && (*p == ' ' || *p == '\t');
-    p = skip_ws(p, e);
-    if (p >= e || *p == ';')
-        return 0;
-    if (*p == '$') {
-        const char *q = zone_token(p, e, tok, sizeof tok, &tl, &quoted, &why);
-        if (!q)
-            return fail(L, line, "%s", why);
-        p = skip_ws(q, e);
-        char arg[256];
-        size_t al;
-        q = p < e ? zone_token(p, e, arg, sizeof arg, &al, &quoted, &why) : NULL;
-        if (!q)
-            return fail(L, line, "%.*s needs an argument", (int)tl, tok);
-        if (word_is(tok, tl, "$TTL")) {
-            if (!is_ttl(arg, al, &z->dflt_ttl))
-                return fail(L, line, "$TTL: expected seconds, got '%.*s'", (int)al, arg);
-            return 0;
-        }
-        if (word_is(tok, tl, "$ORIGIN")) {
-            if (al == 0 || arg[al - 1] != '.')
-                return fail(L, line, "$ORIGIN must be an absolute name (ending in '.')");
-            if (al - 1 > 253)
-                return fail(L, line, "$ORIGIN too long");
-            memcpy(z->origin, arg, al - 1);
-            z->olen = al - 1;
-            z->have_origin = true;
-            return 0;
-        }
-        return fail(L, line, "unsupported directive %.*s", (int)tl, tok);
-    }
-    char owner[256];
-    size_t owl = 0;
-    if (!blank_owner) {
-        const char *q = zone_token(p, e, tok, sizeof tok, &tl, &quoted, &why);
-        if (!q)
-            return fail(L, line, "%s", why);
-        if (zone_name(L, z, line, tok, tl, owner, &owl))
-            return 1;
-        if (!z->have_owner || owl != z->owner_len || memcmp(owner, z->owner, owl) != 0) {
-            char *c = arena(L, owl ? owl : 1);
-            if (!c)
-                return fail(L, line, "out of memory");
-            memcpy(c, owner, owl);
-            z->owner = c;
-        }
-        z->owner_len = owl;
-        z->have_owner = true;
-        p = skip_ws(q, e);
-    } else if (!z->have_owner) {
-        return fail(L, line, "a record without an owner name");
-    }
-    int64_t ttl = -1;
-    /* [ttl] [class] type, ttl and class in either order */
-    for (int k = 0; k < 3; k++) {
-        if (p >= e || *p == ';')
-            return fail(L, line, "a record without a type");
-        const char *q = zone_token(p, e, tok, sizeof tok, &tl, &quoted, &why);
-        if (!q)
-            return fail(L, line, "%s", why);
-        p = skip_ws(q, e);
-        int64_t t;
-        if (ttl < 0 && is_ttl(tok, tl, &t)) {
-            ttl = t;
-            continue;
-        }
-        if (word_is(tok, tl, "IN"))
-            continue;
-        if (word_is(tok, tl, "CH") || word_is(tok, tl, "HS") || word_is(tok, tl, "CS"))
-            return fail(L, line, "class %.*s: only IN is served", (int)tl, tok);
-        if (!word_is(tok, tl, "TXT")) {
-            L->skipped++;
-            return 0;
-        }
-        if (ttl >= 0)
-            z->dflt_ttl = ttl; /* RFC 1035: later records without a TTL reuse it */
-        else if ((ttl = z->dflt_ttl) < 0)
-            return fail(L, line, "a record without a TTL and no $TTL before it");
-        /* the character-strings, concatenated: the value the node splits again */
-        size_t vl = 0;
-        char *val = NULL;
-        size_t count = 0;
-        char *buf = malloc((size_t)(e - p) + 1);
-        if (!buf)
-            return fail(L, line, "out of memory");
-        while (p < e && *p != ';') {
-            q = zone_token(p, e, buf + vl, 255, &tl, &quoted, &why);
-            if (!q) {
-                free(buf);
-                return fail(L, line, "%s", why);
-            }
-            vl += tl;
-            count++;
-            p = skip_ws(q, e);
-        }
-        if (count == 0) {
-            free(buf);
-            return fail(L, line, "TXT without a character-string");
-        }
-        val = arena(L, vl + 1);
-        if (!val) {
-            free(buf);
-            return fail(L, line, "out of memory (or a value over 16 MiB)");
-        }
-        memcpy(val, buf, vl);
-        free(buf);
-        return add_rec(L, line, z->owner, z->owner_len, (const uint8_t *)val, vl, ttl);
-    }
-    return fail(L, line, "a record without a type");
-}
-
-/* ---- driver ---- */
 
 static bool looks_jsonl(const char *path, const uint8_t *m, size_t len)
 {
@@ -508,14 +253,14 @@ static int parse_file(ld_t *L, const uint8_t *m, size_t len, bool jsonl, size_t 
         while (e > p && e[-1] == '\r')
             e--;
         if (memchr(p, 0, (size_t)(e - p)))
-            return fail(L, line, "a NUL byte");
+            return ld_fail(L, line, "a NUL byte");
         int rc = 0;
         if (jsonl) {
-            const char *q = skip_ws(p, e);
+            const char *q = ld_skip_ws(p, e);
             if (q < e)
                 rc = json_line(L, line, p, (size_t)(e - p));
         } else {
-            rc = zone_line(L, &z, line, p, e);
+            rc = dmp_admin_load_zone_line(L, &z, line, p, e);
         }
         if (rc)
             return rc;
@@ -556,11 +301,11 @@ static void free_ld(ld_t *L)
 static int merge_ld(ld_t *L, ld_t *L2, size_t base)
 {
     if (dmp_store_load_append(L->ld, L2->ld) != 0)
-        return fail(L, 0, "out of memory");
+        return ld_fail(L, 0, "out of memory");
     if (L->n + L2->n > L->lines_cap) {
         uint32_t *nv = realloc(L->lines, (L->n + L2->n) * sizeof *nv);
         if (!nv)
-            return fail(L, 0, "out of memory");
+            return ld_fail(L, 0, "out of memory");
         L->lines = nv;
         L->lines_cap = L->n + L2->n;
     }
@@ -573,7 +318,7 @@ static int merge_ld(ld_t *L, ld_t *L2, size_t base)
     if (L->nblocks + L2->nblocks > L->blocks_cap) {
         char **nb = realloc(L->blocks, (L->nblocks + L2->nblocks) * sizeof *nb);
         if (!nb)
-            return fail(L, 0, "out of memory");
+            return ld_fail(L, 0, "out of memory");
         L->blocks = nb;
         L->blocks_cap = L->nblocks + L2->nblocks;
     }
@@ -599,7 +344,7 @@ static int parse_input(ld_t *L, const uint8_t *m, size_t len, bool jsonl)
     L2.t0 = L->t0;
     L2.last_print = now_s() + 1e9; /* the first half reports progress */
     if (dmp_store_load_new(&L2.ld) != 0)
-        return fail(L, 0, "out of memory");
+        return ld_fail(L, 0, "out of memory");
     part_t p1 = {L, m, cut, 0, 0}, p2 = {&L2, m + cut, len - cut, 0, 0};
     pthread_t th;
     bool threaded = pthread_create(&th, NULL, parse_part, &p2) == 0;
@@ -610,7 +355,7 @@ static int parse_input(ld_t *L, const uint8_t *m, size_t len, bool jsonl)
         parse_part(&p2);
     int rc = p1.rc;
     if (rc == 0 && p2.rc != 0) {
-        rc = fail(L, L2.err_line + p1.lines, "%s", L2.err_msg);
+        rc = ld_fail(L, L2.err_line + p1.lines, "%s", L2.err_msg);
     } else if (rc == 0) {
         rc = merge_ld(L, &L2, p1.lines);
     }
@@ -664,18 +409,18 @@ static int on_name(void *ctx, const char *name, size_t nl, size_t values, size_t
     const dmp_node_config_t *c = L->cfg;
     size_t line = last < L->n ? L->lines[last] : 0;
     if (c->max_values_per_name && values > c->max_values_per_name) {
-        fail(L, line,
-             "%.*s would hold %zu values, over the cap of %u (DMP_MAX_VALUES_PER_NAME); this is "
-             "its last record",
-             (int)nl, name, values, c->max_values_per_name);
+        ld_fail(L, line,
+                "%.*s would hold %zu values, over the cap of %u (DMP_MAX_VALUES_PER_NAME); this is "
+                "its last record",
+                (int)nl, name, values, c->max_values_per_name);
         return 1;
     }
     size_t sz = dmp_node_answer_size(nl, values, bytes);
     if (sz > DMP_NODE_ANSWER_MAX) {
-        fail(L, line,
-             "the answer for %.*s would be %zu bytes, over the %u-byte DNS limit; this is its "
-             "last record",
-             (int)nl, name, sz, DMP_NODE_ANSWER_MAX);
+        ld_fail(L, line,
+                "the answer for %.*s would be %zu bytes, over the %u-byte DNS limit; this is its "
+                "last record",
+                (int)nl, name, sz, DMP_NODE_ANSWER_MAX);
         return 1;
     }
     return 0;

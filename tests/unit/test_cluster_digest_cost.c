@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <rocksdb/c.h>
 
+#include "cluster_url.h"
 #include "cluster/cluster.h"
 #include "store/store.h"
 
@@ -96,23 +97,10 @@ static int http_fn(void *hctx, const char *url, const uint8_t *body, size_t len,
     const char *p0 = strstr(url, "/v1/");
     if (!p0)
         return DMP_CLUSTER_EHTTP;
-    char path[600];
-    snprintf(path, sizeof(path), "%s", p0);
-    char *qs = strchr(path, '?');
-    dmp_cluster_query_t q = {0};
-    char cursor[500], limit[32];
-    if (qs) {
-        *qs++ = '\0';
-        char *c = strstr(qs, "cursor="), *l = strstr(qs, "limit=");
-        if (c) {
-            snprintf(cursor, sizeof(cursor), "%.*s", (int)strcspn(c + 7, "&"), c + 7);
-            q.cursor = cursor;
-        }
-        if (l) {
-            snprintf(limit, sizeof(limit), "%s", l + 6);
-            q.limit = limit;
-        }
-    }
+    cluster_url_t u;
+    cluster_url_split(p0, &u);
+    const char *path = u.path;
+    const dmp_cluster_query_t q = u.q;
     bool digest = strcmp(path, "/v1/sync/digest") == 0;
     if (digest) {
         g_t.digest_reqs++;

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "cluster_url.h"
 #include "cluster/cluster.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
@@ -88,23 +89,10 @@ static int http_fn(void *hctx, const char *url, const uint8_t *body, size_t len,
         resp->len = 6;
         return 0;
     }
-    char path[600];
-    snprintf(path, sizeof(path), "%s", url + 9);
-    char *qs = strchr(path, '?');
-    dmp_cluster_query_t q = {0};
-    char cursor[500], limit[32];
-    if (qs) {
-        *qs++ = '\0';
-        char *c = strstr(qs, "cursor="), *l = strstr(qs, "limit=");
-        if (c) {
-            snprintf(cursor, sizeof(cursor), "%.*s", (int)strcspn(c + 7, "&"), c + 7);
-            q.cursor = cursor;
-        }
-        if (l) {
-            snprintf(limit, sizeof(limit), "%s", l + 6);
-            q.limit = limit;
-        }
-    }
+    cluster_url_t u;
+    cluster_url_split(url + 9, &u);
+    const char *path = u.path;
+    const dmp_cluster_query_t q = u.q;
     if (nd->no_leaf &&
         (strcmp(path, "/v1/sync/merkle") == 0 || strcmp(path, "/v1/sync/merkle-leaf") == 0)) {
         resp->status = 404;

@@ -108,6 +108,7 @@ start_node() { # mode
     env DMP_DNS_HOST=127.0.0.1 DMP_DNS_PORT="$PORT" DMP_HTTP_HOST=127.0.0.1 DMP_HTTP_PORT="$HPORT" \
         DMP_DB_PATH="$WORK/db" DMP_PORTS_FILE="$WORK/ports" \
         DMP_DNS_RATE=0 DMP_DNS_BURST=0 DMP_HTTP_RATE=0 DMP_HTTP_BURST=0 DMP_RRL_RATE="$RRL" \
+        DMP_HTTP_MAX_PER_IP=64 \
         DMP_FRONTENDS=1 DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test \
         DMP_DNS_APEX_NS=ns1.mesh.test DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test \
         DMP_LOG_LEVEL=warning DMP_DNS_FRONTEND_CACHE="$1" \
@@ -155,7 +156,8 @@ echo "command: $0 $ARGS"
 start_node 0
 taskset -c "$GEN_CPU" "$BENCH" load --port "$HPORT" --file "$WORK/recs/records.jsonl" --conns 32 \
     --json --quiet >"$WORK/load.json" || true
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  loaded %d records (%d ok) in %.1f s" % (r["sent"], r["ok"], r["duration_s"]))' "$WORK/load.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  loaded %d records (%d ok) in %.1f s" % (r["sent"], r["ok"], r["duration_s"])); sys.exit(0 if r["ok"] == r["sent"] else 1)' "$WORK/load.json" ||
+    die "the load was not fully acknowledged (see above): the figures would not be of $RECORDS records"
 stop_node
 
 declare -A RES

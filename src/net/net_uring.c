@@ -241,7 +241,11 @@ void dmp_net_uring_loop(fe_t *fe)
         struct io_uring_cqe *cqe = NULL;
         fe->sends_unsubmitted = 0;
         if (idle) {
-            (void)io_uring_submit_and_wait_timeout(&fe->ring, &cqe, 1, &ts, NULL);
+            /* Every reply's sendmsg posts a completion, and on a UDP socket it completes while
+             * being submitted: waiting for one completion would return at once, and cost a
+             * second io_uring_enter per answer at low load. Wait for those completions plus
+             * one more event (a datagram, a shard's reply, a TCP event) in one call. */
+            (void)io_uring_submit_and_wait_timeout(&fe->ring, &cqe, fe->sends_out + 1, &ts, NULL);
         } else {
             (void)io_uring_submit_and_get_events(&fe->ring);
         }

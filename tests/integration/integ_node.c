@@ -147,16 +147,5 @@ void assert_still_serving(void)
 
 int integ_init(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s /path/to/dnsmeshd\n", argv[0]);
-        return 77;
-    }
-    itest_bin = argv[1];
-    if (access(itest_bin, X_OK) != 0) {
-        fprintf(stderr, "skip: %s is not executable\n", itest_bin);
-        return 77;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    srand((unsigned)time(NULL));
-    return 0;
+    return itest_init(argc, argv, NULL);
 }

@@ -24,6 +24,23 @@
 extern char **environ;
 const char *itest_bin;
 
+int itest_init(int argc, char **argv, const char *usage_more)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s /path/to/dnsmeshd%s%s\n", argv[0], usage_more ? " " : "",
+                usage_more ? usage_more : "");
+        return 77;
+    }
+    itest_bin = argv[1];
+    if (access(itest_bin, X_OK) != 0) {
+        fprintf(stderr, "skip: %s is not executable\n", itest_bin);
+        return 77;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    srand((unsigned)time(NULL));
+    return 0;
+}
+
 static int64_t mono_ms(void)
 {
     struct timespec ts;

@@ -24,6 +24,11 @@ typedef struct {
 /* Path of the dnsmeshd binary (argv[1] of the test program). */
 extern const char *itest_bin;
 
+/* The start of every integration test's main: argv[1] must be an executable dnsmeshd (else a
+ * usage line, naming usage_more after it when not NULL, or a skip line, and 77: ctest's skip
+ * code); sets itest_bin, ignores SIGPIPE and seeds rand(). 0 when the test can run. */
+int itest_init(int argc, char **argv, const char *usage_more);
+
 /* Makes a fresh temp dir for a node (no process yet). */
 int itest_node_init(itest_node_t *n);
 /* Starts dnsmeshd with the defaults for tests plus `env` (NULL-terminated "K=V" list, later

@@ -426,16 +426,9 @@ static int teardown_all(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s /path/to/dnsmeshd\n", argv[0]);
-        return 77;
-    }
-    itest_bin = argv[1];
-    if (access(itest_bin, X_OK) != 0) {
-        fprintf(stderr, "skip: %s is not executable\n", itest_bin);
-        return 77;
-    }
-    signal(SIGPIPE, SIG_IGN);
+    int rc = itest_init(argc, argv, NULL);
+    if (rc != 0)
+        return rc;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_three_nodes_converge_restart_delete_expire),
         cmocka_unit_test(t_sync_routes_auth),

@@ -351,14 +351,11 @@ static void t_gates_and_limits(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s /path/to/dnsmeshd\n", argv[0]);
-        return 77;
-    }
-    itest_bin = argv[1];
-    if (access(itest_bin, X_OK) != 0 || sodium_init() < 0)
-        return 77;
-    signal(SIGPIPE, SIG_IGN);
+    int rc = itest_init(argc, argv, NULL);
+    if (rc != 0)
+        return rc;
+    if (sodium_init() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_ceremony_and_scopes),
         cmocka_unit_test(t_gates_and_limits),

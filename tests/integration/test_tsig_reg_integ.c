@@ -244,14 +244,11 @@ static void t_tsig_ceremony(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return 77;
-    itest_bin = argv[1];
-    if (access(itest_bin, X_OK) != 0)
-        return 77;
+    int rc = itest_init(argc, argv, NULL);
+    if (rc != 0)
+        return rc;
     if (sodium_init() < 0)
         return 1;
-    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {cmocka_unit_test(t_tsig_ceremony)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

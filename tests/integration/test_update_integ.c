@@ -404,18 +404,20 @@ static void t_answer_size(void **state)
 
 int main(int argc, char **argv)
 {
+    int rc = itest_init(argc, argv, "/path/to/dnsmesh-admin");
+    if (rc != 0)
+        return rc;
     if (argc < 3) {
         fprintf(stderr, "usage: %s /path/to/dnsmeshd /path/to/dnsmesh-admin\n", argv[0]);
         return 77;
     }
-    itest_bin = argv[1];
     g_admin = argv[2];
-    if (access(itest_bin, X_OK) != 0 || access(g_admin, X_OK) != 0)
+    if (access(g_admin, X_OK) != 0) {
+        fprintf(stderr, "skip: %s is not executable\n", g_admin);
         return 77;
+    }
     if (sodium_init() < 0)
         return 1;
-    signal(SIGPIPE, SIG_IGN);
-    srand((unsigned)time(NULL));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_tsig_time),       cmocka_unit_test(t_answer_size),
         cmocka_unit_test(t_claims_provider), cmocka_unit_test(t_claims_receiver_only),

@@ -82,6 +82,9 @@ struct dmp_store {
     /* The zone serial (store_serial.c): assigned and written under serial_mu. */
     pthread_mutex_t serial_mu;
     _Atomic uint64_t serial;
+    /* meta "record_count" as last written (under serial_mu): a change set writes the new
+     * absolute count with a Put, not an add merge (store_serial.c). */
+    uint64_t count;
     uint8_t tomb_from[2 + DMP_STORE_RKEY_MAX];
     size_t tomb_from_len;
 };
@@ -113,6 +116,15 @@ int dmp_store_rerr(char *err);
 /* dmp_store_rerr for a write: also marks the store's writes as failing (write_failed). */
 int dmp_store_werr(dmp_store_t *s, char *err);
 
+/* ---- store_sha.c ---- */
+typedef struct {
+    const void *p;
+    size_t len;
+} dmp_store_iov_t;
+/* SHA-256 of the concatenated parts (OpenSSL, libsodium as the fallback). Any thread. */
+void dmp_store_sha256v(uint8_t out[32], const dmp_store_iov_t *v, size_t n);
+void dmp_store_sha256(uint8_t out[32], const void *p, size_t len);
+
 /* ---- store_merkle.c ---- */
 void dmp_store_item_digest_raw(const char *lname, size_t nl, const uint8_t hash[32],
                                uint8_t out[32]);
@@ -120,7 +132,8 @@ uint32_t dmp_store_bucket_raw(const char *lname, size_t nl);
 /* Adds one row's digest to its bucket's delta (a row added or removed: XOR either way). */
 int dmp_store_deltas_add(dmp_store_deltas_t *dl, const char *lname, size_t nl,
                          const uint8_t hash[32]);
-/* Emits one merge per touched bucket plus the count delta into batch through mf. */
+/* Emits one merge per touched bucket into batch through mf (the count delta is written by
+ * dmp_store_write_stamped, which every change set goes through). */
 void dmp_store_deltas_emit(dmp_store_t *s, const dmp_store_deltas_t *dl, void *batch,
                            dmp_store_merge_fn mf);
 void dmp_store_wb_merge(void *b, rocksdb_column_family_handle_t *cf, const char *k, size_t kl,

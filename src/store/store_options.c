@@ -206,8 +206,12 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
     rocksdb_options_set_memtable_whole_key_filtering(s->cfopts[CF_RECORDS], 1);
     rocksdb_options_set_merge_operator(s->cfopts[CF_META], s->add_op);
     rocksdb_options_set_merge_operator(s->cfopts[CF_MERKLE], s->xor_op);
-    rocksdb_options_set_max_successive_merges(s->cfopts[CF_META], 16);
-    rocksdb_options_set_max_successive_merges(s->cfopts[CF_MERKLE], 16);
+    /* Write path (memtable): the count is a Put now (store_serial.c), and a Merkle bucket
+     * collects about one operand per 65,536 rows written, so letting RocksDB count a key's
+     * pending merges on every merge (max_successive_merges) cost a memtable seek per write and
+     * collapsed nothing; reads and compaction fold the few operands. */
+    rocksdb_options_set_max_successive_merges(s->cfopts[CF_META], 0);
+    rocksdb_options_set_max_successive_merges(s->cfopts[CF_MERKLE], 0);
 
     rocksdb_writeoptions_set_sync(s->wsync, 1);
     rocksdb_writeoptions_set_sync(s->wnosync, 0);

@@ -44,7 +44,7 @@ int dmp_store_apply_put(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_d
                         size_t *vcap)
 {
     uint8_t hash[32], rkey[DMP_STORE_RKEY_MAX], ikey[DMP_STORE_IKEY_MAX];
-    crypto_hash_sha256(hash, p->value_len ? p->value : (const uint8_t *)"", p->value_len);
+    dmp_store_sha256(hash, p->value, p->value_len);
     size_t rkl = dmp_store_rkey_make(rkey, ln, p->name_len, hash);
     char *err = NULL;
     size_t olen = 0;
@@ -110,7 +110,7 @@ static int apply_delete(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_d
         if (p->value_len > DMP_STORE_MAX_VALUE)
             return 0; /* cannot be stored, so nothing to remove */
         uint8_t hash[32];
-        crypto_hash_sha256(hash, p->value_len ? p->value : (const uint8_t *)"", p->value_len);
+        dmp_store_sha256(hash, p->value, p->value_len);
         size_t rkl = dmp_store_rkey_make(rkey, ln, p->name_len, hash);
         size_t olen = 0;
         char *old = rocksdb_writebatch_wi_get_from_batch_and_db_cf(

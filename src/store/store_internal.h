@@ -149,11 +149,17 @@ int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_del
                          const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec, bool tomb);
 
 /* ---- store_txn.c ---- */
+/* A write batch: indexed (wi set: reads through it see its earlier ops) or plain (only when no
+ * two ops in it touch the same row). */
+typedef struct {
+    rocksdb_writebatch_wi_t *wi;
+    rocksdb_writebatch_t *plain;
+} dmp_store_wb_t;
 /* Adds one put (p->name/value/ttl; ln = its normalised name) to wb: the record, its expiry,
  * by-stored, name and bucket index entries, the lifted tombstone, and (for a new row) the count,
  * Merkle and journal deltas in dl; a refresh replaces the old row's index entries. *vbuf and *vcap
  * is a scratch buffer the caller frees. */
-int dmp_store_apply_put(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_deltas_t *dl,
+int dmp_store_apply_put(dmp_store_t *s, dmp_store_wb_t *wb, dmp_store_deltas_t *dl,
                         const dmp_store_op_t *p, const char *ln, int64_t now_ms, uint8_t **vbuf,
                         size_t *vcap);
 

@@ -5,6 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+static bool same_name(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char x = a[i], y = b[i];
+        x = (x >= 'A' && x <= 'Z') ? (char)(x - 'A' + 'a') : x;
+        y = (y >= 'A' && y <= 'Z') ? (char)(y - 'A' + 'a') : y;
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* Do two of the puts write the same row (same name as the store lowercases it, same value)? */
+static bool same_row_twice(const dmp_store_put_t *puts, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (puts[i].name_len == puts[j].name_len && puts[i].value_len == puts[j].value_len &&
+                (puts[i].value_len == 0 ||
+                 memcmp(puts[i].value, puts[j].value, puts[i].value_len) == 0) &&
+                same_name(puts[i].name, puts[j].name, puts[i].name_len))
+                return true;
+    return false;
+}
+
 int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms,
                            unsigned flags)
 {
@@ -26,8 +51,13 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
             return DMP_ERANGE;
     }
 
-    rocksdb_writebatch_wi_t *wb = rocksdb_writebatch_wi_create(0, 1);
-    if (wb == NULL)
+    /* a plain batch unless two puts write the same row (then the second must see the first) */
+    dmp_store_wb_t wb = {0};
+    if (same_row_twice(puts, n))
+        wb.wi = rocksdb_writebatch_wi_create(0, 1);
+    else
+        wb.plain = rocksdb_writebatch_create();
+    if (wb.wi == NULL && wb.plain == NULL)
         return DMP_ENOMEM;
     dmp_store_deltas_t dl = {0};
     uint8_t *vbuf = NULL;
@@ -52,15 +82,23 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
                              .value = p->value,
                              .value_len = p->value_len,
                              .ttl = p->ttl};
-        rc = dmp_store_apply_put(s, wb, &dl, &op, ln, now_ms, &vbuf, &vcap);
+        rc = dmp_store_apply_put(s, &wb, &dl, &op, ln, now_ms, &vbuf, &vcap);
     }
     if (rc == 0) {
-        dmp_store_deltas_emit(s, &dl, wb, dmp_store_wbi_merge);
-        rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
-                                     true, &dl);
+        const rocksdb_writeoptions_t *wo = (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync;
+        if (wb.wi) {
+            dmp_store_deltas_emit(s, &dl, wb.wi, dmp_store_wbi_merge);
+            rc = dmp_store_write_stamped(s, wo, wb.wi, true, &dl);
+        } else {
+            dmp_store_deltas_emit(s, &dl, wb.plain, dmp_store_wb_merge);
+            rc = dmp_store_write_stamped(s, wo, wb.plain, false, &dl);
+        }
     }
     pthread_rwlock_unlock(&s->lock);
-    rocksdb_writebatch_wi_destroy(wb);
+    if (wb.wi)
+        rocksdb_writebatch_wi_destroy(wb.wi);
+    else
+        rocksdb_writebatch_destroy(wb.plain);
     free(dl.d);
     dmp_buf_free(&dl.journal);
     free(vbuf);

@@ -8,7 +8,7 @@
 # others are frozen with SIGSTOP (and thawed with SIGCONT) so they cannot take CPU from it.
 #
 #   bench/dns-vs-peers.sh [--build DIR] [--records N] [--runs R] [--duration S] [--no-writes]
-#                         [--write-rate W] [--write-conns N] [--only LIST] [--rss] [--rss-records N] [--keep]
+#                         [--write-rate W] [--write-conns N] [--write-names K] [--only LIST] [--rss] [--rss-records N] [--keep]
 #                         [--rates LIST] [--no-dnsperf] [--out DIR]
 #
 # See bench/README.md for what it prints and the figures measured on the build box.
@@ -27,6 +27,10 @@ WRITE_RATE=2000
 # writer connections: with 16, ~8 ms of write latency under query saturation already made the
 # writer late (the node allows 64 per address here, DMP_HTTP_MAX_PER_IP)
 WRITE_CONNS=64
+# queried: the writes re-publish the served records (names being queried, so each write
+# invalidates a cached answer; the answers stay right for the checking generator); new: fresh
+# chunk names nobody queries (dnsmesh-bench writes)
+WRITE_NAMES=queried
 ONLY="dnsmeshd,nsd,knot"
 RSS=0
 RSS_RECORDS=1000000
@@ -46,8 +50,9 @@ usage: $0 [options]
 Runs \`dnsmesh-bench dns\` against dnsmeshd, NSD and Knot serving the same generated DMP
 records (servers pinned to CPU $SERVER_CPU with one worker each, the generator to CPU $GEN_CPU),
 interleaving the servers run by run, and prints median QPS, p50/p99 latency and the ratios
-dnsmeshd/NSD and dnsmeshd/Knot. Then (dnsmeshd only) query QPS while \`dnsmesh-bench writes\`
-posts records at --write-rate per second, and the drop in %.
+dnsmeshd/NSD and dnsmeshd/Knot. Then (dnsmeshd only) query QPS while records are written over
+HTTP at --write-rate per second (by default re-publishing the served records), the drop in %,
+and how many writes went out late.
 
   --build DIR        build directory holding dnsmesh-bench and dnsmeshd (default build)
   --records N        records to serve (default 100000, 1000..2000000)
@@ -58,6 +63,9 @@ posts records at --write-rate per second, and the drop in %.
   --tcp              also compare the servers over TCP (4 pipelining connections)
   --write-rate W     writes/s for that benchmark (default 2000, 1..50000)
   --write-conns N    the writer's connections (default 64, 1..64: the node's per-address cap)
+  --write-names K    queried (default): the writes re-publish the served records, so they
+                     touch names being queried and invalidate their cached answers; new:
+                     fresh chunk names (\`dnsmesh-bench writes\`) that no query asks for
   --rss              instead of the above: load --rss-records records into a fresh dnsmeshd
                      and compare its VmRSS with the goal 2 x raw bytes + 64 MiB
   --rss-records N    records for --rss (default 1000000, 1000..5000000)
@@ -86,6 +94,7 @@ while [[ $# -gt 0 ]]; do
     --duration) [[ $# -ge 2 ]] || die "--duration needs a value"; int_arg "$1" "$2" 1 60; DURATION=$((10#$2)); shift 2 ;;
     --write-rate) [[ $# -ge 2 ]] || die "--write-rate needs a value"; int_arg "$1" "$2" 1 50000; WRITE_RATE=$((10#$2)); shift 2 ;;
     --write-conns) [[ $# -ge 2 ]] || die "--write-conns needs a value"; int_arg "$1" "$2" 1 64; WRITE_CONNS=$((10#$2)); shift 2 ;;
+    --write-names) [[ $# -ge 2 && ( $2 == queried || $2 == new ) ]] || die "--write-names: queried or new"; WRITE_NAMES=$2; shift 2 ;;
     --only) [[ $# -ge 2 ]] || die "--only needs a value"; ONLY="$2"; shift 2 ;;
     --no-writes) WRITES=0; shift ;;
     --rss) RSS=1; shift ;;
@@ -603,7 +612,7 @@ fi
 
 # --- queries under writes (dnsmeshd) ------------------------------------------------------
 if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
-    echo "== dnsmeshd queries under $WRITE_RATE writes/s: $RUNS pairs (baseline, then with writes)"
+    echo "== dnsmeshd queries under $WRITE_RATE writes/s ($WRITE_NAMES names, $WRITE_CONNS connections): $RUNS pairs (baseline, then with writes)"
     only_run dnsmeshd
     c0=$(cpu_ticks "${PID[dnsmeshd]}")
     taskset -c "$GEN_CPU" "$BENCH" writes --port "${PORT[dnsmeshd_http]}" --rate "$WRITE_RATE" \
@@ -613,8 +622,14 @@ if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
         "$WORK/writes-alone.json" "$(((c1 - c0) * 1000 / CLK_TCK))e-3" || true
     for ((r = 1; r <= RUNS; r++)); do
         run_dns dnsmeshd "$WORK/base-$r.json" "$DURATION"
-        taskset -c "$GEN_CPU" "$BENCH" writes --port "${PORT[dnsmeshd_http]}" --rate "$WRITE_RATE" \
-            --duration $((DURATION + 2)) --conns "$WRITE_CONNS" --seed "$r" --json --quiet >"$WORK/writes-$r.json" &
+        if [[ $WRITE_NAMES == queried ]]; then
+            taskset -c "$GEN_CPU" "$BENCH" load --port "${PORT[dnsmeshd_http]}" --file "$RECS" \
+                --rate "$WRITE_RATE" --duration $((DURATION + 2)) --conns "$WRITE_CONNS" --json \
+                --quiet >"$WORK/writes-$r.json" &
+        else
+            taskset -c "$GEN_CPU" "$BENCH" writes --port "${PORT[dnsmeshd_http]}" --rate "$WRITE_RATE" \
+                --duration $((DURATION + 2)) --conns "$WRITE_CONNS" --seed "$r" --json --quiet >"$WORK/writes-$r.json" &
+        fi
         wpid=$!
         sleep 1
         run_dns dnsmeshd "$WORK/load-$r.json" "$DURATION"

@@ -76,6 +76,7 @@ int dmp_store_apply_put(dmp_store_t *s, dmp_store_wb_t *wb, dmp_store_deltas_t *
     int rc = dmp_store_rerr(err);
     if (rc != 0)
         return rc;
+    bool existed = old != NULL;
     if (old == NULL) {
         dl->count_delta++;
         rc = dmp_store_deltas_add(dl, ln, p->name_len, hash);
@@ -116,7 +117,11 @@ int dmp_store_apply_put(dmp_store_t *s, dmp_store_wb_t *wb, dmp_store_deltas_t *
     uint8_t bk[DMP_STORE_BKEY_MAX];
     size_t bkl = dmp_store_bkey_make(bk, ln, p->name_len, hash);
     b_put(wb, s->cf[CF_BUCKETS], bk, bkl, ev, 8);
-    b_del(wb, s->cf[CF_TOMBS], bk, bkl);
+    /* A re-publish lifts an earlier delete. A tombstone is only ever written in the batch that
+     * removes its row, so while the row is there (a refresh) there is none to lift: no delete,
+     * which is a memtable insert at a random place. */
+    if (!existed)
+        b_del(wb, s->cf[CF_TOMBS], bk, bkl);
     return 0;
 }
 

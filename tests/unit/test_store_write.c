@@ -180,6 +180,66 @@ static void test_journal_trim(void **state)
                      DMP_ENOTFOUND);
 }
 
+static bool tomb_of(dmp_store_t *s, const char *name, const char *val)
+{
+    uint8_t h[32];
+    crypto_hash_sha256(h, (const uint8_t *)val, strlen(val));
+    int64_t exp = 0;
+    bool found = false;
+    assert_int_equal(dmp_store_tomb_get(s, name, strlen(name), h, T0, &found, &exp), 0);
+    return found;
+}
+
+static size_t tombs_total(dmp_store_t *s)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[CF_TOMBS]);
+    size_t n = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it))
+        n++;
+    rocksdb_iter_destroy(it);
+    return n;
+}
+
+/* A put lifts a tombstone only when it creates the row: a row that is there has none. */
+static void test_tomb_lift(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(put_s(f->s, "t.test", "a", 100, T0), 0);
+    assert_false(tomb_of(f->s, "t.test", "a"));
+    size_t rem = 0;
+    assert_int_equal(dmp_store_delete(f->s, "t.test", 6, (const uint8_t *)"a", 1, &rem), 0);
+    assert_true(tomb_of(f->s, "t.test", "a"));
+    assert_int_equal(put_s(f->s, "t.test", "a", 100, T0 + 1), 0); /* re-publish: lifted */
+    assert_false(tomb_of(f->s, "t.test", "a"));
+    assert_int_equal(put_s(f->s, "t.test", "a", 200, T0 + 2), 0); /* refresh: none to lift */
+    assert_false(tomb_of(f->s, "t.test", "a"));
+    assert_int_equal(tombs_total(f->s), 0);
+    /* delete and re-put of the same row in one transaction: the tomb written by the delete is
+     * lifted by the put in the same batch */
+    dmp_store_op_t ops[2] = {
+        {.op = DMP_STORE_OP_DEL_VALUE,
+         .name = "t.test",
+         .name_len = 6,
+         .value = (const uint8_t *)"a",
+         .value_len = 1},
+        {.op = DMP_STORE_OP_PUT,
+         .name = "t.test",
+         .name_len = 6,
+         .value = (const uint8_t *)"a",
+         .value_len = 1,
+         .ttl = 100},
+    };
+    size_t changed = 0;
+    assert_int_equal(dmp_store_apply_ex(f->s, ops, 2, T0 + 3, 0, &changed), 0);
+    assert_false(tomb_of(f->s, "t.test", "a"));
+    assert_int_equal(count_of(f->s), 1);
+    /* the other order leaves the tomb */
+    dmp_store_op_t ops2[2] = {ops[1], ops[0]};
+    assert_int_equal(dmp_store_apply_ex(f->s, ops2, 2, T0 + 4, 0, &changed), 0);
+    assert_true(tomb_of(f->s, "t.test", "a"));
+    assert_int_equal(count_of(f->s), 0);
+}
+
 static void test_sha256(void **state)
 {
     (void)state;
@@ -230,6 +290,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_count_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_from_merges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_trim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tomb_lift, setup, teardown),
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_sha256_threads),
     };

@@ -150,10 +150,20 @@ static int txn_check(const dmp_node_apply_env_t *env, dmp_node_txn_t *t, int64_t
             continue;
         if (t->cap || check_size) {
             size_t count = 0, bytes = 0;
-            bool present = extra_has_value;
-            int rc = count_after(env, t, i, c, now, &count, &bytes);
-            if (rc == 0 && !present)
-                rc = present_after(env, t, i, c, now, &present);
+            bool present = extra_has_value, earlier = false;
+            for (size_t j = 0; j < i && !earlier; j++)
+                earlier = same_name(&t->changes[j], c);
+            int rc;
+            if (!earlier) { /* the store alone answers both: one prefix seek */
+                bool had = false;
+                rc = dmp_store_put_probe(env->store, c->lname, c->lname_len, c->value, c->value_len,
+                                         now, &count, &bytes, &had);
+                present = present || had;
+            } else {
+                rc = count_after(env, t, i, c, now, &count, &bytes);
+                if (rc == 0 && !present)
+                    rc = present_after(env, t, i, c, now, &present);
+            }
             if (rc != 0) {
                 DMP_STAT_INC(env->st, store_errors);
                 t->failed = i;

@@ -61,6 +61,12 @@ static inline size_t dmp_store_txt_rdata_len(size_t value_len)
  * live values (the TXT RDATA an answer for name carries). Either out may be NULL. */
 int dmp_store_count_values_ex(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
                               size_t *count, size_t *rdata_bytes);
+/* The per-name checks of one put in one prefix seek (store_write.c): *count and *rdata_bytes
+ * as dmp_store_count_values_ex, *present as dmp_store_has_value (the value's hash is compared
+ * against the keys the seek walks, so the point lookup is saved). Any out may be NULL. */
+int dmp_store_put_probe(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                        size_t value_len, int64_t now_ms, size_t *count, size_t *rdata_bytes,
+                        bool *present);
 /* *out = true when (name, value) is present and live. One point lookup. */
 int dmp_store_has_value(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
                         size_t value_len, int64_t now_ms, bool *out);

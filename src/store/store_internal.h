@@ -82,6 +82,9 @@ struct dmp_store {
     /* The zone serial (store_serial.c): assigned and written under serial_mu. */
     pthread_mutex_t serial_mu;
     _Atomic uint64_t serial;
+    /* meta "record_count" as last written (under serial_mu): a change set writes the new
+     * absolute count with a Put, not an add merge (store_serial.c). */
+    uint64_t count;
     uint8_t tomb_from[2 + DMP_STORE_RKEY_MAX];
     size_t tomb_from_len;
 };
@@ -113,6 +116,15 @@ int dmp_store_rerr(char *err);
 /* dmp_store_rerr for a write: also marks the store's writes as failing (write_failed). */
 int dmp_store_werr(dmp_store_t *s, char *err);
 
+/* ---- store_sha.c ---- */
+typedef struct {
+    const void *p;
+    size_t len;
+} dmp_store_iov_t;
+/* SHA-256 of the concatenated parts (OpenSSL, libsodium as the fallback). Any thread. */
+void dmp_store_sha256v(uint8_t out[32], const dmp_store_iov_t *v, size_t n);
+void dmp_store_sha256(uint8_t out[32], const void *p, size_t len);
+
 /* ---- store_merkle.c ---- */
 void dmp_store_item_digest_raw(const char *lname, size_t nl, const uint8_t hash[32],
                                uint8_t out[32]);
@@ -120,7 +132,8 @@ uint32_t dmp_store_bucket_raw(const char *lname, size_t nl);
 /* Adds one row's digest to its bucket's delta (a row added or removed: XOR either way). */
 int dmp_store_deltas_add(dmp_store_deltas_t *dl, const char *lname, size_t nl,
                          const uint8_t hash[32]);
-/* Emits one merge per touched bucket plus the count delta into batch through mf. */
+/* Emits one merge per touched bucket into batch through mf (the count delta is written by
+ * dmp_store_write_stamped, which every change set goes through). */
 void dmp_store_deltas_emit(dmp_store_t *s, const dmp_store_deltas_t *dl, void *batch,
                            dmp_store_merge_fn mf);
 void dmp_store_wb_merge(void *b, rocksdb_column_family_handle_t *cf, const char *k, size_t kl,
@@ -136,11 +149,17 @@ int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_del
                          const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec, bool tomb);
 
 /* ---- store_txn.c ---- */
+/* A write batch: indexed (wi set: reads through it see its earlier ops) or plain (only when no
+ * two ops in it touch the same row). */
+typedef struct {
+    rocksdb_writebatch_wi_t *wi;
+    rocksdb_writebatch_t *plain;
+} dmp_store_wb_t;
 /* Adds one put (p->name/value/ttl; ln = its normalised name) to wb: the record, its expiry,
  * by-stored, name and bucket index entries, the lifted tombstone, and (for a new row) the count,
  * Merkle and journal deltas in dl; a refresh replaces the old row's index entries. *vbuf and *vcap
  * is a scratch buffer the caller frees. */
-int dmp_store_apply_put(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store_deltas_t *dl,
+int dmp_store_apply_put(dmp_store_t *s, dmp_store_wb_t *wb, dmp_store_deltas_t *dl,
                         const dmp_store_op_t *p, const char *ln, int64_t now_ms, uint8_t **vbuf,
                         size_t *vcap);
 

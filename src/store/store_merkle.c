@@ -8,19 +8,15 @@
 void dmp_store_item_digest_raw(const char *lname, size_t nl, const uint8_t hash[32],
                                uint8_t out[32])
 {
-    crypto_hash_sha256_state st;
     static const uint8_t zero = 0;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)lname, nl);
-    crypto_hash_sha256_update(&st, &zero, 1);
-    crypto_hash_sha256_update(&st, hash, 32);
-    crypto_hash_sha256_final(&st, out);
+    dmp_store_iov_t v[3] = {{lname, nl}, {&zero, 1}, {hash, 32}};
+    dmp_store_sha256v(out, v, 3);
 }
 
 uint32_t dmp_store_bucket_raw(const char *lname, size_t nl)
 {
     uint8_t h[32];
-    crypto_hash_sha256(h, (const uint8_t *)lname, nl);
+    dmp_store_sha256(h, lname, nl);
     return ((uint32_t)h[0] << 8 | h[1]) >> (16 - DMP_STORE_MERKLE_BITS);
 }
 
@@ -107,11 +103,6 @@ void dmp_store_deltas_emit(dmp_store_t *s, const dmp_store_deltas_t *dl, void *b
         uint8_t k[4];
         dmp_store_u32be(k, dl->d[i].bucket);
         mf(batch, s->cf[CF_MERKLE], (const char *)k, 4, (const char *)dl->d[i].x, 32);
-    }
-    if (dl->count_delta != 0) {
-        uint8_t v[8];
-        dmp_store_u64be(v, (uint64_t)dl->count_delta);
-        mf(batch, s->cf[CF_META], META_COUNT, sizeof META_COUNT - 1, (const char *)v, 8);
     }
 }
 int dmp_store_record_count(dmp_store_t *s, uint64_t *out)

@@ -31,6 +31,14 @@ int dmp_store_serial_load(dmp_store_t *s)
     }
     rocksdb_free(v);
     atomic_store(&s->serial, cur);
+    if (rc != 0)
+        return rc;
+    /* the record count, resolved from the add merges of older builds if there are any */
+    v = rocksdb_get_cf(s->db, s->rdefault, s->cf[CF_META], META_COUNT, sizeof META_COUNT - 1, &vl,
+                       &err);
+    rc = dmp_store_rerr(err);
+    s->count = (rc == 0 && v != NULL && vl == 8) ? dmp_load_u64be((const uint8_t *)v) : 0;
+    rocksdb_free(v);
     return rc;
 }
 
@@ -47,41 +55,69 @@ void dmp_store_journal_note(dmp_store_deltas_t *dl, uint8_t op, const char *lnam
         dl->journal_failed = true;
 }
 
+static void batch_put(void *batch, bool wi, rocksdb_column_family_handle_t *cf, const char *k,
+                      size_t kl, const char *v, size_t vl)
+{
+    if (wi)
+        rocksdb_writebatch_wi_put_cf(batch, cf, k, kl, v, vl);
+    else
+        rocksdb_writebatch_put_cf(batch, cf, k, kl, v, vl);
+}
+
 /* The serial is assigned and the batch written under serial_mu, so serials reach the WAL in
  * order and the persisted value is always the latest one. The change set's journal entry goes
- * under the new serial in the same batch, and the entry DMP_STORE_JOURNAL_MAX behind is
- * dropped, which bounds the journal. A change set whose diff could not be recorded writes no
- * entry: IXFR across it falls back to AXFR. */
+ * under the new serial in the same batch. The journal is trimmed JOURNAL_TRIM entries at a
+ * time: every JOURNAL_TRIM-th serial drops the JOURNAL_TRIM entries that have just fallen
+ * DMP_STORE_JOURNAL_MAX behind (one run of adjacent deletes instead of a delete in every
+ * change set, each a memtable insert far from the put at the journal's head), so at most
+ * DMP_STORE_JOURNAL_MAX + JOURNAL_TRIM - 1 entries are kept; dmp_store_journal_read never
+ * reads past DMP_STORE_JOURNAL_MAX. A change set whose diff could not be recorded writes no
+ * entry: IXFR across it falls back to AXFR.
+ * The record count (meta "record_count") is kept in memory under serial_mu and written as a
+ * Put of its new value when the change set moves it: an add merge would make RocksDB count the
+ * key's pending merges in the memtable on every write (max_successive_merges). */
+#define JOURNAL_TRIM 64u
 int dmp_store_write_stamped(dmp_store_t *s, const rocksdb_writeoptions_t *wo, void *batch, bool wi,
                             dmp_store_deltas_t *dl)
 {
     char *err = NULL;
-    uint8_t b[8], old[8];
+    uint8_t b[8], cv[8];
     pthread_mutex_lock(&s->serial_mu);
     uint64_t next = atomic_load(&s->serial) + 1;
     dmp_store_u64be(b, next);
-    dmp_store_u64be(old, next - DMP_STORE_JOURNAL_MAX);
     bool jr = dl && !dl->journal_failed;
     const char *jv = jr && dl->journal.data ? (const char *)dl->journal.data : "";
     size_t jl = jr ? dl->journal.len : 0;
-    if (wi) {
-        rocksdb_writebatch_wi_put_cf(batch, s->cf[CF_META], META_SERIAL, sizeof META_SERIAL - 1,
-                                     (const char *)b, 8);
-        if (jr)
-            rocksdb_writebatch_wi_put_cf(batch, s->cf[CF_JOURNAL], (const char *)b, 8, jv, jl);
-        rocksdb_writebatch_wi_delete_cf(batch, s->cf[CF_JOURNAL], (const char *)old, 8);
-        rocksdb_write_writebatch_wi(s->db, wo, batch, &err);
-    } else {
-        rocksdb_writebatch_put_cf(batch, s->cf[CF_META], META_SERIAL, sizeof META_SERIAL - 1,
-                                  (const char *)b, 8);
-        if (jr)
-            rocksdb_writebatch_put_cf(batch, s->cf[CF_JOURNAL], (const char *)b, 8, jv, jl);
-        rocksdb_writebatch_delete_cf(batch, s->cf[CF_JOURNAL], (const char *)old, 8);
-        rocksdb_write(s->db, wo, batch, &err);
+    uint64_t count = s->count;
+    if (dl && dl->count_delta != 0) {
+        count += (uint64_t)dl->count_delta; /* wraps like the add merge did */
+        dmp_store_u64be(cv, count);
+        batch_put(batch, wi, s->cf[CF_META], META_COUNT, sizeof META_COUNT - 1, (const char *)cv,
+                  8);
     }
+    batch_put(batch, wi, s->cf[CF_META], META_SERIAL, sizeof META_SERIAL - 1, (const char *)b, 8);
+    if (jr)
+        batch_put(batch, wi, s->cf[CF_JOURNAL], (const char *)b, 8, jv, jl);
+    if (next % JOURNAL_TRIM == 0) {
+        for (uint64_t k = next - DMP_STORE_JOURNAL_MAX - (JOURNAL_TRIM - 1);
+             k <= next - DMP_STORE_JOURNAL_MAX; k++) {
+            uint8_t old[8];
+            dmp_store_u64be(old, k);
+            if (wi)
+                rocksdb_writebatch_wi_delete_cf(batch, s->cf[CF_JOURNAL], (const char *)old, 8);
+            else
+                rocksdb_writebatch_delete_cf(batch, s->cf[CF_JOURNAL], (const char *)old, 8);
+        }
+    }
+    if (wi)
+        rocksdb_write_writebatch_wi(s->db, wo, batch, &err);
+    else
+        rocksdb_write(s->db, wo, batch, &err);
     int rc = dmp_store_werr(s, err);
-    if (rc == 0)
+    if (rc == 0) {
         atomic_store(&s->serial, next);
+        s->count = count;
+    }
     pthread_mutex_unlock(&s->serial_mu);
     return rc;
 }

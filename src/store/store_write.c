@@ -5,6 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+static bool same_name(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char x = a[i], y = b[i];
+        x = (x >= 'A' && x <= 'Z') ? (char)(x - 'A' + 'a') : x;
+        y = (y >= 'A' && y <= 'Z') ? (char)(y - 'A' + 'a') : y;
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* Do two of the puts write the same row (same name as the store lowercases it, same value)? */
+static bool same_row_twice(const dmp_store_put_t *puts, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (puts[i].name_len == puts[j].name_len && puts[i].value_len == puts[j].value_len &&
+                (puts[i].value_len == 0 ||
+                 memcmp(puts[i].value, puts[j].value, puts[i].value_len) == 0) &&
+                same_name(puts[i].name, puts[j].name, puts[i].name_len))
+                return true;
+    return false;
+}
+
 int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms,
                            unsigned flags)
 {
@@ -26,8 +51,13 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
             return DMP_ERANGE;
     }
 
-    rocksdb_writebatch_wi_t *wb = rocksdb_writebatch_wi_create(0, 1);
-    if (wb == NULL)
+    /* a plain batch unless two puts write the same row (then the second must see the first) */
+    dmp_store_wb_t wb = {0};
+    if (same_row_twice(puts, n))
+        wb.wi = rocksdb_writebatch_wi_create(0, 1);
+    else
+        wb.plain = rocksdb_writebatch_create();
+    if (wb.wi == NULL && wb.plain == NULL)
         return DMP_ENOMEM;
     dmp_store_deltas_t dl = {0};
     uint8_t *vbuf = NULL;
@@ -52,15 +82,23 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
                              .value = p->value,
                              .value_len = p->value_len,
                              .ttl = p->ttl};
-        rc = dmp_store_apply_put(s, wb, &dl, &op, ln, now_ms, &vbuf, &vcap);
+        rc = dmp_store_apply_put(s, &wb, &dl, &op, ln, now_ms, &vbuf, &vcap);
     }
     if (rc == 0) {
-        dmp_store_deltas_emit(s, &dl, wb, dmp_store_wbi_merge);
-        rc = dmp_store_write_stamped(s, (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync, wb,
-                                     true, &dl);
+        const rocksdb_writeoptions_t *wo = (flags & DMP_STORE_NOSYNC) ? s->wnosync : s->wsync;
+        if (wb.wi) {
+            dmp_store_deltas_emit(s, &dl, wb.wi, dmp_store_wbi_merge);
+            rc = dmp_store_write_stamped(s, wo, wb.wi, true, &dl);
+        } else {
+            dmp_store_deltas_emit(s, &dl, wb.plain, dmp_store_wb_merge);
+            rc = dmp_store_write_stamped(s, wo, wb.plain, false, &dl);
+        }
     }
     pthread_rwlock_unlock(&s->lock);
-    rocksdb_writebatch_wi_destroy(wb);
+    if (wb.wi)
+        rocksdb_writebatch_wi_destroy(wb.wi);
+    else
+        rocksdb_writebatch_destroy(wb.plain);
     free(dl.d);
     dmp_buf_free(&dl.journal);
     free(vbuf);
@@ -96,6 +134,58 @@ int dmp_store_sync_wal(dmp_store_t *s)
 bool dmp_store_writes_failing(const dmp_store_t *s)
 {
     return s && atomic_load(&((dmp_store_t *)s)->write_failed) != 0;
+}
+
+int dmp_store_put_probe(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                        size_t value_len, int64_t now_ms, size_t *count, size_t *rdata_bytes,
+                        bool *present)
+{
+    if (count)
+        *count = 0;
+    if (rdata_bytes)
+        *rdata_bytes = 0;
+    if (present)
+        *present = false;
+    if (s == NULL || (value == NULL && value_len > 0))
+        return DMP_EINVAL;
+    char ln[DMP_STORE_MAX_NAME];
+    int rc = dmp_store_name_norm(name, name_len, ln);
+    if (rc != 0)
+        return rc;
+    uint8_t hash[32], pkey[DMP_STORE_RKEY_MAX];
+    if (present)
+        dmp_store_sha256(hash, value, value_len);
+    size_t pl = dmp_store_rkey_make(pkey, ln, name_len, (const uint8_t[32]){0});
+    size_t n = 0, bytes = 0;
+    bool found = false;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rprefix, s->cf[CF_RECORDS]);
+    for (rocksdb_iter_seek(it, (const char *)pkey, pl); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        if (kl != pl || memcmp(k, pkey, pl - 32) != 0)
+            break;
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        dmp_store_rec_t rec;
+        if (dmp_store_rec_parse(v, vl, &rec) == 0 && rec.expires_ms > now_ms) {
+            n++;
+            bytes += dmp_store_txt_rdata_len(rec.value_len);
+            if (present && !found && memcmp(k + pl - 32, hash, 32) == 0)
+                found = true;
+        }
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    if ((rc = dmp_store_rerr(err)) != 0)
+        return rc;
+    if (count)
+        *count = n;
+    if (rdata_bytes)
+        *rdata_bytes = bytes;
+    if (present)
+        *present = found;
+    return 0;
 }
 
 int dmp_store_put(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
@@ -172,7 +262,7 @@ int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const
     pthread_rwlock_rdlock(&s->lock);
     if (value != NULL) {
         uint8_t hash[32];
-        crypto_hash_sha256(hash, value_len ? value : (const uint8_t *)"", value_len);
+        dmp_store_sha256(hash, value, value_len);
         size_t rkl = dmp_store_rkey_make(rkey, ln, name_len, hash);
         size_t olen = 0;
         char *old = rocksdb_get_cf(s->db, s->rdefault, s->cf[CF_RECORDS], (const char *)rkey, rkl,

@@ -1,0 +1,298 @@
+/* Unit tests for the store's write-path economies (store_write.c, store_serial.c,
+ * store_sha.c): the one-seek put probe, the record count kept in memory and written as a Put,
+ * plain vs indexed batches, the journal trimmed in runs, and SHA-256 through OpenSSL. */
+#include "store_harness.h"
+
+#include "store/store_internal.h"
+
+static void probe(dmp_store_t *s, const char *name, const char *val, int64_t now, size_t *n,
+                  size_t *bytes, bool *present)
+{
+    assert_int_equal(dmp_store_put_probe(s, name, strlen(name), (const uint8_t *)val, strlen(val),
+                                         now, n, bytes, present),
+                     0);
+}
+
+static void test_put_probe(void **state)
+{
+    fx_t *f = *state;
+    size_t n = 9, bytes = 9;
+    bool present = true;
+    probe(f->s, "p.test", "a", T0, &n, &bytes, &present);
+    assert_int_equal(n, 0);
+    assert_int_equal(bytes, 0);
+    assert_false(present);
+    assert_int_equal(put_s(f->s, "p.test", "aaa", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "P.Test", "bb", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "p.test", "short", 1, T0), 0);  /* dead from T0 + 1000 */
+    assert_int_equal(put_s(f->s, "p.testx", "aaa", 100, T0), 0); /* another name */
+    probe(f->s, "p.TEST", "aaa", T0 + 10, &n, &bytes, &present);
+    assert_int_equal(n, 3);
+    assert_int_equal(bytes, dmp_store_txt_rdata_len(3) + dmp_store_txt_rdata_len(2) +
+                                dmp_store_txt_rdata_len(5));
+    assert_true(present);
+    /* the same answers as count_values_ex and has_value, also once a value has expired */
+    probe(f->s, "p.test", "short", T0 + 1000, &n, &bytes, &present);
+    assert_int_equal(n, 2);
+    assert_int_equal(bytes, dmp_store_txt_rdata_len(3) + dmp_store_txt_rdata_len(2));
+    assert_false(present);
+    size_t n2 = 0, b2 = 0;
+    bool h2 = true;
+    assert_int_equal(dmp_store_count_values_ex(f->s, "p.test", 6, T0 + 1000, &n2, &b2), 0);
+    assert_int_equal(
+        dmp_store_has_value(f->s, "p.test", 6, (const uint8_t *)"short", 5, T0 + 1000, &h2), 0);
+    assert_int_equal(n, n2);
+    assert_int_equal(bytes, b2);
+    assert_false(h2);
+    probe(f->s, "p.test", "zz", T0 + 10, &n, NULL, &present);
+    assert_int_equal(n, 3);
+    assert_false(present);
+    /* the empty value is a value */
+    assert_int_equal(put_s(f->s, "e.test", "", 100, T0), 0);
+    probe(f->s, "e.test", "", T0, &n, &bytes, &present);
+    assert_int_equal(n, 1);
+    assert_int_equal(bytes, 1);
+    assert_true(present);
+    assert_int_equal(dmp_store_put_probe(f->s, "", 0, NULL, 0, T0, &n, NULL, NULL), DMP_ENAME);
+    assert_int_equal(dmp_store_put_probe(NULL, "a", 1, NULL, 0, T0, &n, NULL, NULL), DMP_EINVAL);
+}
+
+static uint64_t meta_count_raw(dmp_store_t *s)
+{
+    char *err = NULL;
+    size_t vl = 0;
+    char *v = rocksdb_get_cf(s->db, s->rdefault, s->cf[CF_META], META_COUNT, sizeof META_COUNT - 1,
+                             &vl, &err);
+    assert_null(err);
+    assert_non_null(v);
+    assert_int_equal(vl, 8);
+    uint64_t c = dmp_load_u64be((const uint8_t *)v);
+    rocksdb_free(v);
+    return c;
+}
+
+static void test_count_put(void **state)
+{
+    fx_t *f = *state;
+    dmp_store_put_t p[3] = {
+        {"c1.test", 7, (const uint8_t *)"x", 1, 100},
+        {"c2.test", 7, (const uint8_t *)"y", 1, 100},
+        {"c1.test", 7, (const uint8_t *)"z", 1, 100},
+    };
+    assert_int_equal(dmp_store_put_batch(f->s, p, 3, T0), 0);
+    assert_int_equal(count_of(f->s), 3);
+    assert_int_equal(meta_count_raw(f->s), 3); /* a plain value, not a merge to resolve */
+    assert_int_equal(dmp_store_put_batch(f->s, p, 3, T0 + 1), 0); /* refreshes: no change */
+    assert_int_equal(count_of(f->s), 3);
+    size_t rem = 0;
+    assert_int_equal(dmp_store_delete(f->s, "c1.test", 7, NULL, 0, &rem), 0);
+    assert_int_equal(rem, 2);
+    assert_int_equal(count_of(f->s), 1);
+    /* the sweep and a transaction move the same count */
+    assert_int_equal(put_s(f->s, "d.test", "gone", 1, T0), 0);
+    assert_int_equal(count_of(f->s), 2);
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 5000, 0, &rem), 0);
+    assert_int_equal(rem, 1);
+    assert_int_equal(count_of(f->s), 1);
+    dmp_store_op_t ops[2] = {
+        {.op = DMP_STORE_OP_PUT,
+         .name = "t.test",
+         .name_len = 6,
+         .value = (const uint8_t *)"1",
+         .value_len = 1,
+         .ttl = 100},
+        {.op = DMP_STORE_OP_DEL_ALL, .name = "c2.test", .name_len = 7},
+    };
+    size_t changed = 0;
+    assert_int_equal(dmp_store_apply_ex(f->s, ops, 2, T0, 0, &changed), 0);
+    assert_int_equal(count_of(f->s), 1);
+    /* it is loaded again on open, and counting goes on from there */
+    reopen(f);
+    assert_int_equal(count_of(f->s), 1);
+    assert_int_equal(put_s(f->s, "u.test", "2", 100, T0), 0);
+    assert_int_equal(count_of(f->s), 2);
+    assert_int_equal(meta_count_raw(f->s), 2);
+}
+
+/* A store written by an older build holds the count as add-merge operands: it still opens with
+ * the right count (the merge operator stays registered) and the next Put carries on from it. */
+static void test_count_from_merges(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(put_s(f->s, "m1.test", "1", 100, T0), 0);
+    assert_int_equal(put_s(f->s, "m2.test", "2", 100, T0), 0);
+    uint8_t one[8];
+    dmp_store_u64be(one, 1);
+    char *err = NULL;
+    /* two operands as an older build would have merged them (the rows are not there: this
+     * only checks the arithmetic of the load) */
+    for (int i = 0; i < 2; i++)
+        rocksdb_merge_cf(f->s->db, f->s->wsync, f->s->cf[CF_META], META_COUNT,
+                         sizeof META_COUNT - 1, (const char *)one, 8, &err);
+    assert_null(err);
+    reopen(f);
+    assert_int_equal(count_of(f->s), 4);
+    assert_int_equal(put_s(f->s, "m3.test", "3", 100, T0), 0);
+    assert_int_equal(count_of(f->s), 5);
+    assert_int_equal(meta_count_raw(f->s), 5);
+}
+
+static size_t journal_rows(dmp_store_t *s, uint64_t *first)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[CF_JOURNAL]);
+    size_t n = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        assert_int_equal(kl, 8);
+        if (n++ == 0)
+            *first = dmp_load_u64be((const uint8_t *)k);
+    }
+    rocksdb_iter_destroy(it);
+    return n;
+}
+
+static void test_journal_trim(void **state)
+{
+    fx_t *f = *state;
+    uint32_t s0 = dmp_store_soa_serial(f->s);
+    size_t total = DMP_STORE_JOURNAL_MAX + 200;
+    for (size_t i = 0; i < total; i++) {
+        char name[32], val[16];
+        snprintf(name, sizeof name, "j%zu.test", i % 7);
+        snprintf(val, sizeof val, "%zu", i);
+        dmp_store_put_t p = {name, strlen(name), (const uint8_t *)val, strlen(val), 100};
+        assert_int_equal(dmp_store_put_batch_ex(f->s, &p, 1, T0, DMP_STORE_NOSYNC), 0);
+    }
+    uint32_t cur = dmp_store_soa_serial(f->s);
+    assert_int_equal(cur, s0 + total);
+    uint64_t first = 0;
+    size_t rows = journal_rows(f->s, &first);
+    /* bounded: at most JOURNAL_MAX + 63 entries, and never fewer than JOURNAL_MAX */
+    assert_true(rows >= DMP_STORE_JOURNAL_MAX);
+    assert_true(rows < DMP_STORE_JOURNAL_MAX + 64);
+    assert_int_equal(first + rows - 1, (uint64_t)cur);
+    /* the newest JOURNAL_MAX - 1 change sets are readable; anything older is AXFR */
+    assert_int_equal(
+        dmp_store_journal_read(f->s, cur - (DMP_STORE_JOURNAL_MAX - 2), cur, NULL, NULL), 0);
+    assert_int_equal(dmp_store_journal_read(f->s, cur - DMP_STORE_JOURNAL_MAX - 10,
+                                            cur - DMP_STORE_JOURNAL_MAX - 5, NULL, NULL),
+                     DMP_ENOTFOUND);
+}
+
+static bool tomb_of(dmp_store_t *s, const char *name, const char *val)
+{
+    uint8_t h[32];
+    crypto_hash_sha256(h, (const uint8_t *)val, strlen(val));
+    int64_t exp = 0;
+    bool found = false;
+    assert_int_equal(dmp_store_tomb_get(s, name, strlen(name), h, T0, &found, &exp), 0);
+    return found;
+}
+
+static size_t tombs_total(dmp_store_t *s)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[CF_TOMBS]);
+    size_t n = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it))
+        n++;
+    rocksdb_iter_destroy(it);
+    return n;
+}
+
+/* A put lifts a tombstone only when it creates the row: a row that is there has none. */
+static void test_tomb_lift(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(put_s(f->s, "t.test", "a", 100, T0), 0);
+    assert_false(tomb_of(f->s, "t.test", "a"));
+    size_t rem = 0;
+    assert_int_equal(dmp_store_delete(f->s, "t.test", 6, (const uint8_t *)"a", 1, &rem), 0);
+    assert_true(tomb_of(f->s, "t.test", "a"));
+    assert_int_equal(put_s(f->s, "t.test", "a", 100, T0 + 1), 0); /* re-publish: lifted */
+    assert_false(tomb_of(f->s, "t.test", "a"));
+    assert_int_equal(put_s(f->s, "t.test", "a", 200, T0 + 2), 0); /* refresh: none to lift */
+    assert_false(tomb_of(f->s, "t.test", "a"));
+    assert_int_equal(tombs_total(f->s), 0);
+    /* delete and re-put of the same row in one transaction: the tomb written by the delete is
+     * lifted by the put in the same batch */
+    dmp_store_op_t ops[2] = {
+        {.op = DMP_STORE_OP_DEL_VALUE,
+         .name = "t.test",
+         .name_len = 6,
+         .value = (const uint8_t *)"a",
+         .value_len = 1},
+        {.op = DMP_STORE_OP_PUT,
+         .name = "t.test",
+         .name_len = 6,
+         .value = (const uint8_t *)"a",
+         .value_len = 1,
+         .ttl = 100},
+    };
+    size_t changed = 0;
+    assert_int_equal(dmp_store_apply_ex(f->s, ops, 2, T0 + 3, 0, &changed), 0);
+    assert_false(tomb_of(f->s, "t.test", "a"));
+    assert_int_equal(count_of(f->s), 1);
+    /* the other order leaves the tomb */
+    dmp_store_op_t ops2[2] = {ops[1], ops[0]};
+    assert_int_equal(dmp_store_apply_ex(f->s, ops2, 2, T0 + 4, 0, &changed), 0);
+    assert_true(tomb_of(f->s, "t.test", "a"));
+    assert_int_equal(count_of(f->s), 0);
+}
+
+static void test_sha256(void **state)
+{
+    (void)state;
+    uint8_t a[32], b[32], buf[1000];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)(i * 7 + 3);
+    size_t lens[] = {0, 1, 55, 56, 64, 250, 1000};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        dmp_store_sha256(a, lens[i] ? buf : NULL, lens[i]);
+        crypto_hash_sha256(b, buf, lens[i]);
+        assert_memory_equal(a, b, 32);
+    }
+    dmp_store_iov_t v[3] = {{buf, 10}, {NULL, 0}, {buf + 10, 90}};
+    dmp_store_sha256v(a, v, 3);
+    crypto_hash_sha256(b, buf, 100);
+    assert_memory_equal(a, b, 32);
+}
+
+static void *sha_thread(void *arg)
+{
+    uint8_t out[32], want[32];
+    crypto_hash_sha256(want, (const uint8_t *)"thread", 6);
+    for (int i = 0; i < 200; i++) {
+        dmp_store_sha256(out, "thread", 6);
+        if (memcmp(out, want, 32) != 0)
+            *(int *)arg = 1;
+    }
+    return NULL;
+}
+
+/* one context per thread, freed as each thread exits (ASan's leak check sees the rest) */
+static void test_sha256_threads(void **state)
+{
+    (void)state;
+    pthread_t th[4];
+    int bad = 0;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, sha_thread, &bad), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(bad, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_put_probe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_count_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_count_from_merges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_trim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tomb_lift, setup, teardown),
+        cmocka_unit_test(test_sha256),
+        cmocka_unit_test(test_sha256_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

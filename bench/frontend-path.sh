@@ -6,7 +6,8 @@
 # shard, limits off, pinned to --server-cpu) and stopped by the PID this script got.
 #
 #   bench/frontend-path.sh [--build DIR] [--records N] [--rate Q] [--duration S] [--runs R]
-#                          [--modes LIST] [--knob VAR] [--rrl RATE] [--rt] [--record] [--out DIR]
+#                          [--modes LIST] [--knob VAR] [--no-warm] [--rrl RATE] [--rt] [--record]
+#                          [--out DIR]
 #
 # Prints one line per run and the medians per mode; with --out it also saves every dnsperf and
 # perf output there (bench/results/ keeps the ones quoted in bench/README.md).
@@ -21,6 +22,7 @@ DURATION=10
 RUNS=3
 MODES="0,1"
 KNOB=DMP_DNS_FRONTEND_CACHE
+WARM=1
 OUT=""
 RT=0
 RECORD=0
@@ -41,6 +43,8 @@ usage() {
   --modes LIST    comma list of the --knob's values (default 0,1)
   --knob VAR      the node variable the modes set (default DMP_DNS_FRONTEND_CACHE; e.g.
                   DMP_DNS_FRONTEND_READS for cache misses answered on the frontend or the shard)
+  --no-warm       no warm-up pass: the measured run starts on an empty answer cache, so the
+                  first touch of every name is a miss (at 10,000 q/s x 10 s about one pass)
   --rrl RATE      DMP_RRL_RATE for the node (default 0: RRL off, as in the peer comparisons;
                   the node's own default is 200)
   --rt            run the node and dnsperf SCHED_FIFO (chrt -f 10): on a box shared with other
@@ -65,6 +69,7 @@ while [[ $# -gt 0 ]]; do
     --runs) RUNS="$2"; shift 2 ;;
     --modes) MODES="$2"; shift 2 ;;
     --knob) KNOB="$2"; shift 2 ;;
+    --no-warm) WARM=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
     --rrl) RRL="$2"; shift 2 ;;
     --rt) RT=1; shift ;;
@@ -156,7 +161,7 @@ EOF
 
 echo "frontend-path: $RECORDS records, $(wc -l <"$WORK/queries.txt") query names," \
     "$( ((RATE)) && echo "$RATE q/s offered" || echo "unlimited rate")," \
-    "${DURATION} s x $RUNS runs per mode ($KNOB=$MODES), RRL rate $RRL, node on CPU $SERVER_CPU, dnsperf on CPU $GEN_CPU$( ((RT)) && echo ", both SCHED_FIFO")"
+    "${DURATION} s x $RUNS runs per mode ($KNOB=$MODES), $( ((WARM)) && echo "one warm-up pass" || echo "no warm-up (empty cache)"), RRL rate $RRL, node on CPU $SERVER_CPU, dnsperf on CPU $GEN_CPU$( ((RT)) && echo ", both SCHED_FIFO")"
 echo "command: $0 $ARGS"
 start_node 0
 taskset -c "$GEN_CPU" "$BENCH" load --port "$HPORT" --file "$WORK/recs/records.jsonl" --conns 32 \
@@ -171,8 +176,10 @@ for ((run = 1; run <= RUNS; run++)); do
     for m in "${modes[@]}"; do
         start_node "$m"
         # warm the answer cache: one pass over every query name
-        taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$WORK/queries.txt" -n 1 -Q 50000 \
-            -c 8 >"$WORK/warm.txt" 2>&1 || true
+        if ((WARM)); then
+            taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$WORK/queries.txt" -n 1 \
+                -Q 50000 -c 8 >"$WORK/warm.txt" 2>&1 || true
+        fi
         tag="mode${m}-run${run}"
         sched_snap "$WORK/$tag.sched0"
         perf stat -x, -e task-clock,context-switches,syscalls:sys_enter_io_uring_enter \

@@ -93,8 +93,10 @@ void dmp_node_core_fill_drain(shard_t *sh)
     void *items[64];
     for (unsigned f = 0; f < c->nfe; f++) {
         dmp_net_spsc_t *r = fill_ring(c, f, sh->idx);
-        size_t k;
-        while ((k = dmp_net_spsc_pop(r, items, 64)) > 0) {
+        size_t k, taken = 0;
+        /* bounded: a frontend refilling its ring meanwhile cannot keep the shard here */
+        while (taken < DMP_NODE_FILL_RING && (k = dmp_net_spsc_pop(r, items, 64)) > 0) {
+            taken += k;
             for (size_t i = 0; i < k; i++) {
                 fill_t *x = items[i];
                 const char *name = (const char *)x->data;

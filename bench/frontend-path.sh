@@ -6,7 +6,8 @@
 # shard, limits off, pinned to --server-cpu) and stopped by the PID this script got.
 #
 #   bench/frontend-path.sh [--build DIR] [--records N] [--rate Q] [--duration S] [--runs R]
-#                          [--modes LIST] [--rrl RATE] [--rt] [--record] [--out DIR]
+#                          [--modes LIST] [--knob VAR] [--no-warm] [--rrl RATE] [--rt] [--record]
+#                          [--out DIR]
 #
 # Prints one line per run and the medians per mode; with --out it also saves every dnsperf and
 # perf output there (bench/results/ keeps the ones quoted in bench/README.md).
@@ -20,6 +21,8 @@ RATE=20000
 DURATION=10
 RUNS=3
 MODES="0,1"
+KNOB=DMP_DNS_FRONTEND_CACHE
+WARM=1
 OUT=""
 RT=0
 RECORD=0
@@ -37,7 +40,11 @@ usage() {
   --rate Q        offered queries/s (dnsperf -Q; default 20000); 0 = as fast as dnsperf can
   --duration S    seconds per measured run (default 10)
   --runs R        runs per mode, interleaved (default 3)
-  --modes LIST    comma list of DMP_DNS_FRONTEND_CACHE values (default 0,1)
+  --modes LIST    comma list of the --knob's values (default 0,1)
+  --knob VAR      the node variable the modes set (default DMP_DNS_FRONTEND_CACHE; e.g.
+                  DMP_DNS_FRONTEND_READS for cache misses answered on the frontend or the shard)
+  --no-warm       no warm-up pass: the measured run starts on an empty answer cache, so the
+                  first touch of every name is a miss (at 10,000 q/s x 10 s about one pass)
   --rrl RATE      DMP_RRL_RATE for the node (default 0: RRL off, as in the peer comparisons;
                   the node's own default is 200)
   --rt            run the node and dnsperf SCHED_FIFO (chrt -f 10): on a box shared with other
@@ -61,6 +68,8 @@ while [[ $# -gt 0 ]]; do
     --duration) DURATION="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
     --modes) MODES="$2"; shift 2 ;;
+    --knob) KNOB="$2"; shift 2 ;;
+    --no-warm) WARM=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
     --rrl) RRL="$2"; shift 2 ;;
     --rt) RT=1; shift ;;
@@ -69,6 +78,7 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown option '$1' (see --help)" ;;
     esac
 done
+[[ "$KNOB" =~ ^DMP_[A-Z_]+$ ]] || die "--knob needs a DMP_ variable name"
 for v in RECORDS RATE DURATION RUNS RRL; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v,,} needs an integer"
 done
@@ -111,7 +121,7 @@ start_node() { # mode
         DMP_HTTP_MAX_PER_IP=64 \
         DMP_FRONTENDS=1 DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test \
         DMP_DNS_APEX_NS=ns1.mesh.test DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test \
-        DMP_LOG_LEVEL=warning DMP_DNS_FRONTEND_CACHE="$1" \
+        DMP_LOG_LEVEL=warning "$KNOB=$1" \
         "${PRIO[@]}" taskset -c "$SERVER_CPU" "$DNSMESHD" >>"$WORK/node.log" 2>&1 &
     NODE_PID=$!
     local i
@@ -151,7 +161,7 @@ EOF
 
 echo "frontend-path: $RECORDS records, $(wc -l <"$WORK/queries.txt") query names," \
     "$( ((RATE)) && echo "$RATE q/s offered" || echo "unlimited rate")," \
-    "${DURATION} s x $RUNS runs per mode, RRL rate $RRL, node on CPU $SERVER_CPU, dnsperf on CPU $GEN_CPU$( ((RT)) && echo ", both SCHED_FIFO")"
+    "${DURATION} s x $RUNS runs per mode ($KNOB=$MODES), $( ((WARM)) && echo "one warm-up pass" || echo "no warm-up (empty cache)"), RRL rate $RRL, node on CPU $SERVER_CPU, dnsperf on CPU $GEN_CPU$( ((RT)) && echo ", both SCHED_FIFO")"
 echo "command: $0 $ARGS"
 start_node 0
 taskset -c "$GEN_CPU" "$BENCH" load --port "$HPORT" --file "$WORK/recs/records.jsonl" --conns 32 \
@@ -166,8 +176,10 @@ for ((run = 1; run <= RUNS; run++)); do
     for m in "${modes[@]}"; do
         start_node "$m"
         # warm the answer cache: one pass over every query name
-        taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$WORK/queries.txt" -n 1 -Q 50000 \
-            -c 8 >"$WORK/warm.txt" 2>&1 || true
+        if ((WARM)); then
+            taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$WORK/queries.txt" -n 1 \
+                -Q 50000 -c 8 >"$WORK/warm.txt" 2>&1 || true
+        fi
         tag="mode${m}-run${run}"
         sched_snap "$WORK/$tag.sched0"
         perf stat -x, -e task-clock,context-switches,syscalls:sys_enter_io_uring_enter \
@@ -219,8 +231,8 @@ print("%d %d %.2f %.3f %.3f %.1f %.1f" % (done, lost, cpu_us, cs, ue, float(lat.
 EOF
 )
         read -r done lost cpu cs ue lat rq <<<"$line"
-        printf '  frontend_cache=%s run %d: answered %d lost %d  CPU/answer %s us  ctx-switches/answer %s  io_uring_enter/answer %s  avg latency %s us  run-queue wait/answer %s us\n' \
-            "$m" "$run" "$done" "$lost" "$cpu" "$cs" "$ue" "$lat" "$rq"
+        printf '  %s=%s run %d: answered %d lost %d  CPU/answer %s us  ctx-switches/answer %s  io_uring_enter/answer %s  avg latency %s us  run-queue wait/answer %s us\n' \
+            "$KNOB" "$m" "$run" "$done" "$lost" "$cpu" "$cs" "$ue" "$lat" "$rq"
         RES[$m]+="$cpu $cs $ue $lat $done $rq;"
         if [[ -n "$OUT" ]]; then
             cp "$WORK/$tag.perf" "$WORK/$tag.dnsperf" "$OUT/"
@@ -229,11 +241,11 @@ EOF
 done
 echo "medians:"
 for m in "${modes[@]}"; do
-    python3 - "$m" "${RES[$m]}" <<'EOF'
+    python3 - "$KNOB=$m" "${RES[$m]}" <<'EOF'
 import statistics, sys
 rows = [list(map(float, r.split())) for r in sys.argv[2].split(";") if r.strip()]
 med = [statistics.median(c) for c in zip(*rows)]
-print("  frontend_cache=%s: CPU/answer %.2f us, ctx-switches/answer %.3f, io_uring_enter/answer %.3f, avg latency %.0f us, run-queue wait/answer %.1f us, answered %d (median of %d)"
+print("  %s: CPU/answer %.2f us, ctx-switches/answer %.3f, io_uring_enter/answer %.3f, avg latency %.0f us, run-queue wait/answer %.1f us, answered %d (median of %d)"
       % (sys.argv[1], med[0], med[1], med[2], med[3], med[5], med[4], len(rows)))
 EOF
 done

@@ -193,17 +193,28 @@ void dmp_net_udp_send(fe_t *fe, req_t *r)
         fe->uring_ops++;
         fe->sends_out++;
         /* Replies answered on the frontend are made while a batch of receive completions is
-         * being worked through: submit every SEND_FLUSH of them rather than after the whole
-         * batch (up to 256), so the first answer of a burst does not wait for the last. */
-        if (++fe->sends_unsubmitted >= SEND_FLUSH) {
+         * being worked through: submit every SEND_FLUSH of them, or once the oldest waited
+         * SEND_FLUSH_NS (misses read from the store take tens of µs each), rather than after
+         * the whole batch (up to 256), so the first answer of a burst does not wait for the
+         * last. */
+        int64_t now = dmp_monotonic_ns();
+        if (fe->sends_unsubmitted++ == 0) {
+            fe->sends_first_ns = now;
+        }
+        if (fe->sends_unsubmitted >= SEND_FLUSH || now - fe->sends_first_ns >= SEND_FLUSH_NS) {
             (void)io_uring_submit(&fe->ring);
             fe->sends_unsubmitted = 0;
         }
         return;
     }
     int fd = fe->udp_fd[r->sock];
-    if (fe->nsm == SEND_FLUSH || (fe->nsm && fe->sm_fd != fd)) {
+    int64_t now = dmp_monotonic_ns();
+    if (fe->nsm == SEND_FLUSH || (fe->nsm && fe->sm_fd != fd) ||
+        (fe->nsm && now - fe->sends_first_ns >= SEND_FLUSH_NS)) {
         udp_send_mmsg_flush(fe);
+    }
+    if (fe->nsm == 0) {
+        fe->sends_first_ns = now;
     }
     fe->sm_fd = fd;
     memset(&fe->sm[fe->nsm], 0, sizeof fe->sm[0]);

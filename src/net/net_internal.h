@@ -47,6 +47,9 @@
 
 #define BATCH 64
 #define SEND_FLUSH 32 /* UDP replies queued before they are pushed out mid-batch */
+/* ... or once the oldest of them has waited this long (ns): a batch that reads the store for
+ * its cache misses on the frontend spends tens of µs per miss */
+#define SEND_FLUSH_NS 50000
 #define TCP_MAX_MSG 65535
 #define UD_EFD 1ULL
 #define UD_EPOLL 2ULL
@@ -187,6 +190,7 @@ struct fe {
     unsigned uring_ops;         /* armed requests whose final CQE has not arrived */
     unsigned sends_out;         /* sendmsg SQEs not yet completed */
     unsigned sends_unsubmitted; /* sendmsg SQEs queued since the last submit (approximate) */
+    int64_t sends_first_ns;     /* when the first of them was queued (also the mmsg backend's) */
     bool buf_leak;              /* teardown could not confirm the kernel is done with bufs */
     bool fixed_files;           /* udp_fd[] registered: SQEs name socket i as fixed file i */
 

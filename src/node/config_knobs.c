@@ -77,6 +77,11 @@ const dmp_node_knob_t dmp_node_knob_table[K_COUNT] = {
                   "shard worker threads; 0 = half the CPUs (at least 1)", false},
     [K_CACHE_MB] = {"DMP_CACHE_MB", NULL, "cache-mb", "64",
                     "answer cache size over all shards (MiB); 0 = off", false},
+    [K_DNS_FE_READS] = {"DMP_DNS_FRONTEND_READS", NULL, "dns-frontend-reads", "1",
+                        "UDP cache misses answered on the frontend thread that received them, "
+                        "reading the store there (the shard fills its cache later, without a "
+                        "wake-up per miss); 0 = a miss crosses to its shard (docs/cache.md)",
+                        true},
     [K_RING_SIZE] = {"DMP_RING_SIZE", NULL, "ring-size", "4096",
                      "entries per frontend<->shard ring (power of two)", false},
     [K_PORTS_FILE] = {"DMP_PORTS_FILE", NULL, "ports-file", NULL,

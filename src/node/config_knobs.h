@@ -41,6 +41,7 @@ enum {
     K_FRONTENDS,
     K_SHARDS,
     K_CACHE_MB,
+    K_DNS_FE_READS,
     K_RING_SIZE,
     K_PORTS_FILE,
     K_RRL_RATE,

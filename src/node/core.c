@@ -8,66 +8,7 @@
 
 #include <sodium.h>
 
-#include "node/node.h"
-
-/* One shard's state, touched only by that shard's thread (or by a thread that parked it for a
- * multi-shard transaction, or by main after the executor stopped). */
-typedef struct {
-    dmp_node_core_t *core;
-    unsigned idx;
-    dmp_dns_zone_t zone;
-    dmp_cache_t *cache;
-    dmp_node_tstats_t *st;
-    dmp_node_lookup_t lookup;
-    dmp_node_wq_t wq;
-    _Atomic(dmp_node_rrl_t *) rrl_hz; /* the RRL table this thread is using (core->rrl) */
-    dmp_dns_cookie_secret_t cookie;   /* secrets of cookie_epoch (derived from the master) */
-    uint64_t cookie_epoch;            /* UINT64_MAX: not derived yet */
-} shard_t;
-
-/* One frontend's state for dmp_node_core_query_frontend: touched only by that frontend's thread
- * (reader index idx of every shard's answer cache). */
-typedef struct {
-    dmp_node_core_t *core;
-    unsigned idx;
-    dmp_node_tstats_t *st;
-    dmp_dns_zone_t zone;
-    int64_t now_ms;
-    bool missed; /* the answer needs the shard (a cache miss, or an outdated NXDOMAIN) */
-    unsigned hits, neg_hits;          /* this query's cache answers */
-    dmp_dns_cookie_secret_t cookie;   /* this frontend's copy of the cookie secrets */
-    uint64_t cookie_epoch;            /* UINT64_MAX: not derived yet */
-    _Atomic(dmp_node_rrl_t *) rrl_hz; /* the RRL table this thread is using (core->rrl) */
-    uint8_t blob[65535];
-} fe_t;
-
-struct dmp_node_core {
-    const dmp_node_config_t *cfg;
-    dmp_store_t *store;
-    unsigned nshards;
-    shard_t *shards;
-    char apex[256]; /* served zone or "" */
-    int64_t (*now_ms)(void);
-    dmp_node_neggen_t neg;
-    _Atomic uint32_t serial; /* SOA serial: see dmp_node_serial_touch() */
-    dmp_node_syncer_t syncer;
-    bool syncer_on;
-    dmp_node_exec_fn exec;
-    void *exec_ctx;
-    /* multi-shard transactions are handed out one at a time, so every shard sees them in
-     * the same order and two of them can never park each other's shards (no deadlock) */
-    pthread_mutex_t multi_mu;
-    unsigned nfe;
-    fe_t *fe; /* nfe frontends that may answer from the caches (dmp_node_core_query_frontend) */
-    uint8_t cookie_master[32];    /* DMP_COOKIE_SECRET or random; wiped on free */
-    uint16_t keepalive;           /* RFC 7828 value for TCP answers (100 ms units) */
-    _Atomic bool cookie_required; /* reloadable (SIGHUP) */
-    /* Response rate limiting: one table for the node (NULL: off), shared by the shards and the
-     * frontends (dmp_node_rrl_check_mt), so a response is limited the same whichever thread
-     * answers it. A SIGHUP swaps it: each query thread announces the table it uses in its
-     * rrl_hz (a hazard pointer), and the old table is freed once no thread announces it. */
-    _Atomic(dmp_node_rrl_t *) rrl;
-};
+#include "node/core_int.h"
 
 static int64_t now_ms_real(void)
 {
@@ -76,14 +17,7 @@ static int64_t now_ms_real(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t now_ms_coarse(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void zone_from_cfg(const dmp_node_config_t *c, dmp_dns_zone_t *z)
+void dmp_node_core_zone_from_cfg(const dmp_node_config_t *c, dmp_dns_zone_t *z)
 {
     memset(z, 0, sizeof(*z));
     z->ttl = c->dns_ttl;
@@ -104,10 +38,13 @@ unsigned dmp_node_core_shard_of(const dmp_node_core_t *c, const char *lname, siz
     return c->nshards <= 1 ? 0 : (unsigned)(dmp_dns_name_hash(lname, len) % c->nshards);
 }
 
-/* apply-env hooks */
+/* apply-env hooks. invalidate runs after the store write and before the acknowledgement: it
+ * moves the shard's write sequence first (a frontend fill read before it is dropped), then
+ * drops the name's cache entry. */
 static void shard_invalidate(void *ctx, const char *lname, size_t len)
 {
     shard_t *sh = ctx;
+    atomic_fetch_add_explicit(&sh->wseq, 1, memory_order_release);
     if (sh->cache)
         dmp_cache_invalidate(sh->cache, lname, len);
 }
@@ -116,6 +53,7 @@ static void core_invalidate(void *ctx, const char *lname, size_t len)
 {
     dmp_node_core_t *c = ctx;
     shard_t *sh = &c->shards[dmp_node_core_shard_of(c, lname, len)];
+    atomic_fetch_add_explicit(&sh->wseq, 1, memory_order_release);
     if (sh->cache)
         dmp_cache_invalidate(sh->cache, lname, len);
 }
@@ -166,10 +104,10 @@ static void rrl_leave(_Atomic(dmp_node_rrl_t *) *hz)
 /* Response rate limiting of one UDP answer (in out[0..*out_len)), the same on a shard and on a
  * frontend: a dropped answer leaves *out_len 0, a slipped one is replaced by a TC=1 stub.
  * Returns true when the answer was dropped or slipped (counted here in st). */
-static bool rrl_apply(dmp_node_core_t *c, _Atomic(dmp_node_rrl_t *) *hz, dmp_node_tstats_t *st,
-                      const struct sockaddr *peer, socklen_t peer_len, const dmp_dns_result_t *res,
-                      const uint8_t *pkt, size_t len, uint8_t *out, size_t cap, size_t *out_len,
-                      int64_t now_ns)
+bool dmp_node_core_rrl_apply(dmp_node_core_t *c, _Atomic(dmp_node_rrl_t *) *hz,
+                             dmp_node_tstats_t *st, const struct sockaddr *peer, socklen_t peer_len,
+                             const dmp_dns_result_t *res, const uint8_t *pkt, size_t len,
+                             uint8_t *out, size_t cap, size_t *out_len, int64_t now_ns)
 {
     dmp_node_rrl_t *r = rrl_enter(c, hz);
     if (r == NULL)
@@ -248,9 +186,11 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
         sh->core = c;
         sh->idx = i;
         sh->st = &o->shard_st[i];
-        zone_from_cfg(o->cfg, &sh->zone);
+        dmp_node_core_zone_from_cfg(o->cfg, &sh->zone);
         sh->cookie_epoch = UINT64_MAX;
         atomic_init(&sh->rrl_hz, NULL);
+        atomic_init(&sh->wseq, 0);
+        atomic_init(&sh->fill_queued, false);
         if (cache_bytes && (dmp_cache_new(cache_bytes, &sh->cache) != 0 ||
                             dmp_cache_readers(sh->cache, o->nfrontends) != 0)) {
             dmp_node_core_free(c);
@@ -267,21 +207,9 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
                                          .ctx = sh},
                                  .max_batch = 64};
     }
-    if (cache_bytes && o->nfrontends) {
-        c->fe = calloc(o->nfrontends, sizeof(fe_t));
-        if (!c->fe) {
-            dmp_node_core_free(c);
-            return DMP_ENOMEM;
-        }
-        c->nfe = o->nfrontends;
-        for (unsigned i = 0; i < c->nfe; i++) {
-            c->fe[i].core = c;
-            c->fe[i].idx = i;
-            c->fe[i].st = o->frontend_st ? &o->frontend_st[i] : NULL;
-            c->fe[i].cookie_epoch = UINT64_MAX;
-            atomic_init(&c->fe[i].rrl_hz, NULL);
-            zone_from_cfg(o->cfg, &c->fe[i].zone);
-        }
+    if (dmp_node_core_fe_init(c, o, cache_bytes > 0) != 0) {
+        dmp_node_core_free(c);
+        return DMP_ENOMEM;
     }
     *out = c;
     return 0;
@@ -478,9 +406,9 @@ int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t)
 /* ---- shard hooks ---- */
 /* EDNS options of one query: the client address for cookies (secrets re-derived when the
  * rotation epoch changes; every shard derives the same ones from the master), NSID, keepalive. */
-static void query_opts(dmp_node_core_t *c, dmp_dns_cookie_secret_t *cookie, uint64_t *cookie_epoch,
-                       const struct sockaddr *peer, socklen_t peer_len, int64_t now_ms,
-                       dmp_dns_opts_t *o)
+void dmp_node_core_query_opts(dmp_node_core_t *c, dmp_dns_cookie_secret_t *cookie,
+                              uint64_t *cookie_epoch, const struct sockaddr *peer,
+                              socklen_t peer_len, int64_t now_ms, dmp_dns_opts_t *o)
 {
     const dmp_node_config_t *cfg = c->cfg;
     memset(o, 0, sizeof(*o));
@@ -518,12 +446,13 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
 {
     shard_t *sh = &c->shards[shard < c->nshards ? shard : 0];
     int64_t t0 = dmp_monotonic_ns();
-    sh->lookup.now_ms = now_ms_coarse();
+    sh->lookup.now_ms = dmp_node_core_now_coarse();
     /* the store's persisted serial: one per change set, survives restarts (docs/store.md) */
     sh->zone.soa_serial = dmp_store_soa_serial(c->store);
     dmp_dns_result_t res = {0};
     dmp_dns_opts_t opts;
-    query_opts(c, &sh->cookie, &sh->cookie_epoch, peer, peer_len, sh->lookup.now_ms, &opts);
+    dmp_node_core_query_opts(c, &sh->cookie, &sh->cookie_epoch, peer, peer_len, sh->lookup.now_ms,
+                             &opts);
     *out_len = 0;
     dmp_dns_respond_ex(&sh->zone, &opts, pkt, len, tcp ? DMP_DNS_TCP : DMP_DNS_UDP, dmp_node_lookup,
                        &sh->lookup, out, cap, out_len, &res);
@@ -531,7 +460,8 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
         DMP_STAT_INC(sh->st, dns_cookie[res.cookie]);
     /* response rate limiting: UDP only (TCP proves the source), after the answer is known */
     if (!tcp && *out_len > 0 &&
-        rrl_apply(c, &sh->rrl_hz, sh->st, peer, peer_len, &res, pkt, len, out, cap, out_len, t0)) {
+        dmp_node_core_rrl_apply(c, &sh->rrl_hz, sh->st, peer, peer_len, &res, pkt, len, out, cap,
+                                out_len, t0)) {
         dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
         return;
     }
@@ -545,97 +475,6 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
     }
     DMP_STAT_INC(sh->st, dns_qtype[res.qtype ? dmp_node_qtype_slot(res.qtype) : 14]);
     dmp_node_lat_observe(sh->st, dmp_monotonic_ns() - t0);
-}
-
-/* ---- frontend hooks: answers from the shards' answer caches, read-only ---- */
-
-/* dmp_dns_lookup_fn for a frontend: the owning shard's cache entry, read with dmp_cache_read,
- * interpreted as dmp_node_lookup does (see the cache entry kinds in lookup.c). Anything the
- * cache cannot answer marks the query missed; the caller then hands it to the shard. */
-static int fe_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out)
-{
-    fe_t *f = ctx;
-    dmp_node_core_t *c = f->core;
-    dmp_cache_t *cache = c->shards[dmp_node_core_shard_of(c, lname, len)].cache;
-    size_t blen = 0;
-    uint16_t count = 0;
-    int64_t exp = 0;
-    dmp_cache_result_t cr = dmp_cache_read(cache, f->idx, lname, len, f->now_ms, f->blob,
-                                           sizeof(f->blob), &blen, &count, &exp);
-    if (cr == DMP_CACHE_NEGATIVE) {
-        f->neg_hits++;
-        return DMP_ENOTFOUND;
-    }
-    if (cr == DMP_CACHE_HIT && count == 0 && blen == sizeof(uint32_t)) {
-        uint32_t g;
-        memcpy(&g, f->blob, sizeof(g));
-        if (g == atomic_load_explicit(&c->neg.gen[dmp_node_neg_slot(lname, len)],
-                                      memory_order_acquire)) {
-            f->neg_hits++;
-            return DMP_ENOTFOUND;
-        }
-        cr = DMP_CACHE_MISS; /* a descendant was written since: the shard looks again */
-    }
-    if (cr == DMP_CACHE_HIT) {
-        f->hits++;
-        out->rrs = blen ? f->blob : NULL;
-        out->len = blen;
-        out->count = count;
-        if (count) /* the same TTL as the shard gives (dmp_node_lookup) */
-            dmp_node_lookup_clamp_ttl(out, exp, f->now_ms);
-        return 0;
-    }
-    f->missed = true;
-    return DMP_EAGAIN;
-}
-
-bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const uint8_t *pkt,
-                                  size_t len, const struct sockaddr *peer, socklen_t peer_len,
-                                  uint8_t *out, size_t cap, size_t *out_len)
-{
-    *out_len = 0;
-    if (!c || frontend >= c->nfe || len < 12 || ((pkt[2] >> 3) & 0xF) != 0)
-        return false; /* only standard queries: the rest go to the shard */
-    fe_t *f = &c->fe[frontend];
-    int64_t t0 = dmp_monotonic_ns();
-    f->now_ms = now_ms_coarse();
-    f->zone.soa_serial = dmp_store_soa_serial(c->store);
-    f->missed = false;
-    f->hits = f->neg_hits = 0;
-    dmp_dns_result_t res = {0};
-    dmp_dns_opts_t opts;
-    query_opts(c, &f->cookie, &f->cookie_epoch, peer, peer_len, f->now_ms, &opts);
-    dmp_dns_respond_ex(&f->zone, &opts, pkt, len, DMP_DNS_UDP, fe_lookup, f, out, cap, out_len,
-                       &res);
-    if (f->missed || *out_len == 0 || res.outcome == DMP_DNS_OUT_UPDATE) {
-        *out_len = 0;
-        return false; /* the shard answers (and counts) it */
-    }
-    dmp_node_tstats_t *st = f->st;
-    /* rate limited exactly as the shard would (one table for both) */
-    if (rrl_apply(c, &f->rrl_hz, st, peer, peer_len, &res, pkt, len, out, cap, out_len, t0)) {
-        if (st) {
-            if (res.cookie >= 0 && res.cookie < 5)
-                DMP_STAT_INC(st, dns_cookie[res.cookie]);
-            DMP_STAT_ADD(st, cache_hits, f->hits);
-            DMP_STAT_ADD(st, cache_neg_hits, f->neg_hits);
-            dmp_node_lat_observe(st, dmp_monotonic_ns() - t0);
-        }
-        return true; /* *out_len 0: nothing is sent */
-    }
-    if (st) {
-        if (res.cookie >= 0 && res.cookie < 5)
-            DMP_STAT_INC(st, dns_cookie[res.cookie]);
-        unsigned rs = res.rcode < DMP_NODE_RCODE_SLOTS - 1 ? res.rcode : DMP_NODE_RCODE_SLOTS - 1;
-        DMP_STAT_INC(st, dns_rcode[rs]);
-        if (res.outcome >= 0 && res.outcome < DMP_NODE_OUT_SLOTS)
-            DMP_STAT_INC(st, dns_outcome[res.outcome]);
-        DMP_STAT_INC(st, dns_qtype[res.qtype ? dmp_node_qtype_slot(res.qtype) : 14]);
-        DMP_STAT_ADD(st, cache_hits, f->hits);
-        DMP_STAT_ADD(st, cache_neg_hits, f->neg_hits);
-        dmp_node_lat_observe(st, dmp_monotonic_ns() - t0);
-    }
-    return true;
 }
 
 /* Waits until no query thread announces r (each holds it for one check), then frees it. */
@@ -674,7 +513,9 @@ void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)
     dmp_node_wq_flush(&sh->wq);
     if (sh->cache) {
         size_t bytes = 0;
-        dmp_cache_reclaim(sh->cache); /* what frontends may have held, once they are past it */
+        if (c->fill)
+            dmp_node_core_fill_drain(sh); /* after the flush: its writes drop what they outdate */
+        dmp_cache_reclaim(sh->cache);     /* what frontends may have held, once they are past it */
         dmp_cache_stats(sh->cache, NULL, NULL, &bytes, NULL);
         DMP_STAT_SET(sh->st, cache_bytes, bytes);
     }
@@ -699,6 +540,7 @@ void dmp_node_core_free(dmp_node_core_t *c)
     if (!c)
         return;
     dmp_node_core_drain(c);
+    dmp_node_core_fe_free(c); /* before the caches: it frees the fills still queued */
     for (unsigned i = 0; c->shards && i < c->nshards; i++) {
         dmp_node_lookup_free(&c->shards[i].lookup);
         dmp_cache_free(c->shards[i].cache);
@@ -706,10 +548,17 @@ void dmp_node_core_free(dmp_node_core_t *c)
     }
     dmp_node_rrl_free(atomic_load(&c->rrl));
     free(c->shards);
-    free(c->fe);
     pthread_mutex_destroy(&c->multi_mu);
     sodium_memzero(c->cookie_master, sizeof(c->cookie_master));
     free(c);
+}
+
+void dmp_node_core_fill_stats(dmp_node_core_t *c, uint64_t *applied, uint64_t *dropped)
+{
+    if (applied)
+        *applied = c ? atomic_load_explicit(&c->fills_applied, memory_order_relaxed) : 0;
+    if (dropped)
+        *dropped = c ? atomic_load_explicit(&c->fills_dropped, memory_order_relaxed) : 0;
 }
 
 uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c)

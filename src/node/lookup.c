@@ -1,5 +1,6 @@
 /* node: a shard's answer lookup (answer cache in front of RocksDB, RFC 8020 empty
- * non-terminals, negative caching with generations). Runs on the shard thread only. */
+ * non-terminals, negative caching with generations). dmp_node_lookup runs on the shard thread
+ * only; dmp_node_lookup_store (the RocksDB half) on any thread with its own lookup state. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,80 @@ void dmp_node_lookup_clamp_ttl(dmp_dns_rrset_view_t *out, int64_t expires_ms, in
  * of N drops N's own entry on its shard and outdates cached NXDOMAINs of N's ancestors through the
  * generations. A delete or expiry that empties a subtree is not chased: its ancestors may
  * answer NODATA instead of NXDOMAIN for at most DMP_NODE_NEG_CACHE_MS (harmless). */
+int dmp_node_lookup_fill_cache(dmp_cache_t *cache, const char *lname, size_t len,
+                               const dmp_node_fill_t *f)
+{
+    switch (f->kind) {
+    case DMP_NODE_FILL_TXT:
+        return dmp_cache_put(cache, lname, len, f->rrs, f->rrs_len, f->count, f->expires_ms);
+    case DMP_NODE_FILL_ENT: /* a hit with count 0: "exists, no values" */
+        return dmp_cache_put(cache, lname, len, NULL, 0, 0, f->expires_ms);
+    case DMP_NODE_FILL_NX:
+        return dmp_cache_put_nx(cache, lname, len, (const uint8_t *)&f->gen, sizeof(f->gen),
+                                f->expires_ms);
+    default:
+        return 0;
+    }
+}
+
+/* The store half of a lookup (no cache, no counters, no log: any thread with its own l). The
+ * negative-cache generation is read before the store, so a put racing this read outdates the
+ * NXDOMAIN it may report in *fill. */
+int dmp_node_lookup_store(dmp_node_lookup_t *l, const char *lname, size_t len,
+                          dmp_dns_rrset_view_t *out, dmp_node_fill_t *fill)
+{
+    int64_t now = l->now_ms;
+    memset(fill, 0, sizeof(*fill));
+    fill->gen = neg_gen(l, lname, len);
+    l->vals.len = 0;
+    l->vv_n = 0;
+    l->min_exp = INT64_MAX;
+    int rc = dmp_store_get(l->store, lname, len, now, collect, l);
+    if (rc == DMP_ENOTFOUND) {
+        /* RFC 8020: a name with live descendants exists (empty non-terminal, e.g. the
+         * mb-<hash> above slot-N.mb-<hash>): NODATA, never NXDOMAIN, or resolvers that
+         * minimise QNAMEs (RFC 9156) would treat every name below as absent. */
+        bool below = false;
+        int dr = dmp_store_has_descendant(l->store, lname, len, now, &below);
+        if (dr != 0)
+            return dr;
+        if (below) {
+            fill->kind = DMP_NODE_FILL_ENT;
+            fill->expires_ms = now + DMP_NODE_NEG_CACHE_MS;
+            out->rrs = NULL;
+            out->len = 0;
+            out->count = 0;
+            return 0;
+        }
+    }
+    if (rc == DMP_ENOTFOUND || rc == DMP_ENAME || rc == DMP_ETOOBIG) {
+        fill->kind = DMP_NODE_FILL_NX;
+        fill->expires_ms = now + DMP_NODE_NEG_CACHE_MS;
+        return DMP_ENOTFOUND;
+    }
+    if (rc != 0)
+        return rc;
+    if (l->vv_n == 0)
+        return DMP_ENOTFOUND;
+    for (size_t i = 0; i < l->vv_n; i++)
+        l->vv[i].data = l->vals.data + l->voff[i];
+    l->rrs.len = 0;
+    size_t nv = l->vv_n > 65535 ? 65535 : l->vv_n;
+    rc = dmp_dns_txt_rrs_build(l->vv, nv, l->ttl, &l->rrs);
+    if (rc != 0)
+        return rc;
+    fill->kind = DMP_NODE_FILL_TXT;
+    fill->rrs = l->rrs.data;
+    fill->rrs_len = l->rrs.len;
+    fill->count = (uint16_t)nv;
+    fill->expires_ms = l->min_exp;
+    out->rrs = l->rrs.data;
+    out->len = l->rrs.len;
+    out->count = (uint16_t)nv;
+    dmp_node_lookup_clamp_ttl(out, l->min_exp, now);
+    return 0;
+}
+
 int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out)
 {
     dmp_node_lookup_t *l = ctx;
@@ -153,51 +228,11 @@ int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view
         }
         DMP_STAT_INC(l->st, cache_misses);
     }
-    /* read before the store: a put racing this lookup outdates what we may cache below */
-    uint32_t gen = neg_gen(l, lname, len);
-    l->vals.len = 0;
-    l->vv_n = 0;
-    l->min_exp = INT64_MAX;
-    int rc = dmp_store_get(l->store, lname, len, now, collect, l);
-    if (rc == DMP_ENOTFOUND) {
-        /* RFC 8020: a name with live descendants exists (empty non-terminal, e.g. the
-         * mb-<hash> above slot-N.mb-<hash>): NODATA, never NXDOMAIN, or resolvers that
-         * minimise QNAMEs (RFC 9156) would treat every name below as absent. */
-        bool below = false;
-        int dr = dmp_store_has_descendant(l->store, lname, len, now, &below);
-        if (dr != 0)
-            return store_error(l, dr);
-        if (below) {
-            if (l->cache) /* a hit with count 0: "exists, no values" */
-                dmp_cache_put(l->cache, lname, len, NULL, 0, 0, now + DMP_NODE_NEG_CACHE_MS);
-            out->rrs = NULL;
-            out->len = 0;
-            out->count = 0;
-            return 0;
-        }
-    }
-    if (rc == DMP_ENOTFOUND || rc == DMP_ENAME || rc == DMP_ETOOBIG) {
-        if (l->cache)
-            dmp_cache_put_nx(l->cache, lname, len, (const uint8_t *)&gen, sizeof(gen),
-                             now + DMP_NODE_NEG_CACHE_MS);
-        return DMP_ENOTFOUND;
-    }
-    if (rc != 0)
+    dmp_node_fill_t fill;
+    int rc = dmp_node_lookup_store(l, lname, len, out, &fill);
+    if (rc != 0 && rc != DMP_ENOTFOUND)
         return store_error(l, rc);
-    if (l->vv_n == 0)
-        return DMP_ENOTFOUND;
-    for (size_t i = 0; i < l->vv_n; i++)
-        l->vv[i].data = l->vals.data + l->voff[i];
-    l->rrs.len = 0;
-    size_t nv = l->vv_n > 65535 ? 65535 : l->vv_n;
-    rc = dmp_dns_txt_rrs_build(l->vv, nv, l->ttl, &l->rrs);
-    if (rc != 0)
-        return rc;
     if (l->cache)
-        dmp_cache_put(l->cache, lname, len, l->rrs.data, l->rrs.len, (uint16_t)nv, l->min_exp);
-    out->rrs = l->rrs.data;
-    out->len = l->rrs.len;
-    out->count = (uint16_t)nv;
-    dmp_node_lookup_clamp_ttl(out, l->min_exp, now);
-    return 0;
+        (void)dmp_node_lookup_fill_cache(l->cache, lname, len, &fill);
+    return rc;
 }

@@ -71,7 +71,8 @@ static void on_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8
                         q->peer_len, out, cap, out_len);
 }
 
-/* Frontend thread: a UDP query answered from the owning shard's answer cache, or false. */
+/* Frontend thread: a UDP query answered from the owning shard's answer cache (and, with
+ * DMP_DNS_FRONTEND_READS, from the store on a miss), or false: the shard answers it. */
 static bool on_frontend(void *ctx, unsigned frontend, const dmp_net_query_t *q, uint8_t *out,
                         size_t cap, size_t *out_len)
 {
@@ -520,6 +521,7 @@ int main(int argc, char **argv)
                                .shard_st = n->metrics.t,
                                .nfrontends = fe_cache ? n->nfront : 0,
                                .frontend_st = &n->metrics.t[n->nshards],
+                               .frontend_reads = n->cfg.dns_fe_reads,
                                .tcp_keepalive_100ms = (uint16_t)(ncd.tcp_idle_timeout_ms / 100)};
     rc = dmp_node_core_new(&co, &n->core);
     if (rc != 0) {

@@ -348,6 +348,33 @@ void dmp_node_lookup_free(dmp_node_lookup_t *l);
 /* The dmp_dns_lookup_fn of a shard (ctx = dmp_node_lookup_t): 0 with the RRset view (count 0 =
  * the name exists without values, RFC 8020), DMP_ENOTFOUND (NXDOMAIN), other = SERVFAIL. */
 int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out);
+
+/* What a store read found, in the form the answer cache holds it (see the entry kinds in
+ * lookup.c). rrs borrowed from the lookup state that made it (valid until its next lookup). */
+typedef enum {
+    DMP_NODE_FILL_NONE = 0, /* nothing to cache */
+    DMP_NODE_FILL_TXT,      /* rrs[0..rrs_len): count TXT RRs, until expires_ms */
+    DMP_NODE_FILL_ENT,      /* exists without values (an empty non-terminal) */
+    DMP_NODE_FILL_NX,       /* NXDOMAIN, valid while the negative generation is still gen */
+} dmp_node_fill_kind_t;
+
+typedef struct {
+    dmp_node_fill_kind_t kind;
+    const uint8_t *rrs;
+    size_t rrs_len;
+    uint16_t count;
+    uint32_t gen;
+    int64_t expires_ms;
+} dmp_node_fill_t;
+
+/* The RocksDB half of dmp_node_lookup (cache untouched, nothing counted or logged): any thread
+ * with its own l (l->cache unused). 0 with the view, DMP_ENOTFOUND, or a store error; *fill says
+ * what the cache may hold for lname (the negative generation is read before the store). */
+int dmp_node_lookup_store(dmp_node_lookup_t *l, const char *lname, size_t len,
+                          dmp_dns_rrset_view_t *out, dmp_node_fill_t *fill);
+/* Puts what *f describes into cache (its writer's thread only). */
+int dmp_node_lookup_fill_cache(dmp_cache_t *cache, const char *lname, size_t len,
+                               const dmp_node_fill_t *f);
 /* Answer TTL of a TXT RRset expiring at expires_ms: sets out->clamp_ttl/ttl (used by the shard's
  * lookup and the frontends'). */
 void dmp_node_lookup_clamp_ttl(dmp_dns_rrset_view_t *out, int64_t expires_ms, int64_t now_ms);
@@ -373,6 +400,9 @@ typedef struct {
      * its own index; 0 = none. frontend_st: their counter slots (nfrontends, may be NULL). */
     unsigned nfrontends;
     dmp_node_tstats_t *frontend_st;
+    /* frontends answer cache misses too, reading the store themselves (docs/cache.md "Frontend
+     * reads"); false: a miss returns false (the shard answers it) */
+    bool frontend_reads;
 } dmp_node_core_opts_t;
 
 int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out);
@@ -393,12 +423,18 @@ void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt,
                          size_t cap, size_t *out_len);
 void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
 /* Frontend `frontend` (< opts.nfrontends; any thread, one at a time per index): answers a UDP
- * query from the owning shard's answer cache without crossing threads and returns true, or
- * returns false (*out_len 0) when only the shard can answer it (a cache miss, an outdated
- * NXDOMAIN, a non-QUERY opcode, answer cache off, response rate limiting on: its tables live on
- * the shards). Cookies and the other EDNS options are handled as on the shard. Never reads the
- * store, never blocks. A write invalidates its name's entry on the shard before it is acknowledged,
- * so a query that arrives after the acknowledgement never gets the old answer from here. */
+ * standard query without crossing threads and returns true, or returns false (*out_len 0) when
+ * only the shard can answer it (a non-QUERY opcode; a store error; without opts.frontend_reads,
+ * a cache miss or an outdated NXDOMAIN). Hits come from the owning shard's answer cache
+ * (read-only); with frontend_reads a miss reads the store here (RocksDB reads take no lock of
+ * ours) and hands what it found to the shard on a fill ring, without waking it per miss: the
+ * shard drains the rings when it next wakes (tick) or when a ring holds DMP_NODE_FILL_WAKE fills,
+ * and drops a fill if any write touched that shard since the read began (its write sequence), so
+ * a stale answer never enters the cache. Cookies, EDNS, RRL as on the shard. A write invalidates
+ * its name's entry on the shard after the store commit and before it is acknowledged, so a query
+ * that arrives after the acknowledgement never gets the old answer from here. */
+#define DMP_NODE_FILL_WAKE 64
+#define DMP_NODE_FILL_RING 1024
 bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const uint8_t *pkt,
                                   size_t len, const struct sockaddr *peer, socklen_t peer_len,
                                   uint8_t *out, size_t cap, size_t *out_len);
@@ -407,6 +443,9 @@ bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const u
 void dmp_node_core_drain(dmp_node_core_t *c);
 void dmp_node_core_free(dmp_node_core_t *c);
 uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c);
+/* Frontend fills so far: applied to a shard's cache, dropped (a write came between the read and
+ * the apply, or the fill ring was full). Any thread; tests and metrics. */
+void dmp_node_core_fill_stats(dmp_node_core_t *c, uint64_t *applied, uint64_t *dropped);
 /* SIGHUP: applies what can change while running (RRL parameters, a table swapped in on each
  * shard's thread; cookie_required) from nc. DMP_EAGAIN when a shard's task ring was full (that
  * shard keeps its old table). */

@@ -58,6 +58,7 @@ typedef struct {
     uint32_t frontends;     /* F io_uring frontend threads */
     uint32_t shards;        /* S shard threads */
     uint64_t cache_mb;      /* answer cache, total over all shards, MiB; 0 = off */
+    bool dns_fe_reads;      /* UDP cache misses read the store on the frontend thread */
     uint32_t ring_size;     /* entries per SPSC ring */
     char *ports_file;       /* where to write the bound ports, or NULL */
     uint32_t http_max_body; /* bytes accepted in a request body */

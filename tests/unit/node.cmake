@@ -3,7 +3,7 @@ dmp_unit_test(test_node_rrl SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_node_rrl.c LI
 # test_node_core_<part>: the node core's write path and the core on threads, sharing
 # node_core_harness.c (temporary store, injectable clock).
 set(_unit_dir ${CMAKE_CURRENT_LIST_DIR})
-foreach(part apply shards)
+foreach(part apply shards feread)
   dmp_unit_test(test_node_core_${part} SOURCES ${_unit_dir}/test_node_core_${part}.c
                 ${_unit_dir}/node_core_harness.c LIBS dmp_node)
 endforeach()

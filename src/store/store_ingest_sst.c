@@ -348,8 +348,9 @@ static bool cf_empty(dmp_store_t *s, int cf)
 /* parts key ranges of one column family (several threads work on one column family) */
 static void add_tasks(wpool_t *p, int cf, size_t n, size_t parts, bool ordered)
 {
-    if (parts > n)
-        parts = n ? n : 1;
+    size_t most = n / dmp_store_ingest_par_min; /* a small load: one file per column family */
+    if (parts > most)
+        parts = most ? most : 1;
     for (size_t k = 0; k < parts; k++)
         p->t[p->nt++] = (wtask_t){cf, n * k / parts, n * (k + 1) / parts, ordered};
 }

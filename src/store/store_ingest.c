@@ -221,7 +221,7 @@ void dmp_store_ingest_seterr(dmp_store_ingest_t *g, const char *fmt, const char 
 typedef struct {
     dmp_store_ingest_t *g;
     size_t from, to;
-    void (*fn)(dmp_store_ingest_t *g, size_t from, size_t to, void *part);
+    dmp_store_ingest_par_fn fn;
     void *part;
 } par_t;
 
@@ -234,8 +234,8 @@ static void *par_run(void *arg)
 
 /* Runs fn over [0, n) in DMP_STORE_LOAD_THREADS slices (fewer when a thread cannot start);
  * parts[t] is slice t's private state. */
-static void par_for(dmp_store_ingest_t *g, size_t n,
-                    void (*fn)(dmp_store_ingest_t *, size_t, size_t, void *), void **parts)
+void dmp_store_ingest_par_for(dmp_store_ingest_t *g, size_t n, dmp_store_ingest_par_fn fn,
+                              void **parts)
 {
     par_t p[DMP_STORE_LOAD_THREADS];
     pthread_t th[DMP_STORE_LOAD_THREADS];
@@ -295,8 +295,13 @@ static void item_digest(sha_t *h, const char *name, size_t nl, const uint8_t has
 
 static void xor32(uint8_t *dst, const uint8_t *src)
 {
-    for (size_t j = 0; j < 32; j++)
-        dst[j] ^= src[j];
+    for (size_t j = 0; j < 32; j += 8) { /* four words (memcpy: no alignment assumed) */
+        uint64_t a, b;
+        memcpy(&a, dst + j, 8);
+        memcpy(&b, src + j, 8);
+        a ^= b;
+        memcpy(dst + j, &a, 8);
+    }
 }
 
 /* Per added row, in add order (the values are read in file order): the value's hash (the row
@@ -314,6 +319,7 @@ static void hash_slice(dmp_store_ingest_t *g, size_t from, size_t to, void *part
         sha256(&h, e->value, e->vlen, e->hash);
         sha256(&h, e->name, e->nl, nh); /* the bucket: as dmp_store_bucket_raw */
         e->bucket = (uint16_t)(((uint32_t)nh[0] << 8 | nh[1]) >> (16 - DMP_STORE_MERKLE_BITS));
+        __builtin_prefetch(mk[e->bucket], 1); /* 2 MiB of buckets: fetched during the digest */
         item_digest(&h, e->name, e->nl, e->hash, dig);
         xor32(mk[e->bucket], dig);
         if (from == 0 && (i & 0x3ffff) == 0)
@@ -322,59 +328,60 @@ static void hash_slice(dmp_store_ingest_t *g, size_t from, size_t to, void *part
     sha_done(&h);
 }
 
-/* Hashes every value, sorts the rows into records order, drops repeated keys (the last added
- * wins, as a put batch) and lays the unique rows out in that order with their names copied
- * once per name, so every later pass reads them in order. */
-static int prepare(dmp_store_ingest_t *g)
+/* One part of the layout: the sorted elements [from, to) (whole names) into rows from wbase
+ * and names from nbase. */
+typedef struct {
+    dmp_store_ingest_t *g;
+    const dmp_store_skey_t *u;
+    size_t from, to, wbase, nbase;
+    size_t w;          /* rows written */
+    uint64_t dups;     /* repeated keys dropped */
+    uint8_t (*mk)[32]; /* this thread's bucket digests */
+} layout_t;
+
+static void layout_range(layout_t *p)
 {
+    dmp_store_ingest_t *g = p->g;
     dmp_store_load_t *l = g->l;
-    for (int t = 0; t < DMP_STORE_LOAD_THREADS; t++)
-        if ((g->mk[t] = calloc(DMP_STORE_MERKLE_BUCKETS, 32)) == NULL)
-            return DMP_ENOMEM;
-    par_for(g, l->n, hash_slice, (void **)g->mk);
-    progress(g, "hash", l->n, l->n);
-    dmp_store_skey_t *u = NULL;
-    size_t n = 0;
-    int rc = dmp_store_ingest_sort(g, &u, &n);
-    if (rc != 0)
-        return rc;
-    g->rows = malloc((n ? n : 1) * sizeof *g->rows);
-    g->names = malloc(l->name_bytes ? l->name_bytes : 1);
-    if (g->rows == NULL || g->names == NULL) {
-        free(u);
-        return DMP_ENOMEM;
-    }
+    const dmp_store_skey_t *u = p->u;
+    dmp_store_row_t *rows = g->rows + p->wbase;
+    char *names = g->names + p->nbase;
     sha_t h;
     sha_init(&h, g->md);
     size_t w = 0, nused = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = p->from; i < p->to; i++) {
+        /* the entries lie in add order, their names in the input: fetch both ahead (the
+         * entry 16 rows ahead, the name of the one 8 ahead, whose entry is on its way) */
+        if (i + 16 < p->to)
+            __builtin_prefetch(&l->e[u[i + 16].idx]);
+        if (i + 8 < p->to)
+            __builtin_prefetch(l->e[u[i + 8].idx].name);
         uint32_t idx = u[i].idx;
         const dmp_store_lent_t *e = &l->e[idx];
-        dmp_store_row_t *prev = w ? &g->rows[w - 1] : NULL;
+        dmp_store_row_t *prev = w ? &rows[w - 1] : NULL;
         bool same_name = prev && prev->nl == e->nl && memcmp(prev->name, e->name, e->nl) == 0;
         dmp_store_row_t *r;
         if (same_name && memcmp(prev->hash, e->hash, 32) == 0) {
             /* a repeated key: this later add wins; the journal place is the run's first */
             l->e[idx].first = l->e[prev->idx].first;
-            g->stats->duplicates++;
+            p->dups++;
             uint8_t dig[32];
             item_digest(&h, e->name, e->nl, e->hash, dig);
-            xor32(g->mk[0][e->bucket], dig);
+            xor32(p->mk[e->bucket], dig);
             r = prev;
         } else {
             l->e[idx].first = idx;
-            r = &g->rows[w++];
+            r = &rows[w++];
             if (same_name) {
                 r->name = prev->name;
             } else {
-                memcpy(g->names + nused, e->name, e->nl);
-                r->name = g->names + nused;
+                memcpy(names + nused, e->name, e->nl);
+                r->name = names + nused;
                 nused += e->nl;
             }
             memcpy(r->hash, e->hash, 32);
             r->nl = e->nl;
             r->bucket = e->bucket;
-            r->flags = 0;
         }
         r->value = e->value;
         r->vlen = e->vlen;
@@ -382,9 +389,85 @@ static int prepare(dmp_store_ingest_t *g)
         r->idx = idx;
     }
     sha_done(&h);
+    p->w = w;
+}
+
+static void *layout_run(void *arg)
+{
+    layout_range(arg);
+    return NULL;
+}
+
+static bool same_name(const dmp_store_load_t *l, uint32_t a, uint32_t b)
+{
+    const dmp_store_lent_t *x = &l->e[a], *y = &l->e[b];
+    return x->nl == y->nl && memcmp(x->name, y->name, x->nl) == 0;
+}
+
+/* Hashes every value, sorts the rows into records order, drops repeated keys (the last added
+ * wins, as a put batch) and lays the unique rows out in that order with their names copied
+ * once per name, so every later pass reads them in order. The layout runs in two parts cut
+ * between two names (a name's rows share one copy of it): the second writes its rows after
+ * the first's elements and its names after theirs (the sort elements carry the name lengths),
+ * and its rows move down over the first part's dropped repeats. */
+static int prepare(dmp_store_ingest_t *g)
+{
+    dmp_store_load_t *l = g->l;
+    for (int t = 0; t < DMP_STORE_LOAD_THREADS; t++)
+        if ((g->mk[t] = calloc(DMP_STORE_MERKLE_BUCKETS, 32)) == NULL)
+            return DMP_ENOMEM;
+    dmp_store_ingest_par_for(g, l->n, hash_slice, (void **)g->mk);
+    progress(g, "hash", l->n, l->n);
+    dmp_store_skey_t *u = NULL;
+    size_t n = 0;
+    int rc = dmp_store_ingest_sort(g, &u, &n);
+    if (rc != 0)
+        return rc;
+    progress(g, "layout", 0, n);
+    g->rows = malloc((n ? n : 1) * sizeof *g->rows);
+    g->names = malloc(l->name_bytes ? l->name_bytes : 1);
+    if (g->rows == NULL || g->names == NULL) {
+        free(u);
+        return DMP_ENOMEM;
+    }
+    size_t cut = n >= dmp_store_ingest_par_min ? n / 2 : n;
+    while (cut > 0 && cut < n && same_name(l, u[cut - 1].idx, u[cut].idx))
+        cut++;
+    size_t nb = 0; /* the first part's name bytes (at most) */
+    for (size_t i = 0; i < cut && cut < n; i++)
+        nb += u[i].aux;
+    layout_t p[2] = {{g, u, 0, cut, 0, 0, 0, 0, g->mk[0]}, {g, u, cut, n, cut, nb, 0, 0, g->mk[1]}};
+    pthread_t th;
+    bool threaded = cut < n && pthread_create(&th, NULL, layout_run, &p[1]) == 0;
+    layout_range(&p[0]);
+    if (threaded)
+        pthread_join(th, NULL);
+    else if (cut < n)
+        layout_range(&p[1]);
+    if (p[1].w > 0 && p[0].w < cut)
+        memmove(g->rows + p[0].w, g->rows + cut, p[1].w * sizeof *g->rows);
+    g->stats->duplicates += p[0].dups + p[1].dups;
     free(u);
-    g->nu = w;
-    progress(g, "sort", l->n, l->n);
+    g->nu = p[0].w + p[1].w;
+    progress(g, "layout", n, n);
+    return 0;
+}
+
+static int note_refresh(dmp_store_ingest_t *g, uint32_t row, int64_t old_stored,
+                        int64_t old_expires)
+{
+    if (g->nref == g->ref_cap) {
+        size_t nc = g->ref_cap ? g->ref_cap * 2 : 256;
+        dmp_store_lref_t *nr = realloc(g->ref, nc * sizeof *nr);
+        if (nr == NULL)
+            return DMP_ENOMEM;
+        g->ref = nr;
+        g->ref_cap = nc;
+    }
+    if (g->refresh == NULL && (g->refresh = calloc(g->nu ? g->nu : 1, 1)) == NULL)
+        return DMP_ENOMEM;
+    g->ref[g->nref++] = (dmp_store_lref_t){row, old_stored, old_expires};
+    g->refresh[row] = 1;
     return 0;
 }
 
@@ -425,8 +508,7 @@ static int check_names(dmp_store_ingest_t *g)
                     k++;
                 bool refresh = k < j && memcmp(g->rows[k].hash, h, 32) == 0;
                 if (refresh) {
-                    rc = dmp_store_ingest_note_refresh(g, (uint32_t)k, rec.stored_ms,
-                                                       rec.expires_ms);
+                    rc = note_refresh(g, (uint32_t)k, rec.stored_ms, rec.expires_ms);
                     if (rc != 0)
                         break;
                 } else if (rec.expires_ms > g->now_ms) {
@@ -447,7 +529,7 @@ static int check_names(dmp_store_ingest_t *g)
                 values++;
                 bytes += dmp_store_txt_rdata_len(e->vlen);
             }
-            if (!(e->flags & DMP_STORE_LENT_REFRESH) && (last == SIZE_MAX || e->idx > last))
+            if (!dmp_store_ingest_refreshed(g, k) && (last == SIZE_MAX || e->idx > last))
                 last = e->idx;
         }
         if (rc == 0 && g->check && g->check(g->ctx, e0->name, e0->nl, values, bytes, last) != 0) {
@@ -479,7 +561,7 @@ static int deltas(dmp_store_ingest_t *g)
     sha_init(&h, g->md);
     for (size_t i = 0; rc == 0 && i < g->nu; i++) {
         const dmp_store_row_t *e = &g->rows[i];
-        if (e->flags & DMP_STORE_LENT_REFRESH) { /* the row is there already: no change */
+        if (dmp_store_ingest_refreshed(g, i)) { /* the row is there already: no change */
             uint8_t dig[32];
             item_digest(&h, e->name, e->nl, e->hash, dig);
             xor32(mk[e->bucket], dig);
@@ -520,7 +602,7 @@ static int deltas(dmp_store_ingest_t *g)
         } else {
             size_t k = 0;
             for (size_t i = 0; i < g->nu; i++)
-                if (!(g->rows[i].flags & DMP_STORE_LENT_REFRESH))
+                if (!dmp_store_ingest_refreshed(g, i))
                     firsts[k++] = g->rows[i].idx;
             dmp_store_ingest_sort_u32_by_first(l, firsts, nnew);
             for (size_t i = 0; i < nnew; i++) {
@@ -594,21 +676,30 @@ int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, c
     dmp_buf_init(&g.dl.journal);
     g.md = EVP_MD_fetch(NULL, "SHA256", NULL); /* NULL: libsodium hashes */
     int rc = prepare(&g);
-    if (rc == 0)
-        rc = check_names(&g);
-    if (rc == 0)
-        rc = deltas(&g);
-    stats->refreshed = g.nref;
+    bool staged = false; /* the staging directory and the writers */
     if (rc == 0 && l->n > 0) {
         if (mkdir(tmpdir, 0700) != 0 && errno != EEXIST) {
             dmp_store_ingest_seterr(&g, "cannot create the staging directory %s", tmpdir);
             rc = DMP_EIO;
         }
+        staged = rc == 0;
+        /* the table files are written while the names are checked: a refused check stops
+         * the writers and removes their files, nothing having been ingested */
         if (rc == 0)
-            rc = dmp_store_ingest_write(&g);
-        bool ingested = false;
+            rc = dmp_store_ingest_write_start(&g);
+    }
+    if (rc == 0)
+        rc = check_names(&g);
+    if (rc == 0)
+        rc = deltas(&g);
+    stats->refreshed = g.nref;
+    if (g.pool != NULL)
+        rc = dmp_store_ingest_write_finish(&g, rc);
+    if (staged) {
+        bool ingested = false, marked = false;
         if (rc == 0 && (rc = marker_write(l->s, now_ms)) != 0)
             dmp_store_ingest_seterr(&g, "cannot write the bulk-load marker%s", "");
+        marked = rc == 0;
         if (rc == 0)
             rc = dmp_store_ingest_files(&g, &ingested);
         if (rc == 0) {
@@ -621,7 +712,7 @@ int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, c
                     "bulk-load marker%s",
                     "");
             progress(&g, "commit", 1, 1);
-        } else if (!ingested && marker_clear(l->s) != 0) {
+        } else if (marked && !ingested && marker_clear(l->s) != 0) {
             dmp_store_ingest_seterr(&g, "cannot remove the bulk-load marker%s", "");
         }
         dmp_store_ingest_cleanup(&g);
@@ -634,6 +725,7 @@ int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, c
         free(g.mk[t]);
     free(g.rows);
     free(g.names);
+    free(g.refresh);
     free(g.ref);
     free(g.dl.d);
     dmp_buf_free(&g.dl.journal);

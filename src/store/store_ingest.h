@@ -1,13 +1,12 @@
-/* store: internals of the bulk load shared by store_ingest.c (API, checks, final batch) and
- * store_ingest_sst.c (sort orders, table files, ingestion). Not part of the public API. */
+/* store: internals of the bulk load shared by store_ingest.c (API, checks, final batch),
+ * store_ingest_sort.c (key orders) and store_ingest_sst.c (table files, ingestion). Not part
+ * of the public API. */
 #ifndef DMP_STORE_INGEST_H
 #define DMP_STORE_INGEST_H
 
 #include <openssl/evp.h>
 
 #include "store/store_internal.h"
-
-#define DMP_STORE_LENT_REFRESH 1u /* the store holds this (name, value) already */
 
 /* One added record. name is lowercase (borrowed, or a copy in the loader's arena). */
 typedef struct {
@@ -18,7 +17,7 @@ typedef struct {
     uint32_t first; /* the winner of a run of equal keys: the add index of the run's first */
     uint16_t bucket;
     uint8_t nl;
-    uint8_t flags;
+    uint8_t pad;
     uint8_t hash[32];
 } dmp_store_lent_t;
 
@@ -42,17 +41,18 @@ typedef struct {
     uint32_t idx; /* the add index */
     uint16_t bucket;
     uint8_t nl;
-    uint8_t flags;
+    uint8_t pad;
     uint8_t hash[32];
 } dmp_store_row_t;
 
 /* A sort element: up to 24 key bytes after the order's common prefix (as three big-endian
- * words, so integer order is byte order), then an index. */
+ * words, so integer order is byte order), then an index (and, in records order, the name's
+ * length). */
 #define DMP_STORE_SKEY_PFX 24u
 typedef struct {
     uint64_t k[DMP_STORE_SKEY_PFX / 8];
     uint32_t idx;
-    uint32_t pad;
+    uint32_t aux; /* records order: the name's length */
 } dmp_store_skey_t;
 
 typedef struct {
@@ -81,6 +81,9 @@ typedef struct {
     uint8_t (*mk[DMP_STORE_LOAD_THREADS])[32]; /* item digests XORed per bucket, per hash slice */
     dmp_store_lref_t *ref;                     /* refreshed rows */
     size_t nref, ref_cap;
+    uint8_t *refresh; /* per row: 1 = refreshed (NULL: none); apart from the rows, which the
+                         table writers read meanwhile */
+    struct dmp_store_wpool *pool; /* the table writers (store_ingest_sst.c) */
     dmp_store_deltas_t dl;
     /* table files per column family */
     char **files[CF_OURS];
@@ -91,16 +94,37 @@ typedef struct {
 
 /* store_ingest.c: the first error message wins (fmt has one %s). */
 void dmp_store_ingest_seterr(dmp_store_ingest_t *g, const char *fmt, const char *a);
+/* Runs fn over [0, n) in DMP_STORE_LOAD_THREADS slices on as many threads (one below
+ * dmp_store_ingest_par_min); parts[t] (NULL: none) is slice t's private state. */
+typedef void (*dmp_store_ingest_par_fn)(dmp_store_ingest_t *g, size_t from, size_t to, void *part);
+void dmp_store_ingest_par_for(dmp_store_ingest_t *g, size_t n, dmp_store_ingest_par_fn fn,
+                              void **parts);
 
-/* store_ingest_sst.c */
+/* store_ingest_sort.c */
 /* Sorts every added row into records (key) order, equal keys in add order; *out is malloc'd. */
 int dmp_store_ingest_sort(dmp_store_ingest_t *g, dmp_store_skey_t **out, size_t *n);
 bool dmp_store_ingest_key_eq(const dmp_store_load_t *l, uint32_t a, uint32_t b);
 void dmp_store_ingest_sort_u32_by_first(const dmp_store_load_t *l, uint32_t *v, size_t n);
-int dmp_store_ingest_note_refresh(dmp_store_ingest_t *g, uint32_t row, int64_t old_stored,
-                                  int64_t old_expires);
-/* Writes every column family's table files under g->tmpdir. */
-int dmp_store_ingest_write(dmp_store_ingest_t *g);
+/* The distinct names (of the rows in records order) by reversed name, idx = the name's first
+ * row; *out is malloc'd. */
+int dmp_store_ingest_order_rnames(dmp_store_ingest_t *g, dmp_store_skey_t **out, size_t *nn_out);
+/* The rows by (ttl, records rank) as ttl << 32 | row; *out = NULL when every ttl is the same. */
+int dmp_store_ingest_order_expiry(dmp_store_ingest_t *g, uint64_t **out);
+/* The rows by (bucket, records rank): a stable counting sort. */
+int dmp_store_ingest_order_buckets(dmp_store_ingest_t *g, uint32_t **out);
+
+/* store_ingest_sst.c */
+static inline bool dmp_store_ingest_refreshed(const dmp_store_ingest_t *g, size_t row)
+{
+    return g->refresh != NULL && g->refresh[row];
+}
+/* Starts writing every column family's table files under g->tmpdir on a pool of threads
+ * (the records at once, the index column families once their orders, computed here, are
+ * done); the check and the deltas run meanwhile (they read the rows, which stay as they are,
+ * and mark refreshes apart). */
+int dmp_store_ingest_write_start(dmp_store_ingest_t *g);
+/* rc == 0: joins the writers and waits for them (their result); else stops them (rc). */
+int dmp_store_ingest_write_finish(dmp_store_ingest_t *g, int rc);
 /* Ingests them (index column families first, records last); *any = something was ingested. */
 int dmp_store_ingest_files(dmp_store_ingest_t *g, bool *any);
 /* Removes what is left of the table files and the staging directory. */

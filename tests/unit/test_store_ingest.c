@@ -297,6 +297,52 @@ static void test_load_refused_and_marker(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* the refused load with every split over the threads: the table writers, already running
+ * while the names are checked, stop and leave nothing (load() checks the staging directory) */
+static void test_load_refused_threaded(void **state)
+{
+    size_t old = dmp_store_ingest_par_min;
+    dmp_store_ingest_par_min = 2;
+    test_load_refused_and_marker(state);
+    dmp_store_ingest_par_min = old;
+}
+
+/* Few names holding many values, split over the threads: the layout's cut between its two
+ * parts moves to a name boundary (to the end when one name holds every row), and a name's
+ * rows stay together, as the write path leaves them. */
+static void test_load_few_names_threaded(void **state)
+{
+    (void)state;
+    size_t old = dmp_store_ingest_par_min;
+    dmp_store_ingest_par_min = 2;
+    static const char *const names[] = {"one.mesh.test", "Two.mesh.test", "a.two.mesh.test"};
+    for (size_t shape = 0; shape < 3; shape++) {
+        char dir[] = "/tmp/dmp_singest_XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        dmp_store_t *a = open_new(dir, "a"), *b = open_new(dir, "b");
+        const int64_t now = 1800000000000;
+        make_recs(&R1, 7, 900);
+        for (size_t i = 0; i < R1.n; i++) {
+            /* shape 0: one name; 1: two names, the first holding most rows; 2: three names */
+            size_t k = shape == 0 ? 0 : shape == 1 ? (i % 10 == 0) : i % 3;
+            R1.p[i].name = names[k];
+            R1.p[i].name_len = strlen(names[k]);
+        }
+        assert_int_equal(dmp_store_put_batch(a, R1.p, R1.n, now), 0);
+        dmp_store_load_stats_t st;
+        assert_int_equal(load(b, dir, &R1, now, NULL, NULL, &st), 0);
+        assert_int_equal(st.names, shape == 0 ? 1 : shape == 1 ? 2 : 3);
+        assert_int_equal(st.added + st.duplicates, R1.n);
+        compare_stores(a, b, &R1, now);
+        dmp_store_close(a);
+        dmp_store_close(b);
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    dmp_store_ingest_par_min = old;
+}
+
 static void test_load_bad_args(void **state)
 {
     (void)state;
@@ -321,6 +367,8 @@ int main(void)
         cmocka_unit_test(test_load_equals_write_path),
         cmocka_unit_test(test_load_equals_write_path_threaded),
         cmocka_unit_test(test_load_refused_and_marker),
+        cmocka_unit_test(test_load_refused_threaded),
+        cmocka_unit_test(test_load_few_names_threaded),
         cmocka_unit_test(test_load_bad_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "load_int.h"
 
@@ -82,9 +85,10 @@ static void progress_line(ld_t *L, bool force)
             (double)L->n / (t - L->t0 > 1e-9 ? t - L->t0 : 1e-9));
 }
 
-/* One record, checked like POST /v1/records/{name}. */
-int ld_add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t *val, size_t vl,
-               int64_t ttl)
+/* One record, checked like POST /v1/records/{name}; value_safe: the caller has checked the
+ * value rule already (dmp_node_value_safe's bytes: '"', below 0x20, DEL). */
+static int add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t *val, size_t vl,
+                   int64_t ttl, bool value_safe)
 {
     if (nl > 0 && name[nl - 1] == '.')
         nl--;
@@ -98,7 +102,7 @@ int ld_add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t 
     if (vl > L->cfg->max_value_bytes)
         return ld_fail(L, line, "value of %zu bytes exceeds the cap of %u (DMP_MAX_VALUE_BYTES)",
                        vl, L->cfg->max_value_bytes);
-    if (!dmp_node_value_safe(val, vl))
+    if (!value_safe && !dmp_node_value_safe(val, vl))
         return ld_fail(L, line, "invalid record value (a '\"', a control byte or DEL)");
     if (L->n == L->lines_cap) {
         size_t nc = L->lines_cap ? L->lines_cap * 2 : 65536;
@@ -117,6 +121,12 @@ int ld_add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t 
     return 0;
 }
 
+int ld_add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t *val, size_t vl,
+               int64_t ttl)
+{
+    return add_rec(L, line, name, nl, val, vl, ttl, false);
+}
+
 /* ---- JSON lines ---- */
 
 const char *ld_skip_ws(const char *p, const char *e)
@@ -126,17 +136,53 @@ const char *ld_skip_ws(const char *p, const char *e)
     return p;
 }
 
-/* A string without escapes: [*s, *s + *n) inside the line. 0 = not that simple. Control bytes
- * (invalid raw in JSON) are left to the callers' checks: keys must match exactly, names and
+static inline bool special_byte(unsigned char c)
+{
+    return c == '"' || c == '\\' || c < 0x20 || c == 0x7f;
+}
+
+/* The first byte in [p, e) that is '"', '\\', below 0x20 or DEL (e when none): one pass that
+ * finds a JSON string's end, its escapes and the bytes the value rule refuses (the rule's
+ * bytes, dmp_node_value_safe, are the same set without the backslash). 16 bytes a step. */
+const char *ld_scan_special(const char *p, const char *e)
+{
+#ifdef __SSE2__
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), del = _mm_set1_epi8(0x7f),
+                  c1f = _mm_set1_epi8(0x1f);
+    while (e - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v); /* v <= 0x1f, unsigned */
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, del), ctl));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask != 0)
+            return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#endif
+    while (p < e && !special_byte((unsigned char)*p))
+        p++;
+    return p;
+}
+
+/* A string without escapes: [*s, *s + *n) inside the line. 0 = not that simple. *safe: it
+ * holds no control byte or DEL either (so the value rule holds for it). Control bytes (invalid
+ * raw in JSON) are otherwise left to the callers' checks: keys must match exactly, names and
  * values are refused by the name and value rules, which refuse every byte below 0x20. */
-static int plain_str(const char **p, const char *e, const char **s, size_t *n)
+static int plain_str(const char **p, const char *e, const char **s, size_t *n, bool *safe)
 {
     if (*p >= e || **p != '"')
         return 0;
     const char *q = *p + 1;
-    const char *end = memchr(q, '"', (size_t)(e - q));
-    if (!end || memchr(q, '\\', (size_t)(end - q)))
-        return 0;
+    const char *end = ld_scan_special(q, e);
+    *safe = end < e && *end == '"';
+    if (!*safe) { /* an escape, a control byte or DEL first, or no end: as before */
+        if (end < e && *end == '\\')
+            return 0;
+        end = memchr(q, '"', (size_t)(e - q));
+        if (!end || memchr(q, '\\', (size_t)(end - q)))
+            return 0;
+    }
     *s = q;
     *n = (size_t)(end - q);
     *p = end + 1;
@@ -149,6 +195,7 @@ static int json_fast(ld_t *L, size_t line, const char *p, const char *e, int *ou
 {
     const char *name = NULL, *val = NULL;
     size_t nl = 0, vl = 0;
+    bool safe = false, vsafe = false;
     int64_t ttl = DEFAULT_JSON_TTL;
     p = ld_skip_ws(p, e);
     if (p >= e || *p++ != '{')
@@ -157,17 +204,17 @@ static int json_fast(ld_t *L, size_t line, const char *p, const char *e, int *ou
         const char *key;
         size_t kl;
         p = ld_skip_ws(p, e);
-        if (!plain_str(&p, e, &key, &kl))
+        if (!plain_str(&p, e, &key, &kl, &safe))
             return 0;
         p = ld_skip_ws(p, e);
         if (p >= e || *p++ != ':')
             return 0;
         p = ld_skip_ws(p, e);
         if (kl == 4 && memcmp(key, "name", 4) == 0 && !name) {
-            if (!plain_str(&p, e, &name, &nl))
+            if (!plain_str(&p, e, &name, &nl, &safe))
                 return 0;
         } else if (kl == 5 && memcmp(key, "value", 5) == 0 && !val) {
-            if (!plain_str(&p, e, &val, &vl))
+            if (!plain_str(&p, e, &val, &vl, &vsafe))
                 return 0;
         } else if (kl == 3 && memcmp(key, "ttl", 3) == 0) {
             int64_t t = 0;
@@ -189,7 +236,7 @@ static int json_fast(ld_t *L, size_t line, const char *p, const char *e, int *ou
             p = ld_skip_ws(p + 1, e);
             if (p != e || !name || !val)
                 return 0;
-            *out = ld_add_rec(L, line, name, nl, (const uint8_t *)val, vl, ttl);
+            *out = add_rec(L, line, name, nl, (const uint8_t *)val, vl, ttl, vsafe);
             return 1;
         }
         return 0;
@@ -407,8 +454,9 @@ static int on_name(void *ctx, const char *name, size_t nl, size_t values, size_t
     prog_t *pg = ctx;
     ld_t *L = pg->L;
     const dmp_node_config_t *c = L->cfg;
-    size_t line = last < L->n ? L->lines[last] : 0;
+    /* the line is looked up on a failure only (last is in input order: a random access) */
     if (c->max_values_per_name && values > c->max_values_per_name) {
+        size_t line = last < L->n ? L->lines[last] : 0;
         ld_fail(L, line,
                 "%.*s would hold %zu values, over the cap of %u (DMP_MAX_VALUES_PER_NAME); this is "
                 "its last record",
@@ -417,6 +465,7 @@ static int on_name(void *ctx, const char *name, size_t nl, size_t values, size_t
     }
     size_t sz = dmp_node_answer_size(nl, values, bytes);
     if (sz > DMP_NODE_ANSWER_MAX) {
+        size_t line = last < L->n ? L->lines[last] : 0;
         ld_fail(L, line,
                 "the answer for %.*s would be %zu bytes, over the %u-byte DNS limit; this is its "
                 "last record",

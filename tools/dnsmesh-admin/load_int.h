@@ -44,6 +44,8 @@ int ld_fail(ld_t *L, size_t line, const char *fmt, ...) __attribute__((format(pr
 /* Checks one record as the HTTP publish path would and hands it to the store loader. */
 int ld_add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t *val, size_t vl,
                int64_t ttl);
+/* The first byte in [p, e) that is '"', '\\', below 0x20 or DEL (e when none). */
+const char *ld_scan_special(const char *p, const char *e);
 /* The first byte at or after p that is not a space, tab or CR (e when none). */
 const char *ld_skip_ws(const char *p, const char *e);
 /* One line of a zone file (RFC 1035 master-file subset: $ORIGIN, $TTL, TXT; other types

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -256,41 +255,12 @@ void dmp_store_ingest_par_for(dmp_store_ingest_t *g, size_t n, dmp_store_ingest_
     }
 }
 
-/* SHA-256 through a fetched EVP_MD and one context per slice: OpenSSL 3's one-shot SHA256()
- * looks the algorithm up on every call, which cost more than the hashing. libsodium if the
- * context fails. */
-typedef struct {
-    EVP_MD_CTX *ctx;
-    const EVP_MD *md;
-} sha_t;
-
-static void sha_init(sha_t *h, const EVP_MD *md)
-{
-    h->md = md;
-    h->ctx = md ? EVP_MD_CTX_new() : NULL;
-}
-
-static void sha_done(sha_t *h)
-{
-    EVP_MD_CTX_free(h->ctx);
-}
-
-static void sha256(sha_t *h, const void *p, size_t len, uint8_t out[32])
-{
-    unsigned int ol = 0;
-    if (h->ctx == NULL || EVP_DigestInit_ex2(h->ctx, h->md, NULL) != 1 ||
-        EVP_DigestUpdate(h->ctx, p, len) != 1 || EVP_DigestFinal_ex(h->ctx, out, &ol) != 1 ||
-        ol != 32)
-        crypto_hash_sha256(out, p, len);
-}
-
 /* item digest = SHA-256(lname || 0x00 || hash), as dmp_store_item_digest_raw */
-static void item_digest(sha_t *h, const char *name, size_t nl, const uint8_t hash[32],
-                        uint8_t out[32])
+static void item_digest(const char *name, size_t nl, const uint8_t hash[32], uint8_t out[32])
 {
     uint8_t buf[DMP_STORE_RKEY_MAX];
     size_t kl = dmp_store_rkey_make(buf, name, nl, hash);
-    sha256(h, buf, kl, out);
+    dmp_store_sha256(out, buf, kl);
 }
 
 static void xor32(uint8_t *dst, const uint8_t *src)
@@ -311,21 +281,18 @@ static void xor32(uint8_t *dst, const uint8_t *src)
 static void hash_slice(dmp_store_ingest_t *g, size_t from, size_t to, void *part)
 {
     uint8_t(*mk)[32] = part;
-    sha_t h;
-    sha_init(&h, g->md);
     for (size_t i = from; i < to; i++) {
         dmp_store_lent_t *e = &g->l->e[i];
         uint8_t nh[32], dig[32];
-        sha256(&h, e->value, e->vlen, e->hash);
-        sha256(&h, e->name, e->nl, nh); /* the bucket: as dmp_store_bucket_raw */
+        dmp_store_sha256(e->hash, e->value, e->vlen);
+        dmp_store_sha256(nh, e->name, e->nl); /* the bucket: as dmp_store_bucket_raw */
         e->bucket = (uint16_t)(((uint32_t)nh[0] << 8 | nh[1]) >> (16 - DMP_STORE_MERKLE_BITS));
         __builtin_prefetch(mk[e->bucket], 1); /* 2 MiB of buckets: fetched during the digest */
-        item_digest(&h, e->name, e->nl, e->hash, dig);
+        item_digest(e->name, e->nl, e->hash, dig);
         xor32(mk[e->bucket], dig);
         if (from == 0 && (i & 0x3ffff) == 0)
             progress(g, "hash", i * 2, g->l->n);
     }
-    sha_done(&h);
 }
 
 /* One part of the layout: the sorted elements [from, to) (whole names) into rows from wbase
@@ -346,8 +313,6 @@ static void layout_range(layout_t *p)
     const dmp_store_skey_t *u = p->u;
     dmp_store_row_t *rows = g->rows + p->wbase;
     char *names = g->names + p->nbase;
-    sha_t h;
-    sha_init(&h, g->md);
     size_t w = 0, nused = 0;
     for (size_t i = p->from; i < p->to; i++) {
         /* the entries lie in add order, their names in the input: fetch both ahead (the
@@ -366,7 +331,7 @@ static void layout_range(layout_t *p)
             l->e[idx].first = l->e[prev->idx].first;
             p->dups++;
             uint8_t dig[32];
-            item_digest(&h, e->name, e->nl, e->hash, dig);
+            item_digest(e->name, e->nl, e->hash, dig);
             xor32(p->mk[e->bucket], dig);
             r = prev;
         } else {
@@ -388,7 +353,6 @@ static void layout_range(layout_t *p)
         r->ttl = e->ttl;
         r->idx = idx;
     }
-    sha_done(&h);
     p->w = w;
 }
 
@@ -557,13 +521,11 @@ static int deltas(dmp_store_ingest_t *g)
     for (int t = 1; rc == 0 && t < DMP_STORE_LOAD_THREADS; t++)
         for (size_t b = 0; b < DMP_STORE_MERKLE_BUCKETS; b++)
             xor32(mk[b], g->mk[t][b]);
-    sha_t h;
-    sha_init(&h, g->md);
     for (size_t i = 0; rc == 0 && i < g->nu; i++) {
         const dmp_store_row_t *e = &g->rows[i];
         if (dmp_store_ingest_refreshed(g, i)) { /* the row is there already: no change */
             uint8_t dig[32];
-            item_digest(&h, e->name, e->nl, e->hash, dig);
+            item_digest(e->name, e->nl, e->hash, dig);
             xor32(mk[e->bucket], dig);
             continue;
         }
@@ -571,7 +533,6 @@ static int deltas(dmp_store_ingest_t *g)
         jbytes += 6 + (size_t)e->nl + e->vlen;
         nnew++;
     }
-    sha_done(&h);
     g->stats->added = nnew;
     g->dl.count_delta = (int64_t)nnew;
     for (size_t b = 0; rc == 0 && b < DMP_STORE_MERKLE_BUCKETS; b++) {
@@ -674,7 +635,6 @@ int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, c
                             .err = err,
                             .errlen = errlen};
     dmp_buf_init(&g.dl.journal);
-    g.md = EVP_MD_fetch(NULL, "SHA256", NULL); /* NULL: libsodium hashes */
     int rc = prepare(&g);
     bool staged = false; /* the staging directory and the writers */
     if (rc == 0 && l->n > 0) {
@@ -720,7 +680,6 @@ int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, c
     stats->serial = dmp_store_soa_serial(l->s);
     if (rc != 0 && rc != DMP_EINVAL)
         dmp_store_ingest_seterr(&g, "%s", dmp_store_strerror(rc));
-    EVP_MD_free(g.md);
     for (int t = 0; t < DMP_STORE_LOAD_THREADS; t++)
         free(g.mk[t]);
     free(g.rows);

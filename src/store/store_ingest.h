@@ -4,8 +4,6 @@
 #ifndef DMP_STORE_INGEST_H
 #define DMP_STORE_INGEST_H
 
-#include <openssl/evp.h>
-
 #include "store/store_internal.h"
 
 /* One added record. name is lowercase (borrowed, or a copy in the loader's arena). */
@@ -89,7 +87,6 @@ typedef struct {
     char **files[CF_OURS];
     size_t nfiles[CF_OURS];
     uint64_t seq_base;
-    EVP_MD *md; /* SHA-256 (libcrypto), NULL: libsodium */
 } dmp_store_ingest_t;
 
 /* store_ingest.c: the first error message wins (fmt has one %s). */

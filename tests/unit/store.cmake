@@ -1,6 +1,6 @@
 # test_store_<part>: reads and writes, the indexes, and concurrency and crash safety, sharing
 # store_harness.c (a store in a fresh temporary directory per test).
-foreach(_part rw index crash)
+foreach(_part rw index crash read)
   dmp_unit_test(test_store_${_part} SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_store_${_part}.c
                 ${CMAKE_CURRENT_LIST_DIR}/store_harness.c LIBS dmp_store)
 endforeach()

@@ -14,7 +14,7 @@ const char *dmp_store_strerror(int err);
  * may be called from any number of threads at once, beside the writes and the sweep, with no
  * lock of the caller's: they take no store lock, keep their state on the caller's stack (plus
  * per-thread counters), share only RocksDB's thread-safe handles and read options, and see every
- * write that returned before they started (each read is one RocksDB iterator or get, i.e. one
+ * write that returned before they started (each name's read is one RocksDB iterator or get: one
  * consistent view; a write racing a read is either wholly in it or not). Only open and close are
  * not concurrent: no call may be in flight during dmp_store_close. */
 

@@ -9,6 +9,8 @@
 #                             [--data DIR] [--keep]
 #   DNSMESHD, DNSMESH_ADMIN: binaries (default build/src/node/dnsmeshd,
 #   build/tools/dnsmesh-admin/dnsmesh-admin); SERVER_CPU (0) and GEN_CPU (1): cores.
+#   DNSMESHD_PEER: a second dnsmeshd (e.g. main's) run on the same stores, interleaved with the
+#   first in every round (A size1, B size1, A size2, B size2, ...); medians and ratios per binary.
 # Data (records, stores, query files) go to --data (default /tmp/dmp-store-scale); the stores
 # are deleted at the end unless --keep. Loopback only; every run is bounded by --duration.
 set -euo pipefail
@@ -35,6 +37,11 @@ SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
 for t in python3 taskset dig dnsperf; do command -v "$t" >/dev/null || { echo "$t is missing" >&2; exit 1; }; done
 [[ -x $DNSMESHD && -x $ADMIN ]] || { echo "build dnsmeshd and dnsmesh-admin first" >&2; exit 1; }
+bins=("$DNSMESHD")
+if [[ -n ${DNSMESHD_PEER:-} ]]; then
+    [[ -x $DNSMESHD_PEER ]] || { echo "DNSMESHD_PEER is not executable" >&2; exit 1; }
+    bins+=("$DNSMESHD_PEER")
+fi
 (( DURATION >= 1 && DURATION <= 120 && RUNS >= 1 && RUNS <= 10 )) || { echo "bad --duration/--runs" >&2; exit 2; }
 mkdir -p "$DATA"
 IFS=, read -r -a counts <<<"$COUNTS"
@@ -46,7 +53,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "# store-scale $(date -u +%FT%TZ) on $(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# $DNSMESHD (tree $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')), threads on core $SERVER_CPU; dnsperf on core $GEN_CPU"
+echo "# A = $DNSMESHD (tree $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))${DNSMESHD_PEER:+, B = $DNSMESHD_PEER}; threads on core $SERVER_CPU; dnsperf on core $GEN_CPU"
 echo "# dnsperf -l $DURATION -c 4 -q 500 over 1M uniformly random names + 100k absent ones; store files read into the page cache before each run"
 
 prepare() { # count
@@ -75,8 +82,8 @@ EOF
 
 cpu_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
 
-run_one() { # count run
-    local c=$1 d="$DATA/run" probe
+run_one() { # count run binary label
+    local c=$1 d="$DATA/run" probe bin=$3 label=$4
     rm -rf "$d"; mkdir -p "$d"
     probe=$(head -1 "$DATA/g$c/names.txt")
     # the store's files in the page cache (this shared box's cache gets dropped): the figure is
@@ -87,7 +94,7 @@ run_one() { # count run
     env DMP_DB_PATH="$DATA/s$c" DMP_DNS_HOST=127.0.0.1 DMP_HTTP_HOST=127.0.0.1 DMP_DNS_PORT=0 \
         DMP_HTTP_PORT=0 DMP_PORTS_FILE="$d/ports" DMP_DNS_RATE=0 DMP_DNS_BURST=0 DMP_RRL_RATE=0 \
         DMP_FRONTENDS=1 DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test DMP_LOG_LEVEL=warning \
-        taskset -c "$SERVER_CPU" "$DNSMESHD" >"$d/out" 2>&1 &
+        taskset -c "$SERVER_CPU" "$bin" >"$d/out" 2>&1 &
     pid=$!
     for _ in $(seq 1 600); do [[ -s $d/ports ]] && break; sleep 0.02; done
     local port
@@ -113,7 +120,7 @@ run_one() { # count run
     python3 -c "
 c,r,t0,t1,k0,k1,hz,done,qps,rss,hwm,la=$c,$2,$t0,$t1,$ticks0,$ticks1,$hz,${done:-0},${qps:-0},$rss,$hwm,$(cut -d' ' -f1 /proc/loadavg)
 us=(k1-k0)/hz*1e6/done if done else 0
-print('run %d records %9d  start %5.2f s  answered %8d  qps %8.0f  cpu/answer %6.1f us  rss %5.0f MiB  hwm %5.0f MiB  load %.1f'
+print('$label run %d records %9d  start %5.2f s  answered %8d  qps %8.0f  cpu/answer %6.1f us  rss %5.0f MiB  hwm %5.0f MiB  load %.1f'
       % (r,c,t1-t0,done,qps,us,rss/1024,hwm/1024,la))"
     grep -E "Queries lost|Response codes" "$d/dnsperf" | sed 's/^/#     /'
 }
@@ -122,23 +129,28 @@ for c in "${counts[@]}"; do prepare "$c"; done
 results=()
 for r in $(seq 1 "$RUNS"); do
     for c in "${counts[@]}"; do
-        line=$(run_one "$c" "$r")
-        echo "$line"
-        results+=("$line")
+        for b in "${!bins[@]}"; do
+            label=A
+            [[ $b == 1 ]] && label=B
+            line=$(run_one "$c" "$r" "${bins[$b]}" "$label")
+            echo "$line"
+            results+=("$line")
+        done
     done
 done
 printf '%s\n' "${results[@]}" | python3 -c '
 import sys, re, statistics
 rows = {}
 for l in sys.stdin:
-    m = re.search(r"records +(\d+) +start +([\d.]+) s .*qps +(\d+) +cpu/answer +([\d.]+) us +rss +(\d+) MiB +hwm +(\d+)", l)
+    m = re.search(r"^(\w) run +\d+ records +(\d+) +start +([\d.]+) s .*qps +(\d+) +cpu/answer +([\d.]+) us +rss +(\d+) MiB +hwm +(\d+)", l)
     if m:
-        rows.setdefault(int(m.group(1)), []).append([float(x) for x in m.groups()[1:]])
-base = None
-print("# medians: records, cold start s, answered qps, cpu us/answer, rss MiB, hwm MiB, qps / smallest store")
-for c in sorted(rows):
-    med = [statistics.median(col) for col in zip(*rows[c])]
-    base = base or med[1]
-    print("median records %9d  start %5.2f s  qps %8.0f  cpu/answer %6.1f us  rss %5.0f MiB  hwm %5.0f MiB  ratio %.2f" % (c, *med, med[1] / base))
+        rows.setdefault((m.group(1), int(m.group(2))), []).append([float(x) for x in m.groups()[2:]])
+print("# medians: binary, records, cold start s, answered qps, cpu us/answer, rss MiB, hwm MiB, qps and cpu/answer against the smallest store")
+for b in sorted({k[0] for k in rows}):
+    base = None
+    for c in sorted(k[1] for k in rows if k[0] == b):
+        med = [statistics.median(col) for col in zip(*rows[(b, c)])]
+        base = base or med
+        print("%s median records %9d  start %5.2f s  qps %8.0f  cpu/answer %6.1f us  rss %5.0f MiB  hwm %5.0f MiB  qps ratio %.2f  cpu ratio %.2f" % (b, c, *med, med[1] / base[1], base[2] / med[2]))
 '
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -8,6 +8,16 @@
 
 const char *dmp_store_strerror(int err);
 
+/* Threads. One dmp_store_t is shared by every thread of the process: the reads below
+ * (dmp_store_get, dmp_store_count_values[_ex], dmp_store_has_value, dmp_store_has_descendant,
+ * dmp_store_get_names, dmp_store_record_count, dmp_store_soa_serial, the scans and the kv gets)
+ * may be called from any number of threads at once, beside the writes and the sweep, with no
+ * lock of the caller's: they take no store lock, keep their state on the caller's stack (plus
+ * per-thread counters), share only RocksDB's thread-safe handles and read options, and see every
+ * write that returned before they started (each name's read is one RocksDB iterator or get: one
+ * consistent view; a write racing a read is either wholly in it or not). Only open and close are
+ * not concurrent: no call may be in flight during dmp_store_close. */
+
 /* Open (or create) a store. On failure returns a negative code and writes a human-readable
  * message to errbuf (always NUL-terminated when errlen > 0): DMP_EVERSION when the store's
  * schema version is newer than DMP_STORE_SCHEMA_VERSION, DMP_EIO for RocksDB errors. */

@@ -67,6 +67,10 @@ struct dmp_store {
     rocksdb_writeoptions_t *wnosync;
     rocksdb_readoptions_t *rdefault;
     rocksdb_readoptions_t *rprefix; /* prefix_same_as_start: one RRset per seek */
+    rocksdb_readoptions_t *rquery;  /* the DNS read path's (store_read.c) */
+    rocksdb_readoptions_t *rquery_nofill;
+    unsigned admit;         /* XXX experiment */
+    _Atomic int cache_full; /* XXX */
     pthread_rwlock_t lock;
     _Atomic uint64_t seq;
     /* A write failed (e.g. ENOSPC while appending to the WAL): RocksDB's WAL writer must not

@@ -80,6 +80,10 @@ static void store_free(dmp_store_t *s)
         rocksdb_readoptions_destroy(s->rdefault);
     if (s->rprefix)
         rocksdb_readoptions_destroy(s->rprefix);
+    if (s->rquery)
+        rocksdb_readoptions_destroy(s->rquery);
+    if (s->rquery_nofill)
+        rocksdb_readoptions_destroy(s->rquery_nofill);
     pthread_rwlock_destroy(&s->lock);
     pthread_mutex_destroy(&s->tomb_mu);
     pthread_mutex_destroy(&s->serial_mu);

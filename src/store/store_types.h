@@ -34,7 +34,14 @@ typedef struct {
     size_t block_cache_bytes;
     size_t write_buffer_bytes;
     bool create_if_missing;
+    /* Block-cache admission of the DNS reads (dmp_store_get, dmp_store_has_descendant): while
+     * the cache has room every block they read is inserted; once it is full, one block in N
+     * (0 = the default, DMP_STORE_DEFAULT_ADMIT; 1 = every block, RocksDB's own policy). A store
+     * many times the cache, read at random, then stops paying an insert and an eviction per
+     * miss for a hit rate of cache/store; blocks read often still get in. docs/store.md. */
+    unsigned block_cache_admit;
 } dmp_store_opts_t;
+#define DMP_STORE_DEFAULT_ADMIT 16u
 
 /* One record to write. All pointers borrowed for the call. The name is lowercased (ASCII)
  * by the store; value is opaque bytes (the TXT string, UTF-8). ttl in seconds; ttl 0 stores

@@ -176,9 +176,14 @@ def main():
         check(rc == 0, "dmp: exit 0 (got %d; %s)" % (rc, err.strip()[:300]))
         check(r["wrong"] == 0 and r["lost"] == 0 and r["right"] == r["answered"] > 0,
               "dmp: every answer right, none lost (%d answered)" % r["answered"])
-        check(k["poll-empty"]["answered"] > 0
-              and k["poll-empty"]["rcodes"].get("NXDOMAIN") == k["poll-empty"]["answered"],
-              "dmp: empty slots answered NXDOMAIN (%s)" % k["poll-empty"])
+        # A poll counts as empty when nothing in its slot was acknowledged when it was sent; a
+        # manifest being published at that moment may already be served (NOERROR, and checked
+        # right against the value in flight), so a few such answers are the workload, not a bug.
+        pe = k["poll-empty"]
+        nx, ne = pe["rcodes"].get("NXDOMAIN", 0), pe["rcodes"].get("NOERROR", 0)
+        check(pe["answered"] > 0 and pe["right"] == pe["answered"]
+              and nx + ne == pe["answered"] and ne <= pe["answered"] // 20,
+              "dmp: empty slots answered NXDOMAIN, bar manifests in flight (%s)" % pe)
         check(k["manifest"]["right"] > 0 and k["chunk"]["right"] > 0,
               "dmp: manifests found and chunks fetched (%d, %d)"
               % (k["manifest"]["right"], k["chunk"]["right"]))

@@ -55,3 +55,49 @@ void mk(dmp_node_change_t *c, dmp_node_chop_t op, const char *name, const char *
                                          val ? strlen(val) : 0, 60),
                      0);
 }
+
+/* A DNS query for name/qtype with id (RD set, no EDNS) into b; returns its length. */
+size_t mkq(uint8_t *b, uint16_t id, const char *name, uint16_t qtype)
+{
+    size_t n = 0;
+    b[n++] = (uint8_t)(id >> 8);
+    b[n++] = (uint8_t)id;
+    b[n++] = 0x01; /* RD */
+    b[n++] = 0;
+    b[n++] = 0;
+    b[n++] = 1; /* QDCOUNT */
+    memset(b + n, 0, 6);
+    n += 6;
+    for (const char *p = name; *p;) {
+        const char *dot = strchr(p, '.');
+        size_t l = dot ? (size_t)(dot - p) : strlen(p);
+        b[n++] = (uint8_t)l;
+        memcpy(b + n, p, l);
+        n += l;
+        p += l + (dot ? 1 : 0);
+    }
+    b[n++] = 0;
+    b[n++] = (uint8_t)(qtype >> 8);
+    b[n++] = (uint8_t)qtype;
+    b[n++] = 0;
+    b[n++] = 1;
+    return n;
+}
+
+/* The largest N of the TXT strings "kN" in a reply (-1: none): which write an answer holds. */
+int newest_k(const uint8_t *m, size_t len)
+{
+    int best = -1;
+    for (size_t i = 0; i + 2 < len; i++) {
+        size_t l = m[i];
+        if (l < 2 || l > 6 || i + 1 + l > len || m[i + 1] != 'k')
+            continue;
+        int n = 0;
+        size_t j = 1;
+        while (j < l && m[i + 1 + j] >= '0' && m[i + 1 + j] <= '9')
+            n = n * 10 + (m[i + 1 + j++] - '0');
+        if (j == l && n > best)
+            best = n;
+    }
+    return best;
+}

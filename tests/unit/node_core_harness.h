@@ -28,5 +28,7 @@ int64_t fake_now(void);
 size_t count_at(dmp_store_t *s, const char *name);
 bool has(dmp_store_t *s, const char *name, const char *v);
 void mk(dmp_node_change_t *c, dmp_node_chop_t op, const char *name, const char *val);
+size_t mkq(uint8_t *b, uint16_t id, const char *name, uint16_t qtype);
+int newest_k(const uint8_t *m, size_t len);
 
 #endif

@@ -10,51 +10,7 @@
 #define NSH 2
 #define ZONE "zone.test"
 
-/* ---- DNS helpers ---- */
-static size_t mkq(uint8_t *b, uint16_t id, const char *name, uint16_t qtype)
-{
-    size_t n = 0;
-    b[n++] = (uint8_t)(id >> 8);
-    b[n++] = (uint8_t)id;
-    b[n++] = 0x01; /* RD */
-    b[n++] = 0;
-    b[n++] = 0;
-    b[n++] = 1; /* QDCOUNT */
-    memset(b + n, 0, 6);
-    n += 6;
-    for (const char *p = name; *p;) {
-        const char *dot = strchr(p, '.');
-        size_t l = dot ? (size_t)(dot - p) : strlen(p);
-        b[n++] = (uint8_t)l;
-        memcpy(b + n, p, l);
-        n += l;
-        p += l + (dot ? 1 : 0);
-    }
-    b[n++] = 0;
-    b[n++] = (uint8_t)(qtype >> 8);
-    b[n++] = (uint8_t)qtype;
-    b[n++] = 0;
-    b[n++] = 1;
-    return n;
-}
-
 /* The highest n of the TXT strings "k<n>" in a message, or -1. */
-static int newest_k(const uint8_t *m, size_t len)
-{
-    int best = -1;
-    for (size_t i = 0; i + 2 < len; i++) {
-        size_t l = m[i];
-        if (l < 2 || l > 6 || i + 1 + l > len || m[i + 1] != 'k')
-            continue;
-        int n = 0;
-        size_t j = 1;
-        while (j < l && m[i + 1 + j] >= '0' && m[i + 1 + j] <= '9')
-            n = n * 10 + (m[i + 1 + j++] - '0');
-        if (j == l && n > best)
-            best = n;
-    }
-    return best;
-}
 
 /* Asks frontend fe for name's TXT; returns the newest k answered (-1: none), *rcode the rcode. */
 static int fe_ask(dmp_node_core_t *c, unsigned fe, const char *name, int *rcode)

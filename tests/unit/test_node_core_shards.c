@@ -311,33 +311,6 @@ static void t_core(void **state)
 
 /* ---- frontend answers from the shards' caches ---- */
 
-static size_t mkq(uint8_t *b, uint16_t id, const char *name, uint16_t qtype)
-{
-    size_t n = 0;
-    b[n++] = (uint8_t)(id >> 8);
-    b[n++] = (uint8_t)id;
-    b[n++] = 0x01; /* RD */
-    b[n++] = 0;
-    b[n++] = 0;
-    b[n++] = 1; /* QDCOUNT */
-    memset(b + n, 0, 6);
-    n += 6;
-    for (const char *p = name; *p;) {
-        const char *dot = strchr(p, '.');
-        size_t l = dot ? (size_t)(dot - p) : strlen(p);
-        b[n++] = (uint8_t)l;
-        memcpy(b + n, p, l);
-        n += l;
-        p += l + (dot ? 1 : 0);
-    }
-    b[n++] = 0;
-    b[n++] = (uint8_t)(qtype >> 8);
-    b[n++] = (uint8_t)qtype;
-    b[n++] = 0;
-    b[n++] = 1;
-    return n;
-}
-
 /* a shard query run on the shard's own thread (as net would), waited for */
 typedef struct {
     dmp_node_core_t *c;
@@ -384,22 +357,6 @@ static bool has_txt(const uint8_t *m, size_t len, const char *v)
 }
 
 /* The highest n of the TXT strings "k<n>" in a message, or -1. */
-static int newest_k(const uint8_t *m, size_t len)
-{
-    int best = -1;
-    for (size_t i = 0; i + 2 < len; i++) {
-        size_t l = m[i];
-        if (l < 2 || l > 6 || i + 1 + l > len || m[i + 1] != 'k')
-            continue;
-        int n = 0;
-        size_t j = 1;
-        while (j < l && m[i + 1 + j] >= '0' && m[i + 1 + j] <= '9')
-            n = n * 10 + (m[i + 1 + j++] - '0');
-        if (j == l && n > best)
-            best = n;
-    }
-    return best;
-}
 
 static void put_wait(dmp_node_core_t *c, waitgrp_t *wg, int *n, const char *name, const char *v)
 {

@@ -177,43 +177,7 @@ int dmp_store_count_values(dmp_store_t *s, const char *name, size_t name_len, in
 int dmp_store_count_values_ex(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
                               size_t *count, size_t *rdata_bytes)
 {
-    if (count)
-        *count = 0;
-    if (rdata_bytes)
-        *rdata_bytes = 0;
-    if (s == NULL)
-        return DMP_EINVAL;
-    char ln[DMP_STORE_MAX_NAME];
-    int rc = dmp_store_name_norm(name, name_len, ln);
-    if (rc != 0)
-        return rc;
-    uint8_t pkey[DMP_STORE_RKEY_MAX];
-    size_t pl = dmp_store_rkey_make(pkey, ln, name_len, (const uint8_t[32]){0});
-    size_t n = 0, bytes = 0;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rprefix, s->cf[CF_RECORDS]);
-    for (rocksdb_iter_seek(it, (const char *)pkey, pl); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
-        size_t kl, vl;
-        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
-        if (kl != pl || memcmp(k, pkey, pl - 32) != 0)
-            break;
-        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
-        dmp_store_rec_t rec;
-        if (dmp_store_rec_parse(v, vl, &rec) == 0 && rec.expires_ms > now_ms) {
-            n++;
-            bytes += dmp_store_txt_rdata_len(rec.value_len);
-        }
-    }
-    char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
-    rocksdb_iter_destroy(it);
-    if ((rc = dmp_store_rerr(err)) != 0)
-        return rc;
-    if (count)
-        *count = n;
-    if (rdata_bytes)
-        *rdata_bytes = bytes;
-    return 0;
+    return dmp_store_put_probe(s, name, name_len, NULL, 0, now_ms, count, rdata_bytes, NULL);
 }
 
 int dmp_store_has_value(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,

@@ -41,13 +41,6 @@ static uint64_t seq_seed(void)
 
 static void store_free(dmp_store_t *s)
 {
-    if (s->db != NULL && !atomic_load(&s->write_failed)) {
-        /* the WAL is flushed by hand (manual_wal_flush, store_options.c): unsynced writes
-         * still in its buffer reach the file and the disk before the close */
-        char *err = NULL;
-        rocksdb_flush_wal(s->db, 1, &err);
-        dmp_store_rerr(err);
-    }
     if (s->db != NULL) {
         for (size_t i = 0; i < CF_OURS; i++)
             if (s->cf[i] != NULL)

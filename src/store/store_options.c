@@ -159,13 +159,6 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
      * failed (ENOSPC) the next warning written to it trips an assertion in librocksdb (Debian
      * builds keep them), killing the node on a full disk. The node logs store errors itself. */
     rocksdb_options_set_info_log_level(s->dbopts, 4 /* FATAL */);
-    /* Write path: the WAL is written to its file only by dmp_store_sync_wal (FlushWAL), by a
-     * synced write, by RocksDB when it switches memtables or fills the buffer, and at close:
-     * a write() syscall per group-commit sync instead of one per write batch on the shard.
-     * Durability is unchanged: nothing is acknowledged before a WAL sync. What a process
-     * crash loses is what no sync covered yet, which was never promised (unsynced sweeps and
-     * tombstone collection are simply redone). */
-    rocksdb_options_set_manual_wal_flush(s->dbopts, 1);
 
     rocksdb_block_based_options_set_block_cache(s->bbt, s->cache);
     rocksdb_block_based_options_set_block_cache(s->bbt_rec, s->cache);

@@ -218,7 +218,7 @@ void dmp_cluster_http_resp_free(dmp_cluster_http_resp_t *r);
  * = everyone forbidden, as the reference). */
 bool dmp_cluster_auth_ok(const char *header, const char *token);
 
-/* ---- the anti-entropy engine (engine.c, round_merkle.c, round_digest.c, serve.c) ---- */
+/* ---- the anti-entropy engine (engine.c, round_merkle.c, round_digest.c, pull.c, serve.c) ---- */
 int dmp_cluster_new(const dmp_cluster_env_t *env, dmp_cluster_t **out);
 void dmp_cluster_free(dmp_cluster_t *c);
 /* Replaces the peer list (self filtered, duplicates by node_id dropped; a peer keeps its digest

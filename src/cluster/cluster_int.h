@@ -62,7 +62,7 @@ static inline int64_t cl_now(const dmp_cluster_t *c)
     return dmp_clock_now_ms(&c->env.clock);
 }
 
-/* engine.c */
+/* pull.c: what the rounds use (nothing in it calls the engine or a round) */
 bool dmp_cluster__quarantined(dmp_cluster_t *c, const char *name, size_t len,
                               const uint8_t hash[32]);
 void dmp_cluster__quarantine(dmp_cluster_t *c, const char *name, size_t len,

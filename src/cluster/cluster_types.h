@@ -218,7 +218,7 @@ typedef struct {
     int64_t tomb_expires; /* expiry of the row the tombstone deleted */
 } dmp_cluster_state_t;
 
-/* ---- the anti-entropy engine (engine.c, round_*.c, serve.c) ---- */
+/* ---- the anti-entropy engine (engine.c, round_*.c, pull.c, serve.c) ---- */
 
 /* One change handed to the node's write path. Borrowed for the call. */
 typedef struct {

@@ -1,5 +1,5 @@
 /* Internals of the DNS load engine shared by bench_dns_engine.c (sockets, UDP batches, the run
- * loop) and bench_dns_io.c (TCP and io_uring). */
+ * loop), bench_dns_io.c (TCP and io_uring) and bench_dns_slots.c (query slots, replies). */
 #ifndef DMP_BENCH_DNS_ENGINE_H
 #define DMP_BENCH_DNS_ENGINE_H
 
@@ -64,6 +64,7 @@ struct dmpb_gen {
     dmpb_stats_t *st;
 };
 
+/* bench_dns_slots.c */
 size_t dmpb_e_build_query(uint8_t *q, const dmpb_names_t *nm, uint32_t name, uint16_t id, int edns);
 void dmpb_e_slot_free(sock_t *s, uint32_t si);
 /* The query in slot si is written off as lost. */

@@ -58,9 +58,10 @@ static int64_t cpu_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-enum { S_GET_HIT, S_GET_MISS, S_DESC_OUT, S_DESC_IN, S_N };
+enum { S_GET_HIT, S_GET_READER, S_GET_MISS, S_DESC_OUT, S_DESC_IN, S_N };
 static const char *sname[S_N] = {
-    "get, random existing name (a DNS cache miss)", "get, absent name (1st read of an NXDOMAIN)",
+    "get, random existing name (a DNS cache miss)",
+    "the same through a reader (the node's DNS path)", "get, absent name (1st read of an NXDOMAIN)",
     "has_descendant, absent, past the index's range", "has_descendant, absent, inside the range"};
 
 /* --store mode: reads of an existing store's names. */
@@ -113,7 +114,8 @@ static int missread_store(const char *store, const char *names_file, long reads,
            store, n, cb, reads);
     double wall[S_N][5], cpu[S_N][5];
     unsigned seed = 11;
-    int rc = 0;
+    dmp_store_reader_t *rd = NULL;
+    int rc = dmp_store_reader_new(s, &rd);
     for (int round = 0; round < 5 && rc == 0; round++) {
         for (int k = 0; k < S_N && rc == 0; k++) {
             size_t found = 0;
@@ -126,6 +128,9 @@ static int missread_store(const char *store, const char *names_file, long reads,
                 switch (k) {
                 case S_GET_HIT:
                     dmp_store_get(s, x, strlen(x), now, visit_nop, &found);
+                    break;
+                case S_GET_READER:
+                    dmp_store_get_with(s, rd, x, strlen(x), now, visit_nop, &found);
                     break;
                 case S_GET_MISS:
                     nl = snprintf(nm, sizeof nm, "nx-%08x%ld.%s", rand_r(&seed), r, x);
@@ -146,7 +151,7 @@ static int missread_store(const char *store, const char *names_file, long reads,
             }
             wall[k][round] = (double)(mono_ns() - t0) / 1e3 / (double)reads;
             cpu[k][round] = (double)(cpu_ns() - c0) / 1e3 / (double)reads;
-            if ((found > 0) != (k == S_GET_HIT)) {
+            if ((found > 0) != (k == S_GET_HIT || k == S_GET_READER)) {
                 fprintf(stderr, "missread: %s: wrong answers\n", sname[k]);
                 rc = 1;
             }
@@ -158,6 +163,7 @@ static int missread_store(const char *store, const char *names_file, long reads,
         printf("  %-50s %7.2f us wall, %7.2f us CPU (CPU min %.2f, max %.2f)\n", sname[k],
                wall[k][2], cpu[k][2], cpu[k][0], cpu[k][4]);
     }
+    dmp_store_reader_free(rd);
     dmp_store_close(s);
     for (size_t i = 0; i < n; i++)
         free(names[i]);

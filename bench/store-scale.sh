@@ -35,6 +35,8 @@ DNSMESHD=${DNSMESHD:-$root/build/src/node/dnsmeshd}
 ADMIN=${DNSMESH_ADMIN:-$root/build/tools/dnsmesh-admin/dnsmesh-admin}
 SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
+# shellcheck source=bench/store-node.sh
+source "$here/store-node.sh"
 for t in python3 taskset dig dnsperf; do command -v "$t" >/dev/null || { echo "$t is missing" >&2; exit 1; }; done
 [[ -x $DNSMESHD && -x $ADMIN ]] || { echo "build dnsmeshd and dnsmesh-admin first" >&2; exit 1; }
 bins=("$DNSMESHD")
@@ -91,17 +93,8 @@ run_one() { # count run binary label
     cat "$DATA/s$c"/*.sst >/dev/null
     local t0 t1
     t0=$(date +%s.%N)
-    env DMP_DB_PATH="$DATA/s$c" DMP_DNS_HOST=127.0.0.1 DMP_HTTP_HOST=127.0.0.1 DMP_DNS_PORT=0 \
-        DMP_HTTP_PORT=0 DMP_PORTS_FILE="$d/ports" DMP_DNS_RATE=0 DMP_DNS_BURST=0 DMP_RRL_RATE=0 \
-        DMP_FRONTENDS=1 DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test DMP_LOG_LEVEL=warning \
-        taskset -c "$SERVER_CPU" "$bin" >"$d/out" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 600); do [[ -s $d/ports ]] && break; sleep 0.02; done
     local port
-    port=$(sed -E 's/.*dns=127\.0\.0\.1:([0-9]+).*/\1/' "$d/ports")
-    for _ in $(seq 1 600); do
-        dig +short +tries=1 +time=1 -p "$port" @127.0.0.1 "$probe" TXT | grep -q . && break
-    done
+    store_node_start "$bin" "$DATA/s$c" "$d" "$probe"
     t1=$(date +%s.%N)
     local ticks0 ticks1
     ticks0=$(cpu_ticks "$pid")

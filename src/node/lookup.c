@@ -45,6 +45,8 @@ void dmp_node_lookup_init(dmp_node_lookup_t *l, dmp_store_t *store, dmp_cache_t 
 
 void dmp_node_lookup_free(dmp_node_lookup_t *l)
 {
+    dmp_store_reader_free(l->rd);
+    l->rd = NULL;
     dmp_buf_free(&l->rrs);
     dmp_buf_free(&l->vals);
     free(l->vv);
@@ -146,7 +148,9 @@ int dmp_node_lookup_store(dmp_node_lookup_t *l, const char *lname, size_t len,
     l->vals.len = 0;
     l->vv_n = 0;
     l->min_exp = INT64_MAX;
-    int rc = dmp_store_get(l->store, lname, len, now, collect, l);
+    if (l->rd == NULL)
+        (void)dmp_store_reader_new(l->store, &l->rd); /* none: a per-get iterator */
+    int rc = dmp_store_get_with(l->store, l->rd, lname, len, now, collect, l);
     if (rc == DMP_ENOTFOUND) {
         /* RFC 8020: a name with live descendants exists (empty non-terminal, e.g. the
          * mb-<hash> above slot-N.mb-<hash>): NODATA, never NXDOMAIN, or resolvers that

@@ -329,7 +329,8 @@ void dmp_node_neggen_bump(dmp_node_neggen_t *g, const char *apex, const char *ln
 /* One shard's lookup state (single-threaded). store, neg borrowed; cache owned by the shard. */
 typedef struct {
     dmp_store_t *store;
-    dmp_cache_t *cache; /* may be NULL (cache off) */
+    dmp_store_reader_t *rd; /* owned: made on the first store read, freed by lookup_free */
+    dmp_cache_t *cache;     /* may be NULL (cache off) */
     dmp_node_neggen_t *neg;
     dmp_node_tstats_t *st;
     uint32_t ttl;   /* TTL on answer RRs */

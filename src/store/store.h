@@ -13,7 +13,8 @@ const char *dmp_store_strerror(int err);
  * dmp_store_get_names, dmp_store_record_count, dmp_store_soa_serial, the scans and the kv gets)
  * may be called from any number of threads at once, beside the writes and the sweep, with no
  * lock of the caller's: they take no store lock, keep their state on the caller's stack (plus
- * per-thread counters), share only RocksDB's thread-safe handles and read options, and see every
+ * per-thread counters, and a dmp_store_reader_t the caller gives dmp_store_get_with, one per
+ * thread), share only RocksDB's thread-safe handles and read options, and see every
  * write that returned before they started (each name's read is one RocksDB iterator or get: one
  * consistent view; a write racing a read is either wholly in it or not). Only open and close are
  * not concurrent: no call may be in flight during dmp_store_close. */
@@ -58,6 +59,17 @@ bool dmp_store_writes_failing(const dmp_store_t *s);
  * order. Returns DMP_ENOTFOUND when there are none (fn not called), 0 otherwise. */
 int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
                   dmp_store_visit_fn fn, void *ctx);
+/* dmp_store_get through a reader (rd NULL: as dmp_store_get). The reader keeps its RocksDB
+ * iterator between gets instead of building one over every level per call, and refreshes it
+ * when any write returned since its last get (and at least every second), so a get still sees
+ * every write that returned before it started. One thread at a time per reader; any number of
+ * readers at once. Made by dmp_store_reader_new (DMP_ENOMEM), freed by dmp_store_reader_free
+ * (NULL: no-op) before dmp_store_close. An idle reader holds the memtable and table files of
+ * its last get (disk space and memory after a flush or compaction) until its next get. */
+int dmp_store_reader_new(dmp_store_t *s, dmp_store_reader_t **out);
+void dmp_store_reader_free(dmp_store_reader_t *r);
+int dmp_store_get_with(dmp_store_t *s, dmp_store_reader_t *rd, const char *name, size_t name_len,
+                       int64_t now_ms, dmp_store_visit_fn fn, void *ctx);
 /* Number of live values at name (0 when none; returns 0). Cheap: one prefix seek. */
 int dmp_store_count_values(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
                            size_t *out);

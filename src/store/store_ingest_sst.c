@@ -486,6 +486,8 @@ int dmp_store_ingest_files(dmp_store_ingest_t *g, bool *any)
             *any = true;
         }
     }
+    /* readers' kept iterators refresh (ingested files need not advance the sequence) */
+    atomic_fetch_add_explicit(&s->rgen, 1, memory_order_release);
     if (g->progress)
         g->progress(g->ctx, "ingest", 1, 1);
     rocksdb_ingestexternalfileoptions_destroy(io);

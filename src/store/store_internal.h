@@ -73,6 +73,10 @@ struct dmp_store {
     _Atomic int cache_full; /* XXX */
     pthread_rwlock_t lock;
     _Atomic uint64_t seq;
+    /* Moves on a change that does not advance RocksDB's sequence (a bulk load's table files
+     * ingested below everything): readers (dmp_store_reader_t) refresh when it moved. */
+    _Atomic uint64_t rgen;
+    _Atomic int readers; /* live dmp_store_reader_t: must be 0 at close */
     /* A write failed (e.g. ENOSPC while appending to the WAL): RocksDB's WAL writer must not
      * be flushed or synced again (its debug build asserts, a release build would sync a file
      * in an unknown state) until a synced probe write succeeds (see dmp_store_sync_wal). */
@@ -190,6 +194,10 @@ int dmp_store_tombs_gc(dmp_store_t *s, int64_t now_ms, size_t max, size_t *remov
 /* ---- store_ingest.c ---- */
 /* DMP_STORE_ECORRUPT with a message when an interrupted bulk load left its marker. */
 int dmp_store_load_check(dmp_store_t *s, const char *path, char *errbuf, size_t errlen);
+
+/* ---- store_refresh.cc ---- */
+/* rocksdb::Iterator::Refresh() on it: 0, or -1 when RocksDB refused (the caller rebuilds it). */
+int dmp_store_iter_refresh(rocksdb_iterator_t *it);
 
 /* ---- store_read.c ---- */
 void dmp_store_to_public(const dmp_store_rec_t *rec, const uint8_t hash[32], dmp_store_record_t *r);

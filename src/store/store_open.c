@@ -41,6 +41,9 @@ static uint64_t seq_seed(void)
 
 static void store_free(dmp_store_t *s)
 {
+    int live = atomic_load(&s->readers);
+    if (live != 0) /* a caller's bug: their iterators would outlive the database */
+        dmp_log(DMP_LOG_ERROR, "store: closed with %d reader(s) not freed", live);
     if (s->db != NULL) {
         for (size_t i = 0; i < CF_OURS; i++)
             if (s->cf[i] != NULL)

@@ -1,7 +1,8 @@
 /* store: reads of one name or a few: get (one prefix seek per RRset), value counts, exact
  * value checks, descendant checks through the reversed-name index, and the sync pull's
  * several-names read. Readers take no lock and may run on any number of threads at once; the
- * DNS reads admit blocks to a full block cache 1 in 16 (query_fill). */
+ * DNS reads admit blocks to a full block cache 1 in 16 (query_fill). A dmp_store_reader_t keeps
+ * one records iterator between a thread's gets, refreshed when the store was written since. */
 #include "store/store_internal.h"
 
 #include <stdlib.h>
@@ -27,11 +28,6 @@ static bool query_fill(dmp_store_t *s)
     if (s->admit <= 1 || !atomic_load_explicit(&s->cache_full, memory_order_relaxed))
         return true;
     return n % s->admit == 0;
-}
-
-static rocksdb_readoptions_t *query_ro(dmp_store_t *s)
-{
-    return query_fill(s) ? s->rquery : s->rquery_nofill;
 }
 
 typedef struct {
@@ -87,10 +83,84 @@ static int valbuf_append(valbuf_t *b, const uint8_t *v, size_t n)
     return 0;
 }
 
+/* ---- readers ---- */
+
+/* A kept iterator older than this (by the caller's clock) is refreshed even when nothing was
+ * written: after a flush or compaction it still holds the old memtable and table files. */
+#define READER_MAX_AGE_MS 1000
+
+/* One thread's kept iterators over CF_RECORDS (rquery, and rquery_nofill for the reads
+ * query_fill keeps out of the block cache). Invariant: it[i] sees every write that returned
+ * before seq[i] / gen[i] were read, i.e. every write when the store's latest sequence and
+ * s->rgen still equal them (a write that returned has published its sequence). */
+struct dmp_store_reader {
+    dmp_store_t *s;
+    rocksdb_iterator_t *it[2];
+    uint64_t seq[2];
+    uint64_t gen[2];
+    int64_t at_ms[2];
+};
+
+int dmp_store_reader_new(dmp_store_t *s, dmp_store_reader_t **out)
+{
+    if (s == NULL || out == NULL)
+        return DMP_EINVAL;
+    dmp_store_reader_t *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return DMP_ENOMEM;
+    r->s = s;
+    atomic_fetch_add_explicit(&s->readers, 1, memory_order_relaxed);
+    *out = r;
+    return 0;
+}
+
+void dmp_store_reader_free(dmp_store_reader_t *r)
+{
+    if (r == NULL)
+        return;
+    for (int i = 0; i < 2; i++)
+        if (r->it[i] != NULL)
+            rocksdb_iter_destroy(r->it[i]);
+    atomic_fetch_sub_explicit(&r->s->readers, 1, memory_order_relaxed);
+    free(r);
+}
+
+/* The reader's iterator for one get, current as of now: refreshed (RocksDB's Refresh: a new
+ * sequence, rebuilt only if the memtables or files changed) when a write returned since it was
+ * made, or it is READER_MAX_AGE_MS old; rebuilt when the refresh fails. NULL: out of memory. */
+static rocksdb_iterator_t *reader_iter(dmp_store_reader_t *r, bool fill, int64_t now_ms)
+{
+    dmp_store_t *s = r->s;
+    int i = fill ? 0 : 1;
+    /* read before the refresh: the iterator then sees at least these */
+    uint64_t gen = atomic_load_explicit(&s->rgen, memory_order_acquire);
+    uint64_t seq = rocksdb_get_latest_sequence_number(s->db);
+    if (r->it[i] != NULL && (seq != r->seq[i] || gen != r->gen[i] || now_ms < r->at_ms[i] ||
+                             now_ms - r->at_ms[i] >= READER_MAX_AGE_MS)) {
+        if (dmp_store_iter_refresh(r->it[i]) != 0) {
+            rocksdb_iter_destroy(r->it[i]);
+            r->it[i] = NULL;
+        }
+    }
+    if (r->it[i] == NULL)
+        r->it[i] = rocksdb_create_iterator_cf(s->db, fill ? s->rquery : s->rquery_nofill,
+                                              s->cf[CF_RECORDS]);
+    r->seq[i] = seq;
+    r->gen[i] = gen;
+    r->at_ms[i] = now_ms;
+    return r->it[i];
+}
+
 int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
                   dmp_store_visit_fn fn, void *ctx)
 {
-    if (s == NULL || fn == NULL)
+    return dmp_store_get_with(s, NULL, name, name_len, now_ms, fn, ctx);
+}
+
+int dmp_store_get_with(dmp_store_t *s, dmp_store_reader_t *rd, const char *name, size_t name_len,
+                       int64_t now_ms, dmp_store_visit_fn fn, void *ctx)
+{
+    if (s == NULL || fn == NULL || (rd != NULL && rd->s != s))
         return DMP_EINVAL;
     char ln[DMP_STORE_MAX_NAME];
     int rc = dmp_store_name_norm(name, name_len, ln);
@@ -106,7 +176,13 @@ int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now
     vals.p = vals.stack;
     vals.len = 0;
     vals.cap = sizeof vals.stack;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, query_ro(s), s->cf[CF_RECORDS]);
+    bool fill = query_fill(s);
+    rocksdb_iterator_t *it =
+        rd != NULL ? reader_iter(rd, fill, now_ms)
+                   : rocksdb_create_iterator_cf(s->db, fill ? s->rquery : s->rquery_nofill,
+                                                s->cf[CF_RECORDS]);
+    if (it == NULL)
+        return DMP_ENOMEM;
     for (rocksdb_iter_seek(it, (const char *)pkey, pl); rocksdb_iter_valid(it);
          rocksdb_iter_next(it)) {
         size_t kl, vl;
@@ -141,7 +217,11 @@ int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now
     }
     char *err = NULL;
     rocksdb_iter_get_error(it, &err);
-    rocksdb_iter_destroy(it);
+    if (rd == NULL || err != NULL) {
+        rocksdb_iter_destroy(it); /* a kept iterator in error is rebuilt by the next get */
+        if (rd != NULL)
+            rd->it[fill ? 0 : 1] = NULL;
+    }
     if (rc == 0)
         rc = dmp_store_rerr(err);
     else if (err != NULL)

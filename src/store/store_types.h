@@ -25,6 +25,9 @@ enum {
  * Ordering of writes to ONE name is the caller's job (a name is owned by one shard thread);
  * the expiry sweep may run concurrently with writers (internally serialised against them). */
 typedef struct dmp_store dmp_store_t;
+/* One thread's read state for repeated gets (dmp_store_get_with): owned by its creator, used by
+ * one thread at a time, freed before its store is closed. */
+typedef struct dmp_store_reader dmp_store_reader_t;
 
 /* Open options. `path` is borrowed for the duration of dmp_store_open only.
  * 0 for a size means the built-in default (256 MiB block cache, filled only as blocks are read;

@@ -1,7 +1,9 @@
 /* Unit tests for src/store's read path (store_read.c): the bytes and order of a get whose
  * values outgrow its on-stack buffers, reads once the block cache is full (the DNS reads then
  * stop inserting every block they read), and several threads reading while a writer and the
- * sweep run (dmp_store_get and friends are called from several frontend threads at once). */
+ * sweep run (dmp_store_get and friends are called from several frontend threads at once), and
+ * readers (dmp_store_get_with) that keep their iterator between gets: never stale after a
+ * write, a delete or a sweep returned. */
 #include "store_harness.h"
 
 /* value i of a name: `len` bytes, each derived from (seed, i, position) */
@@ -137,6 +139,153 @@ static void test_reads_with_full_cache(void **state)
     }
 }
 
+/* ---- readers (dmp_store_get_with: one kept iterator per thread) ---- */
+
+static size_t count_with(dmp_store_t *s, dmp_store_reader_t *rd, const char *name, int64_t now,
+                         vcoll_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    int rc = dmp_store_get_with(s, rd, name, strlen(name), now, vcollect, c);
+    assert_true(rc == 0 || rc == DMP_ENOTFOUND);
+    assert_int_equal(c->bad, 0);
+    return rc == DMP_ENOTFOUND ? 0 : c->n;
+}
+
+/* A reader kept across writes sees each one as soon as it returned: a new name, another value
+ * at a name it just read, a delete of one value and of the name, rows the sweep removed, a
+ * refresh after its clock moved, and reads while memtables are flushed to table files under
+ * it. A reader of another store is refused. */
+static void test_reader_sees_writes(void **state)
+{
+    fx_t *f = *state;
+    dmp_store_close(f->s);
+    /* a small write buffer: the loop below switches memtables under the reader */
+    dmp_store_opts_t o = {
+        .path = f->path, .write_buffer_bytes = 64u << 10, .create_if_missing = true};
+    char err[256];
+    assert_int_equal(dmp_store_open(&o, &f->s, err, sizeof err), 0);
+    dmp_store_reader_t *rd = NULL;
+    assert_int_equal(dmp_store_reader_new(f->s, &rd), 0);
+    vcoll_t c;
+    uint8_t v[200];
+    assert_int_equal(count_with(f->s, rd, "a.rd.test", T0, &c), 0);
+    make_value(v, 50, 1, 0);
+    assert_int_equal(dmp_store_put(f->s, "a.rd.test", 9, v, 50, 600, T0), 0);
+    assert_int_equal(count_with(f->s, rd, "a.rd.test", T0, &c), 1);
+    assert_memory_equal(c.first[0], v, 4);
+    make_value(v, 60, 1, 1);
+    assert_int_equal(dmp_store_put(f->s, "a.rd.test", 9, v, 60, 1, T0 + 1), 0); /* ttl 1 s */
+    assert_int_equal(count_with(f->s, rd, "a.rd.test", T0 + 2, &c), 2);
+    assert_int_equal(c.lens[1], 60);
+    /* the same view, later by the clock: the 1 s row is dead, the other stays */
+    assert_int_equal(count_with(f->s, rd, "a.rd.test", T0 + 5000, &c), 1);
+    assert_int_equal(c.lens[0], 50);
+    /* the sweep removes the dead row; the delete the other */
+    size_t swept = 0;
+    assert_int_equal(dmp_store_sweep(f->s, T0 + 5000, 100, &swept), 0);
+    assert_int_equal(swept, 1);
+    assert_int_equal(count_with(f->s, rd, "a.rd.test", T0 + 2, &c), 1);
+    make_value(v, 50, 1, 0);
+    assert_int_equal(dmp_store_delete(f->s, "a.rd.test", 9, v, 50, NULL), 0);
+    assert_int_equal(count_with(f->s, rd, "a.rd.test", T0 + 2, &c), 0);
+    /* many names through several memtable switches, each read right after its put, and every
+     * tenth earlier one again */
+    char name[64];
+    for (unsigned k = 0; k < 1500; k++) {
+        snprintf(name, sizeof name, "n%04u.rd.test", k);
+        make_value(v, 200, k, 0);
+        assert_int_equal(dmp_store_put(f->s, name, strlen(name), v, 200, 600, T0), 0);
+        assert_int_equal(count_with(f->s, rd, name, T0 + 1, &c), 1);
+        assert_memory_equal(c.first[0], v, 4);
+        if (k % 10 == 9) {
+            snprintf(name, sizeof name, "n%04u.rd.test", k / 2);
+            assert_int_equal(count_with(f->s, rd, name, T0 + 1, &c), 1);
+            if (k % 100 == 99) { /* and one deleted name's absence */
+                assert_int_equal(dmp_store_delete(f->s, name, strlen(name), NULL, 0, NULL), 0);
+                assert_int_equal(count_with(f->s, rd, name, T0 + 1, &c), 0);
+            }
+        }
+    }
+    dmp_store_t *other = NULL;
+    char p2[128];
+    snprintf(p2, sizeof p2, "%s-other", f->path);
+    dmp_store_opts_t o2 = {.path = p2, .create_if_missing = true};
+    assert_int_equal(dmp_store_open(&o2, &other, err, sizeof err), 0);
+    assert_int_equal(dmp_store_get_with(other, rd, "a.rd.test", 9, T0, vcollect, &c), DMP_EINVAL);
+    dmp_store_close(other);
+    rm_rf(p2);
+    dmp_store_reader_free(rd);
+    dmp_store_reader_free(NULL);
+}
+
+/* "Never stale after the acknowledgement" across threads: a writer puts value i at name i % 8
+ * and then publishes i; a reader that saw i published reads, through its kept reader, all
+ * (i - 1) / 8 + 1 values put at that name by then (under ThreadSanitizer too). */
+typedef struct {
+    dmp_store_t *s;
+    _Atomic unsigned done;
+    int wrc;      /* the writer's */
+    int rrc, bad; /* the reader's */
+} ackctx_t;
+
+static void *ack_writer(void *arg)
+{
+    ackctx_t *a = arg;
+    uint8_t v[40];
+    for (unsigned i = 1; i <= 400 && a->wrc == 0; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "ack%u.rd.test", i % 8);
+        make_value(v, sizeof v, i, 2);
+        memcpy(v, &i, sizeof i); /* distinct values (make_value repeats every 90 seeds) */
+        a->wrc = dmp_store_put(a->s, name, strlen(name), v, sizeof v, 600, T0);
+        atomic_store_explicit(&a->done, i, memory_order_release);
+    }
+    atomic_store_explicit(&a->done, 1000, memory_order_release);
+    return NULL;
+}
+
+static void *ack_reader(void *arg)
+{
+    ackctx_t *a = arg;
+    dmp_store_reader_t *rd = NULL;
+    if ((a->rrc = dmp_store_reader_new(a->s, &rd)) != 0)
+        return NULL;
+    for (;;) {
+        unsigned d = atomic_load_explicit(&a->done, memory_order_acquire);
+        if (d == 1000)
+            break;
+        if (d == 0)
+            continue;
+        char name[32];
+        snprintf(name, sizeof name, "ack%u.rd.test", d % 8);
+        vcoll_t c = {0};
+        int rc = dmp_store_get_with(a->s, rd, name, strlen(name), T0 + 1, vcollect, &c);
+        if (rc != 0 && rc != DMP_ENOTFOUND) {
+            a->rrc = rc;
+            break;
+        }
+        if (c.bad || (rc == 0 ? c.n : 0) < (d - 1) / 8 + 1)
+            a->bad++;
+    }
+    dmp_store_reader_free(rd);
+    return NULL;
+}
+
+static void test_reader_after_ack(void **state)
+{
+    fx_t *f = *state;
+    ackctx_t a = {.s = f->s};
+    atomic_init(&a.done, 0);
+    pthread_t w, r;
+    assert_int_equal(pthread_create(&r, NULL, ack_reader, &a), 0);
+    assert_int_equal(pthread_create(&w, NULL, ack_writer, &a), 0);
+    pthread_join(w, NULL);
+    pthread_join(r, NULL);
+    assert_int_equal(a.wrc, 0);
+    assert_int_equal(a.rrc, 0);
+    assert_int_equal(a.bad, 0);
+}
+
 /* ---- several readers beside a writer and the sweep ---- */
 
 #define STABLE 200 /* names written before the threads start and never touched again */
@@ -153,12 +302,15 @@ static void *reader_main(void *arg)
     rctx_t *r = arg;
     char name[64];
     uint8_t v[200];
+    dmp_store_reader_t *rd = NULL; /* threads 1 and 3 keep a reader, the others do not */
+    if (r->id % 2 == 1 && (r->rc = dmp_store_reader_new(r->s, &rd)) != 0)
+        return NULL;
     for (int round = 0; round < 6 && r->rc == 0; round++) {
         for (unsigned k = (unsigned)r->id; k < STABLE && r->rc == 0; k += 3) {
             /* stable names: exactly their two values, oldest first */
             snprintf(name, sizeof name, "s%03u.stable.read.test", k);
             vcoll_t c = {0};
-            int rc = dmp_store_get(r->s, name, strlen(name), T0 + 1, vcollect, &c);
+            int rc = dmp_store_get_with(r->s, rd, name, strlen(name), T0 + 1, vcollect, &c);
             if (rc != 0) {
                 r->rc = rc;
                 break;
@@ -175,7 +327,7 @@ static void *reader_main(void *arg)
             /* churned names: whatever the writer left, each value intact */
             snprintf(name, sizeof name, "c%02u.churn.read.test", k % 20);
             vcoll_t d = {0};
-            rc = dmp_store_get(r->s, name, strlen(name), T0 + 1, vcollect, &d);
+            rc = dmp_store_get_with(r->s, rd, name, strlen(name), T0 + 1, vcollect, &d);
             if (rc != 0 && rc != DMP_ENOTFOUND)
                 r->rc = rc;
             else if (d.bad)
@@ -186,6 +338,7 @@ static void *reader_main(void *arg)
                 r->rc = rc;
         }
     }
+    dmp_store_reader_free(rd);
     return NULL;
 }
 
@@ -224,14 +377,15 @@ static void test_concurrent_readers(void **state)
         assert_int_equal(dmp_store_put(f->s, name, strlen(name), v, 120, 600, T0 - 1), 0);
     }
     reopen(f); /* half the reads from table files, the churn from the memtable */
-    rctx_t r[4] = {{f->s, 0, 0, 0}, {f->s, 1, 0, 0}, {f->s, 2, 0, 0}, {f->s, 3, 0, 0}};
-    pthread_t th[4];
-    assert_int_equal(pthread_create(&th[3], NULL, churn_main, &r[3]), 0);
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, reader_main, &r[i]), 0);
+    rctx_t r[5] = {
+        {f->s, 0, 0, 0}, {f->s, 1, 0, 0}, {f->s, 2, 0, 0}, {f->s, 3, 0, 0}, {f->s, 4, 0, 0}};
+    pthread_t th[5];
+    assert_int_equal(pthread_create(&th[4], NULL, churn_main, &r[4]), 0);
     for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, reader_main, &r[i]), 0);
+    for (int i = 0; i < 5; i++)
         pthread_join(th[i], NULL);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         assert_int_equal(r[i].rc, 0);
         assert_int_equal(r[i].bad, 0);
     }
@@ -245,6 +399,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_large_rrset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_with_full_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_readers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reader_sees_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reader_after_ack, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,7 +166,7 @@ int dmp_node_lookup_store(dmp_node_lookup_t *l, const char *lname, size_t len,
     }
     if (rc == DMP_ENOTFOUND || rc == DMP_ENAME || rc == DMP_ETOOBIG) {
         fill->kind = DMP_NODE_FILL_NX;
-        fill->expires_ms = now + DMP_NODE_NEG_CACHE_MS;
+        fill->expires_ms = now + DMP_NODE_NX_CACHE_MS;
         return DMP_ENOTFOUND;
     }
     if (rc != 0)

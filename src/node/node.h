@@ -309,8 +309,15 @@ void dmp_node_serial_touch(_Atomic uint32_t *serial, int64_t now_ms);
 
 /* ---- answer lookup (lookup.c): the answer cache and the negative-cache generations ---- */
 #define DMP_NODE_NEG_SLOTS 4096
-/* Lifetime of a cached NXDOMAIN and of a cached "exists without values" (ms). */
+/* Lifetime of a cached "exists without values" (an empty non-terminal, ms): a delete or expiry
+ * that empties its subtree is not chased, so it may answer NODATA this long after. */
 #define DMP_NODE_NEG_CACHE_MS 30000
+/* Lifetime of a cached NXDOMAIN (ms). Its generation, checked on every hit, outdates it the
+ * moment a name at or below it is written (a put of N also drops N's own entry), so the
+ * lifetime bounds nothing that could go stale; it only keeps an entry from living for ever.
+ * With 30 s, names asked for again after half a minute (DMP clients polling empty mailbox
+ * slots every 30 s, a resolver's NXDOMAIN expiring) read the store twice each time. */
+#define DMP_NODE_NX_CACHE_MS 3600000
 
 /* Negative-cache generations, shared by every shard: a cached NXDOMAIN for X is valid only
  * while gen[slot(X)] still holds the value read before X was looked up in the store. A put of

@@ -351,6 +351,31 @@ static void t_lookup(void **state)
     /* entries end with the earliest expiry */
     l.now_ms = g_now + 61000;
     assert_int_equal(dmp_node_lookup(&l, "slot-0.mb.zone.test", 19, &v), DMP_ENOTFOUND);
+    /* A cached NXDOMAIN outlives DMP_NODE_NEG_CACHE_MS (its generation, not its age, outdates
+     * it): a record put straight into the store (no bump, no invalidation) is not seen until
+     * DMP_NODE_NX_CACHE_MS has passed; an empty non-terminal is read again after
+     * DMP_NODE_NEG_CACHE_MS. */
+    int64_t t0 = g_now + 100000;
+    l.now_ms = t0;
+    assert_int_equal(dmp_node_lookup(&l, "nx.zone.test", 12, &v), DMP_ENOTFOUND);
+    assert_int_equal(dmp_node_lookup(&l, "ent.zone.test", 13, &v), DMP_ENOTFOUND);
+    assert_int_equal(dmp_store_put(f.ts.s, "nx.zone.test", 12, (const uint8_t *)"n", 1, 86400, t0),
+                     0);
+    assert_int_equal(
+        dmp_store_put(f.ts.s, "a.ent.zone.test", 15, (const uint8_t *)"e", 1, 86400, t0), 0);
+    dmp_node_neggen_bump(g, "zone.test", "a.ent.zone.test", 15);
+    assert_int_equal(dmp_node_lookup(&l, "ent.zone.test", 13, &v), 0); /* NODATA, cached */
+    assert_int_equal(v.count, 0);
+    assert_int_equal(dmp_store_delete(f.ts.s, "a.ent.zone.test", 15, (const uint8_t *)"e", 1, NULL),
+                     0);
+    l.now_ms = t0 + DMP_NODE_NEG_CACHE_MS + 1000;
+    uint64_t neg = f.m.t[0].cache_neg_hits;
+    assert_int_equal(dmp_node_lookup(&l, "nx.zone.test", 12, &v), DMP_ENOTFOUND);
+    assert_int_equal(f.m.t[0].cache_neg_hits, neg + 1);
+    assert_int_equal(dmp_node_lookup(&l, "ent.zone.test", 13, &v), DMP_ENOTFOUND); /* read again */
+    l.now_ms = t0 + DMP_NODE_NX_CACHE_MS + 1000;
+    assert_int_equal(dmp_node_lookup(&l, "nx.zone.test", 12, &v), 0);
+    assert_int_equal(v.count, 1);
     /* without a cache every lookup reads the store */
     dmp_node_lookup_t l2;
     dmp_node_lookup_init(&l2, f.ts.s, NULL, NULL, &f.m.t[0], 60);

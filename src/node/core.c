@@ -58,13 +58,13 @@ static void core_invalidate(void *ctx, const char *lname, size_t len)
         dmp_cache_invalidate(sh->cache, lname, len);
 }
 
-static void shard_on_put(void *ctx, const char *lname, size_t len)
+static void shard_on_write(void *ctx, const char *lname, size_t len)
 {
     shard_t *sh = ctx;
     dmp_node_neggen_bump(&sh->core->neg, sh->core->apex, lname, len);
 }
 
-static void core_on_put(void *ctx, const char *lname, size_t len)
+static void core_on_write(void *ctx, const char *lname, size_t len)
 {
     dmp_node_core_t *c = ctx;
     dmp_node_neggen_bump(&c->neg, c->apex, lname, len);
@@ -203,7 +203,7 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
                                          .serial = &c->serial,
                                          .syncer = c->syncer_on ? &c->syncer : NULL,
                                          .invalidate = shard_invalidate,
-                                         .on_put = shard_on_put,
+                                         .on_write = shard_on_write,
                                          .ctx = sh},
                                  .max_batch = 64};
     }
@@ -272,7 +272,7 @@ static void barrier_run(barrier_t *b, dmp_node_tstats_t *st)
                                     .serial = &c->serial,
                                     .syncer = c->syncer_on ? &c->syncer : NULL,
                                     .invalidate = core_invalidate,
-                                    .on_put = core_on_put,
+                                    .on_write = core_on_write,
                                     .ctx = c};
         dmp_node_txn_exec(&env, b->t);
     }

@@ -105,23 +105,28 @@ void dmp_node_core_fill_drain(shard_t *sh)
                     free(x);
                     continue;
                 }
-                /* an NXDOMAIN whose generation moved since its read is outdated already */
+                /* an NXDOMAIN or empty non-terminal whose generation moved since its read is
+                 * outdated already */
                 uint32_t gen = atomic_load_explicit(
                     &c->neg.gen[dmp_node_neg_slot(name, x->name_len)], memory_order_acquire);
-                if (x->kind == DMP_NODE_FILL_NX && x->gen != gen) {
+                if ((x->kind == DMP_NODE_FILL_NX || x->kind == DMP_NODE_FILL_ENT) &&
+                    x->gen != gen) {
                     dropped++;
                     free(x);
                     continue;
                 }
-                /* already cached (the same answer: nothing was written since): keep it */
+                /* already cached and still valid (the same answer: nothing was written since):
+                 * keep it */
                 size_t bl = 0;
                 const uint8_t *b = NULL;
                 uint16_t cnt = 0;
+                int64_t exp = 0;
                 dmp_cache_result_t cr =
-                    dmp_cache_get(sh->cache, name, x->name_len, now, &b, &bl, &cnt);
-                bool have = cr == DMP_CACHE_NEGATIVE ||
-                            (cr == DMP_CACHE_HIT &&
-                             !(cnt == 0 && bl == sizeof(uint32_t) && memcmp(b, &gen, 4) != 0));
+                    dmp_cache_get_exp(sh->cache, name, x->name_len, now, &b, &bl, &cnt, &exp);
+                dmp_dns_rrset_view_t v;
+                bool neg_hit = false;
+                bool have = dmp_node_lookup_cached(&c->neg, name, x->name_len, cr, b, bl, cnt, exp,
+                                                   now, &v, &neg_hit) != DMP_EAGAIN;
                 if (!have && x->expires_ms > now) {
                     dmp_node_fill_t fl = {.kind = (dmp_node_fill_kind_t)x->kind,
                                           .rrs = x->data + x->name_len,
@@ -159,28 +164,15 @@ static int fe_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_vie
         int64_t exp = 0;
         cr = dmp_cache_read(cache, f->idx, lname, len, f->now_ms, f->blob, sizeof(f->blob), &blen,
                             &count, &exp);
-        if (cr == DMP_CACHE_NEGATIVE) {
-            f->neg_hits++;
-            return DMP_ENOTFOUND;
-        }
-        if (cr == DMP_CACHE_HIT && count == 0 && blen == sizeof(uint32_t)) {
-            uint32_t g;
-            memcpy(&g, f->blob, sizeof(g));
-            if (g == atomic_load_explicit(&c->neg.gen[dmp_node_neg_slot(lname, len)],
-                                          memory_order_acquire)) {
+        bool neg_hit = false; /* read as the shard reads its own entries */
+        int hr = dmp_node_lookup_cached(&c->neg, lname, len, cr, f->blob, blen, count, exp,
+                                        f->now_ms, out, &neg_hit);
+        if (hr != DMP_EAGAIN) {
+            if (neg_hit)
                 f->neg_hits++;
-                return DMP_ENOTFOUND;
-            }
-            cr = DMP_CACHE_MISS; /* a descendant was written since: look again */
-        }
-        if (cr == DMP_CACHE_HIT) {
-            f->hits++;
-            out->rrs = blen ? f->blob : NULL;
-            out->len = blen;
-            out->count = count;
-            if (count) /* the same TTL as the shard gives (dmp_node_lookup) */
-                dmp_node_lookup_clamp_ttl(out, exp, f->now_ms);
-            return 0;
+            else
+                f->hits++;
+            return hr;
         }
     }
     if (!c->fe_reads) {

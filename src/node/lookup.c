@@ -114,20 +114,60 @@ void dmp_node_lookup_clamp_ttl(dmp_dns_rrset_view_t *out, int64_t expires_ms, in
     out->ttl = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
 }
 
-/* Cache entry kinds: count > 0 = TXT RRset; count 0 with no blob = exists, no values (empty
- * non-terminal); count 0 with a 4-byte blob = NXDOMAIN, the blob being its generation, held in the
- * cache's negative class (dmp_cache_put_nx: a random-name flood evicts only other NXDOMAINs). A put
- * of N drops N's own entry on its shard and outdates cached NXDOMAINs of N's ancestors through the
- * generations. A delete or expiry that empties a subtree is not chased: its ancestors may
- * answer NODATA instead of NXDOMAIN for at most DMP_NODE_NEG_CACHE_MS (harmless). */
+/* Cache entry kinds: count > 0 = TXT RRset; count 0 with a 4-byte blob = NXDOMAIN, the blob
+ * being its generation, held in the cache's negative class (dmp_cache_put_nx: a random-name flood
+ * evicts only other NXDOMAINs); count 0 with an 8-byte blob (the generation, then a zero word) =
+ * exists, no values (an empty non-terminal), until the live record found below it expires. A
+ * change (put or delete) at N drops N's own entry on its shard and outdates the cached NXDOMAINs
+ * and empty non-terminals of N's ancestors through the generations: a put below an NXDOMAIN makes
+ * it a non-terminal, a delete below a non-terminal may empty it. (An older kind, count 0 with no
+ * blob, is still read as "exists, no values".) */
+enum { NX_BLOB = sizeof(uint32_t), ENT_BLOB = 2 * sizeof(uint32_t) };
+
+int dmp_node_lookup_cached(dmp_node_neggen_t *neg, const char *lname, size_t len,
+                           dmp_cache_result_t cr, const uint8_t *blob, size_t blen, uint16_t count,
+                           int64_t exp, int64_t now_ms, dmp_dns_rrset_view_t *out, bool *neg_hit)
+{
+    *neg_hit = false;
+    if (cr == DMP_CACHE_NEGATIVE) {
+        *neg_hit = true;
+        return DMP_ENOTFOUND;
+    }
+    if (cr != DMP_CACHE_HIT)
+        return DMP_EAGAIN;
+    if (count == 0 && (blen == NX_BLOB || blen == ENT_BLOB)) {
+        uint32_t g;
+        memcpy(&g, blob, sizeof(g));
+        uint32_t now_g = neg ? atomic_load_explicit(&neg->gen[dmp_node_neg_slot(lname, len)],
+                                                    memory_order_acquire)
+                             : 0;
+        if (g != now_g)
+            return DMP_EAGAIN; /* a name below was written since: look again */
+        if (blen == NX_BLOB) {
+            *neg_hit = true;
+            return DMP_ENOTFOUND;
+        }
+        blen = 0;
+    }
+    out->rrs = blen ? blob : NULL;
+    out->len = blen;
+    out->count = count;
+    if (count) /* a TXT entry lives exactly as long as its RRset */
+        dmp_node_lookup_clamp_ttl(out, exp, now_ms);
+    return 0;
+}
+
 int dmp_node_lookup_fill_cache(dmp_cache_t *cache, const char *lname, size_t len,
                                const dmp_node_fill_t *f)
 {
     switch (f->kind) {
     case DMP_NODE_FILL_TXT:
         return dmp_cache_put(cache, lname, len, f->rrs, f->rrs_len, f->count, f->expires_ms);
-    case DMP_NODE_FILL_ENT: /* a hit with count 0: "exists, no values" */
-        return dmp_cache_put(cache, lname, len, NULL, 0, 0, f->expires_ms);
+    case DMP_NODE_FILL_ENT: {
+        uint8_t b[ENT_BLOB] = {0};
+        memcpy(b, &f->gen, sizeof(f->gen));
+        return dmp_cache_put(cache, lname, len, b, sizeof(b), 0, f->expires_ms);
+    }
     case DMP_NODE_FILL_NX:
         return dmp_cache_put_nx(cache, lname, len, (const uint8_t *)&f->gen, sizeof(f->gen),
                                 f->expires_ms);
@@ -156,12 +196,17 @@ int dmp_node_lookup_store(dmp_node_lookup_t *l, const char *lname, size_t len,
          * mb-<hash> above slot-N.mb-<hash>): NODATA, never NXDOMAIN, or resolvers that
          * minimise QNAMEs (RFC 9156) would treat every name below as absent. */
         bool below = false;
-        int dr = dmp_store_has_descendant(l->store, lname, len, now, &below);
+        int64_t until = 0;
+        int dr = dmp_store_has_descendant_until(l->store, lname, len, now, &below, &until);
         if (dr != 0)
             return dr;
         if (below) {
+            /* a non-terminal at least until the record found below expires, unless something
+             * below is deleted first (the generation read above then moves) */
+            int64_t cap = now + DMP_NODE_NX_CACHE_MS;
             fill->kind = DMP_NODE_FILL_ENT;
-            fill->expires_ms = now + DMP_NODE_NEG_CACHE_MS;
+            fill->expires_ms =
+                until > now ? (until < cap ? until : cap) : now + DMP_NODE_NEG_CACHE_MS;
             out->rrs = NULL;
             out->len = 0;
             out->count = 0;
@@ -170,7 +215,7 @@ int dmp_node_lookup_store(dmp_node_lookup_t *l, const char *lname, size_t len,
     }
     if (rc == DMP_ENOTFOUND || rc == DMP_ENAME || rc == DMP_ETOOBIG) {
         fill->kind = DMP_NODE_FILL_NX;
-        fill->expires_ms = now + DMP_NODE_NEG_CACHE_MS;
+        fill->expires_ms = now + DMP_NODE_NX_CACHE_MS;
         return DMP_ENOTFOUND;
     }
     if (rc != 0)
@@ -207,28 +252,15 @@ int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view
         int64_t exp = 0;
         dmp_cache_result_t cr =
             dmp_cache_get_exp(l->cache, lname, len, now, &blob, &blen, &count, &exp);
-        if (cr == DMP_CACHE_HIT && count == 0 && blen == sizeof(uint32_t)) {
-            uint32_t g;
-            memcpy(&g, blob, sizeof(g));
-            if (g == neg_gen(l, lname, len)) {
+        bool neg_hit = false;
+        int hr = dmp_node_lookup_cached(l->neg, lname, len, cr, blob, blen, count, exp, now, out,
+                                        &neg_hit);
+        if (hr != DMP_EAGAIN) {
+            if (neg_hit)
                 DMP_STAT_INC(l->st, cache_neg_hits);
-                return DMP_ENOTFOUND;
-            }
-            cr = DMP_CACHE_MISS; /* a descendant was written since: look again */
-        }
-        if (cr == DMP_CACHE_HIT) {
-            DMP_STAT_INC(l->st, cache_hits);
-            out->rrs = blob;
-            out->len = blen;
-            out->count = count;
-            if (count)
-                dmp_node_lookup_clamp_ttl(out, exp,
-                                          now); /* a TXT entry lives exactly as long as its RRset */
-            return 0;
-        }
-        if (cr == DMP_CACHE_NEGATIVE) {
-            DMP_STAT_INC(l->st, cache_neg_hits);
-            return DMP_ENOTFOUND;
+            else
+                DMP_STAT_INC(l->st, cache_hits);
+            return hr;
         }
         DMP_STAT_INC(l->st, cache_misses);
     }

@@ -278,9 +278,9 @@ typedef struct {
     /* drops lname's answer-cache entry on the shard that owns it; the caller guarantees that
      * shard is not running (it is this thread, or parked for a multi-shard transaction) */
     void (*invalidate)(void *ctx, const char *lname, size_t len);
-    /* called for each put once it is in the store, before it is acknowledged (the node bumps
-     * the negative-cache generations of the name's ancestors here) */
-    void (*on_put)(void *ctx, const char *lname, size_t len);
+    /* called for each change (put or delete) once it is in the store, before it is acknowledged
+     * (the node bumps the negative-cache generations of the name's ancestors here) */
+    void (*on_write)(void *ctx, const char *lname, size_t len);
     void *ctx;
 } dmp_node_apply_env_t;
 
@@ -309,7 +309,15 @@ void dmp_node_serial_touch(_Atomic uint32_t *serial, int64_t now_ms);
 
 /* ---- answer lookup (lookup.c): the answer cache and the negative-cache generations ---- */
 #define DMP_NODE_NEG_SLOTS 4096
-/* Lifetime of a cached NXDOMAIN and of a cached "exists without values" (ms). */
+/* Longest life of a cached NXDOMAIN or empty non-terminal (ms). Their generation, checked on
+ * every hit, outdates them the moment a name below is written or deleted (a change at N also
+ * drops N's own entry), and an empty non-terminal ends when the live record found below it
+ * expires; so this bounds nothing that could go stale, it only keeps an entry from living for
+ * ever. (It was 30 s: then every name asked for again after half a minute, as DMP clients
+ * polling empty mailbox slots every 30 s do, read the store twice.) */
+#define DMP_NODE_NX_CACHE_MS 3600000
+/* Life of an empty non-terminal answered from the store's dead-entry bound (no live record seen
+ * below, only a run of expired ones not yet swept; dmp_store_has_descendant), ms. */
 #define DMP_NODE_NEG_CACHE_MS 30000
 
 /* Negative-cache generations, shared by every shard: a cached NXDOMAIN for X is valid only
@@ -355,7 +363,8 @@ int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view
 typedef enum {
     DMP_NODE_FILL_NONE = 0, /* nothing to cache */
     DMP_NODE_FILL_TXT,      /* rrs[0..rrs_len): count TXT RRs, until expires_ms */
-    DMP_NODE_FILL_ENT,      /* exists without values (an empty non-terminal) */
+    DMP_NODE_FILL_ENT,      /* exists without values (an empty non-terminal), while the
+                               negative generation is still gen, until expires_ms */
     DMP_NODE_FILL_NX,       /* NXDOMAIN, valid while the negative generation is still gen */
 } dmp_node_fill_kind_t;
 
@@ -367,6 +376,14 @@ typedef struct {
     uint32_t gen;
     int64_t expires_ms;
 } dmp_node_fill_t;
+
+/* What a cache entry (read by dmp_cache_get_exp or dmp_cache_read: result cr, blob, count,
+ * expiry exp) answers for lname, by the entry kinds in lookup.c: 0 with *out (an RRset, or count 0
+ * = exists without values), DMP_ENOTFOUND (NXDOMAIN), or DMP_EAGAIN (a miss: not cached, or its
+ * negative generation moved). *neg_hit tells a negative answer (NXDOMAIN) from the rest. */
+int dmp_node_lookup_cached(dmp_node_neggen_t *neg, const char *lname, size_t len,
+                           dmp_cache_result_t cr, const uint8_t *blob, size_t blen, uint16_t count,
+                           int64_t exp, int64_t now_ms, dmp_dns_rrset_view_t *out, bool *neg_hit);
 
 /* The RocksDB half of dmp_node_lookup (cache untouched, nothing counted or logged): any thread
  * with its own l (l->cache unused). 0 with the view, DMP_ENOTFOUND, or a store error; *fill says

@@ -205,9 +205,10 @@ static void after_write(const dmp_node_apply_env_t *env, dmp_node_txn_t *t, int6
         const dmp_node_change_t *c = &t->changes[i];
         if (env->invalidate)
             env->invalidate(env->ctx, c->lname, c->lname_len);
+        /* a put may turn an ancestor's NXDOMAIN into a non-terminal, a delete may empty it */
+        if (env->on_write)
+            env->on_write(env->ctx, c->lname, c->lname_len);
         if (c->op == DMP_NODE_CH_PUT) {
-            if (env->on_put)
-                env->on_put(env->ctx, c->lname, c->lname_len);
             DMP_STAT_INC(env->st, writes);
         } else {
             DMP_STAT_INC(env->st, deletes);

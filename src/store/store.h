@@ -100,6 +100,11 @@ int dmp_store_has_value(dmp_store_t *s, const char *name, size_t name_len, const
  * is the safe answer for DNS). Names are lowercased as everywhere. */
 int dmp_store_has_descendant(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
                              bool *out);
+/* The same, and *until (not NULL) = the expiry (ms) of the live record found below name, so
+ * name stays a non-terminal at least until then unless something below it is deleted; 0 when
+ * *out is false or came from the dead-entry bound. */
+int dmp_store_has_descendant_until(dmp_store_t *s, const char *name, size_t name_len,
+                                   int64_t now_ms, bool *out, int64_t *until);
 
 /* Rows physically in the store (live + expired-not-yet-swept). O(1): a persisted counter
  * updated in the same WriteBatch as every insert/removal. */

@@ -290,9 +290,17 @@ int dmp_store_has_value(dmp_store_t *s, const char *name, size_t name_len, const
 int dmp_store_has_descendant(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
                              bool *out)
 {
-    if (s == NULL || out == NULL)
+    int64_t until;
+    return dmp_store_has_descendant_until(s, name, name_len, now_ms, out, &until);
+}
+
+int dmp_store_has_descendant_until(dmp_store_t *s, const char *name, size_t name_len,
+                                   int64_t now_ms, bool *out, int64_t *until)
+{
+    if (s == NULL || out == NULL || until == NULL)
         return DMP_EINVAL;
     *out = false;
+    *until = 0;
     char ln[DMP_STORE_MAX_NAME];
     int rc = dmp_store_name_norm(name, name_len, ln);
     if (rc != 0)
@@ -329,6 +337,7 @@ int dmp_store_has_descendant(dmp_store_t *s, const char *name, size_t name_len, 
         const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
         if (vl == 8 && dmp_store_ob64_get(v) > now_ms) {
             *out = true;
+            *until = dmp_store_ob64_get(v);
             break;
         }
         /* Bounded work: a long run of dead entries (a sweep is due) answers "exists", the
@@ -344,6 +353,7 @@ int dmp_store_has_descendant(dmp_store_t *s, const char *name, size_t name_len, 
     rocksdb_readoptions_destroy(ro);
     if ((rc = dmp_store_rerr(err)) != 0) {
         *out = false;
+        *until = 0;
         return rc;
     }
     return 0;

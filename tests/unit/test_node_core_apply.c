@@ -114,7 +114,7 @@ static void t_store_apply(void **state)
 typedef struct {
     int done;
     int invalidated;
-    int puts;
+    int writes;
     char last_inval[256];
 } hooks_t;
 
@@ -125,11 +125,11 @@ static void h_inval(void *ctx, const char *lname, size_t len)
     snprintf(h->last_inval, sizeof(h->last_inval), "%.*s", (int)len, lname);
 }
 
-static void h_put(void *ctx, const char *lname, size_t len)
+static void h_write(void *ctx, const char *lname, size_t len)
 {
     (void)lname;
     (void)len;
-    ((hooks_t *)ctx)->puts++;
+    ((hooks_t *)ctx)->writes++;
 }
 
 static void h_done(dmp_node_txn_t *t)
@@ -154,7 +154,7 @@ static void fix_open(fix_t *f)
                                     .st = &f->m.t[0],
                                     .now_ms = fake_now,
                                     .invalidate = h_inval,
-                                    .on_put = h_put,
+                                    .on_write = h_write,
                                     .ctx = &f->hk};
 }
 
@@ -197,7 +197,7 @@ static void t_txn_exec(void **state)
     assert_int_equal(ch[0].removed, 1);
     assert_int_equal(f.hk.done, 2);
     assert_int_equal(f.hk.invalidated, 3);
-    assert_int_equal(f.hk.puts, 2);
+    assert_int_equal(f.hk.writes, 3); /* the delete too: it may empty an ancestor */
     assert_int_equal(atomic_load(&serial), (uint32_t)(g_now / 1000));
     assert_false(has(f.ts.s, "n.test", "a"));
     assert_true(has(f.ts.s, "n.test", "b") && has(f.ts.s, "n.test", "c"));
@@ -351,6 +351,40 @@ static void t_lookup(void **state)
     /* entries end with the earliest expiry */
     l.now_ms = g_now + 61000;
     assert_int_equal(dmp_node_lookup(&l, "slot-0.mb.zone.test", 19, &v), DMP_ENOTFOUND);
+    /* Cached NXDOMAINs and empty non-terminals are outdated by their generation, not by their
+     * age (records put or deleted straight in the store below, with no bump and no invalidation,
+     * are not seen for DMP_NODE_NX_CACHE_MS); an empty non-terminal also ends when the record
+     * found below it expires. */
+    int64_t t0 = g_now + 100000;
+    l.now_ms = t0;
+    assert_int_equal(dmp_node_lookup(&l, "nx.zone.test", 12, &v), DMP_ENOTFOUND);
+    assert_int_equal(
+        dmp_store_put(f.ts.s, "a.ent.zone.test", 15, (const uint8_t *)"e", 1, 86400, t0), 0);
+    assert_int_equal(
+        dmp_store_put(f.ts.s, "b.short.zone.test", 17, (const uint8_t *)"s", 1, 100, t0), 0);
+    assert_int_equal(dmp_node_lookup(&l, "ent.zone.test", 13, &v), 0); /* NODATA, cached */
+    assert_int_equal(v.count, 0);
+    assert_int_equal(dmp_node_lookup(&l, "short.zone.test", 15, &v), 0);
+    assert_int_equal(dmp_store_put(f.ts.s, "nx.zone.test", 12, (const uint8_t *)"n", 1, 86400, t0),
+                     0);
+    assert_int_equal(dmp_store_delete(f.ts.s, "a.ent.zone.test", 15, (const uint8_t *)"e", 1, NULL),
+                     0);
+    l.now_ms = t0 + 60000; /* longer than the 30 s these entries used to live */
+    uint64_t neg = f.m.t[0].cache_neg_hits, hits = f.m.t[0].cache_hits;
+    assert_int_equal(dmp_node_lookup(&l, "nx.zone.test", 12, &v), DMP_ENOTFOUND);
+    assert_int_equal(f.m.t[0].cache_neg_hits, neg + 1);
+    assert_int_equal(dmp_node_lookup(&l, "ent.zone.test", 13, &v), 0);
+    assert_int_equal(v.count, 0);
+    assert_int_equal(f.m.t[0].cache_hits, hits + 1);
+    /* the delete's bump (as dmp_node_apply makes it) outdates the non-terminal */
+    dmp_node_neggen_bump(g, "zone.test", "a.ent.zone.test", 15);
+    assert_int_equal(dmp_node_lookup(&l, "ent.zone.test", 13, &v), DMP_ENOTFOUND);
+    /* the only record below short.zone.test expired at t0 + 100 s: so did its entry */
+    l.now_ms = t0 + 101000;
+    assert_int_equal(dmp_node_lookup(&l, "short.zone.test", 15, &v), DMP_ENOTFOUND);
+    l.now_ms = t0 + DMP_NODE_NX_CACHE_MS + 1000;
+    assert_int_equal(dmp_node_lookup(&l, "nx.zone.test", 12, &v), 0);
+    assert_int_equal(v.count, 1);
     /* without a cache every lookup reads the store */
     dmp_node_lookup_t l2;
     dmp_node_lookup_init(&l2, f.ts.s, NULL, NULL, &f.m.t[0], 60);

@@ -519,6 +519,23 @@ static void t_core_frontend(void **state)
     assert_int_equal(s.out[3] & 0xF, 0); /* NODATA now (an empty non-terminal) */
     assert_true(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
     assert_int_equal(out[3] & 0xF, 0);
+    /* cached as such on its shard, until the name below is deleted: outdated at once (the
+     * frontend misses; here, without frontend reads, the shard answers), then NXDOMAIN */
+    shard_query(&ex, c, "nope.zone.test", q, ql, &s);
+    assert_int_equal(s.out[3] & 0xF, 0);
+    {
+        dmp_node_change_t dc;
+        mk(&dc, DMP_NODE_CH_DEL_ALL, "a.nope.zone.test", NULL);
+        dmp_node_txn_t dt = {.changes = &dc, .n = 1, .done = wg_done, .ctx = &wg};
+        assert_int_equal(dmp_node_apply(c, &dt), 0);
+        wg_wait(&wg, ++nw);
+        assert_int_equal(dt.result, 0);
+    }
+    assert_false(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
+    shard_query(&ex, c, "nope.zone.test", q, ql, &s);
+    assert_int_equal(s.out[3] & 0xF, 3);
+    assert_true(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
+    assert_int_equal(out[3] & 0xF, 3);
 
     /* a writer and a frontend at once: never an answer older than the last acknowledged write */
     static fe_race_t r;

@@ -125,3 +125,13 @@ size_t dmp_store_dkey_make(uint8_t *out, const char *lname, size_t nl, const uin
     dmp_store_name_reverse(lname, nl, rev);
     return dmp_store_rkey_make(out, rev, nl, hash);
 }
+
+void dmp_store_to_public(const dmp_store_rec_t *rec, const uint8_t hash[32], dmp_store_record_t *r)
+{
+    r->value = rec->value;
+    r->value_len = rec->value_len;
+    r->ttl = rec->ttl;
+    r->stored_ms = rec->stored_ms;
+    r->expires_ms = rec->expires_ms;
+    memcpy(r->hash, hash, 32);
+}

@@ -58,5 +58,7 @@ size_t dmp_store_dkey_make(uint8_t *out, const char *lname, size_t nl, const uin
 void dmp_store_rec_hdr(uint8_t hdr[DMP_STORE_REC_HDR], uint32_t ttl, int64_t stored_ms,
                        int64_t expires_ms, uint64_t seq);
 int dmp_store_rec_parse(const uint8_t *buf, size_t len, dmp_store_rec_t *out);
+/* The public view of a parsed row (pointers into rec's buffer) with its value hash. */
+void dmp_store_to_public(const dmp_store_rec_t *rec, const uint8_t hash[32], dmp_store_record_t *r);
 
 #endif

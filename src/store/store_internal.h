@@ -199,7 +199,4 @@ int dmp_store_load_check(dmp_store_t *s, const char *path, char *errbuf, size_t 
 /* rocksdb::Iterator::Refresh() on it: 0, or -1 when RocksDB refused (the caller rebuilds it). */
 int dmp_store_iter_refresh(rocksdb_iterator_t *it);
 
-/* ---- store_read.c ---- */
-void dmp_store_to_public(const dmp_store_rec_t *rec, const uint8_t hash[32], dmp_store_record_t *r);
-
 #endif

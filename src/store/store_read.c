@@ -47,16 +47,6 @@ static int getent_cmp(const void *a, const void *b)
     return memcmp(x->hash, y->hash, 32);
 }
 
-void dmp_store_to_public(const dmp_store_rec_t *rec, const uint8_t hash[32], dmp_store_record_t *r)
-{
-    r->value = rec->value;
-    r->value_len = rec->value_len;
-    r->ttl = rec->ttl;
-    r->stored_ms = rec->stored_ms;
-    r->expires_ms = rec->expires_ms;
-    memcpy(r->hash, hash, 32);
-}
-
 /* Value bytes of one get: on the stack for the usual RRset (one or a few values of a few hundred
  * bytes), on the heap past that. */
 typedef struct {
@@ -151,6 +141,68 @@ static rocksdb_iterator_t *reader_iter(dmp_store_reader_t *r, bool fill, int64_t
     return r->it[i];
 }
 
+/* ---- the live rows of one name ---- */
+
+/* A live row of the RRset being walked: its value hash and parsed record. Non-zero stops the
+ * walk and is returned by it. */
+typedef int (*live_fn)(void *ctx, const uint8_t hash[32], const dmp_store_rec_t *rec);
+
+/* Seeks it to the RRset whose prefix key is pkey[0..pl) (the name, 0x00 and 32 zero bytes) and
+ * calls fn for each live row (parsed, expiring after now_ms), in key order. The caller reads
+ * the iterator's error. */
+static int walk_live(rocksdb_iterator_t *it, const uint8_t *pkey, size_t pl, int64_t now_ms,
+                     live_fn fn, void *ctx)
+{
+    int rc = 0;
+    for (rocksdb_iter_seek(it, (const char *)pkey, pl); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        if (kl != pl || memcmp(k, pkey, pl - 32) != 0)
+            break;
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        dmp_store_rec_t rec;
+        if (dmp_store_rec_parse(v, vl, &rec) != 0 || rec.expires_ms <= now_ms)
+            continue;
+        if ((rc = fn(ctx, k + pl - 32, &rec)) != 0)
+            break;
+    }
+    return rc;
+}
+
+/* What one get collects: the live rows (their values copied into vals) before sorting. */
+typedef struct {
+    getent_t stack_ents[16];
+    getent_t *ents;
+    size_t n, cap;
+    valbuf_t vals;
+} getcoll_t;
+
+static int get_collect(void *ctx, const uint8_t hash[32], const dmp_store_rec_t *rec)
+{
+    getcoll_t *g = ctx;
+    if (g->n == g->cap) {
+        size_t nc = g->cap * 2;
+        getent_t *ne =
+            g->ents == g->stack_ents ? malloc(nc * sizeof *ne) : realloc(g->ents, nc * sizeof *ne);
+        if (ne == NULL)
+            return DMP_ENOMEM;
+        if (g->ents == g->stack_ents)
+            memcpy(ne, g->stack_ents, sizeof g->stack_ents);
+        g->ents = ne;
+        g->cap = nc;
+    }
+    getent_t *e = &g->ents[g->n];
+    e->off = g->vals.len;
+    e->len = rec->value_len;
+    e->rec = *rec;
+    memcpy(e->hash, hash, 32);
+    int rc = valbuf_append(&g->vals, rec->value, rec->value_len);
+    if (rc == 0)
+        g->n++;
+    return rc;
+}
+
 int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
                   dmp_store_visit_fn fn, void *ctx)
 {
@@ -169,13 +221,13 @@ int dmp_store_get_with(dmp_store_t *s, dmp_store_reader_t *rd, const char *name,
     uint8_t pkey[DMP_STORE_RKEY_MAX];
     size_t pl = dmp_store_rkey_make(pkey, ln, name_len, (const uint8_t[32]){0});
 
-    getent_t stack_ents[16];
-    getent_t *ents = stack_ents;
-    size_t n = 0, cap = 16;
-    valbuf_t vals;
-    vals.p = vals.stack;
-    vals.len = 0;
-    vals.cap = sizeof vals.stack;
+    getcoll_t g;
+    g.ents = g.stack_ents;
+    g.n = 0;
+    g.cap = sizeof g.stack_ents / sizeof g.stack_ents[0];
+    g.vals.p = g.vals.stack;
+    g.vals.len = 0;
+    g.vals.cap = sizeof g.vals.stack;
     bool fill = query_fill(s);
     rocksdb_iterator_t *it =
         rd != NULL ? reader_iter(rd, fill, now_ms)
@@ -183,38 +235,7 @@ int dmp_store_get_with(dmp_store_t *s, dmp_store_reader_t *rd, const char *name,
                                                 s->cf[CF_RECORDS]);
     if (it == NULL)
         return DMP_ENOMEM;
-    for (rocksdb_iter_seek(it, (const char *)pkey, pl); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
-        size_t kl, vl;
-        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
-        if (kl != pl || memcmp(k, pkey, pl - 32) != 0)
-            break;
-        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
-        dmp_store_rec_t rec;
-        if (dmp_store_rec_parse(v, vl, &rec) != 0 || rec.expires_ms <= now_ms)
-            continue;
-        if (n == cap) {
-            size_t nc = cap * 2;
-            getent_t *ne =
-                ents == stack_ents ? malloc(nc * sizeof *ne) : realloc(ents, nc * sizeof *ne);
-            if (ne == NULL) {
-                rc = DMP_ENOMEM;
-                break;
-            }
-            if (ents == stack_ents)
-                memcpy(ne, stack_ents, sizeof stack_ents);
-            ents = ne;
-            cap = nc;
-        }
-        getent_t *e = &ents[n];
-        e->off = vals.len;
-        e->len = rec.value_len;
-        e->rec = rec;
-        memcpy(e->hash, k + pl - 32, 32);
-        if ((rc = valbuf_append(&vals, rec.value, rec.value_len)) != 0)
-            break;
-        n++;
-    }
+    rc = walk_live(it, pkey, pl, now_ms, get_collect, &g);
     char *err = NULL;
     rocksdb_iter_get_error(it, &err);
     if (rd == NULL || err != NULL) {
@@ -226,23 +247,23 @@ int dmp_store_get_with(dmp_store_t *s, dmp_store_reader_t *rd, const char *name,
         rc = dmp_store_rerr(err);
     else if (err != NULL)
         rocksdb_free(err);
-    if (rc == 0 && n == 0)
+    if (rc == 0 && g.n == 0)
         rc = DMP_ENOTFOUND;
     if (rc == 0) {
-        if (n > 1)
-            qsort(ents, n, sizeof *ents, getent_cmp);
-        for (size_t i = 0; i < n; i++) {
+        if (g.n > 1)
+            qsort(g.ents, g.n, sizeof *g.ents, getent_cmp);
+        for (size_t i = 0; i < g.n; i++) {
             dmp_store_record_t r;
-            ents[i].rec.value = vals.p + ents[i].off;
-            dmp_store_to_public(&ents[i].rec, ents[i].hash, &r);
+            g.ents[i].rec.value = g.vals.p + g.ents[i].off;
+            dmp_store_to_public(&g.ents[i].rec, g.ents[i].hash, &r);
             if (fn(ctx, ln, name_len, &r) != 0)
                 break;
         }
     }
-    if (ents != stack_ents)
-        free(ents);
-    if (vals.p != vals.stack)
-        free(vals.p);
+    if (g.ents != g.stack_ents)
+        free(g.ents);
+    if (g.vals.p != g.vals.stack)
+        free(g.vals.p);
     return rc;
 }
 
@@ -260,6 +281,60 @@ int dmp_store_count_values_ex(dmp_store_t *s, const char *name, size_t name_len,
     return dmp_store_put_probe(s, name, name_len, NULL, 0, now_ms, count, rdata_bytes, NULL);
 }
 
+/* What a put's probe counts: live values, their TXT RDATA bytes, and whether hash is one. */
+typedef struct {
+    size_t n, bytes;
+    const uint8_t *hash; /* NULL: not asked */
+    bool found;
+} probe_t;
+
+static int probe_row(void *ctx, const uint8_t hash[32], const dmp_store_rec_t *rec)
+{
+    probe_t *p = ctx;
+    p->n++;
+    p->bytes += dmp_store_txt_rdata_len(rec->value_len);
+    if (p->hash != NULL && !p->found && memcmp(hash, p->hash, 32) == 0)
+        p->found = true;
+    return 0;
+}
+
+int dmp_store_put_probe(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
+                        size_t value_len, int64_t now_ms, size_t *count, size_t *rdata_bytes,
+                        bool *present)
+{
+    if (count)
+        *count = 0;
+    if (rdata_bytes)
+        *rdata_bytes = 0;
+    if (present)
+        *present = false;
+    if (s == NULL || (value == NULL && value_len > 0))
+        return DMP_EINVAL;
+    char ln[DMP_STORE_MAX_NAME];
+    int rc = dmp_store_name_norm(name, name_len, ln);
+    if (rc != 0)
+        return rc;
+    uint8_t hash[32], pkey[DMP_STORE_RKEY_MAX];
+    if (present)
+        dmp_store_sha256(hash, value, value_len);
+    size_t pl = dmp_store_rkey_make(pkey, ln, name_len, (const uint8_t[32]){0});
+    probe_t p = {0, 0, present ? hash : NULL, false};
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rprefix, s->cf[CF_RECORDS]);
+    (void)walk_live(it, pkey, pl, now_ms, probe_row, &p);
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    if ((rc = dmp_store_rerr(err)) != 0)
+        return rc;
+    if (count)
+        *count = p.n;
+    if (rdata_bytes)
+        *rdata_bytes = p.bytes;
+    if (present)
+        *present = p.found;
+    return 0;
+}
+
 int dmp_store_has_value(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
                         size_t value_len, int64_t now_ms, bool *out)
 {
@@ -271,7 +346,7 @@ int dmp_store_has_value(dmp_store_t *s, const char *name, size_t name_len, const
     if (rc != 0)
         return rc;
     uint8_t hash[32], rkey[DMP_STORE_RKEY_MAX];
-    crypto_hash_sha256(hash, value_len ? value : (const uint8_t *)"", value_len);
+    dmp_store_sha256(hash, value, value_len);
     size_t rkl = dmp_store_rkey_make(rkey, ln, name_len, hash);
     char *err = NULL;
     size_t vl = 0;

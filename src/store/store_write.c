@@ -136,58 +136,6 @@ bool dmp_store_writes_failing(const dmp_store_t *s)
     return s && atomic_load(&((dmp_store_t *)s)->write_failed) != 0;
 }
 
-int dmp_store_put_probe(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
-                        size_t value_len, int64_t now_ms, size_t *count, size_t *rdata_bytes,
-                        bool *present)
-{
-    if (count)
-        *count = 0;
-    if (rdata_bytes)
-        *rdata_bytes = 0;
-    if (present)
-        *present = false;
-    if (s == NULL || (value == NULL && value_len > 0))
-        return DMP_EINVAL;
-    char ln[DMP_STORE_MAX_NAME];
-    int rc = dmp_store_name_norm(name, name_len, ln);
-    if (rc != 0)
-        return rc;
-    uint8_t hash[32], pkey[DMP_STORE_RKEY_MAX];
-    if (present)
-        dmp_store_sha256(hash, value, value_len);
-    size_t pl = dmp_store_rkey_make(pkey, ln, name_len, (const uint8_t[32]){0});
-    size_t n = 0, bytes = 0;
-    bool found = false;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rprefix, s->cf[CF_RECORDS]);
-    for (rocksdb_iter_seek(it, (const char *)pkey, pl); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
-        size_t kl, vl;
-        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
-        if (kl != pl || memcmp(k, pkey, pl - 32) != 0)
-            break;
-        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
-        dmp_store_rec_t rec;
-        if (dmp_store_rec_parse(v, vl, &rec) == 0 && rec.expires_ms > now_ms) {
-            n++;
-            bytes += dmp_store_txt_rdata_len(rec.value_len);
-            if (present && !found && memcmp(k + pl - 32, hash, 32) == 0)
-                found = true;
-        }
-    }
-    char *err = NULL;
-    rocksdb_iter_get_error(it, &err);
-    rocksdb_iter_destroy(it);
-    if ((rc = dmp_store_rerr(err)) != 0)
-        return rc;
-    if (count)
-        *count = n;
-    if (rdata_bytes)
-        *rdata_bytes = bytes;
-    if (present)
-        *present = found;
-    return 0;
-}
-
 int dmp_store_put(dmp_store_t *s, const char *name, size_t name_len, const uint8_t *value,
                   size_t value_len, uint32_t ttl, int64_t now_ms)
 {

@@ -1,5 +1,6 @@
-/* node: the node core's state, shared by core.c (shards, the write path, the shard hooks) and
- * core_frontend.c (the frontends' query path and the fill rings). Not part of the API. */
+/* node: the node core's state, shared by core.c (shards, the write path, the shard hooks),
+ * core_frontend.c (the frontends' query path and the fill rings) and core_answer.c (what both
+ * use to answer). Not part of the API. */
 #ifndef DMP_NODE_CORE_INT_H
 #define DMP_NODE_CORE_INT_H
 
@@ -87,7 +88,7 @@ static inline int64_t dmp_node_core_now_coarse(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- core.c ---- */
+/* ---- core_answer.c (dmp_node_core_shard_of is in node.h) ---- */
 void dmp_node_core_zone_from_cfg(const dmp_node_config_t *c, dmp_dns_zone_t *z);
 /* EDNS options of one query (cookies with the caller's secrets, NSID, keepalive). */
 void dmp_node_core_query_opts(dmp_node_core_t *c, dmp_dns_cookie_secret_t *cookie,
@@ -100,6 +101,8 @@ bool dmp_node_core_rrl_apply(dmp_node_core_t *c, _Atomic(dmp_node_rrl_t *) *hz,
                              dmp_node_tstats_t *st, const struct sockaddr *peer, socklen_t peer_len,
                              const dmp_dns_result_t *res, const uint8_t *pkt, size_t len,
                              uint8_t *out, size_t cap, size_t *out_len, int64_t now_ns);
+/* Waits until no query thread announces r (each holds it for one check), then frees it. */
+void dmp_node_core_rrl_retire(dmp_node_core_t *c, dmp_node_rrl_t *r);
 
 /* ---- core_frontend.c ---- */
 /* Sets up the frontends (c->fe, and the fill rings when c->fe_reads and the cache is on). */

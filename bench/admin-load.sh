@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # admin-load.sh: `dnsmesh-admin load` of one input into fresh stores, two builds interleaved
 # (BEFORE, AFTER), RUNS times each; per run: wall seconds, user + system CPU seconds, records/s
-# wall and per CPU-second, peak RSS (/usr/bin/time), the load average before and after, and the
-# loader's table-file summary. Every store is removed after its run. Run it under
-# `flock /work/bench.lock` on the shared box; make the input with bench/gen_records.py.
+# wall and per CPU-second, peak RSS (/usr/bin/time), the load average before and after, the
+# loader's table-file summary and its phases (wall/CPU seconds each, where it prints them).
+# Every store is removed after its run. Run it under `flock /work/bench.lock` on the shared
+# box; make the input with bench/gen_records.py.
 #
 #   bench/admin-load.sh --before BIN --after BIN --input FILE [--runs R] [--dir DIR]
 set -euo pipefail
@@ -22,7 +23,7 @@ while [[ $# -gt 0 ]]; do
     --input) INPUT=$2; shift 2 ;;
     --runs) [[ $2 =~ ^[0-9]+$ && $2 -ge 1 && $2 -le 20 ]] || { echo "admin-load.sh: --runs 1..20" >&2; exit 2; }; RUNS=$2; shift 2 ;;
     --dir) DIR=$2; shift 2 ;;
-    -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "admin-load.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -45,5 +46,7 @@ for r in $(seq 1 "$RUNS"); do
             "rec_per_s_wall=$(echo "$n / $e" | bc) rec_per_cpu_s=$(echo "$n / $cpu" | bc)" \
             "maxrss_kb=$m loadavg=[$la0] -> [$(cut -d' ' -f1-3 /proc/loadavg)]" \
             "$(grep 'table files' "$OUT" | sed 's/^ *//; s/;.*//')"
+        # the loader's own phases (wall/CPU seconds), where it prints them
+        grep 'phases' "$OUT" | sed 's/^ */  /' || true
     done
 done

@@ -233,7 +233,11 @@ typedef struct dmp_store_load dmp_store_load_t;
  * refuses the load: commit returns DMP_EINVAL with stats->bad_index = last_index. */
 typedef int (*dmp_store_load_name_fn)(void *ctx, const char *name, size_t name_len, size_t values,
                                       size_t rdata_bytes, size_t last_index);
-/* Progress: stage ("hash", "sort", "check", "write", "ingest", "commit"), done of total. */
+/* Progress: stage ("hash", "sort", "layout", "orders", "check", "deltas", "write", "ingest",
+ * "commit", in that order), done of total. Each stage reports done = 0 when it starts, so the
+ * time from one stage's first report to the next one's is that stage's (the table writers run
+ * from "orders" on: "orders", "check" and "deltas" run beside them on the calling thread,
+ * "write" is the wait for them). */
 typedef void (*dmp_store_load_progress_fn)(void *ctx, const char *stage, uint64_t done,
                                            uint64_t total);
 

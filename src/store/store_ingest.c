@@ -446,6 +446,7 @@ static int check_names(dmp_store_ingest_t *g)
     rocksdb_iter_seek_to_first(it);
     bool empty = !rocksdb_iter_valid(it);
     int rc = 0;
+    progress(g, "check", 0, g->nu);
     for (size_t i = 0; i < g->nu && rc == 0;) {
         const dmp_store_row_t *e0 = &g->rows[i];
         size_t j = i + 1;
@@ -518,6 +519,7 @@ static int deltas(dmp_store_ingest_t *g)
     uint32_t *firsts = NULL;
     int rc = touched ? 0 : DMP_ENOMEM;
     size_t jbytes = 0, nnew = 0;
+    progress(g, "deltas", 0, g->nu);
     for (int t = 1; rc == 0 && t < DMP_STORE_LOAD_THREADS; t++)
         for (size_t b = 0; b < DMP_STORE_MERKLE_BUCKETS; b++)
             xor32(mk[b], g->mk[t][b]);

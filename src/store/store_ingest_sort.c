@@ -274,6 +274,8 @@ int dmp_store_ingest_sort(dmp_store_ingest_t *g, dmp_store_skey_t **out, size_t 
 {
     const dmp_store_load_t *l = g->l;
     size_t cnt = l->n;
+    if (g->progress)
+        g->progress(g->ctx, "sort", 0, cnt);
     dmp_store_skey_t *v = malloc((cnt ? cnt : 1) * sizeof *v);
     if (v == NULL)
         return DMP_ENOMEM;

@@ -419,6 +419,8 @@ int dmp_store_ingest_write_start(dmp_store_ingest_t *g)
     add_tasks(p, CF_EXPIRY, g->nu, nw, true);
     for (size_t t = 1; t < nw; t++)
         p->started[t] = pthread_create(&p->th[t], NULL, pool_thread, p) == 0;
+    if (g->progress)
+        g->progress(g->ctx, "orders", 0, g->nu);
     int rc = dmp_store_ingest_order_expiry(g, &p->exp_ord);
     if (rc == 0)
         rc = dmp_store_ingest_order_buckets(g, &p->bkt_ord);
@@ -442,10 +444,13 @@ int dmp_store_ingest_write_finish(dmp_store_ingest_t *g, int rc)
     wpool_t *p = g->pool;
     if (p == NULL)
         return rc ? rc : DMP_EINVAL;
-    if (rc != 0)
+    if (rc != 0) {
         pool_fail(p, WPOOL_ABORTED);
-    else
+    } else {
+        if (g->progress)
+            g->progress(g->ctx, "write", atomic_load(&p->rows_done), g->nu);
         pool_work(p, true); /* this thread joins in */
+    }
     for (size_t t = 1; t < p->nw; t++)
         if (p->started[t])
             pthread_join(p->th[t], NULL);

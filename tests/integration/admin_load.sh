@@ -81,6 +81,8 @@ grep -q "loaded 3000 records" "$dir/sum" || fail "summary: $(cat "$dir/sum")"
 grep -q "3000 new rows" "$dir/sum" || fail "summary rows: $(cat "$dir/sum")"
 grep -q "journaled as one change set" "$dir/sum" || fail "journal: $(cat "$dir/sum")"
 grep -q "records/s" "$dir/progress" || fail "no progress on stderr"
+grep -q "phases (wall/CPU seconds): read .*, sort .*, write .*, commit " "$dir/sum" ||
+  fail "phases: $(cat "$dir/sum")"
 start "$dir/a"
 check_dns "$dir/g/records.jsonl" || fail "DNS answers after the jsonl load"
 # an absent name is NXDOMAIN, the empty non-terminal above a slot is NODATA
@@ -128,6 +130,18 @@ set +e
 "$admin" --db "$dir/a" load "$dir/bad2.jsonl" >/dev/null 2>"$dir/e"; st=$?
 set -e
 [[ $st == 1 ]] && grep -qF "bad2.jsonl:1: expected" "$dir/e" || fail "ttl true: $(cat "$dir/e")"
+# a NUL byte names its line (the parser finds the first one in one pass); an earlier bad line
+# is still the one reported
+printf '{"name": "a.mesh.test", "value": "v"}\n{"name": "b.mesh.test", "value": "v\0w"}\n' >"$dir/nul.jsonl"
+set +e
+"$admin" --db "$dir/a" load "$dir/nul.jsonl" >/dev/null 2>"$dir/e"; st=$?
+set -e
+[[ $st == 1 ]] && grep -qF "nul.jsonl:2: a NUL byte" "$dir/e" || fail "NUL: $(cat "$dir/e")"
+printf '{"name": "a!.mesh.test", "value": "v"}\n{"name": "b.mesh.test", "value": "v\0w"}\n' >"$dir/nul2.jsonl"
+set +e
+"$admin" --db "$dir/a" load "$dir/nul2.jsonl" >/dev/null 2>"$dir/e"; st=$?
+set -e
+[[ $st == 1 ]] && grep -qF "nul2.jsonl:1: invalid record name" "$dir/e" || fail "NUL after: $(cat "$dir/e")"
 printf '$ORIGIN mesh.test.\n$TTL 60\na TXT "ok"\nb TXT "unterminated\n' >"$dir/bad.zone"
 set +e
 "$admin" --db "$dir/a" load "$dir/bad.zone" >/dev/null 2>"$dir/e"; st=$?

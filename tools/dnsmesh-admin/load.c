@@ -21,6 +21,15 @@
 
 #include "load_int.h"
 
+/* jemalloc (linked into the programs, CMakeLists.txt) reads its options from this symbol: its
+ * memory in transparent huge pages (the kernel's "madvise" mode is enough). A 10M-record load
+ * allocates ~2.5 GiB of arrays (entries, sort elements, rows, names) and fills each once: in
+ * 4 KiB pages that took ~1.1M page faults, a fifth of the load's CPU on this paravirtualised
+ * box (docs/store.md "Bulk load"); in 2 MiB pages, ~70k. It applies to every dnsmesh-admin
+ * command (a few MiB more at most for the small ones); other allocators ignore it. */
+extern const char *malloc_conf;
+const char *malloc_conf = "thp:always";
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -292,6 +301,9 @@ static int parse_file(ld_t *L, const uint8_t *m, size_t len, bool jsonl, size_t 
 {
     zst_t z = {.dflt_ttl = -1};
     size_t line = 0;
+    /* the first NUL byte of the part, found in one pass (a call per line cost more than the
+     * scan); its line fails when the lines before it have passed */
+    const uint8_t *nul = len ? memchr(m, 0, len) : NULL;
     for (size_t off = 0; off < len;) {
         const uint8_t *nl = memchr(m + off, '\n', len - off);
         size_t end = nl ? (size_t)(nl - m) : len;
@@ -299,7 +311,7 @@ static int parse_file(ld_t *L, const uint8_t *m, size_t len, bool jsonl, size_t 
         const char *p = (const char *)m + off, *e = (const char *)m + end;
         while (e > p && e[-1] == '\r')
             e--;
-        if (memchr(p, 0, (size_t)(e - p)))
+        if (nul != NULL && nul < (const uint8_t *)e)
             return ld_fail(L, line, "a NUL byte");
         int rc = 0;
         if (jsonl) {
@@ -429,11 +441,26 @@ int admin_load_parse(const uint8_t *buf, size_t len, bool jsonl, const dmp_node_
     return rc;
 }
 
+/* The load's phases: reading (both parse threads), opening (joining the halves, the store),
+ * then the store loader's stages, each from its first progress report to the next stage's. */
+#define PHASES_MAX 16
+typedef struct {
+    const char *name;
+    double t, cpu; /* wall and process CPU seconds at its start */
+} phase_t;
+
 typedef struct {
     ld_t *L;
-    double stage_t;
     const char *stage;
+    phase_t ph[PHASES_MAX];
+    size_t nph;
 } prog_t;
+
+static void phase_start(prog_t *pg, const char *name, double t)
+{
+    if (pg->nph < PHASES_MAX)
+        pg->ph[pg->nph++] = (phase_t){name, t, cpu_s()};
+}
 
 static void on_progress(void *ctx, const char *stage, uint64_t done, uint64_t total)
 {
@@ -442,11 +469,41 @@ static void on_progress(void *ctx, const char *stage, uint64_t done, uint64_t to
     bool new_stage = pg->stage == NULL || strcmp(pg->stage, stage) != 0;
     if (!new_stage && t - pg->L->last_print < 1.0 && done < total)
         return;
-    if (new_stage)
+    if (new_stage) {
         pg->stage = stage;
+        phase_start(pg, stage, t);
+    }
     pg->L->last_print = t;
     fprintf(stderr, "load: %-6s %llu/%llu (%.1f s, cpu %.1f s)\n", stage, (unsigned long long)done,
             (unsigned long long)total, t - pg->L->t0, cpu_s());
+}
+
+/* "read 8.8/14.1, open 0.6/0.6, ..." (wall/CPU seconds per phase), up to the end at t_end */
+static void phases_text(const prog_t *pg, double t_end, double cpu_end, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < pg->nph && o < cap; i++) {
+        double t1 = i + 1 < pg->nph ? pg->ph[i + 1].t : t_end,
+               c1 = i + 1 < pg->nph ? pg->ph[i + 1].cpu : cpu_end;
+        int w = snprintf(out + o, cap - o, "%s%s %.1f/%.1f", i ? ", " : "", pg->ph[i].name,
+                         t1 - pg->ph[i].t, c1 - pg->ph[i].cpu);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+}
+
+static json_t *phases_json(const prog_t *pg, double t_end, double cpu_end)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < pg->nph; i++) {
+        double t1 = i + 1 < pg->nph ? pg->ph[i + 1].t : t_end,
+               c1 = i + 1 < pg->nph ? pg->ph[i + 1].cpu : cpu_end;
+        json_array_append_new(a, json_pack("{s:s,s:f,s:f}", "phase", pg->ph[i].name, "seconds",
+                                           t1 - pg->ph[i].t, "cpu_seconds", c1 - pg->ph[i].cpu));
+    }
+    return a;
 }
 
 static int on_name(void *ctx, const char *name, size_t nl, size_t values, size_t bytes, size_t last)
@@ -537,6 +594,8 @@ int admin_load(const char *db, const char *file, const char *format, bool json_o
     int rc = 0;
     ld_t L = {.path = file, .cfg = cfg};
     L.t0 = L.last_print = now_s();
+    prog_t pg = {.L = &L};
+    phase_start(&pg, "read", L.t0);
     if (exists && open_store(db, false, &s) != 0)
         rc = 1;
     dmp_store_load_t *ld = NULL;
@@ -553,6 +612,7 @@ int admin_load(const char *db, const char *file, const char *format, bool json_o
     double t_parse = now_s() - L.t0;
     if (rc == 0)
         progress_line(&L, true);
+    phase_start(&pg, "open", L.t0 + t_parse);
     if (rc == 0 && !exists && open_store(db, true, &s) != 0)
         rc = 1;
     dmp_store_load_stats_t stt;
@@ -560,7 +620,6 @@ int admin_load(const char *db, const char *file, const char *format, bool json_o
     if (rc == 0) {
         char tmp[4200], err[1024];
         snprintf(tmp, sizeof tmp, "%s/bulk-load.tmp", db);
-        prog_t pg = {.L = &L};
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -574,18 +633,19 @@ int admin_load(const char *db, const char *file, const char *format, bool json_o
             rc = 1;
         }
     }
-    double t_all = now_s() - L.t0;
+    double t_end = now_s(), t_all = t_end - L.t0, cpu_end = cpu_s();
     if (rc == 0) {
         double rate = (double)stt.records / (t_all > 1e-9 ? t_all : 1e-9);
         if (json_out) {
             json_t *r = json_pack(
-                "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:b,s:f,s:f,s:f}", "file", file,
-                "store", db, "records", (json_int_t)stt.records, "added", (json_int_t)stt.added,
-                "refreshed", (json_int_t)stt.refreshed, "duplicates", (json_int_t)stt.duplicates,
-                "names", (json_int_t)stt.names, "skipped_non_txt", (json_int_t)L.skipped,
-                "sst_files", (json_int_t)stt.sst_files, "sst_bytes", (json_int_t)stt.sst_bytes,
-                "serial", (int)stt.serial, "journaled", stt.journaled, "parse_seconds", t_parse,
-                "seconds", t_all, "records_per_second", rate);
+                "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:b,s:f,s:f,s:f,s:f,s:o}", "file",
+                file, "store", db, "records", (json_int_t)stt.records, "added",
+                (json_int_t)stt.added, "refreshed", (json_int_t)stt.refreshed, "duplicates",
+                (json_int_t)stt.duplicates, "names", (json_int_t)stt.names, "skipped_non_txt",
+                (json_int_t)L.skipped, "sst_files", (json_int_t)stt.sst_files, "sst_bytes",
+                (json_int_t)stt.sst_bytes, "serial", (int)stt.serial, "journaled", stt.journaled,
+                "parse_seconds", t_parse, "seconds", t_all, "records_per_second", rate,
+                "cpu_seconds", cpu_end, "phases", phases_json(&pg, t_end, cpu_end));
             char *js = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             printf("%s\n", js ? js : "{}");
             free(js);
@@ -604,6 +664,9 @@ int admin_load(const char *db, const char *file, const char *format, bool json_o
                    stt.journaled ? "journaled as one change set (IXFR)"
                                  : "not journaled (over 64 MiB): IXFR from an older serial "
                                    "falls back to AXFR");
+            char ph[1024];
+            phases_text(&pg, t_end, cpu_end, ph, sizeof ph);
+            printf("  phases (wall/CPU seconds): %s; CPU %.1f s in all\n", ph, cpu_end);
         }
     }
     dmp_store_load_free(ld);

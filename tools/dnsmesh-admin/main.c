@@ -63,8 +63,9 @@ static const char USAGE[] =
     "      the store as publishing the same records would (indexes, count, Merkle digests,\n"
     "      zone serial + 1; the journal holds the load as one change set up to 64 MiB, else\n"
     "      IXFR falls back to AXFR). It refuses a store a running node holds (RocksDB's\n"
-    "      LOCK). Progress goes to stderr, a summary to stdout. If it is killed between its\n"
-    "      first ingestion and its final batch the store is marked and will not open.\n"
+    "      LOCK). Progress goes to stderr, a summary (with wall/CPU seconds per phase) to\n"
+    "      stdout. If it is killed between its first ingestion and its final batch the store\n"
+    "      is marked and will not open.\n"
     "\n"
     "DUR is digits with an optional unit s, m, h, d or w (90d, 12h; bare digits = seconds).\n"
     "Exit status: 0 done, 1 failed or not found, 2 bad usage.\n";

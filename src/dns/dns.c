@@ -9,7 +9,7 @@
 
 #include "util/util.h"
 
-#include "dns/dns_internal.h"
+#include "dns/parse_int.h"
 
 #define SOA_REFRESH 3600u
 #define SOA_RETRY 600u

@@ -2,7 +2,7 @@
  * against the packet length; nothing is allocated. */
 #include <string.h>
 
-#include "dns/dns_internal.h"
+#include "dns/parse_int.h"
 #include "util/util.h"
 
 /* ---------------------------------------------------------------------------------------- */

@@ -30,13 +30,6 @@
 extern const char *malloc_conf;
 const char *malloc_conf = "thp:always";
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double cpu_s(void)
 {
     struct timespec ts;
@@ -44,106 +37,7 @@ static double cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-char *ld_arena(ld_t *L, size_t n)
-{
-    if (n > ARENA_BLOCK)
-        return NULL;
-    if (L->nblocks == 0 || L->used + n > L->block_size) {
-        /* blocks grow from 64 KiB to 16 MiB: small inputs stay small */
-        size_t bs = L->block_size ? L->block_size * 2 : (size_t)64 << 10;
-        L->block_size = bs > ARENA_BLOCK ? ARENA_BLOCK : bs;
-        while (L->block_size < n)
-            L->block_size *= 2;
-        if (L->nblocks == L->blocks_cap) {
-            size_t nc = L->blocks_cap ? L->blocks_cap * 2 : 16;
-            char **nb = realloc(L->blocks, nc * sizeof *nb);
-            if (!nb)
-                return NULL;
-            L->blocks = nb;
-            L->blocks_cap = nc;
-        }
-        if (!(L->blocks[L->nblocks] = malloc(L->block_size)))
-            return NULL;
-        L->nblocks++;
-        L->used = 0;
-    }
-    char *p = L->blocks[L->nblocks - 1] + L->used;
-    L->used += n;
-    return p;
-}
-
-int ld_fail(ld_t *L, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int ld_fail(ld_t *L, size_t line, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(L->err_msg, sizeof L->err_msg, fmt, ap);
-    va_end(ap);
-    L->err_line = line;
-    snprintf(L->err, sizeof L->err, "%s:%zu: %s", L->path, line, L->err_msg);
-    return 1;
-}
-
-static void progress_line(ld_t *L, bool force)
-{
-    double t = now_s();
-    if (!force && t - L->last_print < 1.0)
-        return;
-    L->last_print = t;
-    fprintf(stderr, "load: read %zu records (%.0f records/s)\n", L->n,
-            (double)L->n / (t - L->t0 > 1e-9 ? t - L->t0 : 1e-9));
-}
-
-/* One record, checked like POST /v1/records/{name}; value_safe: the caller has checked the
- * value rule already (dmp_node_value_safe's bytes: '"', below 0x20, DEL). */
-static int add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t *val, size_t vl,
-                   int64_t ttl, bool value_safe)
-{
-    if (nl > 0 && name[nl - 1] == '.')
-        nl--;
-    if (!dmp_node_name_valid(name, nl))
-        return ld_fail(L, line, "invalid record name '%.*s'", (int)(nl > 300 ? 300 : nl), name);
-    if (ttl <= 0)
-        return ld_fail(L, line, "ttl must be an integer > 0");
-    if (ttl > (int64_t)L->cfg->max_ttl)
-        return ld_fail(L, line, "ttl %lld exceeds the cap of %us (DMP_MAX_TTL)", (long long)ttl,
-                       L->cfg->max_ttl);
-    if (vl > L->cfg->max_value_bytes)
-        return ld_fail(L, line, "value of %zu bytes exceeds the cap of %u (DMP_MAX_VALUE_BYTES)",
-                       vl, L->cfg->max_value_bytes);
-    if (!value_safe && !dmp_node_value_safe(val, vl))
-        return ld_fail(L, line, "invalid record value (a '\"', a control byte or DEL)");
-    if (L->n == L->lines_cap) {
-        size_t nc = L->lines_cap ? L->lines_cap * 2 : 65536;
-        uint32_t *nv = realloc(L->lines, nc * sizeof *nv);
-        if (!nv)
-            return ld_fail(L, line, "out of memory");
-        L->lines = nv;
-        L->lines_cap = nc;
-    }
-    int rc = dmp_store_load_add(L->ld, name, nl, val, vl, (uint32_t)ttl);
-    if (rc != 0)
-        return ld_fail(L, line, "%s", dmp_store_strerror(rc));
-    L->lines[L->n++] = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line;
-    if ((L->n & 0xffff) == 0)
-        progress_line(L, false);
-    return 0;
-}
-
-int ld_add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t *val, size_t vl,
-               int64_t ttl)
-{
-    return add_rec(L, line, name, nl, val, vl, ttl, false);
-}
-
 /* ---- JSON lines ---- */
-
-const char *ld_skip_ws(const char *p, const char *e)
-{
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\r'))
-        p++;
-    return p;
-}
 
 static inline bool special_byte(unsigned char c)
 {
@@ -245,7 +139,7 @@ static int json_fast(ld_t *L, size_t line, const char *p, const char *e, int *ou
             p = ld_skip_ws(p + 1, e);
             if (p != e || !name || !val)
                 return 0;
-            *out = add_rec(L, line, name, nl, (const uint8_t *)val, vl, ttl, vsafe);
+            *out = ld_add_rec(L, line, name, nl, (const uint8_t *)val, vl, ttl, vsafe);
             return 1;
         }
         return 0;
@@ -282,7 +176,7 @@ static int json_line(ld_t *L, size_t line, const char *p, size_t len)
     memcpy(c + nl, json_string_value(jv), vl);
     int64_t ttl = jt ? (int64_t)json_integer_value(jt) : DEFAULT_JSON_TTL;
     json_decref(j);
-    return ld_add_rec(L, line, c, nl, (const uint8_t *)c + nl, vl, ttl);
+    return ld_add_rec(L, line, c, nl, (const uint8_t *)c + nl, vl, ttl, false);
 }
 
 static bool looks_jsonl(const char *path, const uint8_t *m, size_t len)
@@ -401,7 +295,7 @@ static int parse_input(ld_t *L, const uint8_t *m, size_t len, bool jsonl)
     size_t cut = (size_t)(mid + 1 - m);
     ld_t L2 = {.path = L->path, .cfg = L->cfg};
     L2.t0 = L->t0;
-    L2.last_print = now_s() + 1e9; /* the first half reports progress */
+    L2.last_print = ld_now_s() + 1e9; /* the first half reports progress */
     if (dmp_store_load_new(&L2.ld) != 0)
         return ld_fail(L, 0, "out of memory");
     part_t p1 = {L, m, cut, 0, 0}, p2 = {&L2, m + cut, len - cut, 0, 0};
@@ -427,7 +321,7 @@ int admin_load_parse(const uint8_t *buf, size_t len, bool jsonl, const dmp_node_
                      size_t *records, char *err, size_t cap)
 {
     ld_t L = {.path = "input", .cfg = cfg};
-    L.t0 = L.last_print = now_s() + 1e9; /* no progress lines */
+    L.t0 = L.last_print = ld_now_s() + 1e9; /* no progress lines */
     int rc = dmp_store_load_new(&L.ld) == 0 ? parse_input(&L, buf, len, jsonl) : 1;
     if (rc != 0 && err && cap)
         snprintf(err, cap, "%s", L.ld ? L.err : "out of memory");
@@ -465,7 +359,7 @@ static void phase_start(prog_t *pg, const char *name, double t)
 static void on_progress(void *ctx, const char *stage, uint64_t done, uint64_t total)
 {
     prog_t *pg = ctx;
-    double t = now_s();
+    double t = ld_now_s();
     bool new_stage = pg->stage == NULL || strcmp(pg->stage, stage) != 0;
     if (!new_stage && t - pg->L->last_print < 1.0 && done < total)
         return;
@@ -593,7 +487,7 @@ int admin_load(const char *db, const char *file, const char *format, bool json_o
     dmp_store_t *s = NULL;
     int rc = 0;
     ld_t L = {.path = file, .cfg = cfg};
-    L.t0 = L.last_print = now_s();
+    L.t0 = L.last_print = ld_now_s();
     prog_t pg = {.L = &L};
     phase_start(&pg, "read", L.t0);
     if (exists && open_store(db, false, &s) != 0)
@@ -609,9 +503,9 @@ int admin_load(const char *db, const char *file, const char *format, bool json_o
         fprintf(stderr, "dnsmesh-admin: load: nothing was written\n");
         rc = 1;
     }
-    double t_parse = now_s() - L.t0;
+    double t_parse = ld_now_s() - L.t0;
     if (rc == 0)
-        progress_line(&L, true);
+        ld_progress(&L, true);
     phase_start(&pg, "open", L.t0 + t_parse);
     if (rc == 0 && !exists && open_store(db, true, &s) != 0)
         rc = 1;
@@ -633,7 +527,7 @@ int admin_load(const char *db, const char *file, const char *format, bool json_o
             rc = 1;
         }
     }
-    double t_end = now_s(), t_all = t_end - L.t0, cpu_end = cpu_s();
+    double t_end = ld_now_s(), t_all = t_end - L.t0, cpu_end = cpu_s();
     if (rc == 0) {
         double rate = (double)stt.records / (t_all > 1e-9 ? t_all : 1e-9);
         if (json_out) {

@@ -1,5 +1,5 @@
 /* dnsmesh-admin load (internal): the loader's state and the helpers the JSON-lines reader
- * (load.c) and the zone-file reader (load_zone.c) share. */
+ * (load.c) and the zone-file reader (load_zone.c) share; the record sink is load_rec.c. */
 #ifndef DMP_ADMIN_LOAD_INT_H
 #define DMP_ADMIN_LOAD_INT_H
 
@@ -41,9 +41,15 @@ typedef struct {
 char *ld_arena(ld_t *L, size_t n);
 /* Records the first failure, "path:line: why"; returns 1. */
 int ld_fail(ld_t *L, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Checks one record as the HTTP publish path would and hands it to the store loader. */
+/* Checks one record as the HTTP publish path would and hands it to the store loader;
+ * value_safe: the caller has checked the value rule already (dmp_node_value_safe's bytes: '"',
+ * below 0x20, DEL). 0, or 1 after ld_fail(). */
 int ld_add_rec(ld_t *L, size_t line, const char *name, size_t nl, const uint8_t *val, size_t vl,
-               int64_t ttl);
+               int64_t ttl, bool value_safe);
+/* Monotonic seconds. */
+double ld_now_s(void);
+/* "load: read N records (R records/s)" on stderr, at most once a second unless force. */
+void ld_progress(ld_t *L, bool force);
 /* The first byte in [p, e) that is '"', '\\', below 0x20 or DEL (e when none). */
 const char *ld_scan_special(const char *p, const char *e);
 /* The first byte at or after p that is not a space, tab or CR (e when none). */

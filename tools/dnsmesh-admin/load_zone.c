@@ -224,7 +224,7 @@ int dmp_admin_load_zone_line(ld_t *L, zst_t *z, size_t line, const char *p, cons
         }
         memcpy(val, buf, vl);
         free(buf);
-        return ld_add_rec(L, line, z->owner, z->owner_len, (const uint8_t *)val, vl, ttl);
+        return ld_add_rec(L, line, z->owner, z->owner_len, (const uint8_t *)val, vl, ttl, false);
     }
     return ld_fail(L, line, "a record without a type");
 }

@@ -1,6 +1,7 @@
-/* dns: internals shared by the module's files (not part of the API). */
-#ifndef DMP_DNS_INTERNAL_H
-#define DMP_DNS_INTERNAL_H
+/* dns: the query parser's internals (parse.c), which the answer builder (dns.c) uses too;
+ * not part of the API. */
+#ifndef DMP_DNS_PARSE_INT_H
+#define DMP_DNS_PARSE_INT_H
 
 #include "dns/dns.h"
 

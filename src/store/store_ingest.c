@@ -15,11 +15,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "store/store_ingest.h"
+#include "store/store_ingest_int.h"
 
-#define META_LOAD "bulk_load"
-
-size_t dmp_store_ingest_par_min = 65536;
 #define ARENA_BLOCK ((size_t)16 << 20)
 
 int dmp_store_load_new(dmp_store_load_t **out)
@@ -153,106 +150,12 @@ int dmp_store_load_append(dmp_store_load_t *dst, dmp_store_load_t *src)
     return 0;
 }
 
-/* ---- the marker of a load in progress ---- */
-
-int dmp_store_load_check(dmp_store_t *s, const char *path, char *errbuf, size_t errlen)
-{
-    char *err = NULL;
-    size_t vl = 0;
-    char *v = rocksdb_get_cf(s->db, s->rdefault, s->cf[CF_META], META_LOAD, sizeof META_LOAD - 1,
-                             &vl, &err);
-    int rc = dmp_store_rerr(err);
-    if (rc != 0) {
-        if (errbuf && errlen)
-            snprintf(errbuf, errlen, "store %s: cannot read the bulk-load marker", path);
-        return rc;
-    }
-    if (v == NULL)
-        return 0;
-    int64_t t = vl == 8 ? (int64_t)dmp_load_u64be((const uint8_t *)v) : 0;
-    rocksdb_free(v);
-    if (errbuf && errlen)
-        snprintf(errbuf, errlen,
-                 "store %s: a bulk load (dnsmesh-admin load, started at %" PRId64
-                 " ms Unix time) was interrupted: the store may hold part of it without its "
-                 "record count, Merkle digests and serial; restore the store from a backup, or "
-                 "remove it and load again",
-                 path, t);
-    return DMP_STORE_ECORRUPT;
-}
-
-static int marker_write(dmp_store_t *s, int64_t now_ms)
-{
-    uint8_t b[8];
-    dmp_store_u64be(b, (uint64_t)now_ms);
-    char *err = NULL;
-    rocksdb_put_cf(s->db, s->wsync, s->cf[CF_META], META_LOAD, sizeof META_LOAD - 1,
-                   (const char *)b, 8, &err);
-    return dmp_store_werr(s, err);
-}
-
-static int marker_clear(dmp_store_t *s)
-{
-    char *err = NULL;
-    rocksdb_delete_cf(s->db, s->wsync, s->cf[CF_META], META_LOAD, sizeof META_LOAD - 1, &err);
-    return dmp_store_werr(s, err);
-}
-
 /* ---- commit ---- */
 
 static void progress(dmp_store_ingest_t *g, const char *stage, uint64_t done, uint64_t total)
 {
     if (g->progress)
         g->progress(g->ctx, stage, done, total);
-}
-
-void dmp_store_ingest_seterr(dmp_store_ingest_t *g, const char *fmt, const char *a)
-{
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* two writer threads */
-    pthread_mutex_lock(&mu);
-    if (g->err && g->errlen && g->err[0] == '\0')
-        snprintf(g->err, g->errlen, fmt, a ? a : "");
-    pthread_mutex_unlock(&mu);
-}
-
-/* ---- two threads over an index range ---- */
-
-typedef struct {
-    dmp_store_ingest_t *g;
-    size_t from, to;
-    dmp_store_ingest_par_fn fn;
-    void *part;
-} par_t;
-
-static void *par_run(void *arg)
-{
-    par_t *p = arg;
-    p->fn(p->g, p->from, p->to, p->part);
-    return NULL;
-}
-
-/* Runs fn over [0, n) in DMP_STORE_LOAD_THREADS slices (fewer when a thread cannot start);
- * parts[t] is slice t's private state. */
-void dmp_store_ingest_par_for(dmp_store_ingest_t *g, size_t n, dmp_store_ingest_par_fn fn,
-                              void **parts)
-{
-    par_t p[DMP_STORE_LOAD_THREADS];
-    pthread_t th[DMP_STORE_LOAD_THREADS];
-    bool started[DMP_STORE_LOAD_THREADS] = {false};
-    size_t per = n / DMP_STORE_LOAD_THREADS + 1;
-    for (int t = 0; t < DMP_STORE_LOAD_THREADS; t++) {
-        size_t from = per * (size_t)t, to = from + per;
-        p[t] = (par_t){g, from < n ? from : n, to < n ? to : n, fn, parts ? parts[t] : NULL};
-        if (t > 0 && n >= dmp_store_ingest_par_min)
-            started[t] = pthread_create(&th[t], NULL, par_run, &p[t]) == 0;
-    }
-    par_run(&p[0]);
-    for (int t = 1; t < DMP_STORE_LOAD_THREADS; t++) {
-        if (started[t])
-            pthread_join(th[t], NULL);
-        else
-            par_run(&p[t]);
-    }
 }
 
 /* item digest = SHA-256(lname || 0x00 || hash), as dmp_store_item_digest_raw */
@@ -602,7 +505,8 @@ static int final_batch(dmp_store_ingest_t *g)
             rocksdb_writebatch_delete_cf(wb, s->cf[CF_BYSTORED], (const char *)ik, ikl);
         }
     }
-    rocksdb_writebatch_delete_cf(wb, s->cf[CF_META], META_LOAD, sizeof META_LOAD - 1);
+    rocksdb_writebatch_delete_cf(wb, s->cf[CF_META], DMP_STORE_META_LOAD,
+                                 sizeof DMP_STORE_META_LOAD - 1);
     dmp_store_deltas_emit(s, &g->dl, wb, dmp_store_wb_merge);
     int rc = dmp_store_write_stamped(s, s->wsync, wb, false, &g->dl);
     rocksdb_writebatch_destroy(wb);
@@ -659,7 +563,7 @@ int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, c
         rc = dmp_store_ingest_write_finish(&g, rc);
     if (staged) {
         bool ingested = false, marked = false;
-        if (rc == 0 && (rc = marker_write(l->s, now_ms)) != 0)
+        if (rc == 0 && (rc = dmp_store_ingest_marker_write(l->s, now_ms)) != 0)
             dmp_store_ingest_seterr(&g, "cannot write the bulk-load marker%s", "");
         marked = rc == 0;
         if (rc == 0)
@@ -674,7 +578,7 @@ int dmp_store_load_commit(dmp_store_load_t *l, dmp_store_t *s, int64_t now_ms, c
                     "bulk-load marker%s",
                     "");
             progress(&g, "commit", 1, 1);
-        } else if (marked && !ingested && marker_clear(l->s) != 0) {
+        } else if (marked && !ingested && dmp_store_ingest_marker_clear(l->s) != 0) {
             dmp_store_ingest_seterr(&g, "cannot remove the bulk-load marker%s", "");
         }
         dmp_store_ingest_cleanup(&g);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store_ingest.h"
+#include "store/store_ingest_int.h"
 
 /* ---- key orders ---- */
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/store_ingest.h"
+#include "store/store_ingest_int.h"
 
 #define INGEST_FILE_BYTES ((uint64_t)64 << 20)
 

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "store/store_ingest.h"
+#include "store/store_ingest_int.h"
 #include <sodium.h>
 
 #include "store/store.h"

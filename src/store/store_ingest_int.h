@@ -1,8 +1,8 @@
 /* store: internals of the bulk load shared by store_ingest.c (API, checks, final batch),
- * store_ingest_sort.c (key orders) and store_ingest_sst.c (table files, ingestion). Not part
- * of the public API. */
-#ifndef DMP_STORE_INGEST_H
-#define DMP_STORE_INGEST_H
+ * store_ingest_sort.c (key orders), store_ingest_sst.c (table files, ingestion) and
+ * store_ingest_base.c (marker, first error, threads). Not part of the public API. */
+#ifndef DMP_STORE_INGEST_INT_H
+#define DMP_STORE_INGEST_INT_H
 
 #include "store/store_internal.h"
 
@@ -89,7 +89,12 @@ typedef struct {
     uint64_t seq_base;
 } dmp_store_ingest_t;
 
-/* store_ingest.c: the first error message wins (fmt has one %s). */
+/* store_ingest_base.c: the marker of a load in progress in the meta column family (written,
+ * synced, before the first ingestion; removed by the final batch or on failure); 0 or an error. */
+#define DMP_STORE_META_LOAD "bulk_load"
+int dmp_store_ingest_marker_write(dmp_store_t *s, int64_t now_ms);
+int dmp_store_ingest_marker_clear(dmp_store_t *s);
+/* The first error message wins (fmt has one %s). */
 void dmp_store_ingest_seterr(dmp_store_ingest_t *g, const char *fmt, const char *a);
 /* Runs fn over [0, n) in DMP_STORE_LOAD_THREADS slices on as many threads (one below
  * dmp_store_ingest_par_min); parts[t] (NULL: none) is slice t's private state. */

@@ -334,17 +334,6 @@ static void *pool_thread(void *arg)
     return NULL;
 }
 
-static bool cf_empty(dmp_store_t *s, int cf)
-{
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[cf]);
-    if (it == NULL)
-        return false;
-    rocksdb_iter_seek_to_first(it);
-    bool empty = !rocksdb_iter_valid(it);
-    rocksdb_iter_destroy(it);
-    return empty;
-}
-
 /* parts key ranges of one column family (several threads work on one column family) */
 static void add_tasks(wpool_t *p, int cf, size_t n, size_t parts, bool ordered)
 {
@@ -399,7 +388,7 @@ int dmp_store_ingest_write_start(dmp_store_ingest_t *g)
         return DMP_ENOMEM;
     }
     p->g = g;
-    p->tombs = !cf_empty(s, CF_TOMBS);
+    p->tombs = atomic_load(&s->has_tombs);
     if ((p->env = rocksdb_envoptions_create()) == NULL) {
         pool_free(p);
         return DMP_ENOMEM;

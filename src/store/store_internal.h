@@ -87,6 +87,11 @@ struct dmp_store {
     _Atomic int64_t sweep_from;
     /* Where the next sweep's tombstone collection resumes (CF_TOMBS key; empty = start). */
     pthread_mutex_t tomb_mu;
+    /* CF_TOMBS may hold a tombstone: false only while it has held none since the open (found
+     * empty there); set before any batch that writes one. A put of a new row deletes its
+     * tombstone only when set, which saves a memtable insert per put in a store that never
+     * saw a delete. Never cleared while open (the collection may empty it: harmless). */
+    _Atomic bool has_tombs;
     /* The zone serial (store_serial.c): assigned and written under serial_mu. */
     pthread_mutex_t serial_mu;
     _Atomic uint64_t serial;
@@ -123,6 +128,10 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o);
 int dmp_store_rerr(char *err);
 /* dmp_store_rerr for a write: also marks the store's writes as failing (write_failed). */
 int dmp_store_werr(dmp_store_t *s, char *err);
+
+/* ---- store_open.c ---- */
+/* True when column family cf holds no live key (one seek to its first key). */
+bool dmp_store_cf_empty(dmp_store_t *s, int cf);
 
 /* ---- store_sha.c ---- */
 typedef struct {

@@ -91,6 +91,17 @@ static void store_free(dmp_store_t *s)
  * the sweep removes their entries with them), in unsynced batches; the last batch also stamps
  * the new version and is synced, which makes the earlier batches durable as well. Re-running
  * after a crash rewrites the same keys. Runs before the handle is shared, so no lock. */
+bool dmp_store_cf_empty(dmp_store_t *s, int cf)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[cf]);
+    if (it == NULL)
+        return false;
+    rocksdb_iter_seek_to_first(it);
+    bool empty = !rocksdb_iter_valid(it);
+    rocksdb_iter_destroy(it);
+    return empty;
+}
+
 static int migrate(dmp_store_t *s, const char *path, uint32_t from, char *errbuf, size_t errlen)
 {
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[CF_RECORDS]);
@@ -296,6 +307,8 @@ int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, s
         rc = dmp_store_load_check(s, o->path, errbuf, errlen);
     if (rc == 0 && (rc = dmp_store_serial_load(s)) != 0)
         dmp_store_set_err(errbuf, errlen, "store %s: cannot read the zone serial%s", o->path, "");
+    if (rc == 0) /* a tombstone written before a restart must still be lifted by a put */
+        atomic_init(&s->has_tombs, !dmp_store_cf_empty(s, CF_TOMBS));
 
 out_lists:
     free(names);

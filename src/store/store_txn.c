@@ -19,6 +19,7 @@ static void remove_row_wi(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store
     size_t bkl = dmp_store_bkey_make(bk, ln, nl, hash);
     rocksdb_writebatch_wi_delete_cf(wb, s->cf[CF_BUCKETS], (const char *)bk, bkl);
     if (rec != NULL) { /* a delete leaves a tombstone until the row would have expired */
+        atomic_store(&s->has_tombs, true);
         uint8_t tv[8];
         dmp_store_ob64_put(tv, rec->expires_ms);
         rocksdb_writebatch_wi_put_cf(wb, s->cf[CF_TOMBS], (const char *)bk, bkl, (const char *)tv,
@@ -119,8 +120,9 @@ int dmp_store_apply_put(dmp_store_t *s, dmp_store_wb_t *wb, dmp_store_deltas_t *
     b_put(wb, s->cf[CF_BUCKETS], bk, bkl, ev, 8);
     /* A re-publish lifts an earlier delete. A tombstone is only ever written in the batch that
      * removes its row, so while the row is there (a refresh) there is none to lift: no delete,
-     * which is a memtable insert at a random place. */
-    if (!existed)
+     * which is a memtable insert at a random place; nor in a store that has held no tombstone
+     * since its open (has_tombs, set before a tombstone's batch is written). */
+    if (!existed && atomic_load(&s->has_tombs))
         b_del(wb, s->cf[CF_TOMBS], bk, bkl);
     return 0;
 }

@@ -162,6 +162,7 @@ int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_del
     size_t bkl = dmp_store_bkey_make(bk, nm, nl, h);
     rocksdb_writebatch_delete_cf(wb, s->cf[CF_BUCKETS], (const char *)bk, bkl);
     if (tomb && rec != NULL) {
+        atomic_store(&s->has_tombs, true); /* before the batch that holds it is written */
         uint8_t ev[8];
         dmp_store_ob64_put(ev, rec->expires_ms);
         rocksdb_writebatch_put_cf(wb, s->cf[CF_TOMBS], (const char *)bk, bkl, (const char *)ev, 8);

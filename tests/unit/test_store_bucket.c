@@ -1,5 +1,6 @@
 /* Unit tests: the store's anti-entropy indexes (schema 3) — rows and tombstones by Merkle
- * bucket, tombstone life cycle (delete, re-publish, expiry, collection by the sweep). */
+ * bucket, tombstone life cycle (delete, re-publish, expiry, collection by the sweep, the
+ * first tombstone of a store and one kept across a reopen). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,6 +115,72 @@ static void test_bucket_index_and_tombstones(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static bool tomb_at(dmp_store_t *s, const char *name, const char *value, int64_t now)
+{
+    uint8_t h[32];
+    bool found = true;
+    int64_t exp = 0;
+    crypto_hash_sha256(h, (const uint8_t *)value, strlen(value));
+    assert_int_equal(dmp_store_tomb_get(s, name, strlen(name), h, now, &found, &exp), 0);
+    return found;
+}
+
+/* A put of a new row deletes its tombstone only when the store may hold one (has_tombs, from
+ * the open's emptiness check and set by every tombstone written): the first tombstone of a
+ * store, in a batch or in a store reopened with tombstones, is still lifted by a put. */
+static void test_tombstone_lifted_after_first_delete_and_reopen(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dmp_stombflag_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[300];
+    snprintf(path, sizeof(path), "%s/db", dir);
+    dmp_store_opts_t o = {.path = path, .create_if_missing = true};
+    dmp_store_t *s;
+    char err[200];
+    const int64_t t0 = 1000000;
+    const char *nm = "x.mesh.test";
+    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
+    assert_int_equal(dmp_store_put(s, nm, 11, (const uint8_t *)"v1", 2, 100, t0), 0);
+    assert_int_equal(dmp_store_put(s, nm, 11, (const uint8_t *)"v2", 2, 100, t0), 0);
+    /* the store's first tombstone and the put that lifts it in one batch */
+    dmp_store_op_t ops[] = {
+        {.op = DMP_STORE_OP_DEL_VALUE,
+         .name = nm,
+         .name_len = 11,
+         .value = (const uint8_t *)"v1",
+         .value_len = 2},
+        {.op = DMP_STORE_OP_PUT,
+         .name = nm,
+         .name_len = 11,
+         .value = (const uint8_t *)"v1",
+         .value_len = 2,
+         .ttl = 100},
+    };
+    assert_int_equal(dmp_store_apply_ex(s, ops, 2, t0 + 1, 0, NULL), 0);
+    assert_false(tomb_at(s, nm, "v1", t0));
+    /* a plain delete, then a put of the same row in the same open */
+    assert_int_equal(dmp_store_delete(s, nm, 11, (const uint8_t *)"v2", 2, NULL), 0);
+    assert_true(tomb_at(s, nm, "v2", t0));
+    assert_int_equal(dmp_store_put(s, nm, 11, (const uint8_t *)"v2", 2, 100, t0 + 2), 0);
+    assert_false(tomb_at(s, nm, "v2", t0));
+    /* a tombstone written before a restart is lifted by a put after it */
+    assert_int_equal(dmp_store_delete(s, nm, 11, (const uint8_t *)"v1", 2, NULL), 0);
+    assert_true(tomb_at(s, nm, "v1", t0));
+    dmp_store_close(s);
+    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
+    assert_true(tomb_at(s, nm, "v1", t0));
+    assert_int_equal(dmp_store_put(s, nm, 11, (const uint8_t *)"v1", 2, 100, t0 + 3), 0);
+    assert_false(tomb_at(s, nm, "v1", t0));
+    seen_t r = scan(s, nm, t0);
+    assert_int_equal(r.rows, 2);
+    assert_int_equal(r.tombs, 0);
+    dmp_store_close(s);
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static int jlog(void *ctx, uint32_t serial, bool add, const char *name, size_t nl, const uint8_t *v,
                 size_t vl)
 {
@@ -200,6 +267,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket_index_and_tombstones),
         cmocka_unit_test(test_soa_serial),
+        cmocka_unit_test(test_tombstone_lifted_after_first_delete_and_reopen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -255,8 +255,13 @@ typedef struct dmp_node_syncer {
     pthread_mutex_t mu;          /* guards head/tail (write path only) */
     dmp_node_txn_t *head, *tail; /* handed over, not yet synced; result set */
     int64_t last_start_ns;
+    size_t last_carried;    /* transactions the last sync completed (sets the next gap) */
     _Atomic uint64_t syncs; /* WAL syncs done (metrics) */
 } dmp_node_syncer_t;
+
+/* The least time between the starts of two WAL syncs after one that carried `carried`
+ * transactions: 2 ms x sqrt(carried), at most 10 ms (from 25 on), 0 after an empty one. */
+int64_t dmp_node_sync_gap_ns(size_t carried);
 
 int dmp_node_syncer_start(dmp_node_syncer_t *sy, dmp_store_t *store);
 /* Hands a chain of applied transactions (linked by next) over; any thread. */

@@ -1,5 +1,6 @@
 /* Unit tests for src/node: configuration, validation, record paths, request bodies, the rate
- * limiter, and metrics rendering (the write path is in test_node_core.c). */
+ * limiter, metrics rendering and the group-commit syncer's gap rule (the write path is in
+ * test_node_core.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -450,6 +451,92 @@ static void t_docs_list_every_knob(void **state)
     }
 }
 
+/* ---- group commit: the gap between syncs ---- */
+static void t_sync_gap_rule(void **state)
+{
+    (void)state;
+    assert_int_equal(dmp_node_sync_gap_ns(0), 0);
+    assert_int_equal(dmp_node_sync_gap_ns(1), 2000000);
+    assert_int_equal(dmp_node_sync_gap_ns(4), 4000000);
+    assert_int_equal(dmp_node_sync_gap_ns(9), 6000000);
+    assert_int_equal(dmp_node_sync_gap_ns(2), 2828427); /* 2 ms x sqrt(2), rounded down */
+    assert_int_equal(dmp_node_sync_gap_ns(24), 9797958);
+    assert_int_equal(dmp_node_sync_gap_ns(25), 10000000);
+    assert_int_equal(dmp_node_sync_gap_ns(1000000), 10000000); /* the cap */
+    for (size_t n = 1; n < 40; n++) /* never shrinks as a sync carries more */
+        assert_true(dmp_node_sync_gap_ns(n + 1) >= dmp_node_sync_gap_ns(n));
+}
+
+typedef struct {
+    dmp_node_syncer_t *sy;
+    _Atomic int done;
+    uint64_t syncs_at_done; /* the syncer's count when the txn completed */
+    int64_t start_at_done;  /* the start of the sync that completed it */
+} gap_txn_ctx_t;
+
+static void gap_done(dmp_node_txn_t *t)
+{
+    gap_txn_ctx_t *c = t->ctx;
+    c->syncs_at_done = atomic_load(&c->sy->syncs);
+    c->start_at_done = c->sy->last_start_ns; /* written by the syncer thread, which calls us */
+    atomic_store(&c->done, 1);
+}
+
+static void wait_done(gap_txn_ctx_t *c)
+{
+    for (int i = 0; i < 2000 && !atomic_load(&c->done); i++)
+        usleep(1000);
+    assert_true(atomic_load(&c->done));
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+/* The syncer completes a transaction only after a sync, and after a sync that carried 30
+ * transactions the next one starts at least 10 ms later (the gap rule's cap). */
+static void t_syncer_gap_after_a_full_sync(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dmp_syncgap_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    dmp_store_opts_t o = {.path = dir, .create_if_missing = true};
+    dmp_store_t *st;
+    char err[200];
+    assert_int_equal(dmp_store_open(&o, &st, err, sizeof(err)), 0);
+    dmp_node_syncer_t sy;
+    assert_int_equal(dmp_node_syncer_start(&sy, st), 0);
+    enum { N = 30 };
+    dmp_node_txn_t tx[N + 1];
+    gap_txn_ctx_t cx[N + 1];
+    memset(tx, 0, sizeof(tx));
+    memset(cx, 0, sizeof(cx));
+    for (int i = 0; i <= N; i++) {
+        cx[i].sy = &sy;
+        tx[i].ctx = &cx[i];
+        tx[i].done = gap_done;
+    }
+    for (int i = 0; i + 1 < N; i++)
+        tx[i].next = &tx[i + 1];
+    dmp_node_syncer_defer(&sy, &tx[0], &tx[N - 1]);
+    for (int i = 0; i < N; i++) {
+        wait_done(&cx[i]);
+        assert_true(cx[i].syncs_at_done >= 1);
+    }
+    int64_t first = cx[N - 1].start_at_done;
+    /* carried all 30 when the sync thread took them in one chain, as it does here */
+    assert_int_equal(cx[0].start_at_done, first);
+    dmp_node_syncer_defer(&sy, &tx[N], &tx[N]);
+    wait_done(&cx[N]);
+    assert_true(cx[N].syncs_at_done >= 2);
+    assert_true(cx[N].start_at_done - first >= dmp_node_sync_gap_ns(N));
+    dmp_node_syncer_stop(&sy);
+    dmp_store_close(st);
+    assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +545,7 @@ int main(void)
         cmocka_unit_test(t_names_values),    cmocka_unit_test(t_record_path),
         cmocka_unit_test(t_bodies),          cmocka_unit_test(t_ratelimit),
         cmocka_unit_test(t_metrics_render),  cmocka_unit_test(t_docs_list_every_knob),
+        cmocka_unit_test(t_sync_gap_rule),   cmocka_unit_test(t_syncer_gap_after_a_full_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,6 +146,51 @@ void *dmp_net_shard_main(void *arg)
     return NULL;
 }
 
+/* Wake-ups this thread owes (dmp_net_wakeups_defer): one per shard whose task ring it found
+ * empty, sent at dmp_net_wakeups_flush. */
+#define WAKE_DEFER_MAX 16
+static _Thread_local bool tl_defer;
+static _Thread_local unsigned tl_nwake;
+static _Thread_local struct {
+    dmp_net_t *n;
+    unsigned shard;
+} tl_wake[WAKE_DEFER_MAX];
+
+/* Signals shard's eventfd unless the net is stopping (its descriptors may then be closed). */
+static void wake_guarded(dmp_net_t *n, unsigned shard)
+{
+    atomic_fetch_add_explicit(&n->submit_active, 1, memory_order_seq_cst);
+    if (!atomic_load_explicit(&n->submit_closed, memory_order_seq_cst))
+        efd_signal(n->sh[shard].efd);
+    atomic_fetch_sub_explicit(&n->submit_active, 1, memory_order_seq_cst);
+}
+
+static bool wake_defer(dmp_net_t *n, unsigned shard)
+{
+    for (unsigned i = 0; i < tl_nwake; i++)
+        if (tl_wake[i].n == n && tl_wake[i].shard == shard)
+            return true;
+    if (tl_nwake == WAKE_DEFER_MAX)
+        return false;
+    tl_wake[tl_nwake].n = n;
+    tl_wake[tl_nwake].shard = shard;
+    tl_nwake++;
+    return true;
+}
+
+void dmp_net_wakeups_defer(void)
+{
+    tl_defer = true;
+}
+
+void dmp_net_wakeups_flush(void)
+{
+    tl_defer = false;
+    for (unsigned i = 0; i < tl_nwake; i++)
+        wake_guarded(tl_wake[i].n, tl_wake[i].shard);
+    tl_nwake = 0;
+}
+
 int dmp_net_submit(dmp_net_t *n, unsigned shard, void (*fn)(void *arg), void *arg)
 {
     if (!n || !fn || shard >= n->S) {
@@ -158,7 +203,7 @@ int dmp_net_submit(dmp_net_t *n, unsigned shard, void (*fn)(void *arg), void *ar
     }
     bool was_empty = false;
     bool ok = dmp_net_mpsc_push(&n->sh[shard].tasks, fn, arg, &was_empty);
-    if (ok && was_empty) {
+    if (ok && was_empty && !(tl_defer && wake_defer(n, shard))) {
         efd_signal(n->sh[shard].efd);
     }
     atomic_fetch_sub_explicit(&n->submit_active, 1, memory_order_seq_cst);

@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/net.h"
 #include "node/http_int.h"
 
 /* The route table: first match wins. */
@@ -453,6 +455,28 @@ static int bind_listen(const char *host, uint16_t port, uint16_t *bound, char *e
     return fd;
 }
 
+/* The HTTP thread: MHD's event loop (external epoll mode), one pass at a time. The writes a
+ * pass hands to the shards wake each shard once, at the end of the pass, so that a shard at
+ * nice 0 does not preempt this nice-13 thread after every request on a shared core, and takes
+ * the pass's writes in one ring drain (one WriteBatch). MHD is called from here only (the
+ * resumes from other threads go through its inter-thread channel, which wakes the wait). */
+static void *http_loop(void *arg)
+{
+    dmp_node_http_t *h = arg;
+    pthread_setname_np(pthread_self(), "dmp-http");
+    dmp_node_background_thread();
+    while (!atomic_load(&h->loop_stop)) {
+        if (atomic_load(&h->quiesce) && !atomic_load(&h->quiesced)) {
+            MHD_quiesce_daemon(h->d); /* the listening socket is ours (h->lfd): closed at stop */
+            atomic_store(&h->quiesced, true);
+        }
+        dmp_net_wakeups_defer();
+        MHD_run_wait(h->d, 50); /* bounded: the stop flags are looked at every 50 ms */
+        dmp_net_wakeups_flush();
+    }
+    return NULL;
+}
+
 int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16_t port,
                         dmp_node_http_t **out, char *err, size_t errcap)
 {
@@ -495,12 +519,11 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         goto fail;
     }
     h->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-            MHD_USE_ERROR_LOG,
-        0, NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, log_cb, h,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->lfd, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)env->cfg->http_max_concurrency, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned int)env->cfg->http_max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, access_cb, h,
+        MHD_OPTION_EXTERNAL_LOGGER, log_cb, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->lfd,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)env->cfg->http_max_concurrency,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)env->cfg->http_max_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)32768, /* request line + headers cap: larger is refused by MHD */
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_NOTIFY_COMPLETED, completed_cb,
         h, MHD_OPTION_NOTIFY_CONNECTION, dmp_node_http_guard_notify, h->guard,
@@ -511,6 +534,14 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         close(h->lfd);
         goto fail;
     }
+    if (pthread_create(&h->loop, NULL, http_loop, h) != 0) {
+        snprintf(err, errcap, "http: cannot start the HTTP thread");
+        MHD_stop_daemon(h->d);
+        rc = DMP_ESYS;
+        close(h->lfd);
+        goto fail;
+    }
+    h->loop_started = true;
     *out = h;
     return 0;
 fail:
@@ -536,7 +567,7 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms)
         /* No new connections; requests already on open connections get up to 2 s to finish
          * (idle keep-alive clients do not hold shutdown longer), and writes already handed to
          * a shard are always waited for (bounded by timeout_ms): the shard resumes them. */
-        MHD_quiesce_daemon(h->d);
+        atomic_store(&h->quiesce, true);
         int64_t t0 = dmp_monotonic_ns() / 1000000;
         for (;;) {
             int64_t waited = dmp_monotonic_ns() / 1000000 - t0;
@@ -575,6 +606,10 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms)
                 usleep(5000);
             }
         }
+        atomic_store(&h->loop_stop, true);
+        if (h->loop_started)
+            pthread_join(h->loop, NULL);
+        h->loop_started = false;
         MHD_stop_daemon(h->d);
         h->d = NULL;
     }

@@ -31,6 +31,13 @@ uint64_t dmp_node_http_guard_closed(dmp_node_http_guard_t *g);
 struct dmp_node_http {
     dmp_node_http_env_t env;
     struct MHD_Daemon *d;
+    /* MHD runs in its external-epoll mode on this thread (http.c http_loop): every pass ends
+     * by waking the shards it handed writes to (dmp_net_wakeups_flush), once each */
+    pthread_t loop;
+    bool loop_started;
+    atomic_bool loop_stop;
+    atomic_bool quiesce; /* stop: the loop stops accepting (MHD_quiesce_daemon on its thread) */
+    atomic_bool quiesced;
     int lfd;
     uint16_t port;
     dmp_node_rl_t *rl;   /* touched only by the MHD thread */

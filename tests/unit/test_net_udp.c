@@ -276,6 +276,54 @@ static void test_submit_and_tick(void **state)
     dmp_net_free(n);
 }
 
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* After dmp_net_wakeups_defer a submitted task waits (the shard sleeps until its next ~100 ms
+ * tick) until dmp_net_wakeups_flush wakes the shard. Submitted right after a tick, so that
+ * only a flush can run it within the next ~70 ms. */
+static void test_submit_wakeups_deferred(void **state)
+{
+    (void)state;
+    dmp_net_config_t cfg;
+    dmp_net_config_default(&cfg);
+    cfg.shards = 1;
+    dmp_net_t *n = start_server(&cfg, false);
+    SKIP_IF_NULL(n);
+    sub_t sub[2];
+    memset(sub, 0, sizeof sub);
+    int t0 = atomic_load(&g_ctx.ticks);
+    for (int i = 0; i < 300 && atomic_load(&g_ctx.ticks) == t0; i++)
+        sleep_ms(1);
+    dmp_net_wakeups_defer();
+    assert_int_equal(dmp_net_submit(n, 0, sub_task, &sub[0]), 0);
+    assert_int_equal(dmp_net_submit(n, 0, sub_task, &sub[1]), 0);
+    sleep_ms(25);
+    assert_false(atomic_load(&sub[0].done));
+    int64_t f0 = dmp_monotonic_ns();
+    dmp_net_wakeups_flush();
+    for (int i = 0; i < 2000 && !atomic_load(&sub[1].done); i++)
+        sleep_ms(1);
+    assert_true(atomic_load(&sub[0].done) && atomic_load(&sub[1].done));
+    assert_true(dmp_monotonic_ns() - f0 < 40 * 1000000LL); /* the flush woke it, not a tick */
+    /* the deferral ended with the flush: the next submit wakes the shard at once */
+    memset(sub, 0, sizeof sub);
+    t0 = atomic_load(&g_ctx.ticks);
+    for (int i = 0; i < 300 && atomic_load(&g_ctx.ticks) == t0; i++)
+        sleep_ms(1);
+    f0 = dmp_monotonic_ns();
+    assert_int_equal(dmp_net_submit(n, 0, sub_task, &sub[0]), 0);
+    for (int i = 0; i < 2000 && !atomic_load(&sub[0].done); i++)
+        sleep_ms(1);
+    assert_true(atomic_load(&sub[0].done));
+    assert_true(dmp_monotonic_ns() - f0 < 40 * 1000000LL);
+    dmp_net_stop(n);
+    dmp_net_free(n);
+}
+
 static _Atomic int g_gate, g_gated_runs;
 
 static void gate_task(void *arg)
@@ -391,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_admit_drop_and_slip),
         cmocka_unit_test(test_ring_full_drops),
         cmocka_unit_test(test_submit_and_tick),
+        cmocka_unit_test(test_submit_wakeups_deferred),
         cmocka_unit_test(test_submit_full),
         cmocka_unit_test(test_stop_with_traffic),
     };

@@ -1,5 +1,6 @@
 /* node: background threads (one start/stop/tick type) and the group-commit syncer on top. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -22,6 +23,11 @@ void dmp_node_background_thread(void)
 static void *bg_main(void *arg)
 {
     dmp_node_bgthread_t *b = arg;
+    if (b->name) { /* "dmp-" + the name, cut to the kernel's 15 characters */
+        char tn[16];
+        snprintf(tn, sizeof tn, "dmp-%s", b->name);
+        pthread_setname_np(pthread_self(), tn);
+    }
     if (b->nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), b->nice) != 0)
         dmp_debug("%s: cannot lower the thread's priority", b->name ? b->name : "bgthread");
     int64_t interval_ns = (int64_t)(b->interval_s * 1e9);

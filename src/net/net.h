@@ -23,13 +23,14 @@ int dmp_net_start(const dmp_net_config_t *cfg, const dmp_net_handler_t *h, dmp_n
  * DMP_EFULL when the ring is full, DMP_EINVAL for a bad shard, DMP_NET_ESTOPPED after stop
  * (fn is then never run; the caller still owns arg). */
 int dmp_net_submit(dmp_net_t *n, unsigned shard, void (*fn)(void *arg), void *arg);
-/* Batching the calling thread's submits: after dmp_net_wakeups_defer, dmp_net_submit queues
- * the task but leaves the shard asleep; dmp_net_wakeups_flush wakes every shard it so left, once
- * each, and ends the deferral. A thread that hands over many tasks in one pass (the HTTP
- * thread, one event-loop iteration) then wakes a shard once, not once per task: on a shared
- * core the woken shard would otherwise preempt the submitter at every task. Call flush before
- * the thread sleeps; a task waits at most until then. Thread-local, no locks. */
-void dmp_net_wakeups_defer(void);
+/* Batching the calling thread's submits: while dmp_net_wakeups_defer(true) is on, dmp_net_submit
+ * queues the task but leaves the shard asleep; dmp_net_wakeups_flush wakes every shard so left,
+ * once each (deferral stays on); dmp_net_wakeups_defer(false) flushes and ends it. A thread that
+ * hands over many tasks in one pass (the HTTP thread, one event-loop iteration) then wakes a
+ * shard once, not once per task: on a shared core the woken shard would otherwise preempt the
+ * submitter at every task. Flush before the thread sleeps or waits on a shard; a task waits at
+ * most until then. Thread-local, no locks; a no-op on a thread that never deferred. */
+void dmp_net_wakeups_defer(bool on);
 void dmp_net_wakeups_flush(void);
 
 /* Stops receiving, lets in-flight queries finish and their replies go out (bounded ~1 s), runs

@@ -178,17 +178,18 @@ static bool wake_defer(dmp_net_t *n, unsigned shard)
     return true;
 }
 
-void dmp_net_wakeups_defer(void)
-{
-    tl_defer = true;
-}
-
 void dmp_net_wakeups_flush(void)
 {
-    tl_defer = false;
     for (unsigned i = 0; i < tl_nwake; i++)
         wake_guarded(tl_wake[i].n, tl_wake[i].shard);
     tl_nwake = 0;
+}
+
+void dmp_net_wakeups_defer(bool on)
+{
+    if (!on)
+        dmp_net_wakeups_flush();
+    tl_defer = on;
 }
 
 int dmp_net_submit(dmp_net_t *n, unsigned shard, void (*fn)(void *arg), void *arg)

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "net/net.h"
 #include "node/core_int.h"
 
 static int64_t now_ms_real(void)
@@ -267,6 +268,9 @@ static int apply_multi(dmp_node_core_t *c, dmp_node_txn_t *t, const unsigned *sh
         queued++;
     }
     pthread_mutex_unlock(&c->multi_mu);
+    /* the parts wait for each other on their shards: wake every one now, even on a thread that
+     * defers its wake-ups (the HTTP thread) */
+    dmp_net_wakeups_flush();
     if (queued < ns) {
         atomic_store(&b->cancelled, true);
         for (unsigned i = queued; i < ns; i++)

@@ -1,6 +1,7 @@
-/* node: the HTTP API server on libmicrohttpd (one internal polling thread): dispatch through
- * the route table, shared response/auth helpers, start/stop. Routes live in http_records.c and
- * http_pages.c. Writes go to the node core; the connection is suspended until they are durable. */
+/* node: the HTTP API server on libmicrohttpd (its epoll loop on our own thread, dmp-http): dispatch
+ * through the route table, shared response/auth helpers, start/stop. Routes live in http_records.c
+ * and http_pages.c. Writes go to the node core; the connection is suspended until they are durable.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -465,15 +466,16 @@ static void *http_loop(void *arg)
     dmp_node_http_t *h = arg;
     pthread_setname_np(pthread_self(), "dmp-http");
     dmp_node_background_thread();
+    dmp_net_wakeups_defer(true);
     while (!atomic_load(&h->loop_stop)) {
         if (atomic_load(&h->quiesce) && !atomic_load(&h->quiesced)) {
             MHD_quiesce_daemon(h->d); /* the listening socket is ours (h->lfd): closed at stop */
             atomic_store(&h->quiesced, true);
         }
-        dmp_net_wakeups_defer();
         MHD_run_wait(h->d, 50); /* bounded: the stop flags are looked at every 50 ms */
         dmp_net_wakeups_flush();
     }
+    dmp_net_wakeups_defer(false);
     return NULL;
 }
 

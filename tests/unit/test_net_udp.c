@@ -282,7 +282,7 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* After dmp_net_wakeups_defer a submitted task waits (the shard sleeps until its next ~100 ms
+/* After dmp_net_wakeups_defer(true) a submitted task waits (the shard sleeps until its next ~100 ms
  * tick) until dmp_net_wakeups_flush wakes the shard. Submitted right after a tick, so that
  * only a flush can run it within the next ~70 ms. */
 static void test_submit_wakeups_deferred(void **state)
@@ -298,7 +298,7 @@ static void test_submit_wakeups_deferred(void **state)
     int t0 = atomic_load(&g_ctx.ticks);
     for (int i = 0; i < 300 && atomic_load(&g_ctx.ticks) == t0; i++)
         sleep_ms(1);
-    dmp_net_wakeups_defer();
+    dmp_net_wakeups_defer(true);
     assert_int_equal(dmp_net_submit(n, 0, sub_task, &sub[0]), 0);
     assert_int_equal(dmp_net_submit(n, 0, sub_task, &sub[1]), 0);
     sleep_ms(25);
@@ -309,7 +309,8 @@ static void test_submit_wakeups_deferred(void **state)
         sleep_ms(1);
     assert_true(atomic_load(&sub[0].done) && atomic_load(&sub[1].done));
     assert_true(dmp_monotonic_ns() - f0 < 40 * 1000000LL); /* the flush woke it, not a tick */
-    /* the deferral ended with the flush: the next submit wakes the shard at once */
+    /* deferral off: the next submit wakes the shard at once */
+    dmp_net_wakeups_defer(false);
     memset(sub, 0, sizeof sub);
     t0 = atomic_load(&g_ctx.ticks);
     for (int i = 0; i < 300 && atomic_load(&g_ctx.ticks) == t0; i++)

@@ -44,17 +44,39 @@ static seen_t scan(dmp_store_t *s, const char *name, int64_t now)
     return r;
 }
 
+/* A store in a fresh temporary directory, reopened at will, removed at the end. */
+typedef struct {
+    char dir[40];
+    char path[300];
+} tmpdb_t;
+
+static dmp_store_t *tmpdb_open(tmpdb_t *t)
+{
+    if (t->dir[0] == '\0') {
+        snprintf(t->dir, sizeof(t->dir), "/tmp/dmp_sbucket_XXXXXX");
+        assert_non_null(mkdtemp(t->dir));
+        snprintf(t->path, sizeof(t->path), "%s/db", t->dir);
+    }
+    dmp_store_opts_t o = {.path = t->path, .create_if_missing = true};
+    dmp_store_t *s = NULL;
+    char err[200];
+    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
+    return s;
+}
+
+static void tmpdb_remove(const tmpdb_t *t)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_bucket_index_and_tombstones(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/dmp_sbucket_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[300];
-    snprintf(path, sizeof(path), "%s/db", dir);
-    dmp_store_opts_t o = {.path = path, .create_if_missing = true};
+    tmpdb_t db = {0};
     dmp_store_t *s;
-    char err[200];
-    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
+    s = tmpdb_open(&db);
     const int64_t t0 = 1000000;
     assert_int_equal(dmp_store_put(s, "A.mesh.test", 11, (const uint8_t *)"v1", 2, 100, t0), 0);
     assert_int_equal(dmp_store_put(s, "a.mesh.test", 11, (const uint8_t *)"v2", 2, 50, t0), 0);
@@ -110,9 +132,7 @@ static void test_bucket_index_and_tombstones(void **state)
     assert_int_equal(r.tombs, 0);
     assert_int_equal(dmp_store_bucket_scan(s, 65536, t0, visit, &r), DMP_EINVAL);
     dmp_store_close(s);
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdb_remove(&db);
 }
 
 static bool tomb_at(dmp_store_t *s, const char *name, const char *value, int64_t now)
@@ -131,16 +151,11 @@ static bool tomb_at(dmp_store_t *s, const char *name, const char *value, int64_t
 static void test_tombstone_lifted_after_first_delete_and_reopen(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/dmp_stombflag_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[300];
-    snprintf(path, sizeof(path), "%s/db", dir);
-    dmp_store_opts_t o = {.path = path, .create_if_missing = true};
+    tmpdb_t db = {0};
     dmp_store_t *s;
-    char err[200];
     const int64_t t0 = 1000000;
     const char *nm = "x.mesh.test";
-    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
+    s = tmpdb_open(&db);
     assert_int_equal(dmp_store_put(s, nm, 11, (const uint8_t *)"v1", 2, 100, t0), 0);
     assert_int_equal(dmp_store_put(s, nm, 11, (const uint8_t *)"v2", 2, 100, t0), 0);
     /* the store's first tombstone and the put that lifts it in one batch */
@@ -168,7 +183,7 @@ static void test_tombstone_lifted_after_first_delete_and_reopen(void **state)
     assert_int_equal(dmp_store_delete(s, nm, 11, (const uint8_t *)"v1", 2, NULL), 0);
     assert_true(tomb_at(s, nm, "v1", t0));
     dmp_store_close(s);
-    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
+    s = tmpdb_open(&db);
     assert_true(tomb_at(s, nm, "v1", t0));
     assert_int_equal(dmp_store_put(s, nm, 11, (const uint8_t *)"v1", 2, 100, t0 + 3), 0);
     assert_false(tomb_at(s, nm, "v1", t0));
@@ -176,9 +191,7 @@ static void test_tombstone_lifted_after_first_delete_and_reopen(void **state)
     assert_int_equal(r.rows, 2);
     assert_int_equal(r.tombs, 0);
     dmp_store_close(s);
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdb_remove(&db);
 }
 
 static int jlog(void *ctx, uint32_t serial, bool add, const char *name, size_t nl, const uint8_t *v,
@@ -198,14 +211,9 @@ static int jlog(void *ctx, uint32_t serial, bool add, const char *name, size_t n
 static void test_soa_serial(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/dmp_sserial_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[300];
-    snprintf(path, sizeof(path), "%s/db", dir);
-    dmp_store_opts_t o = {.path = path, .create_if_missing = true};
+    tmpdb_t db = {0};
     dmp_store_t *s;
-    char err[200];
-    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
+    s = tmpdb_open(&db);
     uint32_t s0 = dmp_store_soa_serial(s);
     assert_true(s0 > 1700000000u); /* a new store starts at its creation time */
     const int64_t t0 = 1000000;
@@ -254,12 +262,10 @@ static void test_soa_serial(void **state)
     assert_int_equal(dmp_store_journal_read(s, s0, s0 + 9, NULL, NULL), DMP_ENOTFOUND);
     /* it survives a restart */
     dmp_store_close(s);
-    assert_int_equal(dmp_store_open(&o, &s, err, sizeof(err)), 0);
+    s = tmpdb_open(&db);
     assert_int_equal(dmp_store_soa_serial(s), s0 + 4);
     dmp_store_close(s);
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdb_remove(&db);
 }
 
 int main(void)

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # write-cpu.sh: where dnsmeshd's CPU goes per acknowledged HTTP write. A fresh node (one
 # frontend, one shard, limits off, pinned to CPU 0) takes `dnsmesh-bench writes` at a fixed rate
-# from CPU 1; each thread's CPU time (/proc/PID/task/*/stat, utime + stime) is read before and
-# after every run and printed per write, by thread. With --perf FILE the last run is also
+# from CPU 1 over --conns connections (default 16); each thread's CPU time (/proc/PID/task/*/stat,
+# utime + stime) is read before and after every run and printed per write, by thread, with the
+# writer's ack latency (p50, p99). With --perf FILE the last run is also
 # recorded with `perf record -g` (root) for `perf report -i FILE --comm <thread>`.
 # Loopback only; the node is stopped by the PID this script got.
 #
-#   bench/write-cpu.sh [--build DIR] [--rate W] [--duration S] [--runs R] [--perf FILE]
+#   bench/write-cpu.sh [--build DIR] [--rate W] [--duration S] [--runs R] [--conns N]
+#                      [--perf FILE]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,17 +19,19 @@ BUILD=build
 RATE=2000
 DURATION=10
 RUNS=3
+CONNS=16
 PERF_OUT=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
-    --build | --rate | --duration | --runs | --perf)
+    --build | --rate | --duration | --runs | --conns | --perf)
         [[ $# -ge 2 ]] || die "$1 needs a value" ;;&
     --build) BUILD=$2; shift 2 ;;
     --rate) int_arg "$1" "$2" 1 50000; RATE=$((10#$2)); shift 2 ;;
     --duration) int_arg "$1" "$2" 1 120; DURATION=$((10#$2)); shift 2 ;;
     --runs) int_arg "$1" "$2" 1 20; RUNS=$((10#$2)); shift 2 ;;
+    --conns) int_arg "$1" "$2" 1 64; CONNS=$((10#$2)); shift 2 ;;
     --perf) PERF_OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
     esac
 done
@@ -54,7 +58,7 @@ for _ in $(seq 100); do [[ -s $WORK/ports ]] && break; sleep 0.1; done
 HPORT=$(sed 's/.*http=127\.0\.0\.1://' "$WORK/ports")
 
 echo "# write-cpu: $(date -u +%FT%TZ) on $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# command: bench/write-cpu.sh --build $BUILD --rate $RATE --duration $DURATION --runs $RUNS${PERF_OUT:+ --perf $PERF_OUT}"
+echo "# command: bench/write-cpu.sh --build $BUILD --rate $RATE --duration $DURATION --runs $RUNS --conns $CONNS${PERF_OUT:+ --perf $PERF_OUT}"
 echo "# $("$NODE" --version 2>/dev/null | head -1); node on CPU 0 (1 frontend, 1 shard), writer on CPU 1"
 
 snap() { # thread-name_tid ticks, sorted
@@ -72,11 +76,11 @@ for r in $(seq "$RUNS"); do
             >/dev/null 2>&1 &
         ppid=$!
     fi
-    taskset -c 1 "$BENCH" writes --port "$HPORT" --rate "$RATE" --duration "$DURATION" --quiet \
+    taskset -c 1 "$BENCH" writes --port "$HPORT" --rate "$RATE" --duration "$DURATION" --conns "$CONNS" --quiet \
         --json --seed "$r" >"$WORK/w.json" 2>"$WORK/w.err" || true
     [[ -z $ppid ]] || wait "$ppid" || true
     snap >"$WORK/s1"
-    read -r sent ok < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sent"], r["ok"])' "$WORK/w.json")
+    read -r sent ok p50 p99 < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sent"], r["ok"], r["p50_ms"], r["p99_ms"])' "$WORK/w.json")
     ((ok > 0)) || die "run $r: no write acknowledged ($(head -c 300 "$WORK/w.err"))"
     join "$WORK/s0" "$WORK/s1" | awk -v n="$ok" -v r="$r" -v hz="$hz" -v s="$sent" '
         { d = $3 - $2; if (d > 0) { sub(/_[0-9]+$/, "", $1); t[$1] += d; all += d } }
@@ -84,4 +88,5 @@ for r in $(seq "$RUNS"); do
             for (k in t) printf "run %d  %-14s %7.1f us/write\n", r, k, t[k] * 1e6 / hz / n
             printf "run %d  %-14s %7.1f us/write  (%d of %d writes acknowledged)\n", r, "TOTAL", all * 1e6 / hz / n, n, s
         }' | sort -k3,3
+    echo "run $r  ack latency p50 $p50 ms, p99 $p99 ms"
 done

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -231,6 +233,14 @@ static void waiting_unlink(dmp_node_http_t *h, dmp_node_rq_t *r)
     r->wprev = r->wnext = NULL;
 }
 
+/* Wakes the HTTP thread (http_loop) to run MHD after a resume from another thread. */
+static void loop_wake(dmp_node_http_t *h)
+{
+    uint64_t one = 1;
+    ssize_t w = write(h->wake_fd, &one, sizeof one);
+    (void)w; /* EAGAIN: the counter is full, so the loop is already woken */
+}
+
 /* Any thread (a shard or the WAL syncer). */
 static void txn_done(dmp_node_txn_t *t)
 {
@@ -242,8 +252,10 @@ static void txn_done(dmp_node_txn_t *t)
     pthread_mutex_unlock(&h->wmu);
     if (prev & RQF_MHD_DONE)
         rq_free(r); /* answered 503 at shutdown and gone from MHD: only we hold it */
-    else if (!(prev & RQF_ABANDONED))
+    else if (!(prev & RQF_ABANDONED)) {
         MHD_resume_connection(r->conn);
+        loop_wake(h);
+    }
     atomic_fetch_sub(&h->inflight, 1);
 }
 
@@ -466,13 +478,27 @@ static void *http_loop(void *arg)
     dmp_node_http_t *h = arg;
     pthread_setname_np(pthread_self(), "dmp-http");
     dmp_node_background_thread();
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+    int mfd = di ? di->epoll_fd : -1;
     dmp_net_wakeups_defer(true);
     while (!atomic_load(&h->loop_stop)) {
         if (atomic_load(&h->quiesce) && !atomic_load(&h->quiesced)) {
             MHD_quiesce_daemon(h->d); /* the listening socket is ours (h->lfd): closed at stop */
             atomic_store(&h->quiesced, true);
         }
-        MHD_run_wait(h->d, 50); /* bounded: the stop flags are looked at every 50 ms */
+        /* wait for MHD's sockets or a resume, at most until MHD's next timeout and 50 ms (the
+         * stop flags are looked at that often), then one non-blocking pass */
+        int tmo = 50;
+        MHD_UNSIGNED_LONG_LONG to;
+        if (MHD_get_timeout(h->d, &to) == MHD_YES && to < (MHD_UNSIGNED_LONG_LONG)tmo)
+            tmo = (int)to;
+        struct pollfd p[2] = {{.fd = mfd, .events = POLLIN}, {.fd = h->wake_fd, .events = POLLIN}};
+        if (poll(p, 2, tmo) > 0 && (p[1].revents & POLLIN)) {
+            uint64_t v;
+            ssize_t rd = read(h->wake_fd, &v, sizeof v);
+            (void)rd;
+        }
+        MHD_run(h->d);
         dmp_net_wakeups_flush();
     }
     dmp_net_wakeups_defer(false);
@@ -520,6 +546,13 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         rc = DMP_NODE_EBIND;
         goto fail;
     }
+    h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (h->wake_fd < 0) {
+        snprintf(err, errcap, "http: eventfd: %s", strerror(errno));
+        rc = DMP_ESYS;
+        close(h->lfd);
+        goto fail;
+    }
     h->d = MHD_start_daemon(
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, access_cb, h,
         MHD_OPTION_EXTERNAL_LOGGER, log_cb, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->lfd,
@@ -534,6 +567,7 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         snprintf(err, errcap, "http: libmicrohttpd failed to start");
         rc = DMP_NODE_EBIND;
         close(h->lfd);
+        close(h->wake_fd);
         goto fail;
     }
     if (pthread_create(&h->loop, NULL, http_loop, h) != 0) {
@@ -541,6 +575,7 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         MHD_stop_daemon(h->d);
         rc = DMP_ESYS;
         close(h->lfd);
+        close(h->wake_fd);
         goto fail;
     }
     h->loop_started = true;
@@ -590,6 +625,7 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms)
             int prev = atomic_fetch_or(&r->flags, RQF_ABANDONED);
             if (!(prev & (RQF_NODE_DONE | RQF_ABANDONED))) {
                 MHD_resume_connection(r->conn);
+                loop_wake(h);
                 abandoned++;
             }
         }
@@ -614,6 +650,8 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms)
         h->loop_started = false;
         MHD_stop_daemon(h->d);
         h->d = NULL;
+        close(h->wake_fd);
+        h->wake_fd = -1;
     }
     dmp_node_http_guard_free(h->guard); /* after MHD: its callbacks use the guard */
     h->guard = NULL;

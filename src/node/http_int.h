@@ -38,6 +38,9 @@ struct dmp_node_http {
     atomic_bool loop_stop;
     atomic_bool quiesce; /* stop: the loop stops accepting (MHD_quiesce_daemon on its thread) */
     atomic_bool quiesced;
+    /* eventfd the loop waits on beside MHD's epoll descriptor: a resume from another thread
+     * (a write done) signals it, since in external mode MHD's own channel does not wake us */
+    int wake_fd;
     int lfd;
     uint16_t port;
     dmp_node_rl_t *rl;   /* touched only by the MHD thread */

@@ -127,6 +127,25 @@ static void t_rrset_cap(void **state)
     assert_int_equal(post_value(&g_node, "cap.mesh.test", "two", 300), 201); /* refresh ok */
 }
 
+/* A write on an otherwise idle HTTP API is answered soon after its WAL sync: the HTTP thread
+ * is woken by the resume, not by other traffic or its loop's 50 ms bound (20 writes one after
+ * another took over a second when it was not). */
+static void t_http_write_ack_prompt(void **state)
+{
+    (void)state;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    char name[64];
+    for (int i = 0; i < 20; i++) {
+        snprintf(name, sizeof(name), "prompt%d.mesh.test", i);
+        assert_int_equal(post_value(&g_node, name, "v", 300), 201);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+    if (ms >= 700)
+        fail_msg("20 sequential writes took %ld ms (each waited for a wake-up?)", ms);
+}
+
 static void t_http_slow_clients(void **state)
 {
     (void)state;
@@ -230,7 +249,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest http[] = {
         cmocka_unit_test(t_http_errors),          cmocka_unit_test(t_rrset_cap),
         cmocka_unit_test(t_rrset_cap_concurrent), cmocka_unit_test(t_http_slow_clients),
-        cmocka_unit_test(t_http_pipelining),
+        cmocka_unit_test(t_http_pipelining),      cmocka_unit_test(t_http_write_ack_prompt),
     };
     return cmocka_run_group_tests_name("node_http", http, group_setup, group_teardown);
 }

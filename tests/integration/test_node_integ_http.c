@@ -128,22 +128,31 @@ static void t_rrset_cap(void **state)
 }
 
 /* A write on an otherwise idle HTTP API is answered soon after its WAL sync: the HTTP thread
- * is woken by the resume, not by other traffic or its loop's 50 ms bound (20 writes one after
- * another took over a second when it was not). */
+ * is woken by the resume, not by other traffic or its loop's 50 ms bound. Without that wake-up
+ * every write waits out the bound (each took >= 50 ms); the median of 21 writes is compared, so
+ * one slow fsync on a busy machine does not fail the test. */
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
 static void t_http_write_ack_prompt(void **state)
 {
     (void)state;
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
+    long ms[21];
     char name[64];
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < 21; i++) {
+        struct timespec a, b;
         snprintf(name, sizeof(name), "prompt%d.mesh.test", i);
+        clock_gettime(CLOCK_MONOTONIC, &a);
         assert_int_equal(post_value(&g_node, name, "v", 300), 201);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        ms[i] = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
     }
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
-    if (ms >= 700)
-        fail_msg("20 sequential writes took %ld ms (each waited for a wake-up?)", ms);
+    qsort(ms, 21, sizeof ms[0], cmp_long);
+    if (ms[10] >= 45)
+        fail_msg("median write took %ld ms (each waited for the HTTP loop's bound?)", ms[10]);
 }
 
 static void t_http_slow_clients(void **state)

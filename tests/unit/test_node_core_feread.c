@@ -25,13 +25,14 @@ static int fe_ask(dmp_node_core_t *c, unsigned fe, const char *name, int *rcode)
 }
 
 static dmp_node_core_t *core_new(tstore_t *ts, dmp_node_metrics_t *m, dmp_node_config_t *cfg,
-                                 unsigned nfe, bool reads)
+                                 unsigned nfe, bool reads, bool door)
 {
     assert_int_equal(dmp_node_metrics_init(m, NSH + nfe), 0);
     memset(cfg, 0, sizeof(*cfg));
     cfg->served_zone = ZONE;
     cfg->dns_ttl = 60;
     cfg->cache_mb = 4;
+    cfg->cache_doorkeeper = door;
     dmp_node_core_opts_t o = {.cfg = cfg,
                               .store = ts->s,
                               .nshards = NSH,
@@ -116,7 +117,7 @@ static void t_fill_rules(void **state)
     tstore_open(&ts);
     dmp_node_metrics_t m;
     dmp_node_config_t cfg;
-    dmp_node_core_t *c = core_new(&ts, &m, &cfg, 1, true);
+    dmp_node_core_t *c = core_new(&ts, &m, &cfg, 1, true, false);
     static mexec_t ex;
     memset(&ex, 0, sizeof(ex));
     dmp_node_core_set_exec(c, mexec_submit, &ex);
@@ -234,11 +235,82 @@ static void t_fill_rules(void **state)
     dmp_node_metrics_free(&m);
 
     /* frontend reads off: a miss is the shard's (false), as before */
-    c = core_new(&ts, &m, &cfg, 1, false);
+    c = core_new(&ts, &m, &cfg, 1, false, false);
     uint8_t q[512], out[4096];
     size_t ql = mkq(q, 1, x, 16), ol = 1;
     assert_false(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
     assert_int_equal(ol, 0);
+    dmp_node_core_free(c);
+    dmp_node_metrics_free(&m);
+    tstore_close(&ts);
+}
+
+/* The doorkeeper (cfg->cache_doorkeeper): a name's first miss is answered from the store and
+ * fills nothing; its second miss fills the shard's cache; the third query hits. Names that are
+ * asked once (a one-pass client) leave the cache empty. A write still invalidates, and a fill
+ * outdated by a write is still dropped. */
+static void t_doorkeeper(void **state)
+{
+    (void)state;
+    tstore_t ts;
+    tstore_open(&ts);
+    dmp_node_metrics_t m;
+    dmp_node_config_t cfg;
+    dmp_node_core_t *c = core_new(&ts, &m, &cfg, 1, true, true);
+    static mexec_t ex;
+    memset(&ex, 0, sizeof(ex));
+    dmp_node_core_set_exec(c, mexec_submit, &ex);
+    uint64_t ap = 0, dr = 0;
+    char x[64];
+    name_on(c, 0, false, "x", x);
+    put_k(&ex, c, x, 1);
+
+    assert_int_equal(fe_ask(c, 0, x, NULL), 1); /* first miss: held */
+    mexec_run(&ex, c, 0);
+    dmp_node_core_fill_stats(c, &ap, &dr);
+    assert_int_equal(ap, 0);
+    assert_int_equal(dmp_node_core_fills_held(c), 1);
+    assert_int_equal(m.t[NSH].cache_misses, 1);
+    assert_int_equal(fe_ask(c, 0, x, NULL), 1); /* second miss: filled */
+    assert_int_equal(m.t[NSH].cache_misses, 2);
+    mexec_run(&ex, c, 0);
+    dmp_node_core_fill_stats(c, &ap, &dr);
+    assert_int_equal(ap, 1);
+    assert_int_equal(dmp_node_core_fills_held(c), 1);
+    uint64_t hits = m.t[NSH].cache_hits;
+    assert_int_equal(fe_ask(c, 0, x, NULL), 1);
+    assert_int_equal(m.t[NSH].cache_hits, hits + 1);
+    assert_int_equal(m.t[NSH].cache_misses, 2);
+
+    /* a write invalidates; the name is known to the doorkeeper, so its next miss fills at
+     * once, and that fill is dropped when a write comes between the read and the apply */
+    put_k(&ex, c, x, 2);
+    assert_int_equal(fe_ask(c, 0, x, NULL), 2);
+    put_k(&ex, c, x, 3);
+    dmp_node_core_fill_stats(c, &ap, &dr);
+    assert_int_equal(dr, 1);
+    assert_int_equal(fe_ask(c, 0, x, NULL), 3);
+    mexec_run(&ex, c, 0);
+    hits = m.t[NSH].cache_hits;
+    assert_int_equal(fe_ask(c, 0, x, NULL), 3);
+    assert_int_equal(m.t[NSH].cache_hits, hits + 1);
+
+    /* 500 names asked once each (NXDOMAIN and existing): no fill reaches a shard */
+    dmp_node_core_fill_stats(c, &ap, &dr);
+    uint64_t ap0 = ap, held0 = dmp_node_core_fills_held(c);
+    char n[64];
+    for (int i = 0; i < 500; i++) {
+        snprintf(n, sizeof(n), "once%d." ZONE, i);
+        if (i % 2)
+            put_k(&ex, c, n, 7);
+        assert_int_equal(fe_ask(c, 0, n, NULL), i % 2 ? 7 : -1);
+    }
+    mexec_run(&ex, c, 0);
+    mexec_run(&ex, c, 1);
+    dmp_node_core_fill_stats(c, &ap, &dr);
+    assert_int_equal(ap, ap0);
+    assert_int_equal(dmp_node_core_fills_held(c), held0 + 500);
+
     dmp_node_core_free(c);
     dmp_node_metrics_free(&m);
     tstore_close(&ts);
@@ -361,7 +433,7 @@ static void t_concurrent(void **state)
     tstore_open(&ts);
     dmp_node_metrics_t m;
     dmp_node_config_t cfg;
-    dmp_node_core_t *c = core_new(&ts, &m, &cfg, NFE, true);
+    dmp_node_core_t *c = core_new(&ts, &m, &cfg, NFE, true, false);
     static fshard_t sh[NSH];
     memset(sh, 0, sizeof(sh));
     for (unsigned i = 0; i < NSH; i++) {
@@ -465,6 +537,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_fill_rules),
         cmocka_unit_test(t_concurrent),
+        cmocka_unit_test(t_doorkeeper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,18 +55,7 @@ if [[ -n $KNOT_ZONE ]]; then
     kport=$(free_port 35353)
     {
         knot_server_conf "$kd" "$kport" warning
-        cat <<EOF
-template:
-  - id: default
-    storage: "$kd"
-    semantic-checks: off
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-zone:
-  - domain: mesh.test
-    file: "$KNOT_ZONE"
-EOF
+        knot_zone_conf "$kd" "$KNOT_ZONE"
     } >"$kd/knot.conf"
     taskset -c "$SERVER_CPU" knotd -c "$kd/knot.conf" >"$kd/stdout.log" 2>&1 &
     kpid=$!

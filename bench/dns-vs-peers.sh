@@ -239,18 +239,7 @@ start_knot() {
     # RRL is a module (mod-rrl) that is not loaded: no rate limiting.
     {
         knot_server_conf "$d" "${PORT[knot]}"
-        cat <<EOF
-template:
-  - id: default
-    storage: "$d"
-    semantic-checks: off
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-zone:
-  - domain: mesh.test
-    file: "$d/mesh.test.zone"
-EOF
+        knot_zone_conf "$d" "$d/mesh.test.zone"
     } >"$d/knot.conf"
     taskset -c "$SERVER_CPU" knotd -c "$d/knot.conf" >"$d/stdout.log" 2>&1 &
     PID[knot]=$!

@@ -6,7 +6,8 @@
 # shard, limits off, pinned to --server-cpu) and stopped by the PID this script got.
 #
 #   bench/frontend-path.sh [--build DIR] [--records N] [--rate Q] [--duration S] [--runs R]
-#                          [--modes LIST] [--knob VAR] [--no-warm] [--rrl RATE] [--rt] [--record]
+#                          [--modes LIST] [--knob VAR] [--no-warm | --warm N] [--rrl RATE] [--rt]
+#                          [--record]
 #                          [--out DIR]
 #
 # Prints one line per run and the medians per mode; with --out it also saves every dnsperf and
@@ -45,6 +46,8 @@ usage() {
                   DMP_DNS_FRONTEND_READS for cache misses answered on the frontend or the shard)
   --no-warm       no warm-up pass: the measured run starts on an empty answer cache, so the
                   first touch of every name is a miss (at 10,000 q/s x 10 s about one pass)
+  --warm N        N warm-up passes (default 1; 0 = --no-warm): 2 for a node whose cache admits a
+                  name on its second miss (DMP_CACHE_DOORKEEPER=1)
   --rrl RATE      DMP_RRL_RATE for the node (default 0: RRL off, as in the peer comparisons;
                   the node's own default is 200)
   --rt            run the node and dnsperf SCHED_FIFO (chrt -f 10): on a box shared with other
@@ -70,6 +73,7 @@ while [[ $# -gt 0 ]]; do
     --modes) MODES="$2"; shift 2 ;;
     --knob) KNOB="$2"; shift 2 ;;
     --no-warm) WARM=0; shift ;;
+    --warm) WARM="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --rrl) RRL="$2"; shift 2 ;;
     --rt) RT=1; shift ;;
@@ -79,6 +83,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ "$KNOB" =~ ^DMP_[A-Z_]+$ ]] || die "--knob needs a DMP_ variable name"
+[[ "$WARM" =~ ^[0-5]$ ]] || die "--warm needs 0..5 passes"
 for v in RECORDS RATE DURATION RUNS RRL; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v,,} needs an integer"
 done
@@ -161,7 +166,7 @@ EOF
 
 echo "frontend-path: $RECORDS records, $(wc -l <"$WORK/queries.txt") query names," \
     "$( ((RATE)) && echo "$RATE q/s offered" || echo "unlimited rate")," \
-    "${DURATION} s x $RUNS runs per mode ($KNOB=$MODES), $( ((WARM)) && echo "one warm-up pass" || echo "no warm-up (empty cache)"), RRL rate $RRL, node on CPU $SERVER_CPU, dnsperf on CPU $GEN_CPU$( ((RT)) && echo ", both SCHED_FIFO")"
+    "${DURATION} s x $RUNS runs per mode ($KNOB=$MODES), $( ((WARM)) && echo "$WARM warm-up pass(es)" || echo "no warm-up (empty cache)"), RRL rate $RRL, node on CPU $SERVER_CPU, dnsperf on CPU $GEN_CPU$( ((RT)) && echo ", both SCHED_FIFO")"
 echo "command: $0 $ARGS"
 start_node 0
 taskset -c "$GEN_CPU" "$BENCH" load --port "$HPORT" --file "$WORK/recs/records.jsonl" --conns 32 \
@@ -175,11 +180,11 @@ IFS=, read -r -a modes <<<"$MODES"
 for ((run = 1; run <= RUNS; run++)); do
     for m in "${modes[@]}"; do
         start_node "$m"
-        # warm the answer cache: one pass over every query name
-        if ((WARM)); then
+        # warm the answer cache: WARM passes over every query name
+        for ((w = 0; w < WARM; w++)); do
             taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$WORK/queries.txt" -n 1 \
                 -Q 50000 -c 8 >"$WORK/warm.txt" 2>&1 || true
-        fi
+        done
         tag="mode${m}-run${run}"
         sched_snap "$WORK/$tag.sched0"
         perf stat -x, -e task-clock,context-switches,syscalls:sys_enter_io_uring_enter \

@@ -67,6 +67,24 @@ free_port() {
     die "no free port near $1"
 }
 
+# knot_zone_conf DIR ZONEFILE: the template and zone sections serving ZONEFILE as mesh.test (the
+# peer set-up of dns-vs-peers.sh and one-pass-ab.sh: no semantic checks, no zone file sync, no
+# journal), on stdout.
+knot_zone_conf() {
+    cat <<EOF
+template:
+  - id: default
+    storage: "$1"
+    semantic-checks: off
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+zone:
+  - domain: mesh.test
+    file: "$2"
+EOF
+}
+
 # knot_server_conf DIR PORT [LOGLEVEL]: the server, log and database sections of a knot.conf
 # for one Knot on 127.0.0.1@PORT with one UDP, one TCP and one background worker (the peer
 # set-up every bench uses), on stdout; callers append their key, acl, module, template and

@@ -73,4 +73,22 @@ void dmp_cache_reader_stats(dmp_cache_t *c, uint64_t *hits, uint64_t *misses, si
 void dmp_cache_stats(const dmp_cache_t *c, uint64_t *hits, uint64_t *misses, size_t *bytes,
                      size_t *entries);
 
+/* ---- admission doorkeeper (cache_door.c) ----
+ * Traffic that fetches each name about once (a DMP client reading a message's chunks) only
+ * churns an LRU: every miss inserts, evicting an entry that may be asked again, and nothing it
+ * inserts is read. A doorkeeper admits a name on its second miss since the last reset: the
+ * first miss only sets two bits for it (of 2^bits_log2, both in one 64-bit word, placed by
+ * SipHash with a random key). Once it
+ * has recorded 2^bits_log2 / 8 names it is cleared, so a name missed twice far apart may have
+ * to miss a third time; a name never seen is admitted by mistake (both bits set by others) at
+ * most ~5 % of the time. bits_log2: 10..30 (a 2^23-bit doorkeeper is 1 MiB and remembers 1M
+ * names). */
+int dmp_cache_door_new(unsigned bits_log2, dmp_cache_door_t **out);
+void dmp_cache_door_free(dmp_cache_door_t *d);
+/* True: lname missed before (since the last reset), put it in the cache. False: its first miss,
+ * now recorded. */
+bool dmp_cache_door_admit(dmp_cache_door_t *d, const char *lname, size_t len);
+/* Names recorded since the last reset, and resets so far (any out pointer may be NULL). */
+void dmp_cache_door_stats(const dmp_cache_door_t *d, uint64_t *recorded, uint64_t *resets);
+
 #endif

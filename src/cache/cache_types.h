@@ -16,4 +16,9 @@ typedef enum {
     DMP_CACHE_NEGATIVE = 2,
 } dmp_cache_result_t;
 
+/* Admission doorkeeper in front of an answer cache: remembers (approximately, in a bitmap) which
+ * names missed once, so that a name enters the cache on its second miss only. One per thread
+ * that fills a cache, NOT thread-safe. */
+typedef struct dmp_cache_door dmp_cache_door_t;
+
 #endif

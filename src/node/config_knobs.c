@@ -82,6 +82,15 @@ const dmp_node_knob_t dmp_node_knob_table[K_COUNT] = {
                         "reading the store there (the shard fills its cache later, without a "
                         "wake-up per miss); 0 = a miss crosses to its shard (docs/cache.md)",
                         true},
+    [K_CACHE_DOOR] = {"DMP_CACHE_DOORKEEPER", NULL, "cache-doorkeeper", "0",
+                      "1: a frontend's store read fills the answer cache only on the name's "
+                      "second miss (a 1 MiB doorkeeper per frontend), so traffic that asks each "
+                      "name once does not churn it (docs/cache.md)",
+                      true},
+    [K_STORE_CACHE_MB] = {"DMP_STORE_CACHE_MB", NULL, "store-cache-mb", "256",
+                          "RocksDB block cache for the store's data blocks (MiB, >= 8; "
+                          "docs/store.md \"Read path at scale\")",
+                          false},
     [K_RING_SIZE] = {"DMP_RING_SIZE", NULL, "ring-size", "4096",
                      "entries per frontend<->shard ring (power of two)", false},
     [K_PORTS_FILE] = {"DMP_PORTS_FILE", NULL, "ports-file", NULL,

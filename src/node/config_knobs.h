@@ -42,6 +42,8 @@ enum {
     K_SHARDS,
     K_CACHE_MB,
     K_DNS_FE_READS,
+    K_CACHE_DOOR,
+    K_STORE_CACHE_MB,
     K_RING_SIZE,
     K_PORTS_FILE,
     K_RRL_RATE,

@@ -436,6 +436,11 @@ void dmp_node_core_fill_stats(dmp_node_core_t *c, uint64_t *applied, uint64_t *d
         *dropped = c ? atomic_load_explicit(&c->fills_dropped, memory_order_relaxed) : 0;
 }
 
+uint64_t dmp_node_core_fills_held(dmp_node_core_t *c)
+{
+    return c ? atomic_load_explicit(&c->fills_held, memory_order_relaxed) : 0;
+}
+
 uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c)
 {
     return atomic_load_explicit(&c->syncer.syncs, memory_order_relaxed);

@@ -189,8 +189,12 @@ static int fe_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_vie
         return DMP_EAGAIN;
     }
     f->misses++;
-    if (cache && c->fill)
-        fill_push(f, s, lname, len, wseq, &fl);
+    if (cache && c->fill) {
+        if (f->door == NULL || dmp_cache_door_admit(f->door, lname, len))
+            fill_push(f, s, lname, len, wseq, &fl);
+        else
+            atomic_fetch_add_explicit(&c->fills_held, 1, memory_order_relaxed);
+    }
     return rc;
 }
 
@@ -264,6 +268,9 @@ int dmp_node_core_fe_init(dmp_node_core_t *c, const dmp_node_core_opts_t *o, boo
     }
     if (!c->fe_reads || !cache_on)
         return 0;
+    for (unsigned i = 0; i < c->nfe && o->cfg->cache_doorkeeper; i++)
+        if (dmp_cache_door_new(DMP_NODE_DOOR_BITS, &c->fe[i].door) != 0)
+            return DMP_ENOMEM;
     size_t n = (size_t)c->nfe * c->nshards;
     c->fill = calloc(n, sizeof(*c->fill));
     if (!c->fill)
@@ -295,8 +302,10 @@ void dmp_node_core_fe_free(dmp_node_core_t *c)
         free(c->fill);
         c->fill = NULL;
     }
-    for (unsigned i = 0; c->fe && i < c->nfe; i++)
+    for (unsigned i = 0; c->fe && i < c->nfe; i++) {
         dmp_node_lookup_free(&c->fe[i].lk);
+        dmp_cache_door_free(c->fe[i].door);
+    }
     free(c->fe);
     c->fe = NULL;
     c->nfe = 0;

@@ -45,6 +45,7 @@ typedef struct {
     uint64_t cookie_epoch;            /* UINT64_MAX: not derived yet */
     _Atomic(dmp_node_rrl_t *) rrl_hz; /* the RRL table this thread is using (core->rrl) */
     dmp_node_lookup_t lk;             /* store reads (frontend_reads); its cache unused */
+    dmp_cache_door_t *door;           /* cfg->cache_doorkeeper: fills on a 2nd miss only */
     uint8_t blob[65535];
 } fe_t;
 
@@ -70,7 +71,7 @@ struct dmp_node_core {
     /* fill rings, frontend f -> shard s at fill[f * nshards + s] (fill_t *, see
      * core_frontend.c); NULL without frontend reads or without a cache */
     dmp_net_spsc_t *fill;
-    _Atomic uint64_t fills_applied, fills_dropped;
+    _Atomic uint64_t fills_applied, fills_dropped, fills_held;
     uint8_t cookie_master[32];    /* DMP_COOKIE_SECRET or random; wiped on free */
     uint16_t keepalive;           /* RFC 7828 value for TCP answers (100 ms units) */
     _Atomic bool cookie_required; /* reloadable (SIGHUP) */

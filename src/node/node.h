@@ -458,6 +458,9 @@ void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
  * that arrives after the acknowledgement never gets the old answer from here. */
 #define DMP_NODE_FILL_WAKE 64
 #define DMP_NODE_FILL_RING 1024
+/* With cfg->cache_doorkeeper each frontend keeps a doorkeeper of 2^this bits (1 MiB), cleared
+ * after 2^20 names: a fill goes to the shard on a name's second miss since then. */
+#define DMP_NODE_DOOR_BITS 23
 bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const uint8_t *pkt,
                                   size_t len, const struct sockaddr *peer, socklen_t peer_len,
                                   uint8_t *out, size_t cap, size_t *out_len);
@@ -469,6 +472,8 @@ uint64_t dmp_node_core_wal_syncs(dmp_node_core_t *c);
 /* Frontend fills so far: applied to a shard's cache, dropped (a write came between the read and
  * the apply, or the fill ring was full). Any thread; tests and metrics. */
 void dmp_node_core_fill_stats(dmp_node_core_t *c, uint64_t *applied, uint64_t *dropped);
+/* Store reads whose fill the doorkeeper kept out (the name's first miss; cfg->cache_doorkeeper). */
+uint64_t dmp_node_core_fills_held(dmp_node_core_t *c);
 /* SIGHUP: applies what can change while running (RRL parameters, a table swapped in on each
  * shard's thread; cookie_required) from nc. DMP_EAGAIN when a shard's task ring was full (that
  * shard keeps its old table). */

@@ -64,6 +64,8 @@ static void t_config_defaults(void **state)
     assert_true(c.cleanup_interval == 60.0);
     assert_int_equal(c.sync_pull_rate, 1000); /* a backfill's pace, docs/cluster.md */
     assert_true(c.frontends >= 1 && c.shards >= 1);
+    assert_false(c.cache_doorkeeper);
+    assert_int_equal(c.store_cache_mb, 256);
     dmp_node_config_free(&c);
 }
 
@@ -81,6 +83,8 @@ static void t_config_env_and_flags(void **state)
                         "DMP_CLEANUP_INTERVAL=0.5",
                         "DMP_LOG_LEVEL=WARNING",
                         "DMP_SYNC_PULL_RATE=0",
+                        "DMP_CACHE_DOORKEEPER=on",
+                        "DMP_STORE_CACHE_MB=96",
                         NULL};
     char *argv[] = {"dnsmeshd", "--dns-port=1053",          "--shards",
                     "3",        "--allow-open-public-bind", NULL};
@@ -95,6 +99,8 @@ static void t_config_env_and_flags(void **state)
     assert_true(c.cleanup_interval == 0.5);
     assert_int_equal(c.log_level, DMP_LOG_WARN);
     assert_int_equal(c.sync_pull_rate, 0); /* unpaced */
+    assert_true(c.cache_doorkeeper);
+    assert_int_equal(c.store_cache_mb, 96);
     dmp_node_config_free(&c);
 
     /* DMP_OPERATOR_TOKEN wins over the alias; the served-zone chain order */
@@ -139,6 +145,9 @@ static void t_config_errors(void **state)
         {"DMP_LOG_LEVEL=loud", "DMP_LOG_LEVEL"},
         {"DMP_LOG_FORMAT=xml", "DMP_LOG_FORMAT"},
         {"DMP_RING_SIZE=1000", "DMP_RING_SIZE"},
+        {"DMP_CACHE_DOORKEEPER=maybe", "DMP_CACHE_DOORKEEPER"},
+        {"DMP_STORE_CACHE_MB=4", "DMP_STORE_CACHE_MB"},
+        {"DMP_STORE_CACHE_MB=x", "DMP_STORE_CACHE_MB"},
         {"DMP_OPERATOR_TOKEN=has space", "DMP_OPERATOR_TOKEN"},
         {"DMP_SYNC_PULL_RATE=-1", "DMP_SYNC_PULL_RATE"},
         {"DMP_SYNC_PULL_RATE=10000001", "DMP_SYNC_PULL_RATE"},

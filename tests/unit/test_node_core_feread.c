@@ -25,13 +25,14 @@ static int fe_ask(dmp_node_core_t *c, unsigned fe, const char *name, int *rcode)
 }
 
 static dmp_node_core_t *core_new(tstore_t *ts, dmp_node_metrics_t *m, dmp_node_config_t *cfg,
-                                 unsigned nfe, bool reads)
+                                 unsigned nfe, bool reads, bool door)
 {
     assert_int_equal(dmp_node_metrics_init(m, NSH + nfe), 0);
     memset(cfg, 0, sizeof(*cfg));
     cfg->served_zone = ZONE;
     cfg->dns_ttl = 60;
     cfg->cache_mb = 4;
+    cfg->cache_doorkeeper = door;
     dmp_node_core_opts_t o = {.cfg = cfg,
                               .store = ts->s,
                               .nshards = NSH,
@@ -64,6 +65,24 @@ static int mexec_submit(void *ctx, unsigned shard, void (*fn)(void *), void *arg
         return DMP_EFULL;
     e->q[shard][e->n[shard]++] = (mtask_t){fn, arg};
     return 0;
+}
+
+/* A store and a core with one frontend reading it, its shards' tasks queued on h->ex until
+ * mexec_run (static: mexec_t is large). */
+typedef struct {
+    tstore_t ts;
+    dmp_node_metrics_t m;
+    dmp_node_config_t cfg;
+    mexec_t ex;
+} hand_t;
+
+static dmp_node_core_t *hand_open(hand_t *h, bool door)
+{
+    tstore_open(&h->ts);
+    dmp_node_core_t *c = core_new(&h->ts, &h->m, &h->cfg, 1, true, door);
+    memset(&h->ex, 0, sizeof(h->ex));
+    dmp_node_core_set_exec(c, mexec_submit, &h->ex);
+    return c;
 }
 
 /* Runs shard s's queued tasks, then its tick (flushes its write batch, drains its fills). */
@@ -112,66 +131,60 @@ static void name_on(dmp_node_core_t *c, unsigned s, bool other, const char *pfx,
 static void t_fill_rules(void **state)
 {
     (void)state;
-    tstore_t ts;
-    tstore_open(&ts);
-    dmp_node_metrics_t m;
-    dmp_node_config_t cfg;
-    dmp_node_core_t *c = core_new(&ts, &m, &cfg, 1, true);
-    static mexec_t ex;
-    memset(&ex, 0, sizeof(ex));
-    dmp_node_core_set_exec(c, mexec_submit, &ex);
+    static hand_t h;
+    dmp_node_core_t *c = hand_open(&h, false);
     uint64_t ap = 0, dr = 0;
     char x[64], y[64];
     name_on(c, 0, false, "x", x);
     name_on(c, 0, true, "y", y);
 
     /* a miss is answered on the frontend from the store; its fill waits for the shard */
-    put_k(&ex, c, x, 1);
+    put_k(&h.ex, c, x, 1);
     assert_int_equal(fe_ask(c, 0, x, NULL), 1);
     dmp_node_core_fill_stats(c, &ap, &dr);
     assert_int_equal(ap, 0);
-    assert_int_equal(m.t[NSH].cache_misses, 1);
+    assert_int_equal(h.m.t[NSH].cache_misses, 1);
 
     /* a write to the shard between that read and the fill's apply: the fill is dropped (else
      * the cache would hold k1 after k2 was acknowledged) */
-    put_k(&ex, c, x, 2);
+    put_k(&h.ex, c, x, 2);
     dmp_node_core_fill_stats(c, &ap, &dr);
     assert_int_equal(ap, 0);
     assert_int_equal(dr, 1);
     assert_int_equal(fe_ask(c, 0, x, NULL), 2);
-    assert_int_equal(m.t[NSH].cache_misses, 2);
+    assert_int_equal(h.m.t[NSH].cache_misses, 2);
 
     /* no write since: the shard's next wake-up applies it, and the frontend then hits */
-    mexec_run(&ex, c, 0);
+    mexec_run(&h.ex, c, 0);
     dmp_node_core_fill_stats(c, &ap, &dr);
     assert_int_equal(ap, 1);
-    uint64_t hits = m.t[NSH].cache_hits;
+    uint64_t hits = h.m.t[NSH].cache_hits;
     assert_int_equal(fe_ask(c, 0, x, NULL), 2);
-    assert_int_equal(m.t[NSH].cache_hits, hits + 1);
-    assert_int_equal(m.t[NSH].cache_misses, 2);
+    assert_int_equal(h.m.t[NSH].cache_hits, hits + 1);
+    assert_int_equal(h.m.t[NSH].cache_misses, 2);
 
     /* a write to another shard does not drop this shard's fills */
-    put_k(&ex, c, x, 3); /* invalidates x */
+    put_k(&h.ex, c, x, 3); /* invalidates x */
     assert_int_equal(fe_ask(c, 0, x, NULL), 3);
-    put_k(&ex, c, y, 1);
-    mexec_run(&ex, c, 0);
+    put_k(&h.ex, c, y, 1);
+    mexec_run(&h.ex, c, 0);
     dmp_node_core_fill_stats(c, &ap, &dr);
     assert_int_equal(ap, 2);
     assert_int_equal(dr, 1);
-    hits = m.t[NSH].cache_hits;
+    hits = h.m.t[NSH].cache_hits;
     assert_int_equal(fe_ask(c, 0, x, NULL), 3);
-    assert_int_equal(m.t[NSH].cache_hits, hits + 1);
+    assert_int_equal(h.m.t[NSH].cache_hits, hits + 1);
 
     /* a batched single put (the write queue, flushed at the tick) drops a fill read before it,
      * even when the tick that flushes it is the one that drains the fill */
-    put_k(&ex, c, x, 4);
+    put_k(&h.ex, c, x, 4);
     assert_int_equal(fe_ask(c, 0, x, NULL), 4); /* fill(k4) queued */
     dmp_node_change_t ch;
     mk(&ch, DMP_NODE_CH_PUT, x, "k5");
     int done = 0;
     dmp_node_txn_t t = {.changes = &ch, .n = 1, .done = done_count, .ctx = &done};
     assert_int_equal(dmp_node_apply(c, &t), 0);
-    mexec_run(&ex, c, 0); /* take into the batch, flush, then drain */
+    mexec_run(&h.ex, c, 0); /* take into the batch, flush, then drain */
     assert_int_equal(done, 1);
     dmp_node_core_fill_stats(c, &ap, &dr);
     assert_int_equal(dr, 2);
@@ -190,31 +203,31 @@ static void t_fill_rules(void **state)
             break;
     }
     assert_int_not_equal(dmp_node_core_shard_of(c, below, strlen(below)), 0);
-    put_k(&ex, c, below, 1);
-    mexec_run(&ex, c, 0);
+    put_k(&h.ex, c, below, 1);
+    mexec_run(&h.ex, c, 0);
     dmp_node_core_fill_stats(c, &ap, &dr);
     assert_int_equal(dr, 3);
     assert_int_equal(fe_ask(c, 0, nx, &rcode), -1);
     assert_int_equal(rcode, 0); /* NODATA: an empty non-terminal now */
-    mexec_run(&ex, c, 0);       /* the empty non-terminal is cached */
-    hits = m.t[NSH].cache_hits;
+    mexec_run(&h.ex, c, 0);     /* the empty non-terminal is cached */
+    hits = h.m.t[NSH].cache_hits;
     assert_int_equal(fe_ask(c, 0, nx, &rcode), -1);
     assert_int_equal(rcode, 0);
-    assert_int_equal(m.t[NSH].cache_hits, hits + 1);
+    assert_int_equal(h.m.t[NSH].cache_hits, hits + 1);
     /* an NXDOMAIN fill that nothing outdated is applied and answered from the cache */
     char nx2[64];
     name_on(c, 0, false, "gone", nx2);
     assert_int_equal(fe_ask(c, 0, nx2, &rcode), -1);
     assert_int_equal(rcode, 3);
-    mexec_run(&ex, c, 0);
-    uint64_t nh = m.t[NSH].cache_neg_hits;
+    mexec_run(&h.ex, c, 0);
+    uint64_t nh = h.m.t[NSH].cache_neg_hits;
     assert_int_equal(fe_ask(c, 0, nx2, &rcode), -1);
     assert_int_equal(rcode, 3);
-    assert_int_equal(m.t[NSH].cache_neg_hits, nh + 1);
+    assert_int_equal(h.m.t[NSH].cache_neg_hits, nh + 1);
 
     /* no wake-up per miss: a drain task is queued once a ring holds DMP_NODE_FILL_WAKE fills,
      * and only once until it runs */
-    assert_int_equal(ex.n[0], 0);
+    assert_int_equal(h.ex.n[0], 0);
     for (int i = 0, sent = 0; sent < 2 * DMP_NODE_FILL_WAKE && i < 100000; i++) {
         char nm[64];
         snprintf(nm, sizeof(nm), "w%d." ZONE, i);
@@ -222,26 +235,91 @@ static void t_fill_rules(void **state)
             continue;
         fe_ask(c, 0, nm, NULL);
         sent++;
-        assert_int_equal(ex.n[0], sent < DMP_NODE_FILL_WAKE ? 0 : 1);
+        assert_int_equal(h.ex.n[0], sent < DMP_NODE_FILL_WAKE ? 0 : 1);
     }
     dmp_node_core_fill_stats(c, &ap, &dr);
     uint64_t ap0 = ap;
-    mexec_run(&ex, c, 0);
+    mexec_run(&h.ex, c, 0);
     dmp_node_core_fill_stats(c, &ap, &dr);
     assert_int_equal(ap, ap0 + 2 * DMP_NODE_FILL_WAKE);
 
     dmp_node_core_free(c);
-    dmp_node_metrics_free(&m);
+    dmp_node_metrics_free(&h.m);
 
     /* frontend reads off: a miss is the shard's (false), as before */
-    c = core_new(&ts, &m, &cfg, 1, false);
+    c = core_new(&h.ts, &h.m, &h.cfg, 1, false, false);
     uint8_t q[512], out[4096];
     size_t ql = mkq(q, 1, x, 16), ol = 1;
     assert_false(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
     assert_int_equal(ol, 0);
     dmp_node_core_free(c);
-    dmp_node_metrics_free(&m);
-    tstore_close(&ts);
+    dmp_node_metrics_free(&h.m);
+    tstore_close(&h.ts);
+}
+
+/* The doorkeeper (cfg->cache_doorkeeper): a name's first miss is answered from the store and
+ * fills nothing; its second miss fills the shard's cache; the third query hits. Names that are
+ * asked once (a one-pass client) leave the cache empty. A write still invalidates, and a fill
+ * outdated by a write is still dropped. */
+static void t_doorkeeper(void **state)
+{
+    (void)state;
+    static hand_t h;
+    dmp_node_core_t *c = hand_open(&h, true);
+    uint64_t ap = 0, dr = 0;
+    char x[64];
+    name_on(c, 0, false, "x", x);
+    put_k(&h.ex, c, x, 1);
+
+    assert_int_equal(fe_ask(c, 0, x, NULL), 1); /* first miss: held */
+    mexec_run(&h.ex, c, 0);
+    dmp_node_core_fill_stats(c, &ap, &dr);
+    assert_int_equal(ap, 0);
+    assert_int_equal(dmp_node_core_fills_held(c), 1);
+    assert_int_equal(h.m.t[NSH].cache_misses, 1);
+    assert_int_equal(fe_ask(c, 0, x, NULL), 1); /* second miss: filled */
+    assert_int_equal(h.m.t[NSH].cache_misses, 2);
+    mexec_run(&h.ex, c, 0);
+    dmp_node_core_fill_stats(c, &ap, &dr);
+    assert_int_equal(ap, 1);
+    assert_int_equal(dmp_node_core_fills_held(c), 1);
+    uint64_t hits = h.m.t[NSH].cache_hits;
+    assert_int_equal(fe_ask(c, 0, x, NULL), 1);
+    assert_int_equal(h.m.t[NSH].cache_hits, hits + 1);
+    assert_int_equal(h.m.t[NSH].cache_misses, 2);
+
+    /* a write invalidates; the name is known to the doorkeeper, so its next miss fills at
+     * once, and that fill is dropped when a write comes between the read and the apply */
+    put_k(&h.ex, c, x, 2);
+    assert_int_equal(fe_ask(c, 0, x, NULL), 2);
+    put_k(&h.ex, c, x, 3);
+    dmp_node_core_fill_stats(c, &ap, &dr);
+    assert_int_equal(dr, 1);
+    assert_int_equal(fe_ask(c, 0, x, NULL), 3);
+    mexec_run(&h.ex, c, 0);
+    hits = h.m.t[NSH].cache_hits;
+    assert_int_equal(fe_ask(c, 0, x, NULL), 3);
+    assert_int_equal(h.m.t[NSH].cache_hits, hits + 1);
+
+    /* 500 names asked once each (NXDOMAIN and existing): no fill reaches a shard */
+    dmp_node_core_fill_stats(c, &ap, &dr);
+    uint64_t ap0 = ap, held0 = dmp_node_core_fills_held(c);
+    char n[64];
+    for (int i = 0; i < 500; i++) {
+        snprintf(n, sizeof(n), "once%d." ZONE, i);
+        if (i % 2)
+            put_k(&h.ex, c, n, 7);
+        assert_int_equal(fe_ask(c, 0, n, NULL), i % 2 ? 7 : -1);
+    }
+    mexec_run(&h.ex, c, 0);
+    mexec_run(&h.ex, c, 1);
+    dmp_node_core_fill_stats(c, &ap, &dr);
+    assert_int_equal(ap, ap0);
+    assert_int_equal(dmp_node_core_fills_held(c), held0 + 500);
+
+    dmp_node_core_free(c);
+    dmp_node_metrics_free(&h.m);
+    tstore_close(&h.ts);
 }
 
 /* ---- writers, shard threads and frontend readers at once ---- */
@@ -361,7 +439,7 @@ static void t_concurrent(void **state)
     tstore_open(&ts);
     dmp_node_metrics_t m;
     dmp_node_config_t cfg;
-    dmp_node_core_t *c = core_new(&ts, &m, &cfg, NFE, true);
+    dmp_node_core_t *c = core_new(&ts, &m, &cfg, NFE, true, false);
     static fshard_t sh[NSH];
     memset(sh, 0, sizeof(sh));
     for (unsigned i = 0; i < NSH; i++) {
@@ -465,6 +543,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_fill_rules),
         cmocka_unit_test(t_concurrent),
+        cmocka_unit_test(t_doorkeeper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

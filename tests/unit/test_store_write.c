@@ -202,6 +202,18 @@ static size_t tombs_total(dmp_store_t *s)
 }
 
 /* A put lifts a tombstone only when it creates the row: a row that is there has none. */
+
+/* A dmp_store_apply_ex put of a NUL-terminated name and value. */
+static dmp_store_op_t put_op(const char *name, const char *val, uint32_t ttl)
+{
+    return (dmp_store_op_t){.op = DMP_STORE_OP_PUT,
+                            .name = name,
+                            .name_len = strlen(name),
+                            .value = (const uint8_t *)val,
+                            .value_len = strlen(val),
+                            .ttl = ttl};
+}
+
 static void test_tomb_lift(void **state)
 {
     fx_t *f = *state;
@@ -223,12 +235,7 @@ static void test_tomb_lift(void **state)
          .name_len = 6,
          .value = (const uint8_t *)"a",
          .value_len = 1},
-        {.op = DMP_STORE_OP_PUT,
-         .name = "t.test",
-         .name_len = 6,
-         .value = (const uint8_t *)"a",
-         .value_len = 1,
-         .ttl = 100},
+        put_op("t.test", "a", 100),
     };
     size_t changed = 0;
     assert_int_equal(dmp_store_apply_ex(f->s, ops, 2, T0 + 3, 0, &changed), 0);
@@ -319,12 +326,7 @@ static void test_space_reserve(void **state)
     assert_int_equal(put_s(f->s, "r.test", "a", 100, T0), DMP_STORE_ENOSPC);
     dmp_store_op_t ops[2] = {
         {.op = DMP_STORE_OP_DEL_ALL, .name = "r.test", .name_len = 6},
-        {.op = DMP_STORE_OP_PUT,
-         .name = "r.test",
-         .name_len = 6,
-         .value = (const uint8_t *)"b",
-         .value_len = 1,
-         .ttl = 100},
+        put_op("r.test", "b", 100),
     };
     size_t changed = 9;
     assert_int_equal(dmp_store_apply_ex(f->s, ops, 2, T0, 0, &changed), DMP_STORE_ENOSPC);

@@ -247,6 +247,9 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
     if (!val[K_DB_PATH] || !*val[K_DB_PATH])
         BAD(K_DB_PATH, "expected a directory path");
     c->db_path = xstrdup(val[K_DB_PATH]);
+    if (dmp_parse_i64(val[K_STORE_MIN_FREE], 0, 1 << 24, &x))
+        BAD(K_STORE_MIN_FREE, "expected an integer 0..16777216");
+    c->store_min_free_mb = (uint64_t)x;
 
     if (!valid_host(val[K_DNS_HOST]))
         BAD(K_DNS_HOST, "expected an IPv4 or IPv6 address");

@@ -8,6 +8,10 @@
 const dmp_node_knob_t dmp_node_knob_table[K_COUNT] = {
     [K_DB_PATH] = {"DMP_DB_PATH", NULL, "db-path", "/var/lib/dmp/dmp.db",
                    "RocksDB store directory (created, with its parent, if missing)", false},
+    [K_STORE_MIN_FREE] = {"DMP_STORE_MIN_FREE_MB", NULL, "store-min-free-mb", "256",
+                          "free-space reserve on the store's disk (MiB): below it writes are "
+                          "refused (507, UPDATE SERVFAIL) and /health says 503; 0 = off",
+                          false},
     [K_DNS_HOST] = {"DMP_DNS_HOST", NULL, "dns-host", "0.0.0.0",
                     "DNS bind address, IPv4 or IPv6 literal (:: = all, dual-stack)", false},
     [K_DNS_PORT] = {"DMP_DNS_PORT", NULL, "dns-port", "5353",

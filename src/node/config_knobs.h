@@ -9,6 +9,7 @@
 #define ZONE_CHAIN_FIRST K_SERVED_ZONE
 enum {
     K_DB_PATH,
+    K_STORE_MIN_FREE,
     K_DNS_HOST,
     K_DNS_PORT,
     K_HTTP_HOST,

@@ -19,6 +19,13 @@ enum MHD_Result dmp_node_http_get_health(dmp_node_rq_t *r)
     dmp_node_http_t *h = r->h;
     int rc =
         dmp_store_get(h->env.store, "__dmp_health_probe__", 20, h->env.now_ms(), probe_visit, NULL);
+    if ((rc == 0 || rc == DMP_ENOTFOUND) && dmp_store_space_low(h->env.store))
+        return dmp_node_http_send_json(
+            r, 503,
+            dmp_node_http_dumps(json_pack("{s:s,s:s,s:s}", "status", "degraded", "reads", "ok",
+                                          "writes",
+                                          "refused: the store's disk has less free space than "
+                                          "DMP_STORE_MIN_FREE_MB")));
     if ((rc == 0 || rc == DMP_ENOTFOUND) && dmp_store_writes_failing(h->env.store))
         return dmp_node_http_send_json(
             r, 503,

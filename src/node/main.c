@@ -43,12 +43,13 @@ typedef struct node {
                          * reference, so a slipped UDP client can retry over TCP) */
     unsigned nfront;
     dmp_node_bgthread_t sweep;
-    dmp_node_tokens_t *tokens;    /* always open; user tokens write only in multi-tenant */
-    dmp_node_bgthread_t audit_bg; /* writes buffered token-audit rows every second */
-    dmp_node_update_t *upd;       /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
-    dmp_node_cluster_t *cluster;  /* anti-entropy + gossip; NULL without DMP_SYNC_PEER_TOKEN */
-    dmp_node_xfr_t *xfr;          /* zone transfers + NOTIFY; NULL without DMP_XFR_ALLOW */
-    dmp_node_hb_t *hb;            /* heartbeat / discovery; NULL when off */
+    dmp_node_diskwatch_t diskwatch; /* the free-space reserve (DMP_STORE_MIN_FREE_MB) */
+    dmp_node_tokens_t *tokens;      /* always open; user tokens write only in multi-tenant */
+    dmp_node_bgthread_t audit_bg;   /* writes buffered token-audit rows every second */
+    dmp_node_update_t *upd;         /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
+    dmp_node_cluster_t *cluster;    /* anti-entropy + gossip; NULL without DMP_SYNC_PEER_TOKEN */
+    dmp_node_xfr_t *xfr;            /* zone transfers + NOTIFY; NULL without DMP_XFR_ALLOW */
+    dmp_node_hb_t *hb;              /* heartbeat / discovery; NULL when off */
 } node_t;
 
 static int64_t now_ms_real(void)
@@ -421,6 +422,7 @@ static void shutdown_node(node_t *n)
         dmp_node_rl_free(n->rl[i]);
     free(n->rl);
     n->rl = NULL;
+    dmp_node_diskwatch_stop(&n->diskwatch);
     if (n->store) {
         dmp_store_close(n->store);
         n->store = NULL;
@@ -509,6 +511,10 @@ int main(int argc, char **argv)
     if (rc != 0) {
         fprintf(stderr, "dnsmeshd: DMP_DB_PATH: cannot open store '%s': %s\n", n->cfg.db_path,
                 err[0] ? err : dmp_store_strerror(rc));
+        goto out;
+    }
+    if (dmp_node_diskwatch_start(&n->diskwatch, n->store, n->cfg.store_min_free_mb << 20) != 0) {
+        fprintf(stderr, "dnsmeshd: cannot start the disk watcher thread\n");
         goto out;
     }
     /* DMP_DNS_FRONTEND_CACHE=0: every query crosses to its shard (the path before the

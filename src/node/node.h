@@ -167,6 +167,24 @@ void dmp_node_bgthread_stop(dmp_node_bgthread_t *b);
  * share cores with the DNS frontends and shards, and must yield to them under load. */
 void dmp_node_background_thread(void);
 
+/* ---- the disk watcher (diskwatch.c) ----
+ * Reads the free space on the store's disk every DMP_NODE_DISKWATCH_S (dmp_store_space_check):
+ * below the reserve the store refuses puts (507, UPDATE SERVFAIL; /health 503) until space
+ * returns. Logs each change of state once. */
+#define DMP_NODE_DISKWATCH_S 0.1
+typedef struct {
+    dmp_node_bgthread_t bg;
+    dmp_store_t *store;
+    uint64_t min_free; /* bytes */
+    bool low;          /* as last logged (the watcher thread only) */
+    bool read_failed;
+} dmp_node_diskwatch_t;
+/* Sets the store's reserve, takes a first reading and starts the thread; min_free_bytes 0 = no
+ * reserve and no thread (0 returned). DMP_ESYS when the thread cannot start. */
+int dmp_node_diskwatch_start(dmp_node_diskwatch_t *w, dmp_store_t *store, uint64_t min_free_bytes);
+/* Joins the thread; idempotent, and a no-op on a zeroed or never-started watcher. */
+void dmp_node_diskwatch_stop(dmp_node_diskwatch_t *w);
+
 /* ---- changes and transactions: the one write path (write.c, core.c) ----
  * Every writer of a running node (HTTP, DNS UPDATE, anti-entropy pulls) describes what it
  * wants as a transaction of changes and hands it to dmp_node_apply(). The node applies it on

@@ -203,6 +203,7 @@ int dmp_node_config_reload(dmp_node_config_t *cur, dmp_node_config_t *nc, dmp_no
             add_name(restart, restartcap, name);                                                   \
     } while (0)
     NEEDS_RESTART(str_differs(nc->db_path, cur->db_path), "DMP_DB_PATH");
+    NEEDS_RESTART(nc->store_min_free_mb != cur->store_min_free_mb, "DMP_STORE_MIN_FREE_MB");
     NEEDS_RESTART(str_differs(nc->dns_host, cur->dns_host) || nc->dns_port != cur->dns_port,
                   "DMP_DNS_HOST/PORT");
     NEEDS_RESTART(str_differs(nc->http_host, cur->http_host) || nc->http_port != cur->http_port,

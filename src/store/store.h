@@ -55,6 +55,22 @@ int dmp_store_sync_wal(dmp_store_t *s);
  * succeeds: while true, writes fail (the node answers 507/503 and /health says so). */
 bool dmp_store_writes_failing(const dmp_store_t *s);
 
+/* Free-space reserve (store_space.c). While the last reading of the free space on the store's
+ * disk is below the reserve, puts (and any dmp_store_apply_ex holding a put) are refused up front
+ * with DMP_STORE_ENOSPC and nothing reaches RocksDB; deletes and the sweep go on (they free
+ * space). Readings come from dmp_store_space_check (the node's disk watcher, every 100 ms) and
+ * from every dmp_store_sync_wal, which also takes the store's lock exclusive (no write in
+ * flight while the WAL is synced) when free space is within the margin (twice the write buffer)
+ * of the reserve or a write has failed. reserve 0 = none (the default). Any thread. */
+void dmp_store_space_set_reserve(dmp_store_t *s, uint64_t min_free_bytes);
+/* Replaces the reading (NULL = statvfs); only before other threads use the store. */
+void dmp_store_space_set_source(dmp_store_t *s, dmp_store_space_fn fn, void *ctx);
+/* Takes a reading now: 0 with *free_bytes (may be NULL) set, or the reading's error (then the
+ * previous state stands). */
+int dmp_store_space_check(dmp_store_t *s, uint64_t *free_bytes);
+/* True while the last reading was below the reserve (puts refused). */
+bool dmp_store_space_low(const dmp_store_t *s);
+
 /* Visit the live values (expires_ms > now_ms) at name, ordered by stored_ms then insertion
  * order. Returns DMP_ENOTFOUND when there are none (fn not called), 0 otherwise. */
 int dmp_store_get(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,

@@ -47,8 +47,11 @@ enum {
  *   reversed(lname)|0x00|hash (value = ob64 expires);
  * - meta "record_count" = number of rows in CF_RECORDS;
  * - merkle bucket b = XOR of item digests of the rows whose name falls in b.
- * `lock`: writers (put/delete) hold it shared, the sweep exclusive, so a sweep never deletes
- * a row that a concurrent put is refreshing. Readers take no lock. */
+ * `lock`: writers (put/delete/kv) hold it shared across their RocksDB write and the setting of
+ * write_failed, the sweep exclusive, so a sweep never deletes a row that a concurrent put is
+ * refreshing; dmp_store_sync_wal takes it exclusive when the disk is near full or a write has
+ * failed, so no WAL append is in flight (possibly failing) while RocksDB syncs the WAL.
+ * Readers take no lock. */
 struct dmp_store {
     rocksdb_t *db;
     rocksdb_options_t *dbopts;
@@ -81,6 +84,15 @@ struct dmp_store {
      * be flushed or synced again (its debug build asserts, a release build would sync a file
      * in an unknown state) until a synced probe write succeeds (see dmp_store_sync_wal). */
     _Atomic int write_failed;
+    /* Free space (store_space.c): the store's directory, the reading, the reserve below which
+     * puts are refused (bytes, 0 = none) and the margin above it below which WAL syncs take
+     * `lock` exclusive; space_low = the last reading was below the reserve. */
+    char *path;
+    dmp_store_space_fn space_fn;
+    void *space_ctx;
+    _Atomic uint64_t space_min_free;
+    uint64_t space_margin;
+    _Atomic int space_low;
     /* Every expiry entry with time < sweep_from has been swept: the sweep seeks here instead
      * of walking the tombstones its earlier runs left. Puts lower it (CAS-min) under the
      * shared lock; the sweep raises it under the exclusive lock. In memory only. */
@@ -132,6 +144,11 @@ int dmp_store_werr(dmp_store_t *s, char *err);
 /* ---- store_open.c ---- */
 /* True when column family cf holds no live key (one seek to its first key). */
 bool dmp_store_cf_empty(dmp_store_t *s, int cf);
+
+/* ---- store_space.c ---- */
+/* Takes a fresh reading and says whether the WAL sync must exclude writers: free space within
+ * space_margin of the reserve, or no reading to be had. */
+bool dmp_store_space_tight(dmp_store_t *s);
 
 /* ---- store_sha.c ---- */
 typedef struct {

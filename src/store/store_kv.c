@@ -60,9 +60,12 @@ int dmp_store_kv_put(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *key, size
     uint8_t k[KVC_PLEN + KV_MAX_KEY];
     size_t kl = kv_key(kv, key, key_len, k);
     char *err = NULL;
+    pthread_rwlock_rdlock(&s->lock); /* a writer: see dmp_store_sync_wal */
     rocksdb_put_cf(s->db, s->wsync, kv_cf(s, kv), (const char *)k, kl,
                    val_len ? (const char *)val : "", val_len, &err);
-    return dmp_store_werr(s, err);
+    rc = dmp_store_werr(s, err);
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
 }
 
 int dmp_store_kv_get(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *key, size_t key_len,
@@ -94,8 +97,11 @@ int dmp_store_kv_delete(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *key, s
     uint8_t k[KVC_PLEN + KV_MAX_KEY];
     size_t kl = kv_key(kv, key, key_len, k);
     char *err = NULL;
+    pthread_rwlock_rdlock(&s->lock); /* a writer: see dmp_store_sync_wal */
     rocksdb_delete_cf(s->db, s->wsync, kv_cf(s, kv), (const char *)k, kl, &err);
-    return dmp_store_werr(s, err);
+    rc = dmp_store_werr(s, err);
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
 }
 
 int dmp_store_kv_scan(dmp_store_t *s, dmp_store_kv_t kv, const uint8_t *prefix, size_t prefix_len,

@@ -83,6 +83,7 @@ static void store_free(dmp_store_t *s)
     pthread_rwlock_destroy(&s->lock);
     pthread_mutex_destroy(&s->tomb_mu);
     pthread_mutex_destroy(&s->serial_mu);
+    free(s->path);
     free(s);
 }
 
@@ -236,8 +237,13 @@ int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, s
     pthread_rwlockattr_destroy(&la);
     atomic_init(&s->seq, seq_seed());
     atomic_init(&s->sweep_from, INT64_MIN);
+    dmp_store_space_set_source(s, NULL, NULL);
+    /* a WAL sync excludes writers within two write buffers of the reserve: RocksDB
+     * preallocates each WAL file by about one write buffer */
+    s->space_margin = 2 * (o->write_buffer_bytes ? o->write_buffer_bytes : DEFAULT_WBUF_BYTES);
+    s->path = strdup(o->path);
 
-    int rc = dmp_store_build_options(s, o);
+    int rc = s->path ? dmp_store_build_options(s, o) : DMP_ENOMEM;
     if (rc != 0) {
         dmp_store_set_err(errbuf, errlen, "store: out of memory%s%s", NULL, NULL);
         store_free(s);

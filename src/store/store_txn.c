@@ -243,8 +243,12 @@ int dmp_store_apply_ex(dmp_store_t *s, dmp_store_op_t *ops, size_t n, int64_t no
             (now_ms > INT64_MAX - (int64_t)p->ttl * 1000 || now_ms < INT64_MIN / 2))
             return DMP_ERANGE;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         ops[i].removed = 0;
+        if (ops[i].op == DMP_STORE_OP_PUT &&
+            atomic_load_explicit(&s->space_low, memory_order_relaxed))
+            return DMP_STORE_ENOSPC; /* below the reserve (store_space.c): nothing written */
+    }
     if (n == 0)
         return 0;
     rocksdb_writebatch_wi_t *wb = rocksdb_writebatch_wi_create(0, 1);

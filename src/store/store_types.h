@@ -46,6 +46,11 @@ typedef struct {
 } dmp_store_opts_t;
 #define DMP_STORE_DEFAULT_ADMIT 16u
 
+/* A reading of the free space on the disk holding the store's directory `path`: 0 with
+ * *free_bytes set, or a negative code. The default is statvfs() (f_bavail * f_frsize); tests
+ * inject their own (dmp_store_space_set_source). */
+typedef int (*dmp_store_space_fn)(void *ctx, const char *path, uint64_t *free_bytes);
+
 /* One record to write. All pointers borrowed for the call. The name is lowercased (ASCII)
  * by the store; value is opaque bytes (the TXT string, UTF-8). ttl in seconds; ttl 0 stores
  * a record that is already dead (invisible, removed by the next sweep), like the reference. */

@@ -50,6 +50,8 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
         if (now_ms > INT64_MAX - (int64_t)p->ttl * 1000 || now_ms < INT64_MIN / 2)
             return DMP_ERANGE;
     }
+    if (atomic_load_explicit(&s->space_low, memory_order_relaxed))
+        return DMP_STORE_ENOSPC; /* below the reserve (store_space.c): nothing written */
 
     /* a plain batch unless two puts write the same row (then the second must see the first) */
     dmp_store_wb_t wb = {0};
@@ -110,10 +112,8 @@ int dmp_store_put_batch(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, i
     return dmp_store_put_batch_ex(s, puts, n, now_ms, 0);
 }
 
-int dmp_store_sync_wal(dmp_store_t *s)
+static int sync_wal(dmp_store_t *s)
 {
-    if (s == NULL)
-        return DMP_EINVAL;
     char *err = NULL;
     if (atomic_load(&s->write_failed)) {
         /* After a failed write the WAL writer must not be synced (see write_failed). A synced
@@ -129,6 +129,24 @@ int dmp_store_sync_wal(dmp_store_t *s)
     }
     rocksdb_flush_wal(s->db, 1, &err); /* FlushWAL(sync=true) ends in SyncWAL() */
     return dmp_store_werr(s, err);
+}
+
+int dmp_store_sync_wal(dmp_store_t *s)
+{
+    if (s == NULL)
+        return DMP_EINVAL;
+    /* write_failed is set only once a failing write has returned: a sync racing the append
+     * that fails would meet RocksDB's WAL writer in its failed state (an assertion in
+     * librocksdb 7.8). Writers hold `lock` shared across the write and the setting of
+     * write_failed, so near a full disk, or after a failure, the sync takes it exclusive: no
+     * append is in flight, and write_failed is settled. With room to spare, no lock. */
+    bool excl = atomic_load(&s->write_failed) || dmp_store_space_tight(s);
+    if (excl)
+        pthread_rwlock_wrlock(&s->lock);
+    int rc = sync_wal(s);
+    if (excl)
+        pthread_rwlock_unlock(&s->lock);
+    return rc;
 }
 
 bool dmp_store_writes_failing(const dmp_store_t *s)

@@ -3,7 +3,11 @@
 disk is full, and never acknowledged unless stored; DNS reads of what was stored go on; /health
 reports writes failing; error logs are rate-limited; writes resume once space returns.
 
-usage: node_full_disk.py DNSMESHD   (root only: mounts a tmpfs; 77 otherwise)"""
+With a free-space reserve (DMP_STORE_MIN_FREE_MB, 8 here) the node refuses writes up front once
+the disk is below it (/health says "refused"); with 0 (no reserve) RocksDB's WAL meets the full
+disk and the node must survive that too (the WAL sync excludes writers near a full disk).
+
+usage: node_full_disk.py DNSMESHD [MIN_FREE_MB]   (root only: mounts a tmpfs; 77 otherwise)"""
 import http.client
 import json
 import os
@@ -57,6 +61,7 @@ def dns_txt(port, name):
 
 def main():
     node = sys.argv[1]
+    reserve = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     if os.geteuid() != 0 or not shutil.which("mount"):
         print("skip: needs root to mount a tmpfs")
         return 77
@@ -77,7 +82,9 @@ def main():
             "DMP_HTTP_HOST": "127.0.0.1", "DMP_DNS_PORT": "0", "DMP_HTTP_PORT": "0",
             "DMP_PORTS_FILE": os.path.join(d, "ports"), "DMP_SERVED_ZONE": "mesh.test",
             "DMP_HTTP_RATE": "0", "DMP_MAX_VALUES_PER_NAME": "0", "DMP_MAX_VALUE_BYTES": "15000",
+            "DMP_STORE_MIN_FREE_MB": str(reserve),
         })
+        print(f"DMP_STORE_MIN_FREE_MB={reserve}")
         p = subprocess.Popen([node], env=env, stdout=subprocess.DEVNULL, stderr=open(errf, "w"))
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not os.path.exists(os.path.join(d, "ports")):
@@ -139,6 +146,8 @@ def main():
         print(f"/health while full: {hs} {hb}")
         if hs != 503 or "writes" not in hb:
             print("FAIL: /health does not report failing writes"); ok = False
+        if reserve and "refused" not in hb:
+            print("FAIL: below the reserve, /health does not say writes are refused"); ok = False
         r = dns_txt(dns, "keep.mesh.test")
         print(f"DNS read while full: {r}")
         if r != (0, 1):

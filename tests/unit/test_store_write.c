@@ -1,6 +1,7 @@
-/* Unit tests for the store's write-path economies (store_write.c, store_serial.c,
- * store_sha.c): the one-seek put probe, the record count kept in memory and written as a Put,
- * plain vs indexed batches, the journal trimmed in runs, and SHA-256 through OpenSSL. */
+/* Unit tests for the store's write path (store_write.c, store_serial.c, store_sha.c,
+ * store_space.c): the one-seek put probe, the record count kept in memory and written as a Put,
+ * plain vs indexed batches, the journal trimmed in runs, SHA-256 through OpenSSL, the free-space
+ * reserve and the WAL sync that excludes writers near a full disk. */
 #include "store_harness.h"
 
 #include "store/store_internal.h"
@@ -201,6 +202,18 @@ static size_t tombs_total(dmp_store_t *s)
 }
 
 /* A put lifts a tombstone only when it creates the row: a row that is there has none. */
+
+/* A dmp_store_apply_ex put of a NUL-terminated name and value. */
+static dmp_store_op_t put_op(const char *name, const char *val, uint32_t ttl)
+{
+    return (dmp_store_op_t){.op = DMP_STORE_OP_PUT,
+                            .name = name,
+                            .name_len = strlen(name),
+                            .value = (const uint8_t *)val,
+                            .value_len = strlen(val),
+                            .ttl = ttl};
+}
+
 static void test_tomb_lift(void **state)
 {
     fx_t *f = *state;
@@ -222,12 +235,7 @@ static void test_tomb_lift(void **state)
          .name_len = 6,
          .value = (const uint8_t *)"a",
          .value_len = 1},
-        {.op = DMP_STORE_OP_PUT,
-         .name = "t.test",
-         .name_len = 6,
-         .value = (const uint8_t *)"a",
-         .value_len = 1,
-         .ttl = 100},
+        put_op("t.test", "a", 100),
     };
     size_t changed = 0;
     assert_int_equal(dmp_store_apply_ex(f->s, ops, 2, T0 + 3, 0, &changed), 0);
@@ -283,6 +291,162 @@ static void test_sha256_threads(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* ---- the free-space reserve and the guarded WAL sync (store_space.c) ---- */
+
+typedef struct {
+    uint64_t free_bytes;
+    int rc; /* what the reading returns */
+    int calls;
+} fake_disk_t;
+
+static int fake_space(void *ctx, const char *path, uint64_t *free_bytes)
+{
+    fake_disk_t *d = ctx;
+    assert_non_null(path);
+    d->calls++;
+    if (d->rc == 0)
+        *free_bytes = d->free_bytes;
+    return d->rc;
+}
+
+#define MIB (UINT64_C(1) << 20)
+
+static void test_space_reserve(void **state)
+{
+    fx_t *f = *state;
+    fake_disk_t d = {.free_bytes = 50 * MIB};
+    dmp_store_space_set_source(f->s, fake_space, &d);
+    dmp_store_space_set_reserve(f->s, 100 * MIB);
+    assert_false(dmp_store_space_low(f->s)); /* no reading yet */
+    uint64_t fb = 0;
+    assert_int_equal(dmp_store_space_check(f->s, &fb), 0);
+    assert_int_equal(fb, 50 * MIB);
+    assert_true(dmp_store_space_low(f->s));
+    /* below the reserve: puts are refused and nothing is written */
+    assert_int_equal(put_s(f->s, "r.test", "a", 100, T0), DMP_STORE_ENOSPC);
+    dmp_store_op_t ops[2] = {
+        {.op = DMP_STORE_OP_DEL_ALL, .name = "r.test", .name_len = 6},
+        put_op("r.test", "b", 100),
+    };
+    size_t changed = 9;
+    assert_int_equal(dmp_store_apply_ex(f->s, ops, 2, T0, 0, &changed), DMP_STORE_ENOSPC);
+    assert_int_equal(changed, 0);
+    coll_t c = {0};
+    assert_int_equal(get_s(f->s, "r.test", T0, &c), DMP_ENOTFOUND);
+    assert_int_equal(count_of(f->s), 0);
+    /* ... deletes are not (they free space) */
+    assert_int_equal(dmp_store_apply_ex(f->s, ops, 1, T0, 0, &changed), 0);
+    /* a failed reading leaves the state as it was */
+    d.rc = DMP_ESYS;
+    d.free_bytes = 500 * MIB;
+    assert_int_equal(dmp_store_space_check(f->s, NULL), DMP_ESYS);
+    assert_true(dmp_store_space_low(f->s));
+    /* space returns: puts go through again */
+    d.rc = 0;
+    assert_int_equal(dmp_store_space_check(f->s, NULL), 0);
+    assert_false(dmp_store_space_low(f->s));
+    assert_int_equal(put_s(f->s, "r.test", "a", 100, T0), 0);
+    assert_int_equal(dmp_store_apply_ex(f->s, ops + 1, 1, T0, 0, &changed), 0);
+    assert_int_equal(count_of(f->s), 2);
+    /* the reading at the reserve exactly is enough; one byte less is not */
+    d.free_bytes = 100 * MIB;
+    assert_int_equal(dmp_store_space_check(f->s, NULL), 0);
+    assert_false(dmp_store_space_low(f->s));
+    d.free_bytes = 100 * MIB - 1;
+    assert_int_equal(dmp_store_space_check(f->s, NULL), 0);
+    assert_true(dmp_store_space_low(f->s));
+    /* reserve 0: never refused, even on a full disk */
+    dmp_store_space_set_reserve(f->s, 0);
+    assert_false(dmp_store_space_low(f->s));
+    d.free_bytes = 0;
+    assert_int_equal(dmp_store_space_check(f->s, NULL), 0);
+    assert_false(dmp_store_space_low(f->s));
+    assert_int_equal(put_s(f->s, "r2.test", "a", 100, T0), 0);
+    /* the real reading (statvfs of the store's directory) works */
+    dmp_store_space_set_source(f->s, NULL, NULL);
+    fb = 0;
+    assert_int_equal(dmp_store_space_check(f->s, &fb), 0);
+    assert_true(fb > 0);
+    assert_int_equal(dmp_store_space_check(NULL, NULL), DMP_EINVAL);
+    assert_false(dmp_store_space_low(NULL));
+}
+
+typedef struct {
+    dmp_store_t *s;
+    atomic_int done;
+    int rc;
+} sync_arg_t;
+
+static void *sync_thread(void *arg)
+{
+    sync_arg_t *a = arg;
+    a->rc = dmp_store_sync_wal(a->s);
+    atomic_store(&a->done, 1);
+    return NULL;
+}
+
+/* Runs dmp_store_sync_wal on another thread while this one holds the store's lock shared (as a
+ * write in flight does) for up to wait_ms: true when the sync finished while the lock was still
+ * held (it took no exclusive lock), false when it waited for the lock to be released. */
+static bool sync_ran_beside_writer(dmp_store_t *s, int wait_ms)
+{
+    sync_arg_t a = {.s = s};
+    pthread_t th;
+    pthread_rwlock_rdlock(&s->lock);
+    assert_int_equal(pthread_create(&th, NULL, sync_thread, &a), 0);
+    for (int i = 0; i < wait_ms / 10 && !atomic_load(&a.done); i++)
+        usleep(10000);
+    bool beside = atomic_load(&a.done) != 0;
+    pthread_rwlock_unlock(&s->lock);
+    pthread_join(th, NULL);
+    assert_int_equal(a.rc, 0);
+    return beside;
+}
+
+/* a sync that takes no lock is done well within BESIDE_MS; one that waits for the writer is
+ * never done, so WAITS_MS is only how long we look for it */
+#define BESIDE_MS 5000
+#define WAITS_MS 200
+
+static void test_sync_guarded(void **state)
+{
+    fx_t *f = *state;
+    fake_disk_t d = {.free_bytes = 64 * 1024 * MIB};
+    dmp_store_space_set_source(f->s, fake_space, &d);
+    dmp_store_space_set_reserve(f->s, 16 * MIB);
+    assert_int_equal(put_s(f->s, "g.test", "a", 100, T0), 0);
+    /* plenty of space: the common path takes no exclusive lock (and reads the disk) */
+    int calls = d.calls;
+    assert_true(sync_ran_beside_writer(f->s, BESIDE_MS));
+    assert_true(d.calls > calls);
+    /* within the margin (two 4 MiB write buffers here) of the reserve: the sync waits for
+     * the writer to finish */
+    d.free_bytes = 16 * MIB + 7 * MIB;
+    assert_false(sync_ran_beside_writer(f->s, WAITS_MS));
+    d.free_bytes = 16 * MIB + 9 * MIB;
+    assert_true(sync_ran_beside_writer(f->s, BESIDE_MS));
+    /* with no reserve the margin still counts from zero */
+    dmp_store_space_set_reserve(f->s, 0);
+    d.free_bytes = 1 * MIB;
+    assert_false(sync_ran_beside_writer(f->s, WAITS_MS));
+    /* no reading to be had: careful */
+    d.free_bytes = 64 * 1024 * MIB;
+    d.rc = DMP_ESYS;
+    assert_false(sync_ran_beside_writer(f->s, WAITS_MS));
+    d.rc = 0;
+    /* after a failed write, plenty of space or not: exclusive, and the probe clears it */
+    atomic_store(&f->s->write_failed, 1);
+    assert_true(dmp_store_writes_failing(f->s));
+    assert_false(sync_ran_beside_writer(f->s, WAITS_MS));
+    assert_false(dmp_store_writes_failing(f->s));
+    assert_true(sync_ran_beside_writer(f->s, BESIDE_MS));
+    /* every write is still there and durable */
+    assert_int_equal(put_s(f->s, "g2.test", "b", 100, T0), 0);
+    assert_int_equal(dmp_store_sync_wal(f->s), 0);
+    reopen(f);
+    assert_int_equal(count_of(f->s), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +457,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tomb_lift, setup, teardown),
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_sha256_threads),
+        cmocka_unit_test_setup_teardown(test_space_reserve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_guarded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,11 +87,7 @@ static void store_free(dmp_store_t *s)
     free(s);
 }
 
-/* Schema 1 -> 2 -> 3: builds the CF_RNAMES (from 1) and CF_BUCKETS (from 1 or 2) indexes from
- * every row of CF_RECORDS (expired rows too:
- * the sweep removes their entries with them), in unsynced batches; the last batch also stamps
- * the new version and is synced, which makes the earlier batches durable as well. Re-running
- * after a crash rewrites the same keys. Runs before the handle is shared, so no lock. */
+/* store_internal.h; an iterator that cannot be made counts as not empty (the safe answer). */
 bool dmp_store_cf_empty(dmp_store_t *s, int cf)
 {
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[cf]);
@@ -103,6 +99,11 @@ bool dmp_store_cf_empty(dmp_store_t *s, int cf)
     return empty;
 }
 
+/* Schema 1 -> 2 -> 3: builds the CF_RNAMES (from 1) and CF_BUCKETS (from 1 or 2) indexes from
+ * every row of CF_RECORDS (expired rows too:
+ * the sweep removes their entries with them), in unsynced batches; the last batch also stamps
+ * the new version and is synced, which makes the earlier batches durable as well. Re-running
+ * after a crash rewrites the same keys. Runs before the handle is shared, so no lock. */
 static int migrate(dmp_store_t *s, const char *path, uint32_t from, char *errbuf, size_t errlen)
 {
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[CF_RECORDS]);

@@ -114,6 +114,11 @@ typedef struct {
 static int pull_visit(void *ctx, const char *name, size_t len, const dmp_store_record_t *r)
 {
     pull_ctx_t *p = ctx;
+    /* a row with less than a second left is not handed out: the wire's TTL is whole seconds of
+     * at least 1, so it would live up to a second longer at the puller, and two peers pulling it
+     * back from each other after each sweep could keep an expired record alive for ever */
+    if (r->expires_ms - p->now < 1000)
+        return 0;
     int rc = dmp_cluster_pull_writer_add(&p->w, name, len, r->value, r->value_len,
                                          ttl_left(r->expires_ms, p->now));
     if (rc != 0 && rc != DMP_EFORMAT) {

@@ -25,6 +25,8 @@ const char *dmp_store_strerror(int err);
 int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, size_t errlen);
 /* Close and free; NULL is a no-op. No call may be in flight. */
 void dmp_store_close(dmp_store_t *s);
+/* The block cache s was opened with and what it holds now (store_types.h); any thread. */
+void dmp_store_read_setup(const dmp_store_t *s, dmp_store_read_setup_t *out);
 
 /* Insert or refresh n records in ONE WriteBatch written with sync=true (durable in the WAL
  * when this returns 0). Re-putting an existing (name, value) refreshes ttl, stored_ms and

@@ -225,4 +225,11 @@ int dmp_store_load_check(dmp_store_t *s, const char *path, char *errbuf, size_t 
 /* rocksdb::Iterator::Refresh() on it: 0, or -1 when RocksDB refused (the caller rebuilds it). */
 int dmp_store_iter_refresh(rocksdb_iterator_t *it);
 
+/* ---- store_cache.cc ---- */
+/* A HyperClockCache of capacity bytes (entry_charge: the expected charge of one entry) as a C
+ * API cache handle (rocksdb_cache_destroy frees it); NULL when it cannot be made. */
+rocksdb_cache_t *dmp_store_cache_create_clock(size_t capacity, size_t entry_charge);
+/* RocksDB's name of the cache's implementation ("HyperClockCache", "LRUCache"). */
+const char *dmp_store_cache_kind(rocksdb_cache_t *c);
+
 #endif

@@ -121,13 +121,35 @@ static const char *rec_prefix_name(void *st)
 
 /* ---- options ---- */
 
+/* The block cache is RocksDB's HyperClockCache: lock-free lookups in one fixed open-addressing
+ * table and a clock sweep for eviction, where the LRU cache took a shard mutex per lookup and
+ * per release and kept its LRU list in order (FindPointer, the mutex and the list upkeep were
+ * ~7 % of the node's samples on the 1M one-pass; docs/store.md "Sixth pass"). It needs the
+ * expected charge of an entry to size that table: the data blocks, 4 KiB (RocksDB's default
+ * block size), are nearly all it holds, index and filter blocks being held by the table readers
+ * (below). Capacity is accounted as the LRU cache's (the charge of each block, metadata
+ * included), so the RSS it adds is the same. */
+#define CLOCK_ENTRY_CHARGE ((size_t)4096)
+#define DEFAULT_CACHE_KIND DMP_STORE_CACHE_CLOCK
+
+void dmp_store_read_setup(const dmp_store_t *s, dmp_store_read_setup_t *out)
+{
+    out->cache_kind = dmp_store_cache_kind(s->cache);
+    out->cache_bytes = rocksdb_cache_get_capacity(s->cache);
+    out->cache_usage = rocksdb_cache_get_usage(s->cache);
+}
+
 int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
 {
     size_t cache_bytes = o->block_cache_bytes ? o->block_cache_bytes : DEFAULT_CACHE_BYTES;
     size_t wbuf = o->write_buffer_bytes ? o->write_buffer_bytes : DEFAULT_WBUF_BYTES;
 
     s->dbopts = rocksdb_options_create();
-    s->cache = rocksdb_cache_create_lru(cache_bytes);
+    dmp_store_cache_kind_t ck =
+        o->cache_kind != DMP_STORE_CACHE_DEFAULT ? o->cache_kind : DEFAULT_CACHE_KIND;
+    s->cache = ck == DMP_STORE_CACHE_CLOCK
+                   ? dmp_store_cache_create_clock(cache_bytes, CLOCK_ENTRY_CHARGE)
+                   : rocksdb_cache_create_lru(cache_bytes);
     s->bbt = rocksdb_block_based_options_create();
     s->bbt_rec = rocksdb_block_based_options_create();
     s->wsync = rocksdb_writeoptions_create();

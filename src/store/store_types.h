@@ -29,6 +29,14 @@ typedef struct dmp_store dmp_store_t;
  * one thread at a time, freed before its store is closed. */
 typedef struct dmp_store_reader dmp_store_reader_t;
 
+/* The block cache: RocksDB's lock-free HyperClockCache (the default) or its sharded LRU cache
+ * (the default until 2026-12-03; docs/store.md "Sixth pass"). */
+typedef enum {
+    DMP_STORE_CACHE_DEFAULT = 0,
+    DMP_STORE_CACHE_CLOCK,
+    DMP_STORE_CACHE_LRU,
+} dmp_store_cache_kind_t;
+
 /* Open options. `path` is borrowed for the duration of dmp_store_open only.
  * 0 for a size means the built-in default (256 MiB block cache, filled only as blocks are read;
  * 64 MiB write buffer). */
@@ -43,8 +51,19 @@ typedef struct {
      * many times the cache, read at random, then stops paying an insert and an eviction per
      * miss for a hit rate of cache/store; blocks read often still get in. docs/store.md. */
     unsigned block_cache_admit;
+    /* The block cache's kind (0 = the default, DMP_STORE_CACHE_CLOCK). The table files do not
+     * depend on it: a store reads the same with either. */
+    dmp_store_cache_kind_t cache_kind;
 } dmp_store_opts_t;
 #define DMP_STORE_DEFAULT_ADMIT 16u
+
+/* The store's block cache as opened (dmp_store_read_setup): cache_kind is RocksDB's own name of
+ * its implementation ("HyperClockCache", "LRUCache"), cache_bytes its capacity. */
+typedef struct {
+    const char *cache_kind;
+    size_t cache_bytes;
+    size_t cache_usage; /* bytes the cache holds now */
+} dmp_store_read_setup_t;
 
 /* A reading of the free space on the disk holding the store's directory `path`: 0 with
  * *free_bytes set, or a negative code. The default is statvfs() (f_bavail * f_frsize); tests

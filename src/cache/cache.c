@@ -81,6 +81,7 @@ struct dmp_cache {
     _Atomic(ctab_t *) pub; /* what readers probe */
     size_t used;
     size_t bytes;
+    _Atomic size_t bytes_pub; /* bytes, published (relaxed) for other threads */
     size_t max_bytes;
     size_t neg_max; /* byte budget of the negative class (dmp_cache_set_negative_bytes) */
     size_t cbytes[CLS_N];
@@ -243,6 +244,7 @@ void dmp_cache_clear(dmp_cache_t *c)
     }
     c->used = 0;
     c->bytes = 0;
+    atomic_store_explicit(&c->bytes_pub, 0, memory_order_relaxed);
 }
 
 void dmp_cache_free(dmp_cache_t *c)
@@ -334,6 +336,7 @@ static void remove_slot(dmp_cache_t *c, size_t i)
     size_t mask = c->tab->cap - 1;
     lru_unlink(c, e);
     c->bytes -= entry_bytes(e->name_len, e->blob_len);
+    atomic_store_explicit(&c->bytes_pub, c->bytes, memory_order_relaxed);
     c->cbytes[e->cls] -= entry_bytes(e->name_len, e->blob_len);
     c->used--;
     size_t j = i;
@@ -563,6 +566,7 @@ static int put_entry(dmp_cache_t *c, const char *lname, size_t len, const uint8_
     lru_push_front(c, e);
     c->used++;
     c->bytes += need;
+    atomic_store_explicit(&c->bytes_pub, c->bytes, memory_order_relaxed);
     c->cbytes[cls] += need;
     return 0;
 }
@@ -629,6 +633,12 @@ void dmp_cache_stats(const dmp_cache_t *c, uint64_t *hits, uint64_t *misses, siz
         *bytes = c ? c->bytes : 0;
     if (entries)
         *entries = c ? c->used : 0;
+}
+
+bool dmp_cache_below(const dmp_cache_t *c, unsigned num, unsigned den)
+{
+    size_t b = atomic_load_explicit(&c->bytes_pub, memory_order_relaxed);
+    return den != 0 && b < c->max_bytes / den * num;
 }
 
 void dmp_cache_reader_stats(dmp_cache_t *c, uint64_t *hits, uint64_t *misses, size_t *retired)

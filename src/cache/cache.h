@@ -72,6 +72,9 @@ void dmp_cache_reader_stats(dmp_cache_t *c, uint64_t *hits, uint64_t *misses, si
 /* Any out pointer may be NULL. bytes = accounted bytes (<= max_bytes). */
 void dmp_cache_stats(const dmp_cache_t *c, uint64_t *hits, uint64_t *misses, size_t *bytes,
                      size_t *entries);
+/* Any thread: true while the cache holds less than num/den of its byte bound (a relaxed snapshot
+ * of what the writer last published: a reader may see it a few puts late). */
+bool dmp_cache_below(const dmp_cache_t *c, unsigned num, unsigned den);
 
 /* ---- admission doorkeeper (cache_door.c) ----
  * Traffic that fetches each name about once (a DMP client reading a message's chunks) only

@@ -163,6 +163,13 @@ static void udp_send_mmsg_flush(fe_t *fe)
     fe->nsm = 0;
 }
 
+_Static_assert(SEND_FLUSH <= BATCH, "the sendmmsg arrays hold BATCH replies");
+
+bool dmp_net_send_due(unsigned queued, int64_t waited_ns)
+{
+    return queued >= SEND_FLUSH || (queued > 0 && waited_ns >= SEND_FLUSH_NS);
+}
+
 /* Sends r's reply (r->out_len > 0) and recycles r when done. */
 void dmp_net_udp_send(fe_t *fe, req_t *r)
 {
@@ -194,14 +201,14 @@ void dmp_net_udp_send(fe_t *fe, req_t *r)
         fe->sends_out++;
         /* Replies answered on the frontend are made while a batch of receive completions is
          * being worked through: submit every SEND_FLUSH of them, or once the oldest waited
-         * SEND_FLUSH_NS (misses read from the store take tens of µs each), rather than after
+         * SEND_FLUSH_NS (misses read from the store take ~10 µs each), rather than after
          * the whole batch (up to 256), so the first answer of a burst does not wait for the
          * last. */
         int64_t now = dmp_monotonic_ns();
         if (fe->sends_unsubmitted++ == 0) {
             fe->sends_first_ns = now;
         }
-        if (fe->sends_unsubmitted >= SEND_FLUSH || now - fe->sends_first_ns >= SEND_FLUSH_NS) {
+        if (dmp_net_send_due(fe->sends_unsubmitted, now - fe->sends_first_ns)) {
             (void)io_uring_submit(&fe->ring);
             fe->sends_unsubmitted = 0;
         }
@@ -209,8 +216,7 @@ void dmp_net_udp_send(fe_t *fe, req_t *r)
     }
     int fd = fe->udp_fd[r->sock];
     int64_t now = dmp_monotonic_ns();
-    if (fe->nsm == SEND_FLUSH || (fe->nsm && fe->sm_fd != fd) ||
-        (fe->nsm && now - fe->sends_first_ns >= SEND_FLUSH_NS)) {
+    if ((fe->nsm && fe->sm_fd != fd) || dmp_net_send_due(fe->nsm, now - fe->sends_first_ns)) {
         udp_send_mmsg_flush(fe);
     }
     if (fe->nsm == 0) {

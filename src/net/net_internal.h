@@ -46,10 +46,13 @@
 #include "util/util.h"
 
 #define BATCH 64
-#define SEND_FLUSH 32 /* UDP replies queued before they are pushed out mid-batch */
+#define SEND_FLUSH 64 /* UDP replies queued before they are pushed out mid-batch */
 /* ... or once the oldest of them has waited this long (ns): a batch that reads the store for
- * its cache misses on the frontend spends tens of µs per miss */
-#define SEND_FLUSH_NS 50000
+ * its cache misses on the frontend spends ~10 µs per miss. Each push wakes the client's reader
+ * once (on loopback, inside the sendmsg: the costliest part of the send path on a
+ * paravirtualised box), so pushing every few misses paid that wake-up per few answers; 400 µs
+ * is ~30 misses (bench/results/one-pass-miss-flush400-2026-12-03.txt). */
+#define SEND_FLUSH_NS 400000
 #define TCP_MAX_MSG 65535
 #define UD_EFD 1ULL
 #define UD_EPOLL 2ULL
@@ -268,6 +271,9 @@ void dmp_net_udp_ingest(fe_t *fe, unsigned sock, const uint8_t *pkt, size_t len,
 void dmp_net_cmsg_dst(const struct cmsghdr *c, const uint8_t *end, udst_t *d);
 /* Sends r's reply (r->out_len > 0) and recycles r when done. */
 void dmp_net_udp_send(fe_t *fe, req_t *r);
+/* True when `queued` replies, the oldest queued `waited_ns` ago, are to be pushed out now
+ * (SEND_FLUSH, SEND_FLUSH_NS). */
+bool dmp_net_send_due(unsigned queued, int64_t waited_ns);
 /* Pops every reply waiting from the shards. Returns how many. */
 size_t dmp_net_fe_drain_replies(fe_t *fe);
 

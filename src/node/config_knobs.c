@@ -86,12 +86,13 @@ const dmp_node_knob_t dmp_node_knob_table[K_COUNT] = {
                         "reading the store there (the shard fills its cache later, without a "
                         "wake-up per miss); 0 = a miss crosses to its shard (docs/cache.md)",
                         true},
-    [K_CACHE_DOOR] = {"DMP_CACHE_DOORKEEPER", NULL, "cache-doorkeeper", "0",
-                      "1: a frontend's store read fills the answer cache only on the name's "
-                      "second miss (a 1 MiB doorkeeper per frontend), so traffic that asks each "
-                      "name once does not churn it (docs/cache.md)",
+    [K_CACHE_DOOR] = {"DMP_CACHE_DOORKEEPER", NULL, "cache-doorkeeper", "1",
+                      "1: once a shard's answer cache is half full, a frontend's store read "
+                      "fills it only on the name's second miss (a 1 MiB doorkeeper per "
+                      "frontend), so traffic that asks each name once does not churn it; "
+                      "0 = every miss fills (docs/cache.md)",
                       true},
-    [K_STORE_CACHE_MB] = {"DMP_STORE_CACHE_MB", NULL, "store-cache-mb", "256",
+    [K_STORE_CACHE_MB] = {"DMP_STORE_CACHE_MB", NULL, "store-cache-mb", "192",
                           "RocksDB block cache for the store's data blocks (MiB, >= 8; "
                           "docs/store.md \"Read path at scale\")",
                           false},

@@ -190,7 +190,11 @@ static int fe_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_vie
     }
     f->misses++;
     if (cache && c->fill) {
-        if (f->door == NULL || dmp_cache_door_admit(f->door, lname, len))
+        /* the doorkeeper holds first misses back only once the cache is half full: a node
+         * restarted on an empty cache warms it on the first pass */
+        if (f->door == NULL ||
+            dmp_cache_below(cache, DMP_NODE_DOOR_OPEN_NUM, DMP_NODE_DOOR_OPEN_DEN) ||
+            dmp_cache_door_admit(f->door, lname, len))
             fill_push(f, s, lname, len, wseq, &fl);
         else
             atomic_fetch_add_explicit(&c->fills_held, 1, memory_order_relaxed);

@@ -479,6 +479,10 @@ void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
 /* With cfg->cache_doorkeeper each frontend keeps a doorkeeper of 2^this bits (1 MiB), cleared
  * after 2^20 names: a fill goes to the shard on a name's second miss since then. */
 #define DMP_NODE_DOOR_BITS 23
+/* ... and lets every fill through while the shard's cache holds less than NUM/DEN of its bytes
+ * (an empty cache after a restart fills on the first miss; one-shot traffic grows it to half). */
+#define DMP_NODE_DOOR_OPEN_NUM 1u
+#define DMP_NODE_DOOR_OPEN_DEN 2u
 bool dmp_node_core_query_frontend(dmp_node_core_t *c, unsigned frontend, const uint8_t *pkt,
                                   size_t len, const struct sockaddr *peer, socklen_t peer_len,
                                   uint8_t *out, size_t cap, size_t *out_len);

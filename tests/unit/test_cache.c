@@ -68,6 +68,42 @@ static void test_cache_basic(void **state)
     dmp_cache_free(NULL);
 }
 
+/* dmp_cache_below follows the bytes held, up through puts and down through invalidations,
+ * evictions and clear. */
+static void test_cache_below(void **state)
+{
+    (void)state;
+    dmp_cache_t *c;
+    const size_t max = 64 * 1024;
+    assert_int_equal(dmp_cache_new(max, &c), 0);
+    assert_true(dmp_cache_below(c, 1, 2));
+    assert_false(dmp_cache_below(c, 1, 0));
+    uint8_t blob[1000];
+    memset(blob, 0xCD, sizeof blob);
+    char nm[32];
+    int i = 0;
+    for (; dmp_cache_below(c, 1, 2); i++) {
+        assert_true(i < 64);
+        snprintf(nm, sizeof nm, "b%03d.test", i);
+        assert_int_equal(dmp_cache_put(c, nm, strlen(nm), blob, sizeof blob, 1, T0 + 1000), 0);
+    }
+    size_t bytes;
+    dmp_cache_stats(c, NULL, NULL, &bytes, NULL);
+    assert_true(bytes >= max / 2 && bytes < max / 2 + 1200);
+    assert_true(dmp_cache_below(c, 3, 4));
+    dmp_cache_invalidate(c, "b000.test", 9);
+    assert_true(dmp_cache_below(c, 1, 2));
+    for (int j = 0; j < 200; j++) { /* full, evicting: never below 3/4 again */
+        snprintf(nm, sizeof nm, "e%03d.test", j);
+        assert_int_equal(dmp_cache_put(c, nm, strlen(nm), blob, sizeof blob, 1, T0 + 1000), 0);
+    }
+    assert_false(dmp_cache_below(c, 3, 4));
+    assert_true(dmp_cache_below(c, 2, 1));
+    dmp_cache_clear(c);
+    assert_true(dmp_cache_below(c, 1, 64));
+    dmp_cache_free(c);
+}
+
 static void test_cache_eviction(void **state)
 {
     (void)state;
@@ -449,6 +485,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cache_basic),
         cmocka_unit_test(test_cache_eviction),
+        cmocka_unit_test(test_cache_below),
         cmocka_unit_test(test_cache_churn),
         cmocka_unit_test(test_cache_negative_flood),
         cmocka_unit_test(test_cache_negative_budget),

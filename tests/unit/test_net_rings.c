@@ -1,5 +1,6 @@
 /* Tests for src/net: the SPSC and MPSC rings (single- and multi-threaded) and config checks. */
 #include "net_harness.h"
+#include "net/net_internal.h"
 
 /* ---------------------------------------------------------------------------------------- */
 /* rings */
@@ -256,13 +257,28 @@ static void test_bad_config(void **state)
     dmp_net_free(NULL);
 }
 
+/* When a frontend pushes its queued UDP replies out mid-batch: after 64 replies or once the
+ * oldest waited 400 µs (a batch of store-read misses at ~10 µs each pushes every ~30 answers,
+ * one wake-up of the client's reader per push), never with nothing queued. */
+static void test_send_due(void **state)
+{
+    (void)state;
+    assert_false(dmp_net_send_due(0, 10 * 1000 * 1000));
+    assert_false(dmp_net_send_due(1, 0));
+    assert_false(dmp_net_send_due(32, 100 * 1000)); /* 32 misses' worth: keep going */
+    assert_false(dmp_net_send_due(63, 399 * 1000));
+    assert_true(dmp_net_send_due(64, 0));
+    assert_true(dmp_net_send_due(1, 400 * 1000));
+    assert_true(dmp_net_send_due(5, 2 * 1000 * 1000));
+}
+
 int main(void)
 {
     dmp_log_set_level(DMP_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spsc_wrap_full), cmocka_unit_test(test_spsc_threads),
         cmocka_unit_test(test_mpsc_full),      cmocka_unit_test(test_mpsc_threads),
-        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_bad_config),     cmocka_unit_test(test_send_due),
     };
     return cmocka_run_group_tests_name("rings", tests, NULL, NULL) ? 1 : 0;
 }

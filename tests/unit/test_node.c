@@ -64,8 +64,8 @@ static void t_config_defaults(void **state)
     assert_true(c.cleanup_interval == 60.0);
     assert_int_equal(c.sync_pull_rate, 1000); /* a backfill's pace, docs/cluster.md */
     assert_true(c.frontends >= 1 && c.shards >= 1);
-    assert_false(c.cache_doorkeeper);
-    assert_int_equal(c.store_cache_mb, 256);
+    assert_true(c.cache_doorkeeper); /* one-shot misses fill no more than half the cache */
+    assert_int_equal(c.store_cache_mb, 192);
     dmp_node_config_free(&c);
 }
 
@@ -83,7 +83,7 @@ static void t_config_env_and_flags(void **state)
                         "DMP_CLEANUP_INTERVAL=0.5",
                         "DMP_LOG_LEVEL=WARNING",
                         "DMP_SYNC_PULL_RATE=0",
-                        "DMP_CACHE_DOORKEEPER=on",
+                        "DMP_CACHE_DOORKEEPER=off",
                         "DMP_STORE_CACHE_MB=96",
                         NULL};
     char *argv[] = {"dnsmeshd", "--dns-port=1053",          "--shards",
@@ -99,7 +99,7 @@ static void t_config_env_and_flags(void **state)
     assert_true(c.cleanup_interval == 0.5);
     assert_int_equal(c.log_level, DMP_LOG_WARN);
     assert_int_equal(c.sync_pull_rate, 0); /* unpaced */
-    assert_true(c.cache_doorkeeper);
+    assert_false(c.cache_doorkeeper);
     assert_int_equal(c.store_cache_mb, 96);
     dmp_node_config_free(&c);
 
@@ -454,6 +454,11 @@ static void t_docs_list_every_knob(void **state)
                 snprintf(want, sizeof(want), "`--%s`", k[i].flag);
                 if (!strstr(text, want))
                     fail_msg("%s does not document --%s", docs[d], k[i].flag);
+            }
+            if (k[i].flag && k[i].defval) { /* the table row's default is the knob's */
+                snprintf(want, sizeof(want), "`--%s` | `%s` |", k[i].flag, k[i].defval);
+                if (!strstr(text, want))
+                    fail_msg("%s does not give %s's default %s", docs[d], k[i].env, k[i].defval);
             }
         }
         free(text);

@@ -25,13 +25,13 @@ static int fe_ask(dmp_node_core_t *c, unsigned fe, const char *name, int *rcode)
 }
 
 static dmp_node_core_t *core_new(tstore_t *ts, dmp_node_metrics_t *m, dmp_node_config_t *cfg,
-                                 unsigned nfe, bool reads, bool door)
+                                 unsigned nfe, bool reads, bool door, unsigned cache_mb)
 {
     assert_int_equal(dmp_node_metrics_init(m, NSH + nfe), 0);
     memset(cfg, 0, sizeof(*cfg));
     cfg->served_zone = ZONE;
     cfg->dns_ttl = 60;
-    cfg->cache_mb = 4;
+    cfg->cache_mb = cache_mb;
     cfg->cache_doorkeeper = door;
     dmp_node_core_opts_t o = {.cfg = cfg,
                               .store = ts->s,
@@ -76,10 +76,10 @@ typedef struct {
     mexec_t ex;
 } hand_t;
 
-static dmp_node_core_t *hand_open(hand_t *h, bool door)
+static dmp_node_core_t *hand_open(hand_t *h, bool door, unsigned cache_mb)
 {
     tstore_open(&h->ts);
-    dmp_node_core_t *c = core_new(&h->ts, &h->m, &h->cfg, 1, true, door);
+    dmp_node_core_t *c = core_new(&h->ts, &h->m, &h->cfg, 1, true, door, cache_mb);
     memset(&h->ex, 0, sizeof(h->ex));
     dmp_node_core_set_exec(c, mexec_submit, &h->ex);
     return c;
@@ -132,7 +132,7 @@ static void t_fill_rules(void **state)
 {
     (void)state;
     static hand_t h;
-    dmp_node_core_t *c = hand_open(&h, false);
+    dmp_node_core_t *c = hand_open(&h, false, 4);
     uint64_t ap = 0, dr = 0;
     char x[64], y[64];
     name_on(c, 0, false, "x", x);
@@ -247,7 +247,7 @@ static void t_fill_rules(void **state)
     dmp_node_metrics_free(&h.m);
 
     /* frontend reads off: a miss is the shard's (false), as before */
-    c = core_new(&h.ts, &h.m, &h.cfg, 1, false, false);
+    c = core_new(&h.ts, &h.m, &h.cfg, 1, false, false, 4);
     uint8_t q[512], out[4096];
     size_t ql = mkq(q, 1, x, 16), ol = 1;
     assert_false(dmp_node_core_query_frontend(c, 0, q, ql, NULL, 0, out, sizeof(out), &ol));
@@ -257,36 +257,82 @@ static void t_fill_rules(void **state)
     tstore_close(&h.ts);
 }
 
-/* The doorkeeper (cfg->cache_doorkeeper): a name's first miss is answered from the store and
- * fills nothing; its second miss fills the shard's cache; the third query hits. Names that are
- * asked once (a one-pass client) leave the cache empty. A write still invalidates, and a fill
- * outdated by a write is still dropped. */
+/* A put of one value of `len` bytes at name, acknowledged before it returns. */
+static void put_big(mexec_t *e, dmp_node_core_t *c, const char *name, size_t len)
+{
+    char v[4096];
+    assert_true(len < sizeof(v));
+    memset(v, 'p', len);
+    v[len] = '\0';
+    dmp_node_change_t ch;
+    mk(&ch, DMP_NODE_CH_PUT, name, v);
+    int done = 0;
+    dmp_node_txn_t t = {.changes = &ch, .n = 1, .done = done_count, .ctx = &done};
+    assert_int_equal(dmp_node_apply(c, &t), 0);
+    mexec_run(e, c, dmp_node_core_shard_of(c, name, strlen(name)));
+    assert_int_equal(done, 1);
+}
+
+/* The doorkeeper (cfg->cache_doorkeeper) stays open while a shard's cache holds less than half
+ * its bytes: on an empty cache (a restarted node) every first miss fills, so one pass warms it.
+ * Past half, a name's first miss is answered from the store and fills nothing; its second miss
+ * fills the shard's cache; the third query hits. Names that are asked once (a one-pass client)
+ * then leave the cache as it is. A write still invalidates, and a fill outdated by a write is
+ * still dropped. */
 static void t_doorkeeper(void **state)
 {
     (void)state;
     static hand_t h;
-    dmp_node_core_t *c = hand_open(&h, true);
+    /* 1 MiB over two shards: each fills to half with ~125 answers of 2,000 bytes */
+    dmp_node_core_t *c = hand_open(&h, true, 1);
     uint64_t ap = 0, dr = 0;
+    char n[64];
+    for (int i = 0; i < 400; i++) { /* ~200 per shard: more than half, less than all */
+        snprintf(n, sizeof(n), "pad%d." ZONE, i);
+        put_big(&h.ex, c, n, 2000);
+    }
+    for (int i = 0; i < 400; i++) { /* asked once each, every fill applied before the next */
+        snprintf(n, sizeof(n), "pad%d." ZONE, i);
+        (void)fe_ask(c, 0, n, NULL);
+        mexec_run(&h.ex, c, 0);
+        mexec_run(&h.ex, c, 1);
+        if (i == 149) { /* ~75 answers per shard, under half: the door was open for all */
+            dmp_node_core_fill_stats(c, &ap, &dr);
+            assert_int_equal(dmp_node_core_fills_held(c), 0);
+            assert_int_equal(ap, 150);
+        }
+    }
+    mexec_run(&h.ex, c, 0);
+    mexec_run(&h.ex, c, 1);
+    dmp_node_core_fill_stats(c, &ap, &dr);
+    uint64_t held = dmp_node_core_fills_held(c);
+    assert_true(held > 0 && held < 200); /* past half the doorkeeper held the rest */
+    assert_int_equal(ap + held, 400);
+    uint64_t ap_pad = ap;
+    uint64_t hits = h.m.t[NSH].cache_hits, miss0 = h.m.t[NSH].cache_misses;
+    (void)fe_ask(c, 0, "pad7." ZONE, NULL);
+    assert_int_equal(h.m.t[NSH].cache_hits, hits + 1);
+
+    /* both caches past half: the doorkeeper holds first misses */
     char x[64];
     name_on(c, 0, false, "x", x);
     put_k(&h.ex, c, x, 1);
-
     assert_int_equal(fe_ask(c, 0, x, NULL), 1); /* first miss: held */
     mexec_run(&h.ex, c, 0);
     dmp_node_core_fill_stats(c, &ap, &dr);
-    assert_int_equal(ap, 0);
-    assert_int_equal(dmp_node_core_fills_held(c), 1);
-    assert_int_equal(h.m.t[NSH].cache_misses, 1);
+    assert_int_equal(ap, ap_pad);
+    assert_int_equal(dmp_node_core_fills_held(c), held + 1);
+    assert_int_equal(h.m.t[NSH].cache_misses, miss0 + 1);
     assert_int_equal(fe_ask(c, 0, x, NULL), 1); /* second miss: filled */
-    assert_int_equal(h.m.t[NSH].cache_misses, 2);
+    assert_int_equal(h.m.t[NSH].cache_misses, miss0 + 2);
     mexec_run(&h.ex, c, 0);
     dmp_node_core_fill_stats(c, &ap, &dr);
-    assert_int_equal(ap, 1);
-    assert_int_equal(dmp_node_core_fills_held(c), 1);
-    uint64_t hits = h.m.t[NSH].cache_hits;
+    assert_int_equal(ap, ap_pad + 1);
+    assert_int_equal(dmp_node_core_fills_held(c), held + 1);
+    hits = h.m.t[NSH].cache_hits;
     assert_int_equal(fe_ask(c, 0, x, NULL), 1);
     assert_int_equal(h.m.t[NSH].cache_hits, hits + 1);
-    assert_int_equal(h.m.t[NSH].cache_misses, 2);
+    assert_int_equal(h.m.t[NSH].cache_misses, miss0 + 2);
 
     /* a write invalidates; the name is known to the doorkeeper, so its next miss fills at
      * once, and that fill is dropped when a write comes between the read and the apply */
@@ -304,7 +350,6 @@ static void t_doorkeeper(void **state)
     /* 500 names asked once each (NXDOMAIN and existing): no fill reaches a shard */
     dmp_node_core_fill_stats(c, &ap, &dr);
     uint64_t ap0 = ap, held0 = dmp_node_core_fills_held(c);
-    char n[64];
     for (int i = 0; i < 500; i++) {
         snprintf(n, sizeof(n), "once%d." ZONE, i);
         if (i % 2)
@@ -439,7 +484,7 @@ static void t_concurrent(void **state)
     tstore_open(&ts);
     dmp_node_metrics_t m;
     dmp_node_config_t cfg;
-    dmp_node_core_t *c = core_new(&ts, &m, &cfg, NFE, true, false);
+    dmp_node_core_t *c = core_new(&ts, &m, &cfg, NFE, true, false, 4);
     static fshard_t sh[NSH];
     memset(sh, 0, sizeof(sh));
     for (unsigned i = 0; i < NSH; i++) {

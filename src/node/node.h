@@ -315,6 +315,9 @@ typedef struct {
  * through env->syncer once durable). The caller runs on the thread owning every name of t, or
  * has parked those threads. */
 void dmp_node_txn_exec(const dmp_node_apply_env_t *env, dmp_node_txn_t *t);
+/* Prefix seeks the cap and size checks made on the calling thread so far (tests: a put of a
+ * value already stored needs none, only a point lookup). */
+uint64_t dmp_node_write_prefix_probes(void);
 
 /* Shard-local write queue: single-put transactions are batched into one WriteBatch per ring
  * drain; anything else flushes the batch and runs alone. Single-threaded (the shard's). */

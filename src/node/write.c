@@ -164,7 +164,7 @@ static int txn_check(const dmp_node_apply_env_t *env, dmp_node_txn_t *t, int64_t
             int rc = 0;
             if (!earlier) {
                 /* A value already there (a refresh) passes both checks, whatever the count: one
-                 * point lookup tells, about a seventh of the CPU of the prefix seek that counts
+                 * point lookup tells, about a third of the CPU of the prefix seek that counts
                  * the name's values, which only a new value needs. */
                 if (!present)
                     rc = store_has(env, c, now, &present);

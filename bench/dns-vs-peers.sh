@@ -41,6 +41,7 @@ RATES="10000,20000,50000,0"
 DNSPERF=1
 ONE_PASS=0
 OUT=""
+PERF_OUT=""
 PLOT=""
 SERVER_CPU=0
 GEN_CPU=1
@@ -62,6 +63,8 @@ and how many writes went out late.
   --duration S       seconds per run (default 5, 1..60)
   --only LIST        comma list of dnsmeshd,nsd,knot (default all three)
   --no-writes        skip the queries-under-writes benchmark
+  --perf FILE        \`perf record -g\` dnsmeshd during the first run under writes (root; then
+                     \`perf report -i FILE --sort comm,sym\`)
   --tcp              also compare the servers over TCP (4 pipelining connections)
   --write-rate W     writes/s for that benchmark (default 2000, 1..50000)
   --write-conns N    the writer's connections (default 64, 1..64: the node's per-address cap)
@@ -114,6 +117,7 @@ while [[ $# -gt 0 ]]; do
     --no-dnsperf) DNSPERF=0; shift ;;
     --one-pass) ONE_PASS=1; shift ;;
     --out) [[ $# -ge 2 ]] || die "--out needs a value"; OUT="$2"; shift 2 ;;
+    --perf) [[ $# -ge 2 ]] || die "--perf needs a value"; PERF_OUT="$2"; shift 2 ;;
     --plot) [[ $# -ge 2 ]] || die "--plot needs a value"; PLOT="$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -392,6 +396,16 @@ cpu_ticks() {
     echo "$t"
 }
 CLK_TCK=$(getconf CLK_TCK)
+
+# thread_snap PID: one line per thread: name, context switches (voluntary + not), CPU ticks.
+thread_snap() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        printf '%s %s %s\n' "$(tr ' ' _ <"$t/comm")_$(basename "$t")" \
+            "$(awk '/^(non)?voluntary_ctxt_switches/ {s += $2} END {print s + 0}' "$t/status")" \
+            "$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "$t/stat")"
+    done 2>/dev/null | sort
+}
 
 # only_run SERVER: freeze (SIGSTOP) the process trees of the other servers and thaw SERVER's,
 # so an idle server that still burns CPU cannot steal CPU 0 from the one being measured.
@@ -719,7 +733,9 @@ if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
     python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); c=float(sys.argv[2]); print("  writes alone: %.0f/s for %.1f s, 2xx %d/%d, dnsmeshd CPU %.2f s = %.0f us per write" % (w["rate"], w["duration_s"], w["ok"], w["answered"], c, 1e6 * c / max(1, w["answered"])))' \
         "$WORK/writes-alone.json" "$(((c1 - c0) * 1000 / CLK_TCK))e-3" || true
     for ((r = 1; r <= RUNS; r++)); do
+        thread_snap "${PID[dnsmeshd]}" >"$WORK/threads-base-$r.0"
         run_dns dnsmeshd "$WORK/base-$r.json" "$DURATION"
+        thread_snap "${PID[dnsmeshd]}" >"$WORK/threads-base-$r.1"
         if [[ $WRITE_NAMES == queried ]]; then
             taskset -c "$GEN_CPU" "$BENCH" load --port "${PORT[dnsmeshd_http]}" --file "$RECS" \
                 --rate "$WRITE_RATE" --duration $((DURATION + 2)) --conns "$WRITE_CONNS" --json \
@@ -730,11 +746,19 @@ if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
         fi
         wpid=$!
         sleep 1
+        ppid=""
+        if [[ -n $PERF_OUT && $r -eq 1 ]]; then
+            perf record -g -p "${PID[dnsmeshd]}" -o "$PERF_OUT" -- sleep "$DURATION" >/dev/null 2>&1 &
+            ppid=$!
+        fi
+        thread_snap "${PID[dnsmeshd]}" >"$WORK/threads-load-$r.0"
         run_dns dnsmeshd "$WORK/load-$r.json" "$DURATION"
+        thread_snap "${PID[dnsmeshd]}" >"$WORK/threads-load-$r.1"
         wait "$wpid" || true
+        [[ -z $ppid ]] || wait "$ppid" || true
     done
     thaw_all
-    python3 - "$WORK" "$RUNS" "$WRITE_RATE" <<'EOF'
+    python3 - "$WORK" "$RUNS" "$WRITE_RATE" "$CLK_TCK" <<'EOF'
 import json, statistics, sys
 work, runs, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 def get(p):
@@ -775,6 +799,33 @@ if wr:
     print("  writes sent late (> 10 ms after their slot): %d of %d sent (%s per run)"
           % (sum(w["behind"] for w in wr), sum(w["sent"] for w in wr),
              ", ".join(str(w["behind"]) for w in wr)))
+# per thread: context switches and CPU per second of the run, medians over the runs
+def threads(prefix):
+    per = {}
+    for r in range(1, runs + 1):
+        try:
+            a = {l.split()[0]: l.split()[1:] for l in open("%s/threads-%s-%d.0" % (work, prefix, r))}
+            b = {l.split()[0]: l.split()[1:] for l in open("%s/threads-%s-%d.1" % (work, prefix, r))}
+            secs = json.load(open("%s/%s-%d.json" % (work, prefix, r)))["duration_s"]
+        except Exception:
+            continue
+        run = {}
+        for k in b:
+            if k in a:
+                name = k.rsplit("_", 1)[0]
+                cs, cpu = run.get(name, (0, 0))
+                run[name] = (cs + int(b[k][0]) - int(a[k][0]), cpu + int(b[k][1]) - int(a[k][1]))
+        for name, (cs, cpu) in run.items():
+            per.setdefault(name, []).append((cs / secs, 1000.0 * cpu / clk / secs))
+    return {k: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)) for k, v in per.items()}
+clk = float(sys.argv[4])
+tb, tl = threads("base"), threads("load")
+for name in sorted(set(tb) | set(tl)):
+    b0, l0 = tb.get(name, (0, 0)), tl.get(name, (0, 0))
+    if max(b0[0], l0[0]) < 10 and max(b0[1], l0[1]) < 5:
+        continue
+    print("  thread %-14s switches/s %7.0f -> %7.0f under writes, CPU ms/s %5.0f -> %5.0f"
+          % (name, b0[0], l0[0], b0[1], l0[1]))
 EOF
     echo "  dnsmeshd VmRSS now: $(($(rss_kib "${PID[dnsmeshd]}") / 1024)) MiB"
 fi

@@ -1,5 +1,6 @@
 /* node: background threads (one start/stop/tick type) and the group-commit syncer on top. */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +10,34 @@
 
 #include "node/node.h"
 
+/* SCHED_BATCH, then the nice value (both best effort: an unprivileged thread may always move
+ * from SCHED_OTHER to SCHED_BATCH and raise its own nice value). A waking SCHED_BATCH thread
+ * does not preempt the thread running on its core: on a core saturated by queries, each write's
+ * hand-offs (HTTP thread, WAL sync) wait for the frontend's or shard's slice to end instead of
+ * cutting it short, which turned every write into a few extra context switches of the query
+ * path. Its share of the core is still set by the nice value. */
+int dmp_node_thread_lower(int nice)
+{
+    int rc = 0;
+    struct sched_param sp = {.sched_priority = 0};
+    if (sched_setscheduler((pid_t)gettid(), SCHED_BATCH, &sp) != 0) {
+        dmp_debug("sched_setscheduler: cannot make a background thread SCHED_BATCH");
+        rc = DMP_ESYS;
+    }
+    if (nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), nice) != 0) {
+        dmp_debug("setpriority: cannot lower a background thread's priority");
+        rc = DMP_ESYS;
+    }
+    return rc;
+}
+
 void dmp_node_background_thread(void)
 {
     static _Thread_local bool done;
     if (done)
         return;
     done = true;
-    /* best effort: an unprivileged process may always raise its own nice value */
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 13) != 0)
-        dmp_debug("setpriority: cannot lower a background thread's priority");
+    dmp_node_thread_lower(13);
 }
 
 static void *bg_main(void *arg)
@@ -28,8 +48,8 @@ static void *bg_main(void *arg)
         snprintf(tn, sizeof tn, "dmp-%s", b->name);
         pthread_setname_np(pthread_self(), tn);
     }
-    if (b->nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), b->nice) != 0)
-        dmp_debug("%s: cannot lower the thread's priority", b->name ? b->name : "bgthread");
+    if (b->nice > 0)
+        dmp_node_thread_lower(b->nice);
     int64_t interval_ns = (int64_t)(b->interval_s * 1e9);
     pthread_mutex_lock(&b->mu);
     while (!b->stop) {

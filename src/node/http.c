@@ -100,6 +100,19 @@ json_t *dmp_node_http_json_bytes(const uint8_t *p, size_t n)
 }
 
 /* ---- responses ---- */
+/* what dmp_node_http_dumps makes of {"ok": true} */
+#define OK_BODY "{\"ok\": true}"
+
+static enum MHD_Result queue(dmp_node_rq_t *r, unsigned status, struct MHD_Response *resp)
+{
+    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+    r->stage = RQ_ANSWERED;
+    dmp_node_http_count(r->h->env.st, r->method, status);
+    if (dmp_log_get_level() <= DMP_LOG_DEBUG)
+        dmp_debug("http: %s %s %u", r->method, r->url ? r->url : "-", status);
+    return ret;
+}
+
 enum MHD_Result dmp_node_http_send_raw(dmp_node_rq_t *r, unsigned status, char *body, size_t len,
                                        const char *ctype)
 {
@@ -113,13 +126,16 @@ enum MHD_Result dmp_node_http_send_raw(dmp_node_rq_t *r, unsigned status, char *
         MHD_add_response_header(resp, "Content-Type", ctype);
     if (ctype && strncmp(ctype, "text/html", 9) == 0)
         MHD_add_response_header(resp, "Cache-Control", "public, max-age=30");
-    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+    enum MHD_Result ret = queue(r, status, resp);
     MHD_destroy_response(resp);
-    r->stage = RQ_ANSWERED;
-    dmp_node_http_count(r->h->env.st, r->method, status);
-    if (dmp_log_get_level() <= DMP_LOG_DEBUG)
-        dmp_debug("http: %s %s %u", r->method, r->url ? r->url : "-", status);
     return ret;
+}
+
+enum MHD_Result dmp_node_http_send_created(dmp_node_rq_t *r)
+{
+    if (!r->h->created) /* not built at start (out of memory): build it for this one */
+        return dmp_node_http_send_json(r, 201, strdup(OK_BODY));
+    return queue(r, 201, r->h->created); /* MHD counts its references: still ours */
 }
 
 enum MHD_Result dmp_node_http_send_json(dmp_node_rq_t *r, unsigned status, char *json)
@@ -236,6 +252,11 @@ static void waiting_unlink(dmp_node_http_t *h, dmp_node_rq_t *r)
 /* Wakes the HTTP thread (http_loop) to run MHD after a resume from another thread. */
 static void loop_wake(dmp_node_http_t *h)
 {
+    /* the loop clears wake_pending before its pass: a resume that finds it set is seen by
+     * the pass the pending signal starts */
+    if (atomic_exchange(&h->wake_pending, true))
+        return;
+    atomic_fetch_add_explicit(&h->wakes, 1, memory_order_relaxed);
     uint64_t one = 1;
     ssize_t w = write(h->wake_fd, &one, sizeof one);
     (void)w; /* EAGAIN: the counter is full, so the loop is already woken */
@@ -493,7 +514,10 @@ static void *http_loop(void *arg)
         if (MHD_get_timeout(h->d, &to) == MHD_YES && to < (MHD_UNSIGNED_LONG_LONG)tmo)
             tmo = (int)to;
         struct pollfd p[2] = {{.fd = mfd, .events = POLLIN}, {.fd = h->wake_fd, .events = POLLIN}};
-        if (poll(p, 2, tmo) > 0 && (p[1].revents & POLLIN)) {
+        int np = poll(p, 2, tmo);
+        /* before the pass: a resume from here on signals again (loop_wake) */
+        atomic_store(&h->wake_pending, false);
+        if (np > 0 && (p[1].revents & POLLIN)) {
             uint64_t v;
             ssize_t rd = read(h->wake_fd, &v, sizeof v);
             (void)rd;
@@ -546,6 +570,10 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         rc = DMP_NODE_EBIND;
         goto fail;
     }
+    h->created = MHD_create_response_from_buffer(sizeof OK_BODY - 1, (void *)OK_BODY,
+                                                 MHD_RESPMEM_PERSISTENT);
+    if (h->created)
+        MHD_add_response_header(h->created, "Content-Type", "application/json");
     h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (h->wake_fd < 0) {
         snprintf(err, errcap, "http: eventfd: %s", strerror(errno));
@@ -582,6 +610,8 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
     *out = h;
     return 0;
 fail:
+    if (h->created)
+        MHD_destroy_response(h->created);
     dmp_node_http_guard_free(h->guard);
     dmp_node_reg_free(h->reg);
     dmp_node_rl_free(h->reg_rl);
@@ -653,6 +683,9 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms)
         close(h->wake_fd);
         h->wake_fd = -1;
     }
+    if (h->created) /* after MHD: a connection may still hold it */
+        MHD_destroy_response(h->created);
+    h->created = NULL;
     dmp_node_http_guard_free(h->guard); /* after MHD: its callbacks use the guard */
     h->guard = NULL;
     if (h->lfd >= 0)

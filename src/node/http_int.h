@@ -41,6 +41,12 @@ struct dmp_node_http {
     /* eventfd the loop waits on beside MHD's epoll descriptor: a resume from another thread
      * (a write done) signals it, since in external mode MHD's own channel does not wake us */
     int wake_fd;
+    /* a wake_fd signal is on its way and the loop has not started its pass yet: the resumes
+     * of one WAL sync's writes signal once, not once each */
+    atomic_bool wake_pending;
+    atomic_uint_fast64_t wakes; /* wake_fd signals sent (tests) */
+    /* the 201 {"ok": true} every successful POST answers, built once and queued for each */
+    struct MHD_Response *created;
     int lfd;
     uint16_t port;
     dmp_node_rl_t *rl;   /* touched only by the MHD thread */
@@ -127,6 +133,8 @@ struct dmp_node_route {
 enum MHD_Result dmp_node_http_send_raw(dmp_node_rq_t *r, unsigned status, char *body, size_t len,
                                        const char *ctype);
 enum MHD_Result dmp_node_http_send_json(dmp_node_rq_t *r, unsigned status, char *json);
+/* The 201 {"ok": true} of a successful POST: one response built at start, queued each time. */
+enum MHD_Result dmp_node_http_send_created(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_send_err(dmp_node_rq_t *r, unsigned status, const char *msg);
 /* json.dumps style of j (consumed); NULL on failure */
 char *dmp_node_http_dumps(json_t *j);

@@ -186,8 +186,8 @@ enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r)
                                                                      "store error: not deleted")));
     }
     switch (res) {
-    case 0: /* what dmp_node_http_dumps makes of {"ok": true}, without building it per write */
-        return dmp_node_http_send_json(r, 201, strdup("{\"ok\": true}"));
+    case 0:
+        return dmp_node_http_send_created(r);
     case DMP_EFULL: {
         char msg[400];
         snprintf(msg, sizeof(msg), "RRset at %s already holds %u values", r->name,

@@ -147,7 +147,7 @@ typedef struct dmp_node_bgthread {
                         * 0: tick only when kicked */
     void (*tick)(void *ctx);
     void *ctx;
-    int nice;          /* nice value of the thread (0 = unchanged); the node uses 13 */
+    int nice;          /* > 0: the thread runs SCHED_BATCH at this nice value (the node uses 13) */
     bool tick_on_stop; /* run one last tick after stop (e.g. to drain a queue) */
     /* private */
     pthread_t th;
@@ -163,9 +163,13 @@ void dmp_node_bgthread_kick(dmp_node_bgthread_t *b);
 /* Stops (after the running tick, plus the final tick if tick_on_stop) and joins. Idempotent. */
 void dmp_node_bgthread_stop(dmp_node_bgthread_t *b);
 
-/* Lowers the calling thread's CPU priority (nice 13) once: HTTP, WAL-sync and sweep threads
- * share cores with the DNS frontends and shards, and must yield to them under load. */
+/* Lowers the calling thread's CPU priority (SCHED_BATCH, nice 13) once: HTTP, WAL-sync and
+ * sweep threads share cores with the DNS frontends and shards, and must yield to them under
+ * load (SCHED_BATCH: their wake-ups do not preempt a running frontend or shard). */
 void dmp_node_background_thread(void);
+/* The calling thread: SCHED_BATCH, and nice (when > 0). DMP_ESYS when either failed (the rest
+ * is still done). Threads started with dmp_node_bgthread_t.nice > 0 call it. */
+int dmp_node_thread_lower(int nice);
 
 /* ---- the disk watcher (diskwatch.c) ----
  * Reads the free space on the store's disk every DMP_NODE_DISKWATCH_S (dmp_store_space_check):
@@ -311,6 +315,9 @@ typedef struct {
  * through env->syncer once durable). The caller runs on the thread owning every name of t, or
  * has parked those threads. */
 void dmp_node_txn_exec(const dmp_node_apply_env_t *env, dmp_node_txn_t *t);
+/* Prefix seeks the cap and size checks made on the calling thread so far (tests: a put of a
+ * value already stored needs none, only a point lookup). */
+uint64_t dmp_node_write_prefix_probes(void);
 
 /* Shard-local write queue: single-put transactions are batched into one WriteBatch per ring
  * drain; anything else flushes the batch and runs alone. Single-threaded (the shard's). */

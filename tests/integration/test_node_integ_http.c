@@ -249,6 +249,76 @@ static void t_rrset_cap_concurrent(void **state)
     assert_int_equal(refused, N - 3);
 }
 
+/* One sample of /metrics; -1 when absent. */
+static long long metric(const char *series)
+{
+    if (get(&g_node, "/metrics") != 200)
+        return -1;
+    const char *p = strstr(g_body, series);
+    return p ? atoll(p + strlen(series)) : -1;
+}
+
+/* Writes finished by one WAL sync wake the HTTP thread about once, not once each; every 201
+ * (one response built at start, queued each time) still carries its body. */
+static void t_http_resume_wakeups(void **state)
+{
+    (void)state;
+    enum { N = 12, K = 3 }; /* N: the test node's per-address cap is 16 */
+    int fds[N];
+    char req[512];
+    long long w0 = metric("\ndmp_http_resume_wakeups_total ");
+    assert_true(w0 >= 0);
+    for (int i = 0; i < N; i++) {
+        fds[i] = itest_connect_tcp(&g_node, g_node.http_port);
+        assert_true(fds[i] >= 0);
+    }
+    /* K writes per connection, pipelined (keep-alive): K x N 201s */
+    for (int i = 0; i < N; i++) {
+        const char *body = "{\"value\": \"w\", \"ttl\": 300}";
+        int rl = 0;
+        for (int k = 0; k < K; k++)
+            rl +=
+                snprintf(req + rl, sizeof(req) - (size_t)rl,
+                         "POST /v1/records/wake%d.mesh.test HTTP/1.1\r\nHost: x\r\n%s"
+                         "Content-Length: %zu\r\n\r\n%s",
+                         i + k * N, k == K - 1 ? "Connection: close\r\n" : "", strlen(body), body);
+        assert_true(rl < (int)sizeof(req));
+        assert_int_equal(send(fds[i], req, (size_t)rl, MSG_NOSIGNAL), rl);
+    }
+    static char buf[16384];
+    for (int i = 0; i < N; i++) {
+        size_t len = 0; /* up to the close the second request asked for */
+        for (int waited = 0; waited < 5000 && len < sizeof(buf) - 1;) {
+            struct pollfd pf = {fds[i], POLLIN, 0};
+            if (poll(&pf, 1, 100) <= 0) {
+                waited += 100;
+                continue;
+            }
+            ssize_t r = recv(fds[i], buf + len, sizeof(buf) - 1 - len, 0);
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+        }
+        buf[len] = 0;
+        close(fds[i]);
+        const char *a = buf;
+        for (int k = 0; k < K; k++) {
+            a = strstr(a, "HTTP/1.1 201");
+            if (!a)
+                fail_msg("connection %d, write %d: %.300s", i, k, buf);
+            assert_non_null(strstr(a, "Content-Type: application/json"));
+            a = strstr(a, "\r\n\r\n{\"ok\": true}");
+            assert_non_null(a);
+        }
+    }
+    long long w1 = metric("\ndmp_http_resume_wakeups_total ");
+    /* one per write before; a sync carries many of these writes */
+    if (w1 - w0 < 1 || w1 - w0 > N * K / 2)
+        fail_msg("%lld wake-ups for %d writes", w1 - w0, N * K);
+    assert_int_equal(get(&g_node, "/v1/records/wake0.mesh.test"), 200);
+    assert_int_equal(get(&g_node, "/v1/records/wake35.mesh.test"), 200);
+}
+
 int main(int argc, char **argv)
 {
     int rc = integ_init(argc, argv);
@@ -259,6 +329,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_http_errors),          cmocka_unit_test(t_rrset_cap),
         cmocka_unit_test(t_rrset_cap_concurrent), cmocka_unit_test(t_http_slow_clients),
         cmocka_unit_test(t_http_pipelining),      cmocka_unit_test(t_http_write_ack_prompt),
+        cmocka_unit_test(t_http_resume_wakeups),
     };
     return cmocka_run_group_tests_name("node_http", http, group_setup, group_teardown);
 }

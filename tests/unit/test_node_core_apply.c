@@ -201,11 +201,21 @@ static void t_txn_exec(void **state)
     assert_int_equal(atomic_load(&serial), (uint32_t)(g_now / 1000));
     assert_false(has(f.ts.s, "n.test", "a"));
     assert_true(has(f.ts.s, "n.test", "b") && has(f.ts.s, "n.test", "c"));
-    /* re-publishing an existing value at the cap is fine; a new one is not */
+    /* re-publishing an existing value at the cap is fine (a point lookup, no prefix seek:
+     * with the answer-size check too); a new one is not */
     mk(&ch[0], DMP_NODE_CH_PUT, "n.test", "b");
     t.n = 1;
+    t.flags = DMP_NODE_TXN_CHECK_SIZE;
+    uint64_t probes = dmp_node_write_prefix_probes();
     dmp_node_txn_exec(&env, &t);
     assert_int_equal(t.result, 0);
+    assert_int_equal(dmp_node_write_prefix_probes(), probes);
+    mk(&ch[0], DMP_NODE_CH_PUT, "n.test", "d");
+    dmp_node_txn_exec(&env, &t);
+    assert_int_equal(t.result, DMP_EFULL);
+    assert_int_equal(dmp_node_write_prefix_probes(), probes + 1);
+    assert_false(has(f.ts.s, "n.test", "d"));
+    t.flags = 0;
     /* delete all then put: at most the put counts */
     mk(&ch[0], DMP_NODE_CH_DEL_ALL, "n.test", NULL);
     mk(&ch[1], DMP_NODE_CH_PUT, "n.test", "z");

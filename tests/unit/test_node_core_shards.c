@@ -4,7 +4,10 @@
 #include "node_core_harness.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <sched.h>
+#include <sys/resource.h>
 
 /* ---- background threads ---- */
 static _Atomic int g_ticks;
@@ -47,6 +50,58 @@ static void t_bgthread(void **state)
     assert_true(atomic_load(&g_ticks) >= 5);
     dmp_node_bgthread_t bad = {.interval_s = 1};
     assert_int_equal(dmp_node_bgthread_start(&bad), DMP_EINVAL);
+}
+
+/* A background thread's tick sees its own policy and nice value. */
+static _Atomic int g_policy = -1, g_nice = -100;
+
+static void sched_tick(void *ctx)
+{
+    (void)ctx;
+    atomic_store(&g_policy, sched_getscheduler(0));
+    errno = 0;
+    atomic_store(&g_nice, getpriority(PRIO_PROCESS, (id_t)gettid()));
+    atomic_fetch_add(&g_ticks, 1);
+}
+
+static void *lowered_main(void *arg)
+{
+    (void)arg;
+    dmp_node_background_thread();
+    dmp_node_background_thread(); /* once: a second call changes nothing */
+    sched_tick(NULL);
+    return NULL;
+}
+
+static void t_bgthread_sched(void **state)
+{
+    (void)state;
+    int policy0 = sched_getscheduler(0); /* SCHED_OTHER unless run under chrt */
+    /* nice > 0: SCHED_BATCH (a waking write thread does not preempt the query path), at nice */
+    atomic_store(&g_ticks, 0);
+    dmp_node_bgthread_t b = {.name = "t", .interval_s = 0, .tick = sched_tick, .nice = 13};
+    assert_int_equal(dmp_node_bgthread_start(&b), 0);
+    dmp_node_bgthread_kick(&b);
+    wait_ticks(1);
+    dmp_node_bgthread_stop(&b);
+    assert_int_equal(atomic_load(&g_policy), SCHED_BATCH);
+    assert_int_equal(atomic_load(&g_nice), 13);
+    /* nice 0: left as it was */
+    atomic_store(&g_ticks, 0);
+    b = (dmp_node_bgthread_t){.name = "t", .interval_s = 0, .tick = sched_tick};
+    assert_int_equal(dmp_node_bgthread_start(&b), 0);
+    dmp_node_bgthread_kick(&b);
+    wait_ticks(1);
+    dmp_node_bgthread_stop(&b);
+    assert_int_equal(atomic_load(&g_policy), policy0);
+    assert_int_equal(atomic_load(&g_nice), getpriority(PRIO_PROCESS, 0));
+    /* the HTTP and MHD threads' call */
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, lowered_main, NULL), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(atomic_load(&g_policy), SCHED_BATCH);
+    assert_int_equal(atomic_load(&g_nice), 13);
+    assert_int_equal(sched_getscheduler(0), policy0); /* the caller is untouched */
 }
 
 /* ---- the core with a threaded fake executor: one thread and FIFO per shard ---- */
@@ -574,6 +629,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_bgthread),
+        cmocka_unit_test(t_bgthread_sched),
         cmocka_unit_test(t_core),
         cmocka_unit_test(t_core_frontend),
     };

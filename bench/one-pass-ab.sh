@@ -6,6 +6,8 @@
 # without reloading 1M records over HTTP per binary. With KNOT_ZONE set, Knot (knotd, configured
 # as dns-vs-peers.sh configures it: one UDP worker, no RRL) serves the same records as a zone on
 # the same core and makes a third arm K of every run, in the same table, with A/K and B/K ratios.
+# Each run's line has the process's CPU per answer, RSS after the pass and its minor page faults
+# over the pass (minflt).
 #
 #   [KNOT_ZONE=ZONEFILE] bench/one-pass-ab.sh STORE NAMES BIN_A BIN_B [RUNS]
 #     STORE: a store from `dnsmesh-admin load` (not open elsewhere; the nodes open it in turn)

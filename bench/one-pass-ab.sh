@@ -6,6 +6,8 @@
 # without reloading 1M records over HTTP per binary. With KNOT_ZONE set, Knot (knotd, configured
 # as dns-vs-peers.sh configures it: one UDP worker, no RRL) serves the same records as a zone on
 # the same core and makes a third arm K of every run, in the same table, with A/K and B/K ratios.
+# Each run's line has the process's CPU per answer, RSS after the pass and its minor page faults
+# over the pass (minflt).
 #
 #   [KNOT_ZONE=ZONEFILE] bench/one-pass-ab.sh STORE NAMES BIN_A BIN_B [RUNS]
 #     STORE: a store from `dnsmesh-admin load` (not open elsewhere; the nodes open it in turn)
@@ -45,6 +47,7 @@ PY
 echo "# one-pass-ab $(date -u +%FT%TZ): $(wc -l <"$W/q.txt") names of $STORE, dnsperf -n 1 -t 0.5 -c 8 -q 200 on CPU $GEN_CPU, node on CPU $SERVER_CPU (DMP_FRONTENDS=1 DMP_SHARDS=1, limiters off); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# A = $A, B = $B"
 cpu_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
+minflt() { awk '{sub(/^.*\) /, ""); print $8}' "/proc/$1/stat"; }
 probe=$(head -1 "$NAMES")
 labels="A B"
 if [[ -n $KNOT_ZONE ]]; then
@@ -78,23 +81,23 @@ for r in $(seq 1 "$RUNS"); do
             store_node_start "$bin" "$STORE" "$d" "$probe"
             p=$pid qport=$port
         fi
-        k0=$(cpu_ticks "$p")
+        k0=$(cpu_ticks "$p") f0=$(minflt "$p")
         taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$qport" -d "$W/q.txt" -n 1 -t 0.5 -c 8 -q 200 \
             >"$d/dnsperf" 2>&1 || true
-        k1=$(cpu_ticks "$p")
+        k1=$(cpu_ticks "$p") f1=$(minflt "$p")
         rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status")
         if [[ $label != K ]]; then kill -TERM "$pid"; wait "$pid" || true; pid=; fi
-        python3 - "$d/dnsperf" "$label" "$r" "$k0" "$k1" "$(getconf CLK_TCK)" "$rss" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
+        python3 - "$d/dnsperf" "$label" "$r" "$k0" "$k1" "$(getconf CLK_TCK)" "$rss" "$(cut -d' ' -f1 /proc/loadavg)" "$((f1 - f0))" <<'PY'
 import re, sys
-f, label, r, k0, k1, hz, rss, la = sys.argv[1:9]
+f, label, r, k0, k1, hz, rss, la, flt = sys.argv[1:10]
 d = open(f).read()
 done = int(re.search(r"Queries completed:\s+(\d+)", d).group(1))
 lost = int(re.search(r"Queries lost:\s+(\d+)", d).group(1))
 qps = float(re.search(r"Queries per second:\s+([\d.]+)", d).group(1))
 rc = re.search(r"Response codes:\s+(.*)", d).group(1)
 cpu = (int(k1) - int(k0)) / int(hz)
-print("%s run %s answered %8d lost %6d qps %8.0f cpu/answer %6.2f us rss %5.0f MiB load %s  (%s)"
-      % (label, r, done, lost, qps, 1e6 * cpu / done if done else 0, int(rss) / 1024, la, rc))
+print("%s run %s answered %8d lost %6d qps %8.0f cpu/answer %6.2f us rss %5.0f MiB load %s minflt %s  (%s)"
+      % (label, r, done, lost, qps, 1e6 * cpu / done if done else 0, int(rss) / 1024, la, flt, rc))
 PY
     done
 done | tee "$W/runs.txt"

@@ -6,11 +6,11 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -249,7 +249,8 @@ static void waiting_unlink(dmp_node_http_t *h, dmp_node_rq_t *r)
     r->wprev = r->wnext = NULL;
 }
 
-/* Wakes the HTTP thread (http_loop) to run MHD after a resume from another thread. */
+/* Wakes the HTTP thread (http_loop) to run MHD after a resume from another thread (in external
+ * mode MHD has no inter-thread channel of its own: its resume signals nothing). */
 static void loop_wake(dmp_node_http_t *h)
 {
     /* the loop clears wake_pending before its pass: a resume that finds it set is seen by
@@ -259,7 +260,7 @@ static void loop_wake(dmp_node_http_t *h)
     atomic_fetch_add_explicit(&h->wakes, 1, memory_order_relaxed);
     uint64_t one = 1;
     ssize_t w = write(h->wake_fd, &one, sizeof one);
-    (void)w; /* EAGAIN: the counter is full, so the loop is already woken */
+    (void)w; /* EAGAIN only once the counter is full (never: one a wake-up) */
 }
 
 /* Any thread (a shard or the WAL syncer). */
@@ -492,41 +493,45 @@ static int bind_listen(const char *host, uint16_t port, uint16_t *bound, char *e
 /* The HTTP thread: MHD's event loop (external epoll mode), one pass at a time. The writes a
  * pass hands to the shards wake each shard once, at the end of the pass, so that a shard at
  * nice 0 does not preempt this nice-13 thread after every request on a shared core, and takes
- * the pass's writes in one ring drain (one WriteBatch). MHD is called from here only (the
- * resumes from other threads go through its inter-thread channel, which wakes the wait). */
+ * the pass's writes in one ring drain (one WriteBatch). MHD is called from here only. Each pass
+ * is one MHD_run_wait, whose epoll_wait blocks: the eventfd the resumes from other threads
+ * signal sits in MHD's own epoll set (see wake_attach), so a pass costs one wait system call,
+ * not a poll() of MHD's descriptor beside the eventfd, a read of the eventfd and then MHD's
+ * epoll_wait. A resume is taken up by the pass after the one its signal ends (MHD resumes
+ * suspended connections before it waits, and then does not block). */
 static void *http_loop(void *arg)
 {
     dmp_node_http_t *h = arg;
     pthread_setname_np(pthread_self(), "dmp-http");
     dmp_node_background_thread();
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
-    int mfd = di ? di->epoll_fd : -1;
     dmp_net_wakeups_defer(true);
     while (!atomic_load(&h->loop_stop)) {
         if (atomic_load(&h->quiesce) && !atomic_load(&h->quiesced)) {
             MHD_quiesce_daemon(h->d); /* the listening socket is ours (h->lfd): closed at stop */
             atomic_store(&h->quiesced, true);
         }
-        /* wait for MHD's sockets or a resume, at most until MHD's next timeout and 50 ms (the
-         * stop flags are looked at that often), then one non-blocking pass */
-        int tmo = 50;
-        MHD_UNSIGNED_LONG_LONG to;
-        if (MHD_get_timeout(h->d, &to) == MHD_YES && to < (MHD_UNSIGNED_LONG_LONG)tmo)
-            tmo = (int)to;
-        struct pollfd p[2] = {{.fd = mfd, .events = POLLIN}, {.fd = h->wake_fd, .events = POLLIN}};
-        int np = poll(p, 2, tmo);
-        /* before the pass: a resume from here on signals again (loop_wake) */
+        /* before the wait: a resume from here on signals again (loop_wake) */
         atomic_store(&h->wake_pending, false);
-        if (np > 0 && (p[1].revents & POLLIN)) {
-            uint64_t v;
-            ssize_t rd = read(h->wake_fd, &v, sizeof v);
-            (void)rd;
-        }
-        MHD_run(h->d);
+        /* at most until MHD's next timeout and 50 ms (the stop flags are looked at that often) */
+        MHD_run_wait(h->d, 50);
+        atomic_fetch_add_explicit(&h->passes, 1, memory_order_relaxed);
         dmp_net_wakeups_flush();
     }
     dmp_net_wakeups_defer(false);
     return NULL;
+}
+
+/* Puts wake_fd in MHD's epoll set, edge-triggered so that it is never read: every write to an
+ * eventfd is a new edge (the counter only grows, by one per wake-up). Its event carries a NULL
+ * pointer, which MHD's epoll loop skips (it reserves NULL for a signal it ignores), so MHD_run_wait
+ * just returns after it. */
+static int wake_attach(dmp_node_http_t *h)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!di || di->epoll_fd < 0)
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = NULL};
+    return epoll_ctl(di->epoll_fd, EPOLL_CTL_ADD, h->wake_fd, &ev);
 }
 
 int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16_t port,
@@ -594,6 +599,15 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
     if (!h->d) {
         snprintf(err, errcap, "http: libmicrohttpd failed to start");
         rc = DMP_NODE_EBIND;
+        close(h->lfd);
+        close(h->wake_fd);
+        goto fail;
+    }
+    if (wake_attach(h) != 0) {
+        snprintf(err, errcap, "http: cannot add the wake-up eventfd to MHD's epoll set: %s",
+                 strerror(errno));
+        MHD_stop_daemon(h->d);
+        rc = DMP_ESYS;
         close(h->lfd);
         close(h->wake_fd);
         goto fail;

@@ -38,13 +38,14 @@ struct dmp_node_http {
     atomic_bool loop_stop;
     atomic_bool quiesce; /* stop: the loop stops accepting (MHD_quiesce_daemon on its thread) */
     atomic_bool quiesced;
-    /* eventfd the loop waits on beside MHD's epoll descriptor: a resume from another thread
-     * (a write done) signals it, since in external mode MHD's own channel does not wake us */
+    /* eventfd in MHD's epoll set (edge-triggered, never read): a resume from another thread
+     * (a write done) signals it, since in external mode MHD has no channel of its own */
     int wake_fd;
     /* a wake_fd signal is on its way and the loop has not started its pass yet: the resumes
      * of one WAL sync's writes signal once, not once each */
     atomic_bool wake_pending;
-    atomic_uint_fast64_t wakes; /* wake_fd signals sent (tests) */
+    atomic_uint_fast64_t wakes;  /* wake_fd signals sent (metrics, tests) */
+    atomic_uint_fast64_t passes; /* event-loop passes, one wait system call each (metrics) */
     /* the 201 {"ok": true} every successful POST answers, built once and queued for each */
     struct MHD_Response *created;
     int lfd;

@@ -319,6 +319,24 @@ static void t_http_resume_wakeups(void **state)
     assert_int_equal(get(&g_node, "/v1/records/wake35.mesh.test"), 200);
 }
 
+/* The HTTP thread's loop waits in MHD's epoll_wait, with the wake-up eventfd (edge-triggered,
+ * never read) in MHD's epoll set: after writes have signalled it, an idle node's loop still
+ * sleeps (a level-triggered or unread-and-rearmed descriptor would spin it), and it wakes at
+ * least every 50 ms to look at its stop flags. */
+static void t_http_loop_passes(void **state)
+{
+    (void)state;
+    assert_int_equal(post_value(&g_node, "passes.mesh.test", "p", 300), 201);
+    long long p0 = metric("\ndmp_http_loop_passes_total ");
+    assert_true(p0 > 0);
+    usleep(500 * 1000);
+    long long p1 = metric("\ndmp_http_loop_passes_total ");
+    /* ~10 timeouts, plus the passes of the two /metrics requests */
+    if (p1 - p0 < 5 || p1 - p0 > 40)
+        fail_msg("%lld loop passes in 500 ms of idleness", p1 - p0);
+    assert_int_equal(post_value(&g_node, "passes.mesh.test", "q", 300), 201);
+}
+
 int main(int argc, char **argv)
 {
     int rc = integ_init(argc, argv);
@@ -329,7 +347,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(t_http_errors),          cmocka_unit_test(t_rrset_cap),
         cmocka_unit_test(t_rrset_cap_concurrent), cmocka_unit_test(t_http_slow_clients),
         cmocka_unit_test(t_http_pipelining),      cmocka_unit_test(t_http_write_ack_prompt),
-        cmocka_unit_test(t_http_resume_wakeups),
+        cmocka_unit_test(t_http_resume_wakeups),  cmocka_unit_test(t_http_loop_passes),
     };
     return cmocka_run_group_tests_name("node_http", http, group_setup, group_teardown);
 }

@@ -52,6 +52,7 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
     }
     if (atomic_load_explicit(&s->space_low, memory_order_relaxed))
         return DMP_STORE_ENOSPC; /* below the reserve (store_space.c): nothing written */
+    dmp_store_perf_off();
 
     /* a plain batch unless two puts write the same row (then the second must see the first) */
     dmp_store_wb_t wb = {0};
@@ -109,6 +110,19 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
     dmp_buf_free(&dl.journal);
     free(vbuf);
     return rc;
+}
+
+/* RocksDB counts, per thread, every key comparison and block read into its perf context
+ * unless that thread's perf level is "disabled": each count is a thread-local access through
+ * __tls_get_addr (a shared library), inside every skiplist step of a memtable insert. Nothing
+ * here reads the perf context; a writer's thread turns the counting off once. */
+void dmp_store_perf_off(void)
+{
+    static _Thread_local bool off;
+    if (!off) {
+        rocksdb_set_perf_level(rocksdb_disable);
+        off = true;
+    }
 }
 
 int dmp_store_put_batch(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms)

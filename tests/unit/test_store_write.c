@@ -1,8 +1,8 @@
 /* Unit tests for the store's write path (store_write.c, store_serial.c, store_sha.c,
  * store_space.c): the one-seek put probe, the record count kept in memory and written as a Put,
  * plain vs indexed batches, the journal trimmed in runs, SHA-256 through OpenSSL, the free-space
- * reserve and the WAL sync that excludes writers near a full disk, and the staged index entries
- * of a plain put batch. */
+ * reserve and the WAL sync that excludes writers near a full disk, the staged index entries of
+ * a plain put batch, and the perf counting a writer's thread turns off. */
 #include "store_harness.h"
 
 #include "store/store_internal.h"
@@ -588,6 +588,50 @@ static void test_batch_equals_single_puts(void **state)
     dmp_store_close(b);
 }
 
+typedef struct {
+    dmp_store_t *s;
+    uint64_t before, after;
+} perf_arg_t;
+
+static uint64_t comparisons_of_raw_puts(dmp_store_t *s, int from)
+{
+    rocksdb_perfcontext_t *pc = rocksdb_perfcontext_create();
+    rocksdb_perfcontext_reset(pc);
+    char *err = NULL;
+    for (int i = from; i < from + 32; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "perf%04d", i);
+        rocksdb_put_cf(s->db, s->wnosync, s->cf[CF_META], k, (size_t)kl, "", 0, &err);
+        assert_null(err);
+    }
+    uint64_t n = rocksdb_perfcontext_metric(pc, rocksdb_user_key_comparison_count);
+    rocksdb_perfcontext_destroy(pc);
+    return n;
+}
+
+static void *perf_thread(void *p)
+{
+    perf_arg_t *a = p;
+    a->before = comparisons_of_raw_puts(a->s, 0); /* a new thread counts by default */
+    assert_int_equal(put_s(a->s, "perf.test", "1", 100, T0), 0);
+    a->after = comparisons_of_raw_puts(a->s, 100);
+    return NULL;
+}
+
+/* A put turns RocksDB's perf counting off for its thread: memtable inserts made there count no
+ * key comparisons afterwards. */
+static void test_put_turns_perf_counting_off(void **state)
+{
+    fx_t *f = *state;
+    perf_arg_t a = {.s = f->s};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, perf_thread, &a), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    if (a.before == 0)
+        skip(); /* a librocksdb built without perf context: nothing to turn off */
+    assert_int_equal(a.after, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +646,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_guarded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stage_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_equals_single_puts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_turns_perf_counting_off, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

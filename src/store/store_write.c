@@ -244,6 +244,7 @@ int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const
     size_t nrem = 0;
     uint8_t rkey[DMP_STORE_RKEY_MAX];
     char *err = NULL;
+    dmp_store_perf_off();
     pthread_rwlock_rdlock(&s->lock);
     if (value != NULL) {
         uint8_t hash[32];

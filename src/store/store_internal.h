@@ -176,9 +176,6 @@ void dmp_store_wbi_merge(void *b, rocksdb_column_family_handle_t *cf, const char
                          const char *v, size_t vl);
 
 /* ---- store_write.c ---- */
-/* Turns RocksDB's per-thread perf counters off for the calling thread (once per thread): every
- * put batch, delete and transaction calls it. */
-void dmp_store_perf_off(void);
 /* Adds the removal of one row (its record, index entries, count and Merkle deltas) to wb.
  * rkey/rec describe the row as currently stored (rec NULL: it did not decode). tomb: a delete
  * (not an expiry): leave a tombstone that lasts until the row would have expired. */

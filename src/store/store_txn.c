@@ -263,7 +263,6 @@ int dmp_store_apply_ex(dmp_store_t *s, dmp_store_op_t *ops, size_t n, int64_t no
     uint8_t *vbuf = NULL;
     size_t vcap = 0, nchanged = 0;
     int rc = 0;
-    dmp_store_perf_off();
     pthread_rwlock_rdlock(&s->lock);
     int64_t min_exp = INT64_MAX;
     for (size_t i = 0; i < n; i++) {

@@ -52,7 +52,6 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
     }
     if (atomic_load_explicit(&s->space_low, memory_order_relaxed))
         return DMP_STORE_ENOSPC; /* below the reserve (store_space.c): nothing written */
-    dmp_store_perf_off();
 
     /* a plain batch unless two puts write the same row (then the second must see the first) */
     dmp_store_wb_t wb = {0};
@@ -114,8 +113,7 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
 
 /* RocksDB counts, per thread, every key comparison and block read into its perf context
  * unless that thread's perf level is "disabled": each count is a thread-local access through
- * __tls_get_addr (a shared library), inside every skiplist step of a memtable insert. Nothing
- * here reads the perf context; a writer's thread turns the counting off once. */
+ * __tls_get_addr (a shared library), inside every skiplist step of a memtable insert. */
 void dmp_store_perf_off(void)
 {
     static _Thread_local bool off;
@@ -244,7 +242,6 @@ int dmp_store_delete_ex(dmp_store_t *s, const char *name, size_t name_len, const
     size_t nrem = 0;
     uint8_t rkey[DMP_STORE_RKEY_MAX];
     char *err = NULL;
-    dmp_store_perf_off();
     pthread_rwlock_rdlock(&s->lock);
     if (value != NULL) {
         uint8_t hash[32];

@@ -182,9 +182,7 @@ void dmp_store_wbi_merge(void *b, rocksdb_column_family_handle_t *cf, const char
 int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_deltas_t *dl,
                          const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec, bool tomb);
 
-/* ---- store_txn.c ---- */
-/* A write batch: indexed (wi set: reads through it see its earlier ops) or plain (only when no
- * two ops in it touch the same row). */
+/* ---- store_stage.c ---- */
 /* The index entries of a plain put batch, staged (store_stage.c). RocksDB inserts each entry
  * into its column family's memtable skiplist starting from where the previous insert into that
  * skiplist ended: a refresh's delete of an old expiry or by-stored entry and its put at the
@@ -214,6 +212,9 @@ void dmp_store_stage_sort(dmp_store_stage_t *st);
 int dmp_store_stage_emit(dmp_store_stage_t *st, rocksdb_writebatch_t *wb);
 void dmp_store_stage_free(dmp_store_stage_t *st);
 
+/* ---- store_txn.c ---- */
+/* A write batch: indexed (wi set: reads through it see its earlier ops) or plain (only when no
+ * two ops in it touch the same row). */
 typedef struct {
     rocksdb_writebatch_wi_t *wi;
     rocksdb_writebatch_t *plain;

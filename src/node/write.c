@@ -241,6 +241,7 @@ static dmp_store_op_kind_t store_op(dmp_node_chop_t op)
 
 void dmp_node_txn_exec(const dmp_node_apply_env_t *env, dmp_node_txn_t *t)
 {
+    dmp_store_perf_off(); /* nothing reads RocksDB's perf counts on a writing thread */
     int64_t now = env->now_ms();
     t->result = 0;
     t->changed = 0;
@@ -405,6 +406,7 @@ void dmp_node_wq_flush(dmp_node_wq_t *q)
 
 void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_txn_t *t)
 {
+    dmp_store_perf_off();
     t->next = NULL;
     t->result = 0;
     t->changed = 0;

@@ -56,6 +56,12 @@ int dmp_store_sync_wal(dmp_store_t *s);
 /* True from a failed write (DMP_EIO, DMP_STORE_ENOSPC) until a later dmp_store_sync_wal
  * succeeds: while true, writes fail (the node answers 507/503 and /health says so). */
 bool dmp_store_writes_failing(const dmp_store_t *s);
+/* Turns RocksDB's per-thread perf counting (key comparisons, memtable seeks...) off for the
+ * calling thread, for the rest of its life; a no-op after the first call on a thread. By
+ * default RocksDB counts into a thread-local context on every memtable key comparison; the
+ * store never sets or reads the level itself, so a thread that wants the counts keeps them.
+ * dnsmeshd's shard threads call it before their first write (write.c). */
+void dmp_store_perf_off(void);
 
 /* Free-space reserve (store_space.c). While the last reading of the free space on the store's
  * disk is below the reserve, puts (and any dmp_store_apply_ex holding a put) are refused up front

@@ -182,12 +182,43 @@ void dmp_store_wbi_merge(void *b, rocksdb_column_family_handle_t *cf, const char
 int dmp_store_remove_row(dmp_store_t *s, rocksdb_writebatch_t *wb, dmp_store_deltas_t *dl,
                          const uint8_t *rkey, size_t rkl, const dmp_store_rec_t *rec, bool tomb);
 
+/* ---- store_stage.c ---- */
+/* The index entries of a plain put batch, staged (store_stage.c). RocksDB inserts each entry
+ * into its column family's memtable skiplist starting from where the previous insert into that
+ * skiplist ended: a refresh's delete of an old expiry or by-stored entry and its put at the
+ * head, one after the other, each search from the top; staged and written as each family's
+ * deletes, then its puts, in key order, the puts at the head follow one another (and so do the
+ * ops of the other indexes, in key order). The order only matters between ops on one key: a
+ * delete before a put (a refresh whose new index key equals its old one); a plain batch never
+ * writes one row twice, so no other pair of ops shares a key. */
+typedef struct {
+    rocksdb_column_family_handle_t *cf;
+    bool put;
+    uint16_t kl, vl;
+    size_t off; /* key then value, in buf */
+} dmp_store_sop_t;
+typedef struct {
+    dmp_store_sop_t *ops;
+    size_t n, cap;
+    uint8_t *buf;
+    size_t len, bcap;
+    bool failed; /* out of memory: the batch must not be written */
+} dmp_store_stage_t;
+void dmp_store_stage_add(dmp_store_stage_t *st, rocksdb_column_family_handle_t *cf, bool put,
+                         const void *k, size_t kl, const void *v, size_t vl);
+/* Sorts the staged ops: by column family, deletes first, by key, equal keys in staging order. */
+void dmp_store_stage_sort(dmp_store_stage_t *st);
+/* Appends the staged ops to wb (sorted as above) and empties st; DMP_ENOMEM if an add failed. */
+int dmp_store_stage_emit(dmp_store_stage_t *st, rocksdb_writebatch_t *wb);
+void dmp_store_stage_free(dmp_store_stage_t *st);
+
 /* ---- store_txn.c ---- */
 /* A write batch: indexed (wi set: reads through it see its earlier ops) or plain (only when no
  * two ops in it touch the same row). */
 typedef struct {
     rocksdb_writebatch_wi_t *wi;
     rocksdb_writebatch_t *plain;
+    dmp_store_stage_t *stage; /* plain only: the index entries go here, the row to plain */
 } dmp_store_wb_t;
 /* Adds one put (p->name/value/ttl; ln = its normalised name) to wb: the record, its expiry,
  * by-stored, name and bucket index entries, the lifted tombstone, and (for a new row) the count,

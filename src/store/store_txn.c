@@ -46,7 +46,9 @@ static void remove_row_wi(dmp_store_t *s, rocksdb_writebatch_wi_t *wb, dmp_store
 static void b_put(dmp_store_wb_t *b, rocksdb_column_family_handle_t *cf, const void *k, size_t kl,
                   const void *v, size_t vl)
 {
-    if (b->wi)
+    if (b->stage)
+        dmp_store_stage_add(b->stage, cf, true, k, kl, v, vl);
+    else if (b->wi)
         rocksdb_writebatch_wi_put_cf(b->wi, cf, k, kl, v, vl);
     else
         rocksdb_writebatch_put_cf(b->plain, cf, k, kl, v, vl);
@@ -54,7 +56,9 @@ static void b_put(dmp_store_wb_t *b, rocksdb_column_family_handle_t *cf, const v
 
 static void b_del(dmp_store_wb_t *b, rocksdb_column_family_handle_t *cf, const void *k, size_t kl)
 {
-    if (b->wi)
+    if (b->stage)
+        dmp_store_stage_add(b->stage, cf, false, k, kl, NULL, 0);
+    else if (b->wi)
         rocksdb_writebatch_wi_delete_cf(b->wi, cf, k, kl);
     else
         rocksdb_writebatch_delete_cf(b->plain, cf, k, kl);
@@ -106,7 +110,8 @@ int dmp_store_apply_put(dmp_store_t *s, dmp_store_wb_t *wb, dmp_store_deltas_t *
     dmp_store_rec_hdr(*vbuf, p->ttl, now_ms, expires, atomic_fetch_add(&s->seq, 1));
     if (p->value_len)
         memcpy(*vbuf + DMP_STORE_REC_HDR, p->value, p->value_len);
-    b_put(wb, s->cf[CF_RECORDS], rkey, rkl, *vbuf, need);
+    dmp_store_wb_t direct = {.wi = wb->wi, .plain = wb->plain}; /* the row itself is not staged */
+    b_put(&direct, s->cf[CF_RECORDS], rkey, rkl, *vbuf, need);
     size_t ikl = dmp_store_ikey_make(ikey, expires, rkey, rkl);
     b_put(wb, s->cf[CF_EXPIRY], ikey, ikl, "", 0);
     uint8_t ev[8];

@@ -55,10 +55,13 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
 
     /* a plain batch unless two puts write the same row (then the second must see the first) */
     dmp_store_wb_t wb = {0};
-    if (same_row_twice(puts, n))
+    dmp_store_stage_t stage = {0};
+    if (same_row_twice(puts, n)) {
         wb.wi = rocksdb_writebatch_wi_create(0, 1);
-    else
+    } else {
         wb.plain = rocksdb_writebatch_create();
+        wb.stage = &stage;
+    }
     if (wb.wi == NULL && wb.plain == NULL)
         return DMP_ENOMEM;
     dmp_store_deltas_t dl = {0};
@@ -91,7 +94,7 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
         if (wb.wi) {
             dmp_store_deltas_emit(s, &dl, wb.wi, dmp_store_wbi_merge);
             rc = dmp_store_write_stamped(s, wo, wb.wi, true, &dl);
-        } else {
+        } else if ((rc = dmp_store_stage_emit(&stage, wb.plain)) == 0) {
             dmp_store_deltas_emit(s, &dl, wb.plain, dmp_store_wb_merge);
             rc = dmp_store_write_stamped(s, wo, wb.plain, false, &dl);
         }
@@ -101,10 +104,23 @@ int dmp_store_put_batch_ex(dmp_store_t *s, const dmp_store_put_t *puts, size_t n
         rocksdb_writebatch_wi_destroy(wb.wi);
     else
         rocksdb_writebatch_destroy(wb.plain);
+    dmp_store_stage_free(&stage);
     free(dl.d);
     dmp_buf_free(&dl.journal);
     free(vbuf);
     return rc;
+}
+
+/* RocksDB counts, per thread, every key comparison and block read into its perf context
+ * unless that thread's perf level is "disabled": each count is a thread-local access through
+ * __tls_get_addr (a shared library), inside every skiplist step of a memtable insert. */
+void dmp_store_perf_off(void)
+{
+    static _Thread_local bool off;
+    if (!off) {
+        rocksdb_set_perf_level(rocksdb_disable);
+        off = true;
+    }
 }
 
 int dmp_store_put_batch(dmp_store_t *s, const dmp_store_put_t *puts, size_t n, int64_t now_ms)

@@ -3,6 +3,8 @@
  * the answer lookup and the answer-size limit. */
 #include "node_core_harness.h"
 
+#include <rocksdb/c.h>
+
 static void t_change_set(void **state)
 {
     (void)state;
@@ -513,13 +515,62 @@ static void t_answer_size(void **state)
     fix_close(&f);
 }
 
+/* the shard's write path turns RocksDB's perf counting off on its thread: a read there counts
+ * no key comparisons afterwards (a new thread counts them by default) */
+typedef struct {
+    fix_t *f;
+    uint64_t before, after;
+} perf_t;
+
+static uint64_t comparisons_of_reads(dmp_store_t *s)
+{
+    rocksdb_perfcontext_t *pc = rocksdb_perfcontext_create();
+    rocksdb_perfcontext_reset(pc);
+    for (int i = 0; i < 8; i++)
+        (void)has(s, "p.test", i % 2 ? "one" : "two");
+    uint64_t n = rocksdb_perfcontext_metric(pc, rocksdb_user_key_comparison_count);
+    rocksdb_perfcontext_destroy(pc);
+    return n;
+}
+
+static void *perf_writer(void *arg)
+{
+    perf_t *p = arg;
+    p->before = comparisons_of_reads(p->f->ts.s);
+    dmp_node_wq_t q = {.env = p->f->env, .max_batch = 8};
+    dmp_node_change_t ch;
+    mk(&ch, DMP_NODE_CH_PUT, "p.test", "two");
+    dmp_node_txn_t t = {.changes = &ch, .n = 1, .done = h_done, .ctx = &p->f->hk};
+    dmp_node_wq_take(&q, &t);
+    dmp_node_wq_flush(&q);
+    assert_int_equal(t.result, 0);
+    p->after = comparisons_of_reads(p->f->ts.s);
+    return NULL;
+}
+
+static void t_write_queue_perf_off(void **state)
+{
+    (void)state;
+    fix_t f;
+    fix_open(&f);
+    dmp_store_put_t one = {"p.test", 6, (const uint8_t *)"one", 3, 60};
+    assert_int_equal(dmp_store_put_batch(f.ts.s, &one, 1, g_now), 0); /* a row to look for */
+    perf_t p = {.f = &f};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, perf_writer, &p), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_true(p.before > 0);
+    assert_int_equal(p.after, 0);
+    fix_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_change_set),  cmocka_unit_test(t_store_apply),
         cmocka_unit_test(t_txn_exec),    cmocka_unit_test(t_write_queue),
         cmocka_unit_test(t_neggen),      cmocka_unit_test(t_lookup),
-        cmocka_unit_test(t_answer_size),
+        cmocka_unit_test(t_answer_size), cmocka_unit_test(t_write_queue_perf_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* Unit tests for the store's write path (store_write.c, store_serial.c, store_sha.c,
  * store_space.c): the one-seek put probe, the record count kept in memory and written as a Put,
  * plain vs indexed batches, the journal trimmed in runs, SHA-256 through OpenSSL, the free-space
- * reserve and the WAL sync that excludes writers near a full disk. */
+ * reserve and the WAL sync that excludes writers near a full disk, the staged index entries of
+ * a plain put batch, and dmp_store_perf_off. */
 #include "store_harness.h"
 
 #include "store/store_internal.h"
@@ -447,6 +448,192 @@ static void test_sync_guarded(void **state)
     assert_int_equal(count_of(f->s), 2);
 }
 
+/* ---- staged index entries of a plain put batch (store_stage.c) ---- */
+
+static void test_stage_order(void **state)
+{
+    fx_t *f = *state;
+    rocksdb_column_family_handle_t *ex = f->s->cf[CF_EXPIRY], *by = f->s->cf[CF_BYSTORED];
+    dmp_store_stage_t st = {0};
+    /* as a batch of two refreshes adds them: each delete of an old entry, then its new one */
+    dmp_store_stage_add(&st, ex, false, "k5", 2, NULL, 0);
+    dmp_store_stage_add(&st, ex, true, "k9", 2, NULL, 0);
+    dmp_store_stage_add(&st, by, false, "b7", 2, NULL, 0);
+    dmp_store_stage_add(&st, by, true, "b9", 2, "v1", 2);
+    dmp_store_stage_add(&st, ex, false, "k1", 2, NULL, 0);
+    dmp_store_stage_add(&st, ex, true, "k1", 2, NULL, 0); /* the key it deletes */
+    dmp_store_stage_add(&st, ex, true, "k10", 3, NULL, 0);
+    dmp_store_stage_add(&st, by, true, "b2", 2, "v2", 2);
+    assert_false(st.failed);
+    assert_int_equal(st.n, 8);
+    dmp_store_stage_sort(&st);
+    /* per family: its deletes, then its puts, each in key order */
+    bool ex_first = (uintptr_t)ex < (uintptr_t)by;
+    static const char *want_ex[] = {"-k1", "-k5", "+k1", "+k10", "+k9"};
+    static const char *want_by[] = {"-b7", "+b2", "+b9"};
+    for (size_t i = 0; i < st.n; i++) {
+        bool in_ex = ex_first ? i < 5 : i >= 3;
+        size_t j = in_ex ? (ex_first ? i : i - 3) : (ex_first ? i - 5 : i);
+        const char *w = in_ex ? want_ex[j] : want_by[j];
+        const dmp_store_sop_t *o = &st.ops[i];
+        assert_ptr_equal(o->cf, in_ex ? ex : by);
+        assert_int_equal(o->put, w[0] == '+');
+        assert_int_equal(o->kl, strlen(w + 1));
+        assert_memory_equal(st.buf + o->off, w + 1, o->kl);
+    }
+    assert_memory_equal(st.buf + st.ops[7 - (ex_first ? 0 : 5)].off + 2, "v1", 2); /* +b9 */
+    /* written: the delete and the put of k1 leave k1 */
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    assert_int_equal(dmp_store_stage_emit(&st, wb), 0);
+    assert_int_equal(st.n, 0);
+    assert_int_equal(rocksdb_writebatch_count(wb), 8);
+    char *err = NULL;
+    rocksdb_write(f->s->db, f->s->wsync, wb, &err);
+    assert_null(err);
+    rocksdb_writebatch_destroy(wb);
+    size_t vl = 0;
+    char *v = rocksdb_get_cf(f->s->db, f->s->rdefault, ex, "k1", 2, &vl, &err);
+    assert_non_null(v);
+    rocksdb_free(v);
+    dmp_store_stage_free(&st);
+}
+
+/* SHA-256 over every row of one column family (records: the seq field left out). */
+static void cf_digest(dmp_store_t *s, int cf, uint8_t out[32], size_t *rows)
+{
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->rdefault, s->cf[cf]);
+    *rows = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const unsigned char *k = (const unsigned char *)rocksdb_iter_key(it, &kl);
+        const unsigned char *v = (const unsigned char *)rocksdb_iter_value(it, &vl);
+        if (cf == CF_META && !(kl == 12 && memcmp(k, "record_count", 12) == 0))
+            continue; /* the serial differs: one change set per batch against one per put */
+        uint64_t lens[2] = {kl, vl};
+        crypto_hash_sha256_update(&h, (const unsigned char *)lens, sizeof lens);
+        crypto_hash_sha256_update(&h, k, kl);
+        if (cf == CF_RECORDS && vl >= DMP_STORE_REC_HDR) {
+            crypto_hash_sha256_update(&h, v, 21); /* format, ttl, stored, expires */
+            crypto_hash_sha256_update(&h, v + DMP_STORE_REC_HDR, vl - DMP_STORE_REC_HDR);
+        } else {
+            crypto_hash_sha256_update(&h, v, vl);
+        }
+        (*rows)++;
+    }
+    rocksdb_iter_destroy(it);
+    crypto_hash_sha256_final(&h, out);
+}
+
+typedef struct {
+    const char *name, *val;
+    uint32_t ttl;
+} bput_t;
+
+/* Applies puts[0..n) as one batch to a and one put at a time to b. */
+static void put_both(dmp_store_t *a, dmp_store_t *b, const bput_t *puts, size_t n, int64_t now)
+{
+    dmp_store_put_t p[8];
+    for (size_t i = 0; i < n; i++) {
+        p[i] = (dmp_store_put_t){puts[i].name, strlen(puts[i].name), (const uint8_t *)puts[i].val,
+                                 strlen(puts[i].val), puts[i].ttl};
+        assert_int_equal(put_s(b, puts[i].name, puts[i].val, puts[i].ttl, now), 0);
+    }
+    assert_int_equal(dmp_store_put_batch_ex(a, p, n, now, DMP_STORE_NOSYNC), 0);
+}
+
+/* A batch of refreshes and new rows leaves the store as the same puts one by one: every index,
+ * the count, the Merkle buckets, the tombstones (the serial and journal are per change set). A
+ * refresh at the same millisecond with the same TTL deletes and puts the same expiry and
+ * by-stored keys, which must stay. */
+static void test_batch_equals_single_puts(void **state)
+{
+    fx_t *f = *state;
+    char p2[128], err[256];
+    snprintf(p2, sizeof p2, "%s/db2", f->dir);
+    dmp_store_t *b = open_at(p2, NULL, err, sizeof err);
+    assert_non_null(b);
+    static const bput_t b1[] = {
+        {"a.test", "1", 100}, {"b.test", "1", 100}, {"c.test", "1", 100}, {"x.a.test", "1", 100}};
+    put_both(f->s, b, b1, 4, T0);
+    static const bput_t b2[] = {{"a.test", "1", 100}, /* same ms, same TTL: same index keys */
+                                {"b.test", "1", 50},  /* shorter */
+                                {"c.test", "2", 100},
+                                {"d.test", "1", 100}};
+    put_both(f->s, b, b2, 4, T0);
+    size_t rem = 0;
+    assert_int_equal(dmp_store_delete(f->s, "d.test", 6, NULL, 0, &rem), 0);
+    assert_int_equal(dmp_store_delete(b, "d.test", 6, NULL, 0, &rem), 0);
+    static const bput_t b3[] = {{"a.test", "1", 100},
+                                {"c.test", "1", 300},
+                                {"d.test", "1", 100}, /* lifts the tombstone */
+                                {"x.a.test", "1", 10}};
+    put_both(f->s, b, b3, 4, T0 + 5);
+    static const int cfs[] = {CF_RECORDS, CF_EXPIRY, CF_BYSTORED, CF_RNAMES,
+                              CF_BUCKETS, CF_TOMBS,  CF_MERKLE,   CF_META};
+    static const size_t want_rows[] = {6, 6, 6, 6, 6, 0, 0, 1};
+    for (size_t i = 0; i < sizeof cfs / sizeof cfs[0]; i++) {
+        uint8_t da[32], db[32];
+        size_t ra, rb;
+        cf_digest(f->s, cfs[i], da, &ra);
+        cf_digest(b, cfs[i], db, &rb);
+        if (cfs[i] != CF_MERKLE)
+            assert_int_equal(ra, want_rows[i]);
+        assert_int_equal(ra, rb);
+        assert_memory_equal(da, db, 32);
+    }
+    assert_int_equal(count_of(f->s), 6);
+    assert_int_equal(count_of(b), 6);
+    dmp_store_close(b);
+}
+
+typedef struct {
+    dmp_store_t *s;
+    uint64_t before, after;
+} perf_arg_t;
+
+static uint64_t comparisons_of_raw_puts(dmp_store_t *s, int from)
+{
+    rocksdb_perfcontext_t *pc = rocksdb_perfcontext_create();
+    rocksdb_perfcontext_reset(pc);
+    char *err = NULL;
+    for (int i = from; i < from + 32; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "perf%04d", i);
+        rocksdb_put_cf(s->db, s->wnosync, s->cf[CF_META], k, (size_t)kl, "", 0, &err);
+        assert_null(err);
+    }
+    uint64_t n = rocksdb_perfcontext_metric(pc, rocksdb_user_key_comparison_count);
+    rocksdb_perfcontext_destroy(pc);
+    return n;
+}
+
+/* A thread's perf counting is its own: a put leaves it on, dmp_store_perf_off turns it off. */
+static void *perf_thread(void *p)
+{
+    perf_arg_t *a = p;
+    a->before = comparisons_of_raw_puts(a->s, 0); /* a new thread counts by default */
+    assert_int_equal(put_s(a->s, "perf.test", "1", 100, T0), 0);
+    assert_true(comparisons_of_raw_puts(a->s, 100) > 0);
+    dmp_store_perf_off();
+    dmp_store_perf_off(); /* twice: still off */
+    a->after = comparisons_of_raw_puts(a->s, 200);
+    return NULL;
+}
+
+static void test_perf_off(void **state)
+{
+    fx_t *f = *state;
+    perf_arg_t a = {.s = f->s};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, perf_thread, &a), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    if (a.before == 0)
+        skip(); /* a librocksdb built without perf context: nothing to turn off */
+    assert_int_equal(a.after, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +646,9 @@ int main(void)
         cmocka_unit_test(test_sha256_threads),
         cmocka_unit_test_setup_teardown(test_space_reserve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_guarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stage_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_equals_single_puts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_perf_off, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -331,8 +331,9 @@ static void t_http_loop_passes(void **state)
     assert_true(p0 > 0);
     usleep(500 * 1000);
     long long p1 = metric("\ndmp_http_loop_passes_total ");
-    /* ~10 timeouts, plus the passes of the two /metrics requests */
-    if (p1 - p0 < 5 || p1 - p0 > 40)
+    /* ~10 timeouts, plus the passes of the two /metrics requests; the lower bound leaves room
+     * for a loaded machine, where this nice-13 SCHED_BATCH thread waits for its turn */
+    if (p1 - p0 < 3 || p1 - p0 > 40)
         fail_msg("%lld loop passes in 500 ms of idleness", p1 - p0);
     assert_int_equal(post_value(&g_node, "passes.mesh.test", "q", 300), 201);
 }

@@ -195,14 +195,13 @@ typedef struct {
     rocksdb_column_family_handle_t *cf;
     bool put;
     uint16_t kl, vl;
-    size_t off; /* key then value, in buf */
+    size_t off; /* key then value, in bytes */
 } dmp_store_sop_t;
 typedef struct {
     dmp_store_sop_t *ops;
     size_t n, cap;
-    uint8_t *buf;
-    size_t len, bcap;
-    bool failed; /* out of memory: the batch must not be written */
+    dmp_buf_t bytes; /* the ops' keys and values */
+    bool failed;     /* out of memory: the batch must not be written */
 } dmp_store_stage_t;
 void dmp_store_stage_add(dmp_store_stage_t *st, rocksdb_column_family_handle_t *cf, bool put,
                          const void *k, size_t kl, const void *v, size_t vl);

@@ -15,17 +15,7 @@ static int stage_grow(dmp_store_stage_t *st, size_t bytes)
         st->ops = no;
         st->cap = nc;
     }
-    if (st->len + bytes > st->bcap) {
-        size_t nc = st->bcap ? st->bcap : 4096;
-        while (nc < st->len + bytes)
-            nc *= 2;
-        uint8_t *nb = realloc(st->buf, nc);
-        if (nb == NULL)
-            return DMP_ENOMEM;
-        st->buf = nb;
-        st->bcap = nc;
-    }
-    return 0;
+    return dmp_buf_reserve(&st->bytes, bytes);
 }
 
 void dmp_store_stage_add(dmp_store_stage_t *st, rocksdb_column_family_handle_t *cf, bool put,
@@ -38,11 +28,9 @@ void dmp_store_stage_add(dmp_store_stage_t *st, rocksdb_column_family_handle_t *
         return;
     }
     st->ops[st->n++] = (dmp_store_sop_t){
-        .cf = cf, .put = put, .kl = (uint16_t)kl, .vl = (uint16_t)vl, .off = st->len};
-    memcpy(st->buf + st->len, k, kl);
-    if (vl)
-        memcpy(st->buf + st->len + kl, v, vl);
-    st->len += kl + vl;
+        .cf = cf, .put = put, .kl = (uint16_t)kl, .vl = (uint16_t)vl, .off = st->bytes.len};
+    (void)dmp_buf_append(&st->bytes, k, kl); /* reserved above: cannot fail */
+    (void)dmp_buf_append(&st->bytes, v, vl);
 }
 
 /* qsort has no context argument: the buffer the offsets point into, per thread */
@@ -66,7 +54,7 @@ static int sop_cmp(const void *a, const void *b)
 
 void dmp_store_stage_sort(dmp_store_stage_t *st)
 {
-    tl_buf = st->buf;
+    tl_buf = st->bytes.data;
     qsort(st->ops, st->n, sizeof *st->ops, sop_cmp);
 }
 
@@ -77,19 +65,20 @@ int dmp_store_stage_emit(dmp_store_stage_t *st, rocksdb_writebatch_t *wb)
     dmp_store_stage_sort(st);
     for (size_t i = 0; i < st->n; i++) {
         const dmp_store_sop_t *o = &st->ops[i];
-        const char *k = (const char *)st->buf + o->off;
+        const char *k = (const char *)st->bytes.data + o->off;
         if (o->put)
             rocksdb_writebatch_put_cf(wb, o->cf, k, o->kl, k + o->kl, o->vl);
         else
             rocksdb_writebatch_delete_cf(wb, o->cf, k, o->kl);
     }
-    st->n = st->len = 0;
+    st->n = 0;
+    st->bytes.len = 0;
     return 0;
 }
 
 void dmp_store_stage_free(dmp_store_stage_t *st)
 {
     free(st->ops);
-    free(st->buf);
+    dmp_buf_free(&st->bytes);
     memset(st, 0, sizeof *st);
 }

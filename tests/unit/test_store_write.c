@@ -479,9 +479,9 @@ static void test_stage_order(void **state)
         assert_ptr_equal(o->cf, in_ex ? ex : by);
         assert_int_equal(o->put, w[0] == '+');
         assert_int_equal(o->kl, strlen(w + 1));
-        assert_memory_equal(st.buf + o->off, w + 1, o->kl);
+        assert_memory_equal(st.bytes.data + o->off, w + 1, o->kl);
     }
-    assert_memory_equal(st.buf + st.ops[7 - (ex_first ? 0 : 5)].off + 2, "v1", 2); /* +b9 */
+    assert_memory_equal(st.bytes.data + st.ops[7 - (ex_first ? 0 : 5)].off + 2, "v1", 2); /* +b9 */
     /* written: the delete and the put of k1 leave k1 */
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     assert_int_equal(dmp_store_stage_emit(&st, wb), 0);

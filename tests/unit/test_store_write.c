@@ -629,8 +629,7 @@ static void test_perf_off(void **state)
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, perf_thread, &a), 0);
     assert_int_equal(pthread_join(th, NULL), 0);
-    if (a.before == 0)
-        skip(); /* a librocksdb built without perf context: nothing to turn off */
+    assert_true(a.before > 0); /* Debian's librocksdb counts by default (as test_node_core_apply) */
     assert_int_equal(a.after, 0);
 }
 

@@ -758,9 +758,10 @@ if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
         [[ -z $ppid ]] || wait "$ppid" || true
     done
     thaw_all
-    python3 - "$WORK" "$RUNS" "$WRITE_RATE" "$CLK_TCK" <<'EOF'
+    python3 - "$WORK" "$RUNS" "$WRITE_RATE" "$CLK_TCK" "$DURATION" <<'EOF'
 import json, statistics, sys
 work, runs, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+duration = float(sys.argv[5])
 def get(p):
     try:
         return json.load(open(p))
@@ -789,6 +790,13 @@ def cpu_s(prefix):
             pass
     return statistics.median(out) if out else 0.0
 print("  dnsmeshd CPU per run (median): baseline %.2f s, under writes %.2f s" % (cpu_s("base"), cpu_s("load")))
+# The drop measures the writes' cost only if the node used its whole core in the baseline:
+# a generator slowed by something else on its core (the box is shared) leaves the node idle
+# part of the time, and the writes then fill that idle time instead of taking queries' time.
+if cpu_s("base") < 0.9 * duration:
+    print("  WARNING: in the baseline the node used %.0f%% of its core (median), so it was not "
+          "saturated and this drop does not measure the writes' cost; rerun on a quiet box"
+          % (100.0 * cpu_s("base") / duration))
 if wr:
     print("  writes achieved %.0f/s of %.0f (median), 2xx %d / %d answered, errors %d, timeouts %d, "
           "p50 %.2f ms, p99 %.2f ms" % (statistics.median(w["rate"] for w in wr), rate,

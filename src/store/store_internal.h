@@ -40,6 +40,8 @@ enum {
 #define DESC_MAX_DEAD 64u
 #define DEFAULT_CACHE_BYTES ((size_t)256 << 20) /* filled lazily: small stores use less */
 #define DEFAULT_WBUF_BYTES ((size_t)64 << 20)
+/* Keys per restart run in index blocks (store_options.c). */
+#define DMP_STORE_INDEX_RESTART 16
 
 /* The store. Owns every RocksDB object below. Invariants kept by every write batch:
  * - each row in CF_RECORDS has exactly one CF_EXPIRY entry ob64(expires)|rkey, one

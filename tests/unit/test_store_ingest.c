@@ -168,6 +168,23 @@ static void compare_stores(dmp_store_t *a, dmp_store_t *b, const recs_t *r, int6
 
 static recs_t R1, R2;
 
+/* "index block size (user-key? 1, delta-value? 1)=N" and "# data blocks=M" of a column family's
+ * table files, from RocksDB's aggregated table properties. */
+static void index_stats(dmp_store_t *s, int cf, uint64_t *index_bytes, uint64_t *blocks)
+{
+    char *p = rocksdb_property_value_cf(s->db, s->cf[cf], "rocksdb.aggregated-table-properties");
+    assert_non_null(p);
+    const char *ib = strstr(p, "index block size");
+    const char *db = strstr(p, "# data blocks=");
+    assert_non_null(ib);
+    assert_non_null(db);
+    ib = strchr(ib, '=');
+    assert_non_null(ib);
+    *index_bytes = strtoull(ib + 1, NULL, 10);
+    *blocks = strtoull(db + strlen("# data blocks="), NULL, 10);
+    rocksdb_free(p);
+}
+
 static void test_load_equals_write_path(void **state)
 {
     (void)state;
@@ -190,6 +207,14 @@ static void test_load_equals_write_path(void **state)
     assert_int_equal(dmp_store_soa_serial(b), sb + 1);
     assert_int_equal(st.serial, sb + 1);
     compare_stores(a, b, &R1, now);
+    /* the loaded tables' index blocks hold their keys in runs (DMP_STORE_INDEX_RESTART), not a
+     * full key and a restart point per data block (RocksDB's default) */
+    uint64_t ibytes, iblocks;
+    index_stats(b, CF_RECORDS, &ibytes, &iblocks);
+    print_message("records index: %llu bytes for %llu data blocks\n", (unsigned long long)ibytes,
+                  (unsigned long long)iblocks);
+    assert_true(iblocks > 100);
+    assert_true(ibytes < iblocks * 16); /* ~8 a block with runs of 16, ~25 without */
     /* the journal serves the load as one IXFR step */
     assert_int_equal(dmp_store_journal_read(b, sb, sb + 1, NULL, NULL), 0);
 

@@ -130,6 +130,16 @@ static const char *rec_prefix_name(void *st)
  * (below). Capacity is accounted as the LRU cache's (the charge of each block, metadata
  * included), so the RSS it adds is the same. */
 #define CLOCK_ENTRY_CHARGE ((size_t)4096)
+
+/* The Merkle column family's memtable: every new row (and every removed one) adds an XOR
+ * operand for its bucket, a memtable entry of its own (max_successive_merges is off, below),
+ * so at a quarter of the write buffer it held ~260,000 operands of 65,536 keys and every
+ * operand's insert searched that skiplist from a random place, missing the CPU caches on the
+ * way. At 1 MiB it holds ~16,000 (8 s of new rows at 2,000 writes/s) and stays in
+ * cache; a flush folds the operands into at most 65,536 keys (a table of ~3 MiB at most),
+ * and compacting the column family rewrites no more than that. docs/store.md "Write path
+ * cost" has the measurements. */
+#define MERKLE_WBUF_BYTES ((size_t)1 << 20)
 #define DEFAULT_CACHE_KIND DMP_STORE_CACHE_CLOCK
 
 void dmp_store_read_setup(const dmp_store_t *s, dmp_store_read_setup_t *out)
@@ -215,7 +225,10 @@ int dmp_store_build_options(dmp_store_t *s, const dmp_store_opts_t *o)
         if (co == NULL)
             return DMP_ENOMEM;
         s->cfopts[i] = co;
-        rocksdb_options_set_write_buffer_size(co, i == CF_RECORDS ? wbuf : wbuf / 4 + 1);
+        size_t cf_wbuf = i == CF_RECORDS ? wbuf : wbuf / 4 + 1;
+        if (i == CF_MERKLE && cf_wbuf > MERKLE_WBUF_BYTES)
+            cf_wbuf = MERKLE_WBUF_BYTES;
+        rocksdb_options_set_write_buffer_size(co, cf_wbuf);
         rocksdb_options_set_block_based_table_factory(co, i == CF_RECORDS ? s->bbt_rec : s->bbt);
     }
     rocksdb_options_set_write_buffer_size(s->dbopts, wbuf);

@@ -2,7 +2,7 @@
  * store_space.c): the one-seek put probe, the record count kept in memory and written as a Put,
  * plain vs indexed batches, the journal trimmed in runs, SHA-256 through OpenSSL, the free-space
  * reserve and the WAL sync that excludes writers near a full disk, the staged index entries of
- * a plain put batch, and dmp_store_perf_off. */
+ * a plain put batch, dmp_store_perf_off, and the Merkle column family's small memtable. */
 #include "store_harness.h"
 
 #include "store/store_internal.h"
@@ -633,6 +633,82 @@ static void test_perf_off(void **state)
     assert_int_equal(a.after, 0);
 }
 
+/* The Merkle column family's memtable is 1 MiB whatever the write buffer (store_options.c): the
+ * XOR operands of new rows are flushed (folded per bucket) long before the records are, and
+ * the bucket digests stay the XOR of the item digests, flushed, reopened or not. */
+static void merkle_expect(uint8_t (*want)[32], unsigned from, unsigned to)
+{
+    for (unsigned i = from; i < to; i++) {
+        char name[48], val[48];
+        snprintf(name, sizeof name, "mk-%u.mb-%u.test", i, i % 97);
+        snprintf(val, sizeof val, "value-%u", i);
+        uint8_t h[32], d[32];
+        uint32_t b;
+        dmp_store_sha256(h, val, strlen(val));
+        assert_int_equal(dmp_store_item_digest(name, strlen(name), h, d), 0);
+        assert_int_equal(dmp_store_bucket_of(name, strlen(name), &b), 0);
+        for (int k = 0; k < 32; k++)
+            want[b][k] ^= d[k];
+    }
+}
+
+static void merkle_put(dmp_store_t *s, unsigned from, unsigned to)
+{
+    static char names[256][48], vals[256][48];
+    dmp_store_put_t p[256];
+    for (unsigned i = from; i < to;) {
+        size_t n = 0;
+        for (; n < 256 && i < to; n++, i++) {
+            snprintf(names[n], sizeof names[n], "mk-%u.mb-%u.test", i, i % 97);
+            snprintf(vals[n], sizeof vals[n], "value-%u", i);
+            p[n] = (dmp_store_put_t){names[n], strlen(names[n]), (const uint8_t *)vals[n],
+                                     strlen(vals[n]), 3600};
+        }
+        assert_int_equal(dmp_store_put_batch_ex(s, p, n, T0, DMP_STORE_NOSYNC), 0);
+    }
+}
+
+static uint64_t active_entries(dmp_store_t *s, int cf)
+{
+    uint64_t n = 0;
+    assert_int_equal(
+        rocksdb_property_int_cf(s->db, s->cf[cf], "rocksdb.num-entries-active-mem-table", &n), 0);
+    return n;
+}
+
+static void test_merkle_memtable(void **state)
+{
+    fx_t *f = *state;
+    dmp_store_close(f->s);
+    char err[256];
+    dmp_store_opts_t o = {
+        .path = f->path, .block_cache_bytes = 8u << 20, .create_if_missing = true};
+    assert_int_equal(dmp_store_open(&o, &f->s, err, sizeof err), 0); /* the default buffers */
+    dmp_store_t *s = f->s;
+    assert_int_equal(rocksdb_options_get_write_buffer_size(s->cfopts[CF_MERKLE]), 1u << 20);
+    assert_int_equal(rocksdb_options_get_write_buffer_size(s->cfopts[CF_RECORDS]), 64u << 20);
+    assert_int_equal(rocksdb_options_get_write_buffer_size(s->cfopts[CF_RNAMES]), (16u << 20) + 1);
+
+    enum { N = 40000 };
+    uint8_t(*want)[32] = calloc(DMP_STORE_MERKLE_BUCKETS, 32);
+    uint8_t(*got)[32] = calloc(DMP_STORE_MERKLE_BUCKETS, 32);
+    assert_non_null(want);
+    assert_non_null(got);
+    merkle_put(s, 0, N);
+    merkle_expect(want, 0, N);
+    /* the records' memtable holds every row; the operands of the Merkle one have been flushed */
+    assert_int_equal(active_entries(s, CF_RECORDS), N);
+    assert_true(active_entries(s, CF_MERKLE) < N / 2);
+    assert_int_equal(dmp_store_bucket_digests(s, got), 0);
+    assert_memory_equal(got, want, (size_t)DMP_STORE_MERKLE_BUCKETS * 32);
+    reopen(f); /* the harness's options again: the flushed operands fold the same way */
+    memset(got, 0, (size_t)DMP_STORE_MERKLE_BUCKETS * 32);
+    assert_int_equal(dmp_store_bucket_digests(f->s, got), 0);
+    assert_memory_equal(got, want, (size_t)DMP_STORE_MERKLE_BUCKETS * 32);
+    free(want);
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,6 +724,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stage_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_equals_single_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_perf_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merkle_memtable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -346,6 +346,10 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
+    if (r->byte_held) { /* the client left while its write was held */
+        r->byte_held = false;
+        h->nheld--;
+    }
     int prev = atomic_fetch_or(&r->flags, RQF_MHD_DONE);
     if ((prev & RQF_SUBMITTED) && !(prev & RQF_NODE_DONE))
         return; /* the node still holds it: txn_done frees it */

@@ -49,8 +49,9 @@ struct dmp_node_http {
     /* a held write (http_write.c) was completed by the node since the loop last looked: the
      * next pass must not block before MHD calls the request's handler again */
     atomic_bool held_ready;
-    bool hold_ok;                   /* this libmicrohttpd keeps writes held, not suspended */
-    int epfd;                       /* MHD's epoll set (MHD_DAEMON_INFO_EPOLL_FD) */
+    bool hold_ok;   /* this libmicrohttpd keeps writes held, not suspended */
+    unsigned nheld; /* writes holding their last byte now (MHD thread; DMP_NODE_HTTP_HOLD_MAX) */
+    int epfd;       /* MHD's epoll set (MHD_DAEMON_INFO_EPOLL_FD) */
     atomic_uint_fast64_t held;      /* writes held for their durability without a suspend */
     atomic_uint_fast64_t suspended; /* writes suspended for it (no body byte to hold) */
     /* the 201 {"ok": true} every successful POST answers, built once and queued for each */
@@ -103,9 +104,10 @@ typedef struct dmp_node_rq {
     const dmp_node_route_t *route;
     bool is_delete;
     bool too_big;
-    bool defer;   /* the body handler runs in an upload call: an answer waits in pend */
-    bool held;    /* the last body byte is held until the write is durable (MHD thread) */
-    int64_t clen; /* Content-Length, -1 when absent */
+    bool defer;     /* the body handler runs in an upload call: an answer waits in pend */
+    bool held;      /* held, not suspended: its answer re-arms the socket (MHD thread) */
+    bool byte_held; /* the body's last byte is still unread (counted in h->nheld) */
+    int64_t clen;   /* Content-Length, -1 when absent */
     struct MHD_Response *pend; /* an answer given while defer, queued by the final call */
     unsigned pend_status;
     bool pend_owned; /* pend is our reference (not h->created) */
@@ -177,6 +179,9 @@ enum MHD_Result dmp_node_http_submit(dmp_node_rq_t *r);
 /* http_write.c: a write's wait for its durability. MHD thread unless said otherwise. */
 /* MHD's connection timeout (seconds), restored when a held write is answered. */
 #define DMP_NODE_HTTP_CONN_TIMEOUT_S 10u
+/* At most this many writes are held at once (MHD looks at each on every pass of its loop);
+ * more are suspended. */
+#define DMP_NODE_HTTP_HOLD_MAX 256u
 /* Whether the hold works with the libmicrohttpd in use (its version); MHD_start_daemon first. */
 bool dmp_node_http_hold_init(dmp_node_http_t *h);
 /* An upload call brought `n` bytes: appends them; when they complete a write route's body, runs

@@ -112,7 +112,7 @@ enum MHD_Result dmp_node_http_submit(dmp_node_rq_t *r)
 {
     dmp_node_http_t *h = r->h;
     /* held when its body's last byte is still to be taken (an upload call runs this) */
-    bool hold = r->defer && h->hold_ok;
+    bool hold = r->defer;
     r->txn.done = txn_done;
     r->txn.ctx = r;
     r->stage = RQ_WAITING;
@@ -157,8 +157,10 @@ enum MHD_Result dmp_node_http_body_data(dmp_node_rq_t *r, const char *upload, si
         r->too_big = true;
         return MHD_YES;
     }
-    /* a write route (one that answers from done()) with its whole body in: act on it now */
-    if (!h->hold_ok || !r->route->done || r->clen < 0 || r->body.len != (uint64_t)r->clen)
+    /* a write route (one that answers from done()) with its whole body in: act on it now (past
+     * the cap, on the final call, suspended, as without the hold) */
+    if (!h->hold_ok || !r->route->done || r->clen < 0 || r->body.len != (uint64_t)r->clen ||
+        h->nheld >= DMP_NODE_HTTP_HOLD_MAX)
         return MHD_YES;
     dmp_node_http_guard_phase(h->guard, r->conn, DMP_NODE_GUARD_BUSY); /* the body is in */
     r->defer = true;
@@ -174,6 +176,8 @@ enum MHD_Result dmp_node_http_body_data(dmp_node_rq_t *r, const char *upload, si
         return ret;
     }
     atomic_fetch_add_explicit(&h->held, 1, memory_order_relaxed);
+    r->byte_held = true;
+    h->nheld++;
     *upload_size = 1; /* the last byte: MHD gives it to us again on each of its passes */
     return ret;
 }
@@ -185,6 +189,8 @@ enum MHD_Result dmp_node_http_waiting(dmp_node_rq_t *r, size_t *upload_size)
         if (!(f & (RQF_NODE_DONE | RQF_ABANDONED)))
             return MHD_YES; /* keep it: not durable yet */
         *upload_size = 0;   /* the request is in: MHD makes the final call next */
+        r->byte_held = false;
+        r->h->nheld--;
         MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
                                   DMP_NODE_HTTP_CONN_TIMEOUT_S);
         return MHD_YES;

@@ -19,10 +19,15 @@
  * node is done the handler takes the byte, and the final call answers as before. That answer
  * is written when the socket's epoll event next comes: dmp_node_http_kick re-arms it
  * (EPOLL_CTL_MOD, MHD's own event mask and pointer), one system call, and no EAGAIN read after
- * the answer. A write without a body (DELETE of a whole name) is still suspended.
+ * the answer. A write without a body (DELETE of a whole name) is still suspended, and so are
+ * writes past DMP_NODE_HTTP_HOLD_MAX held at once (each held one costs a look every pass).
+ *
+ * A client that half-closes its socket while its write is held gets no answer: MHD reads the
+ * end of a request it counts as unfinished and closes (the write is applied). A suspended
+ * write was answered first (bench/results/h36-mhd-halfclose-2026-12-03.txt).
  *
  * What this relies on in MHD is checked for 0.9.75 only (dmp_node_http_hold_init): other
- * versions suspend every write, as before. */
+ * versions, and DMP_HTTP_NO_HOLD=1, suspend every write, as before. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

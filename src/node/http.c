@@ -103,10 +103,23 @@ json_t *dmp_node_http_json_bytes(const uint8_t *p, size_t n)
 /* what dmp_node_http_dumps makes of {"ok": true} */
 #define OK_BODY "{\"ok\": true}"
 
-static enum MHD_Result queue(dmp_node_rq_t *r, unsigned status, struct MHD_Response *resp)
+/* Queues resp, whose reference is the caller's to give (owned) or h->created. While a body
+ * handler runs in an upload call (r->defer, http_write.c) MHD takes no response: the answer
+ * waits in r->pend for the request's final call. */
+static enum MHD_Result queue(dmp_node_rq_t *r, unsigned status, struct MHD_Response *resp,
+                             bool owned)
 {
-    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
     r->stage = RQ_ANSWERED;
+    if (r->defer) {
+        r->pend = resp;
+        r->pend_status = status;
+        r->pend_owned = owned;
+        return MHD_YES;
+    }
+    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+    if (owned)
+        MHD_destroy_response(resp);
+    dmp_node_http_kick(r);
     dmp_node_http_count(r->h->env.st, r->method, status);
     if (dmp_log_get_level() <= DMP_LOG_DEBUG)
         dmp_debug("http: %s %s %u", r->method, r->url ? r->url : "-", status);
@@ -126,16 +139,14 @@ enum MHD_Result dmp_node_http_send_raw(dmp_node_rq_t *r, unsigned status, char *
         MHD_add_response_header(resp, "Content-Type", ctype);
     if (ctype && strncmp(ctype, "text/html", 9) == 0)
         MHD_add_response_header(resp, "Cache-Control", "public, max-age=30");
-    enum MHD_Result ret = queue(r, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return queue(r, status, resp, true);
 }
 
 enum MHD_Result dmp_node_http_send_created(dmp_node_rq_t *r)
 {
     if (!r->h->created) /* not built at start (out of memory): build it for this one */
         return dmp_node_http_send_json(r, 201, strdup(OK_BODY));
-    return queue(r, 201, r->h->created); /* MHD counts its references: still ours */
+    return queue(r, 201, r->h->created, false); /* MHD counts its references: still ours */
 }
 
 enum MHD_Result dmp_node_http_send_json(dmp_node_rq_t *r, unsigned status, char *json)
@@ -226,85 +237,10 @@ bool dmp_node_http_length_ok(dmp_node_rq_t *r)
     return true;
 }
 
-/* ---- writes ---- */
+/* ---- writes (http_write.c) ---- */
 /* An HTTP server whose abandoned writes had not completed when it stopped (kept: txn_done
  * still uses it; the process is exiting). */
 static dmp_node_http_t *g_abandoned_http;
-
-static void rq_free(dmp_node_rq_t *r)
-{
-    dmp_buf_free(&r->body);
-    free(r->val);
-    free(r);
-}
-
-static void waiting_unlink(dmp_node_http_t *h, dmp_node_rq_t *r)
-{
-    if (r->wprev)
-        r->wprev->wnext = r->wnext;
-    else if (h->waiting == r)
-        h->waiting = r->wnext;
-    if (r->wnext)
-        r->wnext->wprev = r->wprev;
-    r->wprev = r->wnext = NULL;
-}
-
-/* Wakes the HTTP thread (http_loop) to run MHD after a resume from another thread (in external
- * mode MHD has no inter-thread channel of its own: its resume signals nothing). */
-static void loop_wake(dmp_node_http_t *h)
-{
-    /* the loop clears wake_pending before its pass: a resume that finds it set is seen by
-     * the pass the pending signal starts */
-    if (atomic_exchange(&h->wake_pending, true))
-        return;
-    atomic_fetch_add_explicit(&h->wakes, 1, memory_order_relaxed);
-    uint64_t one = 1;
-    ssize_t w = write(h->wake_fd, &one, sizeof one);
-    (void)w; /* EAGAIN only once the counter is full (never: one a wake-up) */
-}
-
-/* Any thread (a shard or the WAL syncer). */
-static void txn_done(dmp_node_txn_t *t)
-{
-    dmp_node_rq_t *r = t->ctx;
-    dmp_node_http_t *h = r->h;
-    pthread_mutex_lock(&h->wmu);
-    waiting_unlink(h, r);
-    int prev = atomic_fetch_or(&r->flags, RQF_NODE_DONE);
-    pthread_mutex_unlock(&h->wmu);
-    if (prev & RQF_MHD_DONE)
-        rq_free(r); /* answered 503 at shutdown and gone from MHD: only we hold it */
-    else if (!(prev & RQF_ABANDONED)) {
-        MHD_resume_connection(r->conn);
-        loop_wake(h);
-    }
-    atomic_fetch_sub(&h->inflight, 1);
-}
-
-enum MHD_Result dmp_node_http_submit(dmp_node_rq_t *r)
-{
-    dmp_node_http_t *h = r->h;
-    r->txn.done = txn_done;
-    r->txn.ctx = r;
-    r->stage = RQ_WAITING;
-    atomic_fetch_add(&h->inflight, 1);
-    pthread_mutex_lock(&h->wmu);
-    r->wprev = NULL;
-    r->wnext = h->waiting;
-    if (h->waiting)
-        h->waiting->wprev = r;
-    h->waiting = r;
-    atomic_fetch_or(&r->flags, RQF_SUBMITTED);
-    pthread_mutex_unlock(&h->wmu);
-    MHD_suspend_connection(r->conn);
-    int rc = dmp_node_apply(h->env.core, &r->txn);
-    if (rc != 0) {
-        /* not queued: answer "busy" once MHD calls us again after the resume */
-        r->txn.result = DMP_EAGAIN;
-        txn_done(&r->txn);
-    }
-    return MHD_YES;
-}
 
 /* ---- MHD callbacks ---- */
 static unsigned method_bit(const char *method)
@@ -334,6 +270,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         r->conn = c;
         r->url = url;
         r->method = method;
+        r->clen = -1;
         dmp_buf_init(&r->body);
         *con_cls = r;
         unsigned mb = method_bit(method);
@@ -361,6 +298,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         if (!r->route || !r->route->begin)
             return dmp_node_http_send_err(r, 404, "not found");
         r->is_delete = mb == DMP_NODE_M_DELETE;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && dmp_parse_i64(cl, 0, INT64_MAX, &r->clen) != 0)
+            r->clen = -1;
         return r->route->begin(r);
     }
     switch (r->stage) {
@@ -373,41 +313,22 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
             return dmp_node_http_send_err(r, 404, "not found");
         return r->route->get(r);
     case RQ_BODY:
-        if (*upload_size) {
-            size_t cap = r->body_cap ? r->body_cap : h->env.cfg->http_max_body;
-            if (!r->too_big && r->body.len + *upload_size <= cap) {
-                if (dmp_buf_append(&r->body, upload, *upload_size) != 0)
-                    r->too_big = true;
-            } else {
-                r->too_big = true;
-            }
-            *upload_size = 0;
-            return MHD_YES;
-        }
+        if (*upload_size)
+            return dmp_node_http_body_data(r, upload, upload_size);
         dmp_node_http_guard_phase(h->guard, c, DMP_NODE_GUARD_BUSY); /* the body is in */
         if (r->too_big) {
             DMP_STAT_INC(h->env.st, http_body_too_large);
             return dmp_node_http_send_err(r, 413, "request body too large");
         }
         return r->route->body(r);
-    case RQ_WAITING: {
-        int f = atomic_load(&r->flags);
-        if (!(f & RQF_NODE_DONE)) {
-            *upload_size = 0;
-            if (f & RQF_ABANDONED) /* shutdown while the write waits on a stalled sync */
-                return dmp_node_http_send_err(r, 503,
-                                              "node shutting down before the write was "
-                                              "confirmed durable: retry it");
-            return MHD_YES;
-        }
-    }
-        r->stage = RQ_DONE;
-        /* fall through */
-    case RQ_DONE:
-        if (r->txn.result == DMP_EAGAIN)
-            return dmp_node_http_send_err(r, 503, "node busy, retry");
-        return r->route->done(r);
+    case RQ_WAITING:
+        return dmp_node_http_waiting(r, upload_size);
     default:
+        if (r->pend && !*upload_size) { /* answered in an upload call: queue it now */
+            struct MHD_Response *p = r->pend;
+            r->pend = NULL;
+            return queue(r, r->pend_status, p, r->pend_owned);
+        }
         *upload_size = 0; /* answered already; discard what is left of the body */
         return MHD_YES;
     }
@@ -425,10 +346,14 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
+    if (r->byte_held) { /* the client left while its write was held */
+        r->byte_held = false;
+        h->nheld--;
+    }
     int prev = atomic_fetch_or(&r->flags, RQF_MHD_DONE);
     if ((prev & RQF_SUBMITTED) && !(prev & RQF_NODE_DONE))
         return; /* the node still holds it: txn_done frees it */
-    rq_free(r);
+    dmp_node_http_rq_free(r);
 }
 
 /* Keep the raw path: record names are percent-decoded by dmp_node_record_path. */
@@ -512,8 +437,9 @@ static void *http_loop(void *arg)
         }
         /* before the wait: a resume from here on signals again (loop_wake) */
         atomic_store(&h->wake_pending, false);
-        /* at most until MHD's next timeout and 50 ms (the stop flags are looked at that often) */
-        MHD_run_wait(h->d, 50);
+        /* at most until MHD's next timeout and 50 ms (the stop flags are looked at that often);
+         * not at all when a held write is done (http_write.c) */
+        MHD_run_wait(h->d, atomic_exchange(&h->held_ready, false) ? 0 : 50);
         atomic_fetch_add_explicit(&h->passes, 1, memory_order_relaxed);
         dmp_net_wakeups_flush();
     }
@@ -593,8 +519,8 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)env->cfg->http_max_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)32768, /* request line + headers cap: larger is refused by MHD */
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_NOTIFY_COMPLETED, completed_cb,
-        h, MHD_OPTION_NOTIFY_CONNECTION, dmp_node_http_guard_notify, h->guard,
+        MHD_OPTION_CONNECTION_TIMEOUT, DMP_NODE_HTTP_CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
+        completed_cb, h, MHD_OPTION_NOTIFY_CONNECTION, dmp_node_http_guard_notify, h->guard,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, h, MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errcap, "http: libmicrohttpd failed to start");
@@ -612,6 +538,9 @@ int dmp_node_http_start(const dmp_node_http_env_t *env, const char *host, uint16
         close(h->wake_fd);
         goto fail;
     }
+    if (!dmp_node_http_hold_init(h)) /* before the loop: its callbacks read it */
+        dmp_debug("http: libmicrohttpd %s: writes are suspended while they wait",
+                  MHD_get_version());
     if (pthread_create(&h->loop, NULL, http_loop, h) != 0) {
         snprintf(err, errcap, "http: cannot start the HTTP thread");
         MHD_stop_daemon(h->d);
@@ -663,17 +592,7 @@ void dmp_node_http_stop(dmp_node_http_t *h, int timeout_ms)
         /* Writes still waiting (a stalled WAL sync): answer them 503 now rather than leave
          * them suspended, which MHD_stop_daemon cannot survive. Their requests stay allocated
          * until the node completes them. */
-        int abandoned = 0;
-        pthread_mutex_lock(&h->wmu);
-        for (dmp_node_rq_t *r = h->waiting; r; r = r->wnext) {
-            int prev = atomic_fetch_or(&r->flags, RQF_ABANDONED);
-            if (!(prev & (RQF_NODE_DONE | RQF_ABANDONED))) {
-                MHD_resume_connection(r->conn);
-                loop_wake(h);
-                abandoned++;
-            }
-        }
-        pthread_mutex_unlock(&h->wmu);
+        int abandoned = dmp_node_http_abandon_waiting(h);
         if (abandoned) {
             dmp_warn("shutdown: %d write(s) still wait on the WAL sync after %d ms: answered 503",
                      abandoned, timeout_ms);

@@ -46,6 +46,14 @@ struct dmp_node_http {
     atomic_bool wake_pending;
     atomic_uint_fast64_t wakes;  /* wake_fd signals sent (metrics, tests) */
     atomic_uint_fast64_t passes; /* event-loop passes, one wait system call each (metrics) */
+    /* a held write (http_write.c) was completed by the node since the loop last looked: the
+     * next pass must not block before MHD calls the request's handler again */
+    atomic_bool held_ready;
+    bool hold_ok;   /* this libmicrohttpd keeps writes held, not suspended */
+    unsigned nheld; /* writes holding their last byte now (MHD thread; DMP_NODE_HTTP_HOLD_MAX) */
+    int epfd;       /* MHD's epoll set (MHD_DAEMON_INFO_EPOLL_FD) */
+    atomic_uint_fast64_t held;      /* writes held for their durability without a suspend */
+    atomic_uint_fast64_t suspended; /* writes suspended for it (no body byte to hold) */
     /* the 201 {"ok": true} every successful POST answers, built once and queued for each */
     struct MHD_Response *created;
     int lfd;
@@ -70,13 +78,14 @@ enum {
     RQF_MHD_DONE = 2,  /* MHD finished with the connection's request */
     RQF_ABANDONED = 4, /* shutdown: answered 503 without waiting for the node */
     RQF_SUBMITTED = 8, /* handed to the node */
+    RQF_HELD = 16,     /* waits with its body's last byte held, not suspended (http_write.c) */
 };
 
 typedef enum {
     RQ_NEW = 0,
     RQ_GET,     /* GET/HEAD headers seen; answered on the next call */
     RQ_BODY,    /* receiving the body */
-    RQ_WAITING, /* suspended, the node has the write */
+    RQ_WAITING, /* held or suspended: the node has the write */
     RQ_DONE,    /* the node answered (txn.result) */
     RQ_ANSWERED,
 } dmp_node_rq_stage_t;
@@ -95,6 +104,13 @@ typedef struct dmp_node_rq {
     const dmp_node_route_t *route;
     bool is_delete;
     bool too_big;
+    bool defer;     /* the body handler runs in an upload call: an answer waits in pend */
+    bool held;      /* held, not suspended: its answer re-arms the socket (MHD thread) */
+    bool byte_held; /* the body's last byte is still unread (counted in h->nheld) */
+    int64_t clen;   /* Content-Length, -1 when absent */
+    struct MHD_Response *pend; /* an answer given while defer, queued by the final call */
+    unsigned pend_status;
+    bool pend_owned; /* pend is our reference (not h->created) */
     size_t body_cap; /* 0 = cfg->http_max_body; the sync routes accept more */
     char name[256];  /* decoded record name as given (for messages), NUL-terminated */
     size_t name_len;
@@ -156,9 +172,30 @@ bool dmp_node_http_length_ok(dmp_node_rq_t *r);
  * accepted at its worst JSON escaping (\u00XX: 6 bytes a byte) with a 253-byte name escaped
  * likewise, the TTL and the keys (4,096 bytes of room). */
 size_t dmp_node_http_records_body_max(const dmp_node_config_t *cfg);
-/* Hands r->txn to the node and suspends the connection until done; answers 503 when the node
- * could not take it. */
+/* Hands r->txn to the node; the connection waits (held or suspended, http_write.c) until the
+ * write is done; answers 503 when the node could not take it. */
 enum MHD_Result dmp_node_http_submit(dmp_node_rq_t *r);
+
+/* http_write.c: a write's wait for its durability. MHD thread unless said otherwise. */
+/* MHD's connection timeout (seconds), restored when a held write is answered. */
+#define DMP_NODE_HTTP_CONN_TIMEOUT_S 10u
+/* At most this many writes are held at once (MHD looks at each on every pass of its loop);
+ * more are suspended. */
+#define DMP_NODE_HTTP_HOLD_MAX 256u
+/* Whether the hold works with the libmicrohttpd in use (its version); MHD_start_daemon first. */
+bool dmp_node_http_hold_init(dmp_node_http_t *h);
+/* An upload call brought `n` bytes: appends them; when they complete a write route's body, runs
+ * its body handler there and holds the last byte (*upload_size = 1) while the write waits. */
+enum MHD_Result dmp_node_http_body_data(dmp_node_rq_t *r, const char *upload, size_t *upload_size);
+/* A call on a waiting write (RQ_WAITING): keeps the held byte until the node is done, then
+ * answers on the final call. */
+enum MHD_Result dmp_node_http_waiting(dmp_node_rq_t *r, size_t *upload_size);
+/* After a response was queued for r: a held request's connection is put back in MHD's ready
+ * list (it is in no list MHD looks at by itself). */
+void dmp_node_http_kick(dmp_node_rq_t *r);
+void dmp_node_http_rq_free(dmp_node_rq_t *r);
+/* Shutdown (any thread): the writes still waiting are answered 503; returns how many. */
+int dmp_node_http_abandon_waiting(dmp_node_http_t *h);
 
 /* route handlers */
 enum MHD_Result dmp_node_http_get_health(dmp_node_rq_t *r);

@@ -66,18 +66,27 @@ enum MHD_Result dmp_node_http_get_metrics(dmp_node_rq_t *r)
         dmp_buf_free(&b);
         return dmp_node_http_send_err(r, 500, "internal error");
     }
-    char w[512];
-    int wl = snprintf(w, sizeof w,
-                      "# HELP dmp_http_resume_wakeups_total Wake-ups of the HTTP thread by "
-                      "finished writes (one per WAL sync's batch, not one per write).\n"
-                      "# TYPE dmp_http_resume_wakeups_total counter\n"
-                      "dmp_http_resume_wakeups_total %llu\n"
-                      "# HELP dmp_http_loop_passes_total Passes of the HTTP thread's event loop "
-                      "(one wait system call each).\n"
-                      "# TYPE dmp_http_loop_passes_total counter\n"
-                      "dmp_http_loop_passes_total %llu\n",
-                      (unsigned long long)atomic_load_explicit(&h->wakes, memory_order_relaxed),
-                      (unsigned long long)atomic_load_explicit(&h->passes, memory_order_relaxed));
+    char w[1024];
+    int wl =
+        snprintf(w, sizeof w,
+                 "# HELP dmp_http_resume_wakeups_total Wake-ups of the HTTP thread by "
+                 "finished writes (one per WAL sync's batch, not one per write).\n"
+                 "# TYPE dmp_http_resume_wakeups_total counter\n"
+                 "dmp_http_resume_wakeups_total %llu\n"
+                 "# HELP dmp_http_loop_passes_total Passes of the HTTP thread's event loop "
+                 "(one wait system call each).\n"
+                 "# TYPE dmp_http_loop_passes_total counter\n"
+                 "dmp_http_loop_passes_total %llu\n"
+                 "# HELP dmp_http_writes_waited_total Writes whose answer waited for the "
+                 "node, by how the connection waited (held: its body's last byte kept "
+                 "unread, no system call; suspended: out of the event loop and back).\n"
+                 "# TYPE dmp_http_writes_waited_total counter\n"
+                 "dmp_http_writes_waited_total{how=\"held\"} %llu\n"
+                 "dmp_http_writes_waited_total{how=\"suspended\"} %llu\n",
+                 (unsigned long long)atomic_load_explicit(&h->wakes, memory_order_relaxed),
+                 (unsigned long long)atomic_load_explicit(&h->passes, memory_order_relaxed),
+                 (unsigned long long)atomic_load_explicit(&h->held, memory_order_relaxed),
+                 (unsigned long long)atomic_load_explicit(&h->suspended, memory_order_relaxed));
     if (wl < 0 || (size_t)wl >= sizeof w || dmp_buf_append(&b, w, (size_t)wl) != 0) {
         dmp_buf_free(&b);
         return dmp_node_http_send_err(r, 500, "internal error");

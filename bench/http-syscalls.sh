@@ -45,17 +45,7 @@ WORK="$(mktemp -d /tmp/dnsmesh-hsys.XXXXXX)"
 trap lib_stop_all EXIT
 trap 'exit 130' INT TERM
 
-env DMP_DNS_HOST=127.0.0.1 DMP_DNS_PORT=0 DMP_HTTP_HOST=127.0.0.1 DMP_HTTP_PORT=0 \
-    DMP_DB_PATH="$WORK/db" DMP_PORTS_FILE="$WORK/ports" DMP_DNS_RATE=0 DMP_DNS_BURST=0 \
-    DMP_RRL_RATE=0 DMP_HTTP_RATE=0 DMP_HTTP_BURST=0 DMP_HTTP_MAX_PER_IP=64 DMP_FRONTENDS=1 \
-    DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test DMP_DNS_APEX_NS=ns1.mesh.test \
-    DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test DMP_LOG_LEVEL=warning \
-    taskset -c 0 "$NODE" >"$WORK/node.log" 2>&1 &
-NPID=$!
-PIDS+=("$NPID")
-for _ in $(seq 100); do [[ -s $WORK/ports ]] && break; sleep 0.1; done
-[[ -s $WORK/ports ]] || { cat "$WORK/node.log" >&2; die "the node did not start"; }
-HPORT=$(sed 's/.*http=127\.0\.0\.1://' "$WORK/ports")
+lib_write_node "$NODE" "$WORK"
 TID=""
 for t in /proc/"$NPID"/task/*; do
     [[ "$(cat "$t/comm")" == dmp-http ]] && TID=$(basename "$t")

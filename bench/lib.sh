@@ -106,3 +106,22 @@ database:
     storage: "$1"
 EOF
 }
+
+# lib_write_node NODE WORK: starts dnsmeshd NODE for the write benchmarks (write-cpu.sh,
+# http-syscalls.sh) on a fresh store in WORK: loopback, ephemeral ports, one frontend and one
+# shard, every limiter off, 64 HTTP connections per address, pinned to CPU 0. Sets NPID (also
+# added to PIDS) and HPORT (its HTTP port); dies if it does not start.
+lib_write_node() {
+    local node=$1 work=$2
+    env DMP_DNS_HOST=127.0.0.1 DMP_DNS_PORT=0 DMP_HTTP_HOST=127.0.0.1 DMP_HTTP_PORT=0 \
+        DMP_DB_PATH="$work/db" DMP_PORTS_FILE="$work/ports" DMP_DNS_RATE=0 DMP_DNS_BURST=0 \
+        DMP_RRL_RATE=0 DMP_HTTP_RATE=0 DMP_HTTP_BURST=0 DMP_HTTP_MAX_PER_IP=64 DMP_FRONTENDS=1 \
+        DMP_SHARDS=1 DMP_SERVED_ZONE=mesh.test DMP_DNS_APEX_NS=ns1.mesh.test \
+        DMP_DNS_APEX_SOA_RNAME=hostmaster.mesh.test DMP_LOG_LEVEL=warning \
+        taskset -c 0 "$node" >"$work/node.log" 2>&1 &
+    NPID=$!
+    PIDS+=("$NPID")
+    for _ in $(seq 100); do [[ -s $work/ports ]] && break; sleep 0.1; done
+    [[ -s $work/ports ]] || { cat "$work/node.log" >&2; die "the node did not start"; }
+    HPORT=$(sed 's/.*http=127\.0\.0\.1://' "$work/ports")
+}

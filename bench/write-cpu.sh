@@ -3,8 +3,9 @@
 # frontend, one shard, limits off, pinned to CPU 0) takes `dnsmesh-bench writes` at a fixed rate
 # from CPU 1 over --conns connections (default 16); each thread's CPU time (/proc/PID/task/*/stat,
 # utime + stime) is read before and after every run and printed per write, by thread, with the
-# writer's ack latency (p50, p99). With --perf FILE the last run is also
-# recorded with `perf record -g` (root) for `perf report -i FILE --comm <thread>`.
+# writer's ack latency (p50, p99) and the node's minor page faults per write. With --perf FILE
+# the last run is also recorded with `perf record -g` (root) for `perf report -i FILE --comm
+# <thread>`.
 # Loopback only; the node is stopped by the PID this script got.
 #
 #   bench/write-cpu.sh [--build DIR] [--rate W] [--duration S] [--runs R] [--conns N]
@@ -31,7 +32,7 @@ while [[ $# -gt 0 ]]; do
     --runs) int_arg "$1" "$2" 1 20; RUNS=$((10#$2)); shift 2 ;;
     --conns) int_arg "$1" "$2" 1 64; CONNS=$((10#$2)); shift 2 ;;
     --perf) PERF_OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
     esac
 done
@@ -60,6 +61,7 @@ snap() { # thread-name_tid ticks, sorted
 hz=$(getconf CLK_TCK)
 for r in $(seq "$RUNS"); do
     snap >"$WORK/s0"
+    f0=$(awk '{print $10}' "/proc/$NPID/stat")
     ppid=""
     if [[ -n $PERF_OUT && $r -eq $RUNS ]]; then
         perf record -g -p "$NPID" -o "$PERF_OUT" -- sleep "$((DURATION > 2 ? DURATION - 2 : 1))" \
@@ -70,6 +72,7 @@ for r in $(seq "$RUNS"); do
         --json --seed "$r" >"$WORK/w.json" 2>"$WORK/w.err" || true
     [[ -z $ppid ]] || wait "$ppid" || true
     snap >"$WORK/s1"
+    f1=$(awk '{print $10}' "/proc/$NPID/stat")
     read -r sent ok p50 p99 < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sent"], r["ok"], r["p50_ms"], r["p99_ms"])' "$WORK/w.json")
     ((ok > 0)) || die "run $r: no write acknowledged ($(head -c 300 "$WORK/w.err"))"
     join "$WORK/s0" "$WORK/s1" | awk -v n="$ok" -v r="$r" -v hz="$hz" -v s="$sent" '
@@ -78,5 +81,5 @@ for r in $(seq "$RUNS"); do
             for (k in t) printf "run %d  %-14s %7.1f us/write\n", r, k, t[k] * 1e6 / hz / n
             printf "run %d  %-14s %7.1f us/write  (%d of %d writes acknowledged)\n", r, "TOTAL", all * 1e6 / hz / n, n, s
         }' | sort -k3,3
-    echo "run $r  ack latency p50 $p50 ms, p99 $p99 ms"
+    echo "run $r  ack latency p50 $p50 ms, p99 $p99 ms; node minor page faults $(((f1 - f0) * 100 / ok)) per 100 writes"
 done

@@ -571,6 +571,7 @@ EOF
 import json, os, re, statistics, sys
 work, runs, rates, out, servers = sys.argv[1], int(sys.argv[2]), [int(x) for x in sys.argv[3].split(",")], sys.argv[4], sys.argv[5:]
 rows = []
+p99s = {}  # (rate, server) -> {run: p99_us}
 med = lambda v: statistics.median(v) if v else float("nan")
 for rate in rates:
     for s in servers:
@@ -597,6 +598,7 @@ for rate in rates:
             try:
                 o = json.load(open("%s/ours-%d-%s-%d.json" % (work, rate, s, r)))
                 oq.append(o["qps"]); p50.append(o["p50_us"]); p99.append(o["p99_us"])
+                p99s.setdefault((rate, s), {})[r] = o["p99_us"]
                 wrong += o["wrong"]; lost += o["lost"]
             except Exception:
                 pass
@@ -614,9 +616,16 @@ for rate in rates:
     if "dnsmeshd" in by:
         for peer in ("nsd", "knot"):
             if peer in by and by[peer][2] > 0:
-                print("  at %s q/s: dnsmeshd / %s CPU per answer %.2f, p99 %.2f"
+                # p99s swing run to run on a shared box: also each round's pair (the two runs
+                # were back to back) and the ranges
+                pairs = [(p99s[(rate, "dnsmeshd")].get(r), p99s[(rate, peer)].get(r)) for r in range(1, runs + 1)]
+                pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+                rng = lambda v: "%.0f-%.0f" % (min(v), max(v)) if v else "-"
+                print("  at %s q/s: dnsmeshd / %s CPU per answer %.2f, p99 %.2f (dnsmeshd's p99 the lower in %d of %d rounds; ranges %s and %s us)"
                       % (rate or "max", peer, by["dnsmeshd"][2] / by[peer][2],
-                         by["dnsmeshd"][8] / by[peer][8] if by[peer][8] > 0 else float("nan")))
+                         by["dnsmeshd"][8] / by[peer][8] if by[peer][8] > 0 else float("nan"),
+                         sum(1 for a, b in pairs if a <= b), len(pairs),
+                         rng([a for a, _ in pairs]), rng([b for _, b in pairs])))
 if out:
     with open(os.path.join(out, "results.tsv"), "w") as f:
         f.write("server\toffered\tcpu_us_per_answer\tdnsperf_qps\tdnsperf_cpu_pct\tdnsperf_avg_us\tours_qps\tp50_us\tp99_us\twrong\tlost\tcache_hit_pct\n")

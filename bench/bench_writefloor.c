@@ -7,6 +7,11 @@
  *            (HTTP thread -> shard): woken by an eventfd write (as the node wakes its shard) or
  *            by a futex (a wake only when it sleeps), the answer handed back to the HTTP thread
  *            through an eventfd in its epoll set; or sent by the second thread itself;
+ *   node     the hand-off with the rocks part's RocksDB write on the worker (one WriteBatch of
+ *            what it drained) and a sync thread that syncs the WAL every 8 ms and hands the
+ *            synced writes' answers back in one wake-up (the node's shape); or, "group", no
+ *            wake-up per request: every 8 ms the sync thread writes everything queued as one
+ *            WriteBatch, syncs and answers (a shard writing once per sync group);
  *   rocks    RocksDB writes of the rows one DMP write of a new record makes;
  *   fsync    an fdatasync per write against one per 1 ms / 8 ms group (both in
  *            bench_writefloor_store.c);
@@ -48,8 +53,18 @@
 #define WF_BUF 16384 /* one request: `writes` sends ~400 bytes */
 #define WF_QCAP 1024 /* > WF_MAXFD: one request in flight per connection */
 
-enum { M_DIRECT, M_EFD, M_FUTEX, M_EFD_WREPLY };
-static const char *const mode_name[] = {"direct", "eventfd", "futex", "eventfd+worker-reply"};
+/* M_NODE: the worker writes what it drained as one WriteBatch, a sync thread syncs the WAL
+ * every 8 ms and hands the synced writes' answers back (the node's shape). M_GROUP: no wake-up
+ * per request; the sync thread, every 8 ms, writes everything queued as one WriteBatch, syncs
+ * and answers (a shard that writes once per sync group). */
+enum { M_DIRECT, M_EFD, M_FUTEX, M_EFD_WREPLY, M_NODE, M_GROUP };
+static const char *const mode_name[] = {"direct",
+                                        "eventfd",
+                                        "futex",
+                                        "eventfd+worker-reply",
+                                        "node: rocks+8ms sync",
+                                        "group: 8ms batch+sync"};
+#define WF_GROUP_NS 8000000L /* the node's syncs settle near 8 ms apart at 2,000 writes/s */
 
 static const char RESP[] = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
                            "Content-Length: 28\r\n\r\n{\"status\":\"ok\",\"stored\":1}\r\n";
@@ -66,9 +81,12 @@ typedef struct {
     atomic_int stop;
     pthread_mutex_t mu;
     ring_t jobs, done;      /* HTTP -> worker, worker -> HTTP (under mu) */
+    ring_t pending;         /* M_NODE: written, waiting for the sync (under mu) */
+    dmpb_wf_rdb_t *db;      /* M_NODE, M_GROUP */
+    atomic_int db_failed;   /* set by the worker or the syncer */
     atomic_uint fseq;       /* futex word: bumped per job */
     atomic_int fsleep;      /* the worker is (about to be) in FUTEX_WAIT */
-    atomic_int tid[2];      /* HTTP thread, worker */
+    atomic_int tid[3];      /* HTTP thread, worker, syncer */
     size_t len[WF_MAXFD];   /* bytes buffered per connection */
     char *buf[WF_MAXFD];    /* per-connection buffer (allocated on accept) */
     uint64_t served, wakes; /* by the HTTP thread */
@@ -100,6 +118,8 @@ static void hand_off(srv_t *s, int fd)
     pthread_mutex_lock(&s->mu);
     ring_push(&s->jobs, fd);
     pthread_mutex_unlock(&s->mu);
+    if (s->mode == M_GROUP)
+        return; /* the sync thread collects it */
     if (s->mode == M_FUTEX) {
         atomic_fetch_add(&s->fseq, 1);
         if (atomic_load(&s->fsleep)) {
@@ -235,6 +255,51 @@ static void *worker_thread(void *arg)
                 send_resp(got[k]);
             continue;
         }
+        if (s->mode == M_NODE) {
+            for (int k = 0; k < n; k += 64)
+                if (dmpb_wf_rdb_write(s->db, n - k < 64 ? n - k : 64, true) != 0)
+                    atomic_store(&s->db_failed, 1);
+            pthread_mutex_lock(&s->mu);
+            for (int k = 0; k < n; k++)
+                ring_push(&s->pending, got[k]);
+            pthread_mutex_unlock(&s->mu);
+            continue;
+        }
+        pthread_mutex_lock(&s->mu);
+        for (int k = 0; k < n; k++)
+            ring_push(&s->done, got[k]);
+        pthread_mutex_unlock(&s->mu);
+        efd_signal(s->back_efd);
+    }
+    return NULL;
+}
+
+/* M_NODE: syncs what the worker wrote, M_GROUP: writes and syncs what was queued; then hands
+ * the answers back in one wake-up of the HTTP thread. Every 8 ms until stopped. */
+static void *sync_thread(void *arg)
+{
+    srv_t *s = arg;
+    dmpb_pin_cpu(s->cpu);
+    pthread_setname_np(pthread_self(), "wf-sync");
+    atomic_store(&s->tid[2], (int)syscall(SYS_gettid));
+    int got[WF_QCAP];
+    while (!atomic_load(&s->stop)) {
+        struct timespec ts = {0, WF_GROUP_NS};
+        nanosleep(&ts, NULL);
+        int n = 0, c;
+        pthread_mutex_lock(&s->mu);
+        ring_t *from = s->mode == M_GROUP ? &s->jobs : &s->pending;
+        while ((c = ring_pop(from)) >= 0)
+            got[n++] = c;
+        pthread_mutex_unlock(&s->mu);
+        if (n == 0)
+            continue;
+        if (s->mode == M_GROUP)
+            for (int k = 0; k < n; k += 64)
+                if (dmpb_wf_rdb_write(s->db, n - k < 64 ? n - k : 64, true) != 0)
+                    atomic_store(&s->db_failed, 1);
+        if (dmpb_wf_rdb_sync(s->db) != 0)
+            atomic_store(&s->db_failed, 1);
         pthread_mutex_lock(&s->mu);
         for (int k = 0; k < n; k++)
             ring_push(&s->done, got[k]);
@@ -355,7 +420,7 @@ typedef struct {
 
 #define MAX_RUNS 64
 typedef struct {
-    double us[3][MAX_RUNS]; /* HTTP thread, worker, both (schedstat ns) */
+    double us[4][MAX_RUNS]; /* HTTP thread, worker, syncer, all (schedstat ns) */
     double tick_us[MAX_RUNS];
     double client[MAX_RUNS], p50[MAX_RUNS];
     int n;
@@ -385,8 +450,8 @@ static int http_run(const wopts_t *o, const hcfg_t *c, int round, hagg_t *agg)
     s->wake_efd = eventfd(0, EFD_CLOEXEC); /* blocking: the worker sleeps in read() */
     s->back_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     int rc = -1;
-    pthread_t th[2];
-    int nth = 0;
+    pthread_t th[3];
+    bool started[3] = {false, false, false};
     if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sa, sl) != 0 || listen(s->lfd, 256) != 0 ||
         getsockname(s->lfd, (struct sockaddr *)&sa, &sl) != 0 || s->ep < 0 || s->stop_efd < 0 ||
         s->wake_efd < 0 || s->back_efd < 0) {
@@ -398,43 +463,55 @@ static int http_run(const wopts_t *o, const hcfg_t *c, int round, hagg_t *agg)
         struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i]};
         epoll_ctl(s->ep, EPOLL_CTL_ADD, fds[i], &ev);
     }
-    if (pthread_create(&th[nth], NULL, http_thread, s) == 0)
-        nth++;
-    if (c->mode != M_DIRECT && pthread_create(&th[nth], NULL, worker_thread, s) == 0)
-        nth++;
-    if (nth != (c->mode == M_DIRECT ? 1 : 2))
-        goto stop;
-    while (atomic_load(&s->tid[0]) == 0 || (nth == 2 && atomic_load(&s->tid[1]) == 0))
-        usleep(1000);
-    tcpu_t t0[2] = {0}, t1[2] = {0};
-    for (int i = 0; i < nth; i++)
-        thread_cpu(atomic_load(&s->tid[i]), &t0[i]);
+    if ((c->mode == M_NODE || c->mode == M_GROUP) && (s->db = dmpb_wf_rdb_open(o->dir)) == NULL)
+        goto out;
+    /* th[i] runs role i: HTTP, worker, syncer (absent roles: tid stays 0) */
+    bool role[3] = {true, c->mode != M_DIRECT && c->mode != M_GROUP,
+                    c->mode == M_NODE || c->mode == M_GROUP};
+    void *(*fn[3])(void *) = {http_thread, worker_thread, sync_thread};
+    for (int i = 0; i < 3; i++)
+        if (role[i]) {
+            if (pthread_create(&th[i], NULL, fn[i], s) != 0)
+                goto stop;
+            started[i] = true;
+        }
+    for (int i = 0; i < 3; i++)
+        while (role[i] && atomic_load(&s->tid[i]) == 0)
+            usleep(1000);
+    tcpu_t t0[3] = {0}, t1[3] = {0};
+    for (int i = 0; i < 3; i++)
+        if (role[i])
+            thread_cpu(atomic_load(&s->tid[i]), &t0[i]);
     client_res_t cr = {0};
     int crc = run_client(ntohs(sa.sin_port), c->conns, o->rate, o->duration, o->client_cpu,
                          round + 1, &cr);
-    for (int i = 0; i < nth; i++)
-        thread_cpu(atomic_load(&s->tid[i]), &t1[i]);
-    if (crc != 0) {
+    for (int i = 0; i < 3; i++)
+        if (role[i])
+            thread_cpu(atomic_load(&s->tid[i]), &t1[i]);
+    if (crc != 0 || atomic_load(&s->db_failed)) {
         fprintf(stderr, "writefloor: the client run failed\n");
         goto stop;
     }
     double hz = (double)sysconf(_SC_CLK_TCK);
-    double us[2] = {0}, ticks = 0;
-    for (int i = 0; i < nth; i++) {
+    double us[3] = {0}, ticks = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!role[i])
+            continue;
         us[i] = dmpb_wf_us_per(t1[i].ns - t0[i].ns, cr.ok);
         ticks += (double)(t1[i].ticks - t0[i].ticks);
     }
     double tick_us = ticks * 1e6 / hz / (double)cr.ok;
-    printf("round %d  %-21s conns %2d  http %6.1f  worker %6.1f  server %6.1f us/req "
+    printf("round %d  %-21s conns %2d  http %6.1f  worker %6.1f  sync %5.1f  server %6.1f us/req "
            "(ticks %5.1f)  client %5.1f  p50 %.2f ms p99 %.2f ms  %llu ok  wakes/req %.2f\n",
-           round + 1, mode_name[c->mode], c->conns, us[0], us[1], us[0] + us[1], tick_us,
-           cr.client_us, cr.p50_ms, cr.p99_ms, (unsigned long long)cr.ok,
+           round + 1, mode_name[c->mode], c->conns, us[0], us[1], us[2], us[0] + us[1] + us[2],
+           tick_us, cr.client_us, cr.p50_ms, cr.p99_ms, (unsigned long long)cr.ok,
            (double)s->wakes / (double)cr.ok);
     fflush(stdout);
     int k = agg->n++;
     agg->us[0][k] = us[0];
     agg->us[1][k] = us[1];
-    agg->us[2][k] = us[0] + us[1];
+    agg->us[2][k] = us[2];
+    agg->us[3][k] = us[0] + us[1] + us[2];
     agg->tick_us[k] = tick_us;
     agg->client[k] = cr.client_us;
     agg->p50[k] = cr.p50_ms;
@@ -448,9 +525,11 @@ stop:
     } else {
         efd_signal(s->wake_efd);
     }
-    for (int i = 0; i < nth; i++)
-        pthread_join(th[i], NULL);
+    for (int i = 0; i < 3; i++)
+        if (started[i])
+            pthread_join(th[i], NULL);
 out:
+    dmpb_wf_rdb_close(s->db);
     for (int fd = 0; fd < WF_MAXFD; fd++)
         if (s->buf[fd]) {
             close(fd);
@@ -465,19 +544,25 @@ out:
     return rc;
 }
 
-static int http_part(const wopts_t *o, bool handoff)
+/* which: 0 http, 1 handoff, 2 node */
+static int http_part(const wopts_t *o, int which)
 {
     static const hcfg_t direct[] = {{M_DIRECT, 64}, {M_DIRECT, 8}, {M_DIRECT, 1}};
     static const hcfg_t hand[] = {{M_EFD, 64},  {M_FUTEX, 64}, {M_EFD_WREPLY, 64}, {M_EFD, 8},
                                   {M_FUTEX, 8}, {M_EFD, 1},    {M_EFD_WREPLY, 1}};
-    const hcfg_t *cf = handoff ? hand : direct;
-    size_t nc = handoff ? sizeof hand / sizeof hand[0] : sizeof direct / sizeof direct[0];
+    /* 64 connections only: with ~5-9 ms acknowledgements, 8 cannot carry 2,000 writes/s */
+    static const hcfg_t node[] = {{M_NODE, 64}, {M_GROUP, 64}};
+    static const char *const names[] = {"http", "handoff", "node"};
+    const hcfg_t *cf = which == 0 ? direct : which == 1 ? hand : node;
+    size_t nc = which == 0   ? sizeof direct / sizeof direct[0]
+                : which == 1 ? sizeof hand / sizeof hand[0]
+                             : sizeof node / sizeof node[0];
     hagg_t *agg = calloc(nc, sizeof *agg);
     if (!agg)
         return 1;
     printf("# writefloor %s: %g req/s for %g s per run, server on CPU %d, client (dnsmesh-bench "
            "writes) on CPU %d; us of thread CPU per request (schedstat), ticks = utime+stime\n",
-           handoff ? "handoff" : "http", o->rate, o->duration, o->cpu, o->client_cpu);
+           names[which], o->rate, o->duration, o->cpu, o->client_cpu);
     int fails = 0;
     for (int r = 0; r < o->rounds && !dmpb_stop; r++)
         for (size_t i = 0; i < nc && !dmpb_stop; i++)
@@ -485,12 +570,13 @@ static int http_part(const wopts_t *o, bool handoff)
     printf("# medians over %d rounds (us of CPU per request)\n", o->rounds);
     for (size_t i = 0; i < nc; i++) {
         hagg_t *a = &agg[i];
-        printf("median %-21s conns %2d  http %6.1f  worker %6.1f  server %6.1f  (ticks %5.1f)  "
-               "client %5.1f  p50 %.2f ms  (%d runs)\n",
-               mode_name[cf[i].mode], cf[i].conns, dmpb_wf_median(a->us[0], (size_t)a->n),
-               dmpb_wf_median(a->us[1], (size_t)a->n), dmpb_wf_median(a->us[2], (size_t)a->n),
-               dmpb_wf_median(a->tick_us, (size_t)a->n), dmpb_wf_median(a->client, (size_t)a->n),
-               dmpb_wf_median(a->p50, (size_t)a->n), a->n);
+        size_t n = (size_t)a->n;
+        printf("median %-21s conns %2d  http %6.1f  worker %6.1f  sync %5.1f  server %6.1f  "
+               "(ticks %5.1f)  client %5.1f  p50 %.2f ms  (%d runs)\n",
+               mode_name[cf[i].mode], cf[i].conns, dmpb_wf_median(a->us[0], n),
+               dmpb_wf_median(a->us[1], n), dmpb_wf_median(a->us[2], n),
+               dmpb_wf_median(a->us[3], n), dmpb_wf_median(a->tick_us, n),
+               dmpb_wf_median(a->client, n), dmpb_wf_median(a->p50, n), a->n);
     }
     free(agg);
     return fails ? 1 : 0;
@@ -498,27 +584,31 @@ static int http_part(const wopts_t *o, bool handoff)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: dnsmesh-bench writefloor --part http|handoff|rocks|fsync|syscalls [options]\n"
-            "\nThe floor of an HTTP write's CPU on this machine, part by part (loopback only):\n"
-            "  http     a one-thread epoll keep-alive server answering a fixed 201, under\n"
-            "           `dnsmesh-bench writes` at --rate from 64, 8 and 1 connections\n"
-            "  handoff  the same with every request handed to a second thread (eventfd or\n"
-            "           futex wake; answer handed back, or sent by that thread)\n"
-            "  rocks    RocksDB writes of the rows of one new DMP record (WAL on, no sync),\n"
-            "           fresh store, alone and in batches of 4 and 16; with and without reads\n"
-            "  fsync    write() per write at --rate, fdatasync per write / per 1 ms / per 8 ms\n"
-            "  syscalls tight loops: a system call, an eventfd, a wake-up and back, loopback TCP\n"
-            "Prints us of thread CPU per request or write, per run and the median over rounds.\n"
-            "\noptions:\n"
-            "  --part P          which part (required)\n"
-            "  --cpu N           CPU of the measured threads (default 0)\n"
-            "  --client-cpu N    CPU of the HTTP client (default 1)\n"
-            "  --rate R          requests or writes per second (default 2000)\n"
-            "  --duration S      seconds per HTTP / fsync run (default 5, at most 60)\n"
-            "  --rounds N        interleaved rounds (default 3, at most 9)\n"
-            "  --writes N        rocks: writes per run (default 20000, at most 200000)\n"
-            "  --dir D           rocks, fsync: where the fresh files go (default /tmp)\n");
+    fprintf(
+        f,
+        "usage: dnsmesh-bench writefloor --part http|handoff|node|rocks|fsync|syscalls [options]\n"
+        "\nThe floor of an HTTP write's CPU on this machine, part by part (loopback only):\n"
+        "  http     a one-thread epoll keep-alive server answering a fixed 201, under\n"
+        "           `dnsmesh-bench writes` at --rate from 64, 8 and 1 connections\n"
+        "  handoff  the same with every request handed to a second thread (eventfd or\n"
+        "           futex wake; answer handed back, or sent by that thread)\n"
+        "  node     the hand-off with the rocks part's write on the worker and a WAL sync\n"
+        "           every 8 ms answering (the node's shape), or no wake-up per request and\n"
+        "           the write of all that is queued in one batch every 8 ms before its sync\n"
+        "  rocks    RocksDB writes of the rows of one new DMP record (WAL on, no sync),\n"
+        "           fresh store, alone and in batches of 4 and 16; with and without reads\n"
+        "  fsync    write() per write at --rate, fdatasync per write / per 1 ms / per 8 ms\n"
+        "  syscalls tight loops: a system call, an eventfd, a wake-up and back, loopback TCP\n"
+        "Prints us of thread CPU per request or write, per run and the median over rounds.\n"
+        "\noptions:\n"
+        "  --part P          which part (required)\n"
+        "  --cpu N           CPU of the measured threads (default 0)\n"
+        "  --client-cpu N    CPU of the HTTP client (default 1)\n"
+        "  --rate R          requests or writes per second (default 2000)\n"
+        "  --duration S      seconds per HTTP / fsync run (default 5, at most 60)\n"
+        "  --rounds N        interleaved rounds (default 3, at most 9)\n"
+        "  --writes N        rocks: writes per run (default 20000, at most 200000)\n"
+        "  --dir D           node, rocks, fsync: where the fresh files go (default /tmp)\n");
 }
 
 static int wf_main(int argc, char **argv)
@@ -555,9 +645,11 @@ static int wf_main(int argc, char **argv)
                                .writes = o.writes,
                                .rounds = o.rounds};
     if (strcmp(o.part, "http") == 0)
-        return http_part(&o, false);
+        return http_part(&o, 0);
     if (strcmp(o.part, "handoff") == 0)
-        return http_part(&o, true);
+        return http_part(&o, 1);
+    if (strcmp(o.part, "node") == 0)
+        return http_part(&o, 2);
     if (strcmp(o.part, "rocks") == 0)
         return dmpb_wf_rocks(&so);
     if (strcmp(o.part, "fsync") == 0)

@@ -43,6 +43,14 @@ typedef struct {
 
 /* RocksDB: CPU per DMP write of a new record (~the store's rows), alone and in batches. */
 int dmpb_wf_rocks(const dmpb_wf_store_opts_t *o);
+/* The rocks part's writer, for the HTTP parts' "node" shapes: a fresh store under base; one
+ * WriteBatch of `batch` (1..64) new records (with the shard's two reads each when reads); the
+ * WAL synced (FlushWAL(sync), as the store's dmp_store_sync_wal). 0 or -1. */
+typedef struct dmpb_wf_rdb dmpb_wf_rdb_t;
+dmpb_wf_rdb_t *dmpb_wf_rdb_open(const char *base);
+int dmpb_wf_rdb_write(dmpb_wf_rdb_t *w, int batch, bool reads);
+int dmpb_wf_rdb_sync(dmpb_wf_rdb_t *w);
+void dmpb_wf_rdb_close(dmpb_wf_rdb_t *w);
 /* fdatasync per write against one per group (1 ms, 8 ms) by a sync thread. */
 int dmpb_wf_fsync(const dmpb_wf_store_opts_t *o);
 /* bench_writefloor_sys.c: the system calls and wake-ups an HTTP write is made of, one by one. */

@@ -179,104 +179,148 @@ static void be64(uint8_t *o, uint64_t v)
         o[i] = (uint8_t)v;
 }
 
-/* n DMP writes of new records in batches of `batch`; CPU ns of the calling thread */
-static int rocks_run(const char *base, int batch, bool reads, int64_t n, double *us)
-{
+/* The writer's state: the open store, one batch, the PRNG of names and hashes, the counters. */
+struct dmpb_wf_rdb {
     rdb_t r;
-    if (rdb_open(&r, base) != 0) {
-        rdb_close(&r);
+    rocksdb_writebatch_t *wb;
+    uint64_t rng, count, serial;
+    int64_t now_ms;
+    uint8_t val[270], jr[64 * 280];
+};
+
+dmpb_wf_rdb_t *dmpb_wf_rdb_open(const char *base)
+{
+    dmpb_wf_rdb_t *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    if (rdb_open(&w->r, base) != 0 || (w->wb = rocksdb_writebatch_create()) == NULL) {
+        dmpb_wf_rdb_close(w);
+        return NULL;
+    }
+    w->rng = 0x9e3779b97f4a7c15ULL;
+    w->now_ms = 1764800000000;
+    for (size_t i = 0; i < sizeof w->val; i++)
+        w->val[i] = (uint8_t)('A' + i % 26);
+    memset(w->jr, 'j', sizeof w->jr);
+    return w;
+}
+
+void dmpb_wf_rdb_close(dmpb_wf_rdb_t *w)
+{
+    if (w == NULL)
+        return;
+    if (w->wb)
+        rocksdb_writebatch_destroy(w->wb);
+    rdb_close(&w->r);
+    free(w);
+}
+
+int dmpb_wf_rdb_sync(dmpb_wf_rdb_t *w)
+{
+    char *err = NULL;
+    rocksdb_flush_wal(w->r.db, 1, &err); /* FlushWAL(sync): what the store's WAL sync does */
+    if (err) {
+        fprintf(stderr, "writefloor: rocksdb sync: %s\n", err);
+        rocksdb_free(err);
         return -1;
     }
-    rocksdb_set_perf_level(rocksdb_disable);
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    uint64_t rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)batch;
-    uint8_t val[270], jr[16 * 280], rkey[66], ikey[74], dkey[66], bkey[68], ev[8], mk[4], md[32],
-        cnt[8], ser[8], jk[8];
-    for (size_t i = 0; i < sizeof val; i++)
-        val[i] = (uint8_t)('A' + i % 26);
-    memset(jr, 'j', sizeof jr);
-    uint64_t count = 0, serial = 0;
-    int rc = 0;
-    int64_t now_ms = 1764800000000;
-    uint64_t t0 = thread_ns();
-    for (int64_t done = 0; done < n && rc == 0; done += batch) {
-        rocksdb_writebatch_clear(wb);
-        size_t jl = 0;
-        for (int b = 0; b < batch; b++) {
-            char name[40];
-            uint64_t x = dmpb_rand(&rng);
-            int nl = snprintf(name, sizeof name, "chunk-%04u-%012llx.mesh.test", (unsigned)(x % 11),
-                              (unsigned long long)(x >> 16));
-            memcpy(rkey, name, (size_t)nl);
-            rkey[nl] = 0;
-            for (int k = 0; k < 32; k += 8) {
-                uint64_t h = dmpb_rand(&rng);
-                memcpy(rkey + nl + 1 + k, &h, 8);
-            }
-            size_t rkl = (size_t)nl + 33;
-            if (reads) { /* the shard's probe (a prefix seek) and the row's lookup */
-                rocksdb_iterator_t *it = rocksdb_create_iterator_cf(r.db, r.ro, r.cf[C_REC]);
-                rocksdb_iter_seek(it, (const char *)rkey, (size_t)nl + 1);
-                if (rocksdb_iter_valid(it)) {
-                    size_t kl;
-                    (void)rocksdb_iter_key(it, &kl);
-                }
-                rocksdb_iter_destroy(it);
-                size_t vl;
-                char *err = NULL;
-                char *old =
-                    rocksdb_get_cf(r.db, r.ro, r.cf[C_REC], (const char *)rkey, rkl, &vl, &err);
-                rocksdb_free(old);
-                rocksdb_free(err);
-            }
-            be64(val + 5, (uint64_t)now_ms); /* a header of 29 bytes: ttl, stored, expires, seq */
-            rocksdb_writebatch_put_cf(wb, r.cf[C_REC], (const char *)rkey, rkl, (const char *)val,
-                                      sizeof val);
-            be64(ikey, (uint64_t)now_ms + 300000);
-            memcpy(ikey + 8, rkey, rkl);
-            rocksdb_writebatch_put_cf(wb, r.cf[C_EXP], (const char *)ikey, rkl + 8, "", 0);
-            be64(ev, (uint64_t)now_ms + 300000);
-            be64(ikey, (uint64_t)now_ms);
-            rocksdb_writebatch_put_cf(wb, r.cf[C_BYS], (const char *)ikey, rkl + 8,
-                                      (const char *)ev, 8);
-            for (int k = 0; k < nl; k++) /* not the real reversal: same length, same spread */
-                dkey[k] = (uint8_t)name[nl - 1 - k];
-            memcpy(dkey + nl, rkey + nl, 33);
-            rocksdb_writebatch_put_cf(wb, r.cf[C_RNAMES], (const char *)dkey, rkl, (const char *)ev,
-                                      8);
-            bkey[0] = rkey[nl + 1];
-            bkey[1] = rkey[nl + 2];
-            memcpy(bkey + 2, rkey, rkl);
-            rocksdb_writebatch_put_cf(wb, r.cf[C_BUCKETS], (const char *)bkey, rkl + 2,
-                                      (const char *)ev, 8);
-            mk[0] = mk[1] = 0;
-            mk[2] = rkey[nl + 1];
-            mk[3] = rkey[nl + 2];
-            memcpy(md, rkey + nl + 1, 32);
-            rocksdb_writebatch_merge_cf(wb, r.cf[C_MERKLE], (const char *)mk, 4, (const char *)md,
-                                        32);
-            memcpy(jr + jl, val, 280 <= sizeof val ? 280 : sizeof val);
-            jl += 280;
-            count++;
-            now_ms++;
+    return 0;
+}
+
+int dmpb_wf_rdb_write(dmpb_wf_rdb_t *w, int batch, bool reads)
+{
+    rdb_t *r = &w->r;
+    rocksdb_writebatch_t *wb = w->wb;
+    uint8_t rkey[66], ikey[74], dkey[66], bkey[68], ev[8], mk[4], md[32], cnt[8], ser[8];
+    if (batch < 1 || batch > 64)
+        return -1;
+    rocksdb_set_perf_level(rocksdb_disable); /* per thread, as the shard */
+    rocksdb_writebatch_clear(wb);
+    size_t jl = 0;
+    for (int b = 0; b < batch; b++) {
+        char name[40];
+        uint64_t x = dmpb_rand(&w->rng);
+        int nl = snprintf(name, sizeof name, "chunk-%04u-%012llx.mesh.test", (unsigned)(x % 11),
+                          (unsigned long long)(x >> 16));
+        memcpy(rkey, name, (size_t)nl);
+        rkey[nl] = 0;
+        for (int k = 0; k < 32; k += 8) {
+            uint64_t h = dmpb_rand(&w->rng);
+            memcpy(rkey + nl + 1 + k, &h, 8);
         }
-        be64(cnt, count);
-        rocksdb_writebatch_put_cf(wb, r.cf[C_META], "record_count", 12, (const char *)cnt, 8);
-        be64(ser, ++serial);
-        rocksdb_writebatch_put_cf(wb, r.cf[C_META], "soa_serial", 10, (const char *)ser, 8);
-        memcpy(jk, ser, 8);
-        rocksdb_writebatch_put_cf(wb, r.cf[C_JOURNAL], (const char *)jk, 8, (const char *)jr, jl);
-        char *err = NULL;
-        rocksdb_write(r.db, r.wo, wb, &err);
-        if (err) {
-            fprintf(stderr, "writefloor: rocksdb write: %s\n", err);
+        size_t rkl = (size_t)nl + 33;
+        if (reads) { /* the shard's probe (a prefix seek) and the row's lookup */
+            rocksdb_iterator_t *it = rocksdb_create_iterator_cf(r->db, r->ro, r->cf[C_REC]);
+            rocksdb_iter_seek(it, (const char *)rkey, (size_t)nl + 1);
+            if (rocksdb_iter_valid(it)) {
+                size_t kl;
+                (void)rocksdb_iter_key(it, &kl);
+            }
+            rocksdb_iter_destroy(it);
+            size_t vl;
+            char *err = NULL;
+            char *old =
+                rocksdb_get_cf(r->db, r->ro, r->cf[C_REC], (const char *)rkey, rkl, &vl, &err);
+            rocksdb_free(old);
             rocksdb_free(err);
-            rc = -1;
         }
+        be64(w->val + 5, (uint64_t)w->now_ms); /* a 29-byte header: ttl, stored, expires, seq */
+        rocksdb_writebatch_put_cf(wb, r->cf[C_REC], (const char *)rkey, rkl, (const char *)w->val,
+                                  sizeof w->val);
+        be64(ikey, (uint64_t)w->now_ms + 300000);
+        memcpy(ikey + 8, rkey, rkl);
+        rocksdb_writebatch_put_cf(wb, r->cf[C_EXP], (const char *)ikey, rkl + 8, "", 0);
+        be64(ev, (uint64_t)w->now_ms + 300000);
+        be64(ikey, (uint64_t)w->now_ms);
+        rocksdb_writebatch_put_cf(wb, r->cf[C_BYS], (const char *)ikey, rkl + 8, (const char *)ev,
+                                  8);
+        for (int k = 0; k < nl; k++) /* not the real reversal: same length, same spread */
+            dkey[k] = (uint8_t)name[nl - 1 - k];
+        memcpy(dkey + nl, rkey + nl, 33);
+        rocksdb_writebatch_put_cf(wb, r->cf[C_RNAMES], (const char *)dkey, rkl, (const char *)ev,
+                                  8);
+        bkey[0] = rkey[nl + 1];
+        bkey[1] = rkey[nl + 2];
+        memcpy(bkey + 2, rkey, rkl);
+        rocksdb_writebatch_put_cf(wb, r->cf[C_BUCKETS], (const char *)bkey, rkl + 2,
+                                  (const char *)ev, 8);
+        mk[0] = mk[1] = 0;
+        mk[2] = rkey[nl + 1];
+        mk[3] = rkey[nl + 2];
+        memcpy(md, rkey + nl + 1, 32);
+        rocksdb_writebatch_merge_cf(wb, r->cf[C_MERKLE], (const char *)mk, 4, (const char *)md, 32);
+        jl += 280; /* the journal entry: op, name, value length, value */
+        w->count++;
+        w->now_ms++;
     }
+    be64(cnt, w->count);
+    rocksdb_writebatch_put_cf(wb, r->cf[C_META], "record_count", 12, (const char *)cnt, 8);
+    be64(ser, ++w->serial);
+    rocksdb_writebatch_put_cf(wb, r->cf[C_META], "soa_serial", 10, (const char *)ser, 8);
+    rocksdb_writebatch_put_cf(wb, r->cf[C_JOURNAL], (const char *)ser, 8, (const char *)w->jr, jl);
+    char *err = NULL;
+    rocksdb_write(r->db, r->wo, wb, &err);
+    if (err) {
+        fprintf(stderr, "writefloor: rocksdb write: %s\n", err);
+        rocksdb_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* n DMP writes of new records in batches of `batch`; us of the calling thread's CPU a write */
+static int rocks_run(const char *base, int batch, bool reads, int64_t n, double *us)
+{
+    dmpb_wf_rdb_t *w = dmpb_wf_rdb_open(base);
+    if (w == NULL)
+        return -1;
+    w->rng ^= (uint64_t)batch;
+    int rc = 0;
+    uint64_t t0 = thread_ns();
+    for (int64_t done = 0; done < n && rc == 0; done += batch)
+        rc = dmpb_wf_rdb_write(w, batch, reads);
     uint64_t t1 = thread_ns();
-    rocksdb_writebatch_destroy(wb);
-    rdb_close(&r);
+    dmpb_wf_rdb_close(w);
     *us = dmpb_wf_us_per(t1 - t0, (uint64_t)n);
     return rc;
 }

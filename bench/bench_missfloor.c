@@ -172,7 +172,8 @@ typedef struct {
     mf_kind_t kind;
     unsigned batch, bytes;
 } mf_arm_t;
-/* In this order every round; K_MMAP2 touches the mapping K_MMAP made, then it is unmapped. */
+/* In this order every round. The four mmap rows come from one process of their own (mmap_child,
+ * started where K_MMAP stands): K_MMAP2 touches the mapping K_MMAP made, then it is unmapped. */
 static const mf_arm_t arms[] = {
     {"pread 4 KiB, 1 block per call", K_PREAD, 1, MF_BLOCK},
     {"io_uring READ 4 KiB, 1 per enter", K_URING, 1, MF_BLOCK},

@@ -21,7 +21,6 @@
  * Every arm once a round, in that order; medians and min-max over the rounds. The files are read
  * once sequentially first; mincore(2) over every page says how much of them was resident before
  * and after that read and at the end. Bounded: --blocks <= 10^6, --rounds <= 50, --max-seconds. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <stdio.h>
@@ -38,7 +37,6 @@
 #include "bench_missfloor.h"
 #include "store/store.h"
 
-#define MF_MAX_FILES 4096
 #define MF_QD 64
 
 static int64_t clk_ns(clockid_t c)
@@ -71,89 +69,6 @@ static long status_kb(const char *field)
     if (f)
         fclose(f);
     return v;
-}
-
-typedef struct {
-    size_t n;
-    int fd[MF_MAX_FILES];
-    uint64_t size[MF_MAX_FILES];
-} mf_files_t;
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int open_tables(const char *dir, mf_files_t *fs)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        fprintf(stderr, "missfloor: cannot open %s\n", dir);
-        return -1;
-    }
-    char *names[MF_MAX_FILES];
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < MF_MAX_FILES) {
-        size_t l = strlen(e->d_name);
-        if (l > 4 && strcmp(e->d_name + l - 4, ".sst") == 0)
-            names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
-    fs->n = 0;
-    for (size_t i = 0; i < n; i++) {
-        char p[4352];
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        free(names[i]);
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) != 0) {
-            fprintf(stderr, "missfloor: cannot open %s\n", p);
-            if (fd >= 0)
-                close(fd);
-            continue;
-        }
-        fs->fd[fs->n] = fd;
-        fs->size[fs->n++] = (uint64_t)st.st_size;
-    }
-    return fs->n ? 0 : -1;
-}
-
-/* Pages of the files resident in the page cache (mincore over a fresh mapping of each). */
-static void resident(const mf_files_t *fs, uint64_t *res, uint64_t *pages)
-{
-    long pg = sysconf(_SC_PAGESIZE);
-    *res = *pages = 0;
-    for (size_t f = 0; f < fs->n; f++) {
-        if (fs->size[f] == 0)
-            continue;
-        size_t np = (fs->size[f] + (uint64_t)pg - 1) / (uint64_t)pg;
-        void *m = mmap(NULL, fs->size[f], PROT_READ, MAP_SHARED, fs->fd[f], 0);
-        unsigned char *v = malloc(np);
-        if (m != MAP_FAILED && v != NULL && mincore(m, fs->size[f], v) == 0) {
-            for (size_t i = 0; i < np; i++)
-                *res += v[i] & 1;
-            *pages += np;
-        }
-        free(v);
-        if (m != MAP_FAILED)
-            munmap(m, fs->size[f]);
-    }
-}
-
-static double warm(const mf_files_t *fs, char *buf, size_t len)
-{
-    int64_t t0 = clk_ns(CLOCK_MONOTONIC);
-    for (size_t f = 0; f < fs->n; f++) {
-        for (uint64_t off = 0; off < fs->size[f];) {
-            ssize_t r = pread(fs->fd[f], buf, len, (off_t)off);
-            if (r <= 0)
-                break;
-            off += (uint64_t)r;
-        }
-    }
-    return (double)(clk_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 }
 
 typedef enum {
@@ -461,7 +376,7 @@ static int setup(mf_ctx_t *c, const char *store, const char *names_file, long ha
         c->nnames = (size_t)hash_names;
     }
     c->dir = store;
-    if (open_tables(store, &c->fs) != 0) {
+    if (mf_open_tables(store, &c->fs) != 0) {
         fprintf(stderr, "missfloor: no table files in %s\n", store);
         return -1;
     }
@@ -648,10 +563,10 @@ static int run(mf_ctx_t *c, size_t blocks, int rounds, long max_s, uint64_t seed
            "rounds (arms interleaved), seed %llu, kernel %s\n",
            c->fs.n, (double)total_bytes / 1048576.0, blocks, rounds, (unsigned long long)seed,
            u.release);
-    resident(&c->fs, &res0, &pages);
-    double ws = warm(&c->fs, c->buf, (size_t)MF_QD * MF_BLOCK);
+    mf_resident(&c->fs, &res0, &pages);
+    double ws = mf_warm(&c->fs, c->buf, (size_t)MF_QD * MF_BLOCK);
     uint64_t res1, res2;
-    resident(&c->fs, &res1, &pages);
+    mf_resident(&c->fs, &res1, &pages);
     printf("page cache: %.1f %% of the files' pages resident before one sequential read of "
            "every file (%.2f s), %.1f %% after (mincore of every page)\n",
            100.0 * (double)res0 / (double)(pages ? pages : 1), ws,
@@ -695,7 +610,7 @@ static int run(mf_ctx_t *c, size_t blocks, int rounds, long max_s, uint64_t seed
         }
     }
     free(b);
-    resident(&c->fs, &res2, &pages);
+    mf_resident(&c->fs, &res2, &pages);
     printf("per block, median of %d rounds (thread CPU, its min-max; process CPU; wall; thread "
            "minor faults per block):\n",
            done);
@@ -788,7 +703,7 @@ static int missfloor_main(int argc, char **argv)
     static mf_ctx_t c;
     if (child_round >= 0 && child_round < 50) {
         mf_block_t *b = malloc((size_t)blocks * sizeof *b);
-        int rc = b != NULL && open_tables(store, &c.fs) == 0 ? 0 : 1;
+        int rc = b != NULL && mf_open_tables(store, &c.fs) == 0 ? 0 : 1;
         if (rc == 0) {
             mf_pick_blocks(c.fs.size, c.fs.n, seed + (uint64_t)child_round, b, (size_t)blocks);
             rc = mmap_rounds(&c, b, (size_t)blocks, (int)child_round) == 0 ? 0 : 1;

@@ -47,4 +47,19 @@ int mf_hash_put(mf_hash_t *h, uint64_t hash, uint32_t loc);
 /* 1 with *loc when present, 0 when absent. */
 int mf_hash_get(const mf_hash_t *h, uint64_t hash, uint32_t *loc);
 
+/* ---- bench_missfloor_files.c: the table files an arm reads ---- */
+#define MF_MAX_FILES 4096
+typedef struct {
+    size_t n;
+    int fd[MF_MAX_FILES];
+    uint64_t size[MF_MAX_FILES];
+} mf_files_t;
+
+/* Opens every *.sst of dir read-only, in name order, into fs. 0, or -1 when none opened. */
+int mf_open_tables(const char *dir, mf_files_t *fs);
+/* Pages of the files resident in the page cache (mincore over a fresh mapping of each). */
+void mf_resident(const mf_files_t *fs, uint64_t *res, uint64_t *pages);
+/* Reads every file once from start to end through buf[0..len); returns the seconds taken. */
+double mf_warm(const mf_files_t *fs, char *buf, size_t len);
+
 #endif

@@ -296,3 +296,43 @@ void dmpb_catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
+
+char **dmpb_read_names(const char *file, size_t *out_n)
+{
+    *out_n = 0;
+    FILE *f = fopen(file, "r");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char **names = malloc(cap * sizeof *names);
+    char line[512];
+    while (names && n < 20000000 && fgets(line, sizeof line, f)) {
+        size_t l = strcspn(line, "\r\n");
+        if (l == 0 || l > 250)
+            continue;
+        if (n == cap) {
+            char **nn = realloc(names, (cap *= 2) * sizeof *names);
+            if (nn == NULL)
+                break;
+            names = nn;
+        }
+        line[l] = '\0';
+        if ((names[n] = strdup(line)) == NULL)
+            break;
+        n++;
+    }
+    fclose(f);
+    if (names != NULL && n == 0) {
+        free(names);
+        names = NULL;
+    }
+    *out_n = n;
+    return names;
+}
+
+void dmpb_free_names(char **names, size_t n)
+{
+    for (size_t i = 0; names != NULL && i < n; i++)
+        free(names[i]);
+    free(names);
+}

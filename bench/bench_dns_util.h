@@ -99,6 +99,12 @@ int dmpb_target_parse(const char *spec, int default_port, bool allow_remote,
 extern volatile int dmpb_stop;
 void dmpb_catch_signals(void);
 
+/* The names of FILE, one per line (line ends stripped; empty lines and lines over 250 bytes
+ * skipped; at most 20,000,000), each a strdup. NULL when the file cannot be read or holds no name;
+ * else *out_n names, which dmpb_free_names frees. */
+char **dmpb_read_names(const char *file, size_t *out_n);
+void dmpb_free_names(char **names, size_t n);
+
 /* xorshift64* PRNG; state must be non-zero. */
 static inline uint64_t dmpb_rand(uint64_t *s)
 {

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_dns_util.h"
 #include "bench_missfloor.h"
 #include "store/store.h"
 
@@ -287,38 +288,6 @@ static void arm_store(mf_ctx_t *c, size_t n)
         c->bad += misses;
 }
 
-static char **load_names(const char *file, size_t *out_n)
-{
-    FILE *f = fopen(file, "r");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char **names = malloc(cap * sizeof *names);
-    char line[512];
-    while (names && n < 20000000 && fgets(line, sizeof line, f)) {
-        size_t l = strcspn(line, "\r\n");
-        if (l == 0 || l > 250)
-            continue;
-        if (n == cap) {
-            char **nn = realloc(names, (cap *= 2) * sizeof *names);
-            if (nn == NULL)
-                break;
-            names = nn;
-        }
-        line[l] = '\0';
-        if ((names[n] = strdup(line)) == NULL)
-            break;
-        n++;
-    }
-    fclose(f);
-    *out_n = n;
-    if (n == 0) {
-        free(names);
-        return NULL;
-    }
-    return names;
-}
-
 static int build_hash(mf_ctx_t *c)
 {
     if (mf_hash_init(&c->hash, c->nnames) != 0)
@@ -357,7 +326,7 @@ static int setup(mf_ctx_t *c, const char *store, const char *names_file, long ha
                  long cache_mb)
 {
     if (names_file != NULL) {
-        c->names = load_names(names_file, &c->nnames);
+        c->names = dmpb_read_names(names_file, &c->nnames);
         if (c->names == NULL) {
             fprintf(stderr, "missfloor: no names in %s\n", names_file);
             return -1;
@@ -407,9 +376,7 @@ static void teardown(mf_ctx_t *c)
     mf_hash_free(&c->hash);
     dmp_store_reader_free(c->rd);
     dmp_store_close(c->store);
-    for (size_t i = 0; c->names != NULL && i < c->nnames; i++)
-        free(c->names[i]);
-    free(c->names);
+    dmpb_free_names(c->names, c->nnames);
     free(c->qbuf);
     free(c->qoff);
     for (size_t f = 0; f < c->fs.n; f++)

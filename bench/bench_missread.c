@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "bench_dns_util.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -67,32 +68,10 @@ static const char *sname[S_N] = {
 /* --store mode: reads of an existing store's names. */
 static int missread_store(const char *store, const char *names_file, long reads, long cache_mb)
 {
-    FILE *f = fopen(names_file, "r");
-    if (f == NULL) {
-        fprintf(stderr, "missread: cannot open %s\n", names_file);
-        return 1;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char **names = malloc(cap * sizeof *names);
-    char line[512];
-    while (names && n < 20000000 && fgets(line, sizeof line, f)) {
-        size_t l = strcspn(line, "\r\n");
-        if (l == 0 || l > 250)
-            continue;
-        if (n == cap) {
-            char **nn = realloc(names, (cap *= 2) * sizeof *names);
-            if (nn == NULL)
-                break;
-            names = nn;
-        }
-        line[l] = '\0';
-        if ((names[n] = strdup(line)) == NULL)
-            break;
-        n++;
-    }
-    fclose(f);
-    if (names == NULL || n == 0) {
-        fprintf(stderr, "missread: no names in %s\n", names_file);
+    size_t n = 0;
+    char **names = dmpb_read_names(names_file, &n);
+    if (names == NULL) {
+        fprintf(stderr, "missread: cannot read names from %s\n", names_file);
         return 1;
     }
     dmp_store_opts_t o = {
@@ -101,6 +80,7 @@ static int missread_store(const char *store, const char *names_file, long reads,
     char err[512];
     if (dmp_store_open(&o, &s, err, sizeof err) != 0) {
         fprintf(stderr, "missread: open %s: %s\n", store, err);
+        dmpb_free_names(names, n);
         return 1;
     }
     struct timespec rt;
@@ -165,9 +145,7 @@ static int missread_store(const char *store, const char *names_file, long reads,
     }
     dmp_store_reader_free(rd);
     dmp_store_close(s);
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    dmpb_free_names(names, n);
     return rc;
 }
 

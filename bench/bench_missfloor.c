@@ -606,69 +606,58 @@ static int run(mf_ctx_t *c, size_t blocks, int rounds, long max_s, uint64_t seed
     return c->bad ? 1 : 0;
 }
 
+static void missfloor_usage(FILE *f)
+{
+    fprintf(f, "usage: dnsmesh-bench missfloor --store DIR [--names FILE] [--blocks N]\n"
+               "         [--rounds R] [--max-seconds S] [--seed X] [--store-warm N]\n"
+               "         [--cache-mb M] [--hash-names N]\n"
+               "  Per-block cost of fetching 4 KiB from the page cache: pread, io_uring\n"
+               "  batches (plain and registered), mmap; a name-hash probe; the store's get.\n"
+               "  --store DIR     a store's directory; its *.sst files are opened read-only\n"
+               "  --names FILE    its names, one per line: adds the store arm\n"
+               "                  (dmp_store_get_with; opens the store read-write, so no\n"
+               "                  node may have it open) and hashes these names\n"
+               "  --blocks N      blocks per arm and round (default 20000, 100..10^6)\n"
+               "  --rounds R      rounds, every arm once each (default 7, 5..50)\n"
+               "  --max-seconds S stop after the round that passes S (default 300, 1..3600)\n"
+               "  --seed X        the blocks' seed (round r uses X + r; default 38)\n"
+               "  --cache-mb M    the store's block cache (default 192, the node's default)\n"
+               "  --store-warm N  gets before the rounds, to fill the block cache (default\n"
+               "                  100000, at most 10^7)\n"
+               "  --hash-names N  synthetic names in the hash without --names (default "
+               "10^6)\n");
+}
+
 static int missfloor_main(int argc, char **argv)
 {
-    long blocks = 20000, rounds = 7, max_s = 300, hash_names = 1000000, warm_n = 100000,
-         cache_mb = 192;
-    unsigned long long seed = 38;
+    int64_t blocks = 20000, rounds = 7, max_s = 300, hash_names = 1000000, warm_n = 100000,
+            cache_mb = 192, seed = 38, child_round = -1;
     const char *store = NULL, *names = NULL;
-    long child_round = -1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: dnsmesh-bench missfloor --store DIR [--names FILE] [--blocks N]\n"
-                   "         [--rounds R] [--max-seconds S] [--seed X] [--store-warm N]\n"
-                   "         [--cache-mb M] [--hash-names N]\n"
-                   "  Per-block cost of fetching 4 KiB from the page cache: pread, io_uring\n"
-                   "  batches (plain and registered), mmap; a name-hash probe; the store's get.\n"
-                   "  --store DIR     a store's directory; its *.sst files are opened read-only\n"
-                   "  --names FILE    its names, one per line: adds the store arm\n"
-                   "                  (dmp_store_get_with; opens the store read-write, so no\n"
-                   "                  node may have it open) and hashes these names\n"
-                   "  --blocks N      blocks per arm and round (default 20000, at most 10^6)\n"
-                   "  --rounds R      rounds, every arm once each (default 7, 5..50)\n"
-                   "  --max-seconds S stop after the round that passes S (default 300)\n"
-                   "  --seed X        the blocks' seed (round r uses X + r; default 38)\n"
-                   "  --cache-mb M    the store's block cache (default 192, the node's default)\n"
-                   "  --store-warm N  gets before the rounds, to fill the block cache (default\n"
-                   "                  100000, at most 10^7)\n"
-                   "  --hash-names N  synthetic names in the hash without --names (default "
-                   "10^6)\n");
-            return 0;
-        }
-        if (i + 1 >= argc)
-            return 2;
-        const char *v = argv[++i];
-        if (strcmp(argv[i - 1], "--store") == 0)
-            store = v;
-        else if (strcmp(argv[i - 1], "--names") == 0)
-            names = v;
-        else if (strcmp(argv[i - 1], "--blocks") == 0)
-            blocks = atol(v);
-        else if (strcmp(argv[i - 1], "--rounds") == 0)
-            rounds = atol(v);
-        else if (strcmp(argv[i - 1], "--max-seconds") == 0)
-            max_s = atol(v);
-        else if (strcmp(argv[i - 1], "--seed") == 0)
-            seed = strtoull(v, NULL, 10);
-        else if (strcmp(argv[i - 1], "--cache-mb") == 0)
-            cache_mb = atol(v);
-        else if (strcmp(argv[i - 1], "--store-warm") == 0)
-            warm_n = atol(v);
-        else if (strcmp(argv[i - 1], "--mmap-child") == 0) /* internal: see mmap_child */
-            child_round = atol(v);
-        else if (strcmp(argv[i - 1], "--hash-names") == 0)
-            hash_names = atol(v);
-        else
-            return 2;
+    dmpb_opt_t tab[] = {
+        DMPB_STR("--store", &store),
+        DMPB_STR("--names", &names),
+        DMPB_I64("--blocks", &blocks, 100, 1000000),
+        DMPB_I64("--rounds", &rounds, 5, 50),
+        DMPB_I64("--max-seconds", &max_s, 1, 3600),
+        DMPB_I64("--seed", &seed, 0, INT64_MAX),
+        DMPB_I64("--cache-mb", &cache_mb, 1, 65536),
+        DMPB_I64("--store-warm", &warm_n, 0, 10000000),
+        DMPB_I64("--hash-names", &hash_names, 1, 100000000),
+        DMPB_I64("--mmap-child", &child_round, 0, 49), /* internal: see mmap_child */
+    };
+    if (dmpb_opts_parse(argv[0], tab, sizeof tab / sizeof tab[0], argc, argv, missfloor_usage) != 0)
+        return 2;
+    if (store == NULL) {
+        fprintf(stderr, "missfloor: --store DIR is required\n");
+        missfloor_usage(stderr);
+        return 2;
     }
-    if (store == NULL || blocks < 100 || blocks > 1000000 || rounds < 5 || rounds > 50 ||
-        max_s < 1 || max_s > 3600 || warm_n < 0 || warm_n > 10000000 || cache_mb < 1 ||
-        cache_mb > 65536 || hash_names < 1 || hash_names > 100000000) {
-        fprintf(stderr, "missfloor: --store DIR required; see --help for the bounds\n");
+    if (strchr(store, '\'') != NULL) { /* the mmap rounds' child gets it in a shell command */
+        fprintf(stderr, "missfloor: --store: a path without a single quote, please\n");
         return 2;
     }
     static mf_ctx_t c;
-    if (child_round >= 0 && child_round < 50) {
+    if (child_round >= 0) {
         mf_block_t *b = malloc((size_t)blocks * sizeof *b);
         int rc = b != NULL && mf_open_tables(store, &c.fs) == 0 ? 0 : 1;
         if (rc == 0) {

@@ -390,6 +390,12 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
     if (dmp_parse_i64(val[K_STORE_CACHE_MB], 8, 1 << 20, &x))
         BAD(K_STORE_CACHE_MB, "expected an integer 8..1048576");
     c->store_cache_mb = (uint64_t)x;
+    if (strcmp(val[K_STORE_PREFETCH_MB], "auto") == 0)
+        c->store_prefetch_mb = -1;
+    else if (dmp_parse_i64(val[K_STORE_PREFETCH_MB], 0, 1 << 20, &x))
+        BAD(K_STORE_PREFETCH_MB, "expected auto or an integer 0..1048576");
+    else
+        c->store_prefetch_mb = x;
     if (parse_u32(val[K_RING_SIZE], 64, 1 << 20, &c->ring_size) ||
         (c->ring_size & (c->ring_size - 1)) != 0)
         BAD(K_RING_SIZE, "expected a power of two 64..1048576");

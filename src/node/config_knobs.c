@@ -96,6 +96,12 @@ const dmp_node_knob_t dmp_node_knob_table[K_COUNT] = {
                           "RocksDB block cache for the store's data blocks (MiB, >= 8; "
                           "docs/store.md \"Read path at scale\")",
                           false},
+    [K_STORE_PREFETCH_MB] = {"DMP_STORE_PREFETCH_MB", NULL, "store-prefetch-mb", "auto",
+                             "at start, a background thread reads the store's record and name "
+                             "tables once into the page cache, at most this many MiB; auto = "
+                             "half of the memory the kernel says is available, 0 = off "
+                             "(docs/store.md)",
+                             false},
     [K_RING_SIZE] = {"DMP_RING_SIZE", NULL, "ring-size", "4096",
                      "entries per frontend<->shard ring (power of two)", false},
     [K_PORTS_FILE] = {"DMP_PORTS_FILE", NULL, "ports-file", NULL,

@@ -45,6 +45,7 @@ enum {
     K_DNS_FE_READS,
     K_CACHE_DOOR,
     K_STORE_CACHE_MB,
+    K_STORE_PREFETCH_MB,
     K_RING_SIZE,
     K_PORTS_FILE,
     K_RRL_RATE,

@@ -44,6 +44,7 @@ typedef struct node {
     unsigned nfront;
     dmp_node_bgthread_t sweep;
     dmp_node_diskwatch_t diskwatch; /* the free-space reserve (DMP_STORE_MIN_FREE_MB) */
+    dmp_node_prefetch_t prefetch;   /* the page cache after a start (DMP_STORE_PREFETCH_MB) */
     dmp_node_tokens_t *tokens;      /* always open; user tokens write only in multi-tenant */
     dmp_node_bgthread_t audit_bg;   /* writes buffered token-audit rows every second */
     dmp_node_update_t *upd;         /* RFC 2136 UPDATE + TSIG (docs/auth.md) */
@@ -422,6 +423,7 @@ static void shutdown_node(node_t *n)
         dmp_node_rl_free(n->rl[i]);
     free(n->rl);
     n->rl = NULL;
+    dmp_node_prefetch_stop(&n->prefetch);
     dmp_node_diskwatch_stop(&n->diskwatch);
     if (n->store) {
         dmp_store_close(n->store);
@@ -515,6 +517,10 @@ int main(int argc, char **argv)
     }
     if (dmp_node_diskwatch_start(&n->diskwatch, n->store, n->cfg.store_min_free_mb << 20) != 0) {
         fprintf(stderr, "dnsmeshd: cannot start the disk watcher thread\n");
+        goto out;
+    }
+    if (dmp_node_prefetch_start(&n->prefetch, n->store, n->cfg.store_prefetch_mb) != 0) {
+        fprintf(stderr, "dnsmeshd: cannot start the store prefetch thread\n");
         goto out;
     }
     /* DMP_DNS_FRONTEND_CACHE=0: every query crosses to its shard (the path before the

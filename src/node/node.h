@@ -189,6 +189,22 @@ int dmp_node_diskwatch_start(dmp_node_diskwatch_t *w, dmp_store_t *store, uint64
 /* Joins the thread; idempotent, and a no-op on a zeroed or never-started watcher. */
 void dmp_node_diskwatch_stop(dmp_node_diskwatch_t *w);
 
+/* ---- the page cache after a start (prefetch.c) ----
+ * One pass of a background thread (nice 13) over the table files of the DNS read path
+ * (dmp_store_prefetch) when the node starts, at most a budget of bytes. */
+typedef struct {
+    dmp_node_bgthread_t bg;
+    dmp_store_t *store;
+    uint64_t budget;  /* bytes */
+    atomic_bool stop; /* set by dmp_node_prefetch_stop: the pass ends early */
+    bool done;        /* the thread only */
+} dmp_node_prefetch_t;
+/* budget_mb: DMP_STORE_PREFETCH_MB, < 0 = auto (half of the kernel's MemAvailable), 0 = no pass
+ * and no thread (0 returned). DMP_ESYS when the thread cannot start. */
+int dmp_node_prefetch_start(dmp_node_prefetch_t *p, dmp_store_t *store, int64_t budget_mb);
+/* Ends the pass early and joins the thread; a no-op on a zeroed or never-started one. */
+void dmp_node_prefetch_stop(dmp_node_prefetch_t *p);
+
 /* ---- changes and transactions: the one write path (write.c, core.c) ----
  * Every writer of a running node (HTTP, DNS UPDATE, anti-entropy pulls) describes what it
  * wants as a transaction of changes and hands it to dmp_node_apply(). The node applies it on

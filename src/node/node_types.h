@@ -62,6 +62,7 @@ typedef struct {
     bool dns_fe_reads;          /* UDP cache misses read the store on the frontend thread */
     bool cache_doorkeeper;      /* a frontend read fills the cache on the name's 2nd miss only */
     uint64_t store_cache_mb;    /* RocksDB block cache, MiB (> 0) */
+    int64_t store_prefetch_mb;  /* page cache pass at start, MiB; -1 = auto, 0 = off */
     uint32_t ring_size;         /* entries per SPSC ring */
     char *ports_file;           /* where to write the bound ports, or NULL */
     uint32_t http_max_body;     /* bytes accepted in a request body */

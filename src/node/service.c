@@ -231,7 +231,8 @@ int dmp_node_config_reload(dmp_node_config_t *cur, dmp_node_config_t *nc, dmp_no
     NEEDS_RESTART(nc->frontends != cur->frontends || nc->shards != cur->shards ||
                       nc->cache_mb != cur->cache_mb || nc->ring_size != cur->ring_size ||
                       nc->cache_doorkeeper != cur->cache_doorkeeper ||
-                      nc->store_cache_mb != cur->store_cache_mb,
+                      nc->store_cache_mb != cur->store_cache_mb ||
+                      nc->store_prefetch_mb != cur->store_prefetch_mb,
                   "threads, caches and rings");
     NEEDS_RESTART(nc->max_ttl != cur->max_ttl || nc->max_value_bytes != cur->max_value_bytes ||
                       nc->max_values_per_name != cur->max_values_per_name,

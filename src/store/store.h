@@ -3,6 +3,8 @@
 #ifndef DMP_STORE_H
 #define DMP_STORE_H
 
+#include <stdatomic.h>
+
 #include "store/store_types.h"
 #include "util/util.h"
 
@@ -73,6 +75,14 @@ void dmp_store_perf_off(void);
 void dmp_store_space_set_reserve(dmp_store_t *s, uint64_t min_free_bytes);
 /* Replaces the reading (NULL = statvfs); only before other threads use the store. */
 void dmp_store_space_set_source(dmp_store_t *s, dmp_store_space_fn fn, void *ctx);
+
+/* Page cache after a start (store_prefetch.c): reads the table files of the DNS read path
+ * (the records, then the names index) once from start to end, at most budget bytes, so that
+ * misses on a cold page cache do not each wait for the disk on the thread answering DNS. Checks
+ * *stop (may be NULL) between 1 MiB reads. Meant for a background thread; any thread, beside
+ * readers and writers (a file compacted away meanwhile is skipped). 0, or DMP_EIO / ENOMEM. */
+int dmp_store_prefetch(dmp_store_t *s, uint64_t budget, const atomic_bool *stop,
+                       dmp_store_prefetch_stats_t *st);
 /* Takes a reading now: 0 with *free_bytes (may be NULL) set, or the reading's error (then the
  * previous state stands). */
 int dmp_store_space_check(dmp_store_t *s, uint64_t *free_bytes);

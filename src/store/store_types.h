@@ -122,4 +122,12 @@ typedef enum {
 typedef int (*dmp_store_kv_visit_fn)(void *ctx, const uint8_t *key, size_t key_len,
                                      const uint8_t *val, size_t val_len);
 
+/* What dmp_store_prefetch read (store_prefetch.c). */
+typedef struct {
+    unsigned files; /* table files opened */
+    uint64_t bytes; /* bytes read into the page cache */
+    bool capped;    /* the budget ran out */
+    bool stopped;   /* *stop was set before the end */
+} dmp_store_prefetch_stats_t;
+
 #endif

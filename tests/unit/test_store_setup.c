@@ -2,7 +2,8 @@
  * pass"): the store reports the cache it was opened with, the clock cache keeps to its
  * capacity, readers on several threads share it, and a store written under one cache (main's
  * LRU one) reads the same under the other (the write path's flushed files and the bulk
- * loader's), through dmp_store_get, a kept reader and the zone transfer's walk. */
+ * loader's), through dmp_store_get, a kept reader and the zone transfer's walk; and the page
+ * cache pass after a start (dmp_store_prefetch). */
 #include "store_harness.h"
 
 #define N_NAMES 3000u
@@ -241,6 +242,66 @@ static void test_clock_concurrent(void **state)
     assert_true(rs.cache_usage <= rs.cache_bytes);
 }
 
+/* Bytes of every table file (*.sst) of the store at path. */
+static uint64_t sst_bytes(const char *path)
+{
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    uint64_t sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 4, ".sst") != 0)
+            continue;
+        char fp[256];
+        snprintf(fp, sizeof fp, "%s/%s", path, e->d_name);
+        struct stat st;
+        assert_int_equal(stat(fp, &st), 0);
+        sum += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return sum;
+}
+
+/* The page cache pass after a start (store_prefetch.c): it reads the table files of the records
+ * and the names index (not the other column families'), no more than its budget, and stops when
+ * told; the store reads the same afterwards. */
+static void test_prefetch(void **state)
+{
+    fx_t *f = *state;
+    dmp_store_close(f->s);
+    f->s = open_with(f->path, DMP_STORE_CACHE_CLOCK, 1u << 20);
+    put_range(f->s, 0, N_NAMES);
+    dmp_store_close(f->s); /* reopened, the WAL's rest is flushed into table files too */
+    f->s = open_with(f->path, DMP_STORE_CACHE_CLOCK, 1u << 20);
+    uint64_t all = sst_bytes(f->path);
+
+    dmp_store_prefetch_stats_t st;
+    assert_int_equal(dmp_store_prefetch(f->s, UINT64_MAX, NULL, &st), 0);
+    assert_true(st.files >= 2); /* records and rnames */
+    assert_true(st.bytes > 0);
+    assert_true(st.bytes < all); /* expiry, bystored, merkle, ... are left out */
+    assert_false(st.capped);
+    assert_false(st.stopped);
+
+    assert_int_equal(dmp_store_prefetch(f->s, 4096, NULL, &st), 0);
+    assert_int_equal(st.bytes, 4096);
+    assert_int_equal(st.files, 1);
+    assert_true(st.capped);
+
+    atomic_bool stop;
+    atomic_init(&stop, true);
+    assert_int_equal(dmp_store_prefetch(f->s, UINT64_MAX, &stop, &st), 0);
+    assert_true(st.stopped);
+    assert_int_equal(st.bytes, 0);
+
+    assert_int_equal(dmp_store_prefetch(f->s, 0, NULL, &st), 0);
+    assert_int_equal(st.files, 0);
+    assert_int_equal(st.bytes, 0);
+    assert_int_equal(dmp_store_prefetch(NULL, 1, NULL, &st), DMP_EINVAL);
+    check_all(f->s, N_NAMES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lru_then_clock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_then_lru, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prefetch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

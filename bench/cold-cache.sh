@@ -57,6 +57,7 @@ for ((r = 1; r <= PAIRS; r++)); do
         drop
         before=$(resident)
         export DMP_STORE_PREFETCH_MB=$pf
+        rm -f "$W/ports" # store_node_start waits for a fresh one
         t0=$(date +%s.%N)
         store_node_start "$BIN" "$STORE" "$W" "$probe"
         up=$(python3 -c "import time; print('%.2f' % (time.time() - $t0))")

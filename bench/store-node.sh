@@ -14,7 +14,10 @@ store_node_start() {
     pid=$!
     for _ in $(seq 1 600); do [[ -s $d/ports ]] && break; sleep 0.02; done
     port=$(sed -E 's/.*dns=127\.0\.0\.1:([0-9]+).*/\1/' "$d/ports")
+    # no pipe into grep -q: under pipefail, dig's SIGPIPE when grep quits first would read as
+    # "not answered" and the loop would run on
     for _ in $(seq 1 600); do
-        dig +short +tries=1 +time=1 -p "$port" @127.0.0.1 "$probe" TXT | grep -q . && break
+        [[ -n $(dig +short +tries=1 +time=1 -p "$port" @127.0.0.1 "$probe" TXT) ]] && break
     done
+    return 0
 }

@@ -31,6 +31,9 @@ enum {
     CF_OURS     /* number of column families this build knows */
 };
 
+/* Each column family's name on disk, by id (store_open.c). */
+extern const char *const dmp_store_cf_names[CF_OURS];
+
 #define META_VERSION "schema_version"
 #define META_COUNT "record_count"
 

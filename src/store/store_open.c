@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const cf_names[CF_OURS] = {
+const char *const dmp_store_cf_names[CF_OURS] = {
     "default", "records",    "expiry", "bystored", "meta",  "merkle",  "tokens",
     "tsig",    "heartbeats", "rnames", "buckets",  "tombs", "journal",
 };
@@ -272,13 +272,13 @@ int dmp_store_open(const dmp_store_opts_t *o, dmp_store_t **out, char *errbuf, s
         goto out_lists;
     }
     for (size_t i = 0; i < CF_OURS; i++) {
-        names[i] = cf_names[i];
+        names[i] = dmp_store_cf_names[i];
         opts[i] = s->cfopts[i];
     }
     for (size_t j = 0; j < n_disk; j++) {
         bool known = false;
         for (size_t i = 0; i < CF_OURS; i++)
-            known = known || strcmp(disk[j], cf_names[i]) == 0;
+            known = known || strcmp(disk[j], dmp_store_cf_names[i]) == 0;
         if (!known) {
             names[n_all] = disk[j];
             opts[n_all] = s->extra_opts;

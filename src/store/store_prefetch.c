@@ -16,7 +16,9 @@
 static int read_file(int fd, uint64_t size, uint8_t *buf, uint64_t *budget, const atomic_bool *stop,
                      uint64_t *bytes)
 {
-    for (uint64_t off = 0; off<size && * budget> 0;) {
+    for (uint64_t off = 0; off < size;) {
+        if (*budget == 0)
+            break;
         if (stop != NULL && atomic_load_explicit(stop, memory_order_relaxed))
             return 1;
         size_t want = PREFETCH_CHUNK;
@@ -50,7 +52,7 @@ int dmp_store_prefetch(dmp_store_t *s, uint64_t budget, const atomic_bool *stop,
     }
     int n = rocksdb_livefiles_count(lf);
     /* the answers' rows first, then the names index the NXDOMAIN path seeks */
-    static const char *const cfs[] = {"records", "rnames"};
+    const char *const cfs[] = {dmp_store_cf_names[CF_RECORDS], dmp_store_cf_names[CF_RNAMES]};
     int stopped = 0;
     for (size_t c = 0; c < sizeof cfs / sizeof cfs[0] && !stopped; c++) {
         for (int i = 0; i < n && !stopped && budget > 0; i++) {

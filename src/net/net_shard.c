@@ -101,6 +101,17 @@ static bool shard_quiet(shard_t *sh)
     return dmp_net_mpsc_quiet(&sh->tasks);
 }
 
+/* Runs the tick hook; returns the monotonic ms by which it wants to run again (-1: none). */
+static int64_t shard_tick(shard_t *sh)
+{
+    dmp_net_t *n = sh->net;
+    if (!n->h.tick) {
+        return -1;
+    }
+    int again = n->h.tick(n->h.ctx, sh->idx);
+    return again < 0 ? -1 : net_now_ms() + again;
+}
+
 void *dmp_net_shard_main(void *arg)
 {
     shard_t *sh = arg;
@@ -109,12 +120,11 @@ void *dmp_net_shard_main(void *arg)
     snprintf(name, sizeof name, "dmp-sh%u", sh->idx);
     pthread_setname_np(pthread_self(), name);
     int64_t last_tick = net_now_ms();
+    int64_t due = -1; /* when the tick asked to run again (-1: no ask) */
     for (;;) {
         size_t did = shard_round(sh);
         if (did) {
-            if (n->h.tick) {
-                n->h.tick(n->h.ctx, sh->idx);
-            }
+            due = shard_tick(sh);
             last_tick = net_now_ms();
             continue;
         }
@@ -127,7 +137,11 @@ void *dmp_net_shard_main(void *arg)
         if (!shard_quiet(sh)) {
             continue;
         }
-        int64_t wait = 100 - (net_now_ms() - last_tick);
+        int64_t now = net_now_ms();
+        int64_t wait = 100 - (now - last_tick);
+        if (due >= 0 && due - now < wait) {
+            wait = due - now;
+        }
         if (wait > 0) {
             struct pollfd pfd = {.fd = sh->efd, .events = POLLIN};
             if (poll(&pfd, 1, (int)wait) > 0) {
@@ -136,10 +150,9 @@ void *dmp_net_shard_main(void *arg)
                 (void)r;
             }
         }
-        if (net_now_ms() - last_tick >= 100) {
-            if (n->h.tick) {
-                n->h.tick(n->h.ctx, sh->idx);
-            }
+        now = net_now_ms();
+        if (now - last_tick >= 100 || (due >= 0 && now >= due)) {
+            due = shard_tick(sh);
             last_tick = net_now_ms();
         }
     }

@@ -57,8 +57,10 @@ typedef struct {
      * out is owned by net. Required. */
     void (*handle)(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8_t *out, size_t cap,
                    size_t *out_len);
-    /* Shard thread: after each drained batch and at least every ~100 ms when idle. May be NULL. */
-    void (*tick)(void *ctx, unsigned shard);
+    /* Shard thread: after each drained batch and at least every ~100 ms when idle. Returns the
+     * ms after which it wants to run again even if nothing arrives (0 = at the next chance),
+     * or -1 for no such wish. May be NULL. */
+    int (*tick)(void *ctx, unsigned shard);
     /* Frontend thread, TCP only, after admit and only while the connection has nothing else in
      * flight: return true to take the connection over (zone transfers stream many messages on
      * their own thread). The callee then owns fd (net forgets it without closing it); pkt is

@@ -385,6 +385,8 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
     c->cache_mb = (uint64_t)x;
     if (dmp_parse_bool(val[K_DNS_FE_READS], &c->dns_fe_reads))
         BAD(K_DNS_FE_READS, "expected 1/true/yes/on or 0/false/no/off");
+    if (parse_u32(val[K_WRITE_WINDOW], 0, 100, &c->write_window_ms))
+        BAD(K_WRITE_WINDOW, "expected an integer 0..100");
     if (dmp_parse_bool(val[K_CACHE_DOOR], &c->cache_doorkeeper))
         BAD(K_CACHE_DOOR, "expected 1/true/yes/on or 0/false/no/off");
     if (dmp_parse_i64(val[K_STORE_CACHE_MB], 8, 1 << 20, &x))

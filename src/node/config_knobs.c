@@ -86,6 +86,12 @@ const dmp_node_knob_t dmp_node_knob_table[K_COUNT] = {
                         "reading the store there (the shard fills its cache later, without a "
                         "wake-up per miss); 0 = a miss crosses to its shard (docs/cache.md)",
                         true},
+    [K_WRITE_WINDOW] = {"DMP_WRITE_WINDOW_MS", NULL, "write-window-ms", "2",
+                        "a shard writes the publishes queued for it together, at most once "
+                        "per this many ms (a publish after a quiet spell at once); each still "
+                        "waits for its WAL sync before its answer; 0 = one write per wake-up "
+                        "(docs/store.md \"Write path cost\")",
+                        false},
     [K_CACHE_DOOR] = {"DMP_CACHE_DOORKEEPER", NULL, "cache-doorkeeper", "1",
                       "1: once a shard's answer cache is half full, a frontend's store read "
                       "fills it only on the name's second miss (a 1 MiB doorkeeper per "

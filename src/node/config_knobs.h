@@ -43,6 +43,7 @@ enum {
     K_SHARDS,
     K_CACHE_MB,
     K_DNS_FE_READS,
+    K_WRITE_WINDOW,
     K_CACHE_DOOR,
     K_STORE_CACHE_MB,
     K_STORE_PREFETCH_MB,

@@ -127,7 +127,8 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
                                          .invalidate = shard_invalidate,
                                          .on_write = shard_on_write,
                                          .ctx = sh},
-                                 .max_batch = 64};
+                                 .max_batch = 64,
+                                 .window_ns = (int64_t)o->write_window_us * 1000};
     }
     if (dmp_node_core_fe_init(c, o, cache_bytes > 0) != 0) {
         dmp_node_core_free(c);
@@ -382,10 +383,10 @@ int dmp_node_core_reload(dmp_node_core_t *c, const dmp_node_config_t *nc)
     return 0;
 }
 
-void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)
+int dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)
 {
     shard_t *sh = &c->shards[shard < c->nshards ? shard : 0];
-    dmp_node_wq_flush(&sh->wq);
+    int64_t due_ns = dmp_node_wq_tick(&sh->wq, dmp_monotonic_ns());
     if (sh->cache) {
         size_t bytes = 0;
         if (c->fill)
@@ -394,6 +395,8 @@ void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard)
         dmp_cache_stats(sh->cache, NULL, NULL, &bytes, NULL);
         DMP_STAT_SET(sh->st, cache_bytes, bytes);
     }
+    /* the pending writes' window: ms, rounded up (the shard's wait is in ms) */
+    return due_ns < 0 ? -1 : (int)((due_ns + 999999) / 1000000);
 }
 
 void dmp_node_core_drain(dmp_node_core_t *c)

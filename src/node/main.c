@@ -83,11 +83,10 @@ static bool on_frontend(void *ctx, unsigned frontend, const dmp_net_query_t *q, 
                                         out, cap, out_len);
 }
 
-static void on_tick(void *ctx, unsigned shard)
+static int on_tick(void *ctx, unsigned shard)
 {
     node_t *n = ctx;
-    if (shard < n->nshards)
-        dmp_node_core_tick(n->core, shard);
+    return shard < n->nshards ? dmp_node_core_tick(n->core, shard) : -1;
 }
 
 /* The core's executor: net's per-shard task rings. */
@@ -536,6 +535,7 @@ int main(int argc, char **argv)
                                .nfrontends = fe_cache ? n->nfront : 0,
                                .frontend_st = &n->metrics.t[n->nshards],
                                .frontend_reads = n->cfg.dns_fe_reads,
+                               .write_window_us = n->cfg.write_window_ms * 1000,
                                .tcp_keepalive_100ms = (uint16_t)(ncd.tcp_idle_timeout_ms / 100)};
     rc = dmp_node_core_new(&co, &n->core);
     if (rc != 0) {

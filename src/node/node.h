@@ -335,19 +335,27 @@ void dmp_node_txn_exec(const dmp_node_apply_env_t *env, dmp_node_txn_t *t);
  * value already stored needs none, only a point lookup). */
 uint64_t dmp_node_write_prefix_probes(void);
 
-/* Shard-local write queue: single-put transactions are batched into one WriteBatch per ring
- * drain; anything else flushes the batch and runs alone. Single-threaded (the shard's). */
+/* Shard-local write queue: single-put transactions are batched into one WriteBatch; anything
+ * else flushes the batch and runs alone. Single-threaded (the shard's). With a window, the
+ * batch is written at most once per window (a write after a quiet spell at once, the writes
+ * of a busy spell together at the window's end: the group commit makes them wait for the next
+ * WAL sync anyway); without one, at every ring drain (dmp_node_wq_tick). */
 typedef struct {
     dmp_node_apply_env_t env;
     dmp_node_txn_t *head, *tail; /* pending single puts (cap-checked, values checked) */
     size_t n;
     size_t max_batch;
+    int64_t window_ns;     /* 0 = write the batch at every tick */
+    int64_t last_flush_ns; /* monotonic time of the last flush (0 = none yet) */
 } dmp_node_wq_t;
 
 /* Takes one transaction; done() is called exactly once, possibly later and on another thread. */
 void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_txn_t *t);
 /* Writes the pending batch in one WriteBatch and completes its transactions. */
 void dmp_node_wq_flush(dmp_node_wq_t *q);
+/* The shard's tick: flushes the batch if it is due at now_ns (monotonic). Returns the ns until
+ * the pending batch falls due (the caller ticks again by then), or -1 when nothing is pending. */
+int64_t dmp_node_wq_tick(dmp_node_wq_t *q, int64_t now_ns);
 /* The SOA serial is the Unix time (s) of the latest change this process made to the zone (its
  * start time before any): it moves only when the zone does (RFC 1996) and never backwards.
  * Raises *serial to now_ms / 1000 if that is later (any thread). */
@@ -467,6 +475,9 @@ typedef struct {
     /* frontends answer cache misses too, reading the store themselves (docs/cache.md "Frontend
      * reads"); false: a miss returns false (the shard answers it) */
     bool frontend_reads;
+    /* single puts written together at most once per this many us (dmp_node_wq_t); 0 = at
+     * every ring drain */
+    uint32_t write_window_us;
 } dmp_node_core_opts_t;
 
 int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out);
@@ -485,7 +496,8 @@ int dmp_node_apply(dmp_node_core_t *c, dmp_node_txn_t *t);
 void dmp_node_core_query(dmp_node_core_t *c, unsigned shard, const uint8_t *pkt, size_t len,
                          bool tcp, const struct sockaddr *peer, socklen_t peer_len, uint8_t *out,
                          size_t cap, size_t *out_len);
-void dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
+/* Returns the ms after which the shard wants to tick again (its pending writes' window), or -1. */
+int dmp_node_core_tick(dmp_node_core_t *c, unsigned shard);
 /* Frontend `frontend` (< opts.nfrontends; any thread, one at a time per index): answers a UDP
  * standard query without crossing threads and returns true, or returns false (*out_len 0) when
  * only the shard can answer it (a non-QUERY opcode; a store error; without opts.frontend_reads,

@@ -60,6 +60,7 @@ typedef struct {
     uint64_t cache_mb;          /* answer cache, total over all shards, MiB; 0 = off */
     uint64_t store_min_free_mb; /* free-space reserve on the store's disk, MiB; 0 = off */
     bool dns_fe_reads;          /* UDP cache misses read the store on the frontend thread */
+    uint32_t write_window_ms;   /* a shard writes its queued single puts at most once per this */
     bool cache_doorkeeper;      /* a frontend read fills the cache on the name's 2nd miss only */
     uint64_t store_cache_mb;    /* RocksDB block cache, MiB (> 0) */
     int64_t store_prefetch_mb;  /* page cache pass at start, MiB; -1 = auto, 0 = off */

@@ -339,6 +339,8 @@ void dmp_node_wq_flush(dmp_node_wq_t *q)
 {
     if (!q->head)
         return;
+    if (q->window_ns)
+        q->last_flush_ns = dmp_monotonic_ns();
     const dmp_node_apply_env_t *env = &q->env;
     int64_t now = env->now_ms();
     size_t n = q->n;
@@ -431,4 +433,16 @@ void dmp_node_wq_take(dmp_node_wq_t *q, dmp_node_txn_t *t)
     q->n++;
     if (q->n >= (q->max_batch ? q->max_batch : 64))
         dmp_node_wq_flush(q);
+}
+
+int64_t dmp_node_wq_tick(dmp_node_wq_t *q, int64_t now_ns)
+{
+    if (!q->head)
+        return -1;
+    int64_t due = q->last_flush_ns + q->window_ns;
+    if (q->window_ns <= 0 || q->last_flush_ns == 0 || now_ns >= due || now_ns < q->last_flush_ns) {
+        dmp_node_wq_flush(q);
+        return -1;
+    }
+    return due - now_ns;
 }

@@ -68,11 +68,13 @@ void t_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8_t *out,
     *out_len = q->len + 1;
 }
 
-void t_tick(void *ctx, unsigned shard)
+int t_tick(void *ctx, unsigned shard)
 {
     tctx_t *c = ctx;
     (void)shard;
     atomic_fetch_add(&c->ticks, 1);
+    int again = atomic_load(&c->tick_again_ms);
+    return again > 0 ? again : -1;
 }
 
 /* Answers UDP queries whose ID high byte is 0xFA on the frontend (last byte 0xFE); 0xFB: answered

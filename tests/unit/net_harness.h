@@ -34,6 +34,7 @@
 typedef struct {
     _Atomic int admit_mode; /* dmp_net_admit_t */
     _Atomic int ticks;
+    _Atomic int tick_again_ms; /* > 0: t_tick asks to run again after this many ms */
     pthread_t shard_thread[8];
     _Atomic int shard_seen[8];
 } tctx_t;
@@ -49,7 +50,7 @@ dmp_net_admit_t t_admit(void *ctx, unsigned fe, const struct sockaddr *peer, soc
                         dmp_net_transport_t t);
 void t_handle(void *ctx, unsigned shard, const dmp_net_query_t *q, uint8_t *out, size_t cap,
               size_t *out_len);
-void t_tick(void *ctx, unsigned shard);
+int t_tick(void *ctx, unsigned shard);
 bool t_frontend_answer(void *ctx, unsigned fe, const dmp_net_query_t *q, uint8_t *out, size_t cap,
                        size_t *out_len);
 size_t make_query(uint8_t *b, uint8_t hi, uint8_t lo);

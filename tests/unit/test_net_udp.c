@@ -282,6 +282,32 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* A tick that asks to run again after 2 ms is run again by then although nothing arrives (the
+ * shard's wait honours it: the node's write window), instead of every ~100 ms. */
+static void test_tick_asks_again(void **state)
+{
+    (void)state;
+    dmp_net_config_t cfg;
+    dmp_net_config_default(&cfg);
+    cfg.shards = 1;
+    dmp_net_t *n = start_server(&cfg, false);
+    SKIP_IF_NULL(n);
+    atomic_store(&g_ctx.tick_again_ms, 2);
+    int t0 = atomic_load(&g_ctx.ticks);
+    sleep_ms(400);
+    int asked = atomic_load(&g_ctx.ticks) - t0;
+    atomic_store(&g_ctx.tick_again_ms, 0);
+    sleep_ms(150); /* the last asked-for tick has run: from here on every ~100 ms */
+    t0 = atomic_load(&g_ctx.ticks);
+    sleep_ms(400);
+    int idle = atomic_load(&g_ctx.ticks) - t0;
+    dmp_net_stop(n);
+    dmp_net_free(n);
+    /* ~200 and ~4 on a quiet machine; the bounds leave room for a loaded one */
+    assert_true(asked >= 20);
+    assert_true(idle <= 8);
+}
+
 /* After dmp_net_wakeups_defer(true) a submitted task waits (the shard sleeps until its next ~100 ms
  * tick) until dmp_net_wakeups_flush wakes the shard. Submitted right after a tick, so that
  * only a flush can run it within the next ~70 ms. */
@@ -441,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_ring_full_drops),
         cmocka_unit_test(test_submit_and_tick),
         cmocka_unit_test(test_submit_wakeups_deferred),
+        cmocka_unit_test(test_tick_asks_again),
         cmocka_unit_test(test_submit_full),
         cmocka_unit_test(test_stop_with_traffic),
     };

@@ -248,6 +248,56 @@ static void t_txn_exec(void **state)
     fix_close(&f);
 }
 
+/* the shard queue's window: a put after a quiet spell is written at the tick at once, the puts
+ * after it wait until the window since that write has passed (or the batch bound) */
+static void t_write_queue_window(void **state)
+{
+    (void)state;
+    fix_t f;
+    fix_open(&f);
+    const int64_t win = 50 * 1000000LL;
+    dmp_node_wq_t q = {.env = f.env, .max_batch = 4, .window_ns = win};
+    assert_int_equal(dmp_node_wq_tick(&q, dmp_monotonic_ns()), -1); /* nothing pending */
+    char names[8][16];
+    dmp_node_change_t ch[8];
+    dmp_node_txn_t t[8];
+    for (int i = 0; i < 8; i++) {
+        snprintf(names[i], sizeof(names[i]), "w%d.test", i);
+        mk(&ch[i], DMP_NODE_CH_PUT, names[i], "v");
+        t[i] = (dmp_node_txn_t){.changes = &ch[i], .n = 1, .done = h_done, .ctx = &f.hk};
+    }
+    dmp_node_wq_take(&q, &t[0]);
+    assert_int_equal(f.hk.done, 0);
+    assert_int_equal(dmp_node_wq_tick(&q, dmp_monotonic_ns()), -1); /* first: at once */
+    assert_int_equal(f.hk.done, 1);
+    assert_int_equal(count_at(f.ts.s, "w0.test"), 1);
+    int64_t t0 = q.last_flush_ns;
+    assert_true(t0 > 0);
+    dmp_node_wq_take(&q, &t[1]);
+    dmp_node_wq_take(&q, &t[2]);
+    int64_t left = dmp_node_wq_tick(&q, t0 + win / 5);
+    assert_int_equal(left, win - win / 5); /* waits for the rest of the window */
+    assert_int_equal(f.hk.done, 1);
+    assert_int_equal(q.n, 2);
+    assert_int_equal(count_at(f.ts.s, "w1.test"), 0);     /* not written yet */
+    assert_int_equal(dmp_node_wq_tick(&q, t0 + win), -1); /* due: both in one batch */
+    assert_int_equal(f.hk.done, 3);
+    assert_int_equal(count_at(f.ts.s, "w1.test"), 1);
+    assert_int_equal(count_at(f.ts.s, "w2.test"), 1);
+    /* within the next window the batch bound still writes at once */
+    for (int i = 3; i < 7; i++)
+        dmp_node_wq_take(&q, &t[i]);
+    assert_int_equal(q.n, 0);
+    assert_int_equal(f.hk.done, 7);
+    /* a clock that went back (not monotonic to the caller) writes rather than waits */
+    dmp_node_wq_take(&q, &t[7]);
+    assert_int_equal(dmp_node_wq_tick(&q, q.last_flush_ns - 1), -1);
+    assert_int_equal(f.hk.done, 8);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(t[i].result, 0);
+    fix_close(&f);
+}
+
 /* the shard queue: single puts are batched, cap counted over pending values */
 static void t_write_queue(void **state)
 {
@@ -567,10 +617,15 @@ static void t_write_queue_perf_off(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_change_set),  cmocka_unit_test(t_store_apply),
-        cmocka_unit_test(t_txn_exec),    cmocka_unit_test(t_write_queue),
-        cmocka_unit_test(t_neggen),      cmocka_unit_test(t_lookup),
-        cmocka_unit_test(t_answer_size), cmocka_unit_test(t_write_queue_perf_off),
+        cmocka_unit_test(t_change_set),
+        cmocka_unit_test(t_store_apply),
+        cmocka_unit_test(t_txn_exec),
+        cmocka_unit_test(t_write_queue),
+        cmocka_unit_test(t_write_queue_window),
+        cmocka_unit_test(t_neggen),
+        cmocka_unit_test(t_lookup),
+        cmocka_unit_test(t_answer_size),
+        cmocka_unit_test(t_write_queue_perf_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -686,6 +686,18 @@ def get(p):
 base = [get("%s/base-%d.json" % (work, r)) for r in range(1, runs + 1)]
 load = [get("%s/load-%d.json" % (work, r)) for r in range(1, runs + 1)]
 wr = [get("%s/writes-%d.json" % (work, r)) for r in range(1, runs + 1)]
+# each pair on its own line: a pair whose writer fell short of its rate ran with the generator's
+# CPU (shared with the writer) short, and its drop is then not the node's
+pair_drops = []
+for r, (b0, l0, w0) in enumerate(zip(base, load, wr), 1):
+    if not (b0 and l0):
+        continue
+    d = 100.0 * (b0["qps"] - l0["qps"]) / b0["qps"] if b0["qps"] else 0.0
+    pair_drops.append(d)
+    short = w0 is not None and w0["rate"] < 0.95 * rate
+    print("  pair %d: baseline %.0f q/s, under writes %.0f q/s, drop %.1f%%, writer %s/s%s"
+          % (r, b0["qps"], l0["qps"], d, "%.0f" % w0["rate"] if w0 else "?",
+             "  (writer short of its rate: this pair's drop is suspect)" if short else ""))
 base = [b["qps"] for b in base if b]
 load = [l for l in load if l]
 wr = [w for w in wr if w]
@@ -695,6 +707,9 @@ if not base or not load:
 b, l = statistics.median(base), statistics.median(x["qps"] for x in load)
 print("  baseline qps %.0f (median), under writes %.0f (median), drop %.1f%% (goal <= 5%%)"
       % (b, l, 100.0 * (b - l) / b if b else 0))
+if pair_drops:
+    print("  drop per pair: median %.1f%% (%s)" % (statistics.median(pair_drops),
+                                                ", ".join("%.1f" % d for d in pair_drops)))
 print("  under writes: p50 %.1f us, p99 %.1f us" % (statistics.median(x["p50_us"] for x in load),
                                                      statistics.median(x["p99_us"] for x in load)))
 def cpu_s(prefix):

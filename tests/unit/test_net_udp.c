@@ -282,15 +282,21 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* A server on 127.0.0.1 with one shard and the defaults (start_server copies the config). */
+static dmp_net_t *start_one_shard(void)
+{
+    dmp_net_config_t cfg;
+    dmp_net_config_default(&cfg);
+    cfg.shards = 1;
+    return start_server(&cfg, false);
+}
+
 /* A tick that asks to run again after 2 ms is run again by then although nothing arrives (the
  * shard's wait honours it: the node's write window), instead of every ~100 ms. */
 static void test_tick_asks_again(void **state)
 {
     (void)state;
-    dmp_net_config_t cfg;
-    dmp_net_config_default(&cfg);
-    cfg.shards = 1;
-    dmp_net_t *n = start_server(&cfg, false);
+    dmp_net_t *n = start_one_shard();
     SKIP_IF_NULL(n);
     atomic_store(&g_ctx.tick_again_ms, 2);
     int t0 = atomic_load(&g_ctx.ticks);
@@ -314,10 +320,7 @@ static void test_tick_asks_again(void **state)
 static void test_submit_wakeups_deferred(void **state)
 {
     (void)state;
-    dmp_net_config_t cfg;
-    dmp_net_config_default(&cfg);
-    cfg.shards = 1;
-    dmp_net_t *n = start_server(&cfg, false);
+    dmp_net_t *n = start_one_shard();
     SKIP_IF_NULL(n);
     sub_t sub[2];
     memset(sub, 0, sizeof sub);

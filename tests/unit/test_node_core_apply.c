@@ -166,6 +166,22 @@ static void fix_close(fix_t *f)
     tstore_close(&f->ts);
 }
 
+/* Eight single-put transactions of value "v" at <prefix>0.test .. <prefix>7.test. */
+typedef struct {
+    char names[8][16];
+    dmp_node_change_t ch[8];
+    dmp_node_txn_t t[8];
+} puts8_t;
+
+static void puts8_make(puts8_t *p, fix_t *f, char prefix)
+{
+    for (int i = 0; i < 8; i++) {
+        snprintf(p->names[i], sizeof(p->names[i]), "%c%d.test", prefix, i);
+        mk(&p->ch[i], DMP_NODE_CH_PUT, p->names[i], "v");
+        p->t[i] = (dmp_node_txn_t){.changes = &p->ch[i], .n = 1, .done = h_done, .ctx = &f->hk};
+    }
+}
+
 static void t_txn_exec(void **state)
 {
     (void)state;
@@ -258,14 +274,9 @@ static void t_write_queue_window(void **state)
     const int64_t win = 50 * 1000000LL;
     dmp_node_wq_t q = {.env = f.env, .max_batch = 4, .window_ns = win};
     assert_int_equal(dmp_node_wq_tick(&q, dmp_monotonic_ns()), -1); /* nothing pending */
-    char names[8][16];
-    dmp_node_change_t ch[8];
-    dmp_node_txn_t t[8];
-    for (int i = 0; i < 8; i++) {
-        snprintf(names[i], sizeof(names[i]), "w%d.test", i);
-        mk(&ch[i], DMP_NODE_CH_PUT, names[i], "v");
-        t[i] = (dmp_node_txn_t){.changes = &ch[i], .n = 1, .done = h_done, .ctx = &f.hk};
-    }
+    puts8_t p;
+    puts8_make(&p, &f, 'w');
+    dmp_node_txn_t *t = p.t;
     dmp_node_wq_take(&q, &t[0]);
     assert_int_equal(f.hk.done, 0);
     assert_int_equal(dmp_node_wq_tick(&q, dmp_monotonic_ns()), -1); /* first: at once */
@@ -336,13 +347,10 @@ static void t_write_queue(void **state)
     dmp_node_wq_take(&q, &t[5]);
     assert_int_equal(t[5].changed, 0); /* nothing left: HTTP answers 404 */
     /* the batch bound flushes by itself */
-    char names[8][16];
-    dmp_node_change_t mc[8];
-    dmp_node_txn_t mt[8];
+    puts8_t p;
+    puts8_make(&p, &f, 'b');
+    dmp_node_txn_t *mt = p.t;
     for (int i = 0; i < 8; i++) {
-        snprintf(names[i], sizeof(names[i]), "b%d.test", i);
-        mk(&mc[i], DMP_NODE_CH_PUT, names[i], "v");
-        mt[i] = (dmp_node_txn_t){.changes = &mc[i], .n = 1, .done = h_done, .ctx = &f.hk};
         mt[i].result = 99;
         dmp_node_wq_take(&q, &mt[i]);
     }

@@ -1,6 +1,8 @@
-/* node: request bodies of POST/DELETE /v1/records/{name} (jansson), checked in the reference's
- * order and with its messages. Pure functions: no I/O, fuzzable. */
+/* node: request bodies of POST/DELETE /v1/records/{name} and of the batch POST /v1/records
+ * (jansson), checked in the reference's order and with its messages. Pure functions: no I/O,
+ * fuzzable. */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +43,10 @@ static int copy_value(json_t *jv, uint8_t **out, size_t *out_len)
     return 0;
 }
 
-int dmp_node_post_parse(const dmp_node_config_t *cfg, const uint8_t *body, size_t len,
-                        dmp_node_post_t *out, char *msg, size_t msgcap)
+/* The value and TTL rules of one record object j, in the reference's order. */
+static int post_fields(const dmp_node_config_t *cfg, json_t *j, dmp_node_post_t *out, char *msg,
+                       size_t msgcap)
 {
-    memset(out, 0, sizeof(*out));
-    json_t *j = load_object(body, len);
-    if (!j)
-        return bad(msg, msgcap, "invalid body");
     json_t *jv = json_object_get(j, "value");
     json_t *jt = json_object_get(j, "ttl");
     json_int_t ttl = 300;
@@ -75,7 +74,84 @@ int dmp_node_post_parse(const dmp_node_config_t *cfg, const uint8_t *body, size_
     } else {
         out->ttl = (uint32_t)ttl;
     }
+    return st;
+}
+
+int dmp_node_post_parse(const dmp_node_config_t *cfg, const uint8_t *body, size_t len,
+                        dmp_node_post_t *out, char *msg, size_t msgcap)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *j = load_object(body, len);
+    if (!j)
+        return bad(msg, msgcap, "invalid body");
+    int st = post_fields(cfg, j, out, msg, msgcap);
     json_decref(j);
+    return st;
+}
+
+void dmp_node_batch_free(dmp_node_batch_t *b)
+{
+    for (size_t i = 0; b->recs && i < b->n; i++)
+        free(b->recs[i].value);
+    free(b->recs);
+    b->recs = NULL;
+    b->n = 0;
+}
+
+/* One element of "records": an object with a valid "name" string and the single POST's value
+ * and TTL rules. */
+static int batch_record(const dmp_node_config_t *cfg, json_t *e, dmp_node_batch_rec_t *r, char *msg,
+                        size_t msgcap)
+{
+    if (!json_is_object(e))
+        return bad(msg, msgcap, "each record must be an object");
+    json_t *jn = json_object_get(e, "name");
+    if (!jn || !json_is_string(jn))
+        return bad(msg, msgcap, "name (str) required");
+    size_t nl = json_string_length(jn);
+    if (nl >= sizeof(r->name) || !dmp_node_name_valid(json_string_value(jn), nl))
+        return bad(msg, msgcap, "invalid record name");
+    memcpy(r->name, json_string_value(jn), nl);
+    r->name[nl] = 0;
+    r->name_len = nl;
+    dmp_node_post_t p;
+    memset(&p, 0, sizeof(p));
+    int st = post_fields(cfg, e, &p, msg, msgcap);
+    r->value = p.value;
+    r->value_len = p.value_len;
+    r->ttl = p.ttl;
+    return st;
+}
+
+int dmp_node_batch_parse(const dmp_node_config_t *cfg, const uint8_t *body, size_t len,
+                         dmp_node_batch_t *out, size_t *bad_index, char *msg, size_t msgcap)
+{
+    memset(out, 0, sizeof(*out));
+    *bad_index = SIZE_MAX;
+    json_t *j = len ? load_object(body, len) : NULL;
+    if (!j)
+        return bad(msg, msgcap, "invalid body");
+    json_t *ja = json_object_get(j, "records");
+    size_t n = json_is_array(ja) ? json_array_size(ja) : 0;
+    int st = 0;
+    if (!ja || !json_is_array(ja) || n == 0) {
+        st = bad(msg, msgcap, "records (a non-empty list) required");
+    } else if (n > DMP_NODE_BATCH_MAX) {
+        snprintf(msg, msgcap, "at most %u records per request", DMP_NODE_BATCH_MAX);
+        st = 413;
+    } else if (!(out->recs = calloc(n, sizeof(*out->recs)))) {
+        snprintf(msg, msgcap, "internal error");
+        st = 500;
+    }
+    for (size_t i = 0; st == 0 && i < n; i++) {
+        st = batch_record(cfg, json_array_get(ja, i), &out->recs[i], msg, msgcap);
+        out->n = i + 1; /* owns recs[i].value whatever st is */
+        if (st)
+            *bad_index = i;
+    }
+    json_decref(j);
+    if (st)
+        dmp_node_batch_free(out);
     return st;
 }
 

@@ -28,6 +28,8 @@ static const dmp_node_route_t routes[] = {
     {"/v1/records/", DMP_NODE_MATCH_PREFIX, DMP_NODE_M_GET | DMP_NODE_M_POST | DMP_NODE_M_DELETE,
      dmp_node_http_get_record, dmp_node_http_begin_record, dmp_node_http_body_record,
      dmp_node_http_done_record},
+    {"/v1/records", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL, dmp_node_http_begin_batch,
+     dmp_node_http_body_batch, dmp_node_http_done_batch},
     {"/v1/registration/challenge", DMP_NODE_MATCH_RAW, DMP_NODE_M_GET, dmp_node_http_get_challenge,
      NULL, NULL, NULL},
     {"/v1/registration/confirm", DMP_NODE_MATCH_PATH, DMP_NODE_M_POST, NULL,

@@ -119,6 +119,7 @@ typedef struct dmp_node_rq {
     uint8_t *val; /* malloc'd copy of the value */
     dmp_node_change_t ch;
     dmp_node_txn_t txn;
+    struct dmp_node_http_batch *batch; /* POST /v1/records: its records and changes (owned) */
 } dmp_node_rq_t;
 
 typedef enum MHD_Result (*dmp_node_route_fn)(dmp_node_rq_t *r);
@@ -203,9 +204,18 @@ enum MHD_Result dmp_node_http_get_stats(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_get_metrics(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_get_index(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_get_record(dmp_node_rq_t *r);
+/* Record writes (reference §5.1) of `name`: open allows all; the operator token allows all;
+ * legacy denies everything else; multi-tenant asks the token store (owner/shared-pool scopes,
+ * the per-token bucket, one token a call). Returns 0 or the status to answer (401, 429). */
+unsigned dmp_node_http_write_auth(dmp_node_rq_t *r, const char *name, size_t name_len);
 enum MHD_Result dmp_node_http_begin_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_body_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r);
+/* http_batch.c: POST /v1/records, several records in one all-or-nothing write */
+enum MHD_Result dmp_node_http_begin_batch(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_body_batch(dmp_node_rq_t *r);
+enum MHD_Result dmp_node_http_done_batch(dmp_node_rq_t *r);
+void dmp_node_http_batch_free(dmp_node_rq_t *r);
 /* the /v1/sync routes (http_sync.c), answered by the cluster engine */
 enum MHD_Result dmp_node_http_get_sync(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_begin_sync(dmp_node_rq_t *r);

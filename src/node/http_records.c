@@ -55,10 +55,7 @@ enum MHD_Result dmp_node_http_get_record(dmp_node_rq_t *r)
         r, status, dmp_node_http_dumps(json_pack("{s:o,s:o}", "name", nm, "values", cc.arr)));
 }
 
-/* Record writes (reference §5.1): open allows all; the operator token allows all; legacy
- * denies everything else; multi-tenant asks the token store (owner/shared-pool scopes, the
- * per-token bucket). Returns 0 or the status to answer (401, 429). */
-static unsigned write_auth(dmp_node_rq_t *r)
+unsigned dmp_node_http_write_auth(dmp_node_rq_t *r, const char *name, size_t name_len)
 {
     const dmp_node_config_t *cfg = r->h->env.cfg;
     if (cfg->auth_mode == DMP_NODE_AUTH_OPEN)
@@ -71,8 +68,8 @@ static unsigned write_auth(dmp_node_rq_t *r)
     const char *tok = strncmp(a, "Bearer ", 7) == 0 ? a + 7 : "";
     char remote[64];
     dmp_node_http_remote(r, remote, sizeof(remote));
-    dmp_node_authz_t v = dmp_node_tokens_authorize(r->h->env.tokens, tok, strlen(tok), r->name,
-                                                   r->name_len, remote, r->is_delete);
+    dmp_node_authz_t v = dmp_node_tokens_authorize(r->h->env.tokens, tok, strlen(tok), name,
+                                                   name_len, remote, r->is_delete);
     DMP_STAT_INC(r->h->env.st, token_auth[v <= 2 ? v : 1]);
     switch (v) {
     case DMP_NODE_AUTHZ_OK:
@@ -96,7 +93,7 @@ enum MHD_Result dmp_node_http_begin_record(dmp_node_rq_t *r)
         r->name[0] = 0;
     if (!dmp_node_http_rate_ok(r))
         return dmp_node_http_send_err(r, 429, "rate limit exceeded");
-    unsigned st = write_auth(r);
+    unsigned st = dmp_node_http_write_auth(r, r->name, r->name_len);
     if (st == 429)
         return dmp_node_http_send_err(r, 429, "per-token rate limit exceeded");
     if (st)

@@ -131,6 +131,27 @@ typedef struct {
  * in msg. An empty body is {}. */
 int dmp_node_post_parse(const dmp_node_config_t *cfg, const uint8_t *body, size_t len,
                         dmp_node_post_t *out, char *msg, size_t msgcap);
+/* A batch publish (POST /v1/records): {"records": [{"name": .., "value": .., "ttl": ..}, ...]},
+ * 1..DMP_NODE_BATCH_MAX records, each with a name that passes dmp_node_name_valid and the single
+ * POST's value and TTL rules. The node writes a batch as one transaction: all or nothing. */
+#define DMP_NODE_BATCH_MAX 64u
+typedef struct {
+    char name[256]; /* as given, NUL-terminated */
+    size_t name_len;
+    uint8_t *value; /* malloc'd */
+    size_t value_len;
+    uint32_t ttl;
+} dmp_node_batch_rec_t;
+typedef struct {
+    dmp_node_batch_rec_t *recs;
+    size_t n;
+} dmp_node_batch_t;
+/* Returns 0 with out filled (free it with dmp_node_batch_free), or the HTTP status (400; 413 for
+ * more than DMP_NODE_BATCH_MAX records; 500) with a message in msg and, when one record is at
+ * fault, its index in *bad_index (else SIZE_MAX); out is then empty. */
+int dmp_node_batch_parse(const dmp_node_config_t *cfg, const uint8_t *body, size_t len,
+                         dmp_node_batch_t *out, size_t *bad_index, char *msg, size_t msgcap);
+void dmp_node_batch_free(dmp_node_batch_t *b);
 /* DELETE body: empty = delete all (*value NULL); {"value": "<safe str>"} = that value
  * (malloc'd, caller frees); {"value": null} or {} = all. Anything else is 400 ("invalid body" for
  * malformed / non-object JSON, "invalid record value" for a bad value) and deletes nothing. */

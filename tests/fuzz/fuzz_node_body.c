@@ -1,5 +1,7 @@
-/* libFuzzer: HTTP request bodies of POST/DELETE /v1/records/{name} (dmp_node_post_parse,
- * dmp_node_delete_parse). Checks: never crash, a 0 result gives a value within the caps. */
+/* libFuzzer: HTTP request bodies of POST/DELETE /v1/records/{name} and of the batch POST
+ * /v1/records (dmp_node_post_parse, dmp_node_delete_parse, dmp_node_batch_parse). Checks: never
+ * crash, a 0 result gives values within the caps and valid names, an error returns nothing. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +27,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!dmp_node_value_safe(v, vl))
             abort();
         free(v);
+    }
+    dmp_node_batch_t b;
+    size_t bi = 0;
+    int st = dmp_node_batch_parse(&c, data, size, &b, &bi, msg, sizeof(msg));
+    if (st == 0) {
+        if (b.n == 0 || b.n > DMP_NODE_BATCH_MAX)
+            abort();
+        for (size_t i = 0; i < b.n; i++)
+            if (b.recs[i].value_len > c.max_value_bytes || b.recs[i].ttl == 0 ||
+                b.recs[i].ttl > c.max_ttl || b.recs[i].name_len != strlen(b.recs[i].name) ||
+                !dmp_node_name_valid(b.recs[i].name, b.recs[i].name_len))
+                abort();
+        dmp_node_batch_free(&b);
+    } else if (b.recs || b.n || (bi != SIZE_MAX && bi >= DMP_NODE_BATCH_MAX)) {
+        abort();
     }
     return 0;
 }

@@ -1,12 +1,13 @@
 # Integration tests for dnsmeshd: real processes on ephemeral loopback ports, temporary stores.
 if(TARGET dnsmeshd)
   # test_node_integ_<part> (ctest node_integration_<part>), sharing integ_node.c: answers and
-  # expiry on one node (dns), the HTTP API's refusals (http), tests with their own node (own).
-  foreach(_part dns http own)
+  # expiry on one node (dns), the HTTP API's refusals (http), tests with their own node (own),
+  # the batch publish POST /v1/records (batch).
+  foreach(_part dns http own batch)
     add_executable(test_node_integ_${_part} ${CMAKE_CURRENT_LIST_DIR}/itest.c
                    ${CMAKE_CURRENT_LIST_DIR}/integ_node.c
                    ${CMAKE_CURRENT_LIST_DIR}/test_node_integ_${_part}.c)
-    target_link_libraries(test_node_integ_${_part} PRIVATE PkgConfig::CMOCKA PkgConfig::LDNS
+    target_link_libraries(test_node_integ_${_part} PRIVATE PkgConfig::CMOCKA PkgConfig::LDNS PkgConfig::JANSSON
                           dmp_dns dmp_client Threads::Threads)
     add_test(NAME node_integration_${_part} COMMAND test_node_integ_${_part}
                                                      $<TARGET_FILE:dnsmeshd>)

@@ -258,6 +258,51 @@ static void t_ceremony_and_scopes(void **state)
     itest_node_cleanup(&n);
 }
 
+static int batch_tok(const itest_node_t *n, const char *tok, const char *body)
+{
+    char hdr[200];
+    if (tok)
+        snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", tok);
+    return http(n, "POST", "/v1/records", tok ? hdr : NULL, body);
+}
+
+/* The batch publish (POST /v1/records) asks the token store about every name: a batch reaching
+ * one name outside the token's scope is refused whole, naming that record. */
+static void t_batch_scopes(void **state)
+{
+    (void)state;
+    itest_node_t n;
+    assert_int_equal(itest_node_init(&n), 0);
+    assert_int_equal(itest_node_start(&n, g_env), 0);
+    kp_t a;
+    crypto_sign_keypair(a.pk, a.sk);
+    char tok[64];
+    assert_int_equal(reg(&n, "dave@example.com", &a, tok), 200);
+    assert_int_equal(batch_tok(&n, tok,
+                               "{\"records\": [{\"name\": \"dmp.dave.example.com\", \"value\": "
+                               "\"id\"}, {\"name\": \"slot-2.mb-0123456789ab.example.com\", "
+                               "\"value\": \"m\"}]}"),
+                     201);
+    assert_string_equal(g_body, "{\"ok\": true, \"stored\": 2}");
+    assert_int_equal(dns_answers(&n, "dmp.dave.example.com"), 1);
+    assert_int_equal(dns_answers(&n, "slot-2.mb-0123456789ab.example.com"), 1);
+    const char *foreign = "{\"records\": [{\"name\": \"dmp.dave.example.com\", \"value\": "
+                          "\"id2\"}, {\"name\": \"dmp.erin.example.com\", \"value\": \"x\"}]}";
+    assert_int_equal(batch_tok(&n, tok, foreign), 401);
+    assert_string_equal(g_body, "{\"error\": \"unauthorized\", \"index\": 1, \"name\": "
+                                "\"dmp.erin.example.com\"}");
+    assert_int_equal(values_at(&n, "dmp.dave.example.com"), 1);
+    assert_int_equal(values_at(&n, "dmp.erin.example.com"), 0);
+    assert_int_equal(batch_tok(&n, NULL, foreign), 401);
+    assert_int_equal(values_at(&n, "dmp.dave.example.com"), 1);
+    /* the operator token writes anywhere */
+    assert_int_equal(batch_tok(&n, OPTOK, foreign), 201);
+    assert_int_equal(values_at(&n, "dmp.dave.example.com"), 2);
+    assert_int_equal(values_at(&n, "dmp.erin.example.com"), 1);
+    assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
+    itest_node_cleanup(&n);
+}
+
 /* GET / with a hostile Host header: answered, and nothing of the header comes back unescaped. */
 static void t_landing_page(void **state)
 {
@@ -359,6 +404,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_ceremony_and_scopes),
         cmocka_unit_test(t_gates_and_limits),
+        cmocka_unit_test(t_batch_scopes),
         cmocka_unit_test(t_landing_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -281,13 +281,93 @@ static void t_record_path(void **state)
 }
 
 /* ---- bodies ---- */
-static void t_bodies(void **state)
+/* POST /v1/records: the records, each with its name and the single POST's rules; the index of
+ * the first bad one; nothing returned on error. */
+/* The caps the body tests check against: TTL 300 s, values of 10 bytes. */
+static dmp_node_config_t body_cfg(void)
 {
-    (void)state;
     dmp_node_config_t c;
     memset(&c, 0, sizeof(c));
     c.max_ttl = 300;
     c.max_value_bytes = 10;
+    return c;
+}
+
+static void t_batch_body(void **state)
+{
+    (void)state;
+    dmp_node_config_t c = body_cfg();
+    dmp_node_batch_t b;
+    size_t bi = 0;
+    char msg[160];
+#define BP(s) dmp_node_batch_parse(&c, (const uint8_t *)(s), strlen(s), &b, &bi, msg, sizeof(msg))
+    assert_int_equal(BP("{\"records\": [{\"name\": \"A.mesh.test.\", \"value\": \"abc\"}, "
+                        "{\"name\": \"b.mesh.test\", \"value\": \"\", \"ttl\": 7}]}"),
+                     0);
+    assert_int_equal(b.n, 2);
+    assert_string_equal(b.recs[0].name, "A.mesh.test.");
+    assert_int_equal(b.recs[0].name_len, 12);
+    assert_int_equal(b.recs[0].ttl, 300);
+    assert_memory_equal(b.recs[0].value, "abc", 3);
+    assert_int_equal(b.recs[1].value_len, 0);
+    assert_int_equal(b.recs[1].ttl, 7);
+    dmp_node_batch_free(&b);
+    assert_null(b.recs);
+    const char *bad[][3] = {
+        {"", "invalid body", "-"},
+        {"[1]", "invalid body", "-"},
+        {"{}", "records (a non-empty list) required", "-"},
+        {"{\"records\": {}}", "records (a non-empty list) required", "-"},
+        {"{\"records\": []}", "records (a non-empty list) required", "-"},
+        {"{\"records\": [{\"name\": \"a.b\", \"value\": \"x\"}, 3]}",
+         "each record must be an object", "1"},
+        {"{\"records\": [{\"value\": \"x\"}]}", "name (str) required", "0"},
+        {"{\"records\": [{\"name\": 5, \"value\": \"x\"}]}", "name (str) required", "0"},
+        {"{\"records\": [{\"name\": \"a..b\", \"value\": \"x\"}]}", "invalid record name", "0"},
+        {"{\"records\": [{\"name\": \"a.b\", \"value\": \"x\"}, {\"name\": \"a.b\"}]}",
+         "value (str) and ttl (int > 0) required", "1"},
+        {"{\"records\": [{\"name\": \"a.b\", \"value\": \"x\", \"ttl\": 301}]}",
+         "ttl exceeds cap of 300s", "0"},
+        {"{\"records\": [{\"name\": \"a.b\", \"value\": \"x\", \"ttl\": true}]}",
+         "value (str) and ttl (int > 0) required", "0"},
+        {"{\"records\": [{\"name\": \"a.b\", \"value\": \"01234567890\"}]}",
+         "value exceeds cap of 10 bytes", "0"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(BP(bad[i][0]), 400);
+        assert_string_equal(msg, bad[i][1]);
+        if (bad[i][2][0] == '-')
+            assert_true(bi == SIZE_MAX);
+        else
+            assert_int_equal(bi, (size_t)(bad[i][2][0] - '0'));
+        assert_null(b.recs);
+        assert_int_equal(b.n, 0);
+    }
+    /* a name of 254 bytes or more is refused, not truncated */
+    char body[2048];
+    char longname[300];
+    memset(longname, 'a', sizeof(longname));
+    for (size_t i = 63; i < sizeof(longname); i += 64)
+        longname[i] = '.';
+    longname[299] = 0;
+    snprintf(body, sizeof(body), "{\"records\": [{\"name\": \"%s\", \"value\": \"x\"}]}", longname);
+    assert_int_equal(BP(body), 400);
+    assert_string_equal(msg, "invalid record name");
+    /* at most DMP_NODE_BATCH_MAX records: 413 before any is looked at */
+    size_t off = (size_t)snprintf(body, sizeof(body), "{\"records\": [");
+    for (unsigned i = 0; i <= DMP_NODE_BATCH_MAX; i++)
+        off += (size_t)snprintf(body + off, sizeof(body) - off, "%s1", i ? "," : "");
+    snprintf(body + off, sizeof(body) - off, "]}");
+    assert_int_equal(BP(body), 413);
+    assert_string_equal(msg, "at most 64 records per request");
+    assert_true(bi == SIZE_MAX);
+#undef BP
+}
+
+static void t_bodies(void **state)
+{
+    (void)state;
+    dmp_node_config_t c = body_cfg();
     dmp_node_post_t p;
     char msg[160];
 #define PP(s) dmp_node_post_parse(&c, (const uint8_t *)(s), strlen(s), &p, msg, sizeof(msg))
@@ -514,11 +594,11 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
     return remove(p);
 }
 
-/* The syncer completes a transaction only after a sync, and after a sync that carried 30
- * transactions the next one starts at least 10 ms later (the gap rule's cap). */
-static void t_syncer_gap_after_a_full_sync(void **state)
+/* Hands the syncer `ntx` transactions of `per` changes each in one chain, waits until they are
+ * complete (each after a sync), then one more transaction, and returns how long after the
+ * start of the sync that carried the chain the next sync started. */
+static int64_t syncer_next_gap(int ntx, size_t per)
 {
-    (void)state;
     char dir[] = "/tmp/dmp_syncgap_XXXXXX";
     assert_non_null(mkdtemp(dir));
     dmp_store_opts_t o = {.path = dir, .create_if_missing = true};
@@ -527,44 +607,71 @@ static void t_syncer_gap_after_a_full_sync(void **state)
     assert_int_equal(dmp_store_open(&o, &st, err, sizeof(err)), 0);
     dmp_node_syncer_t sy;
     assert_int_equal(dmp_node_syncer_start(&sy, st), 0);
-    enum { N = 30 };
-    dmp_node_txn_t tx[N + 1];
-    gap_txn_ctx_t cx[N + 1];
+    enum { MAXTX = 31 };
+    assert_true(ntx + 1 <= MAXTX);
+    dmp_node_txn_t tx[MAXTX];
+    gap_txn_ctx_t cx[MAXTX];
     memset(tx, 0, sizeof(tx));
     memset(cx, 0, sizeof(cx));
-    for (int i = 0; i <= N; i++) {
+    for (int i = 0; i <= ntx; i++) {
         cx[i].sy = &sy;
         tx[i].ctx = &cx[i];
         tx[i].done = gap_done;
+        tx[i].n = i < ntx ? per : 1; /* the syncer reads only the count of the changes */
     }
-    for (int i = 0; i + 1 < N; i++)
+    for (int i = 0; i + 1 < ntx; i++)
         tx[i].next = &tx[i + 1];
-    dmp_node_syncer_defer(&sy, &tx[0], &tx[N - 1]);
-    for (int i = 0; i < N; i++) {
+    dmp_node_syncer_defer(&sy, &tx[0], &tx[ntx - 1]);
+    for (int i = 0; i < ntx; i++) {
         wait_done(&cx[i]);
         assert_true(cx[i].syncs_at_done >= 1);
     }
-    int64_t first = cx[N - 1].start_at_done;
-    /* carried all 30 when the sync thread took them in one chain, as it does here */
+    int64_t first = cx[ntx - 1].start_at_done;
+    /* carried the whole chain when the sync thread took it at once, as it does here */
     assert_int_equal(cx[0].start_at_done, first);
-    dmp_node_syncer_defer(&sy, &tx[N], &tx[N]);
-    wait_done(&cx[N]);
-    assert_true(cx[N].syncs_at_done >= 2);
-    assert_true(cx[N].start_at_done - first >= dmp_node_sync_gap_ns(N));
+    dmp_node_syncer_defer(&sy, &tx[ntx], &tx[ntx]);
+    wait_done(&cx[ntx]);
+    assert_true(cx[ntx].syncs_at_done >= 2);
+    int64_t gap = cx[ntx].start_at_done - first;
     dmp_node_syncer_stop(&sy);
     dmp_store_close(st);
     assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    return gap;
+}
+
+/* The syncer completes a transaction only after a sync, and after a sync that carried 30
+ * transactions the next one starts at least 10 ms later (the gap rule's cap). */
+static void t_syncer_gap_after_a_full_sync(void **state)
+{
+    (void)state;
+    assert_true(syncer_next_gap(30, 0) >= dmp_node_sync_gap_ns(30));
+}
+
+/* The gap counts records: one transaction of 30 changes (a batch publish) spaces the next sync
+ * as 30 single writes do, not as one. */
+static void t_syncer_gap_counts_records(void **state)
+{
+    (void)state;
+    assert_true(syncer_next_gap(1, 30) >= dmp_node_sync_gap_ns(30));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_config_defaults), cmocka_unit_test(t_config_env_and_flags),
-        cmocka_unit_test(t_config_errors),   cmocka_unit_test(t_loopback),
-        cmocka_unit_test(t_names_values),    cmocka_unit_test(t_record_path),
-        cmocka_unit_test(t_bodies),          cmocka_unit_test(t_ratelimit),
-        cmocka_unit_test(t_metrics_render),  cmocka_unit_test(t_docs_list_every_knob),
-        cmocka_unit_test(t_sync_gap_rule),   cmocka_unit_test(t_syncer_gap_after_a_full_sync),
+        cmocka_unit_test(t_config_defaults),
+        cmocka_unit_test(t_config_env_and_flags),
+        cmocka_unit_test(t_config_errors),
+        cmocka_unit_test(t_loopback),
+        cmocka_unit_test(t_names_values),
+        cmocka_unit_test(t_record_path),
+        cmocka_unit_test(t_bodies),
+        cmocka_unit_test(t_batch_body),
+        cmocka_unit_test(t_ratelimit),
+        cmocka_unit_test(t_metrics_render),
+        cmocka_unit_test(t_docs_list_every_knob),
+        cmocka_unit_test(t_sync_gap_rule),
+        cmocka_unit_test(t_syncer_gap_after_a_full_sync),
+        cmocka_unit_test(t_syncer_gap_counts_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -264,6 +264,49 @@ static void t_txn_exec(void **state)
     fix_close(&f);
 }
 
+/* A transaction of puts only (a batch publish) goes through the store's put batch: the same
+ * rows, counts and answers as the puts one by one, a value given twice stored once, and a
+ * failing check writes none of it. */
+static void t_txn_puts_only(void **state)
+{
+    (void)state;
+    fix_t f;
+    fix_open(&f);
+    dmp_node_change_t ch[5];
+    dmp_node_txn_t t = {.changes = ch, .cap = 3, .done = h_done, .ctx = &f.hk};
+    mk(&ch[0], DMP_NODE_CH_PUT, "x.test", "a");
+    mk(&ch[1], DMP_NODE_CH_PUT, "y.test", "b");
+    mk(&ch[2], DMP_NODE_CH_PUT, "x.test", "c");
+    mk(&ch[3], DMP_NODE_CH_PUT, "x.test", "a"); /* the same row twice: an indexed batch */
+    mk(&ch[4], DMP_NODE_CH_PUT, "z.test", "d");
+    t.n = 5;
+    dmp_node_txn_exec(&f.env, &t);
+    assert_int_equal(t.result, 0);
+    assert_int_equal(t.changed, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(ch[i].removed, 0);
+    assert_int_equal(f.hk.invalidated, 5);
+    assert_int_equal(count_at(f.ts.s, "x.test"), 2);
+    assert_int_equal(count_at(f.ts.s, "y.test"), 1);
+    assert_true(has(f.ts.s, "z.test", "d"));
+    uint64_t rc = 0;
+    assert_int_equal(dmp_store_record_count(f.ts.s, &rc), 0);
+    assert_int_equal(rc, 4);
+    /* x.test holds 2 of 3: two new values in one batch overflow it at the second */
+    mk(&ch[0], DMP_NODE_CH_PUT, "w.test", "e");
+    mk(&ch[1], DMP_NODE_CH_PUT, "x.test", "f");
+    mk(&ch[2], DMP_NODE_CH_PUT, "x.test", "g");
+    t.n = 3;
+    dmp_node_txn_exec(&f.env, &t);
+    assert_int_equal(t.result, DMP_EFULL);
+    assert_int_equal(t.failed, 2);
+    assert_false(has(f.ts.s, "w.test", "e"));
+    assert_false(has(f.ts.s, "x.test", "f"));
+    assert_int_equal(dmp_store_record_count(f.ts.s, &rc), 0);
+    assert_int_equal(rc, 4);
+    fix_close(&f);
+}
+
 /* the shard queue's window: a put after a quiet spell is written at the tick at once, the puts
  * after it wait until the window since that write has passed (or the batch bound) */
 static void t_write_queue_window(void **state)
@@ -625,15 +668,11 @@ static void t_write_queue_perf_off(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_change_set),
-        cmocka_unit_test(t_store_apply),
-        cmocka_unit_test(t_txn_exec),
-        cmocka_unit_test(t_write_queue),
-        cmocka_unit_test(t_write_queue_window),
-        cmocka_unit_test(t_neggen),
-        cmocka_unit_test(t_lookup),
-        cmocka_unit_test(t_answer_size),
-        cmocka_unit_test(t_write_queue_perf_off),
+        cmocka_unit_test(t_change_set),  cmocka_unit_test(t_store_apply),
+        cmocka_unit_test(t_txn_exec),    cmocka_unit_test(t_txn_puts_only),
+        cmocka_unit_test(t_write_queue), cmocka_unit_test(t_write_queue_window),
+        cmocka_unit_test(t_neggen),      cmocka_unit_test(t_lookup),
+        cmocka_unit_test(t_answer_size), cmocka_unit_test(t_write_queue_perf_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

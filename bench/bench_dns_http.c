@@ -1,5 +1,6 @@
 /* dnsmesh-bench load / writes: HTTP/1.1 keep-alive record writers for dnsmeshd's
- * POST /v1/records/{name} API, used by the DNS benchmarks.
+ * POST /v1/records/{name} API (or, with --batch K, K records per POST /v1/records), used by the
+ * DNS benchmarks.
  *
  *   load    posts every line of a JSON-lines file ({"name","value","ttl"}) as fast as the
  *           connections allow (or at --rate), for preloading a node before a query run;
@@ -7,7 +8,8 @@
  *           background write load of the "queries under writes" benchmark.
  *
  * One thread, --conns non-blocking connections, one request in flight per connection (no
- * pipelining). Requests are scheduled open-loop at --rate: request i is due at start + i/rate;
+ * pipelining). Requests are scheduled open-loop at --rate records/s: request i is due at
+ * start + i * batch / rate;
  * when every connection is busy the request goes out late and `behind` counts it. Latency runs
  * from the first byte written to the last byte of the response. */
 #include <errno.h>
@@ -25,47 +27,11 @@
 #include <jansson.h>
 
 #include "bench.h"
+#include "bench_dns_http.h"
 #include "bench_dns_util.h"
 #include "util/util.h"
 
-#define MAX_CONNS 256
-#define RESP_CAP 65536
-#define REQ_CAP 20000 /* request line + headers + a body of at most 16 KiB */
-
 enum { C_DOWN, C_CONNECTING, C_IDLE, C_SENDING, C_WAITING };
-
-/* One connection. Owns `req` (the request being written) and `resp` (bytes read so far). */
-typedef struct {
-    int fd;
-    int state;
-    int64_t t_start; /* first byte of the current request, or connect start */
-    char req[REQ_CAP];
-    size_t req_len, req_off;
-    char resp[RESP_CAP];
-    size_t resp_len;
-    uint64_t served; /* requests answered on this connection since it opened */
-    char *src;       /* load: the input line of the request in flight (malloc'd), or NULL */
-} conn_t;
-
-typedef struct {
-    bool writes; /* which subcommand */
-    const char *host;
-    int port;
-    const char *file;
-    const char *failed; /* load: write the lines that did not get a 2xx here */
-    const char *token;
-    const char *zone;
-    int64_t conns, max_requests, timeout_ms, value_bytes, ttl, cpu, seed;
-    double rate, duration;
-    bool json, quiet;
-} hopts_t;
-
-typedef struct {
-    uint64_t sent, done, ok, s4xx, s5xx, other, errors, timeouts, behind, reconnects, bad_lines;
-    uint64_t status[600];
-    dmpb_hist_t hist;
-    int64_t t_start, t_end;
-} hstats_t;
 
 static void usage(FILE *f, bool writes)
 {
@@ -86,13 +52,16 @@ static void usage(FILE *f, bool writes)
             "  --port N           HTTP port (required)\n"
             "  --token T          send 'Authorization: Bearer T'\n"
             "  --conns N          connections (default %s, max %d)\n"
-            "  --rate R           requests/s%s (default %s)\n"
+            "  --rate R           records/s%s (default %s)\n"
+            "  --batch K          K records per request, as one POST /v1/records (the node's\n"
+            "                     batch publish, all or nothing; 1..64, default 1: one\n"
+            "                     POST /v1/records/{name} per record); requests/s = R / K\n"
             "  --duration S       stop after S seconds (default %s, max 86400)\n"
             "  --max-requests N   stop after N requests (default %s)\n"
             "  --timeout-ms N     a request unanswered this long fails and its connection is\n"
             "                     reopened (default 10000)\n",
-            "16", MAX_CONNS, writes ? ", > 0" : ", 0 = as fast as possible", writes ? "2000" : "0",
-            writes ? "10" : "3600", writes ? "rate x duration" : "10000000");
+            "16", DMPB_HTTP_MAX_CONNS, writes ? ", > 0" : ", 0 = as fast as possible",
+            writes ? "2000" : "0", writes ? "10" : "3600", writes ? "rate x duration" : "10000000");
     if (writes)
         fprintf(f, "  --zone Z           zone of the generated names (default mesh.test)\n"
                    "  --ttl N            record TTL (default 300)\n"
@@ -105,7 +74,8 @@ static void usage(FILE *f, bool writes)
                "  --json             one JSON object instead of text\n"
                "  --quiet            no progress line on stderr\n"
                "\nPrints requests sent/answered, HTTP status counts, errors, timeouts, the\n"
-               "achieved rate, how many requests went out late, and latency p50/p99/p99.9.\n"
+               "achieved rate, how many requests went out late, and latency p50/p99/p99.9;\n"
+               "with --batch, also the records acknowledged and their rate.\n"
                "Exit 0 if every answered request got a 2xx and nothing failed, 1 otherwise,\n"
                "2 on bad arguments.\n");
 }
@@ -142,32 +112,34 @@ static int parse_zone(const char *opt, const char *v, void *dst)
     return 0;
 }
 
-static int parse_args(int argc, char **argv, bool writes, hopts_t *o)
+static int parse_args(int argc, char **argv, bool writes, dmpb_http_opts_t *o)
 {
-    *o = (hopts_t){.writes = writes,
-                   .host = "127.0.0.1",
-                   .port = -1,
-                   .zone = "mesh.test",
-                   .conns = 16,
-                   .max_requests = -1,
-                   .timeout_ms = 10000,
-                   .ttl = 300,
-                   .cpu = -1,
-                   .seed = -1,
-                   .rate = writes ? 2000 : 0,
-                   .duration = writes ? 10 : 3600};
+    *o = (dmpb_http_opts_t){.writes = writes,
+                            .host = "127.0.0.1",
+                            .port = -1,
+                            .zone = "mesh.test",
+                            .conns = 16,
+                            .max_requests = -1,
+                            .timeout_ms = 10000,
+                            .ttl = 300,
+                            .cpu = -1,
+                            .seed = -1,
+                            .batch = 1,
+                            .rate = writes ? 2000 : 0,
+                            .duration = writes ? 10 : 3600};
     dmpb_opt_t tab[] = {
         DMPB_FLAG("--json", &o->json),
         DMPB_FLAG("--quiet", &o->quiet),
         DMPB_STR("--server", &o->host),
         DMPB_INT("--port", &o->port, 1, 65535),
         DMPB_FN("--token", parse_token, &o->token),
-        DMPB_I64("--conns", &o->conns, 1, MAX_CONNS),
+        DMPB_I64("--conns", &o->conns, 1, DMPB_HTTP_MAX_CONNS),
         DMPB_DBL("--rate", &o->rate, 0, 1e7),
         DMPB_DBL("--duration", &o->duration, 0.01, 86400),
         DMPB_I64("--max-requests", &o->max_requests, 1, 1000000000LL),
         DMPB_I64("--timeout-ms", &o->timeout_ms, 1, 600000),
         DMPB_I64("--cpu", &o->cpu, 0, 1023),
+        DMPB_I64("--batch", &o->batch, 1, DMPB_HTTP_BATCH_MAX),
         /* writes only */
         DMPB_FN("--zone", parse_zone, &o->zone),
         DMPB_I64("--ttl", &o->ttl, 1, 86400),
@@ -197,6 +169,8 @@ static int parse_args(int argc, char **argv, bool writes, hopts_t *o)
         fprintf(stderr, "writes: --rate must be > 0\n");
         return -1;
     }
+    o->rec_rate = o->rate;
+    o->rate /= (double)o->batch;
     if (o->max_requests < 0) {
         if (writes) {
             double m = o->rate * o->duration;
@@ -208,132 +182,12 @@ static int parse_args(int argc, char **argv, bool writes, hopts_t *o)
     return 0;
 }
 
-/* --- request sources ------------------------------------------------------------------- */
-
-/* Yields request bodies. For `load` it owns the open file and a getline buffer; for `writes`
- * it owns the PRNG state and the run tag that keeps names unique across runs. */
-typedef struct {
-    FILE *f;
-    char *line;
-    size_t line_cap;
-    uint64_t lineno;
-    uint64_t rng;
-    uint64_t tag;
-    uint64_t n;
-} source_t;
-
-static int url_path(char *out, size_t cap, const char *name)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    int l = snprintf(out, cap, "/v1/records/");
-    if (l < 0)
-        return -1;
-    o = (size_t)l;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_';
-        if (o + 4 >= cap)
-            return -1;
-        if (plain) {
-            out[o++] = (char)*p;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[*p >> 4];
-            out[o++] = hex[*p & 15];
-        }
-    }
-    out[o] = 0;
-    return 0;
-}
-
-/* Writes the full HTTP request into c->req. Returns 0, 1 at end of input, -1 on a bad line
- * (already counted). */
-static int next_request(source_t *src, const hopts_t *o, conn_t *c, hstats_t *st)
-{
-    free(c->src);
-    c->src = NULL;
-    char name[300], path[1024];
-    char *body = NULL;
-    if (o->writes) {
-        /* A realistic chunk: checksum(8) + block(128) + parity(32) = 168 bytes, 224 base64. */
-        uint8_t wire[168];
-        for (size_t i = 0; i < sizeof(wire); i += 8) {
-            uint64_t r = dmpb_rand(&src->rng);
-            memcpy(wire + i, &r, 8);
-        }
-        char b64[240];
-        if (dmp_b64_encode(wire, sizeof(wire), b64, sizeof(b64)) < 0)
-            return -1;
-        snprintf(name, sizeof(name), "chunk-%04u-%012llx.%s", (unsigned)(src->n % 11),
-                 (unsigned long long)((src->tag + src->n / 11) & 0xffffffffffffULL), o->zone);
-        json_t *j =
-            json_pack("{s:s+, s:I}", "value", "v=dmp1;t=chunk;d=", b64, "ttl", (json_int_t)o->ttl);
-        body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        src->n++;
-        if (!body)
-            return -1;
-    } else {
-        for (;;) {
-            ssize_t l = getline(&src->line, &src->line_cap, src->f);
-            if (l < 0)
-                return 1;
-            src->lineno++;
-            if (l <= 1)
-                continue;
-            json_error_t err;
-            json_t *j = json_loadb(src->line, (size_t)l, 0, &err);
-            const char *nm = j ? json_string_value(json_object_get(j, "name")) : NULL;
-            json_t *val = j ? json_object_get(j, "value") : NULL;
-            json_t *ttl = j ? json_object_get(j, "ttl") : NULL;
-            if (!nm || !json_is_string(val) || (ttl && !json_is_integer(ttl)) ||
-                strlen(nm) >= sizeof(name)) {
-                if (st->bad_lines++ < 5)
-                    fprintf(stderr,
-                            "load: %s line %llu: need {\"name\": str, \"value\": str, "
-                            "\"ttl\": int}\n",
-                            o->file, (unsigned long long)src->lineno);
-                json_decref(j);
-                continue;
-            }
-            snprintf(name, sizeof(name), "%s", nm);
-            if (o->failed)
-                c->src = strndup(src->line, (size_t)l);
-            json_t *b = json_pack("{s:O, s:I}", "value", val, "ttl",
-                                  (json_int_t)(ttl ? json_integer_value(ttl) : 300));
-            body = b ? json_dumps(b, JSON_COMPACT) : NULL;
-            json_decref(b);
-            json_decref(j);
-            if (!body)
-                return -1;
-            break;
-        }
-    }
-    size_t blen = strlen(body);
-    int l = -1;
-    if (url_path(path, sizeof(path), name) == 0)
-        l = snprintf(c->req, sizeof(c->req),
-                     "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n%s%s%s\r\n%s",
-                     path, o->host, o->port, blen, o->token ? "Authorization: Bearer " : "",
-                     o->token ? o->token : "", o->token ? "\r\n" : "", body);
-    free(body);
-    if (l < 0 || (size_t)l >= sizeof(c->req)) {
-        st->bad_lines++;
-        return -1;
-    }
-    c->req_len = (size_t)l;
-    c->req_off = 0;
-    return 0;
-}
-
 /* --- connections ------------------------------------------------------------------------ */
 
 static FILE *g_failed; /* load --failed: lines whose request did not get a 2xx */
 
 /* The request in flight on c did not get a 2xx: keep its input line for --failed. */
-static void req_failed(conn_t *c)
+static void req_failed(dmpb_http_conn_t *c)
 {
     if (g_failed && c->src) {
         fputs(c->src, g_failed);
@@ -344,7 +198,7 @@ static void req_failed(conn_t *c)
     c->src = NULL;
 }
 
-static void conn_close(conn_t *c)
+static void conn_close(dmpb_http_conn_t *c)
 {
     if (c->state == C_SENDING || c->state == C_WAITING)
         req_failed(c); /* closed with a request in flight: it failed */
@@ -355,7 +209,7 @@ static void conn_close(conn_t *c)
     c->resp_len = 0;
 }
 
-static int conn_open(conn_t *c, const struct sockaddr_storage *ss, socklen_t sslen)
+static int conn_open(dmpb_http_conn_t *c, const struct sockaddr_storage *ss, socklen_t sslen)
 {
     c->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
@@ -379,12 +233,12 @@ static int conn_open(conn_t *c, const struct sockaddr_storage *ss, socklen_t ssl
 
 /* Looks for one complete response in c->resp. Returns 1 and sets *status / *close_after when
  * complete, 0 when more bytes are needed, -1 when the bytes are not an HTTP response. */
-static int parse_response(conn_t *c, int *status, bool *close_after)
+static int parse_response(dmpb_http_conn_t *c, int *status, bool *close_after)
 {
-    c->resp[c->resp_len < RESP_CAP ? c->resp_len : RESP_CAP - 1] = 0;
+    c->resp[c->resp_len < DMPB_HTTP_RESP_CAP ? c->resp_len : DMPB_HTTP_RESP_CAP - 1] = 0;
     char *hend = strstr(c->resp, "\r\n\r\n");
     if (!hend)
-        return c->resp_len >= RESP_CAP - 1 ? -1 : 0;
+        return c->resp_len >= DMPB_HTTP_RESP_CAP - 1 ? -1 : 0;
     if (strncmp(c->resp, "HTTP/1.", 7) != 0 || c->resp_len < 12)
         return -1;
     int64_t code;
@@ -403,7 +257,7 @@ static int parse_response(conn_t *c, int *status, bool *close_after)
             for (char *q = h + 15; *q && *q != '\r' && k < sizeof(num) - 1; q++)
                 num[k++] = *q;
             num[k] = 0;
-            if (dmp_parse_i64(num, 0, RESP_CAP, &clen) != 0)
+            if (dmp_parse_i64(num, 0, DMPB_HTTP_RESP_CAP, &clen) != 0)
                 return -1;
         } else if (strncasecmp(h, "transfer-encoding:", 18) == 0) {
             chunked = strstr(h, "chunked") != NULL && strstr(h, "chunked") < strstr(h, "\r\n");
@@ -429,7 +283,7 @@ static int parse_response(conn_t *c, int *status, bool *close_after)
     return c->resp_len >= hlen + (size_t)clen ? 1 : 0;
 }
 
-static void record_status(hstats_t *st, int status, int64_t lat)
+static void record_status(dmpb_http_stats_t *st, int status, int64_t lat)
 {
     st->done++;
     st->status[status]++;
@@ -444,7 +298,7 @@ static void record_status(hstats_t *st, int status, int64_t lat)
     dmpb_hist_add(&st->hist, lat > 0 ? (uint64_t)lat : 0);
 }
 
-static void report(const hopts_t *o, const hstats_t *st)
+static void report(const dmpb_http_opts_t *o, const dmpb_http_stats_t *st)
 {
     double secs = (double)(st->t_end - st->t_start) / 1e9;
     double rate = secs > 0 ? (double)st->done / secs : 0;
@@ -468,6 +322,10 @@ static void report(const hopts_t *o, const hstats_t *st)
             (json_int_t)st->reconnects, "bad_lines", (json_int_t)st->bad_lines, "status", codes,
             "rate", rate, "target_rate", o->rate, "p50_ms", (double)p50 / 1e6, "p99_ms",
             (double)p99 / 1e6, "p999_ms", (double)p999 / 1e6, "max_ms", (double)st->hist.max / 1e6);
+        if (j) {
+            json_object_set_new(j, "batch", json_integer((json_int_t)o->batch));
+            json_object_set_new(j, "records_ok", json_integer((json_int_t)st->records_ok));
+        }
         char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (s)
             printf("%s\n", s);
@@ -493,20 +351,25 @@ static void report(const hopts_t *o, const hstats_t *st)
                (unsigned long long)st->behind);
     else
         printf("rate %.0f/s\n", rate);
+    if (o->batch > 1)
+        printf("batches of %d records: %llu records acknowledged, %.0f records/s (target "
+               "%.0f/s)\n",
+               (int)o->batch, (unsigned long long)st->records_ok,
+               secs > 0 ? (double)st->records_ok / secs : 0.0, o->rec_rate);
     printf("latency_ms p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", (double)p50 / 1e6,
            (double)p99 / 1e6, (double)p999 / 1e6, (double)st->hist.max / 1e6);
 }
 
 static int http_main(int argc, char **argv, bool writes)
 {
-    hopts_t o;
+    dmpb_http_opts_t o;
     if (parse_args(argc, argv, writes, &o) != 0)
         return 2;
     struct sockaddr_storage ss;
     socklen_t sslen;
     if (dmpb_loopback_addr(o.host, o.port, &ss, &sslen) != 0)
         return 2;
-    source_t src = {0};
+    dmpb_http_source_t src = {0};
     if (!writes) {
         src.f = fopen(o.file, "r");
         if (!src.f) {
@@ -532,8 +395,8 @@ static int http_main(int argc, char **argv, bool writes)
     }
     dmpb_catch_signals();
     int n = (int)o.conns;
-    conn_t *cs = calloc((size_t)n, sizeof(*cs));
-    hstats_t *st = calloc(1, sizeof(*st));
+    dmpb_http_conn_t *cs = calloc((size_t)n, sizeof(*cs));
+    dmpb_http_stats_t *st = calloc(1, sizeof(*st));
     struct pollfd *pfd = calloc((size_t)n, sizeof(*pfd));
     int ret = 1;
     if (!cs || !st || !pfd) {
@@ -569,7 +432,7 @@ static int http_main(int argc, char **argv, bool writes)
         /* Start requests that are due on idle connections. */
         int64_t next_due = now + 10000000LL;
         for (int i = 0; i < n && can_start; i++) {
-            conn_t *c = &cs[i];
+            dmpb_http_conn_t *c = &cs[i];
             if (c->state == C_DOWN) {
                 if (conn_open(c, &ss, sslen) != 0) {
                     st->errors++;
@@ -589,7 +452,7 @@ static int http_main(int argc, char **argv, bool writes)
                 if (now - due > 10000000LL) /* more than 10 ms behind schedule */
                     st->behind++;
             }
-            int r = next_request(&src, &o, c, st);
+            int r = dmpb_http_next_request(&src, &o, c, st);
             if (r == 1) {
                 eof = true;
                 break;
@@ -605,7 +468,7 @@ static int http_main(int argc, char **argv, bool writes)
         }
         /* Push pending bytes. */
         for (int i = 0; i < n; i++) {
-            conn_t *c = &cs[i];
+            dmpb_http_conn_t *c = &cs[i];
             if (c->state != C_SENDING)
                 continue;
             ssize_t w = send(c->fd, c->req + c->req_off, c->req_len - c->req_off, MSG_NOSIGNAL);
@@ -628,7 +491,7 @@ static int http_main(int argc, char **argv, bool writes)
             wait_ns = 10000000LL;
         struct timespec wait_ts = {.tv_sec = 0, .tv_nsec = (long)wait_ns};
         for (int i = 0; i < n; i++) {
-            conn_t *c = &cs[i];
+            dmpb_http_conn_t *c = &cs[i];
             pfd[i].fd = c->fd;
             pfd[i].revents = 0;
             pfd[i].events = c->state == C_CONNECTING || c->state == C_SENDING ? POLLOUT
@@ -640,7 +503,7 @@ static int http_main(int argc, char **argv, bool writes)
         (void)ppoll(pfd, (nfds_t)n, &wait_ts, NULL);
         now = dmpb_now_ns();
         for (int i = 0; i < n; i++) {
-            conn_t *c = &cs[i];
+            dmpb_http_conn_t *c = &cs[i];
             if (c->state == C_CONNECTING && (pfd[i].revents & (POLLOUT | POLLERR | POLLHUP))) {
                 int err = 0;
                 socklen_t el = sizeof(err);
@@ -659,7 +522,8 @@ static int http_main(int argc, char **argv, bool writes)
                 continue;
             }
             if (c->state == C_WAITING && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) {
-                ssize_t r = recv(c->fd, c->resp + c->resp_len, RESP_CAP - 1 - c->resp_len, 0);
+                ssize_t r =
+                    recv(c->fd, c->resp + c->resp_len, DMPB_HTTP_RESP_CAP - 1 - c->resp_len, 0);
                 int status = 0;
                 bool close_after = false;
                 if (r > 0) {
@@ -667,6 +531,8 @@ static int http_main(int argc, char **argv, bool writes)
                     int pr = parse_response(c, &status, &close_after);
                     if (pr == 1) {
                         record_status(st, status, now - c->t_start);
+                        if (status >= 200 && status < 300)
+                            st->records_ok += c->nrec;
                         if (status < 200 || status >= 300)
                             req_failed(c);
                         free(c->src);
@@ -687,6 +553,8 @@ static int http_main(int argc, char **argv, bool writes)
                     if (parse_response(c, &status, &close_after) >= 0 && status > 0 &&
                         c->resp_len > 0) {
                         record_status(st, status, now - c->t_start);
+                        if (status >= 200 && status < 300)
+                            st->records_ok += c->nrec;
                         if (status < 200 || status >= 300)
                             req_failed(c);
                         free(c->src);

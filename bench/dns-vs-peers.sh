@@ -8,7 +8,8 @@
 # others are frozen with SIGSTOP (and thawed with SIGCONT) so they cannot take CPU from it.
 #
 #   bench/dns-vs-peers.sh [--build DIR] [--records N] [--runs R] [--duration S] [--no-writes]
-#                         [--write-rate W] [--write-conns N] [--write-names K] [--only LIST]
+#                         [--write-rate W] [--write-conns N] [--write-batch K]
+#                         [--write-names K] [--only LIST]
 #                         [--rss] [--rss-records N] [--keep] [--rates LIST] [--no-dnsperf]
 #                         [--one-pass] [--out DIR]
 #
@@ -28,6 +29,9 @@ WRITE_RATE=2000
 # writer connections: with 16, ~8 ms of write latency under query saturation already made the
 # writer late (the node allows 64 per address here, DMP_HTTP_MAX_PER_IP)
 WRITE_CONNS=64
+# records per HTTP request of the writer: 1 = POST /v1/records/{name} per record; K > 1 = the
+# batch publish POST /v1/records with K records (a DMP message's chunks and manifest are ~5-12)
+WRITE_BATCH=1
 # queried: the writes re-publish the served records (names being queried, so each write
 # invalidates a cached answer; the answers stay right for the checking generator); new: fresh
 # chunk names nobody queries (dnsmesh-bench writes)
@@ -68,6 +72,9 @@ and how many writes went out late.
   --tcp              also compare the servers over TCP (4 pipelining connections)
   --write-rate W     writes/s for that benchmark (default 2000, 1..50000)
   --write-conns N    the writer's connections (default 64, 1..64: the node's per-address cap)
+  --write-batch K    records per write request (default 1: POST /v1/records/{name} per
+                     record; 2..64: the batch publish POST /v1/records, K records a request,
+                     as a client publishing a whole message would); --write-rate stays records/s
   --write-names K    queried (default): the writes re-publish the served records, so they
                      touch names being queried and invalidate their cached answers; new:
                      fresh chunk names (\`dnsmesh-bench writes\`) that no query asks for
@@ -106,6 +113,7 @@ while [[ $# -gt 0 ]]; do
     --duration) [[ $# -ge 2 ]] || die "--duration needs a value"; int_arg "$1" "$2" 1 60; DURATION=$((10#$2)); shift 2 ;;
     --write-rate) [[ $# -ge 2 ]] || die "--write-rate needs a value"; int_arg "$1" "$2" 1 50000; WRITE_RATE=$((10#$2)); shift 2 ;;
     --write-conns) [[ $# -ge 2 ]] || die "--write-conns needs a value"; int_arg "$1" "$2" 1 64; WRITE_CONNS=$((10#$2)); shift 2 ;;
+    --write-batch) [[ $# -ge 2 ]] || die "--write-batch needs a value"; int_arg "$1" "$2" 1 64; WRITE_BATCH=$((10#$2)); shift 2 ;;
     --write-names) [[ $# -ge 2 && ( $2 == queried || $2 == new ) ]] || die "--write-names: queried or new"; WRITE_NAMES=$2; shift 2 ;;
     --only) [[ $# -ge 2 ]] || die "--only needs a value"; ONLY="$2"; shift 2 ;;
     --no-writes) WRITES=0; shift ;;
@@ -640,13 +648,14 @@ fi
 
 # --- queries under writes (dnsmeshd) ------------------------------------------------------
 if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
-    echo "== dnsmeshd queries under $WRITE_RATE writes/s ($WRITE_NAMES names, $WRITE_CONNS connections): $RUNS pairs (baseline, then with writes)"
+    echo "== dnsmeshd queries under $WRITE_RATE writes/s ($WRITE_NAMES names, $WRITE_CONNS connections, $WRITE_BATCH record(s) per request): $RUNS pairs (baseline, then with writes)"
     only_run dnsmeshd
     c0=$(cpu_ticks "${PID[dnsmeshd]}")
     taskset -c "$GEN_CPU" "$BENCH" writes --port "${PORT[dnsmeshd_http]}" --rate "$WRITE_RATE" \
-        --duration "$DURATION" --conns "$WRITE_CONNS" --seed 0 --json --quiet >"$WORK/writes-alone.json" || true
+        --batch "$WRITE_BATCH" --duration "$DURATION" --conns "$WRITE_CONNS" --seed 0 --json --quiet \
+        >"$WORK/writes-alone.json" || true
     c1=$(cpu_ticks "${PID[dnsmeshd]}")
-    python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); c=float(sys.argv[2]); print("  writes alone: %.0f/s for %.1f s, 2xx %d/%d, dnsmeshd CPU %.2f s = %.0f us per write" % (w["rate"], w["duration_s"], w["ok"], w["answered"], c, 1e6 * c / max(1, w["answered"])))' \
+    python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); c=float(sys.argv[2]); n=w.get("records_ok", w["ok"]); print("  writes alone: %.0f records/s for %.1f s, 2xx %d/%d requests, dnsmeshd CPU %.2f s = %.0f us per record" % (n / w["duration_s"], w["duration_s"], w["ok"], w["answered"], c, 1e6 * c / max(1, n)))' \
         "$WORK/writes-alone.json" "$(((c1 - c0) * 1000 / CLK_TCK))e-3" || true
     for ((r = 1; r <= RUNS; r++)); do
         thread_snap "${PID[dnsmeshd]}" >"$WORK/threads-base-$r.0"
@@ -654,11 +663,13 @@ if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
         thread_snap "${PID[dnsmeshd]}" >"$WORK/threads-base-$r.1"
         if [[ $WRITE_NAMES == queried ]]; then
             taskset -c "$GEN_CPU" "$BENCH" load --port "${PORT[dnsmeshd_http]}" --file "$RECS" \
-                --rate "$WRITE_RATE" --duration $((DURATION + 2)) --conns "$WRITE_CONNS" --json \
+                --rate "$WRITE_RATE" --batch "$WRITE_BATCH" --duration $((DURATION + 2)) \
+                --conns "$WRITE_CONNS" --json \
                 --quiet >"$WORK/writes-$r.json" &
         else
             taskset -c "$GEN_CPU" "$BENCH" writes --port "${PORT[dnsmeshd_http]}" --rate "$WRITE_RATE" \
-                --duration $((DURATION + 2)) --conns "$WRITE_CONNS" --seed "$r" --json --quiet >"$WORK/writes-$r.json" &
+                --batch "$WRITE_BATCH" --duration $((DURATION + 2)) --conns "$WRITE_CONNS" --seed "$r" \
+                --json --quiet >"$WORK/writes-$r.json" &
         fi
         wpid=$!
         sleep 1
@@ -674,10 +685,14 @@ if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
         [[ -z $ppid ]] || wait "$ppid" || true
     done
     thaw_all
-    python3 - "$WORK" "$RUNS" "$WRITE_RATE" "$CLK_TCK" "$DURATION" <<'EOF'
+    python3 - "$WORK" "$RUNS" "$WRITE_RATE" "$CLK_TCK" "$DURATION" "$WRITE_BATCH" <<'EOF'
 import json, statistics, sys
 work, runs, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 duration = float(sys.argv[5])
+batch = int(sys.argv[6])
+def recs_per_s(w):
+    # records acknowledged per second (the writer's "rate" counts requests)
+    return w.get("records_ok", w["ok"]) / w["duration_s"] if w["duration_s"] else 0.0
 def get(p):
     try:
         return json.load(open(p))
@@ -694,9 +709,9 @@ for r, (b0, l0, w0) in enumerate(zip(base, load, wr), 1):
         continue
     d = 100.0 * (b0["qps"] - l0["qps"]) / b0["qps"] if b0["qps"] else 0.0
     pair_drops.append(d)
-    short = w0 is not None and w0["rate"] < 0.95 * rate
+    short = w0 is not None and w0["rate"] * batch < 0.95 * rate
     print("  pair %d: baseline %.0f q/s, under writes %.0f q/s, drop %.1f%%, writer %s/s%s"
-          % (r, b0["qps"], l0["qps"], d, "%.0f" % w0["rate"] if w0 else "?",
+          % (r, b0["qps"], l0["qps"], d, "%.0f" % (w0["rate"] * batch) if w0 else "?",
              "  (writer short of its rate: this pair's drop is suspect)" if short else ""))
 base = [b["qps"] for b in base if b]
 load = [l for l in load if l]
@@ -730,7 +745,7 @@ if cpu_s("base") < 0.9 * duration:
           % (100.0 * cpu_s("base") / duration))
 if wr:
     print("  writes achieved %.0f/s of %.0f (median), 2xx %d / %d answered, errors %d, timeouts %d, "
-          "p50 %.2f ms, p99 %.2f ms" % (statistics.median(w["rate"] for w in wr), rate,
+          "p50 %.2f ms, p99 %.2f ms" % (statistics.median(w["rate"] * batch for w in wr), rate,
           sum(w["ok"] for w in wr), sum(w["answered"] for w in wr), sum(w["errors"] for w in wr),
           sum(w["timeouts"] for w in wr), statistics.median(w["p50_ms"] for w in wr),
           statistics.median(w["p99_ms"] for w in wr)))

@@ -141,10 +141,14 @@ void dmp_node_core_fill_drain(shard_t *sh)
             }
         }
     }
-    if (applied)
+    if (applied) {
         atomic_fetch_add_explicit(&c->fills_applied, applied, memory_order_relaxed);
-    if (dropped)
+        DMP_STAT_ADD(sh->st, cache_fills_applied, applied);
+    }
+    if (dropped) {
         atomic_fetch_add_explicit(&c->fills_dropped, dropped, memory_order_relaxed);
+        DMP_STAT_ADD(sh->st, cache_fills_stale, dropped);
+    }
 }
 
 /* dmp_dns_lookup_fn for a frontend: the owning shard's cache entry, read with dmp_cache_read,

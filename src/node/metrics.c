@@ -134,6 +134,13 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
     pf(out, "dmp_cache_lookups_total{result=\"miss\"} %llu\n", (unsigned long long)s.cache_misses);
     pf(out, "dmp_cache_lookups_total{result=\"negative_hit\"} %llu\n",
        (unsigned long long)s.cache_neg_hits);
+    head(out, "dmp_cache_fills_total", "counter",
+         "Answers a frontend read from the store and handed to its shard's cache, by outcome "
+         "(stale: a write to that shard came between the read and the fill)");
+    pf(out, "dmp_cache_fills_total{result=\"applied\"} %llu\n",
+       (unsigned long long)s.cache_fills_applied);
+    pf(out, "dmp_cache_fills_total{result=\"stale\"} %llu\n",
+       (unsigned long long)s.cache_fills_stale);
 
     head(out, "dmp_dns_drops_total", "counter", "DNS queries not answered, by reason");
     pf(out, "dmp_dns_drops_total{reason=\"malformed\"} %llu\n",

@@ -478,6 +478,9 @@ static void t_metrics_render(void **state)
     dmp_node_lat_observe(&m.t[0], 3000);
     dmp_node_lat_observe(&m.t[1], 2000000000);
     dmp_node_http_count(&m.t[2], "POST", 201);
+    DMP_STAT_ADD(&m.t[0], cache_fills_applied, 5);
+    DMP_STAT_ADD(&m.t[2], cache_fills_applied, 1);
+    DMP_STAT_ADD(&m.t[1], cache_fills_stale, 2);
     dmp_node_tstats_t s;
     dmp_node_metrics_sum(&m, &s);
     assert_int_equal(s.dns_rcode[0], 2);
@@ -500,6 +503,8 @@ static void t_metrics_render(void **state)
     assert_non_null(strstr(txt, "dmp_dns_handle_seconds_bucket{le=\"+Inf\"} 2\n"));
     assert_non_null(strstr(txt, "dmp_http_requests_total{method=\"POST\",status=\"201\"} 1\n"));
     assert_non_null(strstr(txt, "dmp_records 7\n"));
+    assert_non_null(strstr(txt, "dmp_cache_fills_total{result=\"applied\"} 6\n"));
+    assert_non_null(strstr(txt, "dmp_cache_fills_total{result=\"stale\"} 2\n"));
     assert_int_equal(txt[strlen(txt) - 1], '\n');
     dmp_buf_free(&b);
     dmp_node_metrics_free(&m);

@@ -189,6 +189,11 @@ static void t_fill_rules(void **state)
     dmp_node_core_fill_stats(c, &ap, &dr);
     assert_int_equal(dr, 2);
     assert_int_equal(fe_ask(c, 0, x, NULL), 5);
+    /* /metrics counts the same (dmp_cache_fills_total) */
+    dmp_node_tstats_t sum;
+    dmp_node_metrics_sum(&h.m, &sum);
+    assert_int_equal(sum.cache_fills_applied, ap);
+    assert_int_equal(sum.cache_fills_stale, dr);
 
     /* NXDOMAIN: filled with its negative generation; a name written below it (on the other
      * shard, so the write sequence of its own shard does not move) outdates the fill */

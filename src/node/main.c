@@ -507,7 +507,8 @@ int main(int argc, char **argv)
     }
     dmp_store_opts_t so = {.path = n->cfg.db_path,
                            .create_if_missing = true,
-                           .block_cache_bytes = (size_t)n->cfg.store_cache_mb << 20};
+                           .block_cache_bytes = (size_t)n->cfg.store_cache_mb << 20,
+                           .write_buffer_bytes = (size_t)n->cfg.store_wbuf_mb << 20};
     int rc = dmp_store_open(&so, &n->store, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "dnsmeshd: DMP_DB_PATH: cannot open store '%s': %s\n", n->cfg.db_path,

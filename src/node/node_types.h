@@ -63,6 +63,7 @@ typedef struct {
     uint32_t write_window_ms;   /* a shard writes its queued single puts at most once per this */
     bool cache_doorkeeper;      /* a frontend read fills the cache on the name's 2nd miss only */
     uint64_t store_cache_mb;    /* RocksDB block cache, MiB (> 0) */
+    uint64_t store_wbuf_mb;     /* RocksDB memtable of the records column family, MiB (> 0) */
     int64_t store_prefetch_mb;  /* page cache pass at start, MiB; -1 = auto, 0 = off */
     uint32_t ring_size;         /* entries per SPSC ring */
     char *ports_file;           /* where to write the bound ports, or NULL */

@@ -232,6 +232,7 @@ int dmp_node_config_reload(dmp_node_config_t *cur, dmp_node_config_t *nc, dmp_no
                       nc->cache_mb != cur->cache_mb || nc->ring_size != cur->ring_size ||
                       nc->cache_doorkeeper != cur->cache_doorkeeper ||
                       nc->store_cache_mb != cur->store_cache_mb ||
+                      nc->store_wbuf_mb != cur->store_wbuf_mb ||
                       nc->store_prefetch_mb != cur->store_prefetch_mb,
                   "threads, caches and rings");
     NEEDS_RESTART(nc->max_ttl != cur->max_ttl || nc->max_value_bytes != cur->max_value_bytes ||

@@ -66,6 +66,7 @@ static void t_config_defaults(void **state)
     assert_true(c.frontends >= 1 && c.shards >= 1);
     assert_true(c.cache_doorkeeper); /* one-shot misses fill no more than half the cache */
     assert_int_equal(c.store_cache_mb, 192);
+    assert_int_equal(c.store_wbuf_mb, 64);
     assert_int_equal(c.store_prefetch_mb, -1); /* auto */
     dmp_node_config_free(&c);
 }
@@ -86,6 +87,7 @@ static void t_config_env_and_flags(void **state)
                         "DMP_SYNC_PULL_RATE=0",
                         "DMP_CACHE_DOORKEEPER=off",
                         "DMP_STORE_CACHE_MB=96",
+                        "DMP_STORE_WRITE_BUFFER_MB=8",
                         "DMP_STORE_PREFETCH_MB=512",
                         NULL};
     char *argv[] = {"dnsmeshd", "--dns-port=1053",          "--shards",
@@ -103,6 +105,7 @@ static void t_config_env_and_flags(void **state)
     assert_int_equal(c.sync_pull_rate, 0); /* unpaced */
     assert_false(c.cache_doorkeeper);
     assert_int_equal(c.store_cache_mb, 96);
+    assert_int_equal(c.store_wbuf_mb, 8);
     assert_int_equal(c.store_prefetch_mb, 512);
     dmp_node_config_free(&c);
 
@@ -151,6 +154,8 @@ static void t_config_errors(void **state)
         {"DMP_CACHE_DOORKEEPER=maybe", "DMP_CACHE_DOORKEEPER"},
         {"DMP_STORE_CACHE_MB=4", "DMP_STORE_CACHE_MB"},
         {"DMP_STORE_CACHE_MB=x", "DMP_STORE_CACHE_MB"},
+        {"DMP_STORE_WRITE_BUFFER_MB=0", "DMP_STORE_WRITE_BUFFER_MB"},
+        {"DMP_STORE_WRITE_BUFFER_MB=1025", "DMP_STORE_WRITE_BUFFER_MB"},
         {"DMP_STORE_PREFETCH_MB=-1", "DMP_STORE_PREFETCH_MB"},
         {"DMP_STORE_PREFETCH_MB=lots", "DMP_STORE_PREFETCH_MB"},
         {"DMP_OPERATOR_TOKEN=has space", "DMP_OPERATOR_TOKEN"},

@@ -607,13 +607,15 @@ void dmp_cache_class_stats(const dmp_cache_t *c, size_t *pos_bytes, size_t *neg_
         *neg_bytes = c ? c->cbytes[CLS_NEG] : 0;
 }
 
-void dmp_cache_invalidate(dmp_cache_t *c, const char *lname, size_t len)
+bool dmp_cache_invalidate(dmp_cache_t *c, const char *lname, size_t len)
 {
     if (c == NULL || (lname == NULL && len > 0))
-        return;
+        return false;
     size_t i = find_slot(c, lname, len, hash_name(c, lname, len));
-    if (i != SIZE_MAX)
-        remove_slot(c, i);
+    if (i == SIZE_MAX)
+        return false;
+    remove_slot(c, i);
+    return true;
 }
 
 void dmp_cache_reclaim(dmp_cache_t *c)

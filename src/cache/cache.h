@@ -46,7 +46,8 @@ int dmp_cache_put_nx(dmp_cache_t *c, const char *lname, size_t len, const uint8_
 int dmp_cache_set_negative_bytes(dmp_cache_t *c, size_t bytes);
 /* Bytes held by each class (any out pointer may be NULL). */
 void dmp_cache_class_stats(const dmp_cache_t *c, size_t *pos_bytes, size_t *neg_bytes);
-void dmp_cache_invalidate(dmp_cache_t *c, const char *lname, size_t len);
+/* Drops lname's entry (positive or negative); true when there was one. */
+bool dmp_cache_invalidate(dmp_cache_t *c, const char *lname, size_t len);
 void dmp_cache_clear(dmp_cache_t *c);
 
 /* ---- concurrent readers ----

@@ -28,6 +28,26 @@ static void shard_invalidate(void *ctx, const char *lname, size_t len)
         dmp_cache_invalidate(sh->cache, lname, len);
 }
 
+/* A put on the shard's own thread: a name the cache was answering is read back from the store
+ * at once (the write is committed: the read sees it), so the queries that follow hit instead of
+ * each reading the store on a frontend, where the name's rows sit in the memtable (a skip-list
+ * search, docs/store.md "Write path cost"), and handing fills that the next write makes stale.
+ * A name that was not cached (a fresh chunk nobody asked for) costs nothing more. */
+static void shard_refresh(void *ctx, const char *lname, size_t len)
+{
+    shard_t *sh = ctx;
+    atomic_fetch_add_explicit(&sh->wseq, 1, memory_order_release);
+    if (!sh->cache || !dmp_cache_invalidate(sh->cache, lname, len))
+        return;
+    sh->lookup.now_ms = dmp_node_core_now_coarse();
+    dmp_dns_rrset_view_t v;
+    dmp_node_fill_t f;
+    int rc = dmp_node_lookup_store(&sh->lookup, lname, len, &v, &f);
+    if ((rc == 0 || rc == DMP_ENOTFOUND) &&
+        dmp_node_lookup_fill_cache(sh->cache, lname, len, &f) == 0)
+        DMP_STAT_INC(sh->st, cache_fills_write);
+}
+
 static void core_invalidate(void *ctx, const char *lname, size_t len)
 {
     dmp_node_core_t *c = ctx;
@@ -125,6 +145,7 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
                                          .serial = &c->serial,
                                          .syncer = c->syncer_on ? &c->syncer : NULL,
                                          .invalidate = shard_invalidate,
+                                         .refresh = shard_refresh,
                                          .on_write = shard_on_write,
                                          .ctx = sh},
                                  .max_batch = 64,

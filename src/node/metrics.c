@@ -141,6 +141,8 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
        (unsigned long long)s.cache_fills_applied);
     pf(out, "dmp_cache_fills_total{result=\"stale\"} %llu\n",
        (unsigned long long)s.cache_fills_stale);
+    pf(out, "dmp_cache_fills_total{result=\"after_write\"} %llu\n",
+       (unsigned long long)s.cache_fills_write);
 
     head(out, "dmp_dns_drops_total", "counter", "DNS queries not answered, by reason");
     pf(out, "dmp_dns_drops_total{reason=\"malformed\"} %llu\n",

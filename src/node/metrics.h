@@ -40,7 +40,8 @@ typedef struct {
     uint64_t deletes; /* delete requests applied */
     uint64_t cache_hits, cache_neg_hits, cache_misses;
     uint64_t cache_fills_applied, cache_fills_stale; /* frontend store reads handed to the shard */
-    uint64_t cache_bytes;                            /* a gauge: the shard's current cache size */
+    uint64_t cache_fills_write; /* names read back into the cache by the write that changed them */
+    uint64_t cache_bytes;       /* a gauge: the shard's current cache size */
     uint64_t store_errors;
     uint64_t sweep_runs, sweep_removed;
     uint64_t token_auth[3];    /* multi-tenant user-token checks: ok, rejected, throttled */

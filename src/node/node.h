@@ -342,6 +342,10 @@ typedef struct {
     /* drops lname's answer-cache entry on the shard that owns it; the caller guarantees that
      * shard is not running (it is this thread, or parked for a multi-shard transaction) */
     void (*invalidate)(void *ctx, const char *lname, size_t len);
+    /* for a put, instead of invalidate when set: drops lname's entry and, when there was one
+     * (the name is being answered from the cache), reads the name back from the store into
+     * it; same threads as invalidate */
+    void (*refresh)(void *ctx, const char *lname, size_t len);
     /* called for each change (put or delete) once it is in the store, before it is acknowledged
      * (the node bumps the negative-cache generations of the name's ancestors here) */
     void (*on_write)(void *ctx, const char *lname, size_t len);

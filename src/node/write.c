@@ -217,7 +217,9 @@ static void after_write(const dmp_node_apply_env_t *env, dmp_node_txn_t *t, int6
 {
     for (size_t i = 0; i < t->n; i++) {
         const dmp_node_change_t *c = &t->changes[i];
-        if (env->invalidate)
+        if (c->op == DMP_NODE_CH_PUT && env->refresh)
+            env->refresh(env->ctx, c->lname, c->lname_len);
+        else if (env->invalidate)
             env->invalidate(env->ctx, c->lname, c->lname_len);
         /* a put may turn an ancestor's NXDOMAIN into a non-terminal, a delete may empty it */
         if (env->on_write)

@@ -120,12 +120,6 @@ bool dmp_node_value_safe(const uint8_t *v, size_t len);
 int dmp_node_record_path(const char *path, size_t len, char *out, size_t cap, size_t *out_len);
 
 /* ---- request bodies (body.c) ---- */
-/* A parsed POST body. Owns value (malloc'd; free it). */
-typedef struct {
-    uint8_t *value;
-    size_t value_len;
-    uint32_t ttl;
-} dmp_node_post_t;
 /* Checks a POST body in the reference's order (invalid body; value str + ttl int > 0, default
  * 300; ttl cap; value byte cap). Returns 0, or the HTTP status (400) with the reference's message
  * in msg. An empty body is {}. */
@@ -133,20 +127,9 @@ int dmp_node_post_parse(const dmp_node_config_t *cfg, const uint8_t *body, size_
                         dmp_node_post_t *out, char *msg, size_t msgcap);
 /* A batch publish (POST /v1/records): {"records": [{"name": .., "value": .., "ttl": ..}, ...]},
  * 1..DMP_NODE_BATCH_MAX records, each with a name that passes dmp_node_name_valid and the single
- * POST's value and TTL rules. The node writes a batch as one transaction: all or nothing. */
-#define DMP_NODE_BATCH_MAX 64u
-typedef struct {
-    char name[256]; /* as given, NUL-terminated */
-    size_t name_len;
-    uint8_t *value; /* malloc'd */
-    size_t value_len;
-    uint32_t ttl;
-} dmp_node_batch_rec_t;
-typedef struct {
-    dmp_node_batch_rec_t *recs;
-    size_t n;
-} dmp_node_batch_t;
-/* Returns 0 with out filled (free it with dmp_node_batch_free), or the HTTP status (400; 413 for
+ * POST's value and TTL rules (dmp_node_batch_t, node_types.h). The node writes a batch as one
+ * transaction: all or nothing.
+ * Returns 0 with out filled (free it with dmp_node_batch_free), or the HTTP status (400; 413 for
  * more than DMP_NODE_BATCH_MAX records; 500) with a message in msg and, when one record is at
  * fault, its index in *bad_index (else SIZE_MAX); out is then empty. */
 int dmp_node_batch_parse(const dmp_node_config_t *cfg, const uint8_t *body, size_t len,

@@ -274,4 +274,25 @@ typedef struct {
     int64_t now_s;
 } dmp_node_landing_t;
 
+/* ---- request bodies (body.c) ---- */
+/* A parsed POST body. Owns value (malloc'd; free it). */
+typedef struct {
+    uint8_t *value;
+    size_t value_len;
+    uint32_t ttl;
+} dmp_node_post_t;
+/* The records of a batch publish (POST /v1/records), parsed by dmp_node_batch_parse. */
+#define DMP_NODE_BATCH_MAX 64u
+typedef struct {
+    char name[256]; /* as given, NUL-terminated */
+    size_t name_len;
+    uint8_t *value; /* malloc'd */
+    size_t value_len;
+    uint32_t ttl;
+} dmp_node_batch_rec_t;
+typedef struct {
+    dmp_node_batch_rec_t *recs;
+    size_t n;
+} dmp_node_batch_t;
+
 #endif

@@ -15,7 +15,7 @@ struct dmp_node_http_batch {
     dmp_node_change_t *ch;
 };
 
-void dmp_node_http_batch_free(dmp_node_rq_t *r)
+static void batch_free(dmp_node_rq_t *r)
 {
     if (!r->batch)
         return;
@@ -61,6 +61,7 @@ enum MHD_Result dmp_node_http_body_batch(dmp_node_rq_t *r)
     r->batch = calloc(1, sizeof(*r->batch));
     if (!r->batch)
         return dmp_node_http_send_err(r, 500, "internal error");
+    r->cleanup = batch_free;
     int st =
         dmp_node_batch_parse(cfg, r->body.data, r->body.len, &r->batch->b, &badi, msg, sizeof(msg));
     if (st) {

@@ -119,7 +119,8 @@ typedef struct dmp_node_rq {
     uint8_t *val; /* malloc'd copy of the value */
     dmp_node_change_t ch;
     dmp_node_txn_t txn;
-    struct dmp_node_http_batch *batch; /* POST /v1/records: its records and changes (owned) */
+    struct dmp_node_http_batch *batch;      /* POST /v1/records: its records and changes (owned) */
+    void (*cleanup)(struct dmp_node_rq *r); /* a route's own state, freed with the request */
 } dmp_node_rq_t;
 
 typedef enum MHD_Result (*dmp_node_route_fn)(dmp_node_rq_t *r);
@@ -215,7 +216,6 @@ enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_begin_batch(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_body_batch(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_done_batch(dmp_node_rq_t *r);
-void dmp_node_http_batch_free(dmp_node_rq_t *r);
 /* the /v1/sync routes (http_sync.c), answered by the cluster engine */
 enum MHD_Result dmp_node_http_get_sync(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_begin_sync(dmp_node_rq_t *r);

@@ -55,7 +55,8 @@ void dmp_node_http_rq_free(dmp_node_rq_t *r)
         MHD_destroy_response(r->pend);
     dmp_buf_free(&r->body);
     free(r->val);
-    dmp_node_http_batch_free(r);
+    if (r->cleanup)
+        r->cleanup(r);
     free(r);
 }
 

@@ -104,16 +104,14 @@ enum MHD_Result dmp_node_http_done_batch(dmp_node_rq_t *r)
     int res = r->txn.result;
     size_t i = r->txn.failed;
     char msg[400];
+    enum MHD_Result ret;
+    if (dmp_node_http_store_failure(r, res, &ret))
+        return ret;
     switch (res) {
     case 0:
         return dmp_node_http_send_json(
             r, 201,
             dmp_node_http_dumps(json_pack("{s:b,s:I}", "ok", 1, "stored", (json_int_t)r->txn.n)));
-    case DMP_STORE_ENOSPC:
-        return dmp_node_http_send_err(r, 507, "no space left on the node's disk: not written");
-    case DMP_NODE_ENOTDURABLE:
-        return dmp_node_http_send_err(r, 503,
-                                      "applied but not confirmed durable (WAL sync failed): retry");
     case DMP_EFULL:
         snprintf(msg, sizeof(msg), "RRset at %s already holds %u values: nothing written",
                  r->batch->b.recs[i].name, r->h->env.cfg->max_values_per_name);
@@ -127,6 +125,6 @@ enum MHD_Result dmp_node_http_done_batch(dmp_node_rq_t *r)
     case DMP_EINVAL:
         return send_rec_err(r, 400, "invalid record value", i);
     default:
-        return dmp_node_http_send_err(r, 503, "store error: nothing written");
+        return dmp_node_http_store_error(r, "nothing written");
     }
 }

@@ -212,6 +212,12 @@ unsigned dmp_node_http_write_auth(dmp_node_rq_t *r, const char *name, size_t nam
 enum MHD_Result dmp_node_http_begin_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_body_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r);
+/* A write's store failure (no space: 507 "not written"; WAL sync failed: 503 "applied but not
+ * confirmed durable"), answered {"ok": false, "error": ..}: true with *ret set, false when res
+ * is neither. */
+bool dmp_node_http_store_failure(dmp_node_rq_t *r, int res, enum MHD_Result *ret);
+/* 503 {"ok": false, "error": "store error: <what>"}. */
+enum MHD_Result dmp_node_http_store_error(dmp_node_rq_t *r, const char *what);
 /* http_batch.c: POST /v1/records, several records in one all-or-nothing write */
 enum MHD_Result dmp_node_http_begin_batch(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_body_batch(dmp_node_rq_t *r);

@@ -158,29 +158,43 @@ enum MHD_Result dmp_node_http_body_record(dmp_node_rq_t *r)
     return r->is_delete ? delete_body(r) : post_body(r);
 }
 
+static enum MHD_Result send_not_ok(dmp_node_rq_t *r, unsigned status, const char *msg)
+{
+    return dmp_node_http_send_json(
+        r, status, dmp_node_http_dumps(json_pack("{s:b,s:s}", "ok", 0, "error", msg)));
+}
+
+bool dmp_node_http_store_failure(dmp_node_rq_t *r, int res, enum MHD_Result *ret)
+{
+    /* store failures say whether the write happened: 507 / 503 "not written" (nothing
+     * changed), 503 "not durable" (applied and visible, but its WAL sync failed: retry) */
+    if (res == DMP_STORE_ENOSPC)
+        *ret = send_not_ok(r, 507, "no space left on the node's disk: not written");
+    else if (res == DMP_NODE_ENOTDURABLE)
+        *ret = send_not_ok(r, 503, "applied but not confirmed durable (WAL sync failed): retry");
+    else
+        return false;
+    return true;
+}
+
+enum MHD_Result dmp_node_http_store_error(dmp_node_rq_t *r, const char *what)
+{
+    char msg[64];
+    snprintf(msg, sizeof(msg), "store error: %s", what);
+    return send_not_ok(r, 503, msg);
+}
+
 /* Maps the node's result codes to the reference's statuses and bodies. */
 enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r)
 {
     int res = r->txn.result;
-    /* store failures say whether the write happened: 507 / 503 "not written" (nothing
-     * changed), 503 "not durable" (applied and visible, but its WAL sync failed: retry) */
-    if (res == DMP_STORE_ENOSPC)
-        return dmp_node_http_send_json(
-            r, 507,
-            dmp_node_http_dumps(json_pack("{s:b,s:s}", "ok", 0, "error",
-                                          "no space left on the node's disk: not written")));
-    if (res == DMP_NODE_ENOTDURABLE)
-        return dmp_node_http_send_json(
-            r, 503,
-            dmp_node_http_dumps(json_pack("{s:b,s:s}", "ok", 0, "error",
-                                          "applied but not confirmed durable (WAL sync failed): "
-                                          "retry")));
+    enum MHD_Result ret;
+    if (dmp_node_http_store_failure(r, res, &ret))
+        return ret;
     if (r->is_delete) {
         if (res == 0)
             return dmp_node_http_send_raw(r, r->txn.changed ? 204 : 404, NULL, 0, NULL);
-        return dmp_node_http_send_json(r, 503,
-                                       dmp_node_http_dumps(json_pack("{s:b,s:s}", "ok", 0, "error",
-                                                                     "store error: not deleted")));
+        return dmp_node_http_store_error(r, "not deleted");
     }
     switch (res) {
     case 0:
@@ -203,8 +217,6 @@ enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r)
     case DMP_EINVAL:
         return dmp_node_http_send_err(r, 400, "invalid record value");
     default:
-        return dmp_node_http_send_json(r, 503,
-                                       dmp_node_http_dumps(json_pack("{s:b,s:s}", "ok", 0, "error",
-                                                                     "store error: not written")));
+        return dmp_node_http_store_error(r, "not written");
     }
 }

@@ -689,10 +689,7 @@ if [[ $WRITES -eq 1 && " ${ACTIVE[*]} " == *" dnsmeshd "* ]]; then
 import json, statistics, sys
 work, runs, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 duration = float(sys.argv[5])
-batch = int(sys.argv[6])
-def recs_per_s(w):
-    # records acknowledged per second (the writer's "rate" counts requests)
-    return w.get("records_ok", w["ok"]) / w["duration_s"] if w["duration_s"] else 0.0
+batch = int(sys.argv[6])  # the writer's "rate" counts requests of `batch` records
 def get(p):
     try:
         return json.load(open(p))

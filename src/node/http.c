@@ -182,6 +182,11 @@ bool dmp_node_http_operator_ok(dmp_node_rq_t *r)
 
 bool dmp_node_http_peer_allowed(dmp_node_rq_t *r, dmp_node_rl_t *rl)
 {
+    return dmp_node_http_peer_take(r, rl, 1);
+}
+
+bool dmp_node_http_peer_take(dmp_node_rq_t *r, dmp_node_rl_t *rl, unsigned n)
+{
     if (!rl)
         return true;
     const union MHD_ConnectionInfo *ci =
@@ -198,12 +203,17 @@ bool dmp_node_http_peer_allowed(dmp_node_rq_t *r, dmp_node_rl_t *rl)
         key = &((const struct sockaddr_in6 *)sa)->sin6_addr;
         klen = 16;
     }
-    return dmp_node_rl_check(rl, key, klen, dmp_monotonic_ns()) == DMP_NODE_RL_ALLOW;
+    return dmp_node_rl_take(rl, key, klen, dmp_monotonic_ns(), n) == DMP_NODE_RL_ALLOW;
 }
 
 bool dmp_node_http_rate_ok(dmp_node_rq_t *r)
 {
-    if (dmp_node_http_peer_allowed(r, r->h->rl))
+    return dmp_node_http_rate_ok_n(r, 1);
+}
+
+bool dmp_node_http_rate_ok_n(dmp_node_rq_t *r, unsigned n)
+{
+    if (dmp_node_http_peer_take(r, r->h->rl, n))
         return true;
     DMP_STAT_INC(r->h->env.st, http_rate_limited);
     return false;

@@ -72,12 +72,15 @@ enum MHD_Result dmp_node_http_body_batch(dmp_node_rq_t *r)
             dmp_node_http_dumps(json_pack("{s:s,s:I}", "error", msg, "index", (json_int_t)badi)));
     }
     dmp_node_batch_t *b = &r->batch->b;
-    /* the per-address bucket counts records: begin took one, the rest here */
-    for (size_t i = 1; i < b->n; i++)
-        if (!dmp_node_http_rate_ok(r))
-            return dmp_node_http_send_err(r, 429, "rate limit exceeded");
+    /* the per-address bucket counts records: begin took one, the rest here, all or none, so a
+     * batch larger than what is left leaves the tokens for the client's smaller requests */
+    if (b->n > 1 && !dmp_node_http_rate_ok_n(r, (unsigned)(b->n - 1)))
+        return dmp_node_http_send_err(r, 429, "rate limit exceeded");
+    /* the per-token bucket counts records too: the first name takes them all at once (or none,
+     * as above), the others check their scope only */
     for (size_t i = 0; i < b->n; i++) {
-        unsigned a = dmp_node_http_write_auth(r, b->recs[i].name, b->recs[i].name_len);
+        unsigned a = dmp_node_http_write_auth_n(r, b->recs[i].name, b->recs[i].name_len,
+                                                i == 0 ? (unsigned)b->n : 0);
         if (a == 429)
             return send_rec_err(r, 429, "per-token rate limit exceeded", i);
         if (a)

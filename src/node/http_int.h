@@ -164,7 +164,11 @@ const char *dmp_node_http_auth_header(dmp_node_rq_t *r);
 bool dmp_node_http_operator_ok(dmp_node_rq_t *r);
 /* One token of the per-address bucket rl (NULL = no limit) for the request's peer. */
 bool dmp_node_http_peer_allowed(dmp_node_rq_t *r, dmp_node_rl_t *rl);
+/* n tokens of rl for the request's peer address, all or none (dmp_node_rl_take). */
+bool dmp_node_http_peer_take(dmp_node_rq_t *r, dmp_node_rl_t *rl, unsigned n);
 bool dmp_node_http_rate_ok(dmp_node_rq_t *r);
+/* The per-address write limiter for n records at once, all or none. */
+bool dmp_node_http_rate_ok_n(dmp_node_rq_t *r, unsigned n);
 /* The peer's IP address as text ("" when unknown). */
 void dmp_node_http_remote(dmp_node_rq_t *r, char *out, size_t cap);
 /* Reads Content-Length: answers 413 and returns false when it announces more than the cap
@@ -209,6 +213,9 @@ enum MHD_Result dmp_node_http_get_record(dmp_node_rq_t *r);
  * legacy denies everything else; multi-tenant asks the token store (owner/shared-pool scopes,
  * the per-token bucket, one token a call). Returns 0 or the status to answer (401, 429). */
 unsigned dmp_node_http_write_auth(dmp_node_rq_t *r, const char *name, size_t name_len);
+/* The same, taking cost tokens of a multi-tenant token's bucket at once, all or none. */
+unsigned dmp_node_http_write_auth_n(dmp_node_rq_t *r, const char *name, size_t name_len,
+                                    unsigned cost);
 enum MHD_Result dmp_node_http_begin_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_body_record(dmp_node_rq_t *r);
 enum MHD_Result dmp_node_http_done_record(dmp_node_rq_t *r);

@@ -57,6 +57,12 @@ enum MHD_Result dmp_node_http_get_record(dmp_node_rq_t *r)
 
 unsigned dmp_node_http_write_auth(dmp_node_rq_t *r, const char *name, size_t name_len)
 {
+    return dmp_node_http_write_auth_n(r, name, name_len, 1);
+}
+
+unsigned dmp_node_http_write_auth_n(dmp_node_rq_t *r, const char *name, size_t name_len,
+                                    unsigned cost)
+{
     const dmp_node_config_t *cfg = r->h->env.cfg;
     if (cfg->auth_mode == DMP_NODE_AUTH_OPEN)
         return 0;
@@ -69,7 +75,7 @@ unsigned dmp_node_http_write_auth(dmp_node_rq_t *r, const char *name, size_t nam
     char remote[64];
     dmp_node_http_remote(r, remote, sizeof(remote));
     dmp_node_authz_t v = dmp_node_tokens_authorize(r->h->env.tokens, tok, strlen(tok), name,
-                                                   name_len, remote, r->is_delete);
+                                                   name_len, remote, r->is_delete, cost);
     DMP_STAT_INC(r->h->env.st, token_auth[v <= 2 ? v : 1]);
     switch (v) {
     case DMP_NODE_AUTHZ_OK:

@@ -46,11 +46,14 @@ typedef enum {
 /* rate tokens/s, bucket size burst, at most ~max_keys sources tracked (least recently seen
  * evicted); every slip-th limited packet of a source is a SLIP (0 = never). When rate or burst
  * is <= 0 the limiter is disabled: *out = NULL, and a NULL limiter allows everything. One
- * limiter per thread: not thread-safe. */
+ * limiter per thread: not thread-safe. check takes 1 token; take n, all or none (a limited
+ * verdict takes nothing; 0 allows). */
 int dmp_node_rl_new(double rate, double burst, size_t max_keys, unsigned slip, dmp_node_rl_t **out);
 void dmp_node_rl_free(dmp_node_rl_t *rl);
 dmp_node_rl_verdict_t dmp_node_rl_check(dmp_node_rl_t *rl, const void *key, size_t key_len,
                                         int64_t now_ns);
+dmp_node_rl_verdict_t dmp_node_rl_take(dmp_node_rl_t *rl, const void *key, size_t key_len,
+                                       int64_t now_ns, unsigned n);
 
 /* ---- response rate limiting (rrl.c; types in node_types.h) ---- */
 /* Parses "10.0.0.0/8, 2001:db8::/32 192.0.2.1" (comma and/or space separated; a bare address is
@@ -567,10 +570,11 @@ int dmp_node_tokens_open(dmp_store_t *store, int64_t (*now_s)(void), dmp_node_to
 void dmp_node_tokens_close(dmp_node_tokens_t *t); /* flushes */
 int dmp_node_tokens_flush(dmp_node_tokens_t *t);
 bool dmp_node_token_live(const dmp_node_token_t *r, int64_t now_s);
-/* May the bearer of token write (or delete) name? The reference's order and audit rows. */
+/* May the bearer of token write (or delete) name? The reference's order and audit rows; takes
+ * cost tokens of the token's bucket, all or none (1 a record; 0: the scope only). */
 dmp_node_authz_t dmp_node_tokens_authorize(dmp_node_tokens_t *t, const char *token, size_t tlen,
                                            const char *name, size_t nlen, const char *remote,
-                                           bool is_delete);
+                                           bool is_delete, unsigned cost);
 /* Admin issuance (no revocation of earlier tokens). DMP_EINVAL for a bad subject. */
 int dmp_node_tokens_issue(dmp_node_tokens_t *t, const char *subject, const dmp_node_issue_t *o,
                           char token[DMP_NODE_TOKEN_LEN + 1], dmp_node_token_t *row);

@@ -72,7 +72,13 @@ void dmp_node_rl_free(dmp_node_rl_t *rl)
 dmp_node_rl_verdict_t dmp_node_rl_check(dmp_node_rl_t *rl, const void *key, size_t key_len,
                                         int64_t now_ns)
 {
-    if (!rl)
+    return dmp_node_rl_take(rl, key, key_len, now_ns, 1);
+}
+
+dmp_node_rl_verdict_t dmp_node_rl_take(dmp_node_rl_t *rl, const void *key, size_t key_len,
+                                       int64_t now_ns, unsigned n)
+{
+    if (!rl || n == 0)
         return DMP_NODE_RL_ALLOW;
     if (key_len > 16)
         key_len = 16;
@@ -109,8 +115,8 @@ dmp_node_rl_verdict_t dmp_node_rl_check(dmp_node_rl_t *rl, const void *key, size
             hit->tokens = rl->burst;
         hit->last_ns = now_ns;
     }
-    if (hit->tokens >= 1.0) {
-        hit->tokens -= 1.0;
+    if (hit->tokens >= (double)n) {
+        hit->tokens -= (double)n;
         return DMP_NODE_RL_ALLOW;
     }
     if (rl->slip && ++hit->limited >= rl->slip) {

@@ -340,9 +340,11 @@ static bucket_t *bucket_find(dmp_node_tokens_t *t, const char *hash, bool create
     return NULL;
 }
 
-static bool bucket_allow(dmp_node_tokens_t *t, const char *hash, double rate, int64_t burst)
+/* Takes cost tokens, all or none (cost 0: allowed, the bucket untouched). */
+static bool bucket_allow(dmp_node_tokens_t *t, const char *hash, double rate, int64_t burst,
+                         unsigned cost)
 {
-    if (rate <= 0 || burst <= 0)
+    if (rate <= 0 || burst <= 0 || cost == 0)
         return true;
     bucket_t *b = bucket_find(t, hash, true);
     if (!b)
@@ -352,11 +354,11 @@ static bool bucket_allow(dmp_node_tokens_t *t, const char *hash, double rate, in
                      ? (double)burst
                      : fmin((double)burst, b->tokens + (double)(now - b->last_ns) / 1e9 * rate);
     b->last_ns = now;
-    if (tok < 1.0) {
+    if (tok < (double)cost) {
         b->tokens = tok;
         return false;
     }
-    b->tokens = tok - 1.0;
+    b->tokens = tok - (double)cost;
     return true;
 }
 
@@ -384,7 +386,7 @@ static void bucket_forget(dmp_node_tokens_t *t, const char *hash)
 /* ---- authorisation (the reference's authorize_write, same order and audit rows) ---- */
 dmp_node_authz_t dmp_node_tokens_authorize(dmp_node_tokens_t *t, const char *token, size_t tlen,
                                            const char *name, size_t nlen, const char *remote,
-                                           bool is_delete)
+                                           bool is_delete, unsigned cost)
 {
     if (!dmp_node_token_shape_ok(token, tlen))
         return DMP_NODE_AUTHZ_REJECT; /* "malformed token": no audit row */
@@ -440,7 +442,7 @@ dmp_node_authz_t dmp_node_tokens_authorize(dmp_node_tokens_t *t, const char *tok
             audit_locked(t, now, "rejected", hash, r.subject, remote, detail);
             goto out;
         }
-        if (!bucket_allow(t, hash, r.rate_per_sec, r.rate_burst)) {
+        if (!bucket_allow(t, hash, r.rate_per_sec, r.rate_burst, cost)) {
             audit_locked(t, now, "throttled", hash, r.subject, remote, "owner-exclusive");
             v = DMP_NODE_AUTHZ_THROTTLED;
             goto out;
@@ -454,7 +456,7 @@ dmp_node_authz_t dmp_node_tokens_authorize(dmp_node_tokens_t *t, const char *tok
         audit_locked(t, now, "rejected", NULL, NULL, remote, "shared-pool delete refused");
         goto out;
     }
-    if (!bucket_allow(t, hash, r.rate_per_sec, r.rate_burst)) {
+    if (!bucket_allow(t, hash, r.rate_per_sec, r.rate_burst, cost)) {
         audit_locked(t, now, "throttled", NULL, NULL, remote, "shared-pool");
         v = DMP_NODE_AUTHZ_THROTTLED;
         goto out;

@@ -267,7 +267,8 @@ static int batch_tok(const itest_node_t *n, const char *tok, const char *body)
 }
 
 /* The batch publish (POST /v1/records) asks the token store about every name: a batch reaching
- * one name outside the token's scope is refused whole, naming that record. */
+ * one name outside the token's scope is refused whole, naming that record; the per-token bucket
+ * gives a batch all the tokens it needs or none. */
 static void t_batch_scopes(void **state)
 {
     (void)state;
@@ -295,6 +296,28 @@ static void t_batch_scopes(void **state)
     assert_int_equal(values_at(&n, "dmp.erin.example.com"), 0);
     assert_int_equal(batch_tok(&n, NULL, foreign), 401);
     assert_int_equal(values_at(&n, "dmp.dave.example.com"), 1);
+    /* the token's bucket (burst 50) gives a batch all its tokens or none: 51 records never
+     * fit, are refused at their first record and take nothing, so 40 still pass after */
+    static char big[51 * 80 + 64];
+    for (int cnt = 51; cnt >= 40; cnt -= 11) {
+        size_t off = (size_t)snprintf(big, sizeof(big), "{\"records\": [");
+        for (int i = 0; i < cnt; i++)
+            off += (size_t)snprintf(big + off, sizeof(big) - off,
+                                    "%s{\"name\": \"slot-3.mb-0123456789ab.example.com\", "
+                                    "\"value\": \"b%d\"}",
+                                    i ? ", " : "", i);
+        snprintf(big + off, sizeof(big) - off, "]}");
+        if (cnt == 51) {
+            assert_int_equal(batch_tok(&n, tok, big), 429);
+            assert_string_equal(g_body, "{\"error\": \"per-token rate limit exceeded\", "
+                                        "\"index\": 0, \"name\": "
+                                        "\"slot-3.mb-0123456789ab.example.com\"}");
+            assert_int_equal(values_at(&n, "slot-3.mb-0123456789ab.example.com"), 0);
+        } else {
+            assert_int_equal(batch_tok(&n, tok, big), 201);
+            assert_int_equal(values_at(&n, "slot-3.mb-0123456789ab.example.com"), 40);
+        }
+    }
     /* the operator token writes anywhere */
     assert_int_equal(batch_tok(&n, OPTOK, foreign), 201);
     assert_int_equal(values_at(&n, "dmp.dave.example.com"), 2);

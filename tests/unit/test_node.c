@@ -460,6 +460,15 @@ static void t_ratelimit(void **state)
     for (int i = 0; i < 10; i++)
         ok += dmp_node_rl_check(rl, a, 4, later) == DMP_NODE_RL_ALLOW;
     assert_int_equal(ok, 3);
+    /* n tokens at once, all or none: a request larger than what is left takes nothing */
+    int64_t later2 = later + 100LL * 1000000000; /* full again: 3 */
+    assert_int_equal(dmp_node_rl_take(rl, a, 4, later2, 2), DMP_NODE_RL_ALLOW);
+    assert_int_equal(dmp_node_rl_take(rl, a, 4, later2, 2), DMP_NODE_RL_DROP);
+    assert_int_equal(dmp_node_rl_take(rl, a, 4, later2, 0), DMP_NODE_RL_ALLOW);
+    assert_int_equal(dmp_node_rl_check(rl, a, 4, later2), DMP_NODE_RL_ALLOW); /* the 1 left */
+    assert_int_equal(dmp_node_rl_check(rl, a, 4, later2), DMP_NODE_RL_SLIP);
+    assert_int_equal(dmp_node_rl_take(rl, b, 4, later2, 4), DMP_NODE_RL_DROP); /* > burst */
+    assert_int_equal(dmp_node_rl_take(rl, b, 4, later2, 3), DMP_NODE_RL_ALLOW);
     /* bounded table: many sources, still works and each new one starts full */
     for (uint32_t i = 0; i < 5000; i++) {
         uint8_t k[4];

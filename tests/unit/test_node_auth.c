@@ -158,8 +158,8 @@ static void t_classify(void **state)
 static bool authz(dmp_node_tokens_t *t, const char *tok, const char *name, bool del,
                   dmp_node_authz_t want)
 {
-    return dmp_node_tokens_authorize(t, tok, strlen(tok), name, strlen(name), "192.0.2.9", del) ==
-           want;
+    return dmp_node_tokens_authorize(t, tok, strlen(tok), name, strlen(name), "192.0.2.9", del,
+                                     1) == want;
 }
 
 static void t_tokens(void **state)
@@ -543,13 +543,42 @@ static void t_landing(void **state)
     dmp_buf_free(&b);
 }
 
+/* Several tokens at once (a batch publish), all or none: a cost over what is left takes
+ * nothing, so smaller requests still pass; cost 0 checks the scope only. Runs last: it adds
+ * throttled audit rows. */
+static void t_tokens_cost(void **state)
+{
+    (void)state;
+    dmp_node_tokens_t *t = NULL;
+    assert_int_equal(dmp_node_tokens_open(g_store, fake_now_s, &t), 0);
+    dmp_node_token_t row;
+    dmp_node_issue_t o = {.rate_per_sec = 1e-9, .rate_burst = 3, .issuer = "admin:test"};
+    char tok_n[DMP_NODE_TOKEN_LEN + 1];
+    assert_int_equal(dmp_node_tokens_issue(t, "carol@example.com", &o, tok_n, &row), 0);
+    const char *an = "dmp.carol.example.com";
+    assert_int_equal(
+        dmp_node_tokens_authorize(t, tok_n, strlen(tok_n), an, strlen(an), "x", false, 4),
+        DMP_NODE_AUTHZ_THROTTLED);
+    assert_int_equal(dmp_node_tokens_authorize(t, tok_n, strlen(tok_n), "dmp.bob.example.com", 19,
+                                               "x", false, 0),
+                     DMP_NODE_AUTHZ_REJECT);
+    assert_int_equal(
+        dmp_node_tokens_authorize(t, tok_n, strlen(tok_n), an, strlen(an), "x", false, 0),
+        DMP_NODE_AUTHZ_OK);
+    assert_int_equal(
+        dmp_node_tokens_authorize(t, tok_n, strlen(tok_n), an, strlen(an), "x", false, 3),
+        DMP_NODE_AUTHZ_OK);
+    assert_true(authz(t, tok_n, an, false, DMP_NODE_AUTHZ_THROTTLED));
+    dmp_node_tokens_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_token_shape),  cmocka_unit_test(t_subject),
         cmocka_unit_test(t_classify),     cmocka_unit_test(t_tokens),
         cmocka_unit_test(t_self_service), cmocka_unit_test(t_registration),
-        cmocka_unit_test(t_landing),
+        cmocka_unit_test(t_landing),      cmocka_unit_test(t_tokens_cost),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

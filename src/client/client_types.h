@@ -244,8 +244,14 @@ typedef struct {
     int64_t retry_budget_ms;        /* 429/503 keep being retried this long after the first */
     void *multi;                    /* CURLM* */
     void **easy;                    /* CURL*[conns], reused so connections stay alive */
+    unsigned batch_max; /* records per POST /v1/records (dnsmesh-c nodes); < 2 = one a request */
+    bool no_batch;      /* the node has no batch endpoint (the reference): one a request */
     uint64_t requests, retries;
+    uint64_t batches, batch_fallbacks; /* batches stored whole / sent again one by one */
 } dmp_client_http_t;
+
+/* The node's cap on records per batch publish (dnsmeshd DMP_NODE_BATCH_MAX). */
+#define DMP_CLIENT_HTTP_BATCH_MAX 64
 
 /* What a send did (send.c), with the time spent in each part (ns). */
 typedef struct {

@@ -53,6 +53,7 @@ int dmp_client_http_init(dmp_client_http_t *h, const char *endpoint, const char 
     h->max_retries = 6;
     h->retry_budget_ms = 60000;
     h->max_transport_retries = 2;
+    h->batch_max = DMP_CLIENT_HTTP_BATCH_MAX;
     h->multi = curl_multi_init();
     h->easy = calloc(h->conns, sizeof(*h->easy));
     if (!h->multi || !h->easy) {
@@ -163,11 +164,15 @@ static int64_t mono_ms(void)
 typedef struct {
     const char *method;
     char path[600];
-    char *body; /* owned */
+    char *body;    /* owned */
+    bool no_retry; /* a 429/503 is the answer, not retried (a batch falls back to singles) */
 } req_t;
 
-/* Runs reqs over the pool; res[i] gets each outcome. Returns 0 (check res) or DMP_ENOMEM. */
-static int run(dmp_client_http_t *h, req_t *reqs, size_t n, dmp_client_http_result_t *res)
+/* Runs reqs over the pool; res[i] gets each outcome and, when bodies is not NULL, bodies[i]
+ * (zeroed by the caller, freed with dmp_buf_free) the last answer's body. Returns 0 (check res)
+ * or DMP_ENOMEM. */
+static int run_bodies(dmp_client_http_t *h, req_t *reqs, size_t n, dmp_client_http_result_t *res,
+                      dmp_buf_t *bodies)
 {
     job_t *jobs = calloc(n ? n : 1, sizeof(*jobs));
     job_t **slot = calloc(h->conns, sizeof(*slot)); /* job on easy[i] or NULL */
@@ -240,7 +245,7 @@ static int run(dmp_client_http_t *h, req_t *reqs, size_t n, dmp_client_http_resu
                 snprintf(o->error, sizeof(o->error), "%s", curl_easy_strerror(cc));
             else
                 error_text(&j->resp, o->error, sizeof(o->error));
-            bool again = o->status == 429 || o->status == 503;
+            bool again = (o->status == 429 || o->status == 503) && !reqs[j->idx].no_retry;
             unsigned cap = h->max_retries;
             unsigned inflight = 0;
             for (unsigned c = 0; c < h->conns; c++)
@@ -283,13 +288,23 @@ static int run(dmp_client_http_t *h, req_t *reqs, size_t n, dmp_client_http_resu
         curl_multi_poll(m, NULL, 0, 20, &numfds);
     }
     for (size_t i = 0; i < n; i++) {
-        dmp_buf_free(&jobs[i].resp);
+        if (bodies) {
+            dmp_buf_free(&bodies[i]);
+            bodies[i] = jobs[i].resp;
+        } else {
+            dmp_buf_free(&jobs[i].resp);
+        }
         curl_slist_free_all(jobs[i].hdrs);
     }
     free(retry);
     free(jobs);
     free(slot);
     return 0;
+}
+
+static int run(dmp_client_http_t *h, req_t *reqs, size_t n, dmp_client_http_result_t *res)
+{
+    return run_bodies(h, reqs, n, res, NULL);
 }
 
 static char *publish_body(const char *value, size_t len, uint32_t ttl)
@@ -304,29 +319,139 @@ static char *publish_body(const char *value, size_t len, uint32_t ttl)
     return s;
 }
 
+/* One request per record: recs[idx[k]] for k < n (idx NULL: every record in order). */
+static int publish_singles(dmp_client_http_t *h, const dmp_client_record_t *recs, const size_t *idx,
+                           size_t n, dmp_client_http_result_t *res)
+{
+    req_t *reqs = calloc(n ? n : 1, sizeof(*reqs));
+    dmp_client_http_result_t *out = idx ? calloc(n ? n : 1, sizeof(*out)) : res;
+    if (!reqs || !out) {
+        free(reqs);
+        if (idx)
+            free(out);
+        return DMP_ENOMEM;
+    }
+    int rc = 0;
+    for (size_t k = 0; k < n && !rc; k++) {
+        const dmp_client_record_t *r = &recs[idx ? idx[k] : k];
+        reqs[k].method = "POST";
+        if (snprintf(reqs[k].path, sizeof(reqs[k].path), "/v1/records/%s", r->name) >=
+            (int)sizeof(reqs[k].path))
+            rc = DMP_ETOOBIG;
+        else if (!(reqs[k].body = publish_body(r->value, r->value_len, r->ttl)))
+            rc = DMP_ENOMEM;
+    }
+    if (!rc)
+        rc = run(h, reqs, n, out);
+    for (size_t k = 0; k < n; k++) {
+        free(reqs[k].body);
+        if (idx && !rc)
+            res[idx[k]] = out[k];
+    }
+    free(reqs);
+    if (idx)
+        free(out);
+    return rc;
+}
+
+static char *batch_body(const dmp_client_record_t *recs, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *o = json_object();
+        if (!o || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+        json_object_set_new(o, "name", json_string(recs[i].name));
+        json_object_set_new(o, "value", json_stringn(recs[i].value, recs[i].value_len));
+        json_object_set_new(o, "ttl", json_integer(recs[i].ttl));
+    }
+    json_t *top = arr ? json_pack("{s:o}", "records", arr) : NULL;
+    char *s = top ? json_dumps(top, JSON_COMPACT) : NULL;
+    json_decref(top);
+    return s;
+}
+
+/* A batch's answer counts only as dnsmesh-c's {"ok": true, "stored": n}: a server that answers
+ * 201 to a path it does not know must not make records look published. */
+static bool batch_stored(const dmp_buf_t *resp, size_t n)
+{
+    json_error_t e;
+    json_t *j = resp->len ? json_loadb((const char *)resp->data, resp->len, 0, &e) : NULL;
+    json_t *st = json_object_get(j, "stored");
+    bool ok = json_is_true(json_object_get(j, "ok")) && json_is_integer(st) &&
+              json_integer_value(st) == (json_int_t)n;
+    json_decref(j);
+    return ok;
+}
+
+/* Batch publish (POST /v1/records, docs/client.md "Publishing"): chunks of up to batch_max
+ * records, each written all or nothing by a dnsmesh-c node. A chunk the node refuses for any
+ * reason is sent again one record a request, so every record ends with the answer the
+ * single-record path gives it; a node without the endpoint (the reference answers 404) is
+ * remembered and gets single requests from then on; a 429 halves the next batches. */
+static int publish_batched(dmp_client_http_t *h, const dmp_client_record_t *recs, size_t n,
+                           dmp_client_http_result_t *res)
+{
+    size_t bm = h->batch_max, nb = (n + bm - 1) / bm;
+    req_t *reqs = calloc(nb, sizeof(*reqs));
+    dmp_client_http_result_t *bres = calloc(nb, sizeof(*bres));
+    dmp_buf_t *bodies = calloc(nb, sizeof(*bodies));
+    size_t *left = calloc(n, sizeof(*left));
+    int rc = reqs && bres && bodies && left ? 0 : DMP_ENOMEM;
+    for (size_t b = 0; b < nb && !rc; b++) {
+        size_t cnt = b + 1 < nb ? bm : n - b * bm;
+        reqs[b] = (req_t){.method = "POST", .path = "/v1/records", .no_retry = true};
+        if (!(reqs[b].body = batch_body(recs + b * bm, cnt)))
+            rc = DMP_ENOMEM;
+    }
+    if (!rc)
+        rc = run_bodies(h, reqs, nb, bres, bodies);
+    size_t nleft = 0;
+    bool limited = false;
+    for (size_t b = 0; b < nb && !rc; b++) {
+        size_t cnt = b + 1 < nb ? bm : n - b * bm;
+        bool ok = bres[b].status == 201 && batch_stored(&bodies[b], cnt);
+        limited |= bres[b].status == 429;
+        if (!ok && (bres[b].status == 404 || bres[b].status == 405 || bres[b].status == 501 ||
+                    bres[b].status == 201))
+            h->no_batch = true; /* no such endpoint: single requests from now on */
+        if (ok)
+            h->batches++;
+        else
+            h->batch_fallbacks++;
+        for (size_t i = b * bm; i < b * bm + cnt; i++) {
+            if (ok)
+                res[i] = (dmp_client_http_result_t){.status = 201};
+            else
+                left[nleft++] = i;
+        }
+    }
+    /* a bucket that refused a batch may never hold one that large: smaller ones next time */
+    if (limited)
+        h->batch_max = bm / 2 >= 2 ? (unsigned)(bm / 2) : 2;
+    if (!rc && nleft)
+        rc = publish_singles(h, recs, left, nleft, res);
+    for (size_t b = 0; reqs && b < nb; b++)
+        free(reqs[b].body);
+    for (size_t b = 0; bodies && b < nb; b++)
+        dmp_buf_free(&bodies[b]);
+    free(reqs);
+    free(bres);
+    free(bodies);
+    free(left);
+    return rc;
+}
+
 int dmp_client_http_publish(dmp_client_http_t *h, const dmp_client_record_t *recs, size_t n,
                             dmp_client_http_result_t *res)
 {
     if (!h || (!recs && n) || (!res && n))
         return DMP_EINVAL;
-    req_t *reqs = calloc(n ? n : 1, sizeof(*reqs));
-    if (!reqs)
-        return DMP_ENOMEM;
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        reqs[i].method = "POST";
-        if (snprintf(reqs[i].path, sizeof(reqs[i].path), "/v1/records/%s", recs[i].name) >=
-            (int)sizeof(reqs[i].path))
-            rc = DMP_ETOOBIG;
-        else if (!(reqs[i].body = publish_body(recs[i].value, recs[i].value_len, recs[i].ttl)))
-            rc = DMP_ENOMEM;
-    }
-    if (!rc)
-        rc = run(h, reqs, n, res);
-    for (size_t i = 0; i < n; i++)
-        free(reqs[i].body);
-    free(reqs);
-    return rc;
+    if (n >= 2 && h->batch_max >= 2 && !h->no_batch)
+        return publish_batched(h, recs, n, res);
+    return publish_singles(h, recs, NULL, n, res);
 }
 
 int dmp_client_http_delete(dmp_client_http_t *h, const char *name, const char *value,

@@ -311,6 +311,17 @@ static unsigned env_conns(void)
     return 16;
 }
 
+/* DMP_HTTP_BATCH: records per batch publish request (1 = one record a request, as the
+ * reference's client sends them); default the node's cap */
+static unsigned env_batch(void)
+{
+    const char *e = getenv("DMP_HTTP_BATCH");
+    int64_t v;
+    if (e && dmp_parse_i64(e, 1, DMP_CLIENT_HTTP_BATCH_MAX, &v) == 0)
+        return (unsigned)v;
+    return DMP_CLIENT_HTTP_BATCH_MAX;
+}
+
 /* TSIG block of config.yaml (client.md §5.9): zone, server (tsig_dns_server or the endpoint's
  * host), port, key name, hex secret, algorithm. */
 static int tsig_writer(dmp_client_session_t *s)
@@ -409,6 +420,7 @@ int dmp_client_session_writer(dmp_client_session_t *s)
         set_err(s, "bad endpoint %s", c->endpoint);
         return rc;
     }
+    s->http[0].batch_max = env_batch();
     s->nhttp = 1;
     s->quorum = 1;
     return 0;
@@ -494,6 +506,7 @@ int dmp_client_cluster_open(dmp_client_session_t *s)
         if (dmp_client_http_init(&s->http[s->nhttp], m->nodes[i].http_endpoint, b, env_conns()) ==
             0) {
             s->http[s->nhttp].max_transport_retries = 1;
+            s->http[s->nhttp].batch_max = env_batch();
             s->nhttp++;
         }
         dmp_wipe(b, sizeof(b));

@@ -105,6 +105,9 @@ for pair in "alice bob" "bob alice"; do
   [[ $(recv_one "$2") == "$(cat "$T/m3k")" ]] || fail "3 KB message $1 -> $2"
   line=$(send_dbg "$1" "$2" "@$T/mmax")
   [[ $(field k <<<"$line") == 196 && $(field n <<<"$line") == 255 ]] || fail "max message k/n: $line"
+  # the chunks went in batch publishes (docs/client.md "Publishing"), none fell back
+  [[ $(field batches <<<"$line") -ge 4 && $(field batch_fallbacks <<<"$line") == 0 &&
+     $(field http_requests <<<"$line") -le 8 ]] || fail "max message not batched: $line"
   [[ $(recv_one "$2") == "$(cat "$T/mmax")" ]] || fail "max message $1 -> $2"
 done
 head -c 24725 "$T/mmax" >/dev/null

@@ -376,7 +376,10 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
         atomic_fetch_add(&f->bad_auth, 1);
     unsigned st = 201;
     const char *msg = "{\"ok\":true}";
-    if (strstr(url, "/slot-")) {
+    if (strcmp(url, "/v1/records") == 0) {
+        st = 404; /* no batch publish, as the reference: the writer sends one record a request */
+        msg = "{\"error\": \"not found\"}";
+    } else if (strstr(url, "/slot-")) {
         int k = atomic_fetch_add(&g_manifests, 1);
         if ((atomic_load(&g_send_mode) == 1 && k == 0)) {
             st = 413;
@@ -455,6 +458,7 @@ static void test_http_writer(void **state)
     assert_int_equal(res[N - 1].status, 400);
     assert_string_equal(res[N - 1].error, "value exceeds cap of 2048 bytes");
     assert_int_equal(atomic_load(&f.posts), N - 1);
+    assert_true(h.no_batch); /* the fake answered the batch publish 404 */
     assert_int_equal(atomic_load(&f.bad_auth), 0);
     /* every record arrived once, under its own name */
     for (int i = 0; i < N - 2; i++) {

@@ -158,13 +158,22 @@ int cmd_send(int argc, char **argv)
         fprintf(stderr, "  WARNING: no claim provider accepted the discovery pointer — "
                         "first-contact reach is unavailable. Set claim_provider_override (and "
                         "claim_provider_zone) in config.yaml or check provider reachability.\n");
-    if (getenv("DNSMESH_SEND_DEBUG"))
+    if (getenv("DNSMESH_SEND_DEBUG")) {
+        unsigned long long reqs = 0, batches = 0, fallbacks = 0;
+        for (size_t i = 0; i < s.nhttp; i++) {
+            reqs += s.http[i].requests;
+            batches += s.http[i].batches;
+            fallbacks += s.http[i].batch_fallbacks;
+        }
         fprintf(stderr,
                 "  msg_id=%s prekey_id=%u k=%u n=%u records=%zu attempts=%u lookup=%.1fms "
-                "compose=%.1fms network=%.1fms manifest=%s chunk0=%s v2=%d\n",
+                "compose=%.1fms network=%.1fms manifest=%s chunk0=%s v2=%d http_requests=%llu "
+                "batches=%llu batch_fallbacks=%llu\n",
                 rep.msg_id_hex, rep.prekey_id, rep.k, rep.n, rep.records, rep.attempts,
                 (double)rep.lookup_ns / 1e6, (double)rep.compose_ns / 1e6,
-                (double)rep.network_ns / 1e6, rep.manifest_name, rep.chunk0_name, rep.v2);
+                (double)rep.network_ns / 1e6, rep.manifest_name, rep.chunk0_name, rep.v2, reqs,
+                batches, fallbacks);
+    }
     dmp_client_session_free(&s);
     return 0;
 }

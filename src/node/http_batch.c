@@ -128,6 +128,6 @@ enum MHD_Result dmp_node_http_done_batch(dmp_node_rq_t *r)
     case DMP_EINVAL:
         return send_rec_err(r, 400, "invalid record value", i);
     default:
-        return dmp_node_http_store_error(r, "nothing written");
+        return dmp_node_http_store_error(r, "not written"); /* as the single POST */
     }
 }

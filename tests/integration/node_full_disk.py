@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A full disk (issue 10): the store on a small tmpfs; writes are refused with 507 once the
-disk is full, and never acknowledged unless stored; DNS reads of what was stored go on; /health
+disk is full (a batch publish with the single POST's status and body), and never acknowledged
+unless stored; DNS reads of what was stored go on; /health
 reports writes failing; error logs are rate-limited; writes resume once space returns.
 
 With a free-space reserve (DMP_STORE_MIN_FREE_MB, 8 here) the node refuses writes up front once
@@ -31,6 +32,17 @@ def post(port, name, value, ttl=3600):
     body = r.read().decode()
     c.close()
     return r.status, body
+
+
+def post_batch(port, recs, ttl=3600):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    body = {"records": [{"name": n, "value": v, "ttl": ttl} for n, v in recs]}
+    c.request("POST", "/v1/records", body=json.dumps(body),
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    text = r.read().decode()
+    c.close()
+    return r.status, text
 
 
 def get(port, path):
@@ -148,6 +160,26 @@ def main():
             print("FAIL: /health does not report failing writes"); ok = False
         if reserve and "refused" not in hb:
             print("FAIL: below the reserve, /health does not say writes are refused"); ok = False
+        # the batch publish answers a full disk as the single POST does: the same status and
+        # {"ok": false, "error": ...} body, and a batch "not written" wrote none of its records
+        bst, bbody = post_batch(hport, [("fb0.mesh.test", value), ("fb1.mesh.test", value)])
+        print(f"batch publish while full: {bst} {bbody}")
+        single = {st: json.loads(b) for (_, st, b) in fails if st in (507, 503)}
+        try:
+            bj = json.loads(bbody)
+        except ValueError:
+            bj = None
+        known = ("no space left on the node's disk: not written",
+                 "applied but not confirmed durable (WAL sync failed): retry")
+        if (bst not in (507, 503) or not isinstance(bj, dict) or set(bj) != {"ok", "error"}
+                or bj["ok"] is not False or bj["error"] not in known
+                or (bst in single and single[bst] != bj)):
+            print(f"FAIL: the batch's full-disk answer differs from the single POST's {single}")
+            ok = False
+        if isinstance(bj, dict) and "not written" in str(bj.get("error")):
+            for n in ("fb0", "fb1"):
+                if get(hport, f"/v1/records/{n}.mesh.test")[0] != 404:
+                    print(f"FAIL: {n} of a batch refused as not written is there"); ok = False
         r = dns_txt(dns, "keep.mesh.test")
         print(f"DNS read while full: {r}")
         if r != (0, 1):

@@ -1,6 +1,7 @@
 /* client: the HTTP writer (client.md §5.9): POST/DELETE /v1/records/<name> with a bearer token,
  * over up to `conns` keep-alive connections used at once (libcurl multi). 429/503 and transport
- * failures are retried with back-off, a bounded number of times. */
+ * failures are retried with back-off, a bounded number of times. Several records go to a
+ * dnsmesh-c node as batches, POST /v1/records (docs/client.md "Publishing"). */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>

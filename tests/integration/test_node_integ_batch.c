@@ -1,6 +1,7 @@
 /* Integration tests of the batch publish, POST /v1/records, against a real dnsmeshd (4 shards, a
  * cap of 3 values per name): every record of a batch answers over DNS after the 201, a batch with
- * one bad record writes nothing and names it, and the per-name cap counts the batch's own values.
+ * one bad record writes nothing and names it, and the per-name cap counts the batch's own values;
+ * and, on a node of its own, the per-address bucket gives a batch all its tokens or none.
  * argv[1] = path of dnsmeshd. */
 #include "integ_node.h"
 
@@ -124,6 +125,35 @@ static void t_batch_all_or_nothing(void **state)
     assert_still_serving();
 }
 
+/* The per-address bucket gives a batch all its tokens or none: with a burst of 10 and no refill
+ * worth counting, 11 records are refused and leave 9 tokens, which a batch of 9 then takes. */
+static void t_batch_rate_all_or_nothing(void **state)
+{
+    (void)state;
+    static const char *const env[] = {"DMP_SERVED_ZONE=mesh.test", "DMP_HTTP_RATE=0.001",
+                                      "DMP_HTTP_BURST=10", NULL};
+    itest_node_t n;
+    assert_int_equal(itest_node_init(&n), 0);
+    assert_int_equal(itest_node_start(&n, env), 0);
+    char body[4096];
+    for (int cnt = 11; cnt >= 9; cnt -= 2) {
+        size_t off = (size_t)snprintf(body, sizeof(body), "{\"records\": [");
+        for (int i = 0; i < cnt; i++)
+            off += (size_t)snprintf(body + off, sizeof(body) - off,
+                                    "%s{\"name\": \"rate-%d.mesh.test\", \"value\": \"r\"}",
+                                    i ? ", " : "", i);
+        snprintf(body + off, sizeof(body) - off, "]}");
+        int st =
+            itest_http(&n, "POST", "/v1/records", NULL, body, strlen(body), g_body, sizeof(g_body));
+        assert_int_equal(st, cnt == 11 ? 429 : 201);
+    }
+    assert_int_equal(itest_http(&n, "POST", "/v1/records/rate-x.mesh.test", NULL,
+                                "{\"value\": \"r\"}", 14, g_body, sizeof(g_body)),
+                     429); /* the bucket is empty now */
+    assert_int_equal(itest_node_stop(&n, SIGTERM), 0);
+    itest_node_cleanup(&n);
+}
+
 int main(int argc, char **argv)
 {
     int rc = integ_init(argc, argv);
@@ -132,6 +162,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest batch[] = {
         cmocka_unit_test(t_batch_publish),
         cmocka_unit_test(t_batch_all_or_nothing),
+        cmocka_unit_test(t_batch_rate_all_or_nothing),
     };
     return cmocka_run_group_tests_name("node_batch", batch, group_setup, group_teardown);
 }

@@ -18,6 +18,7 @@
 
 #include "client/client.h"
 #include "util/util.h"
+#include "fake_http_body.h"
 
 enum { NREC = 150 };
 
@@ -37,10 +38,6 @@ typedef struct {
     pthread_mutex_t mu;
 } fake_t;
 
-typedef struct {
-    dmp_buf_t body;
-} conn_t;
-
 static int rec_index(const char *name)
 {
     int i = -1;
@@ -49,7 +46,7 @@ static int rec_index(const char *name)
     return i >= 0 && i < NREC ? i : -1;
 }
 
-static unsigned batch_answer(fake_t *f, const conn_t *cs, char *msg, size_t cap)
+static unsigned batch_answer(fake_t *f, const fake_body_t *cs, char *msg, size_t cap)
 {
     switch (atomic_load(&f->mode)) {
     case B_NOT_FOUND:
@@ -95,18 +92,9 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
 {
     (void)version;
     fake_t *f = cls;
-    conn_t *cs = *ptr;
-    if (!cs) {
-        cs = calloc(1, sizeof(*cs));
-        dmp_buf_init(&cs->body);
-        *ptr = cs;
+    fake_body_t *cs;
+    if (fake_body_collect(ptr, data, size, &cs))
         return MHD_YES;
-    }
-    if (*size) {
-        dmp_buf_append(&cs->body, data, *size);
-        *size = 0;
-        return MHD_YES;
-    }
     char msg[200] = "{\"ok\": true}";
     unsigned st = 201;
     if (strcmp(method, "POST") != 0) {
@@ -133,20 +121,6 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
     return ok;
 }
 
-static void on_done(void *cls, struct MHD_Connection *c, void **ptr,
-                    enum MHD_RequestTerminationCode t)
-{
-    (void)cls;
-    (void)c;
-    (void)t;
-    conn_t *cs = *ptr;
-    if (cs) {
-        dmp_buf_free(&cs->body);
-        free(cs);
-    }
-    *ptr = NULL;
-}
-
 typedef struct {
     fake_t f;
     struct MHD_Daemon *d;
@@ -159,8 +133,8 @@ static int setup(void **state)
 {
     fixture_t *x = calloc(1, sizeof(*x));
     x->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-                            NULL, NULL, on_req, &x->f, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-                            MHD_OPTION_END);
+                            NULL, NULL, on_req, &x->f, MHD_OPTION_NOTIFY_COMPLETED, fake_body_done,
+                            NULL, MHD_OPTION_END);
     if (!x->d) {
         free(x);
         return -1;

@@ -25,6 +25,7 @@
 #include "crypto/crypto.h"
 #include "wire/wire.h"
 #include "util/util.h"
+#include "fake_http_body.h"
 
 /* ---------------------------------------------------------------- fake DNS server */
 
@@ -345,10 +346,6 @@ typedef struct {
     atomic_int nseen;
 } fake_http_t;
 
-typedef struct {
-    dmp_buf_t body;
-} conn_t;
-
 /* send-flow modes of the fake node: 0 accept all, 1 refuse the first manifest because the
  * slot's answer would be too large, 2 refuse every manifest for its size */
 static atomic_int g_send_mode, g_manifests;
@@ -359,18 +356,9 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
 {
     (void)version;
     fake_http_t *f = cls;
-    conn_t *cs = *ptr;
-    if (!cs) {
-        cs = calloc(1, sizeof(*cs));
-        dmp_buf_init(&cs->body);
-        *ptr = cs;
+    fake_body_t *cs;
+    if (fake_body_collect(ptr, data, size, &cs))
         return MHD_YES;
-    }
-    if (*size) {
-        dmp_buf_append(&cs->body, data, *size);
-        *size = 0;
-        return MHD_YES;
-    }
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!auth || strcmp(auth, "Bearer tok-123") != 0)
         atomic_fetch_add(&f->bad_auth, 1);
@@ -406,20 +394,6 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
     return ok;
 }
 
-static void on_done(void *cls, struct MHD_Connection *c, void **ptr,
-                    enum MHD_RequestTerminationCode t)
-{
-    (void)cls;
-    (void)c;
-    (void)t;
-    conn_t *cs = *ptr;
-    if (cs) {
-        dmp_buf_free(&cs->body);
-        free(cs);
-    }
-    *ptr = NULL;
-}
-
 static void test_http_writer(void **state)
 {
     (void)state;
@@ -427,7 +401,7 @@ static void test_http_writer(void **state)
     memset(&f, 0, sizeof f);
     struct MHD_Daemon *d =
         MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
-                         NULL, on_req, &f, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+                         NULL, on_req, &f, MHD_OPTION_NOTIFY_COMPLETED, fake_body_done, NULL,
                          MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     if (!d)
         skip();
@@ -727,7 +701,7 @@ static void test_send_refusals(void **state)
     memset(&f, 0, sizeof f);
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL, on_req, &f,
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, fake_body_done, NULL, MHD_OPTION_END);
     if (!d)
         skip();
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

@@ -89,7 +89,7 @@ run_ctest build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 # RocksDB's own (uninstrumented) synchronisation is suppressed.
 tsan_tests=(test_net_rings test_net_udp test_net_tcp test_store_rw test_store_index test_store_read
   test_store_crash test_store_ingest test_node test_node_core_apply test_node_core_shards
-  test_node_core_feread test_cache test_node_rrl test_store_write test_store_setup)
+  test_node_core_feread test_cache test_node_rrl test_store_write test_store_setup test_name_index)
 step "build under ThreadSanitizer and run ${tsan_tests[*]}"
 cmake -S . -B build-tsan -DDMP_WERROR=ON -DDMP_TSAN=ON -DDMP_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

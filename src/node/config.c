@@ -395,6 +395,8 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
     if (dmp_parse_i64(val[K_STORE_WBUF_MB], 1, 1024, &x))
         BAD(K_STORE_WBUF_MB, "expected an integer 1..1024");
     c->store_wbuf_mb = (uint64_t)x;
+    if (dmp_parse_bool(val[K_NAME_INDEX], &c->name_index))
+        BAD(K_NAME_INDEX, "expected 1/true/yes/on or 0/false/no/off");
     if (strcmp(val[K_STORE_PREFETCH_MB], "auto") == 0)
         c->store_prefetch_mb = -1;
     else if (dmp_parse_i64(val[K_STORE_PREFETCH_MB], 0, 1 << 20, &x))

@@ -107,6 +107,12 @@ const dmp_node_knob_t dmp_node_knob_table[K_COUNT] = {
                          "column families get a quarter): smaller searches faster under writes "
                          "and flushes more often (docs/store.md \"Write path cost\")",
                          false},
+    [K_NAME_INDEX] = {"DMP_NAME_INDEX", NULL, "name-index", "1",
+                      "at start, a background walk writes every name's answer to an unlinked file "
+                      "in the store's directory and indexes it in memory (16-32 bytes per name): "
+                      "a cache miss of a name not written since the start is one read of that "
+                      "file instead of a RocksDB seek; 0 = off (docs/store.md \"The name index\")",
+                      false},
     [K_STORE_PREFETCH_MB] = {"DMP_STORE_PREFETCH_MB", NULL, "store-prefetch-mb", "auto",
                              "at start, a background thread reads the store's record and name "
                              "tables once into the page cache, at most this many MiB; auto = "

@@ -48,6 +48,7 @@ enum {
     K_STORE_CACHE_MB,
     K_STORE_WBUF_MB,
     K_STORE_PREFETCH_MB,
+    K_NAME_INDEX,
     K_RING_SIZE,
     K_PORTS_FILE,
     K_RRL_RATE,

@@ -18,11 +18,13 @@ static int64_t now_ms_real(void)
 }
 
 /* apply-env hooks. invalidate runs after the store write and before the acknowledgement: it
- * moves the shard's write sequence first (a frontend fill read before it is dropped), then
- * drops the name's cache entry. */
+ * marks the name in the name index, then moves the shard's write sequence (a frontend fill read
+ * before it is dropped; one read after it sees the mark, so it cannot have read the index's
+ * old answer), then drops the name's cache entry. */
 static void shard_invalidate(void *ctx, const char *lname, size_t len)
 {
     shard_t *sh = ctx;
+    dmp_index_invalidate(sh->core->index, lname, len);
     atomic_fetch_add_explicit(&sh->wseq, 1, memory_order_release);
     if (sh->cache)
         dmp_cache_invalidate(sh->cache, lname, len);
@@ -36,6 +38,7 @@ static void shard_invalidate(void *ctx, const char *lname, size_t len)
 static void shard_refresh(void *ctx, const char *lname, size_t len)
 {
     shard_t *sh = ctx;
+    dmp_index_invalidate(sh->core->index, lname, len);
     atomic_fetch_add_explicit(&sh->wseq, 1, memory_order_release);
     if (!sh->cache || !dmp_cache_invalidate(sh->cache, lname, len))
         return;
@@ -52,6 +55,7 @@ static void core_invalidate(void *ctx, const char *lname, size_t len)
 {
     dmp_node_core_t *c = ctx;
     shard_t *sh = &c->shards[dmp_node_core_shard_of(c, lname, len)];
+    dmp_index_invalidate(c->index, lname, len);
     atomic_fetch_add_explicit(&sh->wseq, 1, memory_order_release);
     if (sh->cache)
         dmp_cache_invalidate(sh->cache, lname, len);
@@ -93,6 +97,7 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
     c->store = o->store;
     c->nshards = o->nshards;
     c->now_ms = o->now_ms ? o->now_ms : now_ms_real;
+    c->index = o->index;
     if (o->cfg->served_zone)
         snprintf(c->apex, sizeof(c->apex), "%s", o->cfg->served_zone);
     atomic_init(&c->serial, (uint32_t)(c->now_ms() / 1000));
@@ -139,6 +144,7 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
             return DMP_ENOMEM;
         }
         dmp_node_lookup_init(&sh->lookup, c->store, sh->cache, &c->neg, sh->st, o->cfg->dns_ttl);
+        sh->lookup.index = c->index;
         sh->wq = (dmp_node_wq_t){.env = {.store = c->store,
                                          .st = sh->st,
                                          .now_ms = c->now_ms,

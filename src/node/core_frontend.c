@@ -272,7 +272,9 @@ int dmp_node_core_fe_init(dmp_node_core_t *c, const dmp_node_core_opts_t *o, boo
         f->cookie_epoch = UINT64_MAX;
         atomic_init(&f->rrl_hz, NULL);
         dmp_node_core_zone_from_cfg(o->cfg, &f->zone);
-        dmp_node_lookup_init(&f->lk, c->store, NULL, &c->neg, NULL, o->cfg->dns_ttl);
+        /* st: lookup_store counts its name-index reads there (nothing else of it counts) */
+        dmp_node_lookup_init(&f->lk, c->store, NULL, &c->neg, f->st, o->cfg->dns_ttl);
+        f->lk.index = c->index;
     }
     if (!c->fe_reads || !cache_on)
         return 0;

@@ -67,7 +67,8 @@ struct dmp_node_core {
     pthread_mutex_t multi_mu;
     unsigned nfe;
     fe_t *fe; /* nfe frontends that may answer from the caches (dmp_node_core_query_frontend) */
-    bool fe_reads; /* frontends read the store on a miss (opts.frontend_reads) */
+    bool fe_reads;      /* frontends read the store on a miss (opts.frontend_reads) */
+    dmp_index_t *index; /* opts.index */
     /* fill rings, frontend f -> shard s at fill[f * nshards + s] (fill_t *, see
      * core_frontend.c); NULL without frontend reads or without a cache */
     dmp_net_spsc_t *fill;

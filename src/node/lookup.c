@@ -188,6 +188,25 @@ int dmp_node_lookup_store(dmp_node_lookup_t *l, const char *lname, size_t len,
     l->vals.len = 0;
     l->vv_n = 0;
     l->min_exp = INT64_MAX;
+    if (l->index) {
+        dmp_index_answer_t a;
+        if (dmp_index_read(l->index, lname, len, now, &l->rrs, &a) == 0) {
+            if (l->st)
+                DMP_STAT_INC(l->st, index_hits);
+            fill->kind = DMP_NODE_FILL_TXT;
+            fill->rrs = a.rrs;
+            fill->rrs_len = a.rrs_len;
+            fill->count = a.count;
+            fill->expires_ms = a.expires_ms;
+            out->rrs = a.rrs;
+            out->len = a.rrs_len;
+            out->count = a.count;
+            dmp_node_lookup_clamp_ttl(out, a.expires_ms, now);
+            return 0;
+        }
+        if (l->st)
+            DMP_STAT_INC(l->st, index_fallbacks);
+    }
     if (l->rd == NULL)
         (void)dmp_store_reader_new(l->store, &l->rd); /* none: a per-get iterator */
     int rc = dmp_store_get_with(l->store, l->rd, lname, len, now, collect, l);

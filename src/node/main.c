@@ -34,6 +34,7 @@
 typedef struct node {
     dmp_node_config_t cfg;
     dmp_store_t *store;
+    dmp_index_t *index; /* DMP_NAME_INDEX; NULL when off */
     dmp_node_core_t *core;
     dmp_net_t *net;
     dmp_node_http_t *http;
@@ -153,6 +154,10 @@ static dmp_net_admit_t on_admit(void *ctx, unsigned frontend, const struct socka
 static void net_gauges(void *ctx, dmp_node_gauges_t *g)
 {
     node_t *n = ctx;
+    if (n->index) {
+        g->have_index = 1;
+        dmp_index_stats(n->index, &g->index);
+    }
     g->wal_syncs = n->core ? dmp_node_core_wal_syncs(n->core) : 0;
     if (n->upd) {
         dmp_node_update_stats_t us;
@@ -423,6 +428,8 @@ static void shutdown_node(node_t *n)
     free(n->rl);
     n->rl = NULL;
     dmp_node_prefetch_stop(&n->prefetch);
+    dmp_index_free(n->index); /* after the walk and every reader (the core) */
+    n->index = NULL;
     dmp_node_diskwatch_stop(&n->diskwatch);
     if (n->store) {
         dmp_store_close(n->store);
@@ -519,7 +526,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "dnsmeshd: cannot start the disk watcher thread\n");
         goto out;
     }
-    if (dmp_node_prefetch_start(&n->prefetch, n->store, n->cfg.store_prefetch_mb) != 0) {
+    uint64_t nrec = 0;
+    if (n->cfg.name_index && dmp_store_record_count(n->store, &nrec) == 0 &&
+        (rc = dmp_index_new(n->cfg.db_path, nrec, n->cfg.dns_ttl, &n->index)) != 0)
+        dmp_warn("name index: off: %s", dmp_strerror(rc)); /* the node serves without it */
+    /* the walk leaves the store's reserve twice over and 1 GiB more for the writes */
+    uint64_t idx_free = (n->cfg.store_min_free_mb << 21) + (1ull << 30);
+    if (dmp_node_prefetch_start(&n->prefetch, n->store, n->cfg.store_prefetch_mb, n->index,
+                                idx_free) != 0) {
         fprintf(stderr, "dnsmeshd: cannot start the store prefetch thread\n");
         goto out;
     }
@@ -537,6 +551,7 @@ int main(int argc, char **argv)
                                .frontend_st = &n->metrics.t[n->nshards],
                                .frontend_reads = n->cfg.dns_fe_reads,
                                .write_window_us = n->cfg.write_window_ms * 1000,
+                               .index = n->index,
                                .tcp_keepalive_100ms = (uint16_t)(ncd.tcp_idle_timeout_ms / 100)};
     rc = dmp_node_core_new(&co, &n->core);
     if (rc != 0) {

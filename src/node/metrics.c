@@ -272,6 +272,30 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
         pf(out, "dmp_ring_depth_max %llu\n", (unsigned long long)g->ring_depth_max);
     }
 
+    head(out, "dmp_name_index_reads_total", "counter",
+         "Cache misses looked up in the name index, by result (hit: answered from its file; "
+         "fallback: read from the store)");
+    pf(out, "dmp_name_index_reads_total{result=\"hit\"} %llu\n", (unsigned long long)s.index_hits);
+    pf(out, "dmp_name_index_reads_total{result=\"fallback\"} %llu\n",
+       (unsigned long long)s.index_fallbacks);
+    if (g->have_index) {
+        const dmp_index_stats_t *x = &g->index;
+        head(out, "dmp_name_index_ready", "gauge",
+             "1 once the start-up walk has indexed every name (0 while it runs or if it stopped)");
+        pf(out, "dmp_name_index_ready %d\n", x->state == DMP_INDEX_READY);
+        head(out, "dmp_name_index_names", "gauge", "Names answered from the name index's file");
+        pf(out, "dmp_name_index_names %llu\n", (unsigned long long)x->names);
+        head(out, "dmp_name_index_bytes", "gauge", "Size of the name index's file");
+        pf(out, "dmp_name_index_bytes %llu\n", (unsigned long long)x->bytes);
+        head(out, "dmp_name_index_slots_used", "gauge",
+             "Slots of the name index's table in use (names indexed or written since the start)");
+        pf(out, "dmp_name_index_slots_used %llu\n", (unsigned long long)x->used);
+        head(out, "dmp_name_index_slots", "gauge", "Slots of the name index's table");
+        pf(out, "dmp_name_index_slots %llu\n", (unsigned long long)x->slots);
+        head(out, "dmp_name_index_build_seconds", "gauge",
+             "Wall time of the start-up walk (0 until it ends)");
+        pf(out, "dmp_name_index_build_seconds %.3f\n", x->build_seconds);
+    }
     head(out, "dmp_store_errors_total", "counter", "Store operations that failed");
     pf(out, "dmp_store_errors_total %llu\n", (unsigned long long)s.store_errors);
     head(out, "dmp_sweep_removed_total", "counter", "Expired records removed by the sweep");

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "cluster/cluster.h"
+#include "index/index_types.h"
 #include "util/util.h"
 
 #define DMP_NODE_LAT_BUCKETS 14 /* + the implicit +Inf */
@@ -43,6 +44,7 @@ typedef struct {
     uint64_t cache_fills_write; /* names read back into the cache by the write that changed them */
     uint64_t cache_bytes;       /* a gauge: the shard's current cache size */
     uint64_t store_errors;
+    uint64_t index_hits, index_fallbacks; /* misses answered from the name index, or not */
     uint64_t sweep_runs, sweep_removed;
     uint64_t token_auth[3];    /* multi-tenant user-token checks: ok, rejected, throttled */
     uint64_t registrations[2]; /* /v1/registration/confirm: issued, refused */
@@ -76,6 +78,8 @@ typedef struct {
     uint64_t upd_result[7]; /* noerror refused notauth formerr servfail notzone prereq_failed */
     uint64_t tsig_error[3]; /* badkey badsig badtime */
     uint64_t claims[2];     /* accepted throttled */
+    int have_index;         /* the name index (DMP_NAME_INDEX) */
+    dmp_index_stats_t index;
 } dmp_node_gauges_t;
 
 int dmp_node_metrics_init(dmp_node_metrics_t *m, unsigned nslots);

@@ -19,6 +19,7 @@
 #include "client/client_types.h"
 #include "cluster/cluster.h"
 #include "store/store.h"
+#include "index/index.h"
 
 const char *dmp_node_strerror(int err);
 
@@ -197,18 +198,22 @@ int dmp_node_diskwatch_start(dmp_node_diskwatch_t *w, dmp_store_t *store, uint64
 void dmp_node_diskwatch_stop(dmp_node_diskwatch_t *w);
 
 /* ---- the page cache after a start (prefetch.c) ----
- * One pass of a background thread (nice 13) over the table files of the DNS read path
- * (dmp_store_prefetch) when the node starts, at most a budget of bytes. */
+ * One background thread (nice 13) when the node starts: the name index's walk (dmp_index_build),
+ * then one pass over the table files of the DNS read path (dmp_store_prefetch), at most a budget
+ * of bytes. */
 typedef struct {
     dmp_node_bgthread_t bg;
     dmp_store_t *store;
-    uint64_t budget;  /* bytes */
-    atomic_bool stop; /* set by dmp_node_prefetch_stop: the pass ends early */
-    bool done;        /* the thread only */
+    dmp_index_t *index;      /* NULL: no walk */
+    uint64_t index_min_free; /* the walk stops below this many free bytes */
+    uint64_t budget;         /* bytes */
+    atomic_bool stop;        /* set by dmp_node_prefetch_stop: the pass ends early */
+    bool done;               /* the thread only */
 } dmp_node_prefetch_t;
 /* budget_mb: DMP_STORE_PREFETCH_MB, < 0 = auto (half of the kernel's MemAvailable), 0 = no pass
- * and no thread (0 returned). DMP_ESYS when the thread cannot start. */
-int dmp_node_prefetch_start(dmp_node_prefetch_t *p, dmp_store_t *store, int64_t budget_mb);
+ * (and no thread without an index: 0 returned). DMP_ESYS when the thread cannot start. */
+int dmp_node_prefetch_start(dmp_node_prefetch_t *p, dmp_store_t *store, int64_t budget_mb,
+                            dmp_index_t *index, uint64_t index_min_free);
 /* Ends the pass early and joins the thread; a no-op on a zeroed or never-started one. */
 void dmp_node_prefetch_stop(dmp_node_prefetch_t *p);
 
@@ -373,7 +378,6 @@ int64_t dmp_node_wq_tick(dmp_node_wq_t *q, int64_t now_ns);
 void dmp_node_serial_touch(_Atomic uint32_t *serial, int64_t now_ms);
 
 /* ---- answer lookup (lookup.c): the answer cache and the negative-cache generations ---- */
-#define DMP_NODE_NEG_SLOTS 4096
 /* Longest life of a cached NXDOMAIN or empty non-terminal (ms). Their generation, checked on
  * every hit, outdates them the moment a name below is written or deleted (a change at N also
  * drops N's own entry), and an empty non-terminal ends when the live record found below it
@@ -385,36 +389,10 @@ void dmp_node_serial_touch(_Atomic uint32_t *serial, int64_t now_ms);
  * below, only a run of expired ones not yet swept; dmp_store_has_descendant), ms. */
 #define DMP_NODE_NEG_CACHE_MS 30000
 
-/* Negative-cache generations, shared by every shard: a cached NXDOMAIN for X is valid only
- * while gen[slot(X)] still holds the value read before X was looked up in the store. A put of
- * N bumps the slot of each proper ancestor of N below the zone apex (after the store write,
- * before the acknowledgement), so a cached NXDOMAIN of an ancestor that just became an empty
- * non-terminal is never served again: no cross-shard message, no window. */
-typedef struct {
-    _Atomic uint32_t gen[DMP_NODE_NEG_SLOTS];
-} dmp_node_neggen_t;
-
 unsigned dmp_node_neg_slot(const char *lname, size_t len);
 /* Bumps the generations of lname's proper ancestors strictly below apex (apex "" = every
  * ancestor of >= 2 labels); nothing when lname is outside apex. */
 void dmp_node_neggen_bump(dmp_node_neggen_t *g, const char *apex, const char *lname, size_t len);
-
-/* One shard's lookup state (single-threaded). store, neg borrowed; cache owned by the shard. */
-typedef struct {
-    dmp_store_t *store;
-    dmp_store_reader_t *rd; /* owned: made on the first store read, freed by lookup_free */
-    dmp_cache_t *cache;     /* may be NULL (cache off) */
-    dmp_node_neggen_t *neg;
-    dmp_node_tstats_t *st;
-    uint32_t ttl;   /* TTL on answer RRs */
-    int64_t now_ms; /* set by the caller before each query */
-    dmp_buf_t rrs;  /* answer RRs built on a miss (valid until the next lookup) */
-    dmp_buf_t vals;
-    dmp_dns_value_t *vv;
-    size_t vv_cap, vv_n;
-    size_t *voff;
-    int64_t min_exp;
-} dmp_node_lookup_t;
 
 void dmp_node_lookup_init(dmp_node_lookup_t *l, dmp_store_t *store, dmp_cache_t *cache,
                           dmp_node_neggen_t *neg, dmp_node_tstats_t *st, uint32_t ttl);
@@ -422,25 +400,6 @@ void dmp_node_lookup_free(dmp_node_lookup_t *l);
 /* The dmp_dns_lookup_fn of a shard (ctx = dmp_node_lookup_t): 0 with the RRset view (count 0 =
  * the name exists without values, RFC 8020), DMP_ENOTFOUND (NXDOMAIN), other = SERVFAIL. */
 int dmp_node_lookup(void *ctx, const char *lname, size_t len, dmp_dns_rrset_view_t *out);
-
-/* What a store read found, in the form the answer cache holds it (see the entry kinds in
- * lookup.c). rrs borrowed from the lookup state that made it (valid until its next lookup). */
-typedef enum {
-    DMP_NODE_FILL_NONE = 0, /* nothing to cache */
-    DMP_NODE_FILL_TXT,      /* rrs[0..rrs_len): count TXT RRs, until expires_ms */
-    DMP_NODE_FILL_ENT,      /* exists without values (an empty non-terminal), while the
-                               negative generation is still gen, until expires_ms */
-    DMP_NODE_FILL_NX,       /* NXDOMAIN, valid while the negative generation is still gen */
-} dmp_node_fill_kind_t;
-
-typedef struct {
-    dmp_node_fill_kind_t kind;
-    const uint8_t *rrs;
-    size_t rrs_len;
-    uint16_t count;
-    uint32_t gen;
-    int64_t expires_ms;
-} dmp_node_fill_t;
 
 /* What a cache entry (read by dmp_cache_get_exp or dmp_cache_read: result cr, blob, count,
  * expiry exp) answers for lname, by the entry kinds in lookup.c: 0 with *out (an RRset, or count 0
@@ -450,9 +409,10 @@ int dmp_node_lookup_cached(dmp_node_neggen_t *neg, const char *lname, size_t len
                            dmp_cache_result_t cr, const uint8_t *blob, size_t blen, uint16_t count,
                            int64_t exp, int64_t now_ms, dmp_dns_rrset_view_t *out, bool *neg_hit);
 
-/* The RocksDB half of dmp_node_lookup (cache untouched, nothing counted or logged): any thread
- * with its own l (l->cache unused). 0 with the view, DMP_ENOTFOUND, or a store error; *fill says
- * what the cache may hold for lname (the negative generation is read before the store). */
+/* The store half of dmp_node_lookup (cache untouched, nothing logged): any thread with its own l
+ * (l->cache unused). The name index first when l->index is set (counted in l->st when set),
+ * RocksDB otherwise. 0 with the view, DMP_ENOTFOUND, or a store error; *fill
+ * says what the cache may hold for lname (the negative generation is read before the store). */
 int dmp_node_lookup_store(dmp_node_lookup_t *l, const char *lname, size_t len,
                           dmp_dns_rrset_view_t *out, dmp_node_fill_t *fill);
 /* Puts what *f describes into cache (its writer's thread only). */
@@ -489,6 +449,9 @@ typedef struct {
     /* single puts written together at most once per this many us (dmp_node_wq_t); 0 = at
      * every ring drain */
     uint32_t write_window_us;
+    /* the name index (may be NULL): read before the store on every miss, invalidated by every
+     * write before its write sequence moves; borrowed for the core's life */
+    dmp_index_t *index;
 } dmp_node_core_opts_t;
 
 int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out);

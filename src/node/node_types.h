@@ -6,7 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdatomic.h>
+
+#include "cache/cache_types.h"
 #include "dns/dns_types.h"
+#include "index/index_types.h"
+#include "node/metrics.h"
+#include "store/store_types.h"
 #include "util/util_types.h"
 
 /* node error codes (-700..) */
@@ -64,6 +70,7 @@ typedef struct {
     bool cache_doorkeeper;      /* a frontend read fills the cache on the name's 2nd miss only */
     uint64_t store_cache_mb;    /* RocksDB block cache, MiB (> 0) */
     uint64_t store_wbuf_mb;     /* RocksDB memtable of the records column family, MiB (> 0) */
+    bool name_index;            /* DMP_NAME_INDEX: answers of names unwritten since start */
     int64_t store_prefetch_mb;  /* page cache pass at start, MiB; -1 = auto, 0 = off */
     uint32_t ring_size;         /* entries per SPSC ring */
     char *ports_file;           /* where to write the bound ports, or NULL */
@@ -294,5 +301,54 @@ typedef struct {
     dmp_node_batch_rec_t *recs;
     size_t n;
 } dmp_node_batch_t;
+
+/* ---- the answer lookup (lookup.c) ---- */
+#define DMP_NODE_NEG_SLOTS 4096
+
+/* Negative-cache generations, shared by every shard: a cached NXDOMAIN for X is valid only
+ * while gen[slot(X)] still holds the value read before X was looked up in the store. A put of
+ * N bumps the slot of each proper ancestor of N below the zone apex (after the store write,
+ * before the acknowledgement), so a cached NXDOMAIN of an ancestor that just became an empty
+ * non-terminal is never served again: no cross-shard message, no window. */
+typedef struct {
+    _Atomic uint32_t gen[DMP_NODE_NEG_SLOTS];
+} dmp_node_neggen_t;
+
+/* One shard's lookup state (single-threaded). store, neg borrowed; cache owned by the shard. */
+typedef struct {
+    dmp_store_t *store;
+    dmp_store_reader_t *rd; /* owned: made on the first store read, freed by lookup_free */
+    dmp_index_t *index;     /* may be NULL: the name index read before the store */
+    dmp_cache_t *cache;     /* may be NULL (cache off) */
+    dmp_node_neggen_t *neg;
+    dmp_node_tstats_t *st;
+    uint32_t ttl;   /* TTL on answer RRs */
+    int64_t now_ms; /* set by the caller before each query */
+    dmp_buf_t rrs;  /* answer RRs built on a miss (valid until the next lookup) */
+    dmp_buf_t vals;
+    dmp_dns_value_t *vv;
+    size_t vv_cap, vv_n;
+    size_t *voff;
+    int64_t min_exp;
+} dmp_node_lookup_t;
+
+/* What a store read found, in the form the answer cache holds it (see the entry kinds in
+ * lookup.c). rrs borrowed from the lookup state that made it (valid until its next lookup). */
+typedef enum {
+    DMP_NODE_FILL_NONE = 0, /* nothing to cache */
+    DMP_NODE_FILL_TXT,      /* rrs[0..rrs_len): count TXT RRs, until expires_ms */
+    DMP_NODE_FILL_ENT,      /* exists without values (an empty non-terminal), while the
+                               negative generation is still gen, until expires_ms */
+    DMP_NODE_FILL_NX,       /* NXDOMAIN, valid while the negative generation is still gen */
+} dmp_node_fill_kind_t;
+
+typedef struct {
+    dmp_node_fill_kind_t kind;
+    const uint8_t *rrs;
+    size_t rrs_len;
+    uint16_t count;
+    uint32_t gen;
+    int64_t expires_ms;
+} dmp_node_fill_t;
 
 #endif

@@ -5,6 +5,7 @@
  * query behind it waits. docs/store.md "Read path at scale" (the page cache after a start). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "node/node.h"
 
@@ -22,12 +23,38 @@ static uint64_t auto_budget(void)
     return (uint64_t)kb * 1024 / 2;
 }
 
+/* The name index's walk (dmp_index_build), before the table files' pass: it reads the records'
+ * tables from start to end itself. */
+static void index_build(dmp_node_prefetch_t *p)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int rc = dmp_index_build(p->index, p->store, now, &p->stop, p->index_min_free);
+    dmp_index_stats_t st;
+    dmp_index_stats(p->index, &st);
+    if (rc != 0)
+        dmp_warn("name index: the walk failed after %llu names: %s (the rest is read from the "
+                 "store)",
+                 (unsigned long long)st.names, dmp_strerror(rc));
+    else
+        dmp_info("name index: %llu names (%llu MiB) in %.1f s, %s; %llu left to the store "
+                 "(written meanwhile, too large, or no slot); %llu of %llu slots used",
+                 (unsigned long long)st.names, (unsigned long long)(st.bytes >> 20),
+                 st.build_seconds, dmp_index_state_name(st.state), (unsigned long long)st.skipped,
+                 (unsigned long long)st.used, (unsigned long long)st.slots);
+}
+
 static void prefetch_tick(void *arg)
 {
     dmp_node_prefetch_t *p = arg;
     if (p->done)
         return;
     p->done = true;
+    if (p->index)
+        index_build(p);
+    if (p->budget == 0 || atomic_load(&p->stop))
+        return;
     int64_t t0 = dmp_monotonic_ns();
     dmp_store_prefetch_stats_t st;
     int rc = dmp_store_prefetch(p->store, p->budget, &p->stop, &st);
@@ -43,13 +70,16 @@ static void prefetch_tick(void *arg)
                          : "");
 }
 
-int dmp_node_prefetch_start(dmp_node_prefetch_t *p, dmp_store_t *store, int64_t budget_mb)
+int dmp_node_prefetch_start(dmp_node_prefetch_t *p, dmp_store_t *store, int64_t budget_mb,
+                            dmp_index_t *index, uint64_t index_min_free)
 {
     memset(p, 0, sizeof(*p));
     p->store = store;
+    p->index = index;
+    p->index_min_free = index_min_free;
     atomic_init(&p->stop, false);
     p->budget = budget_mb < 0 ? auto_budget() : (uint64_t)budget_mb << 20;
-    if (p->budget == 0)
+    if (p->budget == 0 && index == NULL)
         return 0;
     p->bg = (dmp_node_bgthread_t){
         .name = "prefetch", .interval_s = 0, .tick = prefetch_tick, .ctx = p, .nice = 13};

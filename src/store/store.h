@@ -104,6 +104,14 @@ int dmp_store_reader_new(dmp_store_t *s, dmp_store_reader_t **out);
 void dmp_store_reader_free(dmp_store_reader_t *r);
 int dmp_store_get_with(dmp_store_t *s, dmp_store_reader_t *rd, const char *name, size_t name_len,
                        int64_t now_ms, dmp_store_visit_fn fn, void *ctx);
+/* Every name's live RRset, one call of fn per name in name byte order, each RRset's values in
+ * dmp_store_get's order (so an answer built from it is the one a get would give at now_ms). One
+ * iterator over the records from one implicit snapshot (writes after the call began are not
+ * seen); the block cache is not filled (a full walk must not evict the hot set). Checks *stop
+ * (may be NULL) every 1,024 names and returns 0 early when it is set. fn returning nonzero stops
+ * the walk (returns 0). For a background thread, beside readers and writers. */
+int dmp_store_scan_rrsets(dmp_store_t *s, int64_t now_ms, const atomic_bool *stop,
+                          dmp_store_rrset_fn fn, void *ctx);
 /* Number of live values at name (0 when none; returns 0). Cheap: one prefix seek. */
 int dmp_store_count_values(dmp_store_t *s, const char *name, size_t name_len, int64_t now_ms,
                            size_t *out);

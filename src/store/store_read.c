@@ -178,6 +178,24 @@ typedef struct {
     valbuf_t vals;
 } getcoll_t;
 
+static void getcoll_init(getcoll_t *g)
+{
+    g->ents = g->stack_ents;
+    g->n = 0;
+    g->cap = sizeof g->stack_ents / sizeof g->stack_ents[0];
+    g->vals.p = g->vals.stack;
+    g->vals.len = 0;
+    g->vals.cap = sizeof g->vals.stack;
+}
+
+static void getcoll_free(getcoll_t *g)
+{
+    if (g->ents != g->stack_ents)
+        free(g->ents);
+    if (g->vals.p != g->vals.stack)
+        free(g->vals.p);
+}
+
 static int get_collect(void *ctx, const uint8_t hash[32], const dmp_store_rec_t *rec)
 {
     getcoll_t *g = ctx;
@@ -222,12 +240,7 @@ int dmp_store_get_with(dmp_store_t *s, dmp_store_reader_t *rd, const char *name,
     size_t pl = dmp_store_rkey_make(pkey, ln, name_len, (const uint8_t[32]){0});
 
     getcoll_t g;
-    g.ents = g.stack_ents;
-    g.n = 0;
-    g.cap = sizeof g.stack_ents / sizeof g.stack_ents[0];
-    g.vals.p = g.vals.stack;
-    g.vals.len = 0;
-    g.vals.cap = sizeof g.vals.stack;
+    getcoll_init(&g);
     bool fill = query_fill(s);
     rocksdb_iterator_t *it =
         rd != NULL ? reader_iter(rd, fill, now_ms)
@@ -260,10 +273,7 @@ int dmp_store_get_with(dmp_store_t *s, dmp_store_reader_t *rd, const char *name,
                 break;
         }
     }
-    if (g.ents != g.stack_ents)
-        free(g.ents);
-    if (g.vals.p != g.vals.stack)
-        free(g.vals.p);
+    getcoll_free(&g);
     return rc;
 }
 
@@ -550,5 +560,93 @@ int dmp_store_get_names(dmp_store_t *s, const char *const *names, const size_t *
     }
     free(m.e);
     dmp_buf_free(&m.vals);
+    return rc;
+}
+
+/* ---- every RRset, in one walk ---- */
+
+/* Hands the collected RRset of name to fn (sorted as a get sorts) and empties the collection. */
+static int rrset_flush(getcoll_t *g, const char *name, size_t name_len, dmp_store_record_t **pub,
+                       size_t *pub_cap, dmp_store_rrset_fn fn, void *ctx)
+{
+    if (g->n == 0)
+        return 0;
+    if (g->n > *pub_cap) {
+        size_t nc = g->n * 2;
+        dmp_store_record_t *np = realloc(*pub, nc * sizeof *np);
+        if (np == NULL)
+            return DMP_ENOMEM;
+        *pub = np;
+        *pub_cap = nc;
+    }
+    if (g->n > 1)
+        qsort(g->ents, g->n, sizeof *g->ents, getent_cmp);
+    for (size_t i = 0; i < g->n; i++) {
+        g->ents[i].rec.value = g->vals.p + g->ents[i].off;
+        dmp_store_to_public(&g->ents[i].rec, g->ents[i].hash, &(*pub)[i]);
+    }
+    size_t n = g->n;
+    g->n = 0;
+    g->vals.len = 0;
+    return fn(ctx, name, name_len, *pub, n) != 0 ? 1 : 0;
+}
+
+int dmp_store_scan_rrsets(dmp_store_t *s, int64_t now_ms, const atomic_bool *stop,
+                          dmp_store_rrset_fn fn, void *ctx)
+{
+    if (s == NULL || fn == NULL)
+        return DMP_EINVAL;
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    if (ro == NULL)
+        return DMP_ENOMEM;
+    rocksdb_readoptions_set_fill_cache(ro, 0);
+    rocksdb_readoptions_set_readahead_size(ro, 2u << 20); /* one sequential walk */
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_RECORDS]);
+    getcoll_t g;
+    getcoll_init(&g);
+    dmp_store_record_t *pub = NULL;
+    size_t pub_cap = 0, names = 0;
+    char cur[DMP_STORE_MAX_NAME];
+    size_t curl = 0;
+    int rc = it == NULL ? DMP_ENOMEM : 0;
+    for (rocksdb_iter_seek_to_first(it); rc == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+        const char *nm;
+        size_t nml;
+        const uint8_t *h;
+        if (dmp_store_rkey_parse(k, kl, &nm, &nml, &h) != 0 || nml > sizeof cur)
+            continue;
+        if (nml != curl || memcmp(nm, cur, nml) != 0) {
+            rc = rrset_flush(&g, cur, curl, &pub, &pub_cap, fn, ctx);
+            if (rc != 0)
+                break;
+            if ((++names & 1023) == 0 && stop != NULL && atomic_load(stop))
+                break;
+            memcpy(cur, nm, nml);
+            curl = nml;
+        }
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+        dmp_store_rec_t rec;
+        if (dmp_store_rec_parse(v, vl, &rec) != 0 || rec.expires_ms <= now_ms)
+            continue;
+        rc = get_collect(&g, h, &rec);
+    }
+    if (rc == 0 && !(stop != NULL && atomic_load(stop)))
+        rc = rrset_flush(&g, cur, curl, &pub, &pub_cap, fn, ctx);
+    if (rc == 1)
+        rc = 0; /* fn stopped the walk */
+    char *err = NULL;
+    if (it != NULL) {
+        rocksdb_iter_get_error(it, &err);
+        rocksdb_iter_destroy(it);
+    }
+    rocksdb_readoptions_destroy(ro);
+    if (rc == 0)
+        rc = dmp_store_rerr(err);
+    else if (err != NULL)
+        rocksdb_free(err);
+    free(pub);
+    getcoll_free(&g);
     return rc;
 }

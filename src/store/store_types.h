@@ -96,6 +96,10 @@ typedef struct {
  * NUL-terminated. Return 0 to continue, nonzero to stop (the iterating call then returns 0). */
 typedef int (*dmp_store_visit_fn)(void *ctx, const char *name, size_t name_len,
                                   const dmp_store_record_t *r);
+/* One name's live RRset (dmp_store_scan_rrsets): recs[0..n) in dmp_store_get's order, valid only
+ * during the call; name as in dmp_store_visit_fn. Return 0 to continue, nonzero to stop. */
+typedef int (*dmp_store_rrset_fn)(void *ctx, const char *name, size_t name_len,
+                                  const dmp_store_record_t *recs, size_t n);
 
 /* Bucket visitor (anti-entropy leaf listing): one live row (tombstone false; expires_ms = the
  * row's expiry) or one delete marker (tombstone true; expires_ms = expiry of the row it

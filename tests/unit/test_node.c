@@ -65,6 +65,7 @@ static void t_config_defaults(void **state)
     assert_int_equal(c.sync_pull_rate, 1000); /* a backfill's pace, docs/cluster.md */
     assert_true(c.frontends >= 1 && c.shards >= 1);
     assert_true(c.cache_doorkeeper); /* one-shot misses fill no more than half the cache */
+    assert_true(c.name_index); /* misses of names unwritten since the start read its file */
     assert_int_equal(c.store_cache_mb, 192);
     assert_int_equal(c.store_wbuf_mb, 64);
     assert_int_equal(c.store_prefetch_mb, -1); /* auto */
@@ -89,6 +90,7 @@ static void t_config_env_and_flags(void **state)
                         "DMP_STORE_CACHE_MB=96",
                         "DMP_STORE_WRITE_BUFFER_MB=8",
                         "DMP_STORE_PREFETCH_MB=512",
+                        "DMP_NAME_INDEX=off",
                         NULL};
     char *argv[] = {"dnsmeshd", "--dns-port=1053",          "--shards",
                     "3",        "--allow-open-public-bind", NULL};
@@ -107,6 +109,7 @@ static void t_config_env_and_flags(void **state)
     assert_int_equal(c.store_cache_mb, 96);
     assert_int_equal(c.store_wbuf_mb, 8);
     assert_int_equal(c.store_prefetch_mb, 512);
+    assert_false(c.name_index);
     dmp_node_config_free(&c);
 
     /* DMP_OPERATOR_TOKEN wins over the alias; the served-zone chain order */
@@ -158,6 +161,7 @@ static void t_config_errors(void **state)
         {"DMP_STORE_WRITE_BUFFER_MB=1025", "DMP_STORE_WRITE_BUFFER_MB"},
         {"DMP_STORE_PREFETCH_MB=-1", "DMP_STORE_PREFETCH_MB"},
         {"DMP_STORE_PREFETCH_MB=lots", "DMP_STORE_PREFETCH_MB"},
+        {"DMP_NAME_INDEX=2", "DMP_NAME_INDEX"},
         {"DMP_OPERATOR_TOKEN=has space", "DMP_OPERATOR_TOKEN"},
         {"DMP_SYNC_PULL_RATE=-1", "DMP_SYNC_PULL_RATE"},
         {"DMP_SYNC_PULL_RATE=10000001", "DMP_SYNC_PULL_RATE"},

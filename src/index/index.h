@@ -1,0 +1,59 @@
+/* index: the name index, a read path beside the store for names the node has not written since
+ * it started. docs/store.md "The name index" has the design and the measurements.
+ *
+ * At start a background walk (dmp_index_build) writes every name's answer (the TXT RRs the DNS
+ * path would build from dmp_store_get, with their count and first expiry) to an unlinked file in
+ * the store's directory and publishes its location in a fixed-size open-addressed table of
+ * (name hash, location) slots. A DNS miss that finds a location reads it with one pread
+ * (dmp_index_read) instead of a RocksDB seek; anything else falls back to the store.
+ *
+ * Consistency: every store write calls dmp_index_invalidate for each name it changed after its
+ * commit and before its acknowledgement (and before anything that tells a reader the write
+ * happened, such as the node's write sequence): the name's slot becomes "invalid" for the rest
+ * of the run (a slot is inserted when the name has none). The walk publishes a location only
+ * over an empty slot (compare-and-swap), so a write that lands while the walk reads the name
+ * wins whichever comes first. A read never answers from an invalid slot, an entry whose first
+ * value has expired (the store's read would drop it), or an entry whose name differs (a hash
+ * collision). The sweep removes only expired rows, which reads drop by themselves.
+ *
+ * Threads: dmp_index_read and dmp_index_invalidate from any number of threads, beside one
+ * dmp_index_build; dmp_index_free after all of them. */
+#ifndef DMP_INDEX_H
+#define DMP_INDEX_H
+
+#include <stdatomic.h>
+
+#include "index/index_types.h"
+#include "store/store.h"
+#include "util/util.h"
+
+/* A table for about expected_names names (slots: the power of two at or above 1.5x it, at least
+ * 65,536; 16 bytes each, touched as they fill) and an empty file created in dir and unlinked at
+ * once (nothing is left behind, whatever ends the process). ttl: the TTL the RRs carry
+ * (DMP_DNS_TTL, fixed for the run). DMP_EINVAL, DMP_ENOMEM, DMP_EIO (the file: errno logged). */
+int dmp_index_new(const char *dir, uint64_t expected_names, uint32_t ttl, dmp_index_t **out);
+void dmp_index_free(dmp_index_t *x);
+
+/* The walk: every live RRset of store into the file, each published unless a write took its slot
+ * first. Stops when *stop (may be NULL) is set, or when the disk holding the file has less than
+ * min_free_bytes free (checked every 64 MiB written): then INCOMPLETE, and what was published
+ * stays usable. Once per index. 0 (also when stopped), or the store's or the file's error. */
+int dmp_index_build(dmp_index_t *x, dmp_store_t *store, int64_t now_ms, const atomic_bool *stop,
+                    uint64_t min_free_bytes);
+
+/* After a committed change of the RRset at name (any case; put, delete or anything else): no
+ * read answers that name from the file again. Never fails: a name that finds no slot and no
+ * room for one in its probe window never gets one from the walk either (slots are never freed),
+ * so it is read from the store. */
+void dmp_index_invalidate(dmp_index_t *x, const char *name, size_t len);
+
+/* The answer of lname (lowercase, as the store holds it) at now_ms from the file: 0 with *out
+ * (its rrs in buf, which grows as needed), or DMP_ENOTFOUND when the caller must read the
+ * store (not in the file, invalidated, expired, a collision, a short read). x may be NULL. */
+int dmp_index_read(dmp_index_t *x, const char *lname, size_t len, int64_t now_ms, dmp_buf_t *buf,
+                   dmp_index_answer_t *out);
+
+void dmp_index_stats(const dmp_index_t *x, dmp_index_stats_t *out);
+const char *dmp_index_state_name(dmp_index_state_t s);
+
+#endif

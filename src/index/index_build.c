@@ -1,0 +1,174 @@
+/* index: the walk that fills the name index at start (dmp_index_build): every live RRset of the
+ * store into the file, in batches of about 1 MiB, each batch written before its slots are
+ * published. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns/dns.h"
+#include "index/index_int.h"
+
+#define BATCH_BYTES (1u << 20)
+#define SPACE_EVERY (64ull << 20) /* bytes written between free-space checks */
+
+typedef struct {
+    uint64_t h, loc;
+} pending_t;
+
+typedef struct {
+    dmp_index_t *x;
+    dmp_buf_t out;   /* the batch's entries */
+    dmp_buf_t rrs;   /* one RRset's RRs */
+    pending_t *pend; /* the batch's slots */
+    size_t npend, pend_cap;
+    dmp_dns_value_t *vals;
+    size_t vals_cap;
+    uint64_t off;        /* file offset of out's first byte */
+    uint64_t next_space; /* file size at the next free-space check */
+    uint64_t min_free;
+    const atomic_bool *stop;
+    int err;
+    bool low_space;
+} walk_t;
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Writes the batch, then publishes its slots (a slot a write marked meanwhile is left alone). */
+static int flush(walk_t *w)
+{
+    dmp_index_t *x = w->x;
+    size_t done = 0;
+    while (done < w->out.len) {
+        ssize_t n = pwrite(x->fd, w->out.data + done, w->out.len - done, (off_t)(w->off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            dmp_warn("name index: writing its file: %s", n < 0 ? strerror(errno) : "short write");
+            return DMP_EIO;
+        }
+        done += (size_t)n;
+    }
+    uint64_t published = 0, skipped = 0;
+    for (size_t i = 0; i < w->npend; i++) {
+        dmp_index_slot_t *s = dmp_index_find(x, w->pend[i].h, true);
+        uint64_t expect = DMP_INDEX_LOC_EMPTY;
+        if (s && atomic_compare_exchange_strong_explicit(
+                     &s->loc, &expect, w->pend[i].loc, memory_order_release, memory_order_relaxed))
+            published++;
+        else
+            skipped++; /* written since the start, a colliding name, or no room */
+    }
+    w->off += w->out.len;
+    atomic_fetch_add_explicit(&x->names, published, memory_order_relaxed);
+    atomic_fetch_add_explicit(&x->skipped, skipped, memory_order_relaxed);
+    atomic_store_explicit(&x->bytes, w->off, memory_order_relaxed);
+    w->out.len = 0;
+    w->npend = 0;
+    if (w->off >= w->next_space) {
+        w->next_space = w->off + SPACE_EVERY;
+        struct statvfs sv;
+        if (statvfs(x->dir, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < w->min_free) {
+            dmp_warn("name index: stopped at %llu MiB: under %llu MiB free on the store's disk",
+                     (unsigned long long)(w->off >> 20), (unsigned long long)(w->min_free >> 20));
+            w->low_space = true;
+        }
+    }
+    return 0;
+}
+
+static int on_rrset(void *ctx, const char *name, size_t name_len, const dmp_store_record_t *recs,
+                    size_t n)
+{
+    walk_t *w = ctx;
+    dmp_index_t *x = w->x;
+    int64_t exp = INT64_MAX; /* over every value, as the DNS path's read takes it */
+    for (size_t i = 0; i < n; i++)
+        if (recs[i].expires_ms < exp)
+            exp = recs[i].expires_ms;
+    if (n > 65535)
+        n = 65535; /* as the DNS path caps an answer */
+    if (n > w->vals_cap) {
+        dmp_dns_value_t *nv = realloc(w->vals, n * 2 * sizeof(*nv));
+        if (!nv) {
+            w->err = DMP_ENOMEM;
+            return 1;
+        }
+        w->vals = nv;
+        w->vals_cap = n * 2;
+    }
+    for (size_t i = 0; i < n; i++)
+        w->vals[i] = (dmp_dns_value_t){.data = recs[i].value, .len = recs[i].value_len};
+    w->rrs.len = 0;
+    size_t elen = 0;
+    if (name_len > 255 || dmp_dns_txt_rrs_build(w->vals, n, x->ttl, &w->rrs) != 0 ||
+        (elen = sizeof(dmp_index_entry_t) + name_len + w->rrs.len) > DMP_INDEX_MAX_ENTRY) {
+        atomic_fetch_add_explicit(&x->skipped, 1, memory_order_relaxed);
+        return 0; /* read from the store, as before */
+    }
+    if (w->out.len + elen > BATCH_BYTES && w->out.len > 0) {
+        if ((w->err = flush(w)) != 0)
+            return 1;
+        if (w->low_space)
+            return 1;
+    }
+    if (w->npend == w->pend_cap) {
+        size_t nc = w->pend_cap ? w->pend_cap * 2 : 4096;
+        pending_t *np = realloc(w->pend, nc * sizeof(*np));
+        if (!np) {
+            w->err = DMP_ENOMEM;
+            return 1;
+        }
+        w->pend = np;
+        w->pend_cap = nc;
+    }
+    dmp_index_entry_t e = {.expires_ms = exp,
+                           .rrs_len = (uint32_t)w->rrs.len,
+                           .count = (uint16_t)n,
+                           .name_len = (uint8_t)name_len,
+                           .version = DMP_INDEX_VERSION};
+    uint64_t at = w->off + w->out.len;
+    if (dmp_buf_append(&w->out, &e, sizeof e) != 0 ||
+        dmp_buf_append(&w->out, name, name_len) != 0 ||
+        dmp_buf_append(&w->out, w->rrs.data, w->rrs.len) != 0) {
+        w->err = DMP_ENOMEM;
+        return 1;
+    }
+    w->pend[w->npend++] =
+        (pending_t){.h = dmp_index_hash(name, name_len), .loc = at << DMP_INDEX_LEN_BITS | elen};
+    return 0;
+}
+
+int dmp_index_build(dmp_index_t *x, dmp_store_t *store, int64_t now_ms, const atomic_bool *stop,
+                    uint64_t min_free_bytes)
+{
+    if (!x || !store)
+        return DMP_EINVAL;
+    if (atomic_flag_test_and_set(&x->built))
+        return DMP_EINVAL; /* once per index */
+    int64_t t0 = mono_ns();
+    walk_t w = {.x = x, .min_free = min_free_bytes, .stop = stop};
+    dmp_buf_init(&w.out);
+    dmp_buf_init(&w.rrs);
+    w.next_space = 0; /* check before the first batch's successor */
+    int rc = dmp_store_scan_rrsets(store, now_ms, stop, on_rrset, &w);
+    if (rc == 0 && w.err == 0 && !w.low_space && w.out.len > 0)
+        w.err = flush(&w);
+    if (rc == 0)
+        rc = w.err;
+    bool stopped = (stop && atomic_load(stop)) || w.low_space;
+    atomic_store(&x->build_ns, (uint64_t)(mono_ns() - t0));
+    atomic_store(&x->state, rc == 0 && !stopped ? DMP_INDEX_READY : DMP_INDEX_INCOMPLETE);
+    dmp_buf_free(&w.out);
+    dmp_buf_free(&w.rrs);
+    free(w.pend);
+    free(w.vals);
+    return rc;
+}

@@ -2,8 +2,9 @@
 # bench/store-node.sh: sourced by store-scale.sh and one-pass-ab.sh. store_node_start BIN STORE
 # DIR PROBE starts dnsmeshd BIN on the bulk-loaded STORE (loopback, ephemeral ports, one
 # frontend and one shard, limiters and RRL off, its threads on core $SERVER_CPU), its output and
-# ports file in DIR, and returns once PROBE (a name of the store) is answered over DNS; it sets
-# pid (stop it with kill -TERM "$pid") and port (the DNS port).
+# ports file in DIR, and returns once PROBE (a name of the store) is answered over DNS and the
+# node's name index (if any) is built; it sets pid (stop it with kill -TERM "$pid"), port (the
+# DNS port) and t_first (date +%s.%N when PROBE was first answered).
 store_node_start() {
     local bin=$1 store=$2 d=$3 probe=$4
     env DMP_DB_PATH="$store" DMP_DNS_HOST=127.0.0.1 DMP_HTTP_HOST=127.0.0.1 DMP_DNS_PORT=0 \
@@ -19,6 +20,8 @@ store_node_start() {
     for _ in $(seq 1 600); do
         [[ -n $(dig +short +tries=1 +time=1 -p "$port" @127.0.0.1 "$probe" TXT) ]] && break
     done
+    # shellcheck disable=SC2034 # for the caller: when the node first answered (its cold start)
+    t_first=$(date +%s.%N)
     # A node with the name index (DMP_NAME_INDEX, on by default) answers from its first moment
     # but indexes the store in the background (~2 s per 1M names, on the node's core): wait for
     # its walk to end, as Knot's zone load is not measured either, and say how long it took.

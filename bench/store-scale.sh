@@ -95,7 +95,7 @@ run_one() { # count run binary label
     t0=$(date +%s.%N)
     local port
     store_node_start "$bin" "$DATA/s$c" "$d" "$probe"
-    t1=$(date +%s.%N)
+    t1=$t_first # serving from then on (the name index's walk, waited for, runs after)
     local ticks0 ticks1
     ticks0=$(cpu_ticks "$pid")
     taskset -c "$GEN_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$DATA/q$c.txt" -l "$DURATION" \

@@ -15,14 +15,32 @@ uint64_t dmp_index_hash(const char *lname, size_t len)
     return h ? h : 1;
 }
 
-dmp_index_slot_t *dmp_index_find(dmp_index_t *x, uint64_t h, bool insert)
+static dmp_index_slot_t *find_ro(dmp_index_t *x, uint64_t h)
 {
     for (uint64_t i = 0; i < DMP_INDEX_MAX_PROBE; i++) {
         dmp_index_slot_t *s = &x->slots[(h + i) & x->mask];
         uint64_t v = atomic_load_explicit(&s->h, memory_order_acquire);
+        if (v == h)
+            return s;
+        if (v == 0)
+            return NULL; /* the name would be here or earlier */
+    }
+    return NULL;
+}
+
+dmp_index_slot_t *dmp_index_find(dmp_index_t *x, uint64_t h, bool insert)
+{
+    bool ins;
+    return insert ? dmp_index_find_ins(x, h, &ins) : find_ro(x, h);
+}
+
+dmp_index_slot_t *dmp_index_find_ins(dmp_index_t *x, uint64_t h, bool *inserted)
+{
+    *inserted = false;
+    for (uint64_t i = 0; i < DMP_INDEX_MAX_PROBE; i++) {
+        dmp_index_slot_t *s = &x->slots[(h + i) & x->mask];
+        uint64_t v = atomic_load_explicit(&s->h, memory_order_acquire);
         if (v == 0) {
-            if (!insert)
-                return NULL; /* the name would be here or earlier */
             uint64_t expect = 0;
             if (atomic_compare_exchange_strong_explicit(&s->h, &expect, h, memory_order_acq_rel,
                                                         memory_order_acquire)) {
@@ -31,6 +49,7 @@ dmp_index_slot_t *dmp_index_find(dmp_index_t *x, uint64_t h, bool insert)
                     dmp_warn("name index: table 90%% full (%llu slots): names written from now on "
                              "may not get a slot and are read from the store",
                              (unsigned long long)(x->mask + 1));
+                *inserted = true;
                 return s;
             }
             v = expect; /* another thread took it: for this name or another */
@@ -161,6 +180,8 @@ void dmp_index_stats(const dmp_index_t *x, dmp_index_stats_t *out)
     out->used = atomic_load_explicit(&m->used, memory_order_relaxed);
     out->invalidations = atomic_load_explicit(&m->invalidations, memory_order_relaxed);
     out->build_seconds = (double)atomic_load(&m->build_ns) / 1e9;
+    out->put_names = atomic_load_explicit(&m->put_names, memory_order_relaxed);
+    out->appended = atomic_load_explicit(&m->appended, memory_order_relaxed);
 }
 
 const char *dmp_index_state_name(dmp_index_state_t s)

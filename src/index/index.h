@@ -47,6 +47,16 @@ int dmp_index_build(dmp_index_t *x, dmp_store_t *store, int64_t now_ms, const at
  * so it is read from the store. */
 void dmp_index_invalidate(dmp_index_t *x, const char *name, size_t len);
 
+/* After a committed put of (name, value, ttl at now_ms) that is the name's only change in its
+ * transaction: when the walk is READY and the name has no slot (so it had no live value and no
+ * write since the start, and its RRset is now this one value), appends its answer to the file
+ * and publishes it, up to a budget of bytes (the walk's size, at least 1 GiB, and while the
+ * disk keeps the walk's free-space floor); otherwise as dmp_index_invalidate. Same threads and
+ * the same place in the write path as dmp_index_invalidate; writes to one name must not run at
+ * once (the node's shards own their names). */
+void dmp_index_put(dmp_index_t *x, const char *name, size_t len, const uint8_t *value, size_t vlen,
+                   uint32_t ttl, int64_t now_ms);
+
 /* The answer of lname (lowercase, as the store holds it) at now_ms from the file: 0 with *out
  * (its rrs in buf, which grows as needed), or DMP_ENOTFOUND when the caller must read the
  * store (not in the file, invalidated, expired, a collision, a short read). x may be NULL. */

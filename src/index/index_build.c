@@ -111,6 +111,11 @@ static int on_rrset(void *ctx, const char *name, size_t name_len, const dmp_stor
     if (name_len > 255 || dmp_dns_txt_rrs_build(w->vals, n, x->ttl, &w->rrs) != 0 ||
         (elen = sizeof(dmp_index_entry_t) + name_len + w->rrs.len) > DMP_INDEX_MAX_ENTRY) {
         atomic_fetch_add_explicit(&x->skipped, 1, memory_order_relaxed);
+        /* marked, so that a later put does not take the name for a new one (dmp_index_put) */
+        dmp_index_slot_t *s = dmp_index_find(x, dmp_index_hash(name, name_len), true);
+        uint64_t expect = DMP_INDEX_LOC_EMPTY;
+        if (s)
+            atomic_compare_exchange_strong(&s->loc, &expect, DMP_INDEX_LOC_INVALID);
         return 0; /* read from the store, as before */
     }
     if (w->out.len + elen > BATCH_BYTES && w->out.len > 0) {
@@ -165,6 +170,10 @@ int dmp_index_build(dmp_index_t *x, dmp_store_t *store, int64_t now_ms, const at
         rc = w.err;
     bool stopped = (stop && atomic_load(stop)) || w.low_space;
     atomic_store(&x->build_ns, (uint64_t)(mono_ns() - t0));
+    /* writes append past the walk's entries (dmp_index_put), once READY below */
+    atomic_store(&x->end, w.off);
+    x->append_max = w.off > DMP_INDEX_APPEND_MIN ? w.off : DMP_INDEX_APPEND_MIN;
+    x->min_free = min_free_bytes;
     atomic_store(&x->state, rc == 0 && !stopped ? DMP_INDEX_READY : DMP_INDEX_INCOMPLETE);
     dmp_buf_free(&w.out);
     dmp_buf_free(&w.rrs);

@@ -44,11 +44,22 @@ struct dmp_index {
     atomic_flag built;
     atomic_flag full_logged;
     _Atomic uint64_t names, bytes, skipped, used, invalidations, build_ns;
+    /* writes' entries (dmp_index_put), once the walk is READY: appended at end (atomic), up to
+     * append_max bytes in all; no_append once the disk is below min_free */
+    _Atomic uint64_t end, appended, put_names;
+    uint64_t append_max, min_free;
+    atomic_bool no_append;
 };
 
 uint64_t dmp_index_hash(const char *lname, size_t len);
 /* The slot of hash h, inserting it (when insert) in the first free slot of its window. NULL: not
  * there (or no room). */
 dmp_index_slot_t *dmp_index_find(dmp_index_t *x, uint64_t h, bool insert);
+/* dmp_index_find(x, h, true) that tells whether this call inserted the slot. */
+dmp_index_slot_t *dmp_index_find_ins(dmp_index_t *x, uint64_t h, bool *inserted);
+/* Bytes appended past which writes stop adding entries: the walk's size, at least 1 GiB. */
+#define DMP_INDEX_APPEND_MIN (1ull << 30)
+/* Writes' appends between two free-space checks. */
+#define DMP_INDEX_SPACE_EVERY (64ull << 20)
 
 #endif

@@ -34,7 +34,9 @@ typedef struct {
                                a slot taken by a write or a colliding name, a full table) */
     uint64_t slots;         /* the table's size */
     uint64_t used;          /* slots holding a name (built or invalidated) */
-    uint64_t invalidations; /* writes that marked a name */
+    uint64_t invalidations; /* writes that marked or published a name */
+    uint64_t put_names;     /* new names whose answer a write appended (dmp_index_put) */
+    uint64_t appended;      /* bytes the writes appended (or reserved) */
     double build_seconds;   /* the walk's wall time (0 until it ends) */
 } dmp_index_stats_t;
 

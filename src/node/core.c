@@ -17,14 +17,13 @@ static int64_t now_ms_real(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* apply-env hooks. invalidate runs after the store write and before the acknowledgement: it
- * marks the name in the name index, then moves the shard's write sequence (a frontend fill read
- * before it is dropped; one read after it sees the mark, so it cannot have read the index's
- * old answer), then drops the name's cache entry. */
+/* apply-env hooks. invalidate runs after the store write and before the acknowledgement (and
+ * after write.c updated the name index, so a frontend that reads the sequence after it moved
+ * cannot have read the index's old answer): it moves the shard's write sequence first (a
+ * frontend fill read before it is dropped), then drops the name's cache entry. */
 static void shard_invalidate(void *ctx, const char *lname, size_t len)
 {
     shard_t *sh = ctx;
-    dmp_index_invalidate(sh->core->index, lname, len);
     atomic_fetch_add_explicit(&sh->wseq, 1, memory_order_release);
     if (sh->cache)
         dmp_cache_invalidate(sh->cache, lname, len);
@@ -38,7 +37,6 @@ static void shard_invalidate(void *ctx, const char *lname, size_t len)
 static void shard_refresh(void *ctx, const char *lname, size_t len)
 {
     shard_t *sh = ctx;
-    dmp_index_invalidate(sh->core->index, lname, len);
     atomic_fetch_add_explicit(&sh->wseq, 1, memory_order_release);
     if (!sh->cache || !dmp_cache_invalidate(sh->cache, lname, len))
         return;
@@ -55,7 +53,6 @@ static void core_invalidate(void *ctx, const char *lname, size_t len)
 {
     dmp_node_core_t *c = ctx;
     shard_t *sh = &c->shards[dmp_node_core_shard_of(c, lname, len)];
-    dmp_index_invalidate(c->index, lname, len);
     atomic_fetch_add_explicit(&sh->wseq, 1, memory_order_release);
     if (sh->cache)
         dmp_cache_invalidate(sh->cache, lname, len);
@@ -153,6 +150,7 @@ int dmp_node_core_new(const dmp_node_core_opts_t *o, dmp_node_core_t **out)
                                          .invalidate = shard_invalidate,
                                          .refresh = shard_refresh,
                                          .on_write = shard_on_write,
+                                         .index = c->index,
                                          .ctx = sh},
                                  .max_batch = 64,
                                  .window_ns = (int64_t)o->write_window_us * 1000};
@@ -223,6 +221,7 @@ static void barrier_run(barrier_t *b, dmp_node_tstats_t *st)
                                     .syncer = c->syncer_on ? &c->syncer : NULL,
                                     .invalidate = core_invalidate,
                                     .on_write = core_on_write,
+                                    .index = c->index,
                                     .ctx = c};
         dmp_node_txn_exec(&env, b->t);
     }

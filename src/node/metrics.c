@@ -285,8 +285,11 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
         pf(out, "dmp_name_index_ready %d\n", x->state == DMP_INDEX_READY);
         head(out, "dmp_name_index_names", "gauge", "Names answered from the name index's file");
         pf(out, "dmp_name_index_names %llu\n", (unsigned long long)x->names);
+        head(out, "dmp_name_index_written_names", "gauge",
+             "New names whose answer a write added to the name index since the start");
+        pf(out, "dmp_name_index_written_names %llu\n", (unsigned long long)x->put_names);
         head(out, "dmp_name_index_bytes", "gauge", "Size of the name index's file");
-        pf(out, "dmp_name_index_bytes %llu\n", (unsigned long long)x->bytes);
+        pf(out, "dmp_name_index_bytes %llu\n", (unsigned long long)(x->bytes + x->appended));
         head(out, "dmp_name_index_slots_used", "gauge",
              "Slots of the name index's table in use (names indexed or written since the start)");
         pf(out, "dmp_name_index_slots_used %llu\n", (unsigned long long)x->used);

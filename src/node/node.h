@@ -340,6 +340,9 @@ typedef struct {
     /* called for each change (put or delete) once it is in the store, before it is acknowledged
      * (the node bumps the negative-cache generations of the name's ancestors here) */
     void (*on_write)(void *ctx, const char *lname, size_t len);
+    /* the name index (may be NULL): each change updates it (dmp_index_put for a name's only put
+     * in the transaction, dmp_index_invalidate otherwise) before invalidate / refresh run */
+    dmp_index_t *index;
     void *ctx;
 } dmp_node_apply_env_t;
 

@@ -212,11 +212,29 @@ static void finish(const dmp_node_apply_env_t *env, dmp_node_txn_t *t)
     (void)env;
 }
 
-/* After a successful store write: invalidate, bump, serial, stats. */
+/* The name index after a committed change c of t (before the hooks move the write sequence): a
+ * name's only put in t may publish its new answer (dmp_index_put does only for a name that had
+ * none), anything else marks the name. */
+static void index_update(const dmp_node_apply_env_t *env, const dmp_node_txn_t *t,
+                         const dmp_node_change_t *c, int64_t now)
+{
+    if (!env->index)
+        return;
+    bool only = c->op == DMP_NODE_CH_PUT;
+    for (size_t j = 0; j < t->n && only; j++)
+        only = &t->changes[j] == c || !same_name(&t->changes[j], c);
+    if (only)
+        dmp_index_put(env->index, c->lname, c->lname_len, c->value, c->value_len, c->ttl, now);
+    else
+        dmp_index_invalidate(env->index, c->lname, c->lname_len);
+}
+
+/* After a successful store write: the name index, invalidate, bump, serial, stats. */
 static void after_write(const dmp_node_apply_env_t *env, dmp_node_txn_t *t, int64_t now)
 {
     for (size_t i = 0; i < t->n; i++) {
         const dmp_node_change_t *c = &t->changes[i];
+        index_update(env, t, c, now);
         if (c->op == DMP_NODE_CH_PUT && env->refresh)
             env->refresh(env->ctx, c->lname, c->lname_len);
         else if (env->invalidate)
@@ -425,6 +443,7 @@ void dmp_node_wq_flush(dmp_node_wq_t *q)
             t->changed = 1;
             after_write(env, t, now);
         } else {
+            dmp_index_invalidate(env->index, c->lname, c->lname_len);
             if (env->invalidate)
                 env->invalidate(env->ctx, c->lname, c->lname_len);
             DMP_STAT_INC(env->st, write_errors);

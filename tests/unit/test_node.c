@@ -65,7 +65,7 @@ static void t_config_defaults(void **state)
     assert_int_equal(c.sync_pull_rate, 1000); /* a backfill's pace, docs/cluster.md */
     assert_true(c.frontends >= 1 && c.shards >= 1);
     assert_true(c.cache_doorkeeper); /* one-shot misses fill no more than half the cache */
-    assert_true(c.name_index); /* misses of names unwritten since the start read its file */
+    assert_true(c.name_index);       /* misses of names unwritten since the start read its file */
     assert_int_equal(c.store_cache_mb, 192);
     assert_int_equal(c.store_wbuf_mb, 64);
     assert_int_equal(c.store_prefetch_mb, -1); /* auto */

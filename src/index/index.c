@@ -121,11 +121,9 @@ void dmp_index_free(dmp_index_t *x)
 
 void dmp_index_invalidate(dmp_index_t *x, const char *name, size_t len)
 {
-    if (!x || !name || len == 0 || len > DMP_STORE_MAX_NAME)
-        return;
     char ln[DMP_STORE_MAX_NAME];
-    for (size_t i = 0; i < len; i++)
-        ln[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
+    if (!x || dmp_store_normalize_name(name, len, ln, sizeof ln) != 0)
+        return; /* a name the store refuses was not written */
     atomic_fetch_add_explicit(&x->invalidations, 1, memory_order_relaxed);
     /* no slot and no room for one: the walk cannot give the name one either (slots are never
      * freed), so the name is read from the store for good */

@@ -7,16 +7,17 @@
  * (name hash, location) slots. A DNS miss that finds a location reads it with one pread
  * (dmp_index_read) instead of a RocksDB seek; anything else falls back to the store.
  *
- * Consistency: every store write calls dmp_index_invalidate for each name it changed after its
- * commit and before its acknowledgement (and before anything that tells a reader the write
- * happened, such as the node's write sequence): the name's slot becomes "invalid" for the rest
- * of the run (a slot is inserted when the name has none). The walk publishes a location only
- * over an empty slot (compare-and-swap), so a write that lands while the walk reads the name
- * wins whichever comes first. A read never answers from an invalid slot, an entry whose first
- * value has expired (the store's read would drop it), or an entry whose name differs (a hash
+ * Consistency: every store write calls dmp_index_invalidate or dmp_index_put for each name it
+ * changed after its commit and before its acknowledgement (and before anything that tells a
+ * reader the write happened, such as the node's write sequence): the name's slot becomes
+ * "invalid" for the rest of the run (a slot is inserted when the name has none), but for a new
+ * name's only put once the walk is done, whose answer is published instead. The walk publishes a
+ * location only over an empty slot (compare-and-swap), so a write that lands while the walk reads
+ * the name wins whichever comes first. A read never answers from an invalid slot, an entry whose
+ * first value has expired (the store's read would drop it), or an entry whose name differs (a hash
  * collision). The sweep removes only expired rows, which reads drop by themselves.
  *
- * Threads: dmp_index_read and dmp_index_invalidate from any number of threads, beside one
+ * Threads: dmp_index_read, _invalidate and _put from any number of threads, beside one
  * dmp_index_build; dmp_index_free after all of them. */
 #ifndef DMP_INDEX_H
 #define DMP_INDEX_H

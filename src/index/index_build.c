@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dns/dns.h"
@@ -27,19 +26,12 @@ typedef struct {
     dmp_dns_value_t *vals;
     size_t vals_cap;
     uint64_t off;        /* file offset of out's first byte */
-    uint64_t next_space; /* file size at the next free-space check */
+    uint64_t next_space; /* file size at the next free-space check (0: after the first batch) */
     uint64_t min_free;
     const atomic_bool *stop;
     int err;
     bool low_space;
 } walk_t;
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Writes the batch, then publishes its slots (a slot a write marked meanwhile is left alone). */
 static int flush(walk_t *w)
@@ -158,18 +150,17 @@ int dmp_index_build(dmp_index_t *x, dmp_store_t *store, int64_t now_ms, const at
         return DMP_EINVAL;
     if (atomic_flag_test_and_set(&x->built))
         return DMP_EINVAL; /* once per index */
-    int64_t t0 = mono_ns();
+    int64_t t0 = dmp_monotonic_ns();
     walk_t w = {.x = x, .min_free = min_free_bytes, .stop = stop};
     dmp_buf_init(&w.out);
     dmp_buf_init(&w.rrs);
-    w.next_space = 0; /* check before the first batch's successor */
     int rc = dmp_store_scan_rrsets(store, now_ms, stop, on_rrset, &w);
     if (rc == 0 && w.err == 0 && !w.low_space && w.out.len > 0)
         w.err = flush(&w);
     if (rc == 0)
         rc = w.err;
     bool stopped = (stop && atomic_load(stop)) || w.low_space;
-    atomic_store(&x->build_ns, (uint64_t)(mono_ns() - t0));
+    atomic_store(&x->build_ns, (uint64_t)(dmp_monotonic_ns() - t0));
     /* writes append past the walk's entries (dmp_index_put), once READY below */
     atomic_store(&x->end, w.off);
     x->append_max = w.off > DMP_INDEX_APPEND_MIN ? w.off : DMP_INDEX_APPEND_MIN;

@@ -1,5 +1,5 @@
-/* index: the table and the file's entry layout, shared by index.c (reads, invalidations) and
- * index_build.c (the walk). Not part of the API. */
+/* index: the table and the file's entry layout, shared by index.c (reads, invalidations),
+ * index_build.c (the walk) and index_put.c (writes' entries). Not part of the API. */
 #ifndef DMP_INDEX_INT_H
 #define DMP_INDEX_INT_H
 
@@ -11,8 +11,8 @@
 /* A slot: the name's 64-bit hash (0 = free; a hash of 0 is stored as 1), then its location:
  * LOC_EMPTY (none yet), LOC_INVALID (written since the start) or (file offset << 24 | entry
  * length). A slot's hash is set once (compare-and-swap from 0); its location moves only from
- * LOC_EMPTY to a location (the walk) or from anything to LOC_INVALID (a write). Slots are never
- * freed, so a probe window that is full stays full. */
+ * LOC_EMPTY to a location (the walk, or the put that inserted the slot) or from anything to
+ * LOC_INVALID (a write). Slots are never freed, so a probe window that is full stays full. */
 typedef struct {
     _Atomic uint64_t h;
     _Atomic uint64_t loc;

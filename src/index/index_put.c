@@ -78,15 +78,13 @@ static bool append(dmp_index_t *x, dmp_index_slot_t *s, const char *ln, size_t l
 void dmp_index_put(dmp_index_t *x, const char *name, size_t len, const uint8_t *value, size_t vlen,
                    uint32_t ttl, int64_t now_ms)
 {
-    if (!x || !name || len == 0 || len > DMP_STORE_MAX_NAME)
-        return;
+    char ln[DMP_STORE_MAX_NAME];
+    if (!x || dmp_store_normalize_name(name, len, ln, sizeof ln) != 0)
+        return; /* a name the store refuses was not written */
     if (ttl == 0 || atomic_load(&x->state) != DMP_INDEX_READY) {
         dmp_index_invalidate(x, name, len);
         return;
     }
-    char ln[DMP_STORE_MAX_NAME];
-    for (size_t i = 0; i < len; i++)
-        ln[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
     bool inserted;
     dmp_index_slot_t *s = dmp_index_find_ins(x, dmp_index_hash(ln, len), &inserted);
     if (!s)

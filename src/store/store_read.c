@@ -602,13 +602,17 @@ int dmp_store_scan_rrsets(dmp_store_t *s, int64_t now_ms, const atomic_bool *sto
     rocksdb_readoptions_set_fill_cache(ro, 0);
     rocksdb_readoptions_set_readahead_size(ro, 2u << 20); /* one sequential walk */
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_RECORDS]);
+    if (it == NULL) {
+        rocksdb_readoptions_destroy(ro);
+        return DMP_ENOMEM;
+    }
     getcoll_t g;
     getcoll_init(&g);
     dmp_store_record_t *pub = NULL;
     size_t pub_cap = 0, names = 0;
     char cur[DMP_STORE_MAX_NAME];
     size_t curl = 0;
-    int rc = it == NULL ? DMP_ENOMEM : 0;
+    int rc = 0;
     for (rocksdb_iter_seek_to_first(it); rc == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t kl, vl;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
@@ -637,10 +641,8 @@ int dmp_store_scan_rrsets(dmp_store_t *s, int64_t now_ms, const atomic_bool *sto
     if (rc == 1)
         rc = 0; /* fn stopped the walk */
     char *err = NULL;
-    if (it != NULL) {
-        rocksdb_iter_get_error(it, &err);
-        rocksdb_iter_destroy(it);
-    }
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
     rocksdb_readoptions_destroy(ro);
     if (rc == 0)
         rc = dmp_store_rerr(err);

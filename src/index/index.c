@@ -1,6 +1,7 @@
-/* index: the name index's table, its reads and its invalidations (index.h). */
+/* index: generations, the table, reads and marks (index.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,10 @@ uint64_t dmp_index_hash(const char *lname, size_t len)
     return h ? h : 1;
 }
 
-static dmp_index_slot_t *find_ro(dmp_index_t *x, uint64_t h)
+static dmp_index_slot_t *find_ro(dmp_index_gen_t *g, uint64_t h)
 {
     for (uint64_t i = 0; i < DMP_INDEX_MAX_PROBE; i++) {
-        dmp_index_slot_t *s = &x->slots[(h + i) & x->mask];
+        dmp_index_slot_t *s = &g->slots[(h + i) & g->mask];
         uint64_t v = atomic_load_explicit(&s->h, memory_order_acquire);
         if (v == h)
             return s;
@@ -28,27 +29,28 @@ static dmp_index_slot_t *find_ro(dmp_index_t *x, uint64_t h)
     return NULL;
 }
 
-dmp_index_slot_t *dmp_index_find(dmp_index_t *x, uint64_t h, bool insert)
+dmp_index_slot_t *dmp_index_find(dmp_index_gen_t *g, uint64_t h, bool insert)
 {
     bool ins;
-    return insert ? dmp_index_find_ins(x, h, &ins) : find_ro(x, h);
+    return insert ? dmp_index_find_ins(g, h, &ins) : find_ro(g, h);
 }
 
-dmp_index_slot_t *dmp_index_find_ins(dmp_index_t *x, uint64_t h, bool *inserted)
+dmp_index_slot_t *dmp_index_find_ins(dmp_index_gen_t *g, uint64_t h, bool *inserted)
 {
     *inserted = false;
     for (uint64_t i = 0; i < DMP_INDEX_MAX_PROBE; i++) {
-        dmp_index_slot_t *s = &x->slots[(h + i) & x->mask];
+        dmp_index_slot_t *s = &g->slots[(h + i) & g->mask];
         uint64_t v = atomic_load_explicit(&s->h, memory_order_acquire);
         if (v == 0) {
             uint64_t expect = 0;
             if (atomic_compare_exchange_strong_explicit(&s->h, &expect, h, memory_order_acq_rel,
                                                         memory_order_acquire)) {
-                uint64_t used = atomic_fetch_add_explicit(&x->used, 1, memory_order_relaxed) + 1;
-                if (used > x->mask / 10 * 9 && !atomic_flag_test_and_set(&x->full_logged))
+                uint64_t used = atomic_fetch_add_explicit(&g->used, 1, memory_order_relaxed) + 1;
+                if (used > g->mask / 10 * 9 && !atomic_flag_test_and_set(&g->full_logged))
                     dmp_warn("name index: table 90%% full (%llu slots): names written from now on "
-                             "may not get a slot and are read from the store",
-                             (unsigned long long)(x->mask + 1));
+                             "may not get a slot and are read from the store until the next "
+                             "rebuild",
+                             (unsigned long long)(g->mask + 1));
                 *inserted = true;
                 return s;
             }
@@ -60,14 +62,63 @@ dmp_index_slot_t *dmp_index_find_ins(dmp_index_t *x, uint64_t h, bool *inserted)
     return NULL;
 }
 
+void dmp_index_mark(dmp_index_gen_t *g, uint64_t h)
+{
+    /* no slot and no room for one: the walk cannot give the name one either (slots are never
+     * freed), so the name is read from the store for good in this generation */
+    dmp_index_slot_t *s = dmp_index_find(g, h, true);
+    if (s && atomic_exchange_explicit(&s->loc, DMP_INDEX_LOC_INVALID, memory_order_acq_rel) !=
+                 DMP_INDEX_LOC_INVALID)
+        atomic_fetch_add_explicit(&g->lost, 1, memory_order_relaxed);
+}
+
+/* ---- references ---- */
+
+static unsigned my_stripe(void)
+{
+    static _Atomic unsigned next_stripe;
+    static _Thread_local unsigned stripe = UINT32_MAX;
+    if (stripe == UINT32_MAX)
+        stripe = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) %
+                 DMP_INDEX_REF_STRIPES;
+    return stripe;
+}
+
+/* Take a count on the generation, then check it is still the one *which points at: a rebuilder
+ * that replaced it and then saw every count at zero (seq_cst on both sides) is seen here, and
+ * the count is given back before the table is touched. */
+dmp_index_gen_t *dmp_index_ref(_Atomic(dmp_index_gen_t *) *which, unsigned *stripe)
+{
+    unsigned s = my_stripe();
+    *stripe = s;
+    for (;;) {
+        dmp_index_gen_t *g = atomic_load(which);
+        if (!g)
+            return NULL;
+        atomic_fetch_add(&g->refs[s].n, 1);
+        if (atomic_load(which) == g)
+            return g;
+        atomic_fetch_sub(&g->refs[s].n, 1);
+    }
+}
+
+void dmp_index_unref(dmp_index_gen_t *g, unsigned stripe)
+{
+    atomic_fetch_sub_explicit(&g->refs[stripe].n, 1, memory_order_release);
+}
+
+/* ---- generations ---- */
+
 static int make_file(const char *dir)
 {
     char path[4096];
+    static _Atomic unsigned seq;
     for (unsigned i = 0; i < 100; i++) {
-        snprintf(path, sizeof path, "%s/.dmp-name-index.%ld.%u", dir, (long)getpid(), i);
+        snprintf(path, sizeof path, "%s/.dmp-name-index.%ld.%u", dir, (long)getpid(),
+                 atomic_fetch_add(&seq, 1));
         int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) {
-            unlink(path); /* the file lives while the node does */
+            unlink(path); /* the file lives while its generation does */
             return fd;
         }
         if (errno != EEXIST) {
@@ -78,32 +129,76 @@ static int make_file(const char *dir)
     return -1;
 }
 
+int dmp_index_gen_new(const char *dir, uint64_t expected_names, dmp_index_gen_t **out)
+{
+    *out = NULL;
+    uint64_t want = expected_names + expected_names / 2, n = 1u << 16;
+    while (n < want)
+        n <<= 1;
+    dmp_index_gen_t *g = aligned_alloc(_Alignof(dmp_index_gen_t), sizeof(*g));
+    if (!g)
+        return DMP_ENOMEM;
+    memset(g, 0, sizeof(*g));
+    g->fd = -1;
+    g->slots = calloc(n, sizeof(*g->slots)); /* pages are touched as slots fill */
+    if (!g->slots) {
+        free(g);
+        return DMP_ENOMEM;
+    }
+    g->mask = n - 1;
+    atomic_init(&g->state, DMP_INDEX_BUILDING);
+    atomic_flag_clear(&g->full_logged);
+    if ((g->fd = make_file(dir)) < 0) {
+        free(g->slots);
+        free(g);
+        return DMP_EIO;
+    }
+    *out = g;
+    return 0;
+}
+
+void dmp_index_gen_release(dmp_index_gen_t *g)
+{
+    if (!g || g->released)
+        return;
+    for (;;) {
+        uint64_t held = 0;
+        for (unsigned i = 0; i < DMP_INDEX_REF_STRIPES; i++)
+            held += atomic_load(&g->refs[i].n);
+        if (held == 0)
+            break;
+        sched_yield(); /* a read or a mark in flight: microseconds */
+    }
+    free(g->slots);
+    g->slots = NULL;
+    if (g->fd >= 0)
+        close(g->fd);
+    g->fd = -1;
+    g->released = true;
+}
+
 int dmp_index_new(const char *dir, uint64_t expected_names, uint32_t ttl, dmp_index_t **out)
 {
     if (out)
         *out = NULL;
     if (!dir || !out || expected_names > (1ull << 40))
         return DMP_EINVAL;
-    uint64_t want = expected_names + expected_names / 2, n = 1u << 16;
-    while (n < want)
-        n <<= 1;
     dmp_index_t *x = calloc(1, sizeof(*x));
     if (!x)
         return DMP_ENOMEM;
-    x->fd = -1;
-    x->slots = calloc(n, sizeof(*x->slots)); /* pages are touched as slots fill */
     x->dir = strdup(dir);
-    if (!x->slots || !x->dir) {
-        dmp_index_free(x);
-        return DMP_ENOMEM;
-    }
-    x->mask = n - 1;
     x->ttl = ttl;
-    atomic_init(&x->state, DMP_INDEX_BUILDING);
-    if ((x->fd = make_file(dir)) < 0) {
-        dmp_index_free(x);
-        return DMP_EIO;
+    atomic_flag_clear(&x->built);
+    dmp_index_gen_t *g = NULL;
+    int rc = x->dir ? dmp_index_gen_new(dir, expected_names, &g) : DMP_ENOMEM;
+    if (rc != 0) {
+        free(x->dir);
+        free(x);
+        return rc;
     }
+    x->gens = g;
+    atomic_init(&x->cur, g);
+    atomic_init(&x->next, NULL);
     *out = x;
     return 0;
 }
@@ -112,11 +207,35 @@ void dmp_index_free(dmp_index_t *x)
 {
     if (!x)
         return;
-    if (x->fd >= 0)
-        close(x->fd);
-    free(x->slots);
+    for (dmp_index_gen_t *g = x->gens, *o; g; g = o) {
+        o = g->older;
+        if (!g->released) {
+            free(g->slots);
+            if (g->fd >= 0)
+                close(g->fd);
+        }
+        free(g);
+    }
     free(x->dir);
     free(x);
+}
+
+/* ---- marks and reads ---- */
+
+/* The generations a write must mark: next first, then cur. A rebuild publishes next before it
+ * opens its snapshot of the store, and replaces cur before it clears next; the fence orders the
+ * caller's committed store write before these loads. So a write either sees the rebuild's next
+ * (and marks it), or was committed before the rebuild's snapshot (whose walk reads it). */
+void dmp_index_writer_gens(dmp_index_t *x, dmp_index_gen_t **cur, unsigned *cs,
+                           dmp_index_gen_t **next, unsigned *ns)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    *next = dmp_index_ref(&x->next, ns);
+    *cur = dmp_index_ref(&x->cur, cs);
+    if (*next && *next == *cur) {
+        dmp_index_unref(*next, *ns);
+        *next = NULL;
+    }
 }
 
 void dmp_index_invalidate(dmp_index_t *x, const char *name, size_t len)
@@ -124,20 +243,25 @@ void dmp_index_invalidate(dmp_index_t *x, const char *name, size_t len)
     char ln[DMP_STORE_MAX_NAME];
     if (!x || dmp_store_normalize_name(name, len, ln, sizeof ln) != 0)
         return; /* a name the store refuses was not written */
-    atomic_fetch_add_explicit(&x->invalidations, 1, memory_order_relaxed);
-    /* no slot and no room for one: the walk cannot give the name one either (slots are never
-     * freed), so the name is read from the store for good */
-    dmp_index_slot_t *s = dmp_index_find(x, dmp_index_hash(ln, len), true);
-    if (s)
-        atomic_store_explicit(&s->loc, DMP_INDEX_LOC_INVALID, memory_order_release);
+    uint64_t h = dmp_index_hash(ln, len);
+    dmp_index_gen_t *g, *n;
+    unsigned gs, ns;
+    dmp_index_writer_gens(x, &g, &gs, &n, &ns);
+    if (n) {
+        dmp_index_mark(n, h);
+        dmp_index_unref(n, ns);
+    }
+    if (g) {
+        atomic_fetch_add_explicit(&g->invalidations, 1, memory_order_relaxed);
+        dmp_index_mark(g, h);
+        dmp_index_unref(g, gs);
+    }
 }
 
-int dmp_index_read(dmp_index_t *x, const char *lname, size_t len, int64_t now_ms, dmp_buf_t *buf,
-                   dmp_index_answer_t *out)
+static int read_gen(dmp_index_gen_t *g, const char *lname, size_t len, int64_t now_ms,
+                    dmp_buf_t *buf, dmp_index_answer_t *out)
 {
-    if (!x || !lname || len == 0 || len > DMP_STORE_MAX_NAME || !buf || !out)
-        return DMP_ENOTFOUND;
-    dmp_index_slot_t *s = dmp_index_find(x, dmp_index_hash(lname, len), false);
+    dmp_index_slot_t *s = dmp_index_find(g, dmp_index_hash(lname, len), false);
     if (!s)
         return DMP_ENOTFOUND;
     uint64_t loc = atomic_load_explicit(&s->loc, memory_order_acquire);
@@ -148,7 +272,7 @@ int dmp_index_read(dmp_index_t *x, const char *lname, size_t len, int64_t now_ms
     buf->len = 0;
     if (elen < sizeof(dmp_index_entry_t) + len || dmp_buf_reserve(buf, elen) != 0)
         return DMP_ENOTFOUND;
-    ssize_t got = pread(x->fd, buf->data, elen, off);
+    ssize_t got = pread(g->fd, buf->data, elen, off);
     if (got != (ssize_t)elen)
         return DMP_ENOTFOUND;
     dmp_index_entry_t e;
@@ -164,22 +288,42 @@ int dmp_index_read(dmp_index_t *x, const char *lname, size_t len, int64_t now_ms
     return 0;
 }
 
+int dmp_index_read(dmp_index_t *x, const char *lname, size_t len, int64_t now_ms, dmp_buf_t *buf,
+                   dmp_index_answer_t *out)
+{
+    if (!x || !lname || len == 0 || len > DMP_STORE_MAX_NAME || !buf || !out)
+        return DMP_ENOTFOUND;
+    unsigned s;
+    dmp_index_gen_t *g = dmp_index_ref(&x->cur, &s);
+    if (!g)
+        return DMP_ENOTFOUND;
+    int rc = read_gen(g, lname, len, now_ms, buf, out);
+    dmp_index_unref(g, s);
+    return rc;
+}
+
 void dmp_index_stats(const dmp_index_t *x, dmp_index_stats_t *out)
 {
     memset(out, 0, sizeof(*out));
     if (!x)
         return;
     dmp_index_t *m = (dmp_index_t *)x; /* atomics are read only */
-    out->state = (dmp_index_state_t)atomic_load(&m->state);
-    out->names = atomic_load_explicit(&m->names, memory_order_relaxed);
-    out->bytes = atomic_load_explicit(&m->bytes, memory_order_relaxed);
-    out->skipped = atomic_load_explicit(&m->skipped, memory_order_relaxed);
-    out->slots = x->mask + 1;
-    out->used = atomic_load_explicit(&m->used, memory_order_relaxed);
-    out->invalidations = atomic_load_explicit(&m->invalidations, memory_order_relaxed);
-    out->build_seconds = (double)atomic_load(&m->build_ns) / 1e9;
-    out->put_names = atomic_load_explicit(&m->put_names, memory_order_relaxed);
-    out->appended = atomic_load_explicit(&m->appended, memory_order_relaxed);
+    /* a generation's struct outlives its use (dmp_index_free frees it): no reference needed */
+    dmp_index_gen_t *g = atomic_load(&m->cur);
+    out->state = (dmp_index_state_t)atomic_load(&g->state);
+    out->names = atomic_load_explicit(&g->names, memory_order_relaxed);
+    out->bytes = atomic_load_explicit(&g->bytes, memory_order_relaxed);
+    out->skipped = atomic_load_explicit(&g->skipped, memory_order_relaxed);
+    out->slots = g->mask + 1;
+    out->used = atomic_load_explicit(&g->used, memory_order_relaxed);
+    out->lost = atomic_load_explicit(&g->lost, memory_order_relaxed);
+    out->invalidations = atomic_load(&m->old_invalidations) +
+                         atomic_load_explicit(&g->invalidations, memory_order_relaxed);
+    out->build_seconds = (double)atomic_load(&g->build_ns) / 1e9;
+    out->put_names =
+        atomic_load(&m->old_put_names) + atomic_load_explicit(&g->put_names, memory_order_relaxed);
+    out->appended = atomic_load_explicit(&g->appended, memory_order_relaxed);
+    out->rebuilds = atomic_load(&m->rebuilds);
 }
 
 const char *dmp_index_state_name(dmp_index_state_t s)

@@ -24,8 +24,8 @@ typedef enum {
     DMP_INDEX_INCOMPLETE,   /* the walk stopped (node stopping, disk space, an error) */
 } dmp_index_state_t;
 
-/* Counters (relaxed reads). Reads are counted by their callers (no shared counter on the
- * read path). */
+/* Counters of the current generation unless said (relaxed reads). Reads are counted by their
+ * callers (no shared counter on the read path). */
 typedef struct {
     dmp_index_state_t state;
     uint64_t names;         /* names written to the file */
@@ -34,10 +34,13 @@ typedef struct {
                                a slot taken by a write or a colliding name, a full table) */
     uint64_t slots;         /* the table's size */
     uint64_t used;          /* slots holding a name (built or invalidated) */
-    uint64_t invalidations; /* writes that marked or published a name */
-    uint64_t put_names;     /* new names whose answer a write appended (dmp_index_put) */
+    uint64_t lost;          /* names whose entry writes took out of the file */
+    uint64_t invalidations; /* writes that marked or published a name (every generation) */
+    uint64_t rebuilds;      /* generations that replaced the first */
+    uint64_t put_names;     /* new names whose answer a write appended (dmp_index_put; every
+                               generation) */
     uint64_t appended;      /* bytes the writes appended (or reserved) */
-    double build_seconds;   /* the walk's wall time (0 until it ends) */
+    double build_seconds;   /* the last walk's wall time (0 until it ends) */
 } dmp_index_stats_t;
 
 #endif

@@ -397,6 +397,9 @@ int dmp_node_config_load(dmp_node_config_t *c, dmp_node_getenv_fn getenv_fn, voi
     c->store_wbuf_mb = (uint64_t)x;
     if (dmp_parse_bool(val[K_NAME_INDEX], &c->name_index))
         BAD(K_NAME_INDEX, "expected 1/true/yes/on or 0/false/no/off");
+    if (dmp_parse_i64(val[K_NAME_INDEX_REBUILD_S], 0, 86400, &x))
+        BAD(K_NAME_INDEX_REBUILD_S, "expected an integer 0..86400");
+    c->name_index_rebuild_s = (uint32_t)x;
     if (strcmp(val[K_STORE_PREFETCH_MB], "auto") == 0)
         c->store_prefetch_mb = -1;
     else if (dmp_parse_i64(val[K_STORE_PREFETCH_MB], 0, 1 << 20, &x))

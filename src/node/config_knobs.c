@@ -113,6 +113,12 @@ const dmp_node_knob_t dmp_node_knob_table[K_COUNT] = {
                       "a cache miss of a name not written since the start is one read of that "
                       "file instead of a RocksDB seek; 0 = off (docs/store.md \"The name index\")",
                       false},
+    [K_NAME_INDEX_REBUILD_S] = {"DMP_NAME_INDEX_REBUILD_S", NULL, "name-index-rebuild-s", "60",
+                                "the name index walks the store again into a new table sized "
+                                "for it when the table is 3/4 full or writes took an eighth of "
+                                "its names out of the file: at most once per this many seconds "
+                                "(and per 50 walks' time); 0 = never (0..86400)",
+                                false},
     [K_STORE_PREFETCH_MB] = {"DMP_STORE_PREFETCH_MB", NULL, "store-prefetch-mb", "auto",
                              "at start, a background thread reads the store's record and name "
                              "tables once into the page cache, at most this many MiB; auto = "

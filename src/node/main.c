@@ -533,7 +533,7 @@ int main(int argc, char **argv)
     /* the walk leaves the store's reserve twice over and 1 GiB more for the writes */
     uint64_t idx_free = (n->cfg.store_min_free_mb << 21) + (1ull << 30);
     if (dmp_node_prefetch_start(&n->prefetch, n->store, n->cfg.store_prefetch_mb, n->index,
-                                idx_free) != 0) {
+                                idx_free, n->cfg.name_index_rebuild_s) != 0) {
         fprintf(stderr, "dnsmeshd: cannot start the store prefetch thread\n");
         goto out;
     }

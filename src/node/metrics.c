@@ -281,22 +281,31 @@ int dmp_node_metrics_render(const dmp_node_metrics_t *m, const dmp_node_gauges_t
     if (g->have_index) {
         const dmp_index_stats_t *x = &g->index;
         head(out, "dmp_name_index_ready", "gauge",
-             "1 once the start-up walk has indexed every name (0 while it runs or if it stopped)");
+             "1 once the start-up walk has indexed every name (0 while it runs or if it "
+             "stopped); a rebuild's walk runs beside the table in use and leaves this at 1");
         pf(out, "dmp_name_index_ready %d\n", x->state == DMP_INDEX_READY);
         head(out, "dmp_name_index_names", "gauge", "Names answered from the name index's file");
         pf(out, "dmp_name_index_names %llu\n", (unsigned long long)x->names);
         head(out, "dmp_name_index_written_names", "gauge",
-             "New names whose answer a write added to the name index since the start");
+             "New names whose answer a write added to the name index since the start (every "
+             "table)");
         pf(out, "dmp_name_index_written_names %llu\n", (unsigned long long)x->put_names);
         head(out, "dmp_name_index_bytes", "gauge", "Size of the name index's file");
         pf(out, "dmp_name_index_bytes %llu\n", (unsigned long long)(x->bytes + x->appended));
         head(out, "dmp_name_index_slots_used", "gauge",
-             "Slots of the name index's table in use (names indexed or written since the start)");
+             "Slots of the name index's table in use (names indexed or written since its walk)");
         pf(out, "dmp_name_index_slots_used %llu\n", (unsigned long long)x->used);
         head(out, "dmp_name_index_slots", "gauge", "Slots of the name index's table");
         pf(out, "dmp_name_index_slots %llu\n", (unsigned long long)x->slots);
+        head(out, "dmp_name_index_lost_names", "gauge",
+             "Names that writes took out of the name index's file since its last walk (read "
+             "from the store until the next rebuild)");
+        pf(out, "dmp_name_index_lost_names %llu\n", (unsigned long long)x->lost);
+        head(out, "dmp_name_index_rebuilds_total", "counter",
+             "Walks that replaced the name index's table and file (DMP_NAME_INDEX_REBUILD_S)");
+        pf(out, "dmp_name_index_rebuilds_total %llu\n", (unsigned long long)x->rebuilds);
         head(out, "dmp_name_index_build_seconds", "gauge",
-             "Wall time of the start-up walk (0 until it ends)");
+             "Wall time of the last walk (0 until the first ends)");
         pf(out, "dmp_name_index_build_seconds %.3f\n", x->build_seconds);
     }
     head(out, "dmp_store_errors_total", "counter", "Store operations that failed");

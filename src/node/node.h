@@ -200,20 +200,23 @@ void dmp_node_diskwatch_stop(dmp_node_diskwatch_t *w);
 /* ---- the page cache after a start (prefetch.c) ----
  * One background thread (nice 13) when the node starts: the name index's walk (dmp_index_build),
  * then one pass over the table files of the DNS read path (dmp_store_prefetch), at most a budget
- * of bytes. */
+ * of bytes; then, every DMP_NODE_INDEX_CHECK_S, the index's rebuild when it is due one. */
+#define DMP_NODE_INDEX_CHECK_S 5.0
 typedef struct {
     dmp_node_bgthread_t bg;
     dmp_store_t *store;
-    dmp_index_t *index;      /* NULL: no walk */
-    uint64_t index_min_free; /* the walk stops below this many free bytes */
-    uint64_t budget;         /* bytes */
-    atomic_bool stop;        /* set by dmp_node_prefetch_stop: the pass ends early */
-    bool done;               /* the thread only */
+    dmp_index_t *index;       /* NULL: no walk */
+    uint64_t index_min_free;  /* the walk stops below this many free bytes */
+    uint32_t index_rebuild_s; /* DMP_NAME_INDEX_REBUILD_S: 0 = no rebuilds */
+    uint64_t budget;          /* bytes */
+    atomic_bool stop;         /* set by dmp_node_prefetch_stop: the pass ends early */
+    bool done;                /* the thread only */
 } dmp_node_prefetch_t;
 /* budget_mb: DMP_STORE_PREFETCH_MB, < 0 = auto (half of the kernel's MemAvailable), 0 = no pass
- * (and no thread without an index: 0 returned). DMP_ESYS when the thread cannot start. */
+ * (and no thread without an index: 0 returned). index_rebuild_s: DMP_NAME_INDEX_REBUILD_S.
+ * DMP_ESYS when the thread cannot start. */
 int dmp_node_prefetch_start(dmp_node_prefetch_t *p, dmp_store_t *store, int64_t budget_mb,
-                            dmp_index_t *index, uint64_t index_min_free);
+                            dmp_index_t *index, uint64_t index_min_free, uint32_t index_rebuild_s);
 /* Ends the pass early and joins the thread; a no-op on a zeroed or never-started one. */
 void dmp_node_prefetch_stop(dmp_node_prefetch_t *p);
 

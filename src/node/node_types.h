@@ -61,20 +61,21 @@ typedef struct {
     double cleanup_interval; /* seconds, > 0 */
     dmp_log_level_t log_level;
     dmp_log_format_t log_format;
-    uint32_t frontends;         /* F io_uring frontend threads */
-    uint32_t shards;            /* S shard threads */
-    uint64_t cache_mb;          /* answer cache, total over all shards, MiB; 0 = off */
-    uint64_t store_min_free_mb; /* free-space reserve on the store's disk, MiB; 0 = off */
-    bool dns_fe_reads;          /* UDP cache misses read the store on the frontend thread */
-    uint32_t write_window_ms;   /* a shard writes its queued single puts at most once per this */
-    bool cache_doorkeeper;      /* a frontend read fills the cache on the name's 2nd miss only */
-    uint64_t store_cache_mb;    /* RocksDB block cache, MiB (> 0) */
-    uint64_t store_wbuf_mb;     /* RocksDB memtable of the records column family, MiB (> 0) */
-    bool name_index;            /* DMP_NAME_INDEX: answers of names unwritten since start */
-    int64_t store_prefetch_mb;  /* page cache pass at start, MiB; -1 = auto, 0 = off */
-    uint32_t ring_size;         /* entries per SPSC ring */
-    char *ports_file;           /* where to write the bound ports, or NULL */
-    uint32_t http_max_body;     /* bytes accepted in a request body */
+    uint32_t frontends;            /* F io_uring frontend threads */
+    uint32_t shards;               /* S shard threads */
+    uint64_t cache_mb;             /* answer cache, total over all shards, MiB; 0 = off */
+    uint64_t store_min_free_mb;    /* free-space reserve on the store's disk, MiB; 0 = off */
+    bool dns_fe_reads;             /* UDP cache misses read the store on the frontend thread */
+    uint32_t write_window_ms;      /* a shard writes its queued single puts at most once per this */
+    bool cache_doorkeeper;         /* a frontend read fills the cache on the name's 2nd miss only */
+    uint64_t store_cache_mb;       /* RocksDB block cache, MiB (> 0) */
+    uint64_t store_wbuf_mb;        /* RocksDB memtable of the records column family, MiB (> 0) */
+    bool name_index;               /* DMP_NAME_INDEX: answers of names unwritten since start */
+    uint32_t name_index_rebuild_s; /* DMP_NAME_INDEX_REBUILD_S: 0 = never */
+    int64_t store_prefetch_mb;     /* page cache pass at start, MiB; -1 = auto, 0 = off */
+    uint32_t ring_size;            /* entries per SPSC ring */
+    char *ports_file;              /* where to write the bound ports, or NULL */
+    uint32_t http_max_body;        /* bytes accepted in a request body */
     /* response rate limiting (rrl.c) */
     double rrl_rate;                     /* identical responses/s per bucket; 0 = off */
     uint32_t rrl_slip;                   /* every Nth limited response is TC=1; 0 = drop all */

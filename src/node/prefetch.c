@@ -1,8 +1,10 @@
-/* node: the page cache after a start. One pass of a background thread over the table files
- * the DNS read path reads (dmp_store_prefetch), so that a node started on a cold page cache (a
- * reboot, or a kernel that reclaimed the store's pages) does not answer its first queries at
- * the pace of the disk: a miss is a synchronous read on the thread answering DNS, and every
- * query behind it waits. docs/store.md "Read path at scale" (the page cache after a start). */
+/* node: the page cache after a start, and the name index's walks. One pass of a background thread
+ * over the table files the DNS read path reads (dmp_store_prefetch), so that a node started on a
+ * cold page cache (a reboot, or a kernel that reclaimed the store's pages) does not answer its
+ * first queries at the pace of the disk: a miss is a synchronous read on the thread answering
+ * DNS, and every query behind it waits. docs/store.md "Read path at scale" (the page cache after
+ * a start). Before it, the name index's first walk; after it, the same thread looks every
+ * DMP_NODE_INDEX_CHECK_S whether the index is due a rebuild (docs/store.md "The name index"). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -23,14 +25,18 @@ static uint64_t auto_budget(void)
     return (uint64_t)kb * 1024 / 2;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The name index's walk (dmp_index_build), before the table files' pass: it reads the records'
  * tables from start to end itself. */
 static void index_build(dmp_node_prefetch_t *p)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    int rc = dmp_index_build(p->index, p->store, now, &p->stop, p->index_min_free);
+    int rc = dmp_index_build(p->index, p->store, wall_ms(), &p->stop, p->index_min_free);
     dmp_index_stats_t st;
     dmp_index_stats(p->index, &st);
     if (rc != 0)
@@ -45,11 +51,38 @@ static void index_build(dmp_node_prefetch_t *p)
                  (unsigned long long)st.used, (unsigned long long)st.slots);
 }
 
+/* A new generation of the name index when it is due one. */
+static void index_maintain(dmp_node_prefetch_t *p)
+{
+    if (!dmp_index_rebuild_due(p->index, dmp_monotonic_ns(), p->index_rebuild_s))
+        return;
+    dmp_index_stats_t was;
+    dmp_index_stats(p->index, &was);
+    int rc = dmp_index_rebuild(p->index, p->store, wall_ms(), &p->stop, p->index_min_free);
+    dmp_index_stats_t st;
+    dmp_index_stats(p->index, &st);
+    if (rc != 0)
+        dmp_warn("name index: the rebuild failed: %s (the table before it stays)",
+                 dmp_strerror(rc));
+    else if (st.rebuilds == was.rebuilds)
+        dmp_info("name index: the rebuild stopped (the table before it stays)");
+    else
+        dmp_info("name index: rebuilt (%llu of %llu slots had been used, %llu names out of the "
+                 "file): %llu names (%llu MiB) in %.1f s, %llu slots",
+                 (unsigned long long)was.used, (unsigned long long)was.slots,
+                 (unsigned long long)was.lost, (unsigned long long)st.names,
+                 (unsigned long long)(st.bytes >> 20), st.build_seconds,
+                 (unsigned long long)st.slots);
+}
+
 static void prefetch_tick(void *arg)
 {
     dmp_node_prefetch_t *p = arg;
-    if (p->done)
+    if (p->done) {
+        if (p->index && !atomic_load(&p->stop))
+            index_maintain(p);
         return;
+    }
     p->done = true;
     if (p->index)
         index_build(p);
@@ -71,18 +104,23 @@ static void prefetch_tick(void *arg)
 }
 
 int dmp_node_prefetch_start(dmp_node_prefetch_t *p, dmp_store_t *store, int64_t budget_mb,
-                            dmp_index_t *index, uint64_t index_min_free)
+                            dmp_index_t *index, uint64_t index_min_free, uint32_t index_rebuild_s)
 {
     memset(p, 0, sizeof(*p));
     p->store = store;
     p->index = index;
     p->index_min_free = index_min_free;
+    p->index_rebuild_s = index_rebuild_s;
     atomic_init(&p->stop, false);
     p->budget = budget_mb < 0 ? auto_budget() : (uint64_t)budget_mb << 20;
     if (p->budget == 0 && index == NULL)
         return 0;
-    p->bg = (dmp_node_bgthread_t){
-        .name = "prefetch", .interval_s = 0, .tick = prefetch_tick, .ctx = p, .nice = 13};
+    p->bg =
+        (dmp_node_bgthread_t){.name = "prefetch",
+                              .interval_s = index && index_rebuild_s ? DMP_NODE_INDEX_CHECK_S : 0,
+                              .tick = prefetch_tick,
+                              .ctx = p,
+                              .nice = 13};
     int rc = dmp_node_bgthread_start(&p->bg);
     if (rc == 0)
         dmp_node_bgthread_kick(&p->bg);

@@ -125,3 +125,11 @@ if(TARGET dnsmeshd)
                                        $<TARGET_FILE:dnsmeshd>)
   set_tests_properties(node_heartbeat PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()
+
+# The name index's rebuild: a node started empty, writes that take names out of its file, the
+# background walk into a new table, and answers from it (docs/store.md "The name index").
+if(TARGET dnsmeshd)
+  add_test(NAME node_name_index COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/node_name_index.py
+                                        $<TARGET_FILE:dnsmeshd>)
+  set_tests_properties(node_name_index PROPERTIES TIMEOUT 120)
+endif()

@@ -3,7 +3,9 @@
  * unknown, expired, invalidated and colliding names; a write's invalidation wins over the walk
  * whether it comes before the walk reaches the name, while it reads it, or after; and readers
  * running beside the walk and a writer never answer a name from the file after its write was
- * acknowledged. */
+ * acknowledged. Rebuilds: a table sized too small grows to the store, names written before a
+ * rebuild answer as the store does after it, and rebuilds one after another beside a writer and
+ * readers never answer a value older than an acknowledged write. */
 #include "store_harness.h"
 
 #include <stdatomic.h>
@@ -164,11 +166,12 @@ static void test_collision_and_full_window(void **state)
     assert_int_equal(put_s(f->s, "x.idx.test", "1", 300, T0), 0);
     dmp_index_t *x = new_index(f, 1);
     assert_int_equal(dmp_index_build(x, f->s, T0, NULL, 0), 0);
+    dmp_index_gen_t *g = atomic_load(&x->cur);
     uint64_t hx = dmp_index_hash("x.idx.test", 10);
     uint64_t hy = dmp_index_hash("y.idx.test", 10);
-    dmp_index_slot_t *sx = dmp_index_find(x, hx, false);
+    dmp_index_slot_t *sx = dmp_index_find(g, hx, false);
     assert_non_null(sx);
-    dmp_index_slot_t *sy = dmp_index_find(x, hy, true);
+    dmp_index_slot_t *sy = dmp_index_find(g, hy, true);
     assert_non_null(sy);
     atomic_store(&sy->loc, atomic_load(&sx->loc)); /* y's slot points at x's entry */
     assert_int_equal(read_rc(x, "y.idx.test", T0), DMP_ENOTFOUND);
@@ -176,12 +179,12 @@ static void test_collision_and_full_window(void **state)
     /* fill z's whole window with other hashes */
     uint64_t hz = dmp_index_hash("z.idx.test", 10);
     for (uint64_t i = 0; i < DMP_INDEX_MAX_PROBE; i++) {
-        dmp_index_slot_t *s = &x->slots[(hz + i) & x->mask];
+        dmp_index_slot_t *s = &g->slots[(hz + i) & g->mask];
         uint64_t zero = 0;
         atomic_compare_exchange_strong(&s->h, &zero, hz ^ (0x5a5a000000000000ull + i + 1));
     }
     dmp_index_invalidate(x, "z.idx.test", 10);
-    assert_null(dmp_index_find(x, hz, true));
+    assert_null(dmp_index_find(g, hz, true));
     assert_int_equal(read_rc(x, "z.idx.test", T0), DMP_ENOTFOUND);
     dmp_index_free(x);
 }
@@ -363,7 +366,7 @@ static void test_put_new_names(void **state)
     dmp_index_stats_t st;
     dmp_index_stats(x, &st);
     assert_int_equal(st.put_names, 1);
-    x->append_max = st.appended; /* the budget is spent */
+    atomic_load(&x->cur)->append_max = st.appended; /* the budget is spent */
     assert_int_equal(put_s(f->s, "late.idx.test", "l", 300, now), 0);
     dmp_index_put(x, "late.idx.test", 13, (const uint8_t *)"l", 1, 300, now);
     assert_int_equal(read_rc(x, "late.idx.test", now), DMP_ENOTFOUND);
@@ -477,6 +480,219 @@ static void test_put_beside_readers(void **state)
     free(r);
 }
 
+/* ---- rebuilds ---- */
+
+/* A table sized for far fewer names than the store holds (a node that started nearly empty):
+ * the walk leaves names out and the table is 3/4 full, so a rebuild is due once the gap has
+ * passed (never with a gap of 0); the rebuild sizes the table for the store and indexes every
+ * name; names written before it (a second value, a new value, a delete) answer as the store
+ * does after it. */
+static void test_rebuild_grows_and_brings_back(void **state)
+{
+    fx_t *f = *state;
+    enum { N = 70000 };
+    char name[32], val[16];
+    dmp_store_put_t *puts = calloc(1000, sizeof(*puts));
+    char(*names)[32] = calloc(1000, 32);
+    char(*vals)[16] = calloc(1000, 16);
+    assert_true(puts && names && vals);
+    for (int i = 0; i < N; i += 1000) {
+        for (int j = 0; j < 1000; j++) {
+            snprintf(names[j], 32, "g%05d.idx.test", i + j);
+            snprintf(vals[j], 16, "v%d", i + j);
+            puts[j] = (dmp_store_put_t){names[j], strlen(names[j]), (const uint8_t *)vals[j],
+                                        strlen(vals[j]), 300};
+        }
+        assert_int_equal(dmp_store_put_batch(f->s, puts, 1000, T0), 0);
+    }
+    free(puts);
+    free(names);
+    free(vals);
+    dmp_index_t *x = new_index(f, 0);
+    assert_int_equal(dmp_index_build(x, f->s, T0, NULL, 0), 0);
+    dmp_index_stats_t st;
+    dmp_index_stats(x, &st);
+    assert_int_equal(st.slots, 65536);
+    assert_true(st.names < N && st.skipped > 0);
+    /* writes before the rebuild: a second value, a changed value, a delete */
+    assert_int_equal(put_s(f->s, "g00001.idx.test", "second", 300, T0 + 1), 0);
+    dmp_index_invalidate(x, "g00001.idx.test", 15);
+    assert_int_equal(dmp_store_delete(f->s, "g00002.idx.test", 15, NULL, 0, NULL), 0);
+    dmp_index_invalidate(x, "g00002.idx.test", 15);
+    int64_t now_ns = dmp_monotonic_ns();
+    assert_false(dmp_index_rebuild_due(x, now_ns, 60));
+    assert_false(dmp_index_rebuild_due(x, now_ns + 3600 * INT64_C(1000000000), 0));
+    assert_true(dmp_index_rebuild_due(x, now_ns + 61 * INT64_C(1000000000), 60));
+    assert_int_equal(dmp_index_rebuild(x, f->s, T0 + 2, NULL, 0), 0);
+    dmp_index_stats(x, &st);
+    assert_int_equal(st.rebuilds, 1);
+    assert_int_equal(st.state, DMP_INDEX_READY);
+    assert_int_equal(st.slots, 131072); /* 1.5 x 69,999 rounded up to a power of two */
+    assert_int_equal(st.names, N - 1);
+    assert_int_equal(st.lost, 0);
+    assert_int_equal(st.invalidations, 2); /* the first table's, kept in the total */
+    assert_false(dmp_index_rebuild_due(x, now_ns + 61 * INT64_C(1000000000), 60));
+    expect_same(f->s, x, "g00001.idx.test", T0 + 2); /* both values, in the store's order */
+    assert_int_equal(read_rc(x, "g00002.idx.test", T0 + 2), DMP_ENOTFOUND);
+    for (int i = 3; i < N; i += 997) {
+        snprintf(name, sizeof name, "g%05d.idx.test", i);
+        expect_same(f->s, x, name, T0 + 2);
+    }
+    /* after the rebuild, the new table publishes new names and marks written ones */
+    snprintf(val, sizeof val, "fresh");
+    assert_int_equal(put_s(f->s, "fresh.idx.test", val, 300, T0 + 3), 0);
+    dmp_index_put(x, "fresh.idx.test", 14, (const uint8_t *)val, 5, 300, T0 + 3);
+    expect_same(f->s, x, "fresh.idx.test", T0 + 3);
+    dmp_index_invalidate(x, "g00003.idx.test", 15);
+    assert_int_equal(read_rc(x, "g00003.idx.test", T0 + 3), DMP_ENOTFOUND);
+    dmp_index_stats(x, &st);
+    assert_int_equal(st.lost, 1);
+    assert_int_equal(st.put_names, 1);
+    dmp_index_free(x);
+}
+
+/* Writes that take names out of the file make a rebuild due once at least
+ * DMP_INDEX_REBUILD_LOST of them, and an eighth of the names, are out; marking a name twice
+ * counts once. A rebuild that is stopped leaves the table in use as it was. */
+static void test_rebuild_due_lost_and_stop(void **state)
+{
+    fx_t *f = *state;
+    enum { N = DMP_INDEX_REBUILD_LOST * 2 };
+    char name[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "l%05d.idx.test", i);
+        assert_int_equal(put_s(f->s, name, "x", 300, T0), 0);
+    }
+    dmp_index_t *x = new_index(f, N);
+    assert_int_equal(dmp_index_build(x, f->s, T0, NULL, 0), 0);
+    int64_t later = dmp_monotonic_ns() + 120 * INT64_C(1000000000);
+    for (int i = 0; i < DMP_INDEX_REBUILD_LOST - 1; i++) {
+        snprintf(name, sizeof name, "l%05d.idx.test", i);
+        dmp_index_invalidate(x, name, strlen(name));
+        dmp_index_invalidate(x, name, strlen(name));
+    }
+    dmp_index_stats_t st;
+    dmp_index_stats(x, &st);
+    assert_int_equal(st.lost, DMP_INDEX_REBUILD_LOST - 1);
+    assert_false(dmp_index_rebuild_due(x, later, 60));
+    dmp_index_invalidate(x, "l04095.idx.test", 15);
+    assert_true(dmp_index_rebuild_due(x, later, 60));
+    atomic_bool stop = true;
+    assert_int_equal(dmp_index_rebuild(x, f->s, T0 + 1, &stop, 0), 0);
+    dmp_index_stats(x, &st);
+    assert_int_equal(st.rebuilds, 0);
+    assert_int_equal(st.lost, DMP_INDEX_REBUILD_LOST);
+    assert_int_equal(read_rc(x, "l00000.idx.test", T0 + 1), DMP_ENOTFOUND);
+    expect_same(f->s, x, "l05000.idx.test", T0 + 1);
+    assert_int_equal(dmp_index_rebuild(x, f->s, T0 + 1, NULL, 0), 0);
+    expect_same(f->s, x, "l00000.idx.test", T0 + 1);
+    dmp_index_free(x);
+}
+
+/* Rebuilds one after another beside a writer that changes values and readers: a read that
+ * began after a write's acknowledgement never answers a value older than that write's, whichever
+ * table it used; and the last rebuild after the writer stopped answers every name's last value. */
+#define REB_NAMES 3000
+#define REB_WRITES 6000
+
+typedef struct {
+    fx_t *f;
+    dmp_index_t *x;
+    _Atomic int acked[REB_NAMES]; /* the version of the name's last acknowledged write */
+    atomic_bool done;
+    _Atomic unsigned stale, hits, rebuilds;
+} reb_t;
+
+static void *reb_rebuilder(void *arg)
+{
+    reb_t *r = arg;
+    while (!atomic_load(&r->done)) {
+        assert_int_equal(dmp_index_rebuild(r->x, r->f->s, T0 + 2, NULL, 0), 0);
+        atomic_fetch_add(&r->rebuilds, 1);
+    }
+    return NULL;
+}
+
+static void *reb_writer(void *arg)
+{
+    reb_t *r = arg;
+    char name[40], val[16];
+    for (int k = 1; k <= REB_WRITES; k++) {
+        int i = (k * 7919) % REB_NAMES;
+        race_name(name, sizeof name, i);
+        snprintf(val, sizeof val, "v%05d", k);
+        /* one value a name: the store's delete and put, as a replace */
+        assert_int_equal(dmp_store_delete(r->f->s, name, strlen(name), NULL, 0, NULL), 0);
+        assert_int_equal(put_s(r->f->s, name, val, 300, T0 + 2), 0);
+        dmp_index_invalidate(r->x, name, strlen(name));
+        atomic_store_explicit(&r->acked[i], k, memory_order_release);
+    }
+    return NULL;
+}
+
+static void *reb_reader(void *arg)
+{
+    reb_t *r = arg;
+    char name[40];
+    dmp_buf_t buf;
+    dmp_buf_init(&buf);
+    unsigned seed = 777;
+    while (!atomic_load(&r->done)) {
+        seed = seed * 1103515245u + 12345u;
+        int i = (int)((seed >> 8) % REB_NAMES);
+        race_name(name, sizeof name, i);
+        int acked = atomic_load_explicit(&r->acked[i], memory_order_acquire);
+        dmp_index_answer_t a;
+        if (dmp_index_read(r->x, name, strlen(name), T0 + 3, &buf, &a) == 0) {
+            atomic_fetch_add(&r->hits, 1);
+            /* one RR whose RDATA ends with the 5 digits of its version */
+            char digits[6] = {0};
+            assert_true(a.count == 1 && a.rrs_len > 5);
+            memcpy(digits, a.rrs + a.rrs_len - 5, 5);
+            if (atoi(digits) < acked)
+                atomic_fetch_add(&r->stale, 1);
+        }
+    }
+    dmp_buf_free(&buf);
+    return NULL;
+}
+
+static void test_rebuild_beside_writer_readers(void **state)
+{
+    fx_t *f = *state;
+    reb_t *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    r->f = f;
+    char name[40];
+    for (int i = 0; i < REB_NAMES; i++) {
+        race_name(name, sizeof name, i);
+        assert_int_equal(put_s(f->s, name, "v00000", 300, T0), 0);
+    }
+    r->x = new_index(f, REB_NAMES);
+    assert_int_equal(dmp_index_build(r->x, f->s, T0 + 1, NULL, 0), 0);
+    pthread_t rb, wr, rd[2];
+    assert_int_equal(pthread_create(&rd[0], NULL, reb_reader, r), 0);
+    assert_int_equal(pthread_create(&rd[1], NULL, reb_reader, r), 0);
+    assert_int_equal(pthread_create(&rb, NULL, reb_rebuilder, r), 0);
+    assert_int_equal(pthread_create(&wr, NULL, reb_writer, r), 0);
+    pthread_join(wr, NULL);
+    atomic_store(&r->done, true);
+    pthread_join(rb, NULL);
+    pthread_join(rd[0], NULL);
+    pthread_join(rd[1], NULL);
+    assert_int_equal(atomic_load(&r->stale), 0);
+    assert_true(atomic_load(&r->rebuilds) > 0);
+    assert_int_equal(dmp_index_rebuild(r->x, f->s, T0 + 2, NULL, 0), 0);
+    for (int i = 0; i < REB_NAMES; i++) {
+        race_name(name, sizeof name, i);
+        expect_same(f->s, r->x, name, T0 + 3);
+    }
+    print_message("    %u rebuilds beside %d writes; readers: %u hits\n", atomic_load(&r->rebuilds),
+                  REB_WRITES, atomic_load(&r->hits));
+    dmp_index_free(r->x);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +705,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_new_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skipped_name_stays_marked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_beside_readers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_grows_and_brings_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_due_lost_and_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_beside_writer_readers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,7 @@ static void t_config_defaults(void **state)
     assert_true(c.frontends >= 1 && c.shards >= 1);
     assert_true(c.cache_doorkeeper); /* one-shot misses fill no more than half the cache */
     assert_true(c.name_index);       /* misses of names unwritten since the start read its file */
+    assert_int_equal(c.name_index_rebuild_s, 60); /* a new table at most once a minute */
     assert_int_equal(c.store_cache_mb, 192);
     assert_int_equal(c.store_wbuf_mb, 64);
     assert_int_equal(c.store_prefetch_mb, -1); /* auto */
@@ -91,6 +92,7 @@ static void t_config_env_and_flags(void **state)
                         "DMP_STORE_WRITE_BUFFER_MB=8",
                         "DMP_STORE_PREFETCH_MB=512",
                         "DMP_NAME_INDEX=off",
+                        "DMP_NAME_INDEX_REBUILD_S=0",
                         NULL};
     char *argv[] = {"dnsmeshd", "--dns-port=1053",          "--shards",
                     "3",        "--allow-open-public-bind", NULL};
@@ -110,6 +112,7 @@ static void t_config_env_and_flags(void **state)
     assert_int_equal(c.store_wbuf_mb, 8);
     assert_int_equal(c.store_prefetch_mb, 512);
     assert_false(c.name_index);
+    assert_int_equal(c.name_index_rebuild_s, 0);
     dmp_node_config_free(&c);
 
     /* DMP_OPERATOR_TOKEN wins over the alias; the served-zone chain order */
@@ -162,6 +165,8 @@ static void t_config_errors(void **state)
         {"DMP_STORE_PREFETCH_MB=-1", "DMP_STORE_PREFETCH_MB"},
         {"DMP_STORE_PREFETCH_MB=lots", "DMP_STORE_PREFETCH_MB"},
         {"DMP_NAME_INDEX=2", "DMP_NAME_INDEX"},
+        {"DMP_NAME_INDEX_REBUILD_S=86401", "DMP_NAME_INDEX_REBUILD_S"},
+        {"DMP_NAME_INDEX_REBUILD_S=1m", "DMP_NAME_INDEX_REBUILD_S"},
         {"DMP_OPERATOR_TOKEN=has space", "DMP_OPERATOR_TOKEN"},
         {"DMP_SYNC_PULL_RATE=-1", "DMP_SYNC_PULL_RATE"},
         {"DMP_SYNC_PULL_RATE=10000001", "DMP_SYNC_PULL_RATE"},

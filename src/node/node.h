@@ -199,8 +199,9 @@ void dmp_node_diskwatch_stop(dmp_node_diskwatch_t *w);
 
 /* ---- the page cache after a start (prefetch.c) ----
  * One background thread (nice 13) when the node starts: the name index's walk (dmp_index_build),
- * then one pass over the table files of the DNS read path (dmp_store_prefetch), at most a budget
- * of bytes; then, every DMP_NODE_INDEX_CHECK_S, the index's rebuild when it is due one. */
+ * then one pass over the table files of the DNS read path (dmp_store_prefetch_ex: the names index
+ * only when the walk completed, since it read the records' tables), at most a budget of bytes;
+ * then, every DMP_NODE_INDEX_CHECK_S, the index's rebuild when it is due one. */
 #define DMP_NODE_INDEX_CHECK_S 5.0
 typedef struct {
     dmp_node_bgthread_t bg;

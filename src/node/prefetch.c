@@ -84,19 +84,30 @@ static void prefetch_tick(void *arg)
         return;
     }
     p->done = true;
-    if (p->index)
+    unsigned what = DMP_STORE_PREFETCH_RECORDS | DMP_STORE_PREFETCH_RNAMES;
+    if (p->index) {
         index_build(p);
+        dmp_index_stats_t xs;
+        dmp_index_stats(p->index, &xs);
+        /* the walk has just read every records table from start to end: only the names index
+         * (the NXDOMAIN and empty non-terminal path) is left to read */
+        if (xs.state == DMP_INDEX_READY)
+            what = DMP_STORE_PREFETCH_RNAMES;
+    }
     if (p->budget == 0 || atomic_load(&p->stop))
         return;
     int64_t t0 = dmp_monotonic_ns();
     dmp_store_prefetch_stats_t st;
-    int rc = dmp_store_prefetch(p->store, p->budget, &p->stop, &st);
+    int rc = dmp_store_prefetch_ex(p->store, what, p->budget, &p->stop, &st);
     if (rc != 0) {
         dmp_warn("store prefetch: %s", dmp_strerror(rc));
         return;
     }
-    dmp_info("store prefetch: %llu MiB of %u table files read into the page cache in %.1f s%s",
-             (unsigned long long)(st.bytes >> 20), st.files,
+    const char *which = what & DMP_STORE_PREFETCH_RECORDS
+                            ? "records and names"
+                            : "names; the index's walk read the records";
+    dmp_info("store prefetch: %llu MiB of %u table files (%s) read into the page cache in %.1f s%s",
+             (unsigned long long)(st.bytes >> 20), st.files, which,
              (double)(dmp_monotonic_ns() - t0) / 1e9,
              st.stopped  ? " (stopped)"
              : st.capped ? " (budget reached: DMP_STORE_PREFETCH_MB)"

@@ -83,6 +83,12 @@ void dmp_store_space_set_source(dmp_store_t *s, dmp_store_space_fn fn, void *ctx
  * readers and writers (a file compacted away meanwhile is skipped). 0, or DMP_EIO / ENOMEM. */
 int dmp_store_prefetch(dmp_store_t *s, uint64_t budget, const atomic_bool *stop,
                        dmp_store_prefetch_stats_t *st);
+/* The same for some of those files only: what is DMP_STORE_PREFETCH_RECORDS and/or
+ * DMP_STORE_PREFETCH_RNAMES (dmp_store_prefetch reads both, in that order). */
+#define DMP_STORE_PREFETCH_RECORDS 1u
+#define DMP_STORE_PREFETCH_RNAMES 2u
+int dmp_store_prefetch_ex(dmp_store_t *s, unsigned what, uint64_t budget, const atomic_bool *stop,
+                          dmp_store_prefetch_stats_t *st);
 /* Takes a reading now: 0 with *free_bytes (may be NULL) set, or the reading's error (then the
  * previous state stands). */
 int dmp_store_space_check(dmp_store_t *s, uint64_t *free_bytes);

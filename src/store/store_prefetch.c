@@ -39,6 +39,13 @@ static int read_file(int fd, uint64_t size, uint8_t *buf, uint64_t *budget, cons
 int dmp_store_prefetch(dmp_store_t *s, uint64_t budget, const atomic_bool *stop,
                        dmp_store_prefetch_stats_t *st)
 {
+    return dmp_store_prefetch_ex(s, DMP_STORE_PREFETCH_RECORDS | DMP_STORE_PREFETCH_RNAMES, budget,
+                                 stop, st);
+}
+
+int dmp_store_prefetch_ex(dmp_store_t *s, unsigned what, uint64_t budget, const atomic_bool *stop,
+                          dmp_store_prefetch_stats_t *st)
+{
     if (s == NULL || st == NULL)
         return DMP_EINVAL;
     memset(st, 0, sizeof(*st));
@@ -53,8 +60,11 @@ int dmp_store_prefetch(dmp_store_t *s, uint64_t budget, const atomic_bool *stop,
     int n = rocksdb_livefiles_count(lf);
     /* the answers' rows first, then the names index the NXDOMAIN path seeks */
     const char *const cfs[] = {dmp_store_cf_names[CF_RECORDS], dmp_store_cf_names[CF_RNAMES]};
+    const unsigned bits[] = {DMP_STORE_PREFETCH_RECORDS, DMP_STORE_PREFETCH_RNAMES};
     int stopped = 0;
     for (size_t c = 0; c < sizeof cfs / sizeof cfs[0] && !stopped; c++) {
+        if (!(what & bits[c]))
+            continue;
         for (int i = 0; i < n && !stopped && budget > 0; i++) {
             if (strcmp(rocksdb_livefiles_column_family_name(lf, i), cfs[c]) != 0)
                 continue;

@@ -265,8 +265,8 @@ static uint64_t sst_bytes(const char *path)
 }
 
 /* The page cache pass after a start (store_prefetch.c): it reads the table files of the records
- * and the names index (not the other column families'), no more than its budget, and stops when
- * told; the store reads the same afterwards. */
+ * and the names index (not the other column families'), or either alone, no more than its
+ * budget, and stops when told; the store reads the same afterwards. */
 static void test_prefetch(void **state)
 {
     fx_t *f = *state;
@@ -295,6 +295,19 @@ static void test_prefetch(void **state)
     assert_int_equal(dmp_store_prefetch(f->s, UINT64_MAX, &stop, &st), 0);
     assert_true(st.stopped);
     assert_int_equal(st.bytes, 0);
+
+    /* each part alone: the two add up to the whole pass */
+    dmp_store_prefetch_stats_t rec, rn, both;
+    assert_int_equal(dmp_store_prefetch(f->s, UINT64_MAX, NULL, &both), 0);
+    assert_int_equal(
+        dmp_store_prefetch_ex(f->s, DMP_STORE_PREFETCH_RECORDS, UINT64_MAX, NULL, &rec), 0);
+    assert_int_equal(dmp_store_prefetch_ex(f->s, DMP_STORE_PREFETCH_RNAMES, UINT64_MAX, NULL, &rn),
+                     0);
+    assert_true(rec.files >= 1 && rn.files >= 1);
+    assert_int_equal(rec.files + rn.files, both.files);
+    assert_int_equal(rec.bytes + rn.bytes, both.bytes);
+    assert_int_equal(dmp_store_prefetch_ex(f->s, 0, UINT64_MAX, NULL, &st), 0);
+    assert_int_equal(st.files, 0);
 
     assert_int_equal(dmp_store_prefetch(f->s, 0, NULL, &st), 0);
     assert_int_equal(st.files, 0);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -152,6 +153,15 @@ static bool read_ports(itest_node_t *n)
     return ok;
 }
 
+/* In a forked child before its exec: the child gets SIGTERM when the test process ends, so a
+ * test that stops at a failed assertion (before it stops its nodes) leaves none running. */
+static void die_with_parent(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        _exit(125); /* the test process ended before prctl */
+}
+
 int itest_node_start(itest_node_t *n, const char *const *env)
 {
     char bufs[4096];
@@ -163,12 +173,14 @@ int itest_node_start(itest_node_t *n, const char *const *env)
         return -1;
     char logp[320];
     snprintf(logp, sizeof(logp), "%s/log", n->dir);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         free(cenv);
         return -1;
     }
     if (pid == 0) {
+        die_with_parent(parent);
         int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -275,8 +287,10 @@ int itest_run_once(const char *const *env, const char *const *argv, char *err, s
     for (const char *const *p = argv; p && *p && a < 31; p++)
         av[a++] = (char *)*p;
     av[a] = NULL;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        die_with_parent(parent);
         dup2(pfd[1], 2);
         int dn = open("/dev/null", O_WRONLY);
         dup2(dn, 1);

@@ -3,7 +3,8 @@
  * u<thread>-<n>.<zone>, signed with the given key (our own signer, dmp_tsig_sign, checked
  * against nsupdate/ldns in the unit tests). Counts acknowledged (NOERROR) updates per second
  * and their latency; --query-threads adds a closed-loop TXT query load on one name during the
- * run and reports its rate (the "queries during updates" figure). Loopback only. */
+ * run and reports its rate (the "queries during updates" figure). --rate paces the UPDATE
+ * threads to a fixed offered load instead (queries-under-updates.sh). Loopback only. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -27,6 +28,7 @@ typedef struct {
     const char *zone;
     dmp_tsig_key_t key;
     double duration;
+    double rate; /* updates/s over all update threads; 0 = closed loop */
     int64_t conc, qthreads, value_bytes, timeout_ms;
     const char *qname;
     bool json;
@@ -37,12 +39,30 @@ typedef struct {
     unsigned idx;
     bool query;
     uint64_t ok, err, timeouts, other_rcode;
+    uint64_t late; /* --rate: sends more than 10 ms after their slot */
     uint64_t rcodes[16];
     dmpb_hist_t hist;
 } worker_t;
 
 static atomic_int g_go;
 static atomic_int g_stop;
+static int64_t g_t0; /* set before g_go */
+
+/* --rate: thread idx's k-th UPDATE is due at t0 + (k * conc + idx) / rate; waits for it, and
+ * counts it late when it goes out more than 10 ms after (the previous one's answer was slow). */
+static void pace(worker_t *w, uint64_t k)
+{
+    const uopts_t *o = w->o;
+    int64_t due = g_t0 + (int64_t)(((double)k * (double)o->conc + w->idx) * 1e9 / o->rate);
+    int64_t now = dmpb_now_ns();
+    while (now < due && !atomic_load(&g_stop)) {
+        int64_t left = due - now;
+        usleep((useconds_t)(left > 20000000 ? 20000 : (left + 999) / 1000));
+        now = dmpb_now_ns();
+    }
+    if (now - due > 10000000)
+        w->late++;
+}
 
 static int exchange(int fd, const uopts_t *o, const uint8_t *q, size_t ql, uint8_t *r, size_t cap,
                     uint16_t id)
@@ -79,7 +99,12 @@ static void *worker(void *arg)
     uint64_t seq = 0, rnd = 0x9E3779B97F4A7C15ULL ^ (w->idx + 1);
     while (!atomic_load(&g_go))
         usleep(100);
-    while (!atomic_load(&g_stop)) {
+    for (uint64_t k = 0; !atomic_load(&g_stop); k++) {
+        if (!w->query && o->rate > 0) {
+            pace(w, k);
+            if (atomic_load(&g_stop))
+                break;
+        }
         uint16_t id = (uint16_t)dmpb_rand(&rnd);
         b.len = 0;
         if (w->query) {
@@ -139,15 +164,19 @@ static void *worker(void *arg)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: dnsmesh-bench update --port N --zone Z --key ALG:NAME:SECRET_B64 [options]\n"
-               "  --host H            server (127.0.0.0/8 or ::1; default 127.0.0.1)\n"
-               "  --duration S        seconds (default 5)\n"
-               "  --conc C            update threads, one UPDATE in flight each (default 8)\n"
-               "  --value-bytes B     TXT value size (default 120)\n"
-               "  --query-threads Q   closed-loop TXT query threads during the run (default 0)\n"
-               "  --qname NAME        name those queries ask (default <zone>)\n"
-               "  --timeout-ms T      per-request timeout (default 2000)\n"
-               "  --json              one JSON object instead of text\n");
+    fprintf(f,
+            "usage: dnsmesh-bench update --port N --zone Z --key ALG:NAME:SECRET_B64 [options]\n"
+            "  --host H            server (127.0.0.0/8 or ::1; default 127.0.0.1)\n"
+            "  --duration S        seconds (default 5)\n"
+            "  --conc C            update threads, one UPDATE in flight each (default 8)\n"
+            "  --rate R            UPDATEs/s offered over all threads, each thread on its own\n"
+            "                      schedule (default 0: each thread sends at once on an answer);\n"
+            "                      sends more than 10 ms behind count as late\n"
+            "  --value-bytes B     TXT value size (default 120)\n"
+            "  --query-threads Q   closed-loop TXT query threads during the run (default 0)\n"
+            "  --qname NAME        name those queries ask (default <zone>)\n"
+            "  --timeout-ms T      per-request timeout (default 2000)\n"
+            "  --json              one JSON object instead of text\n");
 }
 
 static int bench_update_main(int argc, char **argv)
@@ -167,6 +196,7 @@ static int bench_update_main(int argc, char **argv)
         DMPB_STR("--zone", &o.zone),
         DMPB_STR("--key", &key),
         DMPB_DBL("--duration", &o.duration, 0.1, 600),
+        DMPB_DBL("--rate", &o.rate, 0, 1e6),
         DMPB_I64("--conc", &o.conc, 0, 256),
         DMPB_I64("--query-threads", &o.qthreads, 0, 64),
         DMPB_I64("--value-bytes", &o.value_bytes, 1, 60000),
@@ -213,6 +243,7 @@ static int bench_update_main(int argc, char **argv)
     }
     dmpb_catch_signals();
     int64_t t0 = dmpb_now_ns();
+    g_t0 = t0;
     atomic_store(&g_go, 1);
     while (!dmpb_stop && dmpb_now_ns() - t0 < (int64_t)(o.duration * 1e9))
         usleep(20000);
@@ -227,6 +258,7 @@ static int bench_update_main(int argc, char **argv)
         d->err += ws[i].err;
         d->timeouts += ws[i].timeouts;
         d->other_rcode += ws[i].other_rcode;
+        d->late += ws[i].late;
         for (int r = 0; r < 16; r++)
             d->rcodes[r] += ws[i].rcodes[r];
         for (size_t k = 0; k < DMPB_HIST_BUCKETS; k++)
@@ -241,14 +273,15 @@ static int bench_update_main(int argc, char **argv)
     if (o.json)
         printf("{\"updates_per_s\": %.1f, \"acked\": %llu, \"refused_or_other\": %llu, "
                "\"timeouts\": %llu, \"errors\": %llu, \"p50_us\": %.1f, \"p99_us\": %.1f, "
-               "\"queries_per_s\": %.1f, \"seconds\": %.2f}\n",
+               "\"queries_per_s\": %.1f, \"seconds\": %.2f, \"late\": %llu}\n",
                ups, (unsigned long long)u.ok, (unsigned long long)u.other_rcode,
-               (unsigned long long)u.timeouts, (unsigned long long)u.err, p50, p99, qps, secs);
+               (unsigned long long)u.timeouts, (unsigned long long)u.err, p50, p99, qps, secs,
+               (unsigned long long)u.late);
     else
-        printf("updates: %.1f acked/s (%llu acked, %llu other rcode, %llu timeouts), latency "
-               "p50 %.1f us p99 %.1f us; queries during the run: %.1f/s\n",
+        printf("updates: %.1f acked/s (%llu acked, %llu other rcode, %llu timeouts, %llu sent "
+               "late), latency p50 %.1f us p99 %.1f us; queries during the run: %.1f/s\n",
                ups, (unsigned long long)u.ok, (unsigned long long)u.other_rcode,
-               (unsigned long long)u.timeouts, p50, p99, qps);
+               (unsigned long long)u.timeouts, (unsigned long long)u.late, p50, p99, qps);
     free(ws);
     free(th);
     return u.ok > 0 || o.conc == 0 ? 0 : 1;

@@ -15,7 +15,8 @@ Loopback only, every run bounded in queries and seconds. Checks the reports, not
   6. a target outside loopback is refused without --target-is-mine.
 
   7. `dmp --update-key`: the same workload publishing with TSIG-signed DNS UPDATEs (a key made
-     by dnsmesh-admin), every UPDATE acknowledged and every answer right.
+     by dnsmesh-admin), every UPDATE acknowledged and every answer right;
+  8. `update --rate`: UPDATEs at a fixed offered rate, about rate x duration acknowledged.
 
 usage: bench_tool.py DNSMESHD DNSMESH_BENCH SOURCE_DIR [DNSMESH_ADMIN]"""
 import json
@@ -217,6 +218,15 @@ def main():
             check(pub["messages"] >= 20 and pub["records_ok"] == pub["records"] > 0
                   and r["kinds"]["chunk"]["right"] > 0,
                   "dmp over UPDATE: every UPDATE acknowledged, chunks fetched (%s)" % pub)
+            # 8. `update --rate`: a fixed offered load, not a closed loop as fast as it goes
+            rc, out, err = run(["update", "--port", dns.rsplit(":", 1)[1], "--zone", "mesh.test",
+                                "--key", key, "--rate", "100", "--conc", "8", "--duration",
+                                "3", "--json"], timeout=60)
+            u = json.loads(out) if out.strip() else {}
+            check(rc == 0 and u.get("timeouts") == 0 and u.get("refused_or_other") == 0
+                  and 250 <= u.get("acked", 0) <= 310 and "late" in u,
+                  "update --rate 100 for 3 s: ~300 UPDATEs acked, none refused (exit %d; %s %s)"
+                  % (rc, u, err.strip()[:200]))
     finally:
         if node:
             node.terminate()

@@ -85,6 +85,33 @@ zone:
 EOF
 }
 
+# knot_update_conf DIR SECRET ZONEFILE: the key (bench.mesh.test, hmac-sha256, base64 SECRET),
+# an acl allowing it to update, and the template and zone sections serving ZONEFILE as mesh.test
+# with the changes journaled (update-vs-knot.sh, queries-under-updates.sh), on stdout.
+knot_update_conf() {
+    cat <<EOF
+key:
+  - id: bench.mesh.test
+    algorithm: hmac-sha256
+    secret: $2
+acl:
+  - id: update_acl
+    key: bench.mesh.test
+    action: update
+template:
+  - id: default
+    storage: "$1"
+    semantic-checks: off
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: changes
+zone:
+  - domain: mesh.test
+    file: "$3"
+    acl: update_acl
+EOF
+}
+
 # knot_server_conf DIR PORT [LOGLEVEL]: the server, log and database sections of a knot.conf
 # for one Knot on 127.0.0.1@PORT with one UDP, one TCP and one background worker (the peer
 # set-up every bench uses), on stdout; callers append their key, acl, module, template and

@@ -21,7 +21,7 @@ typedef struct {
     double claim_burst;    /* DMP_CLAIM_RATE_BURST (30) */
     bool tsig_loose;       /* DMP_TSIG_LOOSE_SCOPE: minted scope = the zone */
     bool tsig_tight;       /* DMP_TSIG_TIGHT_SCOPE: minted scope without wildcards */
-    unsigned workers;      /* DMP_UPDATE_WORKERS (8): UPDATEs handled at once */
+    unsigned workers;      /* DMP_UPDATE_WORKERS (32): UPDATEs handled at once */
 } dmp_node_update_cfg_t;
 
 void dmp_node_update_cfg_load(dmp_node_update_cfg_t *u, const dmp_node_config_t *cfg,

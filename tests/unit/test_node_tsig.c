@@ -258,7 +258,7 @@ static void test_update_cfg(void **state)
     assert_false(u.receiver_claims);
     assert_int_equal(u.claim_max_ttl, 86400);
     assert_true(u.claim_rate == 0.5 && u.claim_burst == 30);
-    assert_int_equal(u.workers, 8);
+    assert_int_equal(u.workers, 32);
     const char *set[] = {"DMP_DNS_UPDATE_ENABLED",
                          "yes",
                          "DMP_CLAIM_PROVIDER",

@@ -226,16 +226,18 @@ void dmp_index_free(dmp_index_t *x)
  * opens its snapshot of the store, and replaces cur before it clears next; the fence orders the
  * caller's committed store write before these loads. So a write either sees the rebuild's next
  * (and marks it), or was committed before the rebuild's snapshot (whose walk reads it). */
-void dmp_index_writer_gens(dmp_index_t *x, dmp_index_gen_t **cur, unsigned *cs,
-                           dmp_index_gen_t **next, unsigned *ns)
+dmp_index_gen_t *dmp_index_writer_cur(dmp_index_t *x, uint64_t h, unsigned *cs)
 {
     atomic_thread_fence(memory_order_seq_cst);
-    *next = dmp_index_ref(&x->next, ns);
-    *cur = dmp_index_ref(&x->cur, cs);
-    if (*next && *next == *cur) {
-        dmp_index_unref(*next, *ns);
-        *next = NULL;
+    unsigned ns;
+    dmp_index_gen_t *n = dmp_index_ref(&x->next, &ns);
+    dmp_index_gen_t *g = dmp_index_ref(&x->cur, cs);
+    if (n) {
+        if (n != g)
+            dmp_index_mark(n, h); /* its walk may or may not have read this write */
+        dmp_index_unref(n, ns);
     }
+    return g;
 }
 
 void dmp_index_invalidate(dmp_index_t *x, const char *name, size_t len)
@@ -244,13 +246,8 @@ void dmp_index_invalidate(dmp_index_t *x, const char *name, size_t len)
     if (!x || dmp_store_normalize_name(name, len, ln, sizeof ln) != 0)
         return; /* a name the store refuses was not written */
     uint64_t h = dmp_index_hash(ln, len);
-    dmp_index_gen_t *g, *n;
-    unsigned gs, ns;
-    dmp_index_writer_gens(x, &g, &gs, &n, &ns);
-    if (n) {
-        dmp_index_mark(n, h);
-        dmp_index_unref(n, ns);
-    }
+    unsigned gs;
+    dmp_index_gen_t *g = dmp_index_writer_cur(x, h, &gs);
     if (g) {
         atomic_fetch_add_explicit(&g->invalidations, 1, memory_order_relaxed);
         dmp_index_mark(g, h);

@@ -203,7 +203,7 @@ int dmp_index_rebuild(dmp_index_t *x, dmp_store_t *store, int64_t now_ms, const 
     g->older = x->gens;
     x->gens = g;
     /* writes mark g from now on; the walk's snapshot of the store is taken after this (the
-     * fence pairs with dmp_index_writer_gens's): a write that did not see g is in it */
+     * fence pairs with dmp_index_writer_cur's): a write that did not see g is in it */
     atomic_store(&x->next, g);
     atomic_thread_fence(memory_order_seq_cst);
     rc = walk(x, g, store, now_ms, stop, min_free_bytes);
@@ -212,7 +212,7 @@ int dmp_index_rebuild(dmp_index_t *x, dmp_store_t *store, int64_t now_ms, const 
         dmp_index_gen_release(g); /* the generation before stays */
         return rc;
     }
-    atomic_store(&x->cur, g); /* before next is cleared: see dmp_index_writer_gens */
+    atomic_store(&x->cur, g); /* before next is cleared: see dmp_index_writer_cur */
     atomic_store(&x->next, NULL);
     dmp_index_gen_release(old);
     atomic_fetch_add(&x->old_invalidations, atomic_load(&old->invalidations));

@@ -87,10 +87,10 @@ dmp_index_slot_t *dmp_index_find_ins(dmp_index_gen_t *g, uint64_t h, bool *inser
 /* Marks hash h's slot in g LOC_INVALID (inserting it), counting a name that loses its entry. */
 void dmp_index_mark(dmp_index_gen_t *g, uint64_t h);
 
-/* The generations a write marks, each referenced (NULL: none; next is NULL unless a rebuild walks
- * beside cur). Release both with dmp_index_unref. */
-void dmp_index_writer_gens(dmp_index_t *x, dmp_index_gen_t **cur, unsigned *cs,
-                           dmp_index_gen_t **next, unsigned *ns);
+/* For a write of the name hashed h: marks it in the generation a rebuild walks, if any, and
+ * returns the current generation referenced (release with dmp_index_unref(g, *cs); NULL: none)
+ * for the caller to mark or publish in. */
+dmp_index_gen_t *dmp_index_writer_cur(dmp_index_t *x, uint64_t h, unsigned *cs);
 
 /* A reference on the generation *which points at (cur or next), or NULL when it points at none;
  * *stripe is for dmp_index_unref. */

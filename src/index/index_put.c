@@ -103,13 +103,8 @@ void dmp_index_put(dmp_index_t *x, const char *name, size_t len, const uint8_t *
     if (!x || dmp_store_normalize_name(name, len, ln, sizeof ln) != 0)
         return; /* a name the store refuses was not written */
     uint64_t h = dmp_index_hash(ln, len);
-    dmp_index_gen_t *g, *n;
-    unsigned gs, ns;
-    dmp_index_writer_gens(x, &g, &gs, &n, &ns);
-    if (n) {
-        dmp_index_mark(n, h); /* its walk may or may not have read this write */
-        dmp_index_unref(n, ns);
-    }
+    unsigned gs;
+    dmp_index_gen_t *g = dmp_index_writer_cur(x, h, &gs);
     if (g) {
         put_gen(x, g, h, ln, len, value, vlen, ttl, now_ms);
         dmp_index_unref(g, gs);

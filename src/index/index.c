@@ -240,21 +240,6 @@ dmp_index_gen_t *dmp_index_writer_cur(dmp_index_t *x, uint64_t h, unsigned *cs)
     return g;
 }
 
-void dmp_index_invalidate(dmp_index_t *x, const char *name, size_t len)
-{
-    char ln[DMP_STORE_MAX_NAME];
-    if (!x || dmp_store_normalize_name(name, len, ln, sizeof ln) != 0)
-        return; /* a name the store refuses was not written */
-    uint64_t h = dmp_index_hash(ln, len);
-    unsigned gs;
-    dmp_index_gen_t *g = dmp_index_writer_cur(x, h, &gs);
-    if (g) {
-        atomic_fetch_add_explicit(&g->invalidations, 1, memory_order_relaxed);
-        dmp_index_mark(g, h);
-        dmp_index_unref(g, gs);
-    }
-}
-
 static int read_gen(dmp_index_gen_t *g, const char *lname, size_t len, int64_t now_ms,
                     dmp_buf_t *buf, dmp_index_answer_t *out)
 {

@@ -1,5 +1,5 @@
 /* index: the generations, the table and the file's entry layout, shared by index.c (reads,
- * marks, generations), index_build.c (the walks) and index_put.c (writes' entries). Not part of
+ * marks, generations), index_build.c (the walks) and index_put.c (writes: entries and marks). Not part of
  * the API. */
 #ifndef DMP_INDEX_INT_H
 #define DMP_INDEX_INT_H

@@ -1,10 +1,11 @@
-/* index: a write's entry (dmp_index_put). Once a generation's walk is READY, a name that has no
- * slot in it had no live value at the walk's snapshot and none written since (every write gives
- * its name a slot), so a put that inserts the name's slot knows the whole RRset: its one value.
- * Its answer is appended to the generation's file and published; every other put marks the name
- * (dmp_index_mark), as does a put beside a rebuild's walk in the generation being walked.
- * Appends are bounded (the walk's size, at least DMP_INDEX_APPEND_MIN) and stop when the disk
- * runs low: then names are marked as before and read from the store until the next rebuild. */
+/* index: what a write does to the index (dmp_index_put, dmp_index_invalidate). Once a generation's
+ * walk is READY, a name that has no slot in it had no live value at the walk's snapshot and none
+ * written since (every write gives its name a slot), so a put that inserts the name's slot knows
+ * the whole RRset: its one value. Its answer is appended to the generation's file and published;
+ * every other put marks the name (dmp_index_mark), as does a put beside a rebuild's walk in the
+ * generation being walked. Appends are bounded (the walk's size, at least DMP_INDEX_APPEND_MIN) and
+ * stop when the disk runs low: then names are marked as before and read from the store until the
+ * next rebuild. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,11 +77,12 @@ static bool append(const dmp_index_t *x, dmp_index_gen_t *g, dmp_index_slot_t *s
     return ok;
 }
 
+/* value == NULL: a mark (dmp_index_invalidate) */
 static void put_gen(const dmp_index_t *x, dmp_index_gen_t *g, uint64_t h, const char *ln,
                     size_t len, const uint8_t *value, size_t vlen, uint32_t ttl, int64_t now_ms)
 {
     atomic_fetch_add_explicit(&g->invalidations, 1, memory_order_relaxed);
-    if (ttl == 0 || atomic_load(&g->state) != DMP_INDEX_READY) {
+    if (!value || ttl == 0 || atomic_load(&g->state) != DMP_INDEX_READY) {
         dmp_index_mark(g, h);
         return;
     }
@@ -96,8 +98,9 @@ static void put_gen(const dmp_index_t *x, dmp_index_gen_t *g, uint64_t h, const 
     }
 }
 
-void dmp_index_put(dmp_index_t *x, const char *name, size_t len, const uint8_t *value, size_t vlen,
-                   uint32_t ttl, int64_t now_ms)
+/* Every write's way in: the rebuild's table marked, then the current one marked or published. */
+static void on_write(dmp_index_t *x, const char *name, size_t len, const uint8_t *value,
+                     size_t vlen, uint32_t ttl, int64_t now_ms)
 {
     char ln[DMP_STORE_MAX_NAME];
     if (!x || dmp_store_normalize_name(name, len, ln, sizeof ln) != 0)
@@ -109,4 +112,16 @@ void dmp_index_put(dmp_index_t *x, const char *name, size_t len, const uint8_t *
         put_gen(x, g, h, ln, len, value, vlen, ttl, now_ms);
         dmp_index_unref(g, gs);
     }
+}
+
+void dmp_index_put(dmp_index_t *x, const char *name, size_t len, const uint8_t *value, size_t vlen,
+                   uint32_t ttl, int64_t now_ms)
+{
+    static const uint8_t empty[1];
+    on_write(x, name, len, value ? value : empty, vlen, ttl, now_ms);
+}
+
+void dmp_index_invalidate(dmp_index_t *x, const char *name, size_t len)
+{
+    on_write(x, name, len, NULL, 0, 0, 0);
 }

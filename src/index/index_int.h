@@ -1,6 +1,6 @@
 /* index: the generations, the table and the file's entry layout, shared by index.c (reads,
- * marks, generations), index_build.c (the walks) and index_put.c (writes: entries and marks). Not part of
- * the API. */
+ * marks, generations), index_build.c (the walks) and index_put.c (writes: entries and marks). Not
+ * part of the API. */
 #ifndef DMP_INDEX_INT_H
 #define DMP_INDEX_INT_H
 

@@ -352,9 +352,12 @@ static void t_doorkeeper(void **state)
     assert_int_equal(fe_ask(c, 0, x, NULL), 3);
     assert_int_equal(h.m.t[NSH].cache_hits, hits + 1);
 
-    /* 500 names asked once each (NXDOMAIN and existing): no fill reaches a shard */
+    /* 500 names asked once each (NXDOMAIN and existing): no fill reaches a shard but the
+     * doorkeeper's false positives (its key is random per process: a name whose two bits
+     * another name set, ~1e-5 a name here), each a fill applied or dropped (a later write to
+     * its shard moved the sequence) */
     dmp_node_core_fill_stats(c, &ap, &dr);
-    uint64_t ap0 = ap, held0 = dmp_node_core_fills_held(c);
+    uint64_t ap0 = ap, dr0 = dr, held0 = dmp_node_core_fills_held(c);
     for (int i = 0; i < 500; i++) {
         snprintf(n, sizeof(n), "once%d." ZONE, i);
         if (i % 2)
@@ -364,8 +367,9 @@ static void t_doorkeeper(void **state)
     mexec_run(&h.ex, c, 0);
     mexec_run(&h.ex, c, 1);
     dmp_node_core_fill_stats(c, &ap, &dr);
-    assert_int_equal(ap, ap0);
-    assert_int_equal(dmp_node_core_fills_held(c), held0 + 500);
+    uint64_t held500 = dmp_node_core_fills_held(c) - held0;
+    assert_true(held500 >= 497);
+    assert_int_equal(held500 + (ap - ap0) + (dr - dr0), 500);
 
     dmp_node_core_free(c);
     dmp_node_metrics_free(&h.m);

@@ -118,7 +118,8 @@ void dmp_index_put(dmp_index_t *x, const char *name, size_t len, const uint8_t *
                    uint32_t ttl, int64_t now_ms)
 {
     static const uint8_t empty[1];
-    on_write(x, name, len, value ? value : empty, vlen, ttl, now_ms);
+    /* an empty value has no bytes to read; a missing one with a length only marks */
+    on_write(x, name, len, value ? value : (vlen ? NULL : empty), vlen, ttl, now_ms);
 }
 
 void dmp_index_invalidate(dmp_index_t *x, const char *name, size_t len)

@@ -330,8 +330,8 @@ static void test_walk_writer_readers(void **state)
 
 /* After the walk, a put of a name that did not exist publishes its answer at once, equal to the
  * DNS path's; a put of a name the walk indexed, a second put of a published name, a put with
- * TTL 0, a put before the walk is READY, and a put once the append budget is spent mark the name
- * instead. */
+ * TTL 0, a put of a length without a value, a put before the walk is READY, and a put once the
+ * append budget is spent mark the name instead. */
 static void test_put_new_names(void **state)
 {
     fx_t *f = *state;
@@ -362,6 +362,9 @@ static void test_put_new_names(void **state)
 
     dmp_index_put(x, "dead.idx.test", 13, (const uint8_t *)"d", 1, 0, now);
     assert_int_equal(read_rc(x, "dead.idx.test", now), DMP_ENOTFOUND);
+    /* a length without its bytes: marked, nothing read or published */
+    dmp_index_put(x, "nul.idx.test", 12, NULL, 5, 300, now);
+    assert_int_equal(read_rc(x, "nul.idx.test", now), DMP_ENOTFOUND);
 
     dmp_index_stats_t st;
     dmp_index_stats(x, &st);

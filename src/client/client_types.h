@@ -252,6 +252,9 @@ typedef struct {
 
 /* The node's cap on records per batch publish (dnsmeshd DMP_NODE_BATCH_MAX). */
 #define DMP_CLIENT_HTTP_BATCH_MAX 64
+/* Body bytes per batch publish: the node takes at least 1 MiB (dnsmeshd BATCH_BODY_MAX) and
+ * answers 413 above it; a batch stays under it with room for the headers' slack. */
+#define DMP_CLIENT_HTTP_BATCH_BYTES ((1u << 20) - 4096)
 
 /* What a send did (send.c), with the time spent in each part (ns). */
 typedef struct {

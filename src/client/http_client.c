@@ -387,24 +387,63 @@ static bool batch_stored(const dmp_buf_t *resp, size_t n)
     return ok;
 }
 
+/* Bytes a record takes in a batch body at most: its JSON object with jansson's escaping ('"' and
+ * '\\' take 2 bytes, other control characters up to 6) and a separating comma. */
+static size_t batch_rec_bytes(const dmp_client_record_t *r)
+{
+    size_t n = sizeof("{\"name\":\"\",\"value\":\"\",\"ttl\":4294967295},");
+    const unsigned char *parts[2] = {(const unsigned char *)r->name,
+                                     (const unsigned char *)r->value};
+    size_t lens[2] = {strlen(r->name), r->value_len};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < lens[k]; i++)
+            n += parts[k][i] == '"' || parts[k][i] == '\\' ? 2 : parts[k][i] < 0x20 ? 6 : 1;
+    return n;
+}
+
+/* Splits recs into chunks of at most bm records and DMP_CLIENT_HTTP_BATCH_BYTES of body each (a
+ * record larger than that alone goes in a chunk of its own): start[b] is chunk b's first
+ * record, start[nb] == n. Returns nb, or 0 without memory. */
+static size_t batch_chunks(const dmp_client_record_t *recs, size_t n, size_t bm, size_t **start)
+{
+    size_t *st = malloc((n + 1) * sizeof(*st));
+    if (!st)
+        return 0;
+    size_t nb = 0, cnt = 0, bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t rb = batch_rec_bytes(&recs[i]);
+        if (cnt == 0 || cnt == bm || bytes + rb > DMP_CLIENT_HTTP_BATCH_BYTES) {
+            st[nb++] = i;
+            cnt = 0;
+            bytes = sizeof("{\"records\":[]}");
+        }
+        cnt++;
+        bytes += rb;
+    }
+    st[nb] = n;
+    *start = st;
+    return nb;
+}
+
 /* Batch publish (POST /v1/records, docs/client.md "Publishing"): chunks of up to batch_max
- * records, each written all or nothing by a dnsmesh-c node. A chunk the node refuses for any
- * reason is sent again one record a request, so every record ends with the answer the
- * single-record path gives it; a node without the endpoint (the reference answers 404) is
- * remembered and gets single requests from then on; a 429 halves the next batches. */
+ * records and DMP_CLIENT_HTTP_BATCH_BYTES, each written all or nothing by a dnsmesh-c node. A
+ * chunk the node refuses for any reason is sent again one record a request, so every record ends
+ * with the answer the single-record path gives it; a node without the endpoint (the reference
+ * answers 404) is remembered and gets single requests from then on; a 429 halves the next
+ * batches. */
 static int publish_batched(dmp_client_http_t *h, const dmp_client_record_t *recs, size_t n,
                            dmp_client_http_result_t *res)
 {
-    size_t bm = h->batch_max, nb = (n + bm - 1) / bm;
-    req_t *reqs = calloc(nb, sizeof(*reqs));
-    dmp_client_http_result_t *bres = calloc(nb, sizeof(*bres));
-    dmp_buf_t *bodies = calloc(nb, sizeof(*bodies));
+    size_t bm = h->batch_max, *start = NULL;
+    size_t nb = batch_chunks(recs, n, bm, &start);
+    req_t *reqs = calloc(nb ? nb : 1, sizeof(*reqs));
+    dmp_client_http_result_t *bres = calloc(nb ? nb : 1, sizeof(*bres));
+    dmp_buf_t *bodies = calloc(nb ? nb : 1, sizeof(*bodies));
     size_t *left = calloc(n, sizeof(*left));
-    int rc = reqs && bres && bodies && left ? 0 : DMP_ENOMEM;
+    int rc = start && reqs && bres && bodies && left ? 0 : DMP_ENOMEM;
     for (size_t b = 0; b < nb && !rc; b++) {
-        size_t cnt = b + 1 < nb ? bm : n - b * bm;
         reqs[b] = (req_t){.method = "POST", .path = "/v1/records", .no_retry = true};
-        if (!(reqs[b].body = batch_body(recs + b * bm, cnt)))
+        if (!(reqs[b].body = batch_body(recs + start[b], start[b + 1] - start[b])))
             rc = DMP_ENOMEM;
     }
     if (!rc)
@@ -412,7 +451,7 @@ static int publish_batched(dmp_client_http_t *h, const dmp_client_record_t *recs
     size_t nleft = 0;
     bool limited = false;
     for (size_t b = 0; b < nb && !rc; b++) {
-        size_t cnt = b + 1 < nb ? bm : n - b * bm;
+        size_t cnt = start[b + 1] - start[b];
         bool ok = bres[b].status == 201 && batch_stored(&bodies[b], cnt);
         limited |= bres[b].status == 429;
         if (!ok && (bres[b].status == 404 || bres[b].status == 405 || bres[b].status == 501 ||
@@ -422,7 +461,7 @@ static int publish_batched(dmp_client_http_t *h, const dmp_client_record_t *recs
             h->batches++;
         else
             h->batch_fallbacks++;
-        for (size_t i = b * bm; i < b * bm + cnt; i++) {
+        for (size_t i = start[b]; i < start[b + 1]; i++) {
             if (ok)
                 res[i] = (dmp_client_http_result_t){.status = 201};
             else
@@ -438,6 +477,7 @@ static int publish_batched(dmp_client_http_t *h, const dmp_client_record_t *recs
         free(reqs[b].body);
     for (size_t b = 0; bodies && b < nb; b++)
         dmp_buf_free(&bodies[b]);
+    free(start);
     free(reqs);
     free(bres);
     free(bodies);

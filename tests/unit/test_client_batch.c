@@ -21,6 +21,8 @@
 #include "fake_http_body.h"
 
 enum { NREC = 150 };
+/* dnsmeshd's body cap for POST /v1/records (BATCH_BODY_MAX in src/node/http_batch.c) */
+#define FAKE_BATCH_BODY_MAX (1u << 20)
 
 /* How the fake answers POST /v1/records. */
 enum {
@@ -101,7 +103,12 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
         st = 405;
     } else if (strcmp(url, "/v1/records") == 0) {
         atomic_fetch_add(&f->batch_posts, 1);
-        st = batch_answer(f, cs, msg, sizeof(msg));
+        if (cs->body.len > FAKE_BATCH_BODY_MAX) { /* dnsmeshd's cap: 413, nothing stored */
+            st = 413;
+            snprintf(msg, sizeof(msg), "{\"error\": \"request body too large\"}");
+        } else {
+            st = batch_answer(f, cs, msg, sizeof(msg));
+        }
     } else if (strncmp(url, "/v1/records/", 12) == 0) {
         atomic_fetch_add(&f->single_posts, 1);
         int i = rec_index(url + 12);
@@ -276,12 +283,58 @@ static void test_rate_limited_batch(void **state)
     dmp_client_http_free(&h);
 }
 
+/* Large values: a batch is cut by its body's bytes as well as its count, escaping included,
+ * so no batch meets the node's 1 MiB cap (a 413 would send its records again one a request).
+ * 40 values of 40,000 bytes, half of them '"' (60,000 bytes once escaped): 17 + 17 + 6. */
+static void test_large_values_split_by_bytes(void **state)
+{
+    fixture_t *x = *state;
+    enum { N = 40, VLEN = 40000 };
+    char *big = malloc(VLEN + 1);
+    assert_non_null(big);
+    for (size_t i = 0; i < VLEN; i++)
+        big[i] = i % 2 ? '"' : 'A';
+    big[VLEN] = 0;
+    for (int i = 0; i < N; i++) {
+        x->recs[i].value = big;
+        x->recs[i].value_len = VLEN;
+    }
+    reset(x, B_STORE);
+    dmp_client_http_t h;
+    assert_int_equal(dmp_client_http_init(&h, x->ep, NULL, 4), 0);
+    assert_int_equal(dmp_client_http_publish(&h, x->recs, N, x->res), 0);
+    assert_int_equal(atomic_load(&x->f.batch_posts), 3);
+    assert_int_equal(atomic_load(&x->f.single_posts), 0);
+    assert_int_equal(h.batches, 3);
+    assert_int_equal(h.batch_fallbacks, 0);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(atomic_load(&x->f.stored[i]), 1);
+        assert_int_equal(x->res[i].status, 201);
+    }
+    /* one value past the budget on its own still goes, in a batch of one, beside the others */
+    char *huge = malloc(DMP_CLIENT_HTTP_BATCH_BYTES + 1);
+    assert_non_null(huge);
+    memset(huge, 'B', DMP_CLIENT_HTTP_BATCH_BYTES);
+    huge[DMP_CLIENT_HTTP_BATCH_BYTES] = 0;
+    x->recs[1].value = huge;
+    x->recs[1].value_len = DMP_CLIENT_HTTP_BATCH_BYTES;
+    reset(x, B_STORE);
+    assert_int_equal(dmp_client_http_publish(&h, x->recs, 3, x->res), 0);
+    assert_int_equal(atomic_load(&x->f.batch_posts), 3); /* [0], [1] alone, [2] */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(atomic_load(&x->f.stored[i]), 1);
+    dmp_client_http_free(&h);
+    free(huge);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_batches_and_refused_chunk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_without_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limited_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_values_split_by_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

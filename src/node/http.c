@@ -185,25 +185,42 @@ bool dmp_node_http_peer_allowed(dmp_node_rq_t *r, dmp_node_rl_t *rl)
     return dmp_node_http_peer_take(r, rl, 1);
 }
 
-bool dmp_node_http_peer_take(dmp_node_rq_t *r, dmp_node_rl_t *rl, unsigned n)
+/* The request's peer address as a rate-limit key (4 or 16 bytes); false if it has none. */
+static bool peer_key(dmp_node_rq_t *r, const void **key, size_t *klen)
 {
-    if (!rl)
-        return true;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!ci || !ci->client_addr)
-        return true;
+        return false;
     const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        *key = &((const struct sockaddr_in *)sa)->sin_addr;
+        *klen = 4;
+        return true;
+    }
+    if (sa->sa_family == AF_INET6) {
+        *key = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        *klen = 16;
+        return true;
+    }
+    return false;
+}
+
+bool dmp_node_http_peer_take(dmp_node_rq_t *r, dmp_node_rl_t *rl, unsigned n)
+{
     const void *key = NULL;
     size_t klen = 0;
-    if (sa->sa_family == AF_INET) {
-        key = &((const struct sockaddr_in *)sa)->sin_addr;
-        klen = 4;
-    } else if (sa->sa_family == AF_INET6) {
-        key = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        klen = 16;
-    }
+    if (!rl || !peer_key(r, &key, &klen))
+        return true;
     return dmp_node_rl_take(rl, key, klen, dmp_monotonic_ns(), n) == DMP_NODE_RL_ALLOW;
+}
+
+void dmp_node_http_rate_give(dmp_node_rq_t *r, unsigned n)
+{
+    const void *key = NULL;
+    size_t klen = 0;
+    if (r->h->rl && peer_key(r, &key, &klen))
+        dmp_node_rl_give(r->h->rl, key, klen, n);
 }
 
 bool dmp_node_http_rate_ok(dmp_node_rq_t *r)

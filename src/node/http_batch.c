@@ -76,11 +76,15 @@ enum MHD_Result dmp_node_http_body_batch(dmp_node_rq_t *r)
      * batch larger than what is left leaves the tokens for the client's smaller requests */
     if (b->n > 1 && !dmp_node_http_rate_ok_n(r, (unsigned)(b->n - 1)))
         return dmp_node_http_send_err(r, 429, "rate limit exceeded");
-    /* the per-token bucket counts records too: the first name takes them all at once (or none,
-     * as above), the others check their scope only */
+    /* the per-token bucket counts records too, all at once with the last name once every
+     * earlier name has passed its scope (or none): a batch refused for any name's scope, or by
+     * the bucket, spends none of the token's, and gives back the address's tokens it took past
+     * the request's own one, so a refused batch costs what a refused single POST does */
     for (size_t i = 0; i < b->n; i++) {
         unsigned a = dmp_node_http_write_auth_n(r, b->recs[i].name, b->recs[i].name_len,
-                                                i == 0 ? (unsigned)b->n : 0);
+                                                i + 1 == b->n ? (unsigned)b->n : 0);
+        if (a && b->n > 1)
+            dmp_node_http_rate_give(r, (unsigned)(b->n - 1));
         if (a == 429)
             return send_rec_err(r, 429, "per-token rate limit exceeded", i);
         if (a)

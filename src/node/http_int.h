@@ -169,6 +169,8 @@ bool dmp_node_http_peer_take(dmp_node_rq_t *r, dmp_node_rl_t *rl, unsigned n);
 bool dmp_node_http_rate_ok(dmp_node_rq_t *r);
 /* The per-address write limiter for n records at once, all or none. */
 bool dmp_node_http_rate_ok_n(dmp_node_rq_t *r, unsigned n);
+/* Gives n tokens back to the peer's write bucket (a batch refused after it took them). */
+void dmp_node_http_rate_give(dmp_node_rq_t *r, unsigned n);
 /* The peer's IP address as text ("" when unknown). */
 void dmp_node_http_remote(dmp_node_rq_t *r, char *out, size_t cap);
 /* Reads Content-Length: answers 413 and returns false when it announces more than the cap

@@ -55,6 +55,9 @@ dmp_node_rl_verdict_t dmp_node_rl_check(dmp_node_rl_t *rl, const void *key, size
                                         int64_t now_ns);
 dmp_node_rl_verdict_t dmp_node_rl_take(dmp_node_rl_t *rl, const void *key, size_t key_len,
                                        int64_t now_ns, unsigned n);
+/* Gives n tokens back to a source that took them for work then refused (up to its burst; a
+ * source no longer tracked is left alone: it would start full). */
+void dmp_node_rl_give(dmp_node_rl_t *rl, const void *key, size_t key_len, unsigned n);
 
 /* ---- response rate limiting (rrl.c; types in node_types.h) ---- */
 /* Parses "10.0.0.0/8, 2001:db8::/32 192.0.2.1" (comma and/or space separated; a bare address is

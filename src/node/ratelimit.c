@@ -125,3 +125,20 @@ dmp_node_rl_verdict_t dmp_node_rl_take(dmp_node_rl_t *rl, const void *key, size_
     }
     return DMP_NODE_RL_DROP;
 }
+
+void dmp_node_rl_give(dmp_node_rl_t *rl, const void *key, size_t key_len, unsigned n)
+{
+    if (!rl || n == 0 || key_len == 0)
+        return;
+    if (key_len > 16)
+        key_len = 16;
+    rl_entry_t *set = &rl->e[(hash_key(key, key_len, rl->seed) & (rl->nsets - 1)) * RL_WAYS];
+    for (int w = 0; w < RL_WAYS; w++) {
+        rl_entry_t *e = &set[w];
+        if (e->key_len == key_len && memcmp(e->key, key, key_len) == 0) {
+            e->tokens = e->tokens + n > rl->burst ? rl->burst : e->tokens + n;
+            return;
+        }
+    }
+    /* evicted since it took them: it starts full the next time anyway */
+}

@@ -296,26 +296,37 @@ static void t_batch_scopes(void **state)
     assert_int_equal(values_at(&n, "dmp.erin.example.com"), 0);
     assert_int_equal(batch_tok(&n, NULL, foreign), 401);
     assert_int_equal(values_at(&n, "dmp.dave.example.com"), 1);
-    /* the token's bucket (burst 50) gives a batch all its tokens or none: 51 records never
-     * fit, are refused at their first record and take nothing, so 40 still pass after */
+    /* the token's bucket (burst 50, 10/s) gives a batch all its tokens or none, taken with its
+     * last record once every name has passed its scope: 30 records whose last is out of scope
+     * take nothing; 51 never fit and take nothing either; so 45 still pass after both (had the
+     * 30 been spent, fewer than 45 would be left) */
     static char big[51 * 80 + 64];
-    for (int cnt = 51; cnt >= 40; cnt -= 11) {
+    int counts[] = {30, 51, 45};
+    for (int c = 0; c < 3; c++) {
+        int cnt = counts[c];
         size_t off = (size_t)snprintf(big, sizeof(big), "{\"records\": [");
         for (int i = 0; i < cnt; i++)
             off += (size_t)snprintf(big + off, sizeof(big) - off,
-                                    "%s{\"name\": \"slot-3.mb-0123456789ab.example.com\", "
-                                    "\"value\": \"b%d\"}",
-                                    i ? ", " : "", i);
+                                    "%s{\"name\": \"%s\", \"value\": \"b%d\"}", i ? ", " : "",
+                                    c == 0 && i == cnt - 1 ? "dmp.erin.example.com"
+                                                           : "slot-3.mb-0123456789ab.example.com",
+                                    i);
         snprintf(big + off, sizeof(big) - off, "]}");
-        if (cnt == 51) {
-            assert_int_equal(batch_tok(&n, tok, big), 429);
+        int st = batch_tok(&n, tok, big);
+        if (c == 0) {
+            assert_int_equal(st, 401);
+            assert_string_equal(g_body, "{\"error\": \"unauthorized\", \"index\": 29, \"name\": "
+                                        "\"dmp.erin.example.com\"}");
+            assert_int_equal(values_at(&n, "slot-3.mb-0123456789ab.example.com"), 0);
+        } else if (c == 1) {
+            assert_int_equal(st, 429);
             assert_string_equal(g_body, "{\"error\": \"per-token rate limit exceeded\", "
-                                        "\"index\": 0, \"name\": "
+                                        "\"index\": 50, \"name\": "
                                         "\"slot-3.mb-0123456789ab.example.com\"}");
             assert_int_equal(values_at(&n, "slot-3.mb-0123456789ab.example.com"), 0);
         } else {
-            assert_int_equal(batch_tok(&n, tok, big), 201);
-            assert_int_equal(values_at(&n, "slot-3.mb-0123456789ab.example.com"), 40);
+            assert_int_equal(st, 201);
+            assert_int_equal(values_at(&n, "slot-3.mb-0123456789ab.example.com"), 45);
         }
     }
     /* the operator token writes anywhere */

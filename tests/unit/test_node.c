@@ -478,6 +478,15 @@ static void t_ratelimit(void **state)
     assert_int_equal(dmp_node_rl_check(rl, a, 4, later2), DMP_NODE_RL_SLIP);
     assert_int_equal(dmp_node_rl_take(rl, b, 4, later2, 4), DMP_NODE_RL_DROP); /* > burst */
     assert_int_equal(dmp_node_rl_take(rl, b, 4, later2, 3), DMP_NODE_RL_ALLOW);
+    /* tokens given back (a refused batch) are there again, never past the burst */
+    dmp_node_rl_give(rl, b, 4, 2);
+    assert_int_equal(dmp_node_rl_take(rl, b, 4, later2, 2), DMP_NODE_RL_ALLOW);
+    assert_int_not_equal(dmp_node_rl_take(rl, b, 4, later2, 1), DMP_NODE_RL_ALLOW);
+    dmp_node_rl_give(rl, b, 4, 100);
+    assert_int_not_equal(dmp_node_rl_take(rl, b, 4, later2, 4), DMP_NODE_RL_ALLOW); /* > burst */
+    assert_int_equal(dmp_node_rl_take(rl, b, 4, later2, 3), DMP_NODE_RL_ALLOW);
+    dmp_node_rl_give(rl, "zzzz", 4, 3); /* a source never seen: nothing to give back to */
+    dmp_node_rl_give(NULL, b, 4, 3);
     /* bounded table: many sources, still works and each new one starts full */
     for (uint32_t i = 0; i < 5000; i++) {
         uint8_t k[4];
